@@ -1,0 +1,123 @@
+// The scan engine: filter matching and result collectors over decoded spans. A backend that cannot
+// push a query down to its engine (the embedded SQLite store keeps compressed span blocks) prunes
+// what it can (time range, trace id), decodes the rest and feeds each span in range to these.
+//
+//   SpanMatcher matcher(query.filters);
+//   SearchCollector collector(query);
+//   for (const StoredSpan& s : candidates)
+//     if (InRange(query.range, s) && matcher.Matches(s)) collector.Add(s);
+//   SearchResult result = std::move(collector).Finish();
+//
+// Not thread safe; one instance per query.
+#pragma once
+
+#include <functional>
+#include <memory>
+
+#include "model/span.h"
+#include "query/query.h"
+
+namespace teletrace::query {
+
+inline bool InRange(const TimeRange& range, const model::StoredSpan& s) {
+  return s.span.start_time_unix_nano >= range.start_unix_nano &&
+         s.span.start_time_unix_nano <= range.end_unix_nano;
+}
+
+// True when the span satisfies every filter (filters are ANDed; none = match all).
+class SpanMatcher {
+ public:
+  explicit SpanMatcher(std::vector<Filter> filters);
+  bool Matches(const model::StoredSpan& span) const;
+
+ private:
+  std::vector<Filter> filters_;
+};
+
+// Calls `fn` with each value `key` has on `span`: one for a span/resource/scope attribute or an
+// intrinsic, one per event/link for event/link keys. Array attributes yield the array itself.
+// Intrinsics yield their API form (kind and status as names, ids as hex, times as int64).
+void ForEachValue(const Key& key, const model::StoredSpan& span,
+                  const std::function<void(const model::AnyValue&)>& fn);
+
+// The position of a span in a sort order: (sort value, trace id, span id).
+Cursor PositionOf(const Sort& sort, const model::StoredSpan& span);
+// Total order of positions under `sort` (direction applied): negative, zero or positive.
+int ComparePositions(const Sort& sort, const Cursor& a, const Cursor& b);
+
+// Keeps the first page_size spans after the cursor in sort order; skips exact duplicates
+// (same trace id and span id).
+class SearchCollector {
+ public:
+  explicit SearchCollector(const SearchQuery& query);
+  void Add(const model::StoredSpan& span);
+  // True when a span whose sort value lies in [min, max] can no longer enter the page; backends
+  // use it to skip blocks.
+  bool CanSkip(uint64_t min_sort_value, uint64_t max_sort_value) const;
+  SearchResult Finish() &&;
+
+ private:
+  struct State;
+  std::shared_ptr<State> state_;
+};
+
+// Collects one trace's spans (already known to belong to it), deduplicated, ordered by start time
+// then span id, paged as the query asks.
+class TraceCollector {
+ public:
+  explicit TraceCollector(const TraceQuery& query);
+  void Add(const model::StoredSpan& span);
+  TraceResult Finish() &&;
+
+ private:
+  struct State;
+  std::shared_ptr<State> state_;
+};
+
+// Every attribute key seen (resource, scope, span, event, link levels) with its type, plus the
+// intrinsic keys; sorted by name, then type.
+class TagKeysCollector {
+ public:
+  TagKeysCollector();
+  void Add(const model::StoredSpan& span);
+  std::vector<TagInfo> Finish() &&;
+
+ private:
+  struct State;
+  std::shared_ptr<State> state_;
+};
+
+class TagValuesCollector {
+ public:
+  explicit TagValuesCollector(const TagValuesQuery& query);
+  void Add(const model::StoredSpan& span);
+  TagValuesResult Finish() &&;
+
+ private:
+  struct State;
+  std::shared_ptr<State> state_;
+};
+
+class StatisticsCollector {
+ public:
+  explicit StatisticsCollector(const StatisticsQuery& query);
+  void Add(const model::StoredSpan& span);
+  StatisticsResult Finish() &&;
+
+ private:
+  struct State;
+  std::shared_ptr<State> state_;
+};
+
+class HistogramCollector {
+ public:
+  explicit HistogramCollector(const HistogramQuery& query);
+  void Add(const model::StoredSpan& span);
+  HistogramResult Finish() &&;
+
+ private:
+  struct State;
+  std::shared_ptr<State> state_;
+};
+
+}  // namespace teletrace::query

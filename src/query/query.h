@@ -1,0 +1,223 @@
+// The validated query model every API translates into and every storage backend answers.
+// Values in here are already checked (api/ parses JSON into these through query/parse.h); a backend
+// may assume every invariant stated below.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "common/ids.h"
+#include "model/span.h"
+
+namespace teletrace::query {
+
+// Where a key looks. Attribute levels carry the attribute name in Key::name (dots allowed).
+enum class KeyLevel { kIntrinsic, kResource, kScope, kSpan, kEvent, kLink };
+
+// Fixed fields of a span, named in the API as the InternalSpan JSON names them.
+enum class Intrinsic {
+  kTraceId,           // span.traceId            (hex string)
+  kSpanId,            // span.spanId             (hex string)
+  kParentSpanId,      // span.parentSpanId       (hex string, "" for roots)
+  kTraceState,        // span.traceState
+  kName,              // span.name
+  kKind,              // span.kind               ("Server", ... ; numbers 0-5 accepted)
+  kStatusCode,        // span.status.code        ("Unset", "Ok", "Error"; numbers 0-2 accepted)
+  kStatusMessage,     // span.status.message
+  kStartTime,         // span.startTimeUnixNano  (number)
+  kEndTime,           // span.endTimeUnixNano    (number)
+  kDuration,          // externalFields.durationNano (number)
+  kScopeName,         // scope.name
+  kScopeVersion,      // scope.version
+  kEventName,         // span.events.name        (any event)
+  kLinkTraceId,       // span.links.traceId      (any link)
+  kLinkSpanId,        // span.links.spanId       (any link)
+  kIngestionTime,     // ingestionTimeUnixNano   (number)
+};
+
+struct Key {
+  KeyLevel level = KeyLevel::kIntrinsic;
+  Intrinsic intrinsic = Intrinsic::kName;  // when level == kIntrinsic
+  std::string name;                        // attribute name otherwise
+  std::string text;                        // the key as the user wrote it, for messages and output
+
+  bool operator==(const Key& o) const { return text == o.text; }
+};
+
+enum class Operator {
+  kEquals,
+  kNotEquals,
+  kIn,
+  kNotIn,
+  kContains,
+  kNotContains,
+  kExists,
+  kNotExists,
+  kGt,
+  kGte,
+  kLt,
+  kLte,
+};
+
+// A filter operand. Numbers from JSON arrive as int64 when integral, else double.
+using Scalar = std::variant<std::string, int64_t, double, bool>;
+
+// One condition. Invariants (checked by parse): kIn/kNotIn have `values` (non-empty) and no
+// `value`; kExists/kNotExists have neither; kGt..kLte have a numeric `value`; kContains/
+// kNotContains a string `value`; kEquals/kNotEquals a scalar `value`. Intrinsic keys only take
+// operators and value types that fit their type. Negative operators (not_*) match exactly the spans
+// the positive one does not, including spans that lack the key.
+struct Filter {
+  Key key;
+  Operator op = Operator::kEquals;
+  std::optional<Scalar> value;
+  std::vector<Scalar> values;
+};
+
+// A span matches when start_time_unix_nano is in [start, end] (both inclusive). end is never 0 here:
+// the API layer replaces "0 = now" with the current time.
+struct TimeRange {
+  uint64_t start_unix_nano = 0;
+  uint64_t end_unix_nano = UINT64_MAX;
+};
+
+enum class SortField { kStartTime, kDuration };
+
+struct Sort {
+  SortField field = SortField::kStartTime;
+  bool ascending = false;  // newest first by default
+};
+
+// Position after the last span of a page, in the total order (sort value, trace id, span id).
+struct Cursor {
+  uint64_t sort_value = 0;
+  TraceId trace_id{};
+  SpanId span_id{};
+};
+
+inline constexpr size_t kDefaultPageSize = 50;
+inline constexpr size_t kMaxPageSize = 1000;
+inline constexpr size_t kMaxTracePageSize = 100000;
+
+struct SearchQuery {
+  TimeRange range;
+  std::vector<Filter> filters;
+  Sort sort;
+  size_t page_size = kDefaultPageSize;  // 1..kMaxPageSize
+  std::optional<Cursor> after;          // spans strictly after this position
+};
+
+struct SearchResult {
+  std::vector<model::StoredSpan> spans;  // in sort order, at most page_size, no duplicates
+  std::optional<Cursor> next;            // set iff more matching spans may follow
+};
+
+// A trace, whole (page_size 0) or one page in (start time ascending, span id) order.
+struct TraceQuery {
+  TraceId trace_id{};
+  size_t page_size = 0;  // 0 = every span
+  std::optional<Cursor> after;
+};
+
+struct TraceResult {
+  std::vector<model::StoredSpan> spans;  // sorted by start time, then span id
+  std::optional<Cursor> next;
+};
+
+// Attribute types as the v1 API names them.
+enum class ValueType { kStr, kInt, kDouble, kBool, kBytes, kSlice, kMap };
+
+struct TagInfo {
+  std::string name;  // full key, e.g. "span.attributes.http.method"
+  ValueType type = ValueType::kStr;
+  bool operator==(const TagInfo&) const = default;
+};
+
+struct TagKeysQuery {
+  std::optional<TimeRange> range;  // none = all stored data
+};
+
+struct TagValuesQuery {
+  Key key;
+  std::optional<TimeRange> range;
+  std::vector<Filter> filters;
+  size_t limit = 0;  // 0 = every value
+};
+
+// A value as the API returns it: the typed attribute (or intrinsic) value.
+using TagValue = std::variant<std::string, int64_t, double, bool>;
+
+struct TagValueCount {
+  TagValue value;
+  uint64_t count = 0;
+  bool operator==(const TagValueCount&) const = default;
+};
+
+struct TagValuesResult {
+  std::vector<TagValueCount> values;  // count descending, then value ascending; at most limit
+  uint64_t total_distinct = 0;        // distinct values before the limit
+};
+
+// "min", "max", "avg", "count", "sum" or a percentile "pNN" / "pNN.N" (0 < NN <= 100).
+struct Statistic {
+  std::string name;
+  double percentile = 0;  // for pNN, in (0, 100]
+};
+
+struct StatisticsQuery {
+  Key key;  // a numeric key
+  TimeRange range;
+  std::vector<Filter> filters;
+  std::vector<Statistic> wanted;
+};
+
+// name -> value, for the wanted statistics that have a value (none when no span matched).
+using StatisticsResult = std::map<std::string, double>;
+
+enum class AggregationFunc { kCount, kDistinctCount, kPercentiles };
+
+struct Aggregation {
+  std::string label;
+  AggregationFunc func = AggregationFunc::kCount;
+  std::optional<Key> key;       // DISTINCT_COUNT: the key counted; PERCENTILES: the numeric key
+  std::optional<Key> group_by;  // COUNT: split each bucket by this key's values
+  size_t max_groups = 10;
+  std::vector<double> percentiles;  // PERCENTILES
+};
+
+struct HistogramQuery {
+  TimeRange range;
+  std::vector<Filter> filters;
+  uint64_t interval_nano = 0;  // bucket width on the start time, > 0
+  std::vector<Aggregation> aggregations;
+};
+
+struct SubBucket {
+  TagValue key;
+  uint64_t count = 0;
+};
+
+struct GroupedCount {
+  uint64_t total_count = 0;
+  std::vector<SubBucket> sub_buckets;  // count descending, at most max_groups
+};
+
+using BucketData = std::variant<uint64_t, GroupedCount, std::map<std::string, double>>;
+
+struct HistogramBucket {
+  uint64_t bucket_key = 0;  // start of the bucket, unix nanoseconds, a multiple of interval_nano
+  BucketData data;
+};
+
+struct Histogram {
+  std::string label;
+  std::vector<HistogramBucket> buckets;  // ascending bucket_key, empty buckets omitted
+};
+
+using HistogramResult = std::vector<Histogram>;
+
+}  // namespace teletrace::query

@@ -1,0 +1,74 @@
+// The storage contract, modeled on Jaeger's span store: a writer that makes spans durable and a
+// reader that answers the query model. Every backend implements both and must pass the conformance
+// suite (storage/testing/conformance_suite.h) against its real engine.
+//
+// Thread safety: every method may be called concurrently from any thread.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "model/span.h"
+#include "query/query.h"
+
+namespace teletrace::storage {
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+
+  // Stores every span of `batch`, stamped with `ingestion_time_unix_nano`. On OK every span is
+  // durable (survives a crash of the process or machine). A span whose (trace id, span id) is
+  // already stored is skipped: the first stored copy wins, so retries are harmless. On error the
+  // caller must assume nothing was stored and may retry the whole batch.
+  virtual absl::Status WriteSpans(model::SpanBatch batch, uint64_t ingestion_time_unix_nano) = 0;
+
+  // One page of spans matching `query`. No match is OK with an empty page.
+  virtual absl::StatusOr<query::SearchResult> Search(const query::SearchQuery& query) = 0;
+
+  // The trace's spans (all, or the requested page). An unknown trace is NotFound.
+  virtual absl::StatusOr<query::TraceResult> GetTrace(const query::TraceQuery& query) = 0;
+
+  virtual absl::StatusOr<std::vector<query::TagInfo>> TagKeys(const query::TagKeysQuery& query) = 0;
+  virtual absl::StatusOr<query::TagValuesResult> TagValues(const query::TagValuesQuery& query) = 0;
+  virtual absl::StatusOr<query::StatisticsResult> Statistics(
+      const query::StatisticsQuery& query) = 0;
+  virtual absl::StatusOr<query::HistogramResult> Histograms(const query::HistogramQuery& query) = 0;
+
+  // A UUID created once per data store and returned unchanged afterwards.
+  virtual absl::StatusOr<std::string> SystemId() = 0;
+
+  // Deletes data past the configured retention (age, size). Called periodically by the server from
+  // a background thread; must not block WriteSpans for long.
+  virtual absl::Status EnforceRetention() = 0;
+
+  // Bytes the store occupies (for /metrics and the size cap), or 0 when unknown.
+  virtual uint64_t DiskBytes() = 0;
+};
+
+// Backend settings from the config file's `storage.<backend>` section, flattened to strings
+// ("path" -> "./teletrace-data", "retention_max_age" -> "168h"). Factories reject unknown keys
+// and bad values with InvalidArgument naming "storage.<backend>.<key>".
+using BackendSettings = std::map<std::string, std::string>;
+using BackendFactory =
+    std::function<absl::StatusOr<std::unique_ptr<Backend>>(const BackendSettings& settings)>;
+
+// Backends by name. Construct one, register the built-ins (server/backends.cc), create by name.
+class BackendRegistry {
+ public:
+  void Register(std::string name, BackendFactory factory);
+  // NotFound naming the backend and listing the registered ones when `name` is unknown.
+  absl::StatusOr<std::unique_ptr<Backend>> Create(const std::string& name,
+                                                  const BackendSettings& settings) const;
+  std::vector<std::string> Names() const;
+
+ private:
+  std::map<std::string, BackendFactory> factories_;
+};
+
+}  // namespace teletrace::storage
