@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Installs what Teletrace needs to build and test, idempotently: Debian packages (only the missing
+# ones, so a second run does no apt work) and the npm packages of the test clients and the UI.
+# Usage: scripts/install-deps.sh [--test]   (--test adds what only the tests need)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(
+  build-essential cmake ninja-build pkg-config git ca-certificates curl
+  libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
+  libsqlite3-dev sqlite3 libboost-dev nlohmann-json3-dev libzstd-dev zlib1g-dev
+  libyaml-cpp-dev libspdlog-dev libfmt-dev libabsl-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  nodejs npm
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  # Node may come from outside Debian (e.g. a preinstalled /usr/bin/node): accept that.
+  if [[ "$p" == nodejs || "$p" == npm ]] && command -v "${p/nodejs/node}" >/dev/null 2>&1; then
+    continue
+  fi
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if ((${#missing[@]})); then
+  echo "install-deps: installing ${missing[*]}"
+  sudo_cmd=()
+  [[ $(id -u) -ne 0 ]] && sudo_cmd=(sudo)
+  "${sudo_cmd[@]}" apt-get update -q
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
+else
+  echo "install-deps: all Debian packages present"
+fi
+
+# npm packages: reinstall only when package-lock.json changed since the last install.
+npm_install() {
+  local dir=$1
+  [[ -f "$dir/package-lock.json" ]] || return 0
+  local stamp="$dir/node_modules/.teletrace-lock-stamp"
+  if [[ -f "$stamp" ]] && cmp -s "$dir/package-lock.json" "$stamp"; then
+    return 0
+  fi
+  echo "install-deps: npm ci in $dir"
+  (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+  cp "$dir/package-lock.json" "$stamp"
+}
+
+if [[ "${1:-}" == "--test" ]]; then
+  npm_install tests/integration
+fi

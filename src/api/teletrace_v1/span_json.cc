@@ -1,0 +1,314 @@
+#include "api/teletrace_v1/span_json.h"
+
+#include <cmath>
+#include <cstdio>
+
+#include "fmt/format.h"
+
+namespace teletrace::api::v1 {
+namespace {
+
+void AppendUint(std::string* out, uint64_t v) { fmt::format_to(std::back_inserter(*out), "{}", v); }
+
+void AppendDouble(std::string* out, double v) {
+  if (!std::isfinite(v)) {
+    // JSON has no NaN/Infinity; OTLP/JSON writes them as strings, and so do we.
+    AppendJsonString(out, std::isnan(v) ? "NaN" : (v > 0 ? "Infinity" : "-Infinity"));
+    return;
+  }
+  std::string s = fmt::format("{}", v);
+  if (s.find_first_of(".eE") == std::string::npos) s += ".0";
+  out->append(s);
+}
+
+void AppendBase64(std::string* out, std::string_view bytes) {
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  out->push_back('"');
+  size_t i = 0;
+  for (; i + 2 < bytes.size(); i += 3) {
+    uint32_t n = static_cast<uint8_t>(bytes[i]) << 16 | static_cast<uint8_t>(bytes[i + 1]) << 8 |
+                 static_cast<uint8_t>(bytes[i + 2]);
+    out->push_back(kAlphabet[n >> 18 & 63]);
+    out->push_back(kAlphabet[n >> 12 & 63]);
+    out->push_back(kAlphabet[n >> 6 & 63]);
+    out->push_back(kAlphabet[n & 63]);
+  }
+  if (i < bytes.size()) {
+    uint32_t n = static_cast<uint8_t>(bytes[i]) << 16;
+    if (i + 1 < bytes.size()) n |= static_cast<uint8_t>(bytes[i + 1]) << 8;
+    out->push_back(kAlphabet[n >> 18 & 63]);
+    out->push_back(kAlphabet[n >> 12 & 63]);
+    out->push_back(i + 1 < bytes.size() ? kAlphabet[n >> 6 & 63] : '=');
+    out->push_back('=');
+  }
+  out->push_back('"');
+}
+
+// Length of the valid UTF-8 sequence starting at s[i], or 0 when it is invalid.
+size_t Utf8SequenceLength(std::string_view s, size_t i) {
+  auto c = static_cast<uint8_t>(s[i]);
+  size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
+  if (len == 0 || i + len > s.size()) return 0;
+  for (size_t k = 1; k < len; ++k) {
+    if ((static_cast<uint8_t>(s[i + k]) & 0xc0) != 0x80) return 0;
+  }
+  return len;
+}
+
+template <typename Id>
+void AppendId(std::string* out, const Id& id) {
+  out->push_back('"');
+  out->append(ToHex(id));
+  out->push_back('"');
+}
+
+void AppendEvent(std::string* out, const model::Event& e) {
+  out->append("{\"timeUnixNano\":");
+  AppendUint(out, e.time_unix_nano);
+  out->append(",\"name\":");
+  AppendJsonString(out, e.name);
+  out->append(",\"attributes\":");
+  AppendAttributes(out, e.attributes);
+  out->append(",\"droppedAttributesCount\":");
+  AppendUint(out, e.dropped_attributes_count);
+  out->push_back('}');
+}
+
+void AppendLink(std::string* out, const model::Link& l) {
+  out->append("{\"traceId\":");
+  AppendId(out, l.trace_id);
+  out->append(",\"spanId\":");
+  AppendId(out, l.span_id);
+  out->append(",\"traceState\":");
+  AppendJsonString(out, l.trace_state);
+  out->append(",\"attributes\":");
+  AppendAttributes(out, l.attributes);
+  out->append(",\"droppedAttributesCount\":");
+  AppendUint(out, l.dropped_attributes_count);
+  out->append(",\"flags\":");
+  AppendUint(out, l.flags);
+  out->push_back('}');
+}
+
+}  // namespace
+
+void AppendJsonString(std::string* out, std::string_view s) {
+  out->push_back('"');
+  for (size_t i = 0; i < s.size();) {
+    char c = s[i];
+    switch (c) {
+      case '"':
+        out->append("\\\"");
+        ++i;
+        continue;
+      case '\\':
+        out->append("\\\\");
+        ++i;
+        continue;
+      case '\n':
+        out->append("\\n");
+        ++i;
+        continue;
+      case '\r':
+        out->append("\\r");
+        ++i;
+        continue;
+      case '\t':
+        out->append("\\t");
+        ++i;
+        continue;
+      default:
+        break;
+    }
+    if (static_cast<uint8_t>(c) < 0x20) {
+      fmt::format_to(std::back_inserter(*out), "\\u{:04x}", static_cast<unsigned>(c));
+      ++i;
+      continue;
+    }
+    size_t len = Utf8SequenceLength(s, i);
+    if (len == 0) {
+      out->append("\\ufffd");
+      ++i;
+      continue;
+    }
+    out->append(s.substr(i, len));
+    i += len;
+  }
+  out->push_back('"');
+}
+
+void AppendAnyValue(std::string* out, const model::AnyValue& value) {
+  std::visit(
+      [out](const auto& v) {
+        using T = std::decay_t<decltype(v)>;
+        if constexpr (std::is_same_v<T, std::monostate>) {
+          out->append("null");
+        } else if constexpr (std::is_same_v<T, std::string>) {
+          AppendJsonString(out, v);
+        } else if constexpr (std::is_same_v<T, bool>) {
+          out->append(v ? "true" : "false");
+        } else if constexpr (std::is_same_v<T, int64_t>) {
+          fmt::format_to(std::back_inserter(*out), "{}", v);
+        } else if constexpr (std::is_same_v<T, double>) {
+          AppendDouble(out, v);
+        } else if constexpr (std::is_same_v<T, model::Bytes>) {
+          AppendBase64(out, v.data);
+        } else if constexpr (std::is_same_v<T, model::ArrayValue>) {
+          out->push_back('[');
+          for (size_t i = 0; i < v.size(); ++i) {
+            if (i > 0) out->push_back(',');
+            AppendAnyValue(out, v[i]);
+          }
+          out->push_back(']');
+        } else {
+          AppendAttributes(out, v);
+        }
+      },
+      value.value);
+}
+
+void AppendAttributes(std::string* out, const model::KeyValueList& attributes) {
+  out->push_back('{');
+  bool first = true;
+  for (size_t i = 0; i < attributes.size(); ++i) {
+    // A key repeated in one list: the last occurrence wins (model::FindAttribute), and a JSON
+    // object must not carry the key twice.
+    bool shadowed = false;
+    for (size_t j = i + 1; j < attributes.size(); ++j) {
+      if (attributes[j].key == attributes[i].key) {
+        shadowed = true;
+        break;
+      }
+    }
+    if (shadowed) continue;
+    if (!first) out->push_back(',');
+    first = false;
+    AppendJsonString(out, attributes[i].key);
+    out->push_back(':');
+    AppendAnyValue(out, attributes[i].value);
+  }
+  out->push_back('}');
+}
+
+std::string_view SpanKindName(model::SpanKind kind) {
+  switch (kind) {
+    case model::SpanKind::kInternal:
+      return "Internal";
+    case model::SpanKind::kServer:
+      return "Server";
+    case model::SpanKind::kClient:
+      return "Client";
+    case model::SpanKind::kProducer:
+      return "Producer";
+    case model::SpanKind::kConsumer:
+      return "Consumer";
+    case model::SpanKind::kUnspecified:
+      break;
+  }
+  return "Unspecified";
+}
+
+std::string_view StatusCodeName(model::StatusCode code) {
+  switch (code) {
+    case model::StatusCode::kOk:
+      return "Ok";
+    case model::StatusCode::kError:
+      return "Error";
+    case model::StatusCode::kUnset:
+      break;
+  }
+  return "Unset";
+}
+
+void AppendInternalSpan(std::string* out, const model::StoredSpan& stored) {
+  const model::Span& s = stored.span;
+  out->append("{\"resource\":{\"attributes\":");
+  if (stored.resource) {
+    AppendAttributes(out, stored.resource->attributes);
+    out->append(",\"droppedAttributesCount\":");
+    AppendUint(out, stored.resource->dropped_attributes_count);
+  } else {
+    out->append("{},\"droppedAttributesCount\":0");
+  }
+  out->append("},\"scope\":{\"name\":");
+  if (stored.scope) {
+    AppendJsonString(out, stored.scope->name);
+    out->append(",\"version\":");
+    AppendJsonString(out, stored.scope->version);
+    out->append(",\"attributes\":");
+    AppendAttributes(out, stored.scope->attributes);
+    out->append(",\"droppedAttributesCount\":");
+    AppendUint(out, stored.scope->dropped_attributes_count);
+  } else {
+    out->append("\"\",\"version\":\"\",\"attributes\":{},\"droppedAttributesCount\":0");
+  }
+  out->append("},\"span\":{\"traceId\":");
+  AppendId(out, s.trace_id);
+  out->append(",\"spanId\":");
+  AppendId(out, s.span_id);
+  out->append(",\"traceState\":");
+  AppendJsonString(out, s.trace_state);
+  out->append(",\"parentSpanId\":");
+  if (IsZeroId(s.parent_span_id)) {
+    out->append("\"\"");
+  } else {
+    AppendId(out, s.parent_span_id);
+  }
+  out->append(",\"flags\":");
+  AppendUint(out, s.flags);
+  out->append(",\"name\":");
+  AppendJsonString(out, s.name);
+  out->append(",\"kind\":\"");
+  out->append(SpanKindName(s.kind));
+  out->append("\",\"startTimeUnixNano\":");
+  AppendUint(out, s.start_time_unix_nano);
+  out->append(",\"endTimeUnixNano\":");
+  AppendUint(out, s.end_time_unix_nano);
+  out->append(",\"attributes\":");
+  AppendAttributes(out, s.attributes);
+  out->append(",\"droppedAttributesCount\":");
+  AppendUint(out, s.dropped_attributes_count);
+  out->append(",\"events\":[");
+  for (size_t i = 0; i < s.events.size(); ++i) {
+    if (i > 0) out->push_back(',');
+    AppendEvent(out, s.events[i]);
+  }
+  out->append("],\"droppedEventsCount\":");
+  AppendUint(out, s.dropped_events_count);
+  out->append(",\"links\":[");
+  for (size_t i = 0; i < s.links.size(); ++i) {
+    if (i > 0) out->push_back(',');
+    AppendLink(out, s.links[i]);
+  }
+  out->append("],\"droppedLinksCount\":");
+  AppendUint(out, s.dropped_links_count);
+  out->append(",\"status\":{\"message\":");
+  AppendJsonString(out, s.status.message);
+  out->append(",\"code\":\"");
+  out->append(StatusCodeName(s.status.code));
+  out->append("\"}},\"externalFields\":{\"durationNano\":");
+  AppendUint(out, s.DurationNano());
+  out->append("},\"ingestionTimeUnixNano\":");
+  AppendUint(out, stored.ingestion_time_unix_nano);
+  out->push_back('}');
+}
+
+void AppendTagValue(std::string* out, const query::TagValue& value) {
+  std::visit(
+      [out](const auto& v) {
+        using T = std::decay_t<decltype(v)>;
+        if constexpr (std::is_same_v<T, std::string>) {
+          AppendJsonString(out, v);
+        } else if constexpr (std::is_same_v<T, bool>) {
+          out->append(v ? "true" : "false");
+        } else if constexpr (std::is_same_v<T, int64_t>) {
+          fmt::format_to(std::back_inserter(*out), "{}", v);
+        } else {
+          AppendDouble(out, v);
+        }
+      },
+      value);
+}
+
+}  // namespace teletrace::api::v1

@@ -1,0 +1,386 @@
+#include "api/teletrace_v1/teletrace_v1_api.h"
+
+#include "api/teletrace_v1/request_parser.h"
+#include "api/teletrace_v1/span_json.h"
+#include "common/status_macros.h"
+#include "common/time_util.h"
+#include "fmt/format.h"
+#include "query/parse.h"
+#include "spdlog/spdlog.h"
+
+namespace teletrace::api::v1 {
+namespace {
+
+HttpResponse JsonResponse(std::string body) {
+  HttpResponse r;
+  r.status = 200;
+  r.content_type = "application/json";
+  r.body = std::move(body);
+  return r;
+}
+
+HttpResponse MethodNotAllowed(const HttpRequest& request, std::string_view allowed) {
+  HttpResponse r;
+  r.status = 405;
+  r.headers.emplace_back("Allow", std::string(allowed));
+  r.body = "{\"errorMessage\":";
+  AppendJsonString(&r.body, fmt::format("method {} not allowed on {} (use {})", request.method,
+                                        request.path, allowed));
+  r.body += "}";
+  return r;
+}
+
+void AppendSpans(std::string* out, const std::vector<model::StoredSpan>& spans) {
+  out->push_back('[');
+  for (size_t i = 0; i < spans.size(); ++i) {
+    if (i > 0) out->push_back(',');
+    AppendInternalSpan(out, spans[i]);
+  }
+  out->push_back(']');
+}
+
+void AppendMetadata(std::string* out, const std::optional<query::Cursor>& next,
+                    const query::Sort& sort) {
+  if (!next.has_value()) {
+    out->append("null");
+    return;
+  }
+  out->append("{\"nextToken\":");
+  AppendJsonString(out, query::EncodeCursor(sort, *next));
+  out->push_back('}');
+}
+
+std::optional<std::string> QueryParam(const HttpRequest& request, std::string_view name) {
+  for (auto& [k, v] : ParseQueryString(request.query)) {
+    if (k == name) return v;
+  }
+  return std::nullopt;
+}
+
+absl::StatusOr<uint64_t> ParseUintParam(std::string_view name, const std::string& value) {
+  if (value.empty() || value.size() > 20 ||
+      value.find_first_not_of("0123456789") != std::string::npos) {
+    return absl::InvalidArgumentError(
+        fmt::format("{}: must be a non-negative integer, got \"{}\"", name, value));
+  }
+  return std::stoull(value);
+}
+
+// The sort a trace's pages are cut in; it only binds cursors to trace paging.
+constexpr query::Sort kTraceSort{query::SortField::kStartTime, true};
+
+}  // namespace
+
+int HttpStatusFor(const absl::Status& status) {
+  switch (status.code()) {
+    case absl::StatusCode::kOk:
+      return 200;
+    case absl::StatusCode::kInvalidArgument:
+    case absl::StatusCode::kOutOfRange:
+    case absl::StatusCode::kFailedPrecondition:
+      return 400;
+    case absl::StatusCode::kNotFound:
+      return 404;
+    case absl::StatusCode::kResourceExhausted:
+      return 429;
+    case absl::StatusCode::kUnavailable:
+      return 503;
+    case absl::StatusCode::kDeadlineExceeded:
+      return 504;
+    default:
+      return 500;
+  }
+}
+
+HttpResponse ErrorResponse(const absl::Status& status) {
+  HttpResponse r;
+  r.status = HttpStatusFor(status);
+  std::string message(status.message());
+  if (r.status == 500) {
+    spdlog::error("api: internal error: {}", status.ToString());
+    message = "internal error (see the server log)";
+  }
+  r.body = "{\"errorMessage\":";
+  AppendJsonString(&r.body, message);
+  r.body += "}";
+  return r;
+}
+
+std::string PercentDecode(std::string_view s) {
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size() && hex(s[i + 1]) >= 0 && hex(s[i + 2]) >= 0) {
+      out.push_back(static_cast<char>(hex(s[i + 1]) << 4 | hex(s[i + 2])));
+      i += 2;
+    } else {
+      out.push_back(s[i]);
+    }
+  }
+  return out;
+}
+
+std::vector<std::pair<std::string, std::string>> ParseQueryString(std::string_view query) {
+  std::vector<std::pair<std::string, std::string>> out;
+  while (!query.empty()) {
+    size_t amp = query.find('&');
+    std::string_view part = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    if (part.empty()) continue;
+    size_t eq = part.find('=');
+    std::string key(part.substr(0, eq));
+    std::string value(eq == std::string_view::npos ? std::string_view() : part.substr(eq + 1));
+    for (char& c : value) {
+      if (c == '+') c = ' ';
+    }
+    out.emplace_back(PercentDecode(key), PercentDecode(value));
+  }
+  return out;
+}
+
+TeletraceV1Api::TeletraceV1Api(storage::Backend* backend, std::function<uint64_t()> now)
+    : backend_(backend), now_(now ? std::move(now) : [] { return NowUnixNano(); }) {}
+
+HttpResponse TeletraceV1Api::Handle(const HttpRequest& request) {
+  std::string_view path = request.path;
+  if (path.size() > 1 && path.back() == '/') path.remove_suffix(1);
+  const bool get = request.method == "GET" || request.method == "HEAD";
+  const bool post = request.method == "POST";
+
+  if (path == "/v1/ping") {
+    if (!get) return MethodNotAllowed(request, "GET");
+    HttpResponse r;
+    r.content_type = "text/plain; charset=utf-8";
+    r.body = "pong";
+    return r;
+  }
+  if (path == "/v1/system-info") {
+    if (!get) return MethodNotAllowed(request, "GET");
+    return SystemInfo();
+  }
+  if (path == "/v1/search") {
+    if (!post) return MethodNotAllowed(request, "POST");
+    return Search(request);
+  }
+  if (path == "/v1/histograms") {
+    if (!post) return MethodNotAllowed(request, "POST");
+    return Histograms(request);
+  }
+  if (path == "/v1/tags") {
+    if (!get) return MethodNotAllowed(request, "GET");
+    return TagKeys(request);
+  }
+  constexpr std::string_view kTrace = "/v1/trace/";
+  if (path.substr(0, kTrace.size()) == kTrace && path.size() > kTrace.size()) {
+    if (!get) return MethodNotAllowed(request, "GET");
+    return GetTrace(request, path.substr(kTrace.size()));
+  }
+  constexpr std::string_view kTags = "/v1/tags/";
+  if (path.substr(0, kTags.size()) == kTags && path.size() > kTags.size()) {
+    std::string_view rest = path.substr(kTags.size());
+    constexpr std::string_view kStats = "/statistics";
+    if (rest.size() > kStats.size() && rest.substr(rest.size() - kStats.size()) == kStats) {
+      if (!post) return MethodNotAllowed(request, "POST");
+      return TagStatistics(request, rest.substr(0, rest.size() - kStats.size()));
+    }
+    if (!post) return MethodNotAllowed(request, "POST");
+    return TagValues(request, rest);
+  }
+  return ErrorResponse(absl::NotFoundError(
+      fmt::format("unknown route {} {}", request.method, request.path)));
+}
+
+HttpResponse TeletraceV1Api::SystemInfo() {
+  auto id = backend_->SystemId();
+  if (!id.ok()) return ErrorResponse(id.status());
+  std::string body = "{\"systemId\":";
+  AppendJsonString(&body, *id);
+  body += "}";
+  return JsonResponse(std::move(body));
+}
+
+HttpResponse TeletraceV1Api::Search(const HttpRequest& request) {
+  auto body = ParseBody(request.body);
+  if (!body.ok()) return ErrorResponse(body.status());
+  auto q = ParseSearchRequest(*body, now_());
+  if (!q.ok()) return ErrorResponse(q.status());
+  auto result = backend_->Search(*q);
+  if (!result.ok()) return ErrorResponse(result.status());
+  std::string out = "{\"metadata\":";
+  AppendMetadata(&out, result->next, q->sort);
+  out += ",\"spans\":";
+  AppendSpans(&out, result->spans);
+  out += "}";
+  return JsonResponse(std::move(out));
+}
+
+HttpResponse TeletraceV1Api::GetTrace(const HttpRequest& request, std::string_view id) {
+  query::TraceQuery q;
+  auto trace_id = ParseTraceIdHex(PercentDecode(id), "trace id");
+  if (!trace_id.ok()) return ErrorResponse(trace_id.status());
+  q.trace_id = *trace_id;
+  if (auto size = QueryParam(request, "pageSize")) {
+    auto n = ParseUintParam("pageSize", *size);
+    if (!n.ok()) return ErrorResponse(n.status());
+    if (*n == 0 || *n > query::kMaxTracePageSize) {
+      return ErrorResponse(absl::InvalidArgumentError(fmt::format(
+          "pageSize: must be between 1 and {}, got {}", query::kMaxTracePageSize, *n)));
+    }
+    q.page_size = *n;
+  }
+  if (auto token = QueryParam(request, "nextToken"); token && !token->empty()) {
+    auto cursor = query::DecodeCursor(kTraceSort, *token, "nextToken");
+    if (!cursor.ok()) return ErrorResponse(cursor.status());
+    q.after = *cursor;
+  }
+  auto result = backend_->GetTrace(q);
+  if (!result.ok()) return ErrorResponse(result.status());
+  std::string out;
+  out.reserve(result->spans.size() * 1024 + 64);
+  out = "{\"metadata\":";
+  AppendMetadata(&out, result->next, kTraceSort);
+  out += ",\"spans\":";
+  AppendSpans(&out, result->spans);
+  out += "}";
+  return JsonResponse(std::move(out));
+}
+
+HttpResponse TeletraceV1Api::TagKeys(const HttpRequest& request) {
+  query::TagKeysQuery q;
+  auto start = QueryParam(request, "startTimeUnixNanoSec");
+  auto end = QueryParam(request, "endTimeUnixNanoSec");
+  if (start || end) {
+    query::TimeRange range;
+    if (start) {
+      auto v = ParseUintParam("startTimeUnixNanoSec", *start);
+      if (!v.ok()) return ErrorResponse(v.status());
+      range.start_unix_nano = *v;
+    }
+    uint64_t end_ns = 0;
+    if (end) {
+      auto v = ParseUintParam("endTimeUnixNanoSec", *end);
+      if (!v.ok()) return ErrorResponse(v.status());
+      end_ns = *v;
+    }
+    range.end_unix_nano = end_ns == 0 ? now_() : end_ns;
+    if (range.end_unix_nano < range.start_unix_nano) {
+      return ErrorResponse(absl::InvalidArgumentError("endTime cannot be smaller than startTime"));
+    }
+    q.range = range;
+  }
+  auto tags = backend_->TagKeys(q);
+  if (!tags.ok()) return ErrorResponse(tags.status());
+  std::string out = "{\"Tags\":[";
+  for (size_t i = 0; i < tags->size(); ++i) {
+    if (i > 0) out += ",";
+    out += "{\"name\":";
+    AppendJsonString(&out, (*tags)[i].name);
+    out += ",\"type\":";
+    AppendJsonString(&out, query::ValueTypeName((*tags)[i].type));
+    out += "}";
+  }
+  out += "]}";
+  return JsonResponse(std::move(out));
+}
+
+HttpResponse TeletraceV1Api::TagValues(const HttpRequest& request, std::string_view tag) {
+  auto body = ParseBody(request.body);
+  if (!body.ok()) return ErrorResponse(body.status());
+  auto q = ParseTagValuesRequest(PercentDecode(tag), *body, now_());
+  if (!q.ok()) return ErrorResponse(q.status());
+  auto result = backend_->TagValues(*q);
+  if (!result.ok()) return ErrorResponse(result.status());
+  std::string out = "{\"metadata\":null,\"values\":[";
+  for (size_t i = 0; i < result->values.size(); ++i) {
+    if (i > 0) out += ",";
+    out += "{\"value\":";
+    AppendTagValue(&out, result->values[i].value);
+    out += fmt::format(",\"count\":{}}}", result->values[i].count);
+  }
+  out += fmt::format("],\"totalDistinctValues\":{}}}", result->total_distinct);
+  return JsonResponse(std::move(out));
+}
+
+HttpResponse TeletraceV1Api::TagStatistics(const HttpRequest& request, std::string_view tag) {
+  auto body = ParseBody(request.body);
+  if (!body.ok()) return ErrorResponse(body.status());
+  auto q = ParseStatisticsRequest(PercentDecode(tag), *body, now_());
+  if (!q.ok()) return ErrorResponse(q.status());
+  auto result = backend_->Statistics(*q);
+  if (!result.ok()) return ErrorResponse(result.status());
+  std::string out = "{\"statistics\":{";
+  bool first = true;
+  for (const auto& s : q->wanted) {
+    auto it = result->find(s.name);
+    if (it == result->end()) continue;
+    if (!first) out += ",";
+    first = false;
+    AppendJsonString(&out, s.name);
+    out += ":";
+    AppendTagValue(&out, it->second);
+  }
+  out += "}}";
+  return JsonResponse(std::move(out));
+}
+
+HttpResponse TeletraceV1Api::Histograms(const HttpRequest& request) {
+  auto body = ParseBody(request.body);
+  if (!body.ok()) return ErrorResponse(body.status());
+  auto q = ParseHistogramRequest(*body, now_());
+  if (!q.ok()) return ErrorResponse(q.status());
+  auto result = backend_->Histograms(*q);
+  if (!result.ok()) return ErrorResponse(result.status());
+  std::string out = "{\"histograms\":[";
+  for (size_t h = 0; h < result->size(); ++h) {
+    const query::Histogram& hist = (*result)[h];
+    if (h > 0) out += ",";
+    out += "{\"histogramLabel\":";
+    AppendJsonString(&out, hist.label);
+    out += ",\"buckets\":[";
+    for (size_t b = 0; b < hist.buckets.size(); ++b) {
+      const query::HistogramBucket& bucket = hist.buckets[b];
+      if (b > 0) out += ",";
+      out += fmt::format("{{\"bucketKey\":{},\"data\":", bucket.bucket_key);
+      std::visit(
+          [&out](const auto& data) {
+            using T = std::decay_t<decltype(data)>;
+            if constexpr (std::is_same_v<T, uint64_t>) {
+              out += fmt::format("{}", data);
+            } else if constexpr (std::is_same_v<T, query::GroupedCount>) {
+              out += fmt::format("{{\"totalCount\":{},\"subBuckets\":[", data.total_count);
+              for (size_t i = 0; i < data.sub_buckets.size(); ++i) {
+                if (i > 0) out += ",";
+                out += "{\"key\":";
+                AppendTagValue(&out, data.sub_buckets[i].key);
+                out += fmt::format(",\"count\":{}}}", data.sub_buckets[i].count);
+              }
+              out += "]}";
+            } else {
+              out += "{";
+              bool first = true;
+              for (const auto& [name, value] : data) {
+                if (!first) out += ",";
+                first = false;
+                AppendJsonString(&out, name);
+                out += ":";
+                AppendTagValue(&out, value);
+              }
+              out += "}";
+            }
+          },
+          bucket.data);
+      out += "}";
+    }
+    out += "]}";
+  }
+  out += "]}";
+  return JsonResponse(std::move(out));
+}
+
+}  // namespace teletrace::api::v1

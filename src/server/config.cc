@@ -1,0 +1,260 @@
+#include "server/config.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cstring>
+#include <functional>
+#include <optional>
+
+#include "common/status_macros.h"
+#include "fmt/format.h"
+#include "yaml-cpp/yaml.h"
+
+namespace teletrace::server {
+namespace {
+
+struct Setting {
+  const char* key;
+  const char* default_value;
+  const char* help;
+};
+
+// Every key Teletrace reads. Storage keys are passed to the backend named by storage.backend.
+constexpr Setting kSettings[] = {
+    {"config", "", "YAML configuration file"},
+    {"server.host", "127.0.0.1",
+     "address every port listens on; 0.0.0.0 (or ::) listens on all interfaces"},
+    {"server.http_port", "8080", "web UI, query API, /healthz, /readyz, /metrics"},
+    {"server.otlp_grpc_port", "4317", "OTLP/gRPC trace ingest"},
+    {"server.otlp_http_port", "4318", "OTLP/HTTP trace ingest (POST /v1/traces)"},
+    {"server.http_threads", "2", "network threads of each HTTP server"},
+    {"server.query_threads", "2", "threads answering API queries"},
+    {"server.ui_dir", "", "serve the web UI from this directory instead of the embedded copy"},
+    {"ingest.max_request_bytes", "16777216",
+     "largest OTLP request accepted, after decompression (413 / RESOURCE_EXHAUSTED beyond)"},
+    {"ingest.max_queue_bytes", "67108864",
+     "ingest queue bound; beyond it exports are refused with retryable codes"},
+    {"ingest.max_batch_spans", "16384", "spans per storage commit at most (group commit)"},
+    {"storage.backend", "sqlite", "storage backend: sqlite"},
+    {"storage.retention_interval", "60s", "how often retention runs"},
+    {"storage.sqlite.path", "./teletrace-data", "SQLite data directory"},
+    {"storage.sqlite.retention_max_age", "168h",
+     "delete spans older than this (e.g. 72h, 30d; 0 = keep forever)"},
+    {"storage.sqlite.retention_max_bytes", "0",
+     "delete the oldest spans while the database is larger than this (0 = no cap)"},
+    {"storage.sqlite.block_spans", "1024", "spans per compressed storage block"},
+    {"log.level", "info", "trace, debug, info, warn, error"},
+};
+
+const Setting* FindSetting(const std::string& key) {
+  for (const auto& s : kSettings) {
+    if (key == s.key) return &s;
+  }
+  return nullptr;
+}
+
+std::string EnvName(const std::string& key) {
+  std::string out = "TELETRACE_";
+  for (char c : key) out += c == '.' ? '_' : static_cast<char>(std::toupper(c));
+  return out;
+}
+
+absl::StatusOr<uint64_t> ParseUint(const std::string& value, const std::string& key,
+                                   uint64_t max) {
+  if (value.empty() || value.size() > 20 ||
+      value.find_first_not_of("0123456789") != std::string::npos) {
+    return absl::InvalidArgumentError(
+        fmt::format("{}: expected a non-negative integer, got \"{}\"", key, value));
+  }
+  uint64_t v = std::stoull(value);
+  if (v > max) {
+    return absl::InvalidArgumentError(fmt::format("{}: must be at most {}, got {}", key, max, v));
+  }
+  return v;
+}
+
+// Flattens a YAML mapping into dotted keys; scalars only at the leaves.
+absl::Status FlattenYaml(const YAML::Node& node, const std::string& prefix,
+                         std::map<std::string, std::string>* out, const std::string& file) {
+  if (!node.IsMap()) {
+    return absl::InvalidArgumentError(
+        fmt::format("config file {}: \"{}\" must be a mapping", file, prefix));
+  }
+  for (const auto& kv : node) {
+    std::string key = prefix.empty() ? kv.first.as<std::string>()
+                                     : prefix + "." + kv.first.as<std::string>();
+    if (kv.second.IsMap()) {
+      RETURN_IF_ERROR(FlattenYaml(kv.second, key, out, file));
+    } else if (kv.second.IsScalar()) {
+      (*out)[key] = kv.second.as<std::string>();
+    } else if (kv.second.IsNull()) {
+      (*out)[key] = "";
+    } else {
+      return absl::InvalidArgumentError(
+          fmt::format("config file {}: \"{}\" must be a single value", file, key));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status LoadYaml(const std::string& file, std::map<std::string, std::string>* values) {
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(file);
+  } catch (const YAML::Exception& e) {
+    return absl::InvalidArgumentError(fmt::format("config file {}: {}", file, e.what()));
+  }
+  if (root.IsNull()) return absl::OkStatus();
+  std::map<std::string, std::string> flat;
+  RETURN_IF_ERROR(FlattenYaml(root, "", &flat, file));
+  for (auto& [k, v] : flat) {
+    if (FindSetting(k) == nullptr || k == "config") {
+      return absl::InvalidArgumentError(fmt::format("config file {}: unknown key \"{}\"", file, k));
+    }
+    (*values)[k] = v;
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<uint64_t> ParseDurationSeconds(const std::string& value, const std::string& key) {
+  if (value == "0") return 0;
+  static const std::pair<const char*, uint64_t> kUnits[] = {
+      {"s", 1}, {"m", 60}, {"h", 3600}, {"d", 86400}, {"w", 7 * 86400}};
+  for (const auto& [suffix, scale] : kUnits) {
+    if (value.size() > 1 && value.back() == suffix[0]) {
+      std::string digits = value.substr(0, value.size() - 1);
+      if (digits.find_first_not_of("0123456789") == std::string::npos && digits.size() < 12) {
+        return std::stoull(digits) * scale;
+      }
+    }
+  }
+  return absl::InvalidArgumentError(fmt::format(
+      "{}: expected a duration like 90s, 30m, 72h or 7d (or 0), got \"{}\"", key, value));
+}
+
+absl::StatusOr<Config> LoadConfig(int argc, const char* const* argv, const char* const* envp) {
+  Config config;
+  std::map<std::string, std::string> values;
+  for (const auto& s : kSettings) values[s.key] = s.default_value;
+
+  // Flags first into their own map: they win, but --config must be known before the file loads.
+  std::map<std::string, std::string> flags;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "--help" || arg == "-h") {
+      config.help = true;
+      continue;
+    }
+    if (arg == "--version") {
+      config.version = true;
+      continue;
+    }
+    if (arg.rfind("--", 0) != 0) {
+      return absl::InvalidArgumentError(fmt::format("unexpected argument \"{}\" (see --help)", arg));
+    }
+    std::string key = arg.substr(2), value;
+    size_t eq = key.find('=');
+    if (eq != std::string::npos) {
+      value = key.substr(eq + 1);
+      key = key.substr(0, eq);
+    } else if (i + 1 < argc) {
+      value = argv[++i];
+    } else {
+      return absl::InvalidArgumentError(fmt::format("flag --{} needs a value", key));
+    }
+    if (FindSetting(key) == nullptr) {
+      return absl::InvalidArgumentError(fmt::format("unknown flag --{} (see --help)", key));
+    }
+    flags[key] = value;
+  }
+
+  std::map<std::string, std::string> env;
+  for (const char* const* e = envp; e != nullptr && *e != nullptr; ++e) {
+    const char* eq = std::strchr(*e, '=');
+    if (eq == nullptr) continue;
+    env[std::string(*e, eq - *e)] = std::string(eq + 1);
+  }
+
+  std::string file = flags.count("config") ? flags["config"]
+                     : env.count("TELETRACE_CONFIG") ? env["TELETRACE_CONFIG"]
+                                                     : "";
+  if (!file.empty()) RETURN_IF_ERROR(LoadYaml(file, &values));
+  for (const auto& s : kSettings) {
+    auto it = env.find(EnvName(s.key));
+    if (it != env.end()) values[s.key] = it->second;
+  }
+  for (auto& [k, v] : flags) values[k] = v;
+
+  config.host = values["server.host"];
+  if (config.host.empty()) return absl::InvalidArgumentError("server.host: must not be empty");
+  ASSIGN_OR_RETURN(config.http_port, ParseUint(values["server.http_port"], "server.http_port",
+                                               65535));
+  ASSIGN_OR_RETURN(config.otlp_grpc_port,
+                   ParseUint(values["server.otlp_grpc_port"], "server.otlp_grpc_port", 65535));
+  ASSIGN_OR_RETURN(config.otlp_http_port,
+                   ParseUint(values["server.otlp_http_port"], "server.otlp_http_port", 65535));
+  ASSIGN_OR_RETURN(uint64_t http_threads,
+                   ParseUint(values["server.http_threads"], "server.http_threads", 64));
+  ASSIGN_OR_RETURN(uint64_t query_threads,
+                   ParseUint(values["server.query_threads"], "server.query_threads", 64));
+  if (http_threads == 0 || query_threads == 0) {
+    return absl::InvalidArgumentError(fmt::format(
+        "{}: must be at least 1", http_threads == 0 ? "server.http_threads" : "server.query_threads"));
+  }
+  config.http_threads = static_cast<int>(http_threads);
+  config.query_threads = static_cast<int>(query_threads);
+  config.ui_dir = values["server.ui_dir"];
+  ASSIGN_OR_RETURN(config.max_request_bytes,
+                   ParseUint(values["ingest.max_request_bytes"], "ingest.max_request_bytes",
+                             uint64_t{1} << 31));
+  ASSIGN_OR_RETURN(config.max_queue_bytes, ParseUint(values["ingest.max_queue_bytes"],
+                                                     "ingest.max_queue_bytes", uint64_t{1} << 40));
+  ASSIGN_OR_RETURN(config.max_batch_spans, ParseUint(values["ingest.max_batch_spans"],
+                                                     "ingest.max_batch_spans", 1 << 24));
+  if (config.max_request_bytes < 1024) {
+    return absl::InvalidArgumentError("ingest.max_request_bytes: must be at least 1024");
+  }
+  if (config.max_batch_spans == 0) {
+    return absl::InvalidArgumentError("ingest.max_batch_spans: must be at least 1");
+  }
+  ASSIGN_OR_RETURN(config.retention_interval_seconds,
+                   ParseDurationSeconds(values["storage.retention_interval"],
+                                        "storage.retention_interval"));
+  if (config.retention_interval_seconds == 0) {
+    return absl::InvalidArgumentError("storage.retention_interval: must be greater than 0");
+  }
+  config.log_level = values["log.level"];
+  static const char* kLevels[] = {"trace", "debug", "info", "warn", "error"};
+  if (std::find_if(std::begin(kLevels), std::end(kLevels),
+                   [&](const char* l) { return config.log_level == l; }) == std::end(kLevels)) {
+    return absl::InvalidArgumentError(fmt::format(
+        "log.level: expected trace, debug, info, warn or error, got \"{}\"", config.log_level));
+  }
+  config.backend = values["storage.backend"];
+  std::string prefix = "storage." + config.backend + ".";
+  for (const auto& [k, v] : values) {
+    if (k.rfind(prefix, 0) == 0) config.backend_settings[k.substr(prefix.size())] = v;
+  }
+  return config;
+}
+
+std::string HelpText() {
+  std::string out =
+      "teletrace: distributed tracing backend (OTLP in, SQLite storage, query API and UI)\n\n"
+      "Usage: teletrace [--config FILE] [--<key>=<value> ...]\n\n"
+      "With no arguments it stores data under ./teletrace-data and listens on 127.0.0.1:\n"
+      "OTLP/gRPC 4317, OTLP/HTTP 4318, UI and API 8080.\n\n"
+      "Every setting can come from the YAML file (nested: server: {http_port: 9090}), an\n"
+      "environment variable, or a flag; flags win over the environment, which wins over the file.\n\n"
+      "Settings:\n";
+  for (const auto& s : kSettings) {
+    out += fmt::format("  --{}\n      env {}, default \"{}\"\n      {}\n", s.key, EnvName(s.key),
+                       s.default_value, s.help);
+  }
+  out += "\n  --help      this text\n  --version   print the version\n";
+  return out;
+}
+
+}  // namespace teletrace::server

@@ -1,0 +1,52 @@
+// Teletrace's one configuration surface. Every setting has a dotted key ("server.http_port") and a
+// default; a YAML file (--config), environment variables (TELETRACE_SERVER_HTTP_PORT) and flags
+// (--server.http_port=8080) override it, in that order of precedence from low to high.
+//
+//   ASSIGN_OR_RETURN(Config config, LoadConfig(argc, argv, environ));
+//
+// Unknown keys in the file or flags, and values of the wrong form, are InvalidArgument naming the
+// key and where it came from.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "storage/storage.h"
+
+namespace teletrace::server {
+
+struct Config {
+  std::string host = "127.0.0.1";
+  uint16_t http_port = 8080;
+  uint16_t otlp_grpc_port = 4317;
+  uint16_t otlp_http_port = 4318;
+  int http_threads = 2;
+  int query_threads = 2;
+  uint64_t max_request_bytes = 16 << 20;
+  uint64_t max_queue_bytes = 64 << 20;
+  uint64_t max_batch_spans = 16384;
+  uint64_t retention_interval_seconds = 60;
+  std::string log_level = "info";
+  std::string backend = "sqlite";
+  storage::BackendSettings backend_settings;  // the storage.<backend>.* keys, prefix stripped
+  std::string ui_dir;                          // serve the UI from here instead of the embedded copy
+
+  bool help = false;
+  bool version = false;
+};
+
+// Parses flags (argv[1..]), the environment (envp, NULL-terminated "K=V" strings) and the file
+// named by --config / TELETRACE_CONFIG.
+absl::StatusOr<Config> LoadConfig(int argc, const char* const* argv, const char* const* envp);
+
+// The --help text: usage and every key with its environment variable, default and meaning.
+std::string HelpText();
+
+// A duration such as "90s", "30m", "72h", "7d" or "0" (off), in seconds. InvalidArgument names
+// `key`.
+absl::StatusOr<uint64_t> ParseDurationSeconds(const std::string& value, const std::string& key);
+
+}  // namespace teletrace::server

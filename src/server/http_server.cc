@@ -1,0 +1,848 @@
+#include <utility>  // Before the Boost headers: Beast 1.74 with g++ 12 in C++20 needs it.
+
+#include "server/http_server.h"
+
+#include <zlib.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cctype>
+#include <climits>
+#include <condition_variable>
+#include <cstdlib>
+#include <exception>
+#include <mutex>
+#include <optional>
+#include <string_view>
+#include <unordered_map>
+
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include "absl/status/status.h"
+#include "fmt/format.h"
+#include "spdlog/spdlog.h"
+
+namespace teletrace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+namespace http_server_internal {
+class Session;
+}  // namespace http_server_internal
+
+struct HttpServer::Core : std::enable_shared_from_this<HttpServer::Core> {
+  Core(HttpServerOptions opts, HttpHandler h)
+      : ioc(std::max(1, opts.threads)),
+        options(std::move(opts)),
+        handler(std::move(h)),
+        acceptor(asio::make_strand(ioc)),
+        accept_backoff(acceptor.get_executor()),
+        work(asio::make_work_guard(ioc)) {}
+
+  // Declared first so that it is destroyed last: sockets and timers below refer to it.
+  asio::io_context ioc;
+  const HttpServerOptions options;
+  const HttpHandler handler;
+  tcp::acceptor acceptor;  // Runs on its own strand; touched only there once serving.
+  asio::steady_timer accept_backoff;
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
+
+  // Set once by Stop(); read without the lock on the connections' hot paths.
+  std::atomic<bool> stopping{false};
+
+  std::mutex mu;
+  std::condition_variable cv;  // Signalled when `open` drops.
+  // False once Stop() has stopped the threads: responders then drop responses instead of posting
+  // work that nothing would run.
+  bool accepting_posts = true;  // GUARDED_BY(mu)
+  uint64_t next_session_id = 0;  // GUARDED_BY(mu)
+  std::unordered_map<uint64_t, std::weak_ptr<http_server_internal::Session>>
+      sessions;     // GUARDED_BY(mu); connections not yet closed.
+  size_t open = 0;  // GUARDED_BY(mu); == sessions.size(), kept for the waits.
+
+  const std::string& name() const { return options.name; }
+};
+
+namespace {
+
+constexpr size_t kHeaderLimitBytes = 64 << 10;
+// Below this, compressing a response saves less than it costs.
+constexpr size_t kGzipResponseMinBytes = 1024;
+// Level 1 compresses span JSON several-fold at a fraction of level 6's CPU; responses are built
+// on the I/O threads, so speed wins.
+constexpr int kGzipResponseLevel = 1;
+// After rejecting a request whose body we did not read, keep reading (and discarding) for a while
+// before closing: closing with unread input makes the kernel send RST, which can destroy our
+// response before the client reads it.
+constexpr auto kLingerTimeout = std::chrono::seconds(2);
+constexpr size_t kLingerMaxBytes = 1 << 20;
+// zlib counts in uInt; feed large buffers in pieces of at most this.
+constexpr size_t kZlibChunk = 1u << 30;
+
+std::string AsciiLower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+std::string_view View(beast::string_view s) { return {s.data(), s.size()}; }
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+std::string JsonEscape(std::string_view s) {
+  std::string out;
+  out.reserve(s.size() + 2);
+  for (char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          out += fmt::format("\\u{:04x}", static_cast<int>(c));
+        } else {
+          out += c;
+        }
+    }
+  }
+  return out;
+}
+
+HttpResponse DefaultErrorResponse(int status, const std::string& message) {
+  HttpResponse response;
+  response.status = status;
+  response.content_type = "application/json";
+  response.body = fmt::format("{{\"errorMessage\":\"{}\"}}", JsonEscape(message));
+  return response;
+}
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// Decodes %XX escapes; a malformed escape is kept as written (routing then fails on it visibly).
+std::string PercentDecode(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size() && HexValue(s[i + 1]) >= 0 && HexValue(s[i + 2]) >= 0) {
+      out += static_cast<char>(HexValue(s[i + 1]) * 16 + HexValue(s[i + 2]));
+      i += 2;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+// Splits an origin-form ("/a?b") or absolute-form ("http://h/a?b") target into path and query.
+void SplitTarget(std::string_view target, std::string* path, std::string* query) {
+  if (size_t scheme = target.find("://"); scheme != std::string_view::npos && target[0] != '/') {
+    size_t slash = target.find('/', scheme + 3);
+    target = slash == std::string_view::npos ? std::string_view("/") : target.substr(slash);
+  }
+  size_t q = target.find('?');
+  *path = PercentDecode(target.substr(0, q));
+  *query = q == std::string_view::npos ? "" : std::string(target.substr(q + 1));
+}
+
+// True when an Accept-Encoding value admits gzip (a listed `gzip` or `x-gzip` without q=0).
+bool AcceptsGzip(std::string_view accept_encoding) {
+  while (!accept_encoding.empty()) {
+    size_t comma = accept_encoding.find(',');
+    std::string_view item = accept_encoding.substr(0, comma);
+    accept_encoding =
+        comma == std::string_view::npos ? std::string_view() : accept_encoding.substr(comma + 1);
+    size_t semi = item.find(';');
+    std::string coding = AsciiLower(Trim(item.substr(0, semi)));
+    if (coding != "gzip" && coding != "x-gzip") continue;
+    if (semi == std::string_view::npos) return true;
+    std::string params = AsciiLower(item.substr(semi + 1));
+    size_t qpos = params.find("q=");
+    if (qpos == std::string::npos) return true;
+    return std::strtod(params.c_str() + qpos + 2, nullptr) > 0;
+  }
+  return false;
+}
+
+struct InflateOutcome {
+  int status = 0;  // 0 on success, else the HTTP status to answer with
+  std::string message;
+};
+
+// Inflates a gzip body (several concatenated members count as one body, as RFC 1952 allows) into
+// *out, failing with 413 once more than `limit` bytes come out.
+InflateOutcome GunzipBody(std::string_view in, size_t limit, std::string* out) {
+  z_stream zs{};
+  if (inflateInit2(&zs, 16 + MAX_WBITS) != Z_OK) {
+    return {500, "inflateInit2 failed"};
+  }
+  InflateOutcome outcome;
+  size_t in_pos = 0;
+  size_t produced = 0;
+  const size_t cap = limit + 1;  // One byte over the limit proves the body too big.
+  out->clear();
+  out->resize(std::min(cap, std::max<size_t>(in.size() * 4, 16 << 10)));
+  while (true) {
+    if (zs.avail_in == 0 && in_pos < in.size()) {
+      size_t n = std::min(kZlibChunk, in.size() - in_pos);
+      zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data() + in_pos));
+      zs.avail_in = static_cast<uInt>(n);
+      in_pos += n;
+    }
+    if (produced == out->size()) out->resize(std::min(cap, out->size() * 2));
+    size_t room = std::min(kZlibChunk, out->size() - produced);
+    zs.next_out = reinterpret_cast<Bytef*>(out->data() + produced);
+    zs.avail_out = static_cast<uInt>(room);
+    int ret = inflate(&zs, Z_NO_FLUSH);
+    produced += room - zs.avail_out;
+    if (produced > limit) {
+      outcome = {413, fmt::format("request body exceeds {} bytes after decompression", limit)};
+      break;
+    }
+    bool input_exhausted = zs.avail_in == 0 && in_pos == in.size();
+    if (ret == Z_STREAM_END) {
+      if (input_exhausted) break;
+      inflateReset(&zs);  // Another gzip member follows.
+      continue;
+    }
+    if (ret == Z_OK) continue;
+    if (ret == Z_BUF_ERROR && !input_exhausted) continue;
+    std::string reason = ret == Z_BUF_ERROR ? "unexpected end of stream"
+                         : zs.msg != nullptr ? zs.msg
+                                             : fmt::format("zlib error {}", ret);
+    outcome = {400, "invalid gzip body: " + reason};
+    break;
+  }
+  inflateEnd(&zs);
+  out->resize(outcome.status == 0 ? produced : 0);
+  return outcome;
+}
+
+// Compresses `in` as gzip; nullopt if zlib fails (the caller then sends it uncompressed).
+std::optional<std::string> GzipBody(std::string_view in) {
+  z_stream zs{};
+  if (deflateInit2(&zs, kGzipResponseLevel, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY) !=
+      Z_OK) {
+    return std::nullopt;
+  }
+  std::string out;
+  out.resize(deflateBound(&zs, in.size()));
+  size_t in_pos = 0;
+  size_t produced = 0;
+  bool ok = false;
+  while (true) {
+    if (zs.avail_in == 0 && in_pos < in.size()) {
+      size_t n = std::min(kZlibChunk, in.size() - in_pos);
+      zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data() + in_pos));
+      zs.avail_in = static_cast<uInt>(n);
+      in_pos += n;
+    }
+    if (produced == out.size()) out.resize(out.size() * 2 + 64);
+    size_t room = std::min(kZlibChunk, out.size() - produced);
+    zs.next_out = reinterpret_cast<Bytef*>(out.data() + produced);
+    zs.avail_out = static_cast<uInt>(room);
+    int flush = (zs.avail_in == 0 && in_pos == in.size()) ? Z_FINISH : Z_NO_FLUSH;
+    int ret = deflate(&zs, flush);
+    produced += room - zs.avail_out;
+    if (ret == Z_STREAM_END) {
+      ok = true;
+      break;
+    }
+    if (ret != Z_OK && ret != Z_BUF_ERROR) break;
+  }
+  deflateEnd(&zs);
+  if (!ok) return std::nullopt;
+  out.resize(produced);
+  return out;
+}
+
+std::string HostPort(const std::string& host, uint16_t port) {
+  if (host.find(':') != std::string::npos) return fmt::format("[{}]:{}", host, port);
+  return fmt::format("{}:{}", host, port);
+}
+
+std::string LowerFirst(std::string s) {
+  if (!s.empty()) s[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(s[0])));
+  return s;
+}
+
+bool IsHttpParseError(const beast::error_code& ec) {
+  return &ec.category() == &http::make_error_code(http::error::bad_method).category();
+}
+
+}  // namespace
+
+namespace http_server_internal {
+
+// One connection. Every member function runs on the connection's strand except PostResponse.
+// Lifetime: shared by the pending I/O operation or by an outstanding responder, so a response
+// arriving after the connection closed finds a live (closed) object and is dropped.
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(std::shared_ptr<HttpServer::Core> core, tcp::socket socket, uint64_t id)
+      : core_(std::move(core)), stream_(std::move(socket)), id_(id) {
+    strand_ = stream_.get_executor();
+  }
+
+  ~Session() {
+    if (!closed_) Unregister();
+  }
+
+  const asio::any_io_executor& strand() const { return strand_; }
+
+  void Start() {
+    asio::dispatch(strand_, [self = shared_from_this()] { self->ReadHeader(); });
+  }
+
+  // Stop(): an idle connection (or one still receiving a request, or draining a rejected one)
+  // closes now; one whose request is being handled or answered closes after its response.
+  void Shutdown() {
+    if (state_ == State::kReading || state_ == State::kLingering) {
+      Close();
+    } else {
+      close_after_response_ = true;
+    }
+  }
+
+  // Any thread. Queues the response for the strand unless the server's threads are gone.
+  void PostResponse(HttpResponse response) {
+    std::lock_guard<std::mutex> lock(core_->mu);
+    if (!core_->accepting_posts) return;
+    asio::post(strand_, [self = shared_from_this(), response = std::move(response)]() mutable {
+      self->WriteResponse(std::move(response));
+    });
+  }
+
+  void Close() {
+    if (closed_) return;
+    closed_ = true;
+    state_ = State::kClosed;
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+    stream_.close();
+    Unregister();
+  }
+
+ private:
+  enum class State { kReading, kHandling, kWriting, kLingering, kClosed };
+
+  void Unregister() {
+    {
+      std::lock_guard<std::mutex> lock(core_->mu);
+      core_->sessions.erase(id_);
+      --core_->open;
+    }
+    core_->cv.notify_all();
+  }
+
+  void ReadHeader() {
+    if (closed_) return;
+    if (core_->stopping.load() || close_after_response_) {
+      Close();
+      return;
+    }
+    state_ = State::kReading;
+    version_ = 11;
+    keep_alive_ = true;
+    head_ = false;
+    accepts_gzip_ = false;
+    body_unread_ = false;
+    // An idle connection should hold a small buffer, whatever its last request needed.
+    if (buffer_.size() == 0 && buffer_.capacity() > 16 << 10) buffer_.shrink_to_fit();
+    parser_.emplace();
+    parser_->header_limit(kHeaderLimitBytes);
+    parser_->body_limit(core_->options.max_body_bytes);
+    stream_.expires_after(core_->options.idle_timeout);
+    http::async_read_header(stream_, buffer_, *parser_,
+                            [self = shared_from_this()](beast::error_code ec, size_t) {
+                              self->OnHeader(ec);
+                            });
+  }
+
+  void OnHeader(beast::error_code ec) {
+    if (closed_) return;
+    if (ec == http::error::body_limit) {
+      // Content-Length over the limit: answer without reading the body, then close.
+      CaptureRequestInfo();
+      RejectAndClose(413,
+                     fmt::format("request body exceeds {} bytes", core_->options.max_body_bytes),
+                     /*body_unread=*/true);
+      return;
+    }
+    if (ec == http::error::header_limit) {
+      RejectAndClose(431, fmt::format("request header exceeds {} bytes", kHeaderLimitBytes),
+                     /*body_unread=*/true);
+      return;
+    }
+    if (ec) {
+      if (IsHttpParseError(ec) && ec != http::error::end_of_stream &&
+          ec != http::error::partial_message) {
+        RejectAndClose(400, fmt::format("malformed HTTP request: {}", ec.message()),
+                       /*body_unread=*/true);
+        return;
+      }
+      LogDebug("read header", ec);
+      Close();
+      return;
+    }
+    CaptureRequestInfo();
+    auto& header = parser_->get();
+    if (beast::iequals(header[http::field::expect], "100-continue") && !parser_->is_done()) {
+      // Clients that ask (curl for large bodies) wait for this before sending the body.
+      auto interim = std::make_shared<http::response<http::empty_body>>(http::status::continue_,
+                                                                         header.version());
+      stream_.expires_after(core_->options.idle_timeout);
+      http::async_write(stream_, *interim,
+                        [self = shared_from_this(), interim](beast::error_code ec, size_t) {
+                          if (self->closed_) return;
+                          if (ec) {
+                            self->LogDebug("write 100-continue", ec);
+                            self->Close();
+                            return;
+                          }
+                          self->ReadBody();
+                        });
+      return;
+    }
+    ReadBody();
+  }
+
+  void ReadBody() {
+    if (parser_->is_done()) {
+      OnBody({});
+      return;
+    }
+    stream_.expires_after(core_->options.idle_timeout);
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = shared_from_this()](beast::error_code ec, size_t) {
+                       self->OnBody(ec);
+                     });
+  }
+
+  void OnBody(beast::error_code ec) {
+    if (closed_) return;
+    if (ec == http::error::body_limit) {
+      RejectAndClose(413,
+                     fmt::format("request body exceeds {} bytes", core_->options.max_body_bytes),
+                     /*body_unread=*/true);
+      return;
+    }
+    if (ec) {
+      if (IsHttpParseError(ec) && ec != http::error::end_of_stream &&
+          ec != http::error::partial_message) {
+        RejectAndClose(400, fmt::format("malformed HTTP request: {}", ec.message()),
+                       /*body_unread=*/true);
+        return;
+      }
+      LogDebug("read body", ec);
+      Close();
+      return;
+    }
+    HandleRequest();
+  }
+
+  // Remembers what the response depends on, from the request header just parsed.
+  void CaptureRequestInfo() {
+    const auto& header = parser_->get();
+    version_ = header.version();
+    keep_alive_ = header.keep_alive();
+    head_ = header.method() == http::verb::head;
+    accepts_gzip_ = AcceptsGzip(View(header[http::field::accept_encoding]));
+  }
+
+  void HandleRequest() {
+    http::request<http::string_body> message = parser_->release();
+    parser_.reset();
+    if (core_->stopping.load()) {
+      RejectAndClose(503, "server is shutting down", /*body_unread=*/false);
+      return;
+    }
+
+    HttpRequest request;
+    request.method = head_ ? "GET" : std::string(message.method_string());
+    SplitTarget(View(message.target()), &request.path, &request.query);
+    std::string content_encoding;
+    request.headers.reserve(std::distance(message.begin(), message.end()));
+    for (const auto& field : message) {
+      std::string name = AsciiLower(View(field.name_string()));
+      if (name == "content-encoding") {
+        content_encoding = AsciiLower(Trim(View(field.value())));
+        continue;  // The handler gets the decoded body; the encoding no longer applies.
+      }
+      request.headers.emplace_back(std::move(name), std::string(View(field.value())));
+    }
+    if (content_encoding.empty() || content_encoding == "identity") {
+      request.body = std::move(message.body());
+    } else if (content_encoding == "gzip" || content_encoding == "x-gzip") {
+      if (!message.body().empty()) {
+        std::string compressed = std::move(message.body());
+        InflateOutcome outcome =
+            GunzipBody(compressed, core_->options.max_body_bytes, &request.body);
+        if (outcome.status != 0) {
+          SendError(outcome.status, outcome.message);
+          return;
+        }
+      }
+    } else {
+      SendError(415, fmt::format("unsupported Content-Encoding: {}", content_encoding));
+      return;
+    }
+
+    state_ = State::kHandling;
+    auto responded = std::make_shared<std::atomic<bool>>(false);
+    HttpResponder responder = [self = shared_from_this(), responded](HttpResponse response) {
+      if (responded->exchange(true)) {
+        spdlog::debug("{}: connection {}: responder called again, ignored", self->core_->name(),
+                     self->id_);
+        return;
+      }
+      self->PostResponse(std::move(response));
+    };
+    std::string failure;
+    try {
+      core_->handler(std::move(request), std::move(responder));
+    } catch (const std::exception& e) {
+      failure = e.what();
+    } catch (...) {
+      failure = "unknown exception";
+    }
+    if (!failure.empty()) {
+      spdlog::error("{}: handler threw: {}", core_->name(), failure);
+      if (!responded->exchange(true)) PostResponse(ErrorResponse(500, "internal server error"));
+    }
+  }
+
+  HttpResponse ErrorResponse(int status, const std::string& message) const {
+    if (core_->options.error_response) return core_->options.error_response(status, message);
+    return DefaultErrorResponse(status, message);
+  }
+
+  void SendError(int status, const std::string& message) {
+    spdlog::debug("{}: connection {}: {} {}", core_->name(), id_, status, message);
+    WriteResponse(ErrorResponse(status, message));
+  }
+
+  // For errors after which the connection's input cannot be trusted or was not consumed.
+  void RejectAndClose(int status, const std::string& message, bool body_unread) {
+    close_after_response_ = true;
+    body_unread_ = body_unread;
+    parser_.reset();
+    SendError(status, message);
+  }
+
+  void WriteResponse(HttpResponse response) {
+    if (closed_) return;  // The client went away while the handler worked.
+    state_ = State::kWriting;
+    int status = response.status;
+    if (status < 200 || status > 599) {
+      spdlog::error("{}: handler answered with invalid status {}", core_->name(), status);
+      response = ErrorResponse(500, "internal server error");
+      status = response.status;
+    }
+    auto& res = response_.emplace();
+    res.version(version_ == 10 ? 10 : 11);
+    res.result(static_cast<unsigned>(status));
+    res.set(http::field::server, "teletrace");
+    if (!response.content_type.empty()) res.set(http::field::content_type, response.content_type);
+    for (auto& [name, value] : response.headers) res.insert(name, value);
+    if (status == 204 || status == 304) response.body.clear();
+
+    bool encoded_by_handler = res.find(http::field::content_encoding) != res.end();
+    if (!encoded_by_handler && response.body.size() > kGzipResponseMinBytes) {
+      if (res.find(http::field::vary) == res.end()) res.set(http::field::vary, "Accept-Encoding");
+      if (accepts_gzip_) {
+        if (std::optional<std::string> gz = GzipBody(response.body)) {
+          response.body = std::move(*gz);
+          res.set(http::field::content_encoding, "gzip");
+        }
+      }
+    }
+    bool keep_alive = keep_alive_ && !close_after_response_ && !core_->stopping.load();
+    res.keep_alive(keep_alive);
+    if (head_) {
+      res.content_length(response.body.size());
+    } else {
+      res.body() = std::move(response.body);
+      res.prepare_payload();
+    }
+
+    stream_.expires_after(core_->options.idle_timeout);
+    http::async_write(stream_, res,
+                      [self = shared_from_this(), keep_alive](beast::error_code ec, size_t) {
+                        self->OnWrite(ec, keep_alive);
+                      });
+  }
+
+  void OnWrite(beast::error_code ec, bool keep_alive) {
+    response_.reset();
+    if (closed_) return;
+    if (ec) {
+      LogDebug("write", ec);
+      Close();
+      return;
+    }
+    if (!keep_alive) {
+      CloseAfterResponse();
+      return;
+    }
+    ReadHeader();
+  }
+
+  void CloseAfterResponse() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    if (!body_unread_ || ec || core_->stopping.load()) {
+      Close();
+      return;
+    }
+    state_ = State::kLingering;
+    linger_deadline_ = std::chrono::steady_clock::now() + kLingerTimeout;
+    Linger();
+  }
+
+  // Discards what the client still sends until it closes, the deadline passes or enough came.
+  void Linger() {
+    if (closed_) return;
+    if (core_->stopping.load() || lingered_bytes_ > kLingerMaxBytes) {
+      Close();
+      return;
+    }
+    stream_.expires_at(linger_deadline_);
+    buffer_.consume(buffer_.size());
+    stream_.async_read_some(buffer_.prepare(16 << 10),
+                            [self = shared_from_this()](beast::error_code ec, size_t n) {
+                              if (ec) {
+                                self->Close();
+                                return;
+                              }
+                              self->lingered_bytes_ += n;
+                              self->Linger();
+                            });
+  }
+
+  void LogDebug(std::string_view what, const beast::error_code& ec) {
+    if (ec == asio::error::operation_aborted || ec == http::error::end_of_stream ||
+        ec == asio::error::eof) {
+      return;  // Ordinary ends of a connection.
+    }
+    spdlog::debug("{}: connection {}: {}: {}", core_->name(), id_, what, ec.message());
+  }
+
+  // Declared first so it is destroyed last: the socket below needs the io_context it owns.
+  std::shared_ptr<HttpServer::Core> core_;
+  beast::tcp_stream stream_;
+  asio::any_io_executor strand_;
+  const uint64_t id_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  std::optional<http::response<http::string_body>> response_;
+  State state_ = State::kReading;
+  bool closed_ = false;
+  bool close_after_response_ = false;
+  bool body_unread_ = false;
+  unsigned version_ = 11;
+  bool keep_alive_ = true;
+  bool head_ = false;
+  bool accepts_gzip_ = false;
+  std::chrono::steady_clock::time_point linger_deadline_;
+  size_t lingered_bytes_ = 0;
+};
+
+}  // namespace http_server_internal
+
+namespace {
+
+using http_server_internal::Session;
+
+void Accept(HttpServer::Core* core);
+
+// Runs on the acceptor's strand.
+void OnAccept(HttpServer::Core* core, beast::error_code ec, tcp::socket socket) {
+  if (core->stopping.load() || !core->acceptor.is_open()) return;
+  if (ec) {
+    spdlog::debug("{}: accept: {}", core->name(), ec.message());
+    if (ec == asio::error::no_descriptors || ec == asio::error::no_buffer_space ||
+        ec == asio::error::no_memory) {
+      // Out of file descriptors: retrying at once would spin; give connections time to close.
+      spdlog::warn("{}: accept: {}; retrying in 100 ms", core->name(), ec.message());
+      core->accept_backoff.expires_after(std::chrono::milliseconds(100));
+      core->accept_backoff.async_wait([core](beast::error_code wait_ec) {
+        if (!wait_ec) Accept(core);
+      });
+      return;
+    }
+    Accept(core);
+    return;
+  }
+  beast::error_code nodelay_ec;
+  socket.set_option(tcp::no_delay(true), nodelay_ec);
+  std::shared_ptr<Session> session;
+  {
+    std::lock_guard<std::mutex> lock(core->mu);
+    uint64_t id = core->next_session_id++;
+    session = std::make_shared<Session>(core->shared_from_this(), std::move(socket), id);
+    core->sessions.emplace(id, session);
+    ++core->open;
+  }
+  session->Start();
+  Accept(core);
+}
+
+void Accept(HttpServer::Core* core) {
+  core->acceptor.async_accept(asio::make_strand(core->ioc),
+                              [core](beast::error_code ec, tcp::socket socket) {
+                                OnAccept(core, ec, std::move(socket));
+                              });
+}
+
+// Takes strong references to the open connections, under the lock; they are released by the
+// caller after the lock (a last reference may run a Session destructor, which takes the lock).
+std::vector<std::shared_ptr<Session>> OpenSessions(HttpServer::Core* core) {
+  std::vector<std::shared_ptr<Session>> out;
+  std::lock_guard<std::mutex> lock(core->mu);
+  out.reserve(core->sessions.size());
+  for (auto& [id, weak] : core->sessions) {
+    if (auto session = weak.lock()) out.push_back(std::move(session));
+  }
+  return out;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(HttpServerOptions options,
+                                                              HttpHandler handler) {
+  if (options.name.empty()) options.name = "http";
+  if (options.host.empty()) options.host = "0.0.0.0";
+  const std::string where = HostPort(options.host, options.port);
+  auto core = std::make_shared<Core>(std::move(options), std::move(handler));
+  const HttpServerOptions& opts = core->options;
+
+  beast::error_code ec;
+  tcp::endpoint endpoint;
+  asio::ip::address address = asio::ip::make_address(opts.host, ec);
+  if (!ec) {
+    endpoint = tcp::endpoint(address, opts.port);
+  } else {
+    tcp::resolver resolver(core->ioc);
+    auto results = resolver.resolve(opts.host, std::to_string(opts.port),
+                                    tcp::resolver::passive, ec);
+    if (ec || results.empty()) {
+      return absl::InvalidArgumentError(fmt::format(
+          "listen on {}: resolve: {}", where, ec ? LowerFirst(ec.message()) : "no address"));
+    }
+    endpoint = results.begin()->endpoint();
+  }
+
+  auto fail = [&](std::string_view step) -> absl::Status {
+    std::string message = fmt::format("listen on {}: {}", where, LowerFirst(ec.message()));
+    spdlog::debug("{}: {} failed: {}", opts.name, step, message);
+    if (ec == asio::error::address_in_use) return absl::UnavailableError(message);
+    return absl::InvalidArgumentError(message);
+  };
+  core->acceptor.open(endpoint.protocol(), ec);
+  if (ec) return fail("open");
+  core->acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+  if (ec) return fail("set SO_REUSEADDR");
+  core->acceptor.bind(endpoint, ec);
+  if (ec) return fail("bind");
+  core->acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return fail("listen");
+  uint16_t port = core->acceptor.local_endpoint(ec).port();
+  if (ec) return fail("local endpoint");
+
+  Accept(core.get());
+  std::unique_ptr<HttpServer> server(new HttpServer(core, port));
+  int threads = std::max(1, opts.threads);
+  for (int i = 0; i < threads; ++i) {
+    server->threads_.emplace_back([core = core.get()] {
+      while (true) {
+        try {
+          core->ioc.run();
+          return;
+        } catch (const std::exception& e) {
+          // Not ours (handler exceptions are caught at the call); keep serving.
+          spdlog::error("{}: I/O thread: {}", core->name(), e.what());
+        }
+      }
+    });
+  }
+  spdlog::info("{}: listening on {}", opts.name, HostPort(opts.host, port));
+  return server;
+}
+
+HttpServer::HttpServer(std::shared_ptr<Core> core, uint16_t port)
+    : core_(std::move(core)), port_(port) {}
+
+HttpServer::~HttpServer() { Stop(); }
+
+void HttpServer::Stop() { std::call_once(stop_once_, [this] { StopOnce(); }); }
+
+void HttpServer::StopOnce() {
+  Core* core = core_.get();
+  core->stopping.store(true);
+  asio::post(core->acceptor.get_executor(), [core] {
+    beast::error_code ec;
+    core->acceptor.close(ec);
+    core->accept_backoff.cancel();
+  });
+  {
+    auto sessions = OpenSessions(core);
+    for (auto& session : sessions) {
+      asio::post(session->strand(), [session] { session->Shutdown(); });
+    }
+  }
+  auto all_closed = [core] { return core->open == 0; };
+  {
+    std::unique_lock<std::mutex> lock(core->mu);
+    core->cv.wait_for(lock, core->options.stop_grace, all_closed);
+  }
+  {
+    auto sessions = OpenSessions(core);
+    if (!sessions.empty()) {
+      spdlog::warn("{}: closing {} connections still busy after the stop grace period",
+                   core->name(), sessions.size());
+    }
+    for (auto& session : sessions) {
+      asio::post(session->strand(), [session] { session->Close(); });
+    }
+  }
+  {
+    std::unique_lock<std::mutex> lock(core->mu);
+    core->cv.wait_for(lock, std::chrono::seconds(1), all_closed);
+    core->accepting_posts = false;
+  }
+  core->work.reset();
+  core->ioc.stop();
+  for (auto& thread : threads_) thread.join();
+  threads_.clear();
+  // Run what the stop left queued (completions of the closed sockets), so that no queued handler
+  // keeps a connection, and through it this io_context, alive in a reference cycle.
+  core->ioc.restart();
+  for (int i = 0; i < 1000 && core->ioc.poll() > 0; ++i) {
+  }
+  spdlog::info("{}: stopped", core->name());
+}
+
+}  // namespace teletrace

@@ -1,0 +1,182 @@
+#include "server/teletrace_server.h"
+
+#include <utility>
+
+#include "api/teletrace_v1/teletrace_v1_api.h"
+#include "boost/asio/post.hpp"
+#include "boost/asio/thread_pool.hpp"
+#include "common/status_macros.h"
+#include "fmt/format.h"
+#include "ingest/otlp_grpc_receiver.h"
+#include "ingest/otlp_http_receiver.h"
+#include "ingest/pipeline.h"
+#include "server/backends.h"
+#include "server/http_server.h"
+#include "server/ui_assets.h"
+#include "spdlog/spdlog.h"
+
+namespace teletrace::server {
+
+struct TeletraceServer::Parts {
+  Config config;
+  Metrics metrics;
+  std::unique_ptr<storage::Backend> backend;
+  std::unique_ptr<ingest::Pipeline> pipeline;
+  std::unique_ptr<ingest::OtlpHttpReceiver> otlp_http_receiver;
+  std::unique_ptr<ingest::OtlpGrpcReceiver> otlp_grpc;
+  std::unique_ptr<HttpServer> otlp_http;
+  std::unique_ptr<api::v1::TeletraceV1Api> api;
+  std::unique_ptr<UiAssets> ui;
+  std::unique_ptr<boost::asio::thread_pool> query_pool;
+  std::unique_ptr<HttpServer> http;
+  std::atomic<bool> ready{false};
+
+  std::mutex retention_mu;
+  std::condition_variable retention_cv;
+  bool stopping = false;  // guarded by retention_mu
+  std::thread retention_thread;
+  bool stopped = false;
+
+  void HandleHttp(HttpRequest&& request, HttpResponder respond);
+  void RetentionLoop();
+};
+
+void TeletraceServer::Parts::HandleHttp(HttpRequest&& request, HttpResponder respond) {
+  const std::string& path = request.path;
+  if (path == "/healthz") {
+    respond(HttpResponse{200, "text/plain; charset=utf-8", {}, "ok"});
+    return;
+  }
+  if (path == "/readyz") {
+    bool is_ready = ready.load();
+    respond(HttpResponse{is_ready ? 200 : 503, "text/plain; charset=utf-8", {},
+                         is_ready ? "ready" : "starting"});
+    return;
+  }
+  if (path == "/metrics") {
+    // DiskBytes may stat files; cheap enough to answer on the network thread.
+    respond(HttpResponse{200, "text/plain; version=0.0.4; charset=utf-8", {}, metrics.Render()});
+    return;
+  }
+  if (path == "/v1" || path.rfind("/v1/", 0) == 0) {
+    // Queries block on storage: run them on the query pool, never on a network thread.
+    boost::asio::post(*query_pool, [this, request = std::move(request),
+                                    respond = std::move(respond)]() mutable {
+      respond(api->Handle(request));
+    });
+    return;
+  }
+  respond(ui->Serve(request));
+}
+
+void TeletraceServer::Parts::RetentionLoop() {
+  std::unique_lock lock(retention_mu);
+  while (!stopping) {
+    retention_cv.wait_for(lock, std::chrono::seconds(config.retention_interval_seconds),
+                          [this] { return stopping; });
+    if (stopping) break;
+    lock.unlock();
+    absl::Status status = backend->EnforceRetention();
+    if (!status.ok()) spdlog::warn("retention: {}", status.ToString());
+    lock.lock();
+  }
+}
+
+absl::StatusOr<std::unique_ptr<TeletraceServer>> TeletraceServer::Start(const Config& config) {
+  auto parts = std::make_unique<Parts>();
+  Parts* p = parts.get();
+  p->config = config;
+
+  storage::BackendRegistry registry;
+  RegisterBackends(&registry);
+  ASSIGN_OR_RETURN(p->backend, registry.Create(config.backend, config.backend_settings));
+  ASSIGN_OR_RETURN(std::string system_id, p->backend->SystemId());
+  spdlog::info("storage: {} backend open, system id {}", config.backend, system_id);
+
+  ingest::PipelineOptions pipeline_options;
+  pipeline_options.max_queue_bytes = config.max_queue_bytes;
+  pipeline_options.max_batch_spans = config.max_batch_spans;
+  p->pipeline =
+      std::make_unique<ingest::Pipeline>(p->backend.get(), pipeline_options, &p->metrics);
+  p->metrics.AddCallbackGauge("teletrace_queue_bytes", "Bytes of spans waiting to be committed",
+                              [p] { return static_cast<double>(p->pipeline->QueuedBytes()); });
+  p->metrics.AddCallbackGauge("teletrace_queue_spans", "Spans waiting to be committed",
+                              [p] { return static_cast<double>(p->pipeline->QueuedSpans()); });
+  p->metrics.AddCallbackGauge("teletrace_storage_bytes", "Bytes the store occupies on disk",
+                              [p] { return static_cast<double>(p->backend->DiskBytes()); });
+
+  p->api = std::make_unique<api::v1::TeletraceV1Api>(p->backend.get());
+  p->ui = std::make_unique<UiAssets>(config.ui_dir);
+  p->query_pool = std::make_unique<boost::asio::thread_pool>(config.query_threads);
+
+  p->otlp_http_receiver =
+      std::make_unique<ingest::OtlpHttpReceiver>(p->pipeline.get(), &p->metrics);
+  HttpServerOptions otlp_options;
+  otlp_options.host = config.host;
+  otlp_options.port = config.otlp_http_port;
+  otlp_options.max_body_bytes = config.max_request_bytes;
+  otlp_options.threads = config.http_threads;
+  otlp_options.name = "otlp-http";
+  ASSIGN_OR_RETURN(p->otlp_http,
+                   HttpServer::Start(otlp_options, [p](HttpRequest&& r, HttpResponder respond) {
+                     p->otlp_http_receiver->Handle(std::move(r), std::move(respond));
+                   }));
+
+  std::string grpc_address = config.host.find(':') != std::string::npos
+                                 ? fmt::format("[{}]:{}", config.host, config.otlp_grpc_port)
+                                 : fmt::format("{}:{}", config.host, config.otlp_grpc_port);
+  ASSIGN_OR_RETURN(p->otlp_grpc,
+                   ingest::OtlpGrpcReceiver::Start(grpc_address, config.max_request_bytes,
+                                                   p->pipeline.get(), &p->metrics));
+
+  HttpServerOptions http_options;
+  http_options.host = config.host;
+  http_options.port = config.http_port;
+  http_options.max_body_bytes = 1 << 20;  // query bodies are small
+  http_options.threads = config.http_threads;
+  http_options.name = "http";
+  ASSIGN_OR_RETURN(p->http, HttpServer::Start(http_options, [p](HttpRequest&& r,
+                                                                 HttpResponder respond) {
+                     p->HandleHttp(std::move(r), std::move(respond));
+                   }));
+
+  p->retention_thread = std::thread([p] { p->RetentionLoop(); });
+  p->ready = true;
+  spdlog::info("listening on {}: OTLP/gRPC {}, OTLP/HTTP {}, UI and API {}", config.host,
+               p->otlp_grpc->port(), p->otlp_http->port(), p->http->port());
+  return std::unique_ptr<TeletraceServer>(new TeletraceServer(std::move(parts)));
+}
+
+TeletraceServer::TeletraceServer(std::unique_ptr<Parts> parts) : parts_(std::move(parts)) {}
+
+TeletraceServer::~TeletraceServer() { Stop(); }
+
+uint16_t TeletraceServer::http_port() const { return parts_->http->port(); }
+uint16_t TeletraceServer::otlp_http_port() const { return parts_->otlp_http->port(); }
+uint16_t TeletraceServer::otlp_grpc_port() const {
+  return static_cast<uint16_t>(parts_->otlp_grpc->port());
+}
+
+void TeletraceServer::Stop() {
+  Parts* p = parts_.get();
+  if (p == nullptr || p->stopped) return;
+  p->stopped = true;
+  p->ready = false;
+  // Receivers first: they stop taking exports and answer those in flight once the still-running
+  // pipeline has committed them. Then the pipeline commits whatever is left.
+  p->otlp_grpc->Shutdown();
+  p->otlp_http->Stop();
+  p->pipeline->Stop();
+  p->http->Stop();
+  p->query_pool->join();
+  {
+    std::lock_guard lock(p->retention_mu);
+    p->stopping = true;
+  }
+  p->retention_cv.notify_all();
+  p->retention_thread.join();
+  p->backend.reset();
+  spdlog::info("stopped");
+}
+
+}  // namespace teletrace::server

@@ -1,0 +1,91 @@
+#include "server/ui_assets.h"
+
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+
+namespace teletrace::server {
+namespace {
+
+constexpr char kPlaceholder[] = R"(<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Teletrace</title>
+<style>body{font-family:system-ui,sans-serif;max-width:46rem;margin:3rem auto;line-height:1.5}
+code,pre{background:#f3f3f3;padding:.1rem .3rem}</style></head>
+<body><h1>Teletrace</h1>
+<p>This binary was built without the web UI. The query API is live under <code>/v1/</code>
+(try <a href="/v1/ping">/v1/ping</a>), health at <a href="/healthz">/healthz</a> and metrics at
+<a href="/metrics">/metrics</a>.</p>
+<p>To build the UI into the binary, install Node.js 20 and run <code>make build</code> from the
+repository (it runs <code>npm ci && npm run build</code> in <code>web/</code> first).</p>
+<h2>Send traces</h2>
+<pre>export OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318
+export OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf
+export OTEL_SERVICE_NAME=my-service</pre>
+<p>OTLP/gRPC listens on port 4317, OTLP/HTTP on 4318.</p>
+</body></html>
+)";
+
+std::string ContentTypeFor(const std::filesystem::path& path) {
+  std::string ext = path.extension().string();
+  if (ext == ".html") return "text/html; charset=utf-8";
+  if (ext == ".js" || ext == ".mjs") return "text/javascript; charset=utf-8";
+  if (ext == ".css") return "text/css; charset=utf-8";
+  if (ext == ".json") return "application/json";
+  if (ext == ".svg") return "image/svg+xml";
+  if (ext == ".png") return "image/png";
+  if (ext == ".ico") return "image/x-icon";
+  if (ext == ".woff2") return "font/woff2";
+  return "application/octet-stream";
+}
+
+bool ReadFile(const std::filesystem::path& path, std::string* out) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return false;
+  out->assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  return true;
+}
+
+}  // namespace
+
+UiAssets::UiAssets(std::string ui_dir) : ui_dir_(std::move(ui_dir)) {}
+
+HttpResponse UiAssets::Serve(const HttpRequest& request) const {
+  HttpResponse r;
+  if (request.method != "GET" && request.method != "HEAD") {
+    r.status = 405;
+    r.body = R"({"errorMessage":"only GET is allowed here"})";
+    return r;
+  }
+  if (!ui_dir_.empty()) {
+    namespace fs = std::filesystem;
+    // Reject any path that could climb out of the UI directory.
+    if (request.path.find("..") == std::string::npos) {
+      fs::path file = fs::path(ui_dir_) / request.path.substr(1);
+      std::error_code ec;
+      if (!request.path.empty() && request.path != "/" && fs::is_regular_file(file, ec) &&
+          ReadFile(file, &r.body)) {
+        r.content_type = ContentTypeFor(file);
+        if (request.path.rfind("/assets/", 0) == 0) {
+          r.headers.emplace_back("Cache-Control", "public, max-age=31536000, immutable");
+        }
+        return r;
+      }
+      // Missing files under /assets/ are real 404s; anything else is a client-side route.
+      if (request.path.rfind("/assets/", 0) == 0) {
+        r.status = 404;
+        r.body = R"({"errorMessage":"no such asset"})";
+        return r;
+      }
+      if (ReadFile(fs::path(ui_dir_) / "index.html", &r.body)) {
+        r.content_type = "text/html; charset=utf-8";
+        r.headers.emplace_back("Cache-Control", "no-cache");
+        return r;
+      }
+    }
+  }
+  r.content_type = "text/html; charset=utf-8";
+  r.body = kPlaceholder;
+  return r;
+}
+
+}  // namespace teletrace::server
