@@ -1,0 +1,139 @@
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <set>
+#include <vector>
+
+#include "query/engine.h"
+#include "query/percentile.h"
+#include "query/values.h"
+
+namespace teletrace::query {
+namespace {
+
+struct BucketState {
+  uint64_t count = 0;
+  std::map<TagValue, uint64_t, TagValueLess> groups;  // COUNT with group_by
+  std::set<TagValue, TagValueLess> distinct;          // DISTINCT_COUNT
+  std::vector<double> values;                         // PERCENTILES
+};
+
+// The distinct scalar values `key` has on `span`: a span counts once per value even when several
+// events carry it.
+std::vector<TagValue> DistinctValues(const Key& key, const model::StoredSpan& span) {
+  std::vector<TagValue> out;
+  AnyValueOf(key, span, [&](const model::AnyValue& v) {
+    if (std::optional<TagValue> tv = ToTagValue(v)) out.push_back(std::move(*tv));
+    return false;
+  });
+  if (out.size() > 1) {
+    std::sort(out.begin(), out.end(), TagValueLess());
+    out.erase(std::unique(out.begin(), out.end(),
+                          [](const TagValue& a, const TagValue& b) {
+                            return CompareTagValues(a, b) == 0;
+                          }),
+              out.end());
+  }
+  return out;
+}
+
+void AddToBucket(const Aggregation& agg, const model::StoredSpan& span, BucketState& bucket) {
+  ++bucket.count;
+  switch (agg.func) {
+    case AggregationFunc::kCount:
+      if (agg.group_by.has_value()) {
+        for (TagValue& v : DistinctValues(*agg.group_by, span)) ++bucket.groups[std::move(v)];
+      }
+      break;
+    case AggregationFunc::kDistinctCount:
+      if (agg.key.has_value()) {
+        for (TagValue& v : DistinctValues(*agg.key, span)) bucket.distinct.insert(std::move(v));
+      }
+      break;
+    case AggregationFunc::kPercentiles:
+      if (agg.key.has_value()) {
+        AnyValueOf(*agg.key, span, [&](const model::AnyValue& v) {
+          if (std::optional<Number> n = AsNumber(v)) {
+            double d = ToDouble(*n);
+            if (!std::isnan(d)) bucket.values.push_back(d);
+          }
+          return false;
+        });
+      }
+      break;
+  }
+}
+
+BucketData Summarise(const Aggregation& agg, BucketState& bucket) {
+  switch (agg.func) {
+    case AggregationFunc::kCount: {
+      if (!agg.group_by.has_value()) return bucket.count;
+      GroupedCount grouped;
+      grouped.total_count = bucket.count;
+      for (auto& [key, count] : bucket.groups) grouped.sub_buckets.push_back(SubBucket{key, count});
+      // Groups come out of the map in key order; a stable sort by count keeps ties that way.
+      std::stable_sort(grouped.sub_buckets.begin(), grouped.sub_buckets.end(),
+                       [](const SubBucket& a, const SubBucket& b) { return a.count > b.count; });
+      // max_groups 0 means every group, as limit 0 does for tag values.
+      if (agg.max_groups > 0 && grouped.sub_buckets.size() > agg.max_groups) {
+        grouped.sub_buckets.resize(agg.max_groups);
+      }
+      return grouped;
+    }
+    case AggregationFunc::kDistinctCount:
+      return static_cast<uint64_t>(bucket.distinct.size());
+    case AggregationFunc::kPercentiles: {
+      std::map<std::string, double> out;
+      if (bucket.values.empty()) return out;
+      std::sort(bucket.values.begin(), bucket.values.end());
+      for (double p : agg.percentiles) out[PercentileLabel(p)] = NearestRank(bucket.values, p);
+      return out;
+    }
+  }
+  return bucket.count;
+}
+
+}  // namespace
+
+// Applies the query's range and filters itself (see TagValuesCollector). A bucket exists when at
+// least one matching span starts in it, so every histogram of one query has the same buckets.
+struct HistogramCollector::State {
+  explicit State(const HistogramQuery& q)
+      : query(q), matcher(q.filters), buckets(q.aggregations.size()) {}
+
+  HistogramQuery query;
+  SpanMatcher matcher;
+  std::vector<std::map<uint64_t, BucketState>> buckets;  // per aggregation, by bucket key
+};
+
+HistogramCollector::HistogramCollector(const HistogramQuery& query)
+    : state_(std::make_shared<State>(query)) {}
+
+void HistogramCollector::Add(const model::StoredSpan& span) {
+  State& st = *state_;
+  if (!InRange(st.query.range, span) || !st.matcher.Matches(span)) return;
+  const uint64_t start = span.span.start_time_unix_nano;
+  const uint64_t interval = st.query.interval_nano;
+  const uint64_t bucket_key = interval == 0 ? start : start - start % interval;
+  for (size_t i = 0; i < st.query.aggregations.size(); ++i) {
+    AddToBucket(st.query.aggregations[i], span, st.buckets[i][bucket_key]);
+  }
+}
+
+HistogramResult HistogramCollector::Finish() && {
+  State& st = *state_;
+  HistogramResult result;
+  result.reserve(st.query.aggregations.size());
+  for (size_t i = 0; i < st.query.aggregations.size(); ++i) {
+    const Aggregation& agg = st.query.aggregations[i];
+    Histogram h;
+    h.label = agg.label;
+    for (auto& [key, bucket] : st.buckets[i]) {
+      h.buckets.push_back(HistogramBucket{key, Summarise(agg, bucket)});
+    }
+    result.push_back(std::move(h));
+  }
+  return result;
+}
+
+}  // namespace teletrace::query

@@ -1,0 +1,75 @@
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "query/engine.h"
+#include "query/percentile.h"
+#include "query/values.h"
+
+namespace teletrace::query {
+
+// Applies the query's range and filters itself (see TagValuesCollector). Values are the key's
+// int64 and double values (one per event or link for event and link keys); anything else,
+// including arrays, is skipped. Percentiles are nearest-rank (see percentile.h).
+struct StatisticsCollector::State {
+  explicit State(const StatisticsQuery& q) : query(q), matcher(q.filters) {
+    for (const Statistic& s : q.wanted) {
+      if (s.name.size() > 1 && s.name[0] == 'p') keep_values = true;
+    }
+  }
+
+  StatisticsQuery query;
+  SpanMatcher matcher;
+  bool keep_values = false;  // only percentiles need every value
+  uint64_t count = 0;
+  double sum = 0;
+  double min = std::numeric_limits<double>::infinity();
+  double max = -std::numeric_limits<double>::infinity();
+  std::vector<double> values;
+};
+
+StatisticsCollector::StatisticsCollector(const StatisticsQuery& query)
+    : state_(std::make_shared<State>(query)) {}
+
+void StatisticsCollector::Add(const model::StoredSpan& span) {
+  State& st = *state_;
+  if (!InRange(st.query.range, span) || !st.matcher.Matches(span)) return;
+  AnyValueOf(st.query.key, span, [&](const model::AnyValue& v) {
+    std::optional<Number> n = AsNumber(v);
+    if (!n.has_value()) return false;
+    double d = ToDouble(*n);
+    if (std::isnan(d)) return false;  // has no rank, and would break the sort below
+    ++st.count;
+    st.sum += d;
+    st.min = std::min(st.min, d);
+    st.max = std::max(st.max, d);
+    if (st.keep_values) st.values.push_back(d);
+    return false;
+  });
+}
+
+StatisticsResult StatisticsCollector::Finish() && {
+  State& st = *state_;
+  StatisticsResult result;
+  if (st.count == 0) return result;
+  std::sort(st.values.begin(), st.values.end());
+  for (const Statistic& s : st.query.wanted) {
+    if (s.name == "min") {
+      result[s.name] = st.min;
+    } else if (s.name == "max") {
+      result[s.name] = st.max;
+    } else if (s.name == "avg") {
+      result[s.name] = st.sum / static_cast<double>(st.count);
+    } else if (s.name == "sum") {
+      result[s.name] = st.sum;
+    } else if (s.name == "count") {
+      result[s.name] = static_cast<double>(st.count);
+    } else if (!st.values.empty()) {
+      result[s.name] = NearestRank(st.values, s.percentile);
+    }
+  }
+  return result;
+}
+
+}  // namespace teletrace::query

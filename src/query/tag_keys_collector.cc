@@ -1,0 +1,107 @@
+#include <algorithm>
+#include <array>
+#include <optional>
+#include <set>
+#include <string>
+
+#include "query/engine.h"
+#include "query/intrinsics.h"
+
+namespace teletrace::query {
+namespace {
+
+std::optional<ValueType> TypeOf(const model::AnyValue& v) {
+  switch (v.value.index()) {
+    case 1:
+      return ValueType::kStr;
+    case 2:
+      return ValueType::kBool;
+    case 3:
+      return ValueType::kInt;
+    case 4:
+      return ValueType::kDouble;
+    case 5:
+      return ValueType::kBytes;
+    case 6:
+      return ValueType::kSlice;
+    case 7:
+      return ValueType::kMap;
+    default:
+      return std::nullopt;  // OTLP's empty value has no type to report
+  }
+}
+
+struct NameType {
+  std::string name;
+  ValueType type;
+};
+
+// Transparent, so looking up a (string_view, type) pair allocates nothing for keys already seen:
+// most spans repeat the keys of the spans before them.
+struct NameTypeLess {
+  using is_transparent = void;
+  template <typename A, typename B>
+  bool operator()(const A& a, const B& b) const {
+    std::string_view an(a.name);
+    std::string_view bn(b.name);
+    if (an != bn) return an < bn;
+    return a.type < b.type;
+  }
+};
+
+struct NameTypeView {
+  std::string_view name;
+  ValueType type;
+};
+
+constexpr std::array<std::string_view, 5> kLevelPrefixes = {
+    "resource.attributes.", "scope.attributes.", "span.attributes.", "span.events.attributes.",
+    "span.links.attributes."};
+
+}  // namespace
+
+struct TagKeysCollector::State {
+  // Attribute names and types per level, in the order of kLevelPrefixes.
+  std::array<std::set<NameType, NameTypeLess>, 5> levels;
+
+  void AddAll(size_t level, const model::KeyValueList& attributes) {
+    for (const model::KeyValue& kv : attributes) {
+      std::optional<ValueType> type = TypeOf(kv.value);
+      if (!type.has_value()) continue;
+      auto& set = levels[level];
+      if (set.find(NameTypeView{kv.key, *type}) == set.end()) set.insert(NameType{kv.key, *type});
+    }
+  }
+};
+
+TagKeysCollector::TagKeysCollector() : state_(std::make_shared<State>()) {}
+
+void TagKeysCollector::Add(const model::StoredSpan& span) {
+  State& st = *state_;
+  if (span.resource != nullptr) st.AddAll(0, span.resource->attributes);
+  if (span.scope != nullptr) st.AddAll(1, span.scope->attributes);
+  st.AddAll(2, span.span.attributes);
+  for (const model::Event& e : span.span.events) st.AddAll(3, e.attributes);
+  for (const model::Link& l : span.span.links) st.AddAll(4, l.attributes);
+}
+
+std::vector<TagInfo> TagKeysCollector::Finish() && {
+  State& st = *state_;
+  std::vector<TagInfo> out;
+  for (const IntrinsicInfo& info : kIntrinsics) {
+    out.push_back(TagInfo{std::string(info.name),
+                          info.type == IntrinsicType::kNumber ? ValueType::kInt : ValueType::kStr});
+  }
+  for (size_t level = 0; level < kLevelPrefixes.size(); ++level) {
+    for (const NameType& nt : st.levels[level]) {
+      out.push_back(TagInfo{std::string(kLevelPrefixes[level]) + nt.name, nt.type});
+    }
+  }
+  std::sort(out.begin(), out.end(), [](const TagInfo& a, const TagInfo& b) {
+    if (a.name != b.name) return a.name < b.name;
+    return a.type < b.type;
+  });
+  return out;
+}
+
+}  // namespace teletrace::query

@@ -1,0 +1,112 @@
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "query/engine.h"
+#include "query/test_spans.h"
+
+namespace teletrace::query {
+namespace {
+
+using model::ArrayValue;
+using testing::F;
+using testing::K;
+using testing::MakeSpan;
+using testing::S;
+
+model::StoredSpan WithAttrs(uint8_t id, uint64_t start, model::KeyValueList attrs,
+                            std::string service = "api") {
+  model::StoredSpan s = MakeSpan(1, id, start);
+  s.span.attributes = std::move(attrs);
+  testing::SetResource(s, {{"service.name", std::move(service)}});
+  return s;
+}
+
+TagValuesResult Collect(const TagValuesQuery& q, const std::vector<model::StoredSpan>& spans) {
+  TagValuesCollector c(q);
+  for (const auto& s : spans) c.Add(s);
+  return std::move(c).Finish();
+}
+
+TEST(TagValuesCollectorTest, CountsByValueThenOrdersByCount) {
+  TagValuesQuery q;
+  q.key = K("span.attributes.http.method");
+  TagValuesResult r = Collect(q, {WithAttrs(1, 10, {{"http.method", "GET"}}),
+                                  WithAttrs(2, 20, {{"http.method", "POST"}}),
+                                  WithAttrs(3, 30, {{"http.method", "GET"}}),
+                                  WithAttrs(4, 40, {{"http.method", ArrayValue{"GET"}}}),
+                                  WithAttrs(5, 50, {{"other", "GET"}}),
+                                  WithAttrs(6, 60, {{"http.method", "DELETE"}}),
+                                  WithAttrs(7, 70, {{"http.method", "GET"}})});
+  EXPECT_EQ(r.values, (std::vector<TagValueCount>{
+                          {std::string("GET"), 3}, {std::string("DELETE"), 1},
+                          {std::string("POST"), 1}}));
+  EXPECT_EQ(r.total_distinct, 3u);
+}
+
+TEST(TagValuesCollectorTest, MixedTypesOrderAndLimit) {
+  TagValuesQuery q;
+  q.key = K("span.attributes.v");
+  std::vector<model::StoredSpan> spans = {
+      WithAttrs(1, 1, {{"v", true}}),   WithAttrs(2, 2, {{"v", 5}}),
+      WithAttrs(3, 3, {{"v", 5.0}}),    WithAttrs(4, 4, {{"v", 2}}),
+      WithAttrs(5, 5, {{"v", "a"}}),    WithAttrs(6, 6, {{"v", "a"}}),
+      WithAttrs(7, 7, {{"v", "b"}}),    WithAttrs(8, 8, {{"v", false}}),
+      WithAttrs(9, 9, {{"v", 10.5}}),   WithAttrs(10, 10, {{"v", model::Bytes{"a"}}}),
+      WithAttrs(11, 11, {{"v", "10"}}),
+  };
+  TagValuesResult all = Collect(q, spans);
+  EXPECT_EQ(all.values, (std::vector<TagValueCount>{
+                            {std::string("a"), 2},
+                            {false, 1},
+                            {true, 1},
+                            {int64_t{2}, 1},
+                            {int64_t{5}, 1},
+                            {5.0, 1},
+                            {10.5, 1},
+                            {std::string("10"), 1},
+                            {std::string("b"), 1},
+                        }));
+  EXPECT_EQ(all.total_distinct, 9u);
+  q.limit = 3;
+  TagValuesResult limited = Collect(q, spans);
+  EXPECT_EQ(limited.values, (std::vector<TagValueCount>{
+                                {std::string("a"), 2}, {false, 1}, {true, 1}}));
+  EXPECT_EQ(limited.total_distinct, 9u);
+}
+
+TEST(TagValuesCollectorTest, AppliesRangeAndFilters) {
+  TagValuesQuery q;
+  q.key = K("span.attributes.http.method");
+  q.range = TimeRange{15, 100};
+  q.filters = {F("resource.attributes.service.name", Operator::kEquals, S("api"))};
+  TagValuesResult r = Collect(q, {WithAttrs(1, 10, {{"http.method", "GET"}}),
+                                  WithAttrs(2, 20, {{"http.method", "POST"}}),
+                                  WithAttrs(3, 30, {{"http.method", "GET"}}, "web"),
+                                  WithAttrs(4, 101, {{"http.method", "GET"}})});
+  EXPECT_EQ(r.values, (std::vector<TagValueCount>{{std::string("POST"), 1}}));
+  EXPECT_EQ(r.total_distinct, 1u);
+}
+
+TEST(TagValuesCollectorTest, EventValuesCountPerOccurrenceAndIntrinsicsUseApiForm) {
+  model::StoredSpan s = MakeSpan(1, 1, 10);
+  s.span.kind = model::SpanKind::kClient;
+  s.span.events = {model::Event{1, "retry", {{"n", 3}}}, model::Event{2, "retry", {{"n", 3}}},
+                   model::Event{3, "done", {}}};
+  model::StoredSpan t = MakeSpan(1, 2, 20);
+  t.span.kind = model::SpanKind::kServer;
+  TagValuesQuery q;
+  q.key = K("span.events.name");
+  EXPECT_EQ(Collect(q, {s, t}).values,
+            (std::vector<TagValueCount>{{std::string("retry"), 2}, {std::string("done"), 1}}));
+  q.key = K("span.events.attributes.n");
+  EXPECT_EQ(Collect(q, {s, t}).values, (std::vector<TagValueCount>{{int64_t{3}, 2}}));
+  q.key = K("span.kind");
+  EXPECT_EQ(Collect(q, {s, t, t}).values,
+            (std::vector<TagValueCount>{{std::string("Server"), 2}, {std::string("Client"), 1}}));
+  q.key = K("externalFields.durationNano");
+  EXPECT_EQ(Collect(q, {s, t}).values, (std::vector<TagValueCount>{{int64_t{10}, 2}}));
+}
+
+}  // namespace
+}  // namespace teletrace::query
