@@ -1,0 +1,113 @@
+// Test support: an in-memory storage::Backend standing in for storage (not for the code under
+// test). WriteSpans records each batch, can be held inside the call (to observe what happens while
+// a commit is in flight) and can be told to fail. Thread safe.
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "storage/storage.h"
+
+namespace teletrace::ingest::testing {
+
+class FakeBackend : public storage::Backend {
+ public:
+  absl::Status WriteSpans(model::SpanBatch batch, uint64_t /*ingestion_time_unix_nano*/) override {
+    std::unique_lock<std::mutex> lock(mu_);
+    ++writes_started_;
+    cv_.notify_all();
+    cv_.wait(lock, [this] { return !held_; });
+    absl::Status status;
+    if (!statuses_.empty()) {
+      status = statuses_.front();
+      statuses_.pop_front();
+    }
+    batches_.push_back(std::move(batch));
+    return status;
+  }
+
+  // While held, WriteSpans waits after counting itself as started.
+  void Hold() {
+    std::lock_guard<std::mutex> lock(mu_);
+    held_ = true;
+  }
+  void Release() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      held_ = false;
+    }
+    cv_.notify_all();
+  }
+  // Waits until `n` WriteSpans calls have started.
+  void WaitForWrites(int n) {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [&] { return writes_started_ >= n; });
+  }
+  // The next WriteSpans calls return these, in order; then OK.
+  void FailNext(absl::Status status) {
+    std::lock_guard<std::mutex> lock(mu_);
+    statuses_.push_back(std::move(status));
+  }
+  std::vector<model::SpanBatch> batches() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return batches_;
+  }
+  int writes_started() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return writes_started_;
+  }
+
+  absl::StatusOr<query::SearchResult> Search(const query::SearchQuery&) override {
+    return absl::UnimplementedError("fake backend");
+  }
+  absl::StatusOr<query::TraceResult> GetTrace(const query::TraceQuery&) override {
+    return absl::UnimplementedError("fake backend");
+  }
+  absl::StatusOr<std::vector<query::TagInfo>> TagKeys(const query::TagKeysQuery&) override {
+    return absl::UnimplementedError("fake backend");
+  }
+  absl::StatusOr<query::TagValuesResult> TagValues(const query::TagValuesQuery&) override {
+    return absl::UnimplementedError("fake backend");
+  }
+  absl::StatusOr<query::StatisticsResult> Statistics(const query::StatisticsQuery&) override {
+    return absl::UnimplementedError("fake backend");
+  }
+  absl::StatusOr<query::HistogramResult> Histograms(const query::HistogramQuery&) override {
+    return absl::UnimplementedError("fake backend");
+  }
+  absl::StatusOr<std::string> SystemId() override { return std::string("fake"); }
+  absl::Status EnforceRetention() override { return absl::OkStatus(); }
+  uint64_t DiskBytes() override { return 0; }
+
+ private:
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  bool held_ = false;
+  int writes_started_ = 0;
+  std::deque<absl::Status> statuses_;
+  std::vector<model::SpanBatch> batches_;
+};
+
+// A batch of `n` valid spans under one resource and scope, with span ids 1..n (+ `first_id` - 1).
+inline model::SpanBatch MakeBatch(int n, int first_id = 1) {
+  model::SpanBatch batch;
+  model::ResourceSpans& rs = batch.resource_spans.emplace_back();
+  rs.resource.attributes.push_back({"service.name", "test"});
+  model::ScopeSpans& ss = rs.scope_spans.emplace_back();
+  for (int i = 0; i < n; ++i) {
+    model::Span& span = ss.spans.emplace_back();
+    span.trace_id[15] = 1;
+    span.span_id[7] = static_cast<uint8_t>(first_id + i);
+    span.span_id[6] = static_cast<uint8_t>((first_id + i) >> 8);
+    span.name = "op";
+    span.start_time_unix_nano = 100;
+    span.end_time_unix_nano = 200;
+  }
+  return batch;
+}
+
+}  // namespace teletrace::ingest::testing
