@@ -33,19 +33,6 @@ else
   echo "install-deps: all Debian packages present"
 fi
 
-# npm packages: reinstall only when package-lock.json changed since the last install.
-npm_install() {
-  local dir=$1
-  [[ -f "$dir/package-lock.json" ]] || return 0
-  local stamp="$dir/node_modules/.teletrace-lock-stamp"
-  if [[ -f "$stamp" ]] && cmp -s "$dir/package-lock.json" "$stamp"; then
-    return 0
-  fi
-  echo "install-deps: npm ci in $dir"
-  (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
-  cp "$dir/package-lock.json" "$stamp"
-}
-
 if [[ "${1:-}" == "--test" ]]; then
-  npm_install tests/integration
+  scripts/npm-ci-if-changed.sh tests/integration
 fi
