@@ -5,7 +5,7 @@
 namespace teletrace::server {
 
 void RegisterBackends(storage::BackendRegistry* registry) {
-  registry->Register("sqlite", storage::sqlite::NewSqliteBackend);
+  registry->Register("sqlite", storage::NewSqliteBackend);
 }
 
 }  // namespace teletrace::server

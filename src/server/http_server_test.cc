@@ -1,0 +1,742 @@
+#include <utility>  // Before the Boost headers: Beast 1.74 with g++ 12 in C++20 needs it.
+
+#include "server/http_server.h"
+
+#include <zlib.h>
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include "fmt/format.h"
+#include "gtest/gtest.h"
+
+namespace teletrace {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
+using Response = http::response<http::string_body>;
+
+std::string Gzip(std::string_view in) {
+  z_stream zs{};
+  EXPECT_EQ(deflateInit2(&zs, 6, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY), Z_OK);
+  std::string out(deflateBound(&zs, in.size()), '\0');
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  zs.avail_in = static_cast<uInt>(in.size());
+  zs.next_out = reinterpret_cast<Bytef*>(out.data());
+  zs.avail_out = static_cast<uInt>(out.size());
+  EXPECT_EQ(deflate(&zs, Z_FINISH), Z_STREAM_END);
+  out.resize(zs.total_out);
+  deflateEnd(&zs);
+  return out;
+}
+
+std::string Gunzip(std::string_view in) {
+  z_stream zs{};
+  EXPECT_EQ(inflateInit2(&zs, 16 + MAX_WBITS), Z_OK);
+  std::string out(1 << 20, '\0');
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  zs.avail_in = static_cast<uInt>(in.size());
+  zs.next_out = reinterpret_cast<Bytef*>(out.data());
+  zs.avail_out = static_cast<uInt>(out.size());
+  EXPECT_EQ(inflate(&zs, Z_FINISH), Z_STREAM_END);
+  out.resize(zs.total_out);
+  inflateEnd(&zs);
+  return out;
+}
+
+// A blocking HTTP client over one connection; every read gives up after 3 s so a bug fails a test
+// instead of hanging it.
+class Client {
+ public:
+  Client(asio::io_context& ioc, uint16_t port) : ioc_(ioc), socket_(ioc) {
+    socket_.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
+  }
+
+  void Send(std::string_view raw) { asio::write(socket_, asio::buffer(raw.data(), raw.size())); }
+
+  // Reads one response; *ec (if given) receives the failure instead of failing the test.
+  Response Read(bool head = false, beast::error_code* ec_out = nullptr) {
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(64 << 20);
+    parser.skip(head);
+    beast::error_code ec = asio::error::timed_out;
+    bool done = false;
+    http::async_read(socket_, buffer_, parser, [&](beast::error_code e, size_t) {
+      ec = e;
+      done = true;
+    });
+    RunUntil(done);
+    if (ec_out != nullptr) {
+      *ec_out = ec;
+    } else {
+      EXPECT_FALSE(ec) << ec.message();
+    }
+    return parser.release();
+  }
+
+  // True when the server closed the connection (EOF or reset) without sending more.
+  bool ReadsEof() {
+    char byte;
+    beast::error_code ec = asio::error::timed_out;
+    bool done = false;
+    size_t got = 0;
+    socket_.async_read_some(asio::buffer(&byte, 1), [&](beast::error_code e, size_t n) {
+      ec = e;
+      got = n;
+      done = true;
+    });
+    RunUntil(done);
+    return got == 0 && (ec == asio::error::eof || ec == asio::error::connection_reset);
+  }
+
+  void Close() {
+    beast::error_code ec;
+    socket_.close(ec);
+  }
+
+ private:
+  void RunUntil(bool& done) {
+    ioc_.restart();
+    ioc_.run_for(std::chrono::seconds(3));
+    if (!done) {
+      socket_.cancel();
+      ioc_.restart();
+      ioc_.run();
+    }
+  }
+
+  asio::io_context& ioc_;
+  tcp::socket socket_;
+  beast::flat_buffer buffer_;
+};
+
+std::string Get(std::string_view target, std::string_view extra_headers = "") {
+  return fmt::format("GET {} HTTP/1.1\r\nHost: test\r\n{}\r\n", target, extra_headers);
+}
+
+std::string Post(std::string_view target, std::string_view body,
+                 std::string_view extra_headers = "") {
+  return fmt::format("POST {} HTTP/1.1\r\nHost: test\r\nContent-Length: {}\r\n{}\r\n{}", target,
+                     body.size(), extra_headers, body);
+}
+
+// A handler that records the requests it sees and answers 200 with the request body echoed.
+struct Recorder {
+  std::mutex mu;
+  std::vector<HttpRequest> requests;
+
+  HttpHandler Handler() {
+    return [this](HttpRequest&& request, HttpResponder respond) {
+      HttpResponse response;
+      response.content_type = "text/plain";
+      response.body = "echo:" + request.body;
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        requests.push_back(std::move(request));
+      }
+      respond(std::move(response));
+    };
+  }
+
+  size_t count() {
+    std::lock_guard<std::mutex> lock(mu);
+    return requests.size();
+  }
+
+  HttpRequest last() {
+    std::lock_guard<std::mutex> lock(mu);
+    return requests.back();
+  }
+};
+
+class HttpServerTest : public ::testing::Test {
+ protected:
+  std::unique_ptr<HttpServer> StartServer(HttpHandler handler,
+                                          HttpServerOptions options = HttpServerOptions()) {
+    options.name = "test";
+    auto server = HttpServer::Start(std::move(options), std::move(handler));
+    EXPECT_TRUE(server.ok()) << server.status();
+    if (!server.ok()) return nullptr;
+    return std::move(server).value();
+  }
+
+  std::unique_ptr<HttpServer> StartRecorder(HttpServerOptions options = HttpServerOptions()) {
+    return StartServer(recorder_.Handler(), std::move(options));
+  }
+
+  asio::io_context ioc_;
+  Recorder recorder_;
+};
+
+TEST_F(HttpServerTest, PostReachesHandlerWithMethodPathQueryHeadersAndBody) {
+  auto server = StartServer([](HttpRequest&& request, HttpResponder respond) {
+    EXPECT_EQ(request.method, "POST");
+    EXPECT_EQ(request.path, "/v1/tags/span.attributes.a b");
+    EXPECT_EQ(request.query, "x=1&y=%20");
+    EXPECT_EQ(request.Header("x-custom"), "Value One");
+    EXPECT_EQ(request.Header("content-type"), "application/json");
+    EXPECT_EQ(request.body, R"({"a":1})");
+    HttpResponse response;
+    response.status = 201;
+    response.content_type = "text/plain";
+    response.headers = {{"Retry-After", "7"}};
+    response.body = "created";
+    respond(std::move(response));
+  });
+  Client client(ioc_, server->port());
+  client.Send(Post("/v1/tags/span.attributes.a%20b?x=1&y=%20", R"({"a":1})",
+                   "X-Custom: Value One\r\nContent-Type: application/json\r\n"));
+  Response response = client.Read();
+  EXPECT_EQ(response.result_int(), 201);
+  EXPECT_EQ(response[http::field::content_type], "text/plain");
+  EXPECT_EQ(response[http::field::server], "teletrace");
+  EXPECT_EQ(response["Retry-After"], "7");
+  EXPECT_EQ(response[http::field::content_length], "7");
+  EXPECT_EQ(response.body(), "created");
+  EXPECT_TRUE(response.keep_alive());
+}
+
+TEST_F(HttpServerTest, GetReachesHandlerWithEmptyBody) {
+  auto server = StartRecorder();
+  Client client(ioc_, server->port());
+  client.Send(Get("/v1/ping"));
+  Response response = client.Read();
+  EXPECT_EQ(response.result_int(), 200);
+  EXPECT_EQ(response.body(), "echo:");
+  ASSERT_EQ(recorder_.count(), 1u);
+  HttpRequest request = recorder_.last();
+  EXPECT_EQ(request.method, "GET");
+  EXPECT_EQ(request.path, "/v1/ping");
+  EXPECT_EQ(request.query, "");
+  EXPECT_EQ(request.body, "");
+  EXPECT_EQ(request.Header("host"), "test");
+}
+
+TEST_F(HttpServerTest, KeepAliveServesTwoRequestsOnOneConnection) {
+  auto server = StartRecorder();
+  Client client(ioc_, server->port());
+  client.Send(Post("/one", "first"));
+  EXPECT_EQ(client.Read().body(), "echo:first");
+  client.Send(Post("/two", "second"));
+  EXPECT_EQ(client.Read().body(), "echo:second");
+  EXPECT_EQ(recorder_.count(), 2u);
+}
+
+TEST_F(HttpServerTest, PipelinedRequestsAreAnsweredInOrderOneAtATime) {
+  std::atomic<int> in_handler{0};
+  std::atomic<int> max_in_handler{0};
+  auto server = StartServer([&](HttpRequest&& request, HttpResponder respond) {
+    int now = ++in_handler;
+    max_in_handler = std::max(max_in_handler.load(), now);
+    std::string path = request.path;
+    // The first answers late, from another thread; the second must still come after it.
+    std::thread([&, path, respond = std::move(respond)] {
+      if (path == "/slow") std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      --in_handler;
+      respond(HttpResponse{.status = 200, .content_type = "text/plain", .headers = {},
+                           .body = path});
+    }).detach();
+  });
+  Client client(ioc_, server->port());
+  client.Send(Get("/slow") + Get("/fast"));
+  EXPECT_EQ(client.Read().body(), "/slow");
+  EXPECT_EQ(client.Read().body(), "/fast");
+  EXPECT_EQ(max_in_handler.load(), 1);
+}
+
+TEST_F(HttpServerTest, ConnectionCloseIsHonoured) {
+  auto server = StartRecorder();
+  Client client(ioc_, server->port());
+  client.Send(Get("/bye", "Connection: close\r\n"));
+  Response response = client.Read();
+  EXPECT_EQ(response.result_int(), 200);
+  EXPECT_FALSE(response.keep_alive());
+  EXPECT_EQ(response[http::field::connection], "close");
+  EXPECT_TRUE(client.ReadsEof());
+}
+
+TEST_F(HttpServerTest, Http10WithoutKeepAliveCloses) {
+  auto server = StartRecorder();
+  Client client(ioc_, server->port());
+  client.Send("GET /old HTTP/1.0\r\n\r\n");
+  Response response = client.Read();
+  EXPECT_EQ(response.result_int(), 200);
+  EXPECT_EQ(response.version(), 10);
+  EXPECT_TRUE(client.ReadsEof());
+}
+
+TEST_F(HttpServerTest, ChunkedBodyIsAssembled) {
+  auto server = StartRecorder();
+  Client client(ioc_, server->port());
+  client.Send(
+      "POST /v1/traces HTTP/1.1\r\nHost: test\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n");
+  EXPECT_EQ(client.Read().body(), "echo:hello world");
+  EXPECT_EQ(recorder_.last().body, "hello world");
+}
+
+TEST_F(HttpServerTest, GzipBodyIsInflatedAndEncodingHeaderRemoved) {
+  auto server = StartRecorder();
+  Client client(ioc_, server->port());
+  std::string plain(5000, 'x');
+  client.Send(Post("/v1/traces", Gzip(plain), "Content-Encoding: gzip\r\n"));
+  Response response = client.Read();
+  EXPECT_EQ(response.result_int(), 200);
+  HttpRequest request = recorder_.last();
+  EXPECT_EQ(request.body, plain);
+  EXPECT_EQ(request.Header("content-encoding"), "");
+}
+
+TEST_F(HttpServerTest, ConcatenatedGzipMembersInflateAsOneBody) {
+  auto server = StartRecorder();
+  Client client(ioc_, server->port());
+  client.Send(Post("/v1/traces", Gzip("abc") + Gzip("def"), "Content-Encoding: GZIP\r\n"));
+  EXPECT_EQ(client.Read().body(), "echo:abcdef");
+}
+
+TEST_F(HttpServerTest, ChunkedGzipBodyIsInflated) {
+  auto server = StartRecorder();
+  Client client(ioc_, server->port());
+  std::string gz = Gzip("chunked and gzipped");
+  client.Send(fmt::format(
+      "POST /v1/traces HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n"
+      "Content-Encoding: gzip\r\n\r\n{:x}\r\n{}\r\n0\r\n\r\n",
+      gz.size(), gz));
+  EXPECT_EQ(client.Read().body(), "echo:chunked and gzipped");
+}
+
+TEST_F(HttpServerTest, BadGzipIs400WithZlibMessageAndConnectionStaysUsable) {
+  auto server = StartRecorder();
+  Client client(ioc_, server->port());
+  client.Send(Post("/v1/traces", "not gzip at all", "Content-Encoding: gzip\r\n"));
+  Response response = client.Read();
+  EXPECT_EQ(response.result_int(), 400);
+  EXPECT_EQ(response[http::field::content_type], "application/json");
+  EXPECT_EQ(response.body(), R"({"errorMessage":"invalid gzip body: incorrect header check"})");
+  EXPECT_EQ(recorder_.count(), 0u);
+  client.Send(Get("/after"));
+  EXPECT_EQ(client.Read().result_int(), 200);
+}
+
+TEST_F(HttpServerTest, TruncatedGzipIs400) {
+  auto server = StartRecorder();
+  Client client(ioc_, server->port());
+  std::string gz = Gzip(std::string(3000, 'y'));
+  client.Send(Post("/v1/traces", gz.substr(0, gz.size() - 6), "Content-Encoding: gzip\r\n"));
+  Response response = client.Read();
+  EXPECT_EQ(response.result_int(), 400);
+  EXPECT_EQ(response.body(), R"({"errorMessage":"invalid gzip body: unexpected end of stream"})");
+}
+
+TEST_F(HttpServerTest, UnknownContentEncodingIs415) {
+  auto server = StartRecorder();
+  Client client(ioc_, server->port());
+  client.Send(Post("/v1/traces", "xxxx", "Content-Encoding: br\r\n"));
+  Response response = client.Read();
+  EXPECT_EQ(response.result_int(), 415);
+  EXPECT_EQ(response.body(), R"({"errorMessage":"unsupported Content-Encoding: br"})");
+  EXPECT_EQ(recorder_.count(), 0u);
+}
+
+TEST_F(HttpServerTest, ContentLengthOverLimitIs413WithoutReadingBody) {
+  HttpServerOptions options;
+  options.max_body_bytes = 1024;
+  auto server = StartRecorder(options);
+  Client client(ioc_, server->port());
+  // Only the header is sent: the answer must not wait for the body.
+  client.Send("POST /v1/traces HTTP/1.1\r\nHost: t\r\nContent-Length: 1025\r\n\r\n");
+  Response response = client.Read();
+  EXPECT_EQ(response.result_int(), 413);
+  EXPECT_EQ(response.body(), R"({"errorMessage":"request body exceeds 1024 bytes"})");
+  EXPECT_FALSE(response.keep_alive());
+  EXPECT_TRUE(client.ReadsEof());
+  EXPECT_EQ(recorder_.count(), 0u);
+  // The server is still draining the unread body from this open connection; Stop() cuts that.
+  auto start = Clock::now();
+  server->Stop();
+  EXPECT_LT(Clock::now() - start, std::chrono::milliseconds(500));
+}
+
+TEST_F(HttpServerTest, BodyAtLimitIsAccepted) {
+  HttpServerOptions options;
+  options.max_body_bytes = 1024;
+  auto server = StartRecorder(options);
+  Client client(ioc_, server->port());
+  client.Send(Post("/v1/traces", std::string(1024, 'b')));
+  EXPECT_EQ(client.Read().result_int(), 200);
+  EXPECT_EQ(recorder_.last().body.size(), 1024u);
+}
+
+TEST_F(HttpServerTest, ChunkedBodyOverLimitIs413) {
+  HttpServerOptions options;
+  options.max_body_bytes = 1024;
+  auto server = StartRecorder(options);
+  Client client(ioc_, server->port());
+  std::string chunk(600, 'c');
+  client.Send(fmt::format(
+      "POST /v1/traces HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "258\r\n{}\r\n258\r\n{}\r\n0\r\n\r\n",
+      chunk, chunk));
+  Response response = client.Read();
+  EXPECT_EQ(response.result_int(), 413);
+  EXPECT_EQ(response.body(), R"({"errorMessage":"request body exceeds 1024 bytes"})");
+  EXPECT_EQ(recorder_.count(), 0u);
+}
+
+TEST_F(HttpServerTest, InflatedBodyOverLimitIs413) {
+  HttpServerOptions options;
+  options.max_body_bytes = 1024;
+  auto server = StartRecorder(options);
+  Client client(ioc_, server->port());
+  std::string gz = Gzip(std::string(1025, 'z'));
+  ASSERT_LT(gz.size(), 1024u);
+  client.Send(Post("/v1/traces", gz, "Content-Encoding: gzip\r\n"));
+  Response response = client.Read();
+  EXPECT_EQ(response.result_int(), 413);
+  EXPECT_EQ(response.body(),
+            R"({"errorMessage":"request body exceeds 1024 bytes after decompression"})");
+  EXPECT_EQ(recorder_.count(), 0u);
+}
+
+TEST_F(HttpServerTest, InflatedBodyAtLimitIsAccepted) {
+  HttpServerOptions options;
+  options.max_body_bytes = 1024;
+  auto server = StartRecorder(options);
+  Client client(ioc_, server->port());
+  client.Send(Post("/v1/traces", Gzip(std::string(1024, 'z')), "Content-Encoding: gzip\r\n"));
+  EXPECT_EQ(client.Read().result_int(), 200);
+  EXPECT_EQ(recorder_.last().body, std::string(1024, 'z'));
+}
+
+TEST_F(HttpServerTest, CustomErrorResponseShapesServerErrors) {
+  HttpServerOptions options;
+  options.error_response = [](int status, const std::string& message) {
+    return HttpResponse{.status = status, .content_type = "text/plain", .headers = {},
+                        .body = "custom: " + message};
+  };
+  auto server = StartRecorder(options);
+  Client client(ioc_, server->port());
+  client.Send(Post("/v1/traces", "nope", "Content-Encoding: gzip\r\n"));
+  Response response = client.Read();
+  EXPECT_EQ(response.result_int(), 400);
+  EXPECT_EQ(response[http::field::content_type], "text/plain");
+  EXPECT_EQ(response.body(), "custom: invalid gzip body: incorrect header check");
+}
+
+TEST_F(HttpServerTest, DelayedResponseDoesNotBlockOtherConnections) {
+  HttpServerOptions options;
+  options.threads = 1;  // Even one I/O thread must serve others while a response is pending.
+  std::atomic<bool> slow_answered{false};
+  auto server = StartServer(
+      [&slow_answered](HttpRequest&& request, HttpResponder respond) {
+        HttpResponse response{.status = 200, .content_type = "text/plain", .headers = {},
+                              .body = request.path};
+        if (request.path == "/slow") {
+          std::thread([&slow_answered, respond = std::move(respond),
+                       response = std::move(response)]() mutable {
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+            slow_answered = true;
+            respond(std::move(response));
+          }).detach();
+        } else {
+          respond(std::move(response));
+        }
+      },
+      options);
+  Client slow(ioc_, server->port());
+  Client fast(ioc_, server->port());
+  auto start = Clock::now();
+  slow.Send(Get("/slow"));
+  std::this_thread::sleep_for(std::chrono::milliseconds(10));  // The slow one is in the handler.
+  fast.Send(Get("/fast"));
+  EXPECT_EQ(fast.Read().body(), "/fast");
+  EXPECT_FALSE(slow_answered.load());
+  EXPECT_EQ(slow.Read().body(), "/slow");
+  EXPECT_GE(Clock::now() - start, std::chrono::milliseconds(100));
+}
+
+TEST_F(HttpServerTest, ThousandIdleConnectionsDoNotStarveANewOne) {
+  HttpServerOptions options;
+  options.threads = 1;
+  auto server = StartRecorder(options);
+  std::vector<std::unique_ptr<tcp::socket>> idle;
+  const tcp::endpoint endpoint(asio::ip::make_address("127.0.0.1"), server->port());
+  for (int i = 0; i < 1000; ++i) {
+    auto socket = std::make_unique<tcp::socket>(ioc_);
+    socket->connect(endpoint);
+    idle.push_back(std::move(socket));
+  }
+  // A few of the idle ones have sent half a request, which must not hold anything either.
+  for (int i = 0; i < 10; ++i) {
+    asio::write(*idle[i], asio::buffer(std::string_view("POST /v1/traces HTTP/1.1\r\nHost:")));
+  }
+  Client client(ioc_, server->port());
+  client.Send(Get("/still-served"));
+  Response response = client.Read();
+  EXPECT_EQ(response.result_int(), 200);
+  EXPECT_EQ(recorder_.count(), 1u);
+  // And the idle ones still work.
+  asio::write(*idle[500], asio::buffer(Get("/idle-500")));
+  beast::flat_buffer buffer;
+  Response idle_response;
+  http::read(*idle[500], buffer, idle_response);
+  EXPECT_EQ(idle_response.body(), "echo:");
+  EXPECT_EQ(recorder_.last().path, "/idle-500");
+  for (auto& socket : idle) socket->close();
+}
+
+TEST_F(HttpServerTest, StopWithIdleConnectionsReturnsPromptly) {
+  auto server = StartRecorder();
+  std::vector<std::unique_ptr<Client>> clients;
+  for (int i = 0; i < 50; ++i) {
+    clients.push_back(std::make_unique<Client>(ioc_, server->port()));
+  }
+  clients[0]->Send(Get("/warm"));
+  EXPECT_EQ(clients[0]->Read().result_int(), 200);
+  auto start = Clock::now();
+  server->Stop();
+  EXPECT_LT(Clock::now() - start, std::chrono::milliseconds(500));
+  EXPECT_TRUE(clients[0]->ReadsEof());
+  EXPECT_TRUE(clients[49]->ReadsEof());
+  server->Stop();  // Idempotent.
+}
+
+TEST_F(HttpServerTest, StopLetsAnInFlightResponseFinish) {
+  auto server = StartServer([](HttpRequest&&, HttpResponder respond) {
+    std::thread([respond = std::move(respond)] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      respond(HttpResponse{.status = 200, .content_type = "text/plain", .headers = {},
+                           .body = "late"});
+    }).detach();
+  });
+  Client client(ioc_, server->port());
+  client.Send(Get("/slow"));
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  auto start = Clock::now();
+  std::thread stopper([&] { server->Stop(); });
+  Response response = client.Read();
+  EXPECT_EQ(response.body(), "late");
+  EXPECT_FALSE(response.keep_alive());
+  stopper.join();
+  EXPECT_LT(Clock::now() - start, std::chrono::milliseconds(1000));
+  EXPECT_TRUE(client.ReadsEof());
+}
+
+TEST_F(HttpServerTest, StopClosesConnectionsWhoseHandlerNeverAnswers) {
+  HttpResponder kept;
+  std::mutex mu;
+  HttpServerOptions options;
+  options.stop_grace = std::chrono::milliseconds(100);
+  auto server = StartServer(
+      [&](HttpRequest&&, HttpResponder respond) {
+        std::lock_guard<std::mutex> lock(mu);
+        kept = std::move(respond);
+      },
+      options);
+  Client client(ioc_, server->port());
+  client.Send(Get("/never"));
+  for (int i = 0; i < 100; ++i) {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      if (kept) break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  auto start = Clock::now();
+  server->Stop();
+  EXPECT_LT(Clock::now() - start, std::chrono::milliseconds(600));
+  EXPECT_TRUE(client.ReadsEof());
+  // Answering after the stop, and even after the server is gone, is harmless.
+  server.reset();
+  std::lock_guard<std::mutex> lock(mu);
+  ASSERT_TRUE(kept);
+  kept(HttpResponse{});
+}
+
+TEST_F(HttpServerTest, ResponseAfterClientLeftIsDropped) {
+  std::atomic<bool> answered{false};
+  auto server = StartServer([&](HttpRequest&& request, HttpResponder respond) {
+    if (request.path != "/slow") {
+      respond(HttpResponse{.status = 200, .content_type = "text/plain", .headers = {},
+                           .body = "ok"});
+      return;
+    }
+    std::thread([&answered, respond = std::move(respond)] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      respond(HttpResponse{});
+      answered = true;
+    }).detach();
+  });
+  {
+    Client client(ioc_, server->port());
+    client.Send(Get("/slow"));
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    client.Close();
+  }
+  for (int i = 0; i < 100 && !answered; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_TRUE(answered);
+  Client client(ioc_, server->port());
+  client.Send(Get("/after"));
+  EXPECT_EQ(client.Read().body(), "ok");
+}
+
+TEST_F(HttpServerTest, SecondResponderCallIsIgnored) {
+  auto server = StartServer([](HttpRequest&& request, HttpResponder respond) {
+    respond(HttpResponse{.status = 200, .content_type = "text/plain", .headers = {},
+                         .body = "first:" + request.path});
+    respond(HttpResponse{.status = 500, .content_type = "text/plain", .headers = {},
+                         .body = "second"});
+  });
+  Client client(ioc_, server->port());
+  client.Send(Get("/a"));
+  EXPECT_EQ(client.Read().body(), "first:/a");
+  client.Send(Get("/b"));
+  EXPECT_EQ(client.Read().body(), "first:/b");
+}
+
+TEST_F(HttpServerTest, HandlerExceptionIs500AndServerKeepsServing) {
+  auto server = StartServer([](HttpRequest&& request, HttpResponder respond) {
+    if (request.path == "/throw") throw std::runtime_error("boom");
+    respond(HttpResponse{.status = 200, .content_type = "text/plain", .headers = {},
+                         .body = "fine"});
+  });
+  Client client(ioc_, server->port());
+  client.Send(Get("/throw"));
+  Response response = client.Read();
+  EXPECT_EQ(response.result_int(), 500);
+  EXPECT_EQ(response.body(), R"({"errorMessage":"internal server error"})");
+  client.Send(Get("/ok"));
+  EXPECT_EQ(client.Read().body(), "fine");
+}
+
+TEST_F(HttpServerTest, InvalidStatusFromHandlerBecomes500) {
+  auto server = StartServer([](HttpRequest&&, HttpResponder respond) {
+    respond(HttpResponse{.status = 42, .content_type = "text/plain", .headers = {}, .body = ""});
+  });
+  Client client(ioc_, server->port());
+  client.Send(Get("/"));
+  EXPECT_EQ(client.Read().result_int(), 500);
+}
+
+TEST_F(HttpServerTest, LargeResponseIsGzippedWhenClientAcceptsGzip) {
+  std::string big;
+  for (int i = 0; i < 500; ++i) big += fmt::format(R"({{"spanId":"{:016x}"}},)", i);
+  auto server = StartServer([&](HttpRequest&&, HttpResponder respond) {
+    respond(HttpResponse{.status = 200, .content_type = "application/json", .headers = {},
+                         .body = big});
+  });
+  Client client(ioc_, server->port());
+  client.Send(Get("/v1/trace/ab", "Accept-Encoding: deflate, gzip;q=0.8\r\n"));
+  Response gzipped = client.Read();
+  EXPECT_EQ(gzipped[http::field::content_encoding], "gzip");
+  EXPECT_EQ(gzipped[http::field::vary], "Accept-Encoding");
+  EXPECT_LT(gzipped.body().size(), big.size() / 4);
+  EXPECT_EQ(gzipped[http::field::content_length], std::to_string(gzipped.body().size()));
+  EXPECT_EQ(Gunzip(gzipped.body()), big);
+
+  client.Send(Get("/v1/trace/ab"));
+  Response plain = client.Read();
+  EXPECT_EQ(plain[http::field::content_encoding], "");
+  EXPECT_EQ(plain.body(), big);
+
+  client.Send(Get("/v1/trace/ab", "Accept-Encoding: gzip;q=0\r\n"));
+  EXPECT_EQ(client.Read()[http::field::content_encoding], "");
+}
+
+TEST_F(HttpServerTest, SmallResponseIsNotGzipped) {
+  auto server = StartRecorder();
+  Client client(ioc_, server->port());
+  client.Send(Get("/small", "Accept-Encoding: gzip\r\n"));
+  Response response = client.Read();
+  EXPECT_EQ(response[http::field::content_encoding], "");
+  EXPECT_EQ(response.body(), "echo:");
+}
+
+TEST_F(HttpServerTest, HeadIsServedAsGetWithoutBody) {
+  auto server = StartRecorder();
+  Client client(ioc_, server->port());
+  client.Send("HEAD /healthz HTTP/1.1\r\nHost: t\r\n\r\n");
+  Response response = client.Read(/*head=*/true);
+  EXPECT_EQ(response.result_int(), 200);
+  EXPECT_EQ(response[http::field::content_length], "5");
+  EXPECT_EQ(response.body(), "");
+  EXPECT_EQ(recorder_.last().method, "GET");
+  client.Send(Get("/next"));
+  EXPECT_EQ(client.Read().body(), "echo:");
+}
+
+TEST_F(HttpServerTest, Expect100ContinueGetsInterimResponse) {
+  auto server = StartRecorder();
+  Client client(ioc_, server->port());
+  client.Send(
+      "POST /v1/traces HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n");
+  Response interim = client.Read();
+  EXPECT_EQ(interim.result_int(), 100);
+  client.Send("data");
+  EXPECT_EQ(client.Read().body(), "echo:data");
+}
+
+TEST_F(HttpServerTest, MalformedRequestIs400AndCloses) {
+  auto server = StartRecorder();
+  Client client(ioc_, server->port());
+  client.Send("GET / HTTP/1.1\r\nBad Header Line\r\n\r\n");
+  Response response = client.Read();
+  EXPECT_EQ(response.result_int(), 400);
+  EXPECT_TRUE(client.ReadsEof());
+  EXPECT_EQ(recorder_.count(), 0u);
+}
+
+TEST_F(HttpServerTest, IdleConnectionIsClosedAfterIdleTimeout) {
+  HttpServerOptions options;
+  options.idle_timeout = std::chrono::seconds(1);
+  auto server = StartRecorder(options);
+  Client client(ioc_, server->port());
+  auto start = Clock::now();
+  EXPECT_TRUE(client.ReadsEof());
+  EXPECT_GE(Clock::now() - start, std::chrono::milliseconds(900));
+}
+
+TEST_F(HttpServerTest, PortInUseIsUnavailableNamingTheAddress) {
+  auto first = StartRecorder();
+  HttpServerOptions options;
+  options.port = first->port();
+  auto second = HttpServer::Start(options, recorder_.Handler());
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(second.status().message(),
+            fmt::format("listen on 127.0.0.1:{}: address already in use", first->port()));
+}
+
+TEST_F(HttpServerTest, UnresolvableHostIsInvalidArgument) {
+  HttpServerOptions options;
+  options.host = "no-such-host.invalid";
+  options.port = 4318;
+  auto server = HttpServer::Start(options, recorder_.Handler());
+  ASSERT_FALSE(server.ok());
+  EXPECT_EQ(server.status().code(), absl::StatusCode::kInvalidArgument);
+  std::string message(server.status().message());
+  EXPECT_TRUE(message.starts_with("listen on no-such-host.invalid:4318: resolve: ")) << message;
+}
+
+}  // namespace
+}  // namespace teletrace

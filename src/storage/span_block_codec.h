@@ -1,0 +1,51 @@
+// The span block: the unit the embedded store keeps, a few hundred to a few thousand spans encoded
+// into one compact, compressed record (docs/adr/001-sqlite-block-storage.md).
+//
+//   ASSIGN_OR_RETURN(std::string block, EncodeSpanBlock(spans));
+//   ASSIGN_OR_RETURN(std::vector<model::StoredSpan> back, DecodeSpanBlock(block));
+//
+// Layout: one format byte (kSpanBlockFormatV1), then a zstd frame holding the body. The body is a
+// resource table, a scope table (each deduplicated by value inside the block), then the spans, each
+// naming its resource and scope by index. Integers are LEB128 varints (signed ones zigzag), strings
+// and byte strings are length-prefixed, attribute values carry a type tag, and times are deltas
+// (modulo 2^64) so that any uint64 value round-trips exactly.
+//
+// Thread safety: the functions are pure; call them from any thread.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "model/span.h"
+
+namespace teletrace::storage {
+
+inline constexpr uint8_t kSpanBlockFormatV1 = 1;
+
+// The largest uncompressed body a block may have. Encoding refuses to exceed it (the caller splits
+// the span list) and decoding refuses it, so every written block is readable and corrupt input
+// cannot make the decoder allocate without bound. A typical 1,024-span body is ~400 KiB.
+inline constexpr size_t kMaxSpanBlockBodyBytes = size_t{16} << 20;
+
+struct SpanBlockOptions {
+  int zstd_level = 1;  // 1-3 keeps encoding well above the ingest rate on one core
+};
+
+// Encodes `spans` (in the given order) into a block. Every field of each StoredSpan round-trips,
+// including its ingestion time; resources and scopes that compare equal are stored once. Errors:
+// OutOfRange when the body would exceed kMaxSpanBlockBodyBytes (encode fewer spans per block),
+// Internal when compression fails. The caller owns the returned bytes.
+absl::StatusOr<std::string> EncodeSpanBlock(const std::vector<const model::StoredSpan*>& spans,
+                                            const SpanBlockOptions& options = {});
+absl::StatusOr<std::string> EncodeSpanBlock(const std::vector<model::StoredSpan>& spans,
+                                            const SpanBlockOptions& options = {});
+
+// Decodes a block written by EncodeSpanBlock, in the encoded order. Spans that shared a resource
+// (or scope) in the block share one shared_ptr. Any malformed, truncated or unknown-version input
+// yields DataLoss with a message saying what was wrong; it never crashes or over-allocates.
+absl::StatusOr<std::vector<model::StoredSpan>> DecodeSpanBlock(std::string_view block);
+
+}  // namespace teletrace::storage

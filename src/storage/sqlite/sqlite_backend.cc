@@ -1,0 +1,691 @@
+#include "storage/sqlite/sqlite_backend.h"
+
+#include <algorithm>
+#include <condition_variable>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <set>
+#include <string>
+#include <unordered_set>
+#include <utility>
+#include <vector>
+
+#include "common/ids.h"
+#include "common/status_macros.h"
+#include "common/time_util.h"
+#include "fmt/format.h"
+#include "query/engine.h"
+#include "storage/span_block_codec.h"
+#include "storage/sqlite/migrations.h"
+#include "storage/sqlite/sqlite_connection.h"
+#include "storage/sqlite/sqlite_settings.h"
+
+namespace teletrace::storage {
+namespace {
+
+using model::StoredSpan;
+using sqlite::SqliteConnection;
+using sqlite::SqliteSettings;
+using sqlite::SqliteStatement;
+
+// WAL readers do not block each other or the writer; a handful covers the API's concurrency on the
+// small machines this backend targets.
+constexpr size_t kMaxReaders = 4;
+// Retention deletes this many blocks (~1,000 spans each) per transaction, so the writer waits at
+// most a few milliseconds for the write lock.
+constexpr int kRetentionBlocksPerTxn = 32;
+
+// SQLite integers are signed; times past 2262 are clamped, which only widens pruning bounds.
+int64_t ToDb(uint64_t v) { return v > INT64_MAX ? INT64_MAX : static_cast<int64_t>(v); }
+uint64_t MinFromDb(int64_t v) { return v < 0 ? 0 : static_cast<uint64_t>(v); }
+uint64_t MaxFromDb(int64_t v) {
+  if (v == INT64_MAX) return UINT64_MAX;
+  return v < 0 ? 0 : static_cast<uint64_t>(v);
+}
+
+absl::Status Annotate(const absl::Status& status, std::string_view context) {
+  if (status.ok()) return status;
+  return absl::Status(status.code(),
+                      fmt::format("{}: {}", context, std::string(status.message())));
+}
+
+std::string NewUuidV4() {
+  std::random_device rd;
+  std::array<uint8_t, 16> b{};
+  for (size_t i = 0; i < b.size(); i += 4) {
+    uint32_t r = rd();
+    for (size_t j = 0; j < 4; ++j) b[i + j] = static_cast<uint8_t>(r >> (8 * j));
+  }
+  b[6] = static_cast<uint8_t>((b[6] & 0x0f) | 0x40);  // version 4
+  b[8] = static_cast<uint8_t>((b[8] & 0x3f) | 0x80);  // RFC 4122 variant
+  std::string hex = ToHex(b);
+  return fmt::format("{}-{}-{}-{}-{}", hex.substr(0, 8), hex.substr(8, 4), hex.substr(12, 4),
+                     hex.substr(16, 4), hex.substr(20));
+}
+
+struct BlockBounds {
+  int64_t block_id = 0;
+  uint64_t min_start = 0;
+  uint64_t max_start = 0;
+  uint64_t min_duration = 0;
+  uint64_t max_duration = 0;
+};
+
+// Undoes an open write transaction unless Commit() succeeded.
+class WriteTxn {
+ public:
+  explicit WriteTxn(SqliteConnection& conn) : conn_(conn) {}
+  ~WriteTxn() {
+    if (open_) conn_.Exec("ROLLBACK").IgnoreError();
+  }
+  // IMMEDIATE takes the write lock up front, so a transaction that reads before it writes cannot
+  // fail with SQLITE_BUSY halfway.
+  absl::Status Begin(bool immediate = true) {
+    RETURN_IF_ERROR(conn_.Exec(immediate ? "BEGIN IMMEDIATE" : "BEGIN"));
+    open_ = true;
+    return absl::OkStatus();
+  }
+  absl::Status Commit() {
+    RETURN_IF_ERROR(conn_.Exec("COMMIT"));
+    open_ = false;
+    return absl::OkStatus();
+  }
+
+ private:
+  SqliteConnection& conn_;
+  bool open_ = false;
+};
+
+class SqliteBackend final : public Backend {
+ public:
+  static absl::StatusOr<std::unique_ptr<SqliteBackend>> Open(SqliteSettings settings);
+
+  absl::Status WriteSpans(model::SpanBatch batch, uint64_t ingestion_time_unix_nano) override;
+  absl::StatusOr<query::SearchResult> Search(const query::SearchQuery& query) override;
+  absl::StatusOr<query::TraceResult> GetTrace(const query::TraceQuery& query) override;
+  absl::StatusOr<std::vector<query::TagInfo>> TagKeys(const query::TagKeysQuery& query) override;
+  absl::StatusOr<query::TagValuesResult> TagValues(const query::TagValuesQuery& query) override;
+  absl::StatusOr<query::StatisticsResult> Statistics(const query::StatisticsQuery& query) override;
+  absl::StatusOr<query::HistogramResult> Histograms(const query::HistogramQuery& query) override;
+  absl::StatusOr<std::string> SystemId() override { return system_id_; }
+  absl::Status EnforceRetention() override;
+  uint64_t DiskBytes() override;
+
+ private:
+  // A read connection borrowed from the pool inside one read transaction: every query of one API
+  // call sees the same snapshot even while the writer commits.
+  class Reader {
+   public:
+    Reader(SqliteBackend* backend, std::unique_ptr<SqliteConnection> conn)
+        : backend_(backend), conn_(std::move(conn)) {}
+    Reader(Reader&&) = default;
+    ~Reader() {
+      if (conn_ == nullptr) return;
+      if (in_txn_) conn_->Exec("COMMIT").IgnoreError();
+      backend_->ReleaseReader(std::move(conn_));
+    }
+    absl::Status Begin() {
+      RETURN_IF_ERROR(conn_->Exec("BEGIN"));
+      in_txn_ = true;
+      return absl::OkStatus();
+    }
+    SqliteConnection& conn() { return *conn_; }
+
+   private:
+    SqliteBackend* backend_;
+    std::unique_ptr<SqliteConnection> conn_;
+    bool in_txn_ = false;
+  };
+
+  explicit SqliteBackend(SqliteSettings settings) : settings_(std::move(settings)) {}
+
+  absl::Status Initialize();
+  absl::Status ApplyMigrations();
+  absl::Status InitSystemId();
+
+  absl::StatusOr<Reader> AcquireReader();
+  void ReleaseReader(std::unique_ptr<SqliteConnection> conn);
+
+  // Blocks that may hold spans starting inside `range` (all blocks when none).
+  static absl::StatusOr<std::vector<BlockBounds>> BlocksInRange(
+      SqliteConnection& conn, const std::optional<query::TimeRange>& range);
+  // The block's spans; empty when the block no longer exists.
+  static absl::StatusOr<std::vector<StoredSpan>> LoadBlock(SqliteConnection& conn,
+                                                           int64_t block_id);
+  // Calls `fn` with every stored span starting inside `range` (every span when none).
+  absl::Status ScanRange(const std::optional<query::TimeRange>& range,
+                         const std::function<void(const StoredSpan&)>& fn);
+
+  absl::Status WriteLocked(std::vector<const StoredSpan*>& spans);
+  // Inserts `chunk` (non-empty) as one block and its trace_blocks rows, or as several blocks when
+  // its spans are too large for one.
+  static absl::Status InsertBlocks(SqliteConnection& conn,
+                                   const std::vector<const StoredSpan*>& chunk);
+  // Deletes up to kRetentionBlocksPerTxn blocks chosen by `select_sql` (which returns block ids
+  // and binds `param` to ?1); returns how many were deleted.
+  absl::StatusOr<int> DeleteBlocks(const std::string& select_sql, std::optional<int64_t> param);
+  absl::StatusOr<uint64_t> UsedBytesLocked();
+
+  const SqliteSettings settings_;
+  std::string db_path_;
+  std::string system_id_;
+
+  std::mutex write_mu_;
+  std::unique_ptr<SqliteConnection> writer_;  // guarded by write_mu_
+
+  std::mutex read_mu_;
+  std::condition_variable reader_released_;
+  std::vector<std::unique_ptr<SqliteConnection>> idle_readers_;  // guarded by read_mu_
+  size_t open_readers_ = 0;                                      // guarded by read_mu_
+};
+
+absl::StatusOr<std::unique_ptr<SqliteBackend>> SqliteBackend::Open(SqliteSettings settings) {
+  auto backend = std::unique_ptr<SqliteBackend>(new SqliteBackend(std::move(settings)));
+  RETURN_IF_ERROR(backend->Initialize());
+  return backend;
+}
+
+absl::Status SqliteBackend::Initialize() {
+  std::error_code ec;
+  std::filesystem::create_directories(settings_.path, ec);
+  if (ec) {
+    return absl::UnavailableError(
+        fmt::format("sqlite: create data directory {}: {}", settings_.path, ec.message()));
+  }
+  db_path_ = (std::filesystem::path(settings_.path) / "teletrace.db").string();
+  ASSIGN_OR_RETURN(writer_, SqliteConnection::Open(db_path_, "writer"));
+  // Migrations first: the initial one sets auto_vacuum, which only works before WAL mode has
+  // written the database header.
+  RETURN_IF_ERROR(Annotate(ApplyMigrations(), fmt::format("sqlite: migrate {}", db_path_)));
+  {
+    ASSIGN_OR_RETURN(SqliteStatement stmt, writer_->Prepare("PRAGMA journal_mode = WAL"));
+    ASSIGN_OR_RETURN(bool row, stmt.Step());
+    if (!row || stmt.ColumnText(0) != "wal") {
+      return absl::InternalError(fmt::format("sqlite: {} refused WAL mode", db_path_));
+    }
+  }
+  // synchronous=FULL: see the header. secure_delete off: deleted spans need not be zeroed on
+  // disk (they are removed for space, not secrecy), and zeroing doubles retention's writes.
+  // journal_size_limit keeps the WAL file from staying at its high-water mark after checkpoints.
+  RETURN_IF_ERROR(Annotate(writer_->Exec("PRAGMA synchronous = FULL;"
+                                         "PRAGMA secure_delete = OFF;"
+                                         "PRAGMA journal_size_limit = 67108864;"
+                                         "PRAGMA cache_size = -16384;"),
+                           fmt::format("sqlite: configure {}", db_path_)));
+  return Annotate(InitSystemId(), fmt::format("sqlite: system id in {}", db_path_));
+}
+
+absl::Status SqliteBackend::ApplyMigrations() {
+  const size_t count = std::size(sqlite::kMigrations);
+  for (size_t i = 0; i < count; ++i) {
+    // The file number is the schema version it produces; a gap or duplicate is a build mistake.
+    std::string_view name = sqlite::kMigrations[i].name;
+    if (name.substr(0, 4) != fmt::format("{:03d}_", i + 1)) {
+      return absl::InternalError(
+          fmt::format("migration {} is number {} in order; want prefix {:03d}_", name, i + 1,
+                      i + 1));
+    }
+  }
+  ASSIGN_OR_RETURN(int64_t version, writer_->QueryInt("PRAGMA user_version"));
+  if (version < 0 || static_cast<size_t>(version) > count) {
+    return absl::FailedPreconditionError(fmt::format(
+        "database schema version {} is newer than this binary supports ({})", version, count));
+  }
+  for (size_t i = static_cast<size_t>(version); i < count; ++i) {
+    // A deferred BEGIN: after BEGIN IMMEDIATE, SQLite ignores PRAGMA auto_vacuum on a new file.
+    WriteTxn txn(*writer_);
+    RETURN_IF_ERROR(txn.Begin(/*immediate=*/false));
+    RETURN_IF_ERROR(writer_->Exec(sqlite::kMigrations[i].sql));
+    RETURN_IF_ERROR(writer_->Exec(fmt::format("PRAGMA user_version = {}", i + 1)));
+    RETURN_IF_ERROR(txn.Commit());
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SqliteBackend::InitSystemId() {
+  std::lock_guard<std::mutex> lock(write_mu_);
+  {
+    ASSIGN_OR_RETURN(
+        SqliteStatement insert,
+        writer_->Prepare("INSERT OR IGNORE INTO meta (key, value) VALUES ('system_id', ?)"));
+    insert.BindText(1, NewUuidV4());
+    RETURN_IF_ERROR(insert.Run());
+  }
+  ASSIGN_OR_RETURN(SqliteStatement select,
+                   writer_->Prepare("SELECT value FROM meta WHERE key = 'system_id'"));
+  ASSIGN_OR_RETURN(bool row, select.Step());
+  if (!row) return absl::InternalError("system_id missing after insert");
+  system_id_ = select.ColumnText(0);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<SqliteBackend::Reader> SqliteBackend::AcquireReader() {
+  std::unique_lock<std::mutex> lock(read_mu_);
+  reader_released_.wait(
+      lock, [this] { return !idle_readers_.empty() || open_readers_ < kMaxReaders; });
+  std::unique_ptr<SqliteConnection> conn;
+  if (!idle_readers_.empty()) {
+    conn = std::move(idle_readers_.back());
+    idle_readers_.pop_back();
+  } else {
+    ++open_readers_;
+    lock.unlock();
+    absl::StatusOr<std::unique_ptr<SqliteConnection>> opened =
+        SqliteConnection::Open(db_path_, "reader");
+    absl::Status configured =
+        opened.ok() ? (*opened)->Exec("PRAGMA query_only = 1; PRAGMA cache_size = -8192;")
+                    : opened.status();
+    if (!configured.ok()) {
+      std::lock_guard<std::mutex> relock(read_mu_);
+      --open_readers_;
+      reader_released_.notify_one();
+      return Annotate(configured, "sqlite: open reader");
+    }
+    conn = std::move(*opened);
+  }
+  Reader reader(this, std::move(conn));
+  RETURN_IF_ERROR(Annotate(reader.Begin(), "sqlite: begin read"));
+  return reader;
+}
+
+void SqliteBackend::ReleaseReader(std::unique_ptr<SqliteConnection> conn) {
+  std::lock_guard<std::mutex> lock(read_mu_);
+  idle_readers_.push_back(std::move(conn));
+  reader_released_.notify_one();
+}
+
+absl::StatusOr<std::vector<BlockBounds>> SqliteBackend::BlocksInRange(
+    SqliteConnection& conn, const std::optional<query::TimeRange>& range) {
+  ASSIGN_OR_RETURN(SqliteStatement stmt,
+                   conn.Prepare("SELECT block_id, min_start_unix_nano, max_start_unix_nano, "
+                                "min_duration_nano, max_duration_nano FROM blocks "
+                                "WHERE max_start_unix_nano >= ?1 AND min_start_unix_nano <= ?2"));
+  stmt.BindInt(1, range ? ToDb(range->start_unix_nano) : 0);
+  stmt.BindInt(2, range ? ToDb(range->end_unix_nano) : INT64_MAX);
+  std::vector<BlockBounds> blocks;
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, stmt.Step());
+    if (!row) break;
+    blocks.push_back(BlockBounds{stmt.ColumnInt(0), MinFromDb(stmt.ColumnInt(1)),
+                                 MaxFromDb(stmt.ColumnInt(2)), MinFromDb(stmt.ColumnInt(3)),
+                                 MaxFromDb(stmt.ColumnInt(4))});
+  }
+  return blocks;
+}
+
+absl::StatusOr<std::vector<StoredSpan>> SqliteBackend::LoadBlock(SqliteConnection& conn,
+                                                                 int64_t block_id) {
+  ASSIGN_OR_RETURN(SqliteStatement stmt,
+                   conn.Prepare("SELECT data FROM blocks WHERE block_id = ?"));
+  stmt.BindInt(1, block_id);
+  ASSIGN_OR_RETURN(bool row, stmt.Step());
+  if (!row) return std::vector<StoredSpan>{};
+  absl::StatusOr<std::vector<StoredSpan>> spans = DecodeSpanBlock(stmt.ColumnBlob(0));
+  if (!spans.ok()) return Annotate(spans.status(), fmt::format("block {}", block_id));
+  return spans;
+}
+
+absl::Status SqliteBackend::ScanRange(const std::optional<query::TimeRange>& range,
+                                      const std::function<void(const StoredSpan&)>& fn) {
+  ASSIGN_OR_RETURN(Reader reader, AcquireReader());
+  ASSIGN_OR_RETURN(std::vector<BlockBounds> blocks, BlocksInRange(reader.conn(), range));
+  // Block id order is roughly ingestion order: neighbouring blocks share pages.
+  std::sort(blocks.begin(), blocks.end(),
+            [](const BlockBounds& a, const BlockBounds& b) { return a.block_id < b.block_id; });
+  for (const BlockBounds& block : blocks) {
+    ASSIGN_OR_RETURN(std::vector<StoredSpan> spans, LoadBlock(reader.conn(), block.block_id));
+    for (const StoredSpan& s : spans) {
+      if (!range || query::InRange(*range, s)) fn(s);
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SqliteBackend::WriteSpans(model::SpanBatch batch, uint64_t ingestion_time_unix_nano) {
+  const size_t batch_size = batch.SpanCount();
+  if (batch_size == 0) return absl::OkStatus();
+  std::vector<StoredSpan> flat = model::Flatten(std::move(batch), ingestion_time_unix_nano);
+
+  // Within the batch the first copy of a (trace id, span id) wins, as across batches.
+  std::vector<const StoredSpan*> spans;
+  spans.reserve(flat.size());
+  {
+    std::unordered_set<std::string> seen;
+    seen.reserve(flat.size());
+    for (const StoredSpan& s : flat) {
+      std::string key;
+      key.reserve(24);
+      key.append(IdBytes(s.span.trace_id));
+      key.append(IdBytes(s.span.span_id));
+      if (seen.insert(std::move(key)).second) spans.push_back(&s);
+    }
+  }
+
+  std::lock_guard<std::mutex> lock(write_mu_);
+  return Annotate(WriteLocked(spans), fmt::format("sqlite: write batch of {} spans", batch_size));
+}
+
+absl::Status SqliteBackend::WriteLocked(std::vector<const StoredSpan*>& spans) {
+  SqliteConnection& conn = *writer_;
+  WriteTxn txn(conn);
+  RETURN_IF_ERROR(txn.Begin());
+
+  // Drop spans already stored: read each trace's stored span ids once.
+  std::map<TraceId, std::set<SpanId>> stored;
+  for (const StoredSpan* s : spans) stored.try_emplace(s->span.trace_id);
+  {
+    ASSIGN_OR_RETURN(SqliteStatement stmt,
+                     conn.Prepare("SELECT span_ids FROM trace_blocks WHERE trace_id = ?"));
+    for (auto& [trace_id, span_ids] : stored) {
+      stmt.BindBlob(1, IdBytes(trace_id), /*static_data=*/true);
+      while (true) {
+        ASSIGN_OR_RETURN(bool row, stmt.Step());
+        if (!row) break;
+        std::string_view ids = stmt.ColumnBlob(0);
+        for (size_t i = 0; i + 8 <= ids.size(); i += 8) {
+          SpanId id;
+          IdFromBytes(ids.substr(i, 8), &id);
+          span_ids.insert(id);
+        }
+      }
+      stmt.Reset();
+    }
+  }
+  std::erase_if(spans, [&stored](const StoredSpan* s) {
+    return stored[s->span.trace_id].count(s->span.span_id) > 0;
+  });
+  if (spans.empty()) return txn.Commit();
+
+  // Start-time order makes each block's time bounds tight, which is what pruning works on.
+  std::sort(spans.begin(), spans.end(), [](const StoredSpan* a, const StoredSpan* b) {
+    if (a->span.start_time_unix_nano != b->span.start_time_unix_nano) {
+      return a->span.start_time_unix_nano < b->span.start_time_unix_nano;
+    }
+    if (a->span.trace_id != b->span.trace_id) return a->span.trace_id < b->span.trace_id;
+    return a->span.span_id < b->span.span_id;
+  });
+
+  for (size_t begin = 0; begin < spans.size(); begin += settings_.block_spans) {
+    size_t end = std::min(spans.size(), begin + settings_.block_spans);
+    RETURN_IF_ERROR(InsertBlocks(conn, std::vector<const StoredSpan*>(
+                                           spans.begin() + static_cast<ptrdiff_t>(begin),
+                                           spans.begin() + static_cast<ptrdiff_t>(end))));
+  }
+  return txn.Commit();
+}
+
+absl::Status SqliteBackend::InsertBlocks(SqliteConnection& conn,
+                                         const std::vector<const StoredSpan*>& chunk) {
+  absl::StatusOr<std::string> data = EncodeSpanBlock(chunk);
+  if (data.status().code() == absl::StatusCode::kOutOfRange && chunk.size() > 1) {
+    // Spans too large for one block: halve until each part fits, so every block stays readable.
+    const auto middle = chunk.begin() + static_cast<ptrdiff_t>(chunk.size() / 2);
+    RETURN_IF_ERROR(InsertBlocks(conn, std::vector<const StoredSpan*>(chunk.begin(), middle)));
+    return InsertBlocks(conn, std::vector<const StoredSpan*>(middle, chunk.end()));
+  }
+  if (!data.ok()) return data.status();
+  BlockBounds bounds{0, UINT64_MAX, 0, UINT64_MAX, 0};
+  std::map<TraceId, std::string> span_ids_by_trace;
+  for (const StoredSpan* s : chunk) {
+    bounds.min_start = std::min(bounds.min_start, s->span.start_time_unix_nano);
+    bounds.max_start = std::max(bounds.max_start, s->span.start_time_unix_nano);
+    bounds.min_duration = std::min(bounds.min_duration, s->span.DurationNano());
+    bounds.max_duration = std::max(bounds.max_duration, s->span.DurationNano());
+    span_ids_by_trace[s->span.trace_id].append(IdBytes(s->span.span_id));
+  }
+  {
+    ASSIGN_OR_RETURN(
+        SqliteStatement insert,
+        conn.Prepare("INSERT INTO blocks (min_start_unix_nano, max_start_unix_nano, "
+                     "min_duration_nano, max_duration_nano, span_count, "
+                     "ingestion_time_unix_nano, bytes, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"));
+    insert.BindInt(1, ToDb(bounds.min_start));
+    insert.BindInt(2, ToDb(bounds.max_start));
+    insert.BindInt(3, ToDb(bounds.min_duration));
+    insert.BindInt(4, ToDb(bounds.max_duration));
+    insert.BindInt(5, static_cast<int64_t>(chunk.size()));
+    insert.BindInt(6, ToDb(chunk.front()->ingestion_time_unix_nano));
+    insert.BindInt(7, static_cast<int64_t>(data->size()));
+    insert.BindBlob(8, *data, /*static_data=*/true);
+    RETURN_IF_ERROR(insert.Run());
+  }
+  const int64_t block_id = sqlite3_last_insert_rowid(conn.db());
+  ASSIGN_OR_RETURN(
+      SqliteStatement insert_trace,
+      conn.Prepare("INSERT INTO trace_blocks (trace_id, block_id, span_ids) VALUES (?, ?, ?)"));
+  for (const auto& [trace_id, span_ids] : span_ids_by_trace) {
+    insert_trace.BindBlob(1, IdBytes(trace_id), /*static_data=*/true);
+    insert_trace.BindInt(2, block_id);
+    insert_trace.BindBlob(3, span_ids, /*static_data=*/true);
+    RETURN_IF_ERROR(insert_trace.Run());
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<query::SearchResult> SqliteBackend::Search(const query::SearchQuery& query) {
+  ASSIGN_OR_RETURN(Reader reader, AcquireReader());
+  ASSIGN_OR_RETURN(std::vector<BlockBounds> blocks, BlocksInRange(reader.conn(), query.range));
+  const bool by_start = query.sort.field == query::SortField::kStartTime;
+  const bool ascending = query.sort.ascending;
+  auto low = [by_start](const BlockBounds& b) { return by_start ? b.min_start : b.min_duration; };
+  auto high = [by_start](const BlockBounds& b) { return by_start ? b.max_start : b.max_duration; };
+  // Visit first the blocks that can hold the first spans of the sort order, so the page fills early
+  // and the remaining blocks are skipped by their bounds.
+  std::sort(blocks.begin(), blocks.end(), [&](const BlockBounds& a, const BlockBounds& b) {
+    if (ascending) return low(a) != low(b) ? low(a) < low(b) : a.block_id < b.block_id;
+    return high(a) != high(b) ? high(a) > high(b) : a.block_id < b.block_id;
+  });
+
+  query::SpanMatcher matcher(query.filters);
+  query::SearchCollector collector(query);
+  for (const BlockBounds& block : blocks) {
+    if (collector.CanSkip(low(block), high(block))) {
+      // Every later block lies at or beyond this one's leading bound in sort order.
+      if (ascending ? collector.CanSkip(low(block), UINT64_MAX)
+                    : collector.CanSkip(0, high(block))) {
+        break;
+      }
+      continue;
+    }
+    absl::StatusOr<std::vector<StoredSpan>> spans = LoadBlock(reader.conn(), block.block_id);
+    if (!spans.ok()) return Annotate(spans.status(), "sqlite: search");
+    for (const StoredSpan& s : *spans) {
+      if (query::InRange(query.range, s) && matcher.Matches(s)) collector.Add(s);
+    }
+  }
+  return std::move(collector).Finish();
+}
+
+absl::StatusOr<query::TraceResult> SqliteBackend::GetTrace(const query::TraceQuery& query) {
+  const std::string context = fmt::format("sqlite: get trace {}", ToHex(query.trace_id));
+  ASSIGN_OR_RETURN(Reader reader, AcquireReader());
+  std::vector<int64_t> block_ids;
+  {
+    ASSIGN_OR_RETURN(SqliteStatement stmt,
+                     reader.conn().Prepare(
+                         "SELECT block_id FROM trace_blocks WHERE trace_id = ? ORDER BY block_id"));
+    stmt.BindBlob(1, IdBytes(query.trace_id), /*static_data=*/true);
+    while (true) {
+      absl::StatusOr<bool> row = stmt.Step();
+      if (!row.ok()) return Annotate(row.status(), context);
+      if (!*row) break;
+      block_ids.push_back(stmt.ColumnInt(0));
+    }
+  }
+  if (block_ids.empty()) {
+    return absl::NotFoundError(fmt::format("trace {} not found", ToHex(query.trace_id)));
+  }
+  query::TraceCollector collector(query);
+  for (int64_t block_id : block_ids) {
+    absl::StatusOr<std::vector<StoredSpan>> spans = LoadBlock(reader.conn(), block_id);
+    if (!spans.ok()) return Annotate(spans.status(), context);
+    for (const StoredSpan& s : *spans) {
+      if (s.span.trace_id == query.trace_id) collector.Add(s);
+    }
+  }
+  return std::move(collector).Finish();
+}
+
+absl::StatusOr<std::vector<query::TagInfo>> SqliteBackend::TagKeys(
+    const query::TagKeysQuery& query) {
+  query::TagKeysCollector collector;
+  RETURN_IF_ERROR(Annotate(ScanRange(query.range, [&](const StoredSpan& s) { collector.Add(s); }),
+                           "sqlite: tag keys"));
+  return std::move(collector).Finish();
+}
+
+absl::StatusOr<query::TagValuesResult> SqliteBackend::TagValues(
+    const query::TagValuesQuery& query) {
+  query::SpanMatcher matcher(query.filters);
+  query::TagValuesCollector collector(query);
+  RETURN_IF_ERROR(Annotate(ScanRange(query.range,
+                                     [&](const StoredSpan& s) {
+                                       if (matcher.Matches(s)) collector.Add(s);
+                                     }),
+                           fmt::format("sqlite: tag values of {}", query.key.text)));
+  return std::move(collector).Finish();
+}
+
+absl::StatusOr<query::StatisticsResult> SqliteBackend::Statistics(
+    const query::StatisticsQuery& query) {
+  query::SpanMatcher matcher(query.filters);
+  query::StatisticsCollector collector(query);
+  RETURN_IF_ERROR(Annotate(ScanRange(query.range,
+                                     [&](const StoredSpan& s) {
+                                       if (matcher.Matches(s)) collector.Add(s);
+                                     }),
+                           fmt::format("sqlite: statistics of {}", query.key.text)));
+  return std::move(collector).Finish();
+}
+
+absl::StatusOr<query::HistogramResult> SqliteBackend::Histograms(
+    const query::HistogramQuery& query) {
+  query::SpanMatcher matcher(query.filters);
+  query::HistogramCollector collector(query);
+  RETURN_IF_ERROR(Annotate(ScanRange(query.range,
+                                     [&](const StoredSpan& s) {
+                                       if (matcher.Matches(s)) collector.Add(s);
+                                     }),
+                           "sqlite: histograms"));
+  return std::move(collector).Finish();
+}
+
+absl::StatusOr<int> SqliteBackend::DeleteBlocks(const std::string& select_sql,
+                                                std::optional<int64_t> param) {
+  std::lock_guard<std::mutex> lock(write_mu_);
+  SqliteConnection& conn = *writer_;
+  WriteTxn txn(conn);
+  RETURN_IF_ERROR(txn.Begin());
+  std::vector<int64_t> ids;
+  {
+    ASSIGN_OR_RETURN(SqliteStatement select, conn.Prepare(select_sql));
+    if (param) select.BindInt(1, *param);
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, select.Step());
+      if (!row) break;
+      ids.push_back(select.ColumnInt(0));
+    }
+  }
+  for (int64_t id : ids) {
+    {
+      ASSIGN_OR_RETURN(SqliteStatement del,
+                       conn.Prepare("DELETE FROM trace_blocks WHERE block_id = ?"));
+      del.BindInt(1, id);
+      RETURN_IF_ERROR(del.Run());
+    }
+    ASSIGN_OR_RETURN(SqliteStatement del, conn.Prepare("DELETE FROM blocks WHERE block_id = ?"));
+    del.BindInt(1, id);
+    RETURN_IF_ERROR(del.Run());
+  }
+  RETURN_IF_ERROR(txn.Commit());
+  return static_cast<int>(ids.size());
+}
+
+absl::StatusOr<uint64_t> SqliteBackend::UsedBytesLocked() {
+  // Pages in use, as the writer sees them (WAL included); the file shrinks to this after
+  // incremental_vacuum and a checkpoint.
+  ASSIGN_OR_RETURN(int64_t pages, writer_->QueryInt("PRAGMA page_count"));
+  ASSIGN_OR_RETURN(int64_t free_pages, writer_->QueryInt("PRAGMA freelist_count"));
+  ASSIGN_OR_RETURN(int64_t page_size, writer_->QueryInt("PRAGMA page_size"));
+  return static_cast<uint64_t>(std::max<int64_t>(0, pages - free_pages) * page_size);
+}
+
+absl::Status SqliteBackend::EnforceRetention() {
+  const std::string select_limit = fmt::format(" LIMIT {}", kRetentionBlocksPerTxn);
+  bool deleted_any = false;
+  if (settings_.retention_max_age_nano > 0) {
+    uint64_t now = NowUnixNano();
+    uint64_t cutoff =
+        now > settings_.retention_max_age_nano ? now - settings_.retention_max_age_nano : 0;
+    while (true) {
+      absl::StatusOr<int> n = DeleteBlocks(
+          "SELECT block_id FROM blocks WHERE max_start_unix_nano < ?1" + select_limit,
+          ToDb(cutoff));
+      if (!n.ok()) return Annotate(n.status(), "sqlite: retention by age");
+      if (*n == 0) break;
+      deleted_any = true;
+    }
+  }
+  if (settings_.retention_max_bytes > 0) {
+    while (true) {
+      absl::StatusOr<uint64_t> used;
+      {
+        std::lock_guard<std::mutex> lock(write_mu_);
+        used = UsedBytesLocked();
+      }
+      if (!used.ok()) return Annotate(used.status(), "sqlite: retention by size");
+      if (*used <= settings_.retention_max_bytes) break;
+      // Oldest first; a few blocks per round so the size is re-checked often.
+      absl::StatusOr<int> n = DeleteBlocks(
+          "SELECT block_id FROM blocks ORDER BY max_start_unix_nano, block_id LIMIT 4",
+          std::nullopt);
+      if (!n.ok()) return Annotate(n.status(), "sqlite: retention by size");
+      if (*n == 0) break;  // nothing left to delete: the schema alone exceeds the cap
+      deleted_any = true;
+    }
+  }
+  if (!deleted_any) {
+    // Keep the WAL short without waiting for readers.
+    std::lock_guard<std::mutex> lock(write_mu_);
+    return Annotate(writer_->Exec("PRAGMA wal_checkpoint(PASSIVE)"), "sqlite: checkpoint");
+  }
+  // Give the freed pages back to the file system in slices, releasing the lock in between. Stop
+  // when a slice frees nothing (a file created without auto_vacuum cannot shrink this way).
+  int64_t previous_free_pages = INT64_MAX;
+  while (true) {
+    std::lock_guard<std::mutex> lock(write_mu_);
+    absl::StatusOr<int64_t> free_pages = writer_->QueryInt("PRAGMA freelist_count");
+    if (!free_pages.ok()) return Annotate(free_pages.status(), "sqlite: retention vacuum");
+    if (*free_pages == 0 || *free_pages >= previous_free_pages) break;
+    previous_free_pages = *free_pages;
+    RETURN_IF_ERROR(
+        Annotate(writer_->Exec("PRAGMA incremental_vacuum(2048)"), "sqlite: retention vacuum"));
+  }
+  // TRUNCATE so the file sizes (DiskBytes, the size cap) reflect the deletion now.
+  std::lock_guard<std::mutex> lock(write_mu_);
+  return Annotate(writer_->Exec("PRAGMA wal_checkpoint(TRUNCATE)"), "sqlite: retention checkpoint");
+}
+
+uint64_t SqliteBackend::DiskBytes() {
+  uint64_t total = 0;
+  for (const std::string& file : {db_path_, db_path_ + "-wal"}) {
+    std::error_code ec;
+    uintmax_t size = std::filesystem::file_size(file, ec);
+    if (!ec) total += size;
+  }
+  return total;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Backend>> NewSqliteBackend(const BackendSettings& settings) {
+  ASSIGN_OR_RETURN(SqliteSettings parsed, sqlite::ParseSqliteSettings(settings));
+  ASSIGN_OR_RETURN(std::unique_ptr<SqliteBackend> backend, SqliteBackend::Open(std::move(parsed)));
+  return std::unique_ptr<Backend>(std::move(backend));
+}
+
+}  // namespace teletrace::storage

@@ -1,0 +1,41 @@
+// The embedded storage backend (the default): one SQLite file holding zstd-compressed blocks of
+// spans and a trace id -> block table (docs/adr/001-sqlite-block-storage.md).
+//
+//   ASSIGN_OR_RETURN(std::unique_ptr<storage::Backend> backend,
+//                    NewSqliteBackend({{"path", "/var/lib/teletrace"},
+//                                      {"retention_max_age", "72h"}}));
+//
+// Settings (config section `storage.sqlite`, see sqlite_settings.h):
+//   path                 data directory, created if missing (default ./teletrace-data); the
+//                        database is <path>/teletrace.db with its -wal and -shm files beside it
+//   retention_max_age    delete blocks whose newest span started longer ago (default 168h; 0 off)
+//   retention_max_bytes  delete the oldest blocks while the database uses more (default 0 = off)
+//   block_spans          spans per block (default 1024)
+//
+// Durability: WAL with synchronous=FULL, so a WriteSpans that returned OK has had its WAL frames
+// fsynced and survives power loss; synchronous=NORMAL would only survive a process crash, which is
+// not what "acknowledged means durable" promises. One write connection serialised by a mutex (the
+// pipeline groups requests into one WriteSpans, so a commit's fsync is shared) and a small pool of
+// read connections, which WAL lets run concurrently with the writer on consistent snapshots.
+//
+// Queries: only the time range (block start bounds) and trace id (trace_blocks) are answered by
+// SQL; candidate blocks are decoded and their spans fed to the query engine (query/engine.h).
+//
+// Thread safety: every method may be called concurrently.
+#pragma once
+
+#include <memory>
+
+#include "absl/status/statusor.h"
+#include "storage/storage.h"
+
+namespace teletrace::storage {
+
+// Opens (creating and migrating if needed) the store described by `settings`. Errors:
+// InvalidArgument naming "storage.sqlite.<key>" for an unknown key or bad value; Unavailable or
+// Internal naming the path when the directory or database cannot be created or opened;
+// FailedPrecondition when the database was written by a newer schema version. The caller owns the
+// backend; it closes the database when destroyed.
+absl::StatusOr<std::unique_ptr<Backend>> NewSqliteBackend(const BackendSettings& settings);
+
+}  // namespace teletrace::storage

@@ -1,0 +1,480 @@
+#include "storage/sqlite/sqlite_backend.h"
+
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <ctime>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/time_util.h"
+#include "fmt/format.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "query/parse.h"
+#include "storage/sqlite/migrations.h"
+#include "storage/testing/conformance_suite.h"
+
+namespace teletrace::storage {
+namespace {
+
+using model::AnyValue;
+using ::testing::ElementsAre;
+using testing::StorageConformance;
+
+// Every test store lives under one directory per test process, removed when the process ends.
+std::filesystem::path TestRoot() {
+  static const std::filesystem::path root =
+      std::filesystem::temp_directory_path() / fmt::format("teletrace_sqlite_test_{}", getpid());
+  return root;
+}
+
+std::string NewTestDir() {
+  static std::atomic<int> counter{0};
+  std::filesystem::path dir = TestRoot() / fmt::format("store{}", counter++);
+  std::filesystem::remove_all(dir);
+  return dir.string();
+}
+
+class RemoveTestRoot : public ::testing::Environment {
+ public:
+  void TearDown() override { std::filesystem::remove_all(TestRoot()); }
+};
+::testing::Environment* const kRemoveTestRoot =
+    ::testing::AddGlobalTestEnvironment(new RemoveTestRoot);
+
+std::unique_ptr<Backend> MustOpen(BackendSettings settings) {
+  absl::StatusOr<std::unique_ptr<Backend>> backend = NewSqliteBackend(settings);
+  EXPECT_TRUE(backend.ok()) << backend.status();
+  return backend.ok() ? std::move(*backend) : nullptr;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Sqlite, StorageConformance,
+    ::testing::Values(testing::StorageFactory([] { return MustOpen({{"path", NewTestDir()}}); }),
+                      // Blocks of three spans: every trace and every search crosses blocks.
+                      testing::StorageFactory([] {
+                        return MustOpen({{"path", NewTestDir()}, {"block_spans", "3"}});
+                      })),
+    [](const ::testing::TestParamInfo<testing::StorageFactory>& info) {
+      return info.index == 0 ? std::string("DefaultBlocks") : std::string("TinyBlocks");
+    });
+
+// ---------------------------------------------------------------------------------------------
+
+TraceId TraceIdOf(uint32_t n) {
+  TraceId id{};
+  for (int i = 0; i < 4; ++i) id[12 + i] = static_cast<uint8_t>(n >> (8 * (3 - i)));
+  id[0] = 0x7e;
+  return id;
+}
+
+SpanId SpanIdOf(uint32_t n) {
+  SpanId id{};
+  for (int i = 0; i < 4; ++i) id[4 + i] = static_cast<uint8_t>(n >> (8 * (3 - i)));
+  id[0] = 0x5a;
+  return id;
+}
+
+// `count` spans starting at `start` one microsecond apart, ten to a trace, with `payload_bytes`
+// of incompressible attribute data each.
+model::SpanBatch MakeBatch(uint32_t first, uint32_t count, uint64_t start,
+                           size_t payload_bytes = 0) {
+  static std::mt19937_64 random(42);
+  model::SpanBatch batch;
+  model::ResourceSpans& rs = batch.resource_spans.emplace_back();
+  rs.resource.attributes = {{"service.name", AnyValue("svc")},
+                            {"host.name", AnyValue("host-1")},
+                            {"telemetry.sdk.language", AnyValue("cpp")}};
+  model::ScopeSpans& ss = rs.scope_spans.emplace_back();
+  ss.scope.name = "io.opentelemetry.http";
+  ss.scope.version = "1.0.0";
+  for (uint32_t i = first; i < first + count; ++i) {
+    model::Span s;
+    s.trace_id = TraceIdOf(i / 10);
+    s.span_id = SpanIdOf(i);
+    if (i % 10 != 0) s.parent_span_id = SpanIdOf(i - i % 10);
+    s.name = i % 2 ? "GET /api/orders/{id}" : "SELECT orders";
+    s.kind = i % 2 ? model::SpanKind::kServer : model::SpanKind::kClient;
+    s.start_time_unix_nano = start + static_cast<uint64_t>(i - first) * 1000;
+    s.end_time_unix_nano = s.start_time_unix_nano + 1000 + (i * 7919) % 250000;
+    s.attributes = {
+        {"http.method", AnyValue(i % 3 ? "GET" : "POST")},
+        {"http.route", AnyValue("/api/orders/{id}")},
+        {"http.status_code", AnyValue(int64_t{i % 17 ? 200 : 500})},
+        {"http.url", AnyValue(fmt::format("https://shop.example.com/api/orders/{}", i % 5000))},
+        {"net.peer.ip", AnyValue(fmt::format("10.0.{}.{}", i % 7, i % 251))},
+        {"user.id", AnyValue(int64_t{i % 1000})},
+        {"db.rows", AnyValue(int64_t{i % 97})},
+        {"cache.hit", AnyValue(i % 4 == 0)},
+        {"thread.name", AnyValue("worker-3")},
+        {"ratio", AnyValue(static_cast<double>(i % 100) / 7.0)},
+    };
+    if (payload_bytes > 0) {
+      std::string payload(payload_bytes, '\0');
+      for (char& c : payload) c = static_cast<char>(random());
+      s.attributes.push_back({"payload", AnyValue(model::Bytes{payload})});
+    }
+    ss.spans.push_back(std::move(s));
+  }
+  return batch;
+}
+
+size_t CountAll(Backend& backend) {
+  query::SearchQuery q;
+  q.range = {0, UINT64_MAX};
+  q.page_size = query::kMaxPageSize;
+  size_t n = 0;
+  while (true) {
+    absl::StatusOr<query::SearchResult> page = backend.Search(q);
+    EXPECT_TRUE(page.ok()) << page.status();
+    if (!page.ok()) return n;
+    n += page->spans.size();
+    if (!page->next) return n;
+    q.after = page->next;
+  }
+}
+
+int64_t QueryInt(const std::string& db_path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  EXPECT_EQ(sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  sqlite3_stmt* stmt = nullptr;
+  EXPECT_EQ(sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr), SQLITE_OK) << sql;
+  int64_t value = -1;
+  if (sqlite3_step(stmt) == SQLITE_ROW) value = sqlite3_column_int64(stmt, 0);
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+  return value;
+}
+
+std::string DbPath(const std::string& dir) { return dir + "/teletrace.db"; }
+
+TEST(SqliteBackendTest, ReopenKeepsDataAndSystemId) {
+  std::string dir = NewTestDir();
+  std::string system_id;
+  {
+    std::unique_ptr<Backend> backend = MustOpen({{"path", dir}});
+    ASSERT_TRUE(backend->WriteSpans(MakeBatch(0, 25, 1700000000000000000ULL), 7).ok());
+    system_id = *backend->SystemId();
+  }
+  std::unique_ptr<Backend> backend = MustOpen({{"path", dir}});
+  EXPECT_EQ(*backend->SystemId(), system_id);
+  EXPECT_EQ(CountAll(*backend), 25u);
+  absl::StatusOr<query::TraceResult> trace = backend->GetTrace({TraceIdOf(1), 0, std::nullopt});
+  ASSERT_TRUE(trace.ok()) << trace.status();
+  ASSERT_EQ(trace->spans.size(), 10u);
+  EXPECT_EQ(trace->spans[0].ingestion_time_unix_nano, 7u);
+  // Rewriting after the reopen still stores nothing twice.
+  ASSERT_TRUE(backend->WriteSpans(MakeBatch(0, 30, 1700000000000000000ULL), 8).ok());
+  EXPECT_EQ(CountAll(*backend), 30u);
+}
+
+TEST(SqliteBackendTest, DifferentStoresHaveDifferentSystemIds) {
+  std::unique_ptr<Backend> a = MustOpen({{"path", NewTestDir()}});
+  std::unique_ptr<Backend> b = MustOpen({{"path", NewTestDir()}});
+  EXPECT_NE(*a->SystemId(), *b->SystemId());
+}
+
+TEST(SqliteBackendTest, MigrationsApplyOnceAndReopenIsIdempotent) {
+  std::string dir = NewTestDir();
+  for (int i = 0; i < 3; ++i) {
+    std::unique_ptr<Backend> backend = MustOpen({{"path", dir}});
+    ASSERT_NE(backend, nullptr);
+    ASSERT_TRUE(backend->WriteSpans(MakeBatch(static_cast<uint32_t>(i) * 10, 10, 1000), 1).ok());
+  }
+  const std::string db = DbPath(dir);
+  EXPECT_EQ(QueryInt(db, "PRAGMA user_version"),
+            static_cast<int64_t>(std::size(sqlite::kMigrations)));
+  EXPECT_EQ(QueryInt(db, "PRAGMA auto_vacuum"), 2);  // INCREMENTAL
+  EXPECT_EQ(QueryInt(db, "SELECT count(*) FROM blocks"), 3);
+  EXPECT_EQ(QueryInt(db, "SELECT count(*) FROM trace_blocks"), 3);
+  EXPECT_EQ(QueryInt(db, "SELECT count(*) FROM meta"), 1);
+  EXPECT_EQ(QueryInt(db, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND "
+                         "name IN ('blocks_by_max_start', 'blocks_by_min_start', "
+                         "'trace_blocks_by_block')"),
+            3);
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open(db.c_str(), &raw), SQLITE_OK);
+  sqlite3_stmt* stmt = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(raw, "PRAGMA journal_mode", -1, &stmt, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
+  EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0)), "wal");
+  sqlite3_finalize(stmt);
+  sqlite3_close(raw);
+}
+
+TEST(SqliteBackendTest, MigrationFilesAreNumberedInOrder) {
+  ASSERT_GE(std::size(sqlite::kMigrations), 1u);
+  EXPECT_EQ(sqlite::kMigrations[0].name, "001_initial.sql");
+  for (size_t i = 0; i < std::size(sqlite::kMigrations); ++i) {
+    EXPECT_EQ(sqlite::kMigrations[i].name.substr(0, 4), fmt::format("{:03d}_", i + 1));
+  }
+}
+
+TEST(SqliteBackendTest, RefusesANewerSchema) {
+  std::string dir = NewTestDir();
+  MustOpen({{"path", dir}});
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open(DbPath(dir).c_str(), &raw), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(raw, "PRAGMA user_version = 99", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(raw);
+  absl::StatusOr<std::unique_ptr<Backend>> backend = NewSqliteBackend({{"path", dir}});
+  EXPECT_EQ(backend.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(backend.status().message(),
+            fmt::format("sqlite: migrate {}: database schema version 99 is newer than this binary "
+                        "supports ({})",
+                        DbPath(dir), std::size(sqlite::kMigrations)));
+}
+
+TEST(SqliteBackendTest, CreatesTheDataDirectory) {
+  std::string dir = NewTestDir() + "/nested/deeper";
+  ASSERT_NE(MustOpen({{"path", dir}}), nullptr);
+  EXPECT_TRUE(std::filesystem::exists(DbPath(dir)));
+}
+
+TEST(SqliteBackendTest, UnusableDataDirectoryIsUnavailable) {
+  std::string dir = NewTestDir();
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir + "/file") << "x";
+  absl::StatusOr<std::unique_ptr<Backend>> backend =
+      NewSqliteBackend({{"path", dir + "/file/sub"}});
+  EXPECT_EQ(backend.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(
+      std::string(backend.status().message()),
+      ::testing::StartsWith(fmt::format("sqlite: create data directory {}/file/sub: ", dir)));
+}
+
+TEST(SqliteBackendTest, RetentionByAgeDeletesOldBlocksOnly) {
+  std::string dir = NewTestDir();
+  std::unique_ptr<Backend> backend =
+      MustOpen({{"path", dir}, {"retention_max_age", "72h"}, {"block_spans", "100"}});
+  const uint64_t now = NowUnixNano();
+  const uint64_t hour = uint64_t{3600} * 1000000000;
+  // 300 spans from ten days ago, 200 from an hour ago, 100 from four days ago.
+  ASSERT_TRUE(backend->WriteSpans(MakeBatch(0, 300, now - 240 * hour), now).ok());
+  ASSERT_TRUE(backend->WriteSpans(MakeBatch(300, 200, now - hour), now).ok());
+  ASSERT_TRUE(backend->WriteSpans(MakeBatch(500, 100, now - 96 * hour), now).ok());
+  EXPECT_EQ(QueryInt(DbPath(dir), "SELECT count(*) FROM blocks"), 6);
+
+  ASSERT_TRUE(backend->EnforceRetention().ok());
+  EXPECT_EQ(CountAll(*backend), 200u);
+  EXPECT_EQ(QueryInt(DbPath(dir), "SELECT count(*) FROM blocks"), 2);
+  EXPECT_EQ(QueryInt(DbPath(dir), "SELECT count(*) FROM trace_blocks WHERE block_id NOT IN "
+                                  "(SELECT block_id FROM blocks)"),
+            0);
+  EXPECT_EQ(backend->GetTrace({TraceIdOf(0), 0, std::nullopt}).status().code(),
+            absl::StatusCode::kNotFound);
+  absl::StatusOr<query::TraceResult> recent = backend->GetTrace({TraceIdOf(30), 0, std::nullopt});
+  ASSERT_TRUE(recent.ok()) << recent.status();
+  EXPECT_EQ(recent->spans.size(), 10u);
+  // A second pass has nothing to do.
+  ASSERT_TRUE(backend->EnforceRetention().ok());
+  EXPECT_EQ(CountAll(*backend), 200u);
+}
+
+TEST(SqliteBackendTest, RetentionOffKeepsEverything) {
+  std::unique_ptr<Backend> backend =
+      MustOpen({{"path", NewTestDir()}, {"retention_max_age", "0"}});
+  ASSERT_TRUE(backend->WriteSpans(MakeBatch(0, 50, 1000), 1).ok());  // 1970
+  ASSERT_TRUE(backend->EnforceRetention().ok());
+  EXPECT_EQ(CountAll(*backend), 50u);
+}
+
+TEST(SqliteBackendTest, RetentionBySizeDeletesOldestBlocksUntilUnderTheCap) {
+  std::string dir = NewTestDir();
+  const uint64_t cap = 1500000;
+  std::unique_ptr<Backend> backend = MustOpen({{"path", dir},
+                                               {"retention_max_age", "0"},
+                                               {"retention_max_bytes", std::to_string(cap)},
+                                               {"block_spans", "100"}});
+  const uint64_t base = NowUnixNano() - uint64_t{3600} * 1000000000;
+  // 40 writes of 100 spans with ~1 KB of incompressible payload each: ~4 MB, oldest first.
+  for (uint32_t w = 0; w < 40; ++w) {
+    ASSERT_TRUE(
+        backend->WriteSpans(MakeBatch(w * 100, 100, base + w * uint64_t{1000000000}, 1000), 1)
+            .ok());
+  }
+  EXPECT_GT(backend->DiskBytes(), 3 * cap);
+  ASSERT_TRUE(backend->EnforceRetention().ok());
+  const uint64_t after = backend->DiskBytes();
+  fmt::print("size retention: {} bytes on disk after enforcing a cap of {}\n", after, cap);
+  EXPECT_LE(after, cap);
+  const size_t kept = CountAll(*backend);
+  EXPECT_GT(kept, 0u);
+  EXPECT_LT(kept, 4000u);
+  EXPECT_EQ(kept % 100, 0u);  // whole blocks go
+  // The newest spans stay, the oldest go.
+  EXPECT_TRUE(backend->GetTrace({TraceIdOf(399), 0, std::nullopt}).ok());
+  EXPECT_EQ(backend->GetTrace({TraceIdOf(0), 0, std::nullopt}).status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(QueryInt(DbPath(dir), "SELECT count(*) FROM trace_blocks WHERE block_id NOT IN "
+                                  "(SELECT block_id FROM blocks)"),
+            0);
+}
+
+TEST(SqliteBackendTest, RetentionEndsOnAFileWithoutAutoVacuum) {
+  // A database file that already had a table before our first migration keeps auto_vacuum off.
+  std::string dir = NewTestDir();
+  std::filesystem::create_directories(dir);
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open(DbPath(dir).c_str(), &raw), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(raw, "CREATE TABLE unrelated (x)", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(raw);
+  std::unique_ptr<Backend> backend = MustOpen(
+      {{"path", dir}, {"retention_max_bytes", "1"}, {"block_spans", "10"}});
+  ASSERT_EQ(QueryInt(DbPath(dir), "PRAGMA auto_vacuum"), 0);
+  ASSERT_TRUE(backend->WriteSpans(MakeBatch(0, 100, 1000, 500), 1).ok());
+  ASSERT_TRUE(backend->EnforceRetention().ok());
+  EXPECT_EQ(CountAll(*backend), 0u);
+}
+
+TEST(SqliteBackendTest, SplitsBlocksWhoseSpansAreTooLarge) {
+  std::string dir = NewTestDir();
+  std::unique_ptr<Backend> backend = MustOpen({{"path", dir}});
+  // 100 spans of ~400 KB each (highly compressible) exceed one block's body limit four times over.
+  model::SpanBatch batch = MakeBatch(0, 100, 1000);
+  for (auto& span : batch.resource_spans[0].scope_spans[0].spans) {
+    span.attributes.push_back({"stack", AnyValue(std::string(400000, 'x'))});
+  }
+  ASSERT_TRUE(backend->WriteSpans(batch, 1).ok());
+  EXPECT_GE(QueryInt(DbPath(dir), "SELECT count(*) FROM blocks"), 3);
+  EXPECT_EQ(QueryInt(DbPath(dir), "SELECT sum(span_count) FROM blocks"), 100);
+  EXPECT_EQ(CountAll(*backend), 100u);
+  absl::StatusOr<query::TraceResult> trace = backend->GetTrace({TraceIdOf(9), 0, std::nullopt});
+  ASSERT_TRUE(trace.ok()) << trace.status();
+  ASSERT_EQ(trace->spans.size(), 10u);
+  EXPECT_EQ(trace->spans[0].span.attributes.back().value,
+            AnyValue(std::string(400000, 'x')));
+}
+
+TEST(SqliteBackendTest, DiskBytesCountsTheDatabaseFiles) {
+  std::string dir = NewTestDir();
+  std::unique_ptr<Backend> backend = MustOpen({{"path", dir}});
+  ASSERT_TRUE(backend->WriteSpans(MakeBatch(0, 100, 1000), 1).ok());
+  uint64_t expected = std::filesystem::file_size(DbPath(dir));
+  if (std::filesystem::exists(DbPath(dir) + "-wal")) {
+    expected += std::filesystem::file_size(DbPath(dir) + "-wal");
+  }
+  EXPECT_EQ(backend->DiskBytes(), expected);
+  EXPECT_GT(expected, 0u);
+}
+
+TEST(SqliteBackendTest, ConcurrentWritersAndReaders) {
+  std::unique_ptr<Backend> backend = MustOpen({{"path", NewTestDir()}});
+  std::vector<std::thread> threads;
+  std::atomic<bool> failed{false};
+  for (uint32_t t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (uint32_t b = 0; b < 10; ++b) {
+        uint32_t first = (t * 10 + b) * 50;
+        // Every batch is also written twice: concurrent retries must not duplicate.
+        for (int repeat = 0; repeat < 2; ++repeat) {
+          if (!backend->WriteSpans(MakeBatch(first, 50, 1000 + first * 1000), 1).ok()) {
+            failed = true;
+          }
+        }
+      }
+    });
+  }
+  for (int t = 0; t < 2; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 20; ++i) {
+        query::SearchQuery q;
+        q.range = {0, UINT64_MAX};
+        if (!backend->Search(q).ok()) failed = true;
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_FALSE(failed);
+  EXPECT_EQ(CountAll(*backend), 2000u);
+}
+
+TEST(SqliteBackendTest, CorruptBlockIsDataLossNamingTheBlock) {
+  std::string dir = NewTestDir();
+  std::unique_ptr<Backend> backend = MustOpen({{"path", dir}});
+  ASSERT_TRUE(backend->WriteSpans(MakeBatch(0, 10, 1000), 1).ok());
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open(DbPath(dir).c_str(), &raw), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(raw, "UPDATE blocks SET data = x'0102'", nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(raw);
+  absl::StatusOr<query::TraceResult> trace = backend->GetTrace({TraceIdOf(0), 0, std::nullopt});
+  EXPECT_EQ(trace.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(trace.status().message(),
+            fmt::format("sqlite: get trace {}: block 1: span block: zstd: Unknown frame descriptor",
+                        ToHex(TraceIdOf(0))));
+}
+
+TEST(SqliteBackendTest, BadSettingsAreRejectedNamingTheKey) {
+  struct Case {
+    BackendSettings settings;
+    std::string message;
+  };
+  const std::vector<Case> cases = {
+      {{{"colour", "blue"}},
+       "storage.sqlite.colour: unknown setting (known: block_spans, path, retention_max_age, "
+       "retention_max_bytes)"},
+      {{{"path", ""}}, "storage.sqlite.path: invalid value \"\": must not be empty"},
+      {{{"retention_max_age", "3 days"}},
+       "storage.sqlite.retention_max_age: invalid value \"3 days\": unknown unit ' ' (want s, m, "
+       "h or d) (e.g. 72h, 30m, 7d, or 0 to keep forever)"},
+      {{{"retention_max_age", "72"}},
+       "storage.sqlite.retention_max_age: invalid value \"72\": want <number><unit> parts with "
+       "unit s, m, h or d (e.g. 72h, 30m, 7d, or 0 to keep forever)"},
+      {{{"retention_max_age", "-1h"}},
+       "storage.sqlite.retention_max_age: invalid value \"-1h\": want <number><unit> parts with "
+       "unit s, m, h or d (e.g. 72h, 30m, 7d, or 0 to keep forever)"},
+      {{{"retention_max_bytes", "10GB"}},
+       "storage.sqlite.retention_max_bytes: invalid value \"10GB\": want an integer number of "
+       "bytes, or 0 for no cap"},
+      {{{"block_spans", "0"}},
+       "storage.sqlite.block_spans: invalid value \"0\": want an integer from 1 to 65536"},
+      {{{"block_spans", "70000"}},
+       "storage.sqlite.block_spans: invalid value \"70000\": want an integer from 1 to 65536"},
+  };
+  for (const Case& c : cases) {
+    absl::StatusOr<std::unique_ptr<Backend>> backend = NewSqliteBackend(c.settings);
+    EXPECT_EQ(backend.status().code(), absl::StatusCode::kInvalidArgument) << c.message;
+    EXPECT_EQ(backend.status().message(), c.message);
+  }
+}
+
+// Not a benchmark (no assertion on speed): prints the write rate of this build on this machine.
+TEST(SqliteBackendTest, WriteThroughputReport) {
+  std::string dir = NewTestDir();
+  std::unique_ptr<Backend> backend = MustOpen({{"path", dir}});
+  constexpr uint32_t kBatches = 100;
+  constexpr uint32_t kBatchSpans = 1000;
+  std::vector<model::SpanBatch> batches;
+  for (uint32_t b = 0; b < kBatches; ++b) {
+    batches.push_back(
+        MakeBatch(b * kBatchSpans, kBatchSpans, NowUnixNano() - uint64_t{3600} * 1000000000));
+  }
+  auto begin = std::chrono::steady_clock::now();
+  std::clock_t cpu_begin = std::clock();
+  for (model::SpanBatch& batch : batches) {
+    ASSERT_TRUE(backend->WriteSpans(std::move(batch), 1).ok());
+  }
+  double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
+  double cpu_seconds = static_cast<double>(std::clock() - cpu_begin) / CLOCKS_PER_SEC;
+  ASSERT_TRUE(backend->EnforceRetention().ok());  // checkpoints the WAL into the database file
+  const double spans = double{kBatches} * kBatchSpans;
+  // Wall time includes one fsync per 1,000-span commit (synchronous=FULL); CPU time does not.
+  fmt::print(
+      "sqlite write: {:.0f} spans in {:.2f} s = {:.0f} spans/s ({:.0f} spans per CPU second), "
+      "{:.1f} B/span on disk\n",
+      spans, seconds, spans / seconds, spans / cpu_seconds,
+      static_cast<double>(std::filesystem::file_size(DbPath(dir))) / spans);
+}
+
+}  // namespace
+}  // namespace teletrace::storage
