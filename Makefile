@@ -2,8 +2,11 @@
 PRESET ?= release
 BUILD_DIR := build/$(PRESET)
 BIN := $(BUILD_DIR)/teletrace
+WEB_SOURCES := $(shell find web/src web/public -type f 2>/dev/null) web/index.html \
+               web/package-lock.json web/vite.config.ts web/tsconfig.json
 
-.PHONY: all deps test-deps build run test test-unit test-asan test-integration bench clean
+.PHONY: all deps test-deps ui build run test test-unit test-asan test-web test-integration \
+        test-e2e bench clean
 
 all: build
 
@@ -13,16 +16,23 @@ deps:
 test-deps:
 	scripts/install-deps.sh --test
 
-build: deps
+# The UI is built before the server so the binary embeds it (src/server/embed_ui_main.cc).
+ui: web/dist/index.html
+
+web/dist/index.html: $(WEB_SOURCES)
+	scripts/build-ui.sh
+
+build: deps ui
 	cmake --preset $(PRESET) >/dev/null
 	cmake --build --preset $(PRESET)
 
 run: build
 	$(BIN)
 
-# Unit, conformance and fuzz-corpus tests (release build), the same under ASan+UBSan, then the
-# integration suite against the real binary with the OpenTelemetry JS SDK.
-test: test-deps build test-unit test-asan test-integration
+# Unit, conformance and fuzz-corpus tests (release build, then the same under ASan+UBSan), the UI's
+# unit tests, the integration suite against the real binary with the OpenTelemetry JS SDK, and the
+# browser end-to-end suite.
+test: test-deps build test-unit test-asan test-web test-integration test-e2e
 
 test-unit: build
 	ctest --preset $(PRESET) -j2
@@ -32,8 +42,18 @@ test-asan: deps
 	cmake --build --preset asan
 	ctest --preset asan -j2
 
+test-web: test-deps
+	scripts/npm-ci-if-changed.sh web
+	cd web && npm test
+
 test-integration: build test-deps
 	TELETRACE_BIN=$(abspath $(BIN)) tests/integration/run.sh
 
+test-e2e: build test-deps
+	TELETRACE_BIN=$(abspath $(BIN)) tests/e2e/run.sh
+
+bench: build
+	bench/scenarios/run.sh
+
 clean:
-	rm -rf build
+	rm -rf build web/dist

@@ -10,9 +10,15 @@ packages=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libsqlite3-dev sqlite3 libboost-dev nlohmann-json3-dev libzstd-dev zlib1g-dev
   libyaml-cpp-dev libspdlog-dev libfmt-dev libabsl-dev
-  libgtest-dev libgmock-dev libbenchmark-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libcurl4-openssl-dev
   nodejs npm
 )
+# Only the tests need these: a real browser for the UI end-to-end suite, and real ClickHouse
+# servers (single node and a cluster with ZooKeeper) for the ClickHouse backend.
+test_packages=(chromium clickhouse-server clickhouse-client zookeeper python3)
+if [[ "${1:-}" == "--test" ]]; then
+  packages+=("${test_packages[@]}")
+fi
 
 missing=()
 for p in "${packages[@]}"; do
@@ -34,5 +40,5 @@ else
 fi
 
 if [[ "${1:-}" == "--test" ]]; then
-  scripts/npm-ci-if-changed.sh tests/integration
+  scripts/npm-ci-if-changed.sh tests/integration tests/e2e web
 fi

@@ -35,7 +35,7 @@ constexpr Setting kSettings[] = {
     {"ingest.max_queue_bytes", "67108864",
      "ingest queue bound; beyond it exports are refused with retryable codes"},
     {"ingest.max_batch_spans", "16384", "spans per storage commit at most (group commit)"},
-    {"storage.backend", "sqlite", "storage backend: sqlite"},
+    {"storage.backend", "sqlite", "storage backend: sqlite or clickhouse"},
     {"storage.retention_interval", "60s", "how often retention runs"},
     {"storage.sqlite.path", "./teletrace-data", "SQLite data directory"},
     {"storage.sqlite.retention_max_age", "168h",
@@ -43,6 +43,22 @@ constexpr Setting kSettings[] = {
     {"storage.sqlite.retention_max_bytes", "0",
      "delete the oldest spans while the database is larger than this (0 = no cap)"},
     {"storage.sqlite.block_spans", "1024", "spans per compressed storage block"},
+    {"storage.clickhouse.endpoints", "http://127.0.0.1:8123",
+     "ClickHouse HTTP(S) endpoints, comma-separated; the next is tried when one is unreachable"},
+    {"storage.clickhouse.database", "teletrace", "ClickHouse database (created if missing)"},
+    {"storage.clickhouse.cluster", "",
+     "ClickHouse cluster name: tables ON CLUSTER, replicated and sharded by trace id ('' = single "
+     "node)"},
+    {"storage.clickhouse.user", "default", "ClickHouse user"},
+    {"storage.clickhouse.password", "", "ClickHouse password"},
+    {"storage.clickhouse.tls_ca_file", "", "CA bundle for https endpoints ('' = system CAs)"},
+    {"storage.clickhouse.insert_batch_spans", "10000", "spans per ClickHouse INSERT at most"},
+    {"storage.clickhouse.flush_interval", "200ms",
+     "minimum time between two INSERTs; writes arriving meanwhile are grouped"},
+    {"storage.clickhouse.retention_max_age", "168h",
+     "drop daily partitions older than this (0 = keep forever)"},
+    {"storage.clickhouse.retention_max_bytes", "0",
+     "drop the oldest daily partitions while the data is larger than this (0 = no cap)"},
     {"log.level", "info", "trace, debug, info, warn, error"},
 };
 
@@ -159,13 +175,15 @@ absl::StatusOr<Config> LoadConfig(int argc, const char* const* argv, const char*
     if (eq != std::string::npos) {
       value = key.substr(eq + 1);
       key = key.substr(0, eq);
-    } else if (i + 1 < argc) {
-      value = argv[++i];
-    } else {
-      return absl::InvalidArgumentError(fmt::format("flag --{} needs a value", key));
     }
     if (FindSetting(key) == nullptr) {
       return absl::InvalidArgumentError(fmt::format("unknown flag --{} (see --help)", key));
+    }
+    if (eq == std::string::npos) {
+      if (i + 1 >= argc) {
+        return absl::InvalidArgumentError(fmt::format("flag --{} needs a value", key));
+      }
+      value = argv[++i];
     }
     flags[key] = value;
   }

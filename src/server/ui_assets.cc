@@ -4,6 +4,8 @@
 #include <fstream>
 #include <iterator>
 
+#include "server/embedded_ui.h"
+
 namespace teletrace::server {
 namespace {
 
@@ -83,8 +85,36 @@ HttpResponse UiAssets::Serve(const HttpRequest& request) const {
       }
     }
   }
+  if (ui_dir_.empty() && kEmbeddedUiCount > 0) return ServeEmbedded(request.path);
   r.content_type = "text/html; charset=utf-8";
   r.body = kPlaceholder;
+  return r;
+}
+
+HttpResponse UiAssets::ServeEmbedded(const std::string& path) const {
+  HttpResponse r;
+  const EmbeddedFile* index = nullptr;
+  for (size_t i = 0; i < kEmbeddedUiCount; ++i) {
+    const EmbeddedFile& f = kEmbeddedUi[i];
+    if (f.path == "/index.html") index = &f;
+    if (path != "/" && f.path == path) {
+      r.content_type = ContentTypeFor(std::filesystem::path(path));
+      r.body.assign(f.data);
+      if (path.rfind("/assets/", 0) == 0) {
+        r.headers.emplace_back("Cache-Control", "public, max-age=31536000, immutable");
+      }
+      return r;
+    }
+  }
+  if (path.rfind("/assets/", 0) == 0 || index == nullptr) {
+    r.status = 404;
+    r.body = R"({"errorMessage":"no such asset"})";
+    return r;
+  }
+  // Client-side routes (/trace/<id>, /search?...) all load the app.
+  r.content_type = "text/html; charset=utf-8";
+  r.headers.emplace_back("Cache-Control", "no-cache");
+  r.body.assign(index->data);
   return r;
 }
 

@@ -15,6 +15,7 @@ class UiAssets {
   HttpResponse Serve(const HttpRequest& request) const;
 
  private:
+  HttpResponse ServeEmbedded(const std::string& path) const;
   std::string ui_dir_;
 };
 

@@ -1,0 +1,457 @@
+// The web UI end to end: the real teletrace binary serving web/dist, data sent by the
+// OpenTelemetry JS SDK, a real headless Chromium. Each test states what a user sees.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { launchBrowser, newPage, screenshot } from './lib/browser.mjs';
+import { Sender, checkoutTrace, largeTrace, msToNs, productsTrace } from './lib/seed.mjs';
+import { startTeletrace } from './lib/server.mjs';
+
+const nowNs = () => BigInt(Date.now()) * 1_000_000n;
+const sel = (key, values) => encodeURIComponent(JSON.stringify([key, values]));
+
+/**
+ * Waits until the search has settled with exactly `n` rows loaded (the table's aria-rowcount;
+ * only the rows in view are in the DOM).
+ */
+async function waitRows(page, n) {
+  await page.waitForFunction(
+    (want) => {
+      const summary = document.querySelector('[data-testid=results-summary]');
+      if (!summary || summary.textContent.startsWith('Searching')) return false;
+      if (summary.querySelector('.spinner')) return false;
+      if (want === 0) return document.querySelector('[data-testid=no-results], [data-testid=empty-store]') !== null;
+      return document.querySelector('[role=table]')?.getAttribute('aria-rowcount') === String(want);
+    },
+    n,
+    { timeout: 15_000 },
+  );
+}
+
+/** Waits until the rows' span names, sorted, are exactly `names` (sorted). */
+async function waitNames(page, names) {
+  const want = [...names].sort();
+  await page
+    .waitForFunction(
+      (w) => {
+        const got = [...document.querySelectorAll('[data-testid=result-row] [data-testid=cell-name]')].map((c) => c.textContent).sort();
+        return JSON.stringify(got) === JSON.stringify(w);
+      },
+      want,
+      { timeout: 15_000 },
+    )
+    .catch(async (err) => {
+      const got = await page.locator('[data-testid=result-row] [data-testid=cell-name]').allTextContents();
+      throw new Error(`rows ${JSON.stringify(got.sort())}, want ${JSON.stringify(want)}: ${err.message}`);
+    });
+}
+
+async function cellTexts(page, testId) {
+  return page.locator(`[data-testid=result-row] [data-testid=${testId}]`).allTextContents();
+}
+
+function assertNoPageErrors(page) {
+  assert.deepEqual(page.errors, [], `uncaught errors in the page: ${page.errors.join('\n')}`);
+}
+
+describe('web UI against a seeded store', { timeout: 600_000 }, () => {
+  let srv;
+  let browser;
+  let sender;
+  let ok; // the successful checkout trace's spans
+  let failed; // the failed checkout, whose Charge links to ok.charge
+  const SPAN_TOTAL = 12 + 7 + 3 * 3;
+
+  before(async () => {
+    srv = await startTeletrace();
+    browser = await launchBrowser();
+    sender = new Sender(srv.otlpHttpUrl);
+    const base = nowNs() - msToNs(10 * 60_000);
+    ok = checkoutTrace(sender, base);
+    failed = checkoutTrace(sender, base + msToNs(60_000), { fail: true, linkTo: ok.charge });
+    productsTrace(sender, base + msToNs(120_000), 15);
+    productsTrace(sender, base + msToNs(121_000), 25);
+    productsTrace(sender, base + msToNs(122_000), 35);
+    await sender.flush();
+  });
+
+  after(async () => {
+    await sender?.shutdown();
+    await browser?.close();
+    await srv?.stop();
+  });
+
+  test('the search page lists every span of the last hour, newest first', async () => {
+    const page = await newPage(browser);
+    await page.goto(srv.url);
+    await waitRows(page, SPAN_TOTAL);
+    // Newest first: the last products trace's spans lead.
+    assert.deepEqual((await cellTexts(page, 'cell-name')).slice(0, 3), ['ListProducts', 'GET catalog', 'GET /products']);
+    await page.waitForSelector('[data-testid=facet][data-key="resource.attributes.service.name"] [data-testid=facet-value]');
+    await screenshot(page, '01-search');
+    assertNoPageErrors(page);
+    await page.close();
+  });
+
+  test('a service facet selects exactly that service, and counts the others under it', async () => {
+    const page = await newPage(browser);
+    await page.goto(srv.url);
+    await waitRows(page, SPAN_TOTAL);
+    const service = page.locator('[data-testid=facet][data-key="resource.attributes.service.name"]');
+    const payment = service.locator('[data-testid=facet-value][data-value="payment"]');
+    await payment.waitFor();
+    assert.equal((await payment.locator('.facet-count').textContent()).trim(), '4');
+    // (click, not check: the box is checked once the URL, the source of truth, has changed)
+    await payment.locator('input[type=checkbox]').click();
+    await waitNames(page, ['Charge', 'Charge', 'fraud-check', 'fraud-check']);
+    await waitRows(page, 4);
+    assert.ok(await payment.locator('input[type=checkbox]').isChecked());
+    assert.match(page.url(), /sel=/);
+    // The service facet still offers the other services (its own selection is not applied to it)...
+    await service.locator('[data-testid=facet-value][data-value="frontend"]').waitFor();
+    // ...while the status facet now counts payment's spans only: one error.
+    const status = page.locator('[data-testid=facet][data-key="span.status.code"]');
+    await page.waitForFunction(() => {
+      const el = document.querySelector('[data-testid=facet][data-key="span.status.code"] [data-testid=facet-value][data-value="Error"] .facet-count');
+      return el && el.textContent.trim() === '1';
+    });
+    await status.locator('[data-testid=facet-value][data-value="Error"] input').click();
+    await waitNames(page, ['Charge']);
+    await waitRows(page, 1);
+    await screenshot(page, '02-search-facets');
+    // Back restores the previous search from the URL.
+    await page.goBack();
+    await waitRows(page, 4);
+    await service.locator('[data-testid=facet-clear]').click();
+    await waitRows(page, SPAN_TOTAL);
+    assertNoPageErrors(page);
+    await page.close();
+  });
+
+  test('the filter builder finds spans by a typed key, operator and value, and chips edit', async () => {
+    const page = await newPage(browser);
+    await page.goto(srv.url);
+    await waitRows(page, SPAN_TOTAL);
+    await page.click('[data-testid=add-filter]');
+    await page.fill('[data-testid=filter-key]', 'http.route');
+    await page.click('[data-testid=filter-key-options] [data-value="span.attributes.http.route"]');
+    await page.selectOption('[data-testid=filter-operator]', 'equals');
+    await page.fill('[data-testid=filter-value]', '/check');
+    // Value suggestions come from the server, with counts.
+    const option = page.locator('[data-testid=filter-value-options] [data-value="/checkout"]');
+    await option.waitFor();
+    assert.equal((await option.locator('.option-hint').textContent()).trim(), '2');
+    await option.click();
+    await page.click('[data-testid=filter-apply]');
+    await waitNames(page, ['GET /checkout', 'GET /checkout']);
+    await waitRows(page, 2);
+    const chip = page.locator('[data-testid=filter-chip]');
+    assert.equal(await chip.count(), 1);
+    assert.match(await chip.textContent(), /http\.route = "\/checkout"/);
+
+    // Edit the chip: another value.
+    await chip.locator('.chip-text').click();
+    await page.fill('[data-testid=filter-value]', '/cart');
+    await page.press('[data-testid=filter-value]', 'Enter');
+    await waitNames(page, ['POST /cart', 'POST /cart']);
+    await waitRows(page, 2);
+
+    // A numeric comparison on an Int attribute: status codes >= 500.
+    await page.click('[data-testid=add-filter]');
+    await page.fill('[data-testid=filter-key]', 'http.response.status_code');
+    await page.click('[data-testid=filter-key-options] [data-value="span.attributes.http.response.status_code"]');
+    await page.selectOption('[data-testid=filter-operator]', 'gte');
+    await page.fill('[data-testid=filter-value]', '500');
+    await page.press('[data-testid=filter-value]', 'Enter');
+    // /cart AND >= 500 matches nothing.
+    await waitRows(page, 0);
+    await page.waitForSelector('[data-testid=no-results]');
+    await chip.first().locator('.chip-remove').click();
+    await waitNames(page, ['GET /checkout']);
+    await waitRows(page, 1);
+    await page.click('[data-testid=clear-all]');
+    await waitRows(page, SPAN_TOTAL);
+    assertNoPageErrors(page);
+    await page.close();
+  });
+
+  test('sorting by duration orders the rows both ways', async () => {
+    const page = await newPage(browser);
+    await page.goto(srv.url);
+    await waitRows(page, SPAN_TOTAL);
+    const durations = () =>
+      page.locator('[data-testid=result-row] [data-testid=cell-duration]').evaluateAll((cells) => cells.map((c) => c.getAttribute('data-ns')));
+    const sorted = (list, asc) => [...list].sort((a, b) => (BigInt(a) < BigInt(b) ? (asc ? -1 : 1) : BigInt(a) > BigInt(b) ? (asc ? 1 : -1) : 0));
+    await page.click('[data-testid=sort-duration]');
+    await page.waitForURL(/sort=duration/);
+    await page.waitForFunction(() => document.querySelector('[data-testid=cell-duration]')?.getAttribute('data-ns') === '120000000');
+    await waitRows(page, SPAN_TOTAL);
+    let d = await durations();
+    assert.deepEqual(d, sorted(d, false));
+    assert.equal(d[0], String(msToNs(120)));
+    await page.click('[data-testid=sort-duration]');
+    await page.waitForURL(/order=asc/);
+    await page.waitForFunction(() => document.querySelector('[data-testid=cell-duration]')?.getAttribute('data-ns') === '4000000');
+    await waitRows(page, SPAN_TOTAL);
+    d = await durations();
+    assert.deepEqual(d, sorted(d, true));
+    assert.equal(d[0], String(msToNs(4)));
+    assert.equal(await page.getAttribute('[data-testid=sort-duration]', 'data-testid'), 'sort-duration');
+    assertNoPageErrors(page);
+    await page.close();
+  });
+
+  test('API errors and empty results are shown as messages, not a blank page', async () => {
+    const page = await newPage(browser);
+    // A comparison operator with a text value: the server answers 400 with a message.
+    await page.goto(`${srv.url}/?filter=${encodeURIComponent(JSON.stringify(['span.name', 'gt', 'abc']))}`);
+    const err = page.locator('[data-testid=api-error]');
+    await err.waitFor();
+    assert.match(await err.textContent(), /Search failed: .*filters\[0\]/);
+    await page.goto(`${srv.url}/?sel=${sel('resource.attributes.service.name', ['no-such-service'])}`);
+    await page.waitForSelector('[data-testid=no-results]');
+    assertNoPageErrors(page);
+    await page.close();
+  });
+
+  test('a trace opens with its header, waterfall, critical path, search and collapse', async () => {
+    const page = await newPage(browser);
+    await page.goto(`${srv.url}/?sel=${sel('resource.attributes.service.name', ['cart'])}`);
+    await waitRows(page, 4);
+    // Clicking a result opens its trace focused on that span.
+    await page.click(`[data-testid=result-row][data-span-id="${ok.redis.spanId}"]`);
+    await page.waitForURL(new RegExp(`/trace/${ok.root.traceId}\\?spanId=${ok.redis.spanId}`));
+    const waterfall = page.locator('[data-testid=waterfall]');
+    await waterfall.waitFor();
+    assert.equal(await waterfall.getAttribute('data-row-count'), '12');
+    assert.equal(await page.locator('[data-testid=waterfall-row]').count(), 12);
+    assert.equal(await page.textContent('[data-testid=trace-span-count]'), '12');
+    assert.equal(await page.textContent('[data-testid=trace-service-count]'), '5');
+    assert.equal(await page.textContent('[data-testid=trace-error-count]'), '0');
+    assert.equal(await page.textContent('[data-testid=trace-duration]'), '160 ms');
+    assert.match(await page.textContent('[data-testid=trace-id]'), new RegExp(ok.root.traceId));
+    assert.equal(await page.getAttribute('[data-testid=span-details]', 'data-span-id'), ok.redis.spanId);
+    // Pre-order, children by start time.
+    const order = await page.locator('[data-testid=waterfall-row]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-span-id')));
+    const s = ok;
+    assert.deepEqual(order, [s.root, s.cartCall, s.cart, s.redis, s.payCall, s.charge, s.fraud, s.ordersCall, s.order, s.insert, s.publish, s.ship].map((x) => x.spanId));
+    assert.ok((await page.locator('[data-testid=critical-segment]').count()) > 0, 'critical path drawn');
+    await screenshot(page, '03-trace-timeline');
+
+    // Search within the trace: matches are counted and stepped through.
+    await page.fill('[data-testid=trace-search]', 'kafka');
+    await page.waitForFunction(() => document.querySelector('[data-testid=trace-search-count]')?.textContent === '1 of 2');
+    await page.press('[data-testid=trace-search]', 'Enter');
+    await page.waitForFunction((id) => document.querySelector('[data-testid=span-details]')?.getAttribute('data-span-id') === id, s.publish.spanId);
+    await page.press('[data-testid=trace-search]', 'Enter');
+    await page.waitForFunction((id) => document.querySelector('[data-testid=span-details]')?.getAttribute('data-span-id') === id, s.ship.spanId);
+    assert.equal(await page.textContent('[data-testid=trace-search-count]'), '2 of 2');
+
+    // Collapse all leaves the root and its direct children; expand all brings every row back.
+    await page.click('[data-testid=collapse-all]');
+    await page.waitForFunction(() => document.querySelector('[data-testid=waterfall]').getAttribute('data-row-count') === '4');
+    await page.click('[data-testid=expand-all]');
+    await page.waitForFunction(() => document.querySelector('[data-testid=waterfall]').getAttribute('data-row-count') === '12');
+    // Collapse one span with the keyboard: select it, ArrowLeft.
+    await page.click(`[data-testid=waterfall-row][data-span-id="${s.cart.spanId}"]`);
+    await page.focus('[data-testid=waterfall]');
+    await page.keyboard.press('ArrowLeft');
+    await page.waitForFunction(() => document.querySelector('[data-testid=waterfall]').getAttribute('data-row-count') === '11');
+    await page.keyboard.press('ArrowDown');
+    await page.waitForFunction((id) => document.querySelector('[data-testid=span-details]')?.getAttribute('data-span-id') === id, s.payCall.spanId);
+    assertNoPageErrors(page);
+    await page.close();
+  });
+
+  test('the service graph shows services, the database, the queue and call counts', async () => {
+    const page = await newPage(browser);
+    await page.goto(`${srv.url}/trace/${ok.root.traceId}?view=graph`);
+    await page.waitForSelector('[data-testid=service-graph]');
+    const nodes = await page.locator('[data-testid=graph-node]').evaluateAll((els) => els.map((e) => e.getAttribute('data-id')).sort());
+    assert.deepEqual(nodes, [
+      'database:postgresql:shop',
+      'database:redis:redis',
+      'messaging:kafka:orders',
+      'service:cart',
+      'service:frontend',
+      'service:orders',
+      'service:payment',
+      'service:shipping',
+    ]);
+    const edges = await page
+      .locator('[data-testid=graph-edge]')
+      .evaluateAll((els) => els.map((e) => `${e.getAttribute('data-from')} -> ${e.getAttribute('data-to')} x${e.getAttribute('data-calls')}`).sort());
+    assert.deepEqual(edges, [
+      'messaging:kafka:orders -> service:shipping x1',
+      'service:cart -> database:redis:redis x1',
+      'service:frontend -> service:cart x1',
+      'service:frontend -> service:orders x1',
+      'service:frontend -> service:payment x1',
+      'service:orders -> database:postgresql:shop x1',
+      'service:orders -> messaging:kafka:orders x1',
+    ]);
+    await screenshot(page, '05-service-graph');
+
+    // The failed checkout: its error shows on the payment edge and node.
+    await page.goto(`${srv.url}/trace/${failed.root.traceId}?view=graph`);
+    await page.waitForSelector('[data-testid=service-graph]');
+    const errorEdge = page.locator('[data-testid=graph-edge][data-from="service:frontend"][data-to="service:payment"]');
+    assert.equal(await errorEdge.getAttribute('data-errors'), '1');
+    assert.equal(await page.locator('[data-testid=graph-node]').count(), 4);
+    assertNoPageErrors(page);
+    await page.close();
+  });
+
+  test('span details show events, links to the linked trace, status and the exact raw JSON', async () => {
+    const page = await newPage(browser);
+    await page.goto(`${srv.url}/trace/${failed.root.traceId}`);
+    await page.waitForSelector('[data-testid=waterfall]');
+    assert.equal(await page.textContent('[data-testid=trace-error-count]'), '2');
+    await page.click(`[data-testid=waterfall-row][data-span-id="${failed.charge.spanId}"]`);
+    const details = page.locator('[data-testid=span-details]');
+    await details.waitFor();
+    assert.equal(await details.getAttribute('data-span-id'), failed.charge.spanId);
+    assert.match(await page.textContent('[data-testid=span-error]'), /card declined/);
+    assert.equal(await page.textContent('[data-testid=span-kind]'), 'Server');
+
+    await page.click('[data-testid=tab-events]');
+    assert.deepEqual(await page.locator('[data-testid=event-name]').allTextContents(), ['validate card', 'exception']);
+    assert.match(await page.locator('[data-testid=event]').nth(1).textContent(), /CardDeclined: card declined/);
+    await screenshot(page, '04-span-details-events');
+
+    await page.click('[data-testid=tab-json]');
+    const raw = await page.textContent('[data-testid=raw-json]');
+    assert.ok(raw.includes(`"startTimeUnixNano": ${failed.charge.startNs}`), 'exact start time in raw JSON');
+    assert.ok(raw.includes(`"endTimeUnixNano": ${failed.charge.endNs}`), 'exact end time in raw JSON');
+    assert.ok(raw.includes(`"spanId": "${failed.charge.spanId}"`));
+    assert.ok(raw.includes('"payment.amount": 42.5'));
+
+    await page.click('[data-testid=tab-links]');
+    const link = page.locator('[data-testid=link-target]');
+    assert.equal(await link.count(), 1);
+    assert.equal(await link.getAttribute('href'), `/trace/${ok.root.traceId}?spanId=${ok.charge.spanId}`);
+    assert.match(await page.textContent('[data-testid=link]'), /previous attempt/);
+    await link.click();
+    await page.waitForURL(new RegExp(`/trace/${ok.root.traceId}`));
+    await page.waitForFunction((id) => document.querySelector('[data-testid=span-details]')?.getAttribute('data-span-id') === id, ok.charge.spanId);
+    assertNoPageErrors(page);
+    await page.close();
+  });
+
+  test('a deep link to a span survives a reload', async () => {
+    const page = await newPage(browser);
+    const url = `${srv.url}/trace/${failed.root.traceId}?spanId=${failed.fraud.spanId}`;
+    await page.goto(url);
+    await page.waitForFunction((id) => document.querySelector('[data-testid=span-details]')?.getAttribute('data-span-id') === id, failed.fraud.spanId);
+    await page.reload();
+    await page.waitForFunction((id) => document.querySelector('[data-testid=span-details]')?.getAttribute('data-span-id') === id, failed.fraud.spanId);
+    assert.equal(await page.textContent('[data-testid=span-details-name]'), 'fraud-check');
+    assert.equal(page.url(), url);
+    // Opening by id from the header box works from any page.
+    await page.fill('[data-testid=trace-id-input]', ok.root.traceId.toUpperCase());
+    await page.press('[data-testid=trace-id-input]', 'Enter');
+    await page.waitForURL(new RegExp(`/trace/${ok.root.traceId}$`));
+    await page.waitForSelector('[data-testid=waterfall]');
+    assertNoPageErrors(page);
+    await page.close();
+  });
+
+  test('live mode shows a span sent after the page opened', async () => {
+    const page = await newPage(browser);
+    await page.goto(`${srv.url}/?live=1&sel=${sel('resource.attributes.service.name', ['live-svc'])}`);
+    await page.waitForSelector('[data-testid=no-results]');
+    const now = nowNs();
+    const span = sender.span('live-svc', 'arrived-live', { kind: 'Server', start: now - msToNs(5), end: now });
+    await sender.flush();
+    const row = page.locator(`[data-testid=result-row][data-span-id="${span.spanId}"]`);
+    await row.waitFor({ timeout: 10_000 });
+    assert.match(await row.getAttribute('class'), /row-new/);
+    assert.match(await page.textContent('[data-testid=updated-ago]'), /updated/);
+    assertNoPageErrors(page);
+    await page.close();
+  });
+
+  test('the dark theme', async () => {
+    const page = await newPage(browser);
+    await page.goto(srv.url);
+    await page.waitForSelector('[data-testid=result-row]');
+    await page.click('[data-testid=theme-toggle]');
+    assert.equal(await page.getAttribute('html', 'data-theme'), 'dark');
+    await screenshot(page, '08-search-dark');
+    await page.goto(`${srv.url}/trace/${ok.root.traceId}?spanId=${ok.order.spanId}`);
+    await page.waitForSelector('[data-testid=span-details]');
+    assert.equal(await page.getAttribute('html', 'data-theme'), 'dark');
+    await screenshot(page, '09-trace-dark');
+    assertNoPageErrors(page);
+    await page.close();
+  });
+
+  test('a 50,000-span trace opens, collapses and scrolls to its last span', { timeout: 300_000 }, async () => {
+    const big = await largeTrace(sender, nowNs() - msToNs(30 * 60_000), 50_000);
+    const page = await newPage(browser);
+    const t0 = Date.now();
+    await page.goto(`${srv.url}/trace/${big.root.traceId}`);
+    await page.waitForSelector('[data-testid=waterfall]', { timeout: 120_000 });
+    const openMs = Date.now() - t0;
+    assert.equal(await page.textContent('[data-testid=trace-span-count]'), '50,000');
+    assert.equal(await page.getAttribute('[data-testid=waterfall]', 'data-row-count'), '50000');
+    // Virtualised: only a screenful of rows is in the DOM.
+    assert.ok((await page.locator('[data-testid=waterfall-row]').count()) < 200);
+
+    await page.click('[data-testid=waterfall-row] >> nth=0');
+    await page.focus('[data-testid=waterfall]');
+    await page.keyboard.press('End');
+    const last = page.locator(`[data-testid=waterfall-row][data-span-id="${big.last.spanId}"]`);
+    await last.waitFor();
+    assert.ok(await last.isVisible());
+    assert.match(await last.textContent(), new RegExp(big.last.name));
+    await screenshot(page, '06-trace-large');
+
+    const t1 = Date.now();
+    await page.click('[data-testid=collapse-all]');
+    await page.waitForFunction(() => document.querySelector('[data-testid=waterfall]').getAttribute('data-row-count') === '200');
+    await page.click('[data-testid=expand-all]');
+    await page.waitForFunction(() => document.querySelector('[data-testid=waterfall]').getAttribute('data-row-count') === '50000');
+    const toggleMs = Date.now() - t1;
+    // Scrolling with the wheel stays responsive: the page answers promptly afterwards.
+    await page.mouse.move(900, 600);
+    for (let i = 0; i < 20; i++) await page.mouse.wheel(0, 4000);
+    const t2 = Date.now();
+    await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => r())));
+    const frameMs = Date.now() - t2;
+    console.log(`large trace: opened in ${openMs} ms, collapse+expand all in ${toggleMs} ms, frame after scrolling ${frameMs} ms`);
+    assert.ok(toggleMs < 10_000, `collapse/expand took ${toggleMs} ms`);
+    assert.ok(frameMs < 2_000, `a frame after scrolling took ${frameMs} ms`);
+    assertNoPageErrors(page);
+    await page.close();
+  });
+});
+
+describe('web UI against an empty store', { timeout: 120_000 }, () => {
+  let srv;
+  let browser;
+  before(async () => {
+    srv = await startTeletrace();
+    browser = await launchBrowser();
+  });
+  after(async () => {
+    await browser?.close();
+    await srv?.stop();
+  });
+
+  test('the empty state tells how to send data', async () => {
+    const page = await newPage(browser);
+    await page.goto(srv.url);
+    const empty = page.locator('[data-testid=empty-store]');
+    await empty.waitFor();
+    const text = await empty.textContent();
+    assert.match(text, /No spans yet/);
+    assert.match(text, /4318\/v1\/traces/);
+    assert.match(text, /OTEL_EXPORTER_OTLP_ENDPOINT/);
+    await screenshot(page, '07-empty-state');
+    // An unknown trace says so.
+    await page.goto(`${srv.url}/trace/0123456789abcdef0123456789abcdef`);
+    await page.waitForSelector('[data-testid=trace-not-found]');
+    assertNoPageErrors(page);
+    await page.close();
+  });
+});

@@ -1,0 +1,146 @@
+// The span search page: time range, live mode and refresh, filters, facets, a histogram of the
+// matching spans over time, and the results table. All of its state is in the URL.
+import { useEffect, useMemo, useState } from 'react';
+import { useStoreIsEmpty, useTags } from '../../api/hooks';
+import { formatAgo } from '../../model/format';
+import { apiFilters, serializeSearchState, timeframeOf } from '../../model/searchState';
+import { ErrorMessage } from '../common/ErrorMessage';
+import { ColumnPicker } from './ColumnPicker';
+import { EmptyStore, NoResults } from './EmptyStates';
+import { FacetsSidebar } from './Facets/FacetsSidebar';
+import { FilterBuilder } from './FilterBuilder/FilterBuilder';
+import { ResultsTable } from './ResultsTable/ResultsTable';
+import { SpanHistogram } from './SpanHistogram';
+import { TimeRangePicker } from './TimeRangePicker';
+import { useSearchResults } from './useSearchResults';
+import { useSearchState } from './useSearchState';
+
+const LIVE_INTERVAL_MS = 2000;
+/** Facets and the histogram refresh every this many live ticks (they are heavier than a page). */
+const SLOW_EVERY = 5;
+
+function UpdatedAgo({ at }: { at: number }) {
+  const [now, setNow] = useState(Date.now());
+  useEffect(() => {
+    const t = setInterval(() => setNow(Date.now()), 1000);
+    return () => clearInterval(t);
+  }, []);
+  if (!at) return null;
+  return (
+    <span className="muted small" data-testid="updated-ago">
+      updated {formatAgo(now - at)}
+    </span>
+  );
+}
+
+export function SearchPage() {
+  const [state, update] = useSearchState();
+  const tags = useTags();
+
+  // Relative ranges end "now": one anchor per search, renewed by refresh and by live ticks, so
+  // every request of one view (pages, facets, histogram) sees the same window.
+  const searchKey = useMemo(() => {
+    const p = serializeSearchState({ ...state, columns: [], extraFacets: [], live: false });
+    return p.toString();
+  }, [state]);
+  const [tick, setTick] = useState(0);
+  const [anchor, setAnchor] = useState({ key: searchKey, ms: Date.now(), slowMs: Date.now() });
+  if (anchor.key !== searchKey) setAnchor({ key: searchKey, ms: Date.now(), slowMs: Date.now() });
+  const refresh = () => {
+    const now = Date.now();
+    setAnchor({ key: searchKey, ms: now, slowMs: now });
+  };
+  useEffect(() => {
+    if (!state.live) return;
+    const t = setInterval(() => setTick((n) => n + 1), LIVE_INTERVAL_MS);
+    return () => clearInterval(t);
+  }, [state.live]);
+  useEffect(() => {
+    if (tick === 0) return;
+    const now = Date.now();
+    setAnchor((a) => ({ key: a.key, ms: now, slowMs: tick % SLOW_EVERY === 0 ? now : a.slowMs }));
+  }, [tick]);
+
+  const timeframe = useMemo(() => timeframeOf(state.range, anchor.ms), [state.range, anchor.ms]);
+  const slowTimeframe = useMemo(() => timeframeOf(state.range, anchor.slowMs), [state.range, anchor.slowMs]);
+  const filters = useMemo(() => apiFilters(state), [state]);
+  const results = useSearchResults(state, timeframe, filters);
+  const noRows = !results.isPending && !results.isError && results.rows.length === 0;
+  const storeEmpty = useStoreIsEmpty(noRows);
+  const hasFilters = filters.length > 0;
+
+  return (
+    <div className="search-page">
+      <div className="toolbar">
+        <TimeRangePicker range={state.range} onChange={(range) => update((s) => ({ ...s, range, live: range.kind === 'relative' && s.live }))} />
+        <label className={`live-toggle${state.range.kind === 'absolute' ? ' disabled' : ''}`} title={state.range.kind === 'absolute' ? 'Live mode needs a relative time range' : 'Poll every 2 s'}>
+          <input
+            type="checkbox"
+            checked={state.live}
+            disabled={state.range.kind === 'absolute'}
+            onChange={(e) => update((s) => ({ ...s, live: e.target.checked }), { replace: true })}
+            data-testid="live-toggle"
+          />
+          Live {state.live && <span className="live-dot" aria-hidden="true" />}
+        </label>
+        <button type="button" onClick={refresh} data-testid="refresh" disabled={results.isFetching}>
+          ↻ Refresh
+        </button>
+        <UpdatedAgo at={results.dataUpdatedAt} />
+        <div className="header-spacer" />
+        <ColumnPicker tags={tags.data} columns={state.columns} onAdd={(k) => update((s) => ({ ...s, columns: [...s.columns, k] }))} />
+      </div>
+      <FilterBuilder state={state} update={update} tags={tags.data} timeframe={timeframe} />
+      {tags.isError && <ErrorMessage error={tags.error} title="Could not load tag keys" />}
+      <div className="search-body">
+        <FacetsSidebar state={state} update={update} tags={tags.data} timeframe={slowTimeframe} />
+        <section className="results" aria-label="Results">
+          <SpanHistogram
+            timeframe={slowTimeframe}
+            filters={filters}
+            onZoom={(startMs, endMs) => update((s) => ({ ...s, range: { kind: 'absolute', startMs, endMs }, live: false }))}
+          />
+          <div className="results-summary small muted" data-testid="results-summary">
+            {results.isPending
+              ? 'Searching…'
+              : `${results.rows.length.toLocaleString('en-US')} span${results.rows.length === 1 ? '' : 's'}${results.hasNextPage ? ' (scroll for more)' : ''}`}
+            {results.isFetching && !results.isPending && <span className="spinner" aria-label="Loading" />}
+          </div>
+          {results.isError ? (
+            <ErrorMessage error={results.error} title="Search failed" />
+          ) : noRows ? (
+            storeEmpty.data === true ? (
+              <EmptyStore />
+            ) : storeEmpty.data === undefined ? null : (
+              <NoResults
+                canClear={hasFilters}
+                onClear={() => update((s) => ({ ...s, filters: [], selections: {}, durationMinNs: null, durationMaxNs: null }))}
+                onWiden={
+                  state.range.kind === 'relative' && state.range.preset === '1w'
+                    ? undefined
+                    : () => update((s) => ({ ...s, range: { kind: 'relative', preset: '1w' } }))
+                }
+              />
+            )
+          ) : (
+            <ResultsTable
+              rows={results.rows}
+              state={state}
+              onSort={(by) =>
+                update((s) => ({
+                  ...s,
+                  sort: { by, ascending: s.sort.by === by ? !s.sort.ascending : false },
+                }))
+              }
+              onRemoveColumn={(k) => update((s) => ({ ...s, columns: s.columns.filter((c) => c !== k) }))}
+              hasNextPage={!!results.hasNextPage}
+              isFetchingNextPage={results.isFetchingNextPage}
+              fetchNextPage={() => void results.fetchNextPage()}
+              freshIds={results.fresh}
+            />
+          )}
+        </section>
+      </div>
+    </div>
+  );
+}

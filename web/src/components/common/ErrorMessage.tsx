@@ -1,0 +1,19 @@
+// An API or network error as a readable message.
+import { ApiError } from '../../api/client';
+
+export function errorText(error: unknown): string {
+  if (error instanceof ApiError) {
+    if (error.status === 0) return error.message;
+    return `${error.message} (HTTP ${error.status})`;
+  }
+  if (error instanceof Error) return error.message;
+  return String(error);
+}
+
+export function ErrorMessage({ error, title = 'The server returned an error' }: { error: unknown; title?: string }) {
+  return (
+    <div className="error-banner" role="alert" data-testid="api-error">
+      <strong>{title}:</strong> {errorText(error)}
+    </div>
+  );
+}

@@ -1,0 +1,29 @@
+import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
+import { StrictMode } from 'react';
+import { createRoot } from 'react-dom/client';
+import { BrowserRouter } from 'react-router';
+import { App } from './App';
+import { ThemeProvider } from './components/Layout/theme';
+import './styles/app.css';
+
+const queryClient = new QueryClient({
+  defaultOptions: {
+    queries: {
+      // API errors are shown to the user at once; one retry covers a blip, not a bad request.
+      retry: (failures, error) => failures < 1 && !(error instanceof Error && 'status' in error && (error as { status: number }).status === 400),
+      refetchOnWindowFocus: false,
+    },
+  },
+});
+
+createRoot(document.getElementById('root')!).render(
+  <StrictMode>
+    <QueryClientProvider client={queryClient}>
+      <ThemeProvider>
+        <BrowserRouter>
+          <App />
+        </BrowserRouter>
+      </ThemeProvider>
+    </QueryClientProvider>
+  </StrictMode>,
+);
