@@ -6,7 +6,7 @@ WEB_SOURCES := $(shell find web/src web/public -type f 2>/dev/null) web/index.ht
                web/package-lock.json web/vite.config.ts web/tsconfig.json
 
 .PHONY: all deps test-deps ui build run test test-unit test-asan test-web test-integration \
-        test-e2e bench clean
+        test-e2e test-clickhouse bench clean
 
 all: build
 
@@ -32,7 +32,7 @@ run: build
 # Unit, conformance and fuzz-corpus tests (release build, then the same under ASan+UBSan), the UI's
 # unit tests, the integration suite against the real binary with the OpenTelemetry JS SDK, and the
 # browser end-to-end suite.
-test: test-deps build test-unit test-asan test-web test-integration test-e2e
+test: test-deps build test-unit test-asan test-web test-integration test-e2e test-clickhouse
 
 test-unit: build
 	ctest --preset $(PRESET) -j2
@@ -51,6 +51,12 @@ test-integration: build test-deps
 
 test-e2e: build test-deps
 	TELETRACE_BIN=$(abspath $(BIN)) tests/e2e/run.sh
+
+# ClickHouse beyond ctest's conformance run: the same data through a SQLite- and a ClickHouse-backed
+# teletrace compared endpoint by endpoint, and a 2-shard x 2-replica cluster with ZooKeeper.
+test-clickhouse: build test-deps
+	python3 tests/clickhouse/differential_test.py --bin $(abspath $(BIN))
+	python3 tests/clickhouse/cluster_test.py --bin $(abspath $(BIN))
 
 bench: build
 	bench/scenarios/run.sh

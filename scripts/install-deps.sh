@@ -15,7 +15,7 @@ packages=(
 )
 # Only the tests need these: a real browser for the UI end-to-end suite, and real ClickHouse
 # servers (single node and a cluster with ZooKeeper) for the ClickHouse backend.
-test_packages=(chromium clickhouse-server clickhouse-client zookeeper python3)
+test_packages=(chromium clickhouse-server zookeeper python3)
 if [[ "${1:-}" == "--test" ]]; then
   packages+=("${test_packages[@]}")
 fi

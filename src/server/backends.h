@@ -5,7 +5,7 @@
 
 namespace teletrace::server {
 
-// Registers every built-in backend ("sqlite"; "clickhouse" once it exists) on `registry`.
+// Registers every built-in backend ("sqlite", "clickhouse") on `registry`.
 void RegisterBackends(storage::BackendRegistry* registry);
 
 }  // namespace teletrace::server

@@ -1,0 +1,782 @@
+#include "storage/clickhouse/clickhouse_backend.h"
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <random>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/ids.h"
+#include "common/status_macros.h"
+#include "common/time_util.h"
+#include "fmt/format.h"
+#include "query/engine.h"
+#include "query/intrinsics.h"
+#include "query/percentile.h"
+#include "query/values.h"
+#include "spdlog/spdlog.h"
+#include "storage/clickhouse/clickhouse_http.h"
+#include "storage/clickhouse/clickhouse_settings.h"
+#include "storage/clickhouse/query_sql.h"
+#include "storage/clickhouse/row_binary.h"
+#include "storage/clickhouse/schema.h"
+#include "storage/clickhouse/span_rows.h"
+#include "storage/clickhouse/sql_literal.h"
+
+namespace teletrace::storage::clickhouse {
+namespace {
+
+using model::StoredSpan;
+using SpanKey = std::pair<TraceId, SpanId>;
+
+constexpr uint64_t kNanosPerDay = uint64_t{86400} * 1000000000;
+// Ids per IN list when checking which spans are already stored; keeps each statement well under
+// the max_query_size we send.
+constexpr size_t kIdsPerLookup = 5000;
+
+std::string NewUuidV4() {
+  std::random_device rd;
+  std::array<uint8_t, 16> b{};
+  for (size_t i = 0; i < b.size(); i += 4) {
+    uint32_t r = rd();
+    for (size_t j = 0; j < 4; ++j) b[i + j] = static_cast<uint8_t>(r >> (8 * j));
+  }
+  b[6] = static_cast<uint8_t>((b[6] & 0x0f) | 0x40);  // version 4
+  b[8] = static_cast<uint8_t>((b[8] & 0x3f) | 0x80);  // RFC 4122 variant
+  std::string hex = ToHex(b);
+  return fmt::format("{}-{}-{}-{}-{}", hex.substr(0, 8), hex.substr(8, 4), hex.substr(12, 4),
+                     hex.substr(16, 4), hex.substr(20));
+}
+
+template <size_t N>
+std::array<uint8_t, N> ToId(std::string_view bytes) {
+  std::array<uint8_t, N> id{};
+  IdFromBytes(bytes, &id);
+  return id;
+}
+
+std::string SortColumn(const query::Sort& sort) {
+  return sort.field == query::SortField::kStartTime ? "start_time_unix_nano" : "duration_nano";
+}
+
+// Spans strictly after `after` in the order (sort value, trace id, span id), direction applied.
+std::string AfterCondition(const query::Sort& sort, const query::Cursor& after) {
+  const char* op = sort.ascending ? ">" : "<";
+  const std::string column = SortColumn(sort);
+  const std::string value = SqlUInt(after.sort_value);
+  const std::string trace = SqlBytes(IdBytes(after.trace_id));
+  const std::string span = SqlBytes(IdBytes(after.span_id));
+  return fmt::format(
+      "({c} {op} {v} OR ({c} = {v} AND (trace_id {op} {t} OR (trace_id = {t} AND span_id {op} "
+      "{s}))))",
+      fmt::arg("c", column), fmt::arg("op", op), fmt::arg("v", value), fmt::arg("t", trace),
+      fmt::arg("s", span));
+}
+
+std::string InList(const std::vector<std::string>& literals) {
+  return fmt::format("({})", fmt::join(literals, ", "));
+}
+
+class ClickHouseBackend : public Backend {
+ public:
+  explicit ClickHouseBackend(ClickHouseSettings settings)
+      : settings_(std::move(settings)),
+        http_(HttpOptions{settings_.endpoints, settings_.user, settings_.password,
+                          settings_.tls_ca_file, settings_.request_timeout_nano}),
+        db_(settings_.database),
+        local_suffix_(settings_.cluster.empty() ? "" : "_local") {
+    read_settings_ = {{"max_query_size", "67108864"}};
+    if (!settings_.cluster.empty()) {
+      // Reads and inserts go to the same (first live) replica of each shard, so a search sees
+      // what was just acknowledged, and the insert's check for stored spans sees earlier inserts;
+      // a replica lagging by more than a second (one just restarted) is skipped for reads.
+      read_settings_["load_balancing"] = "in_order";
+      read_settings_["max_replica_delay_for_distributed_queries"] = "1";
+    }
+    write_settings_ = read_settings_;
+    if (!settings_.cluster.empty()) {
+      // The Distributed table forwards the rows to their shards before answering, so OK means the
+      // shards stored them, not that they wait in a local queue.
+      write_settings_["insert_distributed_sync"] = "1";
+    }
+  }
+
+  absl::Status EnsureSchema();
+
+  absl::Status WriteSpans(model::SpanBatch batch, uint64_t ingestion_time_unix_nano) override;
+  absl::StatusOr<query::SearchResult> Search(const query::SearchQuery& query) override;
+  absl::StatusOr<query::TraceResult> GetTrace(const query::TraceQuery& query) override;
+  absl::StatusOr<std::vector<query::TagInfo>> TagKeys(const query::TagKeysQuery& query) override;
+  absl::StatusOr<query::TagValuesResult> TagValues(const query::TagValuesQuery& query) override;
+  absl::StatusOr<query::StatisticsResult> Statistics(const query::StatisticsQuery& query) override;
+  absl::StatusOr<query::HistogramResult> Histograms(const query::HistogramQuery& query) override;
+  absl::StatusOr<std::string> SystemId() override;
+  absl::Status EnforceRetention() override;
+  uint64_t DiskBytes() override;
+
+ private:
+  struct WriteRequest {
+    std::vector<StoredSpan> spans;
+    absl::Status status;
+    bool done = false;
+  };
+
+  std::string Table(std::string_view name) const { return fmt::format("{}.{}", db_, name); }
+  std::string LocalTable(std::string_view name) const {
+    return fmt::format("{}.{}{}", db_, name, local_suffix_);
+  }
+  std::string OnCluster() const {
+    return settings_.cluster.empty() ? "" : fmt::format(" ON CLUSTER {}", settings_.cluster);
+  }
+
+  absl::StatusOr<std::string> Select(const std::string& sql, std::string_view what) {
+    RETURN_IF_ERROR(EnsureSchema());
+    return http_.Execute(sql + " FORMAT RowBinary", {}, what, read_settings_);
+  }
+
+  absl::Status InsertGroup(const std::vector<WriteRequest*>& group);
+  absl::StatusOr<std::set<SpanKey>> StoredAmong(const std::vector<const StoredSpan*>& spans);
+  absl::StatusOr<std::vector<StoredSpan>> FetchSpans(const std::string& sql, std::string_view what);
+  absl::StatusOr<std::vector<uint16_t>> PartitionDays(std::string_view table,
+                                                      std::optional<uint16_t> before_day);
+  absl::Status DropDay(uint16_t day);
+  absl::StatusOr<uint64_t> MeasureBytes();
+
+  const ClickHouseSettings settings_;
+  ClickHouseHttp http_;
+  const std::string db_;
+  const std::string local_suffix_;
+  QuerySettings read_settings_;
+  QuerySettings write_settings_;
+
+  std::mutex schema_mu_;
+  bool schema_ready_ = false;  // guarded by schema_mu_
+
+  std::mutex system_id_mu_;
+  std::string system_id_;  // guarded by system_id_mu_; empty until read
+
+  // Group commit: requests wait in pending_; one caller at a time (the leader) inserts everything
+  // pending, at most one INSERT start per flush_interval.
+  std::mutex write_mu_;
+  std::condition_variable write_cv_;
+  std::deque<WriteRequest*> pending_;  // guarded by write_mu_
+  size_t pending_spans_ = 0;           // guarded by write_mu_
+  bool flushing_ = false;              // guarded by write_mu_
+  std::chrono::steady_clock::time_point last_flush_start_{};  // guarded by write_mu_
+
+  std::mutex retention_mu_;  // one retention pass at a time
+};
+
+absl::Status ClickHouseBackend::EnsureSchema() {
+  std::lock_guard<std::mutex> lock(schema_mu_);
+  if (schema_ready_) return absl::OkStatus();
+  RETURN_IF_ERROR(ApplyMigrations(http_, SchemaOptions{db_, settings_.cluster}));
+  schema_ready_ = true;
+  return absl::OkStatus();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Writes.
+
+absl::Status ClickHouseBackend::WriteSpans(model::SpanBatch batch,
+                                           uint64_t ingestion_time_unix_nano) {
+  if (batch.SpanCount() == 0) return absl::OkStatus();
+  RETURN_IF_ERROR(EnsureSchema());
+  WriteRequest request;
+  request.spans = model::Flatten(std::move(batch), ingestion_time_unix_nano);
+  const auto interval = std::chrono::nanoseconds(settings_.flush_interval_nano);
+
+  std::unique_lock<std::mutex> lock(write_mu_);
+  pending_.push_back(&request);
+  pending_spans_ += request.spans.size();
+  write_cv_.notify_all();
+  while (!request.done) {
+    const auto now = std::chrono::steady_clock::now();
+    const bool due = now >= last_flush_start_ + interval ||
+                     pending_spans_ >= settings_.insert_batch_spans;
+    if (!flushing_ && due && !pending_.empty()) {
+      std::vector<WriteRequest*> group(pending_.begin(), pending_.end());
+      pending_.clear();
+      pending_spans_ = 0;
+      flushing_ = true;
+      last_flush_start_ = now;
+      lock.unlock();
+      absl::Status status = InsertGroup(group);
+      lock.lock();
+      for (WriteRequest* r : group) {
+        r->status = status;
+        r->done = true;
+      }
+      flushing_ = false;
+      write_cv_.notify_all();
+    } else if (flushing_) {
+      write_cv_.wait(lock);
+    } else {
+      write_cv_.wait_until(lock, last_flush_start_ + interval);
+    }
+  }
+  return request.status;
+}
+
+absl::StatusOr<std::set<SpanKey>> ClickHouseBackend::StoredAmong(
+    const std::vector<const StoredSpan*>& spans) {
+  std::set<SpanKey> stored;
+  std::set<TraceId> traces;
+  for (const StoredSpan* s : spans) traces.insert(s->span.trace_id);
+  // Which of the traces already have spans, and when they start: the trace index answers this
+  // from its primary key, and most batches bring mostly new traces.
+  std::vector<TraceId> known;
+  uint64_t min_start = UINT64_MAX;
+  uint64_t max_start = 0;
+  std::vector<std::string> ids;
+  auto flush_lookup = [&]() -> absl::Status {
+    if (ids.empty()) return absl::OkStatus();
+    ASSIGN_OR_RETURN(
+        std::string body,
+        http_.Execute(fmt::format("SELECT trace_id, min(start_min), max(start_max) FROM {} WHERE "
+                                  "trace_id IN {} GROUP BY trace_id FORMAT RowBinary",
+                                  Table("trace_index"), InList(ids)),
+                      {}, "look up stored traces", read_settings_));
+    ids.clear();
+    RowBinaryReader r(body);
+    while (!r.AtEnd()) {
+      ASSIGN_OR_RETURN(std::string_view trace, r.Fixed(16));
+      ASSIGN_OR_RETURN(uint64_t lo, r.UInt64());
+      ASSIGN_OR_RETURN(uint64_t hi, r.UInt64());
+      known.push_back(ToId<16>(trace));
+      min_start = std::min(min_start, lo);
+      max_start = std::max(max_start, hi);
+    }
+    return absl::OkStatus();
+  };
+  for (const TraceId& t : traces) {
+    ids.push_back(SqlBytes(IdBytes(t)));
+    if (ids.size() >= kIdsPerLookup) RETURN_IF_ERROR(flush_lookup());
+  }
+  RETURN_IF_ERROR(flush_lookup());
+  if (known.empty()) return stored;
+
+  for (size_t i = 0; i < known.size(); i += kIdsPerLookup) {
+    std::vector<std::string> chunk;
+    for (size_t j = i; j < std::min(known.size(), i + kIdsPerLookup); ++j) {
+      chunk.push_back(SqlBytes(IdBytes(known[j])));
+    }
+    ASSIGN_OR_RETURN(
+        std::string body,
+        http_.Execute(fmt::format("SELECT trace_id, span_id FROM {} WHERE {} AND trace_id IN {} "
+                                  "FORMAT RowBinary",
+                                  Table("spans"),
+                                  RangeCondition(query::TimeRange{min_start, max_start}),
+                                  InList(chunk)),
+                      {}, "look up stored spans", read_settings_));
+    RowBinaryReader r(body);
+    while (!r.AtEnd()) {
+      ASSIGN_OR_RETURN(std::string_view trace, r.Fixed(16));
+      ASSIGN_OR_RETURN(std::string_view span, r.Fixed(8));
+      stored.emplace(ToId<16>(trace), ToId<8>(span));
+    }
+  }
+  return stored;
+}
+
+absl::Status ClickHouseBackend::InsertGroup(const std::vector<WriteRequest*>& group) {
+  // The first copy of a span wins: earlier requests first, and within a request the batch order.
+  std::vector<const StoredSpan*> spans;
+  std::set<SpanKey> seen;
+  for (WriteRequest* r : group) {
+    for (const StoredSpan& s : r->spans) {
+      if (seen.emplace(s.span.trace_id, s.span.span_id).second) spans.push_back(&s);
+    }
+  }
+  ASSIGN_OR_RETURN(std::set<SpanKey> stored, StoredAmong(spans));
+  std::vector<const StoredSpan*> fresh;
+  fresh.reserve(spans.size());
+  for (const StoredSpan* s : spans) {
+    if (!stored.contains({s->span.trace_id, s->span.span_id})) fresh.push_back(s);
+  }
+  const std::string statement =
+      fmt::format("INSERT INTO {} {} FORMAT RowBinary", Table("spans"), SpanInsertColumns());
+  for (size_t i = 0; i < fresh.size(); i += settings_.insert_batch_spans) {
+    const size_t end = std::min(fresh.size(), i + settings_.insert_batch_spans);
+    RowBinaryWriter rows;
+    for (size_t j = i; j < end; ++j) RETURN_IF_ERROR(AppendSpanRow(*fresh[j], rows));
+    ASSIGN_OR_RETURN(std::string ignored,
+                     http_.Execute(statement, rows.data(),
+                                   fmt::format("insert {} spans into {}", end - i, Table("spans")),
+                                   write_settings_));
+  }
+  return absl::OkStatus();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reads.
+
+absl::StatusOr<std::vector<StoredSpan>> ClickHouseBackend::FetchSpans(const std::string& sql,
+                                                                      std::string_view what) {
+  ASSIGN_OR_RETURN(std::string body, Select(sql, what));
+  std::vector<StoredSpan> out;
+  RowBinaryReader r(body);
+  while (!r.AtEnd()) {
+    ASSIGN_OR_RETURN(std::string_view blob, r.String());
+    ASSIGN_OR_RETURN(StoredSpan span, DecodeSpanColumn(blob));
+    out.push_back(std::move(span));
+  }
+  return out;
+}
+
+absl::StatusOr<query::SearchResult> ClickHouseBackend::Search(const query::SearchQuery& q) {
+  const size_t page_size = std::max<size_t>(q.page_size, 1);
+  std::string where = WhereClause(q.range, q.filters);
+  if (q.after.has_value()) where += " AND " + AfterCondition(q.sort, *q.after);
+  const char* dir = q.sort.ascending ? "ASC" : "DESC";
+  // First the page's positions (narrow columns), then the encoded spans of just those rows:
+  // ClickHouse would otherwise read the wide span column of every matching row to sort them.
+  ASSIGN_OR_RETURN(
+      std::string body,
+      Select(fmt::format("SELECT start_time_unix_nano, trace_id, span_id FROM {} {} ORDER BY {c} "
+                         "{d}, trace_id {d}, span_id {d} LIMIT {n}",
+                         Table("spans"), where, fmt::arg("c", SortColumn(q.sort)),
+                         fmt::arg("d", dir), fmt::arg("n", page_size + 1)),
+             "search"));
+  struct Position {
+    uint64_t start;
+    SpanKey key;
+  };
+  std::vector<Position> positions;
+  RowBinaryReader r(body);
+  while (!r.AtEnd()) {
+    ASSIGN_OR_RETURN(uint64_t start, r.UInt64());
+    ASSIGN_OR_RETURN(std::string_view trace, r.Fixed(16));
+    ASSIGN_OR_RETURN(std::string_view span, r.Fixed(8));
+    positions.push_back(Position{start, {ToId<16>(trace), ToId<8>(span)}});
+  }
+  query::SearchResult result;
+  const bool more = positions.size() > page_size;
+  if (more) positions.resize(page_size);
+  if (positions.empty()) return result;
+
+  uint64_t lo = UINT64_MAX;
+  uint64_t hi = 0;
+  std::set<TraceId> traces;
+  std::set<SpanId> span_ids;
+  for (const Position& p : positions) {
+    lo = std::min(lo, p.start);
+    hi = std::max(hi, p.start);
+    traces.insert(p.key.first);
+    span_ids.insert(p.key.second);
+  }
+  std::vector<std::string> trace_literals, span_literals;
+  for (const TraceId& t : traces) trace_literals.push_back(SqlBytes(IdBytes(t)));
+  for (const SpanId& s : span_ids) span_literals.push_back(SqlBytes(IdBytes(s)));
+  ASSIGN_OR_RETURN(std::vector<StoredSpan> spans,
+                   FetchSpans(fmt::format("SELECT span FROM {} WHERE {} AND trace_id IN {} AND "
+                                          "span_id IN {}",
+                                          Table("spans"), RangeCondition({lo, hi}),
+                                          InList(trace_literals), InList(span_literals)),
+                              "search: read spans"));
+  std::map<SpanKey, StoredSpan> by_key;
+  for (StoredSpan& s : spans) {
+    by_key.emplace(SpanKey{s.span.trace_id, s.span.span_id}, std::move(s));
+  }
+  for (const Position& p : positions) {
+    auto it = by_key.find(p.key);
+    if (it == by_key.end()) continue;  // dropped by retention between the two statements
+    result.spans.push_back(it->second);
+  }
+  if (more && !result.spans.empty()) result.next = query::PositionOf(q.sort, result.spans.back());
+  return result;
+}
+
+absl::StatusOr<query::TraceResult> ClickHouseBackend::GetTrace(const query::TraceQuery& q) {
+  const std::string trace = SqlBytes(IdBytes(q.trace_id));
+  ASSIGN_OR_RETURN(std::string body,
+                   Select(fmt::format("SELECT min(start_min), max(start_max), count() FROM {} "
+                                      "WHERE trace_id = {}",
+                                      Table("trace_index"), trace),
+                          "get trace: look up"));
+  RowBinaryReader r(body);
+  ASSIGN_OR_RETURN(uint64_t lo, r.UInt64());
+  ASSIGN_OR_RETURN(uint64_t hi, r.UInt64());
+  ASSIGN_OR_RETURN(uint64_t rows, r.UInt64());
+  const auto not_found = [&] {
+    return absl::NotFoundError(fmt::format("trace {} not found", ToHex(q.trace_id)));
+  };
+  if (rows == 0) return not_found();
+  std::string where = fmt::format("WHERE {} AND trace_id = {}", RangeCondition({lo, hi}), trace);
+  if (q.after.has_value()) {
+    where += fmt::format(
+        " AND (start_time_unix_nano > {v} OR (start_time_unix_nano = {v} AND span_id > {s}))",
+        fmt::arg("v", SqlUInt(q.after->sort_value)),
+        fmt::arg("s", SqlBytes(IdBytes(q.after->span_id))));
+  }
+  std::string limit = q.page_size > 0 ? fmt::format(" LIMIT {}", q.page_size + 1) : "";
+  ASSIGN_OR_RETURN(std::vector<StoredSpan> spans,
+                   FetchSpans(fmt::format("SELECT span FROM {} {} ORDER BY start_time_unix_nano, "
+                                          "span_id{}",
+                                          Table("spans"), where, limit),
+                              "get trace"));
+  if (spans.empty() && !q.after.has_value()) return not_found();
+  query::TraceCollector collector(q);
+  for (const StoredSpan& s : spans) collector.Add(s);
+  return std::move(collector).Finish();
+}
+
+absl::StatusOr<std::vector<query::TagInfo>> ClickHouseBackend::TagKeys(
+    const query::TagKeysQuery& q) {
+  // "<type>:<level letter><key>" for every scalar and non-scalar attribute (element entries,
+  // types 16 and up, and empty values, 255, are not keys of their own type).
+  ASSIGN_OR_RETURN(
+      std::string body,
+      Select(fmt::format("SELECT DISTINCT arrayJoin(arrayMap((k, t) -> concat(toString(t), ':', "
+                         "k), arrayFilter((k, t) -> t <= 6, attr_keys, attr_types), "
+                         "arrayFilter((t, k) -> t <= 6, attr_types, attr_keys))) FROM {} {}",
+                         Table("spans"), WhereClause(q.range, {})),
+             "tag keys"));
+  std::set<std::pair<std::string, query::ValueType>> keys;
+  RowBinaryReader r(body);
+  while (!r.AtEnd()) {
+    ASSIGN_OR_RETURN(std::string_view entry, r.String());
+    size_t colon = entry.find(':');
+    if (colon == std::string_view::npos || colon + 1 >= entry.size()) continue;
+    int type = std::atoi(std::string(entry.substr(0, colon)).c_str());
+    if (type < 0 || type > static_cast<int>(query::ValueType::kMap)) continue;
+    std::string_view prefix;
+    switch (entry[colon + 1]) {
+      case 'r':
+        prefix = "resource.attributes.";
+        break;
+      case 's':
+        prefix = "scope.attributes.";
+        break;
+      case 'a':
+        prefix = "span.attributes.";
+        break;
+      case 'e':
+        prefix = "span.events.attributes.";
+        break;
+      default:
+        prefix = "span.links.attributes.";
+    }
+    keys.emplace(fmt::format("{}{}", prefix, entry.substr(colon + 2)),
+                 static_cast<query::ValueType>(type));
+  }
+  for (const query::IntrinsicInfo& info : query::kIntrinsics) {
+    keys.emplace(std::string(info.name), info.type == query::IntrinsicType::kNumber
+                                             ? query::ValueType::kInt
+                                             : query::ValueType::kStr);
+  }
+  std::vector<query::TagInfo> out;
+  for (const auto& [name, type] : keys) out.push_back(query::TagInfo{name, type});
+  return out;
+}
+
+absl::StatusOr<query::TagValuesResult> ClickHouseBackend::TagValues(
+    const query::TagValuesQuery& q) {
+  ASSIGN_OR_RETURN(std::string body,
+                   Select(fmt::format("SELECT arrayJoin({}) AS v, count() FROM {} {} GROUP BY v",
+                                      TaggedValuesExpr(q.key), Table("spans"),
+                                      WhereClause(q.range, q.filters)),
+                          fmt::format("tag values of {}", q.key.text)));
+  std::map<query::TagValue, uint64_t, query::TagValueLess> counts;
+  RowBinaryReader r(body);
+  while (!r.AtEnd()) {
+    ASSIGN_OR_RETURN(std::string_view tagged, r.String());
+    ASSIGN_OR_RETURN(uint64_t count, r.UInt64());
+    if (std::optional<query::TagValue> v = DecodeTagged(tagged)) counts[*v] += count;
+  }
+  query::TagValuesResult result;
+  result.total_distinct = counts.size();
+  for (auto& [value, count] : counts) result.values.push_back(query::TagValueCount{value, count});
+  std::stable_sort(result.values.begin(), result.values.end(),
+                   [](const query::TagValueCount& a, const query::TagValueCount& b) {
+                     return a.count > b.count;
+                   });
+  if (q.limit > 0 && result.values.size() > q.limit) result.values.resize(q.limit);
+  return result;
+}
+
+absl::StatusOr<query::StatisticsResult> ClickHouseBackend::Statistics(
+    const query::StatisticsQuery& q) {
+  std::vector<std::string> percentiles;
+  for (const query::Statistic& s : q.wanted) {
+    if (s.name.size() > 1 && s.name[0] == 'p') {
+      percentiles.push_back(NearestRankExpr("sorted", s.percentile));
+    }
+  }
+  std::string select = "count(), sum(x), min(x), max(x)";
+  if (!percentiles.empty()) {
+    select += fmt::format(", length(arraySort(groupArray(x)) AS sorted), {}",
+                          fmt::join(percentiles, ", "));
+  }
+  ASSIGN_OR_RETURN(std::string body,
+                   Select(fmt::format("SELECT {} FROM {} ARRAY JOIN {} AS x {}", select,
+                                      Table("spans"), NumericValuesExpr(q.key),
+                                      WhereClause(q.range, q.filters)),
+                          fmt::format("statistics of {}", q.key.text)));
+  RowBinaryReader r(body);
+  ASSIGN_OR_RETURN(uint64_t count, r.UInt64());
+  ASSIGN_OR_RETURN(double sum, r.Float64());
+  ASSIGN_OR_RETURN(double min, r.Float64());
+  ASSIGN_OR_RETURN(double max, r.Float64());
+  std::vector<double> values;
+  if (!percentiles.empty()) {
+    ASSIGN_OR_RETURN(uint64_t n, r.UInt64());
+    (void)n;
+    for (size_t i = 0; i < percentiles.size(); ++i) {
+      ASSIGN_OR_RETURN(double v, r.Float64());
+      values.push_back(v);
+    }
+  }
+  query::StatisticsResult result;
+  if (count == 0) return result;
+  size_t next_percentile = 0;
+  for (const query::Statistic& s : q.wanted) {
+    if (s.name == "min") {
+      result[s.name] = min;
+    } else if (s.name == "max") {
+      result[s.name] = max;
+    } else if (s.name == "avg") {
+      result[s.name] = sum / static_cast<double>(count);
+    } else if (s.name == "sum") {
+      result[s.name] = sum;
+    } else if (s.name == "count") {
+      result[s.name] = static_cast<double>(count);
+    } else if (next_percentile < values.size()) {
+      result[s.name] = values[next_percentile++];
+    }
+  }
+  return result;
+}
+
+absl::StatusOr<query::HistogramResult> ClickHouseBackend::Histograms(
+    const query::HistogramQuery& q) {
+  const uint64_t interval = std::max<uint64_t>(q.interval_nano, 1);
+  const std::string bucket = fmt::format("intDiv(start_time_unix_nano, {i}) * {i}",
+                                         fmt::arg("i", SqlUInt(interval)));
+  const std::string where = WhereClause(q.range, q.filters);
+  // Every histogram has the same buckets: those where at least one matching span starts.
+  ASSIGN_OR_RETURN(std::string body,
+                   Select(fmt::format("SELECT {} AS b, count() FROM {} {} GROUP BY b ORDER BY b",
+                                      bucket, Table("spans"), where),
+                          "histogram buckets"));
+  std::map<uint64_t, uint64_t> totals;
+  {
+    RowBinaryReader r(body);
+    while (!r.AtEnd()) {
+      ASSIGN_OR_RETURN(uint64_t b, r.UInt64());
+      ASSIGN_OR_RETURN(uint64_t c, r.UInt64());
+      totals[b] = c;
+    }
+  }
+  query::HistogramResult result;
+  for (const query::Aggregation& agg : q.aggregations) {
+    query::Histogram h;
+    h.label = agg.label;
+    const std::string what = fmt::format("histogram {}", agg.label);
+    if (agg.func == query::AggregationFunc::kCount && !agg.group_by.has_value()) {
+      for (const auto& [b, c] : totals) h.buckets.push_back({b, c});
+    } else if (agg.func == query::AggregationFunc::kCount) {
+      ASSIGN_OR_RETURN(
+          std::string groups,
+          Select(fmt::format("SELECT {} AS b, arrayJoin(arrayReduce('groupUniqArray', {})) AS v, "
+                             "count() FROM {} {} GROUP BY b, v",
+                             bucket, TaggedValuesExpr(*agg.group_by), Table("spans"), where),
+                 what));
+      std::map<uint64_t, std::map<query::TagValue, uint64_t, query::TagValueLess>> by_bucket;
+      RowBinaryReader r(groups);
+      while (!r.AtEnd()) {
+        ASSIGN_OR_RETURN(uint64_t b, r.UInt64());
+        ASSIGN_OR_RETURN(std::string_view tagged, r.String());
+        ASSIGN_OR_RETURN(uint64_t c, r.UInt64());
+        if (std::optional<query::TagValue> v = DecodeTagged(tagged)) by_bucket[b][*v] += c;
+      }
+      for (const auto& [b, total] : totals) {
+        query::GroupedCount grouped;
+        grouped.total_count = total;
+        for (const auto& [value, c] : by_bucket[b]) grouped.sub_buckets.push_back({value, c});
+        std::stable_sort(
+            grouped.sub_buckets.begin(), grouped.sub_buckets.end(),
+            [](const query::SubBucket& x, const query::SubBucket& y) { return x.count > y.count; });
+        if (agg.max_groups > 0 && grouped.sub_buckets.size() > agg.max_groups) {
+          grouped.sub_buckets.resize(agg.max_groups);
+        }
+        h.buckets.push_back({b, std::move(grouped)});
+      }
+    } else if (agg.func == query::AggregationFunc::kDistinctCount) {
+      std::map<uint64_t, uint64_t> distinct;
+      if (agg.key.has_value()) {
+        ASSIGN_OR_RETURN(std::string rows,
+                         Select(fmt::format("SELECT {} AS b, uniqExactArray({}) FROM {} {} "
+                                            "GROUP BY b",
+                                            bucket, TaggedValuesExpr(*agg.key), Table("spans"),
+                                            where),
+                                what));
+        RowBinaryReader r(rows);
+        while (!r.AtEnd()) {
+          ASSIGN_OR_RETURN(uint64_t b, r.UInt64());
+          ASSIGN_OR_RETURN(uint64_t c, r.UInt64());
+          distinct[b] = c;
+        }
+      }
+      for (const auto& [b, total] : totals) h.buckets.push_back({b, distinct[b]});
+    } else {
+      std::map<uint64_t, std::map<std::string, double>> by_bucket;
+      if (agg.key.has_value() && !agg.percentiles.empty()) {
+        std::vector<std::string> ranks;
+        for (double p : agg.percentiles) ranks.push_back(NearestRankExpr("sorted", p));
+        ASSIGN_OR_RETURN(
+            std::string rows,
+            Select(fmt::format("SELECT {} AS b, length(arraySort(groupArrayArray({})) AS sorted), "
+                               "{} FROM {} {} GROUP BY b",
+                               bucket, NumericValuesExpr(*agg.key), fmt::join(ranks, ", "),
+                               Table("spans"), where),
+                   what));
+        RowBinaryReader r(rows);
+        while (!r.AtEnd()) {
+          ASSIGN_OR_RETURN(uint64_t b, r.UInt64());
+          ASSIGN_OR_RETURN(uint64_t n, r.UInt64());
+          std::map<std::string, double> values;
+          for (double p : agg.percentiles) {
+            ASSIGN_OR_RETURN(double v, r.Float64());
+            if (n > 0) values[query::PercentileLabel(p)] = v;
+          }
+          by_bucket[b] = std::move(values);
+        }
+      }
+      for (const auto& [b, total] : totals) h.buckets.push_back({b, by_bucket[b]});
+    }
+    result.push_back(std::move(h));
+  }
+  return result;
+}
+
+absl::StatusOr<std::string> ClickHouseBackend::SystemId() {
+  std::lock_guard<std::mutex> lock(system_id_mu_);
+  if (!system_id_.empty()) return system_id_;
+  const std::string read = fmt::format(
+      "SELECT system_id FROM {} ORDER BY created_at, system_id LIMIT 1", Table("system_info"));
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    ASSIGN_OR_RETURN(std::string body, Select(read, "read system id"));
+    RowBinaryReader r(body);
+    if (!r.AtEnd()) {
+      ASSIGN_OR_RETURN(std::string_view id, r.String());
+      system_id_ = std::string(id);
+      return system_id_;
+    }
+    if (attempt == 0) {
+      // Two processes may both insert; everyone then reads the same (earliest, smallest) row.
+      ASSIGN_OR_RETURN(std::string ignored,
+                       http_.Execute(fmt::format("INSERT INTO {} (system_id, created_at) VALUES "
+                                                 "({}, now())",
+                                                 Table("system_info"), SqlString(NewUuidV4())),
+                                     {}, "create system id"));
+    }
+  }
+  return absl::InternalError("clickhouse: system id: inserted but not read back");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Retention.
+
+absl::StatusOr<std::vector<uint16_t>> ClickHouseBackend::PartitionDays(
+    std::string_view table, std::optional<uint16_t> before_day) {
+  std::string where =
+      before_day.has_value() ? fmt::format(" WHERE toUInt16(start_date) < {}", *before_day) : "";
+  ASSIGN_OR_RETURN(std::string body,
+                   Select(fmt::format("SELECT DISTINCT toUInt16(start_date) AS d FROM {}{} "
+                                      "ORDER BY d",
+                                      Table(table), where),
+                          "retention: list partitions"));
+  std::vector<uint16_t> days;
+  RowBinaryReader r(body);
+  while (!r.AtEnd()) {
+    ASSIGN_OR_RETURN(uint16_t d, r.UInt16());
+    days.push_back(d);
+  }
+  return days;
+}
+
+absl::Status ClickHouseBackend::DropDay(uint16_t day) {
+  const std::string date = DayDate(day);
+  for (std::string_view table : {"spans", "trace_index"}) {
+    ASSIGN_OR_RETURN(
+        std::string ignored,
+        http_.Execute(fmt::format("ALTER TABLE {}{} DROP PARTITION {}", LocalTable(table),
+                                  OnCluster(), SqlString(date)),
+                      {}, fmt::format("retention: drop partition {} of {}", date, table)));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<uint64_t> ClickHouseBackend::MeasureBytes() {
+  // On a cluster, one replica of each shard: the size of one copy of the data.
+  std::string parts = settings_.cluster.empty()
+                          ? std::string("system.parts")
+                          : fmt::format("cluster({}, system, parts)", SqlString(settings_.cluster));
+  ASSIGN_OR_RETURN(std::string body,
+                   Select(fmt::format("SELECT toUInt64(sum(bytes_on_disk)) FROM {} WHERE active "
+                                      "AND database = {}",
+                                      parts, SqlString(db_)),
+                          "measure disk usage"));
+  RowBinaryReader r(body);
+  return r.UInt64();
+}
+
+absl::Status ClickHouseBackend::EnforceRetention() {
+  std::lock_guard<std::mutex> lock(retention_mu_);
+  RETURN_IF_ERROR(EnsureSchema());
+  if (settings_.retention_max_age_nano > 0) {
+    const uint64_t now = NowUnixNano();
+    if (now > settings_.retention_max_age_nano) {
+      // A day's partition goes when its newest possible span is older than the cutoff.
+      const uint64_t cutoff = now - settings_.retention_max_age_nano;
+      const auto first_kept_day =
+          static_cast<uint16_t>(std::min<uint64_t>(cutoff / kNanosPerDay, 65535));
+      std::set<uint16_t> days;
+      for (std::string_view table : {"spans", "trace_index"}) {
+        ASSIGN_OR_RETURN(std::vector<uint16_t> d, PartitionDays(table, first_kept_day));
+        days.insert(d.begin(), d.end());
+      }
+      for (uint16_t day : days) RETURN_IF_ERROR(DropDay(day));
+    }
+  }
+  if (settings_.retention_max_bytes > 0) {
+    // Oldest days first, never the newest one: it is where spans arrive.
+    for (int round = 0; round < 1000; ++round) {
+      ASSIGN_OR_RETURN(uint64_t bytes, MeasureBytes());
+      if (bytes <= settings_.retention_max_bytes) break;
+      ASSIGN_OR_RETURN(std::vector<uint16_t> days, PartitionDays("spans", std::nullopt));
+      if (days.size() <= 1) break;
+      RETURN_IF_ERROR(DropDay(days.front()));
+    }
+  }
+  return absl::OkStatus();
+}
+
+uint64_t ClickHouseBackend::DiskBytes() {
+  absl::StatusOr<uint64_t> bytes = MeasureBytes();
+  return bytes.ok() ? *bytes : 0;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Backend>> NewClickHouseBackend(const BackendSettings& settings) {
+  ASSIGN_OR_RETURN(ClickHouseSettings parsed, ParseClickHouseSettings(settings));
+  auto backend = std::make_unique<ClickHouseBackend>(std::move(parsed));
+  absl::Status schema = backend->EnsureSchema();
+  if (absl::IsUnavailable(schema)) {
+    spdlog::warn("{} (will retry on first use)", std::string(schema.message()));
+  } else if (!schema.ok()) {
+    return schema;
+  }
+  return std::unique_ptr<Backend>(std::move(backend));
+}
+
+}  // namespace teletrace::storage::clickhouse

@@ -1,0 +1,637 @@
+// The ClickHouse backend against a real clickhouse-server. The server tests (the conformance suite
+// and the ones below) need TELETRACE_CLICKHOUSE_URL (e.g. http://127.0.0.1:18123) and skip without
+// it; `ctest` runs this binary through tests/clickhouse/run_with_server.sh, which starts a
+// throwaway server on loopback and sets the variable.
+#include "storage/clickhouse/clickhouse_backend.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cmath>
+#include <cstdlib>
+#include <limits>
+#include <random>
+#include <set>
+#include <thread>
+
+#include "common/ids.h"
+#include "common/time_util.h"
+#include "fmt/format.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "query/engine.h"
+#include "query/parse.h"
+#include "query/values.h"
+#include "storage/clickhouse/clickhouse_http.h"
+#include "storage/clickhouse/row_binary.h"
+#include "storage/clickhouse/sql_literal.h"
+#include "storage/testing/conformance_suite.h"
+
+namespace teletrace::storage::clickhouse {
+namespace {
+
+using model::AnyValue;
+using model::StoredSpan;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+constexpr char kSkipReason[] =
+    "TELETRACE_CLICKHOUSE_URL is not set: run through tests/clickhouse/run_with_server.sh (ctest "
+    "does) to test against a real clickhouse-server";
+
+std::string ServerUrl() {
+  const char* url = std::getenv("TELETRACE_CLICKHOUSE_URL");
+  return url == nullptr ? "" : url;
+}
+
+// Every database this process creates, dropped when it ends.
+std::vector<std::string>& CreatedDatabases() {
+  static std::vector<std::string> names;
+  return names;
+}
+
+std::string NewDatabaseName() {
+  static std::atomic<int> counter{0};
+  std::string name = fmt::format("tt_test_{}_{}", getpid(), counter++);
+  CreatedDatabases().push_back(name);
+  return name;
+}
+
+ClickHouseHttp& Admin() {
+  static ClickHouseHttp* http = [] {
+    HttpOptions options;
+    options.endpoints = {ServerUrl()};
+    return new ClickHouseHttp(options);
+  }();
+  return *http;
+}
+
+class DropTestDatabases : public ::testing::Environment {
+ public:
+  void TearDown() override {
+    if (ServerUrl().empty()) return;
+    // A throwaway server is deleted whole; dropping tables right after many small inserts makes
+    // 18.16 wait for their merges, which takes longer than the tests.
+    if (std::getenv("TELETRACE_CLICKHOUSE_THROWAWAY") != nullptr) return;
+    for (const std::string& db : CreatedDatabases()) {
+      absl::StatusOr<std::string> r =
+          Admin().Execute(fmt::format("DROP DATABASE IF EXISTS {}", db), {}, "drop test database");
+      EXPECT_TRUE(r.ok()) << r.status();
+    }
+  }
+};
+::testing::Environment* const kDropTestDatabases =
+    ::testing::AddGlobalTestEnvironment(new DropTestDatabases);
+
+BackendSettings TestSettings(BackendSettings extra = {}) {
+  BackendSettings s = {{"endpoints", ServerUrl()},
+                       {"database", NewDatabaseName()},
+                       {"flush_interval", "0"}};
+  for (auto& [k, v] : extra) s[k] = v;
+  return s;
+}
+
+std::unique_ptr<Backend> MustOpen(BackendSettings settings) {
+  absl::StatusOr<std::unique_ptr<Backend>> backend = NewClickHouseBackend(settings);
+  EXPECT_TRUE(backend.ok()) << backend.status();
+  return backend.ok() ? std::move(*backend) : nullptr;
+}
+
+std::vector<testing::StorageFactory> Factories() {
+  if (ServerUrl().empty()) return {};
+  return {testing::StorageFactory([] { return MustOpen(TestSettings()); }),
+          // Small inserts and a flush interval: large writes are split, small ones grouped.
+          testing::StorageFactory([] {
+            return MustOpen(
+                TestSettings({{"insert_batch_spans", "40"}, {"flush_interval", "5ms"}}));
+          })};
+}
+
+using testing::StorageConformance;
+INSTANTIATE_TEST_SUITE_P(ClickHouse, StorageConformance, ::testing::ValuesIn(Factories()),
+                         [](const ::testing::TestParamInfo<testing::StorageFactory>& info) {
+                           return info.index == 0 ? std::string("Default")
+                                                  : std::string("SmallInserts");
+                         });
+// Without a server the suite has no instance; ServerAvailable below says why.
+GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(StorageConformance);
+
+#define REQUIRE_SERVER()                                   \
+  do {                                                     \
+    if (ServerUrl().empty()) GTEST_SKIP() << kSkipReason;  \
+  } while (0)
+
+TEST(ClickHouseServerTest, ServerAvailable) {
+  REQUIRE_SERVER();
+  absl::StatusOr<std::string> version =
+      Admin().Execute("SELECT version() FORMAT TabSeparated", {}, "version");
+  ASSERT_TRUE(version.ok()) << version.status();
+  std::cerr << "clickhouse-server " << *version;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The escaping function against the real parser: every byte value round-trips.
+
+TEST(ClickHouseServerTest, SqlStringRoundTripsEveryByte) {
+  REQUIRE_SERVER();
+  std::vector<std::string> values = {"", "'", "\\", "\\'", "''", "x' OR '1'='1", "a\\nb",
+                                     std::string("\0\0", 2), "\xff\xfe", "caf\xc3\xa9"};
+  std::string all;
+  for (int b = 0; b < 256; ++b) all.push_back(static_cast<char>(b));
+  values.push_back(all);
+  for (const std::string& v : values) {
+    absl::StatusOr<std::string> body = Admin().Execute(
+        fmt::format("SELECT {} FORMAT RowBinary", SqlString(v)), {}, "round trip");
+    ASSERT_TRUE(body.ok()) << body.status();
+    RowBinaryReader r(*body);
+    absl::StatusOr<std::string_view> back = r.String();
+    ASSERT_TRUE(back.ok()) << back.status();
+    EXPECT_EQ(std::string(*back), v);
+    EXPECT_TRUE(r.AtEnd());
+  }
+  for (double d : {0.1, -0.0, 1e308, 5e-324, std::numeric_limits<double>::infinity()}) {
+    absl::StatusOr<std::string> body =
+        Admin().Execute(fmt::format("SELECT {} FORMAT RowBinary", SqlDouble(d)), {}, "double");
+    ASSERT_TRUE(body.ok()) << body.status();
+    RowBinaryReader r(*body);
+    absl::StatusOr<double> back = r.Float64();
+    ASSERT_TRUE(back.ok());
+    EXPECT_EQ(std::signbit(*back), std::signbit(d));
+    EXPECT_EQ(*back, d);
+  }
+  absl::StatusOr<std::string> body = Admin().Execute(
+      fmt::format("SELECT {} FORMAT RowBinary", SqlInt(std::numeric_limits<int64_t>::min())), {},
+      "int64 min");
+  ASSERT_TRUE(body.ok()) << body.status();
+  RowBinaryReader r(*body);
+  EXPECT_EQ(*r.Int64(), std::numeric_limits<int64_t>::min());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Random data and filters, answered by ClickHouse and by the scan engine (query/engine.h): both
+// must agree exactly. This covers value types, arrays, events, links and negation far beyond
+// the conformance corpus.
+
+model::SpanBatch RandomBatch(std::mt19937& rng, int spans, uint64_t t0) {
+  auto pick = [&](int n) { return static_cast<int>(rng() % static_cast<unsigned>(n)); };
+  const std::vector<AnyValue> scalars = {
+      AnyValue("a"),        AnyValue("ab"),           AnyValue(""),
+      AnyValue("B'\\x"),    AnyValue(int64_t{-2}),    AnyValue(int64_t{1}),
+      AnyValue(int64_t{3}), AnyValue(INT64_MAX),      AnyValue(INT64_MIN),
+      AnyValue(0.5),        AnyValue(1.0),            AnyValue(-0.0),
+      AnyValue(2.5),        AnyValue(std::nan("")),   AnyValue(true),
+      AnyValue(false),      AnyValue(model::Bytes{"a"}), AnyValue()};
+  auto random_value = [&]() -> AnyValue {
+    int k = pick(10);
+    if (k == 0) {
+      model::ArrayValue a;
+      for (int i = pick(3); i >= 0; --i) {
+        a.push_back(scalars[pick(static_cast<int>(scalars.size()))]);
+      }
+      return AnyValue(a);
+    }
+    if (k == 1) return AnyValue(model::KeyValueList{{"n", AnyValue(int64_t{1})}});
+    return scalars[pick(static_cast<int>(scalars.size()))];
+  };
+  const std::vector<std::string> keys = {"k", "x.y", "n"};
+  auto random_attributes = [&]() {
+    model::KeyValueList out;
+    for (int i = pick(4); i > 0; --i) out.push_back({keys[pick(3)], random_value()});
+    return out;
+  };
+  model::SpanBatch batch;
+  for (int r = 0; r < 3; ++r) {
+    model::ResourceSpans& rs = batch.resource_spans.emplace_back();
+    rs.resource.attributes = random_attributes();
+    rs.resource.attributes.push_back({"service.name", AnyValue(fmt::format("svc{}", r))});
+    for (int sc = 0; sc < 2; ++sc) {
+      model::ScopeSpans& ss = rs.scope_spans.emplace_back();
+      ss.scope.name = fmt::format("lib{}", sc);
+      ss.scope.version = sc == 0 ? "1" : "";
+      ss.scope.attributes = random_attributes();
+    }
+  }
+  for (int i = 0; i < spans; ++i) {
+    model::Span s;
+    s.trace_id.fill(static_cast<uint8_t>(i % 7 + 1));
+    s.span_id.fill(static_cast<uint8_t>(i / 256));
+    s.span_id[7] = static_cast<uint8_t>(i);
+    if (pick(2) == 0) s.parent_span_id[7] = static_cast<uint8_t>(pick(spans));
+    s.name = fmt::format("op{}", pick(4));
+    s.kind = static_cast<model::SpanKind>(pick(6));
+    s.status.code = static_cast<model::StatusCode>(pick(3));
+    s.status.message = pick(3) == 0 ? "boom" : "";
+    s.start_time_unix_nano = t0 + static_cast<uint64_t>(pick(100)) * 1000000;
+    s.end_time_unix_nano = s.start_time_unix_nano + static_cast<uint64_t>(pick(5)) * 1000;
+    s.attributes = random_attributes();
+    for (int e = pick(3); e > 0; --e) {
+      s.events.push_back(model::Event{s.start_time_unix_nano, fmt::format("ev{}", pick(2)),
+                                      random_attributes(), 0});
+    }
+    for (int l = pick(2); l > 0; --l) {
+      model::Link link;
+      link.trace_id.fill(static_cast<uint8_t>(pick(3) + 1));
+      link.span_id[7] = static_cast<uint8_t>(pick(4));
+      link.attributes = random_attributes();
+      s.links.push_back(link);
+    }
+    batch.resource_spans[static_cast<size_t>(pick(3))]
+        .scope_spans[static_cast<size_t>(pick(2))]
+        .spans.push_back(s);
+  }
+  return batch;
+}
+
+std::vector<std::string> AllKeyTexts() {
+  std::vector<std::string> out;
+  for (const char* level : {"resource.attributes.", "scope.attributes.", "span.attributes.",
+                            "span.events.attributes.", "span.links.attributes."}) {
+    for (const char* k : {"k", "x.y", "n", "absent"}) out.push_back(fmt::format("{}{}", level, k));
+  }
+  for (const char* k : {"span.name", "span.kind", "span.status.code", "span.status.message",
+                        "span.traceId", "span.spanId", "span.parentSpanId", "scope.name",
+                        "scope.version", "span.events.name", "span.links.traceId",
+                        "span.links.spanId", "externalFields.durationNano",
+                        "span.startTimeUnixNano"}) {
+    out.push_back(k);
+  }
+  return out;
+}
+
+std::vector<query::Scalar> OperandPool(uint64_t t0) {
+  return {query::Scalar(std::string("a")), query::Scalar(std::string("b")),
+          query::Scalar(std::string("")), query::Scalar(std::string("op1")),
+          query::Scalar(std::string("Client")), query::Scalar(std::string("Error")),
+          query::Scalar(std::string("0707")), query::Scalar(std::string("ev1")),
+          query::Scalar(std::string("01010101010101010101010101010101")),
+          query::Scalar(int64_t{1}), query::Scalar(int64_t{-2}), query::Scalar(int64_t{3}),
+          query::Scalar(INT64_MAX), query::Scalar(1.0), query::Scalar(1.5), query::Scalar(-0.0),
+          query::Scalar(0.49), query::Scalar(-1e300), query::Scalar(1e300), query::Scalar(true),
+          query::Scalar(false), query::Scalar(static_cast<int64_t>(t0 + 50000000)),
+          query::Scalar(int64_t{2000}), query::Scalar(int64_t{2})};
+}
+
+std::vector<int> Indexes(const std::vector<StoredSpan>& spans) {
+  std::vector<int> out;
+  for (const StoredSpan& s : spans) out.push_back(s.span.span_id[7] + 256 * s.span.span_id[0]);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+TEST(ClickHouseServerTest, RandomFiltersMatchTheScanEngine) {
+  REQUIRE_SERVER();
+  std::unique_ptr<Backend> backend = MustOpen(TestSettings());
+  ASSERT_NE(backend, nullptr);
+  std::mt19937 rng(20240601);
+  const uint64_t t0 = 1700000000000000000ULL;
+  model::SpanBatch batch = RandomBatch(rng, 300, t0);
+  std::vector<StoredSpan> spans = model::Flatten(batch, 7);
+  ASSERT_TRUE(backend->WriteSpans(batch, 7).ok());
+
+  const std::vector<std::string> keys = AllKeyTexts();
+  const std::vector<query::Scalar> operands = OperandPool(t0);
+  int checked = 0;
+  for (int round = 0; round < 2000 && checked < 160; ++round) {
+    absl::StatusOr<query::Key> key = query::ParseKey(keys[rng() % keys.size()], "k");
+    ASSERT_TRUE(key.ok()) << key.status();
+    query::Filter f;
+    f.key = *key;
+    f.op = static_cast<query::Operator>(rng() % 12);
+    if (f.op == query::Operator::kIn || f.op == query::Operator::kNotIn) {
+      for (int i = static_cast<int>(rng() % 3); i >= 0; --i) {
+        f.values.push_back(operands[rng() % operands.size()]);
+      }
+    } else if (f.op != query::Operator::kExists && f.op != query::Operator::kNotExists) {
+      f.value = operands[rng() % operands.size()];
+    }
+    if (!query::ValidateFilter(f, "f").ok()) continue;
+    ++checked;
+    query::SpanMatcher matcher({f});
+    std::vector<StoredSpan> want;
+    for (const StoredSpan& s : spans) {
+      if (matcher.Matches(s)) want.push_back(s);
+    }
+    query::SearchQuery q;
+    q.filters = {f};
+    q.page_size = 1000;
+    absl::StatusOr<query::SearchResult> got = backend->Search(q);
+    ASSERT_TRUE(got.ok()) << got.status();
+    std::string operand_text;
+    for (const query::Scalar& s : f.value ? std::vector<query::Scalar>{*f.value} : f.values) {
+      std::visit([&](const auto& v) { operand_text += fmt::format("{} ", v); }, s);
+    }
+    EXPECT_EQ(Indexes(got->spans), Indexes(want))
+        << f.key.text << " " << query::OperatorName(f.op) << " " << operand_text;
+  }
+  EXPECT_EQ(checked, 160);
+
+  // Aggregations over the same data, with a filter.
+  query::Filter kind_filter{*query::ParseKey("span.kind", "k"), query::Operator::kNotEquals,
+                            query::Scalar(std::string("Server")), {}};
+  ASSERT_TRUE(query::ValidateFilter(kind_filter, "f").ok());
+  const query::TimeRange range{t0 + 10000000, t0 + 80000000};
+  for (size_t k = 0; k < keys.size(); k += 3) {  // a third of the keys: every level and type
+    const std::string& key_text = keys[k];
+    SCOPED_TRACE(key_text);
+    query::Key key = *query::ParseKey(key_text, "k");
+    query::TagValuesQuery tv{key, range, {kind_filter}, 0};
+    query::TagValuesCollector tv_collector(tv);
+    for (const StoredSpan& s : spans) tv_collector.Add(s);
+    query::TagValuesResult want_tv = std::move(tv_collector).Finish();
+    absl::StatusOr<query::TagValuesResult> got_tv = backend->TagValues(tv);
+    ASSERT_TRUE(got_tv.ok()) << got_tv.status();
+    ASSERT_EQ(got_tv->values.size(), want_tv.values.size());
+    for (size_t i = 0; i < want_tv.values.size(); ++i) {
+      EXPECT_EQ(query::CompareTagValues(got_tv->values[i].value, want_tv.values[i].value), 0) << i;
+      EXPECT_EQ(got_tv->values[i].count, want_tv.values[i].count) << i;
+    }
+    EXPECT_EQ(got_tv->total_distinct, want_tv.total_distinct);
+
+    query::StatisticsQuery sq{key, range, {kind_filter}, {}};
+    for (const char* name : {"min", "max", "count", "sum", "avg", "p50", "p90", "p99.9"}) {
+      sq.wanted.push_back(*query::ParseStatistic(name, "s"));
+    }
+    query::StatisticsCollector st_collector(sq);
+    for (const StoredSpan& s : spans) st_collector.Add(s);
+    query::StatisticsResult want_st = std::move(st_collector).Finish();
+    absl::StatusOr<query::StatisticsResult> got_st = backend->Statistics(sq);
+    ASSERT_TRUE(got_st.ok()) << got_st.status();
+    ASSERT_EQ(got_st->size(), want_st.size());
+    // Sums that mix int64 extremes with small values depend on the order of addition, which
+    // neither side fixes; compare them only when every value is exact in a double.
+    const bool exact_sums = want_st.empty() || (std::fabs(want_st.at("min")) < 9007199254740992.0 &&
+                                                std::fabs(want_st.at("max")) < 9007199254740992.0);
+    for (const auto& [name, value] : want_st) {
+      ASSERT_TRUE(got_st->contains(name)) << name;
+      if ((name == "sum" || name == "avg") && !exact_sums) continue;
+      EXPECT_EQ(got_st->at(name), value) << name;
+    }
+
+    query::HistogramQuery hq;
+    hq.range = range;
+    hq.filters = {kind_filter};
+    hq.interval_nano = 7000000;
+    hq.aggregations = {
+        {"g", query::AggregationFunc::kCount, std::nullopt, key, 3, {}},
+        {"d", query::AggregationFunc::kDistinctCount, key, std::nullopt, 10, {}},
+        {"p", query::AggregationFunc::kPercentiles, key, std::nullopt, 10, {50, 99.5}},
+    };
+    query::HistogramCollector h_collector(hq);
+    for (const StoredSpan& s : spans) h_collector.Add(s);
+    query::HistogramResult want_h = std::move(h_collector).Finish();
+    absl::StatusOr<query::HistogramResult> got_h = backend->Histograms(hq);
+    ASSERT_TRUE(got_h.ok()) << got_h.status();
+    ASSERT_EQ(got_h->size(), want_h.size());
+    for (size_t h = 0; h < want_h.size(); ++h) {
+      ASSERT_EQ((*got_h)[h].buckets.size(), want_h[h].buckets.size()) << h;
+      for (size_t b = 0; b < want_h[h].buckets.size(); ++b) {
+        const auto& gb = (*got_h)[h].buckets[b];
+        const auto& wb = want_h[h].buckets[b];
+        EXPECT_EQ(gb.bucket_key, wb.bucket_key);
+        if (const auto* grouped = std::get_if<query::GroupedCount>(&wb.data)) {
+          const auto& g = std::get<query::GroupedCount>(gb.data);
+          EXPECT_EQ(g.total_count, grouped->total_count);
+          ASSERT_EQ(g.sub_buckets.size(), grouped->sub_buckets.size()) << h << " " << b;
+          for (size_t i = 0; i < g.sub_buckets.size(); ++i) {
+            EXPECT_EQ(query::CompareTagValues(g.sub_buckets[i].key, grouped->sub_buckets[i].key),
+                      0);
+            EXPECT_EQ(g.sub_buckets[i].count, grouped->sub_buckets[i].count);
+          }
+        } else if (const auto* count = std::get_if<uint64_t>(&wb.data)) {
+          EXPECT_EQ(std::get<uint64_t>(gb.data), *count) << h << " " << b;
+        } else {
+          using Percentiles = std::map<std::string, double>;
+          EXPECT_EQ(std::get<Percentiles>(gb.data), std::get<Percentiles>(wb.data))
+              << h << " " << b;
+        }
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Availability, failover, credentials.
+
+model::SpanBatch OneSpan(uint8_t trace, uint8_t span, uint64_t start) {
+  model::SpanBatch batch;
+  model::Span s;
+  s.trace_id.fill(trace);
+  s.span_id.fill(span);
+  s.name = "op";
+  s.start_time_unix_nano = start;
+  s.end_time_unix_nano = start + 1000;
+  batch.resource_spans.emplace_back().scope_spans.emplace_back().spans.push_back(s);
+  batch.resource_spans[0].resource.attributes = {{"service.name", AnyValue("svc")}};
+  return batch;
+}
+
+TEST(ClickHouseServerTest, UnreachableServerIsUnavailable) {
+  // Port 9 (discard) is closed on loopback in any test environment we run in.
+  absl::StatusOr<std::unique_ptr<Backend>> backend = NewClickHouseBackend(
+      {{"endpoints", "http://127.0.0.1:9"}, {"database", "tt_unreachable"}});
+  ASSERT_TRUE(backend.ok()) << backend.status();
+  absl::Status write = (*backend)->WriteSpans(OneSpan(1, 1, NowUnixNano()), NowUnixNano());
+  EXPECT_EQ(write.code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(std::string(write.message()), HasSubstr("clickhouse: "));
+  EXPECT_THAT(std::string(write.message()), HasSubstr("http://127.0.0.1:9"));
+  absl::StatusOr<query::SearchResult> search = (*backend)->Search(query::SearchQuery{});
+  EXPECT_EQ(search.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ((*backend)->DiskBytes(), 0u);
+}
+
+TEST(ClickHouseServerTest, FailsOverToTheNextEndpoint) {
+  REQUIRE_SERVER();
+  std::unique_ptr<Backend> backend =
+      MustOpen(TestSettings({{"endpoints", "http://127.0.0.1:9," + ServerUrl()}}));
+  ASSERT_NE(backend, nullptr);
+  const uint64_t now = NowUnixNano();
+  ASSERT_TRUE(backend->WriteSpans(OneSpan(3, 4, now), now).ok());
+  TraceId id;
+  id.fill(3);
+  absl::StatusOr<query::TraceResult> trace = backend->GetTrace({id, 0, std::nullopt});
+  ASSERT_TRUE(trace.ok()) << trace.status();
+  EXPECT_EQ(trace->spans.size(), 1u);
+}
+
+TEST(ClickHouseServerTest, CredentialsAreSentAndChecked) {
+  REQUIRE_SERVER();
+  // tests/clickhouse/clickhouse_server.sh creates user "teletrace" with this password.
+  std::unique_ptr<Backend> backend =
+      MustOpen(TestSettings({{"user", "teletrace"}, {"password", "s3cret 'quoted'"}}));
+  ASSERT_NE(backend, nullptr);
+  EXPECT_TRUE(backend->SystemId().ok());
+  absl::StatusOr<std::unique_ptr<Backend>> wrong =
+      NewClickHouseBackend(TestSettings({{"user", "teletrace"}, {"password", "nope"}}));
+  EXPECT_EQ(wrong.status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_THAT(std::string(wrong.status().message()),
+              ::testing::StartsWith(fmt::format(
+                  "clickhouse: read server version: {} (HTTP 401): Code: 193", ServerUrl())));
+}
+
+int FreePort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(addr);
+  EXPECT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  EXPECT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+TEST(ClickHouseServerTest, RecoversWhenTheServerComesBack) {
+  REQUIRE_SERVER();
+  const char* script = std::getenv("TELETRACE_CLICKHOUSE_SCRIPT");
+  if (script == nullptr) GTEST_SKIP() << "TELETRACE_CLICKHOUSE_SCRIPT is not set";
+  const std::string dir = fmt::format("/tmp/teletrace_ch_recover_{}", getpid());
+  const int http_port = FreePort();
+  const std::string url = fmt::format("http://127.0.0.1:{}", http_port);
+  std::unique_ptr<Backend> backend = MustOpen({{"endpoints", url}, {"database", "tt_recover"},
+                                              {"flush_interval", "0"}});
+  ASSERT_NE(backend, nullptr);
+  const uint64_t now = NowUnixNano();
+  EXPECT_EQ(backend->WriteSpans(OneSpan(5, 1, now), now).code(), absl::StatusCode::kUnavailable);
+  ASSERT_EQ(std::system(fmt::format("{} start {} {} {} {} >/dev/null", script, dir, http_port,
+                                    FreePort(), FreePort())
+                            .c_str()),
+            0);
+  // The schema is created on this first successful call.
+  absl::Status write = backend->WriteSpans(OneSpan(5, 1, now), now);
+  EXPECT_TRUE(write.ok()) << write;
+  TraceId id;
+  id.fill(5);
+  absl::StatusOr<query::TraceResult> trace = backend->GetTrace({id, 0, std::nullopt});
+  EXPECT_TRUE(trace.ok()) << trace.status();
+  EXPECT_EQ(std::system(fmt::format("{} stop {}; rm -rf {}", script, dir, dir).c_str()), 0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Writes.
+
+TEST(ClickHouseServerTest, ConcurrentWritersAreGroupedAndStoredOnce) {
+  REQUIRE_SERVER();
+  std::unique_ptr<Backend> backend =
+      MustOpen(TestSettings({{"flush_interval", "30ms"}, {"insert_batch_spans", "50"}}));
+  ASSERT_NE(backend, nullptr);
+  const uint64_t now = NowUnixNano();
+  std::vector<std::thread> writers;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < 6; ++t) {
+    writers.emplace_back([&, t] {
+      for (int i = 0; i < 10; ++i) {
+        model::SpanBatch batch;
+        auto& spans = batch.resource_spans.emplace_back().scope_spans.emplace_back().spans;
+        for (int j = 0; j < 5; ++j) {
+          // Every writer also re-sends writer 0's spans: each must be stored once.
+          for (int w : {t, 0}) {
+            model::Span s;
+            s.trace_id.fill(static_cast<uint8_t>(w + 1));
+            s.span_id[6] = static_cast<uint8_t>(i);
+            s.span_id[7] = static_cast<uint8_t>(j);
+            s.start_time_unix_nano = now + static_cast<uint64_t>(i * 10 + j);
+            s.end_time_unix_nano = s.start_time_unix_nano;
+            spans.push_back(s);
+          }
+        }
+        if (!backend->WriteSpans(batch, now).ok()) ++failures;
+      }
+    });
+  }
+  for (std::thread& w : writers) w.join();
+  EXPECT_EQ(failures.load(), 0);
+  query::StatisticsQuery count{*query::ParseKey("externalFields.durationNano", "k"),
+                               {0, UINT64_MAX}, {}, {{"count", 0}}};
+  absl::StatusOr<query::StatisticsResult> stats = backend->Statistics(count);
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  EXPECT_EQ(*stats, (query::StatisticsResult{{"count", 6 * 10 * 5}}));
+}
+
+TEST(ClickHouseServerTest, SchemaIsCreatedOnceAndReopened) {
+  REQUIRE_SERVER();
+  BackendSettings settings = TestSettings();
+  std::string first_id;
+  {
+    std::unique_ptr<Backend> backend = MustOpen(settings);
+    ASSERT_NE(backend, nullptr);
+    first_id = *backend->SystemId();
+    const uint64_t now = NowUnixNano();
+    ASSERT_TRUE(backend->WriteSpans(OneSpan(9, 9, now), now).ok());
+  }
+  std::unique_ptr<Backend> again = MustOpen(settings);
+  ASSERT_NE(again, nullptr);
+  EXPECT_EQ(*again->SystemId(), first_id);
+  absl::StatusOr<std::string> versions = Admin().Execute(
+      fmt::format("SELECT version, name FROM {}.schema_migrations ORDER BY version FORMAT "
+                  "TabSeparated",
+                  settings["database"]),
+      {}, "versions");
+  ASSERT_TRUE(versions.ok()) << versions.status();
+  EXPECT_EQ(*versions, "1\t001_initial.sql\n");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Retention.
+
+constexpr uint64_t kDay = uint64_t{86400} * 1000000000;
+
+uint64_t CountSpans(Backend& backend) {
+  query::StatisticsQuery count{*query::ParseKey("externalFields.durationNano", "k"),
+                               {0, UINT64_MAX}, {}, {{"count", 0}}};
+  absl::StatusOr<query::StatisticsResult> stats = backend.Statistics(count);
+  EXPECT_TRUE(stats.ok()) << stats.status();
+  if (!stats.ok() || stats->empty()) return 0;
+  return static_cast<uint64_t>(stats->at("count"));
+}
+
+TEST(ClickHouseServerTest, RetentionDropsOldDaysAndKeepsRecentOnes) {
+  REQUIRE_SERVER();
+  std::unique_ptr<Backend> backend = MustOpen(TestSettings({{"retention_max_age", "3d"}}));
+  ASSERT_NE(backend, nullptr);
+  const uint64_t now = NowUnixNano();
+  for (int age_days : {30, 10, 4, 2, 0}) {
+    uint64_t start = now - static_cast<uint64_t>(age_days) * kDay;
+    ASSERT_TRUE(backend->WriteSpans(OneSpan(static_cast<uint8_t>(age_days + 1), 1, start), now)
+                    .ok());
+  }
+  EXPECT_EQ(CountSpans(*backend), 5u);
+  uint64_t before = backend->DiskBytes();
+  EXPECT_GT(before, 0u);
+  ASSERT_TRUE(backend->EnforceRetention().ok());
+  EXPECT_EQ(CountSpans(*backend), 2u);
+  TraceId old_trace;
+  old_trace.fill(31);
+  EXPECT_EQ(backend->GetTrace({old_trace, 0, std::nullopt}).status().code(),
+            absl::StatusCode::kNotFound);
+  TraceId recent;
+  recent.fill(3);
+  EXPECT_TRUE(backend->GetTrace({recent, 0, std::nullopt}).ok());
+  EXPECT_LT(backend->DiskBytes(), before);
+  // Idempotent.
+  ASSERT_TRUE(backend->EnforceRetention().ok());
+  EXPECT_EQ(CountSpans(*backend), 2u);
+}
+
+TEST(ClickHouseServerTest, SizeCapDropsOldestDaysButNeverTheNewest) {
+  REQUIRE_SERVER();
+  std::unique_ptr<Backend> backend =
+      MustOpen(TestSettings({{"retention_max_age", "0"}, {"retention_max_bytes", "1"}}));
+  ASSERT_NE(backend, nullptr);
+  const uint64_t now = NowUnixNano();
+  for (int age_days : {5, 3, 1}) {
+    uint64_t start = now - static_cast<uint64_t>(age_days) * kDay;
+    ASSERT_TRUE(backend->WriteSpans(OneSpan(static_cast<uint8_t>(age_days), 1, start), now).ok());
+  }
+  EXPECT_EQ(CountSpans(*backend), 3u);
+  ASSERT_TRUE(backend->EnforceRetention().ok());
+  EXPECT_EQ(CountSpans(*backend), 1u);
+  TraceId newest;
+  newest.fill(1);
+  EXPECT_TRUE(backend->GetTrace({newest, 0, std::nullopt}).ok());
+}
+
+}  // namespace
+}  // namespace teletrace::storage::clickhouse

@@ -1,0 +1,52 @@
+// Translates the query model (query/query.h) into ClickHouse SQL over the spans table
+// (migrations/001_initial.sql), with exactly the matcher's semantics (query/engine.h): typed
+// comparisons (numbers numerically and exactly across int64 and double, strings and bools by
+// value, never across types), any array element, any event or link, and negative operators as
+// NOT of the positive one (so a span without the key matches not_equals and not_exists).
+//
+// Every operand goes through sql_literal.h. Pure functions; thread safe.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "query/query.h"
+
+namespace teletrace::storage::clickhouse {
+
+// Conditions keeping spans that start inside `range`. Besides the exact nanosecond bounds they
+// bound start_hour (the primary key's first column) and start_date (the partition key), so
+// ClickHouse skips whole partitions and granules.
+std::string RangeCondition(const query::TimeRange& range);
+
+// "YYYY-MM-DD" of a day number (days since 1970-01-01), the literal of a day's partition.
+std::string DayDate(uint64_t day);
+
+// A boolean expression true exactly for the spans `filter` matches.
+std::string FilterCondition(const query::Filter& filter);
+
+// "WHERE ..." for an optional range and the ANDed filters ("WHERE 1" when there is nothing).
+std::string WhereClause(const std::optional<query::TimeRange>& range,
+                        const std::vector<query::Filter>& filters);
+
+// An Array(String) expression with the key's scalar values on one row, each tagged by type so
+// that values of different types never collide: 's' + string, 'i' + 8 raw bytes of the Int64,
+// 'd' + raw bytes of the Float64 (-0.0 folded into 0.0, every NaN into one), 'b' + "0"/"1". Raw
+// number bytes may come back shorter than 8 (ClickHouse drops trailing zero bytes); DecodeTagged
+// pads them. Arrays, bytes and maps are not scalars and do not appear. For event and link keys,
+// one element per event (link) that has the key.
+std::string TaggedValuesExpr(const query::Key& key);
+
+// The tagged value as the API reports it; nullopt when the tag is not one of the four.
+std::optional<query::TagValue> DecodeTagged(std::string_view tagged);
+
+// An Array(Float64) expression with the key's numeric scalar values (int64 and double; NaN left
+// out) on one row, one per event or link for event and link keys.
+std::string NumericValuesExpr(const query::Key& key);
+
+// The nearest-rank percentile (query/percentile.h) of `sorted_array_expr`, an ascending non-empty
+// Array(Float64) expression, computed in SQL with the same floating-point steps as C++.
+std::string NearestRankExpr(const std::string& sorted_array_expr, double percentile);
+
+}  // namespace teletrace::storage::clickhouse

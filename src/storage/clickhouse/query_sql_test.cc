@@ -1,0 +1,127 @@
+#include "storage/clickhouse/query_sql.h"
+
+#include <cmath>
+#include <limits>
+
+#include "gtest/gtest.h"
+#include "query/parse.h"
+
+namespace teletrace::storage::clickhouse {
+namespace {
+
+using query::Operator;
+using query::Scalar;
+
+query::Filter F(std::string_view key, Operator op, std::optional<Scalar> value = std::nullopt,
+                std::vector<Scalar> values = {}) {
+  absl::StatusOr<query::Key> k = query::ParseKey(key, "f");
+  EXPECT_TRUE(k.ok()) << k.status();
+  query::Filter f{*k, op, std::move(value), std::move(values)};
+  absl::Status valid = query::ValidateFilter(f, "f");
+  EXPECT_TRUE(valid.ok()) << valid;
+  return f;
+}
+
+// The generated SQL is pinned: a change to it should be a conscious one.
+TEST(QuerySqlTest, AttributeFilters) {
+  EXPECT_EQ(FilterCondition(F("span.attributes.http.method", Operator::kEquals, Scalar("GET"))),
+            "arrayExists((x_k, x_t, x_v) -> x_k = 'ahttp.method' AND x_t IN (0, 16) AND x_v = "
+            "'GET', attr_keys, attr_types, attr_str)");
+  EXPECT_EQ(FilterCondition(F("resource.attributes.k", Operator::kNotExists)),
+            "NOT (has(attr_keys, 'rk'))");
+  EXPECT_EQ(FilterCondition(F("span.events.attributes.n", Operator::kGt, Scalar(1.5))),
+            "(arrayExists((x_k, x_t, x_v) -> x_k = 'en' AND x_t IN (1, 17) AND x_v > 1, attr_keys, "
+            "attr_types, attr_int) OR arrayExists((x_k, x_t, x_v) -> x_k = 'en' AND x_t IN (2, 18) "
+            "AND x_v > reinterpretAsFloat64(unhex('000000000000f83f')), attr_keys, attr_types, "
+            "attr_dbl))");
+  EXPECT_EQ(FilterCondition(F("scope.attributes.b", Operator::kNotEquals, Scalar(true))),
+            "NOT (arrayExists((x_k, x_t, x_v) -> x_k = 'sb' AND x_t IN (3, 19) AND x_v = 1, "
+            "attr_keys, attr_types, attr_int))");
+  EXPECT_EQ(FilterCondition(F("span.links.attributes.s", Operator::kContains, Scalar("it's"))),
+            "arrayExists((x_k, x_t, x_v) -> x_k = 'ls' AND x_t IN (0, 16) AND position(x_v, "
+            "'it\\'s') > 0, attr_keys, attr_types, attr_str)");
+}
+
+TEST(QuerySqlTest, IntAttributesAgainstDoublesAreExact) {
+  auto cond = [](Operator op, double d) {
+    return FilterCondition(F("span.attributes.n", op, Scalar(d)));
+  };
+  // 2.5: x > 2, x >= 3, x < 3, x <= 2 on integers; equality impossible.
+  EXPECT_NE(cond(Operator::kGt, 2.5).find("x_v > 2, attr_keys, attr_types, attr_int"),
+            std::string::npos);
+  EXPECT_NE(cond(Operator::kGte, 2.5).find("x_v >= 3, attr_keys, attr_types, attr_int"),
+            std::string::npos);
+  EXPECT_NE(cond(Operator::kLt, 2.5).find("x_v < 3, attr_keys, attr_types, attr_int"),
+            std::string::npos);
+  EXPECT_NE(cond(Operator::kLte, 2.5).find("x_v <= 2, attr_keys, attr_types, attr_int"),
+            std::string::npos);
+  EXPECT_EQ(cond(Operator::kEquals, 2.5).find("attr_int"), std::string::npos);
+  // Beyond the int64 range every integer is smaller.
+  EXPECT_NE(
+      cond(Operator::kLt, 1e300).find("x_t IN (1, 17) AND 1, attr_keys, attr_types, attr_int"),
+      std::string::npos);
+  EXPECT_EQ(cond(Operator::kGt, 1e300).find("attr_int"), std::string::npos);
+  // NaN orders with nothing.
+  EXPECT_EQ(cond(Operator::kGt, std::nan("")), "0");
+  EXPECT_EQ(FilterCondition(F("span.attributes.n", Operator::kNotEquals, Scalar(std::nan("")))),
+            "1");
+}
+
+TEST(QuerySqlTest, IntrinsicFilters) {
+  EXPECT_EQ(FilterCondition(F("span.kind", Operator::kIn, std::nullopt,
+                              {Scalar("Client"), Scalar("Unspecified")})),
+            "(kind = 3 OR (kind = 0 OR kind >= 6))");
+  EXPECT_EQ(FilterCondition(F("span.status.code", Operator::kNotEquals, Scalar("Error"))),
+            "NOT (status_code = 2)");
+  EXPECT_EQ(FilterCondition(F("externalFields.durationNano", Operator::kGte, Scalar(int64_t{5}))),
+            "toInt64(duration_nano) >= 5");
+  EXPECT_EQ(FilterCondition(F("span.traceId", Operator::kEquals,
+                              Scalar("0102030405060708090A0B0C0D0E0F10"))),
+            "trace_id = unhex('0102030405060708090a0b0c0d0e0f10')");
+  EXPECT_EQ(FilterCondition(F("span.traceId", Operator::kContains, Scalar("0a0b"))),
+            "position(lower(hex(trace_id)), '0a0b') > 0");
+  EXPECT_EQ(FilterCondition(F("span.parentSpanId", Operator::kEquals, Scalar(""))),
+            "if(parent_span_id = unhex('0000000000000000'), '', lower(hex(parent_span_id))) = ''");
+  EXPECT_EQ(FilterCondition(F("span.events.name", Operator::kNotExists)),
+            "NOT (notEmpty(event_names))");
+  EXPECT_EQ(FilterCondition(F("span.links.spanId", Operator::kEquals, Scalar("ab"))),
+            "arrayExists(x -> lower(hex(x)) = 'ab', link_span_ids)");
+  EXPECT_EQ(FilterCondition(F("span.name", Operator::kExists)), "1");
+  EXPECT_EQ(FilterCondition(F("span.name", Operator::kNotExists)), "0");
+}
+
+TEST(QuerySqlTest, RangesBoundPartitionsAndPrimaryKey) {
+  const uint64_t t = 1700000000000000000ULL;  // 2023-11-14T22:13:20Z
+  EXPECT_EQ(RangeCondition({t, t + 3600000000000ULL}),
+            "start_hour >= 472222 AND start_date >= toDate('2023-11-14') AND "
+            "start_time_unix_nano >= 1700000000000000000 AND start_hour <= 472223 AND "
+            "start_date <= toDate('2023-11-14') AND start_time_unix_nano <= 1700003600000000000");
+  EXPECT_EQ(RangeCondition({0, UINT64_MAX}), "1");
+  // Beyond the dates every server version represents: no date bound.
+  EXPECT_EQ(RangeCondition({0, UINT64_MAX - 1}),
+            "start_hour <= 5124095 AND start_time_unix_nano <= 18446744073709551614");
+  EXPECT_EQ(WhereClause(std::nullopt, {}), "WHERE 1");
+  EXPECT_EQ(DayDate(0), "1970-01-01");
+  EXPECT_EQ(DayDate(19675), "2023-11-14");
+  EXPECT_EQ(DayDate(11016), "2000-02-29");
+}
+
+TEST(QuerySqlTest, TaggedValuesDecode) {
+  EXPECT_EQ(DecodeTagged("sGET"), std::optional<query::TagValue>(std::string("GET")));
+  EXPECT_EQ(DecodeTagged("b1"), std::optional<query::TagValue>(true));
+  EXPECT_EQ(DecodeTagged("b0"), std::optional<query::TagValue>(false));
+  // ClickHouse drops trailing zero bytes of reinterpretAsString.
+  EXPECT_EQ(DecodeTagged(std::string("i\x00\x01", 3)),
+            std::optional<query::TagValue>(int64_t{256}));
+  EXPECT_EQ(DecodeTagged("i"), std::optional<query::TagValue>(int64_t{0}));
+  EXPECT_EQ(DecodeTagged(std::string("i\xff\xff\xff\xff\xff\xff\xff\xff", 9)),
+            std::optional<query::TagValue>(int64_t{-1}));
+  EXPECT_EQ(DecodeTagged(std::string("d\x00\x00\x00\x00\x00\x00\xf0\x3f", 9)),
+            std::optional<query::TagValue>(1.0));
+  EXPECT_EQ(DecodeTagged("x"), std::nullopt);
+  EXPECT_EQ(DecodeTagged(""), std::nullopt);
+  EXPECT_EQ(DecodeTagged("i123456789"), std::nullopt);
+}
+
+}  // namespace
+}  // namespace teletrace::storage::clickhouse

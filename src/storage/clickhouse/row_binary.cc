@@ -1,0 +1,105 @@
+#include "storage/clickhouse/row_binary.h"
+
+#include <cstring>
+
+#include "absl/status/status.h"
+#include "fmt/format.h"
+
+namespace teletrace::storage::clickhouse {
+namespace {
+
+absl::Status Truncated(std::string_view what, size_t pos) {
+  return absl::DataLossError(
+      fmt::format("clickhouse: RowBinary response ends inside a {} at byte {}", what, pos));
+}
+
+}  // namespace
+
+void RowBinaryWriter::Float64(double v) {
+  uint64_t bits = 0;
+  std::memcpy(&bits, &v, sizeof(bits));
+  Fixed(bits, 8);
+}
+
+void RowBinaryWriter::VarUInt(uint64_t v) {
+  while (v >= 0x80) {
+    out_.push_back(static_cast<char>((v & 0x7f) | 0x80));
+    v >>= 7;
+  }
+  out_.push_back(static_cast<char>(v));
+}
+
+void RowBinaryWriter::Fixed(uint64_t v, int bytes) {
+  for (int i = 0; i < bytes; ++i) out_.push_back(static_cast<char>(v >> (8 * i) & 0xff));
+}
+
+absl::StatusOr<uint64_t> RowBinaryReader::FixedInt(int bytes) {
+  if (data_.size() - pos_ < static_cast<size_t>(bytes) || pos_ > data_.size()) {
+    return Truncated(fmt::format("{}-byte integer", bytes), pos_);
+  }
+  uint64_t v = 0;
+  for (int i = 0; i < bytes; ++i) {
+    v |= static_cast<uint64_t>(static_cast<uint8_t>(data_[pos_ + i])) << (8 * i);
+  }
+  pos_ += bytes;
+  return v;
+}
+
+absl::StatusOr<uint8_t> RowBinaryReader::UInt8() {
+  absl::StatusOr<uint64_t> v = FixedInt(1);
+  if (!v.ok()) return v.status();
+  return static_cast<uint8_t>(*v);
+}
+
+absl::StatusOr<uint16_t> RowBinaryReader::UInt16() {
+  absl::StatusOr<uint64_t> v = FixedInt(2);
+  if (!v.ok()) return v.status();
+  return static_cast<uint16_t>(*v);
+}
+
+absl::StatusOr<uint64_t> RowBinaryReader::UInt64() { return FixedInt(8); }
+
+absl::StatusOr<int64_t> RowBinaryReader::Int64() {
+  absl::StatusOr<uint64_t> v = FixedInt(8);
+  if (!v.ok()) return v.status();
+  return static_cast<int64_t>(*v);
+}
+
+absl::StatusOr<double> RowBinaryReader::Float64() {
+  absl::StatusOr<uint64_t> v = FixedInt(8);
+  if (!v.ok()) return v.status();
+  double d = 0;
+  uint64_t bits = *v;
+  std::memcpy(&d, &bits, sizeof(d));
+  return d;
+}
+
+absl::StatusOr<uint64_t> RowBinaryReader::VarUInt() {
+  uint64_t v = 0;
+  for (int shift = 0; shift < 64; shift += 7) {
+    if (pos_ >= data_.size()) return Truncated("length", pos_);
+    auto byte = static_cast<uint8_t>(data_[pos_++]);
+    v |= static_cast<uint64_t>(byte & 0x7f) << shift;
+    if ((byte & 0x80) == 0) return v;
+  }
+  return absl::DataLossError(
+      fmt::format("clickhouse: RowBinary length at byte {} is longer than 10 bytes", pos_));
+}
+
+absl::StatusOr<std::string_view> RowBinaryReader::String() {
+  absl::StatusOr<uint64_t> n = VarUInt();
+  if (!n.ok()) return n.status();
+  if (*n > data_.size() - pos_) return Truncated("string", pos_);
+  std::string_view s = data_.substr(pos_, *n);
+  pos_ += *n;
+  return s;
+}
+
+absl::StatusOr<std::string_view> RowBinaryReader::Fixed(size_t n) {
+  if (n > data_.size() - pos_) return Truncated("fixed string", pos_);
+  std::string_view s = data_.substr(pos_, n);
+  pos_ += n;
+  return s;
+}
+
+}  // namespace teletrace::storage::clickhouse

@@ -1,0 +1,51 @@
+// The ClickHouse schema: versioned migrations kept as .sql files (migrations/NNN_name.sql, embedded
+// at build time), rendered for a single node or a cluster, applied in order and recorded in
+// <database>.schema_migrations. Every statement is idempotent (IF NOT EXISTS), so two Teletrace
+// processes starting at once, or a run interrupted halfway, converge on the same schema.
+//
+// Placeholders in the .sql files:
+//   ${db}                    the database name
+//   ${on_cluster}            "" or "ON CLUSTER <cluster>"
+//   ${local}                 "" or "_local": the suffix of tables that hold data on each node
+//   ${merge_tree:T}          MergeTree() or ReplicatedMergeTree(
+//                            '/clickhouse/tables/{shard}/<db>/T_local', '{replica}') (ClickHouse
+//                            expands the {shard} and {replica} macros)
+//   ${global_merge_tree:T}   MergeTree() or a ReplicatedMergeTree replicated to every node of the
+//                            cluster (small tables every node must see: schema version, system id)
+//   ${distributed:T}         nothing, or the statement creating Distributed table T over T_local,
+//                            sharded by cityHash64(trace_id)
+//   ${lc_string}             LowCardinality(String) where the server allows it, else String
+//                            (18.16 runs ON CLUSTER DDL without the query's settings, so it cannot
+//                            create LowCardinality columns on a cluster)
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "storage/clickhouse/clickhouse_http.h"
+
+namespace teletrace::storage::clickhouse {
+
+struct SchemaOptions {
+  std::string database;
+  std::string cluster;          // empty = single node
+  bool low_cardinality = true;  // ${lc_string} is LowCardinality(String)
+};
+
+// The statements of one .sql file, rendered: comments dropped, split on ';', placeholders replaced,
+// empty statements removed. InvalidArgument naming the placeholder when one is unknown.
+absl::StatusOr<std::vector<std::string>> RenderStatements(std::string_view sql,
+                                                          const SchemaOptions& options);
+
+// Creates or upgrades the schema (options.low_cardinality is decided here from the server's
+// version). FailedPrecondition when the database records a newer version than
+// this binary knows; otherwise the errors of ClickHouseHttp::Execute.
+absl::Status ApplyMigrations(ClickHouseHttp& http, const SchemaOptions& options);
+
+// The settings DDL and queries send, so 18.16 accepts LowCardinality columns (current releases
+// ignore the obsolete setting).
+const QuerySettings& DdlSettings();
+
+}  // namespace teletrace::storage::clickhouse
