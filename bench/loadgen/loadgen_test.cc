@@ -3,6 +3,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include <atomic>
+#include <chrono>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -141,9 +142,31 @@ TEST(OptionsTest, HelpListsEveryFlag) {
        {"--endpoint", "--protocol", "--gzip", "--connections", "--rate", "--duration",
         "--total-spans", "--batch", "--services", "--operations", "--depth", "--fanout",
         "--spans-per-trace", "--attributes", "--event-ratio", "--error-ratio", "--seed",
-        "--huge-trace", "--record-acked", "--json", "--decode-baseline", "--pool", "--run-id"}) {
+        "--huge-trace", "--record-acked", "--json", "--decode-baseline", "--pool", "--run-id",
+        "--time-spread"}) {
     EXPECT_NE(help.find(flag), std::string::npos) << flag;
   }
+}
+
+TEST(OptionsTest, TimeSpreadNeedsABoundedRunWithoutAHugeTrace) {
+  auto options = ParseLoadgenFlags(std::vector<std::string>{"--time-spread=3600",
+                                                            "--total-spans=1000"});
+  ASSERT_TRUE(options.ok()) << options.status();
+  EXPECT_EQ(options->time_spread_s, 3600);
+  auto by_default = ParseLoadgenFlags(std::vector<std::string>{});
+  ASSERT_TRUE(by_default.ok());
+  EXPECT_EQ(by_default->time_spread_s, 0);
+  auto with_default_duration = ParseLoadgenFlags(std::vector<std::string>{"--time-spread=60"});
+  ASSERT_TRUE(with_default_duration.ok());
+  EXPECT_EQ(with_default_duration->duration_s, 10);
+  auto error = [](std::vector<std::string> args) {
+    return std::string(ParseLoadgenFlags(args).status().message());
+  };
+  EXPECT_EQ(error({"--time-spread=3600", "--huge-trace=1000"}),
+            "--time-spread: cannot be combined with --huge-trace");
+  EXPECT_EQ(error({"--time-spread=3600", "--duration=0"}),
+            "--time-spread: needs a bounded run (--total-spans or --duration > 0)");
+  EXPECT_EQ(error({"--time-spread=-1"}), "--time-spread: expected a number >= 0, got '-1'");
 }
 
 TEST(OptionsTest, TreeCapacity) {
@@ -426,6 +449,78 @@ TEST(PayloadTest, JsonHasHexIdsStringIntegersAndPatchesLikeProtobuf) {
         EXPECT_EQ(span["attributes"][8]["value"]["boolValue"].get<bool>(),
                   expected.attributes(8).value().bool_value());
         EXPECT_EQ(span.contains("events"), expected.events_size() > 0);
+      }
+    }
+  }
+  EXPECT_EQ(i, 200u);
+}
+
+TEST(PayloadTest, SpreadTimeShiftPlacesRequestKOfNExactly) {
+  const int64_t kHour = int64_t{3600} * 1000000000;
+  const uint64_t kWindowEnd = kBaseTime + 10000000000ULL;  // the run starts 10 s after generation
+  // k = 0: the window's start; k = n (and beyond): its end.
+  EXPECT_EQ(SpreadTimeShift(kBaseTime, kWindowEnd, kHour, 0, 8), 10000000000 - kHour);
+  EXPECT_EQ(SpreadTimeShift(kBaseTime, kWindowEnd, kHour, 3, 8), 10000000000 - kHour * 5 / 8);
+  EXPECT_EQ(SpreadTimeShift(kBaseTime, kWindowEnd, kHour, 8, 8), 10000000000);
+  EXPECT_EQ(SpreadTimeShift(kBaseTime, kWindowEnd, kHour, 9, 8), 10000000000);
+  // Rounded down: 1 s * 1 / 3.
+  EXPECT_EQ(SpreadTimeShift(kBaseTime, kBaseTime, 1000000000, 1, 3), -1000000000 + 333333333);
+  // 10M requests over an hour: spread * k overflows 64 bits, the result must not.
+  EXPECT_EQ(SpreadTimeShift(kBaseTime, kBaseTime, kHour, 9999999, 10000000),
+            -kHour + kHour / 10000000 * 9999999);
+}
+
+// Request k of n of a --time-spread run, decoded: every span, and event, is moved by exactly
+// SpreadTimeShift, so durations are unchanged.
+TEST(PayloadTest, SpreadShiftMovesEveryTimestampOfAProtobufAndJsonRequest) {
+  const int64_t kHour = int64_t{3600} * 1000000000;
+  const uint64_t kWindowEnd = kBaseTime + 2500000000ULL;
+  int64_t shift = SpreadTimeShift(kBaseTime, kWindowEnd, kHour, 7, 16);
+  ASSERT_EQ(shift, 2500000000 - kHour * 9 / 16);
+  EncodedRequest proto = Encoded(Encoding::kProtobuf);
+  ExportRequest original;
+  ASSERT_TRUE(original.ParseFromString(proto.bytes));
+  auto before = AllSpans(original);
+
+  std::string patched;
+  PatchRequest(proto, SaltForSend(5, 7), shift, &patched);
+  ExportRequest parsed;
+  ASSERT_TRUE(parsed.ParseFromString(patched));
+  auto after = AllSpans(parsed);
+  ASSERT_EQ(after.size(), 200u);
+  int events = 0;
+  for (size_t i = 0; i < after.size(); ++i) {
+    EXPECT_EQ(static_cast<int64_t>(after[i]->start_time_unix_nano() -
+                                   before[i]->start_time_unix_nano()),
+              shift);
+    EXPECT_EQ(
+        static_cast<int64_t>(after[i]->end_time_unix_nano() - before[i]->end_time_unix_nano()),
+        shift);
+    EXPECT_EQ(after[i]->end_time_unix_nano() - after[i]->start_time_unix_nano(),
+              before[i]->end_time_unix_nano() - before[i]->start_time_unix_nano());
+    ASSERT_EQ(after[i]->events_size(), before[i]->events_size());
+    for (int e = 0; e < after[i]->events_size(); ++e) {
+      EXPECT_EQ(static_cast<int64_t>(after[i]->events(e).time_unix_nano() -
+                                     before[i]->events(e).time_unix_nano()),
+                shift);
+      ++events;
+    }
+  }
+  EXPECT_EQ(events, 20);  // 10% of 200 spans
+
+  EncodedRequest json = Encoded(Encoding::kJson);
+  PatchRequest(json, SaltForSend(5, 7), shift, &patched);
+  nlohmann::json doc = nlohmann::json::parse(patched);
+  size_t i = 0;
+  for (const auto& rs : doc["resourceSpans"]) {
+    for (const auto& ss : rs["scopeSpans"]) {
+      for (const auto& span : ss["spans"]) {
+        ASSERT_LT(i, before.size());
+        const Span& expected = *before[i++];
+        EXPECT_EQ(span["startTimeUnixNano"],
+                  std::to_string(expected.start_time_unix_nano() + static_cast<uint64_t>(shift)));
+        EXPECT_EQ(span["endTimeUnixNano"],
+                  std::to_string(expected.end_time_unix_nano() + static_cast<uint64_t>(shift)));
       }
     }
   }
@@ -764,6 +859,87 @@ TEST(RunnerTest, RateLimitedRunIsPaced) {
   // Sends are due at 0, 50, ..., 250 ms.
   EXPECT_GE(report->elapsed_s, 0.25);
   EXPECT_LT(report->elapsed_s, 2.0);
+}
+
+uint64_t WallNanos() {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                   std::chrono::system_clock::now().time_since_epoch())
+                                   .count());
+}
+
+// Root spans start within 1 s of their request's time base (TraceGenerator's contract).
+std::vector<uint64_t> RootStarts(const ExportRequest& request) {
+  std::vector<uint64_t> starts;
+  for (const Span* span : AllSpans(request)) {
+    if (span->parent_span_id().empty()) starts.push_back(span->start_time_unix_nano());
+  }
+  return starts;
+}
+
+TEST(RunnerTest, TimeSpreadReplaysTheHourBeforeTheRunInRequestOrder) {
+  FakeHttpServer server({});
+  auto options = ParseLoadgenFlags(std::vector<std::string>{
+      "--protocol=http-protobuf", "--endpoint=127.0.0.1:" + std::to_string(server.port()),
+      "--total-spans=2000", "--batch=500", "--pool=2", "--connections=1", "--time-spread=3600"});
+  ASSERT_TRUE(options.ok());
+  uint64_t before = WallNanos();
+  auto report = RunLoad(*options);
+  uint64_t after = WallNanos();
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_EQ(report->acknowledged_spans, 2000);
+  std::vector<std::string> bodies = server.bodies();
+  ASSERT_EQ(bodies.size(), 4u);  // one connection: in send order
+  std::vector<ExportRequest> requests(4);
+  for (size_t k = 0; k < 4; ++k) ASSERT_TRUE(requests[k].ParseFromString(bodies[k]));
+
+  const uint64_t kHour = uint64_t{3600} * 1000000000;
+  // Request k's roots start at window end - 1 h + k/4 h + [0, 1 s); the window ends between
+  // `before` and `after`.
+  for (size_t k = 0; k < 4; ++k) {
+    for (uint64_t start : RootStarts(requests[k])) {
+      uint64_t base = start + kHour - k * kHour / 4;
+      EXPECT_GE(base, before) << "request " << k;
+      EXPECT_LT(base, after + 1000000000) << "request " << k;
+    }
+  }
+  // Requests 0 and 2 (and 1 and 3) are the same pooled request: every timestamp is exactly
+  // half an hour apart.
+  for (size_t k = 0; k < 2; ++k) {
+    auto first = AllSpans(requests[k]);
+    auto second = AllSpans(requests[k + 2]);
+    ASSERT_EQ(first.size(), 500u);
+    ASSERT_EQ(second.size(), 500u);
+    for (size_t i = 0; i < first.size(); ++i) {
+      EXPECT_EQ(second[i]->start_time_unix_nano() - first[i]->start_time_unix_nano(), kHour / 2);
+      EXPECT_EQ(second[i]->end_time_unix_nano() - first[i]->end_time_unix_nano(), kHour / 2);
+    }
+  }
+}
+
+TEST(RunnerTest, TimeSpreadWithADurationPlacesSendsByElapsedTime) {
+  FakeHttpServer server({});
+  auto options = ParseLoadgenFlags(std::vector<std::string>{
+      "--protocol=http-protobuf", "--endpoint=127.0.0.1:" + std::to_string(server.port()),
+      "--duration=0.3", "--batch=100", "--pool=2", "--connections=1", "--time-spread=600"});
+  ASSERT_TRUE(options.ok());
+  uint64_t before = WallNanos();
+  auto report = RunLoad(*options);
+  uint64_t after = WallNanos();
+  ASSERT_TRUE(report.ok()) << report.status();
+  ASSERT_GT(report->acknowledged_spans, 0);
+  // Every root starts in [window start, window end + 1 s): 600 s before the run at the earliest.
+  const uint64_t kSpread = uint64_t{600} * 1000000000;
+  int roots = 0;
+  for (const std::string& body : server.bodies()) {
+    ExportRequest request;
+    ASSERT_TRUE(request.ParseFromString(body));
+    for (uint64_t start : RootStarts(request)) {
+      EXPECT_GE(start, before - kSpread);
+      EXPECT_LT(start, after + 1000000000);
+      ++roots;
+    }
+  }
+  EXPECT_EQ(roots, report->acknowledged_spans / 20);
 }
 
 TEST(RunnerTest, NonRetryableStatusFailsTheRequest) {

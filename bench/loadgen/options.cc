@@ -169,6 +169,7 @@ absl::StatusOr<LoadgenOptions> ParseLoadgenFlags(const std::vector<std::string>&
       {"run-id", Uint64Flag(&o.run_id)},
       {"pool", IntFlag(&o.pool, 1, 100000)},
       {"huge-trace", Int64Flag(&o.huge_trace, 0, kBig)},
+      {"time-spread", DoubleFlag(&o.time_spread_s, 0)},
       {"record-acked", StringFlag(&o.record_acked)},
       {"timeout", DoubleFlag(&o.timeout_s, 0.001)},
       {"max-backoff", DoubleFlag(&o.max_backoff_s, 0)},
@@ -224,6 +225,16 @@ absl::StatusOr<LoadgenOptions> ParseLoadgenFlags(const std::vector<std::string>&
         s.spans_per_trace, s.depth, s.fanout, capacity));
   }
   if (!duration_given && o.total_spans == 0 && o.huge_trace == 0) o.duration_s = 10;
+  if (o.time_spread_s > 0) {
+    // One trace has one time base, and an unbounded run has no end to spread the window over.
+    if (o.huge_trace > 0) {
+      return absl::InvalidArgumentError("--time-spread: cannot be combined with --huge-trace");
+    }
+    if (o.total_spans == 0 && o.duration_s == 0) {
+      return absl::InvalidArgumentError(
+          "--time-spread: needs a bounded run (--total-spans or --duration > 0)");
+    }
+  }
   return o;
 }
 
@@ -249,6 +260,13 @@ How much:
   --total-spans=N          stop after offering exactly N spans
   --batch=N                spans per request (default {batch})
   --huge-trace=N           send one trace of N spans in requests of --batch spans, print its id
+
+When:
+  --time-spread=SECONDS    replay the SECONDS before the run starts instead of stamping spans with
+                           their send time: the traces of request k of N (--total-spans) start at
+                           run start - SECONDS + SECONDS * k / N (with --duration: elapsed /
+                           duration in place of k / N), so a store filled in minutes covers e.g. the
+                           last hour (3600), in time order. Default 0: send time
 
 What the traces look like:
   --services=N             distinct service.name values (default {services})

@@ -49,6 +49,10 @@ struct LoadgenOptions {
   uint64_t run_id = 0;      // salts trace ids so repeated runs store distinct traces; 0 = random
   int pool = 16;            // distinct pre-encoded requests
   int64_t huge_trace = 0;   // > 0: send one trace of this many spans, then stop
+  // > 0: replay the window of this many seconds that ends when the run starts, in time order:
+  // the k-th of N requests is stamped window_start + time_spread_s * k / N (with --duration:
+  // elapsed / duration instead of k / N). 0 = stamp every request with its send time.
+  double time_spread_s = 0;
   std::string record_acked;  // file to append "<trace id hex> <spans>" per acknowledged trace
   double timeout_s = 30;     // per export attempt
   double max_backoff_s = 5;  // cap on any wait before a resend, Retry-After included
@@ -62,6 +66,7 @@ struct LoadgenOptions {
 // "--rate: expected a number >= 0, got 'fast'" or "unknown flag --foo (see --help)".
 // Applies the defaults that depend on other flags: the HTTP port 4318 when --endpoint is not given
 // for an HTTP protocol, and a 10 s duration when neither --duration nor --total-spans is given.
+// --time-spread needs a bounded run (--total-spans or --duration) and no --huge-trace.
 absl::StatusOr<LoadgenOptions> ParseLoadgenFlags(int argc, const char* const* argv);
 absl::StatusOr<LoadgenOptions> ParseLoadgenFlags(const std::vector<std::string>& args);
 

@@ -2,6 +2,7 @@
 
 #include <zlib.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "absl/status/status.h"
@@ -271,6 +272,15 @@ TraceId SaltTraceId(const TraceId& trace_id, uint64_t salt) {
   TraceId out = trace_id;
   for (int i = 0; i < 8; ++i) out[8 + i] ^= static_cast<uint8_t>(salt >> (56 - 8 * i));
   return out;
+}
+
+int64_t SpreadTimeShift(uint64_t generated_at_unix_nano, uint64_t window_end_unix_nano,
+                        int64_t spread_nanos, uint64_t k, uint64_t n) {
+  k = std::min(k, n);
+  // 128 bits: an hour in nanoseconds times a request count overflows 64.
+  auto offset = static_cast<int64_t>(static_cast<unsigned __int128>(spread_nanos) * k / n);
+  return static_cast<int64_t>(window_end_unix_nano - generated_at_unix_nano) - spread_nanos +
+         offset;
 }
 
 void PatchRequest(const EncodedRequest& encoded, uint64_t salt, int64_t time_shift_nanos,

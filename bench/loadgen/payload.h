@@ -46,6 +46,15 @@ uint64_t SaltForSend(uint64_t run_id, uint64_t send_index);
 // A trace id as it goes out after salting.
 TraceId SaltTraceId(const TraceId& trace_id, uint64_t salt);
 
+// The time shift (for PatchRequest) that replays a window of spread_nanos ending at
+// window_end_unix_nano: a request generated at generated_at_unix_nano, sent as the k-th of n, is
+// moved so that what started at generated_at starts at
+// window_end - spread + spread * k / n (rounded down to the nanosecond). k is clamped to n; n > 0.
+// k and n may be any progress measure (the runner uses elapsed and total nanoseconds for
+// --duration runs).
+int64_t SpreadTimeShift(uint64_t generated_at_unix_nano, uint64_t window_end_unix_nano,
+                        int64_t spread_nanos, uint64_t k, uint64_t n);
+
 // *out = encoded.bytes with every trace id salted and every timestamp moved by time_shift_nanos.
 // Reuses *out's capacity; cost is a copy plus a few bytes per span.
 void PatchRequest(const EncodedRequest& encoded, uint64_t salt, int64_t time_shift_nanos,

@@ -89,6 +89,12 @@ struct SharedRun {
   std::optional<Clock::time_point> deadline;
   std::atomic<uint64_t> next_send{0};
   int64_t huge_time_shift = 0;
+  // --time-spread: the replayed window's length and end, and the run's length in requests
+  // (--total-spans) or in nanoseconds (--duration).
+  int64_t spread_nanos = 0;
+  uint64_t window_end_unix_nano = 0;
+  uint64_t spread_requests = 0;
+  uint64_t spread_duration_nanos = 0;
   // Bodies of the first sends, gzip'ed before the clock started (send index -> body).
   std::vector<std::string> precompressed;
 };
@@ -98,15 +104,28 @@ uint64_t SaltFor(const SharedRun& run, uint64_t send_index) {
   return SaltForSend(run.run_id, run.pool->huge_trace ? 0 : send_index);
 }
 
-// The body of the send_index-th send: the pooled request salted, its timestamps moved to now (a
-// huge trace keeps one time base), gzip'ed for HTTP with --gzip. *out may end up == scratch.
-absl::Status BuildBody(const SharedRun& run, uint64_t send_index, const EncodedRequest& request,
-                       std::string* scratch, std::string** out) {
+// How far the send_index-th send moves the pool's timestamps: to now; a huge trace keeps one time
+// base; with --time-spread, to its place in the replayed window. elapsed_nanos is the send's time
+// since the clock started (for a body built before, the time it is due).
+int64_t TimeShiftFor(const SharedRun& run, uint64_t send_index, uint64_t elapsed_nanos) {
+  uint64_t generated_at = run.pool->generated_at_unix_nano;
+  if (run.pool->huge_trace) return run.huge_time_shift;
+  if (run.spread_nanos == 0) return static_cast<int64_t>(NowUnixNanos() - generated_at);
+  if (run.spread_requests > 0) {
+    return SpreadTimeShift(generated_at, run.window_end_unix_nano, run.spread_nanos, send_index,
+                           run.spread_requests);
+  }
+  return SpreadTimeShift(generated_at, run.window_end_unix_nano, run.spread_nanos, elapsed_nanos,
+                         run.spread_duration_nanos);
+}
+
+// The body of the send_index-th send: the pooled request salted, its timestamps moved by
+// TimeShiftFor, gzip'ed for HTTP with --gzip. *out may end up == scratch.
+absl::Status BuildBody(const SharedRun& run, uint64_t send_index, uint64_t elapsed_nanos,
+                       const EncodedRequest& request, std::string* scratch, std::string** out) {
   const LoadgenOptions& options = *run.options;
-  int64_t shift = run.pool->huge_trace
-                      ? run.huge_time_shift
-                      : static_cast<int64_t>(NowUnixNanos() - run.pool->generated_at_unix_nano);
-  PatchRequest(request, SaltFor(run, send_index), shift, scratch);
+  PatchRequest(request, SaltFor(run, send_index), TimeShiftFor(run, send_index, elapsed_nanos),
+               scratch);
   if (!options.gzip || options.protocol == Protocol::kGrpc) {
     *out = scratch;
     return absl::OkStatus();
@@ -118,6 +137,13 @@ absl::Status BuildBody(const SharedRun& run, uint64_t send_index, const EncodedR
 // kPrecompressBudget bytes of the run's first sends ahead, on all cores, so that a bounded run
 // measures the server rather than the generator. Later sends compress as they go.
 constexpr size_t kPrecompressBudget = size_t{512} << 20;
+
+// When the send_index-th send is due after the clock starts, at --rate (0 without a rate).
+uint64_t DueNanos(const SharedRun& run, uint64_t send_index) {
+  if (run.options->rate <= 0) return 0;
+  return static_cast<uint64_t>(static_cast<double>(run.pool->SpansBefore(send_index)) /
+                               run.options->rate * 1e9);
+}
 
 absl::Status Precompress(SharedRun* run) {
   const LoadgenOptions& options = *run->options;
@@ -132,7 +158,7 @@ absl::Status Precompress(SharedRun* run) {
   std::string scratch;
   std::string first;
   std::string* out = &first;
-  RETURN_IF_ERROR(BuildBody(*run, 0, *run->pool->ForSend(0), &scratch, &out));
+  RETURN_IF_ERROR(BuildBody(*run, 0, 0, *run->pool->ForSend(0), &scratch, &out));
   sends = std::min<uint64_t>(sends, kPrecompressBudget / std::max<size_t>(first.size(), 1));
   run->precompressed.resize(sends);
   run->precompressed[0] = std::move(first);
@@ -143,7 +169,8 @@ absl::Status Precompress(SharedRun* run) {
     std::string scratch;
     for (uint64_t i = next.fetch_add(1); i < sends; i = next.fetch_add(1)) {
       std::string* body = &run->precompressed[i];
-      absl::Status status = BuildBody(*run, i, *run->pool->ForSend(i), &scratch, &body);
+      absl::Status status =
+          BuildBody(*run, i, DueNanos(*run, i), *run->pool->ForSend(i), &scratch, &body);
       if (!status.ok()) {
         std::lock_guard<std::mutex> lock(mutex);
         failure = status;
@@ -156,6 +183,11 @@ absl::Status Precompress(SharedRun* run) {
   for (unsigned i = 0; i < cores; ++i) threads.emplace_back(worker);
   for (std::thread& thread : threads) thread.join();
   return failure;
+}
+
+uint64_t ElapsedNanos(const SharedRun& run) {
+  return static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - run.start).count());
 }
 
 void SendLoop(SharedRun* run, Exporter* exporter, ThreadTotals* totals, int thread_index) {
@@ -179,7 +211,8 @@ void SendLoop(SharedRun* run, Exporter* exporter, ThreadTotals* totals, int thre
     std::string* payload = &compressed;
     if (send_index < run->precompressed.size()) {
       payload = &run->precompressed[send_index];
-    } else if (absl::Status status = BuildBody(*run, send_index, *request, &body, &payload);
+    } else if (absl::Status status = BuildBody(*run, send_index, ElapsedNanos(*run), *request,
+                                               &body, &payload);
                !status.ok()) {
       totals->failed_spans += request->span_count;
       ++totals->failed_requests;
@@ -264,6 +297,19 @@ absl::StatusOr<RunReport> RunLoad(const LoadgenOptions& options) {
                                                           NowUnixNanos();
   std::vector<ThreadTotals> totals(static_cast<size_t>(options.connections));
   run.huge_time_shift = static_cast<int64_t>(NowUnixNanos() - generated_at);
+  if (options.time_spread_s > 0) {
+    // The window ends now, before any body is built, so precompressed bodies fall in it too and
+    // no span is stamped later than it was sent.
+    run.spread_nanos = static_cast<int64_t>(std::llround(options.time_spread_s * 1e9));
+    run.window_end_unix_nano = NowUnixNanos();
+    if (pool.total_spans > 0) {
+      run.spread_requests =
+          static_cast<uint64_t>((pool.total_spans + options.batch - 1) / options.batch);
+    } else {
+      run.spread_duration_nanos =
+          static_cast<uint64_t>(std::llround(options.duration_s * 1e9));
+    }
+  }
   RETURN_IF_ERROR(Precompress(&run));
   double cpu_before = ProcessCpuSeconds();
   run.start = Clock::now();

@@ -9,9 +9,17 @@ median of --runs runs (>= 3) with its min and max.
     bench/scenarios/run.py                 # the full run (10M spans), as `make bench` does
     bench/scenarios/run.py --quick         # 300k spans, shorter runs: for development
     bench/scenarios/run.py --only ingest,queries --spans 1000000
+    bench/scenarios/run.py --backend=both  # the same scenarios against ClickHouse too
+
+The size/query store is filled with `teletrace-loadgen --time-spread=3600`: its spans cover the
+hour before the fill started, in time order, as a real system would have sent them, and the
+queries ask for [fill start - 1 h, now]. With --backend=clickhouse (or both) a throwaway
+clickhouse-server is started on loopback (tests/clickhouse/clickhouse_server.sh) and stopped at
+the end, and every scenario runs again with teletrace on it; its store holds --clickhouse-spans
+spans, since ClickHouse ingests far fewer spans/s here than SQLite.
 
 Every server this script starts is stopped (SIGTERM) when it ends, however it ends; the kernel
-also sends SIGTERM to a server whose runner dies (PR_SET_PDEATHSIG). Every step has a time bound.
+also sends SIGTERM to a teletrace whose runner dies (PR_SET_PDEATHSIG). Every step has a time bound.
 Python 3 standard library only.
 """
 
@@ -32,6 +40,8 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.error
+import urllib.request
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -137,27 +147,25 @@ class HttpClient:
 
 
 class Server:
-    """The teletrace binary on free loopback ports with its own data directory."""
+    """The teletrace binary on free loopback ports, on one store of a backend (see Backend)."""
 
-    def __init__(self, binary, data_dir, log_path, extra_flags=()):
+    def __init__(self, binary, backend, store, log_path, extra_flags=()):
         self.binary = binary
-        self.data_dir = data_dir
+        self.backend = backend
+        self.store = store
         self.log_path = log_path
         self.extra_flags = list(extra_flags)
         self.proc = None
 
     def start(self, timeout=120):
         self.http_port, self.grpc_port, self.otlp_http_port = free_ports(3)
-        os.makedirs(self.data_dir, exist_ok=True)
         self.log_file = open(self.log_path, "ab")
         command = [
             self.binary,
             f"--server.http_port={self.http_port}",
             f"--server.otlp_grpc_port={self.grpc_port}",
             f"--server.otlp_http_port={self.otlp_http_port}",
-            f"--storage.sqlite.path={self.data_dir}",
-            "--storage.sqlite.retention_max_age=0",
-        ] + self.extra_flags
+        ] + self.backend.storage_flags(self.store) + self.extra_flags
         self.proc = subprocess.Popen(command, stdout=self.log_file, stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent)
         LIVE_SERVERS.add(self)
@@ -253,23 +261,129 @@ def dir_bytes(path):
     return total
 
 
+# ---------------------------------------------------------------------------------------------
+# Backends: where a teletrace server keeps its spans. A store is one SQLite directory or one
+# ClickHouse database; every scenario run gets a fresh one, and remove() deletes it.
+
+
+class SqliteBackend:
+    name = "sqlite"
+    label = "SQLite"
+
+    def __init__(self, work):
+        self.work = work
+
+    def open(self):
+        pass
+
+    def close(self):
+        pass
+
+    def new_store(self, name):
+        path = os.path.join(self.work, name + "-data")
+        os.makedirs(path, exist_ok=True)
+        return path
+
+    def storage_flags(self, store):
+        return ["--storage.backend=sqlite", f"--storage.sqlite.path={store}",
+                "--storage.sqlite.retention_max_age=0"]
+
+    def bytes_on_disk(self, store, settle):
+        """Bytes the store's files take on disk. SQLite settles when teletrace stops (checkpoint),
+        so `settle` (called once teletrace has stopped) needs nothing more here."""
+        return dir_bytes(store)
+
+    def remove(self, store):
+        shutil.rmtree(store, ignore_errors=True)
+
+
+class ClickHouseBackend:
+    """A throwaway clickhouse-server on loopback (tests/clickhouse/clickhouse_server.sh: its own
+    directory, ports and config), one database per store."""
+
+    name = "clickhouse"
+    label = "ClickHouse"
+    SCRIPT = os.path.join(ROOT, "tests/clickhouse/clickhouse_server.sh")
+
+    def __init__(self, work):
+        self.dir = os.path.join(work, "clickhouse-server")
+        self.url = None
+
+    def open(self):
+        http_port, tcp_port, interserver_port = free_ports(3)
+        proc = subprocess.run([self.SCRIPT, "start", self.dir, str(http_port), str(tcp_port),
+                               str(interserver_port)], capture_output=True, text=True, timeout=120)
+        if proc.returncode != 0:
+            self.close()
+            raise BenchError(f"clickhouse-server did not start: {proc.stderr.strip()[-500:]}")
+        self.url = f"http://127.0.0.1:{http_port}"
+        version = self.query("SELECT version()")
+        log(f"clickhouse-server {version} on {self.url} (data in {self.dir})")
+        return version
+
+    def close(self):
+        # SIGKILL: the data is deleted right after, so a clean shutdown would only cost time.
+        subprocess.run([self.SCRIPT, "kill", self.dir], capture_output=True, timeout=120)
+        shutil.rmtree(self.dir, ignore_errors=True)
+        self.url = None
+
+    def query(self, sql, timeout=1800):
+        request = urllib.request.Request(self.url, data=sql.encode(), method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:
+                return response.read().decode().strip()
+        except urllib.error.HTTPError as error:
+            raise BenchError(f"clickhouse: {sql[:100]}: {error.code} "
+                             f"{error.read().decode(errors='replace')[:300]}")
+
+    def new_store(self, name):
+        return "tt_" + re.sub(r"[^A-Za-z0-9_]", "_", name)
+
+    def storage_flags(self, store):
+        return ["--storage.backend=clickhouse", f"--storage.clickhouse.endpoints={self.url}",
+                f"--storage.clickhouse.database={store}"]
+
+    def bytes_on_disk(self, store, settle):
+        """Bytes on disk of the database's active parts; with `settle`, after merging every table
+        to its final parts (OPTIMIZE ... FINAL), as a store left alone would end up."""
+        if settle:
+            tables = self.query(f"SELECT name FROM system.tables WHERE database = '{store}' "
+                                "AND engine LIKE '%MergeTree'").split()
+            for table in tables:
+                self.query(f"OPTIMIZE TABLE {store}.{table} FINAL")
+        return int(self.query("SELECT sum(bytes_on_disk) FROM system.parts WHERE active AND "
+                              f"database = '{store}'") or 0)
+
+    def remove(self, store):
+        if self.url:
+            self.query(f"DROP DATABASE IF EXISTS {store}")
+
+
+BACKENDS = {"sqlite": SqliteBackend, "clickhouse": ClickHouseBackend}
+
+
 class Context:
-    def __init__(self, args):
+    """One backend's pass through the scenarios: its results, notes and skipped scenarios."""
+
+    def __init__(self, args, backend, spans, work, deadline):
         self.args = args
-        self.work = args.work_dir or tempfile.mkdtemp(prefix="teletrace-bench-")
-        os.makedirs(self.work, exist_ok=True)
-        self.deadline = time.monotonic() + args.max_minutes * 60
+        self.backend = backend
+        self.spans = spans  # in the size/query store
+        self.work = work
+        self.deadline = deadline
         self.cores = os.cpu_count() or 1
         self.results = {}
         self.notes = []
         self.skipped = {}
+        self.server_version = None  # of the backend's own server, when it has one
 
     def time_left(self):
         return self.deadline - time.monotonic()
 
-    def server(self, name, data_dir=None, extra_flags=()):
-        data_dir = data_dir or os.path.join(self.work, name + "-data")
-        return Server(self.args.bin, data_dir, os.path.join(self.work, name + ".log"), extra_flags)
+    def server(self, name, store=None, extra_flags=()):
+        store = store or self.backend.new_store(name)
+        return Server(self.args.bin, self.backend, store,
+                      os.path.join(self.work, f"{self.backend.name}-{name}.log"), extra_flags)
 
     def loadgen(self, flags, timeout):
         """Runs teletrace-loadgen with --json; returns its report (exit status 0 or 1)."""
@@ -312,7 +426,7 @@ def scenario_ingest(ctx):
                 m = server.metrics()
             finally:
                 server.stop()
-                shutil.rmtree(server.data_dir, ignore_errors=True)
+                ctx.backend.remove(server.store)
             acked = report["acknowledged_spans"]
             if acked <= 0:
                 raise BenchError(f"{protocol}: nothing acknowledged: {report}")
@@ -360,47 +474,54 @@ def scenario_ingest(ctx):
 # ---------------------------------------------------------------------------------------------
 # Scenario 2: bytes on disk per span; the last store is kept for scenarios 3 and 5.
 
+TIME_SPREAD_S = 3600  # the store holds the hour before it was filled
+
 
 def scenario_size(ctx):
     a = ctx.args
+    spans = ctx.spans
     runs = []
-    store_dir = None
+    kept = None
     for i in range(a.size_runs):
         name = f"store-{i}"
         server = ctx.server(name)
-        acked_file = os.path.join(ctx.work, name + "-acked.txt")
+        acked_file = os.path.join(ctx.work, f"{ctx.backend.name}-{name}-acked.txt")
         try:
             server.start()
+            # The load generator's window ends when it starts, so this is at or before it.
+            fill_start_ns = time.time_ns()
             report = ctx.loadgen([f"--protocol=grpc", f"--endpoint=127.0.0.1:{server.grpc_port}",
-                                  f"--total-spans={a.spans}", f"--connections={a.connections}",
-                                  f"--pool={a.pool}", f"--record-acked={acked_file}"],
-                                 timeout=max(600, a.spans / 2000))
-            running_bytes = dir_bytes(server.data_dir)
+                                  f"--total-spans={spans}", f"--connections={a.connections}",
+                                  f"--pool={a.pool}", f"--record-acked={acked_file}",
+                                  f"--time-spread={TIME_SPREAD_S}"],
+                                 timeout=max(600, spans / 2000))
+            running_bytes = ctx.backend.bytes_on_disk(server.store, settle=False)
             reported_bytes = metric_sum(server.metrics(), "teletrace_storage_bytes")
         finally:
             server.stop()
-        if report["acknowledged_spans"] != a.spans:
-            raise BenchError(f"size: {report['acknowledged_spans']} of {a.spans} spans acknowledged: "
+        if report["acknowledged_spans"] != spans:
+            raise BenchError(f"size: {report['acknowledged_spans']} of {spans} spans acknowledged: "
                              f"{report.get('first_error')}")
-        stopped_bytes = dir_bytes(server.data_dir)
+        stopped_bytes = ctx.backend.bytes_on_disk(server.store, settle=True)
         run = {
-            "spans": a.spans,
+            "spans": spans,
             "bytes_on_disk": stopped_bytes,
-            "bytes_per_span": stopped_bytes / a.spans,
-            "bytes_per_span_while_running": running_bytes / a.spans,
-            "storage_bytes_metric_per_span": reported_bytes / a.spans,
+            "bytes_per_span": stopped_bytes / spans,
+            "bytes_per_span_while_running": running_bytes / spans,
+            "storage_bytes_metric_per_span": reported_bytes / spans,
             "sustained_spans_per_s": report["acknowledged_spans_per_s"],
         }
-        log(f"size run {i + 1}: {run['bytes_per_span']:.1f} B/span after {a.spans} spans "
-            f"({run['bytes_per_span_while_running']:.1f} while running), "
+        log(f"{ctx.backend.name} size run {i + 1}: {run['bytes_per_span']:.1f} B/span after "
+            f"{spans} spans ({run['bytes_per_span_while_running']:.1f} while running), "
             f"sustained {run['sustained_spans_per_s']:.0f} spans/s")
         runs.append(run)
-        if store_dir is not None:
-            shutil.rmtree(store_dir, ignore_errors=True)
-        store_dir = server.data_dir
-        ctx.store = (store_dir, acked_file)
+        if kept is not None:
+            ctx.backend.remove(kept)
+        kept = server.store
+        ctx.store = (server.store, acked_file, fill_start_ns)
     ctx.results["size"] = {key: summarize([r[key] for r in runs]) for key in runs[0]}
     ctx.results["size"]["pool"] = a.pool
+    ctx.results["size"]["time_spread_s"] = TIME_SPREAD_S
 
 
 # ---------------------------------------------------------------------------------------------
@@ -435,13 +556,15 @@ def time_runs(ctx, client, method, path, body, runs, budget_s, check=None):
 
 def scenario_queries(ctx):
     a = ctx.args
-    store_dir, acked_file = ctx.store
-    server = ctx.server("queries", data_dir=store_dir)
+    store, acked_file, fill_start_ns = ctx.store
+    server = ctx.server("queries", store=store)
     try:
         server.start()
         client = server.http
-        now_ns = time.time_ns()
-        timeframe = {"startTimeUnixNanoSec": now_ns - 3600 * 10**9, "endTimeUnixNanoSec": 0}
+        # "The last hour" of a store filled with --time-spread: the hour before the fill started
+        # up to now (endTimeUnixNanoSec 0), so every stored span is in it.
+        timeframe = {"startTimeUnixNanoSec": fill_start_ns - TIME_SPREAD_S * 10**9,
+                     "endTimeUnixNanoSec": 0}
         acked = read_acked(acked_file)
         trace_ids = list(acked)
         rng = random.Random(a.seed)
@@ -497,6 +620,7 @@ def scenario_queries(ctx):
                                               "aggregationParameters": {"percentiles": [50, 99]}}}}),
         }
         results = {"store_spans": ctx.results.get("size", {}).get("spans", {}).get("median"),
+                   "timeframe_start_unix_nano": timeframe["startTimeUnixNanoSec"],
                    "service": service, "user_id": user_id,
                    "numeric_range": [low, low + 100], "traces_in_store": len(trace_ids),
                    "tag_values_limit": a.tag_values_limit}
@@ -653,7 +777,7 @@ def scenario_overload(ctx):
             ctx.notes.append(f"overload: {i} runs only (time limit)")
             break
         server = ctx.server(f"overload-{i}")
-        acked_file = os.path.join(ctx.work, f"overload-{i}-acked.txt")
+        acked_file = os.path.join(ctx.work, f"{ctx.backend.name}-overload-{i}-acked.txt")
         rss_max = [0]
         stop_sampling = threading.Event()
         try:
@@ -690,7 +814,7 @@ def scenario_overload(ctx):
             checked, lost, short = check_loss(ctx, server.http_port, acked, a.loss_check_budget)
         finally:
             server.stop()
-            shutil.rmtree(server.data_dir, ignore_errors=True)
+            ctx.backend.remove(server.store)
         refusals = report["retryable_refusals"]
         failed_requests = report["failed_requests"]
         run = {
@@ -863,9 +987,9 @@ def verdict(fig, target, higher_is_better):
     return "**met**" if ok else "**not met**"
 
 
-def render_markdown(ctx, machine, started, finished):
-    r = ctx.results
-    a = ctx.args
+def render_markdown(runs, machine, started, finished):
+    """The generated part of docs/benchmarks.md; `runs` maps backend names to their Context."""
+    a = next(iter(runs.values())).args
     lines = [BEGIN_MARK, ""]
     lines.append(f"Run of {finished:%Y-%m-%d %H:%M} UTC ({'quick mode' if a.quick else 'full run'}, "
                  f"{(finished - started).total_seconds() / 60:.0f} min), commit "
@@ -883,10 +1007,27 @@ def render_markdown(ctx, machine, started, finished):
                      f"at the start) shows other work competing for the {machine['cores']} cores; "
                      "absolute figures are lower and noisier than on an idle machine.")
         lines.append("")
-    for note in ctx.notes:
-        lines.append(f"> {note}")
-        lines.append("")
+    for ctx in runs.values():
+        for note in ctx.notes:
+            lines.append(f"> {ctx.backend.label}: {note}")
+            lines.append("")
+    if "sqlite" in runs:
+        lines += render_sqlite(runs["sqlite"])
+    if "clickhouse" in runs:
+        lines += render_clickhouse(runs["clickhouse"], runs.get("sqlite"))
+    for ctx in runs.values():
+        for name, why in ctx.skipped.items():
+            lines.append(f"> {ctx.backend.label}: scenario `{name}` produced no figures: {why}")
+            lines.append("")
+    lines.append(END_MARK)
+    return "\n".join(lines)
 
+
+def render_sqlite(ctx):
+    """The targets table and one section per scenario, for the SQLite backend."""
+    r = ctx.results
+    a = ctx.args
+    lines = []
     store_spans = get(r, "size", "spans", "median")
     at = f" (at {store_spans:,.0f} spans)" if store_spans and store_spans < 10_000_000 else ""
     rows = []
@@ -964,7 +1105,9 @@ def render_markdown(ctx, machine, started, finished):
     if size:
         lines += ["## 2. Size", "",
                   f"{fmt_num(size['spans']['median'])} spans over OTLP/gRPC "
-                  f"(`--pool={size['pool']}` distinct pre-encoded requests), then the server stopped; "
+                  f"(`--pool={size['pool']}` distinct pre-encoded requests, "
+                  f"`--time-spread={size['time_spread_s']}`: the spans cover the hour before the "
+                  f"fill started, in time order), then the server stopped; "
                   f"{a.size_runs} store(s).", "",
                   "| | |", "| --- | --- |",
                   f"| bytes on disk per span (server stopped) | {fmt_fig(size['bytes_per_span'], 1)} |",
@@ -977,7 +1120,8 @@ def render_markdown(ctx, machine, started, finished):
     if q:
         lines += ["## 3. Queries", "",
                   f"On the store of scenario 2 ({fmt_num(q['store_spans'])} spans, "
-                  f"{fmt_num(q['traces_in_store'])} traces), timeframe the last hour, over one "
+                  f"{fmt_num(q['traces_in_store'])} traces), timeframe the last hour (from one "
+                  "hour before the fill started, so it holds every stored span), over one "
                   "keep-alive HTTP connection, timed from request to last response byte. Each "
                   f"round: {a.trace_lookups} random trace ids fetched once each; every other query "
                   f"one untimed warm-up then up to {a.query_runs} calls (at least 3, within "
@@ -1063,12 +1207,7 @@ def render_markdown(ctx, machine, started, finished):
                 lines.append(f"| `{exe}` {name} | {fmt_fig(b['items_per_s'])} | "
                              f"{fmt_fig(b['ns_per_item'])} | {extra} |")
         lines.append("")
-
-    for name, why in ctx.skipped.items():
-        lines.append(f"> Scenario `{name}` produced no figures: {why}")
-        lines.append("")
-    lines.append(END_MARK)
-    return "\n".join(lines)
+    return lines
 
 
 def write_markdown(path, generated):
@@ -1091,23 +1230,93 @@ def write_markdown(path, generated):
 # ---------------------------------------------------------------------------------------------
 
 
+def render_clickhouse(ctx, sqlite_ctx=None):
+    """One table with every ClickHouse figure, beside SQLite's from the same run when it ran."""
+    r = ctx.results
+    a = ctx.args
+    other = sqlite_ctx.results if sqlite_ctx else None
+    spans = get(r, "size", "spans", "median")
+    lines = ["## ClickHouse", "",
+             f"The same scenarios with teletrace on a throwaway clickhouse-server "
+             f"{ctx.server_version or ''} on loopback (one database per store, the server's "
+             f"default settings, 2 threads per query), started and stopped by run.py. The store of "
+             f"scenarios 2, 3 and 5 holds {fmt_num(spans or ctx.spans)} spans "
+             f"(`--clickhouse-spans`, ClickHouse ingests far fewer spans/s here than SQLite), filled "
+             f"with `--time-spread={TIME_SPREAD_S}` like SQLite's; bytes on disk are the "
+             "database's active parts after `OPTIMIZE ... FINAL` (teletrace stopped) and before "
+             "it (while running). Overload offers 3x ClickHouse's own gRPC ceiling.", ""]
+    header = "| figure | ClickHouse |" + (" SQLite (same run) |" if other else "")
+    lines += [header, "| --- | --- |" + (" --- |" if other else "")]
+
+    def row(label, path, digits=0):
+        line = f"| {label} | {fmt_fig(get(r, *path), digits)} |"
+        if other:
+            line += f" {fmt_fig(get(other, *path), digits)} |"
+        lines.append(line)
+
+    row("OTLP/gRPC ingest (spans/s)", ("ingest", "grpc", "spans_per_s"))
+    row("OTLP/HTTP protobuf ingest (spans/s)", ("ingest", "http-protobuf", "spans_per_s"))
+    row("teletrace CPU per span, gRPC (µs; ClickHouse's own CPU not included)",
+        ("ingest", "grpc", "server_cpu_us_per_span"), 2)
+    row("teletrace peak RSS during gRPC ingest (MiB)", ("ingest", "grpc", "peak_rss_mib"))
+    row("export latency p99, gRPC ingest (ms)", ("ingest", "grpc", "latency_p99_ms"))
+    row("store: spans", ("size", "spans"))
+    row("store: bytes on disk per span (settled)", ("size", "bytes_per_span"), 1)
+    row("store: bytes on disk per span (while running)", ("size", "bytes_per_span_while_running"), 1)
+    row("store: sustained ingest while filling (spans/s)", ("size", "sustained_spans_per_s"))
+    for name, label in [("trace_by_id", "trace by id"),
+                        ("search_no_filter", "first page, no filter"),
+                        ("search_by_service", "first page by service"),
+                        ("search_by_rare_attribute", "first page by rare attribute (`user.id`)"),
+                        ("search_by_numeric_range", "first page by numeric range"),
+                        ("search_by_duration", "first page, duration ≥ 900 ms"),
+                        ("search_sorted_by_duration", "first page, longest first"),
+                        ("tag_values_service", "tag values with counts, `service.name`"),
+                        ("tag_values_high_cardinality", "tag values with counts, `user.id`"),
+                        ("duration_statistics", "duration statistics"),
+                        ("histogram", "histogram, 1-minute buckets")]:
+        row(f"{label}, p50 (ms)", ("queries", name, "p50_ms"), 1)
+        row(f"{label}, p99 (ms)", ("queries", name, "p99_ms"), 1)
+    row("3x overload: offered (spans/s)", ("overload", "offered_rate"))
+    row("3x overload: acknowledged (spans/s)", ("overload", "acknowledged_spans_per_s"))
+    row("3x overload: teletrace peak RSS (MiB)", ("overload", "peak_rss_mib"))
+    row("3x overload: traces read back", ("overload", "traces_checked"))
+    row("3x overload: acknowledged spans lost", ("overload", "acknowledged_spans_lost"))
+    row(f"{a.huge_trace:,}-span trace fetched whole (s)", ("large_trace", "fetch_s"), 2)
+    lines.append("")
+    if other:
+        lines += ["The SQLite column is from the same run; its store is larger "
+                  f"({fmt_num(get(other, 'size', 'spans', 'median'))} spans), so its query "
+                  "figures are not for the same store size.", ""]
+    return lines
+
+
 SCENARIOS = ["ingest", "size", "queries", "overload", "large", "micro"]
 
 
 def parse_args(argv):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--bin", default=os.path.join(ROOT, "build/release/teletrace"))
-    p.add_argument("--loadgen", default=os.path.join(ROOT, "build/release/bench/teletrace-loadgen"))
     p.add_argument("--build-dir", default=os.path.join(ROOT, "build/release"),
-                   help="where the *_benchmark executables were built")
+                   help="the build to measure: teletrace, bench/teletrace-loadgen and the "
+                        "*_benchmark executables")
+    p.add_argument("--bin", default=None, help="the server; None means BUILD_DIR/teletrace")
+    p.add_argument("--loadgen", default=None,
+                   help="the load generator; None means BUILD_DIR/bench/teletrace-loadgen")
+    p.add_argument("--backend", choices=["sqlite", "clickhouse", "both"], default="sqlite",
+                   help="storage backend(s) to run the scenarios against; clickhouse starts a "
+                        "throwaway clickhouse-server on loopback (the clickhouse-server package)")
+    p.add_argument("--clickhouse-spans", type=int, default=None,
+                   help="spans in the ClickHouse size/query store (default 1,000,000; 100,000 "
+                        "with --quick): ClickHouse ingests ~15k spans/s here")
     p.add_argument("--quick", action="store_true",
                    help="development run: 300k spans, shorter runs (figures not the issue's)")
     p.add_argument("--spans", type=int, default=None, help="spans in the size/query store "
                    "(default 10,000,000; 300,000 with --quick)")
     p.add_argument("--only", default=",".join(SCENARIOS),
                    help="comma-separated scenarios to run: " + ",".join(SCENARIOS))
-    p.add_argument("--runs", type=int, default=3, help="runs per figure (>= 3)")
+    p.add_argument("--runs", type=int, default=3,
+                   help="runs per figure (>= 3; fewer only with --quick)")
     p.add_argument("--size-runs", type=int, default=3, help="stores filled for the size figure")
     p.add_argument("--connections", type=int, default=8)
     p.add_argument("--ingest-duration", type=float, default=None, help="s per ingest run (20; 8)")
@@ -1146,80 +1355,116 @@ def parse_args(argv):
     a.loss_check_budget = a.loss_check_budget or (120 if quick else 300)
     a.micro_min_time = a.micro_min_time or (0.2 if quick else 1.0)
     a.max_minutes = a.max_minutes or (30 if quick else 180)
-    if a.runs < 3:
+    a.clickhouse_spans = a.clickhouse_spans or (100_000 if quick else 1_000_000)
+    a.bin = a.bin or os.path.join(a.build_dir, "teletrace")
+    a.loadgen = a.loadgen or os.path.join(a.build_dir, "bench/teletrace-loadgen")
+    if a.runs < 3 and not quick:
         p.error("--runs must be at least 3 (each figure is a median of >= 3 runs)")
+    if a.runs < 1 or a.size_runs < 1:
+        p.error("--runs and --size-runs must be at least 1")
     for exe in (a.bin, a.loadgen):
         if not os.access(exe, os.X_OK):
             p.error(f"{exe} is not an executable (build it first: make build)")
     return a
 
 
+def run_scenarios(ctx, selected):
+    """Runs the selected scenarios on ctx's backend, which it opens and always closes. Returns 0,
+    or 1 when a scenario (or the backend) failed; KeyboardInterrupt passes through."""
+    steps = [("ingest", scenario_ingest), ("size", scenario_size), ("queries", scenario_queries),
+             ("overload", scenario_overload), ("micro", scenario_micro)]
+    ctx.selected = selected
+    status = 0
+    try:
+        try:
+            ctx.server_version = ctx.backend.open()
+        except (BenchError, OSError, subprocess.TimeoutExpired) as error:
+            log(f"{ctx.backend.name}: {error}")
+            ctx.skipped["all"] = str(error)
+            return 1
+        for name, fn in steps:
+            if name not in selected:
+                continue
+            if ctx.time_left() <= 0:
+                ctx.skipped[name] = "the overall time limit (--max-minutes) was reached"
+                continue
+            log(f"{ctx.backend.name}: scenario {name}")
+            try:
+                fn(ctx)
+            except Exception as error:  # a scenario's failure is reported; the others still run
+                message = str(error) if isinstance(error, BenchError) else repr(error)
+                log(f"{ctx.backend.name}: scenario {name} failed: {message}")
+                ctx.skipped[name] = message
+                status = 1
+    finally:
+        for server in list(LIVE_SERVERS):
+            server.stop()
+        ctx.backend.close()
+    return status
+
+
 def main(argv):
     a = parse_args(argv)
-    ctx = Context(a)
-    ctx.selected = [s.strip() for s in a.only.split(",") if s.strip()]
-    unknown = set(ctx.selected) - set(SCENARIOS)
+    selected = [s.strip() for s in a.only.split(",") if s.strip()]
+    unknown = set(selected) - set(SCENARIOS)
     if unknown:
         print(f"unknown scenario(s): {', '.join(sorted(unknown))}", file=sys.stderr)
         return 2
+    if "large" in selected and "queries" not in selected:
+        selected.append("queries")
+    if "queries" in selected and "size" not in selected:
+        selected.append("size")
     # SIGTERM/SIGHUP end the run like Ctrl-C, so the finally blocks stop every server.
     def interrupt(signum, frame):
         raise KeyboardInterrupt()
 
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, interrupt)
+    work = a.work_dir or tempfile.mkdtemp(prefix="teletrace-bench-")
+    os.makedirs(work, exist_ok=True)
+    deadline = time.monotonic() + a.max_minutes * 60
+    names = ["sqlite", "clickhouse"] if a.backend == "both" else [a.backend]
+    runs = {}
+    for name in names:
+        spans = a.clickhouse_spans if name == "clickhouse" else a.spans
+        runs[name] = Context(a, BACKENDS[name](work), spans, work, deadline)
     machine = machine_info()
     started = datetime.datetime.utcnow()
-    log(f"work directory {ctx.work}; {machine['cores']} cores, load average "
-        f"{machine['load_average_before'][0]:.1f}; store of {a.spans} spans")
-    ctx.notes.append(
-        "The load generator moves every timestamp to the moment it sends (it has no option to "
-        "spread start times over an hour), so the store's spans cover the minutes it took to fill "
-        "it, not one hour. The queries ask for the last hour, which holds every stored span, so "
-        "each query still considers the whole store; only the histogram has fewer non-empty "
-        "buckets than it would over a real hour.")
+    log(f"work directory {work}; {machine['cores']} cores, load average "
+        f"{machine['load_average_before'][0]:.1f}; "
+        + "; ".join(f"{ctx.backend.label} store of {ctx.spans:,} spans" for ctx in runs.values()))
+    if "clickhouse" in runs:
+        log(f"ClickHouse's store holds --clickhouse-spans={a.clickhouse_spans:,} spans: it ingests "
+            "about 15k spans/s here, a tenth or less of SQLite's rate")
     status = 0
     try:
-        steps = [("ingest", scenario_ingest), ("size", scenario_size), ("queries", scenario_queries),
-                 ("overload", scenario_overload), ("micro", scenario_micro)]
-        if "large" in ctx.selected and "queries" not in ctx.selected:
-            ctx.selected.append("queries")
-        if "queries" in ctx.selected and "size" not in ctx.selected:
-            ctx.selected.append("size")
-        for name, fn in steps:
-            if name not in ctx.selected:
-                continue
-            if ctx.time_left() <= 0:
-                ctx.skipped[name] = "the overall time limit (--max-minutes) was reached"
-                continue
-            log(f"scenario {name}")
-            try:
-                fn(ctx)
-            except Exception as error:  # a scenario's failure is reported; the others still run
-                message = str(error) if isinstance(error, BenchError) else repr(error)
-                log(f"scenario {name} failed: {message}")
-                ctx.skipped[name] = message
-                status = 1
+        for name, ctx in runs.items():
+            # The micro-benchmarks measure code, not a backend: run them once, with SQLite.
+            only = [s for s in selected if s != "micro" or name == "sqlite"]
+            status = max(status, run_scenarios(ctx, only))
     except KeyboardInterrupt:
         log("interrupted")
         status = 130
-    finally:
-        for server in list(LIVE_SERVERS):
-            server.stop()
     machine["load_average_after"] = os.getloadavg()
     finished = datetime.datetime.utcnow()
     doc = {"machine": machine, "started_utc": started.isoformat() + "Z",
            "finished_utc": finished.isoformat() + "Z", "quick": a.quick,
-           "settings": {k: v for k, v in vars(a).items() if k not in ("bin", "loadgen")},
-           "notes": ctx.notes, "skipped": ctx.skipped, "results": ctx.results}
+           "settings": {k: v for k, v in vars(a).items() if k not in ("bin", "loadgen")}}
+    if "sqlite" in runs:
+        ctx = runs["sqlite"]
+        doc.update({"notes": ctx.notes, "skipped": ctx.skipped, "results": ctx.results})
+    if "clickhouse" in runs:
+        ctx = runs["clickhouse"]
+        doc["clickhouse"] = {"server_version": ctx.server_version, "store_spans": ctx.spans,
+                             "notes": ctx.notes, "skipped": ctx.skipped, "results": ctx.results}
     if status != 130:
         with open(a.out_json, "w") as f:
             json.dump(doc, f, indent=1, sort_keys=True)
             f.write("\n")
-        write_markdown(a.out_md, render_markdown(ctx, machine, started, finished))
+        write_markdown(a.out_md, render_markdown(runs, machine, started, finished))
         log(f"wrote {a.out_json} and {a.out_md}")
     if not a.keep and not a.work_dir:
-        shutil.rmtree(ctx.work, ignore_errors=True)
+        shutil.rmtree(work, ignore_errors=True)
     return status
 
 
