@@ -3,13 +3,16 @@
 #include <zstd.h>
 
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <cstring>
+#include <deque>
 #include <memory>
 #include <unordered_map>
 #include <utility>
 
 #include "absl/status/status.h"
+#include "common/status_macros.h"
 #include "fmt/format.h"
 
 namespace teletrace::storage {
@@ -30,6 +33,7 @@ enum ValueTag : uint8_t {
   kBytes = 6,
   kArray = 7,
   kKvList = 8,
+  kStringRef = 9,  // format 2 attribute values: an index into the key's string table
 };
 
 // Protobuf stops at 100 levels, so no value a receiver accepted nests deeper than this; the limit
@@ -38,6 +42,46 @@ constexpr int kMaxValueDepth = 256;
 // The fewest encoded bytes one span can occupy (two indexes, three ids, and one byte for each
 // of the 15 remaining fields); bounds the spans a body of n bytes can claim.
 constexpr size_t kMinSpanBytes = 2 + 16 + 8 + 8 + 15;
+
+// Format 2 writes each span field into its own stream (column) and compresses the concatenation:
+// like values sit next to each other, which is what zstd needs to find them. Attribute values get
+// one stream per attribute key. The order of this enum is the order of the streams in a block.
+enum Stream : int {
+  kRefs,            // resource and scope table index, per span
+  kTraceRefs,       // trace id table index; the table size means "new id, next in kTraceIds"
+  kTraceIds,        // the block's distinct trace ids, 16 bytes each
+  kSpanIds,         // 8 bytes per span
+  kParents,         // 0 = no parent, p = the span at position p - 1, n + 1 = next in kParentIds
+  kParentIds,       // parent span ids not in the block, 8 bytes each
+  kTraceStates,     // string per span
+  kFlags,           // varint per span
+  kNameRefs,        // span name table index; the table size means "new name, next in kNames"
+  kNames,           // the block's distinct span names
+  kKinds,           // byte per span
+  kStarts,          // start time delta to the previous span (mod 2^64)
+  kDurations,       // end - start (mod 2^64)
+  kIngestions,      // ingestion time delta to the previous span (mod 2^64)
+  kAttributeKeys,   // per span: count, then a key table index per attribute (new: next kKeyNames)
+  kKeyNames,        // the block's distinct attribute keys
+  kRare,            // dropped counts, events and links, per span
+  kStatusCodes,     // byte per span
+  kStatusMessages,  // string per span
+  kStreamCount,
+};
+constexpr std::string_view kStreamNames[kStreamCount] = {
+    "resource and scope", "trace reference", "trace id",    "span id",
+    "parent",             "parent id",       "trace state", "flags",
+    "name reference",     "name",            "kind",        "start time",
+    "duration",           "ingestion time",  "attribute key", "key name",
+    "events and links",   "status code",     "status message"};
+
+// Hash key of an id: ids are random, so their first 8 bytes hash as well as all of them.
+template <size_t N>
+uint64_t IdKey(const std::array<uint8_t, N>& id) {
+  uint64_t key;
+  std::memcpy(&key, id.data(), sizeof(key));
+  return key;
+}
 
 class Writer {
  public:
@@ -202,6 +246,15 @@ class Reader {
     p_ += n;
     return true;
   }
+  // A length-prefixed byte string, without copying it.
+  bool View(std::string_view* s) {
+    uint64_t n;
+    if (!Varint(&n)) return false;
+    if (n > Remaining()) return Fail("stream length");
+    *s = std::string_view(p_, n);
+    p_ += n;
+    return true;
+  }
   template <size_t N>
   bool Id(std::array<uint8_t, N>* id) {
     if (Remaining() < N) return Fail("id");
@@ -211,9 +264,11 @@ class Reader {
   }
 
   bool Value(AnyValue* v, int depth) {
-    if (depth > kMaxValueDepth) return Fail("attribute value nesting");
     uint8_t tag;
-    if (!Byte(&tag)) return false;
+    return Byte(&tag) && ValueOfTag(tag, v, depth);
+  }
+  bool ValueOfTag(uint8_t tag, AnyValue* v, int depth) {
+    if (depth > kMaxValueDepth) return Fail("attribute value nesting");
     switch (tag) {
       case kEmpty:
         v->value = std::monostate{};
@@ -345,101 +400,8 @@ absl::Status Corrupt(const std::string& detail) {
   return absl::DataLossError(fmt::format("span block: {}", detail));
 }
 
-}  // namespace
-
-absl::StatusOr<std::string> EncodeSpanBlock(const std::vector<const model::StoredSpan*>& spans,
-                                            const SpanBlockOptions& options) {
-  Table<model::Resource> resources;
-  Table<model::Scope> scopes;
-  Writer body;
-  body.Varint(spans.size());
-  uint64_t prev_start = 0;
-  uint64_t prev_ingestion = 0;
-  for (const model::StoredSpan* stored : spans) {
-    const model::Span& s = stored->span;
-    const model::Resource* resource = stored->resource ? stored->resource.get() : &kEmptyResource;
-    const model::Scope* scope = stored->scope ? stored->scope.get() : &kEmptyScope;
-    body.Varint(resources.IndexOf(resource, [](Writer& w, const model::Resource& r) {
-      w.Resource(r);
-    }));
-    body.Varint(scopes.IndexOf(scope, [](Writer& w, const model::Scope& sc) { w.Scope(sc); }));
-    body.Id(s.trace_id);
-    body.Id(s.span_id);
-    body.Id(s.parent_span_id);
-    body.Str(s.trace_state);
-    body.Varint(s.flags);
-    body.Str(s.name);
-    body.Byte(static_cast<uint8_t>(s.kind));
-    // Deltas wrap modulo 2^64, so unordered or out-of-range times still round-trip exactly.
-    body.Varint(s.start_time_unix_nano - prev_start);
-    body.Varint(s.end_time_unix_nano - s.start_time_unix_nano);
-    body.Varint(stored->ingestion_time_unix_nano - prev_ingestion);
-    prev_start = s.start_time_unix_nano;
-    prev_ingestion = stored->ingestion_time_unix_nano;
-    body.KeyValues(s.attributes);
-    body.Varint(s.dropped_attributes_count);
-    body.Varint(s.events.size());
-    for (const auto& e : s.events) {
-      body.Varint(e.time_unix_nano - s.start_time_unix_nano);
-      body.Str(e.name);
-      body.KeyValues(e.attributes);
-      body.Varint(e.dropped_attributes_count);
-    }
-    body.Varint(s.dropped_events_count);
-    body.Varint(s.links.size());
-    for (const auto& l : s.links) {
-      body.Id(l.trace_id);
-      body.Id(l.span_id);
-      body.Str(l.trace_state);
-      body.KeyValues(l.attributes);
-      body.Varint(l.dropped_attributes_count);
-      body.Varint(l.flags);
-    }
-    body.Varint(s.dropped_links_count);
-    body.Byte(static_cast<uint8_t>(s.status.code));
-    body.Str(s.status.message);
-  }
-
-  Writer head;
-  head.Varint(resources.count());
-  head.out().append(resources.encoded());
-  head.Varint(scopes.count());
-  head.out().append(scopes.encoded());
-  head.out().append(body.out());
-  const std::string& plain = head.out();
-  if (plain.size() > kMaxSpanBlockBodyBytes) {
-    return absl::OutOfRangeError(
-        fmt::format("span block: {} spans encode to {} bytes, over the limit of {}", spans.size(),
-                    plain.size(), kMaxSpanBlockBodyBytes));
-  }
-
-  std::string block(1 + ZSTD_compressBound(plain.size()), '\0');
-  block[0] = static_cast<char>(kSpanBlockFormatV1);
-  size_t n = ZSTD_compressCCtx(Contexts().cctx.get(), block.data() + 1, block.size() - 1,
-                               plain.data(), plain.size(), options.zstd_level);
-  if (ZSTD_isError(n)) {
-    return absl::InternalError(
-        fmt::format("span block: zstd compression failed: {}", ZSTD_getErrorName(n)));
-  }
-  block.resize(1 + n);
-  return block;
-}
-
-absl::StatusOr<std::string> EncodeSpanBlock(const std::vector<model::StoredSpan>& spans,
-                                            const SpanBlockOptions& options) {
-  std::vector<const model::StoredSpan*> pointers;
-  pointers.reserve(spans.size());
-  for (const auto& s : spans) pointers.push_back(&s);
-  return EncodeSpanBlock(pointers, options);
-}
-
-absl::StatusOr<std::vector<model::StoredSpan>> DecodeSpanBlock(std::string_view block) {
-  if (block.empty()) return Corrupt("empty");
-  if (static_cast<uint8_t>(block[0]) != kSpanBlockFormatV1) {
-    return Corrupt(fmt::format("unknown format version {}", static_cast<uint8_t>(block[0])));
-  }
-  std::string_view frame = block.substr(1);
-
+// The content of a zstd frame, refusing more than `max_bytes`.
+absl::StatusOr<std::string> Decompress(std::string_view frame, size_t max_bytes) {
   // Streamed so that a forged content size in the frame header allocates nothing up front.
   ZSTD_DCtx* dctx = Contexts().dctx.get();
   ZSTD_DCtx_reset(dctx, ZSTD_reset_session_only);
@@ -451,7 +413,7 @@ absl::StatusOr<std::vector<model::StoredSpan>> DecodeSpanBlock(std::string_view 
     initial = static_cast<size_t>(declared) + 1;
   }
   // One byte over the limit, so that reaching it proves the body too large.
-  const size_t limit = kMaxSpanBlockBodyBytes + 1;
+  const size_t limit = max_bytes + 1;
   plain.resize(std::min(initial, limit));
   ZSTD_inBuffer in{frame.data(), frame.size(), 0};
   size_t produced = 0;
@@ -470,9 +432,12 @@ absl::StatusOr<std::vector<model::StoredSpan>> DecodeSpanBlock(std::string_view 
     if (in.pos == in.size && out.pos < out.size) return Corrupt("truncated zstd frame");
   }
   if (in.pos != in.size) return Corrupt("trailing bytes after zstd frame");
-  if (produced > kMaxSpanBlockBodyBytes) return Corrupt("body over the size limit");
+  if (produced > max_bytes) return Corrupt("body over the size limit");
   plain.resize(produced);
+  return plain;
+}
 
+absl::StatusOr<std::vector<model::StoredSpan>> DecodeV1(std::string_view plain) {
   Reader r(plain);
   auto malformed = [&r]() {
     return Corrupt(fmt::format("malformed {} at body offset {}", r.what(), r.Offset()));
@@ -555,6 +520,444 @@ absl::StatusOr<std::vector<model::StoredSpan>> DecodeSpanBlock(std::string_view 
     return Corrupt(fmt::format("{} unread bytes after the last span", r.Remaining()));
   }
   return spans;
+}
+
+// Format 2 sections: a byte saying how the bytes are stored, their length, then the bytes. Each
+// stream gets its own zstd frame (with its own entropy tables, which is what makes columns pay)
+// unless compressing does not make it smaller.
+enum SectionStorage : uint8_t { kStored = 0, kZstd = 1 };
+
+absl::Status AppendSection(const std::string& plain, int level, std::string& out) {
+  std::string frame(ZSTD_compressBound(plain.size()), '\0');
+  size_t n = ZSTD_compressCCtx(Contexts().cctx.get(), frame.data(), frame.size(), plain.data(),
+                               plain.size(), level);
+  if (ZSTD_isError(n)) {
+    return absl::InternalError(
+        fmt::format("span block: zstd compression failed: {}", ZSTD_getErrorName(n)));
+  }
+  Writer w;
+  if (n < plain.size()) {
+    w.Byte(kZstd);
+    w.Str(std::string_view(frame.data(), n));
+  } else {
+    w.Byte(kStored);
+    w.Str(plain);
+  }
+  out.append(w.out());
+  return absl::OkStatus();
+}
+
+// The attribute values of one key in a format 2 block: strings become indexes into the key's own
+// table, so a repeated value costs a byte or two before compression.
+struct KeyColumn {
+  Writer values;
+  Writer strings;
+  std::unordered_map<std::string_view, uint32_t> string_index;
+
+  void Add(const AnyValue& v) {
+    const std::string* s = std::get_if<std::string>(&v.value);
+    if (s == nullptr) {
+      values.Value(v);
+      return;
+    }
+    auto [it, inserted] =
+        string_index.try_emplace(*s, static_cast<uint32_t>(string_index.size()));
+    values.Byte(kStringRef);
+    values.Varint(it->second);
+    if (inserted) strings.Str(*s);
+  }
+};
+
+// The values and strings sections of one attribute key, and the strings read so far.
+struct ColumnReader {
+  Reader values;
+  Reader strings;
+  std::vector<std::string> table;
+};
+
+// Reads one attribute value of `column`. False when malformed: the column's readers say what was
+// wrong, or neither does when a string index is out of range.
+bool ReadColumnValue(ColumnReader& column, AnyValue* value) {
+  uint8_t tag;
+  if (!column.values.Byte(&tag)) return false;
+  if (tag != kStringRef) return column.values.ValueOfTag(tag, value, 0);
+  uint64_t index;
+  if (!column.values.Varint(&index)) return false;
+  if (index == column.table.size()) {
+    if (!column.strings.Str(&column.table.emplace_back())) return false;
+  } else if (index > column.table.size()) {
+    return false;
+  }
+  value->value = column.table[index];
+  return true;
+}
+
+absl::StatusOr<std::vector<model::StoredSpan>> DecodeV2(std::string_view block) {
+  Reader sections(block);
+  std::deque<std::string> decompressed;  // a deque: views into earlier sections stay valid
+  size_t budget = kMaxSpanBlockBodyBytes;
+  auto next_section = [&](std::string_view* out) -> absl::Status {
+    uint8_t storage;
+    std::string_view bytes;
+    if (!sections.Byte(&storage) || !sections.View(&bytes)) {
+      return Corrupt(fmt::format("malformed section {} at block offset {}", sections.what(),
+                                 sections.Offset() + 1));
+    }
+    if (storage == kStored) {
+      if (bytes.size() > budget) return Corrupt("body over the size limit");
+      budget -= bytes.size();
+      *out = bytes;
+      return absl::OkStatus();
+    }
+    if (storage != kZstd) return Corrupt(fmt::format("unknown section storage {}", storage));
+    ASSIGN_OR_RETURN(std::string plain, Decompress(bytes, budget));
+    budget -= plain.size();
+    *out = decompressed.emplace_back(std::move(plain));
+    return absl::OkStatus();
+  };
+
+  std::string_view header_bytes;
+  RETURN_IF_ERROR(next_section(&header_bytes));
+  Reader r(header_bytes);
+  auto malformed = [&r]() {
+    return Corrupt(fmt::format("malformed {} at header offset {}", r.what(), r.Offset()));
+  };
+  uint64_t n, key_count, count;
+  if (!r.Varint(&n) || !r.Varint(&key_count)) return malformed();
+  // Each key has two sections of at least two bytes each.
+  if (key_count > sections.Remaining() / 4) {
+    return Corrupt(fmt::format("attribute key count {} too large", key_count));
+  }
+  if (!r.Count(&count)) return malformed();
+  std::vector<std::shared_ptr<const model::Resource>> resources;
+  for (uint64_t i = 0; i < count; ++i) {
+    auto resource = std::make_shared<model::Resource>();
+    if (!r.Resource(resource.get())) return malformed();
+    resources.push_back(std::move(resource));
+  }
+  if (!r.Count(&count)) return malformed();
+  std::vector<std::shared_ptr<const model::Scope>> scopes;
+  for (uint64_t i = 0; i < count; ++i) {
+    auto scope = std::make_shared<model::Scope>();
+    if (!r.Scope(scope.get())) return malformed();
+    scopes.push_back(std::move(scope));
+  }
+  if (r.Remaining() != 0) {
+    return Corrupt(fmt::format("{} unread bytes after the header", r.Remaining()));
+  }
+  std::vector<Reader> streams;
+  streams.reserve(kStreamCount);
+  for (int i = 0; i < kStreamCount; ++i) {
+    std::string_view bytes;
+    RETURN_IF_ERROR(next_section(&bytes));
+    streams.emplace_back(bytes);
+  }
+  std::vector<ColumnReader> columns;
+  columns.reserve(key_count);
+  for (uint64_t i = 0; i < key_count; ++i) {
+    std::string_view values, strings;
+    RETURN_IF_ERROR(next_section(&values));
+    RETURN_IF_ERROR(next_section(&strings));
+    columns.push_back(ColumnReader{Reader(values), Reader(strings), {}});
+  }
+  if (sections.Remaining() != 0) {
+    return Corrupt(fmt::format("{} unread bytes after the last section", sections.Remaining()));
+  }
+  // Every span has exactly one 8-byte span id, which also bounds what `n` may allocate.
+  if (n > streams[kSpanIds].Remaining() / 8 || streams[kSpanIds].Remaining() != n * 8) {
+    return Corrupt(fmt::format("span count {} does not match {} bytes of span ids", n,
+                               streams[kSpanIds].Remaining()));
+  }
+  std::vector<model::StoredSpan> spans(n);
+  for (auto& stored : spans) streams[kSpanIds].Id(&stored.span.span_id);
+
+  // A failed read leaves its reader's what() set; the error names that stream.
+  auto stream_error = [&]() {
+    for (int i = 0; i < kStreamCount; ++i) {
+      if (streams[i].what() != nullptr) {
+        return Corrupt(fmt::format("malformed {} at offset {} of the {} stream", streams[i].what(),
+                                   streams[i].Offset(), kStreamNames[i]));
+      }
+    }
+    for (size_t k = 0; k < columns.size(); ++k) {
+      for (const Reader* column : {&columns[k].values, &columns[k].strings}) {
+        if (column->what() != nullptr) {
+          return Corrupt(fmt::format("malformed {} at offset {} of the {} of key {}",
+                                     column->what(), column->Offset(),
+                                     column == &columns[k].values ? "values" : "strings", k));
+        }
+      }
+    }
+    return Corrupt("malformed stream");
+  };
+
+  std::vector<TraceId> trace_ids;
+  std::vector<std::string> names;
+  std::vector<std::string> key_names;
+  uint64_t prev_start = 0;
+  uint64_t prev_ingestion = 0;
+  for (auto& stored : spans) {
+    model::Span& s = stored.span;
+    uint64_t v;
+    if (!streams[kRefs].Varint(&v)) return stream_error();
+    if (v >= resources.size()) return Corrupt(fmt::format("resource {} out of range", v));
+    stored.resource = resources[v];
+    if (!streams[kRefs].Varint(&v)) return stream_error();
+    if (v >= scopes.size()) return Corrupt(fmt::format("scope {} out of range", v));
+    stored.scope = scopes[v];
+
+    if (!streams[kTraceRefs].Varint(&v)) return stream_error();
+    if (v == trace_ids.size()) {
+      if (!streams[kTraceIds].Id(&trace_ids.emplace_back())) return stream_error();
+    } else if (v > trace_ids.size()) {
+      return Corrupt(fmt::format("trace id {} out of range", v));
+    }
+    s.trace_id = trace_ids[v];
+    if (!streams[kParents].Varint(&v)) return stream_error();
+    if (v == n + 1) {
+      if (!streams[kParentIds].Id(&s.parent_span_id)) return stream_error();
+    } else if (v > n + 1) {
+      return Corrupt(fmt::format("parent position {} out of range", v));
+    } else if (v > 0) {
+      s.parent_span_id = spans[v - 1].span.span_id;
+    }
+    if (!streams[kTraceStates].Str(&s.trace_state)) return stream_error();
+    if (!streams[kFlags].Varint32(&s.flags)) return stream_error();
+    if (!streams[kNameRefs].Varint(&v)) return stream_error();
+    if (v == names.size()) {
+      if (!streams[kNames].Str(&names.emplace_back())) return stream_error();
+    } else if (v > names.size()) {
+      return Corrupt(fmt::format("span name {} out of range", v));
+    }
+    s.name = names[v];
+    uint8_t byte;
+    if (!streams[kKinds].Byte(&byte)) return stream_error();
+    s.kind = static_cast<model::SpanKind>(byte);
+    uint64_t start_delta, duration, ingestion_delta;
+    if (!streams[kStarts].Varint(&start_delta)) return stream_error();
+    if (!streams[kDurations].Varint(&duration)) return stream_error();
+    if (!streams[kIngestions].Varint(&ingestion_delta)) return stream_error();
+    s.start_time_unix_nano = prev_start + start_delta;
+    s.end_time_unix_nano = s.start_time_unix_nano + duration;
+    stored.ingestion_time_unix_nano = prev_ingestion + ingestion_delta;
+    prev_start = s.start_time_unix_nano;
+    prev_ingestion = stored.ingestion_time_unix_nano;
+
+    if (!streams[kAttributeKeys].Count(&v)) return stream_error();
+    s.attributes.resize(v);
+    for (model::KeyValue& kv : s.attributes) {
+      uint64_t k;
+      if (!streams[kAttributeKeys].Varint(&k)) return stream_error();
+      if (k == key_names.size() && k < columns.size()) {
+        if (!streams[kKeyNames].Str(&kv.key)) return stream_error();
+        key_names.push_back(kv.key);
+      } else if (k >= key_names.size()) {
+        return Corrupt(fmt::format("attribute key {} out of range", k));
+      } else {
+        kv.key = key_names[k];
+      }
+      if (!ReadColumnValue(columns[k], &kv.value)) {
+        if (columns[k].values.what() == nullptr && columns[k].strings.what() == nullptr) {
+          return Corrupt(fmt::format("string index out of range in the values of {}", kv.key));
+        }
+        return stream_error();
+      }
+    }
+    Reader& rare = streams[kRare];
+    if (!streams[kRare].Varint32(&s.dropped_attributes_count)) return stream_error();
+    if (!streams[kRare].Count(&v)) return stream_error();
+    s.events.resize(v);
+    for (auto& e : s.events) {
+      uint64_t offset;
+      if (!(rare.Varint(&offset) && rare.Str(&e.name) && rare.KeyValues(&e.attributes, 0) &&
+            rare.Varint32(&e.dropped_attributes_count))) {
+        return stream_error();
+      }
+      e.time_unix_nano = s.start_time_unix_nano + offset;
+    }
+    if (!streams[kRare].Varint32(&s.dropped_events_count)) return stream_error();
+    if (!streams[kRare].Count(&v)) return stream_error();
+    s.links.resize(v);
+    for (auto& l : s.links) {
+      if (!(rare.Id(&l.trace_id) && rare.Id(&l.span_id) && rare.Str(&l.trace_state) &&
+                    rare.KeyValues(&l.attributes, 0) &&
+                    rare.Varint32(&l.dropped_attributes_count) && rare.Varint32(&l.flags))) {
+        return stream_error();
+      }
+    }
+    if (!streams[kRare].Varint32(&s.dropped_links_count)) return stream_error();
+    if (!streams[kStatusCodes].Byte(&byte)) return stream_error();
+    s.status.code = static_cast<model::StatusCode>(byte);
+    if (!streams[kStatusMessages].Str(&s.status.message)) return stream_error();
+  }
+  for (int i = 0; i < kStreamCount; ++i) {
+    if (streams[i].Remaining() != 0) {
+      return Corrupt(fmt::format("{} unread bytes in the {} stream", streams[i].Remaining(),
+                                 kStreamNames[i]));
+    }
+  }
+  for (size_t k = 0; k < columns.size(); ++k) {
+    if (k >= key_names.size()) return Corrupt(fmt::format("values of key {} have no key", k));
+    if (columns[k].values.Remaining() != 0 || columns[k].strings.Remaining() != 0) {
+      return Corrupt(fmt::format("unread bytes in the values or strings of key {}", k));
+    }
+  }
+  return spans;
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> EncodeSpanBlock(const std::vector<const model::StoredSpan*>& spans,
+                                            const SpanBlockOptions& options) {
+  Table<model::Resource> resources;
+  Table<model::Scope> scopes;
+  std::array<Writer, kStreamCount> streams;
+  std::vector<KeyColumn> columns;  // one per attribute key, in key-table order
+
+  // Parents usually sit in the same block: name them by position instead of repeating 8 bytes.
+  std::unordered_map<uint64_t, uint32_t> position_of_span;
+  position_of_span.reserve(spans.size());
+  for (size_t i = 0; i < spans.size(); ++i) {
+    position_of_span.try_emplace(IdKey(spans[i]->span.span_id), static_cast<uint32_t>(i));
+  }
+  std::unordered_map<uint64_t, std::vector<std::pair<TraceId, uint32_t>>> trace_table;
+  uint32_t trace_count = 0;
+  std::unordered_map<std::string_view, uint32_t> name_table;
+  std::unordered_map<std::string_view, uint32_t> key_table;
+
+  auto key_index = [&](std::string_view key) {
+    auto [it, inserted] = key_table.try_emplace(key, static_cast<uint32_t>(key_table.size()));
+    if (inserted) {
+      streams[kKeyNames].Str(key);
+      columns.emplace_back();
+    }
+    return it->second;
+  };
+
+  uint64_t prev_start = 0;
+  uint64_t prev_ingestion = 0;
+  for (const model::StoredSpan* stored : spans) {
+    const model::Span& s = stored->span;
+    const model::Resource* resource = stored->resource ? stored->resource.get() : &kEmptyResource;
+    const model::Scope* scope = stored->scope ? stored->scope.get() : &kEmptyScope;
+    Writer& refs = streams[kRefs];
+    refs.Varint(resources.IndexOf(resource, [](Writer& w, const model::Resource& r) {
+      w.Resource(r);
+    }));
+    refs.Varint(scopes.IndexOf(scope, [](Writer& w, const model::Scope& sc) { w.Scope(sc); }));
+
+    // Trace ids: an index into the block's table; the table size itself means "a new id follows".
+    auto& bucket = trace_table[IdKey(s.trace_id)];
+    auto known = std::find_if(bucket.begin(), bucket.end(),
+                              [&s](const auto& entry) { return entry.first == s.trace_id; });
+    if (known != bucket.end()) {
+      streams[kTraceRefs].Varint(known->second);
+    } else {
+      bucket.emplace_back(s.trace_id, trace_count);
+      streams[kTraceRefs].Varint(trace_count++);
+      streams[kTraceIds].Id(s.trace_id);
+    }
+    streams[kSpanIds].Id(s.span_id);
+    if (s.parent_span_id == SpanId{}) {
+      streams[kParents].Varint(0);
+    } else if (auto parent = position_of_span.find(IdKey(s.parent_span_id));
+               parent != position_of_span.end() &&
+               spans[parent->second]->span.span_id == s.parent_span_id) {
+      streams[kParents].Varint(uint64_t{parent->second} + 1);
+    } else {
+      streams[kParents].Varint(spans.size() + 1);
+      streams[kParentIds].Id(s.parent_span_id);
+    }
+    streams[kTraceStates].Str(s.trace_state);
+    streams[kFlags].Varint(s.flags);
+    auto [name, new_name] =
+        name_table.try_emplace(s.name, static_cast<uint32_t>(name_table.size()));
+    streams[kNameRefs].Varint(name->second);
+    if (new_name) streams[kNames].Str(s.name);
+    streams[kKinds].Byte(static_cast<uint8_t>(s.kind));
+    // Deltas wrap modulo 2^64, so unordered or out-of-range times still round-trip exactly.
+    streams[kStarts].Varint(s.start_time_unix_nano - prev_start);
+    streams[kDurations].Varint(s.end_time_unix_nano - s.start_time_unix_nano);
+    streams[kIngestions].Varint(stored->ingestion_time_unix_nano - prev_ingestion);
+    prev_start = s.start_time_unix_nano;
+    prev_ingestion = stored->ingestion_time_unix_nano;
+
+    streams[kAttributeKeys].Varint(s.attributes.size());
+    for (const model::KeyValue& kv : s.attributes) {
+      uint32_t k = key_index(kv.key);
+      streams[kAttributeKeys].Varint(k);
+      columns[k].Add(kv.value);
+    }
+    Writer& rare = streams[kRare];
+    rare.Varint(s.dropped_attributes_count);
+    rare.Varint(s.events.size());
+    for (const auto& e : s.events) {
+      rare.Varint(e.time_unix_nano - s.start_time_unix_nano);
+      rare.Str(e.name);
+      rare.KeyValues(e.attributes);
+      rare.Varint(e.dropped_attributes_count);
+    }
+    rare.Varint(s.dropped_events_count);
+    rare.Varint(s.links.size());
+    for (const auto& l : s.links) {
+      rare.Id(l.trace_id);
+      rare.Id(l.span_id);
+      rare.Str(l.trace_state);
+      rare.KeyValues(l.attributes);
+      rare.Varint(l.dropped_attributes_count);
+      rare.Varint(l.flags);
+    }
+    rare.Varint(s.dropped_links_count);
+    streams[kStatusCodes].Byte(static_cast<uint8_t>(s.status.code));
+    streams[kStatusMessages].Str(s.status.message);
+  }
+
+  Writer header;
+  header.Varint(spans.size());
+  header.Varint(columns.size());
+  header.Varint(resources.count());
+  header.out().append(resources.encoded());
+  header.Varint(scopes.count());
+  header.out().append(scopes.encoded());
+
+  std::vector<const std::string*> sections = {&header.out()};
+  for (Writer& stream : streams) sections.push_back(&stream.out());
+  for (KeyColumn& column : columns) {
+    sections.push_back(&column.values.out());
+    sections.push_back(&column.strings.out());
+  }
+  size_t body_bytes = 0;
+  for (const std::string* section : sections) body_bytes += section->size();
+  if (body_bytes > kMaxSpanBlockBodyBytes) {
+    return absl::OutOfRangeError(
+        fmt::format("span block: {} spans encode to {} bytes, over the limit of {}", spans.size(),
+                    body_bytes, kMaxSpanBlockBodyBytes));
+  }
+  Writer block;
+  block.Byte(kSpanBlockFormatV2);
+  for (const std::string* section : sections) {
+    RETURN_IF_ERROR(AppendSection(*section, options.zstd_level, block.out()));
+  }
+  return std::move(block.out());
+}
+
+absl::StatusOr<std::string> EncodeSpanBlock(const std::vector<model::StoredSpan>& spans,
+                                            const SpanBlockOptions& options) {
+  std::vector<const model::StoredSpan*> pointers;
+  pointers.reserve(spans.size());
+  for (const auto& s : spans) pointers.push_back(&s);
+  return EncodeSpanBlock(pointers, options);
+}
+
+absl::StatusOr<std::vector<model::StoredSpan>> DecodeSpanBlock(std::string_view block) {
+  if (block.empty()) return Corrupt("empty");
+  const uint8_t format = static_cast<uint8_t>(block[0]);
+  if (format != kSpanBlockFormatV1 && format != kSpanBlockFormatV2) {
+    return Corrupt(fmt::format("unknown format version {}", format));
+  }
+  if (format == kSpanBlockFormatV2) return DecodeV2(block.substr(1));
+  ASSIGN_OR_RETURN(std::string plain, Decompress(block.substr(1), kMaxSpanBlockBodyBytes));
+  return DecodeV1(plain);
 }
 
 }  // namespace teletrace::storage

@@ -4,11 +4,14 @@
 //   ASSIGN_OR_RETURN(std::string block, EncodeSpanBlock(spans));
 //   ASSIGN_OR_RETURN(std::vector<model::StoredSpan> back, DecodeSpanBlock(block));
 //
-// Layout: one format byte (kSpanBlockFormatV1), then a zstd frame holding the body. The body is a
-// resource table, a scope table (each deduplicated by value inside the block), then the spans, each
-// naming its resource and scope by index. Integers are LEB128 varints (signed ones zigzag), strings
-// and byte strings are length-prefixed, attribute values carry a type tag, and times are deltas
-// (modulo 2^64) so that any uint64 value round-trips exactly.
+// Layout: one format byte, then a zstd frame holding the body. The body is the span count, a
+// resource table and a scope table (each deduplicated by value inside the block), then one stream
+// per span field (format 2: a column store, so zstd sees like values together; trace ids, span
+// names and attribute keys are per-block tables, parents are positions in the block), then one
+// stream of values per attribute key. Format 1 (spans one after another) is still decoded.
+// Integers are LEB128 varints (signed ones zigzag), strings and byte strings are length-prefixed,
+// attribute values carry a type tag, and times are deltas (modulo 2^64) so that any uint64 value
+// round-trips exactly.
 //
 // Thread safety: the functions are pure; call them from any thread.
 #pragma once
@@ -23,7 +26,8 @@
 
 namespace teletrace::storage {
 
-inline constexpr uint8_t kSpanBlockFormatV1 = 1;
+inline constexpr uint8_t kSpanBlockFormatV1 = 1;  // row-wise; still read, no longer written
+inline constexpr uint8_t kSpanBlockFormatV2 = 2;  // column-wise; what EncodeSpanBlock writes
 
 // The largest uncompressed body a block may have. Encoding refuses to exceed it (the caller splits
 // the span list) and decoding refuses it, so every written block is readable and corrupt input

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <iterator>
 #include <limits>
 #include <string>
@@ -149,7 +150,7 @@ TEST(SpanBlockCodecTest, RoundTripsEveryField) {
   std::vector<StoredSpan> spans = RichSpans();
   auto block = EncodeSpanBlock(spans);
   ASSERT_TRUE(block.ok()) << block.status();
-  EXPECT_EQ(static_cast<uint8_t>((*block)[0]), kSpanBlockFormatV1);
+  EXPECT_EQ(static_cast<uint8_t>((*block)[0]), kSpanBlockFormatV2);
   auto decoded = DecodeSpanBlock(*block);
   ASSERT_TRUE(decoded.ok()) << decoded.status();
   ExpectSameSpans(spans, *decoded);
@@ -233,9 +234,12 @@ TEST(SpanBlockCodecTest, ManySpansCompressWell) {
 }
 
 TEST(SpanBlockCodecTest, RefusesToEncodeAnOversizedBody) {
+  // Two different values: a repeated one is stored once.
   StoredSpan s;
   s.span.attributes = {{"big", AnyValue(std::string(kMaxSpanBlockBodyBytes / 2, 'a'))}};
-  auto block = EncodeSpanBlock(std::vector<StoredSpan>{s, s});
+  StoredSpan t;
+  t.span.attributes = {{"big", AnyValue(std::string(kMaxSpanBlockBodyBytes / 2, 'b'))}};
+  auto block = EncodeSpanBlock(std::vector<StoredSpan>{s, t});
   EXPECT_EQ(block.status().code(), absl::StatusCode::kOutOfRange);
   EXPECT_THAT(block.status().message(), HasSubstr("span block: 2 spans encode to "));
   // One of them fits, and decodes although it compresses far beyond 1,000:1.
@@ -318,20 +322,27 @@ TEST(SpanBlockCodecTest, ReportsWhatWasMalformed) {
               HasSubstr("span block: malformed element count at body offset 2"));
 }
 
-// The blocks in tests/fixtures/blocks are the fuzzer's seeds and pin format version 1: blocks
-// written by released versions must stay readable. Regenerate (only for a new format version) with
-// TELETRACE_UPDATE_FIXTURES=1.
+// The blocks in tests/fixtures/blocks are the fuzzer's seeds and pin the formats: blocks written by
+// released versions must stay readable. Format 1 files are no longer written; regenerate the
+// current format's files (only when it changes, as a new version) with TELETRACE_UPDATE_FIXTURES=1.
 TEST(SpanBlockCodecTest, FixtureBlocksStillDecode) {
   const char* source_dir = std::getenv("TELETRACE_SOURCE_DIR");
   if (source_dir == nullptr) GTEST_SKIP() << "TELETRACE_SOURCE_DIR not set";
   std::filesystem::path dir = std::filesystem::path(source_dir) / "tests/fixtures/blocks";
   std::vector<StoredSpan> rich = RichSpans();
   std::vector<StoredSpan> first_two(rich.begin(), rich.begin() + 2);
-  const std::vector<std::pair<std::string, std::vector<StoredSpan>>> fixtures = {
-      {"rich_v1.block", rich}, {"small_v1.block", first_two}};
-  for (const auto& [name, spans] : fixtures) {
+  struct Fixture {
+    std::string name;
+    std::vector<StoredSpan> spans;
+    uint8_t format;
+  };
+  const std::vector<Fixture> fixtures = {{"rich_v1.block", rich, kSpanBlockFormatV1},
+                                         {"small_v1.block", first_two, kSpanBlockFormatV1},
+                                         {"rich_v2.block", rich, kSpanBlockFormatV2},
+                                         {"small_v2.block", first_two, kSpanBlockFormatV2}};
+  for (const auto& [name, spans, format] : fixtures) {
     SCOPED_TRACE(name);
-    if (std::getenv("TELETRACE_UPDATE_FIXTURES") != nullptr) {
+    if (std::getenv("TELETRACE_UPDATE_FIXTURES") != nullptr && format == kSpanBlockFormatV2) {
       auto block = EncodeSpanBlock(spans);
       ASSERT_TRUE(block.ok());
       std::filesystem::create_directories(dir);
@@ -340,10 +351,95 @@ TEST(SpanBlockCodecTest, FixtureBlocksStillDecode) {
     std::ifstream in(dir / name, std::ios::binary);
     ASSERT_TRUE(in.good());
     std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    ASSERT_FALSE(bytes.empty());
+    EXPECT_EQ(static_cast<uint8_t>(bytes[0]), format);
     auto decoded = DecodeSpanBlock(bytes);
     ASSERT_TRUE(decoded.ok()) << decoded.status();
     ExpectSameSpans(spans, *decoded);
   }
+}
+
+// Parents are stored as positions when the parent is in the block, as ids when it is not, and a
+// span id shared by two traces in one block still resolves to the right bytes.
+TEST(SpanBlockCodecTest, ParentsInsideAndOutsideTheBlock) {
+  std::vector<StoredSpan> spans(4);
+  spans[0].span.trace_id = MakeTraceId(1);
+  spans[0].span.span_id = MakeSpanId(10);
+  spans[1].span.trace_id = MakeTraceId(1);
+  spans[1].span.span_id = MakeSpanId(11);
+  spans[1].span.parent_span_id = MakeSpanId(10);  // earlier in the block
+  spans[2].span.trace_id = MakeTraceId(1);
+  spans[2].span.span_id = MakeSpanId(12);
+  spans[2].span.parent_span_id = MakeSpanId(13);  // later in the block
+  spans[3].span.trace_id = MakeTraceId(2);
+  spans[3].span.span_id = MakeSpanId(13);
+  spans[3].span.parent_span_id = MakeSpanId(99);  // not in the block
+  auto block = EncodeSpanBlock(spans);
+  ASSERT_TRUE(block.ok()) << block.status();
+  auto decoded = DecodeSpanBlock(*block);
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  ExpectSameSpans(spans, *decoded);
+  EXPECT_EQ((*decoded)[0].span.parent_span_id, SpanId{});
+  EXPECT_EQ((*decoded)[2].span.parent_span_id, MakeSpanId(13));
+  EXPECT_EQ((*decoded)[3].span.parent_span_id, MakeSpanId(99));
+}
+
+// A format 2 block of stored (uncompressed) sections: the header, then the 19 streams, of which
+// only the span id stream has content unless `streams` says otherwise.
+std::string StoredSectionsBlock(std::string_view header, std::map<int, std::string> streams) {
+  std::string block(1, static_cast<char>(kSpanBlockFormatV2));
+  auto section = [&block](std::string_view bytes) {
+    block += '\0';  // stored
+    block += static_cast<char>(bytes.size());
+    block.append(bytes);
+  };
+  section(header);
+  for (int i = 0; i < 19; ++i) section(streams[i]);
+  return block;
+}
+
+TEST(SpanBlockCodecTest, ReportsWhichStreamWasMalformed) {
+  // One span, no attribute keys, empty resource and scope tables; the resource-and-scope stream
+  // is empty although the span needs its indexes.
+  auto decoded = DecodeSpanBlock(StoredSectionsBlock(std::string("\x01\x00\x00\x00", 4),
+                                                     {{3, std::string(8, '\x07')}}));
+  EXPECT_EQ(decoded.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(decoded.status().message(),
+            "span block: malformed varint at offset 0 of the resource and scope stream");
+}
+
+TEST(SpanBlockCodecTest, RejectsASpanCountThatDisagreesWithTheSpanIds) {
+  auto decoded = DecodeSpanBlock(StoredSectionsBlock(std::string("\x02\x00\x00\x00", 4),
+                                                     {{3, std::string(8, '\x07')}}));
+  EXPECT_EQ(decoded.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(decoded.status().message(),
+            "span block: span count 2 does not match 8 bytes of span ids");
+}
+
+TEST(SpanBlockCodecTest, RejectsAnUnknownSectionStorage) {
+  std::string block = StoredSectionsBlock(std::string("\x00\x00\x00\x00", 4), {});
+  block[1] = 7;
+  auto decoded = DecodeSpanBlock(block);
+  EXPECT_EQ(decoded.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(decoded.status().message(), "span block: unknown section storage 7");
+}
+
+// Repeated string values are stored once per key and block, and every span reads its own back.
+TEST(SpanBlockCodecTest, StringValuesShareAPerKeyTable) {
+  std::vector<StoredSpan> spans(300);
+  for (size_t i = 0; i < spans.size(); ++i) {
+    spans[i].span.span_id = MakeSpanId(static_cast<uint8_t>(i));
+    spans[i].span.span_id[7] = static_cast<uint8_t>(i >> 8);
+    spans[i].span.attributes = {{"http.method", AnyValue(i % 3 ? "GET" : "POST")},
+                                {"user.id", AnyValue("user-" + std::to_string(i))},
+                                {"other", AnyValue(i % 3 ? "POST" : "GET")},
+                                {"n", AnyValue(int64_t{7})}};
+  }
+  auto block = EncodeSpanBlock(spans);
+  ASSERT_TRUE(block.ok()) << block.status();
+  auto decoded = DecodeSpanBlock(*block);
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  ExpectSameSpans(spans, *decoded);
 }
 
 }  // namespace
