@@ -1,10 +1,35 @@
 #include <algorithm>
-#include <map>
+#include <cmath>
+#include <functional>
+#include <unordered_map>
 
 #include "query/engine.h"
 #include "query/values.h"
 
 namespace teletrace::query {
+namespace {
+
+// Hash and equality agreeing with CompareTagValues: 5 and 5.0 are different values, 0.0 and -0.0
+// the same, and every NaN one value.
+struct TagValueHash {
+  size_t operator()(const TagValue& v) const {
+    if (const auto* s = std::get_if<std::string>(&v)) return std::hash<std::string>()(*s);
+    if (const int64_t* i = std::get_if<int64_t>(&v)) return std::hash<int64_t>()(*i) * 3 + 1;
+    if (const bool* b = std::get_if<bool>(&v)) return *b ? 0x9E3779B9u : 0x7F4A7C15u;
+    double d = std::get<double>(v);
+    if (std::isnan(d)) return 0x5BD1E995u;
+    if (d == 0) d = 0;  // -0.0 equals 0.0
+    return std::hash<double>()(d) * 3 + 2;
+  }
+};
+
+struct TagValueEqual {
+  bool operator()(const TagValue& a, const TagValue& b) const {
+    return CompareTagValues(a, b) == 0;
+  }
+};
+
+}  // namespace
 
 // Applies the query's range and filters itself, so a caller may feed it every candidate span;
 // feeding only matching spans is equally correct.
@@ -13,7 +38,8 @@ struct TagValuesCollector::State {
 
   TagValuesQuery query;
   SpanMatcher matcher;
-  std::map<TagValue, uint64_t, TagValueLess> counts;
+  // Hashed rather than ordered: high-cardinality keys spent most of their time in tree inserts.
+  std::unordered_map<TagValue, uint64_t, TagValueHash, TagValueEqual> counts;
 };
 
 TagValuesCollector::TagValuesCollector(const TagValuesQuery& query)
@@ -37,12 +63,19 @@ TagValuesResult TagValuesCollector::Finish() && {
   result.total_distinct = st.counts.size();
   result.values.reserve(st.counts.size());
   for (auto& [value, count] : st.counts) result.values.push_back(TagValueCount{value, count});
-  // The map is already in value order, so a stable sort by count keeps ties in value order.
-  std::stable_sort(
-      result.values.begin(), result.values.end(),
-      [](const TagValueCount& a, const TagValueCount& b) { return a.count > b.count; });
+  // Count descending, then value ascending: a total order (values are distinct), so sorting only
+  // the first `limit` gives the same page as sorting everything.
+  auto before = [](const TagValueCount& a, const TagValueCount& b) {
+    if (a.count != b.count) return a.count > b.count;
+    return CompareTagValues(a.value, b.value) < 0;
+  };
   if (st.query.limit > 0 && result.values.size() > st.query.limit) {
+    std::partial_sort(result.values.begin(),
+                      result.values.begin() + static_cast<ptrdiff_t>(st.query.limit),
+                      result.values.end(), before);
     result.values.resize(st.query.limit);
+  } else {
+    std::sort(result.values.begin(), result.values.end(), before);
   }
   return result;
 }

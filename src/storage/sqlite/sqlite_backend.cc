@@ -1,6 +1,7 @@
 #include "storage/sqlite/sqlite_backend.h"
 
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <filesystem>
 #include <functional>
@@ -19,6 +20,7 @@
 #include "common/time_util.h"
 #include "fmt/format.h"
 #include "query/engine.h"
+#include "storage/block_summary.h"
 #include "storage/span_block_codec.h"
 #include "storage/sqlite/migrations.h"
 #include "storage/sqlite/sqlite_connection.h"
@@ -86,6 +88,44 @@ class WriteTxn {
   bool open_ = false;
 };
 
+// Decides per block whether its summary rules out the query: filters are ANDed, so one filter the
+// summary rules out is enough. Reads no summary when no filter is prunable, and never prunes a
+// block without a (readable) summary: blocks written before migration 002 are simply decoded.
+class SummaryPruner {
+ public:
+  explicit SummaryPruner(const std::vector<query::Filter>& filters) {
+    for (const query::Filter& f : filters) {
+      if (IsPrunable(f)) prunable_.push_back(&f);
+    }
+  }
+
+  // True when no span of the block can match; errors are SQLite's. One pruner serves one read
+  // transaction on `conn`.
+  absl::StatusOr<bool> CanSkip(SqliteConnection& conn, int64_t block_id) {
+    if (prunable_.empty()) return false;
+    if (!select_) {
+      ASSIGN_OR_RETURN(SqliteStatement stmt,
+                       conn.Prepare("SELECT terms FROM block_summaries WHERE block_id = ?"));
+      select_.emplace(std::move(stmt));
+    }
+    select_->Reset();
+    select_->BindInt(1, block_id);
+    ASSIGN_OR_RETURN(bool row, select_->Step());
+    if (!row) return false;
+    // A corrupt summary only costs the decode; the block itself stays the source of truth.
+    absl::StatusOr<BlockSummary> summary = BlockSummary::Parse(select_->ColumnBlob(0));
+    if (!summary.ok()) return false;
+    for (const query::Filter* f : prunable_) {
+      if (!summary->MayMatch(*f)) return true;
+    }
+    return false;
+  }
+
+ private:
+  std::vector<const query::Filter*> prunable_;
+  std::optional<SqliteStatement> select_;  // prepared on first use: one prepare per query
+};
+
 class SqliteBackend final : public Backend {
  public:
   static absl::StatusOr<std::unique_ptr<SqliteBackend>> Open(SqliteSettings settings);
@@ -100,6 +140,11 @@ class SqliteBackend final : public Backend {
   absl::StatusOr<std::string> SystemId() override { return system_id_; }
   absl::Status EnforceRetention() override;
   uint64_t DiskBytes() override;
+
+  sqlite::SqliteScanStats ScanStats() const {
+    return {blocks_decoded_.load(std::memory_order_relaxed),
+            blocks_pruned_.load(std::memory_order_relaxed)};
+  }
 
  private:
   // A read connection borrowed from the pool inside one read transaction: every query of one API
@@ -140,10 +185,11 @@ class SqliteBackend final : public Backend {
   static absl::StatusOr<std::vector<BlockBounds>> BlocksInRange(
       SqliteConnection& conn, const std::optional<query::TimeRange>& range);
   // The block's spans; empty when the block no longer exists.
-  static absl::StatusOr<std::vector<StoredSpan>> LoadBlock(SqliteConnection& conn,
-                                                           int64_t block_id);
-  // Calls `fn` with every stored span starting inside `range` (every span when none).
+  absl::StatusOr<std::vector<StoredSpan>> LoadBlock(SqliteConnection& conn, int64_t block_id);
+  // Calls `fn` with every stored span starting inside `range` (every span when none), skipping
+  // blocks whose summaries rule out one of `filters`; `fn` still has to apply the filters.
   absl::Status ScanRange(const std::optional<query::TimeRange>& range,
+                         const std::vector<query::Filter>& filters,
                          const std::function<void(const StoredSpan&)>& fn);
 
   absl::Status WriteLocked(std::vector<const StoredSpan*>& spans);
@@ -167,6 +213,9 @@ class SqliteBackend final : public Backend {
   std::condition_variable reader_released_;
   std::vector<std::unique_ptr<SqliteConnection>> idle_readers_;  // guarded by read_mu_
   size_t open_readers_ = 0;                                      // guarded by read_mu_
+
+  std::atomic<uint64_t> blocks_decoded_{0};
+  std::atomic<uint64_t> blocks_pruned_{0};
 };
 
 absl::StatusOr<std::unique_ptr<SqliteBackend>> SqliteBackend::Open(SqliteSettings settings) {
@@ -310,19 +359,27 @@ absl::StatusOr<std::vector<StoredSpan>> SqliteBackend::LoadBlock(SqliteConnectio
   stmt.BindInt(1, block_id);
   ASSIGN_OR_RETURN(bool row, stmt.Step());
   if (!row) return std::vector<StoredSpan>{};
+  blocks_decoded_.fetch_add(1, std::memory_order_relaxed);
   absl::StatusOr<std::vector<StoredSpan>> spans = DecodeSpanBlock(stmt.ColumnBlob(0));
   if (!spans.ok()) return Annotate(spans.status(), fmt::format("block {}", block_id));
   return spans;
 }
 
 absl::Status SqliteBackend::ScanRange(const std::optional<query::TimeRange>& range,
+                                      const std::vector<query::Filter>& filters,
                                       const std::function<void(const StoredSpan&)>& fn) {
   ASSIGN_OR_RETURN(Reader reader, AcquireReader());
   ASSIGN_OR_RETURN(std::vector<BlockBounds> blocks, BlocksInRange(reader.conn(), range));
   // Block id order is roughly ingestion order: neighbouring blocks share pages.
   std::sort(blocks.begin(), blocks.end(),
             [](const BlockBounds& a, const BlockBounds& b) { return a.block_id < b.block_id; });
+  SummaryPruner pruner(filters);
   for (const BlockBounds& block : blocks) {
+    ASSIGN_OR_RETURN(bool skip, pruner.CanSkip(reader.conn(), block.block_id));
+    if (skip) {
+      blocks_pruned_.fetch_add(1, std::memory_order_relaxed);
+      continue;
+    }
     ASSIGN_OR_RETURN(std::vector<StoredSpan> spans, LoadBlock(reader.conn(), block.block_id));
     for (const StoredSpan& s : spans) {
       if (!range || query::InRange(*range, s)) fn(s);
@@ -440,6 +497,16 @@ absl::Status SqliteBackend::InsertBlocks(SqliteConnection& conn,
     RETURN_IF_ERROR(insert.Run());
   }
   const int64_t block_id = sqlite3_last_insert_rowid(conn.db());
+  {
+    BlockSummaryBuilder summary;
+    for (const StoredSpan* s : chunk) summary.Add(*s);
+    ASSIGN_OR_RETURN(
+        SqliteStatement insert,
+        conn.Prepare("INSERT INTO block_summaries (block_id, terms) VALUES (?, ?)"));
+    insert.BindInt(1, block_id);
+    insert.BindBlob(2, std::move(summary).Finish());
+    RETURN_IF_ERROR(insert.Run());
+  }
   ASSIGN_OR_RETURN(
       SqliteStatement insert_trace,
       conn.Prepare("INSERT INTO trace_blocks (trace_id, block_id, span_ids) VALUES (?, ?, ?)"));
@@ -468,6 +535,7 @@ absl::StatusOr<query::SearchResult> SqliteBackend::Search(const query::SearchQue
 
   query::SpanMatcher matcher(query.filters);
   query::SearchCollector collector(query);
+  SummaryPruner pruner(query.filters);
   for (const BlockBounds& block : blocks) {
     if (collector.CanSkip(low(block), high(block))) {
       // Every later block lies at or beyond this one's leading bound in sort order.
@@ -475,6 +543,12 @@ absl::StatusOr<query::SearchResult> SqliteBackend::Search(const query::SearchQue
                     : collector.CanSkip(0, high(block))) {
         break;
       }
+      continue;
+    }
+    absl::StatusOr<bool> skip = pruner.CanSkip(reader.conn(), block.block_id);
+    if (!skip.ok()) return Annotate(skip.status(), "sqlite: search");
+    if (*skip) {
+      blocks_pruned_.fetch_add(1, std::memory_order_relaxed);
       continue;
     }
     absl::StatusOr<std::vector<StoredSpan>> spans = LoadBlock(reader.conn(), block.block_id);
@@ -519,44 +593,39 @@ absl::StatusOr<query::TraceResult> SqliteBackend::GetTrace(const query::TraceQue
 absl::StatusOr<std::vector<query::TagInfo>> SqliteBackend::TagKeys(
     const query::TagKeysQuery& query) {
   query::TagKeysCollector collector;
-  RETURN_IF_ERROR(Annotate(ScanRange(query.range, [&](const StoredSpan& s) { collector.Add(s); }),
-                           "sqlite: tag keys"));
+  RETURN_IF_ERROR(Annotate(
+      ScanRange(query.range, /*filters=*/{}, [&](const StoredSpan& s) { collector.Add(s); }),
+      "sqlite: tag keys"));
   return std::move(collector).Finish();
 }
 
 absl::StatusOr<query::TagValuesResult> SqliteBackend::TagValues(
     const query::TagValuesQuery& query) {
-  query::SpanMatcher matcher(query.filters);
+  // The collector applies the range and filters itself, so each span is matched once.
   query::TagValuesCollector collector(query);
-  RETURN_IF_ERROR(Annotate(ScanRange(query.range,
-                                     [&](const StoredSpan& s) {
-                                       if (matcher.Matches(s)) collector.Add(s);
-                                     }),
-                           fmt::format("sqlite: tag values of {}", query.key.text)));
+  RETURN_IF_ERROR(Annotate(
+      ScanRange(query.range, query.filters, [&](const StoredSpan& s) { collector.Add(s); }),
+      fmt::format("sqlite: tag values of {}", query.key.text)));
   return std::move(collector).Finish();
 }
 
 absl::StatusOr<query::StatisticsResult> SqliteBackend::Statistics(
     const query::StatisticsQuery& query) {
-  query::SpanMatcher matcher(query.filters);
+  // The collector applies the range and filters itself, so each span is matched once.
   query::StatisticsCollector collector(query);
-  RETURN_IF_ERROR(Annotate(ScanRange(query.range,
-                                     [&](const StoredSpan& s) {
-                                       if (matcher.Matches(s)) collector.Add(s);
-                                     }),
-                           fmt::format("sqlite: statistics of {}", query.key.text)));
+  RETURN_IF_ERROR(Annotate(
+      ScanRange(query.range, query.filters, [&](const StoredSpan& s) { collector.Add(s); }),
+      fmt::format("sqlite: statistics of {}", query.key.text)));
   return std::move(collector).Finish();
 }
 
 absl::StatusOr<query::HistogramResult> SqliteBackend::Histograms(
     const query::HistogramQuery& query) {
-  query::SpanMatcher matcher(query.filters);
+  // The collector applies the range and filters itself, so each span is matched once.
   query::HistogramCollector collector(query);
-  RETURN_IF_ERROR(Annotate(ScanRange(query.range,
-                                     [&](const StoredSpan& s) {
-                                       if (matcher.Matches(s)) collector.Add(s);
-                                     }),
-                           "sqlite: histograms"));
+  RETURN_IF_ERROR(Annotate(
+      ScanRange(query.range, query.filters, [&](const StoredSpan& s) { collector.Add(s); }),
+      "sqlite: histograms"));
   return std::move(collector).Finish();
 }
 
@@ -580,6 +649,12 @@ absl::StatusOr<int> SqliteBackend::DeleteBlocks(const std::string& select_sql,
     {
       ASSIGN_OR_RETURN(SqliteStatement del,
                        conn.Prepare("DELETE FROM trace_blocks WHERE block_id = ?"));
+      del.BindInt(1, id);
+      RETURN_IF_ERROR(del.Run());
+    }
+    {
+      ASSIGN_OR_RETURN(SqliteStatement del,
+                       conn.Prepare("DELETE FROM block_summaries WHERE block_id = ?"));
       del.BindInt(1, id);
       RETURN_IF_ERROR(del.Run());
     }
@@ -673,5 +748,14 @@ absl::StatusOr<std::unique_ptr<Backend>> NewSqliteBackend(const BackendSettings&
   ASSIGN_OR_RETURN(std::unique_ptr<SqliteBackend> backend, SqliteBackend::Open(std::move(parsed)));
   return std::unique_ptr<Backend>(std::move(backend));
 }
+
+namespace sqlite {
+
+SqliteScanStats GetScanStats(const Backend& backend) {
+  const auto* sqlite = dynamic_cast<const SqliteBackend*>(&backend);
+  return sqlite == nullptr ? SqliteScanStats{} : sqlite->ScanStats();
+}
+
+}  // namespace sqlite
 
 }  // namespace teletrace::storage

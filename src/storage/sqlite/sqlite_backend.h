@@ -19,11 +19,14 @@
 // read connections, which WAL lets run concurrently with the writer on consistent snapshots.
 //
 // Queries: only the time range (block start bounds) and trace id (trace_blocks) are answered by
-// SQL; candidate blocks are decoded and their spans fed to the query engine (query/engine.h).
+// SQL; candidate blocks are decoded and their spans fed to the query engine (query/engine.h),
+// except blocks whose summary (storage/block_summary.h, table block_summaries) rules out an
+// equality filter of the query (docs/adr/002-block-summaries.md).
 //
 // Thread safety: every method may be called concurrently.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 
 #include "absl/status/statusor.h"
@@ -37,5 +40,20 @@ namespace teletrace::storage {
 // FailedPrecondition when the database was written by a newer schema version. The caller owns the
 // backend; it closes the database when destroyed.
 absl::StatusOr<std::unique_ptr<Backend>> NewSqliteBackend(const BackendSettings& settings);
+
+namespace sqlite {
+
+// Blocks read by queries since the backend was opened: decoded, or skipped by their summary
+// before decoding (blocks skipped by time bounds count in neither). For tests and diagnostics.
+struct SqliteScanStats {
+  uint64_t blocks_decoded = 0;
+  uint64_t blocks_pruned = 0;
+};
+
+// Blocks decoded and pruned by `backend` so far; all zero when it is not a SQLite backend.
+// Thread safe.
+SqliteScanStats GetScanStats(const Backend& backend);
+
+}  // namespace sqlite
 
 }  // namespace teletrace::storage

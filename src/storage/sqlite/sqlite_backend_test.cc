@@ -18,6 +18,7 @@
 #include "fmt/format.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "query/engine.h"
 #include "query/parse.h"
 #include "storage/sqlite/migrations.h"
 #include "storage/testing/conformance_suite.h"
@@ -195,6 +196,7 @@ TEST(SqliteBackendTest, MigrationsApplyOnceAndReopenIsIdempotent) {
   EXPECT_EQ(QueryInt(db, "PRAGMA auto_vacuum"), 2);  // INCREMENTAL
   EXPECT_EQ(QueryInt(db, "SELECT count(*) FROM blocks"), 3);
   EXPECT_EQ(QueryInt(db, "SELECT count(*) FROM trace_blocks"), 3);
+  EXPECT_EQ(QueryInt(db, "SELECT count(*) FROM block_summaries"), 3);
   EXPECT_EQ(QueryInt(db, "SELECT count(*) FROM meta"), 1);
   EXPECT_EQ(QueryInt(db, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND "
                          "name IN ('blocks_by_max_start', 'blocks_by_min_start', "
@@ -266,6 +268,10 @@ TEST(SqliteBackendTest, RetentionByAgeDeletesOldBlocksOnly) {
   ASSERT_TRUE(backend->EnforceRetention().ok());
   EXPECT_EQ(CountAll(*backend), 200u);
   EXPECT_EQ(QueryInt(DbPath(dir), "SELECT count(*) FROM blocks"), 2);
+  EXPECT_EQ(QueryInt(DbPath(dir), "SELECT count(*) FROM block_summaries WHERE block_id IN "
+                                  "(SELECT block_id FROM blocks)"),
+            2);
+  EXPECT_EQ(QueryInt(DbPath(dir), "SELECT count(*) FROM block_summaries"), 2);
   EXPECT_EQ(QueryInt(DbPath(dir), "SELECT count(*) FROM trace_blocks WHERE block_id NOT IN "
                                   "(SELECT block_id FROM blocks)"),
             0);
@@ -339,10 +345,11 @@ TEST(SqliteBackendTest, SplitsBlocksWhoseSpansAreTooLarge) {
   std::string dir = NewTestDir();
   std::unique_ptr<Backend> backend = MustOpen({{"path", dir}});
   // 100 spans of ~400 KB each (highly compressible) exceed one block's body limit four times over.
+  // Each value differs: a block stores a repeated string value once.
+  auto stack = [](size_t i) { return fmt::format("{}{}", i, std::string(400000, 'x')); };
   model::SpanBatch batch = MakeBatch(0, 100, 1000);
-  for (auto& span : batch.resource_spans[0].scope_spans[0].spans) {
-    span.attributes.push_back({"stack", AnyValue(std::string(400000, 'x'))});
-  }
+  auto& spans = batch.resource_spans[0].scope_spans[0].spans;
+  for (size_t i = 0; i < spans.size(); ++i) spans[i].attributes.push_back({"stack", stack(i)});
   ASSERT_TRUE(backend->WriteSpans(batch, 1).ok());
   EXPECT_GE(QueryInt(DbPath(dir), "SELECT count(*) FROM blocks"), 3);
   EXPECT_EQ(QueryInt(DbPath(dir), "SELECT sum(span_count) FROM blocks"), 100);
@@ -350,8 +357,7 @@ TEST(SqliteBackendTest, SplitsBlocksWhoseSpansAreTooLarge) {
   absl::StatusOr<query::TraceResult> trace = backend->GetTrace({TraceIdOf(9), 0, std::nullopt});
   ASSERT_TRUE(trace.ok()) << trace.status();
   ASSERT_EQ(trace->spans.size(), 10u);
-  EXPECT_EQ(trace->spans[0].span.attributes.back().value,
-            AnyValue(std::string(400000, 'x')));
+  EXPECT_EQ(trace->spans[0].span.attributes.back().value, AnyValue(stack(90)));
 }
 
 TEST(SqliteBackendTest, DiskBytesCountsTheDatabaseFiles) {
@@ -445,6 +451,274 @@ TEST(SqliteBackendTest, BadSettingsAreRejectedNamingTheKey) {
     EXPECT_EQ(backend.status().code(), absl::StatusCode::kInvalidArgument) << c.message;
     EXPECT_EQ(backend.status().message(), c.message);
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Block summaries: a filtered scan decodes only blocks that may hold a match, and answers exactly
+// as a scan of every span does.
+
+query::Filter Filter(std::string_view key, query::Operator op,
+                     std::optional<query::Scalar> value = std::nullopt,
+                     std::vector<query::Scalar> values = {}) {
+  query::Filter f;
+  absl::StatusOr<query::Key> k = query::ParseKey(key, "filters[0]");
+  EXPECT_TRUE(k.ok()) << k.status();
+  if (k.ok()) f.key = *k;
+  f.op = op;
+  f.value = std::move(value);
+  f.values = std::move(values);
+  absl::Status st = query::ValidateFilter(f, "filters[0]");
+  EXPECT_TRUE(st.ok()) << st;
+  return f;
+}
+
+query::Key KeyOf(std::string_view text) {
+  absl::StatusOr<query::Key> k = query::ParseKey(text, "key");
+  EXPECT_TRUE(k.ok()) << k.status();
+  return k.ok() ? *k : query::Key{};
+}
+
+// Every matching span, paging through Search.
+std::vector<std::string> SearchIds(Backend& backend, std::vector<query::Filter> filters) {
+  query::SearchQuery q;
+  q.range = {0, UINT64_MAX};
+  q.filters = std::move(filters);
+  q.page_size = 7;  // several pages even for small answers
+  std::vector<std::string> ids;
+  while (true) {
+    absl::StatusOr<query::SearchResult> page = backend.Search(q);
+    EXPECT_TRUE(page.ok()) << page.status();
+    if (!page.ok()) return ids;
+    for (const model::StoredSpan& s : page->spans) ids.push_back(ToHex(s.span.span_id));
+    if (!page->next) return ids;
+    q.after = page->next;
+  }
+}
+
+// Every stored span, read without filters (so without summaries).
+std::vector<model::StoredSpan> AllSpans(Backend& backend) {
+  std::vector<model::StoredSpan> spans;
+  for (uint32_t t = 0; t < 100; ++t) {
+    absl::StatusOr<query::TraceResult> trace = backend.GetTrace({TraceIdOf(t), 0, std::nullopt});
+    if (trace.ok()) spans.insert(spans.end(), trace->spans.begin(), trace->spans.end());
+  }
+  return spans;
+}
+
+// What a scan of every span returns, in Search's default order (start time descending).
+std::vector<std::string> ExpectedIds(const std::vector<model::StoredSpan>& all,
+                                     const std::vector<query::Filter>& filters) {
+  std::vector<const model::StoredSpan*> matching;
+  query::SpanMatcher matcher(filters);
+  for (const model::StoredSpan& s : all) {
+    if (matcher.Matches(s)) matching.push_back(&s);
+  }
+  std::sort(matching.begin(), matching.end(), [](const auto* a, const auto* b) {
+    return a->span.start_time_unix_nano > b->span.start_time_unix_nano;
+  });
+  std::vector<std::string> ids;
+  for (const auto* s : matching) ids.push_back(ToHex(s->span.span_id));
+  return ids;
+}
+
+// 1,000 spans in ten blocks of 100; user.id (an int) is i, so each value lies in one block.
+std::unique_ptr<Backend> TenBlockStore(const std::string& dir) {
+  std::unique_ptr<Backend> backend =
+      MustOpen({{"path", dir}, {"block_spans", "100"}, {"retention_max_age", "0"}});
+  EXPECT_TRUE(backend->WriteSpans(MakeBatch(0, 1000, 1000000), 1).ok());
+  EXPECT_EQ(QueryInt(DbPath(dir), "SELECT count(*) FROM blocks"), 10);
+  return backend;
+}
+
+// Blocks decoded and pruned by `fn`.
+template <typename Fn>
+std::pair<uint64_t, uint64_t> BlocksRead(const Backend& backend, Fn&& fn) {
+  sqlite::SqliteScanStats before = sqlite::GetScanStats(backend);
+  fn();
+  sqlite::SqliteScanStats after = sqlite::GetScanStats(backend);
+  return {after.blocks_decoded - before.blocks_decoded,
+          after.blocks_pruned - before.blocks_pruned};
+}
+
+using Decoded = std::pair<uint64_t, uint64_t>;  // (decoded, pruned)
+
+TEST(SqliteBlockSummaryTest, RareValueDecodesOnlyItsBlock) {
+  std::unique_ptr<Backend> backend = TenBlockStore(NewTestDir());
+  const std::vector<query::Filter> rare = {
+      Filter("span.attributes.user.id", query::Operator::kEquals, query::Scalar(int64_t{123}))};
+  std::vector<std::string> ids;
+  EXPECT_EQ(BlocksRead(*backend, [&] { ids = SearchIds(*backend, rare); }), Decoded(1, 9));
+  EXPECT_THAT(ids, ElementsAre(ToHex(SpanIdOf(123))));
+
+  // Not in the store, and (the filter is deterministic) no false positive in any of its blocks;
+  // 5000 would have two, the ~1% the filter is sized for.
+  const std::vector<query::Filter> absent = {
+      Filter("span.attributes.user.id", query::Operator::kEquals, query::Scalar(int64_t{5001}))};
+  EXPECT_EQ(BlocksRead(*backend, [&] { ids = SearchIds(*backend, absent); }), Decoded(0, 10));
+  EXPECT_TRUE(ids.empty());
+
+  // Tag values, statistics and histograms prune the same way.
+  query::TagValuesQuery tv{KeyOf("span.attributes.http.method"), query::TimeRange{}, rare, 0};
+  absl::StatusOr<query::TagValuesResult> values;
+  EXPECT_EQ(BlocksRead(*backend, [&] { values = backend->TagValues(tv); }), Decoded(1, 9));
+  ASSERT_TRUE(values.ok()) << values.status();
+  ASSERT_EQ(values->values.size(), 1u);
+  EXPECT_EQ(values->values[0], (query::TagValueCount{std::string("POST"), 1}));
+
+  query::StatisticsQuery st{KeyOf("span.attributes.db.rows"), {}, absent, {{"count", 0}}};
+  absl::StatusOr<query::StatisticsResult> stats;
+  EXPECT_EQ(BlocksRead(*backend, [&] { stats = backend->Statistics(st); }), Decoded(0, 10));
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  EXPECT_TRUE(stats->empty());
+
+  query::HistogramQuery h;
+  h.filters = rare;
+  h.interval_nano = 1000000000;
+  query::Aggregation count;
+  count.label = "count";
+  count.func = query::AggregationFunc::kCount;
+  h.aggregations = {count};
+  absl::StatusOr<query::HistogramResult> histograms;
+  EXPECT_EQ(BlocksRead(*backend, [&] { histograms = backend->Histograms(h); }), Decoded(1, 9));
+  ASSERT_TRUE(histograms.ok()) << histograms.status();
+  ASSERT_EQ(histograms->size(), 1u);
+  ASSERT_EQ((*histograms)[0].buckets.size(), 1u);
+  EXPECT_EQ(std::get<uint64_t>((*histograms)[0].buckets[0].data), 1u);
+}
+
+TEST(SqliteBlockSummaryTest, FiltersWithoutExactTermsDecodeEveryBlock) {
+  std::unique_ptr<Backend> backend = TenBlockStore(NewTestDir());
+  for (const query::Filter& f : {
+           Filter("span.attributes.user.id", query::Operator::kNotEquals,
+                  query::Scalar(int64_t{123})),
+           Filter("span.attributes.user.id", query::Operator::kGte, query::Scalar(int64_t{999})),
+           Filter("span.attributes.http.url", query::Operator::kContains,
+                  query::Scalar(std::string("/orders/4999"))),
+       }) {
+    query::SearchQuery q;
+    q.filters = {f};
+    q.page_size = query::kMaxPageSize;  // one page: each page of a search scans again
+    EXPECT_EQ(BlocksRead(*backend, [&] { EXPECT_TRUE(backend->Search(q).ok()); }),
+              Decoded(10, 0))
+        << f.key.text;
+  }
+}
+
+TEST(SqliteBlockSummaryTest, TypedFiltersAnswerExactlyAsAFullScan) {
+  std::unique_ptr<Backend> backend = TenBlockStore(NewTestDir());
+  const std::vector<model::StoredSpan> all = AllSpans(*backend);
+  ASSERT_EQ(all.size(), 1000u);
+  using query::Operator;
+  using query::Scalar;
+  struct Case {
+    std::vector<query::Filter> filters;
+    size_t matches;
+  };
+  const std::vector<Case> cases = {
+      {{Filter("span.attributes.user.id", Operator::kEquals, Scalar(int64_t{123}))}, 1},
+      {{Filter("span.attributes.user.id", Operator::kEquals, Scalar(123.0))}, 1},
+      {{Filter("span.attributes.user.id", Operator::kEquals, Scalar(std::string("123")))}, 0},
+      {{Filter("span.attributes.http.status_code", Operator::kEquals, Scalar(int64_t{500}))}, 59},
+      {{Filter("span.attributes.http.status_code", Operator::kEquals,
+               Scalar(std::string("500")))},
+       0},
+      {{Filter("span.attributes.user.id", Operator::kIn, std::nullopt,
+               {Scalar(int64_t{5}), Scalar(std::string("7")), Scalar(999.0)})},
+       2},
+      {{Filter("span.attributes.ratio", Operator::kEquals, Scalar(3.0 / 7.0))}, 10},
+      {{Filter("span.attributes.cache.hit", Operator::kEquals, Scalar(true))}, 250},
+      {{Filter("span.attributes.cache.hit", Operator::kEquals, Scalar(std::string("true")))}, 0},
+      {{Filter("resource.attributes.service.name", Operator::kEquals,
+               Scalar(std::string("svc")))},
+       1000},
+      {{Filter("span.attributes.service.name", Operator::kEquals, Scalar(std::string("svc")))},
+       0},
+      {{Filter("span.name", Operator::kEquals, Scalar(std::string("SELECT orders"))),
+        Filter("span.attributes.user.id", Operator::kEquals, Scalar(int64_t{42}))},
+       1},
+      {{Filter("span.kind", Operator::kEquals, Scalar(std::string("Server"))),
+        Filter("span.attributes.user.id", Operator::kEquals, Scalar(int64_t{42}))},
+       0},
+      {{Filter("scope.name", Operator::kEquals, Scalar(std::string("io.opentelemetry.http"))),
+        Filter("span.status.code", Operator::kEquals, Scalar(std::string("Unset")))},
+       1000},
+  };
+  for (size_t i = 0; i < cases.size(); ++i) {
+    const Case& c = cases[i];
+    std::vector<std::string> expected = ExpectedIds(all, c.filters);
+    EXPECT_EQ(expected.size(), c.matches) << "case " << i;
+    EXPECT_EQ(SearchIds(*backend, c.filters), expected) << "case " << i;
+    // The collectors over every span are the reference for the aggregate queries.
+    query::TagValuesQuery tv{KeyOf("span.attributes.http.method"), query::TimeRange{}, c.filters,
+                             0};
+    query::TagValuesCollector tv_reference(tv);
+    query::StatisticsQuery st{KeyOf("span.attributes.db.rows"),
+                              {},
+                              c.filters,
+                              {{"count", 0}, {"sum", 0}, {"p50", 50}}};
+    query::StatisticsCollector st_reference(st);
+    for (const model::StoredSpan& s : all) {
+      tv_reference.Add(s);
+      st_reference.Add(s);
+    }
+    absl::StatusOr<query::TagValuesResult> values = backend->TagValues(tv);
+    ASSERT_TRUE(values.ok()) << values.status();
+    query::TagValuesResult want_values = std::move(tv_reference).Finish();
+    EXPECT_EQ(values->values, want_values.values) << "case " << i;
+    EXPECT_EQ(values->total_distinct, want_values.total_distinct) << "case " << i;
+    absl::StatusOr<query::StatisticsResult> stats = backend->Statistics(st);
+    ASSERT_TRUE(stats.ok()) << stats.status();
+    EXPECT_EQ(*stats, std::move(st_reference).Finish()) << "case " << i;
+  }
+}
+
+TEST(SqliteBlockSummaryTest, BlocksWrittenBeforeTheMigrationAreDecoded) {
+  std::string dir = NewTestDir();
+  TenBlockStore(dir);
+  // Back to schema version 1, as a store written by a binary without summaries.
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open(DbPath(dir).c_str(), &raw), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(raw, "DROP TABLE block_summaries; PRAGMA user_version = 1", nullptr,
+                         nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(raw);
+  std::unique_ptr<Backend> backend =
+      MustOpen({{"path", dir}, {"block_spans", "100"}, {"retention_max_age", "0"}});
+  EXPECT_EQ(QueryInt(DbPath(dir), "PRAGMA user_version"),
+            static_cast<int64_t>(std::size(sqlite::kMigrations)));
+  EXPECT_EQ(QueryInt(DbPath(dir), "SELECT count(*) FROM block_summaries"), 0);
+  const std::vector<query::Filter> rare = {
+      Filter("span.attributes.user.id", query::Operator::kEquals, query::Scalar(int64_t{123}))};
+  std::vector<std::string> ids;
+  EXPECT_EQ(BlocksRead(*backend, [&] { ids = SearchIds(*backend, rare); }), Decoded(10, 0));
+  EXPECT_THAT(ids, ElementsAre(ToHex(SpanIdOf(123))));
+  // New blocks get summaries: 500 more spans (user.id 0..499 again, later), five more blocks.
+  ASSERT_TRUE(backend->WriteSpans(MakeBatch(1000, 500, 900000000), 1).ok());
+  EXPECT_EQ(QueryInt(DbPath(dir), "SELECT count(*) FROM block_summaries"), 5);
+  const std::vector<query::Filter> old_only = {
+      Filter("span.attributes.user.id", query::Operator::kEquals, query::Scalar(int64_t{777}))};
+  EXPECT_EQ(BlocksRead(*backend, [&] { ids = SearchIds(*backend, old_only); }), Decoded(10, 5));
+  EXPECT_THAT(ids, ElementsAre(ToHex(SpanIdOf(777))));
+}
+
+TEST(SqliteBlockSummaryTest, CorruptSummaryOnlyCostsTheDecode) {
+  std::string dir = NewTestDir();
+  std::unique_ptr<Backend> backend = TenBlockStore(dir);
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open(DbPath(dir).c_str(), &raw), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(raw, "UPDATE block_summaries SET terms = x'0900'", nullptr, nullptr,
+                         nullptr),
+            SQLITE_OK);
+  sqlite3_close(raw);
+  std::vector<std::string> ids;
+  EXPECT_EQ(BlocksRead(*backend,
+                       [&] {
+                         ids = SearchIds(*backend, {Filter("span.attributes.user.id",
+                                                           query::Operator::kEquals,
+                                                           query::Scalar(int64_t{123}))});
+                       }),
+            Decoded(10, 0));
+  EXPECT_THAT(ids, ElementsAre(ToHex(SpanIdOf(123))));
 }
 
 // Not a benchmark (no assertion on speed): prints the write rate of this build on this machine.

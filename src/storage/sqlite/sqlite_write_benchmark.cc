@@ -5,7 +5,8 @@
 //
 //   build/release/src/storage/sqlite/sqlite_write_benchmark --benchmark_min_time=0.5
 //
-// items_per_second is spans per second on one thread. TMPDIR chooses where the databases go (use
+// items_per_second is spans per second on one thread. BM_BuildBlockSummary is the per-block
+// summary's share of a write; BM_SqliteSearchRareAttribute is what it buys a filtered search. TMPDIR chooses where the databases go (use
 // the disk the server would use; tmpfs makes fsync free).
 #include <benchmark/benchmark.h>
 
@@ -17,9 +18,12 @@
 #include <string>
 #include <vector>
 
+#include <sqlite3.h>
 #include <unistd.h>
 
 #include "model/span.h"
+#include "query/query.h"
+#include "storage/block_summary.h"
 #include "storage/span_block_codec.h"
 #include "storage/sqlite/sqlite_backend.h"
 
@@ -128,6 +132,24 @@ void BM_DecodeSpanBlock(benchmark::State& state) {
 }
 BENCHMARK(BM_DecodeSpanBlock)->Arg(1024);
 
+// The per-block summary written beside each block (storage/block_summary.h): its build cost is
+// part of every write, its size part of every block's disk footprint.
+void BM_BuildBlockSummary(benchmark::State& state) {
+  const int spans = static_cast<int>(state.range(0));
+  std::vector<model::StoredSpan> flat = model::Flatten(MakeBatch(spans, 1), 1);
+  size_t bytes = 0;
+  for (auto _ : state) {
+    BlockSummaryBuilder builder;
+    for (const model::StoredSpan& s : flat) builder.Add(s);
+    std::string summary = std::move(builder).Finish();
+    bytes = summary.size();
+    benchmark::DoNotOptimize(summary);
+  }
+  state.SetItemsProcessed(state.iterations() * spans);
+  state.counters["summary_bytes_per_span"] = static_cast<double>(bytes) / spans;
+}
+BENCHMARK(BM_BuildBlockSummary)->Arg(1024);
+
 // One WriteSpans per iteration, batches of range(0) spans (the pipeline's group commit hands over
 // up to 16,384 spans at once). Batches are built outside the timed region.
 void BM_SqliteWriteSpans(benchmark::State& state) {
@@ -160,6 +182,77 @@ void BM_SqliteWriteSpans(benchmark::State& state) {
   std::filesystem::remove_all(dir);
 }
 BENCHMARK(BM_SqliteWriteSpans)->Arg(1000)->Arg(16384)->UseRealTime();
+
+// What the summaries buy on the read side: the first page of a search by a rare attribute value
+// (user.id, ~1 span in a million) on a store of kSearchStoreSpans spans, with the block summaries
+// (range(0) == 0) and after deleting them, as on a store written before migration 002 (1). The
+// store is filled once per process; BENCH_STORE_DIR keeps it between runs.
+constexpr int kSearchStoreSpans = 1000000;
+
+struct SearchStore {
+  std::filesystem::path dir;
+  std::unique_ptr<Backend> backend;
+  std::string rare_user_id;
+  double summary_bytes_per_span = 0;
+};
+
+SearchStore* FilledSearchStore() {
+  static SearchStore* store = [] {
+    auto* st = new SearchStore;
+    const char* kept = std::getenv("BENCH_STORE_DIR");
+    st->dir = kept != nullptr ? std::filesystem::path(kept) : TempDir("search");
+    const bool fill = !std::filesystem::exists(st->dir / "teletrace.db");
+    st->backend = *NewSqliteBackend({{"path", st->dir.string()}, {"retention_max_age", "0"}});
+    constexpr int kBatch = 10000;
+    for (int b = 0; fill && b < kSearchStoreSpans / kBatch; ++b) {
+      if (!st->backend->WriteSpans(MakeBatch(kBatch, 1000 + b), 1).ok()) std::abort();
+    }
+    // A value written once, in the middle of the store's time range.
+    model::SpanBatch middle = MakeBatch(kBatch, 1000 + kSearchStoreSpans / kBatch / 2);
+    for (const model::KeyValue& kv : middle.resource_spans[0].scope_spans[0].spans[0].attributes) {
+      if (kv.key == "user.id") st->rare_user_id = std::get<std::string>(kv.value.value);
+    }
+    return st;
+  }();
+  return store;
+}
+
+void BM_SqliteSearchRareAttribute(benchmark::State& state) {
+  SearchStore* store = FilledSearchStore();
+  if (state.range(0) == 1) {
+    sqlite3* db = nullptr;
+    sqlite3_open((store->dir / "teletrace.db").string().c_str(), &db);
+    sqlite3_exec(db, "DELETE FROM block_summaries", nullptr, nullptr, nullptr);
+    sqlite3_close(db);
+  }
+  query::SearchQuery q;
+  query::Filter f;
+  f.key.level = query::KeyLevel::kSpan;
+  f.key.name = "user.id";
+  f.key.text = "span.attributes.user.id";
+  f.value = store->rare_user_id;
+  q.filters = {f};
+  size_t found = 0;
+  const sqlite::SqliteScanStats before = sqlite::GetScanStats(*store->backend);
+  for (auto _ : state) {
+    absl::StatusOr<query::SearchResult> result = store->backend->Search(q);
+    if (!result.ok()) {
+      state.SkipWithError(std::string(result.status().message()).c_str());
+      break;
+    }
+    found = result->spans.size();
+  }
+  const sqlite::SqliteScanStats after = sqlite::GetScanStats(*store->backend);
+  state.counters["matches"] = static_cast<double>(found);
+  if (state.iterations() > 0) {
+    state.counters["blocks_decoded"] =
+        static_cast<double>(after.blocks_decoded - before.blocks_decoded) / state.iterations();
+    state.counters["blocks_pruned"] =
+        static_cast<double>(after.blocks_pruned - before.blocks_pruned) / state.iterations();
+  }
+}
+BENCHMARK(BM_SqliteSearchRareAttribute)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 
 }  // namespace
 }  // namespace teletrace::storage

@@ -1,0 +1,377 @@
+#include "storage/block_summary.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <variant>
+
+#include "fmt/format.h"
+#include "query/engine.h"
+
+namespace teletrace::storage {
+namespace {
+
+constexpr uint8_t kFormatVersion = 1;
+// 7 probes and 9.6 bits per distinct term give the ~1% false positive rate of a classic Bloom
+// filter (-ln(0.01) / ln(2)^2 = 9.59). A blocked filter would save cache misses we do not have:
+// a pruning check probes one or two terms per block, against a block decode it replaces.
+constexpr uint8_t kProbes = 7;
+constexpr double kBitsPerTerm = 9.6;
+constexpr size_t kMinBits = 64;
+constexpr uint8_t kMaxProbes = 16;
+
+// Term levels and value types, as they appear in the hashed bytes.
+constexpr char kResourceLevel = 'R';
+constexpr char kScopeLevel = 'C';
+constexpr char kSpanLevel = 'S';
+constexpr char kIntrinsicLevel = 'I';
+constexpr char kStringType = 's';
+constexpr char kBoolType = 'b';
+constexpr char kIntegralType = 'n';  // int64, or a double with an exact int64 value
+constexpr char kDoubleType = 'd';    // any other double (bit pattern)
+
+constexpr query::Intrinsic kSummarisedIntrinsics[] = {
+    query::Intrinsic::kName, query::Intrinsic::kKind, query::Intrinsic::kStatusCode,
+    query::Intrinsic::kScopeName, query::Intrinsic::kScopeVersion};
+
+uint64_t Rotl(uint64_t x, int r) { return (x << r) | (x >> (64 - r)); }
+
+uint64_t LoadLittleEndian(const char* p, size_t n) {
+  uint64_t v = 0;
+  for (size_t i = 0; i < n; ++i) v |= uint64_t{static_cast<uint8_t>(p[i])} << (8 * i);
+  return v;
+}
+
+// A fixed 64-bit hash (persisted in summaries, so it must never depend on the platform or the
+// library version, which rules out std::hash and absl::Hash). Murmur-style word mixing with the
+// MurmurHash3 finaliser.
+uint64_t HashBytes(std::string_view bytes) {
+  constexpr uint64_t kMul1 = 0x9E3779B97F4A7C15ULL;
+  constexpr uint64_t kMul2 = 0xC2B2AE3D27D4EB4FULL;
+  uint64_t h = 0x27D4EB2F165667C5ULL ^ (bytes.size() * kMul1);
+  size_t i = 0;
+  for (; i + 8 <= bytes.size(); i += 8) {
+    uint64_t w = LoadLittleEndian(bytes.data() + i, 8);
+    h ^= Rotl(w * kMul2, 31) * kMul1;
+    h = Rotl(h, 27) * kMul1 + 0x52DCE729;
+  }
+  if (i < bytes.size()) {
+    uint64_t w = LoadLittleEndian(bytes.data() + i, bytes.size() - i);
+    h ^= Rotl(w * kMul2, 31) * kMul1;
+  }
+  h ^= h >> 33;
+  h *= 0xFF51AFD7ED558CCDULL;
+  h ^= h >> 33;
+  h *= 0xC4CEB9FE1A85EC53ULL;
+  h ^= h >> 33;
+  return h;
+}
+
+void AppendFixed64(std::string& out, uint64_t v) {
+  for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>(v >> (8 * i)));
+}
+
+// The key part of a term: level, then the name with its length so no name/value split is
+// ambiguous.
+void AppendKey(std::string& out, char level, std::string_view name) {
+  out.push_back(level);
+  uint32_t size = static_cast<uint32_t>(name.size());
+  for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>(size >> (8 * i)));
+  out.append(name);
+}
+
+void AppendIntegral(std::string& out, int64_t v) {
+  out.push_back(kIntegralType);
+  AppendFixed64(out, static_cast<uint64_t>(v));
+}
+
+// False for NaN, which equals nothing (query::CompareNumbers is unordered for it).
+bool AppendDouble(std::string& out, double d) {
+  if (std::isnan(d)) return false;
+  // An integral double inside int64 range equals exactly the int64 of the same value; -0.0 is 0.
+  if (d >= -9223372036854775808.0 && d < 9223372036854775808.0 && d == std::trunc(d)) {
+    AppendIntegral(out, static_cast<int64_t>(d));
+    return true;
+  }
+  uint64_t bits = 0;
+  std::memcpy(&bits, &d, sizeof bits);
+  out.push_back(kDoubleType);
+  AppendFixed64(out, bits);
+  return true;
+}
+
+void AppendString(std::string& out, std::string_view s) {
+  out.push_back(kStringType);
+  out.append(s);
+}
+
+void AppendBool(std::string& out, bool b) {
+  out.push_back(kBoolType);
+  out.push_back(b ? '1' : '0');
+}
+
+// Appends the value part of the term a scalar attribute value forms; false when the value can equal
+// no filter operand (empty, bytes, map, nested array, NaN).
+bool AppendAttributeValue(std::string& out, const model::AnyValue& v) {
+  if (const auto* s = std::get_if<std::string>(&v.value)) {
+    AppendString(out, *s);
+    return true;
+  }
+  if (const bool* b = std::get_if<bool>(&v.value)) {
+    AppendBool(out, *b);
+    return true;
+  }
+  if (const int64_t* i = std::get_if<int64_t>(&v.value)) {
+    AppendIntegral(out, *i);
+    return true;
+  }
+  if (const double* d = std::get_if<double>(&v.value)) return AppendDouble(out, *d);
+  return false;
+}
+
+// The same for a filter operand.
+bool AppendOperand(std::string& out, const query::Scalar& operand) {
+  if (const auto* s = std::get_if<std::string>(&operand)) {
+    AppendString(out, *s);
+    return true;
+  }
+  if (const bool* b = std::get_if<bool>(&operand)) {
+    AppendBool(out, *b);
+    return true;
+  }
+  if (const int64_t* i = std::get_if<int64_t>(&operand)) {
+    AppendIntegral(out, *i);
+    return true;
+  }
+  return AppendDouble(out, std::get<double>(operand));
+}
+
+bool IsSummarisedIntrinsic(query::Intrinsic intrinsic) {
+  return std::find(std::begin(kSummarisedIntrinsics), std::end(kSummarisedIntrinsics),
+                   intrinsic) != std::end(kSummarisedIntrinsics);
+}
+
+// Appends the key part of `key`'s terms; false when the level is not summarised.
+bool AppendQueryKey(std::string& out, const query::Key& key) {
+  switch (key.level) {
+    case query::KeyLevel::kResource:
+      AppendKey(out, kResourceLevel, key.name);
+      return true;
+    case query::KeyLevel::kScope:
+      AppendKey(out, kScopeLevel, key.name);
+      return true;
+    case query::KeyLevel::kSpan:
+      AppendKey(out, kSpanLevel, key.name);
+      return true;
+    case query::KeyLevel::kIntrinsic: {
+      if (!IsSummarisedIntrinsic(key.intrinsic)) return false;
+      char id = static_cast<char>(key.intrinsic);
+      AppendKey(out, kIntrinsicLevel, std::string_view(&id, 1));
+      return true;
+    }
+    case query::KeyLevel::kEvent:
+    case query::KeyLevel::kLink:
+      return false;
+  }
+  return false;
+}
+
+// Calls fn(bit) for each of the `probes` bit positions of a term in an array of `bits` bits: double
+// hashing, h + i * delta (Kirsch and Mitzenmacher), from the one 64-bit term hash.
+template <typename Fn>
+bool AllProbes(uint64_t term_hash, uint64_t bits, uint8_t probes, Fn&& fn) {
+  uint64_t position = term_hash;
+  const uint64_t delta = Rotl(term_hash, 32) | 1;
+  for (uint8_t i = 0; i < probes; ++i) {
+    if (!fn(position % bits)) return false;
+    position += delta;
+  }
+  return true;
+}
+
+bool IsNaN(const query::Scalar& operand) {
+  const double* d = std::get_if<double>(&operand);
+  return d != nullptr && std::isnan(*d);
+}
+
+}  // namespace
+
+bool IsPrunable(const query::Filter& filter) {
+  std::string scratch;
+  if (!AppendQueryKey(scratch, filter.key)) return false;
+  switch (filter.op) {
+    case query::Operator::kEquals:
+      // A NaN operand equals nothing; not pruning keeps the rule simple and is still correct.
+      return filter.value.has_value() && !IsNaN(*filter.value);
+    case query::Operator::kIn:
+      return !filter.values.empty() &&
+             std::none_of(filter.values.begin(), filter.values.end(), IsNaN);
+    default:
+      return false;
+  }
+}
+
+absl::StatusOr<BlockSummary> BlockSummary::Parse(std::string_view bytes) {
+  if (bytes.size() < kHeaderBytes + 1) {
+    return absl::DataLossError(
+        fmt::format("block summary: {} bytes, want at least {}", bytes.size(), kHeaderBytes + 1));
+  }
+  const auto version = static_cast<uint8_t>(bytes[0]);
+  if (version != kFormatVersion) {
+    return absl::DataLossError(fmt::format("block summary: unknown format version {} (want {})",
+                                           version, kFormatVersion));
+  }
+  const auto probes = static_cast<uint8_t>(bytes[1]);
+  if (probes == 0 || probes > kMaxProbes) {
+    return absl::DataLossError(
+        fmt::format("block summary: {} probes per term, want 1 to {}", probes, kMaxProbes));
+  }
+  return BlockSummary(std::string(bytes));
+}
+
+bool BlockSummary::MayContain(uint64_t term_hash) const {
+  const auto probes = static_cast<uint8_t>(bytes_[1]);
+  const uint64_t bits = BitCount();
+  const char* array = bytes_.data() + kHeaderBytes;
+  return AllProbes(term_hash, bits, probes, [array](uint64_t bit) {
+    return (static_cast<uint8_t>(array[bit / 8]) & (1u << (bit % 8))) != 0;
+  });
+}
+
+bool BlockSummary::MayMatch(const query::Filter& filter) const {
+  if (!IsPrunable(filter)) return true;
+  std::string term;
+  AppendQueryKey(term, filter.key);
+  const size_t key_size = term.size();
+  auto may_equal = [&](const query::Scalar& operand) {
+    term.resize(key_size);
+    return AppendOperand(term, operand) && MayContain(HashBytes(term));
+  };
+  if (filter.op == query::Operator::kEquals) return may_equal(*filter.value);
+  return std::any_of(filter.values.begin(), filter.values.end(), may_equal);
+}
+
+void BlockSummaryBuilder::AddTerm(const std::string& term) {
+  const uint64_t hash = HashBytes(term);
+  if (hash == 0) {
+    has_zero_ = true;
+    return;
+  }
+  if ((distinct_ + 1) * 2 > table_.size()) {
+    std::vector<uint64_t> old(table_.size() * 2);
+    old.swap(table_);
+    const size_t mask = table_.size() - 1;
+    for (uint64_t h : old) {
+      if (h == 0) continue;
+      size_t i = h & mask;
+      while (table_[i] != 0) i = (i + 1) & mask;
+      table_[i] = h;
+    }
+  }
+  const size_t mask = table_.size() - 1;
+  for (size_t i = hash & mask;; i = (i + 1) & mask) {
+    if (table_[i] == hash) return;
+    if (table_[i] == 0) {
+      table_[i] = hash;
+      ++distinct_;
+      return;
+    }
+  }
+}
+
+void BlockSummaryBuilder::AddValueTerms(char level, std::string_view name,
+                                        const model::AnyValue& value) {
+  scratch_.clear();
+  AppendKey(scratch_, level, name);
+  const size_t key_size = scratch_.size();
+  // An array matches when any element does (query/matcher.cc), so each element is a term.
+  if (const auto* array = std::get_if<model::ArrayValue>(&value.value)) {
+    for (const model::AnyValue& element : *array) {
+      scratch_.resize(key_size);
+      if (AppendAttributeValue(scratch_, element)) AddTerm(scratch_);
+    }
+  } else if (AppendAttributeValue(scratch_, value)) {
+    AddTerm(scratch_);
+  }
+}
+
+// Intrinsic values come from the query engine itself, so they are the API form the matcher compares
+// (kind and status as names, "" for a missing scope).
+void BlockSummaryBuilder::AddIntrinsic(query::Intrinsic intrinsic, const model::StoredSpan& span) {
+  query::Key key;
+  key.level = query::KeyLevel::kIntrinsic;
+  key.intrinsic = intrinsic;
+  query::ForEachValue(key, span, [&](const model::AnyValue& v) {
+    scratch_.clear();
+    AppendQueryKey(scratch_, key);
+    if (AppendAttributeValue(scratch_, v)) AddTerm(scratch_);
+  });
+}
+
+void BlockSummaryBuilder::Add(const model::StoredSpan& span) {
+  auto first_time = [this](const void* p) {
+    if (std::find(seen_.begin(), seen_.end(), p) != seen_.end()) return false;
+    seen_.push_back(p);
+    return true;
+  };
+  auto first_bit = [](uint64_t (&bits)[4], uint8_t value) {
+    uint64_t& word = bits[value / 64];
+    const uint64_t bit = uint64_t{1} << (value % 64);
+    if ((word & bit) != 0) return false;
+    word |= bit;
+    return true;
+  };
+  if (span.resource != nullptr && first_time(span.resource.get())) {
+    for (const model::KeyValue& kv : span.resource->attributes) {
+      AddValueTerms(kResourceLevel, kv.key, kv.value);
+    }
+  }
+  // A missing scope is recorded once too (as nullptr): its name and version are "".
+  if (first_time(span.scope.get())) {
+    if (span.scope != nullptr) {
+      for (const model::KeyValue& kv : span.scope->attributes) {
+        AddValueTerms(kScopeLevel, kv.key, kv.value);
+      }
+    }
+    AddIntrinsic(query::Intrinsic::kScopeName, span);
+    AddIntrinsic(query::Intrinsic::kScopeVersion, span);
+  }
+  for (const model::KeyValue& kv : span.span.attributes) {
+    AddValueTerms(kSpanLevel, kv.key, kv.value);
+  }
+  if (first_bit(seen_kinds_, static_cast<uint8_t>(span.span.kind))) {
+    AddIntrinsic(query::Intrinsic::kKind, span);
+  }
+  if (first_bit(seen_statuses_, static_cast<uint8_t>(span.span.status.code))) {
+    AddIntrinsic(query::Intrinsic::kStatusCode, span);
+  }
+  // span.name is the span's name as is (query::SpanIntrinsicValue); built here without the engine's
+  // std::function because it is one term per span.
+  scratch_.clear();
+  const char name_id = static_cast<char>(query::Intrinsic::kName);
+  AppendKey(scratch_, kIntrinsicLevel, std::string_view(&name_id, 1));
+  AppendString(scratch_, span.span.name);
+  AddTerm(scratch_);
+}
+
+std::string BlockSummaryBuilder::Finish() && {
+  const size_t terms = distinct_ + (has_zero_ ? 1 : 0);
+  size_t bits = std::max(
+      kMinBits, static_cast<size_t>(std::ceil(static_cast<double>(terms) * kBitsPerTerm)));
+  bits = (bits + 7) / 8 * 8;
+  std::string out(BlockSummary::kHeaderBytes + bits / 8, '\0');
+  out[0] = static_cast<char>(kFormatVersion);
+  out[1] = static_cast<char>(kProbes);
+  char* array = out.data() + BlockSummary::kHeaderBytes;
+  auto set = [array](uint64_t bit) {
+    array[bit / 8] = static_cast<char>(static_cast<uint8_t>(array[bit / 8]) | (1u << (bit % 8)));
+    return true;
+  };
+  for (uint64_t hash : table_) {
+    if (hash != 0) AllProbes(hash, bits, kProbes, set);
+  }
+  if (has_zero_) AllProbes(0, bits, kProbes, set);
+  return out;
+}
+
+}  // namespace teletrace::storage

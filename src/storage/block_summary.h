@@ -1,0 +1,88 @@
+// A span block's summary: a Bloom filter over the exact "terms" its spans carry, so a scan can skip
+// a block that cannot satisfy an equality filter without decompressing it
+// (docs/adr/002-block-summaries.md).
+//
+//   BlockSummaryBuilder builder;
+//   for (const StoredSpan* s : block) builder.Add(*s);
+//   std::string bytes = std::move(builder).Finish();           // stored beside the block
+//   ...
+//   ASSIGN_OR_RETURN(BlockSummary summary, BlockSummary::Parse(bytes));
+//   if (!summary.MayMatch(filter)) { /* no span of the block matches `filter` */ }
+//
+// A term is (key level, key name, typed value) for every resource, scope and span attribute (each
+// scalar element of an array attribute too) and for the intrinsics span.name, span.kind,
+// span.status.code, scope.name and scope.version. Values are typed as query/matcher.cc compares
+// them: strings and bools exactly, numbers numerically (an integral double is the same term as the
+// equal int64), so "200" and 200 are different terms and 200 and 200.0 the same one. The serialized
+// form is persisted: changing the term encoding or the hash needs a new format version.
+//
+// Thread safety: a BlockSummary is immutable and may be shared; a builder is used by one thread.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "model/span.h"
+#include "query/query.h"
+
+namespace teletrace::storage {
+
+// True when a summary can rule out `filter` for a block, i.e. every span matching it must carry a
+// term the summary records: equals / in with non-NaN operands on resource, scope or span attributes
+// or on the intrinsics above. False for negative operators, ranges, contains, exists, event and link
+// keys and other intrinsics; for those MayMatch is always true.
+bool IsPrunable(const query::Filter& filter);
+
+class BlockSummary {
+ public:
+  // Reads a serialized summary. Errors: DataLoss naming what is wrong when `bytes` is truncated,
+  // has an unknown format version or an impossible probe count. The summary copies `bytes`.
+  static absl::StatusOr<BlockSummary> Parse(std::string_view bytes);
+
+  // False only when no span of the summarised block can match `filter` (see IsPrunable); true when
+  // some span may (about 1% of absent terms are false positives).
+  bool MayMatch(const query::Filter& filter) const;
+
+  // Size of the bit array, for tests and size reports.
+  size_t BitCount() const { return (bytes_.size() - kHeaderBytes) * 8; }
+
+  static constexpr size_t kHeaderBytes = 2;  // format version, probe count
+
+ private:
+  explicit BlockSummary(std::string bytes) : bytes_(std::move(bytes)) {}
+  bool MayContain(uint64_t term_hash) const;
+
+  std::string bytes_;  // header, then the bit array
+};
+
+// Collects the terms of one block's spans and serializes their filter.
+class BlockSummaryBuilder {
+ public:
+  void Add(const model::StoredSpan& span);
+  // The serialized summary, sized for about 1% false positives over the distinct terms added
+  // (about 1.2 bytes per distinct term, at least 8 bytes of bits).
+  std::string Finish() &&;
+
+ private:
+  void AddTerm(const std::string& term);
+  void AddValueTerms(char level, std::string_view name, const model::AnyValue& value);
+  void AddIntrinsic(query::Intrinsic intrinsic, const model::StoredSpan& span);
+
+  // The distinct term hashes: an open-addressing set (0 marks a free slot, so a hash of 0 is kept
+  // in has_zero_), because sorting every term of a block to deduplicate cost more than the rest of
+  // the build.
+  std::vector<uint64_t> table_ = std::vector<uint64_t>(1024);
+  size_t distinct_ = 0;
+  bool has_zero_ = false;
+  std::string scratch_;
+  // Spans of one block mostly share a few resources and scopes (and kinds and status codes): their
+  // terms are added once.
+  std::vector<const void*> seen_;
+  uint64_t seen_kinds_[4] = {};     // bit set by SpanKind value
+  uint64_t seen_statuses_[4] = {};  // bit set by StatusCode value
+};
+
+}  // namespace teletrace::storage

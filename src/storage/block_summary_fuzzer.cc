@@ -1,0 +1,24 @@
+// Feeds arbitrary bytes to the block summary parser: it must return an error or a summary that
+// answers every probe without crashing.
+#include <cstdint>
+#include <cstdlib>
+#include <string>
+#include <string_view>
+
+#include "storage/block_summary.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  std::string_view input(reinterpret_cast<const char*>(data), size);
+  auto summary = teletrace::storage::BlockSummary::Parse(input);
+  if (!summary.ok()) return 0;
+  if (summary->BitCount() != (size - teletrace::storage::BlockSummary::kHeaderBytes) * 8) {
+    std::abort();
+  }
+  teletrace::query::Filter filter;
+  filter.key.level = teletrace::query::KeyLevel::kSpan;
+  filter.key.name = "user.id";
+  filter.op = teletrace::query::Operator::kIn;
+  filter.values = {std::string(input.substr(0, 16)), int64_t{42}, 2.5, true};
+  summary->MayMatch(filter);
+  return 0;
+}

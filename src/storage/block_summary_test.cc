@@ -1,0 +1,232 @@
+#include "storage/block_summary.h"
+
+#include <string>
+#include <vector>
+
+#include "fmt/format.h"
+#include "gtest/gtest.h"
+#include "query/engine.h"
+#include "query/test_spans.h"
+
+namespace teletrace::storage {
+namespace {
+
+using model::AnyValue;
+using query::Operator;
+using query::testing::B;
+using query::testing::D;
+using query::testing::F;
+using query::testing::I;
+using query::testing::MakeSpan;
+using query::testing::S;
+using query::testing::SetResource;
+using query::testing::SetScope;
+
+BlockSummary Summarise(const std::vector<model::StoredSpan>& spans) {
+  BlockSummaryBuilder builder;
+  for (const model::StoredSpan& s : spans) builder.Add(s);
+  absl::StatusOr<BlockSummary> summary = BlockSummary::Parse(std::move(builder).Finish());
+  EXPECT_TRUE(summary.ok()) << summary.status();
+  return *std::move(summary);
+}
+
+std::vector<model::StoredSpan> TypedSpans() {
+  model::StoredSpan a = MakeSpan(1, 1, 100);
+  a.span.name = "GET /orders";
+  a.span.kind = model::SpanKind::kServer;
+  a.span.status.code = model::StatusCode::kError;
+  SetResource(a, {{"service.name", AnyValue("checkout")}, {"process.pid", AnyValue(int64_t{42})}});
+  SetScope(a, "io.opentelemetry.http", "1.2.0", {{"scope.flag", AnyValue(true)}});
+  a.span.attributes = {
+      {"http.status_code", AnyValue(int64_t{200})},
+      {"ratio", AnyValue(2.5)},
+      {"whole", AnyValue(7.0)},
+      {"cache.hit", AnyValue(true)},
+      {"user.id", AnyValue("u-123456")},
+      {"tags", AnyValue(model::ArrayValue{AnyValue("blue"), AnyValue(int64_t{9})})},
+      {"blob", AnyValue(model::Bytes{"raw"})},
+  };
+  a.span.events.push_back(model::Event{});
+  a.span.events.back().name = "exception";
+  a.span.events.back().attributes = {{"exception.type", AnyValue("IOError")}};
+  model::StoredSpan b = MakeSpan(1, 2, 200);
+  b.span.name = "SELECT orders";
+  b.span.kind = model::SpanKind::kClient;
+  b.span.attributes = {{"db.rows", AnyValue(int64_t{-3})}};
+  b.scope = nullptr;  // scope.name and scope.version are "" then
+  return {a, b};
+}
+
+struct Case {
+  query::Filter filter;
+  bool may_match;
+};
+
+// Every case also checks the contract against the matcher: a summary may say "no" only when no
+// span matches.
+void ExpectCases(const std::vector<model::StoredSpan>& spans, const std::vector<Case>& cases) {
+  BlockSummary summary = Summarise(spans);
+  for (size_t i = 0; i < cases.size(); ++i) {
+    const Case& c = cases[i];
+    EXPECT_EQ(summary.MayMatch(c.filter), c.may_match) << "case " << i << " " << c.filter.key.text;
+    bool any = false;
+    query::SpanMatcher matcher({c.filter});
+    for (const model::StoredSpan& s : spans) any = any || matcher.Matches(s);
+    if (any) {
+      EXPECT_TRUE(c.may_match) << "case " << i << " would prune a matching block";
+    }
+  }
+}
+
+TEST(BlockSummaryTest, TermsAreTypedAsTheMatcherComparesThem) {
+  ExpectCases(TypedSpans(),
+              {
+                  {F("span.attributes.http.status_code", Operator::kEquals, I(200)), true},
+                  {F("span.attributes.http.status_code", Operator::kEquals, D(200.0)), true},
+                  {F("span.attributes.http.status_code", Operator::kEquals, S("200")), false},
+                  {F("span.attributes.http.status_code", Operator::kEquals, I(201)), false},
+                  {F("span.attributes.ratio", Operator::kEquals, D(2.5)), true},
+                  {F("span.attributes.ratio", Operator::kEquals, S("2.5")), false},
+                  {F("span.attributes.whole", Operator::kEquals, I(7)), true},
+                  {F("span.attributes.whole", Operator::kEquals, D(7.0)), true},
+                  {F("span.attributes.cache.hit", Operator::kEquals, B(true)), true},
+                  {F("span.attributes.cache.hit", Operator::kEquals, B(false)), false},
+                  {F("span.attributes.cache.hit", Operator::kEquals, S("true")), false},
+                  {F("span.attributes.user.id", Operator::kEquals, S("u-123456")), true},
+                  {F("span.attributes.user.id", Operator::kEquals, S("u-123457")), false},
+                  {F("span.attributes.tags", Operator::kEquals, S("blue")), true},
+                  {F("span.attributes.tags", Operator::kEquals, I(9)), true},
+                  {F("span.attributes.tags", Operator::kEquals, D(9.0)), true},
+                  {F("span.attributes.tags", Operator::kEquals, S("9")), false},
+                  {F("span.attributes.db.rows", Operator::kEquals, I(-3)), true},
+                  {F("span.attributes.blob", Operator::kEquals, S("raw")), false},
+              });
+}
+
+TEST(BlockSummaryTest, LevelsAndIntrinsicsAreDistinctTerms) {
+  ExpectCases(
+      TypedSpans(),
+      {
+          {F("resource.attributes.service.name", Operator::kEquals, S("checkout")), true},
+          {F("span.attributes.service.name", Operator::kEquals, S("checkout")), false},
+          {F("resource.attributes.process.pid", Operator::kEquals, I(42)), true},
+          {F("scope.attributes.scope.flag", Operator::kEquals, B(true)), true},
+          {F("span.attributes.scope.flag", Operator::kEquals, B(true)), false},
+          {F("span.name", Operator::kEquals, S("GET /orders")), true},
+          {F("span.name", Operator::kEquals, S("SELECT orders")), true},
+          {F("span.name", Operator::kEquals, S("DELETE /orders")), false},
+          {F("span.kind", Operator::kEquals, S("Server")), true},
+          {F("span.kind", Operator::kEquals, S("Client")), true},
+          {F("span.kind", Operator::kEquals, S("Consumer")), false},
+          {F("span.status.code", Operator::kEquals, S("Error")), true},
+          {F("span.status.code", Operator::kEquals, S("Unset")), true},
+          {F("span.status.code", Operator::kEquals, S("Ok")), false},
+          {F("scope.name", Operator::kEquals, S("io.opentelemetry.http")), true},
+          {F("scope.name", Operator::kEquals, S("other")), false},
+          {F("scope.version", Operator::kEquals, S("1.2.0")), true},
+          {F("scope.version", Operator::kEquals, S("")), true},  // span b has no scope
+          {F("scope.name", Operator::kEquals, S("")), true},
+      });
+}
+
+TEST(BlockSummaryTest, InMayMatchWhenAnyOperandMay) {
+  ExpectCases(TypedSpans(),
+              {
+                  {F("span.attributes.user.id", Operator::kIn, std::nullopt,
+                     {S("u-1"), S("u-123456")}),
+                   true},
+                  {F("span.attributes.user.id", Operator::kIn, std::nullopt, {S("u-1"), S("u-2")}),
+                   false},
+                  {F("span.attributes.http.status_code", Operator::kIn, std::nullopt,
+                     {S("200"), D(200.0)}),
+                   true},
+              });
+}
+
+TEST(BlockSummaryTest, FiltersThatNeedNoExactTermNeverPrune) {
+  const std::vector<query::Filter> filters = {
+      F("span.attributes.user.id", Operator::kNotEquals, S("u-1")),
+      F("span.attributes.user.id", Operator::kNotIn, std::nullopt, {S("u-1")}),
+      F("span.attributes.user.id", Operator::kContains, S("zzz")),
+      F("span.attributes.nothing", Operator::kExists),
+      F("span.attributes.nothing", Operator::kNotExists),
+      F("span.attributes.http.status_code", Operator::kGt, I(1000)),
+      F("span.events.attributes.exception.type", Operator::kEquals, S("Timeout")),
+      F("span.events.name", Operator::kEquals, S("retry")),
+      F("span.traceId", Operator::kEquals, S("0000000000000000000000000000ffff")),
+      F("span.status.message", Operator::kEquals, S("boom")),
+      F("externalFields.durationNano", Operator::kEquals, I(12345)),
+  };
+  BlockSummary summary = Summarise(TypedSpans());
+  for (const query::Filter& f : filters) {
+    EXPECT_FALSE(IsPrunable(f)) << f.key.text;
+    EXPECT_TRUE(summary.MayMatch(f)) << f.key.text;
+  }
+  EXPECT_TRUE(IsPrunable(F("span.attributes.user.id", Operator::kEquals, S("u-1"))));
+  EXPECT_TRUE(IsPrunable(F("span.kind", Operator::kIn, std::nullopt, {S("Server")})));
+}
+
+TEST(BlockSummaryTest, SizeIsAboutTenBitsPerDistinctTerm) {
+  // Five intrinsic terms: the minimum of 64 bits.
+  EXPECT_EQ(Summarise({MakeSpan(1, 1, 100)}).BitCount(), 64u);
+  std::vector<model::StoredSpan> spans;
+  for (int i = 0; i < 1000; ++i) {
+    model::StoredSpan s = MakeSpan(1, static_cast<uint8_t>(i), 100);
+    s.span.attributes = {{"user.id", AnyValue(fmt::format("u-{}", i))},
+                         {"http.method", AnyValue("GET")}};
+    spans.push_back(std::move(s));
+  }
+  // 1,000 user ids, one method and five intrinsic terms (name, kind, status, scope name and
+  // version): 1,006 terms * 9.6 bits = 9,657.6, rounded up to whole bytes.
+  BlockSummary summary = Summarise(spans);
+  EXPECT_EQ(summary.BitCount(), 9664u);
+  int false_positives = 0;
+  auto user = [](int i) {
+    return F("span.attributes.user.id", Operator::kEquals, query::Scalar(fmt::format("u-{}", i)));
+  };
+  for (int i = 1000; i < 11000; ++i) {
+    if (summary.MayMatch(user(i))) ++false_positives;
+  }
+  for (int i = 0; i < 1000; ++i) EXPECT_TRUE(summary.MayMatch(user(i))) << i;
+  // 1% of 10,000 absent values, as designed. Pinned: the hash and probe layout are a persisted
+  // format, so a change to either shows here (and in SerializedFormIsStable).
+  EXPECT_EQ(false_positives, 100);
+}
+
+TEST(BlockSummaryTest, CorruptBytesAreDataLoss) {
+  struct Bad {
+    std::string bytes;
+    std::string message;
+  };
+  const std::vector<Bad> cases = {
+      {"", "block summary: 0 bytes, want at least 3"},
+      {std::string("\x01\x07", 2), "block summary: 2 bytes, want at least 3"},
+      {std::string("\x02\x07\x00", 3), "block summary: unknown format version 2 (want 1)"},
+      {std::string("\x01\x00\x00", 3), "block summary: 0 probes per term, want 1 to 16"},
+      {std::string("\x01\x11\x00", 3), "block summary: 17 probes per term, want 1 to 16"},
+  };
+  for (const Bad& bad : cases) {
+    absl::StatusOr<BlockSummary> summary = BlockSummary::Parse(bad.bytes);
+    EXPECT_EQ(summary.status().code(), absl::StatusCode::kDataLoss) << bad.message;
+    EXPECT_EQ(summary.status().message(), bad.message);
+  }
+  // The smallest valid summary: one byte of bits, all clear, rules out every term.
+  absl::StatusOr<BlockSummary> empty = BlockSummary::Parse(std::string("\x01\x07\x00", 3));
+  ASSERT_TRUE(empty.ok()) << empty.status();
+  EXPECT_FALSE(empty->MayMatch(F("span.name", Operator::kEquals, S("x"))));
+}
+
+TEST(BlockSummaryTest, SerializedFormIsStable) {
+  model::StoredSpan s = MakeSpan(1, 1, 100);
+  s.span.name = "GET";
+  BlockSummaryBuilder builder;
+  builder.Add(s);
+  std::string bytes = std::move(builder).Finish();
+  std::string hex;
+  for (char c : bytes) hex += fmt::format("{:02x}", static_cast<uint8_t>(c));
+  // Version 1, 7 probes, 64 bits for the span's five intrinsic terms.
+  EXPECT_EQ(hex, "0107929901420b35f449");
+}
+
+}  // namespace
+}  // namespace teletrace::storage
