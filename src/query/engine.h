@@ -62,11 +62,15 @@ class SearchCollector {
 };
 
 // Collects one trace's spans (already known to belong to it), deduplicated, ordered by start time
-// then span id, paged as the query asks.
+// then span id, paged as the query asks. Of several copies of a span id, the first added wins.
+// Finish's next cursor is set iff spans follow the page.
 class TraceCollector {
  public:
   explicit TraceCollector(const TraceQuery& query);
   void Add(const model::StoredSpan& span);
+  // As above, but takes the span instead of copying it: a backend that decoded a block for this
+  // trace alone should move its spans in (copying a span costs several allocations).
+  void Add(model::StoredSpan&& span);
   TraceResult Finish() &&;
 
  private:
@@ -87,10 +91,24 @@ class TagKeysCollector {
   std::shared_ptr<State> state_;
 };
 
+// Counts, per typed value of the query's key, the spans (or events and links, for event and link
+// keys) in range that match the filters and carry it; Finish sorts count descending, then value
+// ascending (CompareTagValues), keeping `limit`.
 class TagValuesCollector {
  public:
   explicit TagValuesCollector(const TagValuesQuery& query);
   void Add(const model::StoredSpan& span);
+  // Adds `count` occurrences of `value` as if that many spans in range and matching the filters had
+  // carried it: a backend that keeps exact per-block counts (storage/block_value_counts.h) feeds
+  // them here instead of the block's spans. Of values equal under CompareTagValues (0.0 and -0.0,
+  // NaNs), the first added is the one reported, as with Add. `count` 0 adds nothing.
+  void AddCounted(const TagValue& value, uint64_t count);
+  // Calls `fn` with each value that Add counts for `key` on `span` once the span is in range and
+  // matches: at most one for resource, scope and span attributes and intrinsics, one per event or
+  // link for event and link keys; array, map, bytes and empty values count nothing. Exposed so
+  // that precomputed counts agree with Add by construction.
+  static void ForEachCountedValue(const Key& key, const model::StoredSpan& span,
+                                  const std::function<void(const TagValue&)>& fn);
   TagValuesResult Finish() &&;
 
  private:

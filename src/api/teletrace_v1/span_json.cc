@@ -8,7 +8,16 @@
 namespace teletrace::api::v1 {
 namespace {
 
-void AppendUint(std::string* out, uint64_t v) { fmt::format_to(std::back_inserter(*out), "{}", v); }
+// fmt::format_int renders into its own stack buffer: no allocation, no per-character appends.
+void AppendUint(std::string* out, uint64_t v) {
+  fmt::format_int digits(v);
+  out->append(digits.data(), digits.size());
+}
+
+void AppendInt(std::string* out, int64_t v) {
+  fmt::format_int digits(v);
+  out->append(digits.data(), digits.size());
+}
 
 void AppendDouble(std::string* out, double v) {
   if (!std::isfinite(v)) {
@@ -16,9 +25,11 @@ void AppendDouble(std::string* out, double v) {
     AppendJsonString(out, std::isnan(v) ? "NaN" : (v > 0 ? "Infinity" : "-Infinity"));
     return;
   }
-  std::string s = fmt::format("{}", v);
-  if (s.find_first_of(".eE") == std::string::npos) s += ".0";
+  char buf[64];
+  const size_t n = static_cast<size_t>(fmt::format_to_n(buf, sizeof(buf), "{}", v).out - buf);
+  std::string_view s(buf, n);
   out->append(s);
+  if (s.find_first_of(".eE") == std::string_view::npos) out->append(".0");
 }
 
 void AppendBase64(std::string* out, std::string_view bytes) {
@@ -56,11 +67,18 @@ size_t Utf8SequenceLength(std::string_view s, size_t i) {
   return len;
 }
 
-template <typename Id>
-void AppendId(std::string* out, const Id& id) {
-  out->push_back('"');
-  out->append(ToHex(id));
-  out->push_back('"');
+// Writes the id as a quoted lowercase hex string (as ToHex spells it) without a temporary string.
+template <size_t N>
+void AppendId(std::string* out, const std::array<uint8_t, N>& id) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  char buf[2 * N + 2];
+  buf[0] = '"';
+  for (size_t i = 0; i < N; ++i) {
+    buf[1 + 2 * i] = kDigits[id[i] >> 4];
+    buf[2 + 2 * i] = kDigits[id[i] & 0xf];
+  }
+  buf[2 * N + 1] = '"';
+  out->append(buf, sizeof(buf));
 }
 
 void AppendEvent(std::string* out, const model::Event& e) {
@@ -95,46 +113,54 @@ void AppendLink(std::string* out, const model::Link& l) {
 
 void AppendJsonString(std::string* out, std::string_view s) {
   out->push_back('"');
-  for (size_t i = 0; i < s.size();) {
-    char c = s[i];
+  // Bytes that need no escaping are copied in runs: attribute values are mostly plain text, and
+  // appending them byte by byte dominated the cost of a large trace's JSON.
+  size_t run = 0;  // start of the pending run of bytes copied as they are
+  size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<uint8_t>(s[i]);
+    if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+      ++i;
+      continue;
+    }
+    if (c >= 0x80) {
+      const size_t len = Utf8SequenceLength(s, i);
+      if (len != 0) {
+        i += len;
+        continue;
+      }
+    }
+    out->append(s.data() + run, i - run);
     switch (c) {
       case '"':
         out->append("\\\"");
-        ++i;
-        continue;
+        break;
       case '\\':
         out->append("\\\\");
-        ++i;
-        continue;
+        break;
       case '\n':
         out->append("\\n");
-        ++i;
-        continue;
+        break;
       case '\r':
         out->append("\\r");
-        ++i;
-        continue;
+        break;
       case '\t':
         out->append("\\t");
-        ++i;
-        continue;
+        break;
       default:
+        if (c < 0x20) {
+          static constexpr char kDigits[] = "0123456789abcdef";
+          const char escape[] = {'\\', 'u', '0', '0', kDigits[c >> 4], kDigits[c & 0xf]};
+          out->append(escape, sizeof(escape));
+        } else {
+          out->append("\\ufffd");  // invalid UTF-8
+        }
         break;
     }
-    if (static_cast<uint8_t>(c) < 0x20) {
-      fmt::format_to(std::back_inserter(*out), "\\u{:04x}", static_cast<unsigned>(c));
-      ++i;
-      continue;
-    }
-    size_t len = Utf8SequenceLength(s, i);
-    if (len == 0) {
-      out->append("\\ufffd");
-      ++i;
-      continue;
-    }
-    out->append(s.substr(i, len));
-    i += len;
+    ++i;
+    run = i;
   }
+  out->append(s.data() + run, i - run);
   out->push_back('"');
 }
 
@@ -149,7 +175,7 @@ void AppendAnyValue(std::string* out, const model::AnyValue& value) {
         } else if constexpr (std::is_same_v<T, bool>) {
           out->append(v ? "true" : "false");
         } else if constexpr (std::is_same_v<T, int64_t>) {
-          fmt::format_to(std::back_inserter(*out), "{}", v);
+          AppendInt(out, v);
         } else if constexpr (std::is_same_v<T, double>) {
           AppendDouble(out, v);
         } else if constexpr (std::is_same_v<T, model::Bytes>) {
@@ -303,7 +329,7 @@ void AppendTagValue(std::string* out, const query::TagValue& value) {
         } else if constexpr (std::is_same_v<T, bool>) {
           out->append(v ? "true" : "false");
         } else if constexpr (std::is_same_v<T, int64_t>) {
-          fmt::format_to(std::back_inserter(*out), "{}", v);
+          AppendInt(out, v);
         } else {
           AppendDouble(out, v);
         }

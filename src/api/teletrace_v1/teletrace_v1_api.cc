@@ -31,8 +31,17 @@ HttpResponse MethodNotAllowed(const HttpRequest& request, std::string_view allow
 }
 
 void AppendSpans(std::string* out, const std::vector<model::StoredSpan>& spans) {
+  // A large trace is 100+ MB of JSON: growing the string by doubling would copy it again and touch
+  // twice the memory. Once a sample of spans is written, reserve for the rest at their average
+  // size (plus a margin, so a few larger spans later on do not force a copy of everything).
+  constexpr size_t kSampleSpans = 64;
+  const size_t start = out->size();
   out->push_back('[');
   for (size_t i = 0; i < spans.size(); ++i) {
+    if (i == kSampleSpans && spans.size() > 2 * kSampleSpans) {
+      const size_t average = (out->size() - start) / kSampleSpans;
+      out->reserve(out->size() + (spans.size() - i) * average * 9 / 8 + 64);
+    }
     if (i > 0) out->push_back(',');
     AppendInternalSpan(out, spans[i]);
   }
@@ -241,9 +250,7 @@ HttpResponse TeletraceV1Api::GetTrace(const HttpRequest& request, std::string_vi
   }
   auto result = backend_->GetTrace(q);
   if (!result.ok()) return ErrorResponse(result.status());
-  std::string out;
-  out.reserve(result->spans.size() * 1024 + 64);
-  out = "{\"metadata\":";
+  std::string out = "{\"metadata\":";
   AppendMetadata(&out, result->next, kTraceSort);
   out += ",\"spans\":";
   AppendSpans(&out, result->spans);
