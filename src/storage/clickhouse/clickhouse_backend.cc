@@ -410,7 +410,7 @@ absl::StatusOr<query::TraceResult> ClickHouseBackend::GetTrace(const query::Trac
                               "get trace"));
   if (spans.empty() && !q.after.has_value()) return not_found();
   query::TraceCollector collector(q);
-  for (const StoredSpan& s : spans) collector.Add(s);
+  for (StoredSpan& s : spans) collector.Add(std::move(s));
   return std::move(collector).Finish();
 }
 
