@@ -29,6 +29,17 @@ struct TagValueEqual {
   }
 };
 
+// The values Add counts for `key` on `span`; one template shared with ForEachCountedValue so that
+// precomputed block counts agree with decoding by construction, without a std::function call per
+// span on the decode path.
+template <typename Fn>
+void CountedValuesOf(const Key& key, const model::StoredSpan& span, Fn&& fn) {
+  AnyValueOf(key, span, [&](const model::AnyValue& v) {
+    if (std::optional<TagValue> tv = ToTagValue(v)) fn(*tv);
+    return false;
+  });
+}
+
 }  // namespace
 
 // Applies the query's range and filters itself, so a caller may feed it every candidate span;
@@ -51,10 +62,17 @@ void TagValuesCollector::Add(const model::StoredSpan& span) {
   if (!st.matcher.Matches(span)) return;
   // Span, resource, scope and intrinsic keys have one value per span, so each span counts once
   // per value; event and link keys count each event or link that has the value.
-  AnyValueOf(st.query.key, span, [&](const model::AnyValue& v) {
-    if (std::optional<TagValue> tv = ToTagValue(v)) ++st.counts[*tv];
-    return false;
-  });
+  CountedValuesOf(st.query.key, span, [&](const TagValue& v) { ++st.counts[v]; });
+}
+
+void TagValuesCollector::ForEachCountedValue(const Key& key, const model::StoredSpan& span,
+                                             const std::function<void(const TagValue&)>& fn) {
+  CountedValuesOf(key, span, fn);
+}
+
+void TagValuesCollector::AddCounted(const TagValue& value, uint64_t count) {
+  if (count == 0) return;
+  state_->counts[value] += count;
 }
 
 TagValuesResult TagValuesCollector::Finish() && {

@@ -21,6 +21,7 @@
 #include "fmt/format.h"
 #include "query/engine.h"
 #include "storage/block_summary.h"
+#include "storage/block_value_counts.h"
 #include "storage/span_block_codec.h"
 #include "storage/sqlite/migrations.h"
 #include "storage/sqlite/sqlite_connection.h"
@@ -143,7 +144,8 @@ class SqliteBackend final : public Backend {
 
   sqlite::SqliteScanStats ScanStats() const {
     return {blocks_decoded_.load(std::memory_order_relaxed),
-            blocks_pruned_.load(std::memory_order_relaxed)};
+            blocks_pruned_.load(std::memory_order_relaxed),
+            blocks_counted_.load(std::memory_order_relaxed)};
   }
 
  private:
@@ -216,6 +218,7 @@ class SqliteBackend final : public Backend {
 
   std::atomic<uint64_t> blocks_decoded_{0};
   std::atomic<uint64_t> blocks_pruned_{0};
+  std::atomic<uint64_t> blocks_counted_{0};
 };
 
 absl::StatusOr<std::unique_ptr<SqliteBackend>> SqliteBackend::Open(SqliteSettings settings) {
@@ -507,6 +510,16 @@ absl::Status SqliteBackend::InsertBlocks(SqliteConnection& conn,
     insert.BindBlob(2, std::move(summary).Finish());
     RETURN_IF_ERROR(insert.Run());
   }
+  {
+    BlockValueCountsBuilder counts;
+    for (const StoredSpan* s : chunk) counts.Add(*s);
+    ASSIGN_OR_RETURN(
+        SqliteStatement insert,
+        conn.Prepare("INSERT INTO block_value_counts (block_id, counts) VALUES (?, ?)"));
+    insert.BindInt(1, block_id);
+    insert.BindBlob(2, std::move(counts).Finish());
+    RETURN_IF_ERROR(insert.Run());
+  }
   ASSIGN_OR_RETURN(
       SqliteStatement insert_trace,
       conn.Prepare("INSERT INTO trace_blocks (trace_id, block_id, span_ids) VALUES (?, ?, ?)"));
@@ -583,8 +596,8 @@ absl::StatusOr<query::TraceResult> SqliteBackend::GetTrace(const query::TraceQue
   for (int64_t block_id : block_ids) {
     absl::StatusOr<std::vector<StoredSpan>> spans = LoadBlock(reader.conn(), block_id);
     if (!spans.ok()) return Annotate(spans.status(), context);
-    for (const StoredSpan& s : *spans) {
-      if (s.span.trace_id == query.trace_id) collector.Add(s);
+    for (StoredSpan& s : *spans) {
+      if (s.span.trace_id == query.trace_id) collector.Add(std::move(s));
     }
   }
   return std::move(collector).Finish();
@@ -601,11 +614,53 @@ absl::StatusOr<std::vector<query::TagInfo>> SqliteBackend::TagKeys(
 
 absl::StatusOr<query::TagValuesResult> SqliteBackend::TagValues(
     const query::TagValuesQuery& query) {
+  const std::string context = fmt::format("sqlite: tag values of {}", query.key.text);
   // The collector applies the range and filters itself, so each span is matched once.
   query::TagValuesCollector collector(query);
-  RETURN_IF_ERROR(Annotate(
-      ScanRange(query.range, query.filters, [&](const StoredSpan& s) { collector.Add(s); }),
-      fmt::format("sqlite: tag values of {}", query.key.text)));
+  if (!query.filters.empty() || !IsCountedKey(query.key)) {
+    RETURN_IF_ERROR(Annotate(
+        ScanRange(query.range, query.filters, [&](const StoredSpan& s) { collector.Add(s); }),
+        context));
+    return std::move(collector).Finish();
+  }
+  // No filters: every span of a block wholly inside the range counts, so the block's value
+  // counts (when it has them and they cover the key) stand in for decoding it. Blocks are visited
+  // in the order ScanRange decodes them, so of equal values (0.0 and -0.0) the same one is
+  // reported either way.
+  absl::StatusOr<Reader> reader = AcquireReader();
+  if (!reader.ok()) return Annotate(reader.status(), context);
+  SqliteConnection& conn = reader->conn();
+  absl::StatusOr<std::vector<BlockBounds>> blocks = BlocksInRange(conn, query.range);
+  if (!blocks.ok()) return Annotate(blocks.status(), context);
+  std::sort(blocks->begin(), blocks->end(),
+            [](const BlockBounds& a, const BlockBounds& b) { return a.block_id < b.block_id; });
+  absl::StatusOr<SqliteStatement> select =
+      conn.Prepare("SELECT counts FROM block_value_counts WHERE block_id = ?");
+  if (!select.ok()) return Annotate(select.status(), context);
+  auto add_counted = [&collector](const query::TagValue& v, uint64_t n) {
+    collector.AddCounted(v, n);
+  };
+  for (const BlockBounds& block : *blocks) {
+    const bool inside = !query.range || (query.range->start_unix_nano <= block.min_start &&
+                                         block.max_start <= query.range->end_unix_nano);
+    if (inside) {
+      select->Reset();
+      select->BindInt(1, block.block_id);
+      absl::StatusOr<bool> row = select->Step();
+      if (!row.ok()) return Annotate(row.status(), context);
+      if (*row) {
+        // Unreadable counts only cost the decode; the block stays the source of truth.
+        absl::StatusOr<BlockValueCounts> counts = BlockValueCounts::Parse(select->ColumnBlob(0));
+        if (counts.ok() && counts->ForEachCount(query.key, add_counted)) {
+          blocks_counted_.fetch_add(1, std::memory_order_relaxed);
+          continue;
+        }
+      }
+    }
+    absl::StatusOr<std::vector<StoredSpan>> spans = LoadBlock(conn, block.block_id);
+    if (!spans.ok()) return Annotate(spans.status(), context);
+    for (const StoredSpan& s : *spans) collector.Add(s);
+  }
   return std::move(collector).Finish();
 }
 
@@ -655,6 +710,12 @@ absl::StatusOr<int> SqliteBackend::DeleteBlocks(const std::string& select_sql,
     {
       ASSIGN_OR_RETURN(SqliteStatement del,
                        conn.Prepare("DELETE FROM block_summaries WHERE block_id = ?"));
+      del.BindInt(1, id);
+      RETURN_IF_ERROR(del.Run());
+    }
+    {
+      ASSIGN_OR_RETURN(SqliteStatement del,
+                       conn.Prepare("DELETE FROM block_value_counts WHERE block_id = ?"));
       del.BindInt(1, id);
       RETURN_IF_ERROR(del.Run());
     }

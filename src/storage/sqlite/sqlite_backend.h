@@ -21,7 +21,9 @@
 // Queries: only the time range (block start bounds) and trace id (trace_blocks) are answered by
 // SQL; candidate blocks are decoded and their spans fed to the query engine (query/engine.h),
 // except blocks whose summary (storage/block_summary.h, table block_summaries) rules out an
-// equality filter of the query (docs/adr/002-block-summaries.md).
+// equality filter of the query, and, for TagValues without filters, blocks wholly inside the range
+// whose value counts (storage/block_value_counts.h, table block_value_counts) cover the key
+// (docs/adr/002-block-summaries.md).
 //
 // Thread safety: every method may be called concurrently.
 #pragma once
@@ -43,11 +45,13 @@ absl::StatusOr<std::unique_ptr<Backend>> NewSqliteBackend(const BackendSettings&
 
 namespace sqlite {
 
-// Blocks read by queries since the backend was opened: decoded, or skipped by their summary
-// before decoding (blocks skipped by time bounds count in neither). For tests and diagnostics.
+// Blocks read by queries since the backend was opened: decoded, skipped by their summary before
+// decoding, or answered by their value counts instead of decoding (TagValues without filters;
+// blocks skipped by time bounds count in none). For tests and diagnostics.
 struct SqliteScanStats {
   uint64_t blocks_decoded = 0;
   uint64_t blocks_pruned = 0;
+  uint64_t blocks_counted = 0;
 };
 
 // Blocks decoded and pruned by `backend` so far; all zero when it is not a SQLite backend.

@@ -197,6 +197,7 @@ TEST(SqliteBackendTest, MigrationsApplyOnceAndReopenIsIdempotent) {
   EXPECT_EQ(QueryInt(db, "SELECT count(*) FROM blocks"), 3);
   EXPECT_EQ(QueryInt(db, "SELECT count(*) FROM trace_blocks"), 3);
   EXPECT_EQ(QueryInt(db, "SELECT count(*) FROM block_summaries"), 3);
+  EXPECT_EQ(QueryInt(db, "SELECT count(*) FROM block_value_counts"), 3);
   EXPECT_EQ(QueryInt(db, "SELECT count(*) FROM meta"), 1);
   EXPECT_EQ(QueryInt(db, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND "
                          "name IN ('blocks_by_max_start', 'blocks_by_min_start', "
@@ -272,6 +273,10 @@ TEST(SqliteBackendTest, RetentionByAgeDeletesOldBlocksOnly) {
                                   "(SELECT block_id FROM blocks)"),
             2);
   EXPECT_EQ(QueryInt(DbPath(dir), "SELECT count(*) FROM block_summaries"), 2);
+  EXPECT_EQ(QueryInt(DbPath(dir), "SELECT count(*) FROM block_value_counts WHERE block_id IN "
+                                  "(SELECT block_id FROM blocks)"),
+            2);
+  EXPECT_EQ(QueryInt(DbPath(dir), "SELECT count(*) FROM block_value_counts"), 2);
   EXPECT_EQ(QueryInt(DbPath(dir), "SELECT count(*) FROM trace_blocks WHERE block_id NOT IN "
                                   "(SELECT block_id FROM blocks)"),
             0);
@@ -678,8 +683,10 @@ TEST(SqliteBlockSummaryTest, BlocksWrittenBeforeTheMigrationAreDecoded) {
   // Back to schema version 1, as a store written by a binary without summaries.
   sqlite3* raw = nullptr;
   ASSERT_EQ(sqlite3_open(DbPath(dir).c_str(), &raw), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(raw, "DROP TABLE block_summaries; PRAGMA user_version = 1", nullptr,
-                         nullptr, nullptr),
+  ASSERT_EQ(sqlite3_exec(raw,
+                         "DROP TABLE block_value_counts; DROP TABLE block_summaries; "
+                         "PRAGMA user_version = 1",
+                         nullptr, nullptr, nullptr),
             SQLITE_OK);
   sqlite3_close(raw);
   std::unique_ptr<Backend> backend =
@@ -719,6 +726,206 @@ TEST(SqliteBlockSummaryTest, CorruptSummaryOnlyCostsTheDecode) {
                        }),
             Decoded(10, 0));
   EXPECT_THAT(ids, ElementsAre(ToHex(SpanIdOf(123))));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Value counts: TagValues without filters reads the counts of blocks wholly inside the range
+// instead of decoding them, and answers exactly as decoding does.
+
+struct TagValuesRead {
+  absl::StatusOr<query::TagValuesResult> result;
+  uint64_t decoded = 0;
+  uint64_t counted = 0;
+};
+
+TagValuesRead ReadTagValues(Backend& backend, const query::TagValuesQuery& q) {
+  sqlite::SqliteScanStats before = sqlite::GetScanStats(backend);
+  TagValuesRead read{backend.TagValues(q)};
+  sqlite::SqliteScanStats after = sqlite::GetScanStats(backend);
+  read.decoded = after.blocks_decoded - before.blocks_decoded;
+  read.counted = after.blocks_counted - before.blocks_counted;
+  EXPECT_EQ(after.blocks_pruned, before.blocks_pruned);
+  return read;
+}
+
+// The same query answered by decoding every block: a filter every span matches turns the counts
+// off.
+query::TagValuesResult Decoding(Backend& backend, query::TagValuesQuery q) {
+  q.filters = {Filter("span.startTimeUnixNano", query::Operator::kGte,
+                      query::Scalar(int64_t{0}))};
+  sqlite::SqliteScanStats before = sqlite::GetScanStats(backend);
+  absl::StatusOr<query::TagValuesResult> result = backend.TagValues(q);
+  EXPECT_EQ(sqlite::GetScanStats(backend).blocks_counted, before.blocks_counted);
+  EXPECT_TRUE(result.ok()) << result.status();
+  return result.ok() ? *std::move(result) : query::TagValuesResult{};
+}
+
+void ExpectSameResult(const query::TagValuesResult& got, const query::TagValuesResult& want,
+                      const std::string& what) {
+  EXPECT_EQ(got.values, want.values) << what;
+  EXPECT_EQ(got.total_distinct, want.total_distinct) << what;
+}
+
+// 300 spans in 30 blocks of 10: service "svc" from 1,000,000 ns every 1,000 ns (blocks 1..20), and
+// service "cart" 500 ns later (blocks 21..30), so the two writes' blocks overlap in time.
+std::unique_ptr<Backend> ThirtyBlockStore(const std::string& dir) {
+  std::unique_ptr<Backend> backend =
+      MustOpen({{"path", dir}, {"block_spans", "10"}, {"retention_max_age", "0"}});
+  EXPECT_TRUE(backend->WriteSpans(MakeBatch(0, 200, 1000000), 1).ok());
+  model::SpanBatch cart = MakeBatch(1000, 100, 1000500);
+  cart.resource_spans[0].resource.attributes[0].value = AnyValue("cart");
+  cart.resource_spans[0].scope_spans[0].scope.name = "io.opentelemetry.db";
+  EXPECT_TRUE(backend->WriteSpans(std::move(cart), 1).ok());
+  EXPECT_EQ(QueryInt(DbPath(dir), "SELECT count(*) FROM blocks"), 30);
+  EXPECT_EQ(QueryInt(DbPath(dir), "SELECT count(*) FROM block_value_counts"), 30);
+  return backend;
+}
+
+TEST(SqliteValueCountsTest, BlocksInsideTheRangeAreCountedNotDecoded) {
+  std::unique_ptr<Backend> backend = ThirtyBlockStore(NewTestDir());
+  for (const char* key :
+       {"resource.attributes.service.name", "resource.attributes.host.name",
+        "span.attributes.http.method", "span.attributes.http.status_code",
+        "span.attributes.cache.hit", "span.attributes.ratio", "span.attributes.user.id",
+        "span.attributes.absent", "span.name", "span.kind", "span.status.code", "scope.name"}) {
+    for (size_t limit : {0, 1, 3}) {
+      const std::string what = fmt::format("{} limit {}", key, limit);
+      query::TagValuesQuery q{KeyOf(key), std::nullopt, {}, limit};
+      TagValuesRead read = ReadTagValues(*backend, q);
+      ASSERT_TRUE(read.result.ok()) << read.result.status();
+      EXPECT_EQ(read.decoded, 0u) << what;
+      EXPECT_EQ(read.counted, 30u) << what;
+      ExpectSameResult(*read.result, Decoding(*backend, q), what);
+      // A range that covers every block answers from the counts too.
+      q.range = query::TimeRange{1000000, 1099500 + 100000};
+      read = ReadTagValues(*backend, q);
+      ASSERT_TRUE(read.result.ok()) << read.result.status();
+      EXPECT_EQ(read.decoded, 0u) << what;
+      EXPECT_EQ(read.counted, 30u) << what;
+      ExpectSameResult(*read.result, Decoding(*backend, q), what);
+    }
+  }
+  query::TagValuesQuery services{KeyOf("resource.attributes.service.name"), std::nullopt, {}, 0};
+  absl::StatusOr<query::TagValuesResult> result = backend->TagValues(services);
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->values, (std::vector<query::TagValueCount>{{std::string("svc"), 200},
+                                                               {std::string("cart"), 100}}));
+  EXPECT_EQ(result->total_distinct, 2u);
+}
+
+TEST(SqliteValueCountsTest, BlocksTheRangeCutsAreDecoded) {
+  std::unique_ptr<Backend> backend = ThirtyBlockStore(NewTestDir());
+  // svc's blocks cover [1,000,000 + 10,000 j, + 9,000], cart's [1,000,500 + 10,000 j, + 9,000].
+  // [1,045,000, 1,125,000] cuts svc's blocks 4 and 12 and cart's block 4; svc's 5..11 and cart's
+  // 5..9 lie inside it.
+  for (const char* key : {"resource.attributes.service.name", "span.attributes.http.method",
+                          "span.kind", "scope.name"}) {
+    query::TagValuesQuery q{KeyOf(key), query::TimeRange{1045000, 1125000}, {}, 0};
+    TagValuesRead read = ReadTagValues(*backend, q);
+    ASSERT_TRUE(read.result.ok()) << read.result.status();
+    EXPECT_EQ(read.decoded, 3u) << key;
+    EXPECT_EQ(read.counted, 12u) << key;
+    ExpectSameResult(*read.result, Decoding(*backend, q), key);
+  }
+  query::TagValuesQuery services{KeyOf("resource.attributes.service.name"),
+                                 query::TimeRange{1045000, 1125000}, {}, 0};
+  absl::StatusOr<query::TagValuesResult> result = backend->TagValues(services);
+  ASSERT_TRUE(result.ok()) << result.status();
+  // svc: spans 45..125 (81); cart: starts 1,045,500..1,099,500 (55).
+  EXPECT_EQ(result->values, (std::vector<query::TagValueCount>{{std::string("svc"), 81},
+                                                               {std::string("cart"), 55}}));
+}
+
+TEST(SqliteValueCountsTest, KeysTheCountsDoNotCoverAreDecoded) {
+  std::unique_ptr<Backend> backend = TenBlockStore(NewTestDir());
+  // user.id has 100 distinct values per block of 100, over the limit of 64; event keys and ids
+  // are never counted.
+  for (const char* key : {"span.attributes.user.id", "span.attributes.http.url", "span.spanId",
+                          "span.events.name", "span.events.attributes.exception.type"}) {
+    for (size_t limit : {0, 5}) {
+      query::TagValuesQuery q{KeyOf(key), std::nullopt, {}, limit};
+      TagValuesRead read = ReadTagValues(*backend, q);
+      ASSERT_TRUE(read.result.ok()) << read.result.status();
+      EXPECT_EQ(read.decoded, 10u) << key;
+      EXPECT_EQ(read.counted, 0u) << key;
+      ExpectSameResult(*read.result, Decoding(*backend, q), key);
+    }
+  }
+  query::TagValuesQuery ids{KeyOf("span.attributes.user.id"), std::nullopt, {}, 2};
+  absl::StatusOr<query::TagValuesResult> result = backend->TagValues(ids);
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->values, (std::vector<query::TagValueCount>{{int64_t{0}, 1}, {int64_t{1}, 1}}));
+  EXPECT_EQ(result->total_distinct, 1000u);
+  // In the same store a low-cardinality key is counted in every block.
+  query::TagValuesQuery methods{KeyOf("span.attributes.http.method"), std::nullopt, {}, 0};
+  TagValuesRead read = ReadTagValues(*backend, methods);
+  ASSERT_TRUE(read.result.ok()) << read.result.status();
+  EXPECT_EQ(read.decoded, 0u);
+  EXPECT_EQ(read.counted, 10u);
+  EXPECT_EQ(read.result->values, (std::vector<query::TagValueCount>{{std::string("GET"), 666},
+                                                                    {std::string("POST"), 334}}));
+}
+
+TEST(SqliteValueCountsTest, QueriesWithFiltersDecodeAsBefore) {
+  std::unique_ptr<Backend> backend = TenBlockStore(NewTestDir());
+  query::TagValuesQuery q{KeyOf("span.attributes.http.method"),
+                          std::nullopt,
+                          {Filter("span.kind", query::Operator::kEquals,
+                                  query::Scalar(std::string("Server")))},
+                          0};
+  TagValuesRead read = ReadTagValues(*backend, q);
+  ASSERT_TRUE(read.result.ok()) << read.result.status();
+  EXPECT_EQ(read.decoded, 10u);
+  EXPECT_EQ(read.counted, 0u);
+  EXPECT_EQ(read.result->values, (std::vector<query::TagValueCount>{{std::string("GET"), 333},
+                                                                    {std::string("POST"), 167}}));
+}
+
+TEST(SqliteValueCountsTest, BlocksWrittenBeforeTheMigrationAreDecoded) {
+  std::string dir = NewTestDir();
+  TenBlockStore(dir);
+  // Back to schema version 2, as a store written by a binary without value counts.
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open(DbPath(dir).c_str(), &raw), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(raw, "DROP TABLE block_value_counts; PRAGMA user_version = 2", nullptr,
+                         nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(raw);
+  std::unique_ptr<Backend> backend =
+      MustOpen({{"path", dir}, {"block_spans", "100"}, {"retention_max_age", "0"}});
+  EXPECT_EQ(QueryInt(DbPath(dir), "SELECT count(*) FROM block_value_counts"), 0);
+  query::TagValuesQuery q{KeyOf("span.attributes.http.method"), std::nullopt, {}, 0};
+  TagValuesRead read = ReadTagValues(*backend, q);
+  ASSERT_TRUE(read.result.ok()) << read.result.status();
+  EXPECT_EQ(read.decoded, 10u);
+  EXPECT_EQ(read.counted, 0u);
+  // New blocks get counts: 500 more spans, five more blocks.
+  ASSERT_TRUE(backend->WriteSpans(MakeBatch(1000, 500, 900000000), 1).ok());
+  EXPECT_EQ(QueryInt(DbPath(dir), "SELECT count(*) FROM block_value_counts"), 5);
+  read = ReadTagValues(*backend, q);
+  ASSERT_TRUE(read.result.ok()) << read.result.status();
+  EXPECT_EQ(read.decoded, 10u);
+  EXPECT_EQ(read.counted, 5u);
+  ExpectSameResult(*read.result, Decoding(*backend, q), "http.method");
+  EXPECT_EQ(read.result->values, (std::vector<query::TagValueCount>{{std::string("GET"), 1000},
+                                                                    {std::string("POST"), 500}}));
+}
+
+TEST(SqliteValueCountsTest, CorruptCountsOnlyCostTheDecode) {
+  std::string dir = NewTestDir();
+  std::unique_ptr<Backend> backend = TenBlockStore(dir);
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open(DbPath(dir).c_str(), &raw), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(raw, "UPDATE block_value_counts SET counts = x'0900' WHERE block_id <= 3",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(raw);
+  query::TagValuesQuery q{KeyOf("span.attributes.http.method"), std::nullopt, {}, 0};
+  TagValuesRead read = ReadTagValues(*backend, q);
+  ASSERT_TRUE(read.result.ok()) << read.result.status();
+  EXPECT_EQ(read.decoded, 3u);
+  EXPECT_EQ(read.counted, 7u);
+  ExpectSameResult(*read.result, Decoding(*backend, q), "http.method");
 }
 
 // Not a benchmark (no assertion on speed): prints the write rate of this build on this machine.

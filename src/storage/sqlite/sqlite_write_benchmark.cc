@@ -6,8 +6,10 @@
 //   build/release/src/storage/sqlite/sqlite_write_benchmark --benchmark_min_time=0.5
 //
 // items_per_second is spans per second on one thread. BM_BuildBlockSummary is the per-block
-// summary's share of a write; BM_SqliteSearchRareAttribute is what it buys a filtered search. TMPDIR chooses where the databases go (use
-// the disk the server would use; tmpfs makes fsync free).
+// summary's share of a write; BM_SqliteSearchRareAttribute is what it buys a filtered search.
+// BM_BuildBlockValueCounts is the per-block value counts' share of a write;
+// BM_SqliteTagValuesServiceName what they buy unfiltered tag values. TMPDIR chooses where the
+// databases go (use the disk the server would use; tmpfs makes fsync free).
 #include <benchmark/benchmark.h>
 
 #include <cstdint>
@@ -24,6 +26,7 @@
 #include "model/span.h"
 #include "query/query.h"
 #include "storage/block_summary.h"
+#include "storage/block_value_counts.h"
 #include "storage/span_block_codec.h"
 #include "storage/sqlite/sqlite_backend.h"
 
@@ -150,6 +153,24 @@ void BM_BuildBlockSummary(benchmark::State& state) {
 }
 BENCHMARK(BM_BuildBlockSummary)->Arg(1024);
 
+// The per-block value counts written beside each block (storage/block_value_counts.h): like the
+// summary, their build cost is part of every write and their size part of every block.
+void BM_BuildBlockValueCounts(benchmark::State& state) {
+  const int spans = static_cast<int>(state.range(0));
+  std::vector<model::StoredSpan> flat = model::Flatten(MakeBatch(spans, 1), 1);
+  size_t bytes = 0;
+  for (auto _ : state) {
+    BlockValueCountsBuilder builder;
+    for (const model::StoredSpan& s : flat) builder.Add(s);
+    std::string counts = std::move(builder).Finish();
+    bytes = counts.size();
+    benchmark::DoNotOptimize(counts);
+  }
+  state.SetItemsProcessed(state.iterations() * spans);
+  state.counters["counts_bytes_per_span"] = static_cast<double>(bytes) / spans;
+}
+BENCHMARK(BM_BuildBlockValueCounts)->Arg(1024);
+
 // One WriteSpans per iteration, batches of range(0) spans (the pipeline's group commit hands over
 // up to 16,384 spans at once). Batches are built outside the timed region.
 void BM_SqliteWriteSpans(benchmark::State& state) {
@@ -252,6 +273,43 @@ void BM_SqliteSearchRareAttribute(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_SqliteSearchRareAttribute)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+
+// What the value counts buy: tag values with counts for resource service.name over the whole store
+// of kSearchStoreSpans spans, with the counts (range(0) == 0) and after deleting them, as on a
+// store written before migration 003 (1; run after 0, since it deletes them for good).
+void BM_SqliteTagValuesServiceName(benchmark::State& state) {
+  SearchStore* store = FilledSearchStore();
+  if (state.range(0) == 1) {
+    sqlite3* db = nullptr;
+    sqlite3_open((store->dir / "teletrace.db").string().c_str(), &db);
+    sqlite3_exec(db, "DELETE FROM block_value_counts", nullptr, nullptr, nullptr);
+    sqlite3_close(db);
+  }
+  query::TagValuesQuery q;
+  q.key.level = query::KeyLevel::kResource;
+  q.key.name = "service.name";
+  q.key.text = "resource.attributes.service.name";
+  size_t values = 0;
+  const sqlite::SqliteScanStats before = sqlite::GetScanStats(*store->backend);
+  for (auto _ : state) {
+    absl::StatusOr<query::TagValuesResult> result = store->backend->TagValues(q);
+    if (!result.ok()) {
+      state.SkipWithError(std::string(result.status().message()).c_str());
+      break;
+    }
+    values = result->values.size();
+  }
+  const sqlite::SqliteScanStats after = sqlite::GetScanStats(*store->backend);
+  state.counters["values"] = static_cast<double>(values);
+  if (state.iterations() > 0) {
+    state.counters["blocks_decoded"] =
+        static_cast<double>(after.blocks_decoded - before.blocks_decoded) / state.iterations();
+    state.counters["blocks_counted"] =
+        static_cast<double>(after.blocks_counted - before.blocks_counted) / state.iterations();
+  }
+}
+BENCHMARK(BM_SqliteTagValuesServiceName)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 
 }  // namespace

@@ -1,0 +1,406 @@
+#include "storage/block_value_counts.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <variant>
+
+#include "fmt/format.h"
+#include "query/engine.h"
+
+namespace teletrace::storage {
+namespace {
+
+// Format version 1:
+//   u8 version
+//   varint key count, then per key in strictly increasing (level, name) order:
+//     u8 level ('a' span attribute, 'i' intrinsic, 'r' resource, 's' scope)
+//     varint name length, name bytes
+//     varint value count: 0 = more than kMaxCountedValues values (not counted), else that many of
+//       u8 type (0 string: varint length + bytes; 1 int64: zigzag varint; 2 double: 8 bytes, the
+//          IEEE bits little-endian; 3 bool: one byte 0 or 1)
+//       varint span count (>= 1)
+// Every varint is unsigned LEB128 of at most 10 bytes.
+constexpr uint8_t kString = 0;
+constexpr uint8_t kInt = 1;
+constexpr uint8_t kDouble = 2;
+constexpr uint8_t kBool = 3;
+
+// Intrinsic names as the API spells them (query/intrinsics.h); the counts store them by name.
+constexpr std::string_view kSpanName = "span.name";
+constexpr std::string_view kSpanKind = "span.kind";
+constexpr std::string_view kStatusCode = "span.status.code";
+constexpr std::string_view kScopeName = "scope.name";
+
+// Equality as CompareTagValues sees it: same type, strings and bools exactly, int64s exactly,
+// doubles numerically with every NaN one value (an int64 and an equal double stay distinct).
+bool SameValue(const query::TagValue& a, const query::TagValue& b) {
+  if (a.index() != b.index()) return false;
+  if (const double* da = std::get_if<double>(&a)) {
+    double db = std::get<double>(b);
+    if (std::isnan(*da) || std::isnan(db)) return std::isnan(*da) && std::isnan(db);
+    return *da == db;
+  }
+  return a == b;
+}
+
+void PutVarint(std::string& out, uint64_t v) {
+  while (v >= 0x80) {
+    out.push_back(static_cast<char>((v & 0x7F) | 0x80));
+    v >>= 7;
+  }
+  out.push_back(static_cast<char>(v));
+}
+
+void PutValue(std::string& out, const query::TagValue& value) {
+  if (const auto* s = std::get_if<std::string>(&value)) {
+    out.push_back(static_cast<char>(kString));
+    PutVarint(out, s->size());
+    out.append(*s);
+  } else if (const int64_t* i = std::get_if<int64_t>(&value)) {
+    out.push_back(static_cast<char>(kInt));
+    auto u = static_cast<uint64_t>(*i);
+    PutVarint(out, (u << 1) ^ (*i < 0 ? ~uint64_t{0} : 0));
+  } else if (const double* d = std::get_if<double>(&value)) {
+    out.push_back(static_cast<char>(kDouble));
+    uint64_t bits;
+    std::memcpy(&bits, d, sizeof bits);
+    for (int b = 0; b < 8; ++b) out.push_back(static_cast<char>((bits >> (8 * b)) & 0xFF));
+  } else {
+    out.push_back(static_cast<char>(kBool));
+    out.push_back(std::get<bool>(value) ? 1 : 0);
+  }
+}
+
+// Reads from `bytes` at `*pos`, advancing it; false when the input is malformed.
+class Reader {
+ public:
+  explicit Reader(std::string_view bytes) : bytes_(bytes) {}
+
+  bool Varint(uint64_t* v) {
+    *v = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+      if (pos_ >= bytes_.size()) return false;
+      auto byte = static_cast<uint8_t>(bytes_[pos_++]);
+      // The tenth byte may only hold the top bit.
+      if (shift == 63 && byte > 1) return false;
+      *v |= static_cast<uint64_t>(byte & 0x7F) << shift;
+      if ((byte & 0x80) == 0) return true;
+    }
+    return false;
+  }
+  bool Byte(uint8_t* b) {
+    if (pos_ >= bytes_.size()) return false;
+    *b = static_cast<uint8_t>(bytes_[pos_++]);
+    return true;
+  }
+  bool Bytes(uint64_t n, std::string_view* out) {
+    if (n > bytes_.size() - pos_) return false;
+    *out = bytes_.substr(pos_, n);
+    pos_ += n;
+    return true;
+  }
+  // A value as PutValue wrote it; false on an unknown type or a malformed payload.
+  bool Value(query::TagValue* value) {
+    uint8_t type;
+    if (!Byte(&type)) return false;
+    switch (type) {
+      case kString: {
+        uint64_t n;
+        std::string_view s;
+        if (!Varint(&n) || !Bytes(n, &s)) return false;
+        *value = std::string(s);
+        return true;
+      }
+      case kInt: {
+        uint64_t z;
+        if (!Varint(&z)) return false;
+        *value = static_cast<int64_t>((z >> 1) ^ (~(z & 1) + 1));
+        return true;
+      }
+      case kDouble: {
+        std::string_view raw;
+        if (!Bytes(8, &raw)) return false;
+        uint64_t bits = 0;
+        for (int b = 0; b < 8; ++b) {
+          bits |= static_cast<uint64_t>(static_cast<uint8_t>(raw[b])) << (8 * b);
+        }
+        double d;
+        std::memcpy(&d, &bits, sizeof d);
+        *value = d;
+        return true;
+      }
+      case kBool: {
+        uint8_t b;
+        if (!Byte(&b) || b > 1) return false;
+        *value = b == 1;
+        return true;
+      }
+      default:
+        return false;
+    }
+  }
+  size_t pos() const { return pos_; }
+  void Seek(size_t pos) { pos_ = pos; }
+  bool AtEnd() const { return pos_ == bytes_.size(); }
+
+ private:
+  std::string_view bytes_;
+  size_t pos_ = 0;
+};
+
+// The (level, name) the counts store `key` under; false for keys they do not cover.
+bool StoredName(const query::Key& key, char* level, std::string_view* name) {
+  switch (key.level) {
+    case query::KeyLevel::kResource:
+      *level = 'r';
+      *name = key.name;
+      return true;
+    case query::KeyLevel::kScope:
+      *level = 's';
+      *name = key.name;
+      return true;
+    case query::KeyLevel::kSpan:
+      *level = 'a';
+      *name = key.name;
+      return true;
+    case query::KeyLevel::kIntrinsic:
+      *level = 'i';
+      switch (key.intrinsic) {
+        case query::Intrinsic::kName:
+          *name = kSpanName;
+          return true;
+        case query::Intrinsic::kKind:
+          *name = kSpanKind;
+          return true;
+        case query::Intrinsic::kStatusCode:
+          *name = kStatusCode;
+          return true;
+        case query::Intrinsic::kScopeName:
+          *name = kScopeName;
+          return true;
+        default:
+          return false;
+      }
+    case query::KeyLevel::kEvent:
+    case query::KeyLevel::kLink:
+      return false;
+  }
+  return false;
+}
+
+query::Key IntrinsicKey(query::Intrinsic intrinsic) {
+  query::Key key;
+  key.level = query::KeyLevel::kIntrinsic;
+  key.intrinsic = intrinsic;
+  return key;
+}
+
+absl::Status Corrupt(std::string_view what) {
+  return absl::DataLossError(fmt::format("block value counts: {}", what));
+}
+
+}  // namespace
+
+bool IsCountedKey(const query::Key& key) {
+  char level;
+  std::string_view name;
+  return StoredName(key, &level, &name);
+}
+
+absl::StatusOr<BlockValueCounts> BlockValueCounts::Parse(std::string_view bytes) {
+  BlockValueCounts counts;
+  counts.bytes_ = std::string(bytes);
+  Reader in(counts.bytes_);
+  uint8_t version;
+  if (!in.Byte(&version)) return Corrupt("empty");
+  if (version != kFormatVersion) {
+    return Corrupt(fmt::format("unknown format version {}", version));
+  }
+  uint64_t key_count;
+  if (!in.Varint(&key_count)) return Corrupt("truncated key count");
+  // Each key takes at least 3 bytes, which bounds the reservation by the input.
+  if (key_count > bytes.size() / 3) {
+    return Corrupt(fmt::format("{} keys in {} bytes", key_count, bytes.size()));
+  }
+  counts.keys_.reserve(key_count);
+  for (uint64_t k = 0; k < key_count; ++k) {
+    uint8_t level;
+    uint64_t name_size;
+    std::string_view name;
+    if (!in.Byte(&level) || !in.Varint(&name_size) || !in.Bytes(name_size, &name)) {
+      return Corrupt(fmt::format("truncated key {}", k));
+    }
+    if (level != 'a' && level != 'i' && level != 'r' && level != 's') {
+      return Corrupt(fmt::format("key {} has unknown level {}", k, level));
+    }
+    if (!counts.keys_.empty()) {
+      const KeyEntry& prev = counts.keys_.back();
+      if (std::make_pair(prev.level, prev.name) >= std::make_pair(static_cast<char>(level), name)) {
+        return Corrupt(fmt::format("key {} out of order", k));
+      }
+    }
+    uint64_t value_count;
+    if (!in.Varint(&value_count)) return Corrupt(fmt::format("truncated key {}", k));
+    if (value_count > kMaxCountedValues) {
+      return Corrupt(fmt::format("key {} has {} values, more than {}", k, value_count,
+                                 kMaxCountedValues));
+    }
+    KeyEntry entry{static_cast<char>(level), name, in.pos(), static_cast<size_t>(value_count)};
+    query::TagValue value;
+    for (uint64_t v = 0; v < value_count; ++v) {
+      uint64_t spans;
+      if (!in.Value(&value) || !in.Varint(&spans)) {
+        return Corrupt(fmt::format("key {} value {} is malformed", k, v));
+      }
+      if (spans == 0) return Corrupt(fmt::format("key {} value {} counts no span", k, v));
+    }
+    counts.keys_.push_back(entry);
+  }
+  if (!in.AtEnd()) return Corrupt("trailing bytes");
+  return counts;
+}
+
+bool BlockValueCounts::ForEachCount(
+    const query::Key& key, const std::function<void(const query::TagValue&, uint64_t)>& fn) const {
+  char level;
+  std::string_view name;
+  if (!StoredName(key, &level, &name)) return false;
+  auto it = std::lower_bound(keys_.begin(), keys_.end(), std::make_pair(level, name),
+                             [](const KeyEntry& e, const std::pair<char, std::string_view>& k) {
+                               return std::make_pair(e.level, e.name) < k;
+                             });
+  if (it == keys_.end() || it->level != level || it->name != name) return true;  // not carried
+  if (it->value_count == 0) return false;
+  Reader in(bytes_);
+  in.Seek(it->values_offset);
+  query::TagValue value;
+  for (size_t v = 0; v < it->value_count; ++v) {
+    uint64_t spans = 0;
+    // Parse validated every value, so these reads succeed.
+    in.Value(&value);
+    in.Varint(&spans);
+    fn(value, spans);
+  }
+  return true;
+}
+
+BlockValueCountsBuilder::BlockValueCountsBuilder() = default;
+
+void BlockValueCountsBuilder::Add(const model::StoredSpan& span) {
+  // Resource and scope keys depend only on the span's resource (scope): count them once per
+  // distinct one, with the number of spans sharing it, in first-seen order.
+  auto share = [&span](std::unordered_map<const void*, size_t>& index,
+                       std::vector<std::pair<const model::StoredSpan*, uint64_t>>& list,
+                       const void* ptr) {
+    auto [it, inserted] = index.try_emplace(ptr, list.size());
+    if (inserted) {
+      list.emplace_back(&span, 1);
+    } else {
+      ++list[it->second].second;
+    }
+  };
+  share(resource_index_, resources_, span.resource.get());
+  share(scope_index_, scopes_, span.scope.get());
+  // span.kind and span.status.code depend only on the enum values: counted once per value too.
+  auto share_enum = [&span](std::vector<std::pair<const model::StoredSpan*, uint64_t>>& list,
+                            std::vector<int>& seen, int value) {
+    auto it = std::find(seen.begin(), seen.end(), value);
+    if (it == seen.end()) {
+      seen.push_back(value);
+      list.emplace_back(&span, 1);
+    } else {
+      ++list[static_cast<size_t>(it - seen.begin())].second;
+    }
+  };
+  share_enum(kinds_, kind_values_, static_cast<int>(span.span.kind));
+  share_enum(statuses_, status_values_, static_cast<int>(span.span.status.code));
+  CountAttributes('a', span.span.attributes, span, 1);
+  CountKey(intrinsic_, kSpanName, IntrinsicKey(query::Intrinsic::kName), span, 1);
+}
+
+void BlockValueCountsBuilder::CountAttributes(char level, const model::KeyValueList& attributes,
+                                              const model::StoredSpan& span, uint64_t spans) {
+  KeyTable& table = level == 'r' ? resource_ : (level == 's' ? scope_ : span_);
+  key_.level = level == 'r' ? query::KeyLevel::kResource
+                            : (level == 's' ? query::KeyLevel::kScope : query::KeyLevel::kSpan);
+  for (const model::KeyValue& kv : attributes) {
+    // A key repeated in the list has one value (FindAttribute's); count the key once.
+    if (model::FindAttribute(attributes, kv.key) != &kv.value) continue;
+    key_.name = kv.key;
+    CountKey(table, kv.key, key_, span, spans);
+  }
+}
+
+void BlockValueCountsBuilder::CountKey(KeyTable& table, std::string_view name,
+                                       const query::Key& key, const model::StoredSpan& span,
+                                       uint64_t spans) {
+  auto it = table.find(name);
+  if (it == table.end()) it = table.emplace(std::string(name), ValueCounts{}).first;
+  ValueCounts& counts = it->second;
+  if (counts.overflow) return;
+  query::TagValuesCollector::ForEachCountedValue(key, span, [&](const query::TagValue& v) {
+    if (counts.overflow) return;
+    for (auto& [value, n] : counts.values) {
+      if (SameValue(value, v)) {
+        n += spans;
+        return;
+      }
+    }
+    if (counts.values.size() == kMaxCountedValues) {
+      counts.overflow = true;
+      counts.values.clear();
+      counts.values.shrink_to_fit();
+      return;
+    }
+    counts.values.emplace_back(v, spans);
+  });
+}
+
+std::string BlockValueCountsBuilder::Finish() && {
+  for (const auto& [first, spans] : resources_) {
+    if (first->resource != nullptr) {
+      CountAttributes('r', first->resource->attributes, *first, spans);
+    }
+  }
+  for (const auto& [first, spans] : scopes_) {
+    if (first->scope != nullptr) CountAttributes('s', first->scope->attributes, *first, spans);
+    CountKey(intrinsic_, kScopeName, IntrinsicKey(query::Intrinsic::kScopeName), *first, spans);
+  }
+  for (const auto& [first, spans] : kinds_) {
+    CountKey(intrinsic_, kSpanKind, IntrinsicKey(query::Intrinsic::kKind), *first, spans);
+  }
+  for (const auto& [first, spans] : statuses_) {
+    CountKey(intrinsic_, kStatusCode, IntrinsicKey(query::Intrinsic::kStatusCode), *first, spans);
+  }
+  std::vector<std::pair<char, const KeyTable::value_type*>> keys;
+  for (auto [level, table] : {std::pair<char, const KeyTable*>{'a', &span_}, {'i', &intrinsic_},
+                              {'r', &resource_}, {'s', &scope_}}) {
+    for (const auto& entry : *table) {
+      // A key whose values are all arrays, maps or bytes contributes nothing: leave it out.
+      if (!entry.second.overflow && entry.second.values.empty()) continue;
+      keys.emplace_back(level, &entry);
+    }
+  }
+  std::sort(keys.begin(), keys.end(), [](const auto& a, const auto& b) {
+    if (a.first != b.first) return a.first < b.first;
+    return a.second->first < b.second->first;
+  });
+  std::string out;
+  out.push_back(static_cast<char>(BlockValueCounts::kFormatVersion));
+  PutVarint(out, keys.size());
+  for (const auto& [level, entry] : keys) {
+    out.push_back(level);
+    PutVarint(out, entry->first.size());
+    out.append(entry->first);
+    const ValueCounts& counts = entry->second;
+    PutVarint(out, counts.overflow ? 0 : counts.values.size());
+    for (const auto& [value, n] : counts.values) {
+      PutValue(out, value);
+      PutVarint(out, n);
+    }
+  }
+  return out;
+}
+
+}  // namespace teletrace::storage

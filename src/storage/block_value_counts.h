@@ -1,0 +1,117 @@
+// Exact per-block value counts for low-cardinality keys, so TagValues without filters can answer a
+// block that lies wholly inside its range without decompressing it
+// (docs/adr/002-block-summaries.md, "Value counts").
+//
+//   BlockValueCountsBuilder builder;
+//   for (const StoredSpan* s : block) builder.Add(*s);
+//   std::string bytes = std::move(builder).Finish();             // stored beside the block
+//   ...
+//   ASSIGN_OR_RETURN(BlockValueCounts counts, BlockValueCounts::Parse(bytes));
+//   bool counted = counts.ForEachCount(key, [&](const TagValue& v, uint64_t n) { ... });
+//   if (!counted) { /* decode the block for this key */ }
+//
+// Counted keys (IsCountedKey): every resource, scope and span attribute key, and the intrinsics
+// span.name, span.kind, span.status.code and scope.name. For each such key a block carries, the
+// table (typed value -> number of spans carrying it) is kept when the key has at most
+// kMaxCountedValues distinct values in the block; otherwise the key is recorded as not counted.
+// The values a span contributes are exactly those TagValuesCollector::Add counts
+// (TagValuesCollector::ForEachCountedValue), and values are distinct as CompareTagValues sees them,
+// each represented as the first span of the block carried it, so merging the counts of whole
+// blocks gives the collector the same result as decoding them. The serialized form is persisted:
+// changing it needs a new format version.
+//
+// Thread safety: a BlockValueCounts is immutable and may be shared; a builder is used by one
+// thread.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "model/span.h"
+#include "query/query.h"
+
+namespace teletrace::storage {
+
+// Keys with more distinct values than this in a block are not counted for that block.
+inline constexpr size_t kMaxCountedValues = 64;
+
+// True for the keys the counts cover: resource, scope and span attributes, and the intrinsics
+// span.name, span.kind, span.status.code and scope.name.
+bool IsCountedKey(const query::Key& key);
+
+class BlockValueCounts {
+ public:
+  // Reads serialized counts. Errors: DataLoss naming what is wrong when `bytes` is truncated, has
+  // an unknown format version, an unknown value type, a zero count, more than kMaxCountedValues
+  // values for a key, keys out of order or trailing bytes. The result copies `bytes`.
+  static absl::StatusOr<BlockValueCounts> Parse(std::string_view bytes);
+
+  // For a key IsCountedKey accepts: calls `fn(value, spans)` for each value the block's spans carry
+  // for `key` and returns true; a key no span of the block carries returns true without calls.
+  // Returns false without calls when the key has too many values in the block (or is not a counted
+  // key): the block must be decoded.
+  bool ForEachCount(const query::Key& key,
+                    const std::function<void(const query::TagValue&, uint64_t)>& fn) const;
+
+  // Keys recorded (counted or not), for tests and size reports.
+  size_t KeyCount() const { return keys_.size(); }
+
+  static constexpr uint8_t kFormatVersion = 1;
+
+ private:
+  struct KeyEntry {
+    char level;              // 'r' resource, 's' scope, 'a' span attribute, 'i' intrinsic
+    std::string_view name;   // into bytes_
+    size_t values_offset;    // offset in bytes_ of the first value
+    size_t value_count;      // 0 = not counted
+  };
+  BlockValueCounts() = default;
+
+  std::string bytes_;
+  std::vector<KeyEntry> keys_;  // sorted by (level, name)
+};
+
+// Counts the values of one block's spans and serializes them.
+class BlockValueCountsBuilder {
+ public:
+  BlockValueCountsBuilder();
+  void Add(const model::StoredSpan& span);
+  // The serialized counts (see BlockValueCounts for the format's guarantees).
+  std::string Finish() &&;
+
+ private:
+  struct ValueCounts {
+    // Distinct values in first-seen order with their counts; cleared once the key overflows.
+    std::vector<std::pair<query::TagValue, uint64_t>> values;
+    bool overflow = false;
+  };
+  struct KeyHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
+  };
+  using KeyTable = std::unordered_map<std::string, ValueCounts, KeyHash, std::equal_to<>>;
+
+  void CountAttributes(char level, const model::KeyValueList& attributes,
+                       const model::StoredSpan& span, uint64_t spans);
+  void CountKey(KeyTable& table, std::string_view name, const query::Key& key,
+                const model::StoredSpan& span, uint64_t spans);
+
+  // Per level: resource 'r', scope 's', span 'a', intrinsic 'i'.
+  KeyTable resource_, scope_, span_, intrinsic_;
+  // Spans of one block mostly share a few resources and scopes: their keys are counted once per
+  // resource (scope) with the number of spans that share it.
+  std::vector<std::pair<const model::StoredSpan*, uint64_t>> resources_, scopes_;
+  std::unordered_map<const void*, size_t> resource_index_, scope_index_;
+  // Likewise span.kind and span.status.code, which depend only on the span's enum values (the
+  // values seen, in first-seen order, parallel to the lists).
+  std::vector<std::pair<const model::StoredSpan*, uint64_t>> kinds_, statuses_;
+  std::vector<int> kind_values_, status_values_;
+  query::Key key_;  // reused to avoid a string allocation per attribute
+};
+
+}  // namespace teletrace::storage

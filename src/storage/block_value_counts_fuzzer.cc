@@ -1,0 +1,40 @@
+// Feeds arbitrary bytes to the block value counts parser: it must return an error or counts that
+// answer every key without crashing, each counted value with at least one span.
+#include <cstdint>
+#include <cstdlib>
+#include <string>
+#include <string_view>
+
+#include "storage/block_value_counts.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  using teletrace::query::Intrinsic;
+  using teletrace::query::Key;
+  using teletrace::query::KeyLevel;
+  std::string_view input(reinterpret_cast<const char*>(data), size);
+  auto counts = teletrace::storage::BlockValueCounts::Parse(input);
+  if (!counts.ok()) {
+    if (counts.status().code() != absl::StatusCode::kDataLoss) std::abort();
+    return 0;
+  }
+  std::vector<Key> keys(5);
+  keys[0].level = KeyLevel::kResource;
+  keys[0].name = "service.name";
+  keys[1].level = KeyLevel::kSpan;
+  keys[1].name = std::string(input.substr(0, 8));
+  keys[2].level = KeyLevel::kScope;
+  keys[2].name = "";
+  keys[3].level = KeyLevel::kIntrinsic;
+  keys[3].intrinsic = Intrinsic::kName;
+  keys[4].level = KeyLevel::kIntrinsic;
+  keys[4].intrinsic = Intrinsic::kKind;
+  for (const Key& key : keys) {
+    size_t values = 0;
+    counts->ForEachCount(key, [&](const teletrace::query::TagValue&, uint64_t spans) {
+      if (spans == 0) std::abort();
+      ++values;
+    });
+    if (values > teletrace::storage::kMaxCountedValues) std::abort();
+  }
+  return 0;
+}

@@ -1,0 +1,216 @@
+#include "storage/block_value_counts.h"
+
+#include <cmath>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "fmt/format.h"
+#include "gtest/gtest.h"
+#include "query/engine.h"
+#include "query/test_spans.h"
+
+namespace teletrace::storage {
+namespace {
+
+using model::AnyValue;
+using query::testing::K;
+using query::testing::MakeSpan;
+using query::testing::SetResource;
+using query::testing::SetScope;
+
+std::string Build(const std::vector<model::StoredSpan>& spans) {
+  BlockValueCountsBuilder builder;
+  for (const model::StoredSpan& s : spans) builder.Add(s);
+  return std::move(builder).Finish();
+}
+
+BlockValueCounts MustParse(const std::string& bytes) {
+  absl::StatusOr<BlockValueCounts> counts = BlockValueCounts::Parse(bytes);
+  EXPECT_TRUE(counts.ok()) << counts.status();
+  return *std::move(counts);
+}
+
+// Spans that exercise what a count must agree with decoding on: shared and missing resources and
+// scopes, a key repeated on one span, arrays and bytes, 5 against 5.0, NaN and -0.0.
+std::vector<model::StoredSpan> MixedSpans() {
+  std::vector<model::StoredSpan> spans;
+  for (uint8_t i = 0; i < 12; ++i) {
+    model::StoredSpan s = MakeSpan(1, i + 1, 100 + i);
+    s.span.name = i % 3 == 0 ? "GET /orders" : "SELECT";
+    s.span.kind = i % 2 == 0 ? model::SpanKind::kServer : model::SpanKind::kClient;
+    s.span.status.code = i == 5 ? model::StatusCode::kError : model::StatusCode::kUnset;
+    s.span.attributes = {
+        {"http.method", AnyValue(i % 4 == 0 ? "POST" : "GET")},
+        {"code", i % 2 == 0 ? AnyValue(int64_t{5}) : AnyValue(5.0)},
+        {"zero", i % 3 == 0 ? AnyValue(-0.0) : AnyValue(0.0)},
+        {"nan", AnyValue(i % 2 == 0 ? std::nan("") : -std::nan(""))},
+        {"tags", AnyValue(model::ArrayValue{AnyValue("blue")})},
+        {"blob", AnyValue(model::Bytes{"raw"})},
+    };
+    if (i == 7) s.span.attributes.push_back({"http.method", AnyValue("PUT")});  // last one wins
+    if (i == 4) s.span.attributes.push_back({"flag", AnyValue(true)});
+    spans.push_back(std::move(s));
+  }
+  // Two resources shared by several spans each, and spans without a resource or scope.
+  for (size_t i = 0; i < spans.size(); ++i) {
+    if (i < 6) {
+      SetResource(spans[i], {{"service.name", AnyValue("checkout")}});
+      SetScope(spans[i], "io.opentelemetry.http", "1.0", {{"scope.flag", AnyValue(true)}});
+    } else if (i < 10) {
+      SetResource(spans[i], {{"service.name", AnyValue("cart")},
+                             {"process.pid", AnyValue(int64_t{42})}});
+      SetScope(spans[i], "db", "", {});
+    }
+  }
+  for (size_t i = 1; i < 6; ++i) spans[i].resource = spans[0].resource;
+  for (size_t i = 1; i < 6; ++i) spans[i].scope = spans[0].scope;
+  for (size_t i = 7; i < 10; ++i) spans[i].resource = spans[6].resource;
+  spans[10].resource = nullptr;
+  spans[11].scope = nullptr;
+  return spans;
+}
+
+// The collector's answer from decoding `spans` and from their counts must be identical.
+void ExpectCountsMatchDecoding(const std::vector<model::StoredSpan>& spans,
+                               const std::string& key_text) {
+  query::TagValuesQuery q;
+  q.key = K(key_text);
+  query::TagValuesCollector decoded(q);
+  for (const model::StoredSpan& s : spans) decoded.Add(s);
+  query::TagValuesCollector counted(q);
+  BlockValueCounts counts = MustParse(Build(spans));
+  ASSERT_TRUE(counts.ForEachCount(q.key, [&](const query::TagValue& v, uint64_t n) {
+    counted.AddCounted(v, n);
+  })) << key_text;
+  query::TagValuesResult want = std::move(decoded).Finish();
+  query::TagValuesResult got = std::move(counted).Finish();
+  EXPECT_EQ(got.total_distinct, want.total_distinct) << key_text;
+  ASSERT_EQ(got.values.size(), want.values.size()) << key_text;
+  for (size_t i = 0; i < want.values.size(); ++i) {
+    EXPECT_EQ(got.values[i].count, want.values[i].count) << key_text << " #" << i;
+    // Bitwise, so -0.0 against 0.0 and NaN payloads are checked too.
+    EXPECT_EQ(fmt::format("{}", std::visit([](const auto& v) { return fmt::format("{}", v); },
+                                           got.values[i].value)),
+              fmt::format("{}", std::visit([](const auto& v) { return fmt::format("{}", v); },
+                                           want.values[i].value)))
+        << key_text << " #" << i;
+    EXPECT_EQ(got.values[i].value.index(), want.values[i].value.index()) << key_text << " #" << i;
+  }
+}
+
+TEST(BlockValueCountsTest, CountsEqualDecodingForEveryCountedKey) {
+  std::vector<model::StoredSpan> spans = MixedSpans();
+  for (const char* key :
+       {"resource.attributes.service.name", "resource.attributes.process.pid",
+        "scope.attributes.scope.flag", "span.attributes.http.method", "span.attributes.code",
+        "span.attributes.zero", "span.attributes.nan", "span.attributes.tags",
+        "span.attributes.blob", "span.attributes.flag", "span.attributes.absent", "span.name",
+        "span.kind", "span.status.code", "scope.name"}) {
+    ExpectCountsMatchDecoding(spans, key);
+  }
+}
+
+TEST(BlockValueCountsTest, CountsSpansPerValue) {
+  BlockValueCounts counts = MustParse(Build(MixedSpans()));
+  std::vector<std::pair<query::TagValue, uint64_t>> got;
+  auto collect = [&](const query::TagValue& v, uint64_t n) { got.emplace_back(v, n); };
+  ASSERT_TRUE(counts.ForEachCount(K("resource.attributes.service.name"), collect));
+  EXPECT_EQ(got, (std::vector<std::pair<query::TagValue, uint64_t>>{
+                     {std::string("checkout"), 6}, {std::string("cart"), 4}}));
+  got.clear();
+  ASSERT_TRUE(counts.ForEachCount(K("span.attributes.http.method"), collect));
+  EXPECT_EQ(got, (std::vector<std::pair<query::TagValue, uint64_t>>{
+                     {std::string("POST"), 3}, {std::string("GET"), 8}, {std::string("PUT"), 1}}));
+  got.clear();
+  ASSERT_TRUE(counts.ForEachCount(K("scope.name"), collect));
+  EXPECT_EQ(got, (std::vector<std::pair<query::TagValue, uint64_t>>{
+                     {std::string("io.opentelemetry.http"), 6}, {std::string("db"), 4},
+                     {std::string(""), 2}}));  // MakeSpan's scope and no scope both read ""
+  got.clear();
+  // Arrays and bytes count nothing, absent keys neither: covered, with no values.
+  EXPECT_TRUE(counts.ForEachCount(K("span.attributes.tags"), collect));
+  EXPECT_TRUE(counts.ForEachCount(K("span.attributes.absent"), collect));
+  EXPECT_TRUE(got.empty());
+  // Keys the counts do not cover must be decoded.
+  EXPECT_FALSE(counts.ForEachCount(K("span.events.name"), collect));
+  EXPECT_FALSE(counts.ForEachCount(K("span.traceId"), collect));
+  EXPECT_FALSE(counts.ForEachCount(K("scope.version"), collect));
+  EXPECT_FALSE(counts.ForEachCount(K("span.events.attributes.exception.type"), collect));
+  EXPECT_TRUE(got.empty());
+}
+
+TEST(BlockValueCountsTest, KeysOverTheLimitAreNotCounted) {
+  std::vector<model::StoredSpan> spans;
+  for (uint8_t i = 0; i < 65; ++i) {
+    model::StoredSpan s = MakeSpan(1, i + 1, 100);
+    s.span.attributes = {{"user.id", AnyValue(int64_t{i})},
+                         {"shard", AnyValue(int64_t{i % 64})}};
+    spans.push_back(std::move(s));
+  }
+  BlockValueCounts counts = MustParse(Build(spans));
+  size_t calls = 0;
+  auto count = [&](const query::TagValue&, uint64_t) { ++calls; };
+  EXPECT_FALSE(counts.ForEachCount(K("span.attributes.user.id"), count));
+  EXPECT_EQ(calls, 0u);
+  EXPECT_TRUE(counts.ForEachCount(K("span.attributes.shard"), count));
+  EXPECT_EQ(calls, 64u);
+  ExpectCountsMatchDecoding(spans, "span.attributes.shard");
+}
+
+TEST(BlockValueCountsTest, ExtremeValuesRoundTrip) {
+  model::StoredSpan s = MakeSpan(1, 1, 100);
+  s.span.attributes = {{"min", AnyValue(std::numeric_limits<int64_t>::min())},
+                       {"max", AnyValue(std::numeric_limits<int64_t>::max())},
+                       {"neg", AnyValue(int64_t{-1})},
+                       {"inf", AnyValue(-std::numeric_limits<double>::infinity())},
+                       {"empty", AnyValue("")},
+                       {"f", AnyValue(false)}};
+  BlockValueCounts counts = MustParse(Build({s}));
+  EXPECT_EQ(counts.KeyCount(), 10u);  // 6 attributes, 4 intrinsics
+  for (const char* key : {"span.attributes.min", "span.attributes.max", "span.attributes.neg",
+                          "span.attributes.inf", "span.attributes.empty", "span.attributes.f"}) {
+    ExpectCountsMatchDecoding({s}, key);
+  }
+}
+
+TEST(BlockValueCountsTest, EveryTruncationIsDataLoss) {
+  std::string bytes = Build(MixedSpans());
+  for (size_t n = 0; n < bytes.size(); ++n) {
+    absl::StatusOr<BlockValueCounts> counts = BlockValueCounts::Parse(bytes.substr(0, n));
+    EXPECT_EQ(counts.status().code(), absl::StatusCode::kDataLoss) << n;
+  }
+}
+
+TEST(BlockValueCountsTest, MalformedInputIsDataLossNamingTheProblem) {
+  struct Case {
+    std::string bytes;
+    std::string message;
+  };
+  const std::vector<Case> cases = {
+      {"", "block value counts: empty"},
+      {std::string("\x02\x00", 2), "block value counts: unknown format version 2"},
+      {std::string("\x01\x00\x00", 3), "block value counts: trailing bytes"},
+      {std::string("\x01\x05", 2), "block value counts: 5 keys in 2 bytes"},
+      {std::string("\x01\x01x\x00\x00", 5), "block value counts: key 0 has unknown level 120"},
+      {std::string("\x01\x02" "a\x01k\x00" "a\x01k\x00", 10),
+       "block value counts: key 1 out of order"},
+      {std::string("\x01\x01" "a\x01k\x41", 6),
+       "block value counts: key 0 has 65 values, more than 64"},
+      {std::string("\x01\x01" "a\x01k\x01\x03\x01\x00", 9),
+       "block value counts: key 0 value 0 counts no span"},
+      {std::string("\x01\x01" "a\x01k\x01\x03\x02\x01", 9),
+       "block value counts: key 0 value 0 is malformed"},
+      {std::string("\x01\x01" "a\x01k\x01\x07\x01", 8),
+       "block value counts: key 0 value 0 is malformed"},
+      {std::string("\x01\x01" "a\x01k\x01\x01\xff\xff\xff\xff\xff\xff\xff\xff\xff\x7f\x01", 17),
+       "block value counts: key 0 value 0 is malformed"},
+  };
+  for (const Case& c : cases) {
+    absl::StatusOr<BlockValueCounts> counts = BlockValueCounts::Parse(c.bytes);
+    EXPECT_EQ(counts.status(), absl::DataLossError(c.message));
+  }
+}
+
+}  // namespace
+}  // namespace teletrace::storage
