@@ -527,15 +527,22 @@ absl::StatusOr<std::vector<model::StoredSpan>> DecodeV1(std::string_view plain) 
 // unless compressing does not make it smaller.
 enum SectionStorage : uint8_t { kStored = 0, kZstd = 1 };
 
-absl::Status AppendSection(const std::string& plain, int level, std::string& out) {
+absl::Status AppendSection(const std::string& plain, const SpanBlockOptions& options,
+                           std::string& out) {
+  Writer w;
+  if (!options.compress) {
+    w.Byte(kStored);
+    w.Str(plain);
+    out.append(w.out());
+    return absl::OkStatus();
+  }
   std::string frame(ZSTD_compressBound(plain.size()), '\0');
   size_t n = ZSTD_compressCCtx(Contexts().cctx.get(), frame.data(), frame.size(), plain.data(),
-                               plain.size(), level);
+                               plain.size(), options.zstd_level);
   if (ZSTD_isError(n)) {
     return absl::InternalError(
         fmt::format("span block: zstd compression failed: {}", ZSTD_getErrorName(n)));
   }
-  Writer w;
   if (n < plain.size()) {
     w.Byte(kZstd);
     w.Str(std::string_view(frame.data(), n));
@@ -936,7 +943,7 @@ absl::StatusOr<std::string> EncodeSpanBlock(const std::vector<const model::Store
   Writer block;
   block.Byte(kSpanBlockFormatV2);
   for (const std::string* section : sections) {
-    RETURN_IF_ERROR(AppendSection(*section, options.zstd_level, block.out()));
+    RETURN_IF_ERROR(AppendSection(*section, options, block.out()));
   }
   return std::move(block.out());
 }

@@ -36,6 +36,9 @@ inline constexpr size_t kMaxSpanBlockBodyBytes = size_t{16} << 20;
 
 struct SpanBlockOptions {
   int zstd_level = 1;  // 1-3 keeps encoding well above the ingest rate on one core
+  // False stores every section uncompressed, for a caller whose storage compresses anyway (the
+  // ClickHouse span column); DecodeSpanBlock reads both.
+  bool compress = true;
 };
 
 // Encodes `spans` (in the given order) into a block. Every field of each StoredSpan round-trips,

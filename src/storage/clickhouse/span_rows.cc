@@ -106,7 +106,8 @@ struct AttributeColumns {
   }
 };
 
-// Zstd frames (RFC 8878) made of raw blocks: what DecodeSpanBlock reads, built without compressing.
+// Zstd frames (RFC 8878) made of raw blocks, to read format 1 span column values (the body without
+// its frame) with DecodeSpanBlock.
 constexpr uint32_t kZstdMagic = 0xFD2FB528;
 constexpr size_t kZstdMaxBlock = 128 * 1024;
 
@@ -136,32 +137,22 @@ std::string RawZstdFrame(std::string_view content) {
 }  // namespace
 
 absl::StatusOr<std::string> EncodeSpanColumn(const model::StoredSpan& span) {
-  ASSIGN_OR_RETURN(std::string block,
-                   EncodeSpanBlock(std::vector<const model::StoredSpan*>{&span}));
-  if (block.size() < 2) return absl::InternalError("clickhouse: span block codec output too short");
-  std::string_view frame = std::string_view(block).substr(1);
-  unsigned long long size = ZSTD_getFrameContentSize(frame.data(), frame.size());
-  if (size == ZSTD_CONTENTSIZE_UNKNOWN || size == ZSTD_CONTENTSIZE_ERROR) {
-    return absl::InternalError("clickhouse: span block codec wrote no content size");
-  }
-  std::string out(1 + size, '\0');
-  out[0] = block[0];
-  thread_local std::unique_ptr<ZSTD_DCtx, size_t (*)(ZSTD_DCtx*)> dctx(ZSTD_createDCtx(),
-                                                                      ZSTD_freeDCtx);
-  size_t n = ZSTD_decompressDCtx(dctx.get(), out.data() + 1, size, frame.data(), frame.size());
-  if (ZSTD_isError(n) || n != size) {
-    return absl::InternalError(
-        fmt::format("clickhouse: undo span block compression: {}",
-                    ZSTD_isError(n) ? ZSTD_getErrorName(n) : "short output"));
-  }
-  return out;
+  // ClickHouse compresses the column itself: store the block's sections uncompressed.
+  SpanBlockOptions options;
+  options.compress = false;
+  return EncodeSpanBlock(std::vector<const model::StoredSpan*>{&span}, options);
 }
 
 absl::StatusOr<model::StoredSpan> DecodeSpanColumn(std::string_view value) {
   if (value.empty()) return absl::DataLossError("clickhouse: empty span column value");
-  std::string block(1, value[0]);
-  block += RawZstdFrame(value.substr(1));
-  ASSIGN_OR_RETURN(std::vector<model::StoredSpan> spans, DecodeSpanBlock(block));
+  std::string block;
+  if (static_cast<uint8_t>(value[0]) == kSpanBlockFormatV1) {
+    // Rows written before format 2 hold the format 1 body without its zstd frame.
+    block.assign(1, value[0]);
+    block += RawZstdFrame(value.substr(1));
+    value = block;
+  }
+  ASSIGN_OR_RETURN(std::vector<model::StoredSpan> spans, DecodeSpanBlock(value));
   if (spans.size() != 1) {
     return absl::DataLossError(
         fmt::format("clickhouse: span column value holds {} spans, expected 1", spans.size()));

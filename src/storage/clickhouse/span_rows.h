@@ -20,14 +20,14 @@ const std::string& SpanInsertColumns();
 // column.
 absl::Status AppendSpanRow(const model::StoredSpan& span, RowBinaryWriter& out);
 
-// The `span` column's value: the span block codec's encoding of one span with the codec's own
-// zstd compression undone. ClickHouse compresses the column across rows (zstd server-wide),
-// which shrinks repeated resources, scopes and keys far better than a zstd frame per span.
+// The `span` column's value: the span block codec's encoding of one span with its sections stored
+// uncompressed. ClickHouse compresses the column across rows (zstd server-wide), which shrinks
+// repeated resources, scopes and keys far better than a zstd frame per span.
 // Internal when the codec fails.
 absl::StatusOr<std::string> EncodeSpanColumn(const model::StoredSpan& span);
 
-// The span back from a `span` column value (any value EncodeSpanColumn wrote). DataLoss when the
-// value is malformed.
+// The span back from a `span` column value (any value EncodeSpanColumn wrote, including format 1
+// values: the row-wise body without its zstd frame). DataLoss when the value is malformed.
 absl::StatusOr<model::StoredSpan> DecodeSpanColumn(std::string_view value);
 
 }  // namespace teletrace::storage::clickhouse
