@@ -75,6 +75,19 @@ Counter* Metrics::AddCounter(const std::string& name, const std::string& help, L
   return c;
 }
 
+Counter* Metrics::CounterFor(const std::string& name, const std::string& help, Labels labels) {
+  std::lock_guard lock(mu_);
+  for (const auto& e : entries_) {
+    if (e->counter != nullptr && e->name == name && e->labels == labels) return e->counter.get();
+  }
+  auto e = std::make_unique<Entry>();
+  e->name = name, e->help = help, e->type = "counter", e->labels = std::move(labels);
+  e->counter = std::make_unique<Counter>();
+  Counter* c = e->counter.get();
+  entries_.push_back(std::move(e));
+  return c;
+}
+
 Gauge* Metrics::AddGauge(const std::string& name, const std::string& help, Labels labels) {
   auto e = std::make_unique<Entry>();
   e->name = name, e->help = help, e->type = "gauge", e->labels = std::move(labels);

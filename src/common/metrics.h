@@ -61,6 +61,10 @@ class Histogram {
 class Metrics {
  public:
   Counter* AddCounter(const std::string& name, const std::string& help, Labels labels = {});
+  // The counter registered under `name` and exactly `labels`, registering it on first use: for
+  // label values known only at run time (refusal reasons). Linear in the number of metrics: keep
+  // it off hot paths.
+  Counter* CounterFor(const std::string& name, const std::string& help, Labels labels);
   Gauge* AddGauge(const std::string& name, const std::string& help, Labels labels = {});
   Histogram* AddHistogram(const std::string& name, const std::string& help,
                           std::vector<double> bounds, Labels labels = {});

@@ -30,11 +30,7 @@ void HexIdsToBase64(nlohmann::json* j) {
   if (!j->is_object()) return;
   for (auto& [key, value] : j->items()) {
     if ((key == "traceId" || key == "spanId" || key == "parentSpanId") && value.is_string()) {
-      std::string raw;
-      std::string hex = value.get<std::string>();
-      for (size_t i = 0; i + 1 < hex.size(); i += 2) {
-        raw.push_back(static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
-      }
+      std::string raw = absl::HexStringToBytes(value.get<std::string>());
       value = absl::Base64Escape(absl::string_view(raw.data(), raw.size()));
     } else {
       HexIdsToBase64(&value);

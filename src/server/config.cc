@@ -6,6 +6,7 @@
 #include <functional>
 #include <optional>
 
+#include "absl/strings/numbers.h"
 #include "common/status_macros.h"
 #include "fmt/format.h"
 #include "yaml-cpp/yaml.h"
@@ -30,11 +31,32 @@ constexpr Setting kSettings[] = {
     {"server.http_threads", "2", "network threads of each HTTP server"},
     {"server.query_threads", "2", "threads answering API queries"},
     {"server.ui_dir", "", "serve the web UI from this directory instead of the embedded copy"},
+    {"server.allowed_hosts", "",
+     "Host header names the UI/API port answers, comma-separated, against DNS rebinding ('' = "
+     "localhost, 127.0.0.1 and [::1] when listening on loopback, any host otherwise; * = any)"},
+    {"server.max_connections", "4096",
+     "open connections per HTTP listener; beyond it new connections get 503 and are closed"},
+    {"server.idle_timeout", "120s",
+     "close a connection idle (or a request body still arriving) for this long"},
+    {"server.header_timeout", "10s",
+     "a request header must arrive whole within this once its first byte came"},
+    {"server.tls_cert_file", "",
+     "PEM certificate (chain) for TLS on every listener; '' = plain (re-read on SIGHUP)"},
+    {"server.tls_key_file", "", "PEM private key for server.tls_cert_file"},
+    {"auth.api_token", "",
+     "bearer token required by the query API and /metrics ('' = none; the UI asks for it)"},
+    {"auth.ingest_token", "",
+     "bearer token required by OTLP ingest, gRPC metadata or HTTP Authorization ('' = none)"},
     {"ingest.max_request_bytes", "16777216",
      "largest OTLP request accepted, after decompression (413 / RESOURCE_EXHAUSTED beyond)"},
     {"ingest.max_queue_bytes", "67108864",
      "ingest queue bound; beyond it exports are refused with retryable codes"},
     {"ingest.max_batch_spans", "16384", "spans per storage commit at most (group commit)"},
+    {"ingest.max_inflight_bytes", "268435456",
+     "bytes all OTLP requests together may hold (bodies, inflated bodies, queued batches); beyond "
+     "it exports are refused with retryable codes (0 = no bound)"},
+    {"ingest.cors_allowed_origins", "",
+     "origins allowed to send OTLP/HTTP from a browser, comma-separated (* = any; '' = CORS off)"},
     {"storage.backend", "sqlite", "storage backend: sqlite or clickhouse"},
     {"storage.retention_interval", "60s", "how often retention runs"},
     {"storage.sqlite.path", "./teletrace-data", "SQLite data directory"},
@@ -77,16 +99,32 @@ std::string EnvName(const std::string& key) {
 
 absl::StatusOr<uint64_t> ParseUint(const std::string& value, const std::string& key,
                                    uint64_t max) {
-  if (value.empty() || value.size() > 20 ||
-      value.find_first_not_of("0123456789") != std::string::npos) {
+  uint64_t v = 0;
+  if (value.empty() || value.find_first_not_of("0123456789") != std::string::npos) {
     return absl::InvalidArgumentError(
         fmt::format("{}: expected a non-negative integer, got \"{}\"", key, value));
   }
-  uint64_t v = std::stoull(value);
-  if (v > max) {
-    return absl::InvalidArgumentError(fmt::format("{}: must be at most {}, got {}", key, max, v));
+  if (!absl::SimpleAtoi(value, &v) || v > max) {
+    return absl::InvalidArgumentError(
+        fmt::format("{}: must be at most {}, got {}", key, max, value));
   }
   return v;
+}
+
+// "a, b,,c" -> {"a", "b", "c"}.
+std::vector<std::string> SplitList(const std::string& value) {
+  std::vector<std::string> out;
+  size_t pos = 0;
+  while (pos <= value.size()) {
+    size_t comma = value.find(',', pos);
+    if (comma == std::string::npos) comma = value.size();
+    std::string item = value.substr(pos, comma - pos);
+    item.erase(0, item.find_first_not_of(" \t"));
+    item.erase(item.find_last_not_of(" \t") + 1);
+    if (!item.empty()) out.push_back(std::move(item));
+    pos = comma + 1;
+  }
+  return out;
 }
 
 // Flattens a YAML mapping into dotted keys; scalars only at the leaves.
@@ -141,8 +179,10 @@ absl::StatusOr<uint64_t> ParseDurationSeconds(const std::string& value, const st
   for (const auto& [suffix, scale] : kUnits) {
     if (value.size() > 1 && value.back() == suffix[0]) {
       std::string digits = value.substr(0, value.size() - 1);
-      if (digits.find_first_not_of("0123456789") == std::string::npos && digits.size() < 12) {
-        return std::stoull(digits) * scale;
+      uint64_t count = 0;
+      if (digits.find_first_not_of("0123456789") == std::string::npos && digits.size() < 12 &&
+          absl::SimpleAtoi(digits, &count)) {
+        return count * scale;
       }
     }
   }
@@ -224,6 +264,43 @@ absl::StatusOr<Config> LoadConfig(int argc, const char* const* argv, const char*
   config.http_threads = static_cast<int>(http_threads);
   config.query_threads = static_cast<int>(query_threads);
   config.ui_dir = values["server.ui_dir"];
+  config.allowed_hosts = SplitList(values["server.allowed_hosts"]);
+  ASSIGN_OR_RETURN(config.max_connections, ParseUint(values["server.max_connections"],
+                                                     "server.max_connections", 1 << 20));
+  if (config.max_connections == 0) {
+    return absl::InvalidArgumentError("server.max_connections: must be at least 1");
+  }
+  ASSIGN_OR_RETURN(config.idle_timeout_seconds,
+                   ParseDurationSeconds(values["server.idle_timeout"], "server.idle_timeout"));
+  ASSIGN_OR_RETURN(config.header_timeout_seconds,
+                   ParseDurationSeconds(values["server.header_timeout"], "server.header_timeout"));
+  if (config.idle_timeout_seconds == 0 || config.header_timeout_seconds == 0) {
+    return absl::InvalidArgumentError(
+        fmt::format("{}: must be greater than 0", config.idle_timeout_seconds == 0
+                                                      ? "server.idle_timeout"
+                                                      : "server.header_timeout"));
+  }
+  config.tls_cert_file = values["server.tls_cert_file"];
+  config.tls_key_file = values["server.tls_key_file"];
+  if (config.tls_cert_file.empty() != config.tls_key_file.empty()) {
+    return absl::InvalidArgumentError(fmt::format(
+        "{}: must be set together with {}",
+        config.tls_cert_file.empty() ? "server.tls_key_file" : "server.tls_cert_file",
+        config.tls_cert_file.empty() ? "server.tls_cert_file" : "server.tls_key_file"));
+  }
+  config.api_token = values["auth.api_token"];
+  config.ingest_token = values["auth.ingest_token"];
+  for (const char* key : {"auth.api_token", "auth.ingest_token"}) {
+    const std::string& token = values[key];
+    if (token.find_first_of(" \t\r\n") != std::string::npos) {
+      return absl::InvalidArgumentError(
+          fmt::format("{}: must not contain whitespace (it is sent as a bearer token)", key));
+    }
+  }
+  ASSIGN_OR_RETURN(config.max_inflight_bytes,
+                   ParseUint(values["ingest.max_inflight_bytes"], "ingest.max_inflight_bytes",
+                             uint64_t{1} << 40));
+  config.cors_allowed_origins = SplitList(values["ingest.cors_allowed_origins"]);
   ASSIGN_OR_RETURN(config.max_request_bytes,
                    ParseUint(values["ingest.max_request_bytes"], "ingest.max_request_bytes",
                              uint64_t{1} << 31));

@@ -33,6 +33,16 @@ struct Config {
   std::string backend = "sqlite";
   storage::BackendSettings backend_settings;  // the storage.<backend>.* keys, prefix stripped
   std::string ui_dir;                          // serve the UI from here instead of the embedded copy
+  std::vector<std::string> allowed_hosts;      // empty: automatic (see server.allowed_hosts)
+  uint64_t max_connections = 4096;             // per HTTP listener
+  uint64_t idle_timeout_seconds = 120;
+  uint64_t header_timeout_seconds = 10;
+  std::string tls_cert_file;  // "" = plain HTTP/gRPC
+  std::string tls_key_file;
+  std::string api_token;     // "" = the API needs no token
+  std::string ingest_token;  // "" = ingest needs no token
+  uint64_t max_inflight_bytes = 256 << 20;  // 0 = unbounded
+  std::vector<std::string> cors_allowed_origins;
 
   bool help = false;
   bool version = false;

@@ -64,6 +64,16 @@ TEST(ConfigTest, ErrorsNameTheKey) {
                 "log.level: expected trace, debug, info, warn or error, got \"loud\""));
   EXPECT_EQ(Load({"--server.http_port"}).status(),
             absl::InvalidArgumentError("flag --server.http_port needs a value"));
+  // Issue 9 point 1: a 20-digit value used to abort start-up through std::stoull's out_of_range.
+  EXPECT_EQ(Load({"--ingest.max_queue_bytes=99999999999999999999"}).status(),
+            absl::InvalidArgumentError("ingest.max_queue_bytes: must be at most "
+                                       "1099511627776, got 99999999999999999999"));
+  EXPECT_EQ(Load({"--server.http_port=18446744073709551616"}).status(),
+            absl::InvalidArgumentError(
+                "server.http_port: must be at most 65535, got 18446744073709551616"));
+  EXPECT_EQ(Load({"--storage.retention_interval=99999999999999s"}).status(),
+            absl::InvalidArgumentError("storage.retention_interval: expected a duration like 90s, "
+                                       "30m, 72h or 7d (or 0), got \"99999999999999s\""));
   std::string file = WriteYaml("server:\n  htp_port: 1\n");
   EXPECT_EQ(Load({"--config", file.c_str()}).status(),
             absl::InvalidArgumentError("config file " + file + ": unknown key \"server.htp_port\""));

@@ -27,8 +27,10 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 
 #include "absl/status/status.h"
 #include "fmt/format.h"
@@ -42,7 +44,7 @@ namespace http = beast::http;
 using tcp = asio::ip::tcp;
 
 namespace http_server_internal {
-class Session;
+class SessionBase;
 }  // namespace http_server_internal
 
 struct HttpServer::Core : std::enable_shared_from_this<HttpServer::Core> {
@@ -62,6 +64,10 @@ struct HttpServer::Core : std::enable_shared_from_this<HttpServer::Core> {
   asio::steady_timer accept_backoff;
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
 
+  // Accept failures (fd exhaustion) not yet reported; touched only on the acceptor's strand.
+  std::chrono::steady_clock::time_point last_accept_warning{};
+  uint64_t accept_failures_unlogged = 0;
+
   // Set once by Stop(); read without the lock on the connections' hot paths.
   std::atomic<bool> stopping{false};
 
@@ -71,8 +77,13 @@ struct HttpServer::Core : std::enable_shared_from_this<HttpServer::Core> {
   // work that nothing would run.
   bool accepting_posts = true;  // GUARDED_BY(mu)
   uint64_t next_session_id = 0;  // GUARDED_BY(mu)
-  std::unordered_map<uint64_t, std::weak_ptr<http_server_internal::Session>>
+  std::unordered_map<uint64_t, std::weak_ptr<http_server_internal::SessionBase>>
       sessions;     // GUARDED_BY(mu); connections not yet closed.
+
+  // The TLS context new connections use; nullptr for plain HTTP. Replaced whole by ReloadTls, so
+  // a connection keeps the context it started with.
+  std::mutex tls_mu;
+  std::shared_ptr<asio::ssl::context> tls_context;  // GUARDED_BY(tls_mu)
   size_t open = 0;  // GUARDED_BY(mu); == sessions.size(), kept for the waits.
 
   const std::string& name() const { return options.name; }
@@ -194,11 +205,27 @@ struct InflateOutcome {
   std::string message;
 };
 
-// Inflates a gzip body (several concatenated members count as one body, as RFC 1952 allows) into
-// *out, failing with 413 once more than `limit` bytes come out.
-InflateOutcome GunzipBody(std::string_view in, size_t limit, std::string* out) {
+enum class BodyCoding { kGzip, kDeflate };
+
+// True when `in` starts with a zlib (RFC 1950) header: deflate method and a valid check value.
+bool HasZlibHeader(std::string_view in) {
+  if (in.size() < 2) return false;
+  const auto cmf = static_cast<unsigned char>(in[0]);
+  const auto flg = static_cast<unsigned char>(in[1]);
+  return (cmf & 0x0f) == 8 && (cmf >> 4) <= 7 && (cmf * 256 + flg) % 31 == 0;
+}
+
+// Inflates a gzip body (several concatenated members count as one body, as RFC 1952 allows) or a
+// deflate body (RFC 9110's "deflate" is zlib-wrapped; raw deflate, which some clients send, is
+// accepted too) into *out, failing with 413 once more than `limit` bytes come out.
+InflateOutcome InflateBody(std::string_view in, BodyCoding coding, size_t limit,
+                           std::string* out) {
+  const char* name = coding == BodyCoding::kGzip ? "gzip" : "deflate";
+  const int window_bits = coding == BodyCoding::kGzip ? 16 + MAX_WBITS
+                          : HasZlibHeader(in)         ? MAX_WBITS
+                                                      : -MAX_WBITS;
   z_stream zs{};
-  if (inflateInit2(&zs, 16 + MAX_WBITS) != Z_OK) {
+  if (inflateInit2(&zs, window_bits) != Z_OK) {
     return {500, "inflateInit2 failed"};
   }
   InflateOutcome outcome;
@@ -227,6 +254,10 @@ InflateOutcome GunzipBody(std::string_view in, size_t limit, std::string* out) {
     bool input_exhausted = zs.avail_in == 0 && in_pos == in.size();
     if (ret == Z_STREAM_END) {
       if (input_exhausted) break;
+      if (coding == BodyCoding::kDeflate) {
+        outcome = {400, "invalid deflate body: data after the end of the stream"};
+        break;
+      }
       inflateReset(&zs);  // Another gzip member follows.
       continue;
     }
@@ -235,7 +266,7 @@ InflateOutcome GunzipBody(std::string_view in, size_t limit, std::string* out) {
     std::string reason = ret == Z_BUF_ERROR ? "unexpected end of stream"
                          : zs.msg != nullptr ? zs.msg
                                              : fmt::format("zlib error {}", ret);
-    outcome = {400, "invalid gzip body: " + reason};
+    outcome = {400, fmt::format("invalid {} body: {}", name, reason)};
     break;
   }
   inflateEnd(&zs);
@@ -243,7 +274,6 @@ InflateOutcome GunzipBody(std::string_view in, size_t limit, std::string* out) {
   return outcome;
 }
 
-// Compresses `in` as gzip; nullopt if zlib fails (the caller then sends it uncompressed).
 // Deflates `in` into `out` with `zs` (initialised by the caller), ending with `flush`: Z_FINISH for
 // a complete stream, Z_SYNC_FLUSH for a piece that more deflate data will follow.
 bool DeflateAll(z_stream& zs, std::string_view in, int flush, std::string& out) {
@@ -375,29 +405,55 @@ bool IsHttpParseError(const beast::error_code& ec) {
 
 namespace http_server_internal {
 
-// One connection. Every member function runs on the connection's strand except PostResponse.
-// Lifetime: shared by the pending I/O operation or by an outstanding responder, so a response
-// arriving after the connection closed finds a live (closed) object and is dropped.
-class Session : public std::enable_shared_from_this<Session> {
+// What Stop() needs of a connection, whatever its transport.
+class SessionBase {
  public:
-  Session(std::shared_ptr<HttpServer::Core> core, tcp::socket socket, uint64_t id)
-      : core_(std::move(core)), stream_(std::move(socket)), id_(id) {
+  virtual ~SessionBase() = default;
+  virtual const asio::any_io_executor& strand() const = 0;
+  // Both run on the strand (post them there).
+  virtual void Shutdown() = 0;
+  virtual void Close() = 0;
+};
+
+using PlainStream = beast::tcp_stream;
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+
+// One connection over `Stream` (plain TCP or TLS). Every member function runs on the connection's
+// strand except PostResponse. Lifetime: shared by the pending I/O operation or by an outstanding
+// responder, so a response arriving after the connection closed finds a live (closed) object and
+// is dropped.
+template <class Stream>
+class Session : public SessionBase, public std::enable_shared_from_this<Session<Stream>> {
+ public:
+  static constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
+
+  Session(std::shared_ptr<HttpServer::Core> core, tcp::socket socket, uint64_t id,
+          std::shared_ptr<asio::ssl::context> tls_context)
+      : core_(std::move(core)), tls_context_(std::move(tls_context)),
+        stream_(MakeStream(std::move(socket), tls_context_.get())), id_(id) {
     strand_ = stream_.get_executor();
   }
 
-  ~Session() {
+  ~Session() override {
     if (!closed_) Unregister();
   }
 
-  const asio::any_io_executor& strand() const { return strand_; }
+  const asio::any_io_executor& strand() const override { return strand_; }
+  uint64_t id() const { return id_; }
 
   void Start() {
-    asio::dispatch(strand_, [self = shared_from_this()] { self->ReadHeader(); });
+    asio::dispatch(strand_, [self = this->shared_from_this()] {
+      if constexpr (kTls) {
+        self->Handshake();
+      } else {
+        self->ReadHeader();
+      }
+    });
   }
 
   // Stop(): an idle connection (or one still receiving a request, or draining a rejected one)
   // closes now; one whose request is being handled or answered closes after its response.
-  void Shutdown() {
+  void Shutdown() override {
     if (state_ == State::kReading || state_ == State::kLingering) {
       Close();
     } else {
@@ -409,22 +465,53 @@ class Session : public std::enable_shared_from_this<Session> {
   void PostResponse(HttpResponse response) {
     std::lock_guard<std::mutex> lock(core_->mu);
     if (!core_->accepting_posts) return;
-    asio::post(strand_, [self = shared_from_this(), response = std::move(response)]() mutable {
+    asio::post(strand_, [self = this->shared_from_this(), response = std::move(response)]() mutable {
       self->WriteResponse(std::move(response));
     });
   }
 
-  void Close() {
+  void Close() override {
     if (closed_) return;
     closed_ = true;
     state_ = State::kClosed;
     beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
-    stream_.close();
+    Lowest().socket().shutdown(tcp::socket::shutdown_both, ec);
+    Lowest().close();
+    lease_.Reset();
     Unregister();
   }
 
  private:
+  static Stream MakeStream(tcp::socket socket, asio::ssl::context* tls_context) {
+    if constexpr (kTls) {
+      return Stream(std::move(socket), *tls_context);
+    } else {
+      return Stream(std::move(socket));
+    }
+  }
+
+  beast::tcp_stream& Lowest() { return beast::get_lowest_layer(stream_); }
+
+  // TLS only: the handshake must finish within header_timeout, like a request header.
+  void Handshake() {
+    if constexpr (kTls) {
+      Lowest().expires_after(core_->options.header_timeout);
+      stream_.async_handshake(asio::ssl::stream_base::server,
+                              [self = this->shared_from_this()](beast::error_code ec) {
+                                if (self->closed_) return;
+                                if (ec) {
+                                  self->LogDebug("TLS handshake", ec);
+                                  if (self->core_->options.on_refusal) {
+                                    self->core_->options.on_refusal(400, "tls_handshake");
+                                  }
+                                  self->Close();
+                                  return;
+                                }
+                                self->ReadHeader();
+                              });
+    }
+  }
+
   enum class State { kReading, kHandling, kWriting, kLingering, kClosed };
 
   void Unregister() {
@@ -436,6 +523,9 @@ class Session : public std::enable_shared_from_this<Session> {
     core_->cv.notify_all();
   }
 
+  // Waits up to idle_timeout for the first byte of the next request, then gives its header
+  // header_timeout to arrive whole: an idle keep-alive connection may wait long, a slow header
+  // may not.
   void ReadHeader() {
     if (closed_) return;
     if (core_->stopping.load() || close_after_response_) {
@@ -448,14 +538,34 @@ class Session : public std::enable_shared_from_this<Session> {
     head_ = false;
     accepts_gzip_ = false;
     body_unread_ = false;
+    request_content_type_.clear();
     // An idle connection should hold a small buffer, whatever its last request needed.
     if (buffer_.size() == 0 && buffer_.capacity() > 16 << 10) buffer_.shrink_to_fit();
+    if (buffer_.size() > 0) {
+      ReadRestOfHeader();  // A pipelined request is already (partly) here.
+      return;
+    }
+    Lowest().expires_after(core_->options.idle_timeout);
+    stream_.async_read_some(buffer_.prepare(4096),
+                            [self = this->shared_from_this()](beast::error_code ec, size_t n) {
+                              if (self->closed_) return;
+                              if (ec) {
+                                self->LogDebug("wait for request", ec);
+                                self->Close();
+                                return;
+                              }
+                              self->buffer_.commit(n);
+                              self->ReadRestOfHeader();
+                            });
+  }
+
+  void ReadRestOfHeader() {
     parser_.emplace();
     parser_->header_limit(kHeaderLimitBytes);
     parser_->body_limit(core_->options.max_body_bytes);
-    stream_.expires_after(core_->options.idle_timeout);
+    Lowest().expires_after(core_->options.header_timeout);
     http::async_read_header(stream_, buffer_, *parser_,
-                            [self = shared_from_this()](beast::error_code ec, size_t) {
+                            [self = this->shared_from_this()](beast::error_code ec, size_t) {
                               self->OnHeader(ec);
                             });
   }
@@ -465,20 +575,29 @@ class Session : public std::enable_shared_from_this<Session> {
     if (ec == http::error::body_limit) {
       // Content-Length over the limit: answer without reading the body, then close.
       CaptureRequestInfo();
-      RejectAndClose(413,
+      RejectAndClose(413, "too_large",
                      fmt::format("request body exceeds {} bytes", core_->options.max_body_bytes),
                      /*body_unread=*/true);
       return;
     }
     if (ec == http::error::header_limit) {
-      RejectAndClose(431, fmt::format("request header exceeds {} bytes", kHeaderLimitBytes),
+      RejectAndClose(431, "header_too_large",
+                     fmt::format("request header exceeds {} bytes", kHeaderLimitBytes),
                      /*body_unread=*/true);
+      return;
+    }
+    if (ec == beast::error::timeout) {
+      // The stream has closed the socket on expiry, so no 408 can be written; count and close.
+      if (core_->options.on_refusal) core_->options.on_refusal(408, "header_timeout");
+      spdlog::debug("{}: connection {}: request header not received within {} s", core_->name(),
+                    id_, core_->options.header_timeout.count());
+      Close();
       return;
     }
     if (ec) {
       if (IsHttpParseError(ec) && ec != http::error::end_of_stream &&
           ec != http::error::partial_message) {
-        RejectAndClose(400, fmt::format("malformed HTTP request: {}", ec.message()),
+        RejectAndClose(400, "framing", fmt::format("malformed HTTP request: {}", ec.message()),
                        /*body_unread=*/true);
         return;
       }
@@ -487,14 +606,22 @@ class Session : public std::enable_shared_from_this<Session> {
       return;
     }
     CaptureRequestInfo();
+    if (!CheckFraming()) return;
     auto& header = parser_->get();
+    // Reserve the body's bytes before reading any of them; a chunked body reserves as it grows.
+    if (auto length = parser_->content_length(); length && *length > 0) {
+      if (!Reserve(*length)) {
+        RefuseOverBudget(/*body_unread=*/true);
+        return;
+      }
+    }
     if (beast::iequals(header[http::field::expect], "100-continue") && !parser_->is_done()) {
       // Clients that ask (curl for large bodies) wait for this before sending the body.
       auto interim = std::make_shared<http::response<http::empty_body>>(http::status::continue_,
                                                                          header.version());
-      stream_.expires_after(core_->options.idle_timeout);
+      Lowest().expires_after(core_->options.idle_timeout);
       http::async_write(stream_, *interim,
-                        [self = shared_from_this(), interim](beast::error_code ec, size_t) {
+                        [self = this->shared_from_this(), interim](beast::error_code ec, size_t) {
                           if (self->closed_) return;
                           if (ec) {
                             self->LogDebug("write 100-continue", ec);
@@ -508,22 +635,102 @@ class Session : public std::enable_shared_from_this<Session> {
     ReadBody();
   }
 
+  // RFC 9112 §6.1 and §6.3: the only transfer coding we accept is a lone `chunked`. Anything else
+  // would leave the body's length to guesswork, and a body taken for a next request is request
+  // smuggling. Answers and returns false when the framing is refused.
+  bool CheckFraming() {
+    const auto& header = parser_->get();
+    auto te = header.find(http::field::transfer_encoding);
+    if (te == header.end()) return true;
+    std::string codings;
+    for (auto it = header.find(http::field::transfer_encoding);
+         it != header.end() && it->name() == http::field::transfer_encoding; ++it) {
+      if (!codings.empty()) codings += ", ";
+      codings += AsciiLower(Trim(View(it->value())));
+    }
+    if (version_ < 11) {
+      RejectAndClose(400, "framing", "Transfer-Encoding is not allowed in HTTP/1.0 requests",
+                     /*body_unread=*/true);
+      return false;
+    }
+    if (header.find(http::field::content_length) != header.end()) {
+      RejectAndClose(400, "framing", "request has both Transfer-Encoding and Content-Length",
+                     /*body_unread=*/true);
+      return false;
+    }
+    if (codings == "chunked") return true;
+    // Chunked anywhere but last leaves the body's end unknowable: a malformed request (400).
+    // Any other coding is one we do not implement (501).
+    std::string_view last = codings;
+    if (size_t comma = last.rfind(','); comma != std::string_view::npos) {
+      last = Trim(last.substr(comma + 1));
+    }
+    const bool chunked_before_last =
+        last != "chunked" && (" " + codings + ",").find(" chunked,") != std::string::npos;
+    if (chunked_before_last) {
+      RejectAndClose(400, "framing",
+                     fmt::format("Transfer-Encoding \"{}\" does not end with chunked", codings),
+                     /*body_unread=*/true);
+    } else {
+      RejectAndClose(501, "framing",
+                     fmt::format("unsupported Transfer-Encoding \"{}\" (only chunked)", codings),
+                     /*body_unread=*/true);
+    }
+    return false;
+  }
+
+  // Grows this request's lease to cover `total` bytes; false when the budget is spent.
+  bool Reserve(uint64_t total) {
+    ByteBudget* budget = core_->options.budget;
+    if (budget == nullptr || total <= lease_.bytes()) return true;
+    if (!lease_) {
+      lease_ = budget->TryAcquire(total);
+      return static_cast<bool>(lease_);
+    }
+    return lease_.Grow(total - lease_.bytes());
+  }
+
   void ReadBody() {
     if (parser_->is_done()) {
       OnBody({});
       return;
     }
-    stream_.expires_after(core_->options.idle_timeout);
-    http::async_read(stream_, buffer_, *parser_,
-                     [self = shared_from_this()](beast::error_code ec, size_t) {
-                       self->OnBody(ec);
-                     });
+    // The whole body within idle_timeout: a slow drip cannot hold a connection (and its lease)
+    // forever.
+    Lowest().expires_after(core_->options.idle_timeout);
+    ReadSomeBody();
+  }
+
+  // Reads the body piece by piece so a body without Content-Length (chunked) reserves its bytes
+  // from the budget as it grows, never after the fact.
+  void ReadSomeBody() {
+    http::async_read_some(stream_, buffer_, *parser_,
+                          [self = this->shared_from_this()](beast::error_code ec, size_t) {
+                            if (self->closed_) return;
+                            if (!ec && !self->parser_->is_done()) {
+                              // A body of unknown length (chunked) reserves ahead in steps of
+                              // 1 MiB, so an upload takes a handful of budget operations, not
+                              // one per chunk; a Content-Length body reserved all of it already.
+                              constexpr uint64_t kStep = 1 << 20;
+                              const uint64_t have = self->parser_->get().body().size();
+                              if (!self->parser_->content_length() &&
+                                  have + kStep / 2 > self->lease_.bytes() &&
+                                  !self->Reserve(std::min<uint64_t>(
+                                      have + kStep, self->core_->options.max_body_bytes))) {
+                                self->RefuseOverBudget(/*body_unread=*/true);
+                                return;
+                              }
+                              self->ReadSomeBody();
+                              return;
+                            }
+                            self->OnBody(ec);
+                          });
   }
 
   void OnBody(beast::error_code ec) {
     if (closed_) return;
     if (ec == http::error::body_limit) {
-      RejectAndClose(413,
+      RejectAndClose(413, "too_large",
                      fmt::format("request body exceeds {} bytes", core_->options.max_body_bytes),
                      /*body_unread=*/true);
       return;
@@ -531,7 +738,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (ec) {
       if (IsHttpParseError(ec) && ec != http::error::end_of_stream &&
           ec != http::error::partial_message) {
-        RejectAndClose(400, fmt::format("malformed HTTP request: {}", ec.message()),
+        RejectAndClose(400, "framing", fmt::format("malformed HTTP request: {}", ec.message()),
                        /*body_unread=*/true);
         return;
       }
@@ -549,13 +756,14 @@ class Session : public std::enable_shared_from_this<Session> {
     keep_alive_ = header.keep_alive();
     head_ = header.method() == http::verb::head;
     accepts_gzip_ = AcceptsGzip(View(header[http::field::accept_encoding]));
+    request_content_type_ = std::string(View(header[http::field::content_type]));
   }
 
   void HandleRequest() {
     http::request<http::string_body> message = parser_->release();
     parser_.reset();
     if (core_->stopping.load()) {
-      RejectAndClose(503, "server is shutting down", /*body_unread=*/false);
+      RejectAndClose(503, "stopping", "server is shutting down", /*body_unread=*/false);
       return;
     }
 
@@ -574,24 +782,35 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     if (content_encoding.empty() || content_encoding == "identity") {
       request.body = std::move(message.body());
-    } else if (content_encoding == "gzip" || content_encoding == "x-gzip") {
+    } else if (content_encoding == "gzip" || content_encoding == "x-gzip" ||
+               content_encoding == "deflate") {
       if (!message.body().empty()) {
         std::string compressed = std::move(message.body());
-        InflateOutcome outcome =
-            GunzipBody(compressed, core_->options.max_body_bytes, &request.body);
+        InflateOutcome outcome = InflateBody(
+            compressed, content_encoding == "deflate" ? BodyCoding::kDeflate : BodyCoding::kGzip,
+            core_->options.max_body_bytes, &request.body);
         if (outcome.status != 0) {
-          SendError(outcome.status, outcome.message);
+          SendError(outcome.status, outcome.status == 413 ? "too_large" : "bad_encoding",
+                    outcome.message);
+          return;
+        }
+        // Inflation ran on this I/O thread (at most `threads` at once); from here on the inflated
+        // body is what the request holds until its response.
+        if (!Reserve(compressed.size() + request.body.size())) {
+          RefuseOverBudget(/*body_unread=*/false);
           return;
         }
       }
     } else {
-      SendError(415, fmt::format("unsupported Content-Encoding: {}", content_encoding));
+      SendError(415, "content_encoding",
+                fmt::format("unsupported Content-Encoding: {} (use gzip, deflate or identity)",
+                            content_encoding));
       return;
     }
 
     state_ = State::kHandling;
     auto responded = std::make_shared<std::atomic<bool>>(false);
-    HttpResponder responder = [self = shared_from_this(), responded](HttpResponse response) {
+    HttpResponder responder = [self = this->shared_from_this(), responded](HttpResponse response) {
       if (responded->exchange(true)) {
         spdlog::debug("{}: connection {}: responder called again, ignored", self->core_->name(),
                      self->id_);
@@ -614,21 +833,37 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   HttpResponse ErrorResponse(int status, const std::string& message) const {
-    if (core_->options.error_response) return core_->options.error_response(status, message);
+    if (core_->options.error_response) {
+      return core_->options.error_response(status, message, request_content_type_);
+    }
     return DefaultErrorResponse(status, message);
   }
 
-  void SendError(int status, const std::string& message) {
+  // An error the server itself detected: counted under `reason`, logged at debug level (the
+  // owner's on_refusal decides what deserves more), and answered.
+  void SendError(int status, std::string_view reason, const std::string& message,
+                 std::vector<std::pair<std::string, std::string>> extra_headers = {}) {
     spdlog::debug("{}: connection {}: {} {}", core_->name(), id_, status, message);
-    WriteResponse(ErrorResponse(status, message));
+    if (core_->options.on_refusal) core_->options.on_refusal(status, reason);
+    HttpResponse response = ErrorResponse(status, message);
+    for (auto& header : extra_headers) response.headers.push_back(std::move(header));
+    WriteResponse(std::move(response));
   }
 
   // For errors after which the connection's input cannot be trusted or was not consumed.
-  void RejectAndClose(int status, const std::string& message, bool body_unread) {
+  void RejectAndClose(int status, std::string_view reason, const std::string& message,
+                      bool body_unread,
+                      std::vector<std::pair<std::string, std::string>> extra_headers = {}) {
     close_after_response_ = true;
     body_unread_ = body_unread;
     parser_.reset();
-    SendError(status, message);
+    SendError(status, reason, message, std::move(extra_headers));
+  }
+
+  void RefuseOverBudget(bool body_unread) {
+    RejectAndClose(429, "budget",
+                   "the server is at its in-flight memory limit; retry later",
+                   body_unread, {{"Retry-After", "1"}});
   }
 
   void WriteResponse(HttpResponse response) {
@@ -667,15 +902,16 @@ class Session : public std::enable_shared_from_this<Session> {
       res.prepare_payload();
     }
 
-    stream_.expires_after(core_->options.idle_timeout);
+    Lowest().expires_after(core_->options.idle_timeout);
     http::async_write(stream_, res,
-                      [self = shared_from_this(), keep_alive](beast::error_code ec, size_t) {
+                      [self = this->shared_from_this(), keep_alive](beast::error_code ec, size_t) {
                         self->OnWrite(ec, keep_alive);
                       });
   }
 
   void OnWrite(beast::error_code ec, bool keep_alive) {
     response_.reset();
+    lease_.Reset();
     if (closed_) return;
     if (ec) {
       LogDebug("write", ec);
@@ -691,7 +927,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void CloseAfterResponse() {
     beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    Lowest().socket().shutdown(tcp::socket::shutdown_send, ec);
     if (!body_unread_ || ec || core_->stopping.load()) {
       Close();
       return;
@@ -708,10 +944,10 @@ class Session : public std::enable_shared_from_this<Session> {
       Close();
       return;
     }
-    stream_.expires_at(linger_deadline_);
+    Lowest().expires_at(linger_deadline_);
     buffer_.consume(buffer_.size());
     stream_.async_read_some(buffer_.prepare(16 << 10),
-                            [self = shared_from_this()](beast::error_code ec, size_t n) {
+                            [self = this->shared_from_this()](beast::error_code ec, size_t n) {
                               if (ec) {
                                 self->Close();
                                 return;
@@ -731,7 +967,8 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // Declared first so it is destroyed last: the socket below needs the io_context it owns.
   std::shared_ptr<HttpServer::Core> core_;
-  beast::tcp_stream stream_;
+  std::shared_ptr<asio::ssl::context> tls_context_;  // outlives stream_, which refers to it
+  Stream stream_;
   asio::any_io_executor strand_;
   const uint64_t id_;
   beast::flat_buffer buffer_;
@@ -745,6 +982,9 @@ class Session : public std::enable_shared_from_this<Session> {
   bool keep_alive_ = true;
   bool head_ = false;
   bool accepts_gzip_ = false;
+  std::string request_content_type_;
+  // This request's share of the in-flight budget; released once its response is written.
+  ByteBudget::Lease lease_;
   std::chrono::steady_clock::time_point linger_deadline_;
   size_t lingered_bytes_ = 0;
 };
@@ -753,9 +993,25 @@ class Session : public std::enable_shared_from_this<Session> {
 
 namespace {
 
+using http_server_internal::PlainStream;
 using http_server_internal::Session;
+using http_server_internal::SessionBase;
+using http_server_internal::TlsStream;
 
 void Accept(HttpServer::Core* core);
+
+// Refuses a connection over the listener's cap: a best-effort 503 without blocking, then close.
+void RefuseConnection(HttpServer::Core* core, tcp::socket socket) {
+  static constexpr std::string_view kBusy =
+      "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Type: text/plain\r\n"
+      "Content-Length: 21\r\nConnection: close\r\n\r\ntoo many connections\n";
+  beast::error_code ec;
+  socket.non_blocking(true, ec);
+  if (!ec) socket.write_some(asio::buffer(kBusy.data(), kBusy.size()), ec);
+  socket.shutdown(tcp::socket::shutdown_both, ec);
+  socket.close(ec);
+  if (core->options.on_refusal) core->options.on_refusal(503, "connections");
+}
 
 // Runs on the acceptor's strand.
 void OnAccept(HttpServer::Core* core, beast::error_code ec, tcp::socket socket) {
@@ -765,7 +1021,15 @@ void OnAccept(HttpServer::Core* core, beast::error_code ec, tcp::socket socket) 
     if (ec == asio::error::no_descriptors || ec == asio::error::no_buffer_space ||
         ec == asio::error::no_memory) {
       // Out of file descriptors: retrying at once would spin; give connections time to close.
-      spdlog::warn("{}: accept: {}; retrying in 100 ms", core->name(), ec.message());
+      // One warning per 10 s, not one per retry: an attack must not also flood the log.
+      auto now = std::chrono::steady_clock::now();
+      ++core->accept_failures_unlogged;
+      if (now - core->last_accept_warning >= std::chrono::seconds(10)) {
+        spdlog::warn("{}: accept: {} ({} times since the last warning); retrying every 100 ms",
+                     core->name(), ec.message(), core->accept_failures_unlogged);
+        core->last_accept_warning = now;
+        core->accept_failures_unlogged = 0;
+      }
       core->accept_backoff.expires_after(std::chrono::milliseconds(100));
       core->accept_backoff.async_wait([core](beast::error_code wait_ec) {
         if (!wait_ec) Accept(core);
@@ -775,17 +1039,43 @@ void OnAccept(HttpServer::Core* core, beast::error_code ec, tcp::socket socket) 
     Accept(core);
     return;
   }
-  beast::error_code nodelay_ec;
-  socket.set_option(tcp::no_delay(true), nodelay_ec);
-  std::shared_ptr<Session> session;
+  bool over_cap;
   {
     std::lock_guard<std::mutex> lock(core->mu);
-    uint64_t id = core->next_session_id++;
-    session = std::make_shared<Session>(core->shared_from_this(), std::move(socket), id);
-    core->sessions.emplace(id, session);
-    ++core->open;
+    over_cap = core->open >= core->options.max_connections;
   }
-  session->Start();
+  if (over_cap) {
+    RefuseConnection(core, std::move(socket));
+    Accept(core);
+    return;
+  }
+  beast::error_code nodelay_ec;
+  socket.set_option(tcp::no_delay(true), nodelay_ec);
+  std::shared_ptr<asio::ssl::context> tls_context;
+  {
+    std::lock_guard<std::mutex> lock(core->tls_mu);
+    tls_context = core->tls_context;
+  }
+  auto start = [&](auto session) {
+    {
+      std::lock_guard<std::mutex> lock(core->mu);
+      core->sessions.emplace(session->id(), session);
+      ++core->open;
+    }
+    session->Start();
+  };
+  uint64_t id;
+  {
+    std::lock_guard<std::mutex> lock(core->mu);
+    id = core->next_session_id++;
+  }
+  if (tls_context != nullptr) {
+    start(std::make_shared<Session<TlsStream>>(core->shared_from_this(), std::move(socket), id,
+                                               std::move(tls_context)));
+  } else {
+    start(std::make_shared<Session<PlainStream>>(core->shared_from_this(), std::move(socket), id,
+                                                 nullptr));
+  }
   Accept(core);
 }
 
@@ -798,8 +1088,8 @@ void Accept(HttpServer::Core* core) {
 
 // Takes strong references to the open connections, under the lock; they are released by the
 // caller after the lock (a last reference may run a Session destructor, which takes the lock).
-std::vector<std::shared_ptr<Session>> OpenSessions(HttpServer::Core* core) {
-  std::vector<std::shared_ptr<Session>> out;
+std::vector<std::shared_ptr<SessionBase>> OpenSessions(HttpServer::Core* core) {
+  std::vector<std::shared_ptr<SessionBase>> out;
   std::lock_guard<std::mutex> lock(core->mu);
   out.reserve(core->sessions.size());
   for (auto& [id, weak] : core->sessions) {
@@ -808,15 +1098,57 @@ std::vector<std::shared_ptr<Session>> OpenSessions(HttpServer::Core* core) {
   return out;
 }
 
+// A server TLS context from PEM files: TLS 1.2 and later only. InvalidArgument names the file.
+absl::StatusOr<std::shared_ptr<asio::ssl::context>> LoadTlsContext(const std::string& cert_file,
+                                                                   const std::string& key_file) {
+  auto context = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
+  beast::error_code ec;
+  context->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                           asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                           asio::ssl::context::no_tlsv1_1 | asio::ssl::context::single_dh_use,
+                       ec);
+  if (ec) return absl::InternalError(fmt::format("TLS options: {}", ec.message()));
+  context->use_certificate_chain_file(cert_file, ec);
+  if (ec) {
+    return absl::InvalidArgumentError(
+        fmt::format("TLS certificate file {}: {}", cert_file, LowerFirst(ec.message())));
+  }
+  context->use_private_key_file(key_file, asio::ssl::context::pem, ec);
+  if (ec) {
+    return absl::InvalidArgumentError(
+        fmt::format("TLS key file {}: {}", key_file, LowerFirst(ec.message())));
+  }
+  return context;
+}
+
 }  // namespace
+
+absl::Status HttpServer::ReloadTls() {
+  const HttpServerOptions& opts = core_->options;
+  if (opts.tls_cert_file.empty()) return absl::OkStatus();
+  auto context = LoadTlsContext(opts.tls_cert_file, opts.tls_key_file);
+  if (!context.ok()) return context.status();
+  std::lock_guard<std::mutex> lock(core_->tls_mu);
+  core_->tls_context = *std::move(context);
+  return absl::OkStatus();
+}
 
 absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(HttpServerOptions options,
                                                               HttpHandler handler) {
   if (options.name.empty()) options.name = "http";
   if (options.host.empty()) options.host = "0.0.0.0";
   const std::string where = HostPort(options.host, options.port);
+  if (options.tls_cert_file.empty() != options.tls_key_file.empty()) {
+    return absl::InvalidArgumentError(
+        fmt::format("{}: TLS needs both a certificate file and a key file", options.name));
+  }
   auto core = std::make_shared<Core>(std::move(options), std::move(handler));
   const HttpServerOptions& opts = core->options;
+  if (!opts.tls_cert_file.empty()) {
+    auto context = LoadTlsContext(opts.tls_cert_file, opts.tls_key_file);
+    if (!context.ok()) return context.status();
+    core->tls_context = *std::move(context);
+  }
 
   beast::error_code ec;
   tcp::endpoint endpoint;
@@ -867,7 +1199,8 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(HttpServerOptions 
       }
     });
   }
-  spdlog::info("{}: listening on {}", opts.name, HostPort(opts.host, port));
+  spdlog::info("{}: listening on {}{}", opts.name, HostPort(opts.host, port),
+               opts.tls_cert_file.empty() ? "" : " (TLS)");
   return server;
 }
 

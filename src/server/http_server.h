@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/byte_budget.h"
 #include "common/http.h"
 
 namespace teletrace {
@@ -38,23 +39,49 @@ struct HttpServerOptions {
   // Largest accepted request body, on the wire and again after gzip inflation; larger -> 413.
   size_t max_body_bytes = 16 << 20;
   int threads = 2;
-  // A connection with no request (or a stalled read/write) for this long is closed.
+  // A connection with no request (or a stalled read/write) for this long is closed; a request body
+  // must arrive whole within it.
   std::chrono::seconds idle_timeout{120};
+  // Once the first byte of a request has arrived, its whole header must arrive within this
+  // (slow-header attacks hold a connection for at most this long).
+  std::chrono::seconds header_timeout{10};
+  // Connections open at once; a connection beyond it is answered 503 and closed at once, so one
+  // client cannot take every file descriptor of the process.
+  size_t max_connections = 4096;
+  // The process-wide in-flight budget (may be shared by several servers); nullptr = none. A request
+  // holds a lease of its body bytes, and again of its inflated body, from its first body byte until
+  // its response is written; when the budget is spent the request is refused with 429 and
+  // Retry-After (the body is not read).
+  ByteBudget* budget = nullptr;
+  // TLS (1.2+) with these PEM files; both empty = plain HTTP. ReloadTls() re-reads them.
+  std::string tls_cert_file;
+  std::string tls_key_file;
   std::string name;  // for logs, e.g. "otlp-http"
   // How long Stop() lets in-flight requests finish before it closes their connections.
   std::chrono::milliseconds stop_grace{5000};
-  // Builds the response for errors the server itself detects (413, 400 bad gzip, 415, 500 on a
-  // handler exception). Unset: `{"errorMessage": "<message>"}` as application/json, the shape of
-  // the Teletrace API's errors. The OTLP receiver can set it to answer with a google.rpc.Status.
-  std::function<HttpResponse(int status, const std::string& message)> error_response;
+  // Builds the response for errors the server itself detects (400 bad framing or compression, 413,
+  // 415, 429, 431, 501, 503, 500 on a handler exception); `request_content_type` is the request's
+  // Content-Type when its header was read, else "". Unset: `{"errorMessage": "<message>"}` as
+  // application/json, the shape of the Teletrace API's errors. The OTLP receiver sets it to answer
+  // with a google.rpc.Status in the request's encoding.
+  std::function<HttpResponse(int status, const std::string& message,
+                             std::string_view request_content_type)>
+      error_response;
+  // Called (on an I/O thread) for every request or connection the server itself refuses, with the
+  // status and a short reason ("too_large", "budget", "connections", "framing", ...), for metrics.
+  std::function<void(int status, std::string_view reason)> on_refusal;
 };
 
 // Serves HTTP/1.1 on one address until Stop() or destruction.
 //
 // The handler is called on a connection's strand with the parsed request: the method, the
-// percent-decoded path, the raw query, lowercased header names, and the plain body (a gzip
-// `Content-Encoding` has been inflated and removed from the headers; a `HEAD` request reaches the
-// handler as `GET` and its response is sent without the body). The handler must call the responder
+// percent-decoded path, the raw query, lowercased header names, and the plain body (a gzip or
+// deflate `Content-Encoding` has been inflated and removed from the headers; a `HEAD` request
+// reaches the handler as `GET` and its response is sent without the body).
+//
+// Framing is strict (RFC 9112 §6): a Transfer-Encoding other than exactly `chunked` is 501 (or 400
+// when `chunked` is not the final coding, or a Content-Length comes with it) and the connection is
+// closed, so a body can never be taken for a second request. The handler must call the responder
 // exactly once, then or later, from any thread; calls after the first are ignored, and a response
 // for a connection that has closed meanwhile is dropped. A handler that throws gets a 500.
 //
@@ -76,6 +103,11 @@ class HttpServer {
 
   // The bound port (the chosen one when options.port was 0).
   uint16_t port() const { return port_; }
+
+  // Re-reads the TLS certificate and key (after a renewal; teletrace calls it on SIGHUP): new
+  // connections use them, open ones keep theirs. On error (InvalidArgument naming the file) the
+  // previous certificate stays in use. OK and nothing happens without TLS. Thread safe.
+  absl::Status ReloadTls();
 
   // Stops accepting, closes idle connections, lets requests in flight write their responses for up
   // to options.stop_grace, then closes every connection and joins the threads. Idempotent.

@@ -6,6 +6,9 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -17,9 +20,13 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <openssl/x509.h>
+#include <unistd.h>
 
 #include "fmt/format.h"
 #include "gtest/gtest.h"
@@ -352,7 +359,8 @@ TEST_F(HttpServerTest, UnknownContentEncodingIs415) {
   client.Send(Post("/v1/traces", "xxxx", "Content-Encoding: br\r\n"));
   Response response = client.Read();
   EXPECT_EQ(response.result_int(), 415);
-  EXPECT_EQ(response.body(), R"({"errorMessage":"unsupported Content-Encoding: br"})");
+  EXPECT_EQ(response.body(),
+            R"x({"errorMessage":"unsupported Content-Encoding: br (use gzip, deflate or identity)"})x");
   EXPECT_EQ(recorder_.count(), 0u);
 }
 
@@ -428,17 +436,227 @@ TEST_F(HttpServerTest, InflatedBodyAtLimitIsAccepted) {
 
 TEST_F(HttpServerTest, CustomErrorResponseShapesServerErrors) {
   HttpServerOptions options;
-  options.error_response = [](int status, const std::string& message) {
+  options.error_response = [](int status, const std::string& message,
+                              std::string_view request_content_type) {
     return HttpResponse{.status = status, .content_type = "text/plain", .headers = {},
-                        .body = "custom: " + message};
+                        .body = fmt::format("custom ({}): {}", request_content_type, message)};
+  };
+  std::vector<std::pair<int, std::string>> refusals;
+  std::mutex refusals_mu;
+  options.on_refusal = [&](int status, std::string_view reason) {
+    std::lock_guard<std::mutex> lock(refusals_mu);
+    refusals.emplace_back(status, std::string(reason));
   };
   auto server = StartRecorder(options);
   Client client(ioc_, server->port());
-  client.Send(Post("/v1/traces", "nope", "Content-Encoding: gzip\r\n"));
+  client.Send(Post("/v1/traces", "nope",
+                   "Content-Encoding: gzip\r\nContent-Type: application/x-protobuf\r\n"));
   Response response = client.Read();
   EXPECT_EQ(response.result_int(), 400);
   EXPECT_EQ(response[http::field::content_type], "text/plain");
-  EXPECT_EQ(response.body(), "custom: invalid gzip body: incorrect header check");
+  EXPECT_EQ(response.body(),
+            "custom (application/x-protobuf): invalid gzip body: incorrect header check");
+  std::lock_guard<std::mutex> lock(refusals_mu);
+  EXPECT_EQ(refusals, (std::vector<std::pair<int, std::string>>{{400, "bad_encoding"}}));
+}
+
+std::string Deflate(std::string_view in, int window_bits) {
+  z_stream zs{};
+  EXPECT_EQ(deflateInit2(&zs, 6, Z_DEFLATED, window_bits, 8, Z_DEFAULT_STRATEGY), Z_OK);
+  std::string out(deflateBound(&zs, in.size()), '\0');
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  zs.avail_in = static_cast<uInt>(in.size());
+  zs.next_out = reinterpret_cast<Bytef*>(out.data());
+  zs.avail_out = static_cast<uInt>(out.size());
+  EXPECT_EQ(deflate(&zs, Z_FINISH), Z_STREAM_END);
+  out.resize(zs.total_out);
+  deflateEnd(&zs);
+  return out;
+}
+
+// Issue 9 point 11: the Python SDK's deflate option was refused with 415 and lost every span.
+TEST_F(HttpServerTest, DeflateBodiesZlibWrappedAndRawAreInflated) {
+  auto server = StartRecorder();
+  Client client(ioc_, server->port());
+  const std::string body(5000, 'd');
+  client.Send(Post("/v1/traces", Deflate(body, MAX_WBITS), "Content-Encoding: deflate\r\n"));
+  EXPECT_EQ(client.Read().body(), "echo:" + body);
+  client.Send(Post("/v1/traces", Deflate(body, -MAX_WBITS), "Content-Encoding: Deflate\r\n"));
+  EXPECT_EQ(client.Read().body(), "echo:" + body);
+  EXPECT_EQ(recorder_.last().Header("content-encoding"), "");
+  client.Send(Post("/v1/traces", Deflate(body, MAX_WBITS) + "junk", "Content-Encoding: deflate\r\n"));
+  Response junk = client.Read();
+  EXPECT_EQ(junk.result_int(), 400);
+  EXPECT_EQ(junk.body(),
+            R"({"errorMessage":"invalid deflate body: data after the end of the stream"})");
+}
+
+TEST_F(HttpServerTest, DeflateBombIs413) {
+  HttpServerOptions options;
+  options.max_body_bytes = 1 << 20;
+  auto server = StartRecorder(options);
+  Client client(ioc_, server->port());
+  client.Send(Post("/v1/traces", Deflate(std::string(64 << 20, 0), MAX_WBITS),
+                   "Content-Encoding: deflate\r\n"));
+  Response response = client.Read();
+  EXPECT_EQ(response.result_int(), 413);
+  EXPECT_EQ(response.body(),
+            R"({"errorMessage":"request body exceeds 1048576 bytes after decompression"})");
+  EXPECT_EQ(recorder_.count(), 0u);
+}
+
+// Issue 9 point 8: "Transfer-Encoding: xchunked" was ignored and the body parsed as a second
+// request (a request smuggling primitive). Every variant but a lone "chunked" is refused and the
+// connection closed, and the smuggled request never reaches the handler.
+TEST_F(HttpServerTest, TransferEncodingOtherThanChunkedIsRefusedAndNothingIsSmuggled) {
+  auto server = StartRecorder();
+  const std::string smuggled = "GET /smuggled HTTP/1.1\r\nHost: test\r\n\r\n";
+  const std::string chunk = fmt::format("{:x}\r\n{}\r\n0\r\n\r\n", smuggled.size(), smuggled);
+  struct Case {
+    std::string headers;
+    int status;
+    std::string message;
+  };
+  const std::vector<Case> cases = {
+      {"Transfer-Encoding: xchunked\r\n", 501,
+       R"(unsupported Transfer-Encoding \"xchunked\" (only chunked))"},
+      {"Transfer-Encoding: chunked, identity\r\n", 400,
+       R"(Transfer-Encoding \"chunked, identity\" does not end with chunked)"},
+      {"Transfer-Encoding: gzip, chunked\r\n", 501,
+       R"(unsupported Transfer-Encoding \"gzip, chunked\" (only chunked))"},
+      {"Transfer-Encoding: identity\r\nTransfer-Encoding: chunked\r\n", 501,
+       R"(unsupported Transfer-Encoding \"identity, chunked\" (only chunked))"},
+      // Beast itself refuses a Content-Length next to chunked; still a 400 and a close.
+      {"Transfer-Encoding: chunked\r\nContent-Length: 5\r\n", 400,
+       "malformed HTTP request: bad Content-Length"},
+      {"Content-Length: 5\r\nTransfer-Encoding: xchunked\r\n", 400,
+       "malformed HTTP request: bad Transfer-Encoding"},
+  };
+  for (const Case& c : cases) {
+    Client client(ioc_, server->port());
+    client.Send("POST /v1/traces HTTP/1.1\r\nHost: test\r\n" + c.headers + "\r\n" + smuggled);
+    Response response = client.Read();
+    EXPECT_EQ(response.result_int(), c.status) << c.headers;
+    EXPECT_EQ(response.body(), R"({"errorMessage":")" + c.message + R"("})") << c.headers;
+    EXPECT_TRUE(client.ReadsEof()) << c.headers;
+  }
+  Client http10(ioc_, server->port());
+  http10.Send("POST /v1/traces HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n" + chunk);
+  EXPECT_EQ(http10.Read().result_int(), 400);
+  EXPECT_EQ(recorder_.count(), 0u);  // neither the outer nor the smuggled request was served
+  // A lone chunked coding (any case, spaces) still works.
+  Client ok(ioc_, server->port());
+  ok.Send("POST /v1/traces HTTP/1.1\r\nHost: test\r\nTransfer-Encoding:  Chunked \r\n\r\n" +
+          chunk);
+  EXPECT_EQ(ok.Read().body(), "echo:" + smuggled);
+  EXPECT_EQ(recorder_.count(), 1u);
+}
+
+// Issue 9 point 6: idle partial-header connections up to the fd limit stopped every port. Past the
+// cap a connection is answered 503 and closed, and a slot frees when a connection closes.
+TEST_F(HttpServerTest, ConnectionsBeyondTheCapAreRefusedWith503) {
+  HttpServerOptions options;
+  options.max_connections = 3;
+  std::atomic<int> refused{0};
+  options.on_refusal = [&](int status, std::string_view reason) {
+    if (status == 503 && reason == "connections") ++refused;
+  };
+  auto server = StartRecorder(options);
+  std::vector<std::unique_ptr<Client>> held;
+  for (int i = 0; i < 3; ++i) {
+    held.push_back(std::make_unique<Client>(ioc_, server->port()));
+    held.back()->Send("GET / HTTP/1.1\r\nHost: partial");  // a header that never ends
+  }
+  // The server registers connections asynchronously: the 4th is refused once all 3 are open.
+  Response busy;
+  const auto give_up = Clock::now() + std::chrono::seconds(20);  // generous: loaded CI machines
+  while (Clock::now() < give_up) {
+    Client extra(ioc_, server->port());
+    beast::error_code ec;
+    busy = extra.Read(false, &ec);
+    if (!ec && busy.result_int() == 503) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(busy.result_int(), 503);
+  EXPECT_EQ(busy.body(), "too many connections\n");
+  EXPECT_EQ(busy[http::field::retry_after], "1");
+  EXPECT_GE(refused.load(), 1);
+  held[0]->Close();
+  bool served = false;
+  while (!served && Clock::now() < give_up + std::chrono::seconds(20)) {
+    Client again(ioc_, server->port());
+    again.Send(Get("/after"));
+    beast::error_code ec;
+    served = again.Read(false, &ec).result_int() == 200 && !ec;
+    if (!served) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_TRUE(served);
+}
+
+// A slow header (slowloris) holds its connection for header_timeout, not idle_timeout, and is
+// counted as a 408 refusal.
+TEST_F(HttpServerTest, SlowHeaderIsClosedAfterTheHeaderTimeout) {
+  HttpServerOptions options;
+  options.header_timeout = std::chrono::seconds(1);
+  options.idle_timeout = std::chrono::seconds(60);
+  std::atomic<int> timeouts{0};
+  options.on_refusal = [&](int status, std::string_view reason) {
+    if (status == 408 && reason == "header_timeout") ++timeouts;
+  };
+  auto server = StartRecorder(options);
+  Client client(ioc_, server->port());
+  client.Send("GET / HTTP/1.1\r\nHost: slow\r\n");
+  auto start = Clock::now();
+  EXPECT_TRUE(client.ReadsEof());
+  EXPECT_GE(Clock::now() - start, std::chrono::milliseconds(900));
+  EXPECT_EQ(timeouts.load(), 1);
+  EXPECT_EQ(recorder_.count(), 0u);
+}
+
+// Issue 9 point 5: 100 connections each holding a partial 16 MiB body took 1.6 GiB. With a shared
+// budget, a body that does not fit is refused with a retryable 429 before it is read, and the
+// budget is whole again once responses are written.
+TEST_F(HttpServerTest, SharedBudgetRefusesBodiesBeyondItWithRetryable429) {
+  ByteBudget budget(1 << 20);
+  HttpServerOptions options;
+  options.budget = &budget;
+  auto server = StartRecorder(options);
+  std::vector<std::unique_ptr<Client>> uploads;
+  for (int i = 0; i < 2; ++i) {
+    uploads.push_back(std::make_unique<Client>(ioc_, server->port()));
+    // Announces 400 KiB, sends 10 bytes: the lease is held while the body trickles in.
+    uploads.back()->Send("POST /v1/traces HTTP/1.1\r\nHost: t\r\nContent-Length: 409600\r\n\r\n0123456789");
+  }
+  for (int attempt = 0; attempt < 100 && budget.used() < 819200; ++attempt) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(budget.used(), 819200u);
+  Client third(ioc_, server->port());
+  third.Send("POST /v1/traces HTTP/1.1\r\nHost: t\r\nContent-Length: 409600\r\n\r\n0123");
+  Response refused = third.Read();
+  EXPECT_EQ(refused.result_int(), 429);
+  EXPECT_EQ(refused[http::field::retry_after], "1");
+  EXPECT_EQ(refused.body(),
+            R"({"errorMessage":"the server is at its in-flight memory limit; retry later"})");
+  // A chunked body reserves as it grows and is refused the same way.
+  Client chunked(ioc_, server->port());
+  std::string big(300 << 10, 'c');
+  chunked.Send(fmt::format("POST /v1/traces HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n{:x}\r\n{}\r\n",
+                           big.size(), big));
+  EXPECT_EQ(chunked.Read().result_int(), 429);
+  uploads.clear();  // the clients go away: their leases return
+  for (int attempt = 0; attempt < 100 && budget.used() > 0; ++attempt) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(budget.used(), 0u);
+  Client after(ioc_, server->port());
+  after.Send(Post("/v1/traces", std::string(500 << 10, 'a')));
+  EXPECT_EQ(after.Read().result_int(), 200);
+  EXPECT_EQ(recorder_.count(), 1u);
+  for (int attempt = 0; attempt < 100 && budget.used() > 0; ++attempt) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(budget.used(), 0u);
 }
 
 TEST_F(HttpServerTest, DelayedResponseDoesNotBlockOtherConnections) {
@@ -803,6 +1021,114 @@ TEST(GzipBodyTest, PiecesCompressAlmostAsWellAsOneStream) {
   deflateEnd(&zs);
   // Each piece starts from the previous one's window, so cutting costs well under 1%.
   EXPECT_LT(pieces->size(), one_stream.size() + one_stream.size() / 100);
+}
+
+}  // namespace
+}  // namespace teletrace
+
+namespace teletrace {
+namespace {
+
+// A self-signed certificate for CN=`name`, made by the openssl CLI in a temporary directory.
+struct TestCertificate {
+  std::string cert_file;
+  std::string key_file;
+};
+
+TestCertificate MakeCertificate(const std::string& name) {
+  const std::string dir = fmt::format("{}/teletrace-tls-{}-{}", ::testing::TempDir(), ::getpid(), name);
+  std::filesystem::create_directories(dir);
+  TestCertificate c{dir + "/cert.pem", dir + "/key.pem"};
+  const std::string command = fmt::format(
+      "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN={} -keyout {} -out {} "
+      ">/dev/null 2>&1",
+      name, c.key_file, c.cert_file);
+  EXPECT_EQ(std::system(command.c_str()), 0) << command;
+  return c;
+}
+
+// One HTTPS GET; returns the response body and the server certificate's CN in *common_name.
+std::string TlsGet(uint16_t port, std::string* common_name) {
+  asio::io_context ioc;
+  asio::ssl::context context(asio::ssl::context::tls_client);
+  context.set_verify_mode(asio::ssl::verify_none);  // self-signed; the CN is checked instead
+  beast::ssl_stream<beast::tcp_stream> stream(ioc, context);
+  beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(5));
+  beast::get_lowest_layer(stream).connect(
+      tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
+  stream.handshake(asio::ssl::stream_base::client);
+  X509* peer = SSL_get_peer_certificate(stream.native_handle());
+  if (peer != nullptr) {
+    char cn[256] = {0};
+    X509_NAME_get_text_by_NID(X509_get_subject_name(peer), NID_commonName, cn, sizeof(cn));
+    *common_name = cn;
+    X509_free(peer);
+  }
+  http::request<http::empty_body> request(http::verb::get, "/tls", 11);
+  request.set(http::field::host, "localhost");
+  http::write(stream, request);
+  beast::flat_buffer buffer;
+  Response response;
+  http::read(stream, buffer, response);
+  return response.body();
+}
+
+TEST(HttpServerTlsTest, ServesHttpsAndReloadsTheCertificate) {
+  TestCertificate first = MakeCertificate("first.teletrace.test");
+  HttpServerOptions options;
+  options.name = "tls-test";
+  options.tls_cert_file = first.cert_file;
+  options.tls_key_file = first.key_file;
+  auto server = HttpServer::Start(options, [](HttpRequest&& request, HttpResponder respond) {
+    respond(HttpResponse{.status = 200, .content_type = "text/plain", .headers = {},
+                         .body = "secure " + request.path});
+  });
+  ASSERT_TRUE(server.ok()) << server.status();
+  std::string cn;
+  EXPECT_EQ(TlsGet((*server)->port(), &cn), "secure /tls");
+  EXPECT_EQ(cn, "first.teletrace.test");
+
+  // A plain-HTTP client gets no answer it could mistake for HTTP, and the server keeps serving.
+  {
+    asio::io_context ioc;
+    Client plain(ioc, (*server)->port());
+    plain.Send(Get("/plain"));
+    beast::error_code ec;
+    plain.Read(false, &ec);
+    EXPECT_TRUE(ec);
+  }
+
+  TestCertificate second = MakeCertificate("second.teletrace.test");
+  std::filesystem::copy_file(second.cert_file, first.cert_file,
+                             std::filesystem::copy_options::overwrite_existing);
+  std::filesystem::copy_file(second.key_file, first.key_file,
+                             std::filesystem::copy_options::overwrite_existing);
+  ASSERT_TRUE((*server)->ReloadTls().ok());
+  EXPECT_EQ(TlsGet((*server)->port(), &cn), "secure /tls");
+  EXPECT_EQ(cn, "second.teletrace.test");
+
+  // A broken file keeps the previous certificate and names the file.
+  std::ofstream(first.key_file) << "not a key";
+  absl::Status broken = (*server)->ReloadTls();
+  EXPECT_EQ(broken.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(broken.message().find("TLS key file " + first.key_file), std::string::npos)
+      << broken.message();
+  EXPECT_EQ(TlsGet((*server)->port(), &cn), "secure /tls");
+  EXPECT_EQ(cn, "second.teletrace.test");
+}
+
+TEST(HttpServerTlsTest, MissingCertificateFileIsInvalidArgumentNamingIt) {
+  HttpServerOptions options;
+  options.tls_cert_file = "/nonexistent/teletrace-cert.pem";
+  options.tls_key_file = "/nonexistent/teletrace-key.pem";
+  auto server = HttpServer::Start(options, [](HttpRequest&&, HttpResponder) {});
+  ASSERT_FALSE(server.ok());
+  EXPECT_EQ(server.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(server.status().message().substr(0, 50),
+            "TLS certificate file /nonexistent/teletrace-cert.p");
+  options.tls_key_file = "";
+  EXPECT_EQ(HttpServer::Start(options, [](HttpRequest&&, HttpResponder) {}).status(),
+            absl::InvalidArgumentError("http: TLS needs both a certificate file and a key file"));
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include "ingest/pipeline.h"
 #include "server/backends.h"
 #include "server/http_server.h"
+#include "server/request_guard.h"
 #include "server/ui_assets.h"
 #include "spdlog/spdlog.h"
 
@@ -20,6 +21,8 @@ namespace teletrace::server {
 struct TeletraceServer::Parts {
   Config config;
   Metrics metrics;
+  std::unique_ptr<ByteBudget> inflight;  // shared by the OTLP receivers
+  std::unique_ptr<RequestGuard> guard;   // host, origin, content type and token on 8080
   std::unique_ptr<storage::Backend> backend;
   std::unique_ptr<ingest::Pipeline> pipeline;
   std::unique_ptr<ingest::OtlpHttpReceiver> otlp_http_receiver;
@@ -41,8 +44,31 @@ struct TeletraceServer::Parts {
   void RetentionLoop();
 };
 
+// Counts a refusal under teletrace_refusals_total{listener, status, reason}.
+void CountRefusal(Metrics* metrics, const std::string& listener, int status,
+                  std::string_view reason) {
+  metrics
+      ->CounterFor("teletrace_refusals_total",
+                   "Requests and connections refused before reaching a handler",
+                   {{"listener", listener},
+                    {"status", std::to_string(status)},
+                    {"reason", std::string(reason)}})
+      ->Add();
+}
+
 void TeletraceServer::Parts::HandleHttp(HttpRequest&& request, HttpResponder respond) {
   const std::string& path = request.path;
+  const bool health = path == "/healthz" || path == "/readyz";
+  const bool is_api = path == "/metrics" || path == "/v1" || path.rfind("/v1/", 0) == 0;
+  const RequestGuard::Area area = health ? RequestGuard::Area::kHealth
+                                  : is_api ? RequestGuard::Area::kApi
+                                         : RequestGuard::Area::kUi;
+  if (std::optional<HttpResponse> refusal = guard->Check(request, area)) {
+    CountRefusal(&metrics, "http", refusal->status, "guard");
+    if (area == RequestGuard::Area::kUi) AddSecurityHeaders(&*refusal);
+    respond(std::move(*refusal));
+    return;
+  }
   if (path == "/healthz") {
     respond(HttpResponse{200, "text/plain; charset=utf-8", {}, "ok"});
     return;
@@ -60,9 +86,21 @@ void TeletraceServer::Parts::HandleHttp(HttpRequest&& request, HttpResponder res
   }
   if (path == "/v1" || path.rfind("/v1/", 0) == 0) {
     // Queries block on storage: run them on the query pool, never on a network thread.
+    // This lambda is the boundary of the query path: nothing may escape it, or the pool thread
+    // would call std::terminate and take ingest down with the API.
     boost::asio::post(*query_pool, [this, request = std::move(request),
                                     respond = std::move(respond)]() mutable {
-      respond(api->Handle(request));
+      HttpResponse response;
+      try {
+        response = api->Handle(request);
+      } catch (const std::exception& e) {
+        spdlog::error("api: {} {} threw: {}", request.method, request.path, e.what());
+        response = api::v1::ErrorResponse(absl::InternalError(e.what()));
+      } catch (...) {
+        spdlog::error("api: {} {} threw a non-exception", request.method, request.path);
+        response = api::v1::ErrorResponse(absl::InternalError("unknown exception"));
+      }
+      respond(std::move(response));
     });
     return;
   }
@@ -106,6 +144,20 @@ absl::StatusOr<std::unique_ptr<TeletraceServer>> TeletraceServer::Start(const Co
                               [p] { return static_cast<double>(p->backend->DiskBytes()); });
 
   p->api = std::make_unique<api::v1::TeletraceV1Api>(p->backend.get());
+  p->inflight = std::make_unique<ByteBudget>(config.max_inflight_bytes);
+  p->metrics.AddCallbackGauge("teletrace_inflight_bytes",
+                              "Bytes OTLP requests hold now (bodies, inflated bodies, queued)",
+                              [p] { return static_cast<double>(p->inflight->used()); });
+  p->metrics.AddCallbackGauge("teletrace_inflight_limit_bytes",
+                              "The in-flight byte budget (0 = unbounded)",
+                              [p] { return static_cast<double>(p->inflight->capacity()); });
+  p->guard = std::make_unique<RequestGuard>(RequestGuardOptions{
+      .api_token = config.api_token,
+      .allowed_hosts = config.allowed_hosts.empty()
+                           ? RequestGuard::DefaultAllowedHosts(config.host)
+                       : config.allowed_hosts == std::vector<std::string>{"*"}
+                           ? std::vector<std::string>{}
+                           : config.allowed_hosts});
   p->ui = std::make_unique<UiAssets>(config.ui_dir);
   p->query_pool = std::make_unique<boost::asio::thread_pool>(config.query_threads);
 
@@ -117,6 +169,15 @@ absl::StatusOr<std::unique_ptr<TeletraceServer>> TeletraceServer::Start(const Co
   otlp_options.max_body_bytes = config.max_request_bytes;
   otlp_options.threads = config.http_threads;
   otlp_options.name = "otlp-http";
+  otlp_options.max_connections = config.max_connections;
+  otlp_options.idle_timeout = std::chrono::seconds(config.idle_timeout_seconds);
+  otlp_options.header_timeout = std::chrono::seconds(config.header_timeout_seconds);
+  otlp_options.budget = p->inflight.get();
+  otlp_options.tls_cert_file = config.tls_cert_file;
+  otlp_options.tls_key_file = config.tls_key_file;
+  otlp_options.on_refusal = [p](int status, std::string_view reason) {
+    CountRefusal(&p->metrics, "otlp-http", status, reason);
+  };
   ASSIGN_OR_RETURN(p->otlp_http,
                    HttpServer::Start(otlp_options, [p](HttpRequest&& r, HttpResponder respond) {
                      p->otlp_http_receiver->Handle(std::move(r), std::move(respond));
@@ -135,6 +196,14 @@ absl::StatusOr<std::unique_ptr<TeletraceServer>> TeletraceServer::Start(const Co
   http_options.max_body_bytes = 1 << 20;  // query bodies are small
   http_options.threads = config.http_threads;
   http_options.name = "http";
+  http_options.max_connections = config.max_connections;
+  http_options.idle_timeout = std::chrono::seconds(config.idle_timeout_seconds);
+  http_options.header_timeout = std::chrono::seconds(config.header_timeout_seconds);
+  http_options.tls_cert_file = config.tls_cert_file;
+  http_options.tls_key_file = config.tls_key_file;
+  http_options.on_refusal = [p](int status, std::string_view reason) {
+    CountRefusal(&p->metrics, "http", status, reason);
+  };
   ASSIGN_OR_RETURN(p->http, HttpServer::Start(http_options, [p](HttpRequest&& r,
                                                                  HttpResponder respond) {
                      p->HandleHttp(std::move(r), std::move(respond));
@@ -155,6 +224,12 @@ uint16_t TeletraceServer::http_port() const { return parts_->http->port(); }
 uint16_t TeletraceServer::otlp_http_port() const { return parts_->otlp_http->port(); }
 uint16_t TeletraceServer::otlp_grpc_port() const {
   return static_cast<uint16_t>(parts_->otlp_grpc->port());
+}
+
+absl::Status TeletraceServer::ReloadTls() {
+  RETURN_IF_ERROR(parts_->http->ReloadTls());
+  RETURN_IF_ERROR(parts_->otlp_http->ReloadTls());
+  return absl::OkStatus();
 }
 
 void TeletraceServer::Stop() {

@@ -26,6 +26,10 @@ class TeletraceServer {
   // commits everything queued, stops the API, closes storage. Idempotent.
   void Stop();
 
+  // Re-reads server.tls_cert_file/tls_key_file for the HTTP listeners (main calls it on SIGHUP;
+  // the gRPC listener watches the files itself). On error the old certificate stays in use.
+  absl::Status ReloadTls();
+
   uint16_t http_port() const;
   uint16_t otlp_http_port() const;
   uint16_t otlp_grpc_port() const;

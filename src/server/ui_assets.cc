@@ -3,6 +3,8 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <optional>
+#include <string_view>
 
 #include "server/embedded_ui.h"
 
@@ -51,7 +53,37 @@ bool ReadFile(const std::filesystem::path& path, std::string* out) {
 
 UiAssets::UiAssets(std::string ui_dir) : ui_dir_(std::move(ui_dir)) {}
 
+std::optional<std::filesystem::path> UiAssets::FileUnderUiDir(std::string_view url_path) const {
+  // The path arrives percent-decoded, so "%2F" is already "/" and "%2E%2E" is "..". Build the file
+  // name from plain segments only: an absolute component ("//etc/passwd" would make
+  // path::operator/ discard ui_dir), "." or "..", a backslash or a NUL never reaches the
+  // filesystem.
+  std::filesystem::path file(ui_dir_);
+  size_t segments = 0;
+  while (!url_path.empty()) {
+    if (url_path.front() != '/') return std::nullopt;
+    url_path.remove_prefix(1);
+    size_t end = url_path.find('/');
+    std::string_view segment = url_path.substr(0, end);
+    url_path = end == std::string_view::npos ? std::string_view() : url_path.substr(end);
+    if (segment.empty() || segment == "." || segment == ".." ||
+        segment.find_first_of(std::string_view("\\\0", 2)) != std::string_view::npos) {
+      return std::nullopt;
+    }
+    file /= std::string(segment);
+    ++segments;
+  }
+  if (segments == 0) return std::nullopt;
+  return file;
+}
+
 HttpResponse UiAssets::Serve(const HttpRequest& request) const {
+  HttpResponse r = ServeUnsecured(request);
+  AddSecurityHeaders(&r);
+  return r;
+}
+
+HttpResponse UiAssets::ServeUnsecured(const HttpRequest& request) const {
   HttpResponse r;
   if (request.method != "GET" && request.method != "HEAD") {
     r.status = 405;
@@ -60,29 +92,25 @@ HttpResponse UiAssets::Serve(const HttpRequest& request) const {
   }
   if (!ui_dir_.empty()) {
     namespace fs = std::filesystem;
-    // Reject any path that could climb out of the UI directory.
-    if (request.path.find("..") == std::string::npos) {
-      fs::path file = fs::path(ui_dir_) / request.path.substr(1);
-      std::error_code ec;
-      if (!request.path.empty() && request.path != "/" && fs::is_regular_file(file, ec) &&
-          ReadFile(file, &r.body)) {
-        r.content_type = ContentTypeFor(file);
-        if (request.path.rfind("/assets/", 0) == 0) {
-          r.headers.emplace_back("Cache-Control", "public, max-age=31536000, immutable");
-        }
-        return r;
-      }
-      // Missing files under /assets/ are real 404s; anything else is a client-side route.
+    std::optional<fs::path> file = FileUnderUiDir(request.path);
+    std::error_code ec;
+    if (file && fs::is_regular_file(*file, ec) && ReadFile(*file, &r.body)) {
+      r.content_type = ContentTypeFor(*file);
       if (request.path.rfind("/assets/", 0) == 0) {
-        r.status = 404;
-        r.body = R"({"errorMessage":"no such asset"})";
-        return r;
+        r.headers.emplace_back("Cache-Control", "public, max-age=31536000, immutable");
       }
-      if (ReadFile(fs::path(ui_dir_) / "index.html", &r.body)) {
-        r.content_type = "text/html; charset=utf-8";
-        r.headers.emplace_back("Cache-Control", "no-cache");
-        return r;
-      }
+      return r;
+    }
+    // Missing files under /assets/ are real 404s; anything else is a client-side route.
+    if (request.path.rfind("/assets/", 0) == 0) {
+      r.status = 404;
+      r.body = R"({"errorMessage":"no such asset"})";
+      return r;
+    }
+    if (ReadFile(fs::path(ui_dir_) / "index.html", &r.body)) {
+      r.content_type = "text/html; charset=utf-8";
+      r.headers.emplace_back("Cache-Control", "no-cache");
+      return r;
     }
   }
   if (ui_dir_.empty() && kEmbeddedUiCount > 0) return ServeEmbedded(request.path);
@@ -91,6 +119,18 @@ HttpResponse UiAssets::Serve(const HttpRequest& request) const {
   return r;
 }
 
+void AddSecurityHeaders(HttpResponse* response) {
+  // The UI is one origin that loads only its own scripts and talks only to its own API: nothing
+  // inline, no framing (clickjacking), no MIME sniffing, no referrer leaking trace ids.
+  response->headers.emplace_back("X-Content-Type-Options", "nosniff");
+  response->headers.emplace_back("X-Frame-Options", "DENY");
+  response->headers.emplace_back("Referrer-Policy", "no-referrer");
+  response->headers.emplace_back(
+      "Content-Security-Policy",
+      "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+      "img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+      "form-action 'self'; frame-ancestors 'none'");
+}
 HttpResponse UiAssets::ServeEmbedded(const std::string& path) const {
   HttpResponse r;
   const EmbeddedFile* index = nullptr;

@@ -46,6 +46,51 @@ TEST_F(UiAssetsDirTest, ServesFilesAndFallsBackToIndexForRoutes) {
   EXPECT_EQ(ui.Serve(post).status, 405);
 }
 
+// Issue 9 point 4: with --server.ui_dir, "GET //etc/passwd" and "GET /%2Fetc/passwd" (decoded to
+// "//etc/passwd" by the server) returned any file the process could read.
+TEST_F(UiAssetsDirTest, NeverReadsOutsideTheUiDirectory) {
+  std::ofstream(dir_.parent_path() / ("teletrace-secret-" + std::to_string(::getpid())))
+      << "secret";
+  const std::string secret_name = "teletrace-secret-" + std::to_string(::getpid());
+  UiAssets ui(dir_.string());
+  for (const std::string& path :
+       {std::string("//etc/passwd"), std::string("/../etc/passwd"), std::string("/./../" + secret_name),
+        std::string("/assets/../../" + secret_name), std::string("/..") , std::string("/.%2e/x"),
+        "/" + (dir_.parent_path() / secret_name).string(), std::string("/assets\\..\\x"),
+        std::string("/assets/main.js\0", 16)}) {
+    HttpResponse r = ui.Serve(Get(path));
+    EXPECT_EQ(r.body.find("root:"), std::string::npos) << path;
+    EXPECT_EQ(r.body.find("secret"), std::string::npos) << path;
+    // Anything that is not an asset gets the app (a client-side route) or a 404 under /assets/.
+    if (path.rfind("/assets/", 0) == 0) {
+      EXPECT_EQ(r.status, 404) << path;
+    } else {
+      EXPECT_EQ(r.body, "<html>app</html>") << path;
+    }
+  }
+  std::filesystem::remove(dir_.parent_path() / secret_name);
+  EXPECT_EQ(ui.FileUnderUiDir("//etc/passwd"), std::nullopt);
+  EXPECT_EQ(ui.FileUnderUiDir("/assets/main.js"), dir_ / "assets" / "main.js");
+  EXPECT_EQ(ui.FileUnderUiDir("/"), std::nullopt);
+}
+
+TEST_F(UiAssetsDirTest, EveryResponseCarriesTheSecurityHeaders) {
+  UiAssets ui(dir_.string());
+  for (const char* path : {"/", "/assets/main.js", "/assets/missing.js", "/trace/ab"}) {
+    HttpResponse r = ui.Serve(Get(path));
+    auto header = [&](std::string_view name) -> std::string {
+      for (auto& [k, v] : r.headers) {
+        if (k == name) return v;
+      }
+      return "";
+    };
+    EXPECT_EQ(header("X-Content-Type-Options"), "nosniff") << path;
+    EXPECT_EQ(header("X-Frame-Options"), "DENY") << path;
+    EXPECT_NE(header("Content-Security-Policy").find("frame-ancestors 'none'"), std::string::npos)
+        << path;
+  }
+}
+
 TEST(UiAssetsTest, PlaceholderWithoutAUiDirectoryOrEmbeddedBuildSaysHowToBuild) {
   UiAssets ui("/nonexistent/teletrace-ui");
   HttpResponse r = ui.Serve(Get("/"));

@@ -285,10 +285,12 @@ absl::StatusOr<query::HistogramQuery> ParseHistogramRequest(const json& body,
   if (interval == body.end()) return Invalid("interval: required number is missing");
   ASSIGN_OR_RETURN(q.interval_nano, ReadUint64(*interval, "interval"));
   if (q.interval_nano == 0) return Invalid("interval: must be greater than 0");
-  // A bound on the response size: a 1 ns interval over a day would be 8.6e13 buckets.
+  // A bound on the response size and on the collector's memory: a 1 ns interval over a day would
+  // be 8.6e13 buckets. No exemption for an open end (2^64-1): buckets exist only where spans are,
+  // so an exempt range with a 1 ns interval would make one bucket per stored span.
   constexpr uint64_t kMaxBuckets = 100000;
   uint64_t span = q.range.end_unix_nano - q.range.start_unix_nano;
-  if (q.range.end_unix_nano != UINT64_MAX && span / q.interval_nano >= kMaxBuckets) {
+  if (span / q.interval_nano >= kMaxBuckets) {
     return Invalid(fmt::format("interval: {} ns makes more than {} buckets over the timeframe",
                                q.interval_nano, kMaxBuckets));
   }

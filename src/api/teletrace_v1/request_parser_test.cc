@@ -151,13 +151,22 @@ TEST(RequestParserTest, HistogramRequest) {
                                   kNow)
                 .status(),
             absl::InvalidArgumentError("interval: must be greater than 0"));
-  EXPECT_EQ(ParseHistogramRequest(json::parse(R"({"interval":5,"aggregations":{"c":{"func":"SUM"}}})"),
+  EXPECT_EQ(ParseHistogramRequest(json::parse(R"({"interval":5000000000000000,"aggregations":{"c":{"func":"SUM"}}})"),
                                   kNow)
                 .status(),
             absl::InvalidArgumentError("aggregations.c.func: unknown function \"SUM\" (expected "
                                        "COUNT, DISTINCT_COUNT or PERCENTILES)"));
   EXPECT_EQ(ParseHistogramRequest(
                 json::parse(R"({"timeframe":{"startTimeUnixNanoSec":0,"endTimeUnixNanoSec":1000000000},
+                                "interval":1,"aggregations":{"c":{"func":"COUNT"}}})"),
+                kNow)
+                .status(),
+            absl::InvalidArgumentError(
+                "interval: 1 ns makes more than 100000 buckets over the timeframe"));
+  // Issue 9 point 10: an open end (2^64-1) used to skip the bucket bound; a 1 ns interval then
+  // made one bucket per stored span.
+  EXPECT_EQ(ParseHistogramRequest(
+                json::parse(R"({"timeframe":{"startTimeUnixNanoSec":0,"endTimeUnixNanoSec":18446744073709551615},
                                 "interval":1,"aggregations":{"c":{"func":"COUNT"}}})"),
                 kNow)
                 .status(),

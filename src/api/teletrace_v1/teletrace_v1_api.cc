@@ -2,6 +2,7 @@
 
 #include "api/teletrace_v1/request_parser.h"
 #include "api/teletrace_v1/span_json.h"
+#include "absl/strings/numbers.h"
 #include "common/status_macros.h"
 #include "common/time_util.h"
 #include "fmt/format.h"
@@ -67,12 +68,16 @@ std::optional<std::string> QueryParam(const HttpRequest& request, std::string_vi
 }
 
 absl::StatusOr<uint64_t> ParseUintParam(std::string_view name, const std::string& value) {
-  if (value.empty() || value.size() > 20 ||
-      value.find_first_not_of("0123456789") != std::string::npos) {
+  uint64_t v = 0;
+  if (value.empty() || value.find_first_not_of("0123456789") != std::string::npos) {
     return absl::InvalidArgumentError(
         fmt::format("{}: must be a non-negative integer, got \"{}\"", name, value));
   }
-  return std::stoull(value);
+  if (!absl::SimpleAtoi(value, &v)) {
+    return absl::InvalidArgumentError(
+        fmt::format("{}: must be at most 18446744073709551615, got \"{}\"", name, value));
+  }
+  return v;
 }
 
 // The sort a trace's pages are cut in; it only binds cursors to trace paging.
