@@ -21,7 +21,9 @@
 //   RESOURCE_EXHAUSTED  without RetryInfo: the message inflates past max_message_bytes (no retry);
 //                       with RetryInfo (1s): byte budget spent or queue full (retryable);
 //   UNAVAILABLE         pipeline stopping or storage error (retryable), with RetryInfo too;
-//   UNIMPLEMENTED       any other method, or a grpc-encoding other than identity/gzip/deflate.
+//   UNIMPLEMENTED       any other method.
+// A grpc-encoding other than identity/gzip/deflate is dropped by gRPC 1.51 before the service
+// sees it, so such a message arrives as if uncompressed and is refused as INVALID_ARGUMENT.
 #pragma once
 
 #include <cstddef>

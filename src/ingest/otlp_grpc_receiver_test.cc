@@ -346,7 +346,8 @@ TEST_F(OtlpGrpcReceiverTest, DeflateCompressedCall) {
 // (RESOURCE_EXHAUSTED without RetryInfo).
 TEST_F(OtlpGrpcReceiverTest, GzipBombIsRefusedWhileInflating) {
   StartReceiver(OtlpGrpcReceiverOptions{.address = "127.0.0.1:0",
-                                        .max_message_bytes = 4 << 20});
+                                        .max_message_bytes = 4 << 20,
+                                        .resource_quota_bytes = 64 << 20});
   std::string bomb = GzipBomb(uint64_t{256} << 20);
   ASSERT_LT(bomb.size(), 1u << 20);
   grpc::ByteBuffer request = PreCompressed(bomb, GRPC_COMPRESS_GZIP);
@@ -367,6 +368,7 @@ TEST_F(OtlpGrpcReceiverTest, GzipBombIsRefusedWhileInflating) {
   EXPECT_EQ(status.error_details(), "");  // no RetryInfo: retrying cannot help
   EXPECT_LT(peak_after - std::min(peak_after, rss_before), uint64_t{64} << 20)
       << "RSS before " << rss_before << ", peak after " << peak_after;
+  RecordProperty("peak_rss_growth_bytes", std::to_string(peak_after - rss_before));
   EXPECT_EQ(Metric(R"(teletrace_ingest_refusals_total{transport="grpc",reason="too_large"})"),
             "1");
   EXPECT_EQ(backend_.writes_started(), 0);
@@ -417,6 +419,20 @@ TEST_F(OtlpGrpcReceiverTest, CorruptGzipIsInvalidArgument) {
   EXPECT_EQ(status.error_message(), "gzip: corrupt compressed message: truncated");
   EXPECT_EQ(Metric(R"(teletrace_ingest_refusals_total{transport="grpc",reason="decompression"})"),
             "1");
+}
+
+// gRPC 1.51 drops a grpc-encoding it does not know before the service sees it, and delivers the
+// message as if it were not compressed: it is refused (not retryable), never stored.
+TEST_F(OtlpGrpcReceiverTest, UnknownEncodingIsRefused) {
+  grpc::ByteBuffer request = PreCompressed("compressed by something else", GRPC_COMPRESS_GZIP);
+  grpc::Status status = RawCall(kExportMethod, &request, [](grpc::ClientContext* context) {
+    context->AddMetadata("grpc-encoding", "snappy");
+  });
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(status.error_message(),
+            "invalid OTLP protobuf: cannot parse 28 bytes as an ExportTraceServiceRequest "
+            "(truncated, corrupt, or nested too deeply)");
+  EXPECT_EQ(backend_.writes_started(), 0);
 }
 
 bool HasRetryInfo(const grpc::Status& status) {
