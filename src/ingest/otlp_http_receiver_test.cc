@@ -261,5 +261,205 @@ TEST_F(OtlpHttpReceiverTest, StoppedPipelineIs503) {
             R"({"code":14,"message":"ingest pipeline is stopping: not accepting spans"})");
 }
 
+// OTLP/HTTP: every refusal is a google.rpc.Status in the request's encoding.
+TEST_F(OtlpHttpReceiverTest, RefusalsUseTheRequestEncoding) {
+  HttpRequest get = Post("application/x-protobuf", "");
+  get.method = "GET";
+  HttpResponse response = Send(std::move(get));
+  EXPECT_EQ(response.status, 405);
+  EXPECT_EQ(response.content_type, "application/x-protobuf");
+  google::rpc::Status status;
+  ASSERT_TRUE(status.ParseFromString(response.body));
+  EXPECT_EQ(status.code(), 12);
+  EXPECT_EQ(status.message(), "method GET not allowed on /v1/traces: use POST");
+
+  HttpRequest other = Post("application/x-protobuf; charset=binary", OneSpanProtobuf());
+  other.path = "/v1/logs";
+  response = Send(std::move(other));
+  EXPECT_EQ(response.status, 404);
+  EXPECT_EQ(response.content_type, "application/x-protobuf");
+  ASSERT_TRUE(status.ParseFromString(response.body));
+  EXPECT_EQ(status.code(), 5);
+  EXPECT_EQ(Metric(R"(teletrace_ingest_refusals_total{transport="http",reason="not_found"})"),
+            "1");
+  EXPECT_EQ(Metric(R"(teletrace_ingest_refusals_total{transport="http",reason="method"})"), "1");
+}
+
+// The refusals the HTTP server detects itself, built by the function it installs.
+TEST(OtlpHttpErrorResponseTest, ServerRefusalsInBothEncodings) {
+  HttpResponse too_large = OtlpHttpErrorResponse(
+      413, "request body exceeds 16777216 bytes", "application/x-protobuf");
+  EXPECT_EQ(too_large.status, 413);
+  EXPECT_EQ(too_large.content_type, "application/x-protobuf");
+  google::rpc::Status status;
+  ASSERT_TRUE(status.ParseFromString(too_large.body));
+  EXPECT_EQ(status.code(), 8);
+  EXPECT_EQ(status.message(), "request body exceeds 16777216 bytes");
+  EXPECT_TRUE(too_large.headers.empty());
+
+  HttpResponse busy = OtlpHttpErrorResponse(429, "byte budget spent", "application/json");
+  EXPECT_EQ(busy.content_type, "application/json");
+  EXPECT_EQ(busy.body, R"({"code":8,"message":"byte budget spent"})");
+  EXPECT_EQ(HeaderOf(busy, "Retry-After"), "1");
+
+  EXPECT_EQ(OtlpHttpErrorResponse(431, "headers too large", "").body,
+            R"({"code":8,"message":"headers too large"})");
+  EXPECT_EQ(OtlpHttpErrorResponse(400, "bad chunk", "text/plain").body,
+            R"({"code":3,"message":"bad chunk"})");
+  EXPECT_EQ(OtlpHttpErrorResponse(415, "unsupported Content-Encoding br", "").body,
+            R"({"code":3,"message":"unsupported Content-Encoding br"})");
+  HttpResponse unimplemented = OtlpHttpErrorResponse(501, "Transfer-Encoding xchunked", "");
+  EXPECT_EQ(unimplemented.body, R"({"code":12,"message":"Transfer-Encoding xchunked"})");
+  EXPECT_EQ(HeaderOf(unimplemented, "Retry-After"), "");
+  HttpResponse unavailable = OtlpHttpErrorResponse(503, "stopping", "application/json");
+  EXPECT_EQ(unavailable.body, R"({"code":14,"message":"stopping"})");
+  EXPECT_EQ(HeaderOf(unavailable, "Retry-After"), "1");
+  HttpResponse unauthenticated = OtlpHttpErrorResponse(401, "no token", "application/json");
+  EXPECT_EQ(HeaderOf(unauthenticated, "WWW-Authenticate"), R"(Bearer realm="teletrace")");
+}
+
+TEST_F(OtlpHttpReceiverTest, ServerRefusalIsCountedByReason) {
+  HttpResponse response =
+      receiver_.ServerRefusal(413, "request body exceeds 16777216 bytes", "application/json");
+  EXPECT_EQ(response.status, 413);
+  EXPECT_EQ(response.body, R"({"code":8,"message":"request body exceeds 16777216 bytes"})");
+  receiver_.ServerRefusal(431, "header section exceeds 65536 bytes", "");
+  receiver_.ServerRefusal(429, "byte budget spent", "");
+  receiver_.ServerRefusal(429, "byte budget spent", "");
+  EXPECT_EQ(Metric(R"(teletrace_ingest_refusals_total{transport="http",reason="too_large"})"),
+            "1");
+  EXPECT_EQ(
+      Metric(R"(teletrace_ingest_refusals_total{transport="http",reason="headers_too_large"})"),
+      "1");
+  EXPECT_EQ(Metric(R"(teletrace_ingest_refusals_total{transport="http",reason="budget"})"), "2");
+}
+
+class OtlpHttpReceiverOptionsTest : public OtlpHttpReceiverTest {
+ protected:
+  HttpResponse SendTo(OtlpHttpReceiver& receiver, HttpRequest request) {
+    auto promise = std::make_shared<std::promise<HttpResponse>>();
+    std::future<HttpResponse> future = promise->get_future();
+    receiver.Handle(std::move(request),
+                    [promise](HttpResponse response) { promise->set_value(std::move(response)); });
+    EXPECT_EQ(future.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+    return future.get();
+  }
+  Metrics other_metrics_;
+};
+
+TEST_F(OtlpHttpReceiverOptionsTest, BearerTokenIsRequiredWhenConfigured) {
+  OtlpHttpReceiver receiver(&pipeline_, &other_metrics_, {.bearer_token = "s3cret"});
+  for (const char* authorization :
+       {"", "Bearer nope", "Bearer s3cre", "Bearer s3cret2", "s3cret"}) {
+    HttpRequest request = Post("application/json", kOneSpanJson);
+    if (*authorization != '\0') request.headers.emplace_back("authorization", authorization);
+    HttpResponse response = SendTo(receiver, std::move(request));
+    EXPECT_EQ(response.status, 401) << authorization;
+    EXPECT_EQ(HeaderOf(response, "WWW-Authenticate"), R"(Bearer realm="teletrace")");
+    EXPECT_EQ(response.body, R"({"code":16,"message":"missing or invalid bearer token"})");
+  }
+  EXPECT_EQ(receiver.refusals().Count(RefusalReason::kUnauthenticated), 5u);
+  EXPECT_EQ(backend_.writes_started(), 0);
+
+  HttpRequest good = Post("application/x-protobuf", OneSpanProtobuf());
+  good.headers.emplace_back("authorization", "Bearer s3cret");
+  EXPECT_EQ(SendTo(receiver, std::move(good)).status, 200);
+  EXPECT_EQ(backend_.batches().size(), 1u);
+}
+
+HttpRequest Preflight(std::string origin, std::string request_headers = "") {
+  HttpRequest request;
+  request.method = "OPTIONS";
+  request.path = "/v1/traces";
+  request.headers.emplace_back("origin", std::move(origin));
+  request.headers.emplace_back("access-control-request-method", "POST");
+  if (!request_headers.empty()) {
+    request.headers.emplace_back("access-control-request-headers", std::move(request_headers));
+  }
+  return request;
+}
+
+bool HasCorsHeaders(const HttpResponse& response) {
+  for (const auto& [name, value] : response.headers) {
+    if (name.rfind("Access-Control-", 0) == 0) return true;
+  }
+  return false;
+}
+
+TEST_F(OtlpHttpReceiverTest, CorsIsOffByDefault) {
+  HttpResponse preflight = Send(Preflight("https://app.example.com"));
+  EXPECT_EQ(preflight.status, 403);
+  EXPECT_FALSE(HasCorsHeaders(preflight));
+  EXPECT_EQ(preflight.body,
+            R"({"code":7,"message":"origin https://app.example.com may not send OTLP/HTTP to )"
+            R"json(this server (not in cors_allowed_origins)"})json");
+  HttpRequest post = Post("application/json", kOneSpanJson);
+  post.headers.emplace_back("origin", "https://app.example.com");
+  HttpResponse response = Send(std::move(post));
+  EXPECT_EQ(response.status, 200);
+  EXPECT_FALSE(HasCorsHeaders(response));
+  EXPECT_EQ(Metric(R"(teletrace_ingest_refusals_total{transport="http",reason="forbidden"})"),
+            "1");
+}
+
+TEST_F(OtlpHttpReceiverOptionsTest, CorsForAllowedOrigins) {
+  OtlpHttpReceiver receiver(
+      &pipeline_, &other_metrics_,
+      {.bearer_token = "s3cret", .cors_allowed_origins = {"https://app.example.com"}});
+  HttpResponse preflight =
+      SendTo(receiver, Preflight("https://APP.example.com",
+                                 "content-type, x-tenant,bad header,authorization"));
+  EXPECT_EQ(preflight.status, 204);
+  EXPECT_EQ(preflight.body, "");
+  EXPECT_EQ(preflight.content_type, "");
+  EXPECT_EQ(HeaderOf(preflight, "Access-Control-Allow-Origin"), "https://APP.example.com");
+  EXPECT_EQ(HeaderOf(preflight, "Vary"), "Origin");
+  EXPECT_EQ(HeaderOf(preflight, "Access-Control-Allow-Methods"), "POST, OPTIONS");
+  EXPECT_EQ(HeaderOf(preflight, "Access-Control-Allow-Headers"),
+            "Content-Type, Content-Encoding, Authorization, x-tenant");
+  EXPECT_EQ(HeaderOf(preflight, "Access-Control-Max-Age"), "7200");
+
+  HttpResponse other = SendTo(receiver, Preflight("https://evil.example.net"));
+  EXPECT_EQ(other.status, 403);
+  EXPECT_FALSE(HasCorsHeaders(other));
+
+  // The export itself, and its refusals, carry the origin so the page can read the answer.
+  HttpRequest post = Post("application/json", kOneSpanJson);
+  post.headers.emplace_back("origin", "https://app.example.com");
+  post.headers.emplace_back("authorization", "Bearer s3cret");
+  HttpResponse response = SendTo(receiver, std::move(post));
+  EXPECT_EQ(response.status, 200);
+  EXPECT_EQ(HeaderOf(response, "Access-Control-Allow-Origin"), "https://app.example.com");
+  EXPECT_EQ(HeaderOf(response, "Vary"), "Origin");
+  HttpRequest unauthenticated = Post("application/json", kOneSpanJson);
+  unauthenticated.headers.emplace_back("origin", "https://app.example.com");
+  response = SendTo(receiver, std::move(unauthenticated));
+  EXPECT_EQ(response.status, 401);
+  EXPECT_EQ(HeaderOf(response, "Access-Control-Allow-Origin"), "https://app.example.com");
+  HttpRequest foreign = Post("application/json", kOneSpanJson);
+  foreign.headers.emplace_back("origin", "https://evil.example.net");
+  foreign.headers.emplace_back("authorization", "Bearer s3cret");
+  response = SendTo(receiver, std::move(foreign));
+  EXPECT_EQ(response.status, 200);
+  EXPECT_FALSE(HasCorsHeaders(response));
+
+  OtlpHttpReceiver any(&pipeline_, &metrics_, {.cors_allowed_origins = {"*"}});
+  HttpResponse wildcard = SendTo(any, Preflight("http://localhost:3000"));
+  EXPECT_EQ(wildcard.status, 204);
+  EXPECT_EQ(HeaderOf(wildcard, "Access-Control-Allow-Origin"), "http://localhost:3000");
+}
+
+TEST_F(OtlpHttpReceiverTest, RefusalsAreCountedByReason) {
+  Send(Post("text/plain", kOneSpanJson));
+  Send(Post("application/json", "{not json"));
+  Send(Post("application/json", "{not json"));
+  EXPECT_EQ(Metric(R"(teletrace_ingest_refusals_total{transport="http",reason="content_type"})"),
+            "1");
+  EXPECT_EQ(Metric(R"(teletrace_ingest_refusals_total{transport="http",reason="bad_request"})"),
+            "2");
+  EXPECT_EQ(Metric(R"(teletrace_ingest_refusals_total{transport="http",reason="queue_full"})"),
+            "0");
+}
+
 }  // namespace
 }  // namespace teletrace::ingest

@@ -186,9 +186,11 @@ absl::StatusOr<std::unique_ptr<TeletraceServer>> TeletraceServer::Start(const Co
   std::string grpc_address = config.host.find(':') != std::string::npos
                                  ? fmt::format("[{}]:{}", config.host, config.otlp_grpc_port)
                                  : fmt::format("{}:{}", config.host, config.otlp_grpc_port);
-  ASSIGN_OR_RETURN(p->otlp_grpc,
-                   ingest::OtlpGrpcReceiver::Start(grpc_address, config.max_request_bytes,
-                                                   p->pipeline.get(), &p->metrics));
+  ingest::OtlpGrpcReceiverOptions grpc_options;
+  grpc_options.address = grpc_address;
+  grpc_options.max_message_bytes = config.max_request_bytes;
+  ASSIGN_OR_RETURN(p->otlp_grpc, ingest::OtlpGrpcReceiver::Start(grpc_options, p->pipeline.get(),
+                                                                 &p->metrics));
 
   HttpServerOptions http_options;
   http_options.host = config.host;
