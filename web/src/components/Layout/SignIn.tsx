@@ -53,9 +53,9 @@ export function SignInDialog({
         )}
         <p id={`${id}-why`}>
           This Teletrace server requires an access token for its API. The token is the value of the
-          server's <code>auth.api_token</code> setting (the <code>--auth.api_token</code> flag or{' '}
-          <code>auth: &#123;api_token: …&#125;</code> in its configuration file); ask whoever runs the
-          server for it.
+          server's <code>auth.api_token</code> setting (the <code>--auth.api_token</code> flag, or{' '}
+          <code>api_token</code> under <code>auth:</code> in its YAML configuration); ask whoever runs
+          the server for it.
         </p>
         <form onSubmit={submit} noValidate>
           <label htmlFor={`${id}-token`}>Access token</label>
