@@ -239,4 +239,18 @@ describe('signing in with the API token (issue 9, point 9)', { skip: AUTH_SKIP, 
     assertNoPageErrors(page);
     await page.close();
   });
+
+  test('a deep link to a trace asks for the token first, then shows the trace', async () => {
+    const page = await newPage(browser); // a new context: a new session, no token
+    await page.goto(`${srv.url}/trace/${trace.root.traceId}?spanId=${trace.list.spanId}`);
+    await page.waitForSelector('[data-testid=signin-dialog]');
+    await page.fill('[data-testid=signin-token]', `  ${TOKEN}\n`); // pasted with blanks
+    await page.press('[data-testid=signin-token]', 'Enter');
+    await page.waitForFunction((id) => document.querySelector('[data-testid=span-details]')?.getAttribute('data-span-id') === id, trace.list.spanId);
+    assert.equal(await page.textContent('[data-testid=span-details-name]'), 'ListProducts');
+    assert.equal(await page.locator('[data-testid=signin-dialog]').count(), 0);
+    await assertNoApiError(page);
+    assertNoPageErrors(page);
+    await page.close();
+  });
 });
