@@ -76,6 +76,18 @@ describe('parseApiJson', () => {
     expect(v.n).toBe(12345678901234567890n);
   });
 
+  it('reads escapes written by hand: upper-case hex, every short escape, lone surrogates', () => {
+    const text =
+      '{"a":"\\u0000int:\\u001F\\b\\f\\n\\r\\t\\"\\\\\\/","b":"\\ud800\\u0000int:1","c":"\\u0000\\uDFFF","d":["\\u0000i1","\\u0000s"]}';
+    expect(parseApiJson(text)).toEqual({
+      a: '\u0000int:\u001f\b\f\n\r\t"\\/',
+      b: '\ud800\u0000int:1',
+      c: '\u0000\udfff',
+      d: ['\u0000i1', '\u0000s'],
+    });
+    expect(parseSpansJson(text)).toEqual(JSON.parse(text));
+  });
+
   it('round-trips every nasty string as a value, an array element and an object key', () => {
     for (const s of NASTY) {
       const v = parseApiJson<Record<string, any>>(JSON.stringify({ v: s, a: [s, 5], [s]: s, timeUnixNano: s }));
