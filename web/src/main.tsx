@@ -2,6 +2,7 @@ import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { BrowserRouter } from 'react-router';
+import { shouldRetry } from './api/client';
 import { App } from './App';
 import { ThemeProvider } from './components/Layout/theme';
 import './styles/app.css';
@@ -9,8 +10,9 @@ import './styles/app.css';
 const queryClient = new QueryClient({
   defaultOptions: {
     queries: {
-      // API errors are shown to the user at once; one retry covers a blip, not a bad request.
-      retry: (failures, error) => failures < 1 && !(error instanceof Error && 'status' in error && (error as { status: number }).status === 400),
+      // API errors are shown to the user at once; one retry covers a blip, not a bad request
+      // nor a missing token (the sign-in dialog retries those).
+      retry: shouldRetry,
       refetchOnWindowFocus: false,
     },
   },

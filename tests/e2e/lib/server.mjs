@@ -2,12 +2,13 @@
 // directory, and the built web UI (web/dist) as its UI directory.
 //
 //   const srv = await startTeletrace();   // resolves once GET /readyz answers 200
+//   startTeletrace({ extraArgs: ['--auth.api_token=t'] })   // more flags for the binary
 //   srv.url            http://127.0.0.1:N   (UI and API)
 //   srv.otlpHttpUrl    http://127.0.0.1:N   (OTLP/HTTP; traces at /v1/traces)
 //   await srv.stop();  // SIGTERM, waits, removes the temporary directory
 //
 // A child left running when the test process exits is killed.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -45,7 +46,7 @@ function freePort() {
   });
 }
 
-export async function startTeletrace() {
+export async function startTeletrace({ extraArgs = [] } = {}) {
   if (!existsSync(TELETRACE_BIN)) {
     throw new Error(`teletrace binary not found at ${TELETRACE_BIN}: build it or set TELETRACE_BIN`);
   }
@@ -68,6 +69,7 @@ export async function startTeletrace() {
       `--server.otlp_http_port=${otlpHttp}`,
       `--storage.sqlite.path=${path.join(work, 'data')}`,
       `--server.ui_dir=${UI_DIR}`,
+      ...extraArgs,
     ],
     { cwd: work, env, stdio: ['ignore', log, log] },
   );
@@ -116,4 +118,11 @@ export async function startTeletrace() {
       if (!process.env.TELETRACE_E2E_KEEP) rmSync(work, { recursive: true, force: true });
     },
   };
+}
+
+/** `teletrace --help`, for tests that need a setting only newer binaries have. */
+export function teletraceHelp() {
+  if (!existsSync(TELETRACE_BIN)) return '';
+  const r = spawnSync(TELETRACE_BIN, ['--help'], { encoding: 'utf8', timeout: 10_000 });
+  return `${r.stdout ?? ''}${r.stderr ?? ''}`;
 }

@@ -2,7 +2,10 @@
 //
 // Every function resolves with the parsed response or rejects with an ApiError whose message is
 // readable as it stands: the server's errorMessage for 4xx/5xx, or what went wrong on the way
-// (network, non-JSON answer). Nothing here touches React; api/hooks.ts wraps these in queries.
+// (network, non-JSON answer). Every request carries the access token when one is stored
+// (api/auth.ts) and reports a 401 there. Nothing here touches React; api/hooks.ts wraps these in
+// queries.
+import { getApiToken, noteUnauthorized } from './auth';
 import { parseApiJson, parseSpansJson, stringifyApiJson } from './json';
 import type {
   ErrorBody,
@@ -29,6 +32,14 @@ export class ApiError extends Error {
   }
 }
 
+/** The request headers: JSON content type for bodies, the access token when there is one. */
+function headersFor(hasBody: boolean, token: string | null): Record<string, string> {
+  const h: Record<string, string> = {};
+  if (hasBody) h['content-type'] = 'application/json';
+  if (token !== null) h.authorization = `Bearer ${token}`;
+  return h;
+}
+
 async function request<T>(
   method: 'GET' | 'POST',
   path: string,
@@ -36,17 +47,21 @@ async function request<T>(
   signal?: AbortSignal,
   parse: (text: string) => T = parseApiJson,
 ): Promise<T> {
+  const payload = body === undefined ? undefined : stringifyApiJson(body);
   let res: Response;
-  try {
-    res = await fetch(path, {
-      method,
-      headers: body === undefined ? undefined : { 'content-type': 'application/json' },
-      body: body === undefined ? undefined : stringifyApiJson(body),
-      signal,
-    });
-  } catch (err) {
-    if (err instanceof DOMException && err.name === 'AbortError') throw err;
-    throw new ApiError(`Cannot reach the Teletrace server (${String(err)})`, 0);
+  // At most two attempts: the second only when a new token was stored while the first, sent
+  // with an older one (or none), was in flight and got 401 (see noteUnauthorized).
+  for (let attempt = 0; ; attempt++) {
+    const token = getApiToken();
+    try {
+      res = await fetch(path, { method, headers: headersFor(payload !== undefined, token), body: payload, signal });
+    } catch (err) {
+      if (err instanceof DOMException && err.name === 'AbortError') throw err;
+      throw new ApiError(`Cannot reach the Teletrace server (${String(err)})`, 0);
+    }
+    if (res.status !== 401) break;
+    if (noteUnauthorized(token) !== 'retry' || attempt > 0) break;
+    await res.body?.cancel();
   }
   const text = await res.text();
   if (!res.ok) {
@@ -57,6 +72,7 @@ async function request<T>(
     } catch {
       // not JSON: keep the generic message
     }
+    if (res.status === 401) message = `${message}: sign in with the server's access token`;
     throw new ApiError(message, res.status);
   }
   try {
@@ -142,4 +158,12 @@ export function getTagStatistics(
 
 export function getHistograms(req: HistogramRequest, signal?: AbortSignal): Promise<HistogramResponse> {
   return request('POST', '/v1/histograms', req, signal);
+}
+
+/**
+ * Whether a failed query is worth one more try: not a bad request (400) nor a missing or
+ * rejected token (401, which waits for the user to sign in), and only once.
+ */
+export function shouldRetry(failures: number, error: unknown): boolean {
+  return failures < 1 && !(error instanceof ApiError && (error.status === 400 || error.status === 401));
 }

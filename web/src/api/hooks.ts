@@ -1,7 +1,7 @@
 // React Query hooks over the API client: the one place server state enters components.
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
-import { getTags, getTagStatistics, getTagValues, getWholeTrace, searchSpans } from './client';
+import { getTags, getTagStatistics, getTagValues, getWholeTrace, searchSpans, shouldRetry } from './client';
 import type { SearchFilter, Timeframe } from './types';
 
 /** A query-key-safe form of a timeframe (BigInts are not serialisable by the key hasher). */
@@ -65,7 +65,7 @@ export function useTrace(traceId: string) {
       return getWholeTrace(traceId, setLoaded, signal);
     },
     staleTime: 30_000,
-    retry: 1,
+    retry: shouldRetry,
   });
   return { ...query, loaded };
 }

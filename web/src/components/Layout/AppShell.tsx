@@ -1,7 +1,9 @@
-// The frame of every page: brand, navigation, "open trace by id" box, theme toggle.
+// The frame of every page: brand, navigation, "open trace by id" box, theme toggle, sign-out,
+// and the sign-in dialog over everything when the API asks for a token.
 import { useState, type FormEvent, type ReactNode } from 'react';
 import { Link, NavLink, useNavigate } from 'react-router';
 import { normalizeTraceId } from '../../model/ids';
+import { SignIn, SignOutButton, useAuthState } from './SignIn';
 import { useTheme } from './theme';
 
 function TraceIdBox() {
@@ -39,37 +41,43 @@ function TraceIdBox() {
 
 export function AppShell({ children }: { children: ReactNode }) {
   const { theme, toggle } = useTheme();
+  const { prompt } = useAuthState();
   return (
-    <div className="app">
-      <header className="app-header">
-        <Link to="/" className="brand" aria-label="Teletrace home">
-          <svg viewBox="0 0 32 32" width="22" height="22" aria-hidden="true">
-            <rect width="32" height="32" rx="6" fill="var(--accent)" />
-            <rect x="5" y="8" width="18" height="4" rx="2" fill="#fff" />
-            <rect x="9" y="14" width="14" height="4" rx="2" fill="#a5d8ff" />
-            <rect x="13" y="20" width="14" height="4" rx="2" fill="#ffd43b" />
-          </svg>
-          Teletrace
-        </Link>
-        <nav className="app-nav">
-          <NavLink to="/" end>
-            Search
-          </NavLink>
-        </nav>
-        <div className="header-spacer" />
-        <TraceIdBox />
-        <button
-          type="button"
-          className="icon-button"
-          onClick={toggle}
-          aria-label={`Switch to ${theme === 'light' ? 'dark' : 'light'} theme`}
-          title={`Switch to ${theme === 'light' ? 'dark' : 'light'} theme`}
-          data-testid="theme-toggle"
-        >
-          {theme === 'light' ? '☾' : '☀'}
-        </button>
-      </header>
-      <main className="app-main">{children}</main>
-    </div>
+    <>
+      <SignIn />
+      {/* inert while the dialog is open: no focus or clicks behind the modal */}
+      <div className="app" inert={prompt !== 'none'}>
+        <header className="app-header">
+          <Link to="/" className="brand" aria-label="Teletrace home">
+            <svg viewBox="0 0 32 32" width="22" height="22" aria-hidden="true">
+              <rect width="32" height="32" rx="6" fill="var(--accent)" />
+              <rect x="5" y="8" width="18" height="4" rx="2" fill="#fff" />
+              <rect x="9" y="14" width="14" height="4" rx="2" fill="#a5d8ff" />
+              <rect x="13" y="20" width="14" height="4" rx="2" fill="#ffd43b" />
+            </svg>
+            Teletrace
+          </Link>
+          <nav className="app-nav">
+            <NavLink to="/" end>
+              Search
+            </NavLink>
+          </nav>
+          <div className="header-spacer" />
+          <TraceIdBox />
+          <button
+            type="button"
+            className="icon-button"
+            onClick={toggle}
+            aria-label={`Switch to ${theme === 'light' ? 'dark' : 'light'} theme`}
+            title={`Switch to ${theme === 'light' ? 'dark' : 'light'} theme`}
+            data-testid="theme-toggle"
+          >
+            {theme === 'light' ? '☾' : '☀'}
+          </button>
+          <SignOutButton />
+        </header>
+        <main className="app-main">{children}</main>
+      </div>
+    </>
   );
 }

@@ -119,7 +119,7 @@ export function ResultsTable({ rows, state, onSort, onRemoveColumn, hasNextPage,
                 {state.columns.map((c) => {
                   const text = attributeText(fieldValue(s, c));
                   return (
-                    <div role="cell" className="td" key={c} title={text}>
+                    <div role="cell" className="td" key={c} title={text} data-testid="cell-extra" data-key={c}>
                       {text}
                     </div>
                   );
