@@ -12,8 +12,8 @@ lives in DIR, so a stop and a start on the same DIR keep the tables. What is emu
 HTTP layer, the part of it the backend uses (src/storage/clickhouse/clickhouse_http.cc):
 
 - GET /ping and GET / answer "Ok.".
-- POST (or GET) /?query=...: the statement is the URL's `query`, the body, or both (URL first);
-  when the URL holds an `INSERT ... FORMAT F` and a body is sent, the body is that INSERT's data.
+- POST (or GET) /?query=...: the statement is the URL's `query`, the body, or both (URL, newline,
+  body), as on a server; an `INSERT ... FORMAT F` in the URL takes the body as its data.
   `Content-Encoding: gzip` request bodies and chunked bodies are accepted.
 - `database=` sets the current database for the request; other URL parameters except the ones
   ClickHouse reserves (user, password, query_id, ...) are settings for this request only, applied
@@ -72,9 +72,9 @@ CONTENT_TYPES = {"RowBinary": "application/octet-stream", "Native": "application
                  "TabSeparated": "text/tab-separated-values; charset=UTF-8",
                  "TSV": "text/tab-separated-values; charset=UTF-8"}
 
-FORMAT_AT_END = re.compile(r"\bFORMAT\s+(\w+)\s*;?\s*$", re.IGNORECASE)
 INSERT_WITH_FORMAT = re.compile(r"^\s*(INSERT\s+INTO\s.*?)\s+FORMAT\s+(\w+)\s*$",
                                 re.IGNORECASE | re.DOTALL)
+FORMAT_AT_END = re.compile(r"\bFORMAT\s+(\w+)\s*;?\s*$", re.IGNORECASE)
 CODE_PREFIX = re.compile(r"Code: (\d+)\. DB::Exception: ")
 SETTING_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 MAX_BODY_BYTES = 512 << 20
@@ -92,7 +92,9 @@ class Engine:
     session state, applied for one request and reset after it)."""
 
     def __init__(self, path):
-        self.session = chdb_session.Session(path)
+        self.session = chdb_session.Session(os.path.join(path, "data"))
+        self.tmp_dir = os.path.join(path, "insert")
+        os.makedirs(self.tmp_dir, exist_ok=True)
         self.lock = threading.Lock()
         self.version = self._run("SELECT version()", "TabSeparated").decode().strip()
 
@@ -116,11 +118,17 @@ class Engine:
         while body.startswith(prefix + prefix):
             body = body[len(prefix):]
         body = body.rstrip()
+        # The repeated prefix comes with a repeated suffix: "... (version V). (NAME)".
+        body = re.sub(r"(\(version [^)]*\))\. \([A-Z_]+\)$", r"\1", body)
         if not re.search(r"\(version [^)]*\)$", body):
             body += f" (version {self.version})"
         return ClickHouseError(code, body)
 
-    def execute(self, sql, data, settings, database):
+    def execute(self, sql, settings, database, insert_data=None):
+        """Runs `sql` (bytes: string literals may hold any byte) with the request's settings and
+        database. insert_data, (statement without FORMAT, format, data), is an INSERT whose data
+        came in the body: it reaches the engine as a file (FROM INFILE), byte for byte, which
+        every chdb release runs (statement text with data appended is not kept byte-exact)."""
         with self.lock:
             applied = []
             try:
@@ -129,31 +137,25 @@ class Engine:
                 for name, value in settings.items():
                     self._run(f"SET {name} = {quote_string(value)}", "TabSeparated")
                     applied.append(name)
-                return self._execute(sql, data)
+                if insert_data is not None:
+                    statement, fmt, data = insert_data
+                    path = os.path.join(self.tmp_dir, f"insert-{threading.get_ident()}.bin")
+                    with open(path, "wb") as f:
+                        f.write(data)
+                    try:
+                        return self._run(f"{statement} FROM INFILE {quote_string(path)} "
+                                         f"FORMAT {fmt}", "TabSeparated")
+                    finally:
+                        os.unlink(path)
+                if not sql.strip():
+                    raise ClickHouseError(62, "Code: 62. DB::Exception: Empty query. "
+                                              f"(SYNTAX_ERROR) (version {self.version})")
+                return self._run(sql, "TabSeparated")
             finally:
                 for name in applied:
                     self._run(f"SET {name} = DEFAULT", "TabSeparated")
                 if database:
                     self._run("USE default", "TabSeparated")
-
-    def _execute(self, sql, data):
-        if data is not None:
-            m = INSERT_WITH_FORMAT.match(sql)
-            if m is None:
-                # ClickHouse appends the body to the URL's statement.
-                return self._run(sql + "\n" + data.decode("utf-8", "surrogateescape"),
-                                 "TabSeparated")
-            inserter = self.session.send_insert(m.group(1), m.group(2))
-            try:
-                inserter.append(data)
-                inserter.finish()
-            except Exception as e:
-                raise self._error(str(e)) from None
-            return b""
-        if not sql.strip():
-            raise ClickHouseError(62, f"Code: 62. DB::Exception: Empty query. (SYNTAX_ERROR) "
-                                      f"(version {self.version})")
-        return self._run(sql, "TabSeparated")
 
     def close(self):
         with self.lock:
@@ -270,31 +272,43 @@ class Handler(http.server.BaseHTTPRequestHandler):
                          f"(version {engine.version})"))
                 return
             settings[name] = value
-        sql = params.get("query", "")
-        data = None
+        # As on a server: the URL's statement, a newline, then the body (which holds INSERT data
+        # after the statement's FORMAT clause, or the rest of the statement).
+        sql = params.get("query", "").encode()
+        insert_data = None
         if sql and body:
-            data = body  # INSERT data, or the statement's continuation
+            insert = INSERT_WITH_FORMAT.match(sql.decode("latin-1"))
+            if insert is not None:
+                insert_data = (insert.group(1), insert.group(2), body)
+                sql = insert.group(0).encode("latin-1")
+            else:
+                sql += b"\n" + body
         elif body:
-            sql = body.decode("utf-8", "surrogateescape")
+            sql = body
+        text = sql.decode("latin-1")  # for recognising the statement only
         if not has_body and re.match(r"^\s*(INSERT|CREATE|ALTER|DROP|TRUNCATE|RENAME|OPTIMIZE)\b",
-                                     sql, re.IGNORECASE):
+                                     text, re.IGNORECASE):
             self._answer_error(ClickHouseError(
                 164, "Code: 164. DB::Exception: Cannot execute query in readonly mode. For "
                      f"queries over HTTP, method GET implies readonly. (READONLY) "
                      f"(version {engine.version})"))
             return
         try:
-            result = engine.execute(sql, data, settings, params.get("database"))
+            result = engine.execute(sql, settings, params.get("database"), insert_data)
         except ClickHouseError as e:
             self._answer_error(e)
             return
-        m = FORMAT_AT_END.search(sql) if data is None else None
+        is_insert = re.match(r"^\s*INSERT\b", text, re.IGNORECASE) is not None
+        m = None if is_insert else FORMAT_AT_END.search(text)
         fmt = m.group(1) if m else "TabSeparated"
         self._answer(200, result, CONTENT_TYPES.get(fmt, "text/plain; charset=UTF-8"),
                      {"X-ClickHouse-Format": fmt})
 
     def _answer_error(self, error):
         status = HTTP_STATUS_BY_CODE.get(error.code, 500)
+        # The one line a failing test needs to explain itself (in the server script's log).
+        print(f"chdb_http_front: HTTP {status}: {error.message.splitlines()[0][:500]}",
+              file=sys.stderr, flush=True)
         self._answer(status, (error.message + "\n").encode(), "text/plain; charset=UTF-8",
                      {"X-ClickHouse-Exception-Code": str(error.code)})
 
@@ -317,7 +331,8 @@ class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--path", required=True, help="the chdb session's data directory")
+    parser.add_argument("--path", required=True,
+                        help="its directory: the chdb session's data, inserts in progress")
     parser.add_argument("--max-seconds", type=float, default=3600)
     parser.add_argument("--parent-pid", type=int, default=os.getppid())
     parser.add_argument("--ready-file", help="written with the engine version once listening")

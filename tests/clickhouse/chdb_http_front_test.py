@@ -75,6 +75,11 @@ class FrontTest(unittest.TestCase):
         self.assertEqual(headers["Content-Type"], "application/octet-stream")
         self.assertEqual(headers["X-ClickHouse-Format"], "RowBinary")
 
+    def test_any_byte_in_a_statement(self):
+        # String literals may hold bytes that are not UTF-8; the engine gets them unchanged.
+        status, _, body = self.post(b"SELECT '\xff\xfe\x00' FORMAT RowBinary")
+        self.assertEqual((status, body), (200, b"\x03\xff\xfe\x00"))
+
     def test_gzip_body(self):
         status, _, body = self.post(gzip.compress(b"SELECT 42"),
                                     headers={"Content-Encoding": "gzip"})
@@ -124,7 +129,8 @@ class FrontTest(unittest.TestCase):
         # The database parameter held for that request only.
         self.assertEqual(self.post("SELECT currentDatabase()")[2], b"default\n")
         # Truncated data is the engine's own error.
-        status, headers, body = self.post(row[:5], {"query": f"INSERT INTO {db}.t FORMAT RowBinary"})
+        status, headers, body = self.post(row[:5],
+                                          {"query": f"INSERT INTO {db}.t FORMAT RowBinary"})
         self.assertEqual(status, 500, body)
         self.assertEqual(headers["X-ClickHouse-Exception-Code"], "33")
 
