@@ -172,8 +172,9 @@ def quote_identifier(name):
 
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as libcurl's pooled connections expect
-    server_version = "ClickHouse"
-    sys_version = ""
+
+    def version_string(self):
+        return "chdb_http_front"
 
     def log_message(self, fmt, *args):  # quiet: tests read the backend's messages, not ours
         pass
