@@ -143,8 +143,10 @@ class Engine:
                     with open(path, "wb") as f:
                         f.write(data)
                     try:
-                        return self._run(f"{statement} FROM INFILE {quote_string(path)} "
-                                         f"FORMAT {fmt}", "TabSeparated")
+                        # The statement as the client sent it (bytes; it was read as latin-1).
+                        return self._run(statement.encode("latin-1") +
+                                         f" FROM INFILE {quote_string(path)} FORMAT {fmt}"
+                                         .encode(), "TabSeparated")
                     finally:
                         os.unlink(path)
                 if not sql.strip():
