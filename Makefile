@@ -53,9 +53,13 @@ test-e2e: build test-deps
 	TELETRACE_BIN=$(abspath $(BIN)) tests/e2e/run.sh
 
 # ClickHouse beyond ctest's conformance run: the same data through a SQLite- and a ClickHouse-backed
-# teletrace compared endpoint by endpoint, and a 2-shard x 2-replica cluster with ZooKeeper.
+# teletrace compared endpoint by endpoint, on Debian's 18.16 and on current releases (chdb's engine
+# behind tests/clickhouse/chdb_http_front.py, installed into ~/.cache/teletrace by
+# scripts/install-chdb.sh), and a 2-shard x 2-replica cluster with ZooKeeper (18.16).
+CHDB_VERSIONS ?= 4.4.0 3.7.2
 test-clickhouse: build test-deps
 	python3 tests/clickhouse/differential_test.py --bin $(abspath $(BIN))
+	for v in $(CHDB_VERSIONS); do TELETRACE_CHDB_VERSION=$$v python3 tests/clickhouse/chdb_http_front_test.py && TELETRACE_CHDB_VERSION=$$v python3 tests/clickhouse/differential_test.py --bin $(abspath $(BIN)) --engine chdb || exit 1; done
 	python3 tests/clickhouse/cluster_test.py --bin $(abspath $(BIN))
 
 bench: build

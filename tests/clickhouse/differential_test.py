@@ -2,11 +2,12 @@
 """Differential test: the same OTLP traces into a SQLite-backed and a ClickHouse-backed teletrace;
 every v1 endpoint must answer identically for queries covering every operator and key level.
 
-  tests/clickhouse/differential_test.py --bin build/release/teletrace
+  tests/clickhouse/differential_test.py --bin build/release/teletrace [--engine server|chdb]
 
-Starts its own clickhouse-server (tests/clickhouse/clickhouse_server.sh) unless
-TELETRACE_CLICKHOUSE_URL is set, and both teletrace processes on free loopback ports; stops them
-all at the end. Only ingestionTimeUnixNano (stamped by each server at arrival) and the systemId
+Starts its own ClickHouse unless TELETRACE_CLICKHOUSE_URL is set: with --engine server (the
+default) the installed clickhouse-server (tests/clickhouse/clickhouse_server.sh), with --engine chdb
+a current release through chdb (tests/clickhouse/chdb_server.sh; TELETRACE_CHDB_VERSION picks it);
+and both teletrace processes on free loopback ports; stops them all at the end. Only ingestionTimeUnixNano (stamped by each server at arrival) and the systemId
 (one per store) may differ. Exit status 0 when every answer matched. Python standard library only.
 """
 
@@ -341,8 +342,12 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bin", default=os.path.join(HERE, "..", "..", "build", "release",
                                                       "teletrace"))
+    parser.add_argument("--engine", choices=["server", "chdb"], default="server",
+                        help="server: the installed clickhouse-server; chdb: a current release")
     args = parser.parse_args()
     binary = os.path.abspath(args.bin)
+    script = os.path.join(HERE, "clickhouse_server.sh" if args.engine == "server"
+                          else "chdb_server.sh")
     if not os.access(binary, os.X_OK):
         print(f"differential_test: no teletrace binary at {binary}", file=sys.stderr)
         return 2
@@ -356,9 +361,14 @@ def main():
         if not url:
             ch_dir = os.path.join(workdir, "clickhouse")
             http_port = free_port()
-            subprocess.run([os.path.join(HERE, "clickhouse_server.sh"), "start", ch_dir,
-                            str(http_port), str(free_port()), str(free_port())], check=True)
+            # A chdb front exits with this process, whatever happens to it.
+            env = dict(os.environ, TELETRACE_CHDB_OWNER_PID=str(os.getpid()))
+            subprocess.run([script, "start", ch_dir, str(http_port), str(free_port()),
+                            str(free_port())], check=True, env=env)
             url = f"http://127.0.0.1:{http_port}"
+        version_req = urllib.request.Request(url + "/", data=b"SELECT version()", method="POST")
+        with urllib.request.urlopen(version_req, timeout=30) as resp:
+            version = resp.read().decode().strip()
         database = f"tt_differential_{os.getpid()}"
         sqlite = Teletrace(binary, "sqlite", ["--storage.backend=sqlite",
                                               f"--storage.sqlite.path={workdir}/sqlite"], workdir)
@@ -457,14 +467,15 @@ def main():
             print(f"MISMATCH {what}: {path}\n  request: {json.dumps(body)[:500]}", file=sys.stderr)
             print(f"  sqlite:     {json.dumps(a)[:1500]}", file=sys.stderr)
             print(f"  clickhouse: {json.dumps(b)[:1500]}", file=sys.stderr)
-        print(f"differential_test: {cmp.checks} requests compared over {total} spans, "
+        print(f"differential_test: ClickHouse {version}: "
+              f"{cmp.checks} requests compared over {total} spans, "
               f"{len(cmp.failures)} mismatches, {time.time() - started:.1f} s")
         return 1 if cmp.failures else 0
     finally:
         for s in servers:
             s.stop()
         if ch_dir is not None:
-            subprocess.run([os.path.join(HERE, "clickhouse_server.sh"), "kill", ch_dir])
+            subprocess.run([script, "kill", ch_dir])
         shutil.rmtree(workdir, ignore_errors=True)
 
 

@@ -1,13 +1,28 @@
 #!/usr/bin/env bash
-# Runs a command with a throwaway clickhouse-server on loopback (tests/clickhouse/clickhouse_server.sh)
-# and TELETRACE_CLICKHOUSE_URL pointing at it (plus TELETRACE_CLICKHOUSE_SCRIPT, the server script,
-# and TELETRACE_CLICKHOUSE_THROWAWAY=1); stops the server and removes its data afterwards,
-# also when the command fails or the script is interrupted. Exits with the command's status.
+# Runs a command with a throwaway ClickHouse on loopback and TELETRACE_CLICKHOUSE_URL pointing at it
+# (plus TELETRACE_CLICKHOUSE_SCRIPT, the server script, and TELETRACE_CLICKHOUSE_THROWAWAY=1); stops
+# the server and removes its data afterwards, also when the command fails or the script is
+# interrupted. Exits with the command's status.
 #
-#   tests/clickhouse/run_with_server.sh <command> [args...]
+#   tests/clickhouse/run_with_server.sh [--engine server|chdb] <command> [args...]
+#
+# --engine server (the default): the installed clickhouse-server (Debian's 18.16) through
+# clickhouse_server.sh. --engine chdb: a current release, chdb's embedded engine behind
+# chdb_http_front.py (chdb_server.sh; TELETRACE_CHDB_VERSION picks the release, default 4.4.0 =
+# ClickHouse 26.9), installed on first use by scripts/install-chdb.sh.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-[[ $# -ge 1 ]] || { echo "usage: $0 <command> [args...]" >&2; exit 2; }
+engine=server
+if [[ "${1:-}" == "--engine" ]]; then
+  engine=${2:-}
+  shift 2 || true
+fi
+case "$engine" in
+  server) script="$here/clickhouse_server.sh" ;;
+  chdb) script="$here/chdb_server.sh" ;;
+  *) echo "run_with_server.sh: --engine must be server or chdb, got '$engine'" >&2; exit 2 ;;
+esac
+[[ $# -ge 1 ]] || { echo "usage: $0 [--engine server|chdb] <command> [args...]" >&2; exit 2; }
 
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
@@ -15,18 +30,21 @@ free_port() {
 
 dir=$(mktemp -d /tmp/teletrace-clickhouse.XXXXXX)
 cleanup() {
-  "$here/clickhouse_server.sh" kill "$dir" || true
+  "$script" kill "$dir" || true
   rm -rf "$dir"
 }
 trap cleanup EXIT INT TERM
 
+# A chdb front started by this script or by the tests (a restart test starts its own) exits
+# with this script, whatever happens to the test.
+export TELETRACE_CHDB_OWNER_PID=$$
 http_port=$(free_port)
 tcp_port=$(free_port)
 interserver_port=$(free_port)
-"$here/clickhouse_server.sh" start "$dir" "$http_port" "$tcp_port" "$interserver_port"
+"$script" start "$dir" "$http_port" "$tcp_port" "$interserver_port"
 
 export TELETRACE_CLICKHOUSE_URL="http://127.0.0.1:$http_port"
-export TELETRACE_CLICKHOUSE_SCRIPT="$here/clickhouse_server.sh"
+export TELETRACE_CLICKHOUSE_SCRIPT="$script"
 # The server and its data are deleted afterwards: tests need not clean up what they created.
 export TELETRACE_CLICKHOUSE_THROWAWAY=1
 set +e

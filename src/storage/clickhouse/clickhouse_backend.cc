@@ -27,6 +27,7 @@
 #include "storage/clickhouse/query_sql.h"
 #include "storage/clickhouse/row_binary.h"
 #include "storage/clickhouse/schema.h"
+#include "storage/clickhouse/server_version.h"
 #include "storage/clickhouse/span_rows.h"
 #include "storage/clickhouse/sql_literal.h"
 
@@ -163,7 +164,14 @@ class ClickHouseBackend : public Backend {
 absl::Status ClickHouseBackend::EnsureSchema() {
   std::lock_guard<std::mutex> lock(schema_mu_);
   if (schema_ready_) return absl::OkStatus();
-  RETURN_IF_ERROR(ApplyMigrations(http_, SchemaOptions{db_, settings_.cluster}));
+  // The version decides what the DDL may carry (server_version.h), so it is read at every
+  // connect: the server may have been upgraded since this database was created.
+  ASSIGN_OR_RETURN(ServerVersion version, DetectServerVersion(http_));
+  VersionSettings for_version = SettingsForVersion(version, !settings_.cluster.empty());
+  RETURN_IF_ERROR(ApplyMigrations(http_, SchemaOptions{db_, settings_.cluster,
+                                                       for_version.low_cardinality,
+                                                       std::move(for_version.ddl_settings)}));
+  spdlog::info("clickhouse: server version {}, database {} ready", version.ToString(), db_);
   schema_ready_ = true;
   return absl::OkStatus();
 }
@@ -429,29 +437,8 @@ absl::StatusOr<std::vector<query::TagInfo>> ClickHouseBackend::TagKeys(
   RowBinaryReader r(body);
   while (!r.AtEnd()) {
     ASSIGN_OR_RETURN(std::string_view entry, r.String());
-    size_t colon = entry.find(':');
-    if (colon == std::string_view::npos || colon + 1 >= entry.size()) continue;
-    int type = std::atoi(std::string(entry.substr(0, colon)).c_str());
-    if (type < 0 || type > static_cast<int>(query::ValueType::kMap)) continue;
-    std::string_view prefix;
-    switch (entry[colon + 1]) {
-      case 'r':
-        prefix = "resource.attributes.";
-        break;
-      case 's':
-        prefix = "scope.attributes.";
-        break;
-      case 'a':
-        prefix = "span.attributes.";
-        break;
-      case 'e':
-        prefix = "span.events.attributes.";
-        break;
-      default:
-        prefix = "span.links.attributes.";
-    }
-    keys.emplace(fmt::format("{}{}", prefix, entry.substr(colon + 2)),
-                 static_cast<query::ValueType>(type));
+    ASSIGN_OR_RETURN(query::TagInfo info, DecodeTagKeyEntry(entry));
+    keys.emplace(std::move(info.name), info.type);
   }
   for (const query::IntrinsicInfo& info : query::kIntrinsics) {
     keys.emplace(std::string(info.name), info.type == query::IntrinsicType::kNumber

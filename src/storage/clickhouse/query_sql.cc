@@ -1,8 +1,10 @@
 #include "storage/clickhouse/query_sql.h"
 
+#include <charconv>
 #include <cmath>
 #include <cstring>
 
+#include "absl/status/status.h"
 #include "common/ids.h"
 #include "fmt/format.h"
 #include "query/intrinsics.h"
@@ -488,6 +490,48 @@ std::optional<query::TagValue> DecodeTagged(std::string_view tagged) {
     default:
       return std::nullopt;
   }
+}
+
+absl::StatusOr<query::TagInfo> DecodeTagKeyEntry(std::string_view entry) {
+  auto bad = [&](std::string_view why) {
+    return absl::DataLossError(fmt::format("clickhouse: tag keys: malformed entry \"{}\": {}",
+                                           entry.substr(0, 200), why));
+  };
+  const size_t colon = entry.find(':');
+  if (colon == std::string_view::npos) return bad("no ':' after the type");
+  const std::string_view type_text = entry.substr(0, colon);
+  unsigned type = 0;
+  auto [end, ec] = std::from_chars(type_text.data(), type_text.data() + type_text.size(), type);
+  if (type_text.empty() || ec != std::errc() || end != type_text.data() + type_text.size()) {
+    return bad(fmt::format("type \"{}\" is not a number", type_text.substr(0, 20)));
+  }
+  if (type > static_cast<unsigned>(query::ValueType::kMap)) {
+    return bad(fmt::format("type {} is not a value type (0 to {})", type,
+                           static_cast<int>(query::ValueType::kMap)));
+  }
+  if (colon + 1 >= entry.size()) return bad("no level letter");
+  std::string_view prefix;
+  switch (entry[colon + 1]) {
+    case 'r':
+      prefix = "resource.attributes.";
+      break;
+    case 's':
+      prefix = "scope.attributes.";
+      break;
+    case 'a':
+      prefix = "span.attributes.";
+      break;
+    case 'e':
+      prefix = "span.events.attributes.";
+      break;
+    case 'l':
+      prefix = "span.links.attributes.";
+      break;
+    default:
+      return bad(fmt::format("unknown level letter '{}'", entry[colon + 1]));
+  }
+  return query::TagInfo{fmt::format("{}{}", prefix, entry.substr(colon + 2)),
+                        static_cast<query::ValueType>(type)};
 }
 
 std::string NumericValuesExpr(const Key& key) {

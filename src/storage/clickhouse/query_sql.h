@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "query/query.h"
 
 namespace teletrace::storage::clickhouse {
@@ -40,6 +41,12 @@ std::string TaggedValuesExpr(const query::Key& key);
 
 // The tagged value as the API reports it; nullopt when the tag is not one of the four.
 std::optional<query::TagValue> DecodeTagged(std::string_view tagged);
+
+// One entry of the tag keys query, "<type>:<level letter><key>" (type 0..6, query::ValueType; level
+// r resource, s scope, a span, e event, l link), as the API names it: "2:ahttp.duration" is
+// {"span.attributes.http.duration", kDouble}. The entry comes from the server, so anything else is
+// DataLoss naming the entry and the problem. Never throws.
+absl::StatusOr<query::TagInfo> DecodeTagKeyEntry(std::string_view entry);
 
 // An Array(Float64) expression with the key's numeric scalar values (int64 and double; NaN left
 // out) on one row, one per event or link for event and link keys.

@@ -123,5 +123,44 @@ TEST(QuerySqlTest, TaggedValuesDecode) {
   EXPECT_EQ(DecodeTagged("i123456789"), std::nullopt);
 }
 
+TEST(QuerySqlTest, DecodesTagKeyEntries) {
+  absl::StatusOr<query::TagInfo> span = DecodeTagKeyEntry("2:ahttp.duration");
+  ASSERT_TRUE(span.ok()) << span.status();
+  EXPECT_EQ(*span, (query::TagInfo{"span.attributes.http.duration", query::ValueType::kDouble}));
+  EXPECT_EQ(*DecodeTagKeyEntry("0:rservice.name"),
+            (query::TagInfo{"resource.attributes.service.name", query::ValueType::kStr}));
+  EXPECT_EQ(*DecodeTagKeyEntry("6:sk"),
+            (query::TagInfo{"scope.attributes.k", query::ValueType::kMap}));
+  EXPECT_EQ(*DecodeTagKeyEntry("3:ea:b"),
+            (query::TagInfo{"span.events.attributes.a:b", query::ValueType::kBool}));
+  EXPECT_EQ(*DecodeTagKeyEntry("1:l"),
+            (query::TagInfo{"span.links.attributes.", query::ValueType::kInt}));
+}
+
+TEST(QuerySqlTest, MalformedTagKeyEntriesAreErrorsNamingTheProblem) {
+  struct Case {
+    std::string entry;
+    std::string message;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"ak", "no ':' after the type"},
+           {":ak", "type \"\" is not a number"},
+           {"x:ak", "type \"x\" is not a number"},
+           {"-1:ak", "type \"-1\" is not a number"},
+           {"1x:ak", "type \"1x\" is not a number"},
+           // std::atoi made this undefined behaviour; from_chars reports the overflow.
+           {"99999999999999999999:ak", "type \"99999999999999999999\" is not a number"},
+           {"7:ak", "type 7 is not a value type (0 to 6)"},
+           {"16:ak", "type 16 is not a value type (0 to 6)"},
+           {"0:", "no level letter"},
+           {"0:qk", "unknown level letter 'q'"},
+       }) {
+    absl::StatusOr<query::TagInfo> info = DecodeTagKeyEntry(c.entry);
+    EXPECT_EQ(info.status().code(), absl::StatusCode::kDataLoss) << c.entry;
+    EXPECT_EQ(info.status().message(),
+              "clickhouse: tag keys: malformed entry \"" + c.entry + "\": " + c.message);
+  }
+}
+
 }  // namespace
 }  // namespace teletrace::storage::clickhouse

@@ -34,7 +34,8 @@ void RowBinaryWriter::Fixed(uint64_t v, int bytes) {
 }
 
 absl::StatusOr<uint64_t> RowBinaryReader::FixedInt(int bytes) {
-  if (data_.size() - pos_ < static_cast<size_t>(bytes) || pos_ > data_.size()) {
+  // pos_ never passes the end (every read checks before advancing); the subtraction is safe.
+  if (data_.size() - pos_ < static_cast<size_t>(bytes)) {
     return Truncated(fmt::format("{}-byte integer", bytes), pos_);
   }
   uint64_t v = 0;
@@ -75,20 +76,28 @@ absl::StatusOr<double> RowBinaryReader::Float64() {
 }
 
 absl::StatusOr<uint64_t> RowBinaryReader::VarUInt() {
+  const size_t start = pos_;
   uint64_t v = 0;
   for (int shift = 0; shift < 64; shift += 7) {
     if (pos_ >= data_.size()) return Truncated("length", pos_);
     auto byte = static_cast<uint8_t>(data_[pos_++]);
+    // The tenth byte holds bit 63 only: more would be silently dropped by the shift.
+    if (shift == 63 && byte > 1) {
+      return absl::DataLossError(
+          fmt::format("clickhouse: RowBinary length at byte {} does not fit in 64 bits", start));
+    }
     v |= static_cast<uint64_t>(byte & 0x7f) << shift;
     if ((byte & 0x80) == 0) return v;
   }
   return absl::DataLossError(
-      fmt::format("clickhouse: RowBinary length at byte {} is longer than 10 bytes", pos_));
+      fmt::format("clickhouse: RowBinary length at byte {} is longer than 10 bytes", start));
 }
 
 absl::StatusOr<std::string_view> RowBinaryReader::String() {
   absl::StatusOr<uint64_t> n = VarUInt();
   if (!n.ok()) return n.status();
+  // Compared with what is left, never allocated: a huge length from the server is an error, and
+  // the result is a view into the response.
   if (*n > data_.size() - pos_) return Truncated("string", pos_);
   std::string_view s = data_.substr(pos_, *n);
   pos_ += *n;

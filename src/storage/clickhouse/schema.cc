@@ -75,18 +75,12 @@ absl::Status RunFile(ClickHouseHttp& http, const Migration& m, const SchemaOptio
     ASSIGN_OR_RETURN(std::string ignored,
                      http.Execute(statements[i], {},
                                   fmt::format("schema {} statement {}", m.name, i + 1),
-                                  DdlSettings()));
+                                  options.ddl_settings));
   }
   return absl::OkStatus();
 }
 
 }  // namespace
-
-const QuerySettings& DdlSettings() {
-  static const QuerySettings* settings =
-      new QuerySettings{{"allow_experimental_low_cardinality_type", "1"}};
-  return *settings;
-}
 
 absl::StatusOr<std::vector<std::string>> RenderStatements(std::string_view sql,
                                                           const SchemaOptions& options) {
@@ -129,14 +123,7 @@ absl::StatusOr<std::vector<std::string>> RenderStatements(std::string_view sql,
   return out;
 }
 
-absl::Status ApplyMigrations(ClickHouseHttp& http, const SchemaOptions& requested) {
-  SchemaOptions options = requested;
-  ASSIGN_OR_RETURN(std::string version,
-                   http.Execute("SELECT version() FORMAT TabSeparated", {}, "read server version"));
-  int major = 0;
-  std::from_chars(version.data(), version.data() + version.size(), major);
-  // 18.x needs allow_experimental_low_cardinality_type, which its distributed DDL does not pass on.
-  options.low_cardinality = major >= 19 || (major == 18 && options.cluster.empty());
+absl::Status ApplyMigrations(ClickHouseHttp& http, const SchemaOptions& options) {
   const Migration* bootstrap = nullptr;
   for (const Migration& m : kMigrations) {
     if (m.name.substr(0, 4) == "000_") bootstrap = &m;

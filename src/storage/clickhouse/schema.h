@@ -32,6 +32,7 @@ struct SchemaOptions {
   std::string database;
   std::string cluster;          // empty = single node
   bool low_cardinality = true;  // ${lc_string} is LowCardinality(String)
+  QuerySettings ddl_settings;   // sent with every statement
 };
 
 // The statements of one .sql file, rendered: comments dropped, split on ';', placeholders replaced,
@@ -39,13 +40,10 @@ struct SchemaOptions {
 absl::StatusOr<std::vector<std::string>> RenderStatements(std::string_view sql,
                                                           const SchemaOptions& options);
 
-// Creates or upgrades the schema (options.low_cardinality is decided here from the server's
-// version). FailedPrecondition when the database records a newer version than
-// this binary knows; otherwise the errors of ClickHouseHttp::Execute.
+// Creates or upgrades the schema. The caller decides low_cardinality and ddl_settings from the
+// server's version (server_version.h: SettingsForVersion). FailedPrecondition when the database
+// records a newer schema version than this binary knows; otherwise the errors of
+// ClickHouseHttp::Execute.
 absl::Status ApplyMigrations(ClickHouseHttp& http, const SchemaOptions& options);
-
-// The settings DDL and queries send, so 18.16 accepts LowCardinality columns (current releases
-// ignore the obsolete setting).
-const QuerySettings& DdlSettings();
 
 }  // namespace teletrace::storage::clickhouse
