@@ -355,6 +355,12 @@ absl::StatusOr<std::unique_ptr<OtlpGrpcReceiver>> OtlpGrpcReceiver::Start(
   // gRPC 1.51 inflates a whole message before checking the receive limit (a 4 MB gzip bomb grew
   // RSS by 4 GiB), so inflation is done by the reactor, bounded while it inflates.
   builder.AddChannelArgument(GRPC_ARG_ENABLE_PER_MESSAGE_DECOMPRESSION, 0);
+  // gRPC 1.51 has no connection cap: at least idle connections must not pile up forever.
+  if (options.max_connection_idle_seconds > 0) {
+    builder.AddChannelArgument(
+        GRPC_ARG_MAX_CONNECTION_IDLE_MS,
+        static_cast<int>(std::min<uint64_t>(options.max_connection_idle_seconds * 1000, INT_MAX)));
+  }
   if (options.resource_quota_bytes > 0) {
     grpc::ResourceQuota quota("teletrace-otlp-grpc");
     quota.Resize(static_cast<size_t>(options.resource_quota_bytes));

@@ -59,6 +59,8 @@ struct OtlpGrpcReceiverOptions {
   unsigned tls_refresh_seconds = 60;
   // Bytes gRPC may use for its buffers (grpc::ResourceQuota); 0 = gRPC's default (unbounded).
   uint64_t resource_quota_bytes = 0;
+  // A connection without calls for this long is closed (GOAWAY); 0 = never.
+  uint64_t max_connection_idle_seconds = 0;
 };
 
 class OtlpGrpcReceiver {

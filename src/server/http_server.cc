@@ -1005,12 +1005,12 @@ void RefuseConnection(HttpServer::Core* core, tcp::socket socket) {
   static constexpr std::string_view kBusy =
       "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Type: text/plain\r\n"
       "Content-Length: 21\r\nConnection: close\r\n\r\ntoo many connections\n";
+  if (core->options.on_refusal) core->options.on_refusal(503, "connections");
   beast::error_code ec;
   socket.non_blocking(true, ec);
   if (!ec) socket.write_some(asio::buffer(kBusy.data(), kBusy.size()), ec);
   socket.shutdown(tcp::socket::shutdown_both, ec);
   socket.close(ec);
-  if (core->options.on_refusal) core->options.on_refusal(503, "connections");
 }
 
 // Runs on the acceptor's strand.

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <pthread.h>
 
+#include "ingest/protobuf_log_throttle.h"
 #include "server/config.h"
 #include "server/request_guard.h"
 #include "server/teletrace_server.h"
@@ -84,6 +85,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   spdlog::set_level(spdlog::level::from_str(config->log_level));
+  teletrace::ingest::InstallProtobufLogThrottle();
   FitConnectionCapsToOpenFileLimit(&*config);
   WarnWhenExposedWithoutTokens(*config);
 

@@ -5,6 +5,7 @@
 #include "api/teletrace_v1/teletrace_v1_api.h"
 #include "boost/asio/post.hpp"
 #include "boost/asio/thread_pool.hpp"
+#include "common/log_throttle.h"
 #include "common/status_macros.h"
 #include "fmt/format.h"
 #include "ingest/otlp_grpc_receiver.h"
@@ -23,6 +24,7 @@ struct TeletraceServer::Parts {
   Metrics metrics;
   std::unique_ptr<ByteBudget> inflight;  // shared by the OTLP receivers
   std::unique_ptr<RequestGuard> guard;   // host, origin, content type and token on 8080
+  LogThrottle refusal_log;
   std::unique_ptr<storage::Backend> backend;
   std::unique_ptr<ingest::Pipeline> pipeline;
   std::unique_ptr<ingest::OtlpHttpReceiver> otlp_http_receiver;
@@ -44,9 +46,10 @@ struct TeletraceServer::Parts {
   void RetentionLoop();
 };
 
-// Counts a refusal under teletrace_refusals_total{listener, status, reason}.
-void CountRefusal(Metrics* metrics, const std::string& listener, int status,
-                  std::string_view reason) {
+// Counts a refusal the HTTP layer made (before any handler) under
+// teletrace_refusals_total{listener, status, reason}, and logs it at most once per 10 s per kind.
+void CountRefusal(Metrics* metrics, LogThrottle* throttle, const std::string& listener,
+                  int status, std::string_view reason) {
   metrics
       ->CounterFor("teletrace_refusals_total",
                    "Requests and connections refused before reaching a handler",
@@ -54,6 +57,9 @@ void CountRefusal(Metrics* metrics, const std::string& listener, int status,
                     {"status", std::to_string(status)},
                     {"reason", std::string(reason)}})
       ->Add();
+  const std::string key = fmt::format("{} {} {}", listener, status, reason);
+  throttle->Log(spdlog::level::warn, key, fmt::format("{}: refused ({} {})", listener, status,
+                                                      reason));
 }
 
 void TeletraceServer::Parts::HandleHttp(HttpRequest&& request, HttpResponder respond) {
@@ -64,7 +70,7 @@ void TeletraceServer::Parts::HandleHttp(HttpRequest&& request, HttpResponder res
                                   : is_api ? RequestGuard::Area::kApi
                                          : RequestGuard::Area::kUi;
   if (std::optional<HttpResponse> refusal = guard->Check(request, area)) {
-    CountRefusal(&metrics, "http", refusal->status, "guard");
+    CountRefusal(&metrics, &refusal_log, "http", refusal->status, "guard");
     if (area == RequestGuard::Area::kUi) AddSecurityHeaders(&*refusal);
     respond(std::move(*refusal));
     return;
@@ -162,7 +168,10 @@ absl::StatusOr<std::unique_ptr<TeletraceServer>> TeletraceServer::Start(const Co
   p->query_pool = std::make_unique<boost::asio::thread_pool>(config.query_threads);
 
   p->otlp_http_receiver =
-      std::make_unique<ingest::OtlpHttpReceiver>(p->pipeline.get(), &p->metrics);
+      std::make_unique<ingest::OtlpHttpReceiver>(
+          p->pipeline.get(), &p->metrics,
+          ingest::OtlpHttpReceiverOptions{.bearer_token = config.ingest_token,
+                                          .cors_allowed_origins = config.cors_allowed_origins});
   HttpServerOptions otlp_options;
   otlp_options.host = config.host;
   otlp_options.port = config.otlp_http_port;
@@ -173,10 +182,12 @@ absl::StatusOr<std::unique_ptr<TeletraceServer>> TeletraceServer::Start(const Co
   otlp_options.idle_timeout = std::chrono::seconds(config.idle_timeout_seconds);
   otlp_options.header_timeout = std::chrono::seconds(config.header_timeout_seconds);
   otlp_options.budget = p->inflight.get();
+  // OTLP clients get their errors as a google.rpc.Status in their own encoding.
+  otlp_options.error_response = ingest::OtlpHttpErrorResponse;
   otlp_options.tls_cert_file = config.tls_cert_file;
   otlp_options.tls_key_file = config.tls_key_file;
   otlp_options.on_refusal = [p](int status, std::string_view reason) {
-    CountRefusal(&p->metrics, "otlp-http", status, reason);
+    CountRefusal(&p->metrics, &p->refusal_log, "otlp-http", status, reason);
   };
   ASSIGN_OR_RETURN(p->otlp_http,
                    HttpServer::Start(otlp_options, [p](HttpRequest&& r, HttpResponder respond) {
@@ -189,6 +200,11 @@ absl::StatusOr<std::unique_ptr<TeletraceServer>> TeletraceServer::Start(const Co
   ingest::OtlpGrpcReceiverOptions grpc_options;
   grpc_options.address = grpc_address;
   grpc_options.max_message_bytes = config.max_request_bytes;
+  grpc_options.budget = p->inflight.get();
+  grpc_options.max_connection_idle_seconds = config.idle_timeout_seconds;
+  grpc_options.bearer_token = config.ingest_token;
+  grpc_options.tls_cert_file = config.tls_cert_file;
+  grpc_options.tls_key_file = config.tls_key_file;
   ASSIGN_OR_RETURN(p->otlp_grpc, ingest::OtlpGrpcReceiver::Start(grpc_options, p->pipeline.get(),
                                                                  &p->metrics));
 
@@ -204,7 +220,7 @@ absl::StatusOr<std::unique_ptr<TeletraceServer>> TeletraceServer::Start(const Co
   http_options.tls_cert_file = config.tls_cert_file;
   http_options.tls_key_file = config.tls_key_file;
   http_options.on_refusal = [p](int status, std::string_view reason) {
-    CountRefusal(&p->metrics, "http", status, reason);
+    CountRefusal(&p->metrics, &p->refusal_log, "http", status, reason);
   };
   ASSIGN_OR_RETURN(p->http, HttpServer::Start(http_options, [p](HttpRequest&& r,
                                                                  HttpResponder respond) {

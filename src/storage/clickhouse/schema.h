@@ -32,7 +32,7 @@ struct SchemaOptions {
   std::string database;
   std::string cluster;          // empty = single node
   bool low_cardinality = true;  // ${lc_string} is LowCardinality(String)
-  QuerySettings ddl_settings;   // sent with every statement
+  QuerySettings ddl_settings = {};  // sent with every statement
 };
 
 // The statements of one .sql file, rendered: comments dropped, split on ';', placeholders replaced,
