@@ -217,7 +217,7 @@ double MedianSeconds(std::vector<double> v) {
   return v[v.size() / 2];
 }
 
-// TELETRACE_MEASURE_SHAPES picks shapes by name ("40k,100k,spans"; all by default) and
+// TELETRACE_MEASURE_SHAPES picks shapes by name ("40k,100k,spans,slice"; all by default) and
 // TELETRACE_MEASURE_RUNS the runs per shape (3 by default), so that the quadratic code's two-minute
 // runs can be measured fewer times.
 TEST(SqliteLinearComplexityTest, DISABLED_MeasureWriteSpansMedians) {
@@ -230,6 +230,8 @@ TEST(SqliteLinearComplexityTest, DISABLED_MeasureWriteSpansMedians) {
       {"40k", "one span, 40k attributes", [] { return WideSpan(40000); }},
       {"100k", "one span, 100k attributes", [] { return WideSpan(100000); }},
       {"spans", "one request, 100k spans", [] { return ManySpans(100000); }},
+      // What the pipeline commits at a time of such a request (PipelineOptions::max_batch_spans).
+      {"slice", "one slice, 16384 spans", [] { return ManySpans(16384); }},
   };
   const char* wanted = std::getenv("TELETRACE_MEASURE_SHAPES");
   int runs = 3;
