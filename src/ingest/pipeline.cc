@@ -2,12 +2,50 @@
 
 #include <chrono>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include "common/time_util.h"
 #include "fmt/format.h"
 
 namespace teletrace::ingest {
+namespace {
+
+size_t AttributesBytes(const model::KeyValueList& attributes);
+
+size_t ValueBytes(const model::AnyValue& v) {
+  size_t n = sizeof(model::AnyValue);
+  if (const auto* s = std::get_if<std::string>(&v.value)) {
+    n += s->size();
+  } else if (const auto* b = std::get_if<model::Bytes>(&v.value)) {
+    n += b->data.size();
+  } else if (const auto* array = std::get_if<model::ArrayValue>(&v.value)) {
+    for (const model::AnyValue& element : *array) n += ValueBytes(element);
+  } else if (const auto* kvs = std::get_if<model::KeyValueList>(&v.value)) {
+    n += AttributesBytes(*kvs);
+  }
+  return n;
+}
+
+size_t AttributesBytes(const model::KeyValueList& attributes) {
+  size_t n = 0;
+  for (const model::KeyValue& kv : attributes) n += kv.key.size() + ValueBytes(kv.value);
+  return n;
+}
+
+}  // namespace
+
+size_t EstimatedSpanBytes(const model::Span& span) {
+  size_t n = sizeof(model::Span) + span.trace_state.size() + span.name.size() +
+             span.status.message.size() + AttributesBytes(span.attributes);
+  for (const model::Event& e : span.events) {
+    n += sizeof(model::Event) + e.name.size() + AttributesBytes(e.attributes);
+  }
+  for (const model::Link& l : span.links) {
+    n += sizeof(model::Link) + l.trace_state.size() + AttributesBytes(l.attributes);
+  }
+  return n;
+}
 
 Pipeline::Pipeline(storage::Backend* backend, PipelineOptions options, Metrics* metrics)
     : backend_(backend),
@@ -25,6 +63,15 @@ Pipeline::~Pipeline() { Stop(); }
 
 void Pipeline::Submit(model::SpanBatch batch, size_t bytes,
                       std::function<void(absl::Status)> done) {
+  // Sized here, on the receiver's thread, so the writer spends its time only on commits.
+  size_t spans = 0;
+  size_t span_bytes = 0;
+  for (const model::ResourceSpans& rs : batch.resource_spans) {
+    for (const model::ScopeSpans& ss : rs.scope_spans) {
+      spans += ss.spans.size();
+      for (const model::Span& span : ss.spans) span_bytes += EstimatedSpanBytes(span);
+    }
+  }
   absl::Status refusal;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -37,10 +84,15 @@ void Pipeline::Submit(model::SpanBatch batch, size_t bytes,
           fmt::format("ingest queue full: {} of {} bytes queued; retry later", queued_bytes_,
                       options_.max_queue_bytes));
     } else {
-      size_t spans = batch.SpanCount();
       queued_bytes_ += bytes;
       queued_spans_ += spans;
-      queue_.push_back(Item{std::move(batch), bytes, spans, std::move(done)});
+      Item& item = queue_.emplace_back();
+      item.batch = std::move(batch);
+      item.bytes = bytes;
+      item.spans = spans;
+      item.done = std::move(done);
+      item.spans_left = spans;
+      item.span_bytes_left = span_bytes;
     }
   }
   if (!refusal.ok()) {
@@ -53,7 +105,10 @@ void Pipeline::Submit(model::SpanBatch batch, size_t bytes,
 void Pipeline::Stop() {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    stopping_ = true;
+    if (!stopping_) {
+      stopping_ = true;
+      stop_deadline_ = std::chrono::steady_clock::now() + options_.stop_timeout;
+    }
   }
   cv_.notify_one();
   if (writer_.joinable()) writer_.join();
@@ -69,48 +124,122 @@ size_t Pipeline::QueuedSpans() const {
   return queued_spans_;
 }
 
+bool Pipeline::Fits(const Budget& budget, size_t spans, size_t bytes) const {
+  return budget.spans + spans <= options_.max_batch_spans &&
+         budget.bytes + bytes <= options_.max_batch_bytes;
+}
+
+bool Pipeline::TakeSpans(Item& item, Budget& budget, model::SpanBatch& slice) const {
+  if (!item.started() && Fits(budget, item.spans_left, item.span_bytes_left)) {
+    for (model::ResourceSpans& rs : item.batch.resource_spans) {
+      slice.resource_spans.push_back(std::move(rs));
+    }
+    budget.spans += item.spans_left;
+    budget.bytes += item.span_bytes_left;
+    item.spans_left = 0;
+    item.span_bytes_left = 0;
+    return true;
+  }
+  // Span by span: each slice carries its own copy of the resource and scope of the spans it takes
+  // (a cost per slice linear in them, and slices are few: each is full but the last).
+  std::vector<model::ResourceSpans>& resource_spans = item.batch.resource_spans;
+  for (; item.resource_index < resource_spans.size();
+       ++item.resource_index, item.scope_index = 0) {
+    model::ResourceSpans& rs = resource_spans[item.resource_index];
+    model::ResourceSpans* out_rs = nullptr;
+    for (; item.scope_index < rs.scope_spans.size(); ++item.scope_index, item.span_index = 0) {
+      model::ScopeSpans& ss = rs.scope_spans[item.scope_index];
+      model::ScopeSpans* out_ss = nullptr;
+      for (; item.span_index < ss.spans.size(); ++item.span_index) {
+        model::Span& span = ss.spans[item.span_index];
+        const size_t bytes = EstimatedSpanBytes(span);
+        if (!budget.empty() && !Fits(budget, 1, bytes)) return false;
+        if (out_rs == nullptr) {
+          out_rs = &slice.resource_spans.emplace_back();
+          out_rs->resource = rs.resource;
+        }
+        if (out_ss == nullptr) {
+          out_ss = &out_rs->scope_spans.emplace_back();
+          out_ss->scope = ss.scope;
+        }
+        out_ss->spans.push_back(std::move(span));
+        budget.spans += 1;
+        budget.bytes += bytes;
+        item.spans_left -= 1;
+        item.span_bytes_left -= bytes;
+      }
+    }
+  }
+  return true;
+}
+
 void Pipeline::WriterLoop() {
-  std::vector<Item> group;
+  // The batch part of whose spans went into the last commit; it queues again behind whatever
+  // arrived meanwhile, which is what lets other exports in between its slices.
+  std::optional<Item> partial;
   for (;;) {
-    group.clear();
+    std::vector<Item> finished;  // every span of these is in `slice`
+    std::deque<Item> abandoned;  // Stop's timeout passed before these were committed
+    model::SpanBatch slice;
     {
       std::unique_lock<std::mutex> lock(mu_);
+      if (partial.has_value()) {
+        queue_.push_back(std::move(*partial));
+        partial.reset();
+      }
       cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
       if (queue_.empty()) return;  // stopping, and everything is drained
-      // Take whole batches up to max_batch_spans; a single larger batch still goes (alone).
-      size_t spans = 0;
-      while (!queue_.empty() &&
-             (group.empty() || spans + queue_.front().spans <= options_.max_batch_spans)) {
-        spans += queue_.front().spans;
-        group.push_back(std::move(queue_.front()));
-        queue_.pop_front();
+      if (stopping_ && std::chrono::steady_clock::now() >= stop_deadline_) {
+        abandoned.swap(queue_);
+        for (const Item& item : abandoned) {
+          queued_bytes_ -= item.bytes;
+          queued_spans_ -= item.spans;
+        }
+      } else {
+        // Whole batches while they fit (group commit); a batch too large for a commit of its own
+        // is split, and only when it comes first.
+        Budget budget;
+        while (!queue_.empty()) {
+          Item& front = queue_.front();
+          if (!budget.empty() && !Fits(budget, front.spans_left, front.span_bytes_left)) break;
+          if (TakeSpans(front, budget, slice)) {
+            finished.push_back(std::move(front));
+          } else {
+            partial = std::move(front);
+          }
+          queue_.pop_front();
+          if (partial.has_value()) break;
+        }
       }
     }
+    for (Item& item : abandoned) {
+      item.done(absl::UnavailableError(fmt::format(
+          "ingest pipeline stopped before committing this batch ({} of {} spans stored); retry",
+          item.spans - item.spans_left, item.spans)));
+    }
+    if (!abandoned.empty()) continue;
 
-    model::SpanBatch merged;
-    size_t group_bytes = 0;
-    size_t group_spans = 0;
-    for (Item& item : group) {
-      group_bytes += item.bytes;
-      group_spans += item.spans;
-      for (model::ResourceSpans& rs : item.batch.resource_spans) {
-        merged.resource_spans.push_back(std::move(rs));
-      }
-    }
     auto started = std::chrono::steady_clock::now();
-    absl::Status status = backend_->WriteSpans(std::move(merged), NowUnixNano());
+    absl::Status status = backend_->WriteSpans(std::move(slice), NowUnixNano());
     commit_seconds_->Observe(
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
     commits_->Add();
     if (!status.ok()) commit_errors_->Add();
+    // A failed slice fails its whole batch: the rest of a split batch is not written.
+    if (!status.ok() && partial.has_value()) {
+      finished.push_back(std::move(*partial));
+      partial.reset();
+    }
 
     {
-      // The group's memory stays counted until the commit is over, so the bound covers it too.
+      // A batch's memory stays counted until its last commit is over, so the bound covers it too.
       std::lock_guard<std::mutex> lock(mu_);
-      queued_bytes_ -= group_bytes;
-      queued_spans_ -= group_spans;
+      for (const Item& item : finished) {
+        queued_bytes_ -= item.bytes;
+        queued_spans_ -= item.spans;
+      }
     }
-    for (Item& item : group) item.done(status);
+    for (Item& item : finished) item.done(status);
   }
 }
 

@@ -1,17 +1,26 @@
 // The ingest pipeline: a queue bounded in bytes between the receivers and the storage writer, with
-// group commit. Receivers Submit decoded, validated batches; one writer thread takes everything
-// queued (up to max_batch_spans), writes it in one WriteSpans call (one transaction) and then
-// completes every submitter. So an Export is answered only after its spans are durable, and
-// concurrent exports share one commit.
+// group commit. Receivers Submit decoded, validated batches; one writer thread takes what is queued
+// (up to max_batch_spans spans and max_batch_bytes bytes), writes it in one WriteSpans call (one
+// transaction) and then completes every submitter whose spans are all written. So an Export is
+// answered only after its spans are durable, and concurrent exports share one commit.
+//
+// A batch larger than one commit is written in slices of at most that size, and between two of its
+// slices the writer takes the other queued batches first (round robin): a giant request delays
+// other exports, retention (which waits for the storage write lock) and Stop by one slice, not by
+// the whole request. Each slice is its own transaction, so a failure or a Stop part-way leaves the
+// earlier slices stored; storage keeps the first copy of a (trace id, span id), so the client's
+// retry of the whole request stores each span once.
 //
 // Thread safety: Submit may be called from any thread; Stop once, from one thread.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "absl/status/status.h"
@@ -24,7 +33,18 @@ namespace teletrace::ingest {
 struct PipelineOptions {
   size_t max_queue_bytes = 64 << 20;  // refuse new batches beyond this much queued
   size_t max_batch_spans = 16384;     // spans per commit at most
+  // Estimated in-memory span bytes (EstimatedSpanBytes) per commit at most; a single span larger
+  // than this is still written, alone. Typical spans estimate at about 1 KB, so max_batch_spans
+  // bounds ordinary group commits and this bounds commits of unusually large spans (8 MiB of
+  // attributes commit to SQLite in about 0.6 s).
+  size_t max_batch_bytes = 8 << 20;
+  // How long Stop keeps committing what is queued before it fails the rest with Unavailable.
+  std::chrono::milliseconds stop_timeout{5000};
 };
+
+// Roughly the memory `span` holds (strings, attributes, events, links): what bounds a commit's
+// work, which is linear in it. Linear in the span's size.
+size_t EstimatedSpanBytes(const model::Span& span);
 
 class Pipeline {
  public:
@@ -33,14 +53,17 @@ class Pipeline {
   ~Pipeline();  // calls Stop()
 
   // Queues `batch` (about `bytes` of memory; pass the encoded request size). `done` is called once:
-  // - OK after the spans are committed (from the writer thread);
+  // - OK after all the batch's spans are committed (from the writer thread);
   // - ResourceExhausted, synchronously, when the queue is full (the caller answers with a
   //   retryable code);
-  // - Unavailable, synchronously, after Stop();
-  // - the backend's error when the commit failed (nothing of the batch may be assumed stored).
+  // - Unavailable, synchronously, after Stop(); or from the writer when Stop's timeout passed
+  //   before the batch was committed (its earlier slices may be stored; a retry is harmless);
+  // - the backend's error when a commit of its spans failed (its earlier slices may be stored).
   void Submit(model::SpanBatch batch, size_t bytes, std::function<void(absl::Status)> done);
 
-  // Stops accepting, commits everything queued, completes every submitter, joins the writer.
+  // Stops accepting and commits what is queued for up to options.stop_timeout, then completes
+  // every remaining submitter with Unavailable and joins the writer: returns within stop_timeout
+  // plus one commit of at most max_batch_spans spans and max_batch_bytes bytes.
   void Stop();
 
   size_t QueuedBytes() const;
@@ -49,11 +72,26 @@ class Pipeline {
  private:
   struct Item {
     model::SpanBatch batch;
-    size_t bytes = 0;
+    size_t bytes = 0;  // the submitter's size, counted against max_queue_bytes
     size_t spans = 0;
     std::function<void(absl::Status)> done;
+    // Spans not yet taken into a commit and their EstimatedSpanBytes, and where the next one is.
+    size_t spans_left = 0;
+    size_t span_bytes_left = 0;
+    size_t resource_index = 0, scope_index = 0, span_index = 0;
+    bool started() const { return spans_left != spans; }
+  };
+  // What one commit may still take.
+  struct Budget {
+    size_t spans = 0;
+    size_t bytes = 0;
+    bool empty() const { return spans == 0; }
   };
   void WriterLoop();
+  // Moves spans of `item` into `slice` while `budget` allows (at least one into an empty slice);
+  // true when `item` has no spans left.
+  bool TakeSpans(Item& item, Budget& budget, model::SpanBatch& slice) const;
+  bool Fits(const Budget& budget, size_t spans, size_t bytes) const;
 
   storage::Backend* backend_;
   PipelineOptions options_;
@@ -63,6 +101,7 @@ class Pipeline {
   size_t queued_bytes_ = 0;    // guarded by mu_
   size_t queued_spans_ = 0;    // guarded by mu_
   bool stopping_ = false;      // guarded by mu_
+  std::chrono::steady_clock::time_point stop_deadline_;  // guarded by mu_, set with stopping_
   std::thread writer_;
   Histogram* commit_seconds_;
   Counter* commits_;

@@ -1,11 +1,15 @@
 #include "ingest/pipeline.h"
 
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <string>
 #include <future>
 #include <memory>
 #include <thread>
 #include <vector>
 
+#include "fmt/format.h"
 #include "gtest/gtest.h"
 #include "ingest/fake_backend_for_test.h"
 
@@ -85,17 +89,183 @@ TEST(PipelineTest, CommitTakesAtMostMaxBatchSpans) {
   pipeline.Submit(MakeBatch(2, 10), 10, b.Callback());
   pipeline.Submit(MakeBatch(2, 20), 10, c.Callback());
   pipeline.Submit(MakeBatch(1, 30), 10, d.Callback());
-  pipeline.Submit(MakeBatch(5, 40), 10, e.Callback());  // larger than a commit: goes alone
+  pipeline.Submit(MakeBatch(5, 40), 10, e.Callback());  // larger than a commit: split
   backend.Release();
   for (Completion* x : {&a, &b, &c, &d, &e}) EXPECT_TRUE(x->future.get().ok());
   pipeline.Stop();
   std::vector<model::SpanBatch> batches = backend.batches();
-  ASSERT_EQ(batches.size(), 4u);
+  ASSERT_EQ(batches.size(), 5u);
   EXPECT_EQ(batches[0].SpanCount(), 1u);
   EXPECT_EQ(batches[1].SpanCount(), 2u);  // b; c would make 4
   EXPECT_EQ(batches[2].SpanCount(), 3u);  // c + d
   EXPECT_EQ(batches[2].resource_spans.size(), 2u);
-  EXPECT_EQ(batches[3].SpanCount(), 5u);  // e alone
+  // e in two slices, each with its own copy of the resource and scope.
+  model::SpanBatch first = MakeBatch(3, 40);
+  model::SpanBatch rest = MakeBatch(2, 43);
+  EXPECT_EQ(batches[3], first);
+  EXPECT_EQ(batches[4], rest);
+}
+
+// Records the order in which submitters were completed, and with what.
+class CompletionLog {
+ public:
+  std::function<void(absl::Status)> Callback(std::string name) {
+    return [this, name = std::move(name)](absl::Status s) {
+      std::lock_guard<std::mutex> lock(mu_);
+      entries_.push_back(s.ok() ? name : name + ": " + s.ToString());
+      cv_.notify_all();
+    };
+  }
+  std::vector<std::string> WaitFor(size_t n) {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [&] { return entries_.size() >= n; });
+    return entries_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::string> entries_;
+};
+
+TEST(PipelineTest, SplitsABatchLargerThanACommitAndAcknowledgesAfterItsLastSlice) {
+  FakeBackend backend;
+  Metrics metrics;
+  Pipeline pipeline(&backend, PipelineOptions{.max_queue_bytes = 1000, .max_batch_spans = 4},
+                    &metrics);
+  backend.Hold();
+  Completion giant;
+  pipeline.Submit(MakeBatch(10, 1), 500, giant.Callback());
+  backend.WaitForWrites(1);
+  EXPECT_FALSE(giant.Ready());
+  EXPECT_EQ(pipeline.QueuedBytes(), 500u);
+  backend.Release();
+  EXPECT_TRUE(giant.future.get().ok());
+  pipeline.Stop();
+  std::vector<model::SpanBatch> batches = backend.batches();
+  ASSERT_EQ(batches.size(), 3u);
+  EXPECT_EQ(batches[0], MakeBatch(4, 1));
+  EXPECT_EQ(batches[1], MakeBatch(4, 5));
+  EXPECT_EQ(batches[2], MakeBatch(2, 9));
+  EXPECT_EQ(pipeline.QueuedBytes(), 0u);
+  EXPECT_EQ(pipeline.QueuedSpans(), 0u);
+}
+
+TEST(PipelineTest, SplitsByEstimatedBytesSoHugeSpansGoOneACommit) {
+  FakeBackend backend;
+  Metrics metrics;
+  Pipeline pipeline(&backend,
+                    PipelineOptions{.max_queue_bytes = 1 << 30,
+                                    .max_batch_spans = 16384,
+                                    .max_batch_bytes = 1 << 20},
+                    &metrics);
+  // Three spans of 20,000 attributes each (~0.9 MB apiece in memory): two exceed the budget.
+  model::SpanBatch batch = MakeBatch(3, 1);
+  for (model::Span& span : batch.resource_spans[0].scope_spans[0].spans) {
+    for (int i = 0; i < 20000; ++i) span.attributes.push_back({fmt::format("k{}", i), int64_t{i}});
+  }
+  ASSERT_GT(EstimatedSpanBytes(batch.resource_spans[0].scope_spans[0].spans[0]), 1u << 19);
+  Completion c;
+  pipeline.Submit(batch, 1000, c.Callback());
+  EXPECT_TRUE(c.future.get().ok());
+  pipeline.Stop();
+  std::vector<model::SpanBatch> batches = backend.batches();
+  ASSERT_EQ(batches.size(), 3u);
+  for (size_t i = 0; i < 3; ++i) {
+    ASSERT_EQ(batches[i].SpanCount(), 1u);
+    const model::Span& got = batches[i].resource_spans[0].scope_spans[0].spans[0];
+    EXPECT_EQ(got, batch.resource_spans[0].scope_spans[0].spans[i]);
+  }
+}
+
+// The attack: one giant request must not make other exports wait for all of it. The small export
+// submitted while the giant one's first slice is being written is committed right after that slice,
+// before the giant one's remaining slices.
+TEST(PipelineTest, SmallExportIsCommittedBetweenTheSlicesOfAGiantOne) {
+  FakeBackend backend;
+  Metrics metrics;
+  Pipeline pipeline(&backend, PipelineOptions{.max_queue_bytes = 1 << 20, .max_batch_spans = 10},
+                    &metrics);
+  CompletionLog log;
+  backend.Hold();
+  pipeline.Submit(MakeBatch(100, 1), 1000, log.Callback("giant"));
+  backend.WaitForWrites(1);  // the giant's first slice is being written
+  pipeline.Submit(MakeBatch(1, 500), 10, log.Callback("small"));
+  backend.Release();
+  EXPECT_EQ(log.WaitFor(2), (std::vector<std::string>{"small", "giant"}));
+  pipeline.Stop();
+  std::vector<model::SpanBatch> batches = backend.batches();
+  ASSERT_EQ(batches.size(), 11u);
+  EXPECT_EQ(batches[0], MakeBatch(10, 1));
+  EXPECT_EQ(batches[1], MakeBatch(1, 500));  // alone: the giant's rest would not fit beside it
+  for (size_t i = 2; i < 11; ++i) {
+    EXPECT_EQ(batches[i], MakeBatch(10, static_cast<int>(1 + 10 * (i - 1)))) << i;
+  }
+}
+
+TEST(PipelineTest, AFailedSliceFailsItsBatchAndWritesNoMoreOfIt) {
+  FakeBackend backend;
+  Metrics metrics;
+  Pipeline pipeline(&backend, PipelineOptions{.max_queue_bytes = 1000, .max_batch_spans = 3},
+                    &metrics);
+  backend.FailNext(absl::OkStatus());
+  backend.FailNext(absl::InternalError("sqlite: write batch of 3 spans: disk I/O error"));
+  Completion giant, next;
+  pipeline.Submit(MakeBatch(10, 1), 100, giant.Callback());
+  absl::Status s = giant.future.get();
+  EXPECT_EQ(s.code(), absl::StatusCode::kInternal);
+  EXPECT_EQ(s.message(), "sqlite: write batch of 3 spans: disk I/O error");
+  EXPECT_EQ(backend.batches().size(), 2u);
+  EXPECT_EQ(pipeline.QueuedBytes(), 0u);
+  EXPECT_EQ(pipeline.QueuedSpans(), 0u);
+  pipeline.Submit(MakeBatch(1, 50), 10, next.Callback());
+  EXPECT_TRUE(next.future.get().ok());
+  pipeline.Stop();
+  EXPECT_EQ(backend.batches().size(), 3u);
+}
+
+// SIGTERM during a giant request: Stop returns after the slice in flight, once its timeout has
+// passed, and the unwritten rest of the request is refused as retryable.
+TEST(PipelineTest, StopReturnsAfterTheSliceInFlightOnceItsTimeoutPassed) {
+  FakeBackend backend;
+  Metrics metrics;
+  Pipeline pipeline(&backend,
+                    PipelineOptions{.max_queue_bytes = 1 << 20,
+                                    .max_batch_spans = 10,
+                                    .stop_timeout = std::chrono::milliseconds(0)},
+                    &metrics);
+  backend.Hold();
+  Completion giant, queued;
+  pipeline.Submit(MakeBatch(100, 1), 1000, giant.Callback());
+  backend.WaitForWrites(1);
+  pipeline.Submit(MakeBatch(1, 500), 10, queued.Callback());
+  std::thread stopper([&] { pipeline.Stop(); });
+  // Wait until Stop has taken effect (a refusal), so the writer sees it after this slice.
+  std::vector<std::unique_ptr<Completion>> admitted;  // queued before Stop: refused like `queued`
+  for (;;) {
+    auto probe = std::make_unique<Completion>();
+    pipeline.Submit(MakeBatch(1, 900), 0, probe->Callback());
+    if (probe->Ready()) break;
+    admitted.push_back(std::move(probe));
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  backend.Release();
+  stopper.join();
+  absl::Status s = giant.future.get();
+  EXPECT_EQ(s.code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(s.message(),
+            "ingest pipeline stopped before committing this batch (10 of 100 spans stored); retry");
+  absl::Status q = queued.future.get();
+  EXPECT_EQ(q.code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(q.message(),
+            "ingest pipeline stopped before committing this batch (0 of 1 spans stored); retry");
+  for (auto& probe : admitted) {
+    EXPECT_EQ(probe->future.get().code(), absl::StatusCode::kUnavailable);
+  }
+  EXPECT_EQ(backend.batches().size(), 1u);
+  EXPECT_EQ(backend.batches()[0], MakeBatch(10, 1));
+  EXPECT_EQ(pipeline.QueuedBytes(), 0u);
+  EXPECT_EQ(pipeline.QueuedSpans(), 0u);
 }
 
 TEST(PipelineTest, RefusesSynchronouslyWhenQueueFull) {

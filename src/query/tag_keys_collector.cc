@@ -4,6 +4,7 @@
 #include <set>
 #include <string>
 
+#include "model/last_occurrence.h"
 #include "query/engine.h"
 #include "query/intrinsics.h"
 
@@ -64,13 +65,15 @@ struct TagKeysCollector::State {
   // Attribute names and types per level, in the order of kLevelPrefixes.
   std::array<std::set<NameType, NameTypeLess>, 5> levels;
 
+  // A key repeated in one list reports only the type of its last occurrence, the value every
+  // other layer sees.
   void AddAll(size_t level, const model::KeyValueList& attributes) {
-    for (const model::KeyValue& kv : attributes) {
+    model::ForEachLastOccurrence(attributes, [&](const model::KeyValue& kv) {
       std::optional<ValueType> type = TypeOf(kv.value);
-      if (!type.has_value()) continue;
+      if (!type.has_value()) return;
       auto& set = levels[level];
       if (set.find(NameTypeView{kv.key, *type}) == set.end()) set.insert(NameType{kv.key, *type});
-    }
+    });
   }
 };
 

@@ -309,11 +309,7 @@ void BlockSummaryBuilder::AddIntrinsic(query::Intrinsic intrinsic, const model::
 }
 
 void BlockSummaryBuilder::Add(const model::StoredSpan& span) {
-  auto first_time = [this](const void* p) {
-    if (std::find(seen_.begin(), seen_.end(), p) != seen_.end()) return false;
-    seen_.push_back(p);
-    return true;
-  };
+  auto first_time = [this](const void* p) { return seen_.insert(p).second; };
   auto first_bit = [](uint64_t (&bits)[4], uint8_t value) {
     uint64_t& word = bits[value / 64];
     const uint64_t bit = uint64_t{1} << (value % 64);

@@ -22,6 +22,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -79,8 +80,8 @@ class BlockSummaryBuilder {
   bool has_zero_ = false;
   std::string scratch_;
   // Spans of one block mostly share a few resources and scopes (and kinds and status codes): their
-  // terms are added once.
-  std::vector<const void*> seen_;
+  // terms are added once. Hashed: a batch may as well give every span its own resource.
+  std::unordered_set<const void*> seen_;
   uint64_t seen_kinds_[4] = {};     // bit set by SpanKind value
   uint64_t seen_statuses_[4] = {};  // bit set by StatusCode value
 };

@@ -6,7 +6,9 @@
 #include <variant>
 
 #include "fmt/format.h"
+#include "model/last_occurrence.h"
 #include "query/engine.h"
+#include "query/values.h"
 
 namespace teletrace::storage {
 namespace {
@@ -315,56 +317,67 @@ void BlockValueCountsBuilder::Add(const model::StoredSpan& span) {
   };
   share_enum(kinds_, kind_values_, static_cast<int>(span.span.kind));
   share_enum(statuses_, status_values_, static_cast<int>(span.span.status.code));
-  CountAttributes('a', span.span.attributes, span, 1);
+  CountAttributes('a', span.span.attributes, 1);
   CountKey(intrinsic_, kSpanName, IntrinsicKey(query::Intrinsic::kName), span, 1);
 }
 
 void BlockValueCountsBuilder::CountAttributes(char level, const model::KeyValueList& attributes,
-                                              const model::StoredSpan& span, uint64_t spans) {
+                                              uint64_t spans) {
   KeyTable& table = level == 'r' ? resource_ : (level == 's' ? scope_ : span_);
-  key_.level = level == 'r' ? query::KeyLevel::kResource
-                            : (level == 's' ? query::KeyLevel::kScope : query::KeyLevel::kSpan);
-  for (const model::KeyValue& kv : attributes) {
-    // A key repeated in the list has one value (FindAttribute's); count the key once.
-    if (model::FindAttribute(attributes, kv.key) != &kv.value) continue;
-    key_.name = kv.key;
-    CountKey(table, kv.key, key_, span, spans);
+  // A key repeated in the list has one value (FindAttribute's): count its last occurrence only.
+  // The value is taken from the entry itself rather than looked up by key (a lookup per entry is
+  // quadratic in the list); for an attribute key that is exactly the one value
+  // TagValuesCollector::ForEachCountedValue yields.
+  model::ForEachLastOccurrence(attributes, [&](const model::KeyValue& kv) {
+    std::optional<query::TagValue> value = query::ToTagValue(kv.value);
+    ValueCounts& counts = CountsOf(table, kv.key);
+    if (value.has_value()) AddValue(counts, *value, spans);
+  });
+}
+
+BlockValueCountsBuilder::ValueCounts& BlockValueCountsBuilder::CountsOf(KeyTable& table,
+                                                                        std::string_view name) {
+  auto it = table.find(name);
+  if (it == table.end()) it = table.emplace(std::string(name), ValueCounts{}).first;
+  return it->second;
+}
+
+void BlockValueCountsBuilder::AddValue(ValueCounts& counts, const query::TagValue& v,
+                                       uint64_t spans) {
+  if (counts.overflow) return;
+  // At most kMaxCountedValues entries: a linear scan is bounded.
+  for (auto& [value, n] : counts.values) {
+    if (SameValue(value, v)) {
+      n += spans;
+      return;
+    }
   }
+  if (counts.values.size() == kMaxCountedValues) {
+    counts.overflow = true;
+    counts.values.clear();
+    counts.values.shrink_to_fit();
+    return;
+  }
+  counts.values.emplace_back(v, spans);
 }
 
 void BlockValueCountsBuilder::CountKey(KeyTable& table, std::string_view name,
                                        const query::Key& key, const model::StoredSpan& span,
                                        uint64_t spans) {
-  auto it = table.find(name);
-  if (it == table.end()) it = table.emplace(std::string(name), ValueCounts{}).first;
-  ValueCounts& counts = it->second;
+  ValueCounts& counts = CountsOf(table, name);
   if (counts.overflow) return;
-  query::TagValuesCollector::ForEachCountedValue(key, span, [&](const query::TagValue& v) {
-    if (counts.overflow) return;
-    for (auto& [value, n] : counts.values) {
-      if (SameValue(value, v)) {
-        n += spans;
-        return;
-      }
-    }
-    if (counts.values.size() == kMaxCountedValues) {
-      counts.overflow = true;
-      counts.values.clear();
-      counts.values.shrink_to_fit();
-      return;
-    }
-    counts.values.emplace_back(v, spans);
-  });
+  query::TagValuesCollector::ForEachCountedValue(
+      key, span, [&](const query::TagValue& v) { AddValue(counts, v, spans); });
 }
 
 std::string BlockValueCountsBuilder::Finish() && {
   for (const auto& [first, spans] : resources_) {
     if (first->resource != nullptr) {
-      CountAttributes('r', first->resource->attributes, *first, spans);
+      CountAttributes('r', first->resource->attributes, spans);
     }
   }
   for (const auto& [first, spans] : scopes_) {
-    if (first->scope != nullptr) CountAttributes('s', first->scope->attributes, *first, spans);
+    if (first->scope != nullptr) CountAttributes('s', first->scope->attributes, spans);
     CountKey(intrinsic_, kScopeName, IntrinsicKey(query::Intrinsic::kScopeName), *first, spans);
   }
   for (const auto& [first, spans] : kinds_) {

@@ -96,10 +96,11 @@ class BlockValueCountsBuilder {
   };
   using KeyTable = std::unordered_map<std::string, ValueCounts, KeyHash, std::equal_to<>>;
 
-  void CountAttributes(char level, const model::KeyValueList& attributes,
-                       const model::StoredSpan& span, uint64_t spans);
+  void CountAttributes(char level, const model::KeyValueList& attributes, uint64_t spans);
   void CountKey(KeyTable& table, std::string_view name, const query::Key& key,
                 const model::StoredSpan& span, uint64_t spans);
+  static ValueCounts& CountsOf(KeyTable& table, std::string_view name);
+  static void AddValue(ValueCounts& counts, const query::TagValue& value, uint64_t spans);
 
   // Per level: resource 'r', scope 's', span 'a', intrinsic 'i'.
   KeyTable resource_, scope_, span_, intrinsic_;
@@ -111,7 +112,6 @@ class BlockValueCountsBuilder {
   // values seen, in first-seen order, parallel to the lists).
   std::vector<std::pair<const model::StoredSpan*, uint64_t>> kinds_, statuses_;
   std::vector<int> kind_values_, status_values_;
-  query::Key key_;  // reused to avoid a string allocation per attribute
 };
 
 }  // namespace teletrace::storage

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <deque>
 #include <memory>
+#include <string_view>
 #include <unordered_map>
 #include <utility>
 
@@ -75,13 +76,16 @@ constexpr std::string_view kStreamNames[kStreamCount] = {
     "duration",           "ingestion time",  "attribute key", "key name",
     "events and links",   "status code",     "status message"};
 
-// Hash key of an id: ids are random, so their first 8 bytes hash as well as all of them.
-template <size_t N>
-uint64_t IdKey(const std::array<uint8_t, N>& id) {
-  uint64_t key;
-  std::memcpy(&key, id.data(), sizeof(key));
-  return key;
-}
+// Hashes an id by all its bytes. Ids come from clients, so they need not be random: keying a table
+// by their first 8 bytes, or hashing those with the identity std::hash<uint64_t>, lets a batch of
+// chosen ids pile into one bucket and makes every lookup linear in the block.
+struct IdHash {
+  template <size_t N>
+  size_t operator()(const std::array<uint8_t, N>& id) const {
+    return std::hash<std::string_view>()(
+        std::string_view(reinterpret_cast<const char*>(id.data()), N));
+  }
+};
 
 class Writer {
  public:
@@ -822,13 +826,12 @@ absl::StatusOr<std::string> EncodeSpanBlock(const std::vector<const model::Store
   std::vector<KeyColumn> columns;  // one per attribute key, in key-table order
 
   // Parents usually sit in the same block: name them by position instead of repeating 8 bytes.
-  std::unordered_map<uint64_t, uint32_t> position_of_span;
+  std::unordered_map<SpanId, uint32_t, IdHash> position_of_span;
   position_of_span.reserve(spans.size());
   for (size_t i = 0; i < spans.size(); ++i) {
-    position_of_span.try_emplace(IdKey(spans[i]->span.span_id), static_cast<uint32_t>(i));
+    position_of_span.try_emplace(spans[i]->span.span_id, static_cast<uint32_t>(i));
   }
-  std::unordered_map<uint64_t, std::vector<std::pair<TraceId, uint32_t>>> trace_table;
-  uint32_t trace_count = 0;
+  std::unordered_map<TraceId, uint32_t, IdHash> trace_table;
   std::unordered_map<std::string_view, uint32_t> name_table;
   std::unordered_map<std::string_view, uint32_t> key_table;
 
@@ -854,22 +857,15 @@ absl::StatusOr<std::string> EncodeSpanBlock(const std::vector<const model::Store
     refs.Varint(scopes.IndexOf(scope, [](Writer& w, const model::Scope& sc) { w.Scope(sc); }));
 
     // Trace ids: an index into the block's table; the table size itself means "a new id follows".
-    auto& bucket = trace_table[IdKey(s.trace_id)];
-    auto known = std::find_if(bucket.begin(), bucket.end(),
-                              [&s](const auto& entry) { return entry.first == s.trace_id; });
-    if (known != bucket.end()) {
-      streams[kTraceRefs].Varint(known->second);
-    } else {
-      bucket.emplace_back(s.trace_id, trace_count);
-      streams[kTraceRefs].Varint(trace_count++);
-      streams[kTraceIds].Id(s.trace_id);
-    }
+    auto [trace, new_trace] =
+        trace_table.try_emplace(s.trace_id, static_cast<uint32_t>(trace_table.size()));
+    streams[kTraceRefs].Varint(trace->second);
+    if (new_trace) streams[kTraceIds].Id(s.trace_id);
     streams[kSpanIds].Id(s.span_id);
     if (s.parent_span_id == SpanId{}) {
       streams[kParents].Varint(0);
-    } else if (auto parent = position_of_span.find(IdKey(s.parent_span_id));
-               parent != position_of_span.end() &&
-               spans[parent->second]->span.span_id == s.parent_span_id) {
+    } else if (auto parent = position_of_span.find(s.parent_span_id);
+               parent != position_of_span.end()) {
       streams[kParents].Varint(uint64_t{parent->second} + 1);
     } else {
       streams[kParents].Varint(spans.size() + 1);

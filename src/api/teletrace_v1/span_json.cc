@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "fmt/format.h"
+#include "model/last_occurrence.h"
 
 namespace teletrace::api::v1 {
 namespace {
@@ -197,23 +198,15 @@ void AppendAnyValue(std::string* out, const model::AnyValue& value) {
 void AppendAttributes(std::string* out, const model::KeyValueList& attributes) {
   out->push_back('{');
   bool first = true;
-  for (size_t i = 0; i < attributes.size(); ++i) {
-    // A key repeated in one list: the last occurrence wins (model::FindAttribute), and a JSON
-    // object must not carry the key twice.
-    bool shadowed = false;
-    for (size_t j = i + 1; j < attributes.size(); ++j) {
-      if (attributes[j].key == attributes[i].key) {
-        shadowed = true;
-        break;
-      }
-    }
-    if (shadowed) continue;
+  // A key repeated in one list: the last occurrence wins (model::FindAttribute), and a JSON
+  // object must not carry the key twice.
+  model::ForEachLastOccurrence(attributes, [&](const model::KeyValue& kv) {
     if (!first) out->push_back(',');
     first = false;
-    AppendJsonString(out, attributes[i].key);
+    AppendJsonString(out, kv.key);
     out->push_back(':');
-    AppendAnyValue(out, attributes[i].value);
-  }
+    AppendAnyValue(out, kv.value);
+  });
   out->push_back('}');
 }
 

@@ -10,6 +10,7 @@
 #include "common/ids.h"
 #include "common/status_macros.h"
 #include "fmt/format.h"
+#include "model/last_occurrence.h"
 #include "storage/span_block_codec.h"
 
 namespace teletrace::storage::clickhouse {
@@ -65,19 +66,13 @@ struct AttributeColumns {
   }
 
   void AddList(char level, const model::KeyValueList& attributes) {
-    for (size_t i = 0; i < attributes.size(); ++i) {
-      const model::KeyValue& kv = attributes[i];
-      // The last occurrence of a key wins.
-      bool later = false;
-      for (size_t j = i + 1; j < attributes.size() && !later; ++j) {
-        later = attributes[j].key == kv.key;
-      }
-      if (later) continue;
+    // The last occurrence of a key wins.
+    model::ForEachLastOccurrence(attributes, [&](const model::KeyValue& kv) {
       std::string key;
       key.reserve(kv.key.size() + 1);
       key.push_back(level);
       key.append(kv.key);
-      if (AddScalar(key, kv.value, 0)) continue;
+      if (AddScalar(key, kv.value, 0)) return;
       const auto& value = kv.value.value;
       uint8_t type = kEmpty;
       if (value.index() == 5) type = kBytes;
@@ -89,7 +84,7 @@ struct AttributeColumns {
           AddScalar(key, element, kElement);
         }
       }
-    }
+    });
   }
 
   void Write(RowBinaryWriter& out) const {

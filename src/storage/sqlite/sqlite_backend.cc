@@ -8,7 +8,6 @@
 #include <map>
 #include <mutex>
 #include <optional>
-#include <set>
 #include <string>
 #include <unordered_set>
 #include <utility>
@@ -420,13 +419,19 @@ absl::Status SqliteBackend::WriteLocked(std::vector<const StoredSpan*>& spans) {
   WriteTxn txn(conn);
   RETURN_IF_ERROR(txn.Begin());
 
-  // Drop spans already stored: read each trace's stored span ids once.
-  std::map<TraceId, std::set<SpanId>> stored;
-  for (const StoredSpan* s : spans) stored.try_emplace(s->span.trace_id);
+  // Drop spans already stored: scan each trace's stored span ids once, looking each up among the
+  // batch's ids of that trace (sorted), and keep only the hits. Collecting every stored id instead
+  // would cost a tree insert per stored span of the trace on every batch: a large trace written
+  // in many slices would pay for its whole past again on each one.
+  std::map<TraceId, std::vector<SpanId>> incoming;
+  for (const StoredSpan* s : spans) incoming[s->span.trace_id].push_back(s->span.span_id);
+  std::map<TraceId, std::vector<SpanId>> stored;
   {
     ASSIGN_OR_RETURN(SqliteStatement stmt,
                      conn.Prepare("SELECT span_ids FROM trace_blocks WHERE trace_id = ?"));
-    for (auto& [trace_id, span_ids] : stored) {
+    for (auto& [trace_id, span_ids] : incoming) {
+      std::sort(span_ids.begin(), span_ids.end());
+      std::vector<SpanId>* hits = nullptr;
       stmt.BindBlob(1, IdBytes(trace_id), /*static_data=*/true);
       while (true) {
         ASSIGN_OR_RETURN(bool row, stmt.Step());
@@ -435,15 +440,22 @@ absl::Status SqliteBackend::WriteLocked(std::vector<const StoredSpan*>& spans) {
         for (size_t i = 0; i + 8 <= ids.size(); i += 8) {
           SpanId id;
           IdFromBytes(ids.substr(i, 8), &id);
-          span_ids.insert(id);
+          if (!std::binary_search(span_ids.begin(), span_ids.end(), id)) continue;
+          if (hits == nullptr) hits = &stored[trace_id];
+          hits->push_back(id);
         }
       }
       stmt.Reset();
+      if (hits != nullptr) std::sort(hits->begin(), hits->end());
     }
   }
-  std::erase_if(spans, [&stored](const StoredSpan* s) {
-    return stored[s->span.trace_id].count(s->span.span_id) > 0;
-  });
+  if (!stored.empty()) {
+    std::erase_if(spans, [&stored](const StoredSpan* s) {
+      auto it = stored.find(s->span.trace_id);
+      return it != stored.end() &&
+             std::binary_search(it->second.begin(), it->second.end(), s->span.span_id);
+    });
+  }
   if (spans.empty()) return txn.Commit();
 
   // Start-time order makes each block's time bounds tight, which is what pruning works on.
