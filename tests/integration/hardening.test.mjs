@@ -9,7 +9,8 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
 import { Api, countAllSpans, httpRequest } from './lib/api.mjs';
-import { encodeExportRequest, postTraces, simpleTrace } from './lib/otlp.mjs';
+import { RawTraceClient, grpc } from './lib/grpc.mjs';
+import { decodeRpcStatus, encodeExportRequest, postTraces, simpleTrace } from './lib/otlp.mjs';
 import { startServer } from './lib/server.mjs';
 
 // Sends raw bytes on a fresh connection and resolves with everything the server sent before it
@@ -192,6 +193,42 @@ describe('hardening: bearer token on the API', () => {
     assert.equal((await httpRequest('GET', `${srv.apiUrl}/metrics`)).status, 401);
     assert.equal((await httpRequest('GET', `${srv.apiUrl}/healthz`)).status, 200);
     assert.equal((await httpRequest('GET', `${srv.apiUrl}/`)).status, 200);
+  });
+});
+
+describe('hardening: bearer token on OTLP ingest', () => {
+  let srv;
+  let client;
+
+  before(async () => {
+    srv = await startServer({ extraArgs: ['--auth.ingest_token=it-ingest-token'] });
+    client = new RawTraceClient(srv.grpcUrl);
+  });
+  after(async () => {
+    client.close();
+    await srv.stop();
+  });
+
+  it('OTLP/HTTP and OTLP/gRPC refuse exports without the token and store nothing', async () => {
+    const t = simpleTrace({ count: 2, service: 'it-token' });
+    const body = encodeExportRequest(t.resourceSpans);
+    const none = await postTraces(srv.otlpTracesUrl, body);
+    assert.equal(none.status, 401);
+    assert.equal(none.headers['www-authenticate'], 'Bearer realm="teletrace"');
+    assert.deepEqual(decodeRpcStatus(none.body), { code: 16, message: 'missing or invalid bearer token' });
+    const grpcNone = await client.export(body);
+    assert.equal(grpcNone.err?.code, grpc.status.UNAUTHENTICATED);
+    assert.equal(grpcNone.err?.details, 'missing or invalid bearer token');
+    const api = new Api(srv.apiUrl);
+    assert.equal((await api.trace(t.traceId)).status, 404);
+
+    const ok = await postTraces(srv.otlpTracesUrl, body, { headers: { authorization: 'Bearer it-ingest-token' } });
+    assert.equal(ok.status, 200);
+    const t2 = simpleTrace({ count: 3, service: 'it-token' });
+    const grpcOk = await client.export(encodeExportRequest(t2.resourceSpans), { headers: { authorization: 'Bearer it-ingest-token' } });
+    assert.equal(grpcOk.err, null);
+    assert.equal((await api.trace(t.traceId)).json.spans.length, 2);
+    assert.equal((await api.trace(t2.traceId)).json.spans.length, 3);
   });
 });
 

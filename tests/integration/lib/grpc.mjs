@@ -18,8 +18,10 @@ export class RawTraceClient {
   }
 
   // Resolves { err: null, response: Buffer } or { err: { code, details } }; never rejects.
-  export(requestBytes, { timeoutMs = 20_000 } = {}) {
+  // `headers`: metadata to send, e.g. { authorization: 'Bearer t' }.
+  export(requestBytes, { timeoutMs = 20_000, headers = {} } = {}) {
     const metadata = new grpc.Metadata();
+    for (const [k, v] of Object.entries(headers)) metadata.set(k, v);
     const options = { deadline: Date.now() + timeoutMs };
     return new Promise((resolve) => {
       this.client.makeUnaryRequest(
