@@ -2,6 +2,8 @@
 
 #include "server/http_server.h"
 
+#include "server/http_request_parsing.h"
+
 #include <zlib.h>
 
 #include <algorithm>
@@ -102,22 +104,8 @@ constexpr int kGzipResponseLevel = 1;
 // response before the client reads it.
 constexpr auto kLingerTimeout = std::chrono::seconds(2);
 constexpr size_t kLingerMaxBytes = 1 << 20;
-// zlib counts in uInt; feed large buffers in pieces of at most this.
-constexpr size_t kZlibChunk = 1u << 30;
-
-std::string AsciiLower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 std::string_view View(beast::string_view s) { return {s.data(), s.size()}; }
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
 
 std::string JsonEscape(std::string_view s) {
   std::string out;
@@ -148,132 +136,6 @@ HttpResponse DefaultErrorResponse(int status, const std::string& message) {
   return response;
 }
 
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// Decodes %XX escapes; a malformed escape is kept as written (routing then fails on it visibly).
-std::string PercentDecode(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size() && HexValue(s[i + 1]) >= 0 && HexValue(s[i + 2]) >= 0) {
-      out += static_cast<char>(HexValue(s[i + 1]) * 16 + HexValue(s[i + 2]));
-      i += 2;
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
-}
-
-// Splits an origin-form ("/a?b") or absolute-form ("http://h/a?b") target into path and query.
-void SplitTarget(std::string_view target, std::string* path, std::string* query) {
-  if (size_t scheme = target.find("://"); scheme != std::string_view::npos && target[0] != '/') {
-    size_t slash = target.find('/', scheme + 3);
-    target = slash == std::string_view::npos ? std::string_view("/") : target.substr(slash);
-  }
-  size_t q = target.find('?');
-  *path = PercentDecode(target.substr(0, q));
-  *query = q == std::string_view::npos ? "" : std::string(target.substr(q + 1));
-}
-
-// True when an Accept-Encoding value admits gzip (a listed `gzip` or `x-gzip` without q=0).
-bool AcceptsGzip(std::string_view accept_encoding) {
-  while (!accept_encoding.empty()) {
-    size_t comma = accept_encoding.find(',');
-    std::string_view item = accept_encoding.substr(0, comma);
-    accept_encoding =
-        comma == std::string_view::npos ? std::string_view() : accept_encoding.substr(comma + 1);
-    size_t semi = item.find(';');
-    std::string coding = AsciiLower(Trim(item.substr(0, semi)));
-    if (coding != "gzip" && coding != "x-gzip") continue;
-    if (semi == std::string_view::npos) return true;
-    std::string params = AsciiLower(item.substr(semi + 1));
-    size_t qpos = params.find("q=");
-    if (qpos == std::string::npos) return true;
-    return std::strtod(params.c_str() + qpos + 2, nullptr) > 0;
-  }
-  return false;
-}
-
-struct InflateOutcome {
-  int status = 0;  // 0 on success, else the HTTP status to answer with
-  std::string message;
-};
-
-enum class BodyCoding { kGzip, kDeflate };
-
-// True when `in` starts with a zlib (RFC 1950) header: deflate method and a valid check value.
-bool HasZlibHeader(std::string_view in) {
-  if (in.size() < 2) return false;
-  const auto cmf = static_cast<unsigned char>(in[0]);
-  const auto flg = static_cast<unsigned char>(in[1]);
-  return (cmf & 0x0f) == 8 && (cmf >> 4) <= 7 && (cmf * 256 + flg) % 31 == 0;
-}
-
-// Inflates a gzip body (several concatenated members count as one body, as RFC 1952 allows) or a
-// deflate body (RFC 9110's "deflate" is zlib-wrapped; raw deflate, which some clients send, is
-// accepted too) into *out, failing with 413 once more than `limit` bytes come out.
-InflateOutcome InflateBody(std::string_view in, BodyCoding coding, size_t limit,
-                           std::string* out) {
-  const char* name = coding == BodyCoding::kGzip ? "gzip" : "deflate";
-  const int window_bits = coding == BodyCoding::kGzip ? 16 + MAX_WBITS
-                          : HasZlibHeader(in)         ? MAX_WBITS
-                                                      : -MAX_WBITS;
-  z_stream zs{};
-  if (inflateInit2(&zs, window_bits) != Z_OK) {
-    return {500, "inflateInit2 failed"};
-  }
-  InflateOutcome outcome;
-  size_t in_pos = 0;
-  size_t produced = 0;
-  const size_t cap = limit + 1;  // One byte over the limit proves the body too big.
-  out->clear();
-  out->resize(std::min(cap, std::max<size_t>(in.size() * 4, 16 << 10)));
-  while (true) {
-    if (zs.avail_in == 0 && in_pos < in.size()) {
-      size_t n = std::min(kZlibChunk, in.size() - in_pos);
-      zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data() + in_pos));
-      zs.avail_in = static_cast<uInt>(n);
-      in_pos += n;
-    }
-    if (produced == out->size()) out->resize(std::min(cap, out->size() * 2));
-    size_t room = std::min(kZlibChunk, out->size() - produced);
-    zs.next_out = reinterpret_cast<Bytef*>(out->data() + produced);
-    zs.avail_out = static_cast<uInt>(room);
-    int ret = inflate(&zs, Z_NO_FLUSH);
-    produced += room - zs.avail_out;
-    if (produced > limit) {
-      outcome = {413, fmt::format("request body exceeds {} bytes after decompression", limit)};
-      break;
-    }
-    bool input_exhausted = zs.avail_in == 0 && in_pos == in.size();
-    if (ret == Z_STREAM_END) {
-      if (input_exhausted) break;
-      if (coding == BodyCoding::kDeflate) {
-        outcome = {400, "invalid deflate body: data after the end of the stream"};
-        break;
-      }
-      inflateReset(&zs);  // Another gzip member follows.
-      continue;
-    }
-    if (ret == Z_OK) continue;
-    if (ret == Z_BUF_ERROR && !input_exhausted) continue;
-    std::string reason = ret == Z_BUF_ERROR ? "unexpected end of stream"
-                         : zs.msg != nullptr ? zs.msg
-                                             : fmt::format("zlib error {}", ret);
-    outcome = {400, fmt::format("invalid {} body: {}", name, reason)};
-    break;
-  }
-  inflateEnd(&zs);
-  out->resize(outcome.status == 0 ? produced : 0);
-  return outcome;
-}
-
 // Deflates `in` into `out` with `zs` (initialised by the caller), ending with `flush`: Z_FINISH for
 // a complete stream, Z_SYNC_FLUSH for a piece that more deflate data will follow.
 bool DeflateAll(z_stream& zs, std::string_view in, int flush, std::string& out) {
@@ -282,13 +144,13 @@ bool DeflateAll(z_stream& zs, std::string_view in, int flush, std::string& out) 
   out.resize(deflateBound(&zs, in.size()) + 16);
   while (true) {
     if (zs.avail_in == 0 && in_pos < in.size()) {
-      size_t n = std::min(kZlibChunk, in.size() - in_pos);
+      size_t n = std::min(kZlibChunkBytes, in.size() - in_pos);
       zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data() + in_pos));
       zs.avail_in = static_cast<uInt>(n);
       in_pos += n;
     }
     if (produced == out.size()) out.resize(out.size() * 2 + 64);
-    size_t room = std::min(kZlibChunk, out.size() - produced);
+    size_t room = std::min(kZlibChunkBytes, out.size() - produced);
     zs.next_out = reinterpret_cast<Bytef*>(out.data() + produced);
     zs.avail_out = static_cast<uInt>(room);
     const bool last_input = zs.avail_in == 0 && in_pos == in.size();
@@ -643,39 +505,14 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     auto te = header.find(http::field::transfer_encoding);
     if (te == header.end()) return true;
     std::string codings;
-    for (auto it = header.find(http::field::transfer_encoding);
-         it != header.end() && it->name() == http::field::transfer_encoding; ++it) {
+    for (auto it = te; it != header.end() && it->name() == http::field::transfer_encoding; ++it) {
       if (!codings.empty()) codings += ", ";
-      codings += AsciiLower(Trim(View(it->value())));
+      codings += View(it->value());
     }
-    if (version_ < 11) {
-      RejectAndClose(400, "framing", "Transfer-Encoding is not allowed in HTTP/1.0 requests",
-                     /*body_unread=*/true);
-      return false;
-    }
-    if (header.find(http::field::content_length) != header.end()) {
-      RejectAndClose(400, "framing", "request has both Transfer-Encoding and Content-Length",
-                     /*body_unread=*/true);
-      return false;
-    }
-    if (codings == "chunked") return true;
-    // Chunked anywhere but last leaves the body's end unknowable: a malformed request (400).
-    // Any other coding is one we do not implement (501).
-    std::string_view last = codings;
-    if (size_t comma = last.rfind(','); comma != std::string_view::npos) {
-      last = Trim(last.substr(comma + 1));
-    }
-    const bool chunked_before_last =
-        last != "chunked" && (" " + codings + ",").find(" chunked,") != std::string::npos;
-    if (chunked_before_last) {
-      RejectAndClose(400, "framing",
-                     fmt::format("Transfer-Encoding \"{}\" does not end with chunked", codings),
-                     /*body_unread=*/true);
-    } else {
-      RejectAndClose(501, "framing",
-                     fmt::format("unsupported Transfer-Encoding \"{}\" (only chunked)", codings),
-                     /*body_unread=*/true);
-    }
+    std::optional<RequestRefusal> refusal = CheckTransferEncoding(
+        codings, version_, header.find(http::field::content_length) != header.end());
+    if (!refusal) return true;
+    RejectAndClose(refusal->status, "framing", refusal->message, /*body_unread=*/true);
     return false;
   }
 
@@ -775,7 +612,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     for (const auto& field : message) {
       std::string name = AsciiLower(View(field.name_string()));
       if (name == "content-encoding") {
-        content_encoding = AsciiLower(Trim(View(field.value())));
+        content_encoding = AsciiLower(TrimSpaces(View(field.value())));
         continue;  // The handler gets the decoded body; the encoding no longer applies.
       }
       request.headers.emplace_back(std::move(name), std::string(View(field.value())));
@@ -786,12 +623,12 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
                content_encoding == "deflate") {
       if (!message.body().empty()) {
         std::string compressed = std::move(message.body());
-        InflateOutcome outcome = InflateBody(
+        std::optional<RequestRefusal> refusal = InflateBody(
             compressed, content_encoding == "deflate" ? BodyCoding::kDeflate : BodyCoding::kGzip,
             core_->options.max_body_bytes, &request.body);
-        if (outcome.status != 0) {
-          SendError(outcome.status, outcome.status == 413 ? "too_large" : "bad_encoding",
-                    outcome.message);
+        if (refusal) {
+          SendError(refusal->status, refusal->status == 413 ? "too_large" : "bad_encoding",
+                    refusal->message);
           return;
         }
         // Inflation ran on this I/O thread (at most `threads` at once); from here on the inflated
