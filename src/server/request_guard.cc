@@ -4,21 +4,10 @@
 #include <cctype>
 
 #include "fmt/format.h"
+#include "server/http_request_parsing.h"
 
 namespace teletrace::server {
 namespace {
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
 
 HttpResponse Refusal(int status, std::string_view message) {
   HttpResponse r;
@@ -49,12 +38,12 @@ std::string_view OriginAuthority(std::string_view origin) {
 }  // namespace
 
 std::string HostWithoutPort(std::string_view authority) {
-  authority = Trim(authority);
+  authority = TrimSpaces(authority);
   if (!authority.empty() && authority.front() == '[') {
     size_t close = authority.find(']');
-    return Lower(close == std::string_view::npos ? authority : authority.substr(0, close + 1));
+    return AsciiLower(close == std::string_view::npos ? authority : authority.substr(0, close + 1));
   }
-  return Lower(authority.substr(0, authority.find(':')));
+  return AsciiLower(authority.substr(0, authority.find(':')));
 }
 
 bool ConstantTimeEquals(std::string_view a, std::string_view b) {
@@ -69,11 +58,11 @@ bool ConstantTimeEquals(std::string_view a, std::string_view b) {
 }
 
 RequestGuard::RequestGuard(RequestGuardOptions options) : options_(std::move(options)) {
-  for (std::string& host : options_.allowed_hosts) host = Lower(Trim(host));
+  for (std::string& host : options_.allowed_hosts) host = AsciiLower(TrimSpaces(host));
 }
 
 std::vector<std::string> RequestGuard::DefaultAllowedHosts(std::string_view listen_host) {
-  const std::string host = Lower(listen_host);
+  const std::string host = AsciiLower(listen_host);
   const bool loopback = host == "localhost" || host == "::1" || host == "[::1]" ||
                         host.rfind("127.", 0) == 0;
   if (!loopback) return {};
@@ -95,13 +84,13 @@ std::optional<HttpResponse> RequestGuard::Check(const HttpRequest& request, Area
     return Refusal(403, fmt::format("host \"{}\" is not allowed (server.allowed_hosts)", host));
   }
   const std::string_view origin = request.Header("origin");
-  if (!origin.empty() && Lower(OriginAuthority(origin)) != Lower(Trim(host_header))) {
+  if (!origin.empty() && AsciiLower(OriginAuthority(origin)) != AsciiLower(TrimSpaces(host_header))) {
     return Refusal(403, "cross-origin request refused: Origin does not match Host");
   }
   if (area != Area::kApi) return std::nullopt;
   if (request.method == "POST") {
-    const std::string content_type = Lower(Trim(request.Header("content-type")));
-    const std::string_view media = Trim(std::string_view(content_type).substr(
+    const std::string content_type = AsciiLower(TrimSpaces(request.Header("content-type")));
+    const std::string_view media = TrimSpaces(std::string_view(content_type).substr(
         0, std::string_view(content_type).find(';')));
     if (!media.empty() && media != "application/json") {
       return Refusal(415, fmt::format("Content-Type must be application/json, got \"{}\"",
@@ -109,12 +98,12 @@ std::optional<HttpResponse> RequestGuard::Check(const HttpRequest& request, Area
     }
   }
   if (!options_.api_token.empty()) {
-    const std::string_view authorization = Trim(request.Header("authorization"));
+    const std::string_view authorization = TrimSpaces(request.Header("authorization"));
     constexpr std::string_view kBearer = "bearer ";
     const bool bearer = authorization.size() > kBearer.size() &&
-                        Lower(authorization.substr(0, kBearer.size())) == kBearer;
+                        AsciiLower(authorization.substr(0, kBearer.size())) == kBearer;
     if (!bearer ||
-        !ConstantTimeEquals(Trim(authorization.substr(kBearer.size())), options_.api_token)) {
+        !ConstantTimeEquals(TrimSpaces(authorization.substr(kBearer.size())), options_.api_token)) {
       HttpResponse r = Refusal(401, "missing or invalid bearer token");
       r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"teletrace\"");
       return r;
