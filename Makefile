@@ -72,7 +72,7 @@ fuzz: deps
 	  if nice -n 19 $$bin -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
 	       -print_final_stats=1 -artifact_prefix=$(FUZZ_DIR)/crashes/$$f/ \
 	       $(FUZZ_DIR)/corpus/$$f > $(FUZZ_DIR)/logs/$$f.log 2>&1; then \
-	    grep -E '^#[0-9]+ +DONE' $(FUZZ_DIR)/logs/$$f.log | tail -n 1; \
+	    grep -E '^#[0-9]+[[:space:]]+DONE' $(FUZZ_DIR)/logs/$$f.log | tail -n 1; \
 	  else \
 	    failed="$$failed $$f"; tail -n 40 $(FUZZ_DIR)/logs/$$f.log; \
 	    echo "fuzz: $$f FAILED; the input is in $(FUZZ_DIR)/crashes/$$f/"; \

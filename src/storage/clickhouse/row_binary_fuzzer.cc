@@ -153,7 +153,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         break;
       }
       case 7: {  // FixedString(N), N from the schema (and sometimes huge)
-        size_t n = (op >> 3) == 31 ? SIZE_MAX - (op & 7) : (op >> 3);
+        size_t n = (op >> 3) == 31 ? SIZE_MAX - (op & 7) : static_cast<size_t>(op >> 3);
         auto v = reader.Fixed(n);
         CheckDataLoss(v);
         ok = v.ok();
