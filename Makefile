@@ -5,8 +5,8 @@ BIN := $(BUILD_DIR)/teletrace
 WEB_SOURCES := $(shell find web/src web/public -type f 2>/dev/null) web/index.html \
                web/package-lock.json web/vite.config.ts web/tsconfig.json
 
-.PHONY: all deps test-deps ui build run test test-unit test-asan test-web test-integration \
-        test-e2e test-clickhouse test-soak soak bench clean
+.PHONY: all deps test-deps ui build run test test-unit test-asan test-tsan test-web \
+        test-integration test-e2e test-clickhouse test-soak soak fuzz bench clean
 
 all: build
 
@@ -29,10 +29,11 @@ build: deps ui
 run: build
 	$(BIN)
 
-# Unit, conformance and fuzz-corpus tests (release build, then the same under ASan+UBSan), the UI's
-# unit tests, the integration suite against the real binary with the OpenTelemetry JS SDK, and the
-# browser end-to-end suite.
-test: test-deps build test-unit test-asan test-web test-integration test-e2e test-clickhouse test-soak
+# Unit, conformance and fuzz-corpus tests (release build, then the same under ASan+UBSan), the
+# concurrency tests under TSan, the UI's unit tests, the integration suite against the real binary
+# with the OpenTelemetry JS SDK, the browser end-to-end suite, ClickHouse, and a short soak.
+test: test-deps build test-unit test-asan test-tsan test-web test-integration test-e2e \
+      test-clickhouse test-soak
 
 test-unit: build
 	ctest --preset $(PRESET) -j2
@@ -41,6 +42,43 @@ test-asan: deps
 	cmake --preset asan >/dev/null
 	cmake --build --preset asan
 	ctest --preset asan -j2
+
+# The concurrent code under ThreadSanitizer: the ingest pipeline, the HTTP server, the gRPC receiver
+# and the SQLite backend (with the storage conformance suite). Only their test binaries are built.
+# tests/tsan.supp says which reports from uninstrumented Debian libraries are suppressed and why.
+TSAN_TESTS := teletrace_ingest_test teletrace_server_lib_test teletrace_storage_sqlite_test
+TSAN_REGEX := ^(PipelineTest|HttpServerTest|GzipBodyTest|Sqlite[A-Za-z]*Test|[A-Za-z/]*Conformance[A-Za-z/]*)\.
+test-tsan: deps
+	cmake --preset tsan >/dev/null
+	cmake --build --preset tsan --target $(TSAN_TESTS)
+	ctest --preset tsan -j2 -R '$(TSAN_REGEX)'
+
+# Each libFuzzer target (clang, ASan+UBSan) for FUZZ_SECONDS, one at a time, over a copy of the seed
+# corpus tests/fixtures (build/fuzz/corpus/<fuzzer>, which keeps what it learns between runs).
+# A crash is saved to build/fuzz/crashes/<fuzzer>/ and fails the target once all have run; fix the
+# bug, then add the file to tests/fixtures so every build's corpus test replays it.
+# `make fuzz FUZZERS=cursor_fuzzer FUZZ_SECONDS=600` runs one.
+FUZZ_SECONDS ?= 60
+FUZZERS ?= $(sort $(notdir $(basename $(shell find src -name '*_fuzzer.cc'))))
+FUZZ_DIR := build/fuzz
+fuzz: deps
+	cmake --preset fuzz >/dev/null
+	cmake --build --preset fuzz --target $(FUZZERS)
+	@failed=""; for f in $(FUZZERS); do \
+	  bin=$$(find $(FUZZ_DIR)/src -name $$f -type f -perm -u+x | head -n 1); \
+	  mkdir -p $(FUZZ_DIR)/corpus/$$f $(FUZZ_DIR)/crashes/$$f $(FUZZ_DIR)/logs; \
+	  cp -r tests/fixtures/. $(FUZZ_DIR)/corpus/$$f/; \
+	  echo "fuzz: $$f for $(FUZZ_SECONDS) s"; \
+	  if nice -n 19 $$bin -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
+	       -print_final_stats=1 -artifact_prefix=$(FUZZ_DIR)/crashes/$$f/ \
+	       $(FUZZ_DIR)/corpus/$$f > $(FUZZ_DIR)/logs/$$f.log 2>&1; then \
+	    grep -E '^#[0-9]+[[:space:]]+DONE' $(FUZZ_DIR)/logs/$$f.log | tail -n 1; \
+	  else \
+	    failed="$$failed $$f"; tail -n 40 $(FUZZ_DIR)/logs/$$f.log; \
+	    echo "fuzz: $$f FAILED; the input is in $(FUZZ_DIR)/crashes/$$f/"; \
+	  fi; \
+	done; \
+	if [ -n "$$failed" ]; then echo "fuzz: crashes in:$$failed"; exit 1; fi
 
 test-web: test-deps
 	scripts/npm-ci-if-changed.sh web

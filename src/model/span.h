@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <variant>
 #include <vector>
 
@@ -25,15 +26,26 @@ struct Bytes {
 };
 
 // A typed attribute value. monostate is OTLP's empty AnyValue.
+//
+// The converting constructors are implicit by design, so values read like literals
+// (`{"http.status_code", 200}`). They are declared here and defined below KeyValue: the variant
+// holds vectors of AnyValue and KeyValue, and a constructor body instantiates their destructors,
+// which clang (unlike gcc) does at once, while KeyValue is still incomplete. The template takes
+// only what the variant itself accepts, and never an AnyValue, so is_constructible<AnyValue, X>
+// is true exactly when the value can be built, and copies always use the copy constructor.
 struct AnyValue {
-  std::variant<std::monostate, std::string, bool, int64_t, double, Bytes, ArrayValue, KeyValueList>
-      value;
+  using Variant =
+      std::variant<std::monostate, std::string, bool, int64_t, double, Bytes, ArrayValue,
+                   KeyValueList>;
+  Variant value;
 
   AnyValue() = default;
   template <typename T>
-  AnyValue(T v) : value(std::move(v)) {}  // NOLINT: implicit by design, values read like literals
-  AnyValue(const char* s) : value(std::string(s)) {}  // NOLINT
-  AnyValue(int v) : value(int64_t{v}) {}              // NOLINT
+    requires(!std::is_same_v<std::remove_cvref_t<T>, AnyValue> &&
+             std::is_constructible_v<Variant, T>)
+  AnyValue(T v);          // NOLINT(google-explicit-constructor)
+  AnyValue(const char* s);  // NOLINT(google-explicit-constructor)
+  AnyValue(int v);          // NOLINT(google-explicit-constructor)
 
   bool operator==(const AnyValue&) const;
 };
@@ -43,6 +55,13 @@ struct KeyValue {
   AnyValue value;
   bool operator==(const KeyValue&) const = default;
 };
+
+template <typename T>
+  requires(!std::is_same_v<std::remove_cvref_t<T>, AnyValue> &&
+           std::is_constructible_v<AnyValue::Variant, T>)
+inline AnyValue::AnyValue(T v) : value(std::move(v)) {}
+inline AnyValue::AnyValue(const char* s) : value(std::string(s)) {}
+inline AnyValue::AnyValue(int v) : value(int64_t{v}) {}
 
 enum class SpanKind : uint8_t {
   kUnspecified = 0,
