@@ -43,7 +43,7 @@ struct AnyValue {
   template <typename T>
     requires(!std::is_same_v<std::remove_cvref_t<T>, AnyValue> &&
              std::is_constructible_v<Variant, T>)
-  AnyValue(T v);          // NOLINT(google-explicit-constructor)
+  AnyValue(T v);            // NOLINT(google-explicit-constructor)
   AnyValue(const char* s);  // NOLINT(google-explicit-constructor)
   AnyValue(int v);          // NOLINT(google-explicit-constructor)
 
