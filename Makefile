@@ -61,7 +61,8 @@ test-tsan: deps
 FUZZ_SECONDS ?= 60
 FUZZERS ?= $(sort $(notdir $(basename $(shell find src -name '*_fuzzer.cc'))))
 FUZZ_DIR := build/fuzz
-fuzz: deps
+fuzz:
+	scripts/install-deps.sh --fuzz
 	cmake --preset fuzz >/dev/null
 	cmake --build --preset fuzz --target $(FUZZERS)
 	@failed=""; for f in $(FUZZERS); do \

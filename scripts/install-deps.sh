@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what Teletrace needs to build and test, idempotently: Debian packages (only the missing
 # ones, so a second run does no apt work) and the npm packages of the test clients and the UI.
-# Usage: scripts/install-deps.sh [--test]   (--test adds what only the tests need)
+# Usage: scripts/install-deps.sh [--test|--fuzz]   (what only the tests, or make fuzz, need)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,8 +16,12 @@ packages=(
 # Only the tests need these: a real browser for the UI end-to-end suite, and real ClickHouse
 # servers (single node and a cluster with ZooKeeper) for the ClickHouse backend.
 test_packages=(chromium clickhouse-server zookeeper python3)
+# Only `make fuzz` needs these: clang with libFuzzer and its sanitizer runtimes.
+fuzz_packages=(clang libclang-rt-14-dev)
 if [[ "${1:-}" == "--test" ]]; then
   packages+=("${test_packages[@]}")
+elif [[ "${1:-}" == "--fuzz" ]]; then
+  packages+=("${fuzz_packages[@]}")
 fi
 
 missing=()

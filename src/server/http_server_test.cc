@@ -631,7 +631,7 @@ TEST_F(HttpServerTest, SharedBudgetRefusesBodiesBeyondItWithRetryable429) {
     // Announces 400 KiB, sends 10 bytes: the lease is held while the body trickles in.
     uploads.back()->Send("POST /v1/traces HTTP/1.1\r\nHost: t\r\nContent-Length: 409600\r\n\r\n0123456789");
   }
-  for (int attempt = 0; attempt < 100 && budget.used() < 819200; ++attempt) {
+  for (int attempt = 0; attempt < 1000 && budget.used() < 819200; ++attempt) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   EXPECT_EQ(budget.used(), 819200u);
@@ -649,7 +649,7 @@ TEST_F(HttpServerTest, SharedBudgetRefusesBodiesBeyondItWithRetryable429) {
                            big.size(), big));
   EXPECT_EQ(chunked.Read().result_int(), 429);
   uploads.clear();  // the clients go away: their leases return
-  for (int attempt = 0; attempt < 100 && budget.used() > 0; ++attempt) {
+  for (int attempt = 0; attempt < 1000 && budget.used() > 0; ++attempt) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   EXPECT_EQ(budget.used(), 0u);
@@ -657,7 +657,7 @@ TEST_F(HttpServerTest, SharedBudgetRefusesBodiesBeyondItWithRetryable429) {
   after.Send(Post("/v1/traces", std::string(500 << 10, 'a')));
   EXPECT_EQ(after.Read().result_int(), 200);
   EXPECT_EQ(recorder_.count(), 1u);
-  for (int attempt = 0; attempt < 100 && budget.used() > 0; ++attempt) {
+  for (int attempt = 0; attempt < 1000 && budget.used() > 0; ++attempt) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   EXPECT_EQ(budget.used(), 0u);

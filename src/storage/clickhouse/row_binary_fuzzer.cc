@@ -40,6 +40,7 @@ bool ModelVarUInt(std::string_view body, size_t* pos, uint64_t* value) {
   for (int i = 0; i < 10; ++i) {
     if (*pos >= body.size()) return false;
     auto byte = static_cast<uint8_t>(body[(*pos)++]);
+    if (i == 9 && byte > 1) return false;  // the tenth byte holds bit 63 only
     v |= static_cast<uint64_t>(byte & 0x7f) << (7 * i);
     if ((byte & 0x80) == 0) {
       *value = v;
