@@ -300,6 +300,14 @@ absl::StatusOr<Config> LoadConfig(int argc, const char* const* argv, const char*
   ASSIGN_OR_RETURN(config.max_inflight_bytes,
                    ParseUint(values["ingest.max_inflight_bytes"], "ingest.max_inflight_bytes",
                              uint64_t{1} << 40));
+  if (config.max_inflight_bytes != 0 && config.max_inflight_bytes < 2 * config.max_request_bytes) {
+    // A compressed request holds its wire bytes and its inflated bytes at once: a smaller budget
+    // would refuse the largest allowed request forever, however often it is retried.
+    return absl::InvalidArgumentError(fmt::format(
+        "ingest.max_inflight_bytes: must be 0 or at least twice ingest.max_request_bytes ({}), "
+        "got {}",
+        2 * config.max_request_bytes, config.max_inflight_bytes));
+  }
   config.cors_allowed_origins = SplitList(values["ingest.cors_allowed_origins"]);
   ASSIGN_OR_RETURN(config.max_request_bytes,
                    ParseUint(values["ingest.max_request_bytes"], "ingest.max_request_bytes",

@@ -74,6 +74,9 @@ TEST(ConfigTest, ErrorsNameTheKey) {
   EXPECT_EQ(Load({"--storage.retention_interval=99999999999999s"}).status(),
             absl::InvalidArgumentError("storage.retention_interval: expected a duration like 90s, "
                                        "30m, 72h or 7d (or 0), got \"99999999999999s\""));
+  EXPECT_EQ(Load({"--ingest.max_inflight_bytes=1000000"}).status(),
+            absl::InvalidArgumentError("ingest.max_inflight_bytes: must be 0 or at least twice "
+                                       "ingest.max_request_bytes (33554432), got 1000000"));
   std::string file = WriteYaml("server:\n  htp_port: 1\n");
   EXPECT_EQ(Load({"--config", file.c_str()}).status(),
             absl::InvalidArgumentError("config file " + file + ": unknown key \"server.htp_port\""));

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "fmt/format.h"
+#include "common/cpu_time_for_test.h"
 #include "gtest/gtest.h"
 #include "query/query.h"
 #include "storage/block_summary.h"
@@ -20,14 +21,7 @@ namespace teletrace::storage {
 namespace {
 
 constexpr int kN = 100000;
-constexpr auto kBound = std::chrono::seconds(5);
-
-// CPU time of this thread: unlike wall time, not inflated by other processes on a shared machine.
-std::chrono::nanoseconds ThreadCpuTime() {
-  timespec ts;
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec);
-}
+constexpr auto kBound = std::chrono::seconds(5) * kBuildSlowdown;
 
 // The CPU time `fn` took on this thread.
 template <typename Fn>
