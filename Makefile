@@ -26,7 +26,10 @@ build: deps ui
 	cmake --preset $(PRESET) >/dev/null
 	cmake --build --preset $(PRESET)
 
-run: build
+# Builds only what it runs: the server (with the UI embedded), not the tests and benchmarks.
+run: deps ui
+	cmake --preset $(PRESET) >/dev/null
+	cmake --build --preset $(PRESET) --target teletrace
 	$(BIN)
 
 # Unit, conformance and fuzz-corpus tests (release build, then the same under ASan+UBSan), the
