@@ -13,9 +13,10 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev libcurl4-openssl-dev
   nodejs npm
 )
-# Only the tests need these: a real browser for the UI end-to-end suite, and real ClickHouse
+# Only the tests need these: a real browser for the UI end-to-end suite, the openssl CLI (TLS tests
+# make their certificates), and real ClickHouse
 # servers (single node and a cluster with ZooKeeper) for the ClickHouse backend.
-test_packages=(chromium clickhouse-server zookeeper python3)
+test_packages=(chromium clickhouse-server zookeeper python3 openssl)
 # Only `make fuzz` needs these: clang with libFuzzer and its sanitizer runtimes.
 fuzz_packages=(clang libclang-rt-14-dev)
 if [[ "${1:-}" == "--test" ]]; then
