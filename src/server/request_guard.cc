@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "api/teletrace_v1/span_json.h"
 #include "fmt/format.h"
 #include "server/http_request_parsing.h"
 
@@ -13,16 +14,9 @@ HttpResponse Refusal(int status, std::string_view message) {
   HttpResponse r;
   r.status = status;
   r.content_type = "application/json";
-  r.body = "{\"errorMessage\":\"";
-  for (char c : message) {
-    if (c == '"' || c == '\\') r.body.push_back('\\');
-    if (static_cast<unsigned char>(c) < 0x20) {
-      r.body += fmt::format("\\u{:04x}", static_cast<int>(c));
-      continue;
-    }
-    r.body.push_back(c);
-  }
-  r.body += "\"}";
+  r.body = "{\"errorMessage\":";
+  api::v1::AppendJsonString(&r.body, message);
+  r.body += "}";
   return r;
 }
 
