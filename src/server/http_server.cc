@@ -2,6 +2,7 @@
 
 #include "server/http_server.h"
 
+#include "api/teletrace_v1/span_json.h"
 #include "server/http_request_parsing.h"
 
 #include <zlib.h>
@@ -107,32 +108,13 @@ constexpr size_t kLingerMaxBytes = 1 << 20;
 
 std::string_view View(beast::string_view s) { return {s.data(), s.size()}; }
 
-std::string JsonEscape(std::string_view s) {
-  std::string out;
-  out.reserve(s.size() + 2);
-  for (char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          out += fmt::format("\\u{:04x}", static_cast<int>(c));
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out;
-}
-
 HttpResponse DefaultErrorResponse(int status, const std::string& message) {
   HttpResponse response;
   response.status = status;
   response.content_type = "application/json";
-  response.body = fmt::format("{{\"errorMessage\":\"{}\"}}", JsonEscape(message));
+  response.body = "{\"errorMessage\":";
+  api::v1::AppendJsonString(&response.body, message);
+  response.body += "}";
   return response;
 }
 
