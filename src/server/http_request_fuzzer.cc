@@ -1,6 +1,7 @@
 // Fuzzes what the HTTP server does with a request's bytes before a handler sees them: Beast's
 // parser with the server's limits, then our Transfer-Encoding rules, target splitting and
-// percent-decoding, Accept-Encoding and bounded gzip/deflate inflation. Every input must end in a
+// percent-decoding, Accept-Encoding, the UI/API port's request guard and bounded gzip/deflate
+// inflation. Every input must end in a
 // parse error or a refusal with a 4xx/5xx status, never a crash, and an inflated body never
 // exceeds its limit.
 #include <utility>  // Before the Boost headers: Beast 1.74 with g++ 12 in C++20 needs it.
@@ -14,6 +15,7 @@
 #include <boost/beast/http.hpp>
 
 #include "server/http_request_parsing.h"
+#include "server/request_guard.h"
 
 namespace {
 
@@ -57,6 +59,21 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string query;
   SplitTarget(View(header.target()), &path, &query);
   AcceptsGzip(View(header[http::field::accept_encoding]));
+
+  // The UI/API port's guard reads Host, Origin, Content-Type and Authorization from the client.
+  HttpRequest request;
+  request.method = std::string(View(header.method_string()));
+  request.path = path;
+  for (const auto& field : header) {
+    request.headers.emplace_back(AsciiLower(View(field.name_string())),
+                                 std::string(View(field.value())));
+  }
+  static const server::RequestGuard guard(
+      {.api_token = "fuzz-token", .allowed_hosts = server::RequestGuard::DefaultAllowedHosts("127.0.0.1")});
+  for (auto area : {server::RequestGuard::Area::kUi, server::RequestGuard::Area::kApi}) {
+    std::optional<HttpResponse> refusal = guard.Check(request, area);
+    if (refusal && (refusal->status < 400 || refusal->status > 499)) std::abort();
+  }
 
   if (!parser.is_done()) return 0;
   const std::string& body = parser.get().body();
