@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <pthread.h>
 
+#include "common/build_info.h"
 #include "ingest/protobuf_log_throttle.h"
 #include "server/config.h"
 #include "server/request_guard.h"
@@ -81,7 +82,10 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (config->version) {
-    std::puts("teletrace " TELETRACE_VERSION);
+    const teletrace::BuildInfo& build = teletrace::GetBuildInfo();
+    std::printf("teletrace %.*s (commit %.*s, built %.*s)\n", static_cast<int>(build.version.size()),
+                build.version.data(), static_cast<int>(build.commit.size()), build.commit.data(),
+                static_cast<int>(build.date.size()), build.date.data());
     return 0;
   }
   spdlog::set_level(spdlog::level::from_str(config->log_level));

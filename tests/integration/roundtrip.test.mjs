@@ -5,6 +5,9 @@
 // by field with exact nanoseconds and exact counts.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { TraceState } from '@opentelemetry/core';
@@ -28,7 +31,7 @@ import {
   postTraces,
   stringifyJson,
 } from './lib/otlp.mjs';
-import { startServer } from './lib/server.mjs';
+import { REPO_ROOT, startServer, TELETRACE_BIN } from './lib/server.mjs';
 
 const NS = 1_000_000_000n;
 // Base second, aligned to a minute so histogram buckets are known: T1 lies in [S, S+3) s,
@@ -432,6 +435,16 @@ describe('GET /v1/ping and /v1/system-info', () => {
     assert.equal(a.status, 200);
     assert.match(a.json.systemId, /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
     assert.deepStrictEqual(b.json, a.json);
+  });
+
+  it('system-info names the version that --version prints, the one in the VERSION file', async () => {
+    const version = readFileSync(path.join(REPO_ROOT, 'VERSION'), 'utf8').trim();
+    const printed = execFileSync(TELETRACE_BIN, ['--version'], { encoding: 'utf8' });
+    assert.match(printed, new RegExp(`^teletrace ${version.replaceAll('.', '\\.')} ` +
+      '\\(commit ([0-9a-f]{12}(-dirty)?|unknown), built \\d{4}-\\d{2}-\\d{2}\\)\\n$'));
+    const info = await api.systemInfo();
+    assert.deepStrictEqual(Object.keys(info.json).sort(), ['systemId', 'version']);
+    assert.equal(info.json.version, version);
   });
 });
 

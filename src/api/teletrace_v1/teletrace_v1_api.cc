@@ -3,6 +3,7 @@
 #include "api/teletrace_v1/request_parser.h"
 #include "api/teletrace_v1/span_json.h"
 #include "absl/strings/numbers.h"
+#include "common/build_info.h"
 #include "common/status_macros.h"
 #include "common/time_util.h"
 #include "fmt/format.h"
@@ -215,6 +216,8 @@ HttpResponse TeletraceV1Api::SystemInfo() {
   if (!id.ok()) return ErrorResponse(id.status());
   std::string body = "{\"systemId\":";
   AppendJsonString(&body, *id);
+  body += ",\"version\":";
+  AppendJsonString(&body, GetBuildInfo().version);
   body += "}";
   return JsonResponse(std::move(body));
 }

@@ -2,7 +2,9 @@
 // HTTP-shaped interface (the OTLP-to-API round trip with real SDKs is in tests/integration).
 #include "api/teletrace_v1/teletrace_v1_api.h"
 
+#include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <set>
 
 #include "gtest/gtest.h"
@@ -75,9 +77,18 @@ TEST_F(TeletraceV1ApiTest, PingAndSystemInfo) {
   EXPECT_EQ(ping.content_type, "text/plain; charset=utf-8");
   HttpResponse info = Call("GET", "/v1/system-info");
   ASSERT_EQ(info.status, 200);
-  std::string id = json::parse(info.body)["systemId"];
+  json parsed = json::parse(info.body);
+  EXPECT_EQ(parsed.size(), 2u) << info.body;
+  std::string id = parsed["systemId"];
   EXPECT_EQ(id.size(), 36u);
   EXPECT_EQ(json::parse(Call("GET", "/v1/system-info").body)["systemId"], id);
+  // The version is the repository's VERSION file, the one place it is written.
+  const char* source_dir = std::getenv("TELETRACE_SOURCE_DIR");
+  ASSERT_NE(source_dir, nullptr);
+  std::ifstream version_file(std::string(source_dir) + "/VERSION");
+  std::string version;
+  ASSERT_TRUE(std::getline(version_file, version));
+  EXPECT_EQ(parsed["version"], version);
 }
 
 TEST_F(TeletraceV1ApiTest, UnknownRoutesAndWrongMethods) {
