@@ -2,11 +2,13 @@
 PRESET ?= release
 BUILD_DIR := build/$(PRESET)
 BIN := $(BUILD_DIR)/teletrace
+VERSION := $(shell head -n 1 VERSION)
+DIST_TARBALL := build/dist/teletrace-$(VERSION)-linux-$(shell dpkg --print-architecture).tar.gz
 WEB_SOURCES := $(shell find web/src web/public -type f 2>/dev/null) web/index.html \
                web/package-lock.json web/vite.config.ts web/tsconfig.json
 
 .PHONY: all deps test-deps ui build run test test-unit test-asan test-tsan test-web \
-        test-integration test-e2e test-clickhouse test-soak soak fuzz bench clean
+        test-integration test-e2e test-clickhouse test-soak test-dist soak fuzz dist bench clean
 
 all: build
 
@@ -34,9 +36,10 @@ run: deps ui
 
 # Unit, conformance and fuzz-corpus tests (release build, then the same under ASan+UBSan), the
 # concurrency tests under TSan, the UI's unit tests, the integration suite against the real binary
-# with the OpenTelemetry JS SDK, the browser end-to-end suite, ClickHouse, and a short soak.
+# with the OpenTelemetry JS SDK, the browser end-to-end suite, ClickHouse, a short soak, and the
+# release tarball in a minimal Debian root.
 test: test-deps build test-unit test-asan test-tsan test-web test-integration test-e2e \
-      test-clickhouse test-soak
+      test-clickhouse test-soak test-dist
 
 test-unit: build
 	ctest --preset $(PRESET) -j2
@@ -114,6 +117,16 @@ test-soak: build test-deps
 
 soak: build test-deps
 	TELETRACE_BIN=$(abspath $(BIN)) node tests/soak/soak.mjs --seconds=$(SOAK_SECONDS) --restarts=5
+
+# The standalone release tarball (scripts/make-dist.sh): the binary, the shared libraries it loads
+# but glibc, their licenses. test-dist runs it in a minimal Debian root (tests/dist/run.sh).
+dist: deps ui
+	cmake --preset release >/dev/null
+	cmake --build --preset release --target teletrace
+	scripts/make-dist.sh build/release/teletrace build/dist
+
+test-dist: dist test-deps
+	tests/dist/run.sh $(DIST_TARBALL)
 
 bench: build
 	bench/scenarios/run.sh

@@ -11,12 +11,14 @@ packages=(
   libssl-dev libsqlite3-dev sqlite3 libboost-dev nlohmann-json3-dev libzstd-dev zlib1g-dev
   libyaml-cpp-dev libspdlog-dev libfmt-dev libabsl-dev
   libgtest-dev libgmock-dev libbenchmark-dev libcurl4-openssl-dev
+  patchelf
   nodejs npm
 )
 # Only the tests need these: a real browser for the UI end-to-end suite, the openssl CLI (TLS tests
 # make their certificates), and real ClickHouse
-# servers (single node and a cluster with ZooKeeper) for the ClickHouse backend.
-test_packages=(chromium clickhouse-server zookeeper python3 openssl)
+# servers (single node and a cluster with ZooKeeper) for the ClickHouse backend, and debootstrap
+# for the minimal Debian root the release tarball is tested in.
+test_packages=(chromium clickhouse-server zookeeper python3 openssl debootstrap)
 # Only `make fuzz` needs these: clang with libFuzzer and its sanitizer runtimes.
 fuzz_packages=(clang libclang-rt-14-dev)
 if [[ "${1:-}" == "--test" ]]; then
