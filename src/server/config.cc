@@ -207,6 +207,10 @@ absl::StatusOr<Config> LoadConfig(int argc, const char* const* argv, const char*
       config.version = true;
       continue;
     }
+    if (arg == "--probe") {
+      config.probe = true;
+      continue;
+    }
     if (arg.rfind("--", 0) != 0) {
       return absl::InvalidArgumentError(fmt::format("unexpected argument \"{}\" (see --help)", arg));
     }
@@ -356,7 +360,9 @@ std::string HelpText() {
     out += fmt::format("  --{}\n      env {}, default \"{}\"\n      {}\n", s.key, EnvName(s.key),
                        s.default_value, s.help);
   }
-  out += "\n  --help      this text\n  --version   print the version\n";
+  out += "\n  --help      this text\n  --version   print the version\n"
+         "  --probe     exit 0 if the server these settings describe answers /readyz with 200\n"
+         "              (a health check for images without an HTTP client), else 1\n";
   return out;
 }
 

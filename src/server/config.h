@@ -46,6 +46,7 @@ struct Config {
 
   bool help = false;
   bool version = false;
+  bool probe = false;  // --probe: ask the configured server whether it is ready, then exit
 };
 
 // Parses flags (argv[1..]), the environment (envp, NULL-terminated "K=V" strings) and the file

@@ -11,6 +11,7 @@
 #include "common/build_info.h"
 #include "ingest/protobuf_log_throttle.h"
 #include "server/config.h"
+#include "server/probe.h"
 #include "server/request_guard.h"
 #include "server/teletrace_server.h"
 #include "spdlog/spdlog.h"
@@ -88,6 +89,7 @@ int main(int argc, char** argv) {
                 static_cast<int>(build.date.size()), build.date.data());
     return 0;
   }
+  if (config->probe) return teletrace::server::ProbeReadiness(*config);
   spdlog::set_level(spdlog::level::from_str(config->log_level));
   teletrace::ingest::InstallProtobufLogThrottle();
   FitConnectionCapsToOpenFileLimit(&*config);

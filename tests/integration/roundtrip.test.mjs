@@ -5,7 +5,7 @@
 // by field with exact nanoseconds and exact counts.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 
@@ -445,6 +445,18 @@ describe('GET /v1/ping and /v1/system-info', () => {
     const info = await api.systemInfo();
     assert.deepStrictEqual(Object.keys(info.json).sort(), ['systemId', 'version']);
     assert.equal(info.json.version, version);
+  });
+
+  it('--probe exits 0 for this ready server and 1, naming the URL, when nothing listens', () => {
+    const probe = (port) =>
+      spawnSync(TELETRACE_BIN, ['--probe', '--server.host=0.0.0.0', `--server.http_port=${port}`],
+        { encoding: 'utf8' });
+    const ready = probe(srv.ports.http);
+    assert.equal(ready.status, 0, ready.stderr);
+    assert.equal(ready.stderr, '');
+    const refused = probe(1); // privileged and unused: the connection is refused
+    assert.equal(refused.status, 1);
+    assert.match(refused.stderr, /^teletrace --probe: http:\/\/127\.0\.0\.1:\d+\/readyz: Couldn't connect/);
   });
 });
 
