@@ -8,7 +8,7 @@ WEB_SOURCES := $(shell find web/src web/public -type f 2>/dev/null) web/index.ht
                web/package-lock.json web/vite.config.ts web/tsconfig.json
 
 .PHONY: all deps test-deps ui build run test test-unit test-asan test-tsan test-web \
-        test-integration test-e2e test-clickhouse test-soak test-dist soak fuzz dist bench clean
+        test-integration test-e2e test-clickhouse test-soak test-dist soak fuzz dist image image-test bench clean
 
 all: build
 
@@ -37,9 +37,9 @@ run: deps ui
 # Unit, conformance and fuzz-corpus tests (release build, then the same under ASan+UBSan), the
 # concurrency tests under TSan, the UI's unit tests, the integration suite against the real binary
 # with the OpenTelemetry JS SDK, the browser end-to-end suite, ClickHouse, a short soak, and the
-# release tarball in a minimal Debian root.
+# release tarball in a minimal Debian root and the OCI image under podman.
 test: test-deps build test-unit test-asan test-tsan test-web test-integration test-e2e \
-      test-clickhouse test-soak test-dist
+      test-clickhouse test-soak test-dist image-test
 
 test-unit: build
 	ctest --preset $(PRESET) -j2
@@ -127,6 +127,14 @@ dist: deps ui
 
 test-dist: dist test-deps
 	tests/dist/run.sh $(DIST_TARBALL)
+
+# The OCI image localhost/teletrace:$(VERSION), from the tarball, with buildah and no registry
+# (scripts/make-image.sh); image-test runs it under podman (tests/integration/containers).
+image: dist test-deps
+	scripts/make-image.sh $(DIST_TARBALL)
+
+image-test: image
+	cd tests/integration && node --test containers/image.test.mjs
 
 bench: build
 	bench/scenarios/run.sh

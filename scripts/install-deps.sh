@@ -16,9 +16,10 @@ packages=(
 )
 # Only the tests need these: a real browser for the UI end-to-end suite, the openssl CLI (TLS tests
 # make their certificates), and real ClickHouse
-# servers (single node and a cluster with ZooKeeper) for the ClickHouse backend, and debootstrap
-# for the minimal Debian root the release tarball is tested in.
-test_packages=(chromium clickhouse-server zookeeper python3 openssl debootstrap)
+# servers (single node and a cluster with ZooKeeper) for the ClickHouse backend, debootstrap for
+# the minimal Debian root the release tarball is tested in, and buildah/podman/runc to build and
+# run the OCI image (make image, make image-test).
+test_packages=(chromium clickhouse-server zookeeper python3 openssl debootstrap buildah podman runc)
 # Only `make fuzz` needs these: clang with libFuzzer and its sanitizer runtimes.
 fuzz_packages=(clang libclang-rt-14-dev)
 if [[ "${1:-}" == "--test" ]]; then

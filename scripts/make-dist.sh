@@ -2,7 +2,7 @@
 # Builds the standalone release tarball teletrace-<version>-linux-<arch>.tar.gz from a release
 # binary: bin/teletrace (stripped, RUNPATH $ORIGIN/../lib), lib/ with every shared library it loads
 # except glibc's own (the host's C library is used, so Debian 12 / glibc 2.36 or newer), each
-# library's Debian copyright file under share/licenses/, the systemd unit and a short README.
+# library's Debian copyright file under share/licenses/ (Teletrace's own Apache-2.0 there too), the systemd unit and a short README.
 # Reproducible: files sorted, owned by 0:0, dated SOURCE_DATE_EPOCH (default: the commit's time).
 # Usage: scripts/make-dist.sh [BINARY] [OUT_DIR]    (make dist)
 set -euo pipefail
@@ -46,6 +46,9 @@ done < <(ldd "$bin" | awk '$2 == "=>" && $3 ~ /^\// { print $1, $3 }')
 sort -o "$manifest" "$manifest"
 
 install -m 644 deploy/systemd/teletrace.service "$stage/share/teletrace/teletrace.service"
+mkdir -p "$stage/share/licenses/teletrace"
+install -m 644 LICENSE "$stage/share/licenses/teletrace/NOTICE"
+install -m 644 /usr/share/common-licenses/Apache-2.0 "$stage/share/licenses/teletrace/LICENSE"
 cat > "$stage/README" <<README
 Teletrace $version: distributed tracing (OTLP in, SQLite/ClickHouse storage, query API and web UI).
 

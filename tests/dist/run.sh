@@ -41,6 +41,7 @@ want="$(wc -l < "$root$inside/share/licenses/BUNDLED")"
 for pkg in $(awk '{ print $2 }' "$root$inside/share/licenses/BUNDLED" | sort -u); do
   [[ -s "$root$inside/share/licenses/$pkg/copyright" ]] || fail "no copyright file for $pkg"
 done
+grep -q "Apache License" "$root$inside/share/licenses/teletrace/LICENSE" || fail "no Apache-2.0 text"
 echo "dist test: $bundled bundled libraries resolve in the minimal root, each with its license"
 
 # The binary in the root, as the integration suite's TELETRACE_BIN. The host's temporary folder
