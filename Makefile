@@ -8,7 +8,7 @@ WEB_SOURCES := $(shell find web/src web/public -type f 2>/dev/null) web/index.ht
                web/package-lock.json web/vite.config.ts web/tsconfig.json
 
 .PHONY: all deps test-deps ui build run test test-unit test-asan test-tsan test-web \
-        test-integration test-e2e test-clickhouse test-soak test-dist soak fuzz dist image image-test bench clean
+        test-integration test-e2e test-clickhouse test-soak test-dist soak fuzz dist image image-test chart-test bench clean
 
 all: build
 
@@ -37,9 +37,9 @@ run: deps ui
 # Unit, conformance and fuzz-corpus tests (release build, then the same under ASan+UBSan), the
 # concurrency tests under TSan, the UI's unit tests, the integration suite against the real binary
 # with the OpenTelemetry JS SDK, the browser end-to-end suite, ClickHouse, a short soak, and the
-# release tarball in a minimal Debian root and the OCI image under podman.
+# release tarball in a minimal Debian root, the OCI image under podman, and the Helm chart.
 test: test-deps build test-unit test-asan test-tsan test-web test-integration test-e2e \
-      test-clickhouse test-soak test-dist image-test
+      test-clickhouse test-soak test-dist image-test chart-test
 
 test-unit: build
 	ctest --preset $(PRESET) -j2
@@ -135,6 +135,13 @@ image: dist test-deps
 
 image-test: image
 	cd tests/integration && node --test containers/image.test.mjs
+
+# The Helm chart: lint, render every values case, validate against the Kubernetes API types,
+# goldens, refusals (tests/helm/run.sh); then its SQLite-mode manifests under podman kube play with
+# the image. helm is built once from the Go proxy into ~/.cache/teletrace (scripts/install-helm.sh).
+chart-test: image
+	tests/helm/run.sh
+	cd tests/integration && node --test containers/kube_play.test.mjs
 
 bench: build
 	bench/scenarios/run.sh

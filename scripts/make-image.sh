@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Builds the OCI image teletrace:<version> from the release tarball, with buildah and no registry:
 # FROM scratch, one layer holding the tarball under /opt/teletrace, the host's glibc (the tarball
-# leaves it out), CA certificates, passwd/group for the non-root user 10001 and /data, the data
-# volume (SQLite's default there). HEALTHCHECK runs `teletrace --probe`, which only the Docker
-# image format can carry, so the image is committed in that format (podman, docker, containerd
-# and every registry accept it). Saved as build/image/teletrace-<version>.docker.tar too.
+# leaves it out), CA certificates, passwd/group for the non-root user 10001, the data volume
+# /data, and /etc/teletrace/teletrace.yaml with the defaults (all interfaces, SQLite in /data).
+# HEALTHCHECK runs `teletrace --probe`, which only the Docker image format can carry, so the
+# image is committed in that format (podman, docker, containerd and every registry accept it). Saved as build/image/teletrace-<version>.docker.tar too.
 # Usage: scripts/make-image.sh TARBALL     (make image)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -36,6 +36,10 @@ printf 'root:x:0:0:root:/root:/sbin/nologin\nteletrace:x:10001:10001:teletrace:/
   > "$root/etc/passwd"
 printf 'root:x:0:\nteletrace:x:10001:\n' > "$root/etc/group"
 printf 'hosts: files dns\n' > "$root/etc/nsswitch.conf"
+# The image's defaults as a configuration file (TELETRACE_CONFIG), the lowest precedence, so
+# TELETRACE_* variables and flags override them, and the Helm chart's ConfigMap replaces them.
+mkdir -p "$root/etc/teletrace"
+printf 'server:\n  host: 0.0.0.0\nstorage:\n  sqlite:\n    path: /data\n' > "$root/etc/teletrace/teletrace.yaml"
 chmod 1777 "$root/tmp"
 chmod 750 "$root/data"
 chown 10001:10001 "$root/data"
@@ -49,7 +53,7 @@ label() { echo "--label=org.opencontainers.image.$1=$2"; }
 buildah config \
   --user 10001:10001 --workingdir /data --volume /data \
   --port 4317/tcp --port 4318/tcp --port 8080/tcp \
-  --env TELETRACE_SERVER_HOST=0.0.0.0 --env TELETRACE_STORAGE_SQLITE_PATH=/data \
+  --env TELETRACE_CONFIG=/etc/teletrace/teletrace.yaml \
   --entrypoint '["/opt/teletrace/bin/teletrace"]' --cmd '' --stop-signal SIGTERM \
   --healthcheck 'CMD /opt/teletrace/bin/teletrace --probe' \
   --healthcheck-interval 10s --healthcheck-timeout 5s --healthcheck-start-period 10s \

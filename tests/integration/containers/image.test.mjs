@@ -5,40 +5,22 @@
 // volume and finds every span and the same system id. Run by `make image-test` (tests/README.md);
 // not part of the default integration run, which needs no podman.
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 
 import { Api, countAllSpans } from '../lib/api.mjs';
 import { makeService, SpanKind } from '../lib/otel.mjs';
 import { freePort, REPO_ROOT } from '../lib/server.mjs';
+import { inspectJson, podman, podmanStatus, processUids, removePodmanConf, waitFor200 } from './podman.mjs';
 
 const VERSION = readFileSync(path.join(REPO_ROOT, 'VERSION'), 'utf8').trim();
 const IMAGE = process.env.TELETRACE_IMAGE ?? `localhost/teletrace:${VERSION}`;
 const NAME = `teletrace-image-test-${process.pid}`;
 const VOLUME = `${NAME}-data`;
 const SPANS_PER_EXPORTER = 60;
-
-// podman here needs runc (crun fails on this machine's cgroups) and explicit ulimits (its default
-// setrlimit is refused): a containers.conf of our own, with the limits the caller has.
-const confDir = mkdtempSync(path.join(os.tmpdir(), 'teletrace-podman-'));
-const hardNofile = execFileSync('sh', ['-c', 'ulimit -Hn'], { encoding: 'utf8' }).trim();
-writeFileSync(path.join(confDir, 'containers.conf'),
-  `[containers]\ndefault_ulimits = ["nofile=${hardNofile}:${hardNofile}", "nproc=4096:4096"]\n` +
-  '[engine]\nruntime = "runc"\n');
-const ENV = { ...process.env, CONTAINERS_CONF: path.join(confDir, 'containers.conf') };
-
-function podman(...args) {
-  const r = spawnSync('podman', args, { env: ENV, encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`podman ${args.join(' ')}: exit ${r.status}\n${r.stderr}`);
-  return r.stdout.trim();
-}
-function inspect(what, format) {
-  return JSON.parse(podman(what === 'image' ? 'image' : 'container', 'inspect', '-f', format,
-    what === 'image' ? IMAGE : NAME));
-}
+const inspect = (what, format) => inspectJson(what, what === 'image' ? IMAGE : NAME, format);
 
 let ports;
 let api;
@@ -46,33 +28,25 @@ async function runContainer() {
   podman('run', '-d', '--name', NAME, '--stop-timeout', '30',
     '-p', `127.0.0.1:${ports.grpc}:4317`, '-p', `127.0.0.1:${ports.otlpHttp}:4318`,
     '-p', `127.0.0.1:${ports.http}:8080`, '-v', `${VOLUME}:/data`, IMAGE);
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    try {
-      const res = await fetch(`${api.baseUrl}/readyz`, { signal: AbortSignal.timeout(1000) });
-      if (res.status === 200) return;
-    } catch { /* not listening yet */ }
-    if (Date.now() > deadline) throw new Error(`not ready in 30 s:\n${podman('logs', NAME)}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  await waitFor200(`${api.baseUrl}/readyz`, 30_000, () => podman('logs', NAME));
 }
 function removeContainer() {
-  spawnSync('podman', ['rm', '-f', '-t', '0', NAME], { env: ENV });
+  podmanStatus('rm', '-f', '-t', '0', NAME);
 }
 
 before(async () => {
   ports = { grpc: await freePort(), otlpHttp: await freePort(), http: await freePort() };
   api = new Api(`http://127.0.0.1:${ports.http}`);
   removeContainer();
-  spawnSync('podman', ['volume', 'rm', '-f', VOLUME], { env: ENV });
+  podmanStatus('volume', 'rm', '-f', VOLUME);
   podman('volume', 'create', VOLUME);
   await runContainer();
 });
 
 after(() => {
   removeContainer();
-  spawnSync('podman', ['volume', 'rm', '-f', VOLUME], { env: ENV });
-  rmSync(confDir, { recursive: true, force: true });
+  podmanStatus('volume', 'rm', '-f', VOLUME);
+  removePodmanConf();
 });
 
 describe('the OCI image', () => {
@@ -95,10 +69,8 @@ describe('the OCI image', () => {
   });
 
   it('runs as uid 10001 and its HEALTHCHECK (teletrace --probe) passes', () => {
-    const pid = inspect('container', '{{json .State.Pid}}');
-    const uids = readFileSync(`/proc/${pid}/status`, 'utf8').match(/^Uid:\s+(.*)$/m)[1].split(/\s+/);
-    assert.deepStrictEqual(uids, ['10001', '10001', '10001', '10001']);
-    const check = spawnSync('podman', ['healthcheck', 'run', NAME], { env: ENV, encoding: 'utf8' });
+    assert.deepStrictEqual(processUids(NAME), ['10001', '10001', '10001', '10001']);
+    const check = podmanStatus('healthcheck', 'run', NAME);
     assert.equal(check.status, 0, check.stdout + check.stderr);
     assert.equal(inspect('container', '{{json .State.Health.Status}}'), 'healthy');
   });
