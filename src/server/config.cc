@@ -6,22 +6,20 @@
 #include <functional>
 #include <optional>
 
-#include "absl/strings/numbers.h"
+#include "common/settings.h"
 #include "common/status_macros.h"
 #include "fmt/format.h"
+#include "fmt/ranges.h"
+#include "server/backends.h"
 #include "yaml-cpp/yaml.h"
 
 namespace teletrace::server {
 namespace {
 
-struct Setting {
-  const char* key;
-  const char* default_value;
-  const char* help;
-};
-
-// Every key Teletrace reads. Storage keys are passed to the backend named by storage.backend.
-constexpr Setting kSettings[] = {
+// The server's own keys. The storage.<backend>.* keys come from each backend's declarations
+// (BackendDescriptor::settings, registered in server/backends.cc).
+const std::vector<settings::Spec>& ServerSettings() {
+  static const std::vector<settings::Spec> kSpecs = {
     {"config", "", "YAML configuration file"},
     {"server.host", "127.0.0.1",
      "address every port listens on; 0.0.0.0 (or ::) listens on all interfaces"},
@@ -57,35 +55,34 @@ constexpr Setting kSettings[] = {
      "it exports are refused with retryable codes (0 = no bound)"},
     {"ingest.cors_allowed_origins", "",
      "origins allowed to send OTLP/HTTP from a browser, comma-separated (* = any; '' = CORS off)"},
-    {"storage.backend", "sqlite", "storage backend: sqlite or clickhouse"},
+    {"storage.backend", "sqlite", ""},  // help: the registered backends (AllSettings)
     {"storage.retention_interval", "60s", "how often retention runs"},
-    {"storage.sqlite.path", "./teletrace-data", "SQLite data directory"},
-    {"storage.sqlite.retention_max_age", "168h",
-     "delete spans older than this (e.g. 72h, 30d; 0 = keep forever)"},
-    {"storage.sqlite.retention_max_bytes", "0",
-     "delete the oldest spans while the database is larger than this (0 = no cap)"},
-    {"storage.sqlite.block_spans", "1024", "spans per compressed storage block"},
-    {"storage.clickhouse.endpoints", "http://127.0.0.1:8123",
-     "ClickHouse HTTP(S) endpoints, comma-separated; the next is tried when one is unreachable"},
-    {"storage.clickhouse.database", "teletrace", "ClickHouse database (created if missing)"},
-    {"storage.clickhouse.cluster", "",
-     "ClickHouse cluster name: tables ON CLUSTER, replicated and sharded by trace id ('' = single "
-     "node)"},
-    {"storage.clickhouse.user", "default", "ClickHouse user"},
-    {"storage.clickhouse.password", "", "ClickHouse password"},
-    {"storage.clickhouse.tls_ca_file", "", "CA bundle for https endpoints ('' = system CAs)"},
-    {"storage.clickhouse.insert_batch_spans", "10000", "spans per ClickHouse INSERT at most"},
-    {"storage.clickhouse.flush_interval", "0",
-     "minimum time between two INSERTs (writes arriving meanwhile are grouped); 0 = back to back"},
-    {"storage.clickhouse.retention_max_age", "168h",
-     "drop daily partitions older than this (0 = keep forever)"},
-    {"storage.clickhouse.retention_max_bytes", "0",
-     "drop the oldest daily partitions while the data is larger than this (0 = no cap)"},
     {"log.level", "info", "trace, debug, info, warn, error"},
-};
+  };
+  return kSpecs;
+}
 
-const Setting* FindSetting(const std::string& key) {
-  for (const auto& s : kSettings) {
+// Every key Teletrace reads, full names: the server's, then each registered backend's.
+const std::vector<settings::Spec>& AllSettings() {
+  static const std::vector<settings::Spec> kAll = [] {
+    std::vector<settings::Spec> all = ServerSettings();
+    for (settings::Spec& spec : all) {
+      if (spec.key == "storage.backend") {
+        spec.help = fmt::format("storage backend: {}", fmt::join(BuiltinBackends().Names(), ", "));
+      }
+    }
+    for (const auto& [name, backend] : BuiltinBackends().Backends()) {
+      for (const settings::Spec& spec : backend.settings) {
+        all.push_back({"storage." + name + "." + spec.key, spec.default_value, spec.help});
+      }
+    }
+    return all;
+  }();
+  return kAll;
+}
+
+const settings::Spec* FindSetting(const std::string& key) {
+  for (const settings::Spec& s : AllSettings()) {
     if (key == s.key) return &s;
   }
   return nullptr;
@@ -94,36 +91,6 @@ const Setting* FindSetting(const std::string& key) {
 std::string EnvName(const std::string& key) {
   std::string out = "TELETRACE_";
   for (char c : key) out += c == '.' ? '_' : static_cast<char>(std::toupper(c));
-  return out;
-}
-
-absl::StatusOr<uint64_t> ParseUint(const std::string& value, const std::string& key,
-                                   uint64_t max) {
-  uint64_t v = 0;
-  if (value.empty() || value.find_first_not_of("0123456789") != std::string::npos) {
-    return absl::InvalidArgumentError(
-        fmt::format("{}: expected a non-negative integer, got \"{}\"", key, value));
-  }
-  if (!absl::SimpleAtoi(value, &v) || v > max) {
-    return absl::InvalidArgumentError(
-        fmt::format("{}: must be at most {}, got {}", key, max, value));
-  }
-  return v;
-}
-
-// "a, b,,c" -> {"a", "b", "c"}.
-std::vector<std::string> SplitList(const std::string& value) {
-  std::vector<std::string> out;
-  size_t pos = 0;
-  while (pos <= value.size()) {
-    size_t comma = value.find(',', pos);
-    if (comma == std::string::npos) comma = value.size();
-    std::string item = value.substr(pos, comma - pos);
-    item.erase(0, item.find_first_not_of(" \t"));
-    item.erase(item.find_last_not_of(" \t") + 1);
-    if (!item.empty()) out.push_back(std::move(item));
-    pos = comma + 1;
-  }
   return out;
 }
 
@@ -170,30 +137,19 @@ absl::Status LoadYaml(const std::string& file, std::map<std::string, std::string
   return absl::OkStatus();
 }
 
-}  // namespace
-
-absl::StatusOr<uint64_t> ParseDurationSeconds(const std::string& value, const std::string& key) {
-  if (value == "0") return 0;
-  static const std::pair<const char*, uint64_t> kUnits[] = {
-      {"s", 1}, {"m", 60}, {"h", 3600}, {"d", 86400}, {"w", 7 * 86400}};
-  for (const auto& [suffix, scale] : kUnits) {
-    if (value.size() > 1 && value.back() == suffix[0]) {
-      std::string digits = value.substr(0, value.size() - 1);
-      uint64_t count = 0;
-      if (digits.find_first_not_of("0123456789") == std::string::npos && digits.size() < 12 &&
-          absl::SimpleAtoi(digits, &count)) {
-        return count * scale;
-      }
-    }
-  }
-  return absl::InvalidArgumentError(fmt::format(
-      "{}: expected a duration like 90s, 30m, 72h or 7d (or 0), got \"{}\"", key, value));
+// A duration setting in whole seconds, at least 1 s.
+absl::StatusOr<uint64_t> PositiveSeconds(const std::string& key, const std::string& value) {
+  ASSIGN_OR_RETURN(uint64_t nano, settings::Duration(key, value));
+  if (nano < 1000000000) return settings::Invalid(key, value, "must be at least 1s");
+  return nano / 1000000000;
 }
+
+}  // namespace
 
 absl::StatusOr<Config> LoadConfig(int argc, const char* const* argv, const char* const* envp) {
   Config config;
   std::map<std::string, std::string> values;
-  for (const auto& s : kSettings) values[s.key] = s.default_value;
+  for (const settings::Spec& s : AllSettings()) values[s.key] = s.default_value;
 
   // Flags first into their own map: they win, but --config must be known before the file loads.
   std::map<std::string, std::string> flags;
@@ -243,103 +199,88 @@ absl::StatusOr<Config> LoadConfig(int argc, const char* const* argv, const char*
                      : env.count("TELETRACE_CONFIG") ? env["TELETRACE_CONFIG"]
                                                      : "";
   if (!file.empty()) RETURN_IF_ERROR(LoadYaml(file, &values));
-  for (const auto& s : kSettings) {
+  for (const settings::Spec& s : AllSettings()) {
     auto it = env.find(EnvName(s.key));
     if (it != env.end()) values[s.key] = it->second;
   }
   for (auto& [k, v] : flags) values[k] = v;
 
-  config.host = values["server.host"];
-  if (config.host.empty()) return absl::InvalidArgumentError("server.host: must not be empty");
-  ASSIGN_OR_RETURN(config.http_port, ParseUint(values["server.http_port"], "server.http_port",
-                                               65535));
-  ASSIGN_OR_RETURN(config.otlp_grpc_port,
-                   ParseUint(values["server.otlp_grpc_port"], "server.otlp_grpc_port", 65535));
-  ASSIGN_OR_RETURN(config.otlp_http_port,
-                   ParseUint(values["server.otlp_http_port"], "server.otlp_http_port", 65535));
-  ASSIGN_OR_RETURN(uint64_t http_threads,
-                   ParseUint(values["server.http_threads"], "server.http_threads", 64));
-  ASSIGN_OR_RETURN(uint64_t query_threads,
-                   ParseUint(values["server.query_threads"], "server.query_threads", 64));
-  if (http_threads == 0 || query_threads == 0) {
-    return absl::InvalidArgumentError(fmt::format(
-        "{}: must be at least 1", http_threads == 0 ? "server.http_threads" : "server.query_threads"));
-  }
-  config.http_threads = static_cast<int>(http_threads);
-  config.query_threads = static_cast<int>(query_threads);
-  config.ui_dir = values["server.ui_dir"];
-  config.allowed_hosts = SplitList(values["server.allowed_hosts"]);
-  ASSIGN_OR_RETURN(config.max_connections, ParseUint(values["server.max_connections"],
-                                                     "server.max_connections", 1 << 20));
-  if (config.max_connections == 0) {
-    return absl::InvalidArgumentError("server.max_connections: must be at least 1");
-  }
+  // Each value by its key, in the shared vocabulary (common/settings.h).
+  auto value = [&values](const char* key) -> const std::string& { return values[key]; };
+  auto port = [&](const char* key) { return settings::Unsigned(key, value(key), 0, 65535); };
+  config.host = value("server.host");
+  if (config.host.empty()) return settings::Invalid("server.host", "", "must not be empty");
+  ASSIGN_OR_RETURN(config.http_port, port("server.http_port"));
+  ASSIGN_OR_RETURN(config.otlp_grpc_port, port("server.otlp_grpc_port"));
+  ASSIGN_OR_RETURN(config.otlp_http_port, port("server.otlp_http_port"));
+  ASSIGN_OR_RETURN(config.http_threads,
+                   settings::Unsigned("server.http_threads", value("server.http_threads"), 1, 64));
+  ASSIGN_OR_RETURN(config.query_threads,
+                   settings::Unsigned("server.query_threads", value("server.query_threads"), 1, 64));
+  config.ui_dir = value("server.ui_dir");
+  config.allowed_hosts = settings::List(value("server.allowed_hosts"));
+  ASSIGN_OR_RETURN(config.max_connections,
+                   settings::Unsigned("server.max_connections", value("server.max_connections"), 1,
+                                      1 << 20));
   ASSIGN_OR_RETURN(config.idle_timeout_seconds,
-                   ParseDurationSeconds(values["server.idle_timeout"], "server.idle_timeout"));
+                   PositiveSeconds("server.idle_timeout", value("server.idle_timeout")));
   ASSIGN_OR_RETURN(config.header_timeout_seconds,
-                   ParseDurationSeconds(values["server.header_timeout"], "server.header_timeout"));
-  if (config.idle_timeout_seconds == 0 || config.header_timeout_seconds == 0) {
-    return absl::InvalidArgumentError(
-        fmt::format("{}: must be greater than 0", config.idle_timeout_seconds == 0
-                                                      ? "server.idle_timeout"
-                                                      : "server.header_timeout"));
-  }
-  config.tls_cert_file = values["server.tls_cert_file"];
-  config.tls_key_file = values["server.tls_key_file"];
+                   PositiveSeconds("server.header_timeout", value("server.header_timeout")));
+  config.tls_cert_file = value("server.tls_cert_file");
+  config.tls_key_file = value("server.tls_key_file");
   if (config.tls_cert_file.empty() != config.tls_key_file.empty()) {
     return absl::InvalidArgumentError(fmt::format(
         "{}: must be set together with {}",
         config.tls_cert_file.empty() ? "server.tls_key_file" : "server.tls_cert_file",
         config.tls_cert_file.empty() ? "server.tls_cert_file" : "server.tls_key_file"));
   }
-  config.api_token = values["auth.api_token"];
-  config.ingest_token = values["auth.ingest_token"];
+  config.api_token = value("auth.api_token");
+  config.ingest_token = value("auth.ingest_token");
   for (const char* key : {"auth.api_token", "auth.ingest_token"}) {
-    const std::string& token = values[key];
-    if (token.find_first_of(" \t\r\n") != std::string::npos) {
+    if (value(key).find_first_of(" \t\r\n") != std::string::npos) {
       return absl::InvalidArgumentError(
           fmt::format("{}: must not contain whitespace (it is sent as a bearer token)", key));
     }
   }
+  ASSIGN_OR_RETURN(config.max_request_bytes,
+                   settings::Bytes("ingest.max_request_bytes", value("ingest.max_request_bytes"),
+                                   uint64_t{1} << 31));
+  if (config.max_request_bytes < 1024) {
+    return settings::Invalid("ingest.max_request_bytes", value("ingest.max_request_bytes"),
+                             "must be at least 1024");
+  }
+  ASSIGN_OR_RETURN(config.max_queue_bytes,
+                   settings::Bytes("ingest.max_queue_bytes", value("ingest.max_queue_bytes"),
+                                   uint64_t{1} << 40));
+  ASSIGN_OR_RETURN(config.max_batch_spans,
+                   settings::Unsigned("ingest.max_batch_spans", value("ingest.max_batch_spans"), 1,
+                                      1 << 24));
   ASSIGN_OR_RETURN(config.max_inflight_bytes,
-                   ParseUint(values["ingest.max_inflight_bytes"], "ingest.max_inflight_bytes",
-                             uint64_t{1} << 40));
+                   settings::Bytes("ingest.max_inflight_bytes", value("ingest.max_inflight_bytes"),
+                                   uint64_t{1} << 40));
   if (config.max_inflight_bytes != 0 && config.max_inflight_bytes < 2 * config.max_request_bytes) {
     // A compressed request holds its wire bytes and its inflated bytes at once: a smaller budget
     // would refuse the largest allowed request forever, however often it is retried.
-    return absl::InvalidArgumentError(fmt::format(
-        "ingest.max_inflight_bytes: must be 0 or at least twice ingest.max_request_bytes ({}), "
-        "got {}",
-        2 * config.max_request_bytes, config.max_inflight_bytes));
+    return settings::Invalid(
+        "ingest.max_inflight_bytes", value("ingest.max_inflight_bytes"),
+        fmt::format("must be 0 or at least twice ingest.max_request_bytes ({})",
+                    2 * config.max_request_bytes));
   }
-  config.cors_allowed_origins = SplitList(values["ingest.cors_allowed_origins"]);
-  ASSIGN_OR_RETURN(config.max_request_bytes,
-                   ParseUint(values["ingest.max_request_bytes"], "ingest.max_request_bytes",
-                             uint64_t{1} << 31));
-  ASSIGN_OR_RETURN(config.max_queue_bytes, ParseUint(values["ingest.max_queue_bytes"],
-                                                     "ingest.max_queue_bytes", uint64_t{1} << 40));
-  ASSIGN_OR_RETURN(config.max_batch_spans, ParseUint(values["ingest.max_batch_spans"],
-                                                     "ingest.max_batch_spans", 1 << 24));
-  if (config.max_request_bytes < 1024) {
-    return absl::InvalidArgumentError("ingest.max_request_bytes: must be at least 1024");
-  }
-  if (config.max_batch_spans == 0) {
-    return absl::InvalidArgumentError("ingest.max_batch_spans: must be at least 1");
-  }
+  config.cors_allowed_origins = settings::List(value("ingest.cors_allowed_origins"));
   ASSIGN_OR_RETURN(config.retention_interval_seconds,
-                   ParseDurationSeconds(values["storage.retention_interval"],
-                                        "storage.retention_interval"));
-  if (config.retention_interval_seconds == 0) {
-    return absl::InvalidArgumentError("storage.retention_interval: must be greater than 0");
-  }
-  config.log_level = values["log.level"];
+                   PositiveSeconds("storage.retention_interval", value("storage.retention_interval")));
+  config.log_level = value("log.level");
   static const char* kLevels[] = {"trace", "debug", "info", "warn", "error"};
   if (std::find_if(std::begin(kLevels), std::end(kLevels),
                    [&](const char* l) { return config.log_level == l; }) == std::end(kLevels)) {
-    return absl::InvalidArgumentError(fmt::format(
-        "log.level: expected trace, debug, info, warn or error, got \"{}\"", config.log_level));
+    return settings::Invalid("log.level", config.log_level,
+                             "want trace, debug, info, warn or error");
   }
-  config.backend = values["storage.backend"];
+  config.backend = value("storage.backend");
+  if (BuiltinBackends().Backends().count(config.backend) == 0) {
+    return settings::Invalid("storage.backend", config.backend,
+                             fmt::format("want one of {}", fmt::join(BuiltinBackends().Names(), ", ")));
+  }
   std::string prefix = "storage." + config.backend + ".";
   for (const auto& [k, v] : values) {
     if (k.rfind(prefix, 0) == 0) config.backend_settings[k.substr(prefix.size())] = v;
@@ -356,7 +297,7 @@ std::string HelpText() {
       "Every setting can come from the YAML file (nested: server: {http_port: 9090}), an\n"
       "environment variable, or a flag; flags win over the environment, which wins over the file.\n\n"
       "Settings:\n";
-  for (const auto& s : kSettings) {
+  for (const settings::Spec& s : AllSettings()) {
     out += fmt::format("  --{}\n      env {}, default \"{}\"\n      {}\n", s.key, EnvName(s.key),
                        s.default_value, s.help);
   }

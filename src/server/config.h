@@ -4,6 +4,8 @@
 //
 //   ASSIGN_OR_RETURN(Config config, LoadConfig(argc, argv, environ));
 //
+// The keys are the server's plus every registered backend's declarations (server/backends.cc);
+// values use the shared vocabulary of common/settings.h (durations "250ms".."2w", sizes "16MiB").
 // Unknown keys in the file or flags, and values of the wrong form, are InvalidArgument naming the
 // key and where it came from.
 #pragma once
@@ -55,9 +57,5 @@ absl::StatusOr<Config> LoadConfig(int argc, const char* const* argv, const char*
 
 // The --help text: usage and every key with its environment variable, default and meaning.
 std::string HelpText();
-
-// A duration such as "90s", "30m", "72h", "7d" or "0" (off), in seconds. InvalidArgument names
-// `key`.
-absl::StatusOr<uint64_t> ParseDurationSeconds(const std::string& value, const std::string& key);
 
 }  // namespace teletrace::server

@@ -131,9 +131,7 @@ absl::StatusOr<std::unique_ptr<TeletraceServer>> TeletraceServer::Start(const Co
   Parts* p = parts.get();
   p->config = config;
 
-  storage::BackendRegistry registry;
-  RegisterBackends(&registry);
-  ASSIGN_OR_RETURN(p->backend, registry.Create(config.backend, config.backend_settings));
+  ASSIGN_OR_RETURN(p->backend, BuiltinBackends().Create(config.backend, config.backend_settings));
   ASSIGN_OR_RETURN(std::string system_id, p->backend->SystemId());
   spdlog::info("storage: {} backend open, system id {}", config.backend, system_id);
 

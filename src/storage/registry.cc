@@ -4,23 +4,23 @@
 
 namespace teletrace::storage {
 
-void BackendRegistry::Register(std::string name, BackendFactory factory) {
-  factories_[std::move(name)] = std::move(factory);
+void BackendRegistry::Register(std::string name, BackendDescriptor descriptor) {
+  backends_[std::move(name)] = std::move(descriptor);
 }
 
 absl::StatusOr<std::unique_ptr<Backend>> BackendRegistry::Create(
     const std::string& name, const BackendSettings& settings) const {
-  auto it = factories_.find(name);
-  if (it == factories_.end()) {
+  auto it = backends_.find(name);
+  if (it == backends_.end()) {
     return absl::NotFoundError(absl::StrCat("storage.backend: unknown backend \"", name,
                                             "\" (known: ", absl::StrJoin(Names(), ", "), ")"));
   }
-  return it->second(settings);
+  return it->second.factory(settings);
 }
 
 std::vector<std::string> BackendRegistry::Names() const {
   std::vector<std::string> names;
-  for (const auto& [name, factory] : factories_) names.push_back(name);
+  for (const auto& [name, descriptor] : backends_) names.push_back(name);
   return names;
 }
 

@@ -13,6 +13,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "common/settings.h"
 #include "model/span.h"
 #include "query/query.h"
 
@@ -58,17 +59,27 @@ using BackendSettings = std::map<std::string, std::string>;
 using BackendFactory =
     std::function<absl::StatusOr<std::unique_ptr<Backend>>(const BackendSettings& settings)>;
 
-// Backends by name. Construct one, register the built-ins (server/backends.cc), create by name.
+// What a backend declares to the server: its settings (keys relative to `storage.<name>`, with
+// defaults and help; the server's --help, environment names and YAML/flag validation are built
+// from them) and how to create it from them.
+struct BackendDescriptor {
+  std::vector<settings::Spec> settings;
+  BackendFactory factory;
+};
+
+// Backends by name. Construct one, register the built-ins (server/backends.cc: one line per
+// backend), create by name.
 class BackendRegistry {
  public:
-  void Register(std::string name, BackendFactory factory);
+  void Register(std::string name, BackendDescriptor descriptor);
   // NotFound naming the backend and listing the registered ones when `name` is unknown.
   absl::StatusOr<std::unique_ptr<Backend>> Create(const std::string& name,
                                                   const BackendSettings& settings) const;
   std::vector<std::string> Names() const;
+  const std::map<std::string, BackendDescriptor>& Backends() const { return backends_; }
 
  private:
-  std::map<std::string, BackendFactory> factories_;
+  std::map<std::string, BackendDescriptor> backends_;
 };
 
 }  // namespace teletrace::storage

@@ -1,5 +1,5 @@
-// The clickhouse backend's settings (config section `storage.clickhouse`), parsed from
-// BackendSettings.
+// The clickhouse backend's settings (config section `storage.clickhouse`): their declarations and
+// their parsing from BackendSettings.
 #pragma once
 
 #include <cstdint>
@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/settings.h"
 #include "storage/storage.h"
 
 namespace teletrace::storage::clickhouse {
@@ -30,15 +31,13 @@ struct ClickHouseSettings {
   uint64_t request_timeout_nano = uint64_t{30} * 1000000000;
 };
 
-// Keys: endpoints (comma-separated http:// or https:// URLs), database and cluster (letters,
-// digits, underscores; not starting with a digit), user, password, tls_ca_file, insert_batch_spans
-// (1..1000000), flush_interval ("0", "200ms", "1s", ...), retention_max_age ("72h", "7d", "0"),
-// retention_max_bytes (bytes), request_timeout. An unknown key or bad value is InvalidArgument
+// Every key with its default (the struct's) and help, for --help, the environment and validation.
+const std::vector<settings::Spec>& ClickHouseSettingSpecs();
+
+// Keys as declared; values in the common vocabulary (common/settings.h); endpoints are
+// comma-separated http:// or https:// URLs, database and cluster plain identifiers (letters,
+// digits, underscores; not starting with a digit). An unknown key or bad value is InvalidArgument
 // naming "storage.clickhouse.<key>"; missing keys keep their defaults.
 absl::StatusOr<ClickHouseSettings> ParseClickHouseSettings(const BackendSettings& settings);
-
-// "0", or one or more <integer><unit> parts with unit ms, s, m, h or d ("1h30m", "250ms"), as
-// nanoseconds. InvalidArgument (without a key name) on anything else or on overflow.
-absl::StatusOr<uint64_t> ParseDurationNano(std::string_view text);
 
 }  // namespace teletrace::storage::clickhouse

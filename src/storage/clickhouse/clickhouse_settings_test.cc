@@ -58,6 +58,25 @@ TEST(ClickHouseSettingsTest, RejectsUnknownKeyNamingIt) {
             "retention_max_bytes, request_timeout)");
 }
 
+TEST(ClickHouseSettingsTest, DeclaredDefaultsAreTheStructsDefaults) {
+  BackendSettings declared;
+  for (const settings::Spec& spec : ClickHouseSettingSpecs()) declared[spec.key] = spec.default_value;
+  absl::StatusOr<ClickHouseSettings> parsed = ParseClickHouseSettings(declared);
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  const ClickHouseSettings defaults;
+  EXPECT_EQ(parsed->endpoints, defaults.endpoints);
+  EXPECT_EQ(parsed->database, defaults.database);
+  EXPECT_EQ(parsed->cluster, defaults.cluster);
+  EXPECT_EQ(parsed->user, defaults.user);
+  EXPECT_EQ(parsed->password, defaults.password);
+  EXPECT_EQ(parsed->tls_ca_file, defaults.tls_ca_file);
+  EXPECT_EQ(parsed->insert_batch_spans, defaults.insert_batch_spans);
+  EXPECT_EQ(parsed->flush_interval_nano, defaults.flush_interval_nano);
+  EXPECT_EQ(parsed->retention_max_age_nano, defaults.retention_max_age_nano);
+  EXPECT_EQ(parsed->retention_max_bytes, defaults.retention_max_bytes);
+  EXPECT_EQ(parsed->request_timeout_nano, defaults.request_timeout_nano);
+}
+
 TEST(ClickHouseSettingsTest, RejectsBadValuesNamingTheKey) {
   struct Case {
     std::string key, value, message;
@@ -78,13 +97,19 @@ TEST(ClickHouseSettingsTest, RejectsBadValuesNamingTheKey) {
        "storage.clickhouse.insert_batch_spans: invalid value \"0\": want an integer from 1 to "
        "1000000"},
       {"flush_interval", "5x",
-       "storage.clickhouse.flush_interval: invalid value \"5x\": unknown unit 'x' (want ms, s, m, "
-       "h or d)"},
+       "storage.clickhouse.flush_interval: invalid value \"5x\": unknown unit 'x' (want 0 or "
+       "<number><unit> parts with unit ms, s, m, h, d or w)"},
       {"retention_max_age", "",
-       "storage.clickhouse.retention_max_age: invalid value \"\": empty duration"},
+       "storage.clickhouse.retention_max_age: invalid value \"\": empty duration (want 0 or "
+       "<number><unit> parts with unit ms, s, m, h, d or w)"},
       {"retention_max_bytes", "-1",
-       "storage.clickhouse.retention_max_bytes: invalid value \"-1\": not a non-negative "
-       "integer"},
+       "storage.clickhouse.retention_max_bytes: invalid value \"-1\": want a number of bytes up "
+       "to 18446744073709551615, optionally with a unit KiB, MiB, GiB, TiB, KB, MB, GB or TB"},
+      {"request_timeout", "500us",
+       "storage.clickhouse.request_timeout: invalid value \"500us\": unknown unit 'u' (want 0 or "
+       "<number><unit> parts with unit ms, s, m, h, d or w)"},
+      {"request_timeout", "0",
+       "storage.clickhouse.request_timeout: invalid value \"0\": must be at least 1ms"},
       {"user", "", "storage.clickhouse.user: invalid value \"\": must not be empty"},
   };
   for (const Case& c : cases) {
@@ -92,17 +117,6 @@ TEST(ClickHouseSettingsTest, RejectsBadValuesNamingTheKey) {
     EXPECT_EQ(s.status().code(), absl::StatusCode::kInvalidArgument) << c.key;
     EXPECT_EQ(s.status().message(), c.message);
   }
-}
-
-TEST(ClickHouseSettingsTest, Durations) {
-  EXPECT_EQ(*ParseDurationNano("0"), 0u);
-  EXPECT_EQ(*ParseDurationNano("1ms"), 1000000u);
-  EXPECT_EQ(*ParseDurationNano("1h30m"), uint64_t{5400} * 1000000000);
-  EXPECT_EQ(*ParseDurationNano("2d"), uint64_t{172800} * 1000000000);
-  EXPECT_EQ(ParseDurationNano("10").status().message(),
-            "want <number><unit> parts with unit ms, s, m, h or d");
-  EXPECT_EQ(ParseDurationNano("99999999999999999999d").status().message(), "number out of range");
-  EXPECT_EQ(ParseDurationNano("999999999999d").status().message(), "duration too large");
 }
 
 }  // namespace

@@ -431,21 +431,21 @@ TEST(SqliteBackendTest, BadSettingsAreRejectedNamingTheKey) {
   };
   const std::vector<Case> cases = {
       {{{"colour", "blue"}},
-       "storage.sqlite.colour: unknown setting (known: block_spans, path, retention_max_age, "
-       "retention_max_bytes)"},
+       "storage.sqlite.colour: unknown setting (known: path, retention_max_age, "
+       "retention_max_bytes, block_spans)"},
       {{{"path", ""}}, "storage.sqlite.path: invalid value \"\": must not be empty"},
       {{{"retention_max_age", "3 days"}},
-       "storage.sqlite.retention_max_age: invalid value \"3 days\": unknown unit ' ' (want s, m, "
-       "h or d) (e.g. 72h, 30m, 7d, or 0 to keep forever)"},
+       "storage.sqlite.retention_max_age: invalid value \"3 days\": unknown unit ' ' (want 0 or "
+       "<number><unit> parts with unit ms, s, m, h, d or w)"},
       {{{"retention_max_age", "72"}},
-       "storage.sqlite.retention_max_age: invalid value \"72\": want <number><unit> parts with "
-       "unit s, m, h or d (e.g. 72h, 30m, 7d, or 0 to keep forever)"},
+       "storage.sqlite.retention_max_age: invalid value \"72\": want 0 or <number><unit> parts "
+       "with unit ms, s, m, h, d or w"},
       {{{"retention_max_age", "-1h"}},
-       "storage.sqlite.retention_max_age: invalid value \"-1h\": want <number><unit> parts with "
-       "unit s, m, h or d (e.g. 72h, 30m, 7d, or 0 to keep forever)"},
-      {{{"retention_max_bytes", "10GB"}},
-       "storage.sqlite.retention_max_bytes: invalid value \"10GB\": want an integer number of "
-       "bytes, or 0 for no cap"},
+       "storage.sqlite.retention_max_age: invalid value \"-1h\": want 0 or <number><unit> parts "
+       "with unit ms, s, m, h, d or w"},
+      {{{"retention_max_bytes", "10 GB"}},
+       "storage.sqlite.retention_max_bytes: invalid value \"10 GB\": want a number of bytes up to "
+       "18446744073709551615, optionally with a unit KiB, MiB, GiB, TiB, KB, MB, GB or TB"},
       {{{"block_spans", "0"}},
        "storage.sqlite.block_spans: invalid value \"0\": want an integer from 1 to 65536"},
       {{{"block_spans", "70000"}},

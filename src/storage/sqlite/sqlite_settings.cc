@@ -1,104 +1,36 @@
 #include "storage/sqlite/sqlite_settings.h"
 
-#include <charconv>
-#include <limits>
-
 #include "absl/status/status.h"
-#include "fmt/format.h"
+#include "common/status_macros.h"
 
 namespace teletrace::storage::sqlite {
-namespace {
 
-constexpr uint64_t kNanosPerSecond = 1000000000;
-
-absl::StatusOr<uint64_t> ParseUnsigned(std::string_view text) {
-  uint64_t value = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (text.empty() || ec != std::errc() || end != text.data() + text.size()) {
-    return absl::InvalidArgumentError("not a non-negative integer");
-  }
-  return value;
+const std::vector<settings::Spec>& SqliteSettingSpecs() {
+  static const std::vector<settings::Spec> kSpecs = {
+      {"path", "./teletrace-data", "SQLite data directory"},
+      {"retention_max_age", "168h", "delete spans older than this (e.g. 72h, 30d; 0 = keep forever)"},
+      {"retention_max_bytes", "0",
+       "delete the oldest spans while the database is larger than this (e.g. 50GiB; 0 = no cap)"},
+      {"block_spans", "1024", "spans per compressed storage block (1 to 65536)"},
+  };
+  return kSpecs;
 }
 
-absl::Status Bad(std::string_view key, std::string_view value, std::string_view why) {
-  return absl::InvalidArgumentError(
-      fmt::format("storage.sqlite.{}: invalid value \"{}\": {}", key, value, why));
-}
-
-}  // namespace
-
-absl::StatusOr<uint64_t> ParseDurationNano(std::string_view text) {
-  if (text == "0") return 0;
-  if (text.empty()) return absl::InvalidArgumentError("empty duration");
-  uint64_t total = 0;
-  size_t i = 0;
-  while (i < text.size()) {
-    size_t digits_end = i;
-    while (digits_end < text.size() && text[digits_end] >= '0' && text[digits_end] <= '9') {
-      ++digits_end;
-    }
-    if (digits_end == i || digits_end == text.size()) {
-      return absl::InvalidArgumentError("want <number><unit> parts with unit s, m, h or d");
-    }
-    absl::StatusOr<uint64_t> amount = ParseUnsigned(text.substr(i, digits_end - i));
-    if (!amount.ok()) return absl::InvalidArgumentError("number out of range");
-    uint64_t unit_seconds = 0;
-    switch (text[digits_end]) {
-      case 's':
-        unit_seconds = 1;
-        break;
-      case 'm':
-        unit_seconds = 60;
-        break;
-      case 'h':
-        unit_seconds = 3600;
-        break;
-      case 'd':
-        unit_seconds = 86400;
-        break;
-      default:
-        return absl::InvalidArgumentError(
-            fmt::format("unknown unit '{}' (want s, m, h or d)", text[digits_end]));
-    }
-    uint64_t unit_nano = unit_seconds * kNanosPerSecond;
-    if (*amount > (std::numeric_limits<uint64_t>::max() - total) / unit_nano) {
-      return absl::InvalidArgumentError("duration too large");
-    }
-    total += *amount * unit_nano;
-    i = digits_end + 1;
-  }
-  return total;
-}
-
-absl::StatusOr<SqliteSettings> ParseSqliteSettings(const BackendSettings& settings) {
+absl::StatusOr<SqliteSettings> ParseSqliteSettings(const BackendSettings& values) {
   SqliteSettings out;
-  for (const auto& [key, value] : settings) {
+  for (const auto& [key, value] : values) {
+    const std::string full = "storage.sqlite." + key;
     if (key == "path") {
-      if (value.empty()) return Bad(key, value, "must not be empty");
+      if (value.empty()) return settings::Invalid(full, value, "must not be empty");
       out.path = value;
     } else if (key == "retention_max_age") {
-      absl::StatusOr<uint64_t> nano = ParseDurationNano(value);
-      if (!nano.ok()) {
-        return Bad(key, value,
-                   fmt::format("{} (e.g. 72h, 30m, 7d, or 0 to keep forever)",
-                               std::string(nano.status().message())));
-      }
-      out.retention_max_age_nano = *nano;
+      ASSIGN_OR_RETURN(out.retention_max_age_nano, settings::Duration(full, value));
     } else if (key == "retention_max_bytes") {
-      absl::StatusOr<uint64_t> bytes = ParseUnsigned(value);
-      if (!bytes.ok()) return Bad(key, value, "want an integer number of bytes, or 0 for no cap");
-      out.retention_max_bytes = *bytes;
+      ASSIGN_OR_RETURN(out.retention_max_bytes, settings::Bytes(full, value, UINT64_MAX));
     } else if (key == "block_spans") {
-      absl::StatusOr<uint64_t> n = ParseUnsigned(value);
-      if (!n.ok() || *n < 1 || *n > 65536) {
-        return Bad(key, value, "want an integer from 1 to 65536");
-      }
-      out.block_spans = static_cast<size_t>(*n);
+      ASSIGN_OR_RETURN(out.block_spans, settings::Unsigned(full, value, 1, 65536));
     } else {
-      return absl::InvalidArgumentError(fmt::format(
-          "storage.sqlite.{}: unknown setting (known: block_spans, path, retention_max_age, "
-          "retention_max_bytes)",
-          key));
+      return settings::Unknown("storage.sqlite", key, SqliteSettingSpecs());
     }
   }
   return out;

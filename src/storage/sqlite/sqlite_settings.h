@@ -1,11 +1,13 @@
-// The sqlite backend's settings (config section `storage.sqlite`), parsed from BackendSettings.
+// The sqlite backend's settings (config section `storage.sqlite`): their declarations and their
+// parsing from BackendSettings.
 #pragma once
 
 #include <cstdint>
 #include <string>
-#include <string_view>
+#include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/settings.h"
 #include "storage/storage.h"
 
 namespace teletrace::storage::sqlite {
@@ -17,13 +19,11 @@ struct SqliteSettings {
   size_t block_spans = 1024;  // spans per block, 1..65536
 };
 
-// Keys: path, retention_max_age ("72h", "30m", "7d", "1h30m", "0"), retention_max_bytes (integer
-// bytes), block_spans. An unknown key or bad value is InvalidArgument naming
-// "storage.sqlite.<key>"; missing keys keep their defaults.
-absl::StatusOr<SqliteSettings> ParseSqliteSettings(const BackendSettings& settings);
+// Every key with its default (the struct's) and help, for --help, the environment and validation.
+const std::vector<settings::Spec>& SqliteSettingSpecs();
 
-// "0", or one or more <integer><unit> parts with unit s, m, h or d ("1h30m"), as nanoseconds.
-// InvalidArgument (without a key name) on anything else or on overflow.
-absl::StatusOr<uint64_t> ParseDurationNano(std::string_view text);
+// Keys as declared; values in the common vocabulary (common/settings.h). An unknown key or bad
+// value is InvalidArgument naming "storage.sqlite.<key>"; missing keys keep their defaults.
+absl::StatusOr<SqliteSettings> ParseSqliteSettings(const BackendSettings& settings);
 
 }  // namespace teletrace::storage::sqlite
