@@ -38,7 +38,7 @@ function render() {
   const validate = path.join(work, 'validate');
   execFileSync('go', ['build', '-o', validate, '.'], { cwd: path.join(REPO_ROOT, 'tests', 'helm', 'validate') });
   const manifests = execFileSync(helm, ['template', RELEASE, path.join(REPO_ROOT, 'deploy', 'helm', 'teletrace'),
-    '--set', 'storage.sqlite.persistence.size=1Gi'], { encoding: 'utf8' });
+    '--kube-version', '1.33.0', '--set', 'storage.sqlite.persistence.size=1Gi'], { encoding: 'utf8' });
   const played = execFileSync(validate, ['-kube-play', '-host-ports',
     `http=${ports.http},otlp-grpc=${ports.grpc},otlp-http=${ports.otlpHttp}`], { input: manifests, encoding: 'utf8' });
   const docs = played.split(/^---\n/m).filter((d) => d.trim() !== '');
