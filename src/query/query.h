@@ -199,11 +199,13 @@ struct HistogramQuery {
 struct SubBucket {
   TagValue key;
   uint64_t count = 0;
+  bool operator==(const SubBucket&) const = default;
 };
 
 struct GroupedCount {
   uint64_t total_count = 0;
   std::vector<SubBucket> sub_buckets;  // count descending, at most max_groups
+  bool operator==(const GroupedCount&) const = default;
 };
 
 using BucketData = std::variant<uint64_t, GroupedCount, std::map<std::string, double>>;
@@ -211,11 +213,13 @@ using BucketData = std::variant<uint64_t, GroupedCount, std::map<std::string, do
 struct HistogramBucket {
   uint64_t bucket_key = 0;  // start of the bucket, unix nanoseconds, a multiple of interval_nano
   BucketData data;
+  bool operator==(const HistogramBucket&) const = default;
 };
 
 struct Histogram {
   std::string label;
   std::vector<HistogramBucket> buckets;  // ascending bucket_key, empty buckets omitted
+  bool operator==(const Histogram&) const = default;
 };
 
 using HistogramResult = std::vector<Histogram>;
