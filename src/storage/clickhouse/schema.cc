@@ -69,8 +69,8 @@ absl::StatusOr<uint32_t> MigrationVersion(std::string_view file_name) {
   return version;
 }
 
-absl::Status RunFile(ClickHouseHttp& http, const Migration& m, const SchemaOptions& options) {
-  ASSIGN_OR_RETURN(std::vector<std::string> statements, RenderStatements(m.sql, options));
+absl::Status RunFile(ClickHouseHttp& http, const EmbeddedFile& m, const SchemaOptions& options) {
+  ASSIGN_OR_RETURN(std::vector<std::string> statements, RenderStatements(m.contents, options));
   for (size_t i = 0; i < statements.size(); ++i) {
     ASSIGN_OR_RETURN(std::string ignored,
                      http.Execute(statements[i], {},
@@ -124,8 +124,8 @@ absl::StatusOr<std::vector<std::string>> RenderStatements(std::string_view sql,
 }
 
 absl::Status ApplyMigrations(ClickHouseHttp& http, const SchemaOptions& options) {
-  const Migration* bootstrap = nullptr;
-  for (const Migration& m : kMigrations) {
+  const EmbeddedFile* bootstrap = nullptr;
+  for (const EmbeddedFile& m : kMigrations) {
     if (m.name.substr(0, 4) == "000_") bootstrap = &m;
   }
   if (bootstrap == nullptr) return absl::InternalError("clickhouse schema: no bootstrap migration");
@@ -146,7 +146,7 @@ absl::Status ApplyMigrations(ClickHouseHttp& http, const SchemaOptions& options)
     current |= static_cast<uint32_t>(static_cast<uint8_t>(body[i])) << (8 * i);
   }
   uint32_t newest = 0;
-  for (const Migration& m : kMigrations) {
+  for (const EmbeddedFile& m : kMigrations) {
     ASSIGN_OR_RETURN(uint32_t version, MigrationVersion(m.name));
     newest = std::max(newest, version);
   }
@@ -156,7 +156,7 @@ absl::Status ApplyMigrations(ClickHouseHttp& http, const SchemaOptions& options)
         "upgrade Teletrace",
         options.database, current, newest));
   }
-  for (const Migration& m : kMigrations) {
+  for (const EmbeddedFile& m : kMigrations) {
     ASSIGN_OR_RETURN(uint32_t version, MigrationVersion(m.name));
     if (version == 0 || version <= current) continue;
     RETURN_IF_ERROR(RunFile(http, m, options));

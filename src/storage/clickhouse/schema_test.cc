@@ -66,10 +66,10 @@ TEST(SchemaTest, EmbeddedMigrationsRenderInBothModes) {
   ASSERT_GE(std::size(kMigrations), 2u);
   EXPECT_EQ(kMigrations[0].name, "000_bootstrap.sql");
   EXPECT_EQ(kMigrations[1].name, "001_initial.sql");
-  for (const Migration& m : kMigrations) {
+  for (const EmbeddedFile& m : kMigrations) {
     for (const std::string& cluster : {std::string(), std::string("main")}) {
       absl::StatusOr<std::vector<std::string>> s =
-          RenderStatements(m.sql, SchemaOptions{"teletrace", cluster});
+          RenderStatements(m.contents, SchemaOptions{"teletrace", cluster});
       ASSERT_TRUE(s.ok()) << m.name << ": " << s.status();
       for (const std::string& statement : *s) {
         EXPECT_THAT(statement, Not(HasSubstr("${"))) << m.name;
@@ -83,9 +83,9 @@ TEST(SchemaTest, EmbeddedMigrationsRenderInBothModes) {
     }
   }
   absl::StatusOr<std::vector<std::string>> single =
-      RenderStatements(kMigrations[1].sql, SchemaOptions{"teletrace", ""});
+      RenderStatements(kMigrations[1].contents, SchemaOptions{"teletrace", ""});
   absl::StatusOr<std::vector<std::string>> cluster =
-      RenderStatements(kMigrations[1].sql, SchemaOptions{"teletrace", "main"});
+      RenderStatements(kMigrations[1].contents, SchemaOptions{"teletrace", "main"});
   ASSERT_TRUE(single.ok() && cluster.ok());
   // spans, trace_index, the view, system_info; plus two Distributed tables on a cluster.
   EXPECT_EQ(single->size(), 4u);

@@ -276,7 +276,7 @@ absl::Status SqliteBackend::ApplyMigrations() {
     // A deferred BEGIN: after BEGIN IMMEDIATE, SQLite ignores PRAGMA auto_vacuum on a new file.
     WriteTxn txn(*writer_);
     RETURN_IF_ERROR(txn.Begin(/*immediate=*/false));
-    RETURN_IF_ERROR(writer_->Exec(sqlite::kMigrations[i].sql));
+    RETURN_IF_ERROR(writer_->Exec(sqlite::kMigrations[i].contents));
     RETURN_IF_ERROR(writer_->Exec(fmt::format("PRAGMA user_version = {}", i + 1)));
     RETURN_IF_ERROR(txn.Commit());
   }
