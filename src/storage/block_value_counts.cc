@@ -5,6 +5,7 @@
 #include <cstring>
 #include <variant>
 
+#include "common/encoding.h"
 #include "fmt/format.h"
 #include "model/last_occurrence.h"
 #include "query/engine.h"
@@ -46,13 +47,7 @@ bool SameValue(const query::TagValue& a, const query::TagValue& b) {
   return a == b;
 }
 
-void PutVarint(std::string& out, uint64_t v) {
-  while (v >= 0x80) {
-    out.push_back(static_cast<char>((v & 0x7F) | 0x80));
-    v >>= 7;
-  }
-  out.push_back(static_cast<char>(v));
-}
+void PutVarint(std::string& out, uint64_t v) { encoding::AppendVarint(&out, v); }
 
 void PutValue(std::string& out, const query::TagValue& value) {
   if (const auto* s = std::get_if<std::string>(&value)) {
@@ -61,13 +56,12 @@ void PutValue(std::string& out, const query::TagValue& value) {
     out.append(*s);
   } else if (const int64_t* i = std::get_if<int64_t>(&value)) {
     out.push_back(static_cast<char>(kInt));
-    auto u = static_cast<uint64_t>(*i);
-    PutVarint(out, (u << 1) ^ (*i < 0 ? ~uint64_t{0} : 0));
+    PutVarint(out, encoding::ZigZag(*i));
   } else if (const double* d = std::get_if<double>(&value)) {
     out.push_back(static_cast<char>(kDouble));
     uint64_t bits;
     std::memcpy(&bits, d, sizeof bits);
-    for (int b = 0; b < 8; ++b) out.push_back(static_cast<char>((bits >> (8 * b)) & 0xFF));
+    encoding::AppendFixed(&out, bits, 8);
   } else {
     out.push_back(static_cast<char>(kBool));
     out.push_back(std::get<bool>(value) ? 1 : 0);
@@ -80,16 +74,12 @@ class Reader {
   explicit Reader(std::string_view bytes) : bytes_(bytes) {}
 
   bool Varint(uint64_t* v) {
-    *v = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-      if (pos_ >= bytes_.size()) return false;
-      auto byte = static_cast<uint8_t>(bytes_[pos_++]);
-      // The tenth byte may only hold the top bit.
-      if (shift == 63 && byte > 1) return false;
-      *v |= static_cast<uint64_t>(byte & 0x7F) << shift;
-      if ((byte & 0x80) == 0) return true;
+    const char* p = bytes_.data() + pos_;
+    if (encoding::ReadVarint(&p, bytes_.data() + bytes_.size(), v) != encoding::ReadResult::kOk) {
+      return false;
     }
-    return false;
+    pos_ = static_cast<size_t>(p - bytes_.data());
+    return true;
   }
   bool Byte(uint8_t* b) {
     if (pos_ >= bytes_.size()) return false;
@@ -117,16 +107,15 @@ class Reader {
       case kInt: {
         uint64_t z;
         if (!Varint(&z)) return false;
-        *value = static_cast<int64_t>((z >> 1) ^ (~(z & 1) + 1));
+        *value = encoding::UnZigZag(z);
         return true;
       }
       case kDouble: {
         std::string_view raw;
         if (!Bytes(8, &raw)) return false;
+        const char* p = raw.data();
         uint64_t bits = 0;
-        for (int b = 0; b < 8; ++b) {
-          bits |= static_cast<uint64_t>(static_cast<uint8_t>(raw[b])) << (8 * b);
-        }
+        encoding::ReadFixed(&p, raw.data() + raw.size(), 8, &bits);
         double d;
         std::memcpy(&d, &bits, sizeof d);
         *value = d;

@@ -13,6 +13,7 @@
 #include <utility>
 
 #include "absl/status/status.h"
+#include "common/encoding.h"
 #include "common/status_macros.h"
 #include "fmt/format.h"
 
@@ -92,24 +93,9 @@ class Writer {
   std::string& out() { return out_; }
 
   void Byte(uint8_t b) { out_.push_back(static_cast<char>(b)); }
-  void Varint(uint64_t v) {
-    char buf[10];
-    size_t n = 0;
-    while (v >= 0x80) {
-      buf[n++] = static_cast<char>((v & 0x7f) | 0x80);
-      v >>= 7;
-    }
-    buf[n++] = static_cast<char>(v);
-    out_.append(buf, n);
-  }
-  void Signed(int64_t v) {
-    Varint((static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63));
-  }
-  void Fixed64(uint64_t v) {
-    char buf[8];
-    for (int i = 0; i < 8; ++i) buf[i] = static_cast<char>(v >> (8 * i));
-    out_.append(buf, 8);
-  }
+  void Varint(uint64_t v) { encoding::AppendVarint(&out_, v); }
+  void Signed(int64_t v) { Varint(encoding::ZigZag(v)); }
+  void Fixed64(uint64_t v) { encoding::AppendFixed(&out_, v, 8); }
   void Str(std::string_view s) {
     Varint(s.size());
     out_.append(s.data(), s.size());
@@ -201,19 +187,7 @@ class Reader {
     return true;
   }
   bool Varint(uint64_t* v) {
-    uint64_t result = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-      if (p_ == end_) return Fail("varint");
-      uint8_t b = static_cast<uint8_t>(*p_++);
-      // The tenth byte may only carry the top bit of a 64-bit value.
-      if (shift == 63 && b > 1) return Fail("varint");
-      result |= uint64_t{b & 0x7fu} << shift;
-      if ((b & 0x80) == 0) {
-        *v = result;
-        return true;
-      }
-    }
-    return Fail("varint");
+    return encoding::ReadVarint(&p_, end_, v) == encoding::ReadResult::kOk || Fail("varint");
   }
   bool Varint32(uint32_t* v) {
     uint64_t wide;
@@ -231,17 +205,10 @@ class Reader {
   bool Signed(int64_t* v) {
     uint64_t u;
     if (!Varint(&u)) return false;
-    *v = static_cast<int64_t>((u >> 1) ^ (~(u & 1) + 1));
+    *v = encoding::UnZigZag(u);
     return true;
   }
-  bool Fixed64(uint64_t* v) {
-    if (Remaining() < 8) return Fail("fixed64");
-    uint64_t r = 0;
-    for (int i = 0; i < 8; ++i) r |= uint64_t{static_cast<uint8_t>(p_[i])} << (8 * i);
-    p_ += 8;
-    *v = r;
-    return true;
-  }
+  bool Fixed64(uint64_t* v) { return encoding::ReadFixed(&p_, end_, 8, v) || Fail("fixed64"); }
   bool Str(std::string* s) {
     uint64_t n;
     if (!Varint(&n)) return false;

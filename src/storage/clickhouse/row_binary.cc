@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "absl/status/status.h"
+#include "common/encoding.h"
 #include "fmt/format.h"
 
 namespace teletrace::storage::clickhouse {
@@ -21,17 +22,9 @@ void RowBinaryWriter::Float64(double v) {
   Fixed(bits, 8);
 }
 
-void RowBinaryWriter::VarUInt(uint64_t v) {
-  while (v >= 0x80) {
-    out_.push_back(static_cast<char>((v & 0x7f) | 0x80));
-    v >>= 7;
-  }
-  out_.push_back(static_cast<char>(v));
-}
+void RowBinaryWriter::VarUInt(uint64_t v) { encoding::AppendVarint(&out_, v); }
 
-void RowBinaryWriter::Fixed(uint64_t v, int bytes) {
-  for (int i = 0; i < bytes; ++i) out_.push_back(static_cast<char>(v >> (8 * i) & 0xff));
-}
+void RowBinaryWriter::Fixed(uint64_t v, int bytes) { encoding::AppendFixed(&out_, v, bytes); }
 
 absl::StatusOr<uint64_t> RowBinaryReader::FixedInt(int bytes) {
   // pos_ never passes the end (every read checks before advancing); the subtraction is safe.
@@ -77,20 +70,20 @@ absl::StatusOr<double> RowBinaryReader::Float64() {
 
 absl::StatusOr<uint64_t> RowBinaryReader::VarUInt() {
   const size_t start = pos_;
+  const char* p = data_.data() + pos_;
   uint64_t v = 0;
-  for (int shift = 0; shift < 64; shift += 7) {
-    if (pos_ >= data_.size()) return Truncated("length", pos_);
-    auto byte = static_cast<uint8_t>(data_[pos_++]);
-    // The tenth byte holds bit 63 only: more would be silently dropped by the shift.
-    if (shift == 63 && byte > 1) {
-      return absl::DataLossError(
-          fmt::format("clickhouse: RowBinary length at byte {} does not fit in 64 bits", start));
-    }
-    v |= static_cast<uint64_t>(byte & 0x7f) << shift;
-    if ((byte & 0x80) == 0) return v;
+  switch (encoding::ReadVarint(&p, data_.data() + data_.size(), &v)) {
+    case encoding::ReadResult::kOk:
+      pos_ = static_cast<size_t>(p - data_.data());
+      return v;
+    case encoding::ReadResult::kTruncated:
+      pos_ = data_.size();
+      return Truncated("length", pos_);
+    case encoding::ReadResult::kTooLong:
+      break;
   }
   return absl::DataLossError(
-      fmt::format("clickhouse: RowBinary length at byte {} is longer than 10 bytes", start));
+      fmt::format("clickhouse: RowBinary length at byte {} does not fit in 64 bits", start));
 }
 
 absl::StatusOr<std::string_view> RowBinaryReader::String() {
