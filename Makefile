@@ -1,4 +1,7 @@
 # The two commands: `make run` and `make test`. Both install what is missing first.
+# Go (preinstalled on this kind of machine, under /usr/local/go) builds the test-only tools: helm and
+# tests/helm/validate.
+export PATH := $(PATH):/usr/local/go/bin
 PRESET ?= release
 BUILD_DIR := build/$(PRESET)
 BIN := $(BUILD_DIR)/teletrace
