@@ -1,6 +1,7 @@
-// Test support: an in-memory storage::Backend standing in for storage (not for the code under
-// test). WriteSpans records each batch, can be held inside the call (to observe what happens while
-// a commit is in flight) and can be told to fail. Thread safe.
+// Test support: the reference backend (storage/memory) with hooks for the code under test's
+// observers. WriteSpans records each batch, can be held inside the call (to observe what happens
+// while a commit is in flight) and can be told to fail; what it accepts is stored in the reference
+// backend, so every reader method answers as a real store would. Thread safe.
 #pragma once
 
 #include <condition_variable>
@@ -10,13 +11,14 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "storage/memory/memory_backend.h"
 #include "storage/storage.h"
 
 namespace teletrace::ingest::testing {
 
 class FakeBackend : public storage::Backend {
  public:
-  absl::Status WriteSpans(model::SpanBatch batch, uint64_t /*ingestion_time_unix_nano*/) override {
+  absl::Status WriteSpans(model::SpanBatch batch, uint64_t ingestion_time_unix_nano) override {
     std::unique_lock<std::mutex> lock(mu_);
     ++writes_started_;
     cv_.notify_all();
@@ -26,7 +28,8 @@ class FakeBackend : public storage::Backend {
       status = statuses_.front();
       statuses_.pop_front();
     }
-    batches_.push_back(std::move(batch));
+    batches_.push_back(batch);
+    if (status.ok()) status = store_->WriteSpans(std::move(batch), ingestion_time_unix_nano);
     return status;
   }
 
@@ -61,26 +64,26 @@ class FakeBackend : public storage::Backend {
     return writes_started_;
   }
 
-  absl::StatusOr<query::SearchResult> Search(const query::SearchQuery&) override {
-    return absl::UnimplementedError("fake backend");
+  absl::StatusOr<query::SearchResult> Search(const query::SearchQuery& q) override {
+    return store_->Search(q);
   }
-  absl::StatusOr<query::TraceResult> GetTrace(const query::TraceQuery&) override {
-    return absl::UnimplementedError("fake backend");
+  absl::StatusOr<query::TraceResult> GetTrace(const query::TraceQuery& q) override {
+    return store_->GetTrace(q);
   }
-  absl::StatusOr<std::vector<query::TagInfo>> TagKeys(const query::TagKeysQuery&) override {
-    return absl::UnimplementedError("fake backend");
+  absl::StatusOr<std::vector<query::TagInfo>> TagKeys(const query::TagKeysQuery& q) override {
+    return store_->TagKeys(q);
   }
-  absl::StatusOr<query::TagValuesResult> TagValues(const query::TagValuesQuery&) override {
-    return absl::UnimplementedError("fake backend");
+  absl::StatusOr<query::TagValuesResult> TagValues(const query::TagValuesQuery& q) override {
+    return store_->TagValues(q);
   }
-  absl::StatusOr<query::StatisticsResult> Statistics(const query::StatisticsQuery&) override {
-    return absl::UnimplementedError("fake backend");
+  absl::StatusOr<query::StatisticsResult> Statistics(const query::StatisticsQuery& q) override {
+    return store_->Statistics(q);
   }
-  absl::StatusOr<query::HistogramResult> Histograms(const query::HistogramQuery&) override {
-    return absl::UnimplementedError("fake backend");
+  absl::StatusOr<query::HistogramResult> Histograms(const query::HistogramQuery& q) override {
+    return store_->Histograms(q);
   }
-  absl::StatusOr<std::string> SystemId() override { return std::string("fake"); }
-  absl::Status EnforceRetention() override { return absl::OkStatus(); }
+  absl::StatusOr<std::string> SystemId() override { return store_->SystemId(); }
+  absl::Status EnforceRetention() override { return store_->EnforceRetention(); }
   uint64_t DiskBytes() override { return 0; }
 
  private:
@@ -90,6 +93,7 @@ class FakeBackend : public storage::Backend {
   int writes_started_ = 0;
   std::deque<absl::Status> statuses_;
   std::vector<model::SpanBatch> batches_;
+  const std::unique_ptr<storage::Backend> store_ = storage::memory::NewMemoryBackend();
 };
 
 // A batch of `n` valid spans under one resource and scope, with span ids 1..n (+ `first_id` - 1).

@@ -112,6 +112,11 @@ TEST_F(OtlpHttpReceiverTest, FixtureRoundTripsThroughBothEncodings) {
   ASSERT_EQ(backend_.batches().size(), 2u);
   EXPECT_EQ(backend_.batches()[0], backend_.batches()[1]);
   EXPECT_EQ(backend_.batches()[0].SpanCount(), 7u);
+  // Stored once: the second export rewrote the same spans, and the store keeps the first copy.
+  const TraceId trace_id = backend_.batches()[0].resource_spans[0].scope_spans[0].spans[0].trace_id;
+  absl::StatusOr<query::TraceResult> trace = backend_.GetTrace({trace_id, 0, std::nullopt});
+  ASSERT_TRUE(trace.ok()) << trace.status();
+  EXPECT_EQ(trace->spans.size(), 7u);
 }
 
 TEST_F(OtlpHttpReceiverTest, RespondsOnlyAfterCommit) {
