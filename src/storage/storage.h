@@ -2,6 +2,12 @@
 // reader that answers the query model. Every backend implements both and must pass the conformance
 // suite (storage/testing/conformance_suite.h) against its real engine.
 //
+// What a backend must implement: WriteSpans, Search, GetTrace, SystemId, EnforceRetention,
+// DiskBytes. The aggregations (TagKeys, TagValues, Statistics, Histograms) have a generic fallback:
+// a backend that implements ScanSpans gets them answered by the engine's collectors over its scan
+// (storage/scan_fallback.cc), exact and complete, and overrides each one it can push down to its
+// engine. So a new backend passes the suite before its first aggregation is pushed down.
+//
 // Thread safety: every method may be called concurrently from any thread.
 #pragma once
 
@@ -9,7 +15,9 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -35,11 +43,18 @@ class Backend {
   // The trace's spans (all, or the requested page). An unknown trace is NotFound.
   virtual absl::StatusOr<query::TraceResult> GetTrace(const query::TraceQuery& query) = 0;
 
-  virtual absl::StatusOr<std::vector<query::TagInfo>> TagKeys(const query::TagKeysQuery& query) = 0;
-  virtual absl::StatusOr<query::TagValuesResult> TagValues(const query::TagValuesQuery& query) = 0;
-  virtual absl::StatusOr<query::StatisticsResult> Statistics(
-      const query::StatisticsQuery& query) = 0;
-  virtual absl::StatusOr<query::HistogramResult> Histograms(const query::HistogramQuery& query) = 0;
+  // Calls `fn` with every stored span that starts in `range` (none = all) and matches `filters`,
+  // once each, in any order; `fn` must not call back into the backend. The default is
+  // Unimplemented: a backend that pushes every aggregation down need not scan.
+  virtual absl::Status ScanSpans(const std::optional<query::TimeRange>& range,
+                                 const std::vector<query::Filter>& filters,
+                                 const std::function<void(const model::StoredSpan&)>& fn);
+
+  // Aggregations. The defaults answer through ScanSpans and the engine's collectors.
+  virtual absl::StatusOr<std::vector<query::TagInfo>> TagKeys(const query::TagKeysQuery& query);
+  virtual absl::StatusOr<query::TagValuesResult> TagValues(const query::TagValuesQuery& query);
+  virtual absl::StatusOr<query::StatisticsResult> Statistics(const query::StatisticsQuery& query);
+  virtual absl::StatusOr<query::HistogramResult> Histograms(const query::HistogramQuery& query);
 
   // A UUID created once per data store and returned unchanged afterwards.
   virtual absl::StatusOr<std::string> SystemId() = 0;

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "common/ids.h"
+#include "common/status_macros.h"
 #include "common/time_util.h"
 #include "common/uuid.h"
 #include "fmt/format.h"
@@ -31,10 +32,21 @@ class MemoryBackend final : public Backend {
     return absl::OkStatus();
   }
 
+  // The scan; the aggregations are the contract's generic fallback over it (scan_fallback.cc).
+  absl::Status ScanSpans(const std::optional<query::TimeRange>& range,
+                         const std::vector<query::Filter>& filters,
+                         const std::function<void(const StoredSpan&)>& fn) override {
+    query::SpanMatcher matcher(filters);
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const StoredSpan& s : spans_) {
+      if ((!range || query::InRange(*range, s)) && matcher.Matches(s)) fn(s);
+    }
+    return absl::OkStatus();
+  }
+
   absl::StatusOr<query::SearchResult> Search(const query::SearchQuery& q) override {
-    query::SpanMatcher matcher(q.filters);
     query::SearchCollector collector(q);
-    Scan(q.range, matcher, [&](const StoredSpan& s) { collector.Add(s); });
+    RETURN_IF_ERROR(ScanSpans(q.range, q.filters, [&](const StoredSpan& s) { collector.Add(s); }));
     return std::move(collector).Finish();
   }
 
@@ -50,39 +62,6 @@ class MemoryBackend final : public Backend {
       }
     }
     if (!found) return absl::NotFoundError(fmt::format("trace {} not found", ToHex(q.trace_id)));
-    return std::move(collector).Finish();
-  }
-
-  absl::StatusOr<std::vector<query::TagInfo>> TagKeys(const query::TagKeysQuery& q) override {
-    query::TagKeysCollector collector;
-    std::lock_guard<std::mutex> lock(mu_);
-    for (const StoredSpan& s : spans_) {
-      if (!q.range || query::InRange(*q.range, s)) collector.Add(s);
-    }
-    return std::move(collector).Finish();
-  }
-
-  absl::StatusOr<query::TagValuesResult> TagValues(const query::TagValuesQuery& q) override {
-    query::SpanMatcher matcher(q.filters);
-    query::TagValuesCollector collector(q);
-    std::lock_guard<std::mutex> lock(mu_);
-    for (const StoredSpan& s : spans_) {
-      if ((!q.range || query::InRange(*q.range, s)) && matcher.Matches(s)) collector.Add(s);
-    }
-    return std::move(collector).Finish();
-  }
-
-  absl::StatusOr<query::StatisticsResult> Statistics(const query::StatisticsQuery& q) override {
-    query::SpanMatcher matcher(q.filters);
-    query::StatisticsCollector collector(q);
-    Scan(q.range, matcher, [&](const StoredSpan& s) { collector.Add(s); });
-    return std::move(collector).Finish();
-  }
-
-  absl::StatusOr<query::HistogramResult> Histograms(const query::HistogramQuery& q) override {
-    query::SpanMatcher matcher(q.filters);
-    query::HistogramCollector collector(q);
-    Scan(q.range, matcher, [&](const StoredSpan& s) { collector.Add(s); });
     return std::move(collector).Finish();
   }
 
@@ -112,14 +91,6 @@ class MemoryBackend final : public Backend {
     std::copy(s.span.trace_id.begin(), s.span.trace_id.end(), key.begin());
     std::copy(s.span.span_id.begin(), s.span.span_id.end(), key.begin() + 16);
     return key;
-  }
-
-  template <typename Fn>
-  void Scan(const query::TimeRange& range, const query::SpanMatcher& matcher, Fn&& fn) {
-    std::lock_guard<std::mutex> lock(mu_);
-    for (const StoredSpan& s : spans_) {
-      if (query::InRange(range, s) && matcher.Matches(s)) fn(s);
-    }
   }
 
   const MemoryOptions options_;

@@ -1,5 +1,7 @@
 // The reference backend: every span in memory, every query answered by a full scan through the
 // engine's collectors (query/engine.h), nothing pushed down, nothing pruned, nothing precomputed.
+// It implements ScanSpans and leaves the aggregations to the storage contract's generic fallback,
+// so its conformance run also proves that fallback.
 // It is the oracle of the randomized differential tests (a faster backend must answer exactly as
 // this one does) and the store of tests that need a Backend but not a database. Not registered
 // for users: it keeps nothing across restarts and has no memory bound.
