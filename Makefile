@@ -11,7 +11,7 @@ WEB_SOURCES := $(shell find web/src web/public -type f 2>/dev/null) web/index.ht
                web/package-lock.json web/vite.config.ts web/tsconfig.json
 
 .PHONY: all deps test-deps ui build run test test-unit test-asan test-tsan test-web \
-        test-integration test-e2e test-clickhouse test-soak test-dist soak fuzz dist image image-test chart-test bench clean
+        test-integration test-e2e test-clickhouse test-elasticsearch test-soak test-dist soak fuzz dist image image-test chart-test bench clean
 
 all: build
 
@@ -42,7 +42,7 @@ run: deps ui
 # with the OpenTelemetry JS SDK, the browser end-to-end suite, ClickHouse, a short soak, and the
 # release tarball in a minimal Debian root, the OCI image under podman, and the Helm chart.
 test: test-deps build test-unit test-asan test-tsan test-web test-integration test-e2e \
-      test-clickhouse test-soak test-dist image-test chart-test
+      test-clickhouse test-elasticsearch test-soak test-dist image-test chart-test
 
 test-unit: build
 	ctest --preset $(PRESET) -j2
@@ -110,6 +110,14 @@ test-clickhouse: build test-deps
 	python3 tests/clickhouse/differential_test.py --bin $(abspath $(BIN))
 	for v in $(CHDB_VERSIONS); do TELETRACE_CHDB_VERSION=$$v python3 tests/clickhouse/chdb_http_front_test.py && TELETRACE_CHDB_VERSION=$$v python3 tests/clickhouse/differential_test.py --bin $(abspath $(BIN)) --engine chdb || exit 1; done
 	python3 tests/clickhouse/cluster_test.py --bin $(abspath $(BIN))
+
+# Elasticsearch/OpenSearch beyond ctest's conformance runs: the same data through a SQLite- and an
+# OpenSearch- (then Elasticsearch-) backed teletrace compared endpoint by endpoint, and a 3-node OpenSearch cluster losing
+# and regaining a node under ingest. Nodes run from Maven Central jars (tests/elasticsearch/).
+test-elasticsearch: build test-deps
+	python3 tests/clickhouse/differential_test.py --bin $(abspath $(BIN)) --engine opensearch
+	python3 tests/clickhouse/differential_test.py --bin $(abspath $(BIN)) --engine elasticsearch
+	python3 tests/elasticsearch/cluster_test.py --bin $(abspath $(BIN))
 
 # The Hardening soak: full-speed ingest, queries, the attacks and kill -9 restarts at once, then every
 # acknowledged span must be readable and peak RSS under the budgets' bound. make test runs a short

@@ -18,8 +18,10 @@ packages=(
 # make their certificates), and real ClickHouse
 # servers (single node and a cluster with ZooKeeper) for the ClickHouse backend, debootstrap for
 # the minimal Debian root the release tarball is tested in, and buildah/podman/runc to build and
-# run the OCI image (make image, make image-test) and catatonit for the pods of podman kube play.
-test_packages=(chromium clickhouse-server zookeeper python3 openssl debootstrap buildah podman runc catatonit)
+# run the OCI image (make image, make image-test), catatonit for the pods of podman kube play, and a
+# JDK with Maven to run OpenSearch/Elasticsearch nodes from their Maven Central jars.
+test_packages=(chromium clickhouse-server zookeeper python3 openssl debootstrap buildah podman runc catatonit
+               openjdk-17-jdk-headless maven)
 # Only `make fuzz` needs these: clang with libFuzzer and its sanitizer runtimes.
 fuzz_packages=(clang libclang-rt-14-dev)
 if [[ "${1:-}" == "--test" ]]; then

@@ -2,6 +2,8 @@
 
 #include "storage/clickhouse/clickhouse_backend.h"
 #include "storage/clickhouse/clickhouse_settings.h"
+#include "storage/elasticsearch/search_backend.h"
+#include "storage/elasticsearch/search_settings.h"
 #include "storage/sqlite/sqlite_backend.h"
 #include "storage/sqlite/sqlite_settings.h"
 
@@ -11,6 +13,8 @@ void RegisterBackends(storage::BackendRegistry* registry) {
   registry->Register("sqlite", {storage::sqlite::SqliteSettingSpecs(), storage::NewSqliteBackend});
   registry->Register("clickhouse", {storage::clickhouse::ClickHouseSettingSpecs(),
                                     storage::clickhouse::NewClickHouseBackend});
+  registry->Register("elasticsearch", {storage::elasticsearch::SearchSettingSpecs(),
+                                       storage::elasticsearch::NewSearchBackend});
 }
 
 const storage::BackendRegistry& BuiltinBackends() {

@@ -1,14 +1,18 @@
 #!/usr/bin/env python3
-"""Differential test: the same OTLP traces into a SQLite-backed and a ClickHouse-backed teletrace;
-every v1 endpoint must answer identically for queries covering every operator and key level.
+"""Differential test: the same OTLP traces into a SQLite-backed teletrace and one on another
+backend (ClickHouse, OpenSearch or Elasticsearch); every v1 endpoint must answer identically for
+queries covering every operator and key level.
 
-  tests/clickhouse/differential_test.py --bin build/release/teletrace [--engine server|chdb]
+  tests/clickhouse/differential_test.py --bin build/release/teletrace
+      [--engine server|chdb|opensearch|elasticsearch]
 
-Starts its own ClickHouse unless TELETRACE_CLICKHOUSE_URL is set: with --engine server (the
-default) the installed clickhouse-server (tests/clickhouse/clickhouse_server.sh), with --engine chdb
-a current release through chdb (tests/clickhouse/chdb_server.sh; TELETRACE_CHDB_VERSION picks it);
-and both teletrace processes on free loopback ports; stops them all at the end. Only ingestionTimeUnixNano (stamped by each server at arrival) and the systemId
-(one per store) may differ. Exit status 0 when every answer matched. Python standard library only.
+Starts its own engine: with --engine server (the default) the installed clickhouse-server
+(tests/clickhouse/clickhouse_server.sh, or TELETRACE_CLICKHOUSE_URL when set), with --engine chdb a
+current ClickHouse release through chdb (tests/clickhouse/chdb_server.sh; TELETRACE_CHDB_VERSION
+picks it), with opensearch/elasticsearch a node from Maven jars (tests/elasticsearch/search_node.sh);
+and both teletrace processes on free loopback ports; stops them all at the end. Only
+ingestionTimeUnixNano (stamped by each server at arrival) and the systemId (one per store) may
+differ. Exit status 0 when every answer matched. Python standard library only.
 """
 
 import argparse
@@ -342,50 +346,71 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bin", default=os.path.join(HERE, "..", "..", "build", "release",
                                                       "teletrace"))
-    parser.add_argument("--engine", choices=["server", "chdb"], default="server",
-                        help="server: the installed clickhouse-server; chdb: a current release")
+    parser.add_argument("--engine", choices=["server", "chdb", "opensearch", "elasticsearch"],
+                        default="server",
+                        help="server: the installed clickhouse-server; chdb: a current ClickHouse; "
+                             "opensearch/elasticsearch: a node from Maven jars")
     args = parser.parse_args()
     binary = os.path.abspath(args.bin)
-    script = os.path.join(HERE, "clickhouse_server.sh" if args.engine == "server"
-                          else "chdb_server.sh")
+    search_engine = args.engine in ("opensearch", "elasticsearch")
+    if search_engine:
+        script = os.path.join(HERE, "..", "elasticsearch", "search_node.sh")
+    else:
+        script = os.path.join(HERE, "clickhouse_server.sh" if args.engine == "server"
+                              else "chdb_server.sh")
     if not os.access(binary, os.X_OK):
         print(f"differential_test: no teletrace binary at {binary}", file=sys.stderr)
         return 2
 
     started = time.time()
     workdir = tempfile.mkdtemp(prefix="teletrace-differential-")
-    ch_dir = None
+    engine_dir = None
     servers = []
     try:
-        url = os.environ.get("TELETRACE_CLICKHOUSE_URL")
-        if not url:
-            ch_dir = os.path.join(workdir, "clickhouse")
-            http_port = free_port()
-            # A chdb front exits with this process, whatever happens to it.
-            env = dict(os.environ, TELETRACE_CHDB_OWNER_PID=str(os.getpid()))
-            subprocess.run([script, "start", ch_dir, str(http_port), str(free_port()),
-                            str(free_port())], check=True, env=env)
-            url = f"http://127.0.0.1:{http_port}"
-        version_req = urllib.request.Request(url + "/", data=b"SELECT version()", method="POST")
-        with urllib.request.urlopen(version_req, timeout=30) as resp:
-            version = resp.read().decode().strip()
-        database = f"tt_differential_{os.getpid()}"
+        url = None if search_engine else os.environ.get("TELETRACE_CLICKHOUSE_URL")
+        if search_engine:
+            engine_dir = os.path.join(workdir, "node")
+            out = subprocess.run([script, "start", "--flavor", args.engine, "--dir", engine_dir,
+                                  "--max-seconds", "1800", "--owner-pid", str(os.getpid())],
+                                 check=True, stdout=subprocess.PIPE, text=True).stdout
+            url = out.strip().splitlines()[-1]
+            with urllib.request.urlopen(url + "/_nodes/_local", timeout=30) as resp:
+                node = next(iter(json.loads(resp.read())["nodes"].values()))
+            version = f"{args.engine} {node['version']}"
+            other_flags = ["--storage.backend=elasticsearch",
+                           f"--storage.elasticsearch.endpoints={url}",
+                           f"--storage.elasticsearch.index_prefix=tt-differential-{os.getpid()}",
+                           "--storage.elasticsearch.replicas=0"]
+        else:
+            if not url:
+                engine_dir = os.path.join(workdir, "clickhouse")
+                http_port = free_port()
+                # A chdb front exits with this process, whatever happens to it.
+                env = dict(os.environ, TELETRACE_CHDB_OWNER_PID=str(os.getpid()))
+                subprocess.run([script, "start", engine_dir, str(http_port), str(free_port()),
+                                str(free_port())], check=True, env=env)
+                url = f"http://127.0.0.1:{http_port}"
+            version_req = urllib.request.Request(url + "/", data=b"SELECT version()",
+                                                 method="POST")
+            with urllib.request.urlopen(version_req, timeout=30) as resp:
+                version = "ClickHouse " + resp.read().decode().strip()
+            database = f"tt_differential_{os.getpid()}"
+            other_flags = ["--storage.backend=clickhouse", f"--storage.clickhouse.endpoints={url}",
+                           f"--storage.clickhouse.database={database}",
+                           "--storage.clickhouse.flush_interval=0"]
         sqlite = Teletrace(binary, "sqlite", ["--storage.backend=sqlite",
                                               f"--storage.sqlite.path={workdir}/sqlite"], workdir)
         servers.append(sqlite)
-        clickhouse = Teletrace(binary, "clickhouse", [
-            "--storage.backend=clickhouse", f"--storage.clickhouse.endpoints={url}",
-            f"--storage.clickhouse.database={database}", "--storage.clickhouse.flush_interval=0"],
-            workdir)
-        servers.append(clickhouse)
+        other = Teletrace(binary, args.engine, other_flags, workdir)
+        servers.append(other)
 
         base_ns = (time.time_ns() // 1_000_000_000 - 3600) * 1_000_000_000
         payloads, total = build_payloads(base_ns)
         for payload in payloads:
             sqlite.export(payload)
-            clickhouse.export(payload)
+            other.export(payload)
 
-        cmp = Comparison(sqlite, clickhouse)
+        cmp = Comparison(sqlite, other)
         timeframe = {"startTimeUnixNanoSec": base_ns, "endTimeUnixNanoSec": base_ns + 700_000_000}
         cmp.same("ping", "GET", "/v1/ping")
         # Everything, both sorts, both directions, small pages: exact order and cursors.
@@ -450,14 +475,14 @@ def main():
                                   "aggregationParameters": {"percentiles": [10, 100]}}}}
             cmp.same(f"histograms {i}", "POST", "/v1/histograms", body)
         status_a, info_a = request("GET", sqlite.base + "/v1/system-info")
-        status_b, info_b = request("GET", clickhouse.base + "/v1/system-info")
+        status_b, info_b = request("GET", other.base + "/v1/system-info")
         cmp.checks += 1
         if status_b != 200 or not isinstance(info_b, dict) or len(info_b.get("systemId", "")) != 36:
             cmp.failures.append(("system-info", "/v1/system-info", None, (status_a, info_a),
                                  (status_b, info_b)))
 
         # The dataset must have exercised the API: the full search returned every stored span.
-        _, everything = request("POST", clickhouse.base + "/v1/search",
+        _, everything = request("POST", other.base + "/v1/search",
                                 {"timeframe": timeframe, "pageSize": 1000})
         stored = len(everything.get("spans", [])) if isinstance(everything, dict) else -1
         if stored != total:
@@ -466,16 +491,19 @@ def main():
         for what, path, body, a, b in cmp.failures[:10]:
             print(f"MISMATCH {what}: {path}\n  request: {json.dumps(body)[:500]}", file=sys.stderr)
             print(f"  sqlite:     {json.dumps(a)[:1500]}", file=sys.stderr)
-            print(f"  clickhouse: {json.dumps(b)[:1500]}", file=sys.stderr)
-        print(f"differential_test: ClickHouse {version}: "
+            print(f"  {args.engine}: {json.dumps(b)[:1500]}", file=sys.stderr)
+        print(f"differential_test: {version}: "
               f"{cmp.checks} requests compared over {total} spans, "
               f"{len(cmp.failures)} mismatches, {time.time() - started:.1f} s")
         return 1 if cmp.failures else 0
     finally:
         for s in servers:
             s.stop()
-        if ch_dir is not None:
-            subprocess.run([script, "kill", ch_dir])
+        if engine_dir is not None:
+            if search_engine:
+                subprocess.run([script, "stop", "--dir", engine_dir])
+            else:
+                subprocess.run([script, "kill", engine_dir])
         shutil.rmtree(workdir, ignore_errors=True)
 
 

@@ -1,0 +1,534 @@
+#include "storage/elasticsearch/search_backend.h"
+
+#include <algorithm>
+#include <atomic>
+#include <charconv>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "absl/strings/escaping.h"
+#include "absl/time/time.h"
+#include "common/ids.h"
+#include "common/status_macros.h"
+#include "common/time_util.h"
+#include "common/uuid.h"
+#include "fmt/format.h"
+#include "nlohmann/json.hpp"
+#include "query/engine.h"
+#include "spdlog/spdlog.h"
+#include "storage/elasticsearch/search_http.h"
+#include "storage/elasticsearch/search_settings.h"
+#include "storage/span_block_codec.h"
+
+namespace teletrace::storage::elasticsearch {
+namespace {
+
+using json = nlohmann::json;
+using model::StoredSpan;
+
+constexpr uint64_t kNanosPerDay = uint64_t{86400} * 1000000000;
+constexpr int kTemplateVersion = 1;
+// Days a range may cover before a query names the wildcard instead of each daily index.
+constexpr uint64_t kMaxNamedDays = 31;
+// Hits per search request while paging (Elasticsearch's default index.max_result_window bounds
+// from + size, and a page of this many spans is a few MB).
+constexpr size_t kScanPageHits = 2000;
+
+// The engine's answer as JSON; a body that is not JSON is Internal (never an exception).
+absl::StatusOr<json> ParseBody(const SearchResponse& response, std::string_view what) {
+  json j = json::parse(response.body.begin(), response.body.end(), nullptr,
+                       /*allow_exceptions=*/false);
+  if (j.is_discarded()) {
+    return absl::InternalError(fmt::format("elasticsearch: {}: {}: the answer is not JSON: {}",
+                                           what, response.endpoint,
+                                           ErrorText(response.body)));
+  }
+  return j;
+}
+
+const json* Member(const json& j, std::string_view name) {
+  if (!j.is_object()) return nullptr;
+  auto it = j.find(name);
+  return it == j.end() ? nullptr : &*it;
+}
+
+std::string StringMember(const json& j, std::string_view name) {
+  const json* m = Member(j, name);
+  return m != nullptr && m->is_string() ? m->get_ref<const std::string&>() : std::string();
+}
+
+// A _bulk item's error as "type: reason".
+std::string ItemReason(const json& result) {
+  const json* error = Member(result, "error");
+  if (error == nullptr) return "no reason given";
+  return ErrorText(json{{"error", *error}}.dump());
+}
+
+std::string DayName(uint64_t day) {
+  return absl::FormatTime("%Y-%m-%d", absl::FromUnixSeconds(static_cast<int64_t>(day * 86400)),
+                          absl::UTCTimeZone());
+}
+
+// "2026-12-03" -> day number since the epoch; false when the text is not such a date.
+bool ParseDayName(std::string_view text, uint64_t* day) {
+  absl::Time t;
+  std::string err;
+  if (text.size() != 10 || !absl::ParseTime("%Y-%m-%d", std::string(text), absl::UTCTimeZone(),
+                                            &t, &err)) {
+    return false;
+  }
+  const int64_t seconds = absl::ToUnixSeconds(t);
+  if (seconds < 0) return false;
+  *day = static_cast<uint64_t>(seconds) / 86400;
+  return true;
+}
+
+// Start times and durations are unsigned 64-bit; both engines' `long` is signed (and
+// `unsigned_long` is an Elasticsearch x-pack mapper). Flipping the top bit maps every uint64 onto an
+// int64 in the same order, so ranges, sorts and search_after stay exact over the whole range.
+int64_t Ordered(uint64_t value) { return static_cast<int64_t>(value ^ (uint64_t{1} << 63)); }
+
+std::string DocId(const model::Span& span) { return ToHex(span.trace_id) + ToHex(span.span_id); }
+
+// The version's major number from "8.15.0" or "2.19.6"; 0 when unreadable.
+int MajorOf(std::string_view number) {
+  int major = 0;
+  std::from_chars(number.data(), number.data() + number.size(), major);
+  return major;
+}
+
+class SearchBackend final : public Backend {
+ public:
+  explicit SearchBackend(SearchSettings settings)
+      : settings_(std::move(settings)),
+        http_(SearchHttpOptions{.endpoints = settings_.endpoints,
+                                .username = settings_.username,
+                                .password = settings_.password,
+                                .api_key = settings_.api_key,
+                                .tls_ca_file = settings_.tls_ca_file,
+                                .timeout_nano = settings_.request_timeout_nano}),
+        spans_pattern_(settings_.index_prefix + "-spans-*"),
+        meta_index_(settings_.index_prefix + "-meta") {}
+
+  // Detects the engine, installs the template and the meta index, reads the system id. Once it
+  // succeeded it is not repeated.
+  absl::Status EnsureReady() {
+    std::lock_guard<std::mutex> lock(ready_mu_);
+    if (ready_) return absl::OkStatus();
+    RETURN_IF_ERROR(DetectEngine());
+    RETURN_IF_ERROR(PutTemplate());
+    RETURN_IF_ERROR(CreateMeta());
+    ready_ = true;
+    return absl::OkStatus();
+  }
+
+  absl::Status WriteSpans(model::SpanBatch batch, uint64_t ingestion_time_unix_nano) override {
+    RETURN_IF_ERROR(EnsureReady());
+    std::vector<StoredSpan> spans = model::Flatten(std::move(batch), ingestion_time_unix_nano);
+    for (size_t first = 0; first < spans.size(); first += settings_.bulk_max_spans) {
+      const size_t last = std::min(spans.size(), first + settings_.bulk_max_spans);
+      RETURN_IF_ERROR(Bulk(spans, first, last));
+    }
+    written_.fetch_add(1, std::memory_order_release);
+    return absl::OkStatus();
+  }
+
+  absl::Status ScanSpans(const std::optional<query::TimeRange>& range,
+                         const std::vector<query::Filter>& filters,
+                         const std::function<void(const StoredSpan&)>& fn) override {
+    RETURN_IF_ERROR(PrepareRead());
+    query::SpanMatcher matcher(filters);
+    json must = json::array();
+    if (range) must.push_back(RangeClause(*range));
+    return Scan(IndicesFor(range), BoolQuery(std::move(must)), json::array({{{"id", "asc"}}}),
+                kScanPageHits, json(), [&](StoredSpan&& s) {
+                  if (matcher.Matches(s)) fn(s);
+                  return true;
+                });
+  }
+
+  absl::StatusOr<query::SearchResult> Search(const query::SearchQuery& q) override {
+    RETURN_IF_ERROR(PrepareRead());
+    query::SpanMatcher matcher(q.filters);
+    query::SearchCollector collector(q);
+    const char* field = q.sort.field == query::SortField::kDuration ? "duration" : "start";
+    const char* order = q.sort.ascending ? "asc" : "desc";
+    json sort = json::array({{{field, order}}, {{"id", order}}});
+    json after;
+    if (q.after) {
+      after = json::array({Ordered(q.after->sort_value), ToHex(q.after->trace_id) + ToHex(q.after->span_id)});
+    }
+    // The engine returns spans in the page's order, so the first page_size + 1 that match are the
+    // page and the proof that another follows. Without filters every hit matches.
+    const size_t hits = q.filters.empty() ? q.page_size + 1 : kScanPageHits;
+    size_t matched = 0;
+    RETURN_IF_ERROR(Scan(IndicesFor(q.range), BoolQuery(json::array({RangeClause(q.range)})),
+                         std::move(sort), hits, std::move(after), [&](StoredSpan&& s) {
+                           if (!matcher.Matches(s)) return true;
+                           collector.Add(s);
+                           return ++matched <= q.page_size;
+                         }));
+    return std::move(collector).Finish();
+  }
+
+  absl::StatusOr<query::TraceResult> GetTrace(const query::TraceQuery& q) override {
+    RETURN_IF_ERROR(PrepareRead());
+    query::TraceCollector collector(q);
+    bool found = false;
+    json term = {{"term", {{"trace_id", ToHex(q.trace_id)}}}};
+    RETURN_IF_ERROR(Scan(spans_pattern_, BoolQuery(json::array({std::move(term)})),
+                         json::array({{{"id", "asc"}}}), kScanPageHits, json(),
+                         [&](StoredSpan&& s) {
+                           found = true;
+                           collector.Add(std::move(s));
+                           return true;
+                         }));
+    if (!found) return absl::NotFoundError(fmt::format("trace {} not found", ToHex(q.trace_id)));
+    return std::move(collector).Finish();
+  }
+
+  absl::StatusOr<std::string> SystemId() override {
+    RETURN_IF_ERROR(EnsureReady());
+    std::lock_guard<std::mutex> lock(ready_mu_);
+    return system_id_;
+  }
+
+  absl::Status EnforceRetention() override {
+    if (settings_.retention_max_age_nano == 0 && settings_.retention_max_bytes == 0) {
+      return absl::OkStatus();
+    }
+    RETURN_IF_ERROR(EnsureReady());
+    ASSIGN_OR_RETURN(std::vector<DailyIndex> indices, ListDailyIndices());
+    std::sort(indices.begin(), indices.end(),
+              [](const DailyIndex& a, const DailyIndex& b) { return a.day < b.day; });
+    std::vector<std::string> doomed;
+    size_t kept_from = 0;
+    const uint64_t now = NowUnixNano();
+    if (settings_.retention_max_age_nano != 0 && now > settings_.retention_max_age_nano) {
+      const uint64_t cutoff = now - settings_.retention_max_age_nano;
+      // An index goes once its whole day lies before the cutoff.
+      while (kept_from < indices.size() && (indices[kept_from].day + 1) * kNanosPerDay <= cutoff) {
+        doomed.push_back(indices[kept_from++].name);
+      }
+    }
+    if (settings_.retention_max_bytes != 0) {
+      uint64_t total = 0;
+      for (size_t i = kept_from; i < indices.size(); ++i) total += indices[i].bytes;
+      // The newest index stays whatever its size: it receives today's spans.
+      while (total > settings_.retention_max_bytes && kept_from + 1 < indices.size()) {
+        total -= indices[kept_from].bytes;
+        doomed.push_back(indices[kept_from++].name);
+      }
+    }
+    for (const std::string& name : doomed) {
+      ASSIGN_OR_RETURN(SearchResponse r,
+                       http_.Send("DELETE", "/" + name, "", "delete index " + name));
+      if (r.status != 404) RETURN_IF_ERROR(Check(r, "delete index " + name));
+      spdlog::info("elasticsearch: retention deleted index {}", name);
+    }
+    return absl::OkStatus();
+  }
+
+  uint64_t DiskBytes() override {
+    absl::StatusOr<std::vector<DailyIndex>> indices = ListDailyIndices();
+    if (!indices.ok()) return 0;
+    uint64_t total = 0;
+    for (const DailyIndex& index : *indices) total += index.bytes;
+    return total;
+  }
+
+ private:
+  struct DailyIndex {
+    std::string name;
+    uint64_t day = 0;
+    uint64_t bytes = 0;  // primaries and replicas
+  };
+
+  absl::StatusOr<json> SendJson(std::string_view method, const std::string& path,
+                                std::string_view body, const std::string& what) {
+    ASSIGN_OR_RETURN(SearchResponse r, http_.Send(method, path, body, what));
+    RETURN_IF_ERROR(Check(r, what));
+    return ParseBody(r, what);
+  }
+
+  absl::Status DetectEngine() {
+    ASSIGN_OR_RETURN(SearchResponse r, http_.Send("GET", "/", "", "detect the engine"));
+    std::string distribution = "elasticsearch", number;
+    if (r.status >= 200 && r.status < 300) {
+      ASSIGN_OR_RETURN(json root, ParseBody(r, "detect the engine"));
+      const json* version = Member(root, "version");
+      if (version != nullptr) {
+        number = StringMember(*version, "number");
+        if (StringMember(*version, "distribution") == "opensearch") distribution = "opensearch";
+      }
+    } else if (r.status == 401 || r.status == 403) {
+      return Check(r, "detect the engine");
+    } else {
+      // Some node builds leave `GET /` out; every one answers the nodes info API.
+      ASSIGN_OR_RETURN(json nodes, SendJson("GET", "/_nodes/_local?filter_path=nodes.*.version",
+                                            "", "detect the engine"));
+      const json* all = Member(nodes, "nodes");
+      if (all != nullptr && all->is_object() && !all->empty()) {
+        number = StringMember(all->begin().value(), "version");
+      }
+    }
+    const int major = MajorOf(number);
+    const int required = distribution == "opensearch" ? 2 : 8;
+    if (major < required) {
+      return absl::FailedPreconditionError(fmt::format(
+          "elasticsearch: {} {} at {} is too old: Teletrace needs Elasticsearch 8 or later, or "
+          "OpenSearch 2 or later",
+          distribution, number.empty() ? "(unknown version)" : number, r.endpoint));
+    }
+    spdlog::info("elasticsearch: {} {} at {}", distribution, number, r.endpoint);
+    return absl::OkStatus();
+  }
+
+  absl::Status PutTemplate() {
+    json keyword = {{"type", "keyword"}};
+    json number = {{"type", "long"}};  // Ordered() values
+    json body = {
+        {"index_patterns", json::array({spans_pattern_})},
+        {"priority", 200},
+        {"version", kTemplateVersion},
+        {"_meta", {{"description", "Teletrace span indices, one per UTC day of span start"}}},
+        {"template",
+         {{"settings",
+           {{"number_of_shards", settings_.shards},
+            {"number_of_replicas", settings_.replicas},
+            {"codec", "best_compression"}}},
+          {"mappings",
+           {{"dynamic", "strict"},
+            // The indexed fields are for queries only; _source keeps the encoded span.
+            {"_source", {{"excludes", json::array({"trace_id", "id", "start", "duration",
+                                                   "service", "name"})}}},
+            {"properties",
+             {{"trace_id", keyword},
+              {"id", keyword},
+              {"start", number},
+              {"duration", number},
+              {"service", keyword},
+              {"name", keyword},
+              {"span", {{"type", "binary"}}}}}}}}}};
+    return SendJson("PUT", "/_index_template/" + settings_.index_prefix + "-spans", body.dump(),
+                    "install the index template")
+        .status();
+  }
+
+  absl::Status CreateMeta() {
+    json index = {{"settings", {{"number_of_shards", 1}, {"number_of_replicas", settings_.replicas}}},
+                  {"mappings",
+                   {{"dynamic", "strict"},
+                    {"properties", {{"system_id", {{"type", "keyword"}, {"index", false}}}}}}}};
+    ASSIGN_OR_RETURN(SearchResponse created,
+                     http_.Send("PUT", "/" + meta_index_, index.dump(), "create the meta index"));
+    if (created.status != 400 || ErrorText(created.body).find("already_exists") ==
+                                     std::string::npos) {
+      RETURN_IF_ERROR(Check(created, "create the meta index"));
+    }
+    json doc = {{"system_id", NewUuidV4()}};
+    ASSIGN_OR_RETURN(SearchResponse put,
+                     http_.Send("PUT", "/" + meta_index_ + "/_create/system?refresh=true",
+                                doc.dump(), "store the system id"));
+    if (put.status != 409) RETURN_IF_ERROR(Check(put, "store the system id"));
+    ASSIGN_OR_RETURN(json stored, SendJson("GET", "/" + meta_index_ + "/_doc/system", "",
+                                           "read the system id"));
+    const json* source = Member(stored, "_source");
+    system_id_ = source != nullptr ? StringMember(*source, "system_id") : "";
+    if (system_id_.empty()) {
+      return absl::InternalError(fmt::format("elasticsearch: {} holds no system id", meta_index_));
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status Bulk(const std::vector<StoredSpan>& spans, size_t first, size_t last) {
+    std::string body;
+    for (size_t i = first; i < last; ++i) {
+      const StoredSpan& s = spans[i];
+      ASSIGN_OR_RETURN(std::string encoded, EncodeSpanBlock(std::vector<const StoredSpan*>{&s},
+                                                            SpanBlockOptions{.compress = false}));
+      const std::string id = DocId(s.span);
+      json action = {{"create",
+                      {{"_index", fmt::format("{}-spans-{}", settings_.index_prefix,
+                                              DayName(s.span.start_time_unix_nano / kNanosPerDay))},
+                       {"_id", id}}}};
+      json doc = {{"trace_id", ToHex(s.span.trace_id)},
+                  {"id", id},
+                  {"start", Ordered(s.span.start_time_unix_nano)},
+                  {"duration", Ordered(s.span.DurationNano())},
+                  {"service", model::ServiceName(*s.resource)},
+                  {"name", s.span.name},
+                  {"span", absl::Base64Escape(encoded)}};
+      // Invalid UTF-8 in a name becomes U+FFFD in the indexed copy; the encoded span keeps it.
+      body += action.dump(-1, ' ', false, json::error_handler_t::replace);
+      body += '\n';
+      body += doc.dump(-1, ' ', false, json::error_handler_t::replace);
+      body += '\n';
+    }
+    const std::string what = fmt::format("bulk write of {} spans", last - first);
+    ASSIGN_OR_RETURN(
+        json answer,
+        SendJson("POST", "/_bulk?filter_path=errors,items.*.status,items.*.error", body, what));
+    const json* errors = Member(answer, "errors");
+    if (errors == nullptr || !errors->is_boolean()) {
+      return absl::InternalError(
+          fmt::format("elasticsearch: {}: the answer has no \"errors\" flag", what));
+    }
+    if (!errors->get<bool>()) return absl::OkStatus();
+    // Some items failed. 409 means the span was already stored: the first copy wins.
+    const json* items = Member(answer, "items");
+    if (items == nullptr || !items->is_array()) {
+      return absl::InternalError(fmt::format("elasticsearch: {}: the answer has no items", what));
+    }
+    size_t retryable = 0, failed = 0;
+    std::string first_reason;
+    for (const json& item : *items) {
+      if (!item.is_object() || item.empty()) continue;
+      const json& result = item.begin().value();
+      const json* status = Member(result, "status");
+      const int code = status != nullptr && status->is_number_integer() ? status->get<int>() : 0;
+      if ((code >= 200 && code < 300) || code == 409) continue;
+      (code == 429 || code >= 500 ? retryable : failed)++;
+      if (first_reason.empty()) first_reason = fmt::format("HTTP {}: {}", code, ItemReason(result));
+    }
+    if (retryable == 0 && failed == 0) return absl::OkStatus();
+    std::string text = fmt::format("elasticsearch: {}: {} spans refused ({} retryable), first: {}",
+                                   what, retryable + failed, retryable, first_reason);
+    return failed == 0 ? absl::UnavailableError(text) : absl::InternalError(text);
+  }
+
+  // Before a read: readiness, and a refresh when spans were written since the last one, so the
+  // read sees every acknowledged span.
+  absl::Status PrepareRead() {
+    RETURN_IF_ERROR(EnsureReady());
+    const uint64_t written = written_.load(std::memory_order_acquire);
+    if (refreshed_.load(std::memory_order_acquire) >= written) return absl::OkStatus();
+    std::lock_guard<std::mutex> lock(refresh_mu_);
+    if (refreshed_.load(std::memory_order_acquire) >= written) return absl::OkStatus();
+    const uint64_t covers = written_.load(std::memory_order_acquire);
+    RETURN_IF_ERROR(SendJson("POST",
+                             "/" + spans_pattern_ + "/_refresh?ignore_unavailable=true&allow_no_indices=true",
+                             "", "refresh the span indices")
+                        .status());
+    refreshed_.store(covers, std::memory_order_release);
+    return absl::OkStatus();
+  }
+
+  // The indices a query over `range` reads: each daily index by name for short ranges (missing
+  // ones are ignored), else the wildcard.
+  std::string IndicesFor(const std::optional<query::TimeRange>& range) const {
+    if (!range) return spans_pattern_;
+    const uint64_t first = range->start_unix_nano / kNanosPerDay;
+    const uint64_t last = range->end_unix_nano / kNanosPerDay;
+    if (last < first || last - first >= kMaxNamedDays) return spans_pattern_;
+    std::string names;
+    for (uint64_t day = first; day <= last; ++day) {
+      if (!names.empty()) names += ',';
+      names += fmt::format("{}-spans-{}", settings_.index_prefix, DayName(day));
+    }
+    return names;
+  }
+
+  static json RangeClause(const query::TimeRange& range) {
+    return {{"range",
+             {{"start", {{"gte", Ordered(range.start_unix_nano)},
+                         {"lte", Ordered(range.end_unix_nano)}}}}}};
+  }
+
+  static json BoolQuery(json filters) { return {{"bool", {{"filter", std::move(filters)}}}}; }
+
+  // Pages through the hits of `query` over `indices` in `sort` order (which must end in a unique
+  // field), `page` hits per request, starting after `after` (null = from the start), decoding each
+  // span and handing it to `fn` until it returns false or the hits run out.
+  absl::Status Scan(const std::string& indices, const json& query, json sort, size_t page,
+                    json after, const std::function<bool(StoredSpan&&)>& fn) {
+    const std::string path = fmt::format(
+        "/{}/_search?ignore_unavailable=true&allow_no_indices=true&filter_path=hits.hits._source,"
+        "hits.hits.sort",
+        indices);
+    json body = {{"size", std::min(page, size_t{10000})},
+                 {"query", query},
+                 {"sort", std::move(sort)},
+                 {"track_total_hits", false},
+                 {"_source", json::array({"span"})}};
+    while (true) {
+      if (!after.is_null()) body["search_after"] = after;
+      ASSIGN_OR_RETURN(json answer, SendJson("POST", path, body.dump(), "search spans"));
+      const json* hits = Member(answer, "hits");
+      const json* list = hits != nullptr ? Member(*hits, "hits") : nullptr;
+      if (list == nullptr || !list->is_array() || list->empty()) return absl::OkStatus();
+      for (const json& hit : *list) {
+        const json* source = Member(hit, "_source");
+        std::string encoded = source != nullptr ? StringMember(*source, "span") : "";
+        std::string raw;
+        if (!absl::Base64Unescape(encoded, &raw)) {
+          return absl::DataLossError("elasticsearch: a stored span is not valid base64");
+        }
+        ASSIGN_OR_RETURN(std::vector<StoredSpan> decoded, DecodeSpanBlock(raw));
+        if (decoded.size() != 1) {
+          return absl::DataLossError(fmt::format(
+              "elasticsearch: a stored span document holds {} spans, expected 1", decoded.size()));
+        }
+        if (!fn(std::move(decoded[0]))) return absl::OkStatus();
+      }
+      const json* next = Member(list->back(), "sort");
+      if (next == nullptr || !next->is_array()) {
+        return absl::InternalError("elasticsearch: search hits came without sort values");
+      }
+      if (list->size() < body["size"].get<size_t>()) return absl::OkStatus();
+      after = *next;
+    }
+  }
+
+  absl::StatusOr<std::vector<DailyIndex>> ListDailyIndices() {
+    ASSIGN_OR_RETURN(
+        SearchResponse r,
+        http_.Send("GET",
+                   "/_cat/indices/" + spans_pattern_ +
+                       "?format=json&bytes=b&h=index,store.size&expand_wildcards=open",
+                   "", "list the span indices"));
+    if (r.status == 404) return std::vector<DailyIndex>{};
+    RETURN_IF_ERROR(Check(r, "list the span indices"));
+    ASSIGN_OR_RETURN(json rows, ParseBody(r, "list the span indices"));
+    std::vector<DailyIndex> out;
+    if (!rows.is_array()) return out;
+    const std::string prefix = settings_.index_prefix + "-spans-";
+    for (const json& row : rows) {
+      DailyIndex index;
+      index.name = StringMember(row, "index");
+      if (index.name.rfind(prefix, 0) != 0 ||
+          !ParseDayName(std::string_view(index.name).substr(prefix.size()), &index.day)) {
+        continue;
+      }
+      const std::string size = StringMember(row, "store.size");
+      std::from_chars(size.data(), size.data() + size.size(), index.bytes);
+      out.push_back(std::move(index));
+    }
+    return out;
+  }
+
+  const SearchSettings settings_;
+  SearchHttp http_;
+  const std::string spans_pattern_;
+  const std::string meta_index_;
+  std::mutex ready_mu_;
+  bool ready_ = false;
+  std::string system_id_;
+  std::atomic<uint64_t> written_{0};    // successful WriteSpans calls
+  std::atomic<uint64_t> refreshed_{0};  // how many of them the last refresh covered
+  std::mutex refresh_mu_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Backend>> NewSearchBackend(const BackendSettings& settings) {
+  ASSIGN_OR_RETURN(SearchSettings parsed, ParseSearchSettings(settings));
+  auto backend = std::make_unique<SearchBackend>(std::move(parsed));
+  absl::Status ready = backend->EnsureReady();
+  if (!ready.ok() && !absl::IsUnavailable(ready)) return ready;
+  if (!ready.ok()) spdlog::warn("{}; will retry on first use", std::string(ready.message()));
+  return std::unique_ptr<Backend>(std::move(backend));
+}
+
+}  // namespace teletrace::storage::elasticsearch
