@@ -132,8 +132,18 @@ absl::StatusOr<std::unique_ptr<TeletraceServer>> TeletraceServer::Start(const Co
   p->config = config;
 
   ASSIGN_OR_RETURN(p->backend, BuiltinBackends().Create(config.backend, config.backend_settings));
-  ASSIGN_OR_RETURN(std::string system_id, p->backend->SystemId());
-  spdlog::info("storage: {} backend open, system id {}", config.backend, system_id);
+  // A remote store that cannot be reached yet is not fatal: exports are refused as retryable and
+  // queries fail with 503 until it answers, and the backend recovers by itself.
+  absl::StatusOr<std::string> system_id = p->backend->SystemId();
+  if (system_id.ok()) {
+    spdlog::info("storage: {} backend open, system id {}", config.backend, *system_id);
+  } else if (absl::IsUnavailable(system_id.status())) {
+    spdlog::warn("storage: {} backend not reachable yet ({}); serving, and retrying on every "
+                 "request",
+                 config.backend, system_id.status().ToString());
+  } else {
+    return system_id.status();
+  }
 
   ingest::PipelineOptions pipeline_options;
   pipeline_options.max_queue_bytes = config.max_queue_bytes;

@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -73,13 +74,7 @@ def main():
     nodes = [Node(workdir, f"n{i}", args.flavor) for i in (1, 2, 3)]
     teletrace = None
     try:
-        for node in nodes:
-            node.start(nodes)
-        h = health(nodes[1].url, "wait_for_nodes=3&wait_for_status=green")
-        if h.get("number_of_nodes") != 3:
-            raise AssertionError(f"cluster did not form: {h}")
-        print(f"cluster_test: 3 {args.flavor} nodes up in {time.time() - started:.1f} s")
-
+        # Teletrace starts first, with no node up: it serves, and refuses exports as retryable.
         teletrace = Teletrace(binary, "teletrace-cluster", [
             "--storage.backend=elasticsearch",
             "--storage.elasticsearch.endpoints=" + ",".join(n.url for n in nodes),
@@ -88,6 +83,20 @@ def main():
             "--storage.elasticsearch.request_timeout=20s",
             "--storage.elasticsearch.retention_max_age=7d", "--storage.retention_interval=2s"],
             workdir)
+        probe_ns = (time.time_ns() // 10**9 - 3600) * 10**9
+        try:
+            teletrace.export(otlp_batch(0, 1, probe_ns, first_trace=5000))
+            raise AssertionError("an export with every node down was acknowledged")
+        except urllib.error.HTTPError as e:
+            if e.code != 503:
+                raise AssertionError(f"export with every node down: HTTP {e.code}, expected 503")
+        for node in nodes:
+            node.start(nodes)
+        h = health(nodes[1].url, "wait_for_nodes=3&wait_for_status=green")
+        if h.get("number_of_nodes") != 3:
+            raise AssertionError(f"cluster did not form: {h}")
+        print(f"cluster_test: teletrace refused with 503 while no node was up; 3 {args.flavor} "
+              f"nodes up in {time.time() - started:.1f} s")
 
         base_ns = (time.time_ns() // 10**9 - 1800) * 10**9
         sent = {}
