@@ -4,6 +4,7 @@
 #include <atomic>
 #include <charconv>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,7 @@
 #include "query/engine.h"
 #include "spdlog/spdlog.h"
 #include "storage/elasticsearch/search_http.h"
+#include "storage/elasticsearch/search_query.h"
 #include "storage/elasticsearch/search_settings.h"
 #include "storage/span_block_codec.h"
 
@@ -84,11 +86,6 @@ bool ParseDayName(std::string_view text, uint64_t* day) {
   return true;
 }
 
-// Start times and durations are unsigned 64-bit; both engines' `long` is signed (and
-// `unsigned_long` is an Elasticsearch x-pack mapper). Flipping the top bit maps every uint64 onto an
-// int64 in the same order, so ranges, sorts and search_after stay exact over the whole range.
-int64_t Ordered(uint64_t value) { return static_cast<int64_t>(value ^ (uint64_t{1} << 63)); }
-
 std::string DocId(const model::Span& span) { return ToHex(span.trace_id) + ToHex(span.span_id); }
 
 // The version's major number from "8.15.0" or "2.19.6"; 0 when unreadable.
@@ -139,9 +136,9 @@ class SearchBackend final : public Backend {
                          const std::function<void(const StoredSpan&)>& fn) override {
     RETURN_IF_ERROR(PrepareRead());
     query::SpanMatcher matcher(filters);
-    json must = json::array();
-    if (range) must.push_back(RangeClause(*range));
-    return Scan(IndicesFor(range), BoolQuery(std::move(must)), json::array({{{"id", "asc"}}}),
+    json clauses = FilterClauses(filters);
+    if (range) clauses.push_back(RangeClause(*range));
+    return Scan(IndicesFor(range), BoolQuery(std::move(clauses)), json::array({{{"id", "asc"}}}),
                 kScanPageHits, json(), [&](StoredSpan&& s) {
                   if (matcher.Matches(s)) fn(s);
                   return true;
@@ -163,7 +160,9 @@ class SearchBackend final : public Backend {
     // page and the proof that another follows. Without filters every hit matches.
     const size_t hits = q.filters.empty() ? q.page_size + 1 : kScanPageHits;
     size_t matched = 0;
-    RETURN_IF_ERROR(Scan(IndicesFor(q.range), BoolQuery(json::array({RangeClause(q.range)})),
+    json clauses = FilterClauses(q.filters);
+    clauses.push_back(RangeClause(q.range));
+    RETURN_IF_ERROR(Scan(IndicesFor(q.range), BoolQuery(std::move(clauses)),
                          std::move(sort), hits, std::move(after), [&](StoredSpan&& s) {
                            if (!matcher.Matches(s)) return true;
                            collector.Add(s);
@@ -286,7 +285,7 @@ class SearchBackend final : public Backend {
   }
 
   absl::Status PutTemplate() {
-    json keyword = {{"type", "keyword"}};
+    json keyword = {{"type", "keyword"}, {"ignore_above", kMaxIndexedTermBytes}};
     json number = {{"type", "long"}};  // Ordered() values
     json body = {
         {"index_patterns", json::array({spans_pattern_})},
@@ -302,7 +301,8 @@ class SearchBackend final : public Backend {
            {{"dynamic", "strict"},
             // The indexed fields are for queries only; _source keeps the encoded span.
             {"_source", {{"excludes", json::array({"trace_id", "id", "start", "duration",
-                                                   "service", "name"})}}},
+                                                   "service", "name", "attr_keys",
+                                                   "attr_values"})}}},
             {"properties",
              {{"trace_id", keyword},
               {"id", keyword},
@@ -310,6 +310,8 @@ class SearchBackend final : public Backend {
               {"duration", number},
               {"service", keyword},
               {"name", keyword},
+              {"attr_keys", keyword},
+              {"attr_values", keyword},
               {"span", {{"type", "binary"}}}}}}}}}};
     return SendJson("PUT", "/_index_template/" + settings_.index_prefix + "-spans", body.dump(),
                     "install the index template")
@@ -360,6 +362,10 @@ class SearchBackend final : public Backend {
                   {"service", model::ServiceName(*s.resource)},
                   {"name", s.span.name},
                   {"span", absl::Base64Escape(encoded)}};
+      std::set<std::string> keys, values;
+      AddAttributeTerms(s, &keys, &values);
+      doc["attr_keys"] = keys;
+      doc["attr_values"] = values;
       // Invalid UTF-8 in a name becomes U+FFFD in the indexed copy; the encoded span keeps it.
       body += action.dump(-1, ' ', false, json::error_handler_t::replace);
       body += '\n';
@@ -434,6 +440,16 @@ class SearchBackend final : public Backend {
     return {{"range",
              {{"start", {{"gte", Ordered(range.start_unix_nano)},
                          {"lte", Ordered(range.end_unix_nano)}}}}}};
+  }
+
+  // The engine clauses for `filters`: each selects a superset of what its filter matches
+  // (search_query.h), and the matcher runs on every span returned.
+  static json FilterClauses(const std::vector<query::Filter>& filters) {
+    json clauses = json::array();
+    for (const query::Filter& f : filters) {
+      if (std::optional<json> clause = SupersetClause(f)) clauses.push_back(std::move(*clause));
+    }
+    return clauses;
   }
 
   static json BoolQuery(json filters) { return {{"bool", {{"filter", std::move(filters)}}}}; }

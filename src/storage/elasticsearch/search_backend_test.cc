@@ -263,6 +263,34 @@ TEST(SearchBackendTest, StartTimesSortAndRangeOverTheWholeUnsignedRange) {
   EXPECT_EQ(high->spans[1].span.start_time_unix_nano, UINT64_MAX);
 }
 
+TEST(SearchBackendTest, ValuesTooLongToIndexAreStoredAndFound) {
+  REQUIRE_NODE();
+  std::unique_ptr<Backend> backend = MustOpen(TestSettings());
+  ASSERT_NE(backend, nullptr);
+  const uint64_t now = NowUnixNano();
+  model::SpanBatch batch = OneSpanBatch(1, 1, now);
+  model::Span& span = batch.resource_spans[0].scope_spans[0].spans[0];
+  span.name = std::string(40000, 'n');  // over Lucene's 32766-byte term limit
+  span.attributes.push_back({"payload", std::string(100000, 'p')});
+  span.attributes.push_back({std::string(5000, 'k'), "v"});
+  ASSERT_TRUE(backend->WriteSpans(batch, now).ok());
+  query::SearchQuery q;
+  query::Filter by_name;
+  by_name.key.intrinsic = query::Intrinsic::kName;
+  by_name.key.text = "span.name";
+  by_name.value = std::string(40000, 'n');
+  query::Filter by_payload;
+  by_payload.key.level = query::KeyLevel::kSpan;
+  by_payload.key.name = "payload";
+  by_payload.key.text = "span.attributes.payload";
+  by_payload.value = std::string(100000, 'p');
+  q.filters = {by_name, by_payload};
+  absl::StatusOr<query::SearchResult> found = backend->Search(q);
+  ASSERT_TRUE(found.ok()) << found.status();
+  ASSERT_EQ(found->spans.size(), 1u);
+  EXPECT_EQ(found->spans[0].span, span);
+}
+
 TEST(SearchHttpTest, ErrorsCarryTheEnginesTypeAndReason) {
   REQUIRE_NODE();
   SearchHttpOptions options;

@@ -1,0 +1,203 @@
+#include "storage/elasticsearch/search_query.h"
+
+#include <cmath>
+
+#include "common/ids.h"
+#include "fmt/format.h"
+
+namespace teletrace::storage::elasticsearch {
+namespace {
+
+using json = nlohmann::json;
+
+constexpr char kSeparator = '\x1f';
+constexpr double kTwoTo63 = 9223372036854775808.0;
+
+std::optional<char> LevelLetter(query::KeyLevel level) {
+  switch (level) {
+    case query::KeyLevel::kResource:
+      return 'r';
+    case query::KeyLevel::kScope:
+      return 'c';
+    case query::KeyLevel::kSpan:
+      return 's';
+    case query::KeyLevel::kEvent:
+      return 'e';
+    case query::KeyLevel::kLink:
+      return 'l';
+    case query::KeyLevel::kIntrinsic:
+      break;
+  }
+  return std::nullopt;
+}
+
+// Equal numbers (query/values.h CompareNumbers == 0) get equal texts: integral doubles within the
+// int64 range print as that integer, other doubles in their shortest round-trip form. NaN equals
+// nothing and gets none.
+std::optional<std::string> NumberText(bool is_int, int64_t i, double d) {
+  if (is_int) return std::to_string(i);
+  if (std::isnan(d)) return std::nullopt;
+  if (d == std::trunc(d) && d >= -kTwoTo63 && d < kTwoTo63) {
+    return std::to_string(static_cast<int64_t>(d));
+  }
+  return fmt::format("{}", d);
+}
+
+std::optional<std::string> ValueText(const model::AnyValue& v) {
+  if (const auto* s = std::get_if<std::string>(&v.value)) return "s" + *s;
+  if (const bool* b = std::get_if<bool>(&v.value)) return std::string(*b ? "btrue" : "bfalse");
+  if (const int64_t* i = std::get_if<int64_t>(&v.value)) return "n" + *NumberText(true, *i, 0);
+  if (const double* d = std::get_if<double>(&v.value)) {
+    std::optional<std::string> text = NumberText(false, 0, *d);
+    if (text) return "n" + *text;
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> OperandText(const query::Scalar& operand) {
+  if (const auto* s = std::get_if<std::string>(&operand)) return "s" + *s;
+  if (const bool* b = std::get_if<bool>(&operand)) return std::string(*b ? "btrue" : "bfalse");
+  if (const int64_t* i = std::get_if<int64_t>(&operand)) return "n" + *NumberText(true, *i, 0);
+  if (const double* d = std::get_if<double>(&operand)) {
+    std::optional<std::string> text = NumberText(false, 0, *d);
+    if (text) return "n" + *text;
+  }
+  return std::nullopt;
+}
+
+void AddList(char level, const model::KeyValueList& attributes, std::set<std::string>* keys,
+             std::set<std::string>* values) {
+  for (const model::KeyValue& kv : attributes) {
+    std::string key = level + kv.key;
+    auto add_value = [&](const model::AnyValue& v) {
+      std::optional<std::string> text = ValueText(v);
+      if (text && key.size() + 1 + text->size() <= kMaxIndexedTermBytes) {
+        values->insert(key + kSeparator + *text);
+      }
+    };
+    if (const auto* array = std::get_if<model::ArrayValue>(&kv.value.value)) {
+      for (const model::AnyValue& element : *array) add_value(element);
+    } else {
+      add_value(kv.value);
+    }
+    if (key.size() <= kMaxIndexedTermBytes) keys->insert(std::move(key));
+  }
+}
+
+// The operand's numeric value, when the range clauses below may use it.
+std::optional<double> NonNegativeBound(const std::optional<query::Scalar>& operand) {
+  if (!operand) return std::nullopt;
+  double d;
+  if (const int64_t* i = std::get_if<int64_t>(&*operand)) {
+    d = static_cast<double>(*i);
+  } else if (const double* x = std::get_if<double>(&*operand)) {
+    d = *x;
+  } else {
+    return std::nullopt;
+  }
+  if (!std::isfinite(d) || d < 0) return std::nullopt;
+  return d;
+}
+
+// A time field (start, duration) against a range operator. The matcher compares these intrinsics
+// as int64 (query/values.cc), so values of 2^63 and more count as negative there: a lower bound
+// X >= 0 admits only [X, 2^63), an upper bound also admits [2^63, 2^64). Bounds are widened to whole
+// numbers (and a margin for the int64-to-double rounding); the matcher decides the edges.
+std::optional<json> TimeRangeClause(const char* field, query::Operator op,
+                                    const std::optional<query::Scalar>& operand) {
+  std::optional<double> bound = NonNegativeBound(operand);
+  if (!bound) return std::nullopt;
+  const double margin = 1024;
+  if (op == query::Operator::kGt || op == query::Operator::kGte) {
+    const double low = std::floor(*bound) - margin;
+    if (low >= kTwoTo63) return json{{"match_none", json::object()}};
+    const uint64_t from = low <= 0 ? 0 : static_cast<uint64_t>(low);
+    return json{{"range", {{field, {{"gte", Ordered(from)}, {"lt", Ordered(uint64_t{1} << 63)}}}}}};
+  }
+  const double high = std::ceil(*bound) + margin;
+  if (high >= kTwoTo63) return std::nullopt;  // every value may match
+  json below = {{"range", {{field, {{"lte", Ordered(static_cast<uint64_t>(high))}}}}}};
+  json wrapped = {{"range", {{field, {{"gte", Ordered(uint64_t{1} << 63)}}}}}};
+  return json{{"bool", {{"should", json::array({std::move(below), std::move(wrapped)})},
+                         {"minimum_should_match", 1}}}};
+}
+
+// Terms for equals/in on an attribute: the typed value terms of each operand.
+std::optional<json> ValueTermsClause(char level, const query::Filter& f) {
+  std::vector<query::Scalar> operands = f.values;
+  if (f.op == query::Operator::kEquals) {
+    if (!f.value) return std::nullopt;
+    operands = {*f.value};
+  }
+  json terms = json::array();
+  for (const query::Scalar& operand : operands) {
+    std::optional<std::string> text = OperandText(operand);
+    if (!text) continue;  // NaN: equals nothing
+    std::string term = level + f.key.name + kSeparator + *text;
+    if (term.size() > kMaxIndexedTermBytes) return std::nullopt;
+    terms.push_back(std::move(term));
+  }
+  if (terms.empty()) return json{{"match_none", json::object()}};
+  return json{{"terms", {{"attr_values", std::move(terms)}}}};
+}
+
+// Terms for equals/in on a keyword field holding the intrinsic's string form.
+std::optional<json> KeywordClause(const char* field, const query::Filter& f) {
+  std::vector<query::Scalar> operands = f.values;
+  if (f.op == query::Operator::kEquals) {
+    if (!f.value) return std::nullopt;
+    operands = {*f.value};
+  }
+  json terms = json::array();
+  for (const query::Scalar& operand : operands) {
+    const auto* s = std::get_if<std::string>(&operand);
+    if (s == nullptr) continue;  // a string field equals no number or bool
+    if (s->size() > kMaxIndexedTermBytes) return std::nullopt;
+    terms.push_back(*s);
+  }
+  if (terms.empty()) return json{{"match_none", json::object()}};
+  return json{{"terms", {{field, std::move(terms)}}}};
+}
+
+}  // namespace
+
+void AddAttributeTerms(const model::StoredSpan& span, std::set<std::string>* keys,
+                       std::set<std::string>* values) {
+  if (span.resource != nullptr) AddList('r', span.resource->attributes, keys, values);
+  if (span.scope != nullptr) AddList('c', span.scope->attributes, keys, values);
+  AddList('s', span.span.attributes, keys, values);
+  for (const model::Event& e : span.span.events) AddList('e', e.attributes, keys, values);
+  for (const model::Link& l : span.span.links) AddList('l', l.attributes, keys, values);
+}
+
+std::optional<json> SupersetClause(const query::Filter& f) {
+  const query::Operator op = f.op;
+  const bool equality = op == query::Operator::kEquals || op == query::Operator::kIn;
+  const bool range = op == query::Operator::kGt || op == query::Operator::kGte ||
+                     op == query::Operator::kLt || op == query::Operator::kLte;
+  if (f.key.level == query::KeyLevel::kIntrinsic) {
+    switch (f.key.intrinsic) {
+      case query::Intrinsic::kTraceId:
+        return equality ? KeywordClause("trace_id", f) : std::nullopt;
+      case query::Intrinsic::kName:
+        return equality ? KeywordClause("name", f) : std::nullopt;
+      case query::Intrinsic::kStartTime:
+        return range ? TimeRangeClause("start", op, f.value) : std::nullopt;
+      case query::Intrinsic::kDuration:
+        return range ? TimeRangeClause("duration", op, f.value) : std::nullopt;
+      default:
+        return std::nullopt;
+    }
+  }
+  std::optional<char> level = LevelLetter(f.key.level);
+  if (!level) return std::nullopt;
+  if (op == query::Operator::kExists) {
+    std::string key = *level + f.key.name;
+    if (key.size() > kMaxIndexedTermBytes) return std::nullopt;
+    return json{{"term", {{"attr_keys", std::move(key)}}}};
+  }
+  if (equality) return ValueTermsClause(*level, f);
+  return std::nullopt;
+}
+
+}  // namespace teletrace::storage::elasticsearch

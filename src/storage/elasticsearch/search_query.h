@@ -1,0 +1,46 @@
+// What the elasticsearch backend indexes beside each span, and the engine clauses that select on
+// it. Pure; thread safe.
+//
+// The engine never decides a match alone: a filter becomes a clause that matches a superset of the
+// spans the scan engine's matcher accepts (query/engine.h), and the backend runs the matcher on
+// every span the engine returns. So the answers are exactly the scan engine's, and the clauses only
+// cut what is read. Filters without a clause (negations, contains, attribute ranges) cost nothing
+// in the engine and are evaluated on the spans of the time range.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <set>
+#include <string>
+
+#include "model/span.h"
+#include "nlohmann/json.hpp"
+#include "query/query.h"
+
+namespace teletrace::storage::elasticsearch {
+
+// Keyword values longer than this many characters are not indexed (`ignore_above`; Lucene refuses
+// terms over 32766 bytes). A clause is built only for operands whose term is at most this many
+// bytes, so an unindexed value (longer) can never be one the clause should have found.
+inline constexpr size_t kMaxIndexedTermBytes = 2048;
+
+// Start times and durations are unsigned 64-bit; both engines' `long` is signed (and
+// `unsigned_long` is an Elasticsearch x-pack mapper). Flipping the top bit maps every uint64 onto an
+// int64 in the same order, so ranges, sorts and search_after stay exact over the whole range.
+inline int64_t Ordered(uint64_t value) {
+  return static_cast<int64_t>(value ^ (uint64_t{1} << 63));
+}
+
+// The attribute terms of one span: `keys` gets "<level><key>" for every attribute key at every
+// level (resource r, scope c, span s, every event e, every link l), `values` gets
+// "<level><key>\x1f<type><value>" for every scalar value and array element (type s string,
+// b bool, n number in a canonical text under which numerically equal ints and doubles agree).
+void AddAttributeTerms(const model::StoredSpan& span, std::set<std::string>* keys,
+                       std::set<std::string>* values);
+
+// A clause for the document fields the backend writes (attr_keys, attr_values, trace_id, name,
+// start, duration) that matches every span `filter` matches (and maybe more), or nullopt when no
+// such clause is worth sending.
+std::optional<nlohmann::json> SupersetClause(const query::Filter& filter);
+
+}  // namespace teletrace::storage::elasticsearch
