@@ -359,7 +359,81 @@ class ClickHouseBackend:
             self.query(f"DROP DATABASE IF EXISTS {store}")
 
 
-BACKENDS = {"sqlite": SqliteBackend, "clickhouse": ClickHouseBackend}
+class SearchNodeBackend:
+    """A throwaway OpenSearch or Elasticsearch node on loopback (tests/elasticsearch/search_node.sh:
+    one JVM from the Maven Central jars, its own directory and ports), one index prefix per store,
+    no replicas (one node)."""
+
+    SCRIPT = os.path.join(ROOT, "tests/elasticsearch/search_node.sh")
+
+    def __init__(self, work):
+        self.dir = os.path.join(work, f"{self.name}-node")
+        self.url = None
+
+    def open(self):
+        proc = subprocess.run([self.SCRIPT, "start", "--flavor", self.name, "--dir", self.dir,
+                               "--max-seconds", str(6 * 3600), "--owner-pid", str(os.getpid())],
+                              capture_output=True, text=True, timeout=600)
+        if proc.returncode != 0:
+            self.close()
+            raise BenchError(f"{self.name} node did not start: {proc.stderr.strip()[-500:]}")
+        self.url = proc.stdout.strip().splitlines()[-1]
+        nodes = json.loads(self.request("GET", "/_nodes/_local"))["nodes"]
+        version = next(iter(nodes.values()))["version"]
+        log(f"{self.name} {version} on {self.url} (data in {self.dir})")
+        return version
+
+    def close(self):
+        subprocess.run([self.SCRIPT, "stop", "--dir", self.dir], capture_output=True, timeout=120)
+        shutil.rmtree(self.dir, ignore_errors=True)
+        self.url = None
+
+    def request(self, method, path, timeout=1800):
+        request = urllib.request.Request(self.url + path, method=method,
+                                         headers={"content-type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:
+                return response.read().decode()
+        except urllib.error.HTTPError as error:
+            raise BenchError(f"{self.name}: {method} {path}: {error.code} "
+                             f"{error.read().decode(errors='replace')[:300]}")
+
+    def new_store(self, name):
+        return "tt-" + re.sub(r"[^a-z0-9]", "-", name.lower())
+
+    def storage_flags(self, store):
+        return ["--storage.backend=elasticsearch", f"--storage.elasticsearch.endpoints={self.url}",
+                f"--storage.elasticsearch.index_prefix={store}",
+                "--storage.elasticsearch.replicas=0",
+                "--storage.elasticsearch.retention_max_age=0"]
+
+    def bytes_on_disk(self, store, settle):
+        """Store size of the span indices; with `settle`, after a refresh and a force merge to one
+        segment per shard, as indices left alone end up."""
+        if settle:
+            self.request("POST", f"/{store}-spans-*/_refresh")
+            self.request("POST", f"/{store}-spans-*/_forcemerge?max_num_segments=1")
+        rows = json.loads(self.request("GET", f"/_cat/indices/{store}-spans-*"
+                                               "?format=json&bytes=b&h=store.size"))
+        return sum(int(row["store.size"]) for row in rows)
+
+    def remove(self, store):
+        if self.url:
+            self.request("DELETE", f"/{store}-*")
+
+
+class OpenSearchBackend(SearchNodeBackend):
+    name = "opensearch"
+    label = "OpenSearch"
+
+
+class ElasticsearchBackend(SearchNodeBackend):
+    name = "elasticsearch"
+    label = "Elasticsearch"
+
+
+BACKENDS = {"sqlite": SqliteBackend, "clickhouse": ClickHouseBackend,
+            "opensearch": OpenSearchBackend, "elasticsearch": ElasticsearchBackend}
 
 
 class Context:
@@ -1013,8 +1087,9 @@ def render_markdown(runs, machine, started, finished):
             lines.append("")
     if "sqlite" in runs:
         lines += render_sqlite(runs["sqlite"])
-    if "clickhouse" in runs:
-        lines += render_clickhouse(runs["clickhouse"], runs.get("sqlite"))
+    for name, ctx in runs.items():
+        if name != "sqlite":
+            lines += render_remote(ctx, runs.get("sqlite"))
     for ctx in runs.values():
         for name, why in ctx.skipped.items():
             lines.append(f"> {ctx.backend.label}: scenario `{name}` produced no figures: {why}")
@@ -1230,22 +1305,31 @@ def write_markdown(path, generated):
 # ---------------------------------------------------------------------------------------------
 
 
-def render_clickhouse(ctx, sqlite_ctx=None):
-    """One table with every ClickHouse figure, beside SQLite's from the same run when it ran."""
+def render_remote(ctx, sqlite_ctx=None):
+    """One table with every figure of a backend other than SQLite, beside SQLite's from the same
+    run when it ran."""
     r = ctx.results
     a = ctx.args
     other = sqlite_ctx.results if sqlite_ctx else None
     spans = get(r, "size", "spans", "median")
-    lines = ["## ClickHouse", "",
-             f"The same scenarios with teletrace on a throwaway clickhouse-server "
-             f"{ctx.server_version or ''} on loopback (one database per store, the server's "
-             f"default settings, 2 threads per query), started and stopped by run.py. The store of "
-             f"scenarios 2, 3 and 5 holds {fmt_num(spans or ctx.spans)} spans "
-             f"(`--clickhouse-spans`, ClickHouse ingests far fewer spans/s here than SQLite), filled "
-             f"with `--time-spread={TIME_SPREAD_S}` like SQLite's; bytes on disk are the "
-             "database's active parts after `OPTIMIZE ... FINAL` (teletrace stopped) and before "
-             "it (while running). Overload offers 3x ClickHouse's own gRPC ceiling.", ""]
-    header = "| figure | ClickHouse |" + (" SQLite (same run) |" if other else "")
+    label = ctx.backend.label
+    if ctx.backend.name == "clickhouse":
+        where = (f"a throwaway clickhouse-server {ctx.server_version or ''} on loopback (one "
+                 "database per store, the server's default settings, 2 threads per query)")
+        settled = ("the database's active parts after `OPTIMIZE ... FINAL` (teletrace stopped) "
+                   "and before it (while running)")
+    else:
+        where = (f"a throwaway {label} {ctx.server_version or ''} node on loopback (one JVM from "
+                 "the Maven Central jars, 512 MiB heap, one index prefix per store, no replicas)")
+        settled = ("the span indices' store size after a refresh and a force merge to one "
+                   "segment (teletrace stopped) and before it (while running)")
+    lines = [f"## {label}", "",
+             f"The same scenarios with teletrace on {where}, started and stopped by run.py. The "
+             f"store of scenarios 2, 3 and 5 holds {fmt_num(spans or ctx.spans)} spans "
+             f"(`--clickhouse-spans`: it ingests far fewer spans/s here than SQLite), filled "
+             f"with `--time-spread={TIME_SPREAD_S}` like SQLite's; bytes on disk are {settled}. "
+             f"Overload offers 3x {label}'s own gRPC ceiling.", ""]
+    header = f"| figure | {label} |" + (" SQLite (same run) |" if other else "")
     lines += [header, "| --- | --- |" + (" --- |" if other else "")]
 
     def row(label, path, digits=0):
@@ -1256,7 +1340,7 @@ def render_clickhouse(ctx, sqlite_ctx=None):
 
     row("OTLP/gRPC ingest (spans/s)", ("ingest", "grpc", "spans_per_s"))
     row("OTLP/HTTP protobuf ingest (spans/s)", ("ingest", "http-protobuf", "spans_per_s"))
-    row("teletrace CPU per span, gRPC (µs; ClickHouse's own CPU not included)",
+    row(f"teletrace CPU per span, gRPC (µs; {label}'s own CPU not included)",
         ("ingest", "grpc", "server_cpu_us_per_span"), 2)
     row("teletrace peak RSS during gRPC ingest (MiB)", ("ingest", "grpc", "peak_rss_mib"))
     row("export latency p99, gRPC ingest (ms)", ("ingest", "grpc", "latency_p99_ms"))
@@ -1303,12 +1387,14 @@ def parse_args(argv):
     p.add_argument("--bin", default=None, help="the server; None means BUILD_DIR/teletrace")
     p.add_argument("--loadgen", default=None,
                    help="the load generator; None means BUILD_DIR/bench/teletrace-loadgen")
-    p.add_argument("--backend", choices=["sqlite", "clickhouse", "both"], default="sqlite",
-                   help="storage backend(s) to run the scenarios against; clickhouse starts a "
-                        "throwaway clickhouse-server on loopback (the clickhouse-server package)")
+    p.add_argument("--backend", default="sqlite",
+                   help="storage backends to run the scenarios against, comma-separated: sqlite, "
+                        "clickhouse (a throwaway clickhouse-server on loopback), opensearch, "
+                        "elasticsearch (a throwaway node from Maven jars); both = "
+                        "sqlite,clickhouse")
     p.add_argument("--clickhouse-spans", type=int, default=None,
-                   help="spans in the ClickHouse size/query store (default 1,000,000; 100,000 "
-                        "with --quick): ClickHouse ingests ~15k spans/s here")
+                   help="spans in the size/query store of every backend but SQLite (default "
+                        "1,000,000; 100,000 with --quick): they ingest far fewer spans/s here")
     p.add_argument("--quick", action="store_true",
                    help="development run: 300k spans, shorter runs (figures not the issue's)")
     p.add_argument("--spans", type=int, default=None, help="spans in the size/query store "
@@ -1423,10 +1509,14 @@ def main(argv):
     work = a.work_dir or tempfile.mkdtemp(prefix="teletrace-bench-")
     os.makedirs(work, exist_ok=True)
     deadline = time.monotonic() + a.max_minutes * 60
-    names = ["sqlite", "clickhouse"] if a.backend == "both" else [a.backend]
+    names = ["sqlite", "clickhouse"] if a.backend == "both" else a.backend.split(",")
+    unknown = [n for n in names if n not in BACKENDS]
+    if unknown:
+        log(f"unknown --backend {', '.join(unknown)} (known: {', '.join(BACKENDS)}, both)")
+        return 2
     runs = {}
     for name in names:
-        spans = a.clickhouse_spans if name == "clickhouse" else a.spans
+        spans = a.spans if name == "sqlite" else a.clickhouse_spans
         runs[name] = Context(a, BACKENDS[name](work), spans, work, deadline)
     machine = machine_info()
     started = datetime.datetime.utcnow()
@@ -1453,10 +1543,10 @@ def main(argv):
     if "sqlite" in runs:
         ctx = runs["sqlite"]
         doc.update({"notes": ctx.notes, "skipped": ctx.skipped, "results": ctx.results})
-    if "clickhouse" in runs:
-        ctx = runs["clickhouse"]
-        doc["clickhouse"] = {"server_version": ctx.server_version, "store_spans": ctx.spans,
-                             "notes": ctx.notes, "skipped": ctx.skipped, "results": ctx.results}
+    for name, ctx in runs.items():
+        if name != "sqlite":
+            doc[name] = {"server_version": ctx.server_version, "store_spans": ctx.spans,
+                         "notes": ctx.notes, "skipped": ctx.skipped, "results": ctx.results}
     if status != 130:
         with open(a.out_json, "w") as f:
             json.dump(doc, f, indent=1, sort_keys=True)

@@ -33,12 +33,12 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 {{- end }}
 {{- end }}
 
-{{/* The Secret holding tokens and the ClickHouse password: the user's, or the chart's when it
+{{/* The Secret holding tokens and storage credentials: the user's, or the chart's when it
 has something to hold; "" when there is none. */}}
 {{- define "teletrace.secretName" -}}
 {{- if .Values.auth.existingSecret }}
 {{- .Values.auth.existingSecret }}
-{{- else if or .Values.auth.apiToken .Values.auth.ingestToken .Values.auth.clickhousePassword }}
+{{- else if or .Values.auth.apiToken .Values.auth.ingestToken .Values.auth.clickhousePassword .Values.auth.elasticsearchPassword .Values.auth.elasticsearchApiKey }}
 {{- include "teletrace.fullname" . }}
 {{- end }}
 {{- end }}
@@ -51,14 +51,18 @@ has something to hold; "" when there is none. */}}
 {{- define "teletrace.validate" -}}
 {{- if include "teletrace.sqlite" . }}
 {{- if gt (int .Values.replicaCount) 1 }}
-{{- fail (printf "replicaCount is %d, but SQLite has a single writer: use 1, or storage.backend=clickhouse for several replicas" (int .Values.replicaCount)) }}
+{{- fail (printf "replicaCount is %d, but SQLite has a single writer: use 1, or storage.backend=clickhouse or elasticsearch for several replicas" (int .Values.replicaCount)) }}
 {{- end }}
 {{- if .Values.autoscaling.enabled }}
-{{- fail "autoscaling.enabled needs several replicas, which SQLite (one writer) cannot have: use storage.backend=clickhouse" }}
+{{- fail "autoscaling.enabled needs several replicas, which SQLite (one writer) cannot have: use storage.backend=clickhouse or elasticsearch" }}
 {{- end }}
 {{- else if eq .Values.storage.backend "clickhouse" }}
 {{- if not .Values.storage.clickhouse.endpoints }}
 {{- fail "storage.backend=clickhouse needs storage.clickhouse.endpoints (e.g. [http://clickhouse:8123])" }}
+{{- end }}
+{{- else if eq .Values.storage.backend "elasticsearch" }}
+{{- if not .Values.storage.elasticsearch.endpoints }}
+{{- fail "storage.backend=elasticsearch needs storage.elasticsearch.endpoints (e.g. [https://elasticsearch:9200])" }}
 {{- end }}
 {{- end }}
 {{- end }}
@@ -68,6 +72,9 @@ has something to hold; "" when there is none. */}}
 {{- $storage := dict "backend" .Values.storage.backend }}
 {{- if include "teletrace.sqlite" . }}
 {{- $_ := set $storage "sqlite" (dict "path" "/data" "retention_max_age" (toString .Values.storage.sqlite.retentionMaxAge) "retention_max_bytes" (toString (int64 .Values.storage.sqlite.retentionMaxBytes))) }}
+{{- else if eq .Values.storage.backend "elasticsearch" }}
+{{- $es := .Values.storage.elasticsearch }}
+{{- $_ := set $storage "elasticsearch" (dict "endpoints" (join "," $es.endpoints) "index_prefix" $es.indexPrefix "username" $es.username "tls_ca_file" $es.tlsCaFile "shards" (toString (int64 $es.shards)) "replicas" (toString (int64 $es.replicas)) "retention_max_age" (toString $es.retentionMaxAge) "retention_max_bytes" (toString (int64 $es.retentionMaxBytes))) }}
 {{- else }}
 {{- $ch := .Values.storage.clickhouse }}
 {{- $_ := set $storage "clickhouse" (dict "endpoints" (join "," $ch.endpoints) "database" $ch.database "cluster" $ch.cluster "user" $ch.user "retention_max_age" (toString $ch.retentionMaxAge) "retention_max_bytes" (toString (int64 $ch.retentionMaxBytes))) }}
@@ -77,7 +84,7 @@ has something to hold; "" when there is none. */}}
 {{- toYaml (mergeOverwrite $config (deepCopy .Values.config)) }}
 {{- end }}
 
-{{/* The pod template, shared by the StatefulSet (sqlite) and the Deployment (clickhouse). */}}
+{{/* The pod template, shared by the StatefulSet (sqlite) and the Deployment (the others). */}}
 {{- define "teletrace.podTemplate" -}}
 metadata:
   labels:
@@ -113,7 +120,7 @@ spec:
       {{- if or $secret .Values.extraEnv }}
       env:
         {{- if $secret }}
-        {{- range $key, $variable := dict "api-token" "TELETRACE_AUTH_API_TOKEN" "ingest-token" "TELETRACE_AUTH_INGEST_TOKEN" "clickhouse-password" "TELETRACE_STORAGE_CLICKHOUSE_PASSWORD" }}
+        {{- range $key, $variable := dict "api-token" "TELETRACE_AUTH_API_TOKEN" "ingest-token" "TELETRACE_AUTH_INGEST_TOKEN" "clickhouse-password" "TELETRACE_STORAGE_CLICKHOUSE_PASSWORD" "elasticsearch-password" "TELETRACE_STORAGE_ELASTICSEARCH_PASSWORD" "elasticsearch-api-key" "TELETRACE_STORAGE_ELASTICSEARCH_API_KEY" }}
         - name: {{ $variable }}
           valueFrom:
             secretKeyRef:
@@ -168,6 +175,9 @@ spec:
         - name: data
           mountPath: /data
         {{- end }}
+        {{- with .Values.extraVolumeMounts }}
+        {{- toYaml . | nindent 8 }}
+        {{- end }}
   volumes:
     - name: config
       configMap:
@@ -177,6 +187,9 @@ spec:
     {{- if and (include "teletrace.sqlite" .) (not .Values.storage.sqlite.persistence.enabled) }}
     - name: data
       emptyDir: {}
+    {{- end }}
+    {{- with .Values.extraVolumes }}
+    {{- toYaml . | nindent 4 }}
     {{- end }}
   {{- with .Values.nodeSelector }}
   nodeSelector:
