@@ -371,9 +371,12 @@ class SearchNodeBackend:
         self.url = None
 
     def open(self):
+        # A production-like JVM (full JIT, 1 GiB heap), not the tests' start-up-friendly one.
+        env = dict(os.environ, TELETRACE_SEARCH_NODE_JVM_OPTS=os.environ.get(
+            "TELETRACE_SEARCH_NODE_JVM_OPTS", "-Xms1g -Xmx1g -XX:+UseG1GC"))
         proc = subprocess.run([self.SCRIPT, "start", "--flavor", self.name, "--dir", self.dir,
                                "--max-seconds", str(6 * 3600), "--owner-pid", str(os.getpid())],
-                              capture_output=True, text=True, timeout=600)
+                              capture_output=True, text=True, timeout=600, env=env)
         if proc.returncode != 0:
             self.close()
             raise BenchError(f"{self.name} node did not start: {proc.stderr.strip()[-500:]}")
@@ -418,8 +421,10 @@ class SearchNodeBackend:
         return sum(int(row["store.size"]) for row in rows)
 
     def remove(self, store):
-        if self.url:
-            self.request("DELETE", f"/{store}-*")
+        if self.url:  # by name: Elasticsearch 8 refuses wildcard deletes
+            rows = json.loads(self.request("GET", f"/_cat/indices/{store}-*?format=json&h=index"))
+            for row in rows:
+                self.request("DELETE", "/" + row["index"])
 
 
 class OpenSearchBackend(SearchNodeBackend):
@@ -1320,7 +1325,8 @@ def render_remote(ctx, sqlite_ctx=None):
                    "and before it (while running)")
     else:
         where = (f"a throwaway {label} {ctx.server_version or ''} node on loopback (one JVM from "
-                 "the Maven Central jars, 512 MiB heap, one index prefix per store, no replicas)")
+                 "the Maven Central jars, 1 GiB heap, G1, full JIT, one index prefix per store, "
+                 "no replicas)")
         settled = ("the span indices' store size after a refresh and a force merge to one "
                    "segment (teletrace stopped) and before it (while running)")
     lines = [f"## {label}", "",

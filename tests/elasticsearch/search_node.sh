@@ -185,7 +185,11 @@ cmd_start() {
   echo "$http_port" >"$dir/http_port"
   echo "$transport_port" >"$dir/transport_port"
   # The JVM keeps none of the caller's descriptors: a caller reading our output is not held open.
-  "$java" -Xms256m -Xmx512m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xss1m -XX:-UsePerfData \
+  # Test defaults favour start-up on 2 cores (serial GC, C1 only); benchmarks pass production-like
+  # flags through TELETRACE_SEARCH_NODE_JVM_OPTS.
+  local jvm_opts=${TELETRACE_SEARCH_NODE_JVM_OPTS:-"-Xms256m -Xmx512m -XX:+UseSerialGC -XX:TieredStopAtLevel=1"}
+  # shellcheck disable=SC2086  # word splitting of the options is intended
+  "$java" $jvm_opts -Xss1m -XX:-UsePerfData \
     -Djava.io.tmpdir="$dir/tmp" -Djava.awt.headless=true -Dlog4j2.disable.jmx=true \
     -Dfile.encoding=UTF-8 -Dteletrace.search_node.dir="$dir" \
     -cp "$cache/search-node.jar:$cache/lib/*" "$main" "${args[@]}" \

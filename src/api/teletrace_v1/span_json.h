@@ -11,13 +11,13 @@
 #include <string>
 #include <string_view>
 
+#include "common/json_string.h"
 #include "model/span.h"
 #include "query/query.h"
 
 namespace teletrace::api::v1 {
 
-// Appends `s` as a JSON string literal (quoted, escaped; invalid UTF-8 bytes become U+FFFD).
-void AppendJsonString(std::string* out, std::string_view s);
+using ::teletrace::AppendJsonString;  // common/json_string.h
 
 void AppendAnyValue(std::string* out, const model::AnyValue& value);
 void AppendAttributes(std::string* out, const model::KeyValueList& attributes);

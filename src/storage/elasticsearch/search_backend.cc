@@ -3,14 +3,17 @@
 #include <algorithm>
 #include <atomic>
 #include <charconv>
+#include <iterator>
 #include <mutex>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/escaping.h"
 #include "absl/time/time.h"
 #include "common/ids.h"
+#include "common/json_string.h"
 #include "common/status_macros.h"
 #include "common/time_util.h"
 #include "common/uuid.h"
@@ -36,6 +39,8 @@ constexpr uint64_t kMaxNamedDays = 31;
 // Hits per search request while paging (Elasticsearch's default index.max_result_window bounds
 // from + size, and a page of this many spans is a few MB).
 constexpr size_t kScanPageHits = 2000;
+// A batch is split for parallel bulk requests only into parts of at least this many spans.
+constexpr size_t kMinParallelBulkSpans = 500;
 
 // The engine's answer as JSON; a body that is not JSON is Internal (never an exception).
 absl::StatusOr<json> ParseBody(const SearchResponse& response, std::string_view what) {
@@ -86,8 +91,6 @@ bool ParseDayName(std::string_view text, uint64_t* day) {
   return true;
 }
 
-std::string DocId(const model::Span& span) { return ToHex(span.trace_id) + ToHex(span.span_id); }
-
 // The version's major number from "8.15.0" or "2.19.6"; 0 when unreadable.
 int MajorOf(std::string_view number) {
   int major = 0;
@@ -123,10 +126,34 @@ class SearchBackend final : public Backend {
   absl::Status WriteSpans(model::SpanBatch batch, uint64_t ingestion_time_unix_nano) override {
     RETURN_IF_ERROR(EnsureReady());
     std::vector<StoredSpan> spans = model::Flatten(std::move(batch), ingestion_time_unix_nano);
-    for (size_t first = 0; first < spans.size(); first += settings_.bulk_max_spans) {
-      const size_t last = std::min(spans.size(), first + settings_.bulk_max_spans);
-      RETURN_IF_ERROR(Bulk(spans, first, last));
+    if (spans.empty()) return absl::OkStatus();
+    // Chunks of at most bulk_max_spans, and enough of them (each of kMinParallelBulkSpans or more)
+    // to keep bulk_parallelism requests in flight: the engine indexes one bulk request on one
+    // thread per shard, so concurrent requests use its other cores.
+    size_t chunks = (spans.size() + settings_.bulk_max_spans - 1) / settings_.bulk_max_spans;
+    chunks = std::max(chunks, std::min<size_t>(settings_.bulk_parallelism,
+                                               spans.size() / kMinParallelBulkSpans));
+    chunks = std::max<size_t>(chunks, 1);
+    const size_t per_chunk = (spans.size() + chunks - 1) / chunks;
+    std::vector<absl::Status> results(chunks);
+    for (size_t wave = 0; wave < chunks; wave += settings_.bulk_parallelism) {
+      const size_t end = std::min(chunks, wave + settings_.bulk_parallelism);
+      std::vector<std::thread> senders;
+      for (size_t c = wave + 1; c < end; ++c) {
+        senders.emplace_back([&, c] {
+          results[c] = Bulk(spans, c * per_chunk, std::min(spans.size(), (c + 1) * per_chunk));
+        });
+      }
+      results[wave] =
+          Bulk(spans, wave * per_chunk, std::min(spans.size(), (wave + 1) * per_chunk));
+      for (std::thread& t : senders) t.join();
     }
+    // Any refusal fails the batch; one that retrying cannot fix wins over a retryable one.
+    absl::Status failure;
+    for (absl::Status& r : results) {
+      if (!r.ok() && (failure.ok() || absl::IsUnavailable(failure))) failure = std::move(r);
+    }
+    RETURN_IF_ERROR(failure);
     written_.fetch_add(1, std::memory_order_release);
     return absl::OkStatus();
   }
@@ -345,32 +372,44 @@ class SearchBackend final : public Backend {
   }
 
   absl::Status Bulk(const std::vector<StoredSpan>& spans, size_t first, size_t last) {
+    // Written by hand, not through a JSON object per span: this runs for every span stored.
     std::string body;
+    std::set<std::string> keys, values;
+    std::string encoded, base64;
     for (size_t i = first; i < last; ++i) {
       const StoredSpan& s = spans[i];
-      ASSIGN_OR_RETURN(std::string encoded, EncodeSpanBlock(std::vector<const StoredSpan*>{&s},
-                                                            SpanBlockOptions{.compress = false}));
-      const std::string id = DocId(s.span);
-      json action = {{"create",
-                      {{"_index", fmt::format("{}-spans-{}", settings_.index_prefix,
-                                              DayName(s.span.start_time_unix_nano / kNanosPerDay))},
-                       {"_id", id}}}};
-      json doc = {{"trace_id", ToHex(s.span.trace_id)},
-                  {"id", id},
-                  {"start", Ordered(s.span.start_time_unix_nano)},
-                  {"duration", Ordered(s.span.DurationNano())},
-                  {"service", model::ServiceName(*s.resource)},
-                  {"name", s.span.name},
-                  {"span", absl::Base64Escape(encoded)}};
-      std::set<std::string> keys, values;
+      ASSIGN_OR_RETURN(encoded, EncodeSpanBlock(std::vector<const StoredSpan*>{&s},
+                                                SpanBlockOptions{.compress = false}));
+      absl::Base64Escape(encoded, &base64);
+      const std::string trace_id = ToHex(s.span.trace_id);
+      const std::string id = trace_id + ToHex(s.span.span_id);
+      fmt::format_to(std::back_inserter(body),
+                     "{{\"create\":{{\"_index\":\"{}-spans-{}\",\"_id\":\"{}\"}}}}\n"
+                     "{{\"trace_id\":\"{}\",\"id\":\"{}\",\"start\":{},\"duration\":{},"
+                     "\"span\":\"{}\",\"service\":",
+                     settings_.index_prefix, DayName(s.span.start_time_unix_nano / kNanosPerDay),
+                     id, trace_id, id, Ordered(s.span.start_time_unix_nano),
+                     Ordered(s.span.DurationNano()), base64);
+      // Invalid UTF-8 in indexed copies becomes U+FFFD; the encoded span keeps the bytes.
+      AppendJsonString(&body, model::ServiceName(*s.resource));
+      body += ",\"name\":";
+      AppendJsonString(&body, s.span.name);
+      keys.clear();
+      values.clear();
       AddAttributeTerms(s, &keys, &values);
-      doc["attr_keys"] = keys;
-      doc["attr_values"] = values;
-      // Invalid UTF-8 in a name becomes U+FFFD in the indexed copy; the encoded span keeps it.
-      body += action.dump(-1, ' ', false, json::error_handler_t::replace);
-      body += '\n';
-      body += doc.dump(-1, ' ', false, json::error_handler_t::replace);
-      body += '\n';
+      for (const auto& [field, terms] : {std::pair<const char*, const std::set<std::string>*>{
+                                             "attr_keys", &keys},
+                                         {"attr_values", &values}}) {
+        fmt::format_to(std::back_inserter(body), ",\"{}\":[", field);
+        bool comma = false;
+        for (const std::string& term : *terms) {
+          if (comma) body += ',';
+          comma = true;
+          AppendJsonString(&body, term);
+        }
+        body += ']';
+      }
+      body += "}\n";
     }
     const std::string what = fmt::format("bulk write of {} spans", last - first);
     ASSIGN_OR_RETURN(

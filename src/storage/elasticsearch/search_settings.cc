@@ -35,6 +35,9 @@ const std::vector<settings::Spec>& SearchSettingSpecs() {
       {"shards", "1", "primary shards of each new daily index (1 to 1024)"},
       {"replicas", "1", "replicas of each new daily index (0 to 16)"},
       {"bulk_max_spans", "5000", "spans per _bulk request at most (1 to 100000)"},
+      {"bulk_parallelism", "2",
+       "_bulk requests of one write sent at once (1 to 64); the engine indexes each on one thread "
+       "per shard"},
       {"retention_max_age", "168h", "delete daily indices older than this (0 = keep forever)"},
       {"retention_max_bytes", "0",
        "delete the oldest daily indices while the spans take more than this (e.g. 500GiB; 0 = no "
@@ -80,6 +83,8 @@ absl::StatusOr<SearchSettings> ParseSearchSettings(const BackendSettings& values
       ASSIGN_OR_RETURN(out.replicas, settings::Unsigned(full, value, 0, 16));
     } else if (key == "bulk_max_spans") {
       ASSIGN_OR_RETURN(out.bulk_max_spans, settings::Unsigned(full, value, 1, 100000));
+    } else if (key == "bulk_parallelism") {
+      ASSIGN_OR_RETURN(out.bulk_parallelism, settings::Unsigned(full, value, 1, 64));
     } else if (key == "retention_max_age") {
       ASSIGN_OR_RETURN(out.retention_max_age_nano, settings::Duration(full, value));
     } else if (key == "retention_max_bytes") {

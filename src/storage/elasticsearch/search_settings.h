@@ -24,7 +24,8 @@ struct SearchSettings {
   std::string tls_ca_file;  // CA bundle for https endpoints; empty = the system's
   uint64_t shards = 1;      // of each new daily index
   uint64_t replicas = 1;
-  size_t bulk_max_spans = 5000;  // spans per _bulk request at most
+  size_t bulk_max_spans = 5000;   // spans per _bulk request at most
+  size_t bulk_parallelism = 2;    // _bulk requests of one write in flight at once
   uint64_t retention_max_age_nano = uint64_t{168} * 3600 * 1000000000;  // 0 = keep forever
   uint64_t retention_max_bytes = 0;                                     // 0 = no size cap
   uint64_t request_timeout_nano = uint64_t{30} * 1000000000;
