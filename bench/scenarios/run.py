@@ -411,11 +411,14 @@ class SearchNodeBackend:
                 "--storage.elasticsearch.retention_max_age=0"]
 
     def bytes_on_disk(self, store, settle):
-        """Store size of the span indices; with `settle`, after a refresh and a force merge to one
-        segment per shard, as indices left alone end up."""
+        """Store size of the span indices; with `settle`, as teletrace leaves a finished day
+        (search_backend.cc, MergeFinishedDay): once the retention leases synced (30 s), a flush,
+        a force merge to one segment (which drops the _recovery_source copies) and a refresh."""
         if settle:
-            self.request("POST", f"/{store}-spans-*/_refresh")
+            time.sleep(35)
+            self.request("POST", f"/{store}-spans-*/_flush")
             self.request("POST", f"/{store}-spans-*/_forcemerge?max_num_segments=1")
+            self.request("POST", f"/{store}-spans-*/_refresh")
         rows = json.loads(self.request("GET", f"/_cat/indices/{store}-spans-*"
                                                "?format=json&bytes=b&h=store.size"))
         return sum(int(row["store.size"]) for row in rows)
@@ -1327,8 +1330,9 @@ def render_remote(ctx, sqlite_ctx=None):
         where = (f"a throwaway {label} {ctx.server_version or ''} node on loopback (one JVM from "
                  "the Maven Central jars, 1 GiB heap, G1, full JIT, one index prefix per store, "
                  "no replicas)")
-        settled = ("the span indices' store size after a refresh and a force merge to one "
-                   "segment (teletrace stopped) and before it (while running)")
+        settled = ("the span indices' store size after a flush and a force merge to one segment "
+                   "as teletrace does for a finished day (teletrace stopped) and before it (while "
+                   "running)")
     lines = [f"## {label}", "",
              f"The same scenarios with teletrace on {where}, started and stopped by run.py. The "
              f"store of scenarios 2, 3 and 5 holds {fmt_num(spans or ctx.spans)} spans "

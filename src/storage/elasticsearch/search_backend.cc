@@ -220,10 +220,9 @@ class SearchBackend final : public Backend {
     return system_id_;
   }
 
+  // Deletes daily indices past the retention, then force-merges one finished day (see
+  // MergeFinishedDay).
   absl::Status EnforceRetention() override {
-    if (settings_.retention_max_age_nano == 0 && settings_.retention_max_bytes == 0) {
-      return absl::OkStatus();
-    }
     RETURN_IF_ERROR(EnsureReady());
     ASSIGN_OR_RETURN(std::vector<DailyIndex> indices, ListDailyIndices());
     std::sort(indices.begin(), indices.end(),
@@ -253,7 +252,8 @@ class SearchBackend final : public Backend {
       if (r.status != 404) RETURN_IF_ERROR(Check(r, "delete index " + name));
       spdlog::info("elasticsearch: retention deleted index {}", name);
     }
-    return absl::OkStatus();
+    indices.erase(indices.begin(), indices.begin() + static_cast<ptrdiff_t>(kept_from));
+    return MergeFinishedDay(indices, now);
   }
 
   uint64_t DiskBytes() override {
@@ -270,6 +270,47 @@ class SearchBackend final : public Backend {
     uint64_t day = 0;
     uint64_t bytes = 0;  // primaries and replicas
   };
+
+  // Flushes and force-merges the oldest daily index that is over (its day ended more than two
+  // hours ago, so the retention leases have long moved past its documents) and not merged by this
+  // process yet, to one segment: the merge drops the _recovery_source copies (measured on 100k
+  // loadgen spans: 449 -> 264 B/span) and the index is as small as it gets. One per call, since a
+  // merge can take minutes; a timeout is fine (the engine goes on merging).
+  absl::Status MergeFinishedDay(const std::vector<DailyIndex>& indices, uint64_t now) {
+    const uint64_t settle = uint64_t{2} * 3600 * 1000000000;
+    for (const DailyIndex& index : indices) {
+      if ((index.day + 1) * kNanosPerDay + settle > now) continue;
+      {
+        std::lock_guard<std::mutex> lock(merged_mu_);
+        if (!merged_.insert(index.name).second) continue;
+      }
+      const std::string what = "force-merge index " + index.name;
+      // The merge prunes _recovery_source only below the last safe commit: flush first.
+      absl::Status flushed =
+          SendJson("POST", "/" + index.name + "/_flush", "", "flush " + index.name).status();
+      if (!flushed.ok()) {
+        std::lock_guard<std::mutex> lock(merged_mu_);
+        merged_.erase(index.name);
+        return flushed;
+      }
+      absl::StatusOr<json> merged =
+          SendJson("POST", "/" + index.name + "/_forcemerge?max_num_segments=1", "", what);
+      if (!merged.ok() && !absl::IsUnavailable(merged.status())) {
+        std::lock_guard<std::mutex> lock(merged_mu_);
+        merged_.erase(index.name);  // try again next time
+        return merged.status();
+      }
+      spdlog::info("elasticsearch: {}{}", what,
+                   merged.ok() ? ": done" : ": still running in the engine");
+      // Searches move to the merged segment (and the old files go) at the next refresh.
+      if (merged.ok()) {
+        return SendJson("POST", "/" + index.name + "/_refresh", "", "refresh " + index.name)
+            .status();
+      }
+      return absl::OkStatus();
+    }
+    return absl::OkStatus();
+  }
 
   absl::StatusOr<json> SendJson(std::string_view method, const std::string& path,
                                 std::string_view body, const std::string& what) {
@@ -312,7 +353,12 @@ class SearchBackend final : public Backend {
   }
 
   absl::Status PutTemplate() {
+    // Each structure only where a query uses it (measured with _disk_usage on 100k loadgen
+    // spans: doc values on the attribute terms alone took 77 B/span).
     json keyword = {{"type", "keyword"}, {"ignore_above", kMaxIndexedTermBytes}};
+    json term_only = {{"type", "keyword"}, {"ignore_above", kMaxIndexedTermBytes},
+                      {"doc_values", false}};
+    json sort_only = {{"type", "keyword"}, {"index", false}};
     json number = {{"type", "long"}};  // Ordered() values
     json body = {
         {"index_patterns", json::array({spans_pattern_})},
@@ -323,7 +369,12 @@ class SearchBackend final : public Backend {
          {{"settings",
            {{"number_of_shards", settings_.shards},
             {"number_of_replicas", settings_.replicas},
-            {"codec", "best_compression"}}},
+            {"codec", "best_compression"},
+            // Excluding fields from _source makes the engine keep the whole document as
+            // _recovery_source (~230 B/span here) until a merge after the copies' retention leases
+            // moved past it; Teletrace flushes and force-merges each daily index once its day is
+            // over (EnforceRetention). A lost replica's lease stops holding it back after 1 h.
+            {"soft_deletes.retention_lease.period", "1h"}}},
           {"mappings",
            {{"dynamic", "strict"},
             // The indexed fields are for queries only; _source keeps the encoded span.
@@ -331,14 +382,14 @@ class SearchBackend final : public Backend {
                                                    "service", "name", "attr_keys",
                                                    "attr_values"})}}},
             {"properties",
-             {{"trace_id", keyword},
-              {"id", keyword},
+             {{"trace_id", term_only},
+              {"id", sort_only},  // the sort tie-breaker
               {"start", number},
               {"duration", number},
               {"service", keyword},
               {"name", keyword},
-              {"attr_keys", keyword},
-              {"attr_values", keyword},
+              {"attr_keys", term_only},
+              {"attr_values", term_only},
               {"span", {{"type", "binary"}}}}}}}}}};
     return SendJson("PUT", "/_index_template/" + settings_.index_prefix + "-spans", body.dump(),
                     "install the index template")
@@ -573,6 +624,8 @@ class SearchBackend final : public Backend {
   std::atomic<uint64_t> written_{0};    // successful WriteSpans calls
   std::atomic<uint64_t> refreshed_{0};  // how many of them the last refresh covered
   std::mutex refresh_mu_;
+  std::mutex merged_mu_;
+  std::set<std::string> merged_;  // daily indices force-merged by this process
 };
 
 }  // namespace

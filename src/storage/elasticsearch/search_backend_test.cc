@@ -291,6 +291,34 @@ TEST(SearchBackendTest, ValuesTooLongToIndexAreStoredAndFound) {
   EXPECT_EQ(found->spans[0].span, span);
 }
 
+TEST(SearchBackendTest, AFinishedDayIsForceMergedToOneSegment) {
+  REQUIRE_NODE();
+  BackendSettings settings = TestSettings();
+  const std::string prefix = settings["index_prefix"];
+  std::unique_ptr<Backend> backend = MustOpen(settings);
+  ASSERT_NE(backend, nullptr);
+  const uint64_t day = uint64_t{86400} * 1000000000;
+  const uint64_t start = (NowUnixNano() / day - 3) * day + 1000;  // three days ago
+  SearchHttpOptions options;
+  options.endpoints = {NodeUrl()};
+  SearchHttp http(options);
+  auto segments = [&] {
+    absl::StatusOr<SearchResponse> r =
+        http.Send("GET", "/_cat/segments/" + prefix + "-spans-*?format=json", "", "segments");
+    EXPECT_TRUE(r.ok()) << r.status();
+    nlohmann::json rows = nlohmann::json::parse(r->body, nullptr, false);
+    return rows.is_array() ? rows.size() : size_t{0};
+  };
+  for (uint8_t i = 1; i <= 3; ++i) {  // a refresh between writes: one segment each
+    ASSERT_TRUE(backend->WriteSpans(OneSpanBatch(i, 1, start + i), start).ok());
+    ASSERT_EQ(CountSpans(*backend), i);
+  }
+  ASSERT_GE(segments(), 2u);
+  ASSERT_TRUE(backend->EnforceRetention().ok());
+  EXPECT_EQ(segments(), 1u);
+  EXPECT_EQ(CountSpans(*backend), 3u);
+}
+
 TEST(SearchHttpTest, ErrorsCarryTheEnginesTypeAndReason) {
   REQUIRE_NODE();
   SearchHttpOptions options;
