@@ -9,8 +9,9 @@
 // Settings: search_settings.h. A document keeps the span's full-fidelity encoding (the span block
 // codec, base64) beside the indexed fields queries use (trace id, start, duration, service, name),
 // so every field round-trips exactly. Time ranges, trace ids, sorting and paging (search_after,
-// no max_result_window limit) run inside the engine; attribute filters and the aggregations are
-// evaluated by Teletrace's scan engine over the spans the engine returns (storage.h's fallback).
+// no max_result_window limit) run inside the engine, and filters narrow what it returns
+// (search_query.h: superset clauses, the scan engine's matcher decides); the aggregations are
+// evaluated by the scan engine over the spans the engine returns (storage.h's fallback).
 //
 // Writes: `_bulk` with `create` actions whose _id is the trace id and span id, so a span already
 // stored is skipped (409) and retries are harmless. WriteSpans returns OK only when every item was
