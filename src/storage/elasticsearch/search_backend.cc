@@ -23,6 +23,7 @@
 #include "spdlog/spdlog.h"
 #include "storage/elasticsearch/search_http.h"
 #include "storage/elasticsearch/search_query.h"
+#include "storage/elasticsearch/search_response.h"
 #include "storage/elasticsearch/search_settings.h"
 #include "storage/span_block_codec.h"
 
@@ -52,24 +53,6 @@ absl::StatusOr<json> ParseBody(const SearchResponse& response, std::string_view 
                                            ErrorText(response.body)));
   }
   return j;
-}
-
-const json* Member(const json& j, std::string_view name) {
-  if (!j.is_object()) return nullptr;
-  auto it = j.find(name);
-  return it == j.end() ? nullptr : &*it;
-}
-
-std::string StringMember(const json& j, std::string_view name) {
-  const json* m = Member(j, name);
-  return m != nullptr && m->is_string() ? m->get_ref<const std::string&>() : std::string();
-}
-
-// A _bulk item's error as "type: reason".
-std::string ItemReason(const json& result) {
-  const json* error = Member(result, "error");
-  if (error == nullptr) return "no reason given";
-  return ErrorText(json{{"error", *error}}.dump());
 }
 
 std::string DayName(uint64_t day) {
@@ -466,32 +449,7 @@ class SearchBackend final : public Backend {
     ASSIGN_OR_RETURN(
         json answer,
         SendJson("POST", "/_bulk?filter_path=errors,items.*.status,items.*.error", body, what));
-    const json* errors = Member(answer, "errors");
-    if (errors == nullptr || !errors->is_boolean()) {
-      return absl::InternalError(
-          fmt::format("elasticsearch: {}: the answer has no \"errors\" flag", what));
-    }
-    if (!errors->get<bool>()) return absl::OkStatus();
-    // Some items failed. 409 means the span was already stored: the first copy wins.
-    const json* items = Member(answer, "items");
-    if (items == nullptr || !items->is_array()) {
-      return absl::InternalError(fmt::format("elasticsearch: {}: the answer has no items", what));
-    }
-    size_t retryable = 0, failed = 0;
-    std::string first_reason;
-    for (const json& item : *items) {
-      if (!item.is_object() || item.empty()) continue;
-      const json& result = item.begin().value();
-      const json* status = Member(result, "status");
-      const int code = status != nullptr && status->is_number_integer() ? status->get<int>() : 0;
-      if ((code >= 200 && code < 300) || code == 409) continue;
-      (code == 429 || code >= 500 ? retryable : failed)++;
-      if (first_reason.empty()) first_reason = fmt::format("HTTP {}: {}", code, ItemReason(result));
-    }
-    if (retryable == 0 && failed == 0) return absl::OkStatus();
-    std::string text = fmt::format("elasticsearch: {}: {} spans refused ({} retryable), first: {}",
-                                   what, retryable + failed, retryable, first_reason);
-    return failed == 0 ? absl::UnavailableError(text) : absl::InternalError(text);
+    return CheckBulkAnswer(answer, last - first, what);
   }
 
   // Before a read: readiness, and a refresh when spans were written since the last one, so the
@@ -561,29 +519,15 @@ class SearchBackend final : public Backend {
     while (true) {
       if (!after.is_null()) body["search_after"] = after;
       ASSIGN_OR_RETURN(json answer, SendJson("POST", path, body.dump(), "search spans"));
-      const json* hits = Member(answer, "hits");
-      const json* list = hits != nullptr ? Member(*hits, "hits") : nullptr;
-      if (list == nullptr || !list->is_array() || list->empty()) return absl::OkStatus();
-      for (const json& hit : *list) {
-        const json* source = Member(hit, "_source");
-        std::string encoded = source != nullptr ? StringMember(*source, "span") : "";
-        std::string raw;
-        if (!absl::Base64Unescape(encoded, &raw)) {
-          return absl::DataLossError("elasticsearch: a stored span is not valid base64");
-        }
-        ASSIGN_OR_RETURN(std::vector<StoredSpan> decoded, DecodeSpanBlock(raw));
-        if (decoded.size() != 1) {
-          return absl::DataLossError(fmt::format(
-              "elasticsearch: a stored span document holds {} spans, expected 1", decoded.size()));
-        }
-        if (!fn(std::move(decoded[0]))) return absl::OkStatus();
+      ASSIGN_OR_RETURN(SearchPage page, ReadSearchPage(answer));
+      for (StoredSpan& span : page.spans) {
+        if (!fn(std::move(span))) return absl::OkStatus();
       }
-      const json* next = Member(list->back(), "sort");
-      if (next == nullptr || !next->is_array()) {
-        return absl::InternalError("elasticsearch: search hits came without sort values");
+      if (page.spans.size() < body["size"].get<size_t>()) return absl::OkStatus();
+      if (page.last_sort == after) {  // an engine that does not move on would loop forever
+        return absl::InternalError("elasticsearch: search_after returned the same page again");
       }
-      if (list->size() < body["size"].get<size_t>()) return absl::OkStatus();
-      after = *next;
+      after = std::move(page.last_sort);
     }
   }
 
