@@ -88,9 +88,9 @@ TEST(ConfigTest, ErrorsNameTheKey) {
   EXPECT_EQ(Load({"--ingest.max_request_bytes=64MiB", "--ingest.max_inflight_bytes=100MiB"}).status(),
             absl::InvalidArgumentError("ingest.max_inflight_bytes: invalid value \"100MiB\": must "
                                        "be 0 or at least twice ingest.max_request_bytes (134217728)"));
-  EXPECT_EQ(Load({"--storage.backend=elasticsearch"}).status(),
-            absl::InvalidArgumentError("storage.backend: invalid value \"elasticsearch\": want one "
-                                       "of clickhouse, sqlite"));
+  EXPECT_EQ(Load({"--storage.backend=cassandra"}).status(),
+            absl::InvalidArgumentError("storage.backend: invalid value \"cassandra\": want one "
+                                       "of clickhouse, elasticsearch, sqlite"));
   EXPECT_EQ(Load({"--storage.sqlite.retention_max_age=7days"}).status().code(),
             absl::StatusCode::kOk);  // backend values are the backend's to check, at open
   std::string file = WriteYaml("server:\n  htp_port: 1\n");
