@@ -40,6 +40,8 @@ constexpr uint64_t kMaxNamedDays = 31;
 // Hits per search request while paging (Elasticsearch's default index.max_result_window bounds
 // from + size, and a page of this many spans is a few MB).
 constexpr size_t kScanPageHits = 2000;
+// A _bulk request body stops growing past this size (Elastic's advice: a few MB to 15 MB).
+constexpr size_t kMaxBulkBodyBytes = size_t{8} << 20;
 // A batch is split for parallel bulk requests only into parts of at least this many spans.
 constexpr size_t kMinParallelBulkSpans = 500;
 
@@ -90,7 +92,8 @@ class SearchBackend final : public Backend {
                                 .password = settings_.password,
                                 .api_key = settings_.api_key,
                                 .tls_ca_file = settings_.tls_ca_file,
-                                .timeout_nano = settings_.request_timeout_nano}),
+                                .timeout_nano = settings_.request_timeout_nano,
+                                .max_response_bytes = settings_.max_response_bytes}),
         spans_pattern_(settings_.index_prefix + "-spans-*"),
         meta_index_(settings_.index_prefix + "-meta") {}
 
@@ -405,9 +408,23 @@ class SearchBackend final : public Backend {
     return absl::OkStatus();
   }
 
+  // Sends spans[first, last) in _bulk requests of at most kMaxBulkBodyBytes each (more only for
+  // one span alone): the engines refuse a request larger than a tenth of their heap with 429 (a
+  // refusal that retrying would never get past), and recommend bulks of a few MB.
   absl::Status Bulk(const std::vector<StoredSpan>& spans, size_t first, size_t last) {
     // Written by hand, not through a JSON object per span: this runs for every span stored.
     std::string body;
+    size_t in_body = 0;
+    auto send = [&]() -> absl::Status {
+      const std::string what = fmt::format("bulk write of {} spans", in_body);
+      ASSIGN_OR_RETURN(
+          json answer,
+          SendJson("POST", "/_bulk?filter_path=errors,items.*.status,items.*.error", body, what));
+      RETURN_IF_ERROR(CheckBulkAnswer(answer, in_body, what));
+      body.clear();
+      in_body = 0;
+      return absl::OkStatus();
+    };
     std::set<std::string> keys, values;
     std::string encoded, base64;
     for (size_t i = first; i < last; ++i) {
@@ -444,12 +461,10 @@ class SearchBackend final : public Backend {
         body += ']';
       }
       body += "}\n";
+      ++in_body;
+      if (body.size() >= kMaxBulkBodyBytes) RETURN_IF_ERROR(send());
     }
-    const std::string what = fmt::format("bulk write of {} spans", last - first);
-    ASSIGN_OR_RETURN(
-        json answer,
-        SendJson("POST", "/_bulk?filter_path=errors,items.*.status,items.*.error", body, what));
-    return CheckBulkAnswer(answer, last - first, what);
+    return in_body == 0 ? absl::OkStatus() : send();
   }
 
   // Before a read: readiness, and a refresh when spans were written since the last one, so the
@@ -518,8 +533,15 @@ class SearchBackend final : public Backend {
                  {"_source", json::array({"span"})}};
     while (true) {
       if (!after.is_null()) body["search_after"] = after;
-      ASSIGN_OR_RETURN(json answer, SendJson("POST", path, body.dump(), "search spans"));
-      ASSIGN_OR_RETURN(SearchPage page, ReadSearchPage(answer));
+      absl::StatusOr<json> answer = SendJson("POST", path, body.dump(), "search spans");
+      // A page larger than max_response_bytes (spans with huge attributes): ask for fewer hits.
+      // One span always fits (a span block is at most 16 MiB, 22 MiB in base64).
+      if (absl::IsResourceExhausted(answer.status()) && body["size"].get<size_t>() > 1) {
+        body["size"] = body["size"].get<size_t>() / 2;
+        continue;
+      }
+      if (!answer.ok()) return answer.status();
+      ASSIGN_OR_RETURN(SearchPage page, ReadSearchPage(*answer));
       for (StoredSpan& span : page.spans) {
         if (!fn(std::move(span))) return absl::OkStatus();
       }

@@ -319,6 +319,33 @@ TEST(SearchBackendTest, AFinishedDayIsForceMergedToOneSegment) {
   EXPECT_EQ(CountSpans(*backend), 3u);
 }
 
+TEST(SearchBackendTest, APageOverTheResponseLimitIsAskedAgainWithFewerHits) {
+  REQUIRE_NODE();
+  std::unique_ptr<Backend> backend = MustOpen(TestSettings({{"max_response_bytes", "32MiB"}}));
+  ASSERT_NE(backend, nullptr);
+  const uint64_t now = NowUnixNano();
+  model::SpanBatch batch = OneSpanBatch(4, 0, now);
+  auto& spans = batch.resource_spans[0].scope_spans[0].spans;
+  const model::Span proto = spans[0];
+  spans.clear();
+  for (uint8_t i = 0; i < 30; ++i) {  // 30 x 1.5 MB: ~60 MB of base64 in one page of 51
+    model::Span s = proto;
+    s.span_id[7] = i;
+    s.attributes.push_back({"blob", std::string(1500000, static_cast<char>('a' + i % 26))});
+    spans.push_back(std::move(s));
+  }
+  absl::Status written = backend->WriteSpans(std::move(batch), now);
+  ASSERT_TRUE(written.ok()) << written;
+  absl::StatusOr<query::SearchResult> page = backend->Search(query::SearchQuery{});
+  ASSERT_TRUE(page.ok()) << page.status();
+  EXPECT_EQ(page->spans.size(), 30u);
+  TraceId trace{};
+  trace[15] = 4;
+  absl::StatusOr<query::TraceResult> t = backend->GetTrace(WholeTrace(trace));
+  ASSERT_TRUE(t.ok()) << t.status();
+  EXPECT_EQ(t->spans.size(), 30u);
+}
+
 TEST(SearchHttpTest, ErrorsCarryTheEnginesTypeAndReason) {
   REQUIRE_NODE();
   SearchHttpOptions options;

@@ -43,6 +43,9 @@ const std::vector<settings::Spec>& SearchSettingSpecs() {
        "delete the oldest daily indices while the spans take more than this (e.g. 500GiB; 0 = no "
        "cap)"},
       {"request_timeout", "30s", "time limit of one request (at least 1ms)"},
+      {"max_response_bytes", "64MiB",
+       "largest answer read into memory (32MiB to 1GiB); a search page over it is asked again "
+       "with fewer hits"},
   };
   return kSpecs;
 }
@@ -93,6 +96,11 @@ absl::StatusOr<SearchSettings> ParseSearchSettings(const BackendSettings& values
       ASSIGN_OR_RETURN(out.request_timeout_nano, settings::Duration(full, value));
       if (out.request_timeout_nano < 1000000) {
         return settings::Invalid(full, value, "must be at least 1ms");
+      }
+    } else if (key == "max_response_bytes") {
+      ASSIGN_OR_RETURN(out.max_response_bytes, settings::Bytes(full, value, uint64_t{1} << 30));
+      if (out.max_response_bytes < (size_t{32} << 20)) {
+        return settings::Invalid(full, value, "must be at least 32MiB (one span may take 22 MiB)");
       }
     } else {
       return settings::Unknown(kSection, key, SearchSettingSpecs());

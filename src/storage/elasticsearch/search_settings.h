@@ -29,6 +29,8 @@ struct SearchSettings {
   uint64_t retention_max_age_nano = uint64_t{168} * 3600 * 1000000000;  // 0 = keep forever
   uint64_t retention_max_bytes = 0;                                     // 0 = no size cap
   uint64_t request_timeout_nano = uint64_t{30} * 1000000000;
+  // The largest answer read into memory; a search page over it is asked again with fewer hits.
+  size_t max_response_bytes = size_t{64} << 20;
 };
 
 // Every key with its default (the struct's) and help, for --help, the environment and validation.
