@@ -86,8 +86,11 @@ void TeletraceServer::Parts::HandleHttp(HttpRequest&& request, HttpResponder res
     return;
   }
   if (path == "/metrics") {
-    // DiskBytes may stat files; cheap enough to answer on the network thread.
-    respond(HttpResponse{200, "text/plain; version=0.0.4; charset=utf-8", {}, metrics.Render()});
+    // Rendering asks the backend for its size, which for a remote store is a request that may
+    // take up to its timeout: on the query pool, never on a network thread.
+    boost::asio::post(*query_pool, [this, respond = std::move(respond)]() mutable {
+      respond(HttpResponse{200, "text/plain; version=0.0.4; charset=utf-8", {}, metrics.Render()});
+    });
     return;
   }
   if (path == "/v1" || path.rfind("/v1/", 0) == 0) {

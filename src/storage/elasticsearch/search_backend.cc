@@ -7,6 +7,7 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -126,9 +127,14 @@ class SearchBackend final : public Backend {
       const size_t end = std::min(chunks, wave + settings_.bulk_parallelism);
       std::vector<std::thread> senders;
       for (size_t c = wave + 1; c < end; ++c) {
-        senders.emplace_back([&, c] {
+        auto send = [&, c] {
           results[c] = Bulk(spans, c * per_chunk, std::min(spans.size(), (c + 1) * per_chunk));
-        });
+        };
+        try {
+          senders.emplace_back(send);
+        } catch (const std::system_error&) {
+          send();  // no thread to be had: send it from this one
+        }
       }
       results[wave] =
           Bulk(spans, wave * per_chunk, std::min(spans.size(), (wave + 1) * per_chunk));
@@ -167,7 +173,8 @@ class SearchBackend final : public Backend {
     json sort = json::array({{{field, order}}, {{"id", order}}});
     json after;
     if (q.after) {
-      after = json::array({Ordered(q.after->sort_value), ToHex(q.after->trace_id) + ToHex(q.after->span_id)});
+      after = json::array({Ordered(q.after->sort_value),
+                           ToHex(q.after->trace_id) + ToHex(q.after->span_id)});
     }
     // The engine returns spans in the page's order, so the first page_size + 1 that match are the
     // page and the proof that another follows. Without filters every hit matches.
