@@ -1,6 +1,8 @@
 #include "storage/elasticsearch/search_query.h"
 
 #include <cmath>
+#include <variant>
+#include <vector>
 
 #include "common/ids.h"
 #include "fmt/format.h"
@@ -55,14 +57,14 @@ std::optional<std::string> ValueText(const model::AnyValue& v) {
 }
 
 std::optional<std::string> OperandText(const query::Scalar& operand) {
-  if (const auto* s = std::get_if<std::string>(&operand)) return "s" + *s;
-  if (const bool* b = std::get_if<bool>(&operand)) return std::string(*b ? "btrue" : "bfalse");
-  if (const int64_t* i = std::get_if<int64_t>(&operand)) return "n" + *NumberText(true, *i, 0);
-  if (const double* d = std::get_if<double>(&operand)) {
-    std::optional<std::string> text = NumberText(false, 0, *d);
-    if (text) return "n" + *text;
-  }
-  return std::nullopt;
+  return std::visit([](const auto& v) { return ValueText(model::AnyValue(v)); }, operand);
+}
+
+// The operands of an equals or in filter; nullopt for an equals without one.
+std::optional<std::vector<query::Scalar>> EqualityOperands(const query::Filter& f) {
+  if (f.op != query::Operator::kEquals) return f.values;
+  if (!f.value) return std::nullopt;
+  return std::vector<query::Scalar>{*f.value};
 }
 
 void AddList(char level, const model::KeyValueList& attributes, std::set<std::string>* keys,
@@ -124,13 +126,10 @@ std::optional<json> TimeRangeClause(const char* field, query::Operator op,
 
 // Terms for equals/in on an attribute: the typed value terms of each operand.
 std::optional<json> ValueTermsClause(char level, const query::Filter& f) {
-  std::vector<query::Scalar> operands = f.values;
-  if (f.op == query::Operator::kEquals) {
-    if (!f.value) return std::nullopt;
-    operands = {*f.value};
-  }
+  std::optional<std::vector<query::Scalar>> operands = EqualityOperands(f);
+  if (!operands) return std::nullopt;
   json terms = json::array();
-  for (const query::Scalar& operand : operands) {
+  for (const query::Scalar& operand : *operands) {
     std::optional<std::string> text = OperandText(operand);
     if (!text) continue;  // NaN: equals nothing
     std::string term = level + f.key.name + kSeparator + *text;
@@ -143,13 +142,10 @@ std::optional<json> ValueTermsClause(char level, const query::Filter& f) {
 
 // Terms for equals/in on a keyword field holding the intrinsic's string form.
 std::optional<json> KeywordClause(const char* field, const query::Filter& f) {
-  std::vector<query::Scalar> operands = f.values;
-  if (f.op == query::Operator::kEquals) {
-    if (!f.value) return std::nullopt;
-    operands = {*f.value};
-  }
+  std::optional<std::vector<query::Scalar>> operands = EqualityOperands(f);
+  if (!operands) return std::nullopt;
   json terms = json::array();
-  for (const query::Scalar& operand : operands) {
+  for (const query::Scalar& operand : *operands) {
     const auto* s = std::get_if<std::string>(&operand);
     if (s == nullptr) continue;  // a string field equals no number or bool
     if (s->size() > kMaxIndexedTermBytes) return std::nullopt;
