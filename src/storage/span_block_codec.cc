@@ -570,41 +570,87 @@ bool ReadColumnValue(ColumnReader& column, AnyValue* value) {
   return true;
 }
 
-absl::StatusOr<std::vector<model::StoredSpan>> DecodeV2(std::string_view block) {
-  Reader sections(block);
-  std::deque<std::string> decompressed;  // a deque: views into earlier sections stay valid
-  size_t budget = kMaxSpanBlockBodyBytes;
-  auto next_section = [&](std::string_view* out) -> absl::Status {
-    uint8_t storage;
+// The group of SpanFields a stream belongs to; 0 for the streams every decode reads.
+uint32_t GroupOf(int stream) {
+  switch (stream) {
+    case kRefs:
+      return SpanFields::kResourceAndScope;
+    case kTraceRefs:
+    case kTraceIds:
+    case kSpanIds:
+    case kParents:
+    case kParentIds:
+      return SpanFields::kIds;
+    case kNameRefs:
+    case kNames:
+      return SpanFields::kName;
+    case kKinds:
+      return SpanFields::kKind;
+    case kStatusCodes:
+    case kStatusMessages:
+      return SpanFields::kStatus;
+    case kRare:
+      return SpanFields::kEventsAndLinks;
+    case kTraceStates:
+    case kFlags:
+    case kIngestions:
+      return SpanFields::kOther;
+    default:
+      return 0;  // times; attribute keys are decided by WantsAttributes
+  }
+}
+
+absl::StatusOr<std::vector<model::StoredSpan>> DecodeV2(std::string_view block,
+                                                        const SpanFields& fields) {
+  // Sections are located first and decompressed only when read: a projection pays for the
+  // streams and attribute keys it asks for, not for the whole block.
+  struct Section {
+    uint8_t storage = kStored;
     std::string_view bytes;
-    if (!sections.Byte(&storage) || !sections.View(&bytes)) {
+  };
+  Reader sections(block);
+  std::vector<Section> raw;
+  while (sections.Remaining() != 0) {
+    Section section;
+    if (!sections.Byte(&section.storage) || !sections.View(&section.bytes)) {
       return Corrupt(fmt::format("malformed section {} at block offset {}", sections.what(),
                                  sections.Offset() + 1));
     }
-    if (storage == kStored) {
-      if (bytes.size() > budget) return Corrupt("body over the size limit");
-      budget -= bytes.size();
-      *out = bytes;
+    if (section.storage != kStored && section.storage != kZstd) {
+      return Corrupt(fmt::format("unknown section storage {}", section.storage));
+    }
+    raw.push_back(section);
+  }
+  std::deque<std::string> decompressed;  // a deque: views into earlier sections stay valid
+  size_t budget = kMaxSpanBlockBodyBytes;
+  auto open = [&](size_t index, std::string_view* out) -> absl::Status {
+    const Section& section = raw[index];
+    if (section.storage == kStored) {
+      if (section.bytes.size() > budget) return Corrupt("body over the size limit");
+      budget -= section.bytes.size();
+      *out = section.bytes;
       return absl::OkStatus();
     }
-    if (storage != kZstd) return Corrupt(fmt::format("unknown section storage {}", storage));
-    ASSIGN_OR_RETURN(std::string plain, Decompress(bytes, budget));
+    ASSIGN_OR_RETURN(std::string plain, Decompress(section.bytes, budget));
     budget -= plain.size();
     *out = decompressed.emplace_back(std::move(plain));
     return absl::OkStatus();
   };
 
+  // The header, the streams, then two sections (values, strings) per attribute key.
+  if (raw.size() < 1 + kStreamCount) {
+    return Corrupt(fmt::format("{} sections, want at least {}", raw.size(), 1 + kStreamCount));
+  }
   std::string_view header_bytes;
-  RETURN_IF_ERROR(next_section(&header_bytes));
+  RETURN_IF_ERROR(open(0, &header_bytes));
   Reader r(header_bytes);
   auto malformed = [&r]() {
     return Corrupt(fmt::format("malformed {} at header offset {}", r.what(), r.Offset()));
   };
   uint64_t n, key_count, count;
   if (!r.Varint(&n) || !r.Varint(&key_count)) return malformed();
-  // Each key has two sections of at least two bytes each.
-  if (key_count > sections.Remaining() / 4) {
-    return Corrupt(fmt::format("attribute key count {} too large", key_count));
+  if (raw.size() - 1 - kStreamCount != 2 * key_count) {
+    return Corrupt(fmt::format("{} sections for {} attribute keys", raw.size(), key_count));
   }
   if (!r.Count(&count)) return malformed();
   std::vector<std::shared_ptr<const model::Resource>> resources;
@@ -623,31 +669,45 @@ absl::StatusOr<std::vector<model::StoredSpan>> DecodeV2(std::string_view block) 
   if (r.Remaining() != 0) {
     return Corrupt(fmt::format("{} unread bytes after the header", r.Remaining()));
   }
+  const bool all_attributes = (fields.groups & SpanFields::kAllAttributes) != 0;
+  const bool any_attributes = all_attributes || !fields.span_attributes.empty();
+  bool need[kStreamCount];
   std::vector<Reader> streams;
   streams.reserve(kStreamCount);
   for (int i = 0; i < kStreamCount; ++i) {
+    const uint32_t group = GroupOf(i);
+    need[i] = i == kAttributeKeys || i == kKeyNames ? any_attributes
+                                                    : group == 0 || (fields.groups & group) != 0;
     std::string_view bytes;
-    RETURN_IF_ERROR(next_section(&bytes));
+    if (need[i]) RETURN_IF_ERROR(open(1 + static_cast<size_t>(i), &bytes));
     streams.emplace_back(bytes);
   }
-  std::vector<ColumnReader> columns;
-  columns.reserve(key_count);
-  for (uint64_t i = 0; i < key_count; ++i) {
+  // Attribute key k's sections are opened when the first span carrying a wanted k is read.
+  std::vector<ColumnReader> columns(key_count, ColumnReader{Reader({}), Reader({}), {}});
+  std::vector<bool> column_open(key_count, false);
+  auto open_column = [&](uint64_t k) -> absl::Status {
     std::string_view values, strings;
-    RETURN_IF_ERROR(next_section(&values));
-    RETURN_IF_ERROR(next_section(&strings));
-    columns.push_back(ColumnReader{Reader(values), Reader(strings), {}});
-  }
-  if (sections.Remaining() != 0) {
-    return Corrupt(fmt::format("{} unread bytes after the last section", sections.Remaining()));
-  }
-  // Every span has exactly one 8-byte span id, which also bounds what `n` may allocate.
-  if (n > streams[kSpanIds].Remaining() / 8 || streams[kSpanIds].Remaining() != n * 8) {
+    RETURN_IF_ERROR(open(1 + kStreamCount + 2 * k, &values));
+    RETURN_IF_ERROR(open(2 + kStreamCount + 2 * k, &strings));
+    columns[k] = ColumnReader{Reader(values), Reader(strings), {}};
+    column_open[k] = true;
+    return absl::OkStatus();
+  };
+  // Every span has exactly one 8-byte span id and at least one byte of start time, either of
+  // which bounds what `n` may allocate.
+  if (need[kSpanIds] &&
+      (n > streams[kSpanIds].Remaining() / 8 || streams[kSpanIds].Remaining() != n * 8)) {
     return Corrupt(fmt::format("span count {} does not match {} bytes of span ids", n,
                                streams[kSpanIds].Remaining()));
   }
+  if (n > streams[kStarts].Remaining()) {
+    return Corrupt(fmt::format("span count {} exceeds the {} bytes of start times", n,
+                               streams[kStarts].Remaining()));
+  }
   std::vector<model::StoredSpan> spans(n);
-  for (auto& stored : spans) streams[kSpanIds].Id(&stored.span.span_id);
+  if (need[kSpanIds]) {
+    for (auto& stored : spans) streams[kSpanIds].Id(&stored.span.span_id);
+  }
 
   // A failed read leaves its reader's what() set; the error names that stream.
   auto stream_error = [&]() {
@@ -672,101 +732,125 @@ absl::StatusOr<std::vector<model::StoredSpan>> DecodeV2(std::string_view block) 
   std::vector<TraceId> trace_ids;
   std::vector<std::string> names;
   std::vector<std::string> key_names;
+  std::vector<bool> key_wanted;
   uint64_t prev_start = 0;
   uint64_t prev_ingestion = 0;
   for (auto& stored : spans) {
     model::Span& s = stored.span;
     uint64_t v;
-    if (!streams[kRefs].Varint(&v)) return stream_error();
-    if (v >= resources.size()) return Corrupt(fmt::format("resource {} out of range", v));
-    stored.resource = resources[v];
-    if (!streams[kRefs].Varint(&v)) return stream_error();
-    if (v >= scopes.size()) return Corrupt(fmt::format("scope {} out of range", v));
-    stored.scope = scopes[v];
-
-    if (!streams[kTraceRefs].Varint(&v)) return stream_error();
-    if (v == trace_ids.size()) {
-      if (!streams[kTraceIds].Id(&trace_ids.emplace_back())) return stream_error();
-    } else if (v > trace_ids.size()) {
-      return Corrupt(fmt::format("trace id {} out of range", v));
+    if (need[kRefs]) {
+      if (!streams[kRefs].Varint(&v)) return stream_error();
+      if (v >= resources.size()) return Corrupt(fmt::format("resource {} out of range", v));
+      stored.resource = resources[v];
+      if (!streams[kRefs].Varint(&v)) return stream_error();
+      if (v >= scopes.size()) return Corrupt(fmt::format("scope {} out of range", v));
+      stored.scope = scopes[v];
     }
-    s.trace_id = trace_ids[v];
-    if (!streams[kParents].Varint(&v)) return stream_error();
-    if (v == n + 1) {
-      if (!streams[kParentIds].Id(&s.parent_span_id)) return stream_error();
-    } else if (v > n + 1) {
-      return Corrupt(fmt::format("parent position {} out of range", v));
-    } else if (v > 0) {
-      s.parent_span_id = spans[v - 1].span.span_id;
+    if (need[kTraceRefs]) {
+      if (!streams[kTraceRefs].Varint(&v)) return stream_error();
+      if (v == trace_ids.size()) {
+        if (!streams[kTraceIds].Id(&trace_ids.emplace_back())) return stream_error();
+      } else if (v > trace_ids.size()) {
+        return Corrupt(fmt::format("trace id {} out of range", v));
+      }
+      s.trace_id = trace_ids[v];
+      if (!streams[kParents].Varint(&v)) return stream_error();
+      if (v == n + 1) {
+        if (!streams[kParentIds].Id(&s.parent_span_id)) return stream_error();
+      } else if (v > n + 1) {
+        return Corrupt(fmt::format("parent position {} out of range", v));
+      } else if (v > 0) {
+        s.parent_span_id = spans[v - 1].span.span_id;
+      }
     }
-    if (!streams[kTraceStates].Str(&s.trace_state)) return stream_error();
-    if (!streams[kFlags].Varint32(&s.flags)) return stream_error();
-    if (!streams[kNameRefs].Varint(&v)) return stream_error();
-    if (v == names.size()) {
-      if (!streams[kNames].Str(&names.emplace_back())) return stream_error();
-    } else if (v > names.size()) {
-      return Corrupt(fmt::format("span name {} out of range", v));
+    if (need[kTraceStates]) {
+      if (!streams[kTraceStates].Str(&s.trace_state)) return stream_error();
+      if (!streams[kFlags].Varint32(&s.flags)) return stream_error();
     }
-    s.name = names[v];
+    if (need[kNameRefs]) {
+      if (!streams[kNameRefs].Varint(&v)) return stream_error();
+      if (v == names.size()) {
+        if (!streams[kNames].Str(&names.emplace_back())) return stream_error();
+      } else if (v > names.size()) {
+        return Corrupt(fmt::format("span name {} out of range", v));
+      }
+      s.name = names[v];
+    }
     uint8_t byte;
-    if (!streams[kKinds].Byte(&byte)) return stream_error();
-    s.kind = static_cast<model::SpanKind>(byte);
-    uint64_t start_delta, duration, ingestion_delta;
+    if (need[kKinds]) {
+      if (!streams[kKinds].Byte(&byte)) return stream_error();
+      s.kind = static_cast<model::SpanKind>(byte);
+    }
+    uint64_t start_delta, duration;
     if (!streams[kStarts].Varint(&start_delta)) return stream_error();
     if (!streams[kDurations].Varint(&duration)) return stream_error();
-    if (!streams[kIngestions].Varint(&ingestion_delta)) return stream_error();
     s.start_time_unix_nano = prev_start + start_delta;
     s.end_time_unix_nano = s.start_time_unix_nano + duration;
-    stored.ingestion_time_unix_nano = prev_ingestion + ingestion_delta;
     prev_start = s.start_time_unix_nano;
-    prev_ingestion = stored.ingestion_time_unix_nano;
+    if (need[kIngestions]) {
+      uint64_t ingestion_delta;
+      if (!streams[kIngestions].Varint(&ingestion_delta)) return stream_error();
+      stored.ingestion_time_unix_nano = prev_ingestion + ingestion_delta;
+      prev_ingestion = stored.ingestion_time_unix_nano;
+    }
 
-    if (!streams[kAttributeKeys].Count(&v)) return stream_error();
-    s.attributes.resize(v);
-    for (model::KeyValue& kv : s.attributes) {
-      uint64_t k;
-      if (!streams[kAttributeKeys].Varint(&k)) return stream_error();
-      if (k == key_names.size() && k < columns.size()) {
-        if (!streams[kKeyNames].Str(&kv.key)) return stream_error();
-        key_names.push_back(kv.key);
-      } else if (k >= key_names.size()) {
-        return Corrupt(fmt::format("attribute key {} out of range", k));
-      } else {
-        kv.key = key_names[k];
-      }
-      if (!ReadColumnValue(columns[k], &kv.value)) {
-        if (columns[k].values.what() == nullptr && columns[k].strings.what() == nullptr) {
-          return Corrupt(fmt::format("string index out of range in the values of {}", kv.key));
+    if (need[kAttributeKeys]) {
+      if (!streams[kAttributeKeys].Count(&v)) return stream_error();
+      if (all_attributes) s.attributes.reserve(v);
+      for (uint64_t i = 0; i < v; ++i) {
+        uint64_t k;
+        if (!streams[kAttributeKeys].Varint(&k)) return stream_error();
+        if (k == key_names.size() && k < columns.size()) {
+          if (!streams[kKeyNames].Str(&key_names.emplace_back())) return stream_error();
+          key_wanted.push_back(all_attributes ||
+                               std::find(fields.span_attributes.begin(),
+                                         fields.span_attributes.end(),
+                                         key_names.back()) != fields.span_attributes.end());
+        } else if (k >= key_names.size()) {
+          return Corrupt(fmt::format("attribute key {} out of range", k));
         }
-        return stream_error();
+        if (!key_wanted[k]) continue;
+        if (!column_open[k]) RETURN_IF_ERROR(open_column(k));
+        model::KeyValue& kv = s.attributes.emplace_back();
+        kv.key = key_names[k];
+        if (!ReadColumnValue(columns[k], &kv.value)) {
+          if (columns[k].values.what() == nullptr && columns[k].strings.what() == nullptr) {
+            return Corrupt(fmt::format("string index out of range in the values of {}", kv.key));
+          }
+          return stream_error();
+        }
       }
     }
-    Reader& rare = streams[kRare];
-    if (!streams[kRare].Varint32(&s.dropped_attributes_count)) return stream_error();
-    if (!streams[kRare].Count(&v)) return stream_error();
-    s.events.resize(v);
-    for (auto& e : s.events) {
-      uint64_t offset;
-      if (!(rare.Varint(&offset) && rare.Str(&e.name) && rare.KeyValues(&e.attributes, 0) &&
-            rare.Varint32(&e.dropped_attributes_count))) {
-        return stream_error();
+    if (need[kRare]) {
+      Reader& rare = streams[kRare];
+      if (!rare.Varint32(&s.dropped_attributes_count)) return stream_error();
+      if (!rare.Count(&v)) return stream_error();
+      s.events.resize(v);
+      for (auto& e : s.events) {
+        uint64_t offset;
+        if (!(rare.Varint(&offset) && rare.Str(&e.name) && rare.KeyValues(&e.attributes, 0) &&
+              rare.Varint32(&e.dropped_attributes_count))) {
+          return stream_error();
+        }
+        e.time_unix_nano = s.start_time_unix_nano + offset;
       }
-      e.time_unix_nano = s.start_time_unix_nano + offset;
-    }
-    if (!streams[kRare].Varint32(&s.dropped_events_count)) return stream_error();
-    if (!streams[kRare].Count(&v)) return stream_error();
-    s.links.resize(v);
-    for (auto& l : s.links) {
-      if (!(rare.Id(&l.trace_id) && rare.Id(&l.span_id) && rare.Str(&l.trace_state) &&
-                    rare.KeyValues(&l.attributes, 0) &&
-                    rare.Varint32(&l.dropped_attributes_count) && rare.Varint32(&l.flags))) {
-        return stream_error();
+      if (!rare.Varint32(&s.dropped_events_count)) return stream_error();
+      if (!rare.Count(&v)) return stream_error();
+      s.links.resize(v);
+      for (auto& l : s.links) {
+        if (!(rare.Id(&l.trace_id) && rare.Id(&l.span_id) && rare.Str(&l.trace_state) &&
+              rare.KeyValues(&l.attributes, 0) && rare.Varint32(&l.dropped_attributes_count) &&
+              rare.Varint32(&l.flags))) {
+          return stream_error();
+        }
       }
+      if (!rare.Varint32(&s.dropped_links_count)) return stream_error();
     }
-    if (!streams[kRare].Varint32(&s.dropped_links_count)) return stream_error();
-    if (!streams[kStatusCodes].Byte(&byte)) return stream_error();
-    s.status.code = static_cast<model::StatusCode>(byte);
-    if (!streams[kStatusMessages].Str(&s.status.message)) return stream_error();
+    if (need[kStatusCodes]) {
+      if (!streams[kStatusCodes].Byte(&byte)) return stream_error();
+      s.status.code = static_cast<model::StatusCode>(byte);
+      if (!streams[kStatusMessages].Str(&s.status.message)) return stream_error();
+    }
   }
   for (int i = 0; i < kStreamCount; ++i) {
     if (streams[i].Remaining() != 0) {
@@ -775,7 +859,10 @@ absl::StatusOr<std::vector<model::StoredSpan>> DecodeV2(std::string_view block) 
     }
   }
   for (size_t k = 0; k < columns.size(); ++k) {
-    if (k >= key_names.size()) return Corrupt(fmt::format("values of key {} have no key", k));
+    if (need[kAttributeKeys] && k >= key_names.size()) {
+      return Corrupt(fmt::format("values of key {} have no key", k));
+    }
+    if (!column_open[k]) continue;
     if (columns[k].values.Remaining() != 0 || columns[k].strings.Remaining() != 0) {
       return Corrupt(fmt::format("unread bytes in the values or strings of key {}", k));
     }
@@ -919,13 +1006,14 @@ absl::StatusOr<std::string> EncodeSpanBlock(const std::vector<model::StoredSpan>
   return EncodeSpanBlock(pointers, options);
 }
 
-absl::StatusOr<std::vector<model::StoredSpan>> DecodeSpanBlock(std::string_view block) {
+absl::StatusOr<std::vector<model::StoredSpan>> DecodeSpanBlock(std::string_view block,
+                                                              const SpanFields& fields) {
   if (block.empty()) return Corrupt("empty");
   const uint8_t format = static_cast<uint8_t>(block[0]);
   if (format != kSpanBlockFormatV1 && format != kSpanBlockFormatV2) {
     return Corrupt(fmt::format("unknown format version {}", format));
   }
-  if (format == kSpanBlockFormatV2) return DecodeV2(block.substr(1));
+  if (format == kSpanBlockFormatV2) return DecodeV2(block.substr(1), fields);
   ASSIGN_OR_RETURN(std::string plain, Decompress(block.substr(1), kMaxSpanBlockBodyBytes));
   return DecodeV1(plain);
 }

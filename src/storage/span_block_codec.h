@@ -50,9 +50,34 @@ absl::StatusOr<std::string> EncodeSpanBlock(const std::vector<const model::Store
 absl::StatusOr<std::string> EncodeSpanBlock(const std::vector<model::StoredSpan>& spans,
                                             const SpanBlockOptions& options = {});
 
+// The parts of each span a reader needs (a projection). DecodeSpanBlock leaves the others
+// default-constructed and does not even decompress their sections, so a query over durations
+// reads two small streams of a block instead of all of it. Start and end times are always
+// decoded. Format 1 blocks are decoded whole whatever is asked.
+struct SpanFields {
+  enum Group : uint32_t {
+    kIds = 1u << 0,               // trace id, span id, parent span id
+    kResourceAndScope = 1u << 1,  // the shared_ptrs (null when not asked for)
+    kName = 1u << 2,
+    kKind = 1u << 3,
+    kStatus = 1u << 4,          // code and message
+    kEventsAndLinks = 1u << 5,  // with every dropped count
+    kOther = 1u << 6,           // trace state, flags, ingestion time
+    kAllAttributes = 1u << 7,   // every span attribute; else only those in `span_attributes`
+  };
+  uint32_t groups = ~uint32_t{0};
+  std::vector<std::string> span_attributes;  // span attribute keys to decode (few: a linear scan)
+
+  static SpanFields All() { return {}; }
+  bool IsAll() const { return groups == ~uint32_t{0}; }
+};
+
 // Decodes a block written by EncodeSpanBlock, in the encoded order. Spans that shared a resource
 // (or scope) in the block share one shared_ptr. Any malformed, truncated or unknown-version input
-// yields DataLoss with a message saying what was wrong; it never crashes or over-allocates.
-absl::StatusOr<std::vector<model::StoredSpan>> DecodeSpanBlock(std::string_view block);
+// yields DataLoss with a message saying what was wrong; it never crashes or over-allocates. With a
+// projection, only the sections it reads are checked: a block whose unread sections are damaged
+// may still answer it (the whole-block decode reports the damage).
+absl::StatusOr<std::vector<model::StoredSpan>> DecodeSpanBlock(
+    std::string_view block, const SpanFields& fields = SpanFields::All());
 
 }  // namespace teletrace::storage

@@ -1,7 +1,11 @@
 // Feeds arbitrary bytes to the span block decoder: it must return an error or spans, never crash,
-// and whatever it decodes must encode and decode again to the same spans.
+// and whatever it decodes must encode and decode again to the same spans. Each input is also
+// decoded under a projection chosen by its last byte (groups) and second-to-last (which attribute
+// key): never a crash, and a block that decodes whole decodes under every projection to the same
+// span count and times.
 #include <cstdint>
 #include <cstdlib>
+#include <string>
 #include <string_view>
 
 #include "storage/span_block_codec.h"
@@ -9,6 +13,19 @@
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view input(reinterpret_cast<const char*>(data), size);
   auto decoded = teletrace::storage::DecodeSpanBlock(input);
+  teletrace::storage::SpanFields fields;
+  fields.groups = size > 0 ? data[size - 1] : 0;
+  if (size > 1 && data[size - 2] % 2 == 1) fields.span_attributes = {"a", std::string(1, '\0')};
+  auto projected = teletrace::storage::DecodeSpanBlock(input, fields);
+  if (decoded.ok()) {
+    if (!projected.ok() || projected->size() != decoded->size()) std::abort();
+    for (size_t i = 0; i < decoded->size(); ++i) {
+      if ((*projected)[i].span.start_time_unix_nano != (*decoded)[i].span.start_time_unix_nano ||
+          (*projected)[i].span.end_time_unix_nano != (*decoded)[i].span.end_time_unix_nano) {
+        std::abort();
+      }
+    }
+  }
   if (!decoded.ok()) return 0;
   auto again = teletrace::storage::EncodeSpanBlock(*decoded);
   if (!again.ok()) std::abort();

@@ -399,13 +399,92 @@ std::string StoredSectionsBlock(std::string_view header, std::map<int, std::stri
 }
 
 TEST(SpanBlockCodecTest, ReportsWhichStreamWasMalformed) {
-  // One span, no attribute keys, empty resource and scope tables; the resource-and-scope stream
-  // is empty although the span needs its indexes.
+  // One span (its id and start time present), no attribute keys, empty resource and scope
+  // tables; the resource-and-scope stream is empty although the span needs its indexes.
   auto decoded = DecodeSpanBlock(StoredSectionsBlock(std::string("\x01\x00\x00\x00", 4),
-                                                     {{3, std::string(8, '\x07')}}));
+                                                     {{3, std::string(8, '\x07')}, {11, "\x01"}}));
   EXPECT_EQ(decoded.status().code(), absl::StatusCode::kDataLoss);
   EXPECT_EQ(decoded.status().message(),
             "span block: malformed varint at offset 0 of the resource and scope stream");
+}
+
+// What a projected decode must give: the whole decode with every field outside `fields` reset.
+StoredSpan Projected(StoredSpan s, const SpanFields& fields) {
+  auto wants = [&fields](uint32_t group) { return (fields.groups & group) != 0; };
+  model::Span& span = s.span;
+  if (!wants(SpanFields::kIds)) span.trace_id = {}, span.span_id = {}, span.parent_span_id = {};
+  if (!wants(SpanFields::kResourceAndScope)) s.resource = nullptr, s.scope = nullptr;
+  if (!wants(SpanFields::kName)) span.name.clear();
+  if (!wants(SpanFields::kKind)) span.kind = model::SpanKind::kUnspecified;
+  if (!wants(SpanFields::kStatus)) span.status = {};
+  if (!wants(SpanFields::kEventsAndLinks)) {
+    span.events.clear();
+    span.links.clear();
+    span.dropped_attributes_count = span.dropped_events_count = span.dropped_links_count = 0;
+  }
+  if (!wants(SpanFields::kOther)) {
+    span.trace_state.clear();
+    span.flags = 0;
+    s.ingestion_time_unix_nano = 0;
+  }
+  if (!wants(SpanFields::kAllAttributes)) {
+    std::erase_if(span.attributes, [&fields](const KeyValue& kv) {
+      return std::find(fields.span_attributes.begin(), fields.span_attributes.end(), kv.key) ==
+             fields.span_attributes.end();
+    });
+  }
+  return s;
+}
+
+TEST(SpanBlockCodecTest, AProjectionDecodesExactlyItsFields) {
+  auto block = EncodeSpanBlock(RichSpans());
+  ASSERT_TRUE(block.ok()) << block.status();
+  auto whole = DecodeSpanBlock(*block);
+  ASSERT_TRUE(whole.ok()) << whole.status();
+  const std::vector<std::vector<std::string>> attribute_lists = {
+      {}, {"str"}, {"kvlist", "int.min", "not.there"}};
+  for (uint32_t groups = 0; groups < 256; ++groups) {
+    for (const auto& attributes : attribute_lists) {
+      SpanFields fields{groups, attributes};
+      SCOPED_TRACE(testing::Message() << "groups " << groups << ", " << attributes.size()
+                                      << " attribute keys");
+      auto got = DecodeSpanBlock(*block, fields);
+      ASSERT_TRUE(got.ok()) << got.status();
+      ASSERT_EQ(got->size(), whole->size());
+      for (size_t i = 0; i < got->size(); ++i) {
+        StoredSpan want = Projected((*whole)[i], fields);
+        const StoredSpan& have = (*got)[i];
+        EXPECT_EQ(have.span, want.span);
+        EXPECT_EQ(have.ingestion_time_unix_nano, want.ingestion_time_unix_nano);
+        ASSERT_EQ(have.resource == nullptr, want.resource == nullptr);
+        ASSERT_EQ(have.scope == nullptr, want.scope == nullptr);
+        if (have.resource != nullptr) {
+          EXPECT_EQ(*have.resource, *want.resource);
+        }
+        if (have.scope != nullptr) {
+          EXPECT_EQ(*have.scope, *want.scope);
+        }
+      }
+    }
+  }
+}
+
+TEST(SpanBlockCodecTest, AProjectionDoesNotReadOtherSections) {
+  // One span with its id, start time 5 and duration 3, but an empty resource-and-scope stream:
+  // the whole decode refuses the block, a decode of times alone never opens that stream.
+  std::string block = StoredSectionsBlock(std::string("\x01\x00\x00\x00", 4),
+                                          {{3, std::string(8, '\x07')}, {11, "\x05"}, {12, "\x03"}});
+  EXPECT_EQ(DecodeSpanBlock(block).status().code(), absl::StatusCode::kDataLoss);
+  SpanFields times{0, {}};
+  auto got = DecodeSpanBlock(block, times);
+  ASSERT_TRUE(got.ok()) << got.status();
+  ASSERT_EQ(got->size(), 1u);
+  EXPECT_EQ((*got)[0].span.start_time_unix_nano, 5u);
+  EXPECT_EQ((*got)[0].span.end_time_unix_nano, 8u);
+  EXPECT_EQ((*got)[0].span.span_id, SpanId{});
+  // Asking for the ids does read them.
+  SpanFields ids{SpanFields::kIds, {}};
+  EXPECT_EQ(DecodeSpanBlock(block, ids).status().code(), absl::StatusCode::kDataLoss);
 }
 
 TEST(SpanBlockCodecTest, RejectsASpanCountThatDisagreesWithTheSpanIds) {

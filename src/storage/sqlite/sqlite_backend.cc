@@ -22,6 +22,7 @@
 #include "storage/block_summary.h"
 #include "storage/block_value_counts.h"
 #include "storage/span_block_codec.h"
+#include "storage/span_projection.h"
 #include "storage/sqlite/migrations.h"
 #include "storage/sqlite/sqlite_connection.h"
 #include "storage/sqlite/sqlite_settings.h"
@@ -143,6 +144,7 @@ class SqliteBackend final : public Backend {
 
   sqlite::SqliteScanStats ScanStats() const {
     return {blocks_decoded_.load(std::memory_order_relaxed),
+            blocks_projected_.load(std::memory_order_relaxed),
             blocks_pruned_.load(std::memory_order_relaxed),
             blocks_counted_.load(std::memory_order_relaxed)};
   }
@@ -185,12 +187,14 @@ class SqliteBackend final : public Backend {
   // Blocks that may hold spans starting inside `range` (all blocks when none).
   static absl::StatusOr<std::vector<BlockBounds>> BlocksInRange(
       SqliteConnection& conn, const std::optional<query::TimeRange>& range);
-  // The block's spans; empty when the block no longer exists.
-  absl::StatusOr<std::vector<StoredSpan>> LoadBlock(SqliteConnection& conn, int64_t block_id);
+  // The block's spans, of which only `fields` are decoded; empty when the block no longer exists.
+  absl::StatusOr<std::vector<StoredSpan>> LoadBlock(SqliteConnection& conn, int64_t block_id,
+                                                    const SpanFields& fields = SpanFields::All());
   // Calls `fn` with every stored span starting inside `range` (every span when none), skipping
-  // blocks whose summaries rule out one of `filters`; `fn` still has to apply the filters.
+  // blocks whose summaries rule out one of `filters`; `fn` still has to apply the filters. Only
+  // `fields` of each span are decoded.
   absl::Status ScanRange(const std::optional<query::TimeRange>& range,
-                         const std::vector<query::Filter>& filters,
+                         const std::vector<query::Filter>& filters, const SpanFields& fields,
                          const std::function<void(const StoredSpan&)>& fn);
 
   absl::Status WriteLocked(std::vector<const StoredSpan*>& spans);
@@ -216,6 +220,7 @@ class SqliteBackend final : public Backend {
   size_t open_readers_ = 0;                                      // guarded by read_mu_
 
   std::atomic<uint64_t> blocks_decoded_{0};
+  std::atomic<uint64_t> blocks_projected_{0};
   std::atomic<uint64_t> blocks_pruned_{0};
   std::atomic<uint64_t> blocks_counted_{0};
 };
@@ -355,20 +360,22 @@ absl::StatusOr<std::vector<BlockBounds>> SqliteBackend::BlocksInRange(
 }
 
 absl::StatusOr<std::vector<StoredSpan>> SqliteBackend::LoadBlock(SqliteConnection& conn,
-                                                                 int64_t block_id) {
+                                                                 int64_t block_id,
+                                                                 const SpanFields& fields) {
   ASSIGN_OR_RETURN(SqliteStatement stmt,
                    conn.Prepare("SELECT data FROM blocks WHERE block_id = ?"));
   stmt.BindInt(1, block_id);
   ASSIGN_OR_RETURN(bool row, stmt.Step());
   if (!row) return std::vector<StoredSpan>{};
-  blocks_decoded_.fetch_add(1, std::memory_order_relaxed);
-  absl::StatusOr<std::vector<StoredSpan>> spans = DecodeSpanBlock(stmt.ColumnBlob(0));
+  (fields.IsAll() ? blocks_decoded_ : blocks_projected_).fetch_add(1, std::memory_order_relaxed);
+  absl::StatusOr<std::vector<StoredSpan>> spans = DecodeSpanBlock(stmt.ColumnBlob(0), fields);
   if (!spans.ok()) return Annotate(spans.status(), fmt::format("block {}", block_id));
   return spans;
 }
 
 absl::Status SqliteBackend::ScanRange(const std::optional<query::TimeRange>& range,
                                       const std::vector<query::Filter>& filters,
+                                      const SpanFields& fields,
                                       const std::function<void(const StoredSpan&)>& fn) {
   ASSIGN_OR_RETURN(Reader reader, AcquireReader());
   ASSIGN_OR_RETURN(std::vector<BlockBounds> blocks, BlocksInRange(reader.conn(), range));
@@ -382,7 +389,8 @@ absl::Status SqliteBackend::ScanRange(const std::optional<query::TimeRange>& ran
       blocks_pruned_.fetch_add(1, std::memory_order_relaxed);
       continue;
     }
-    ASSIGN_OR_RETURN(std::vector<StoredSpan> spans, LoadBlock(reader.conn(), block.block_id));
+    ASSIGN_OR_RETURN(std::vector<StoredSpan> spans,
+                     LoadBlock(reader.conn(), block.block_id, fields));
     for (const StoredSpan& s : spans) {
       if (!range || query::InRange(*range, s)) fn(s);
     }
@@ -561,6 +569,7 @@ absl::StatusOr<query::SearchResult> SqliteBackend::Search(const query::SearchQue
   query::SpanMatcher matcher(query.filters);
   query::SearchCollector collector(query);
   SummaryPruner pruner(query.filters);
+  const SpanFields filter_fields = FieldsRead(query.filters);
   for (const BlockBounds& block : blocks) {
     if (collector.CanSkip(low(block), high(block))) {
       // Every later block lies at or beyond this one's leading bound in sort order.
@@ -575,6 +584,18 @@ absl::StatusOr<query::SearchResult> SqliteBackend::Search(const query::SearchQue
     if (*skip) {
       blocks_pruned_.fetch_add(1, std::memory_order_relaxed);
       continue;
+    }
+    if (!query.filters.empty()) {
+      // The filters' keys first: most blocks a filter reaches hold no match (Bloom false
+      // positives, ranges), and then the rest of the block is never decompressed.
+      absl::StatusOr<std::vector<StoredSpan>> keys =
+          LoadBlock(reader.conn(), block.block_id, filter_fields);
+      if (!keys.ok()) return Annotate(keys.status(), "sqlite: search");
+      if (std::none_of(keys->begin(), keys->end(), [&](const StoredSpan& s) {
+            return query::InRange(query.range, s) && matcher.Matches(s);
+          })) {
+        continue;
+      }
     }
     absl::StatusOr<std::vector<StoredSpan>> spans = LoadBlock(reader.conn(), block.block_id);
     if (!spans.ok()) return Annotate(spans.status(), "sqlite: search");
@@ -619,7 +640,8 @@ absl::StatusOr<std::vector<query::TagInfo>> SqliteBackend::TagKeys(
     const query::TagKeysQuery& query) {
   query::TagKeysCollector collector;
   RETURN_IF_ERROR(Annotate(
-      ScanRange(query.range, /*filters=*/{}, [&](const StoredSpan& s) { collector.Add(s); }),
+      ScanRange(query.range, /*filters=*/{}, SpanFields::All(),
+                [&](const StoredSpan& s) { collector.Add(s); }),
       "sqlite: tag keys"));
   return std::move(collector).Finish();
 }
@@ -630,9 +652,9 @@ absl::StatusOr<query::TagValuesResult> SqliteBackend::TagValues(
   // The collector applies the range and filters itself, so each span is matched once.
   query::TagValuesCollector collector(query);
   if (!query.filters.empty() || !IsCountedKey(query.key)) {
-    RETURN_IF_ERROR(Annotate(
-        ScanRange(query.range, query.filters, [&](const StoredSpan& s) { collector.Add(s); }),
-        context));
+    RETURN_IF_ERROR(Annotate(ScanRange(query.range, query.filters, FieldsRead(query),
+                                       [&](const StoredSpan& s) { collector.Add(s); }),
+                             context));
     return std::move(collector).Finish();
   }
   // No filters: every span of a block wholly inside the range counts, so the block's value
@@ -648,6 +670,7 @@ absl::StatusOr<query::TagValuesResult> SqliteBackend::TagValues(
             [](const BlockBounds& a, const BlockBounds& b) { return a.block_id < b.block_id; });
   absl::StatusOr<SqliteStatement> select =
       conn.Prepare("SELECT counts FROM block_value_counts WHERE block_id = ?");
+  const SpanFields fields = FieldsRead(query);
   if (!select.ok()) return Annotate(select.status(), context);
   auto add_counted = [&collector](const query::TagValue& v, uint64_t n) {
     collector.AddCounted(v, n);
@@ -669,7 +692,7 @@ absl::StatusOr<query::TagValuesResult> SqliteBackend::TagValues(
         }
       }
     }
-    absl::StatusOr<std::vector<StoredSpan>> spans = LoadBlock(conn, block.block_id);
+    absl::StatusOr<std::vector<StoredSpan>> spans = LoadBlock(conn, block.block_id, fields);
     if (!spans.ok()) return Annotate(spans.status(), context);
     for (const StoredSpan& s : *spans) collector.Add(s);
   }
@@ -680,9 +703,9 @@ absl::StatusOr<query::StatisticsResult> SqliteBackend::Statistics(
     const query::StatisticsQuery& query) {
   // The collector applies the range and filters itself, so each span is matched once.
   query::StatisticsCollector collector(query);
-  RETURN_IF_ERROR(Annotate(
-      ScanRange(query.range, query.filters, [&](const StoredSpan& s) { collector.Add(s); }),
-      fmt::format("sqlite: statistics of {}", query.key.text)));
+  RETURN_IF_ERROR(Annotate(ScanRange(query.range, query.filters, FieldsRead(query),
+                                     [&](const StoredSpan& s) { collector.Add(s); }),
+                           fmt::format("sqlite: statistics of {}", query.key.text)));
   return std::move(collector).Finish();
 }
 
@@ -690,9 +713,9 @@ absl::StatusOr<query::HistogramResult> SqliteBackend::Histograms(
     const query::HistogramQuery& query) {
   // The collector applies the range and filters itself, so each span is matched once.
   query::HistogramCollector collector(query);
-  RETURN_IF_ERROR(Annotate(
-      ScanRange(query.range, query.filters, [&](const StoredSpan& s) { collector.Add(s); }),
-      "sqlite: histograms"));
+  RETURN_IF_ERROR(Annotate(ScanRange(query.range, query.filters, FieldsRead(query),
+                                     [&](const StoredSpan& s) { collector.Add(s); }),
+                           "sqlite: histograms"));
   return std::move(collector).Finish();
 }
 

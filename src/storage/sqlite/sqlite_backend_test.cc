@@ -535,44 +535,58 @@ std::unique_ptr<Backend> TenBlockStore(const std::string& dir) {
   return backend;
 }
 
-// Blocks decoded and pruned by `fn`.
+// Blocks decoded whole, decoded in part and pruned by `fn`.
+struct Decoded {
+  uint64_t whole = 0;
+  uint64_t projected = 0;
+  uint64_t pruned = 0;
+  bool operator==(const Decoded&) const = default;
+  friend std::ostream& operator<<(std::ostream& os, const Decoded& d) {
+    return os << "{whole " << d.whole << ", projected " << d.projected << ", pruned " << d.pruned
+              << "}";
+  }
+};
+
 template <typename Fn>
-std::pair<uint64_t, uint64_t> BlocksRead(const Backend& backend, Fn&& fn) {
+Decoded BlocksRead(const Backend& backend, Fn&& fn) {
   sqlite::SqliteScanStats before = sqlite::GetScanStats(backend);
   fn();
   sqlite::SqliteScanStats after = sqlite::GetScanStats(backend);
   return {after.blocks_decoded - before.blocks_decoded,
+          after.blocks_projected - before.blocks_projected,
           after.blocks_pruned - before.blocks_pruned};
 }
-
-using Decoded = std::pair<uint64_t, uint64_t>;  // (decoded, pruned)
 
 TEST(SqliteBlockSummaryTest, RareValueDecodesOnlyItsBlock) {
   std::unique_ptr<Backend> backend = TenBlockStore(NewTestDir());
   const std::vector<query::Filter> rare = {
       Filter("span.attributes.user.id", query::Operator::kEquals, query::Scalar(int64_t{123}))};
   std::vector<std::string> ids;
-  EXPECT_EQ(BlocksRead(*backend, [&] { ids = SearchIds(*backend, rare); }), Decoded(1, 9));
+  EXPECT_EQ(BlocksRead(*backend, [&] { ids = SearchIds(*backend, rare); }),
+            (Decoded{1, 1, 9}));
   EXPECT_THAT(ids, ElementsAre(ToHex(SpanIdOf(123))));
 
   // Not in the store, and (the filter is deterministic) no false positive in any of its blocks;
   // 5000 would have two, the ~1% the filter is sized for.
   const std::vector<query::Filter> absent = {
       Filter("span.attributes.user.id", query::Operator::kEquals, query::Scalar(int64_t{5001}))};
-  EXPECT_EQ(BlocksRead(*backend, [&] { ids = SearchIds(*backend, absent); }), Decoded(0, 10));
+  EXPECT_EQ(BlocksRead(*backend, [&] { ids = SearchIds(*backend, absent); }),
+            (Decoded{0, 0, 10}));
   EXPECT_TRUE(ids.empty());
 
   // Tag values, statistics and histograms prune the same way.
   query::TagValuesQuery tv{KeyOf("span.attributes.http.method"), query::TimeRange{}, rare, 0};
   absl::StatusOr<query::TagValuesResult> values;
-  EXPECT_EQ(BlocksRead(*backend, [&] { values = backend->TagValues(tv); }), Decoded(1, 9));
+  EXPECT_EQ(BlocksRead(*backend, [&] { values = backend->TagValues(tv); }),
+            (Decoded{0, 1, 9}));
   ASSERT_TRUE(values.ok()) << values.status();
   ASSERT_EQ(values->values.size(), 1u);
   EXPECT_EQ(values->values[0], (query::TagValueCount{std::string("POST"), 1}));
 
   query::StatisticsQuery st{KeyOf("span.attributes.db.rows"), {}, absent, {{"count", 0}}};
   absl::StatusOr<query::StatisticsResult> stats;
-  EXPECT_EQ(BlocksRead(*backend, [&] { stats = backend->Statistics(st); }), Decoded(0, 10));
+  EXPECT_EQ(BlocksRead(*backend, [&] { stats = backend->Statistics(st); }),
+            (Decoded{0, 0, 10}));
   ASSERT_TRUE(stats.ok()) << stats.status();
   EXPECT_TRUE(stats->empty());
 
@@ -584,27 +598,35 @@ TEST(SqliteBlockSummaryTest, RareValueDecodesOnlyItsBlock) {
   count.func = query::AggregationFunc::kCount;
   h.aggregations = {count};
   absl::StatusOr<query::HistogramResult> histograms;
-  EXPECT_EQ(BlocksRead(*backend, [&] { histograms = backend->Histograms(h); }), Decoded(1, 9));
+  EXPECT_EQ(BlocksRead(*backend, [&] { histograms = backend->Histograms(h); }),
+            (Decoded{0, 1, 9}));
   ASSERT_TRUE(histograms.ok()) << histograms.status();
   ASSERT_EQ(histograms->size(), 1u);
   ASSERT_EQ((*histograms)[0].buckets.size(), 1u);
   EXPECT_EQ(std::get<uint64_t>((*histograms)[0].buckets[0].data), 1u);
 }
 
-TEST(SqliteBlockSummaryTest, FiltersWithoutExactTermsDecodeEveryBlock) {
+// Filters the Bloom terms cannot prune read every block's filter keys, and decode whole only the
+// blocks holding a match.
+TEST(SqliteBlockSummaryTest, FiltersWithoutExactTermsReadEveryBlocksKeys) {
   std::unique_ptr<Backend> backend = TenBlockStore(NewTestDir());
-  for (const query::Filter& f : {
-           Filter("span.attributes.user.id", query::Operator::kNotEquals,
-                  query::Scalar(int64_t{123})),
-           Filter("span.attributes.user.id", query::Operator::kGte, query::Scalar(int64_t{999})),
-           Filter("span.attributes.http.url", query::Operator::kContains,
-                  query::Scalar(std::string("/orders/4999"))),
-       }) {
+  const std::vector<std::pair<query::Filter, uint64_t>> cases = {
+      // Every block has a span other than 123.
+      {Filter("span.attributes.user.id", query::Operator::kNotEquals, query::Scalar(int64_t{123})),
+       10},
+      // Only the last block holds user.id 999.
+      {Filter("span.attributes.user.id", query::Operator::kGte, query::Scalar(int64_t{999})), 1},
+      // No span.
+      {Filter("span.attributes.http.url", query::Operator::kContains,
+              query::Scalar(std::string("/orders/4999"))),
+       0},
+  };
+  for (const auto& [f, whole] : cases) {
     query::SearchQuery q;
     q.filters = {f};
     q.page_size = query::kMaxPageSize;  // one page: each page of a search scans again
     EXPECT_EQ(BlocksRead(*backend, [&] { EXPECT_TRUE(backend->Search(q).ok()); }),
-              Decoded(10, 0))
+              (Decoded{whole, 10, 0}))
         << f.key.text;
   }
 }
@@ -697,14 +719,16 @@ TEST(SqliteBlockSummaryTest, BlocksWrittenBeforeTheMigrationAreDecoded) {
   const std::vector<query::Filter> rare = {
       Filter("span.attributes.user.id", query::Operator::kEquals, query::Scalar(int64_t{123}))};
   std::vector<std::string> ids;
-  EXPECT_EQ(BlocksRead(*backend, [&] { ids = SearchIds(*backend, rare); }), Decoded(10, 0));
+  EXPECT_EQ(BlocksRead(*backend, [&] { ids = SearchIds(*backend, rare); }),
+            (Decoded{1, 10, 0}));
   EXPECT_THAT(ids, ElementsAre(ToHex(SpanIdOf(123))));
   // New blocks get summaries: 500 more spans (user.id 0..499 again, later), five more blocks.
   ASSERT_TRUE(backend->WriteSpans(MakeBatch(1000, 500, 900000000), 1).ok());
   EXPECT_EQ(QueryInt(DbPath(dir), "SELECT count(*) FROM block_summaries"), 5);
   const std::vector<query::Filter> old_only = {
       Filter("span.attributes.user.id", query::Operator::kEquals, query::Scalar(int64_t{777}))};
-  EXPECT_EQ(BlocksRead(*backend, [&] { ids = SearchIds(*backend, old_only); }), Decoded(10, 5));
+  EXPECT_EQ(BlocksRead(*backend, [&] { ids = SearchIds(*backend, old_only); }),
+            (Decoded{1, 10, 5}));
   EXPECT_THAT(ids, ElementsAre(ToHex(SpanIdOf(777))));
 }
 
@@ -724,7 +748,7 @@ TEST(SqliteBlockSummaryTest, CorruptSummaryOnlyCostsTheDecode) {
                                                            query::Operator::kEquals,
                                                            query::Scalar(int64_t{123}))});
                        }),
-            Decoded(10, 0));
+            (Decoded{1, 10, 0}));
   EXPECT_THAT(ids, ElementsAre(ToHex(SpanIdOf(123))));
 }
 
@@ -742,7 +766,8 @@ TagValuesRead ReadTagValues(Backend& backend, const query::TagValuesQuery& q) {
   sqlite::SqliteScanStats before = sqlite::GetScanStats(backend);
   TagValuesRead read{backend.TagValues(q)};
   sqlite::SqliteScanStats after = sqlite::GetScanStats(backend);
-  read.decoded = after.blocks_decoded - before.blocks_decoded;
+  read.decoded = after.blocks_decoded - before.blocks_decoded + after.blocks_projected -
+                 before.blocks_projected;
   read.counted = after.blocks_counted - before.blocks_counted;
   EXPECT_EQ(after.blocks_pruned, before.blocks_pruned);
   return read;
