@@ -85,8 +85,10 @@ BucketData Summarise(const Aggregation& agg, BucketState& bucket) {
     case AggregationFunc::kPercentiles: {
       std::map<std::string, double> out;
       if (bucket.values.empty()) return out;
-      std::sort(bucket.values.begin(), bucket.values.end());
-      for (double p : agg.percentiles) out[PercentileLabel(p)] = NearestRank(bucket.values, p);
+      const std::vector<double> ranked = NearestRanks(bucket.values, agg.percentiles);
+      for (size_t i = 0; i < agg.percentiles.size(); ++i) {
+        out[PercentileLabel(agg.percentiles[i])] = ranked[i];
+      }
       return out;
     }
   }

@@ -1,17 +1,51 @@
 #include "query/percentile.h"
 
+#include <algorithm>
 #include <cmath>
+#include <cstddef>
+#include <numeric>
 
 #include "fmt/format.h"
 
 namespace teletrace::query {
 
-double NearestRank(const std::vector<double>& sorted, double percentile) {
-  const size_t n = sorted.size();
+namespace {
+
+// The 0-based index of the nearest-rank percentile among n > 0 sorted values.
+size_t RankIndex(size_t n, double percentile) {
   double rank = std::ceil(percentile / 100.0 * static_cast<double>(n));
   if (!(rank >= 1)) rank = 1;  // also catches NaN
   if (rank > static_cast<double>(n)) rank = static_cast<double>(n);
-  return sorted[static_cast<size_t>(rank) - 1];
+  return static_cast<size_t>(rank) - 1;
+}
+
+}  // namespace
+
+double NearestRank(const std::vector<double>& sorted, double percentile) {
+  return sorted[RankIndex(sorted.size(), percentile)];
+}
+
+std::vector<double> NearestRanks(std::vector<double>& values,
+                                 const std::vector<double>& percentiles) {
+  std::vector<size_t> ranks(percentiles.size());
+  for (size_t i = 0; i < percentiles.size(); ++i) ranks[i] = RankIndex(values.size(), percentiles[i]);
+  std::vector<size_t> order(percentiles.size());
+  std::iota(order.begin(), order.end(), size_t{0});
+  std::sort(order.begin(), order.end(), [&ranks](size_t a, size_t b) { return ranks[a] < ranks[b]; });
+  // Invariant: values[0, placed) hold the smallest `placed` values in sorted order positions
+  // that were selected, each no larger than anything at or after `placed`.
+  std::vector<double> out(percentiles.size());
+  size_t placed = 0;
+  for (size_t i : order) {
+    const size_t r = ranks[i];
+    if (r >= placed) {
+      auto begin = values.begin() + static_cast<ptrdiff_t>(placed);
+      std::nth_element(begin, values.begin() + static_cast<ptrdiff_t>(r), values.end());
+      placed = r + 1;
+    }
+    out[i] = values[r];
+  }
+  return out;
 }
 
 std::string PercentileLabel(double percentile) {

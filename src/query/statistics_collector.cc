@@ -53,7 +53,14 @@ StatisticsResult StatisticsCollector::Finish() && {
   State& st = *state_;
   StatisticsResult result;
   if (st.count == 0) return result;
-  std::sort(st.values.begin(), st.values.end());
+  // Percentiles (the statistics with a percentile, in (0, 100]) by selection, all at once.
+  std::vector<double> percentiles;
+  for (const Statistic& s : st.query.wanted) {
+    if (s.percentile > 0) percentiles.push_back(s.percentile);
+  }
+  const std::vector<double> ranked =
+      st.values.empty() ? std::vector<double>() : NearestRanks(st.values, percentiles);
+  size_t next_ranked = 0;
   for (const Statistic& s : st.query.wanted) {
     if (s.name == "min") {
       result[s.name] = st.min;
@@ -65,8 +72,8 @@ StatisticsResult StatisticsCollector::Finish() && {
       result[s.name] = st.sum;
     } else if (s.name == "count") {
       result[s.name] = static_cast<double>(st.count);
-    } else if (!st.values.empty()) {
-      result[s.name] = NearestRank(st.values, s.percentile);
+    } else if (!ranked.empty()) {
+      result[s.name] = ranked[next_ranked++];
     }
   }
   return result;

@@ -1,3 +1,5 @@
+#include <algorithm>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -90,6 +92,24 @@ TEST(StatisticsCollectorTest, IntrinsicDuration) {
   c.Add(MakeSpan(1, 2, 100, 10));
   c.Add(MakeSpan(1, 3, 100, 20));
   EXPECT_EQ(std::move(c).Finish(), (StatisticsResult{{"max", 30}, {"p50", 20}}));
+}
+
+// Selection gives what sorting gives, for any order of the wanted percentiles, repeated ones and
+// runs of equal values included.
+TEST(PercentileTest, SelectionAgreesWithSorting) {
+  std::mt19937_64 rng(7);
+  const std::vector<double> percentiles = {99, 50, 0.1, 100, 50, 75.5, 1, 99.9};
+  for (size_t n : {1, 2, 3, 10, 101, 1000}) {
+    std::vector<double> values(n);
+    for (double& v : values) v = static_cast<double>(rng() % (n / 2 + 1));
+    std::vector<double> sorted = values;
+    std::sort(sorted.begin(), sorted.end());
+    std::vector<double> got = NearestRanks(values, percentiles);
+    ASSERT_EQ(got.size(), percentiles.size());
+    for (size_t i = 0; i < percentiles.size(); ++i) {
+      EXPECT_EQ(got[i], NearestRank(sorted, percentiles[i])) << n << " values, p" << percentiles[i];
+    }
+  }
 }
 
 TEST(PercentileTest, NearestRankAndLabels) {

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "common/ids.h"
+#include "common/ordered_workers.h"
 #include "common/status_macros.h"
 #include "common/uuid.h"
 #include "common/time_util.h"
@@ -54,6 +55,18 @@ absl::Status Annotate(const absl::Status& status, std::string_view context) {
   if (status.ok()) return status;
   return absl::Status(status.code(),
                       fmt::format("{}: {}", context, std::string(status.message())));
+}
+
+// Scans decode blocks on worker threads while the reading thread fetches the next ones, and
+// consume them in block order (so answers do not depend on timing). A scan of a few blocks stays
+// on its thread: starting workers would cost more than it saves.
+using BlockWorkers = std::unique_ptr<OrderedWorkers<absl::StatusOr<std::vector<StoredSpan>>>>;
+constexpr size_t kMinBlocksForWorkers = 4;
+
+BlockWorkers NewBlockWorkers(size_t blocks) {
+  using Workers = OrderedWorkers<absl::StatusOr<std::vector<StoredSpan>>>;
+  const size_t threads = blocks >= kMinBlocksForWorkers ? Workers::DefaultThreads() : 0;
+  return std::make_unique<Workers>(threads, 2 * threads + 2);
 }
 
 struct BlockBounds {
@@ -190,6 +203,13 @@ class SqliteBackend final : public Backend {
   // The block's spans, of which only `fields` are decoded; empty when the block no longer exists.
   absl::StatusOr<std::vector<StoredSpan>> LoadBlock(SqliteConnection& conn, int64_t block_id,
                                                     const SpanFields& fields = SpanFields::All());
+  // LoadBlock in two steps, so that decoding can run on another thread: the block's bytes (none
+  // when it no longer exists), counted as a decode of `fields`, then their spans.
+  absl::StatusOr<std::optional<std::string>> ReadBlock(SqliteConnection& conn, int64_t block_id,
+                                                       const SpanFields& fields);
+  static absl::StatusOr<std::vector<StoredSpan>> DecodeBlock(std::string_view bytes,
+                                                             int64_t block_id,
+                                                             const SpanFields& fields);
   // Calls `fn` with every stored span starting inside `range` (every span when none), skipping
   // blocks whose summaries rule out one of `filters`; `fn` still has to apply the filters. Only
   // `fields` of each span are decoded.
@@ -359,18 +379,32 @@ absl::StatusOr<std::vector<BlockBounds>> SqliteBackend::BlocksInRange(
   return blocks;
 }
 
-absl::StatusOr<std::vector<StoredSpan>> SqliteBackend::LoadBlock(SqliteConnection& conn,
-                                                                 int64_t block_id,
-                                                                 const SpanFields& fields) {
+absl::StatusOr<std::optional<std::string>> SqliteBackend::ReadBlock(SqliteConnection& conn,
+                                                                    int64_t block_id,
+                                                                    const SpanFields& fields) {
   ASSIGN_OR_RETURN(SqliteStatement stmt,
                    conn.Prepare("SELECT data FROM blocks WHERE block_id = ?"));
   stmt.BindInt(1, block_id);
   ASSIGN_OR_RETURN(bool row, stmt.Step());
-  if (!row) return std::vector<StoredSpan>{};
+  if (!row) return std::nullopt;
   (fields.IsAll() ? blocks_decoded_ : blocks_projected_).fetch_add(1, std::memory_order_relaxed);
-  absl::StatusOr<std::vector<StoredSpan>> spans = DecodeSpanBlock(stmt.ColumnBlob(0), fields);
+  return std::string(stmt.ColumnBlob(0));
+}
+
+absl::StatusOr<std::vector<StoredSpan>> SqliteBackend::DecodeBlock(std::string_view bytes,
+                                                                   int64_t block_id,
+                                                                   const SpanFields& fields) {
+  absl::StatusOr<std::vector<StoredSpan>> spans = DecodeSpanBlock(bytes, fields);
   if (!spans.ok()) return Annotate(spans.status(), fmt::format("block {}", block_id));
   return spans;
+}
+
+absl::StatusOr<std::vector<StoredSpan>> SqliteBackend::LoadBlock(SqliteConnection& conn,
+                                                                 int64_t block_id,
+                                                                 const SpanFields& fields) {
+  ASSIGN_OR_RETURN(std::optional<std::string> bytes, ReadBlock(conn, block_id, fields));
+  if (!bytes) return std::vector<StoredSpan>{};
+  return DecodeBlock(*bytes, block_id, fields);
 }
 
 absl::Status SqliteBackend::ScanRange(const std::optional<query::TimeRange>& range,
@@ -383,18 +417,29 @@ absl::Status SqliteBackend::ScanRange(const std::optional<query::TimeRange>& ran
   std::sort(blocks.begin(), blocks.end(),
             [](const BlockBounds& a, const BlockBounds& b) { return a.block_id < b.block_id; });
   SummaryPruner pruner(filters);
+  BlockWorkers workers = NewBlockWorkers(blocks.size());
+  auto consume = [&](absl::StatusOr<std::vector<StoredSpan>> spans) -> absl::Status {
+    if (!spans.ok()) return spans.status();
+    for (const StoredSpan& s : *spans) {
+      if (!range || query::InRange(*range, s)) fn(s);
+    }
+    return absl::OkStatus();
+  };
   for (const BlockBounds& block : blocks) {
     ASSIGN_OR_RETURN(bool skip, pruner.CanSkip(reader.conn(), block.block_id));
     if (skip) {
       blocks_pruned_.fetch_add(1, std::memory_order_relaxed);
       continue;
     }
-    ASSIGN_OR_RETURN(std::vector<StoredSpan> spans,
-                     LoadBlock(reader.conn(), block.block_id, fields));
-    for (const StoredSpan& s : spans) {
-      if (!range || query::InRange(*range, s)) fn(s);
-    }
+    if (workers->Full()) RETURN_IF_ERROR(consume(workers->Next()));
+    ASSIGN_OR_RETURN(std::optional<std::string> bytes,
+                     ReadBlock(reader.conn(), block.block_id, fields));
+    if (!bytes) continue;
+    workers->Submit([bytes = *std::move(bytes), id = block.block_id, &fields] {
+      return DecodeBlock(bytes, id, fields);
+    });
   }
+  while (!workers->Empty()) RETURN_IF_ERROR(consume(workers->Next()));
   return absl::OkStatus();
 }
 
@@ -675,6 +720,16 @@ absl::StatusOr<query::TagValuesResult> SqliteBackend::TagValues(
   auto add_counted = [&collector](const query::TagValue& v, uint64_t n) {
     collector.AddCounted(v, n);
   };
+  BlockWorkers workers = NewBlockWorkers(blocks->size());
+  // Decoded blocks are added in block order, before any counted block after them.
+  auto drain = [&]() -> absl::Status {
+    while (!workers->Empty()) {
+      absl::StatusOr<std::vector<StoredSpan>> spans = workers->Next();
+      if (!spans.ok()) return spans.status();
+      for (const StoredSpan& s : *spans) collector.Add(s);
+    }
+    return absl::OkStatus();
+  };
   for (const BlockBounds& block : *blocks) {
     const bool inside = !query.range || (query.range->start_unix_nano <= block.min_start &&
                                          block.max_start <= query.range->end_unix_nano);
@@ -686,16 +741,27 @@ absl::StatusOr<query::TagValuesResult> SqliteBackend::TagValues(
       if (*row) {
         // Unreadable counts only cost the decode; the block stays the source of truth.
         absl::StatusOr<BlockValueCounts> counts = BlockValueCounts::Parse(select->ColumnBlob(0));
-        if (counts.ok() && counts->ForEachCount(query.key, add_counted)) {
+        if (counts.ok() && counts->ForEachCount(query.key, [](const query::TagValue&, uint64_t) {})) {
+          RETURN_IF_ERROR(Annotate(drain(), context));
+          counts->ForEachCount(query.key, add_counted);
           blocks_counted_.fetch_add(1, std::memory_order_relaxed);
           continue;
         }
       }
     }
-    absl::StatusOr<std::vector<StoredSpan>> spans = LoadBlock(conn, block.block_id, fields);
-    if (!spans.ok()) return Annotate(spans.status(), context);
-    for (const StoredSpan& s : *spans) collector.Add(s);
+    if (workers->Full()) {
+      absl::StatusOr<std::vector<StoredSpan>> spans = workers->Next();
+      if (!spans.ok()) return Annotate(spans.status(), context);
+      for (const StoredSpan& s : *spans) collector.Add(s);
+    }
+    absl::StatusOr<std::optional<std::string>> bytes = ReadBlock(conn, block.block_id, fields);
+    if (!bytes.ok()) return Annotate(bytes.status(), context);
+    if (!*bytes) continue;
+    workers->Submit([bytes = **std::move(bytes), id = block.block_id, &fields] {
+      return DecodeBlock(bytes, id, fields);
+    });
   }
+  RETURN_IF_ERROR(Annotate(drain(), context));
   return std::move(collector).Finish();
 }
 
