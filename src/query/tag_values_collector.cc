@@ -1,7 +1,11 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
-#include <unordered_map>
+#include <string_view>
+#include <utility>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/hash/hash.h"
 
 #include "query/engine.h"
 #include "query/values.h"
@@ -10,16 +14,19 @@ namespace teletrace::query {
 namespace {
 
 // Hash and equality agreeing with CompareTagValues: 5 and 5.0 are different values, 0.0 and -0.0
-// the same, and every NaN one value.
+// the same, and every NaN one value. Abseil's hash mixes every bit, which the open-addressing
+// table needs (std::hash of an integer is the integer).
 struct TagValueHash {
   size_t operator()(const TagValue& v) const {
-    if (const auto* s = std::get_if<std::string>(&v)) return std::hash<std::string>()(*s);
-    if (const int64_t* i = std::get_if<int64_t>(&v)) return std::hash<int64_t>()(*i) * 3 + 1;
-    if (const bool* b = std::get_if<bool>(&v)) return *b ? 0x9E3779B9u : 0x7F4A7C15u;
+    if (const auto* s = std::get_if<std::string>(&v)) return absl::Hash<std::string_view>()(*s);
+    if (const int64_t* i = std::get_if<int64_t>(&v)) {
+      return absl::Hash<std::pair<int64_t, int>>()({*i, 1});
+    }
+    if (const bool* b = std::get_if<bool>(&v)) return absl::Hash<std::pair<bool, int>>()({*b, 3});
     double d = std::get<double>(v);
     if (std::isnan(d)) return 0x5BD1E995u;
     if (d == 0) d = 0;  // -0.0 equals 0.0
-    return std::hash<double>()(d) * 3 + 2;
+    return absl::Hash<std::pair<double, int>>()({d, 2});
   }
 };
 
@@ -49,8 +56,9 @@ struct TagValuesCollector::State {
 
   TagValuesQuery query;
   SpanMatcher matcher;
-  // Hashed rather than ordered: high-cardinality keys spent most of their time in tree inserts.
-  std::unordered_map<TagValue, uint64_t, TagValueHash, TagValueEqual> counts;
+  // Hashed rather than ordered (high-cardinality keys spent most of their time in tree inserts),
+  // in one flat table rather than a node per value (then in allocation and cache misses).
+  absl::flat_hash_map<TagValue, uint64_t, TagValueHash, TagValueEqual> counts;
 };
 
 TagValuesCollector::TagValuesCollector(const TagValuesQuery& query)
