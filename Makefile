@@ -52,11 +52,11 @@ test-asan: deps
 	cmake --build --preset asan
 	ctest --preset asan -j2
 
-# The concurrent code under ThreadSanitizer: the ingest pipeline, the HTTP server, the gRPC receiver
+# The concurrent code under ThreadSanitizer: the ordered decode workers, the ingest pipeline, the HTTP server, the gRPC receiver
 # and the SQLite backend (with the storage conformance suite). Only their test binaries are built.
 # tests/tsan.supp says which reports from uninstrumented Debian libraries are suppressed and why.
-TSAN_TESTS := teletrace_ingest_test teletrace_server_lib_test teletrace_storage_sqlite_test
-TSAN_REGEX := ^(PipelineTest|HttpServerTest|GzipBodyTest|Sqlite[A-Za-z]*Test|[A-Za-z/]*Conformance[A-Za-z/]*)\.
+TSAN_TESTS := teletrace_common_test teletrace_ingest_test teletrace_server_lib_test teletrace_storage_sqlite_test
+TSAN_REGEX := ^(OrderedWorkersTest|PipelineTest|HttpServerTest|GzipBodyTest|Sqlite[A-Za-z]*Test|[A-Za-z/]*Conformance[A-Za-z/]*)\.
 test-tsan: deps
 	cmake --preset tsan >/dev/null
 	cmake --build --preset tsan --target $(TSAN_TESTS)

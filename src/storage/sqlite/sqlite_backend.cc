@@ -671,13 +671,25 @@ absl::StatusOr<query::TraceResult> SqliteBackend::GetTrace(const query::TraceQue
     return absl::NotFoundError(fmt::format("trace {} not found", ToHex(query.trace_id)));
   }
   query::TraceCollector collector(query);
-  for (int64_t block_id : block_ids) {
-    absl::StatusOr<std::vector<StoredSpan>> spans = LoadBlock(reader.conn(), block_id);
-    if (!spans.ok()) return Annotate(spans.status(), context);
+  BlockWorkers workers = NewBlockWorkers(block_ids.size());
+  auto consume = [&](absl::StatusOr<std::vector<StoredSpan>> spans) -> absl::Status {
+    if (!spans.ok()) return spans.status();
     for (StoredSpan& s : *spans) {
       if (s.span.trace_id == query.trace_id) collector.Add(std::move(s));
     }
+    return absl::OkStatus();
+  };
+  for (int64_t block_id : block_ids) {
+    if (workers->Full()) RETURN_IF_ERROR(Annotate(consume(workers->Next()), context));
+    absl::StatusOr<std::optional<std::string>> bytes =
+        ReadBlock(reader.conn(), block_id, SpanFields::All());
+    if (!bytes.ok()) return Annotate(bytes.status(), context);
+    if (!*bytes) continue;
+    workers->Submit([bytes = **std::move(bytes), block_id] {
+      return DecodeBlock(bytes, block_id, SpanFields::All());
+    });
   }
+  while (!workers->Empty()) RETURN_IF_ERROR(Annotate(consume(workers->Next()), context));
   return std::move(collector).Finish();
 }
 
