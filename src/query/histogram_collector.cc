@@ -106,6 +106,10 @@ struct HistogramCollector::State {
   HistogramQuery query;
   SpanMatcher matcher;
   std::vector<std::map<uint64_t, BucketState>> buckets;  // per aggregation, by bucket key
+  // The bucket of the last span, per aggregation: spans arrive in runs of one bucket (blocks are
+  // sorted by start time), so most spans skip the tree lookup. Map nodes never move.
+  uint64_t last_key = 0;
+  std::vector<BucketState*> last;
 };
 
 HistogramCollector::HistogramCollector(const HistogramQuery& query)
@@ -117,8 +121,13 @@ void HistogramCollector::Add(const model::StoredSpan& span) {
   const uint64_t start = span.span.start_time_unix_nano;
   const uint64_t interval = st.query.interval_nano;
   const uint64_t bucket_key = interval == 0 ? start : start - start % interval;
+  if (st.last.empty() || bucket_key != st.last_key) {
+    st.last.resize(st.query.aggregations.size());
+    for (size_t i = 0; i < st.query.aggregations.size(); ++i) st.last[i] = &st.buckets[i][bucket_key];
+    st.last_key = bucket_key;
+  }
   for (size_t i = 0; i < st.query.aggregations.size(); ++i) {
-    AddToBucket(st.query.aggregations[i], span, st.buckets[i][bucket_key]);
+    AddToBucket(st.query.aggregations[i], span, *st.last[i]);
   }
 }
 

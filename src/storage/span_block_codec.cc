@@ -600,47 +600,101 @@ uint32_t GroupOf(int stream) {
   }
 }
 
-absl::StatusOr<std::vector<model::StoredSpan>> DecodeV2(std::string_view block,
-                                                        const SpanFields& fields) {
-  // Sections are located first and decompressed only when read: a projection pays for the
-  // streams and attribute keys it asks for, not for the whole block.
+// A format 2 block's sections, located first and decompressed only when opened: a projection pays
+// for the streams and attribute keys it asks for, not for the whole block. The header comes first,
+// then the kStreamCount streams, then two sections (values, strings) per attribute key.
+class Sections {
+ public:
+  absl::Status Locate(std::string_view block) {
+    Reader sections(block);
+    while (sections.Remaining() != 0) {
+      Section section;
+      if (!sections.Byte(&section.storage) || !sections.View(&section.bytes)) {
+        return Corrupt(fmt::format("malformed section {} at block offset {}", sections.what(),
+                                   sections.Offset() + 1));
+      }
+      if (section.storage != kStored && section.storage != kZstd) {
+        return Corrupt(fmt::format("unknown section storage {}", section.storage));
+      }
+      raw_.push_back(section);
+    }
+    if (raw_.size() < 1 + kStreamCount) {
+      return Corrupt(fmt::format("{} sections, want at least {}", raw_.size(), 1 + kStreamCount));
+    }
+    return absl::OkStatus();
+  }
+  size_t size() const { return raw_.size(); }
+
+  // The plain bytes of section `index` (< size()); valid as long as this object.
+  absl::Status Open(size_t index, std::string_view* out) {
+    const Section& section = raw_[index];
+    if (section.storage == kStored) {
+      if (section.bytes.size() > budget_) return Corrupt("body over the size limit");
+      budget_ -= section.bytes.size();
+      *out = section.bytes;
+      return absl::OkStatus();
+    }
+    ASSIGN_OR_RETURN(std::string plain, Decompress(section.bytes, budget_));
+    budget_ -= plain.size();
+    *out = decompressed_.emplace_back(std::move(plain));
+    return absl::OkStatus();
+  }
+
+ private:
   struct Section {
     uint8_t storage = kStored;
     std::string_view bytes;
   };
-  Reader sections(block);
-  std::vector<Section> raw;
-  while (sections.Remaining() != 0) {
-    Section section;
-    if (!sections.Byte(&section.storage) || !sections.View(&section.bytes)) {
-      return Corrupt(fmt::format("malformed section {} at block offset {}", sections.what(),
-                                 sections.Offset() + 1));
-    }
-    if (section.storage != kStored && section.storage != kZstd) {
-      return Corrupt(fmt::format("unknown section storage {}", section.storage));
-    }
-    raw.push_back(section);
-  }
-  std::deque<std::string> decompressed;  // a deque: views into earlier sections stay valid
-  size_t budget = kMaxSpanBlockBodyBytes;
-  auto open = [&](size_t index, std::string_view* out) -> absl::Status {
-    const Section& section = raw[index];
-    if (section.storage == kStored) {
-      if (section.bytes.size() > budget) return Corrupt("body over the size limit");
-      budget -= section.bytes.size();
-      *out = section.bytes;
-      return absl::OkStatus();
-    }
-    ASSIGN_OR_RETURN(std::string plain, Decompress(section.bytes, budget));
-    budget -= plain.size();
-    *out = decompressed.emplace_back(std::move(plain));
-    return absl::OkStatus();
-  };
+  std::vector<Section> raw_;
+  std::deque<std::string> decompressed_;  // a deque: views into earlier sections stay valid
+  size_t budget_ = kMaxSpanBlockBodyBytes;
+};
 
-  // The header, the streams, then two sections (values, strings) per attribute key.
-  if (raw.size() < 1 + kStreamCount) {
-    return Corrupt(fmt::format("{} sections, want at least {}", raw.size(), 1 + kStreamCount));
+absl::StatusOr<std::vector<SpanTimes>> DecodeTimesV2(std::string_view block) {
+  Sections sections;
+  RETURN_IF_ERROR(sections.Locate(block));
+  std::string_view header_bytes, starts_bytes, durations_bytes;
+  RETURN_IF_ERROR(sections.Open(0, &header_bytes));
+  Reader header(header_bytes);
+  uint64_t n;
+  if (!header.Varint(&n)) {
+    return Corrupt(fmt::format("malformed {} at header offset {}", header.what(), header.Offset()));
   }
+  RETURN_IF_ERROR(sections.Open(1 + kStarts, &starts_bytes));
+  RETURN_IF_ERROR(sections.Open(1 + kDurations, &durations_bytes));
+  Reader starts(starts_bytes), durations(durations_bytes);
+  if (n > starts.Remaining()) {
+    return Corrupt(fmt::format("span count {} exceeds the {} bytes of start times", n,
+                               starts.Remaining()));
+  }
+  std::vector<SpanTimes> times(n);
+  uint64_t prev_start = 0;
+  for (SpanTimes& t : times) {
+    uint64_t start_delta, duration;
+    if (!starts.Varint(&start_delta)) {
+      return Corrupt(fmt::format("malformed {} at offset {} of the start time stream",
+                                 starts.what(), starts.Offset()));
+    }
+    if (!durations.Varint(&duration)) {
+      return Corrupt(fmt::format("malformed {} at offset {} of the duration stream",
+                                 durations.what(), durations.Offset()));
+    }
+    t.start_unix_nano = prev_start + start_delta;
+    t.end_unix_nano = t.start_unix_nano + duration;
+    prev_start = t.start_unix_nano;
+  }
+  if (starts.Remaining() != 0 || durations.Remaining() != 0) {
+    return Corrupt("unread bytes in the start time or duration stream");
+  }
+  return times;
+}
+
+absl::StatusOr<std::vector<model::StoredSpan>> DecodeV2(std::string_view block,
+                                                        const SpanFields& fields) {
+  Sections raw;
+  RETURN_IF_ERROR(raw.Locate(block));
+  auto open = [&raw](size_t index, std::string_view* out) { return raw.Open(index, out); };
+
   std::string_view header_bytes;
   RETURN_IF_ERROR(open(0, &header_bytes));
   Reader r(header_bytes);
@@ -1004,6 +1058,19 @@ absl::StatusOr<std::string> EncodeSpanBlock(const std::vector<model::StoredSpan>
   pointers.reserve(spans.size());
   for (const auto& s : spans) pointers.push_back(&s);
   return EncodeSpanBlock(pointers, options);
+}
+
+absl::StatusOr<std::vector<SpanTimes>> DecodeSpanTimes(std::string_view block) {
+  if (!block.empty() && static_cast<uint8_t>(block[0]) == kSpanBlockFormatV2) {
+    return DecodeTimesV2(block.substr(1));
+  }
+  ASSIGN_OR_RETURN(std::vector<model::StoredSpan> spans, DecodeSpanBlock(block));
+  std::vector<SpanTimes> times;
+  times.reserve(spans.size());
+  for (const model::StoredSpan& s : spans) {
+    times.push_back(SpanTimes{s.span.start_time_unix_nano, s.span.end_time_unix_nano});
+  }
+  return times;
 }
 
 absl::StatusOr<std::vector<model::StoredSpan>> DecodeSpanBlock(std::string_view block,

@@ -469,6 +469,44 @@ TEST(SpanBlockCodecTest, AProjectionDecodesExactlyItsFields) {
   }
 }
 
+// Times alone, without spans, from both formats: the same times the whole decode gives, and the
+// same refusals of damaged time streams.
+TEST(SpanBlockCodecTest, TimesDecodeAloneFromBothFormats) {
+  std::vector<StoredSpan> spans = RichSpans();
+  for (uint8_t format : {kSpanBlockFormatV1, kSpanBlockFormatV2}) {
+    SCOPED_TRACE(format);
+    std::string block;
+    if (format == kSpanBlockFormatV2) {
+      auto encoded = EncodeSpanBlock(spans);
+      ASSERT_TRUE(encoded.ok()) << encoded.status();
+      block = *encoded;
+    } else {
+      const char* source_dir = std::getenv("TELETRACE_SOURCE_DIR");
+      if (source_dir == nullptr) continue;
+      std::ifstream in(std::filesystem::path(source_dir) / "tests/fixtures/blocks/rich_v1.block",
+                       std::ios::binary);
+      block.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    }
+    auto times = DecodeSpanTimes(block);
+    ASSERT_TRUE(times.ok()) << times.status();
+    ASSERT_EQ(times->size(), spans.size());
+    for (size_t i = 0; i < spans.size(); ++i) {
+      EXPECT_EQ((*times)[i].start_unix_nano, spans[i].span.start_time_unix_nano) << i;
+      EXPECT_EQ((*times)[i].end_unix_nano, spans[i].span.end_time_unix_nano) << i;
+    }
+  }
+  // Start times missing for the one span, then a duration stream with a byte too many.
+  std::string no_start = StoredSectionsBlock(std::string("\x01\x00\x00\x00", 4),
+                                             {{3, std::string(8, '\x07')}, {12, "\x03"}});
+  EXPECT_EQ(DecodeSpanTimes(no_start).status().message(),
+            "span block: span count 1 exceeds the 0 bytes of start times");
+  std::string extra = StoredSectionsBlock(std::string("\x01\x00\x00\x00", 4),
+                                          {{11, "\x05"}, {12, "\x03\x03"}});
+  EXPECT_EQ(DecodeSpanTimes(extra).status().message(),
+            "span block: unread bytes in the start time or duration stream");
+  EXPECT_EQ(DecodeSpanTimes("").status().code(), absl::StatusCode::kDataLoss);
+}
+
 TEST(SpanBlockCodecTest, AProjectionDoesNotReadOtherSections) {
   // One span with its id, start time 5 and duration 3, but an empty resource-and-scope stream:
   // the whole decode refuses the block, a decode of times alone never opens that stream.
@@ -482,6 +520,11 @@ TEST(SpanBlockCodecTest, AProjectionDoesNotReadOtherSections) {
   EXPECT_EQ((*got)[0].span.start_time_unix_nano, 5u);
   EXPECT_EQ((*got)[0].span.end_time_unix_nano, 8u);
   EXPECT_EQ((*got)[0].span.span_id, SpanId{});
+  auto alone = DecodeSpanTimes(block);
+  ASSERT_TRUE(alone.ok()) << alone.status();
+  ASSERT_EQ(alone->size(), 1u);
+  EXPECT_EQ((*alone)[0].start_unix_nano, 5u);
+  EXPECT_EQ((*alone)[0].end_unix_nano, 8u);
   // Asking for the ids does read them.
   SpanFields ids{SpanFields::kIds, {}};
   EXPECT_EQ(DecodeSpanBlock(block, ids).status().code(), absl::StatusCode::kDataLoss);

@@ -60,13 +60,15 @@ absl::Status Annotate(const absl::Status& status, std::string_view context) {
 // Scans decode blocks on worker threads while the reading thread fetches the next ones, and
 // consume them in block order (so answers do not depend on timing). A scan of a few blocks stays
 // on its thread: starting workers would cost more than it saves.
-using BlockWorkers = std::unique_ptr<OrderedWorkers<absl::StatusOr<std::vector<StoredSpan>>>>;
+template <typename R>
+using Workers = OrderedWorkers<absl::StatusOr<R>>;
+using BlockWorkers = std::unique_ptr<Workers<std::vector<StoredSpan>>>;
 constexpr size_t kMinBlocksForWorkers = 4;
 
-BlockWorkers NewBlockWorkers(size_t blocks) {
-  using Workers = OrderedWorkers<absl::StatusOr<std::vector<StoredSpan>>>;
-  const size_t threads = blocks >= kMinBlocksForWorkers ? Workers::DefaultThreads() : 0;
-  return std::make_unique<Workers>(threads, 2 * threads + 2);
+template <typename R = std::vector<StoredSpan>>
+std::unique_ptr<Workers<R>> NewBlockWorkers(size_t blocks) {
+  const size_t threads = blocks >= kMinBlocksForWorkers ? Workers<R>::DefaultThreads() : 0;
+  return std::make_unique<Workers<R>>(threads, 2 * threads + 2);
 }
 
 struct BlockBounds {
@@ -200,11 +202,8 @@ class SqliteBackend final : public Backend {
   // Blocks that may hold spans starting inside `range` (all blocks when none).
   static absl::StatusOr<std::vector<BlockBounds>> BlocksInRange(
       SqliteConnection& conn, const std::optional<query::TimeRange>& range);
-  // The block's spans, of which only `fields` are decoded; empty when the block no longer exists.
-  absl::StatusOr<std::vector<StoredSpan>> LoadBlock(SqliteConnection& conn, int64_t block_id,
-                                                    const SpanFields& fields = SpanFields::All());
-  // LoadBlock in two steps, so that decoding can run on another thread: the block's bytes (none
-  // when it no longer exists), counted as a decode of `fields`, then their spans.
+  // A block in two steps, so that decoding can run on another thread: its bytes (none when it
+  // no longer exists), counted as a decode of `fields`, then its spans with only `fields` decoded.
   absl::StatusOr<std::optional<std::string>> ReadBlock(SqliteConnection& conn, int64_t block_id,
                                                        const SpanFields& fields);
   static absl::StatusOr<std::vector<StoredSpan>> DecodeBlock(std::string_view bytes,
@@ -216,6 +215,12 @@ class SqliteBackend final : public Backend {
   absl::Status ScanRange(const std::optional<query::TimeRange>& range,
                          const std::vector<query::Filter>& filters, const SpanFields& fields,
                          const std::function<void(const StoredSpan&)>& fn);
+  // ScanRange's loop: reads each candidate block on this thread, decodes it with `decode(bytes,
+  // block_id)` (an R) on the block workers and hands the results to `consume` in block order.
+  template <typename R, typename Decode, typename Consume>
+  absl::Status ScanBlocks(const std::optional<query::TimeRange>& range,
+                          const std::vector<query::Filter>& filters, const SpanFields& fields,
+                          const Decode& decode, const Consume& consume);
 
   absl::Status WriteLocked(std::vector<const StoredSpan*>& spans);
   // Inserts `chunk` (non-empty) as one block and its trace_blocks rows, or as several blocks when
@@ -399,30 +404,55 @@ absl::StatusOr<std::vector<StoredSpan>> SqliteBackend::DecodeBlock(std::string_v
   return spans;
 }
 
-absl::StatusOr<std::vector<StoredSpan>> SqliteBackend::LoadBlock(SqliteConnection& conn,
-                                                                 int64_t block_id,
-                                                                 const SpanFields& fields) {
-  ASSIGN_OR_RETURN(std::optional<std::string> bytes, ReadBlock(conn, block_id, fields));
-  if (!bytes) return std::vector<StoredSpan>{};
-  return DecodeBlock(*bytes, block_id, fields);
-}
-
 absl::Status SqliteBackend::ScanRange(const std::optional<query::TimeRange>& range,
                                       const std::vector<query::Filter>& filters,
                                       const SpanFields& fields,
                                       const std::function<void(const StoredSpan&)>& fn) {
+  if (fields.groups == 0 && fields.span_attributes.empty()) {
+    // The query reads only times: decode those alone into one reused span, which then holds
+    // exactly what a decode of that projection would.
+    StoredSpan span;
+    return ScanBlocks<std::vector<SpanTimes>>(
+        range, filters, fields,
+        [](std::string_view bytes, int64_t id) -> absl::StatusOr<std::vector<SpanTimes>> {
+          absl::StatusOr<std::vector<SpanTimes>> times = DecodeSpanTimes(bytes);
+          if (!times.ok()) return Annotate(times.status(), fmt::format("block {}", id));
+          return times;
+        },
+        [&](const std::vector<SpanTimes>& times) {
+          for (const SpanTimes& t : times) {
+            span.span.start_time_unix_nano = t.start_unix_nano;
+            span.span.end_time_unix_nano = t.end_unix_nano;
+            if (!range || query::InRange(*range, span)) fn(span);
+          }
+        });
+  }
+  return ScanBlocks<std::vector<StoredSpan>>(
+      range, filters, fields,
+      [&fields](std::string_view bytes, int64_t id) { return DecodeBlock(bytes, id, fields); },
+      [&](const std::vector<StoredSpan>& spans) {
+        for (const StoredSpan& s : spans) {
+          if (!range || query::InRange(*range, s)) fn(s);
+        }
+      });
+}
+
+template <typename R, typename Decode, typename Consume>
+absl::Status SqliteBackend::ScanBlocks(const std::optional<query::TimeRange>& range,
+                                       const std::vector<query::Filter>& filters,
+                                       const SpanFields& fields, const Decode& decode,
+                                       const Consume& consume) {
   ASSIGN_OR_RETURN(Reader reader, AcquireReader());
   ASSIGN_OR_RETURN(std::vector<BlockBounds> blocks, BlocksInRange(reader.conn(), range));
   // Block id order is roughly ingestion order: neighbouring blocks share pages.
   std::sort(blocks.begin(), blocks.end(),
             [](const BlockBounds& a, const BlockBounds& b) { return a.block_id < b.block_id; });
   SummaryPruner pruner(filters);
-  BlockWorkers workers = NewBlockWorkers(blocks.size());
-  auto consume = [&](absl::StatusOr<std::vector<StoredSpan>> spans) -> absl::Status {
-    if (!spans.ok()) return spans.status();
-    for (const StoredSpan& s : *spans) {
-      if (!range || query::InRange(*range, s)) fn(s);
-    }
+  std::unique_ptr<Workers<R>> workers = NewBlockWorkers<R>(blocks.size());
+  auto take = [&]() -> absl::Status {
+    absl::StatusOr<R> decoded = workers->Next();
+    if (!decoded.ok()) return decoded.status();
+    consume(*decoded);
     return absl::OkStatus();
   };
   for (const BlockBounds& block : blocks) {
@@ -431,15 +461,15 @@ absl::Status SqliteBackend::ScanRange(const std::optional<query::TimeRange>& ran
       blocks_pruned_.fetch_add(1, std::memory_order_relaxed);
       continue;
     }
-    if (workers->Full()) RETURN_IF_ERROR(consume(workers->Next()));
+    if (workers->Full()) RETURN_IF_ERROR(take());
     ASSIGN_OR_RETURN(std::optional<std::string> bytes,
                      ReadBlock(reader.conn(), block.block_id, fields));
     if (!bytes) continue;
-    workers->Submit([bytes = *std::move(bytes), id = block.block_id, &fields] {
-      return DecodeBlock(bytes, id, fields);
+    workers->Submit([bytes = *std::move(bytes), id = block.block_id, &decode] {
+      return decode(bytes, id);
     });
   }
-  while (!workers->Empty()) RETURN_IF_ERROR(consume(workers->Next()));
+  while (!workers->Empty()) RETURN_IF_ERROR(take());
   return absl::OkStatus();
 }
 
@@ -630,19 +660,25 @@ absl::StatusOr<query::SearchResult> SqliteBackend::Search(const query::SearchQue
       blocks_pruned_.fetch_add(1, std::memory_order_relaxed);
       continue;
     }
+    absl::StatusOr<std::optional<std::string>> bytes =
+        ReadBlock(reader.conn(), block.block_id, query.filters.empty() ? SpanFields::All() : filter_fields);
+    if (!bytes.ok()) return Annotate(bytes.status(), "sqlite: search");
+    if (!*bytes) continue;
     if (!query.filters.empty()) {
       // The filters' keys first: most blocks a filter reaches hold no match (Bloom false
       // positives, ranges), and then the rest of the block is never decompressed.
       absl::StatusOr<std::vector<StoredSpan>> keys =
-          LoadBlock(reader.conn(), block.block_id, filter_fields);
+          DecodeBlock(**bytes, block.block_id, filter_fields);
       if (!keys.ok()) return Annotate(keys.status(), "sqlite: search");
       if (std::none_of(keys->begin(), keys->end(), [&](const StoredSpan& s) {
             return query::InRange(query.range, s) && matcher.Matches(s);
           })) {
         continue;
       }
+      blocks_decoded_.fetch_add(1, std::memory_order_relaxed);
     }
-    absl::StatusOr<std::vector<StoredSpan>> spans = LoadBlock(reader.conn(), block.block_id);
+    absl::StatusOr<std::vector<StoredSpan>> spans =
+        DecodeBlock(**bytes, block.block_id, SpanFields::All());
     if (!spans.ok()) return Annotate(spans.status(), "sqlite: search");
     for (const StoredSpan& s : *spans) {
       if (query::InRange(query.range, s) && matcher.Matches(s)) collector.Add(s);
