@@ -37,11 +37,23 @@ std::vector<TagValue> DistinctValues(const Key& key, const model::StoredSpan& sp
   return out;
 }
 
+// Intrinsics other than those of events and links have exactly one value on every span.
+bool OneValuePerSpan(const Key& key) {
+  return key.level == KeyLevel::kIntrinsic && key.intrinsic != Intrinsic::kEventName &&
+         key.intrinsic != Intrinsic::kLinkTraceId && key.intrinsic != Intrinsic::kLinkSpanId;
+}
+
 void AddToBucket(const Aggregation& agg, const model::StoredSpan& span, BucketState& bucket) {
   ++bucket.count;
   switch (agg.func) {
     case AggregationFunc::kCount:
-      if (agg.group_by.has_value()) {
+      if (agg.group_by.has_value() && OneValuePerSpan(*agg.group_by)) {
+        // No list to build and deduplicate.
+        AnyValueOf(*agg.group_by, span, [&](const model::AnyValue& v) {
+          if (std::optional<TagValue> tv = ToTagValue(v)) ++bucket.groups[std::move(*tv)];
+          return false;
+        });
+      } else if (agg.group_by.has_value()) {
         for (TagValue& v : DistinctValues(*agg.group_by, span)) ++bucket.groups[std::move(v)];
       }
       break;

@@ -587,8 +587,9 @@ uint32_t GroupOf(int stream) {
     case kKinds:
       return SpanFields::kKind;
     case kStatusCodes:
+      return SpanFields::kStatusCode;
     case kStatusMessages:
-      return SpanFields::kStatus;
+      return SpanFields::kStatusMessage;
     case kRare:
       return SpanFields::kEventsAndLinks;
     case kTraceStates:
@@ -596,7 +597,7 @@ uint32_t GroupOf(int stream) {
     case kIngestions:
       return SpanFields::kOther;
     default:
-      return 0;  // times; attribute keys are decided by WantsAttributes
+      return 0;  // times; attribute keys depend on the projection's keys
   }
 }
 
@@ -650,7 +651,7 @@ class Sections {
   size_t budget_ = kMaxSpanBlockBodyBytes;
 };
 
-absl::StatusOr<std::vector<SpanTimes>> DecodeTimesV2(std::string_view block) {
+absl::StatusOr<std::vector<SpanTimes>> DecodeTimesV2(std::string_view block, bool status_codes) {
   Sections sections;
   RETURN_IF_ERROR(sections.Locate(block));
   std::string_view header_bytes, starts_bytes, durations_bytes;
@@ -662,7 +663,9 @@ absl::StatusOr<std::vector<SpanTimes>> DecodeTimesV2(std::string_view block) {
   }
   RETURN_IF_ERROR(sections.Open(1 + kStarts, &starts_bytes));
   RETURN_IF_ERROR(sections.Open(1 + kDurations, &durations_bytes));
-  Reader starts(starts_bytes), durations(durations_bytes);
+  std::string_view codes_bytes;
+  if (status_codes) RETURN_IF_ERROR(sections.Open(1 + kStatusCodes, &codes_bytes));
+  Reader starts(starts_bytes), durations(durations_bytes), codes(codes_bytes);
   if (n > starts.Remaining()) {
     return Corrupt(fmt::format("span count {} exceeds the {} bytes of start times", n,
                                starts.Remaining()));
@@ -682,10 +685,15 @@ absl::StatusOr<std::vector<SpanTimes>> DecodeTimesV2(std::string_view block) {
     t.start_unix_nano = prev_start + start_delta;
     t.end_unix_nano = t.start_unix_nano + duration;
     prev_start = t.start_unix_nano;
+    if (status_codes && !codes.Byte(&t.status_code)) {
+      return Corrupt(fmt::format("malformed {} at offset {} of the status code stream",
+                                 codes.what(), codes.Offset()));
+    }
   }
   if (starts.Remaining() != 0 || durations.Remaining() != 0) {
     return Corrupt("unread bytes in the start time or duration stream");
   }
+  if (codes.Remaining() != 0) return Corrupt("unread bytes in the status code stream");
   return times;
 }
 
@@ -903,7 +911,9 @@ absl::StatusOr<std::vector<model::StoredSpan>> DecodeV2(std::string_view block,
     if (need[kStatusCodes]) {
       if (!streams[kStatusCodes].Byte(&byte)) return stream_error();
       s.status.code = static_cast<model::StatusCode>(byte);
-      if (!streams[kStatusMessages].Str(&s.status.message)) return stream_error();
+    }
+    if (need[kStatusMessages] && !streams[kStatusMessages].Str(&s.status.message)) {
+      return stream_error();
     }
   }
   for (int i = 0; i < kStreamCount; ++i) {
@@ -1060,15 +1070,17 @@ absl::StatusOr<std::string> EncodeSpanBlock(const std::vector<model::StoredSpan>
   return EncodeSpanBlock(pointers, options);
 }
 
-absl::StatusOr<std::vector<SpanTimes>> DecodeSpanTimes(std::string_view block) {
+absl::StatusOr<std::vector<SpanTimes>> DecodeSpanTimes(std::string_view block,
+                                                       bool status_codes) {
   if (!block.empty() && static_cast<uint8_t>(block[0]) == kSpanBlockFormatV2) {
-    return DecodeTimesV2(block.substr(1));
+    return DecodeTimesV2(block.substr(1), status_codes);
   }
   ASSIGN_OR_RETURN(std::vector<model::StoredSpan> spans, DecodeSpanBlock(block));
   std::vector<SpanTimes> times;
   times.reserve(spans.size());
   for (const model::StoredSpan& s : spans) {
-    times.push_back(SpanTimes{s.span.start_time_unix_nano, s.span.end_time_unix_nano});
+    times.push_back(SpanTimes{s.span.start_time_unix_nano, s.span.end_time_unix_nano,
+                              status_codes ? static_cast<uint8_t>(s.span.status.code) : uint8_t{0}});
   }
   return times;
 }

@@ -60,10 +60,11 @@ struct SpanFields {
     kResourceAndScope = 1u << 1,  // the shared_ptrs (null when not asked for)
     kName = 1u << 2,
     kKind = 1u << 3,
-    kStatus = 1u << 4,          // code and message
-    kEventsAndLinks = 1u << 5,  // with every dropped count
-    kOther = 1u << 6,           // trace state, flags, ingestion time
-    kAllAttributes = 1u << 7,   // every span attribute; else only those in `span_attributes`
+    kStatusCode = 1u << 4,
+    kStatusMessage = 1u << 5,
+    kEventsAndLinks = 1u << 6,  // with every dropped count
+    kOther = 1u << 7,           // trace state, flags, ingestion time
+    kAllAttributes = 1u << 8,   // every span attribute; else only those in `span_attributes`
   };
   uint32_t groups = ~uint32_t{0};
   std::vector<std::string> span_attributes;  // span attribute keys to decode (few: a linear scan)
@@ -83,11 +84,13 @@ absl::StatusOr<std::vector<model::StoredSpan>> DecodeSpanBlock(
 struct SpanTimes {
   uint64_t start_unix_nano = 0;
   uint64_t end_unix_nano = 0;
+  uint8_t status_code = 0;  // a model::StatusCode; 0 unless asked for
 };
 
-// The start and end times of a block's spans, in order: what DecodeSpanBlock with an empty
-// projection gives, without building a span for each (the fast path of queries that read only
-// times, such as the duration statistics and histograms of an unfiltered search page).
-absl::StatusOr<std::vector<SpanTimes>> DecodeSpanTimes(std::string_view block);
+// The start and end times (and with `status_codes` the status codes) of a block's spans, in order:
+// what DecodeSpanBlock with that projection gives, without building a span for each. The fast
+// path of the search page's panels: duration statistics and histograms, by status or not.
+absl::StatusOr<std::vector<SpanTimes>> DecodeSpanTimes(std::string_view block,
+                                                       bool status_codes = false);
 
 }  // namespace teletrace::storage

@@ -1,7 +1,7 @@
 // Feeds arbitrary bytes to the span block decoder: it must return an error or spans, never crash,
 // and whatever it decodes must encode and decode again to the same spans. Each input is also
 // decoded under a projection chosen by its last byte (groups) and second-to-last (which attribute
-// key), and to its times alone: never a crash, and a block that decodes whole decodes under every
+// key), and to its times alone (with status codes by the third-to-last): never a crash, and a block that decodes whole decodes under every
 // projection, and to times, with the same span count and times.
 #include <cstdint>
 #include <cstdlib>
@@ -17,7 +17,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   fields.groups = size > 0 ? data[size - 1] : 0;
   if (size > 1 && data[size - 2] % 2 == 1) fields.span_attributes = {"a", std::string(1, '\0')};
   auto projected = teletrace::storage::DecodeSpanBlock(input, fields);
-  auto times = teletrace::storage::DecodeSpanTimes(input);
+  const bool status_codes = size > 2 && data[size - 3] % 2 == 1;
+  auto times = teletrace::storage::DecodeSpanTimes(input, status_codes);
   if (decoded.ok()) {
     if (!projected.ok() || projected->size() != decoded->size()) std::abort();
     if (!times.ok() || times->size() != decoded->size()) std::abort();
@@ -26,7 +27,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       if ((*projected)[i].span.start_time_unix_nano != whole.start_time_unix_nano ||
           (*projected)[i].span.end_time_unix_nano != whole.end_time_unix_nano ||
           (*times)[i].start_unix_nano != whole.start_time_unix_nano ||
-          (*times)[i].end_unix_nano != whole.end_time_unix_nano) {
+          (*times)[i].end_unix_nano != whole.end_time_unix_nano ||
+          (status_codes && (*times)[i].status_code != static_cast<uint8_t>(whole.status.code))) {
         std::abort();
       }
     }

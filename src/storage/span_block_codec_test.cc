@@ -416,7 +416,8 @@ StoredSpan Projected(StoredSpan s, const SpanFields& fields) {
   if (!wants(SpanFields::kResourceAndScope)) s.resource = nullptr, s.scope = nullptr;
   if (!wants(SpanFields::kName)) span.name.clear();
   if (!wants(SpanFields::kKind)) span.kind = model::SpanKind::kUnspecified;
-  if (!wants(SpanFields::kStatus)) span.status = {};
+  if (!wants(SpanFields::kStatusCode)) span.status.code = model::StatusCode::kUnset;
+  if (!wants(SpanFields::kStatusMessage)) span.status.message.clear();
   if (!wants(SpanFields::kEventsAndLinks)) {
     span.events.clear();
     span.links.clear();
@@ -443,7 +444,7 @@ TEST(SpanBlockCodecTest, AProjectionDecodesExactlyItsFields) {
   ASSERT_TRUE(whole.ok()) << whole.status();
   const std::vector<std::vector<std::string>> attribute_lists = {
       {}, {"str"}, {"kvlist", "int.min", "not.there"}};
-  for (uint32_t groups = 0; groups < 256; ++groups) {
+  for (uint32_t groups = 0; groups < 512; ++groups) {
     for (const auto& attributes : attribute_lists) {
       SpanFields fields{groups, attributes};
       SCOPED_TRACE(testing::Message() << "groups " << groups << ", " << attributes.size()
@@ -487,12 +488,17 @@ TEST(SpanBlockCodecTest, TimesDecodeAloneFromBothFormats) {
                        std::ios::binary);
       block.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
     }
-    auto times = DecodeSpanTimes(block);
-    ASSERT_TRUE(times.ok()) << times.status();
-    ASSERT_EQ(times->size(), spans.size());
-    for (size_t i = 0; i < spans.size(); ++i) {
-      EXPECT_EQ((*times)[i].start_unix_nano, spans[i].span.start_time_unix_nano) << i;
-      EXPECT_EQ((*times)[i].end_unix_nano, spans[i].span.end_time_unix_nano) << i;
+    for (bool status_codes : {false, true}) {
+      auto times = DecodeSpanTimes(block, status_codes);
+      ASSERT_TRUE(times.ok()) << times.status();
+      ASSERT_EQ(times->size(), spans.size());
+      for (size_t i = 0; i < spans.size(); ++i) {
+        EXPECT_EQ((*times)[i].start_unix_nano, spans[i].span.start_time_unix_nano) << i;
+        EXPECT_EQ((*times)[i].end_unix_nano, spans[i].span.end_time_unix_nano) << i;
+        EXPECT_EQ((*times)[i].status_code,
+                  status_codes ? static_cast<uint8_t>(spans[i].span.status.code) : 0)
+            << i;
+      }
     }
   }
   // Start times missing for the one span, then a duration stream with a byte too many.
@@ -505,6 +511,12 @@ TEST(SpanBlockCodecTest, TimesDecodeAloneFromBothFormats) {
   EXPECT_EQ(DecodeSpanTimes(extra).status().message(),
             "span block: unread bytes in the start time or duration stream");
   EXPECT_EQ(DecodeSpanTimes("").status().code(), absl::StatusCode::kDataLoss);
+  // Status codes asked for but missing.
+  std::string no_code = StoredSectionsBlock(std::string("\x01\x00\x00\x00", 4),
+                                            {{11, "\x05"}, {12, "\x03"}});
+  ASSERT_TRUE(DecodeSpanTimes(no_code).ok());
+  EXPECT_EQ(DecodeSpanTimes(no_code, true).status().message(),
+            "span block: malformed byte at offset 0 of the status code stream");
 }
 
 TEST(SpanBlockCodecTest, AProjectionDoesNotReadOtherSections) {

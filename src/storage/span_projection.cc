@@ -19,8 +19,9 @@ uint32_t GroupOf(Intrinsic intrinsic) {
     case Intrinsic::kKind:
       return SpanFields::kKind;
     case Intrinsic::kStatusCode:
+      return SpanFields::kStatusCode;
     case Intrinsic::kStatusMessage:
-      return SpanFields::kStatus;
+      return SpanFields::kStatusMessage;
     case Intrinsic::kStartTime:
     case Intrinsic::kEndTime:
     case Intrinsic::kDuration:

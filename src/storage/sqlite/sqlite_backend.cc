@@ -408,14 +408,16 @@ absl::Status SqliteBackend::ScanRange(const std::optional<query::TimeRange>& ran
                                       const std::vector<query::Filter>& filters,
                                       const SpanFields& fields,
                                       const std::function<void(const StoredSpan&)>& fn) {
-  if (fields.groups == 0 && fields.span_attributes.empty()) {
-    // The query reads only times: decode those alone into one reused span, which then holds
-    // exactly what a decode of that projection would.
+  if ((fields.groups & ~uint32_t{SpanFields::kStatusCode}) == 0 && fields.span_attributes.empty()) {
+    // The query reads only times (and status codes): decode those alone into one reused span,
+    // which then holds exactly what a decode of that projection would.
+    const bool status_codes = (fields.groups & SpanFields::kStatusCode) != 0;
     StoredSpan span;
     return ScanBlocks<std::vector<SpanTimes>>(
         range, filters, fields,
-        [](std::string_view bytes, int64_t id) -> absl::StatusOr<std::vector<SpanTimes>> {
-          absl::StatusOr<std::vector<SpanTimes>> times = DecodeSpanTimes(bytes);
+        [status_codes](std::string_view bytes,
+                       int64_t id) -> absl::StatusOr<std::vector<SpanTimes>> {
+          absl::StatusOr<std::vector<SpanTimes>> times = DecodeSpanTimes(bytes, status_codes);
           if (!times.ok()) return Annotate(times.status(), fmt::format("block {}", id));
           return times;
         },
@@ -423,6 +425,7 @@ absl::Status SqliteBackend::ScanRange(const std::optional<query::TimeRange>& ran
           for (const SpanTimes& t : times) {
             span.span.start_time_unix_nano = t.start_unix_nano;
             span.span.end_time_unix_nano = t.end_unix_nano;
+            span.span.status.code = static_cast<model::StatusCode>(t.status_code);
             if (!range || query::InRange(*range, span)) fn(span);
           }
         });
