@@ -135,7 +135,9 @@ void HistogramCollector::Add(const model::StoredSpan& span) {
   const uint64_t bucket_key = interval == 0 ? start : start - start % interval;
   if (st.last.empty() || bucket_key != st.last_key) {
     st.last.resize(st.query.aggregations.size());
-    for (size_t i = 0; i < st.query.aggregations.size(); ++i) st.last[i] = &st.buckets[i][bucket_key];
+    for (size_t i = 0; i < st.query.aggregations.size(); ++i) {
+      st.last[i] = &st.buckets[i][bucket_key];
+    }
     st.last_key = bucket_key;
   }
   for (size_t i = 0; i < st.query.aggregations.size(); ++i) {

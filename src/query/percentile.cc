@@ -28,12 +28,15 @@ double NearestRank(const std::vector<double>& sorted, double percentile) {
 std::vector<double> NearestRanks(std::vector<double>& values,
                                  const std::vector<double>& percentiles) {
   std::vector<size_t> ranks(percentiles.size());
-  for (size_t i = 0; i < percentiles.size(); ++i) ranks[i] = RankIndex(values.size(), percentiles[i]);
+  for (size_t i = 0; i < percentiles.size(); ++i) {
+    ranks[i] = RankIndex(values.size(), percentiles[i]);
+  }
   std::vector<size_t> order(percentiles.size());
   std::iota(order.begin(), order.end(), size_t{0});
-  std::sort(order.begin(), order.end(), [&ranks](size_t a, size_t b) { return ranks[a] < ranks[b]; });
-  // Invariant: values[0, placed) hold the smallest `placed` values in sorted order positions
-  // that were selected, each no larger than anything at or after `placed`.
+  std::sort(order.begin(), order.end(),
+            [&ranks](size_t a, size_t b) { return ranks[a] < ranks[b]; });
+  // Invariant: values[0, placed) are no larger than anything at or after `placed`, and each rank
+  // below `placed` already holds its sorted value.
   std::vector<double> out(percentiles.size());
   size_t placed = 0;
   for (size_t i : order) {

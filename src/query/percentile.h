@@ -15,7 +15,8 @@ double NearestRank(const std::vector<double>& sorted, double percentile);
 // The same nearest-rank percentiles of `values` (unsorted, non-empty, no NaN), in the order of
 // `percentiles`, found by selection instead of a full sort: O(n) per distinct rank, the ranks
 // visited in ascending order over a shrinking tail. Reorders `values`.
-std::vector<double> NearestRanks(std::vector<double>& values, const std::vector<double>& percentiles);
+std::vector<double> NearestRanks(std::vector<double>& values,
+                                 const std::vector<double>& percentiles);
 
 // The label a histogram bucket uses for a percentile: shortest form, at least one decimal
 // ("50.0", "99.9", "99.95").

@@ -1079,8 +1079,8 @@ absl::StatusOr<std::vector<SpanTimes>> DecodeSpanTimes(std::string_view block,
   std::vector<SpanTimes> times;
   times.reserve(spans.size());
   for (const model::StoredSpan& s : spans) {
-    times.push_back(SpanTimes{s.span.start_time_unix_nano, s.span.end_time_unix_nano,
-                              status_codes ? static_cast<uint8_t>(s.span.status.code) : uint8_t{0}});
+    const auto code = status_codes ? static_cast<uint8_t>(s.span.status.code) : uint8_t{0};
+    times.push_back(SpanTimes{s.span.start_time_unix_nano, s.span.end_time_unix_nano, code});
   }
   return times;
 }

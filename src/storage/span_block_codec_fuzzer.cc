@@ -1,8 +1,9 @@
 // Feeds arbitrary bytes to the span block decoder: it must return an error or spans, never crash,
 // and whatever it decodes must encode and decode again to the same spans. Each input is also
 // decoded under a projection chosen by its last byte (groups) and second-to-last (which attribute
-// key), and to its times alone (with status codes by the third-to-last): never a crash, and a block that decodes whole decodes under every
-// projection, and to times, with the same span count and times.
+// key), and to its times alone (with status codes when the third-to-last is odd): never a crash,
+// and a block that decodes whole decodes under every projection, and to times, with the same span
+// count and times.
 #include <cstdint>
 #include <cstdlib>
 #include <string>

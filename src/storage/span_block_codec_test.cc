@@ -523,7 +523,8 @@ TEST(SpanBlockCodecTest, AProjectionDoesNotReadOtherSections) {
   // One span with its id, start time 5 and duration 3, but an empty resource-and-scope stream:
   // the whole decode refuses the block, a decode of times alone never opens that stream.
   std::string block = StoredSectionsBlock(std::string("\x01\x00\x00\x00", 4),
-                                          {{3, std::string(8, '\x07')}, {11, "\x05"}, {12, "\x03"}});
+                                          {{3, std::string(8, '\x07')}, {11, "\x05"},
+                                           {12, "\x03"}});
   EXPECT_EQ(DecodeSpanBlock(block).status().code(), absl::StatusCode::kDataLoss);
   SpanFields times{0, {}};
   auto got = DecodeSpanBlock(block, times);

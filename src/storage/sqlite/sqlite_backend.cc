@@ -408,7 +408,8 @@ absl::Status SqliteBackend::ScanRange(const std::optional<query::TimeRange>& ran
                                       const std::vector<query::Filter>& filters,
                                       const SpanFields& fields,
                                       const std::function<void(const StoredSpan&)>& fn) {
-  if ((fields.groups & ~uint32_t{SpanFields::kStatusCode}) == 0 && fields.span_attributes.empty()) {
+  if ((fields.groups & ~uint32_t{SpanFields::kStatusCode}) == 0 &&
+      fields.span_attributes.empty()) {
     // The query reads only times (and status codes): decode those alone into one reused span,
     // which then holds exactly what a decode of that projection would.
     const bool status_codes = (fields.groups & SpanFields::kStatusCode) != 0;
@@ -663,8 +664,8 @@ absl::StatusOr<query::SearchResult> SqliteBackend::Search(const query::SearchQue
       blocks_pruned_.fetch_add(1, std::memory_order_relaxed);
       continue;
     }
-    absl::StatusOr<std::optional<std::string>> bytes =
-        ReadBlock(reader.conn(), block.block_id, query.filters.empty() ? SpanFields::All() : filter_fields);
+    absl::StatusOr<std::optional<std::string>> bytes = ReadBlock(
+        reader.conn(), block.block_id, query.filters.empty() ? SpanFields::All() : filter_fields);
     if (!bytes.ok()) return Annotate(bytes.status(), "sqlite: search");
     if (!*bytes) continue;
     if (!query.filters.empty()) {
@@ -768,9 +769,6 @@ absl::StatusOr<query::TagValuesResult> SqliteBackend::TagValues(
       conn.Prepare("SELECT counts FROM block_value_counts WHERE block_id = ?");
   const SpanFields fields = FieldsRead(query);
   if (!select.ok()) return Annotate(select.status(), context);
-  auto add_counted = [&collector](const query::TagValue& v, uint64_t n) {
-    collector.AddCounted(v, n);
-  };
   BlockWorkers workers = NewBlockWorkers(blocks->size());
   // Decoded blocks are added in block order, before any counted block after them.
   auto drain = [&]() -> absl::Status {
@@ -792,9 +790,13 @@ absl::StatusOr<query::TagValuesResult> SqliteBackend::TagValues(
       if (*row) {
         // Unreadable counts only cost the decode; the block stays the source of truth.
         absl::StatusOr<BlockValueCounts> counts = BlockValueCounts::Parse(select->ColumnBlob(0));
-        if (counts.ok() && counts->ForEachCount(query.key, [](const query::TagValue&, uint64_t) {})) {
+        std::vector<std::pair<query::TagValue, uint64_t>> counted;
+        auto keep = [&counted](const query::TagValue& v, uint64_t n) {
+          counted.emplace_back(v, n);
+        };
+        if (counts.ok() && counts->ForEachCount(query.key, keep)) {
           RETURN_IF_ERROR(Annotate(drain(), context));
-          counts->ForEachCount(query.key, add_counted);
+          for (const auto& [value, n] : counted) collector.AddCounted(value, n);
           blocks_counted_.fetch_add(1, std::memory_order_relaxed);
           continue;
         }
