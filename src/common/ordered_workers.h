@@ -58,13 +58,12 @@ class OrderedWorkers {
   bool Empty() const { return slots_.empty(); }
 
   void Submit(std::function<R()> job) {
-    if (threads_.empty()) {
-      slots_.push_back(std::make_shared<Slot>());
-      slots_.back()->result.emplace(job());
-      return;
-    }
     auto slot = std::make_shared<Slot>();
     slots_.push_back(slot);
+    if (threads_.empty()) {
+      slot->result.emplace(job());
+      return;
+    }
     {
       std::lock_guard<std::mutex> lock(mu_);
       pending_.emplace_back(std::move(slot), std::move(job));

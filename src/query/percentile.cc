@@ -36,7 +36,8 @@ std::vector<double> NearestRanks(std::vector<double>& values,
   std::sort(order.begin(), order.end(),
             [&ranks](size_t a, size_t b) { return ranks[a] < ranks[b]; });
   // Invariant: values[0, placed) are no larger than anything at or after `placed`, and each rank
-  // below `placed` already holds its sorted value.
+  // selected so far holds its sorted value (ranks come in ascending order, so a later one is
+  // either the same rank or at or after `placed`).
   std::vector<double> out(percentiles.size());
   size_t placed = 0;
   for (size_t i : order) {

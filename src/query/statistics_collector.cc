@@ -15,13 +15,13 @@ namespace teletrace::query {
 struct StatisticsCollector::State {
   explicit State(const StatisticsQuery& q) : query(q), matcher(q.filters) {
     for (const Statistic& s : q.wanted) {
-      if (s.name.size() > 1 && s.name[0] == 'p') keep_values = true;
+      if (s.percentile > 0) percentiles.push_back(s.percentile);
     }
   }
 
   StatisticsQuery query;
   SpanMatcher matcher;
-  bool keep_values = false;  // only percentiles need every value
+  std::vector<double> percentiles;  // those wanted, in order: only they need every value
   uint64_t count = 0;
   double sum = 0;
   double min = std::numeric_limits<double>::infinity();
@@ -44,7 +44,7 @@ void StatisticsCollector::Add(const model::StoredSpan& span) {
     st.sum += d;
     st.min = std::min(st.min, d);
     st.max = std::max(st.max, d);
-    if (st.keep_values) st.values.push_back(d);
+    if (!st.percentiles.empty()) st.values.push_back(d);
     return false;
   });
 }
@@ -53,13 +53,9 @@ StatisticsResult StatisticsCollector::Finish() && {
   State& st = *state_;
   StatisticsResult result;
   if (st.count == 0) return result;
-  // Percentiles (the statistics with a percentile, in (0, 100]) by selection, all at once.
-  std::vector<double> percentiles;
-  for (const Statistic& s : st.query.wanted) {
-    if (s.percentile > 0) percentiles.push_back(s.percentile);
-  }
+  // Every percentile by selection, at once.
   const std::vector<double> ranked =
-      st.values.empty() ? std::vector<double>() : NearestRanks(st.values, percentiles);
+      st.values.empty() ? std::vector<double>() : NearestRanks(st.values, st.percentiles);
   size_t next_ranked = 0;
   for (const Statistic& s : st.query.wanted) {
     if (s.name == "min") {
@@ -72,7 +68,7 @@ StatisticsResult StatisticsCollector::Finish() && {
       result[s.name] = st.sum;
     } else if (s.name == "count") {
       result[s.name] = static_cast<double>(st.count);
-    } else if (!ranked.empty()) {
+    } else if (s.percentile > 0 && !ranked.empty()) {
       result[s.name] = ranked[next_ranked++];
     }
   }

@@ -701,10 +701,9 @@ absl::StatusOr<std::vector<model::StoredSpan>> DecodeV2(std::string_view block,
                                                         const SpanFields& fields) {
   Sections raw;
   RETURN_IF_ERROR(raw.Locate(block));
-  auto open = [&raw](size_t index, std::string_view* out) { return raw.Open(index, out); };
 
   std::string_view header_bytes;
-  RETURN_IF_ERROR(open(0, &header_bytes));
+  RETURN_IF_ERROR(raw.Open(0, &header_bytes));
   Reader r(header_bytes);
   auto malformed = [&r]() {
     return Corrupt(fmt::format("malformed {} at header offset {}", r.what(), r.Offset()));
@@ -741,7 +740,7 @@ absl::StatusOr<std::vector<model::StoredSpan>> DecodeV2(std::string_view block,
     need[i] = i == kAttributeKeys || i == kKeyNames ? any_attributes
                                                     : group == 0 || (fields.groups & group) != 0;
     std::string_view bytes;
-    if (need[i]) RETURN_IF_ERROR(open(1 + static_cast<size_t>(i), &bytes));
+    if (need[i]) RETURN_IF_ERROR(raw.Open(1 + static_cast<size_t>(i), &bytes));
     streams.emplace_back(bytes);
   }
   // Attribute key k's sections are opened when the first span carrying a wanted k is read.
@@ -749,8 +748,8 @@ absl::StatusOr<std::vector<model::StoredSpan>> DecodeV2(std::string_view block,
   std::vector<bool> column_open(key_count, false);
   auto open_column = [&](uint64_t k) -> absl::Status {
     std::string_view values, strings;
-    RETURN_IF_ERROR(open(1 + kStreamCount + 2 * k, &values));
-    RETURN_IF_ERROR(open(2 + kStreamCount + 2 * k, &strings));
+    RETURN_IF_ERROR(raw.Open(1 + kStreamCount + 2 * k, &values));
+    RETURN_IF_ERROR(raw.Open(2 + kStreamCount + 2 * k, &strings));
     columns[k] = ColumnReader{Reader(values), Reader(strings), {}};
     column_open[k] = true;
     return absl::OkStatus();

@@ -221,6 +221,12 @@ class SqliteBackend final : public Backend {
   absl::Status ScanBlocks(const std::optional<query::TimeRange>& range,
                           const std::vector<query::Filter>& filters, const SpanFields& fields,
                           const Decode& decode, const Consume& consume);
+  // Reads block `block_id` (counted as a decode of `fields`) and queues `decode(bytes, block_id)`
+  // on `workers`, first handing the oldest result to `take` when the window is full. A block that
+  // no longer exists queues nothing.
+  template <typename R, typename Decode, typename Take>
+  absl::Status QueueDecode(Workers<R>& workers, SqliteConnection& conn, int64_t block_id,
+                           const SpanFields& fields, const Decode& decode, const Take& take);
 
   absl::Status WriteLocked(std::vector<const StoredSpan*>& spans);
   // Inserts `chunk` (non-empty) as one block and its trace_blocks rows, or as several blocks when
@@ -453,8 +459,7 @@ absl::Status SqliteBackend::ScanBlocks(const std::optional<query::TimeRange>& ra
             [](const BlockBounds& a, const BlockBounds& b) { return a.block_id < b.block_id; });
   SummaryPruner pruner(filters);
   std::unique_ptr<Workers<R>> workers = NewBlockWorkers<R>(blocks.size());
-  auto take = [&]() -> absl::Status {
-    absl::StatusOr<R> decoded = workers->Next();
+  auto take = [&consume](absl::StatusOr<R> decoded) -> absl::Status {
     if (!decoded.ok()) return decoded.status();
     consume(*decoded);
     return absl::OkStatus();
@@ -465,15 +470,21 @@ absl::Status SqliteBackend::ScanBlocks(const std::optional<query::TimeRange>& ra
       blocks_pruned_.fetch_add(1, std::memory_order_relaxed);
       continue;
     }
-    if (workers->Full()) RETURN_IF_ERROR(take());
-    ASSIGN_OR_RETURN(std::optional<std::string> bytes,
-                     ReadBlock(reader.conn(), block.block_id, fields));
-    if (!bytes) continue;
-    workers->Submit([bytes = *std::move(bytes), id = block.block_id, &decode] {
-      return decode(bytes, id);
-    });
+    RETURN_IF_ERROR(QueueDecode(*workers, reader.conn(), block.block_id, fields, decode, take));
   }
-  while (!workers->Empty()) RETURN_IF_ERROR(take());
+  while (!workers->Empty()) RETURN_IF_ERROR(take(workers->Next()));
+  return absl::OkStatus();
+}
+
+template <typename R, typename Decode, typename Take>
+absl::Status SqliteBackend::QueueDecode(Workers<R>& workers, SqliteConnection& conn,
+                                        int64_t block_id, const SpanFields& fields,
+                                        const Decode& decode, const Take& take) {
+  if (workers.Full()) RETURN_IF_ERROR(take(workers.Next()));
+  ASSIGN_OR_RETURN(std::optional<std::string> bytes, ReadBlock(conn, block_id, fields));
+  if (!bytes) return absl::OkStatus();
+  workers.Submit(
+      [bytes = *std::move(bytes), block_id, &decode] { return decode(bytes, block_id); });
   return absl::OkStatus();
 }
 
@@ -719,15 +730,11 @@ absl::StatusOr<query::TraceResult> SqliteBackend::GetTrace(const query::TraceQue
     }
     return absl::OkStatus();
   };
+  const SpanFields all = SpanFields::All();
+  auto decode = [&all](std::string_view bytes, int64_t id) { return DecodeBlock(bytes, id, all); };
   for (int64_t block_id : block_ids) {
-    if (workers->Full()) RETURN_IF_ERROR(Annotate(consume(workers->Next()), context));
-    absl::StatusOr<std::optional<std::string>> bytes =
-        ReadBlock(reader.conn(), block_id, SpanFields::All());
-    if (!bytes.ok()) return Annotate(bytes.status(), context);
-    if (!*bytes) continue;
-    workers->Submit([bytes = **std::move(bytes), block_id] {
-      return DecodeBlock(bytes, block_id, SpanFields::All());
-    });
+    RETURN_IF_ERROR(
+        Annotate(QueueDecode(*workers, reader.conn(), block_id, all, decode, consume), context));
   }
   while (!workers->Empty()) RETURN_IF_ERROR(Annotate(consume(workers->Next()), context));
   return std::move(collector).Finish();
@@ -770,13 +777,17 @@ absl::StatusOr<query::TagValuesResult> SqliteBackend::TagValues(
   const SpanFields fields = FieldsRead(query);
   if (!select.ok()) return Annotate(select.status(), context);
   BlockWorkers workers = NewBlockWorkers(blocks->size());
+  auto add = [&collector](absl::StatusOr<std::vector<StoredSpan>> spans) -> absl::Status {
+    if (!spans.ok()) return spans.status();
+    for (const StoredSpan& s : *spans) collector.Add(s);
+    return absl::OkStatus();
+  };
+  auto decode = [&fields](std::string_view bytes, int64_t id) {
+    return DecodeBlock(bytes, id, fields);
+  };
   // Decoded blocks are added in block order, before any counted block after them.
   auto drain = [&]() -> absl::Status {
-    while (!workers->Empty()) {
-      absl::StatusOr<std::vector<StoredSpan>> spans = workers->Next();
-      if (!spans.ok()) return spans.status();
-      for (const StoredSpan& s : *spans) collector.Add(s);
-    }
+    while (!workers->Empty()) RETURN_IF_ERROR(add(workers->Next()));
     return absl::OkStatus();
   };
   for (const BlockBounds& block : *blocks) {
@@ -802,17 +813,8 @@ absl::StatusOr<query::TagValuesResult> SqliteBackend::TagValues(
         }
       }
     }
-    if (workers->Full()) {
-      absl::StatusOr<std::vector<StoredSpan>> spans = workers->Next();
-      if (!spans.ok()) return Annotate(spans.status(), context);
-      for (const StoredSpan& s : *spans) collector.Add(s);
-    }
-    absl::StatusOr<std::optional<std::string>> bytes = ReadBlock(conn, block.block_id, fields);
-    if (!bytes.ok()) return Annotate(bytes.status(), context);
-    if (!*bytes) continue;
-    workers->Submit([bytes = **std::move(bytes), id = block.block_id, &fields] {
-      return DecodeBlock(bytes, id, fields);
-    });
+    RETURN_IF_ERROR(
+        Annotate(QueueDecode(*workers, conn, block.block_id, fields, decode, add), context));
   }
   RETURN_IF_ERROR(Annotate(drain(), context));
   return std::move(collector).Finish();
