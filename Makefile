@@ -1,6 +1,6 @@
 # The two commands: `make run` and `make test`. Both install what is missing first.
 # Go (preinstalled on this kind of machine, under /usr/local/go) builds the test-only tools: helm and
-# tests/helm/validate.
+# tests/helm/validate, and Jaeger for the Jaeger API differential test.
 export PATH := $(PATH):/usr/local/go/bin
 PRESET ?= release
 BUILD_DIR := build/$(PRESET)
@@ -11,7 +11,7 @@ WEB_SOURCES := $(shell find web/src web/public -type f 2>/dev/null) web/index.ht
                web/package-lock.json web/vite.config.ts web/tsconfig.json
 
 .PHONY: all deps test-deps ui build run test test-unit test-asan test-tsan test-web \
-        test-integration test-e2e test-clickhouse test-elasticsearch test-soak test-dist soak fuzz dist image image-test chart-test bench clean
+        test-integration test-e2e test-jaeger test-clickhouse test-elasticsearch test-soak test-dist soak fuzz dist image image-test chart-test bench clean
 
 all: build
 
@@ -39,10 +39,11 @@ run: deps ui
 
 # Unit, conformance and fuzz-corpus tests (release build, then the same under ASan+UBSan), the
 # concurrency tests under TSan, the UI's unit tests, the integration suite against the real binary
-# with the OpenTelemetry JS SDK, the browser end-to-end suite, ClickHouse, a short soak, and the
+# with the OpenTelemetry JS SDK, the browser end-to-end suite, the Jaeger API against a real Jaeger,
+# ClickHouse, a short soak, and the
 # release tarball in a minimal Debian root, the OCI image under podman, and the Helm chart.
 test: test-deps build test-unit test-asan test-tsan test-web test-integration test-e2e \
-      test-clickhouse test-elasticsearch test-soak test-dist image-test chart-test
+      test-jaeger test-clickhouse test-elasticsearch test-soak test-dist image-test chart-test
 
 test-unit: build
 	ctest --preset $(PRESET) -j2
@@ -99,6 +100,12 @@ test-integration: build test-deps
 
 test-e2e: build test-deps
 	TELETRACE_BIN=$(abspath $(BIN)) tests/e2e/run.sh
+
+# The Jaeger query API (/api/*) compared field by field with a real Jaeger v2 on the same
+# OpenTelemetry SDK traces. Jaeger is built from the Go module proxy once into ~/.cache/teletrace
+# (tests/jaeger/build_jaeger.sh, ~5 min cold).
+test-jaeger: build test-deps
+	TELETRACE_BIN=$(abspath $(BIN)) tests/jaeger/run.sh
 
 # ClickHouse beyond ctest's conformance run: the same data through a SQLite- and a ClickHouse-backed
 # teletrace compared endpoint by endpoint, on Debian's 18.16 and on current releases (chdb's engine

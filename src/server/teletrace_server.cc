@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "api/jaeger/jaeger_api.h"
 #include "api/teletrace_v1/teletrace_v1_api.h"
 #include "boost/asio/post.hpp"
 #include "boost/asio/thread_pool.hpp"
@@ -31,6 +32,7 @@ struct TeletraceServer::Parts {
   std::unique_ptr<ingest::OtlpGrpcReceiver> otlp_grpc;
   std::unique_ptr<HttpServer> otlp_http;
   std::unique_ptr<api::v1::TeletraceV1Api> api;
+  std::unique_ptr<api::jaeger::JaegerApi> jaeger_api;
   std::unique_ptr<UiAssets> ui;
   std::unique_ptr<boost::asio::thread_pool> query_pool;
   std::unique_ptr<HttpServer> http;
@@ -65,7 +67,9 @@ void CountRefusal(Metrics* metrics, LogThrottle* throttle, const std::string& li
 void TeletraceServer::Parts::HandleHttp(HttpRequest&& request, HttpResponder respond) {
   const std::string& path = request.path;
   const bool health = path == "/healthz" || path == "/readyz";
-  const bool is_api = path == "/metrics" || path == "/v1" || path.rfind("/v1/", 0) == 0;
+  const bool is_v1 = path == "/v1" || path.rfind("/v1/", 0) == 0;
+  const bool is_jaeger = path.rfind("/api/", 0) == 0;
+  const bool is_api = path == "/metrics" || is_v1 || is_jaeger;
   const RequestGuard::Area area = health ? RequestGuard::Area::kHealth
                                   : is_api ? RequestGuard::Area::kApi
                                          : RequestGuard::Area::kUi;
@@ -93,15 +97,15 @@ void TeletraceServer::Parts::HandleHttp(HttpRequest&& request, HttpResponder res
     });
     return;
   }
-  if (path == "/v1" || path.rfind("/v1/", 0) == 0) {
+  if (is_v1 || is_jaeger) {
     // Queries block on storage: run them on the query pool, never on a network thread.
     // This lambda is the boundary of the query path: nothing may escape it, or the pool thread
     // would call std::terminate and take ingest down with the API.
-    boost::asio::post(*query_pool, [this, request = std::move(request),
+    boost::asio::post(*query_pool, [this, is_jaeger, request = std::move(request),
                                     respond = std::move(respond)]() mutable {
       HttpResponse response;
       try {
-        response = api->Handle(request);
+        response = is_jaeger ? jaeger_api->Handle(request) : api->Handle(request);
       } catch (const std::exception& e) {
         spdlog::error("api: {} {} threw: {}", request.method, request.path, e.what());
         response = api::v1::ErrorResponse(absl::InternalError(e.what()));
@@ -161,6 +165,7 @@ absl::StatusOr<std::unique_ptr<TeletraceServer>> TeletraceServer::Start(const Co
                               [p] { return static_cast<double>(p->backend->DiskBytes()); });
 
   p->api = std::make_unique<api::v1::TeletraceV1Api>(p->backend.get());
+  p->jaeger_api = std::make_unique<api::jaeger::JaegerApi>(p->backend.get());
   p->inflight = std::make_unique<ByteBudget>(config.max_inflight_bytes);
   p->metrics.AddCallbackGauge("teletrace_inflight_bytes",
                               "Bytes OTLP requests hold now (bodies, inflated bodies, queued)",

@@ -64,6 +64,21 @@ export function makeService(kind, srv, resourceAttributes, { maxQueueSize = 4096
   };
 }
 
+// A provider (never registered globally) that exports every span over OTLP/gRPC to each of
+// `grpcUrls` ("http://127.0.0.1:N"): the same spans into teletrace and a reference system.
+export function makeTeeProvider(grpcUrls, resourceAttributes) {
+  return new NodeTracerProvider({
+    resource: resourceFromAttributes(resourceAttributes),
+    spanProcessors: grpcUrls.map(
+      (url) =>
+        new BatchSpanProcessor(new GrpcExporter({ url, timeoutMillis: 30_000 }), {
+          maxExportBatchSize: 512,
+          scheduledDelayMillis: 100,
+        }),
+    ),
+  });
+}
+
 // W3C propagation across services: inject from `span` into a header carrier, extract into a
 // context that a tracer of another service uses as parent.
 export function injectHeaders(span) {

@@ -1,0 +1,411 @@
+#include "api/jaeger/jaeger_api.h"
+
+#include <algorithm>
+#include <set>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/numbers.h"
+#include "api/jaeger/jaeger_json.h"
+#include "api/jaeger/jaeger_query_params.h"
+#include "api/teletrace_v1/teletrace_v1_api.h"
+#include "common/json_string.h"
+#include "common/time_util.h"
+#include "fmt/format.h"
+#include "query/parse.h"
+#include "spdlog/spdlog.h"
+
+namespace teletrace::api::jaeger {
+namespace {
+
+using Params = std::vector<std::pair<std::string, std::string>>;
+
+constexpr std::string_view kServiceKey = "resource.attributes.service.name";
+
+// Jaeger's envelope around `data` (already JSON).
+HttpResponse Envelope(std::string_view data, size_t total) {
+  HttpResponse r;
+  r.status = 200;
+  r.content_type = "application/json";
+  r.body.reserve(data.size() + 64);
+  r.body.append("{\"data\":");
+  r.body.append(data);
+  r.body.append(fmt::format(",\"total\":{},\"limit\":0,\"offset\":0,\"errors\":null}}", total));
+  return r;
+}
+
+HttpResponse Error(int status, std::string_view message) {
+  HttpResponse r;
+  r.status = status;
+  r.content_type = "application/json";
+  r.body = fmt::format(R"({{"data":null,"total":0,"limit":0,"offset":0,"errors":[{{"code":{},"msg":)",
+                       status);
+  AppendJsonString(&r.body, message);
+  r.body.append("}]}");
+  return r;
+}
+
+HttpResponse Error(const absl::Status& status) {
+  const int code = v1::HttpStatusFor(status);
+  if (code == 500) {
+    spdlog::error("jaeger api: internal error: {}", status.ToString());
+    return Error(500, "internal error (see the server log)");
+  }
+  return Error(code, std::string(status.message()));
+}
+
+std::string Param(const Params& params, std::string_view name) {
+  for (const auto& [k, v] : params) {
+    if (k == name) return v;
+  }
+  return {};
+}
+
+query::Filter MakeFilter(std::string_view key, query::Operator op, query::Scalar value) {
+  query::Filter f;
+  f.key = *query::ParseKey(key, "jaeger");  // our own constant keys: always valid
+  f.op = op;
+  f.value = std::move(value);
+  absl::Status valid = query::ValidateFilter(f, "jaeger");  // normalises kind names
+  (void)valid;
+  return f;
+}
+
+std::string StringArray(const std::vector<std::string>& values) {
+  std::string out = "[";
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (i > 0) out.push_back(',');
+    AppendJsonString(&out, values[i]);
+  }
+  out.push_back(']');
+  return out;
+}
+
+// Jaeger's span kind words, indexed by model::SpanKind.
+constexpr std::string_view kJaegerKinds[] = {"", "internal", "server", "client", "producer",
+                                             "consumer"};
+
+// True when `value` (an attribute) reads as `text` under Jaeger's comparison.
+bool HasTag(const model::KeyValueList& attributes, std::string_view key, std::string_view text) {
+  const model::AnyValue* v = model::FindAttribute(attributes, key);
+  return v != nullptr && AttributeAsString(*v) == text;
+}
+
+// A span matches a tag condition when its attributes, its resource's, its scope's or one of its
+// events' hold it. `error` and `span.kind` also match the tags the rendering adds.
+bool MatchesTags(const model::StoredSpan& s,
+                 const std::vector<std::pair<std::string, std::string>>& tags) {
+  for (const auto& [key, text] : tags) {
+    bool found = HasTag(s.span.attributes, key, text) ||
+                 (s.resource != nullptr && HasTag(s.resource->attributes, key, text)) ||
+                 (s.scope != nullptr && HasTag(s.scope->attributes, key, text));
+    for (size_t i = 0; !found && i < s.span.events.size(); ++i) {
+      found = HasTag(s.span.events[i].attributes, key, text);
+    }
+    if (!found && key == "error") {
+      found = (text == "true") == (s.span.status.code == model::StatusCode::kError);
+    }
+    if (!found && key == "span.kind") {
+      found = !text.empty() && kJaegerKinds[static_cast<size_t>(s.span.kind)] == text;
+    }
+    if (!found) return false;
+  }
+  return true;
+}
+
+absl::StatusOr<uint64_t> ParseMillis(const Params& params, std::string_view name,
+                                     uint64_t default_value) {
+  std::string text = Param(params, name);
+  if (text.empty()) return default_value;
+  int64_t v = 0;
+  if (!absl::SimpleAtoi(text, &v) || v < 0 ||
+      static_cast<uint64_t>(v) > std::numeric_limits<uint64_t>::max() / 1'000'000) {
+    return absl::InvalidArgumentError(fmt::format(
+        "unable to parse param '{}': expected non-negative milliseconds, got \"{}\"", name, text));
+  }
+  return static_cast<uint64_t>(v) * 1'000'000;
+}
+
+struct SpanKey {
+  TraceId trace_id;
+  SpanId span_id;
+  bool operator==(const SpanKey&) const = default;
+  template <typename H>
+  friend H AbslHashValue(H h, const SpanKey& k) {
+    return H::combine(std::move(h), k.trace_id, k.span_id);
+  }
+};
+
+}  // namespace
+
+struct JaegerApi::Route {
+  std::string_view prefix;  // path without /api/
+  bool has_argument;        // the rest of the path is an argument ("traces/{id}")
+  std::string_view suffix;  // after the argument ("operations" in services/{s}/operations)
+  HttpResponse (JaegerApi::*handler)(const HttpRequest&, std::string_view);
+};
+
+JaegerApi::JaegerApi(storage::Backend* backend, std::function<uint64_t()> now,
+                     JaegerApiLimits limits)
+    : backend_(backend),
+      now_(now ? std::move(now) : [] { return NowUnixNano(); }),
+      limits_(limits) {}
+
+HttpResponse JaegerApi::Handle(const HttpRequest& request) {
+  static constexpr Route kRoutes[] = {
+      {"services", false, "", &JaegerApi::Services},
+      {"services/", true, "/operations", &JaegerApi::ServiceOperations},
+      {"operations", false, "", &JaegerApi::Operations},
+      {"traces", false, "", &JaegerApi::FindTraces},
+      {"traces/", true, "", &JaegerApi::GetTrace},
+      {"dependencies", false, "", &JaegerApi::Dependencies},
+  };
+  std::string_view path = request.path;
+  path.remove_prefix(std::min(path.size(), std::string_view("/api/").size()));
+  if (!path.empty() && path.back() == '/') path.remove_suffix(1);
+  for (const Route& route : kRoutes) {
+    std::string_view arg;
+    if (!route.has_argument) {
+      if (path != route.prefix) continue;
+    } else {
+      if (path.size() <= route.prefix.size() + route.suffix.size() ||
+          path.substr(0, route.prefix.size()) != route.prefix ||
+          path.substr(path.size() - route.suffix.size()) != route.suffix) {
+        continue;
+      }
+      arg = path.substr(route.prefix.size(),
+                        path.size() - route.prefix.size() - route.suffix.size());
+    }
+    if (request.method != "GET" && request.method != "HEAD") {
+      HttpResponse r = Error(405, fmt::format("method {} not allowed on {} (use GET)",
+                                              request.method, request.path));
+      r.headers.emplace_back("Allow", "GET");
+      return r;
+    }
+    return (this->*route.handler)(request, arg);
+  }
+  return Error(404, fmt::format("no such endpoint: {}", request.path));
+}
+
+HttpResponse JaegerApi::Services(const HttpRequest&, std::string_view) {
+  query::TagValuesQuery q;
+  q.key = *query::ParseKey(kServiceKey, "jaeger");
+  absl::StatusOr<query::TagValuesResult> values = backend_->TagValues(q);
+  if (!values.ok()) return Error(values.status());
+  std::vector<std::string> names;
+  for (const query::TagValueCount& v : values->values) {
+    if (const auto* s = std::get_if<std::string>(&v.value)) names.push_back(*s);
+  }
+  std::sort(names.begin(), names.end());
+  // Jaeger answers null, not [], when there is nothing; clients handle both, tools compare bytes.
+  return Envelope(names.empty() ? "null" : StringArray(names), names.size());
+}
+
+HttpResponse JaegerApi::ServiceOperations(const HttpRequest&, std::string_view service) {
+  query::TagValuesQuery q;
+  q.key = *query::ParseKey("span.name", "jaeger");
+  q.filters.push_back(MakeFilter(kServiceKey, query::Operator::kEquals, std::string(service)));
+  absl::StatusOr<query::TagValuesResult> values = backend_->TagValues(q);
+  if (!values.ok()) return Error(values.status());
+  std::vector<std::string> names;
+  for (const query::TagValueCount& v : values->values) {
+    if (const auto* s = std::get_if<std::string>(&v.value)) names.push_back(*s);
+  }
+  std::sort(names.begin(), names.end());
+  return Envelope(names.empty() ? "null" : StringArray(names), names.size());
+}
+
+HttpResponse JaegerApi::Operations(const HttpRequest& request, std::string_view) {
+  const Params params = v1::ParseQueryString(request.query);
+  const std::string service = Param(params, "service");
+  if (service.empty()) return Error(400, "parameter 'service' is required");
+  const std::string kind_param = Param(params, "spanKind");
+  std::vector<size_t> kinds;
+  for (size_t k = 0; k < std::size(kJaegerKinds); ++k) {
+    if (kind_param.empty() || kJaegerKinds[k] == kind_param) kinds.push_back(k);
+  }
+  if (kinds.empty()) {
+    return Error(400, fmt::format("unsupported spanKind \"{}\" (use server, client, producer, "
+                                  "consumer or internal)",
+                                  kind_param));
+  }
+  std::set<std::pair<std::string, size_t>> operations;
+  for (size_t k : kinds) {
+    query::TagValuesQuery q;
+    q.key = *query::ParseKey("span.name", "jaeger");
+    q.filters.push_back(MakeFilter(kServiceKey, query::Operator::kEquals, service));
+    q.filters.push_back(MakeFilter("span.kind", query::Operator::kEquals, int64_t(k)));
+    absl::StatusOr<query::TagValuesResult> values = backend_->TagValues(q);
+    if (!values.ok()) return Error(values.status());
+    for (const query::TagValueCount& v : values->values) {
+      if (const auto* s = std::get_if<std::string>(&v.value)) operations.emplace(*s, k);
+    }
+  }
+  std::string data = "[";
+  for (const auto& [name, kind] : operations) {
+    if (data.size() > 1) data.push_back(',');
+    data.append("{\"name\":");
+    AppendJsonString(&data, name);
+    data.append(",\"spanKind\":");
+    AppendJsonString(&data, kJaegerKinds[kind]);
+    data.push_back('}');
+  }
+  data.push_back(']');
+  return Envelope(data, operations.size());
+}
+
+HttpResponse JaegerApi::FindTraces(const HttpRequest& request, std::string_view) {
+  absl::StatusOr<TraceSearchParams> params =
+      ParseTraceSearchParams(v1::ParseQueryString(request.query), now_(), limits_.max_traces);
+  if (!params.ok()) return Error(params.status());
+
+  std::vector<TraceId> trace_ids = params->trace_ids;
+  if (trace_ids.empty()) {
+    query::SearchQuery q;
+    q.range = {params->start_unix_nano, params->end_unix_nano};
+    q.filters.push_back(MakeFilter(kServiceKey, query::Operator::kEquals, params->service));
+    if (!params->operation.empty()) {
+      q.filters.push_back(MakeFilter("span.name", query::Operator::kEquals, params->operation));
+    }
+    if (params->min_duration_nano > 0) {
+      q.filters.push_back(MakeFilter("externalFields.durationNano", query::Operator::kGte,
+                                     static_cast<int64_t>(params->min_duration_nano)));
+    }
+    if (params->max_duration_nano.has_value()) {
+      q.filters.push_back(MakeFilter("externalFields.durationNano", query::Operator::kLte,
+                                     static_cast<int64_t>(*params->max_duration_nano)));
+    }
+    q.sort = {query::SortField::kStartTime, /*ascending=*/false};
+    q.page_size = query::kMaxPageSize;
+    absl::flat_hash_set<TraceId> seen;
+    size_t examined = 0;
+    while (trace_ids.size() < params->limit) {
+      absl::StatusOr<query::SearchResult> page = backend_->Search(q);
+      if (!page.ok()) return Error(page.status());
+      for (const model::StoredSpan& s : page->spans) {
+        if (trace_ids.size() == params->limit) break;
+        if (seen.contains(s.span.trace_id) || !MatchesTags(s, params->tags)) continue;
+        seen.insert(s.span.trace_id);
+        trace_ids.push_back(s.span.trace_id);
+      }
+      examined += page->spans.size();
+      if (!page->next.has_value()) break;
+      if (examined >= limits_.max_examined_spans) {
+        spdlog::warn("jaeger api: trace search for service \"{}\" stopped after {} spans; older "
+                     "matches are not returned",
+                     params->service, examined);
+        break;
+      }
+      q.after = page->next;
+    }
+  }
+
+  std::string data = "[";
+  std::string errors;  // traces asked for by id and not found, as Jaeger lists them
+  size_t spans = 0, traces = 0;
+  for (const TraceId& id : trace_ids) {
+    if (spans >= limits_.max_result_spans) break;
+    query::TraceQuery tq;
+    tq.trace_id = id;
+    absl::StatusOr<query::TraceResult> trace = backend_->GetTrace(tq);
+    if (absl::IsNotFound(trace.status())) {
+      // Asked by id; a found-by-search trace can only be gone to retention since.
+      if (!params->trace_ids.empty()) {
+        errors.append(errors.empty() ? "[" : ",");
+        errors.append(R"({"msg":"trace not found","traceID":")" + JaegerTraceIdHex(id) + "\"}");
+      }
+      continue;
+    }
+    if (!trace.ok()) return Error(trace.status());
+    if (traces++ > 0) data.push_back(',');
+    AppendJaegerTrace(&data, trace->spans);
+    spans += trace->spans.size();
+  }
+  data.push_back(']');
+  HttpResponse r = Envelope(data, 0);
+  if (!errors.empty()) {
+    errors.push_back(']');
+    r.body.resize(r.body.size() - std::string_view("null}").size());
+    r.body.append(errors).push_back('}');
+  }
+  return r;
+}
+
+HttpResponse JaegerApi::GetTrace(const HttpRequest&, std::string_view id_text) {
+  absl::StatusOr<TraceId> id = ParseJaegerTraceId(id_text);
+  if (!id.ok()) return Error(id.status());
+  query::TraceQuery tq;
+  tq.trace_id = *id;
+  absl::StatusOr<query::TraceResult> trace = backend_->GetTrace(tq);
+  if (absl::IsNotFound(trace.status())) return Error(404, "trace not found");
+  if (!trace.ok()) return Error(trace.status());
+  std::string data = "[";
+  AppendJaegerTrace(&data, trace->spans);
+  data.push_back(']');
+  return Envelope(data, 0);
+}
+
+HttpResponse JaegerApi::Dependencies(const HttpRequest& request, std::string_view) {
+  const Params params = v1::ParseQueryString(request.query);
+  absl::StatusOr<uint64_t> end = ParseMillis(params, "endTs", now_());
+  if (!end.ok()) return Error(end.status());
+  absl::StatusOr<uint64_t> lookback = ParseMillis(params, "lookback", 24ull * 3600 * 1'000'000'000);
+  if (!lookback.ok()) return Error(lookback.status());
+  const std::string service = Param(params, "service");  // edges from or to it only
+
+  // Every span in range: its service, and the edge to its parent once both are known. Newest
+  // first, so a cut by the examined-spans budget keeps the most recent calls.
+  absl::flat_hash_map<std::string, uint32_t> service_ids;
+  std::vector<std::string> services;
+  absl::flat_hash_map<SpanKey, uint32_t> service_of;
+  std::vector<std::pair<SpanKey, uint32_t>> children;  // (parent, child's service)
+
+  query::SearchQuery q;
+  q.range = {*end > *lookback ? *end - *lookback : 0, *end};
+  q.sort = {query::SortField::kStartTime, /*ascending=*/false};
+  q.page_size = query::kMaxPageSize;
+  size_t examined = 0;
+  for (;;) {
+    absl::StatusOr<query::SearchResult> page = backend_->Search(q);
+    if (!page.ok()) return Error(page.status());
+    for (const model::StoredSpan& s : page->spans) {
+      std::string_view service = s.resource ? model::ServiceName(*s.resource) : std::string_view();
+      auto [it, added] =
+          service_ids.try_emplace(std::string(service), static_cast<uint32_t>(services.size()));
+      if (added) services.emplace_back(service);
+      service_of.emplace(SpanKey{s.span.trace_id, s.span.span_id}, it->second);
+      if (!IsZeroId(s.span.parent_span_id)) {
+        children.emplace_back(SpanKey{s.span.trace_id, s.span.parent_span_id}, it->second);
+      }
+    }
+    examined += page->spans.size();
+    if (!page->next.has_value()) break;
+    if (examined >= limits_.max_examined_spans) {
+      spdlog::warn("jaeger api: dependencies stopped after the newest {} spans", examined);
+      break;
+    }
+    q.after = page->next;
+  }
+  std::map<std::pair<std::string_view, std::string_view>, uint64_t> calls;
+  for (const auto& [parent, child_service] : children) {
+    auto it = service_of.find(parent);
+    if (it == service_of.end()) continue;
+    const std::string& parent_name = services[it->second];
+    const std::string& child_name = services[child_service];
+    if (!service.empty() && parent_name != service && child_name != service) continue;
+    ++calls[{parent_name, child_name}];
+  }
+  std::string data = "[";
+  for (const auto& [edge, count] : calls) {
+    if (data.size() > 1) data.push_back(',');
+    data.append("{\"parent\":");
+    AppendJsonString(&data, edge.first);
+    data.append(",\"child\":");
+    AppendJsonString(&data, edge.second);
+    data.append(fmt::format(",\"callCount\":{}}}", count));
+  }
+  data.push_back(']');
+  return Envelope(data, 0);
+}
+
+}  // namespace teletrace::api::jaeger
