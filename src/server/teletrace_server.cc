@@ -12,6 +12,7 @@
 #include "ingest/otlp_grpc_receiver.h"
 #include "ingest/otlp_http_receiver.h"
 #include "ingest/pipeline.h"
+#include "server/api_families.h"
 #include "server/backends.h"
 #include "server/http_server.h"
 #include "server/request_guard.h"
@@ -45,6 +46,8 @@ struct TeletraceServer::Parts {
   bool stopped = false;
 
   void HandleHttp(HttpRequest&& request, HttpResponder respond);
+  // Answers a query API request (on the query pool).
+  HttpResponse HandleQuery(ApiFamily family, const HttpRequest& request);
   void RetentionLoop();
 };
 
@@ -67,9 +70,8 @@ void CountRefusal(Metrics* metrics, LogThrottle* throttle, const std::string& li
 void TeletraceServer::Parts::HandleHttp(HttpRequest&& request, HttpResponder respond) {
   const std::string& path = request.path;
   const bool health = path == "/healthz" || path == "/readyz";
-  const bool is_v1 = path == "/v1" || path.rfind("/v1/", 0) == 0;
-  const bool is_jaeger = path.rfind("/api/", 0) == 0;
-  const bool is_api = path == "/metrics" || is_v1 || is_jaeger;
+  const ApiFamily family = ApiFamilyOf(request);
+  const bool is_api = path == "/metrics" || family != ApiFamily::kNone;
   const RequestGuard::Area area = health ? RequestGuard::Area::kHealth
                                   : is_api ? RequestGuard::Area::kApi
                                          : RequestGuard::Area::kUi;
@@ -97,15 +99,15 @@ void TeletraceServer::Parts::HandleHttp(HttpRequest&& request, HttpResponder res
     });
     return;
   }
-  if (is_v1 || is_jaeger) {
+  if (family != ApiFamily::kNone) {
     // Queries block on storage: run them on the query pool, never on a network thread.
     // This lambda is the boundary of the query path: nothing may escape it, or the pool thread
     // would call std::terminate and take ingest down with the API.
-    boost::asio::post(*query_pool, [this, is_jaeger, request = std::move(request),
+    boost::asio::post(*query_pool, [this, family, request = std::move(request),
                                     respond = std::move(respond)]() mutable {
       HttpResponse response;
       try {
-        response = is_jaeger ? jaeger_api->Handle(request) : api->Handle(request);
+        response = HandleQuery(family, request);
       } catch (const std::exception& e) {
         spdlog::error("api: {} {} threw: {}", request.method, request.path, e.what());
         response = api::v1::ErrorResponse(absl::InternalError(e.what()));
@@ -118,6 +120,20 @@ void TeletraceServer::Parts::HandleHttp(HttpRequest&& request, HttpResponder res
     return;
   }
   respond(ui->Serve(request));
+}
+
+HttpResponse TeletraceServer::Parts::HandleQuery(ApiFamily family, const HttpRequest& request) {
+  switch (family) {
+    case ApiFamily::kV1:
+      return api->Handle(request);
+    case ApiFamily::kJaeger:
+      return jaeger_api->Handle(request);
+    case ApiFamily::kTempo:
+    case ApiFamily::kZipkin:
+    case ApiFamily::kNone:
+      break;
+  }
+  return api::v1::ErrorResponse(absl::NotFoundError("no API serves " + request.path));
 }
 
 void TeletraceServer::Parts::RetentionLoop() {
