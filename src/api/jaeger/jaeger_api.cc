@@ -6,10 +6,13 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/numbers.h"
+#include "absl/time/time.h"
 #include "api/jaeger/jaeger_json.h"
 #include "api/jaeger/jaeger_query_params.h"
+#include "api/otlp/otlp_encoding.h"
 #include "api/teletrace_v1/teletrace_v1_api.h"
 #include "common/json_string.h"
+#include "common/status_macros.h"
 #include "common/time_util.h"
 #include "fmt/format.h"
 #include "query/parse.h"
@@ -159,6 +162,10 @@ HttpResponse JaegerApi::Handle(const HttpRequest& request) {
       {"traces", false, "", &JaegerApi::FindTraces},
       {"traces/", true, "", &JaegerApi::GetTrace},
       {"dependencies", false, "", &JaegerApi::Dependencies},
+      {"v3/services", false, "", &JaegerApi::V3Services},
+      {"v3/operations", false, "", &JaegerApi::V3Operations},
+      {"v3/traces", false, "", &JaegerApi::V3FindTraces},
+      {"v3/traces/", true, "", &JaegerApi::V3GetTrace},
   };
   std::string_view path = request.path;
   path.remove_prefix(std::min(path.size(), std::string_view("/api/").size()));
@@ -187,21 +194,52 @@ HttpResponse JaegerApi::Handle(const HttpRequest& request) {
   return Error(404, fmt::format("no such endpoint: {}", request.path));
 }
 
-HttpResponse JaegerApi::Services(const HttpRequest&, std::string_view) {
+absl::StatusOr<std::vector<std::string>> JaegerApi::ServiceNames() {
   query::TagValuesQuery q;
   q.key = *query::ParseKey(kServiceKey, "jaeger");
-  absl::StatusOr<query::TagValuesResult> values = backend_->TagValues(q);
-  if (!values.ok()) return Error(values.status());
+  ASSIGN_OR_RETURN(query::TagValuesResult values, backend_->TagValues(q));
   std::vector<std::string> names;
-  for (const query::TagValueCount& v : values->values) {
+  for (const query::TagValueCount& v : values.values) {
     if (const auto* s = std::get_if<std::string>(&v.value)) names.push_back(*s);
   }
   std::sort(names.begin(), names.end());
+  return names;
+}
+
+absl::StatusOr<std::set<std::pair<std::string, size_t>>> JaegerApi::OperationsOf(
+    const std::string& service, const std::vector<size_t>& kinds) {
+  std::set<std::pair<std::string, size_t>> operations;
+  for (size_t k : kinds) {
+    query::TagValuesQuery q;
+    q.key = *query::ParseKey("span.name", "jaeger");
+    q.filters.push_back(MakeFilter(kServiceKey, query::Operator::kEquals, service));
+    q.filters.push_back(MakeFilter("span.kind", query::Operator::kEquals, int64_t(k)));
+    ASSIGN_OR_RETURN(query::TagValuesResult values, backend_->TagValues(q));
+    for (const query::TagValueCount& v : values.values) {
+      if (const auto* s = std::get_if<std::string>(&v.value)) operations.emplace(*s, k);
+    }
+  }
+  return operations;
+}
+
+// The kinds `text` selects: all for "", none for a word that is not a kind.
+std::vector<size_t> KindsSelected(std::string_view text) {
+  std::vector<size_t> kinds;
+  for (size_t k = 0; k < std::size(kJaegerKinds); ++k) {
+    if (text.empty() || kJaegerKinds[k] == text) kinds.push_back(k);
+  }
+  return kinds;
+}
+
+HttpResponse JaegerApi::Services(const HttpRequest&, std::string_view) {
+  absl::StatusOr<std::vector<std::string>> names = ServiceNames();
+  if (!names.ok()) return Error(names.status());
   // Jaeger answers null, not [], when there is nothing; clients handle both, tools compare bytes.
-  return Envelope(names.empty() ? "null" : StringArray(names), names.size());
+  return Envelope(names->empty() ? "null" : StringArray(*names), names->size());
 }
 
 HttpResponse JaegerApi::ServiceOperations(const HttpRequest&, std::string_view service) {
+  // Names of every kind: one pass, not one per kind.
   query::TagValuesQuery q;
   q.key = *query::ParseKey("span.name", "jaeger");
   q.filters.push_back(MakeFilter(kServiceKey, query::Operator::kEquals, std::string(service)));
@@ -215,32 +253,7 @@ HttpResponse JaegerApi::ServiceOperations(const HttpRequest&, std::string_view s
   return Envelope(names.empty() ? "null" : StringArray(names), names.size());
 }
 
-HttpResponse JaegerApi::Operations(const HttpRequest& request, std::string_view) {
-  const Params params = v1::ParseQueryString(request.query);
-  const std::string service = Param(params, "service");
-  if (service.empty()) return Error(400, "parameter 'service' is required");
-  const std::string kind_param = Param(params, "spanKind");
-  std::vector<size_t> kinds;
-  for (size_t k = 0; k < std::size(kJaegerKinds); ++k) {
-    if (kind_param.empty() || kJaegerKinds[k] == kind_param) kinds.push_back(k);
-  }
-  if (kinds.empty()) {
-    return Error(400, fmt::format("unsupported spanKind \"{}\" (use server, client, producer, "
-                                  "consumer or internal)",
-                                  kind_param));
-  }
-  std::set<std::pair<std::string, size_t>> operations;
-  for (size_t k : kinds) {
-    query::TagValuesQuery q;
-    q.key = *query::ParseKey("span.name", "jaeger");
-    q.filters.push_back(MakeFilter(kServiceKey, query::Operator::kEquals, service));
-    q.filters.push_back(MakeFilter("span.kind", query::Operator::kEquals, int64_t(k)));
-    absl::StatusOr<query::TagValuesResult> values = backend_->TagValues(q);
-    if (!values.ok()) return Error(values.status());
-    for (const query::TagValueCount& v : values->values) {
-      if (const auto* s = std::get_if<std::string>(&v.value)) operations.emplace(*s, k);
-    }
-  }
+std::string OperationsArray(const std::set<std::pair<std::string, size_t>>& operations) {
   std::string data = "[";
   for (const auto& [name, kind] : operations) {
     if (data.size() > 1) data.push_back(',');
@@ -251,53 +264,76 @@ HttpResponse JaegerApi::Operations(const HttpRequest& request, std::string_view)
     data.push_back('}');
   }
   data.push_back(']');
-  return Envelope(data, operations.size());
+  return data;
+}
+
+HttpResponse JaegerApi::Operations(const HttpRequest& request, std::string_view) {
+  const Params params = v1::ParseQueryString(request.query);
+  const std::string service = Param(params, "service");
+  if (service.empty()) return Error(400, "parameter 'service' is required");
+  const std::string kind_param = Param(params, "spanKind");
+  const std::vector<size_t> kinds = KindsSelected(kind_param);
+  if (kinds.empty()) {
+    return Error(400, fmt::format("unsupported spanKind \"{}\" (use server, client, producer, "
+                                  "consumer or internal)",
+                                  kind_param));
+  }
+  absl::StatusOr<std::set<std::pair<std::string, size_t>>> operations =
+      OperationsOf(service, kinds);
+  if (!operations.ok()) return Error(operations.status());
+  return Envelope(OperationsArray(*operations), operations->size());
+}
+
+absl::StatusOr<std::vector<TraceId>> JaegerApi::FindTraceIds(const TraceSearchParams& params) {
+  std::vector<TraceId> trace_ids;
+  query::SearchQuery q;
+  q.range = {params.start_unix_nano, params.end_unix_nano};
+  q.filters.push_back(MakeFilter(kServiceKey, query::Operator::kEquals, params.service));
+  if (!params.operation.empty()) {
+    q.filters.push_back(MakeFilter("span.name", query::Operator::kEquals, params.operation));
+  }
+  if (params.min_duration_nano > 0) {
+    q.filters.push_back(MakeFilter("externalFields.durationNano", query::Operator::kGte,
+                                   static_cast<int64_t>(params.min_duration_nano)));
+  }
+  if (params.max_duration_nano.has_value()) {
+    q.filters.push_back(MakeFilter("externalFields.durationNano", query::Operator::kLte,
+                                   static_cast<int64_t>(*params.max_duration_nano)));
+  }
+  q.sort = {query::SortField::kStartTime, /*ascending=*/false};
+  q.page_size = query::kMaxPageSize;
+  absl::flat_hash_set<TraceId> seen;
+  size_t examined = 0;
+  while (trace_ids.size() < params.limit) {
+    ASSIGN_OR_RETURN(query::SearchResult page, backend_->Search(q));
+    for (const model::StoredSpan& s : page.spans) {
+      if (trace_ids.size() == params.limit) break;
+      if (seen.contains(s.span.trace_id) || !MatchesTags(s, params.tags)) continue;
+      seen.insert(s.span.trace_id);
+      trace_ids.push_back(s.span.trace_id);
+    }
+    examined += page.spans.size();
+    if (!page.next.has_value()) break;
+    if (examined >= limits_.max_examined_spans) {
+      spdlog::warn("jaeger api: trace search for service \"{}\" stopped after {} spans; older "
+                   "matches are not returned",
+                   params.service, examined);
+      break;
+    }
+    q.after = page.next;
+  }
+  return trace_ids;
 }
 
 HttpResponse JaegerApi::FindTraces(const HttpRequest& request, std::string_view) {
   absl::StatusOr<TraceSearchParams> params =
       ParseTraceSearchParams(v1::ParseQueryString(request.query), now_(), limits_.max_traces);
   if (!params.ok()) return Error(params.status());
-
   std::vector<TraceId> trace_ids = params->trace_ids;
   if (trace_ids.empty()) {
-    query::SearchQuery q;
-    q.range = {params->start_unix_nano, params->end_unix_nano};
-    q.filters.push_back(MakeFilter(kServiceKey, query::Operator::kEquals, params->service));
-    if (!params->operation.empty()) {
-      q.filters.push_back(MakeFilter("span.name", query::Operator::kEquals, params->operation));
-    }
-    if (params->min_duration_nano > 0) {
-      q.filters.push_back(MakeFilter("externalFields.durationNano", query::Operator::kGte,
-                                     static_cast<int64_t>(params->min_duration_nano)));
-    }
-    if (params->max_duration_nano.has_value()) {
-      q.filters.push_back(MakeFilter("externalFields.durationNano", query::Operator::kLte,
-                                     static_cast<int64_t>(*params->max_duration_nano)));
-    }
-    q.sort = {query::SortField::kStartTime, /*ascending=*/false};
-    q.page_size = query::kMaxPageSize;
-    absl::flat_hash_set<TraceId> seen;
-    size_t examined = 0;
-    while (trace_ids.size() < params->limit) {
-      absl::StatusOr<query::SearchResult> page = backend_->Search(q);
-      if (!page.ok()) return Error(page.status());
-      for (const model::StoredSpan& s : page->spans) {
-        if (trace_ids.size() == params->limit) break;
-        if (seen.contains(s.span.trace_id) || !MatchesTags(s, params->tags)) continue;
-        seen.insert(s.span.trace_id);
-        trace_ids.push_back(s.span.trace_id);
-      }
-      examined += page->spans.size();
-      if (!page->next.has_value()) break;
-      if (examined >= limits_.max_examined_spans) {
-        spdlog::warn("jaeger api: trace search for service \"{}\" stopped after {} spans; older "
-                     "matches are not returned",
-                     params->service, examined);
-        break;
-      }
-      q.after = page->next;
-    }
+    absl::StatusOr<std::vector<TraceId>> found = FindTraceIds(*params);
+    if (!found.ok()) return Error(found.status());
+    trace_ids = std::move(*found);
   }
 
   std::string data = "[";
@@ -406,6 +442,142 @@ HttpResponse JaegerApi::Dependencies(const HttpRequest& request, std::string_vie
   }
   data.push_back(']');
   return Envelope(data, 0);
+}
+
+// ---- api_v3 ----
+
+namespace {
+
+HttpResponse V3Error(int status, std::string_view message) {
+  HttpResponse r;
+  r.status = status;
+  r.body = fmt::format(R"({{"error":{{"httpCode":{},"message":)", status);
+  AppendJsonString(&r.body, message);
+  r.body.append("}}");
+  return r;
+}
+
+HttpResponse V3Error(const absl::Status& status) {
+  const int code = v1::HttpStatusFor(status);
+  if (code == 500) {
+    spdlog::error("jaeger api v3: internal error: {}", status.ToString());
+    return V3Error(500, "internal error (see the server log)");
+  }
+  return V3Error(code, std::string(status.message()));
+}
+
+HttpResponse V3Result(const std::vector<model::StoredSpan>& spans) {
+  HttpResponse r;
+  r.body = "{\"result\":";
+  otlp::AppendOtlpTracesJson(&r.body, spans);
+  r.body.push_back('}');
+  return r;
+}
+
+absl::StatusOr<uint64_t> ParseRfc3339(std::string_view name, const std::string& text) {
+  absl::Time t;
+  std::string error;
+  if (!absl::ParseTime(absl::RFC3339_full, text, &t, &error) || t < absl::UnixEpoch()) {
+    return absl::InvalidArgumentError(
+        fmt::format("malformed parameter {}: expected an RFC 3339 time, got \"{}\"", name, text));
+  }
+  return static_cast<uint64_t>(absl::ToUnixNanos(t));
+}
+
+}  // namespace
+
+HttpResponse JaegerApi::V3Services(const HttpRequest&, std::string_view) {
+  absl::StatusOr<std::vector<std::string>> names = ServiceNames();
+  if (!names.ok()) return V3Error(names.status());
+  HttpResponse r;
+  r.body = "{\"services\":" + StringArray(*names) + "}";
+  return r;
+}
+
+HttpResponse JaegerApi::V3Operations(const HttpRequest& request, std::string_view) {
+  const Params params = v1::ParseQueryString(request.query);
+  const std::string service = Param(params, "service");
+  std::set<std::pair<std::string, size_t>> operations;
+  if (!service.empty()) {  // Jaeger answers an empty list without a service
+    absl::StatusOr<std::set<std::pair<std::string, size_t>>> found =
+        OperationsOf(service, KindsSelected(Param(params, "span_kind")));
+    if (!found.ok()) return V3Error(found.status());
+    operations = std::move(*found);
+  }
+  HttpResponse r;
+  r.body = "{\"operations\":" + OperationsArray(operations) + "}";
+  return r;
+}
+
+HttpResponse JaegerApi::V3GetTrace(const HttpRequest&, std::string_view id_text) {
+  absl::StatusOr<TraceId> id = ParseJaegerTraceId(id_text);
+  if (!id.ok()) {
+    return V3Error(400, fmt::format("malformed parameter trace_id: {}", std::string(id.status().message())));
+  }
+  query::TraceQuery tq;
+  tq.trace_id = *id;
+  absl::StatusOr<query::TraceResult> trace = backend_->GetTrace(tq);
+  if (absl::IsNotFound(trace.status())) return V3Error(404, "No traces found");
+  if (!trace.ok()) return V3Error(trace.status());
+  return V3Result(trace->spans);
+}
+
+HttpResponse JaegerApi::V3FindTraces(const HttpRequest& request, std::string_view) {
+  const Params query = v1::ParseQueryString(request.query);
+  const std::string start = Param(query, "query.start_time_min");
+  const std::string end = Param(query, "query.start_time_max");
+  if (start.empty() || end.empty()) {
+    return V3Error(400, "query.start_time_min and query.start_time_max are required");
+  }
+  TraceSearchParams params;
+  params.service = Param(query, "query.service_name");
+  params.operation = Param(query, "query.operation_name");
+  absl::StatusOr<uint64_t> start_nano = ParseRfc3339("query.start_time_min", start);
+  if (!start_nano.ok()) return V3Error(start_nano.status());
+  absl::StatusOr<uint64_t> end_nano = ParseRfc3339("query.start_time_max", end);
+  if (!end_nano.ok()) return V3Error(end_nano.status());
+  params.start_unix_nano = *start_nano;
+  params.end_unix_nano = *end_nano;
+  for (const char* name : {"query.duration_min", "query.duration_max"}) {
+    const std::string text = Param(query, name);
+    if (text.empty()) continue;
+    absl::StatusOr<uint64_t> d = ParseGoDuration(text, name);
+    if (!d.ok()) {
+      return V3Error(d.status());
+    }
+    if (std::string_view(name) == "query.duration_min") {
+      params.min_duration_nano = *d;
+    } else {
+      params.max_duration_nano = *d;
+    }
+  }
+  params.limit = kDefaultTraceLimit;
+  if (const std::string text = Param(query, "query.num_traces"); !text.empty()) {
+    int64_t n = 0;
+    if (!absl::SimpleAtoi(text, &n) || n < 0) {
+      return V3Error(400, fmt::format("malformed parameter query.num_traces: expected a "
+                                      "non-negative integer, got \"{}\"",
+                                      text));
+    }
+    if (n > 0) params.limit = static_cast<size_t>(n);
+  }
+  params.limit = std::min(params.limit, limits_.max_traces);
+  if (params.service.empty()) return V3Error(400, "query.service_name is required");
+
+  absl::StatusOr<std::vector<TraceId>> ids = FindTraceIds(params);
+  if (!ids.ok()) return V3Error(ids.status());
+  std::vector<model::StoredSpan> spans;
+  for (const TraceId& id : *ids) {
+    if (spans.size() >= limits_.max_result_spans) break;
+    query::TraceQuery tq;
+    tq.trace_id = id;
+    absl::StatusOr<query::TraceResult> trace = backend_->GetTrace(tq);
+    if (absl::IsNotFound(trace.status())) continue;  // gone to retention since
+    if (!trace.ok()) return V3Error(trace.status());
+    std::move(trace->spans.begin(), trace->spans.end(), std::back_inserter(spans));
+  }
+  if (spans.empty()) return V3Error(404, "No traces found");
+  return V3Result(spans);
 }
 
 }  // namespace teletrace::api::jaeger

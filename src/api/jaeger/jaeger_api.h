@@ -13,6 +13,14 @@
 //                                             whose parent is in range, by the two spans' services
 //                                             (a service calling itself included, as in Jaeger)
 //
+// and Jaeger's api_v3 (OTLP/JSON answers, hex ids, errors {"error": {"httpCode", "message"}}):
+//   GET /api/v3/services                      {"services": [...]}
+//   GET /api/v3/operations?service=&span_kind= {"operations": [{"name", "spanKind"}]}
+//   GET /api/v3/traces/{trace_id}             {"result": {"resourceSpans": [...]}}
+//   GET /api/v3/traces?query.service_name=&query.operation_name=&query.start_time_min=
+//       &query.start_time_max= (RFC 3339, required)&query.duration_min=&query.duration_max=
+//       &query.num_traces=                    the matching traces merged into one result
+//
 // Answers use Jaeger's envelope {"data", "total", "limit", "offset", "errors"}; errors are
 // {"code", "msg"} entries with the HTTP status: 400 for bad parameters (the message names the
 // parameter), 404 for an unknown trace or route, 405 for a method other than GET, 500 for internal
@@ -29,6 +37,11 @@
 #pragma once
 
 #include <functional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "api/jaeger/jaeger_query_params.h"
 
 #include "common/http.h"
 #include "storage/storage.h"
@@ -60,6 +73,18 @@ class JaegerApi {
   HttpResponse FindTraces(const HttpRequest& request, std::string_view arg);
   HttpResponse GetTrace(const HttpRequest& request, std::string_view id);
   HttpResponse Dependencies(const HttpRequest& request, std::string_view arg);
+  HttpResponse V3Services(const HttpRequest& request, std::string_view arg);
+  HttpResponse V3Operations(const HttpRequest& request, std::string_view arg);
+  HttpResponse V3GetTrace(const HttpRequest& request, std::string_view id);
+  HttpResponse V3FindTraces(const HttpRequest& request, std::string_view arg);
+
+  // Trace ids of traces holding a span that matches `params`, newest first, at most its limit.
+  absl::StatusOr<std::vector<TraceId>> FindTraceIds(const TraceSearchParams& params);
+  // The sorted service names, or the sorted (operation, kind) pairs of `service` (kind 0-5 as
+  // model::SpanKind; `kinds` restricts them).
+  absl::StatusOr<std::vector<std::string>> ServiceNames();
+  absl::StatusOr<std::set<std::pair<std::string, size_t>>> OperationsOf(
+      const std::string& service, const std::vector<size_t>& kinds);
 
   storage::Backend* backend_;
   std::function<uint64_t()> now_;

@@ -6,6 +6,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "api/jaeger/jaeger_json.h"
@@ -312,6 +313,64 @@ TEST_F(JaegerApiTest, DependenciesCountCallsBetweenServices) {
             json::array());
   EXPECT_EQ(GetJson("/api/dependencies", "endTs=yesterday", 400)["errors"][0]["msg"],
             "unable to parse param 'endTs': expected non-negative milliseconds, got \"yesterday\"");
+}
+
+TEST_F(JaegerApiTest, ApiV3AnswersInOtlpJson) {
+  WriteSample();
+  EXPECT_EQ(Get("/api/v3/services").body, R"({"services":["backend","frontend"]})");
+  EXPECT_EQ(Get("/api/v3/operations", "service=frontend").body,
+            R"({"operations":[{"name":"GET /cart","spanKind":"server"},)"
+            R"({"name":"call backend","spanKind":"client"}]})");
+  EXPECT_EQ(Get("/api/v3/operations", "service=frontend&span_kind=client").body,
+            R"({"operations":[{"name":"call backend","spanKind":"client"}]})");
+  EXPECT_EQ(Get("/api/v3/operations").body, R"({"operations":[]})");
+
+  json trace = GetJson("/api/v3/traces/" + kT11)["result"];
+  ASSERT_EQ(trace["resourceSpans"].size(), 2u);  // frontend, backend
+  const json& front = trace["resourceSpans"][0];
+  EXPECT_EQ(front["resource"]["attributes"][0],
+            json::parse(R"({"key":"service.name","value":{"stringValue":"frontend"}})"));
+  EXPECT_EQ(front["scopeSpans"][0]["scope"], json::parse(R"({"name":"shop.http","version":"1.2.3"})"));
+  const json& root = front["scopeSpans"][0]["spans"][0];
+  EXPECT_EQ(root["traceId"], kT11);
+  EXPECT_EQ(root["spanId"], "0101010101010101");
+  EXPECT_EQ(root["traceState"], "vendor=x");
+  EXPECT_EQ(root["flags"], 1);
+  EXPECT_EQ(root["kind"], 2);
+  EXPECT_EQ(root["startTimeUnixNano"], std::to_string(kBase + 1'234'567));
+  EXPECT_EQ(root["status"], json::parse(R"({"code":1})"));
+  EXPECT_EQ(trace["resourceSpans"][1]["scopeSpans"][0]["spans"][0]["status"],
+            json::parse(R"({"message":"deadlock","code":2})"));
+
+  const std::string range = "&query.start_time_min=2023-11-14T22:13:20Z"
+                            "&query.start_time_max=2023-11-14T22:13:21.5Z";
+  json found = GetJson("/api/v3/traces", "query.service_name=backend" + range)["result"];
+  std::set<std::string> trace_ids;
+  for (const json& rs : found["resourceSpans"]) {
+    for (const json& ss : rs["scopeSpans"]) {
+      for (const json& span : ss["spans"]) trace_ids.insert(span["traceId"]);
+    }
+  }
+  EXPECT_EQ(trace_ids, (std::set<std::string>{kT11, kT22}));
+  json one = GetJson("/api/v3/traces", "query.service_name=backend&query.duration_max=10ms" +
+                                           range)["result"];
+  ASSERT_EQ(one["resourceSpans"].size(), 1u);
+  EXPECT_EQ(one["resourceSpans"][0]["scopeSpans"][0]["spans"][0]["traceId"], kT22);
+
+  EXPECT_EQ(Get("/api/v3/traces", "query.service_name=nobody" + range).body,
+            R"({"error":{"httpCode":404,"message":"No traces found"}})");
+  EXPECT_EQ(Get("/api/v3/traces", "query.service_name=backend").body,
+            R"({"error":{"httpCode":400,"message":"query.start_time_min and query.start_time_max are required"}})");
+  EXPECT_EQ(Get("/api/v3/traces", "query.service_name=backend&query.start_time_min=yesterday"
+                                  "&query.start_time_max=2023-11-14T22:13:21Z")
+                .status,
+            400);
+  EXPECT_EQ(Get("/api/v3/traces", "query.service_name=backend&query.duration_min=5" + range).body,
+            R"({"error":{"httpCode":400,"message":)"
+            R"("unable to parse param 'query.duration_min': missing or unknown unit (use ns, us, )"
+            R"(ms, s, m or h) in duration \"5\""}})");
+  EXPECT_EQ(Get("/api/v3/traces/" + kT22.substr(0, 31) + "9").status, 404);
+  EXPECT_EQ(Get("/api/v3/traces/xyz").status, 400);
 }
 
 TEST(JaegerJsonTest, GoFloatFormatting) {
