@@ -15,6 +15,7 @@
 #include "common/status_macros.h"
 #include "common/time_util.h"
 #include "fmt/format.h"
+#include "query/intrinsics.h"
 #include "query/parse.h"
 #include "spdlog/spdlog.h"
 
@@ -209,7 +210,22 @@ absl::StatusOr<std::vector<std::string>> JaegerApi::ServiceNames() {
 absl::StatusOr<std::set<std::pair<std::string, size_t>>> JaegerApi::OperationsOf(
     const std::string& service, const std::vector<size_t>& kinds) {
   std::set<std::pair<std::string, size_t>> operations;
-  for (size_t k : kinds) {
+  std::vector<size_t> present = kinds;
+  if (kinds.size() > 1) {
+    // Most services use one or two kinds: learn which in one pass, then ask only for those.
+    query::TagValuesQuery q;
+    q.key = *query::ParseKey("span.kind", "jaeger");
+    q.filters.push_back(MakeFilter(kServiceKey, query::Operator::kEquals, service));
+    ASSIGN_OR_RETURN(query::TagValuesResult values, backend_->TagValues(q));
+    present.clear();
+    for (size_t k : kinds) {
+      for (const query::TagValueCount& v : values.values) {
+        const auto* name = std::get_if<std::string>(&v.value);
+        if (name != nullptr && *name == query::kSpanKindNames[k]) present.push_back(k);
+      }
+    }
+  }
+  for (size_t k : present) {
     query::TagValuesQuery q;
     q.key = *query::ParseKey("span.name", "jaeger");
     q.filters.push_back(MakeFilter(kServiceKey, query::Operator::kEquals, service));
