@@ -71,12 +71,59 @@ std::unique_ptr<Workers<R>> NewBlockWorkers(size_t blocks) {
   return std::make_unique<Workers<R>>(threads, 2 * threads + 2);
 }
 
+// What a block's value counts say about a filter for all of its spans.
+enum class FilterVerdict { kAll = 0, kUnknown = 1, kNone = 2 };  // ordered: max() combines
+
+// Filters a block's value counts can decide: equals/in with string operands on a counted key.
+// (A string operand equals only string values, and every span carrying a scalar value is
+// counted, so the counts say exactly which spans match, unless some span carries an array.)
+bool CountDecidable(const query::Filter& f) {
+  if (!IsCountedKey(f.key)) return false;
+  if (f.op == query::Operator::kEquals) {
+    return f.value.has_value() && std::holds_alternative<std::string>(*f.value);
+  }
+  if (f.op == query::Operator::kIn) {
+    return std::all_of(f.values.begin(), f.values.end(), [](const query::Scalar& v) {
+      return std::holds_alternative<std::string>(v);
+    });
+  }
+  return false;
+}
+
+// kAll when every one of the block's `span_count` spans matches `f` (CountDecidable), kNone when
+// none does, kUnknown when some do, the key has too many values to be counted, or spans carry
+// values the counts leave out (arrays, maps, bytes).
+FilterVerdict VerdictFromCounts(const BlockValueCounts& counts, const query::Filter& f,
+                                uint64_t span_count) {
+  uint64_t matching = 0, counted = 0;
+  auto add = [&](const query::TagValue& value, uint64_t n) {
+    counted += n;
+    const auto* s = std::get_if<std::string>(&value);
+    if (s == nullptr) return;
+    if (f.op == query::Operator::kEquals) {
+      if (*s == std::get<std::string>(*f.value)) matching += n;
+      return;
+    }
+    for (const query::Scalar& operand : f.values) {
+      if (*s == std::get<std::string>(operand)) {
+        matching += n;
+        return;
+      }
+    }
+  };
+  if (!counts.ForEachCount(f.key, add)) return FilterVerdict::kUnknown;
+  if (matching == span_count) return FilterVerdict::kAll;
+  if (matching == 0 && counted == span_count) return FilterVerdict::kNone;
+  return FilterVerdict::kUnknown;
+}
+
 struct BlockBounds {
   int64_t block_id = 0;
   uint64_t min_start = 0;
   uint64_t max_start = 0;
   uint64_t min_duration = 0;
   uint64_t max_duration = 0;
+  uint64_t span_count = 0;
 };
 
 // Undoes an open write transaction unless Commit() succeeded.
@@ -375,7 +422,7 @@ absl::StatusOr<std::vector<BlockBounds>> SqliteBackend::BlocksInRange(
     SqliteConnection& conn, const std::optional<query::TimeRange>& range) {
   ASSIGN_OR_RETURN(SqliteStatement stmt,
                    conn.Prepare("SELECT block_id, min_start_unix_nano, max_start_unix_nano, "
-                                "min_duration_nano, max_duration_nano FROM blocks "
+                                "min_duration_nano, max_duration_nano, span_count FROM blocks "
                                 "WHERE max_start_unix_nano >= ?1 AND min_start_unix_nano <= ?2"));
   stmt.BindInt(1, range ? ToDb(range->start_unix_nano) : 0);
   stmt.BindInt(2, range ? ToDb(range->end_unix_nano) : INT64_MAX);
@@ -385,7 +432,8 @@ absl::StatusOr<std::vector<BlockBounds>> SqliteBackend::BlocksInRange(
     if (!row) break;
     blocks.push_back(BlockBounds{stmt.ColumnInt(0), MinFromDb(stmt.ColumnInt(1)),
                                  MaxFromDb(stmt.ColumnInt(2)), MinFromDb(stmt.ColumnInt(3)),
-                                 MaxFromDb(stmt.ColumnInt(4))});
+                                 MaxFromDb(stmt.ColumnInt(4)),
+                                 static_cast<uint64_t>(stmt.ColumnInt(5))});
   }
   return blocks;
 }
@@ -755,16 +803,18 @@ absl::StatusOr<query::TagValuesResult> SqliteBackend::TagValues(
   const std::string context = fmt::format("sqlite: tag values of {}", query.key.text);
   // The collector applies the range and filters itself, so each span is matched once.
   query::TagValuesCollector collector(query);
-  if (!query.filters.empty() || !IsCountedKey(query.key)) {
+  const bool decidable = std::all_of(query.filters.begin(), query.filters.end(),
+                                     [](const query::Filter& f) { return CountDecidable(f); });
+  if (!decidable || !IsCountedKey(query.key)) {
     RETURN_IF_ERROR(Annotate(ScanRange(query.range, query.filters, FieldsRead(query),
                                        [&](const StoredSpan& s) { collector.Add(s); }),
                              context));
     return std::move(collector).Finish();
   }
-  // No filters: every span of a block wholly inside the range counts, so the block's value
-  // counts (when it has them and they cover the key) stand in for decoding it. Blocks are visited
-  // in the order ScanRange decodes them, so of equal values (0.0 and -0.0) the same one is
-  // reported either way.
+  // A block wholly inside the range whose value counts show that every span passes the filters
+  // (or that none does) is answered from its counts of the key (or skipped) instead of decoded;
+  // without filters every block inside the range qualifies. Blocks are visited in the order
+  // ScanRange decodes them, so of equal values (0.0 and -0.0) the same one is reported either way.
   absl::StatusOr<Reader> reader = AcquireReader();
   if (!reader.ok()) return Annotate(reader.status(), context);
   SqliteConnection& conn = reader->conn();
@@ -801,11 +851,20 @@ absl::StatusOr<query::TagValuesResult> SqliteBackend::TagValues(
       if (*row) {
         // Unreadable counts only cost the decode; the block stays the source of truth.
         absl::StatusOr<BlockValueCounts> counts = BlockValueCounts::Parse(select->ColumnBlob(0));
+        FilterVerdict verdict = FilterVerdict::kAll;
+        for (size_t f = 0; counts.ok() && f < query.filters.size(); ++f) {
+          verdict = std::max(verdict, VerdictFromCounts(*counts, query.filters[f], block.span_count));
+        }
+        if (counts.ok() && verdict == FilterVerdict::kNone) {
+          blocks_pruned_.fetch_add(1, std::memory_order_relaxed);
+          continue;
+        }
         std::vector<std::pair<query::TagValue, uint64_t>> counted;
         auto keep = [&counted](const query::TagValue& v, uint64_t n) {
           counted.emplace_back(v, n);
         };
-        if (counts.ok() && counts->ForEachCount(query.key, keep)) {
+        if (counts.ok() && verdict == FilterVerdict::kAll &&
+            counts->ForEachCount(query.key, keep)) {
           RETURN_IF_ERROR(Annotate(drain(), context));
           for (const auto& [value, n] : counted) collector.AddCounted(value, n);
           blocks_counted_.fetch_add(1, std::memory_order_relaxed);
