@@ -197,6 +197,25 @@ TEST_F(JaegerApiTest, TraceJsonMatchesGolden) {
                         kT22 + R"(","spanID":"0505050505050505"}])"));
 }
 
+TEST_F(JaegerApiTest, ASpanWhoseParentIsMissingCarriesJaegersWarning) {
+  model::SpanBatch batch;
+  auto& rs = batch.resource_spans.emplace_back();
+  rs.resource.attributes = {{"service.name", "svc"}};
+  model::Span s;
+  s.trace_id = Tid(0x33);
+  s.span_id = Sid(0x07);
+  s.parent_span_id = {0xde, 0xad, 0xbe, 0xef, 0xde, 0xad, 0xbe, 0xef};
+  s.name = "orphan";
+  s.start_time_unix_nano = kBase;
+  s.end_time_unix_nano = kBase + kMs;
+  rs.scope_spans.emplace_back().spans.push_back(s);
+  ASSERT_TRUE(backend_->WriteSpans(std::move(batch), kNow).ok());
+  json span = GetJson("/api/traces/" + std::string(32, '3'))["data"][0]["spans"][0];
+  EXPECT_EQ(span["warnings"],
+            json::parse(R"(["invalid parent span IDs=deadbeefdeadbeef; skipping clock skew adjustment"])"));
+  EXPECT_EQ(span["references"][0]["spanID"], "deadbeefdeadbeef");
+}
+
 TEST_F(JaegerApiTest, TraceByIdErrors) {
   WriteSample();
   EXPECT_EQ(GetJson("/api/traces/abc", "", 404).dump(),

@@ -7,6 +7,7 @@
 #include <map>
 #include <unordered_map>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/escaping.h"
 #include "api/jaeger/jaeger_query_params.h"
 #include "common/json_string.h"
@@ -240,8 +241,10 @@ struct Reference {
   const SpanId* span_id;
 };
 
+// `parent_missing`: the span names a parent the trace does not hold (Jaeger warns about it and
+// treats the span as a root).
 void AppendSpan(std::string* out, const model::StoredSpan& stored, std::string_view trace_hex,
-                std::string_view process_id) {
+                std::string_view process_id, bool parent_missing) {
   const model::Span& span = stored.span;
   out->append("{\"traceID\":");
   AppendJsonString(out, trace_hex);
@@ -336,7 +339,14 @@ void AppendSpan(std::string* out, const model::StoredSpan& stored, std::string_v
   }
   out->append("],\"processID\":");
   AppendJsonString(out, process_id);
-  out->append(",\"warnings\":null}");
+  if (parent_missing) {
+    // Jaeger's wording, so tools that recognise it keep doing so.
+    out->append(",\"warnings\":[\"invalid parent span IDs=");
+    out->append(ToHex(span.parent_span_id));
+    out->append("; skipping clock skew adjustment\"]}");
+  } else {
+    out->append(",\"warnings\":null}");
+  }
 }
 
 }  // namespace
@@ -415,10 +425,15 @@ void AppendJaegerTrace(std::string* out, const std::vector<model::StoredSpan>& s
       spans.empty() ? std::string() : JaegerTraceIdHex(spans.front().span.trace_id);
   out->append("{\"traceID\":");
   AppendJsonString(out, trace_hex);
+  absl::flat_hash_set<SpanId> span_ids;
+  span_ids.reserve(spans.size());
+  for (const model::StoredSpan& s : spans) span_ids.insert(s.span.span_id);
   out->append(",\"spans\":[");
   for (size_t i = 0; i < spans.size(); ++i) {
     if (i > 0) out->push_back(',');
-    AppendSpan(out, spans[i], trace_hex, fmt::format("p{}", span_process[i] + 1));
+    const SpanId& parent = spans[i].span.parent_span_id;
+    AppendSpan(out, spans[i], trace_hex, fmt::format("p{}", span_process[i] + 1),
+               !IsZeroId(parent) && !span_ids.contains(parent));
   }
   out->append("],\"processes\":{");
   // Go writes map keys sorted: "p1", "p10", "p11", ..., "p2".

@@ -15,8 +15,10 @@
 // "event" field with the name first, then the attributes sorted); the parent becomes a CHILD_OF
 // reference and each link a FOLLOWS_FROM one (CHILD_OF when its opentracing.ref_type says so).
 // Arrays and maps are strings holding their JSON, bytes are base64 "binary" tags, integers beyond
-// ±(2^53-1) are written as strings. What Jaeger's model cannot carry is left out, as Jaeger leaves
-// it out: span flags, dropped counts, link attributes and trace states, scope attributes.
+// ±(2^53-1) are written as strings. A span whose parent is not in the trace carries Jaeger's
+// warning "invalid parent span IDs=<id>; skipping clock skew adjustment". What Jaeger's model
+// cannot carry is left out, as Jaeger leaves it out: span flags, dropped counts, link attributes
+// and trace states, scope attributes.
 #pragma once
 
 #include <string>
