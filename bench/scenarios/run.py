@@ -41,6 +41,7 @@ import tempfile
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -661,6 +662,7 @@ def scenario_queries(ctx):
         sample_trace, _ = client.json("GET", f"/v1/trace/{rng.choice(trace_ids)}")
         sample_span = sample_trace["spans"][0]["span"]
         user_id = sample_span["attributes"]["user.id"]
+        user_service = sample_trace["spans"][0]["resource"]["attributes"]["service.name"]
         length = int(sample_span["attributes"]["http.request_content_length"])
         low = max(0, length - 50)
 
@@ -701,6 +703,25 @@ def scenario_queries(ctx):
                                               "key": "externalFields.durationNano",
                                               "aggregationParameters": {"percentiles": [50, 99]}}}}),
         }
+        # The Jaeger query API (Grafana's Jaeger data source) on the same store: microsecond
+        # search windows, the service's operations, a tag search the storage cannot push down.
+        start_us = timeframe["startTimeUnixNanoSec"] // 1000
+        end_us = time.time_ns() // 1000
+        quoted = urllib.parse.quote(service)
+        window = f"start={start_us}&end={end_us}"
+        queries.update({
+            "jaeger_services": ("GET", "/api/services", None),
+            "jaeger_operations": ("GET", f"/api/services/{quoted}/operations", None),
+            "jaeger_search_service": ("GET", f"/api/traces?service={quoted}&limit=20&{window}", None),
+            "jaeger_search_duration": (
+                "GET", f"/api/traces?service={quoted}&minDuration=900ms&limit=20&{window}", None),
+            # The sampled span's own service, so the search has something to find.
+            "jaeger_search_rare_tag": (
+                "GET", f"/api/traces?service={urllib.parse.quote(user_service)}&limit=20&{window}"
+                "&tags=" + urllib.parse.quote(json.dumps({"user.id": str(user_id)})), None),
+            "jaeger_dependencies_5m": (
+                "GET", f"/api/dependencies?endTs={end_us // 1000}&lookback=300000", None),
+        })
         results = {"store_spans": ctx.results.get("size", {}).get("spans", {}).get("median"),
                    "timeframe_start_unix_nano": timeframe["startTimeUnixNanoSec"],
                    "service": service, "user_id": user_id,
@@ -753,6 +774,8 @@ def scenario_queries(ctx):
                 results[name]["spans_returned"] = len(doc["spans"])
             elif "values" in doc:
                 results[name]["values_returned"] = len(doc["values"])
+            elif isinstance(doc.get("data"), list):
+                results[name]["items_returned"] = len(doc["data"])
             results[name]["response_bytes"] = len(payload)
         ctx.results["queries"] = results
 
@@ -1226,6 +1249,12 @@ def render_sqlite(ctx):
                 f"tag values with counts, `user.id` (limit {q['tag_values_limit'] or 'none'})",
             "duration_statistics": "duration statistics (min, max, avg, p50, p99)",
             "histogram": "histogram, 1-minute buckets: count and duration p50/p99",
+            "jaeger_services": "Jaeger API: services",
+            "jaeger_operations": f"Jaeger API: operations of `{q['service']}`",
+            "jaeger_search_service": f"Jaeger API: 20 traces of `{q['service']}`",
+            "jaeger_search_duration": "Jaeger API: 20 traces, minDuration=900ms",
+            "jaeger_search_rare_tag": "Jaeger API: 20 traces, tag `user.id` (rare; not pushed down)",
+            "jaeger_dependencies_5m": "Jaeger API: dependencies, last 5 minutes",
         }
         for name, label in labels.items():
             fig = q.get(name)
@@ -1236,6 +1265,8 @@ def render_sqlite(ctx):
                 returned = f"{fig['spans_returned']} span(s)"
             elif "values_returned" in fig:
                 returned = f"{fig['values_returned']} values"
+            elif "items_returned" in fig:
+                returned = f"{fig['items_returned']} item(s)"
             elif name == "trace_by_id":
                 returned = "whole traces"
             lines.append(f"| {label} | {fmt_fig(fig['p50_ms'], 1)} | {fmt_fig(fig['p99_ms'], 1)} | "
