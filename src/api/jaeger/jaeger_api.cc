@@ -1,6 +1,7 @@
 #include "api/jaeger/jaeger_api.h"
 
 #include <algorithm>
+#include <cmath>
 #include <set>
 
 #include "absl/container/flat_hash_map.h"
@@ -300,8 +301,69 @@ HttpResponse JaegerApi::Operations(const HttpRequest& request, std::string_view)
   return Envelope(OperationsArray(*operations), operations->size());
 }
 
+// Filters, one per attribute level, whose union holds every span that can match the tag
+// condition `key`=`text` (the condition's text as a string, and as the number or boolean it
+// spells), so a tag search prunes blocks like any filtered search; the exact text comparison is
+// still made on the spans returned. Empty when there is no such condition to push down (only
+// error/span.kind conditions, which are checked on the status and kind).
+std::vector<query::Filter> TagAlternatives(
+    const std::vector<std::pair<std::string, std::string>>& tags) {
+  for (const auto& [key, text] : tags) {
+    if (key.empty() || key == "error" || key == "span.kind") continue;
+    std::vector<query::Scalar> operands = {text};
+    int64_t i = 0;
+    double d = 0;
+    if (absl::SimpleAtoi(text, &i)) {
+      operands.emplace_back(i);
+    } else if (absl::SimpleAtod(text, &d) && std::isfinite(d)) {
+      operands.emplace_back(d);
+    } else if (text == "true" || text == "false") {
+      operands.emplace_back(text == "true");
+    }
+    std::vector<query::Filter> alternatives;
+    for (std::string_view prefix : {"span.attributes.", "resource.attributes.", "scope.attributes.",
+                                    "span.events.attributes."}) {
+      absl::StatusOr<query::Key> k = query::ParseKey(std::string(prefix) + key, "tags");
+      if (!k.ok()) return {};
+      query::Filter f;
+      f.key = *k;
+      f.op = query::Operator::kIn;
+      f.values = operands;
+      if (!query::ValidateFilter(f, "tags").ok()) return {};
+      alternatives.push_back(std::move(f));
+    }
+    return alternatives;
+  }
+  return {};
+}
+
+absl::StatusOr<std::vector<std::pair<TraceId, uint64_t>>> JaegerApi::NewestTraces(
+    query::SearchQuery q, const TraceSearchParams& params) {
+  std::vector<std::pair<TraceId, uint64_t>> traces;
+  absl::flat_hash_set<TraceId> seen;
+  size_t examined = 0;
+  while (traces.size() < params.limit) {
+    ASSIGN_OR_RETURN(query::SearchResult page, backend_->Search(q));
+    for (const model::StoredSpan& s : page.spans) {
+      if (traces.size() == params.limit) break;
+      if (seen.contains(s.span.trace_id) || !MatchesTags(s, params.tags)) continue;
+      seen.insert(s.span.trace_id);
+      traces.emplace_back(s.span.trace_id, s.span.start_time_unix_nano);
+    }
+    examined += page.spans.size();
+    if (!page.next.has_value()) break;
+    if (examined >= limits_.max_examined_spans) {
+      spdlog::warn("jaeger api: trace search for service \"{}\" stopped after {} spans; older "
+                   "matches are not returned",
+                   params.service, examined);
+      break;
+    }
+    q.after = page.next;
+  }
+  return traces;
+}
+
 absl::StatusOr<std::vector<TraceId>> JaegerApi::FindTraceIds(const TraceSearchParams& params) {
-  std::vector<TraceId> trace_ids;
   query::SearchQuery q;
   q.range = {params.start_unix_nano, params.end_unix_nano};
   q.filters.push_back(MakeFilter(kServiceKey, query::Operator::kEquals, params.service));
@@ -318,26 +380,32 @@ absl::StatusOr<std::vector<TraceId>> JaegerApi::FindTraceIds(const TraceSearchPa
   }
   q.sort = {query::SortField::kStartTime, /*ascending=*/false};
   q.page_size = query::kMaxPageSize;
-  absl::flat_hash_set<TraceId> seen;
-  size_t examined = 0;
-  while (trace_ids.size() < params.limit) {
-    ASSIGN_OR_RETURN(query::SearchResult page, backend_->Search(q));
-    for (const model::StoredSpan& s : page.spans) {
-      if (trace_ids.size() == params.limit) break;
-      if (seen.contains(s.span.trace_id) || !MatchesTags(s, params.tags)) continue;
-      seen.insert(s.span.trace_id);
-      trace_ids.push_back(s.span.trace_id);
-    }
-    examined += page.spans.size();
-    if (!page.next.has_value()) break;
-    if (examined >= limits_.max_examined_spans) {
-      spdlog::warn("jaeger api: trace search for service \"{}\" stopped after {} spans; older "
-                   "matches are not returned",
-                   params.service, examined);
-      break;
-    }
-    q.after = page.next;
+
+  // With a tag condition: one stream per attribute level that may hold it. A trace among the
+  // `limit` newest (by their newest matching span) is among the `limit` newest of the stream of
+  // that span's level, so merging the streams' answers by that time is exact.
+  std::vector<query::SearchQuery> streams;
+  for (query::Filter& f : TagAlternatives(params.tags)) {
+    streams.push_back(q);
+    streams.back().filters.push_back(std::move(f));
   }
+  if (streams.empty()) streams.push_back(q);
+  absl::flat_hash_map<TraceId, uint64_t> newest;
+  for (const query::SearchQuery& stream : streams) {
+    ASSIGN_OR_RETURN(auto traces, NewestTraces(stream, params));
+    for (const auto& [id, start] : traces) {
+      auto [it, added] = newest.try_emplace(id, start);
+      if (!added) it->second = std::max(it->second, start);
+    }
+  }
+  std::vector<std::pair<TraceId, uint64_t>> merged(newest.begin(), newest.end());
+  std::sort(merged.begin(), merged.end(), [](const auto& a, const auto& b) {
+    return a.second != b.second ? a.second > b.second : a.first > b.first;
+  });
+  if (merged.size() > params.limit) merged.resize(params.limit);
+  std::vector<TraceId> trace_ids;
+  trace_ids.reserve(merged.size());
+  for (const auto& [id, start] : merged) trace_ids.push_back(id);
   return trace_ids;
 }
 

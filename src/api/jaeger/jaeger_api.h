@@ -30,7 +30,8 @@
 // scope attributes or event attributes hold the key with that value in text form; beyond Jaeger's
 // memory store, `error=true|false` matches on the status and `span.kind=server` on the kind, since
 // both show as tags. The conditions the query model expresses (service, operation, duration,
-// time) are pushed down to the backend; tags are checked here on the spans it returns.
+// time) are pushed down to the backend, and so is one tag condition, as one search per attribute
+// level (its text, number or boolean reading); every tag is then checked exactly here.
 //
 // Thread safety: Handle may be called concurrently. It blocks on the backend: call it from the
 // query thread pool.
@@ -80,6 +81,10 @@ class JaegerApi {
 
   // Trace ids of traces holding a span that matches `params`, newest first, at most its limit.
   absl::StatusOr<std::vector<TraceId>> FindTraceIds(const TraceSearchParams& params);
+  // One newest-first pass over the spans `q` selects: up to `params.limit` distinct traces with a
+  // span that also holds every tag condition, each with that span's start time.
+  absl::StatusOr<std::vector<std::pair<TraceId, uint64_t>>> NewestTraces(
+      query::SearchQuery q, const TraceSearchParams& params);
   // The sorted service names, or the sorted (operation, kind) pairs of `service` (kind 0-5 as
   // model::SpanKind; `kinds` restricts them).
   absl::StatusOr<std::vector<std::string>> ServiceNames();

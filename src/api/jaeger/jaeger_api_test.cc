@@ -280,7 +280,7 @@ TEST_F(JaegerApiTest, SearchMatchesOneSpanOnEveryCondition) {
 }
 
 TEST_F(JaegerApiTest, SearchStopsAtTheExaminedSpansBudget) {
-  // 3000 single-span traces of one service, a budget of 1000 spans: the newest page is examined.
+  // 3000 single-span traces of one service (spans 10 and 2500 errors), a budget of 1000 spans.
   model::SpanBatch batch;
   auto& rs = batch.resource_spans.emplace_back();
   rs.resource.attributes = {{"service.name", "svc"}};
@@ -295,14 +295,19 @@ TEST_F(JaegerApiTest, SearchStopsAtTheExaminedSpansBudget) {
     s.start_time_unix_nano = kBase + static_cast<uint64_t>(i) * kMs;
     s.end_time_unix_nano = s.start_time_unix_nano + 1000;
     s.attributes = {{"i", i}};
+    if (i == 10 || i == 2500) s.status.code = model::StatusCode::kError;
     ss.spans.push_back(s);
   }
   ASSERT_TRUE(backend_->WriteSpans(std::move(batch), kNow).ok());
   JaegerApiLimits limits;
   limits.max_examined_spans = 1000;
   api_ = std::make_unique<JaegerApi>(backend_.get(), [] { return kNow; }, limits);
-  EXPECT_EQ(TraceIds("service=svc&tag=i:2500").size(), 1u);  // among the newest 1000
-  EXPECT_EQ(TraceIds("service=svc&tag=i:10").size(), 0u);    // beyond the budget
+  // error=true is checked on the spans returned, never pushed down: span 2500 is among the newest
+  // 1000 examined, span 10 beyond them.
+  EXPECT_EQ(TraceIds("service=svc&tag=error:true").size(), 1u);
+  // A tag the storage can select on is pushed down, so the budget does not hide old matches.
+  EXPECT_EQ(TraceIds("service=svc&tag=i:10").size(), 1u);
+  EXPECT_EQ(TraceIds("service=svc&tag=i:10&tag=error:true").size(), 1u);
   EXPECT_EQ(TraceIds("service=svc&limit=5").size(), 5u);
   EXPECT_EQ(TraceIds("service=svc&limit=5")[0], JaegerTraceIdHex([] {
               TraceId id = Tid(0);
