@@ -9,7 +9,7 @@ packages=(
   build-essential cmake ninja-build pkg-config git ca-certificates curl
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libssl-dev libsqlite3-dev sqlite3 libboost-dev nlohmann-json3-dev libzstd-dev zlib1g-dev
-  libyaml-cpp-dev libspdlog-dev libfmt-dev libabsl-dev
+  libyaml-cpp-dev libspdlog-dev libfmt-dev libabsl-dev libre2-dev
   libgtest-dev libgmock-dev libbenchmark-dev libcurl4-openssl-dev
   patchelf
   nodejs npm
