@@ -13,6 +13,7 @@
 #include "ingest/otlp_json_decoder.h"
 #include "ingest/otlp_protobuf_decoder.h"
 #include "ingest/span_validator.h"
+#include "ingest/zipkin_json_decoder.h"
 
 namespace teletrace::ingest {
 namespace {
@@ -212,6 +213,47 @@ TEST(LinearComplexityTest, ValidatorRejecting100kSpansReportsABoundedMessage) {
   EXPECT_LT(validation.error_message.size(), 2000u);
   EXPECT_NE(validation.error_message.find("; and 99995 more"), std::string::npos)
       << validation.error_message;
+  EXPECT_LT(took, kBound);
+}
+
+// Zipkin JSON: one span with 100k tags and 100k annotations, and 100k spans each of its own
+// service and resource (the grouping into ResourceSpans must not scan the groups per span).
+TEST(LinearComplexityTest, ZipkinSpanWith100kTagsAndAnnotationsDecodes) {
+  std::string body = R"([{"traceId":"0000000000001001","id":"0000000000001001","timestamp":1,)"
+                     R"("localEndpoint":{"serviceName":"wide"},"tags":{)";
+  for (int i = 0; i < kN; ++i) body += fmt::format("{}\"k{}\":\"v{}\"", i ? "," : "", i, i);
+  body += R"(},"annotations":[)";
+  for (int i = 0; i < kN; ++i) {
+    body += fmt::format(R"({}{{"timestamp":{},"value":"a{}"}})", i ? "," : "", i + 1, i);
+  }
+  body += "]}]";
+  absl::StatusOr<model::SpanBatch> batch;
+  auto took = Timed([&] { batch = DecodeZipkinJson(body); });
+  ASSERT_TRUE(batch.ok()) << batch.status();
+  const model::Span& span = batch->resource_spans.at(0).scope_spans.at(0).spans.at(0);
+  EXPECT_EQ(span.attributes.size(), static_cast<size_t>(kN));
+  EXPECT_EQ(span.events.size(), static_cast<size_t>(kN));
+  EXPECT_LT(took, kBound);
+}
+
+TEST(LinearComplexityTest, ZipkinRequestWith100kServicesDecodesAndValidates) {
+  std::string body = "[";
+  for (int i = 0; i < kN; ++i) {
+    body += fmt::format(R"({}{{"traceId":"{}","id":"{}","timestamp":1,"duration":1,)"
+                        R"("localEndpoint":{{"serviceName":"s{}"}},"tags":{{"host.name":"h{}"}}}})",
+                        i ? "," : "", TraceId(i), SpanId(i), i, i);
+  }
+  body += "]";
+  absl::StatusOr<model::SpanBatch> batch;
+  ValidationResult validation;
+  auto took = Timed([&] {
+    batch = DecodeZipkinJson(body);
+    if (batch.ok()) validation = ValidateSpans(&*batch);
+  });
+  ASSERT_TRUE(batch.ok()) << batch.status();
+  EXPECT_EQ(validation.rejected_spans, 0);
+  EXPECT_EQ(batch->resource_spans.size(), static_cast<size_t>(kN));
+  EXPECT_EQ(batch->SpanCount(), static_cast<size_t>(kN));
   EXPECT_LT(took, kBound);
 }
 

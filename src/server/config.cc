@@ -26,6 +26,9 @@ const std::vector<settings::Spec>& ServerSettings() {
     {"server.http_port", "8080", "web UI, query API, /healthz, /readyz, /metrics"},
     {"server.otlp_grpc_port", "4317", "OTLP/gRPC trace ingest"},
     {"server.otlp_http_port", "4318", "OTLP/HTTP trace ingest (POST /v1/traces)"},
+    {"server.zipkin_port", "0",
+     "Zipkin JSON v2 span ingest (POST /api/v2/spans) on a port of its own, e.g. 9411 "
+     "(0 = off; the UI/API port always accepts it too)"},
     {"server.http_threads", "2", "network threads of each HTTP server"},
     {"server.query_threads", "2", "threads answering API queries"},
     {"server.ui_dir", "", "serve the web UI from this directory instead of the embedded copy"},
@@ -213,6 +216,16 @@ absl::StatusOr<Config> LoadConfig(int argc, const char* const* argv, const char*
   ASSIGN_OR_RETURN(config.http_port, port("server.http_port"));
   ASSIGN_OR_RETURN(config.otlp_grpc_port, port("server.otlp_grpc_port"));
   ASSIGN_OR_RETURN(config.otlp_http_port, port("server.otlp_http_port"));
+  ASSIGN_OR_RETURN(config.zipkin_port, port("server.zipkin_port"));
+  for (const auto& [other, other_port] :
+       {std::pair{"server.http_port", config.http_port},
+        std::pair{"server.otlp_grpc_port", config.otlp_grpc_port},
+        std::pair{"server.otlp_http_port", config.otlp_http_port}}) {
+    if (config.zipkin_port != 0 && config.zipkin_port == other_port) {
+      return settings::Invalid("server.zipkin_port", value("server.zipkin_port"),
+                               fmt::format("is already {}", other));
+    }
+  }
   ASSIGN_OR_RETURN(config.http_threads,
                    settings::Unsigned("server.http_threads", value("server.http_threads"), 1, 64));
   ASSIGN_OR_RETURN(config.query_threads,

@@ -25,6 +25,7 @@ struct Config {
   uint16_t http_port = 8080;
   uint16_t otlp_grpc_port = 4317;
   uint16_t otlp_http_port = 4318;
+  uint16_t zipkin_port = 0;  // 0 = no Zipkin listener of its own
   int http_threads = 2;
   int query_threads = 2;
   uint64_t max_request_bytes = 16 << 20;

@@ -52,6 +52,21 @@ TEST(ConfigTest, FlagsBeatEnvironmentWhichBeatsTheFile) {
   std::filesystem::remove(file);
 }
 
+TEST(ConfigTest, ZipkinPortIsOffByDefaultAndMustNotReuseAnotherPort) {
+  auto off = Load({});
+  ASSERT_TRUE(off.ok()) << off.status();
+  EXPECT_EQ(off->zipkin_port, 0);
+  auto on = Load({"--server.zipkin_port=9411"});
+  ASSERT_TRUE(on.ok()) << on.status();
+  EXPECT_EQ(on->zipkin_port, 9411);
+  EXPECT_EQ(Load({"--server.zipkin_port=4318"}).status(),
+            absl::InvalidArgumentError(
+                "server.zipkin_port: invalid value \"4318\": is already server.otlp_http_port"));
+  EXPECT_EQ(Load({"--server.zipkin_port=zipkin"}).status(),
+            absl::InvalidArgumentError(
+                "server.zipkin_port: invalid value \"zipkin\": want an integer from 0 to 65535"));
+}
+
 TEST(ConfigTest, ErrorsNameTheKey) {
   EXPECT_EQ(Load({"--server.http_prot=1"}).status(),
             absl::InvalidArgumentError("unknown flag --server.http_prot (see --help)"));

@@ -3,6 +3,8 @@
 #include <utility>
 
 #include "api/jaeger/jaeger_api.h"
+#include "api/tempo/tempo_api.h"
+#include "api/zipkin/zipkin_api.h"
 #include "api/teletrace_v1/teletrace_v1_api.h"
 #include "boost/asio/post.hpp"
 #include "boost/asio/thread_pool.hpp"
@@ -12,6 +14,7 @@
 #include "ingest/otlp_grpc_receiver.h"
 #include "ingest/otlp_http_receiver.h"
 #include "ingest/pipeline.h"
+#include "ingest/zipkin_http_receiver.h"
 #include "server/api_families.h"
 #include "server/backends.h"
 #include "server/http_server.h"
@@ -34,6 +37,10 @@ struct TeletraceServer::Parts {
   std::unique_ptr<HttpServer> otlp_http;
   std::unique_ptr<api::v1::TeletraceV1Api> api;
   std::unique_ptr<api::jaeger::JaegerApi> jaeger_api;
+  std::unique_ptr<api::tempo::TempoApi> tempo_api;
+  std::unique_ptr<api::zipkin::ZipkinApi> zipkin_api;
+  std::unique_ptr<ingest::ZipkinHttpReceiver> zipkin_receiver;
+  std::unique_ptr<HttpServer> zipkin_http;  // server.zipkin_port; null when 0
   std::unique_ptr<UiAssets> ui;
   std::unique_ptr<boost::asio::thread_pool> query_pool;
   std::unique_ptr<HttpServer> http;
@@ -72,13 +79,21 @@ void TeletraceServer::Parts::HandleHttp(HttpRequest&& request, HttpResponder res
   const bool health = path == "/healthz" || path == "/readyz";
   const ApiFamily family = ApiFamilyOf(request);
   const bool is_api = path == "/metrics" || family != ApiFamily::kNone;
-  const RequestGuard::Area area = health ? RequestGuard::Area::kHealth
-                                  : is_api ? RequestGuard::Area::kApi
-                                         : RequestGuard::Area::kUi;
+  // Zipkin instrumentation POSTs spans to /api/v2/spans of whatever it takes for a Zipkin server:
+  // that is ingest, not a query. It gets the host and origin checks but no API token (the receiver
+  // checks the ingest token), and is answered by the receiver after commit, off the query pool.
+  const bool zipkin_ingest = family == ApiFamily::kZipkin && request.method == "POST";
+  const RequestGuard::Area area = health                     ? RequestGuard::Area::kHealth
+                                  : is_api && !zipkin_ingest ? RequestGuard::Area::kApi
+                                                             : RequestGuard::Area::kUi;
   if (std::optional<HttpResponse> refusal = guard->Check(request, area)) {
     CountRefusal(&metrics, &refusal_log, "http", refusal->status, "guard");
     if (area == RequestGuard::Area::kUi) AddSecurityHeaders(&*refusal);
     respond(std::move(*refusal));
+    return;
+  }
+  if (zipkin_ingest) {
+    zipkin_receiver->Handle(std::move(request), std::move(respond));
     return;
   }
   if (path == "/healthz") {
@@ -129,7 +144,9 @@ HttpResponse TeletraceServer::Parts::HandleQuery(ApiFamily family, const HttpReq
     case ApiFamily::kJaeger:
       return jaeger_api->Handle(request);
     case ApiFamily::kTempo:
+      return tempo_api->Handle(request);
     case ApiFamily::kZipkin:
+      return zipkin_api->Handle(request);
     case ApiFamily::kNone:
       break;
   }
@@ -182,6 +199,8 @@ absl::StatusOr<std::unique_ptr<TeletraceServer>> TeletraceServer::Start(const Co
 
   p->api = std::make_unique<api::v1::TeletraceV1Api>(p->backend.get());
   p->jaeger_api = std::make_unique<api::jaeger::JaegerApi>(p->backend.get());
+  p->tempo_api = std::make_unique<api::tempo::TempoApi>(p->backend.get());
+  p->zipkin_api = std::make_unique<api::zipkin::ZipkinApi>(p->backend.get());
   p->inflight = std::make_unique<ByteBudget>(config.max_inflight_bytes);
   p->metrics.AddCallbackGauge("teletrace_inflight_bytes",
                               "Bytes OTLP requests hold now (bodies, inflated bodies, queued)",
@@ -259,6 +278,27 @@ absl::StatusOr<std::unique_ptr<TeletraceServer>> TeletraceServer::Start(const Co
                      p->HandleHttp(std::move(r), std::move(respond));
                    }));
 
+  // Zipkin's span endpoint: on the UI port always (POST /api/v2/spans), and on a port of its own
+  // (Zipkin's 9411, say) when server.zipkin_port is set, for instrumentation that only takes a
+  // host and port.
+  p->zipkin_receiver = std::make_unique<ingest::ZipkinHttpReceiver>(
+      p->pipeline.get(), &p->metrics,
+      ingest::ZipkinHttpReceiverOptions{.bearer_token = config.ingest_token});
+  if (config.zipkin_port != 0) {
+    HttpServerOptions zipkin_options = otlp_options;
+    zipkin_options.port = config.zipkin_port;
+    zipkin_options.name = "zipkin";
+    zipkin_options.error_response = ingest::ZipkinErrorResponse;
+    zipkin_options.on_refusal = [p](int status, std::string_view reason) {
+      CountRefusal(&p->metrics, &p->refusal_log, "zipkin", status, reason);
+    };
+    ASSIGN_OR_RETURN(p->zipkin_http,
+                     HttpServer::Start(zipkin_options, [p](HttpRequest&& r, HttpResponder respond) {
+                       p->zipkin_receiver->Handle(std::move(r), std::move(respond));
+                     }));
+    spdlog::info("listening on {}: Zipkin {}", config.host, p->zipkin_http->port());
+  }
+
   p->retention_thread = std::thread([p] { p->RetentionLoop(); });
   p->ready = true;
   spdlog::info("listening on {}: OTLP/gRPC {}, OTLP/HTTP {}, UI and API {}", config.host,
@@ -279,6 +319,7 @@ uint16_t TeletraceServer::otlp_grpc_port() const {
 absl::Status TeletraceServer::ReloadTls() {
   RETURN_IF_ERROR(parts_->http->ReloadTls());
   RETURN_IF_ERROR(parts_->otlp_http->ReloadTls());
+  if (parts_->zipkin_http != nullptr) RETURN_IF_ERROR(parts_->zipkin_http->ReloadTls());
   return absl::OkStatus();
 }
 
@@ -291,6 +332,7 @@ void TeletraceServer::Stop() {
   // pipeline has committed them. Then the pipeline commits whatever is left.
   p->otlp_grpc->Shutdown();
   p->otlp_http->Stop();
+  if (p->zipkin_http != nullptr) p->zipkin_http->Stop();
   p->pipeline->Stop();
   p->http->Stop();
   p->query_pool->join();
