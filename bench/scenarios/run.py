@@ -1253,7 +1253,7 @@ def render_sqlite(ctx):
             "jaeger_operations": f"Jaeger API: operations of `{q['service']}`",
             "jaeger_search_service": f"Jaeger API: 20 traces of `{q['service']}`",
             "jaeger_search_duration": "Jaeger API: 20 traces, minDuration=900ms",
-            "jaeger_search_rare_tag": "Jaeger API: 20 traces, tag `user.id` (rare; not pushed down)",
+            "jaeger_search_rare_tag": "Jaeger API: 20 traces, tag `user.id` (rare)",
             "jaeger_dependencies_5m": "Jaeger API: dependencies, last 5 minutes",
         }
         for name, label in labels.items():

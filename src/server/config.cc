@@ -45,9 +45,11 @@ const std::vector<settings::Spec>& ServerSettings() {
      "PEM certificate (chain) for TLS on every listener; '' = plain (re-read on SIGHUP)"},
     {"server.tls_key_file", "", "PEM private key for server.tls_cert_file"},
     {"auth.api_token", "",
-     "bearer token required by the query API and /metrics ('' = none; the UI asks for it)"},
+     "bearer token required by the query APIs (/v1, /api) and /metrics ('' = none; the UI asks "
+     "for it)"},
     {"auth.ingest_token", "",
-     "bearer token required by OTLP ingest, gRPC metadata or HTTP Authorization ('' = none)"},
+     "bearer token required by OTLP and Zipkin ingest, gRPC metadata or HTTP Authorization "
+     "('' = none)"},
     {"ingest.max_request_bytes", "16777216",
      "largest OTLP request accepted, after decompression (413 / RESOURCE_EXHAUSTED beyond)"},
     {"ingest.max_queue_bytes", "67108864",
