@@ -81,7 +81,8 @@ absl::StatusOr<std::optional<query::TimeRange>> RangeParams(const Params& params
   if (!start.ok()) return start.status();
   absl::StatusOr<std::optional<uint64_t>> end = UintParam(params, "end");
   if (!end.ok()) return end.status();
-  if (!start->has_value() && !end->has_value()) return std::optional<query::TimeRange>();
+  // Without either, the last hour, as search defaults: tag keys over all stored data would decode
+  // every block of a large store on each load of Grafana's search editor.
   constexpr uint64_t kMaxSeconds = UINT64_MAX / kNanosPerSecond - 1;
   query::TimeRange range;
   range.end_unix_nano = end->has_value()

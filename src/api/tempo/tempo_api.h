@@ -33,7 +33,7 @@
 // full query (plus the trace-duration bounds) is evaluated on it here; up to `limit` matching
 // traces are returned, newest trace first. The work is bounded by TempoApiLimits; past a bound the
 // answer holds the matches found so far and the server logs the cut. Tags endpoints read
-// Backend::TagKeys/TagValues over start/end when given, else over all stored data.
+// Backend::TagKeys/TagValues over start/end when given, else over the last hour.
 //
 // Known differences from Tempo: TraceQL pipelines (aggregates, select, by), structural operators,
 // arithmetic, negation, nil, event/link/instrumentation scopes and query hints are refused with
@@ -42,7 +42,7 @@
 // range); search results show, per span, the attributes the query's conditions read (plus status
 // and kind when read), not Tempo's exact selection; metrics carry inspectedTraces (traces fetched)
 // and no byte counts; v1 tag values list every value as text (Tempo v1: strings); without
-// start/end, tags read all stored data and search the last hour (Tempo: the ingesters' recent
+// start/end, tags and search read the last hour (Tempo: the ingesters' recent
 // data); an all-zero trace id renders "0" (Tempo: ""); buildinfo's version is
 // "2.6.0-teletrace.<version>" so Grafana enables the features of the Tempo API we follow.
 //

@@ -337,6 +337,29 @@ TEST_F(TempoApiTest, TagNames) {
             "invalid parameter scope: expected resource, span, intrinsic or all, got \"event\"");
 }
 
+// Without start/end the tag endpoints read the last hour, as search does; start/end widen it.
+TEST_F(TempoApiTest, TagsDefaultToTheLastHour) {
+  model::SpanBatch batch;
+  auto& rs = batch.resource_spans.emplace_back();
+  rs.resource.attributes = {{"service.name", "archive"}};
+  model::Span s;
+  s.trace_id = Tid(0x44);
+  s.span_id = Sid(0x09);
+  s.name = "nightly";
+  s.start_time_unix_nano = kNow - 2 * 3600 * kSec;
+  s.end_time_unix_nano = s.start_time_unix_nano + kMs;
+  s.attributes = {{"job.id", "j-1"}};
+  rs.scope_spans.emplace_back().spans.push_back(s);
+  ASSERT_TRUE(backend_->WriteSpans(std::move(batch), kBase).ok());
+  EXPECT_EQ(Body("/api/search/tags?scope=span"),
+            R"({"tagNames":["cached","db.system","http.status_code","ratio"]})");
+  EXPECT_EQ(Body("/api/search/tag/service.name/values"), R"({"tagValues":["backend","frontend"]})");
+  EXPECT_EQ(Body("/api/search/tags?scope=span&start=0"),
+            R"({"tagNames":["cached","db.system","http.status_code","job.id","ratio"]})");
+  EXPECT_EQ(Body("/api/search/tag/service.name/values?start=0"),
+            R"({"tagValues":["archive","backend","frontend"]})");
+}
+
 TEST_F(TempoApiTest, TagValues) {
   ExpectGolden("tag_values_v1.json", Body("/api/search/tag/service.name/values"));
   EXPECT_EQ(Body("/api/search/tag/service.name/values"), R"({"tagValues":["backend","frontend"]})");
