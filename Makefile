@@ -8,7 +8,8 @@ BIN := $(BUILD_DIR)/teletrace
 VERSION := $(shell head -n 1 VERSION)
 DIST_TARBALL := build/dist/teletrace-$(VERSION)-linux-$(shell dpkg --print-architecture).tar.gz
 WEB_SOURCES := $(shell find web/src web/public -type f 2>/dev/null) web/index.html \
-               web/package-lock.json web/vite.config.ts web/tsconfig.json
+               web/package-lock.json web/vite.config.ts web/tsconfig.json web/scripts/gen-api-types.mjs \
+               docs/openapi/teletrace-v1.yaml
 
 .PHONY: all deps test-deps ui build run test test-unit test-asan test-tsan test-web \
         test-integration test-e2e test-jaeger test-clickhouse test-elasticsearch test-soak test-dist soak fuzz dist image image-test chart-test bench clean
