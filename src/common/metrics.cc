@@ -5,6 +5,7 @@
 #include <map>
 
 #include "absl/strings/str_cat.h"
+#include "fmt/format.h"
 
 namespace teletrace {
 namespace {
@@ -31,9 +32,12 @@ std::string RenderLabels(const Labels& labels, const std::string& extra_key = ""
   return out + "}";
 }
 
+// Shortest text that reads back as exactly `v` (absl::StrCat keeps only 6 digits, so a 256 MiB
+// limit read 2.68435e+08), in the exposition format's spelling of the special values.
 std::string FormatDouble(double v) {
   if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
-  return absl::StrCat(v);
+  if (std::isnan(v)) return "NaN";
+  return fmt::format("{}", v);
 }
 
 }  // namespace
