@@ -24,10 +24,14 @@
 
 namespace teletrace::server {
 
+// Request bodies held at once on the UI/API port, all connections together: 64 one-MiB bodies.
+constexpr uint64_t kUiInflightBytes = uint64_t{64} << 20;
+
 struct TeletraceServer::Parts {
   Config config;
   Metrics metrics;
-  std::unique_ptr<ByteBudget> inflight;  // shared by the OTLP receivers
+  std::unique_ptr<ByteBudget> inflight;     // shared by the OTLP and Zipkin-port receivers
+  std::unique_ptr<ByteBudget> ui_inflight;  // request bodies on the UI/API port
   std::unique_ptr<RequestGuard> guard;   // host, origin, content type and token on 8080
   LogThrottle refusal_log;
   std::unique_ptr<storage::Backend> backend;
@@ -208,6 +212,10 @@ absl::StatusOr<std::unique_ptr<TeletraceServer>> TeletraceServer::Start(const Co
   p->metrics.AddCallbackGauge("teletrace_inflight_limit_bytes",
                               "The in-flight byte budget (0 = unbounded)",
                               [p] { return static_cast<double>(p->inflight->capacity()); });
+  p->ui_inflight = std::make_unique<ByteBudget>(kUiInflightBytes);
+  p->metrics.AddCallbackGauge("teletrace_api_inflight_bytes",
+                              "Bytes request bodies on the UI/API port hold now (limit 64 MiB)",
+                              [p] { return static_cast<double>(p->ui_inflight->used()); });
   p->guard = std::make_unique<RequestGuard>(RequestGuardOptions{
       .api_token = config.api_token,
       .allowed_hosts = config.allowed_hosts.empty()
@@ -263,6 +271,10 @@ absl::StatusOr<std::unique_ptr<TeletraceServer>> TeletraceServer::Start(const Co
   http_options.host = config.host;
   http_options.port = config.http_port;
   http_options.max_body_bytes = 1 << 20;  // query bodies are small
+  // Every connection may hold a body of up to 1 MiB (a query, or Zipkin spans POSTed here): a
+  // budget of its own bounds them all together, apart from ingest's, so an ingest surge does not
+  // refuse the UI's queries and 4096 slow uploads cannot hold 4 GiB.
+  http_options.budget = p->ui_inflight.get();
   http_options.threads = config.http_threads;
   http_options.name = "http";
   http_options.max_connections = config.max_connections;

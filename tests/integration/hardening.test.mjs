@@ -288,3 +288,59 @@ describe('hardening: a connection flood on one port leaves the others serving', 
   });
 });
 
+
+describe('hardening: request bodies on the API port share one 64 MiB budget', () => {
+  let srv;
+  let api;
+  const held = [];
+
+  before(async () => {
+    srv = await startServer();
+    api = new Api(srv.apiUrl);
+  });
+  after(async () => {
+    for (const s of held) s.destroy();
+    await srv.stop();
+  });
+
+  const apiInflight = async () =>
+    Number(/^teletrace_api_inflight_bytes (\d+)$/m.exec((await api.get('/metrics')).text)?.[1]);
+
+  it('64 announced 1 MiB bodies hold it all: the next is 429, ingest still works, closing frees it', async () => {
+    const MiB = 1 << 20;
+    // Each connection announces a 1 MiB query body (the API port's maximum) and sends one byte.
+    await Promise.all(Array.from({ length: 64 }, () => new Promise((resolve, reject) => {
+      const sock = net.connect({ host: '127.0.0.1', port: srv.ports.http });
+      sock.on('error', () => {});
+      sock.on('connect', () => {
+        sock.write(`POST /v1/search HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${MiB}\r\n\r\n{`);
+        held.push(sock);
+        resolve();
+      });
+      setTimeout(() => reject(new Error('connect timeout')), 5000);
+    })));
+    const deadline = Date.now() + 10_000;
+    while ((await apiInflight()) !== 64 * MiB) {
+      assert.ok(Date.now() < deadline, `api inflight ${await apiInflight()}, want ${64 * MiB}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const refused = await rawExchange(srv.ports.http,
+      `POST /v1/search HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}`);
+    assert.equal(statusOf(refused), 429);
+    assert.match(refused, /\r\nRetry-After: 1\r\n/i);
+    assert.match(bodyOf(refused), /in-flight memory limit/);
+    // Bodiless requests and ingest, on its own budget, are unaffected.
+    assert.equal((await api.ping()).status, 200);
+    const t = await storeOneTrace(srv, 2);
+    // Closing the holders returns their bytes; the API takes bodies again.
+    for (const s of held) s.destroy();
+    while ((await apiInflight()) !== 0) {
+      assert.ok(Date.now() < deadline + 10_000, `api inflight ${await apiInflight()} after close`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.equal((await api.trace(t.traceId)).json.spans.length, 2);
+    const page = await api.search({ pageSize: 10 });
+    assert.equal(page.status, 200);
+    assert.equal(page.json.spans.length, 2);
+  });
+});
