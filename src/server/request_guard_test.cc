@@ -1,5 +1,6 @@
 #include "server/request_guard.h"
 
+#include "common/golden_test_util.h"
 #include "gtest/gtest.h"
 
 namespace teletrace::server {
@@ -20,6 +21,12 @@ std::string Header(const HttpResponse& r, std::string_view name) {
     if (k == name) return v;
   }
   return "";
+}
+
+// A refusal's body, byte for byte, against tests/fixtures/request_guard/`name`: the shape every
+// API on the UI/API port answers a refused request with (validated by docs/openapi/*.yaml).
+void ExpectGolden(const std::string& name, const std::string& body) {
+  golden::ExpectJson("request_guard/" + name, body);
 }
 
 RequestGuard LoopbackGuard(std::string token = "") {
@@ -88,6 +95,7 @@ TEST(RequestGuardTest, BearerTokenGuardsTheApiButNotTheUiFiles) {
   EXPECT_EQ(missing->status, 401);
   EXPECT_EQ(Header(*missing, "WWW-Authenticate"), "Bearer realm=\"teletrace\"");
   EXPECT_EQ(missing->body, R"({"errorMessage":"missing or invalid bearer token"})");
+  ExpectGolden("refusal_401.json", missing->body);
   for (const char* wrong : {"Bearer s3cret-toke", "Bearer s3cret-token2", "Basic s3cret-token",
                             "s3cret-token", "Bearer "}) {
     auto refused =

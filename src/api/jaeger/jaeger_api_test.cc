@@ -1,7 +1,8 @@
 // The Jaeger query API over the in-memory reference backend: routing, parameters, error envelopes,
-// search semantics (tags at every level, durations, limit) and the exact JSON of a trace, pinned by
-// a golden file (tests/fixtures/jaeger/trace.json; the field-by-field comparison with a real Jaeger
-// on the same data is tests/jaeger/differential.test.mjs). TELETRACE_UPDATE_GOLDEN=1 rewrites it.
+// search semantics (tags at every level, durations, limit) and the exact JSON of every response
+// shape, pinned by golden files under tests/fixtures/jaeger/ (which docs/openapi/jaeger.yaml also
+// validates against its schemas; the field-by-field comparison with a real Jaeger on the same data
+// is tests/jaeger/differential.test.mjs). TELETRACE_UPDATE_GOLDEN=1 rewrites them.
 #include "api/jaeger/jaeger_api.h"
 
 #include <cstdlib>
@@ -11,6 +12,7 @@
 
 #include "api/jaeger/jaeger_json.h"
 #include "api/jaeger/jaeger_query_params.h"
+#include "common/golden_test_util.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "storage/memory/memory_backend.h"
@@ -135,6 +137,11 @@ class JaegerApiTest : public ::testing::Test {
     return ids;
   }
 
+  // `body`, byte for byte, against tests/fixtures/jaeger/`name` (see common/golden_test_util.h).
+  void ExpectGolden(const std::string& name, const std::string& body) {
+    golden::ExpectJson("jaeger/" + name, body);
+  }
+
   std::unique_ptr<storage::Backend> backend_;
   std::unique_ptr<JaegerApi> api_;
 };
@@ -144,6 +151,11 @@ const std::string kT22 = "22222222222222222222222222222222";
 
 TEST_F(JaegerApiTest, ServicesAndOperations) {
   WriteSample();
+  ExpectGolden("services.json", Get("/api/services").body);
+  ExpectGolden("service_operations.json", Get("/api/services/frontend/operations").body);
+  ExpectGolden("service_operations_empty.json", Get("/api/services/nobody/operations").body);
+  ExpectGolden("operations.json", Get("/api/operations", "service=backend").body);
+  ExpectGolden("error_400.json", Get("/api/operations").body);
   EXPECT_EQ(GetJson("/api/services").dump(),
             R"({"data":["backend","frontend"],"errors":null,"limit":0,"offset":0,"total":2})");
   EXPECT_EQ(GetJson("/api/services/frontend/operations")["data"],
@@ -167,19 +179,7 @@ TEST_F(JaegerApiTest, TraceJsonMatchesGolden) {
   WriteSample();
   HttpResponse r = Get("/api/traces/" + kT11);
   ASSERT_EQ(r.status, 200) << r.body;
-  const std::string golden_path =
-      std::string(std::getenv("TELETRACE_SOURCE_DIR")) + "/tests/fixtures/jaeger/trace.json";
-  // Pretty-printed for review, in the server's key order, so the comparison is of the exact bytes
-  // the server wrote up to whitespace.
-  std::string pretty = nlohmann::ordered_json::parse(r.body).dump(1) + "\n";
-  if (std::getenv("TELETRACE_UPDATE_GOLDEN") != nullptr) {
-    std::ofstream(golden_path) << pretty;
-  }
-  std::ifstream in(golden_path);
-  ASSERT_TRUE(in.good()) << golden_path;
-  std::stringstream golden;
-  golden << in.rdbuf();
-  EXPECT_EQ(golden.str(), pretty);
+  ExpectGolden("trace.json", r.body);
 
   // Spot checks that say what the golden file means.
   json trace = json::parse(r.body)["data"][0];
@@ -218,6 +218,7 @@ TEST_F(JaegerApiTest, ASpanWhoseParentIsMissingCarriesJaegersWarning) {
 
 TEST_F(JaegerApiTest, TraceByIdErrors) {
   WriteSample();
+  ExpectGolden("error_404.json", Get("/api/traces/abc").body);
   EXPECT_EQ(GetJson("/api/traces/abc", "", 404).dump(),
             R"({"data":null,"errors":[{"code":404,"msg":"trace not found"}],"limit":0,"offset":0,"total":0})");
   EXPECT_EQ(GetJson("/api/traces/xyz", "", 400)["errors"][0]["msg"],
@@ -235,6 +236,7 @@ TEST_F(JaegerApiTest, SearchMatchesOneSpanOnEveryCondition) {
   WriteSample();
   const std::string range = "&start=" + std::to_string(kBase / 1000) +
                             "&end=" + std::to_string(kBase / 1000 + 1'000'000);
+  ExpectGolden("search.json", Get("/api/traces", "service=backend" + range).body);
   // Newest first: trace 0x22 starts later.
   EXPECT_EQ(TraceIds("service=backend" + range), (std::vector{kT22, kT11}));
   EXPECT_EQ(TraceIds("service=frontend" + range), (std::vector{kT11}));
@@ -274,6 +276,7 @@ TEST_F(JaegerApiTest, SearchMatchesOneSpanOnEveryCondition) {
             (std::vector{kT22, kT11}));
   EXPECT_EQ(GetJson("/api/traces", "traceID=99&traceID=" + kT22)["errors"],
             json::parse(R"([{"msg":"trace not found","traceID":"0000000000000099"}])"));
+  ExpectGolden("search_by_id.json", Get("/api/traces", "traceID=99&traceID=" + kT22).body);
   EXPECT_EQ(GetJson("/api/traces", "service=backend&minDuration=1parsec", 400)["errors"][0]["msg"],
             "unable to parse param 'minDuration': missing or unknown unit (use ns, us, ms, s, m or "
             "h) in duration \"1parsec\"");
@@ -319,6 +322,9 @@ TEST_F(JaegerApiTest, SearchStopsAtTheExaminedSpansBudget) {
 
 TEST_F(JaegerApiTest, DependenciesCountCallsBetweenServices) {
   WriteSample();
+  ExpectGolden("dependencies.json",
+               Get("/api/dependencies", "endTs=" + std::to_string(kNow / kMs) + "&lookback=7200000")
+                   .body);
   // One call per span whose parent is known: GET /cart -> call backend (frontend -> frontend, a
   // service calling itself counts, as in Jaeger) and call backend -> SELECT.
   EXPECT_EQ(GetJson("/api/dependencies", "endTs=" + std::to_string(kNow / kMs) +
@@ -341,6 +347,9 @@ TEST_F(JaegerApiTest, DependenciesCountCallsBetweenServices) {
 
 TEST_F(JaegerApiTest, ApiV3AnswersInOtlpJson) {
   WriteSample();
+  ExpectGolden("v3_services.json", Get("/api/v3/services").body);
+  ExpectGolden("v3_operations.json", Get("/api/v3/operations", "service=frontend").body);
+  ExpectGolden("v3_trace.json", Get("/api/v3/traces/" + kT11).body);
   EXPECT_EQ(Get("/api/v3/services").body, R"({"services":["backend","frontend"]})");
   EXPECT_EQ(Get("/api/v3/operations", "service=frontend").body,
             R"({"operations":[{"name":"GET /cart","spanKind":"server"},)"
@@ -376,6 +385,9 @@ TEST_F(JaegerApiTest, ApiV3AnswersInOtlpJson) {
     }
   }
   EXPECT_EQ(trace_ids, (std::set<std::string>{kT11, kT22}));
+  ExpectGolden("v3_search.json",
+               Get("/api/v3/traces", "query.service_name=backend&query.duration_max=10ms" + range)
+                   .body);
   json one = GetJson("/api/v3/traces", "query.service_name=backend&query.duration_max=10ms" +
                                            range)["result"];
   ASSERT_EQ(one["resourceSpans"].size(), 1u);
@@ -383,6 +395,7 @@ TEST_F(JaegerApiTest, ApiV3AnswersInOtlpJson) {
 
   EXPECT_EQ(Get("/api/v3/traces", "query.service_name=nobody" + range).body,
             R"({"error":{"httpCode":404,"message":"No traces found"}})");
+  ExpectGolden("v3_error.json", Get("/api/v3/traces", "query.service_name=nobody" + range).body);
   EXPECT_EQ(Get("/api/v3/traces", "query.service_name=backend").body,
             R"({"error":{"httpCode":400,"message":"query.start_time_min and query.start_time_max are required"}})");
   EXPECT_EQ(Get("/api/v3/traces", "query.service_name=backend&query.start_time_min=yesterday"

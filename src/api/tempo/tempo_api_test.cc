@@ -1,6 +1,7 @@
 // The Tempo API over the in-memory backend: routing, parameters, errors, search semantics and the
-// exact JSON of every response shape, pinned by golden files under tests/fixtures/tempo/
-// (TELETRACE_UPDATE_GOLDEN=1 rewrites them).
+// exact JSON of every response shape, pinned by golden files under tests/fixtures/tempo/ (which
+// docs/openapi/tempo.yaml also validates against its schemas; TELETRACE_UPDATE_GOLDEN=1 rewrites
+// them).
 #include "api/tempo/tempo_api.h"
 
 #include <cstdlib>
@@ -10,6 +11,7 @@
 #include "api/otlp/otlp_encoding.h"
 #include "common/build_info.h"
 #include "fmt/format.h"
+#include "common/golden_test_util.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "storage/memory/memory_backend.h"
@@ -135,17 +137,9 @@ class TempoApiTest : public ::testing::Test {
     return ids;
   }
 
+  // `body`, byte for byte, against tests/fixtures/tempo/`name` (see common/golden_test_util.h).
   void ExpectGolden(const std::string& name, const std::string& body) {
-    const std::string path =
-        std::string(std::getenv("TELETRACE_SOURCE_DIR")) + "/tests/fixtures/tempo/" + name;
-    // Pretty-printed for review, in the server's key order.
-    const std::string pretty = nlohmann::ordered_json::parse(body).dump(1) + "\n";
-    if (std::getenv("TELETRACE_UPDATE_GOLDEN") != nullptr) std::ofstream(path) << pretty;
-    std::ifstream in(path);
-    ASSERT_TRUE(in.good()) << path;
-    std::stringstream golden;
-    golden << in.rdbuf();
-    EXPECT_EQ(golden.str(), pretty) << name;
+    golden::ExpectJson("tempo/" + name, body);
   }
 
   std::unique_ptr<storage::Backend> backend_;
@@ -163,13 +157,21 @@ TEST_F(TempoApiTest, EchoReadyBuildInfo) {
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.body, "ready");
   const BuildInfo& info = GetBuildInfo();
-  EXPECT_EQ(json::parse(Body("/api/status/buildinfo")),
+  const std::string body = Body("/api/status/buildinfo");
+  EXPECT_EQ(json::parse(body),
             json({{"version", fmt::format("2.6.0-teletrace.{}", info.version)},
                   {"revision", info.commit},
                   {"branch", ""},
                   {"buildUser", ""},
                   {"buildDate", info.date},
                   {"goVersion", ""}}));
+  // The version, commit and date change with every build: the golden file pins the key order and
+  // the constant values, with those three (checked exactly above) replaced by placeholders.
+  nlohmann::ordered_json pinned = nlohmann::ordered_json::parse(body);
+  pinned["version"] = "2.6.0-teletrace.<version>";
+  pinned["revision"] = "<commit>";
+  pinned["buildDate"] = "<date>";
+  ExpectGolden("buildinfo.json", pinned.dump());
 }
 
 TEST_F(TempoApiTest, RoutingErrors) {
@@ -274,6 +276,18 @@ TEST_F(TempoApiTest, SearchTraceqlSemantics) {
   EXPECT_EQ(SearchIds(kRange + "&q=" + "{ .service.name = \"frontend\" %26%26 .cached = true }"),
             (std::vector<std::string>{kT11}));
   EXPECT_EQ(SearchIds(kRange + "&q={ name = \"nope\" }"), std::vector<std::string>{});
+  // Attributes of every scalar type, and status and kind, as a search result shows them.
+  const std::string typed =
+      Body("/api/search?" + kRange + "&q=" +
+           "{ span.http.status_code = 200 %26%26 .ratio > 0.1 %26%26 .cached = true %26%26 "
+           "status = unset %26%26 kind = server }");
+  ExpectGolden("search_attribute_types.json", typed);
+  EXPECT_EQ(json::parse(typed)["traces"][0]["spanSet"]["spans"][0]["attributes"],
+            json::parse(R"([{"key":"http.status_code","value":{"intValue":"200"}},
+                            {"key":"ratio","value":{"doubleValue":0.5}},
+                            {"key":"cached","value":{"boolValue":true}},
+                            {"key":"status","value":{"stringValue":"unset"}},
+                            {"key":"kind","value":{"stringValue":"server"}}])"));
   // limit keeps the newest; spss bounds the spans shown but not matched.
   EXPECT_EQ(SearchIds(kRange + "&q={}&limit=2"), (std::vector<std::string>{kT11, kT22}));
   json j = json::parse(Body("/api/search?" + kRange + "&q={}&limit=1&spss=1"));

@@ -1,8 +1,9 @@
 // The Zipkin v2 query API over the in-memory reference backend: routing, parameters, plain-text
 // errors, search semantics (service, span name, remote service, annotationQuery, durations, time
-// window, limit), dependencies, and the exact JSON of a trace, pinned by a golden file
-// (tests/fixtures/zipkin_api/trace.json; TELETRACE_UPDATE_GOLDEN=1 rewrites it). That ingest and
-// this rendering agree with the OpenTelemetry Collector is tests/jaeger/zipkin.test.mjs.
+// window, limit), dependencies, and the exact JSON of every response shape, pinned by golden files
+// under tests/fixtures/zipkin_api/ (which docs/openapi/zipkin.yaml also validates against its
+// schemas; TELETRACE_UPDATE_GOLDEN=1 rewrites them). That ingest and this rendering agree with the
+// OpenTelemetry Collector is tests/jaeger/zipkin.test.mjs.
 #include "api/zipkin/zipkin_api.h"
 
 #include <cstdlib>
@@ -11,6 +12,7 @@
 
 #include "api/zipkin/zipkin_json.h"
 #include "fmt/format.h"
+#include "common/golden_test_util.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "storage/memory/memory_backend.h"
@@ -138,6 +140,11 @@ class ZipkinApiTest : public ::testing::Test {
     return ids;
   }
 
+  // `body`, byte for byte, against tests/fixtures/zipkin_api/`name` (see common/golden_test_util.h).
+  void ExpectGolden(const std::string& name, const std::string& body) {
+    golden::ExpectJson("zipkin_api/" + name, body);
+  }
+
   std::unique_ptr<storage::Backend> backend_;
   std::unique_ptr<ZipkinApi> api_;
 };
@@ -146,6 +153,11 @@ const std::string kTraceA = "1111111111111111";
 const std::string kTraceB = "22222222222222222222222222222222";
 
 TEST_F(ZipkinApiTest, NameLists) {
+  ExpectGolden("services.json", Body("/api/v2/services"));
+  ExpectGolden("span_names.json", Body("/api/v2/spans", "serviceName=frontend"));
+  ExpectGolden("remote_services.json", Body("/api/v2/remoteServices", "serviceName=frontend"));
+  ExpectGolden("autocomplete_keys.json", Body("/api/v2/autocompleteKeys"));
+  ExpectGolden("autocomplete_values.json", Body("/api/v2/autocompleteValues", "key=db.system"));
   EXPECT_EQ(Body("/api/v2/services"), R"(["backend","frontend"])");
   EXPECT_EQ(Body("/api/v2/spans", "serviceName=frontend"), R"(["GET /cart","call backend"])");
   EXPECT_EQ(Body("/api/v2/spans", "serviceName=nobody"), "[]");
@@ -158,16 +170,7 @@ TEST_F(ZipkinApiTest, NameLists) {
 TEST_F(ZipkinApiTest, TraceMatchesTheGoldenFile) {
   HttpResponse r = Get("/api/v2/trace/" + kTraceA);
   ASSERT_EQ(r.status, 200) << r.body;
-  const std::string golden_path =
-      std::string(std::getenv("TELETRACE_SOURCE_DIR")) + "/tests/fixtures/zipkin_api/trace.json";
-  // Pretty-printed for review, in the server's key order: the exact bytes up to whitespace.
-  std::string pretty = nlohmann::ordered_json::parse(r.body).dump(1) + "\n";
-  if (std::getenv("TELETRACE_UPDATE_GOLDEN") != nullptr) std::ofstream(golden_path) << pretty;
-  std::ifstream in(golden_path);
-  ASSERT_TRUE(in.good()) << golden_path;
-  std::stringstream golden;
-  golden << in.rdbuf();
-  EXPECT_EQ(golden.str(), pretty);
+  ExpectGolden("trace.json", r.body);
 
   // What the golden file means, span by span (sorted by start time).
   nlohmann::ordered_json trace = nlohmann::ordered_json::parse(r.body);
@@ -247,6 +250,7 @@ TEST_F(ZipkinApiTest, SearchConditions) {
 }
 
 TEST_F(ZipkinApiTest, SearchReturnsWholeTraces) {
+  ExpectGolden("traces.json", Body("/api/v2/traces", "serviceName=backend"));
   nlohmann::json traces =
       nlohmann::json::parse(Body("/api/v2/traces", "serviceName=backend&minDuration=20000"));
   ASSERT_EQ(traces.size(), 1u);
@@ -255,6 +259,8 @@ TEST_F(ZipkinApiTest, SearchReturnsWholeTraces) {
 }
 
 TEST_F(ZipkinApiTest, Dependencies) {
+  ExpectGolden("dependencies.json",
+               Body("/api/v2/dependencies", fmt::format("endTs={}", kNow / kMs)));
   EXPECT_EQ(Body("/api/v2/dependencies", fmt::format("endTs={}", kNow / kMs)),
             R"([{"parent":"frontend","child":"backend","callCount":1,"errorCount":1}])");
   EXPECT_EQ(Body("/api/v2/dependencies", fmt::format("endTs={}&lookback=1", kNow / kMs)), "[]");

@@ -146,7 +146,7 @@ describe('API schemas', () => {
         expect(d.doc.openapi).toBe('3.1.0');
         const refs = JSON.stringify(d.doc).match(/"\$ref":"[^"]*"/g) ?? [];
         expect(refs.length).toBeGreaterThan(0);
-        for (const ref of refs) expect(ref).toMatch(/^"\$ref":"#\/components\/(schemas|responses|parameters)\/\w+"$/);
+        for (const ref of refs) expect(ref).toMatch(/^"\$ref":"#\/components\/(schemas|responses|parameters|headers)\/[\w-]+"$/);
       });
 
       it('names a golden for every successful JSON response', () => {
