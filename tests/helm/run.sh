@@ -43,6 +43,12 @@ for values in "$here"/cases/*.yaml; do
   cases=$((cases + 1))
 done
 
+# service.zipkinPort: off by default; when set, the setting, the container port and the Service port.
+! grep -qi zipkin "$work/default.yaml" || fail "default values mention Zipkin (its port is off by default)"
+for want in 'zipkin_port: "9411"' '- name: zipkin' 'containerPort: 9411' 'port: 9411' 'targetPort: zipkin'; do
+  grep -qF -- "$want" "$work/sqlite-trial.yaml" || fail "sqlite-trial (service.zipkinPort=9411) lacks '$want'"
+done
+
 checksum() { grep -m 1 'checksum/config:' "$1" | awk '{ print $2 }'; }
 "$helm" template teletrace "$chart" "${kube[@]}" --namespace tracing --set config.log.level=debug > "$work/changed.yaml"
 [[ -n "$(checksum "$work/default.yaml")" ]] || fail "no checksum/config annotation"

@@ -80,6 +80,9 @@ has something to hold; "" when there is none. */}}
 {{- $_ := set $storage "clickhouse" (dict "endpoints" (join "," $ch.endpoints) "database" $ch.database "cluster" $ch.cluster "user" $ch.user "retention_max_age" (toString $ch.retentionMaxAge) "retention_max_bytes" (toString (int64 $ch.retentionMaxBytes))) }}
 {{- end }}
 {{- $server := dict "host" "0.0.0.0" "http_port" (toString (int64 .Values.service.httpPort)) "otlp_grpc_port" (toString (int64 .Values.service.otlpGrpcPort)) "otlp_http_port" (toString (int64 .Values.service.otlpHttpPort)) }}
+{{- if .Values.service.zipkinPort }}
+{{- $_ := set $server "zipkin_port" (toString (int64 .Values.service.zipkinPort)) }}
+{{- end }}
 {{- $config := dict "server" $server "storage" $storage }}
 {{- toYaml (mergeOverwrite $config (deepCopy .Values.config)) }}
 {{- end }}
@@ -143,6 +146,11 @@ spec:
         - name: otlp-http
           containerPort: {{ .Values.service.otlpHttpPort }}
           protocol: TCP
+        {{- if .Values.service.zipkinPort }}
+        - name: zipkin
+          containerPort: {{ .Values.service.zipkinPort }}
+          protocol: TCP
+        {{- end }}
       startupProbe:
         httpGet:
           path: /readyz
