@@ -620,6 +620,9 @@ HttpResponse JaegerApi::V3FindTraces(const HttpRequest& request, std::string_vie
   if (!start_nano.ok()) return V3Error(start_nano.status());
   absl::StatusOr<uint64_t> end_nano = ParseRfc3339("query.start_time_max", end);
   if (!end_nano.ok()) return V3Error(end_nano.status());
+  if (*start_nano > *end_nano) {
+    return V3Error(400, "query.start_time_min must not be after query.start_time_max");
+  }
   params.start_unix_nano = *start_nano;
   params.end_unix_nano = *end_nano;
   for (const char* name : {"query.duration_min", "query.duration_max"}) {

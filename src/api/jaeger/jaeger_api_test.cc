@@ -398,6 +398,10 @@ TEST_F(JaegerApiTest, ApiV3AnswersInOtlpJson) {
   ExpectGolden("v3_error.json", Get("/api/v3/traces", "query.service_name=nobody" + range).body);
   EXPECT_EQ(Get("/api/v3/traces", "query.service_name=backend").body,
             R"({"error":{"httpCode":400,"message":"query.start_time_min and query.start_time_max are required"}})");
+  EXPECT_EQ(Get("/api/v3/traces", "query.service_name=backend&query.start_time_min=2023-11-14T22:13:22Z"
+                                  "&query.start_time_max=2023-11-14T22:13:21Z")
+                .body,
+            R"({"error":{"httpCode":400,"message":"query.start_time_min must not be after query.start_time_max"}})");
   EXPECT_EQ(Get("/api/v3/traces", "query.service_name=backend&query.start_time_min=yesterday"
                                   "&query.start_time_max=2023-11-14T22:13:21Z")
                 .status,
