@@ -201,7 +201,6 @@ absl::StatusOr<std::unique_ptr<TeletraceServer>> TeletraceServer::Start(const Co
   p->metrics.AddCallbackGauge("teletrace_storage_bytes", "Bytes the store occupies on disk",
                               [p] { return static_cast<double>(p->backend->DiskBytes()); });
 
-  p->api = std::make_unique<api::v1::TeletraceV1Api>(p->backend.get());
   p->jaeger_api = std::make_unique<api::jaeger::JaegerApi>(p->backend.get());
   p->tempo_api = std::make_unique<api::tempo::TempoApi>(p->backend.get());
   p->zipkin_api = std::make_unique<api::zipkin::ZipkinApi>(p->backend.get());
@@ -267,6 +266,35 @@ absl::StatusOr<std::unique_ptr<TeletraceServer>> TeletraceServer::Start(const Co
   ASSIGN_OR_RETURN(p->otlp_grpc, ingest::OtlpGrpcReceiver::Start(grpc_options, p->pipeline.get(),
                                                                  &p->metrics));
 
+  // Zipkin's span endpoint: on the UI port always (POST /api/v2/spans), and on a port of its own
+  // (Zipkin's 9411, say) when server.zipkin_port is set, for instrumentation that only takes a
+  // host and port.
+  p->zipkin_receiver = std::make_unique<ingest::ZipkinHttpReceiver>(
+      p->pipeline.get(), &p->metrics,
+      ingest::ZipkinHttpReceiverOptions{.bearer_token = config.ingest_token});
+  if (config.zipkin_port != 0) {
+    HttpServerOptions zipkin_options = otlp_options;
+    zipkin_options.port = config.zipkin_port;
+    zipkin_options.name = "zipkin";
+    zipkin_options.error_response = ingest::ZipkinErrorResponse;
+    zipkin_options.on_refusal = [p](int status, std::string_view reason) {
+      CountRefusal(&p->metrics, &p->refusal_log, "zipkin", status, reason);
+    };
+    ASSIGN_OR_RETURN(p->zipkin_http,
+                     HttpServer::Start(zipkin_options, [p](HttpRequest&& r, HttpResponder respond) {
+                       p->zipkin_receiver->Handle(std::move(r), std::move(respond));
+                     }));
+    spdlog::info("listening on {}: Zipkin {}", config.host, p->zipkin_http->port());
+  }
+
+  // The v1 API tells clients the ports actually bound (a configured 0 picks a free one).
+  p->api = std::make_unique<api::v1::TeletraceV1Api>(
+      p->backend.get(), nullptr,
+      api::v1::IngestPorts{
+          .otlp_grpc = static_cast<uint16_t>(p->otlp_grpc->port()),
+          .otlp_http = p->otlp_http->port(),
+          .zipkin = p->zipkin_http ? p->zipkin_http->port() : uint16_t{0}});
+
   HttpServerOptions http_options;
   http_options.host = config.host;
   http_options.port = config.http_port;
@@ -290,26 +318,6 @@ absl::StatusOr<std::unique_ptr<TeletraceServer>> TeletraceServer::Start(const Co
                      p->HandleHttp(std::move(r), std::move(respond));
                    }));
 
-  // Zipkin's span endpoint: on the UI port always (POST /api/v2/spans), and on a port of its own
-  // (Zipkin's 9411, say) when server.zipkin_port is set, for instrumentation that only takes a
-  // host and port.
-  p->zipkin_receiver = std::make_unique<ingest::ZipkinHttpReceiver>(
-      p->pipeline.get(), &p->metrics,
-      ingest::ZipkinHttpReceiverOptions{.bearer_token = config.ingest_token});
-  if (config.zipkin_port != 0) {
-    HttpServerOptions zipkin_options = otlp_options;
-    zipkin_options.port = config.zipkin_port;
-    zipkin_options.name = "zipkin";
-    zipkin_options.error_response = ingest::ZipkinErrorResponse;
-    zipkin_options.on_refusal = [p](int status, std::string_view reason) {
-      CountRefusal(&p->metrics, &p->refusal_log, "zipkin", status, reason);
-    };
-    ASSIGN_OR_RETURN(p->zipkin_http,
-                     HttpServer::Start(zipkin_options, [p](HttpRequest&& r, HttpResponder respond) {
-                       p->zipkin_receiver->Handle(std::move(r), std::move(respond));
-                     }));
-    spdlog::info("listening on {}: Zipkin {}", config.host, p->zipkin_http->port());
-  }
 
   p->retention_thread = std::thread([p] { p->RetentionLoop(); });
   p->ready = true;

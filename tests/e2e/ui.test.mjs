@@ -200,6 +200,40 @@ describe('web UI against a seeded store', { timeout: 600_000 }, () => {
     await page.close();
   });
 
+  test('while a new search loads, the old rows are dimmed and a click on them opens nothing', async () => {
+    const page = await newPage(browser);
+    await page.goto(srv.url);
+    await waitRows(page, SPAN_TOTAL);
+    // Hold the next searches, as a loaded server would, until the test lets them through.
+    let release;
+    const held = new Promise((resolve) => (release = resolve));
+    await page.route('**/v1/search', async (route) => {
+      await held;
+      await route.continue();
+    });
+    await page.click('[data-testid=sort-duration]');
+    await page.waitForSelector('[role=table][data-stale=true]');
+    assert.equal(await page.getAttribute('[role=table]', 'aria-busy'), 'true');
+    // The first row on screen is still the newest span of the old search: clicking it must not
+    // open it (nor anything else).
+    await page.locator('[data-testid=result-row]').first().click({ force: true });
+    await page.keyboard.press('Enter');
+    await page.waitForTimeout(300);
+    assert.equal(new URL(page.url()).pathname, '/');
+    release();
+    await page.waitForSelector('[role=table]:not([data-stale])');
+    await page.waitForFunction(() => document.querySelector('[data-testid=cell-duration]')?.getAttribute('data-ns') === '120000000');
+    await page.unroute('**/v1/search');
+    // The new rows open: the longest span, with its trace id in the row.
+    const first = page.locator('[data-testid=result-row]').first();
+    const [traceId, spanId] = [await first.getAttribute('data-trace-id'), await first.getAttribute('data-span-id')];
+    assert.equal(await first.locator('[data-testid=cell-trace]').textContent(), traceId.slice(0, 8));
+    await first.click();
+    await page.waitForURL(`${srv.url}/trace/${traceId}?spanId=${spanId}`);
+    assertNoPageErrors(page);
+    await page.close();
+  });
+
   test('API errors and empty results are shown as messages, not a blank page', async () => {
     const page = await newPage(browser);
     // A comparison operator with a text value: the server answers 400 with a message.
@@ -445,7 +479,11 @@ describe('web UI against an empty store', { timeout: 120_000 }, () => {
     await empty.waitFor();
     const text = await empty.textContent();
     assert.match(text, /No spans yet/);
-    assert.match(text, /4318\/v1\/traces/);
+    // The ports this server really listens on (free ports, not the defaults), from /v1/system-info.
+    assert.ok(text.includes(`127.0.0.1:${srv.ports.otlpHttp}/v1/traces`), text);
+    assert.ok(text.includes(`127.0.0.1:${srv.ports.grpc}TraceService`), text);
+    assert.ok(text.includes(`OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:${srv.ports.otlpHttp}\n`), text);
+    assert.ok(text.includes(`127.0.0.1:${srv.ports.http}/api/v2/spans`), text);
     assert.match(text, /OTEL_EXPORTER_OTLP_ENDPOINT/);
     await screenshot(page, '07-empty-state');
     // An unknown trace says so.

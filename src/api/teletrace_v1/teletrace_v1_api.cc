@@ -159,8 +159,11 @@ std::vector<std::pair<std::string, std::string>> ParseQueryString(std::string_vi
   return out;
 }
 
-TeletraceV1Api::TeletraceV1Api(storage::Backend* backend, std::function<uint64_t()> now)
-    : backend_(backend), now_(now ? std::move(now) : [] { return NowUnixNano(); }) {}
+TeletraceV1Api::TeletraceV1Api(storage::Backend* backend, std::function<uint64_t()> now,
+                               IngestPorts ingest_ports)
+    : backend_(backend),
+      now_(now ? std::move(now) : [] { return NowUnixNano(); }),
+      ingest_ports_(ingest_ports) {}
 
 HttpResponse TeletraceV1Api::Handle(const HttpRequest& request) {
   std::string_view path = request.path;
@@ -218,7 +221,8 @@ HttpResponse TeletraceV1Api::SystemInfo() {
   AppendJsonString(&body, *id);
   body += ",\"version\":";
   AppendJsonString(&body, GetBuildInfo().version);
-  body += "}";
+  body += fmt::format(R"(,"ingest":{{"otlpGrpcPort":{},"otlpHttpPort":{},"zipkinPort":{}}}}})",
+                      ingest_ports_.otlp_grpc, ingest_ports_.otlp_http, ingest_ports_.zipkin);
   return JsonResponse(std::move(body));
 }
 

@@ -14,10 +14,18 @@
 
 namespace teletrace::api::v1 {
 
+// The ports this server takes spans on, for clients to show how to send data (0 = off).
+struct IngestPorts {
+  uint16_t otlp_grpc = 0;
+  uint16_t otlp_http = 0;
+  uint16_t zipkin = 0;
+};
+
 class TeletraceV1Api {
  public:
   // `backend` must outlive this object. `now` supplies the current time (tests pin it).
-  explicit TeletraceV1Api(storage::Backend* backend, std::function<uint64_t()> now = nullptr);
+  explicit TeletraceV1Api(storage::Backend* backend, std::function<uint64_t()> now = nullptr,
+                          IngestPorts ingest_ports = {});
 
   // Answers a request whose path starts with "/v1/" (or is "/v1").
   HttpResponse Handle(const HttpRequest& request);
@@ -33,6 +41,7 @@ class TeletraceV1Api {
 
   storage::Backend* backend_;
   std::function<uint64_t()> now_;
+  IngestPorts ingest_ports_;
 };
 
 // The one mapping from our status codes to HTTP statuses for the query APIs.

@@ -78,7 +78,10 @@ TEST_F(TeletraceV1ApiTest, PingAndSystemInfo) {
   HttpResponse info = Call("GET", "/v1/system-info");
   ASSERT_EQ(info.status, 200);
   json parsed = json::parse(info.body);
-  EXPECT_EQ(parsed.size(), 2u) << info.body;
+  EXPECT_EQ(parsed.size(), 3u) << info.body;
+  // Built without ingest ports here (the server passes the ports it bound): all 0, i.e. off.
+  EXPECT_EQ(parsed["ingest"],
+            json::parse(R"({"otlpGrpcPort":0,"otlpHttpPort":0,"zipkinPort":0})"));
   std::string id = parsed["systemId"];
   EXPECT_EQ(id.size(), 36u);
   EXPECT_EQ(json::parse(Call("GET", "/v1/system-info").body)["systemId"], id);

@@ -1,16 +1,14 @@
 // Every v1 response shape, byte for byte, against golden files (tests/fixtures/v1/*.json).
 //
-// The goldens are the server's bytes with whitespace added between tokens for review (IndentJson
-// adds nothing else: no number or string is re-rendered). The same files are validated against the
+// The goldens are the server's bytes with whitespace added between tokens for review (see
+// common/golden_test_util.h). The same files are validated against the
 // OpenAPI document (docs/openapi/teletrace-v1.yaml) by web/src/api/openapi.test.ts, and the UI's
 // types are generated from that document: a changed field fails here first, then there.
 // TELETRACE_UPDATE_GOLDEN=1 rewrites the files.
-#include <cstdlib>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "api/teletrace_v1/teletrace_v1_api.h"
+#include "common/golden_test_util.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "storage/sqlite/sqlite_backend.h"
@@ -24,64 +22,8 @@ constexpr uint64_t kNow = 1'800'000'000'000'000'000;
 constexpr uint64_t kBase = 1'700'000'000'000'000'000;
 constexpr uint64_t kMs = 1'000'000;
 
-// One space of indent per level, a line per member; empty objects and arrays stay `{}` and `[]`.
-std::string IndentJson(std::string_view in) {
-  std::string out;
-  int depth = 0;
-  bool in_string = false;
-  auto newline = [&] {
-    out.push_back('\n');
-    out.append(static_cast<size_t>(depth), ' ');
-  };
-  for (size_t i = 0; i < in.size(); ++i) {
-    const char c = in[i];
-    if (in_string) {
-      out.push_back(c);
-      if (c == '\\' && i + 1 < in.size()) {
-        out.push_back(in[++i]);
-      } else if (c == '"') {
-        in_string = false;
-      }
-      continue;
-    }
-    switch (c) {
-      case '"':
-        in_string = true;
-        out.push_back(c);
-        break;
-      case '{':
-      case '[':
-        out.push_back(c);
-        if (i + 1 < in.size() && (in[i + 1] == '}' || in[i + 1] == ']')) {
-          out.push_back(in[++i]);
-        } else {
-          ++depth;
-          newline();
-        }
-        break;
-      case '}':
-      case ']':
-        --depth;
-        newline();
-        out.push_back(c);
-        break;
-      case ',':
-        out.push_back(c);
-        newline();
-        break;
-      case ':':
-        out.append(": ");
-        break;
-      default:
-        out.push_back(c);
-    }
-  }
-  out.push_back('\n');
-  return out;
-}
-
 TEST(IndentJsonTest, AddsWhitespaceOnlyBetweenTokens) {
-  EXPECT_EQ(IndentJson(R"({"a":[1,2.50],"b":{},"c":[],"d":"x,{\"}"})"),
+  EXPECT_EQ(golden::IndentJson(R"({"a":[1,2.50],"b":{},"c":[],"d":"x,{\"}"})"),
             "{\n \"a\": [\n  1,\n  2.50\n ],\n \"b\": {},\n \"c\": [],\n \"d\": \"x,{\\\"}\"\n}\n");
 }
 
@@ -108,7 +50,8 @@ class TeletraceV1GoldenTest : public ::testing::Test {
     auto backend = storage::NewSqliteBackend({{"path", dir_.string()}, {"retention_max_age", "0"}});
     ASSERT_TRUE(backend.ok()) << backend.status();
     backend_ = std::move(*backend);
-    api_ = std::make_unique<TeletraceV1Api>(backend_.get(), [] { return kNow; });
+    api_ = std::make_unique<TeletraceV1Api>(backend_.get(), [] { return kNow; },
+                                            IngestPorts{4317, 4318, 9411});
     ASSERT_TRUE(backend_->WriteSpans(Checkout(), kNow).ok());
     ASSERT_TRUE(backend_->WriteSpans(Payments(), kNow).ok());
   }
@@ -204,19 +147,11 @@ class TeletraceV1GoldenTest : public ::testing::Test {
     return api_->Handle(r);
   }
 
-  // The response has `status` and, indented, the bytes of tests/fixtures/v1/<name>.
+  // The response has `status` and, byte for byte, the body in tests/fixtures/v1/<name>.
   void ExpectGolden(const std::string& name, const HttpResponse& r, int status = 200) {
     EXPECT_EQ(r.status, status) << name << ": " << r.body;
     EXPECT_EQ(r.content_type, "application/json") << name;
-    const std::string path =
-        std::string(std::getenv("TELETRACE_SOURCE_DIR")) + "/tests/fixtures/v1/" + name;
-    const std::string indented = IndentJson(r.body);
-    if (std::getenv("TELETRACE_UPDATE_GOLDEN") != nullptr) std::ofstream(path) << indented;
-    std::ifstream in(path);
-    ASSERT_TRUE(in.good()) << path;
-    std::stringstream golden;
-    golden << in.rdbuf();
-    EXPECT_EQ(golden.str(), indented) << name;
+    golden::ExpectJson("v1/" + name, r.body);
   }
 
   std::filesystem::path dir_;
@@ -228,10 +163,13 @@ TEST_F(TeletraceV1GoldenTest, SystemInfo) {
   HttpResponse r = Call("GET", "/v1/system-info");
   json j = json::parse(r.body);
   // The id is random per store and the version moves with releases: both are checked by
-  // TeletraceV1ApiTest.PingAndSystemInfo; the golden keeps the shape.
-  ASSERT_EQ(j["systemId"].get<std::string>().size(), 36u);
-  r.body = R"({"systemId":"00000000-0000-4000-8000-000000000000","version":"0.0.0"})";
-  EXPECT_EQ(json::parse(r.body).size(), j.size());
+  // TeletraceV1ApiTest.PingAndSystemInfo; the golden has placeholders for those two values.
+  const std::string id = j["systemId"], version = j["version"];
+  ASSERT_EQ(id.size(), 36u);
+  const std::string prefix = R"({"systemId":")" + id + R"(","version":")" + version + "\"";
+  ASSERT_EQ(r.body.substr(0, prefix.size()), prefix);
+  r.body = R"({"systemId":"00000000-0000-4000-8000-000000000000","version":"0.0.0")" +
+           r.body.substr(prefix.size());
   ExpectGolden("system_info.json", r);
 }
 

@@ -107,6 +107,7 @@ export async function startTeletrace({ extraArgs = [] } = {}) {
   return {
     url,
     otlpHttpUrl: `http://127.0.0.1:${otlpHttp}`,
+    ports: { http, grpc, otlpHttp },
     logTail,
     async stop() {
       if (child.exitCode === null && child.signalCode === null) {

@@ -15,6 +15,7 @@ import type {
   SearchRequest,
   SpansResponse,
   StatisticsRequest,
+  SystemInfo,
   StatisticsResponse,
   TagsResponse,
   TagValuesRequest,
@@ -80,6 +81,10 @@ async function request<T>(
   } catch {
     throw new ApiError(`${method} ${path}: the server answered with invalid JSON`, res.status);
   }
+}
+
+export function getSystemInfo(signal?: AbortSignal): Promise<SystemInfo> {
+  return request('GET', '/v1/system-info', undefined, signal);
 }
 
 export function searchSpans(req: SearchRequest, signal?: AbortSignal): Promise<SpansResponse> {

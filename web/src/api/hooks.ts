@@ -1,7 +1,7 @@
 // React Query hooks over the API client: the one place server state enters components.
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
-import { getTags, getTagStatistics, getTagValues, getWholeTrace, searchSpans, shouldRetry } from './client';
+import { getSystemInfo, getTags, getTagStatistics, getTagValues, getWholeTrace, searchSpans, shouldRetry } from './client';
 import type { SearchFilter, Timeframe } from './types';
 
 /** A query-key-safe form of a timeframe (BigInts are not serialisable by the key hasher). */
@@ -42,6 +42,16 @@ export function useStatistics(
     queryFn: ({ signal }) => getTagStatistics(tag, body, signal),
     placeholderData: keepPreviousData,
     staleTime: 5_000,
+  });
+}
+
+/** The server's id, version and the ingest ports it bound; fixed while it runs. */
+export function useSystemInfo(enabled = true) {
+  return useQuery({
+    queryKey: ['systemInfo'],
+    queryFn: ({ signal }) => getSystemInfo(signal),
+    enabled,
+    staleTime: Infinity,
   });
 }
 

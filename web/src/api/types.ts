@@ -70,6 +70,8 @@ export type HistogramRequest = Schemas['HistogramRequest'];
 export type HistogramBucketData = Schemas['HistogramBucketData'];
 export type HistogramResponse = Schemas['HistogramResponse'];
 export type ErrorBody = Schemas['ErrorBody'];
+export type SystemInfo = Schemas['SystemInfo'];
+export type IngestPorts = SystemInfo['ingest'];
 
 /** The JSON keys whose values are nanosecond integers and always parse to NanoString. */
 export const NANO_KEYS: ReadonlySet<string> = new Set([

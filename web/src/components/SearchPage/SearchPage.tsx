@@ -1,7 +1,7 @@
 // The span search page: time range, live mode and refresh, filters, facets, a histogram of the
 // matching spans over time, and the results table. All of its state is in the URL.
 import { useEffect, useMemo, useState } from 'react';
-import { useStoreIsEmpty, useTags } from '../../api/hooks';
+import { useStoreIsEmpty, useSystemInfo, useTags } from '../../api/hooks';
 import { formatAgo } from '../../model/format';
 import { apiFilters, serializeSearchState, timeframeOf } from '../../model/searchState';
 import { ErrorMessage } from '../common/ErrorMessage';
@@ -67,6 +67,7 @@ export function SearchPage() {
   const results = useSearchResults(state, timeframe, filters);
   const noRows = !results.isPending && !results.isError && results.rows.length === 0;
   const storeEmpty = useStoreIsEmpty(noRows);
+  const systemInfo = useSystemInfo(storeEmpty.data === true);
   const hasFilters = filters.length > 0;
 
   return (
@@ -110,7 +111,7 @@ export function SearchPage() {
             <ErrorMessage error={results.error} title="Search failed" />
           ) : noRows ? (
             storeEmpty.data === true ? (
-              <EmptyStore />
+              <EmptyStore ingest={systemInfo.data?.ingest} />
             ) : storeEmpty.data === undefined ? null : (
               <NoResults
                 canClear={hasFilters}
@@ -137,6 +138,7 @@ export function SearchPage() {
               isFetchingNextPage={results.isFetchingNextPage}
               fetchNextPage={() => void results.fetchNextPage()}
               freshIds={results.fresh}
+              stale={results.stale}
             />
           )}
         </section>

@@ -71,5 +71,14 @@ export function useSearchResults(state: SearchState, timeframe: Timeframe, filte
     return () => clearTimeout(t);
   }, [rows, identity, query.data, query.isPlaceholderData]);
 
-  return { ...query, rows, fresh };
+  // The rows on screen are another search's while this one loads (keepPreviousData). A refresh of
+  // the same search (live mode moves the time anchor) keeps its rows usable; a changed search does
+  // not, so a click meant for the new results cannot open a span of the old ones.
+  const [settledIdentity, setSettledIdentity] = useState<string | null>(null);
+  useEffect(() => {
+    if (query.data && !query.isPlaceholderData) setSettledIdentity(identity);
+  }, [query.data, query.isPlaceholderData, identity]);
+  const stale = query.isPlaceholderData && settledIdentity !== identity;
+
+  return { ...query, rows, fresh, stale };
 }

@@ -21,6 +21,8 @@ interface Props {
   isFetchingNextPage: boolean;
   fetchNextPage: () => void;
   freshIds: ReadonlySet<string>;
+  /** The rows belong to a previous search while a new one loads: dimmed, not clickable. */
+  stale: boolean;
 }
 
 function SortHeader({ by, label, state, onSort }: { by: SortBy; label: string; state: SearchState; onSort: (by: SortBy) => void }) {
@@ -35,10 +37,10 @@ function SortHeader({ by, label, state, onSort }: { by: SortBy; label: string; s
   );
 }
 
-export function ResultsTable({ rows, state, onSort, onRemoveColumn, hasNextPage, isFetchingNextPage, fetchNextPage, freshIds }: Props) {
+export function ResultsTable({ rows, state, onSort, onRemoveColumn, hasNextPage, isFetchingNextPage, fetchNextPage, freshIds, stale }: Props) {
   const navigate = useNavigate();
   const scrollRef = useRef<HTMLDivElement>(null);
-  const template = `minmax(180px, 200px) 100px minmax(120px, 180px) minmax(220px, 1fr) 80px${' minmax(140px, 220px)'.repeat(state.columns.length)}`;
+  const template = `minmax(180px, 200px) 100px minmax(120px, 180px) minmax(220px, 1fr) 80px 90px${' minmax(140px, 220px)'.repeat(state.columns.length)}`;
   const virtualizer = useVirtualizer({
     count: rows.length + (hasNextPage ? 1 : 0),
     getScrollElement: () => scrollRef.current,
@@ -52,10 +54,21 @@ export function ResultsTable({ rows, state, onSort, onRemoveColumn, hasNextPage,
     if (lastIndex >= rows.length - 5 && hasNextPage && !isFetchingNextPage) fetchNextPage();
   }, [lastIndex, rows.length, hasNextPage, isFetchingNextPage, fetchNextPage]);
 
-  const open = (s: Span) => navigate(`/trace/${s.traceId}?spanId=${s.spanId}`);
+  // Rows of a search that a newer one is replacing are shown dimmed and cannot be opened: a click
+  // meant for the new results must not open a span of the old ones.
+  const open = (s: Span) => {
+    if (!stale) navigate(`/trace/${s.traceId}?spanId=${s.spanId}`);
+  };
 
   return (
-    <div className="results-table" role="table" aria-label="Spans" aria-rowcount={rows.length}>
+    <div
+      className={`results-table${stale ? ' results-stale' : ''}`}
+      role="table"
+      aria-label="Spans"
+      aria-rowcount={rows.length}
+      aria-busy={stale}
+      data-stale={stale ? 'true' : undefined}
+    >
       <div className="table-scroll" ref={scrollRef} data-testid="results-scroll">
         <div className="tr thead" role="row" style={{ gridTemplateColumns: template }}>
           <SortHeader by="start" label="Start time" state={state} onSort={onSort} />
@@ -63,6 +76,7 @@ export function ResultsTable({ rows, state, onSort, onRemoveColumn, hasNextPage,
           <div role="columnheader" className="th">Service</div>
           <div role="columnheader" className="th">Span name</div>
           <div role="columnheader" className="th">Status</div>
+          <div role="columnheader" className="th">Trace</div>
           {state.columns.map((c) => (
             <div role="columnheader" className="th extra" key={c} title={c} data-testid="extra-column">
               <span>{keyTitle(c)}</span>
@@ -88,7 +102,8 @@ export function ResultsTable({ rows, state, onSort, onRemoveColumn, hasNextPage,
               <div
                 key={s.id}
                 role="row"
-                tabIndex={0}
+                tabIndex={stale ? -1 : 0}
+                aria-disabled={stale || undefined}
                 className={`tr row${freshIds.has(s.id) ? ' row-new' : ''}${error ? ' row-error' : ''}`}
                 style={{ gridTemplateColumns: template, transform: `translateY(${item.start}px)`, height: item.size }}
                 onClick={() => open(s)}
@@ -115,6 +130,9 @@ export function ResultsTable({ rows, state, onSort, onRemoveColumn, hasNextPage,
                   <span className={`status status-${s.statusCode.toLowerCase()}`} style={error ? { color: ERROR_COLOR } : undefined}>
                     {s.statusCode}
                   </span>
+                </div>
+                <div role="cell" className="td mono" title={s.traceId} data-testid="cell-trace">
+                  {s.traceId.slice(0, 8)}
                 </div>
                 {state.columns.map((c) => {
                   const text = attributeText(fieldValue(s, c));
