@@ -234,6 +234,50 @@ describe('web UI against a seeded store', { timeout: 600_000 }, () => {
     await page.close();
   });
 
+  test('the latency chart shows each minute\'s p50, p90 and p99 of exactly the spans in it', async () => {
+    const page = await newPage(browser);
+    await page.goto(srv.url);
+    await waitRows(page, SPAN_TOTAL);
+    const countBuckets = await page.locator('[data-testid=count-bucket]').count();
+    await page.click('[data-testid=chart-latency]');
+    await page.waitForURL(/chart=latency/);
+    await page.waitForSelector('[data-testid=histogram] svg[data-max-ns]:not([data-max-ns="0"])');
+    const svg = page.locator('[data-testid=histogram] svg');
+    const startNs = BigInt(await svg.getAttribute('data-start-ns'));
+    const intervalNs = BigInt(await svg.getAttribute('data-interval-ns'));
+    // Expected: the rows' (start, duration) grouped into the chart's buckets, nearest-rank.
+    const rows = await page.locator('[data-testid=result-row]').evaluateAll((els) =>
+      els.map((e) => [e.getAttribute('data-start-ns'), e.querySelector('[data-testid=cell-duration]').getAttribute('data-ns')]),
+    );
+    assert.equal(rows.length, SPAN_TOTAL);
+    const byBucket = new Map();
+    for (const [start, dur] of rows) {
+      const i = Number((BigInt(start) - startNs) / intervalNs);
+      if (!byBucket.has(i)) byBucket.set(i, []);
+      byBucket.get(i).push(Number(dur));
+    }
+    const rank = (sorted, p) => sorted[Math.max(1, Math.ceil((p / 100) * sorted.length)) - 1];
+    const want = [...byBucket.entries()]
+      .sort((a, b) => a[0] - b[0])
+      .map(([i, durs]) => {
+        const s = durs.sort((a, b) => a - b);
+        return [String(i), String(rank(s, 50)), String(rank(s, 90)), String(rank(s, 99))];
+      });
+    const got = await page.locator('[data-testid=latency-bucket]').evaluateAll((els) =>
+      els.map((e) => ['data-index', 'data-p50', 'data-p90', 'data-p99'].map((a) => e.getAttribute(a))),
+    );
+    assert.deepEqual(got, want);
+    assert.equal(got.length, countBuckets);
+    assert.equal(await svg.getAttribute('data-max-ns'), String(msToNs(120)));
+    assert.match(await page.textContent('[data-testid=chart-scale]'), /max 120(\.0)? ?ms · 1 bar = 1 min/);
+    await screenshot(page, '14-search-latency');
+    // Back to counts, and the URL forgets the chart.
+    await page.click('[data-testid=chart-count]');
+    await page.waitForURL((u) => !u.search.includes('chart='));
+    assertNoPageErrors(page);
+    await page.close();
+  });
+
   test('API errors and empty results are shown as messages, not a blank page', async () => {
     const page = await newPage(browser);
     // A comparison operator with a text value: the server answers 400 with a message.

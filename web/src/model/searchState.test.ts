@@ -35,8 +35,11 @@ describe('search state in the URL', () => {
       columns: ['span.attributes.http.route', 'resource.attributes.host.name'],
       extraFacets: ['span.attributes.db.system'],
       live: true,
+      chart: 'latency',
     };
     expect(roundTrip(s)).toEqual(s);
+    expect(serializeSearchState(s).get('chart')).toBe('latency');
+    expect(serializeSearchState(defaultSearchState()).get('chart')).toBeNull();
   });
 
   it('round-trips an absolute range and drops live mode for it', () => {

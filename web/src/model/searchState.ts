@@ -10,6 +10,7 @@
 //   &col=<key>                      extra result columns, repeated
 //   &facet=<key>                    facets the user added, repeated
 //   &live=1                         live mode
+//   &chart=latency                  the chart over time shows latency percentiles (default: spans)
 import { OPERATORS, type FilterValue, type Operator, type Scalar, type SearchFilter, type Timeframe } from '../api/types';
 import { msToNs } from './span';
 
@@ -46,6 +47,7 @@ export interface UiFilter {
 }
 
 export type SortBy = 'start' | 'duration';
+export type ChartKind = 'count' | 'latency';
 
 export interface SearchState {
   range: TimeRange;
@@ -58,6 +60,7 @@ export interface SearchState {
   columns: string[];
   extraFacets: string[];
   live: boolean;
+  chart: ChartKind;
 }
 
 export const DEFAULT_RANGE: TimeRange = { kind: 'relative', preset: '1h' };
@@ -73,6 +76,7 @@ export function defaultSearchState(): SearchState {
     columns: [],
     extraFacets: [],
     live: false,
+    chart: 'count',
   };
 }
 
@@ -150,6 +154,7 @@ export function parseSearchState(params: URLSearchParams): SearchState {
   s.columns = unique(params.getAll('col').filter(Boolean));
   s.extraFacets = unique(params.getAll('facet').filter(Boolean));
   s.live = params.get('live') === '1' && s.range.kind === 'relative';
+  if (params.get('chart') === 'latency') s.chart = 'latency';
   return s;
 }
 
@@ -179,6 +184,7 @@ export function serializeSearchState(s: SearchState): URLSearchParams {
   for (const c of s.columns) p.append('col', c);
   for (const f of s.extraFacets) p.append('facet', f);
   if (s.live && s.range.kind === 'relative') p.set('live', '1');
+  if (s.chart !== 'count') p.set('chart', s.chart);
   return p;
 }
 

@@ -99,6 +99,8 @@ export function SearchPage() {
           <SpanHistogram
             timeframe={slowTimeframe}
             filters={filters}
+            chart={state.chart}
+            onChart={(chart) => update((s) => ({ ...s, chart }))}
             onZoom={(startMs, endMs) => update((s) => ({ ...s, range: { kind: 'absolute', startMs, endMs }, live: false }))}
           />
           <div className="results-summary small muted" data-testid="results-summary">

@@ -1,61 +1,63 @@
-// Spans over time for the current search (errors stacked in red), from the histograms endpoint.
-// Dragging across the chart zooms the search to that absolute range.
+// The current search over time, from one /v1/histograms request: spans per bucket (errors in red)
+// or, switched to latency, the p50/p90/p99 duration per bucket. Dragging across either chart
+// zooms the search to that absolute range.
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { useMemo, useRef, useState } from 'react';
 import { getHistograms } from '../../api/client';
 import { timeframeKey } from '../../api/hooks';
-import type { SearchFilter, Timeframe } from '../../api/types';
+import type { HistogramAggregation, SearchFilter, Timeframe } from '../../api/types';
 import { ERROR_COLOR } from '../../model/colors';
-import { formatTimestamp } from '../../model/format';
+import { formatDuration, formatTimestamp } from '../../model/format';
+import type { ChartKind } from '../../model/searchState';
 import { nsToMs } from '../../model/span';
+import {
+  LATENCY_LABELS,
+  LATENCY_PERCENTILES,
+  bucketWidthText,
+  countBuckets,
+  latencyBuckets,
+  latencyPolylines,
+} from '../../model/timeSeries';
 
 const BUCKETS = 60;
 const HEIGHT = 64;
+/** The smallest visible error bar, in chart units (a bucket is 1 wide, the chart HEIGHT high). */
+const MIN_ERROR_HEIGHT = 2;
 
 interface Props {
   timeframe: Timeframe;
   filters: SearchFilter[];
+  chart: ChartKind;
+  onChart: (chart: ChartKind) => void;
   onZoom: (startMs: number, endMs: number) => void;
 }
 
-export function SpanHistogram({ timeframe, filters, onZoom }: Props) {
+export function SpanHistogram({ timeframe, filters, chart, onChart, onZoom }: Props) {
   const startNs = timeframe.startTimeUnixNanoSec;
   const endNs = timeframe.endTimeUnixNanoSec;
   const interval = (endNs - startNs) / BigInt(BUCKETS) || 1n;
+  // The latency percentiles cost the server a pass over durations: asked only when shown.
+  const aggregations: Record<string, HistogramAggregation> = {
+    spans: { func: 'COUNT', groupBy: 'span.status.code', maxGroups: 3 },
+  };
+  if (chart === 'latency') {
+    aggregations.latency = {
+      func: 'PERCENTILES',
+      key: 'externalFields.durationNano',
+      aggregationParameters: { percentiles: [...LATENCY_PERCENTILES] },
+    };
+  }
   const q = useQuery({
-    queryKey: ['histogram', timeframeKey(timeframe), JSON.stringify(filters)],
+    queryKey: ['histogram', chart, timeframeKey(timeframe), JSON.stringify(filters)],
     queryFn: ({ signal }) =>
-      getHistograms(
-        {
-          timeframe,
-          filters,
-          interval,
-          intervalKey: 'span.startTimeUnixNano',
-          aggregations: { spans: { func: 'COUNT', groupBy: 'span.status.code', maxGroups: 3 } },
-        },
-        signal,
-      ),
+      getHistograms({ timeframe, filters, interval, intervalKey: 'span.startTimeUnixNano', aggregations }, signal),
     placeholderData: keepPreviousData,
   });
 
-  const bars = useMemo(() => {
-    const out = Array.from({ length: BUCKETS }, () => ({ total: 0, errors: 0 }));
-    const h = q.data?.histograms?.[0];
-    for (const b of h?.buckets ?? []) {
-      const key = BigInt(b.bucketKey);
-      const i = Number((key - startNs) / interval);
-      if (i < 0 || i >= BUCKETS) continue;
-      const d = b.data;
-      if (typeof d === 'number') out[i].total += d;
-      else if ('subBuckets' in d && Array.isArray(d.subBuckets)) {
-        const g = d as { totalCount: number; subBuckets: { key: unknown; count: number }[] };
-        out[i].total += Number(g.totalCount);
-        for (const s of g.subBuckets) if (s.key === 'Error') out[i].errors += Number(s.count);
-      }
-    }
-    return out;
-  }, [q.data, startNs, interval]);
-  const max = Math.max(1, ...bars.map((b) => b.total));
+  const bars = useMemo(() => countBuckets(q.data, 'spans', startNs, interval, BUCKETS), [q.data, startNs, interval]);
+  const latency = useMemo(() => latencyBuckets(q.data, 'latency', startNs, interval, BUCKETS), [q.data, startNs, interval]);
+  const maxCount = Math.max(0, ...bars.map((b) => b.total));
+  const maxLatency = Math.max(0, ...latency.map((b) => (b ? b.p99 : 0)));
 
   const svgRef = useRef<SVGSVGElement>(null);
   const [drag, setDrag] = useState<[number, number] | null>(null);
@@ -65,16 +67,52 @@ export function SpanHistogram({ timeframe, filters, onZoom }: Props) {
   };
   const startMs = nsToMs(startNs);
   const spanMs = nsToMs(endNs) - startMs;
+  const bucketTime = (i: number) => formatTimestamp(startMs + (i * spanMs) / BUCKETS, false);
 
   if (q.isError) return null;
+  const showLatency = chart === 'latency';
   return (
-    <div className="histogram" data-testid="histogram">
+    <div className="histogram" data-testid="histogram" data-chart={chart}>
+      <div className="histogram-head small">
+        <div className="segmented" role="group" aria-label="Chart">
+          <button type="button" className={showLatency ? undefined : 'selected'} aria-pressed={!showLatency} onClick={() => onChart('count')} data-testid="chart-count">
+            Spans
+          </button>
+          <button type="button" className={showLatency ? 'selected' : undefined} aria-pressed={showLatency} onClick={() => onChart('latency')} data-testid="chart-latency">
+            Latency
+          </button>
+        </div>
+        {showLatency ? (
+          <span className="legend muted">
+            {LATENCY_LABELS.map((l) => (
+              <span key={l} className={`legend-item latency-${l}`}>
+                {l}
+              </span>
+            ))}
+          </span>
+        ) : (
+          <span className="legend muted">
+            <span className="legend-item spans">spans</span>
+            <span className="legend-item errors">errors</span>
+          </span>
+        )}
+        <span className="muted" data-testid="chart-scale">
+          {showLatency
+            ? `max ${maxLatency ? formatDuration(maxLatency) : '–'}`
+            : `max ${maxCount.toLocaleString('en-US')} per bar`}{' '}
+          · 1 bar = {bucketWidthText(interval)}
+        </span>
+      </div>
       <svg
         ref={svgRef}
         viewBox={`0 0 ${BUCKETS} ${HEIGHT}`}
         preserveAspectRatio="none"
         role="img"
-        aria-label="Spans over time; drag to zoom"
+        aria-label={showLatency ? 'Latency percentiles over time; drag to zoom' : 'Spans over time; drag to zoom'}
+        data-start-ns={String(startNs)}
+        data-interval-ns={String(interval)}
+        data-max-ns={showLatency ? String(maxLatency) : undefined}
+        data-max-count={showLatency ? undefined : String(maxCount)}
         onMouseDown={(e) => setDrag([fraction(e.clientX), fraction(e.clientX)])}
         onMouseMove={(e) => drag && setDrag([drag[0], fraction(e.clientX)])}
         onMouseUp={() => {
@@ -86,17 +124,35 @@ export function SpanHistogram({ timeframe, filters, onZoom }: Props) {
         }}
         onMouseLeave={() => setDrag(null)}
       >
-        {bars.map((b, i) => {
-          const h = (b.total / max) * (HEIGHT - 2);
-          const eh = (b.errors / max) * (HEIGHT - 2);
-          return (
-            <g key={i}>
-              <title>{`${formatTimestamp(startMs + (i * spanMs) / BUCKETS, false)}: ${b.total} spans, ${b.errors} errors`}</title>
-              <rect x={i + 0.1} y={HEIGHT - h} width={0.8} height={h} className="bar" />
-              {eh > 0 && <rect x={i + 0.1} y={HEIGHT - eh} width={0.8} height={eh} fill={ERROR_COLOR} />}
-            </g>
-          );
-        })}
+        {showLatency ? (
+          <>
+            {latency.map(
+              (b, i) =>
+                b && (
+                  <rect key={i} x={i} y={0} width={1} height={HEIGHT} className="hover-slot" data-testid="latency-bucket" data-index={i} data-p50={b.p50} data-p90={b.p90} data-p99={b.p99}>
+                    <title>{`${bucketTime(i)}: p50 ${formatDuration(b.p50)}, p90 ${formatDuration(b.p90)}, p99 ${formatDuration(b.p99)}`}</title>
+                  </rect>
+                ),
+            )}
+            {LATENCY_LABELS.map((l) =>
+              latencyPolylines(latency, l, maxLatency, HEIGHT).map((points, k) => (
+                <polyline key={`${l}-${k}`} points={points} className={`latency-line latency-${l}`} vectorEffect="non-scaling-stroke" />
+              )),
+            )}
+          </>
+        ) : (
+          bars.map((b, i) => {
+            const h = maxCount ? (b.total / maxCount) * (HEIGHT - 2) : 0;
+            const eh = b.errors && maxCount ? Math.max(MIN_ERROR_HEIGHT, (b.errors / maxCount) * (HEIGHT - 2)) : 0;
+            return (
+              <g key={i} data-testid={b.total ? 'count-bucket' : undefined} data-total={b.total} data-errors={b.errors}>
+                <title>{`${bucketTime(i)}: ${b.total} spans, ${b.errors} errors`}</title>
+                <rect x={i + 0.1} y={HEIGHT - h} width={0.8} height={h} className="bar" />
+                {eh > 0 && <rect x={i + 0.1} y={HEIGHT - eh} width={0.8} height={eh} fill={ERROR_COLOR} />}
+              </g>
+            );
+          })
+        )}
         {drag && (
           <rect
             x={Math.min(drag[0], drag[1]) * BUCKETS}

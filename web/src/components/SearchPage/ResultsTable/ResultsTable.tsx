@@ -113,6 +113,7 @@ export function ResultsTable({ rows, state, onSort, onRemoveColumn, hasNextPage,
                 data-testid="result-row"
                 data-span-id={s.spanId}
                 data-trace-id={s.traceId}
+                data-start-ns={s.startNs.toString()}
                 aria-rowindex={item.index + 1}
               >
                 <div role="cell" className="td mono">{formatTimestamp(s.startMs)}</div>
