@@ -374,4 +374,43 @@ absl::StatusOr<query::HistogramQuery> ParseHistogramRequest(const json& body,
   return q;
 }
 
+absl::StatusOr<TraceSearchRequest> ParseTraceSearchRequest(const json& body,
+                                                           uint64_t now_unix_nano) {
+  TraceSearchRequest r;
+  ASSIGN_OR_RETURN(r.range, ParseTimeframe(body, now_unix_nano));
+  ASSIGN_OR_RETURN(r.filters, ParseFilters(body));
+  ASSIGN_OR_RETURN(r.limit, ReadLimit(body, "limit", kMaxTraceSearchLimit,
+                                      kDefaultTraceSearchLimit));
+  auto tf = body.find("traceFilters");
+  if (tf == body.end() || tf->is_null()) return r;
+  if (!tf->is_object()) return Invalid("traceFilters: must be an object");
+  for (const auto& [name, value] : tf->items()) {
+    const std::string field = "traceFilters." + name;
+    if (value.is_null()) continue;
+    if (name == "minDurationNano" || name == "maxDurationNano") {
+      ASSIGN_OR_RETURN(uint64_t ns, ReadUint64(value, field));
+      (name == "minDurationNano" ? r.min_duration_nano : r.max_duration_nano) = ns;
+    } else if (name == "rootServiceName") {
+      if (!value.is_string()) {
+        return Invalid(fmt::format("{}: must be a string, got {}", field, JsonTypeName(value)));
+      }
+      r.root_service_name = value.get<std::string>();
+    } else if (name == "hasErrors") {
+      if (!value.is_boolean()) {
+        return Invalid(fmt::format("{}: must be a bool, got {}", field, JsonTypeName(value)));
+      }
+      r.has_errors = value.get<bool>();
+    } else {
+      return Invalid(fmt::format(
+          "{}: unknown trace filter (expected minDurationNano, maxDurationNano, rootServiceName "
+          "or hasErrors)",
+          field));
+    }
+  }
+  if (r.min_duration_nano && r.max_duration_nano && *r.min_duration_nano > *r.max_duration_nano) {
+    return Invalid("traceFilters.minDurationNano: must not exceed maxDurationNano");
+  }
+  return r;
+}
+
 }  // namespace teletrace::api::v1

@@ -4,7 +4,10 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "nlohmann/json.hpp"
@@ -29,5 +32,24 @@ absl::StatusOr<query::StatisticsQuery> ParseStatisticsRequest(std::string_view t
                                                               uint64_t now_unix_nano);
 absl::StatusOr<query::HistogramQuery> ParseHistogramRequest(const nlohmann::json& body,
                                                             uint64_t now_unix_nano);
+
+inline constexpr size_t kDefaultTraceSearchLimit = 20;
+inline constexpr size_t kMaxTraceSearchLimit = 100;
+
+// POST /v1/traces: the traces holding a span that matches every filter, newest first by that span,
+// then narrowed by conditions on the whole trace.
+struct TraceSearchRequest {
+  query::TimeRange range;
+  std::vector<query::Filter> filters;
+  size_t limit = kDefaultTraceSearchLimit;  // 1..kMaxTraceSearchLimit traces
+  // traceFilters: on the trace's summary (all its spans), not on the matching span.
+  std::optional<uint64_t> min_duration_nano;
+  std::optional<uint64_t> max_duration_nano;
+  std::optional<std::string> root_service_name;
+  std::optional<bool> has_errors;
+};
+
+absl::StatusOr<TraceSearchRequest> ParseTraceSearchRequest(const nlohmann::json& body,
+                                                           uint64_t now_unix_nano);
 
 }  // namespace teletrace::api::v1

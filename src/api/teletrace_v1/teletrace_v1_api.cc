@@ -2,6 +2,7 @@
 
 #include "api/teletrace_v1/request_parser.h"
 #include "api/teletrace_v1/span_json.h"
+#include "api/teletrace_v1/trace_search.h"
 #include "absl/strings/numbers.h"
 #include "common/build_info.h"
 #include "common/status_macros.h"
@@ -186,6 +187,10 @@ HttpResponse TeletraceV1Api::Handle(const HttpRequest& request) {
     if (!post) return MethodNotAllowed(request, "POST");
     return Search(request);
   }
+  if (path == "/v1/traces") {
+    if (!post) return MethodNotAllowed(request, "POST");
+    return SearchTraces(request);
+  }
   if (path == "/v1/histograms") {
     if (!post) return MethodNotAllowed(request, "POST");
     return Histograms(request);
@@ -238,6 +243,37 @@ HttpResponse TeletraceV1Api::Search(const HttpRequest& request) {
   out += ",\"spans\":";
   AppendSpans(&out, result->spans);
   out += "}";
+  return JsonResponse(std::move(out));
+}
+
+HttpResponse TeletraceV1Api::SearchTraces(const HttpRequest& request) {
+  auto body = ParseBody(request.body);
+  if (!body.ok()) return ErrorResponse(body.status());
+  auto q = ParseTraceSearchRequest(*body, now_());
+  if (!q.ok()) return ErrorResponse(q.status());
+  auto result = v1::SearchTraces(backend_, *q);
+  if (!result.ok()) return ErrorResponse(result.status());
+  std::string out = "{\"traces\":[";
+  for (size_t i = 0; i < result->traces.size(); ++i) {
+    const TraceSummary& t = result->traces[i];
+    if (i > 0) out += ",";
+    out += fmt::format(R"({{"traceId":"{}","rootServiceName":)", ToHex(t.trace_id));
+    AppendJsonString(&out, t.root_service_name);
+    out += ",\"rootName\":";
+    AppendJsonString(&out, t.root_name);
+    out += fmt::format(
+        R"(,"rootFound":{},"startTimeUnixNano":{},"durationNano":{},"spanCount":{},"errorCount":{},"services":[)",
+        t.root_found, t.start_unix_nano, t.duration_nano, t.span_count, t.error_count);
+    for (size_t k = 0; k < t.services.size(); ++k) {
+      if (k > 0) out += ",";
+      out += "{\"name\":";
+      AppendJsonString(&out, t.services[k].name);
+      out += fmt::format(R"(,"spanCount":{},"errorCount":{}}})", t.services[k].spans,
+                         t.services[k].errors);
+    }
+    out += fmt::format(R"(],"complete":{}}})", t.complete);
+  }
+  out += fmt::format(R"(],"partial":{}}})", result->partial);
   return JsonResponse(std::move(out));
 }
 

@@ -32,6 +32,7 @@ class TeletraceV1Api {
 
  private:
   HttpResponse Search(const HttpRequest& request);
+  HttpResponse SearchTraces(const HttpRequest& request);
   HttpResponse GetTrace(const HttpRequest& request, std::string_view id);
   HttpResponse TagKeys(const HttpRequest& request);
   HttpResponse TagValues(const HttpRequest& request, std::string_view tag);

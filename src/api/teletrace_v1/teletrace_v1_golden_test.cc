@@ -192,6 +192,27 @@ TEST_F(TeletraceV1GoldenTest, TraceWholeAndFirstPage) {
   EXPECT_EQ(json::parse(page.body)["spans"].size(), 2u);
 }
 
+TEST_F(TeletraceV1GoldenTest, TracesWithSummaries) {
+  ExpectGolden("traces.json", Call("POST", "/v1/traces", "{}"));
+  // A span-level filter (the database span) picks trace a1; trace-level ones keep or drop it.
+  const std::string db =
+      R"({"filters":[{"keyValueFilter":{"key":"span.attributes.db.system","operator":"exists"}}],)";
+  HttpResponse kept =
+      Call("POST", "/v1/traces", db + R"("traceFilters":{"hasErrors":true,"rootServiceName":"checkout"}})");
+  ExpectGolden("traces_filtered.json", kept);
+  HttpResponse dropped =
+      Call("POST", "/v1/traces", db + R"("traceFilters":{"minDurationNano":6000000}})");
+  EXPECT_EQ(dropped.body, R"({"traces":[],"partial":false})");
+  HttpResponse bad = Call("POST", "/v1/traces", R"({"traceFilters":{"spanCount":3}})");
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_EQ(bad.body,
+            R"x({"errorMessage":"traceFilters.spanCount: unknown trace filter (expected )x"
+            R"x(minDurationNano, maxDurationNano, rootServiceName or hasErrors)"})x");
+  EXPECT_EQ(Call("POST", "/v1/traces", R"({"limit":101})").body,
+            R"({"errorMessage":"limit: must be between 1 and 100, got 101"})");
+  EXPECT_EQ(Call("GET", "/v1/traces").status, 405);
+}
+
 TEST_F(TeletraceV1GoldenTest, TagKeys) { ExpectGolden("tags.json", Call("GET", "/v1/tags")); }
 
 TEST_F(TeletraceV1GoldenTest, TagValues) {
