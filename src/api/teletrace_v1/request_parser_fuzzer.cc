@@ -23,6 +23,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   constexpr uint64_t kNow = 1'700'000'000'000'000'000;
   CheckInvalidOrOk(ParseSearchRequest(*json, kNow).status());
   CheckInvalidOrOk(ParseHistogramRequest(*json, kNow).status());
+  CheckInvalidOrOk(ParseTraceSearchRequest(*json, kNow).status());
   CheckInvalidOrOk(ParseTagValuesRequest("span.attributes.http.method", *json, kNow).status());
   CheckInvalidOrOk(
       ParseStatisticsRequest("externalFields.durationNano", *json, kNow).status());
