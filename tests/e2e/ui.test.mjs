@@ -17,7 +17,8 @@ async function waitRows(page, n) {
   await page.waitForFunction(
     (want) => {
       const summary = document.querySelector('[data-testid=results-summary]');
-      if (!summary || summary.textContent.startsWith('Searching')) return false;
+      const count = document.querySelector('[data-testid=results-count]');
+      if (!summary || !count || count.textContent.startsWith('Searching')) return false;
       if (summary.querySelector('.spinner')) return false;
       if (want === 0) return document.querySelector('[data-testid=no-results], [data-testid=empty-store]') !== null;
       return document.querySelector('[role=table]')?.getAttribute('aria-rowcount') === String(want);
@@ -47,6 +48,16 @@ async function waitNames(page, names) {
 
 async function cellTexts(page, testId) {
   return page.locator(`[data-testid=result-row] [data-testid=${testId}]`).allTextContents();
+}
+
+/**
+ * An instant as the UI shows it in a zone `offsetMin` minutes ahead of UTC (one without summer
+ * time), labelled `label`: computed here from the ISO form, not with the UI's Intl code.
+ */
+function shownAt(startNs, offsetMin, label, { millis = true } = {}) {
+  const ms = Number(BigInt(startNs) / 1_000_000n);
+  const text = new Date(ms + offsetMin * 60_000).toISOString().replace('T', ' ').replace('Z', '');
+  return `${millis ? text : text.slice(0, 19)} ${label}`;
 }
 
 function assertNoPageErrors(page) {
@@ -243,16 +254,18 @@ describe('web UI against a seeded store', { timeout: 600_000 }, () => {
     await page.waitForURL(/chart=latency/);
     await page.waitForSelector('[data-testid=histogram] svg[data-max-ns]:not([data-max-ns="0"])');
     const svg = page.locator('[data-testid=histogram] svg');
-    const startNs = BigInt(await svg.getAttribute('data-start-ns'));
+    const gridStartNs = BigInt(await svg.getAttribute('data-start-ns'));
     const intervalNs = BigInt(await svg.getAttribute('data-interval-ns'));
-    // Expected: the rows' (start, duration) grouped into the chart's buckets, nearest-rank.
+    assert.equal(gridStartNs % intervalNs, 0n);
+    // Expected: the rows' (start, duration) grouped as the server buckets them (at multiples of
+    // the interval; the chart's slots follow that grid), nearest-rank percentiles.
     const rows = await page.locator('[data-testid=result-row]').evaluateAll((els) =>
       els.map((e) => [e.getAttribute('data-start-ns'), e.querySelector('[data-testid=cell-duration]').getAttribute('data-ns')]),
     );
     assert.equal(rows.length, SPAN_TOTAL);
     const byBucket = new Map();
     for (const [start, dur] of rows) {
-      const i = Number((BigInt(start) - startNs) / intervalNs);
+      const i = Number(((BigInt(start) / intervalNs) * intervalNs - gridStartNs) / intervalNs);
       if (!byBucket.has(i)) byBucket.set(i, []);
       byBucket.get(i).push(Number(dur));
     }
@@ -274,6 +287,71 @@ describe('web UI against a seeded store', { timeout: 600_000 }, () => {
     // Back to counts, and the URL forgets the chart.
     await page.click('[data-testid=chart-count]');
     await page.waitForURL((u) => !u.search.includes('chart='));
+    assertNoPageErrors(page);
+    await page.close();
+  });
+
+  test('traces mode shows one row per trace with exact span counts, durations and errors', async () => {
+    const page = await newPage(browser);
+    await page.goto(srv.url);
+    await waitRows(page, SPAN_TOTAL);
+    // Expected, from the spans on screen: per trace, its spans, errors, first start, last end.
+    const spansOnScreen = await page.locator('[data-testid=result-row]').evaluateAll((els) =>
+      els.map((e) => ({
+        traceId: e.getAttribute('data-trace-id'),
+        start: e.getAttribute('data-start-ns'),
+        duration: e.querySelector('[data-testid=cell-duration]').getAttribute('data-ns'),
+        error: e.querySelector('.status-error') !== null,
+      })),
+    );
+    const want = new Map();
+    for (const s of spansOnScreen) {
+      const start = BigInt(s.start);
+      const end = start + BigInt(s.duration);
+      const t = want.get(s.traceId) ?? { spans: 0, errors: 0, start, end };
+      t.spans += 1;
+      t.errors += s.error ? 1 : 0;
+      if (start < t.start) t.start = start;
+      if (end > t.end) t.end = end;
+      want.set(s.traceId, t);
+    }
+    assert.equal(want.size, 5);
+    const expected = [...want.entries()]
+      .sort((a, b) => (a[1].start > b[1].start ? -1 : 1))
+      .map(([id, t]) => [id, String(t.spans), String(t.end - t.start), String(t.errors)]);
+    const traceRows = () =>
+      page.locator('[data-testid=trace-row]').evaluateAll((els) =>
+        els.map((e) => ['data-trace-id', 'data-span-count', 'data-duration-ns', 'data-error-count'].map((a) => e.getAttribute(a))),
+      );
+
+    await page.click('[data-testid=mode-traces]');
+    await page.waitForURL(/mode=traces/);
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid=trace-row]').length === 5);
+    assert.deepEqual(await traceRows(), expected); // newest first
+    assert.equal(await page.textContent('[data-testid=results-count]'), '5 traces');
+    const products = await page.locator('[data-testid=trace-row] [data-testid=trace-root]').allTextContents();
+    assert.equal(products.filter((t) => t === 'frontend GET /products').length, 3);
+    await screenshot(page, '15-search-traces');
+
+    // Longest first, then only the traces with an error span.
+    await page.click('[data-testid=trace-sort-duration]');
+    await page.waitForURL(/sort=duration/);
+    const byDuration = [...expected].sort((a, b) => (BigInt(a[2]) > BigInt(b[2]) ? -1 : BigInt(a[2]) < BigInt(b[2]) ? 1 : a[0] < b[0] ? -1 : 1));
+    await page.waitForFunction((first) => document.querySelector('[data-testid=trace-row]')?.getAttribute('data-trace-id') === first, byDuration[0][0]);
+    assert.deepEqual(await traceRows(), byDuration);
+    // The box follows the URL (state lives there), so it flips once the navigation is done.
+    await page.click('[data-testid=traces-with-errors]');
+    await page.waitForURL(/terr=1/);
+    await page.waitForFunction(() => document.querySelector('[data-testid=traces-with-errors]').checked);
+    const withErrors = byDuration.filter((t) => t[3] !== '0');
+    assert.ok(withErrors.length >= 1 && withErrors.length < 5);
+    await page.waitForFunction((n) => document.querySelectorAll('[data-testid=trace-row]').length === n && !document.querySelector('[data-stale]'), withErrors.length);
+    assert.deepEqual(await traceRows(), withErrors);
+
+    // A row opens its trace.
+    await page.locator('[data-testid=trace-row]').first().click();
+    await page.waitForURL(`${srv.url}/trace/${withErrors[0][0]}`);
+    await page.waitForSelector('[data-testid=trace-header]');
     assertNoPageErrors(page);
     await page.close();
   });
@@ -323,6 +401,12 @@ describe('web UI against a seeded store', { timeout: 600_000 }, () => {
     await page.press('[data-testid=trace-search]', 'Enter');
     await page.waitForFunction((id) => document.querySelector('[data-testid=span-details]')?.getAttribute('data-span-id') === id, s.ship.spanId);
     assert.equal(await page.textContent('[data-testid=trace-search-count]'), '2 of 2');
+    // Matches are looked for once typing pauses; an Enter at once searches what was typed.
+    await page.fill('[data-testid=trace-search]', '');
+    await page.fill('[data-testid=trace-search]', 'kafka');
+    await page.press('[data-testid=trace-search]', 'Enter');
+    await page.waitForFunction((id) => document.querySelector('[data-testid=span-details]')?.getAttribute('data-span-id') === id, s.publish.spanId);
+    await page.waitForFunction(() => document.querySelector('[data-testid=trace-search-count]')?.textContent === '1 of 2');
 
     // Collapse all leaves the root and its direct children; expand all brings every row back.
     await page.click('[data-testid=collapse-all]');
@@ -431,6 +515,97 @@ describe('web UI against a seeded store', { timeout: 600_000 }, () => {
     await page.waitForSelector('[data-testid=waterfall]');
     assertNoPageErrors(page);
     await page.close();
+  });
+
+  test('every time says its zone, and the UTC / local switch changes them all at once', async () => {
+    // India is 5 h 30 min ahead of UTC all year: local and UTC differ in value and in label.
+    const page = await newPage(browser, { timezoneId: 'Asia/Kolkata' });
+    await page.goto(`${srv.url}/?sel=${sel('resource.attributes.service.name', ['payment'])}`);
+    await waitRows(page, 4);
+    const first = page.locator('[data-testid=result-row]').first();
+    assert.equal(await first.getAttribute('data-span-id'), failed.fraud.spanId);
+    const startTexts = () => cellTexts(page, 'cell-start');
+    const rowNs = await page.locator('[data-testid=result-row]').evaluateAll((els) => els.map((e) => e.getAttribute('data-start-ns')));
+    // Local by default.
+    assert.equal(await page.getAttribute('[data-testid=tz-toggle]', 'data-mode'), 'local');
+    assert.equal(await first.locator('[data-testid=cell-start]').textContent(), shownAt(failed.fraud.startNs, 330, 'UTC+05:30'));
+    assert.deepEqual(await startTexts(), rowNs.map((ns) => shownAt(ns, 330, 'UTC+05:30')));
+    assert.match(await page.textContent('[data-testid=axis-start]'), /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC\+05:30$/);
+    await page.click('[data-testid=custom-range]');
+    // (Chromium's ICU still calls the zone by its old name, Asia/Calcutta)
+    assert.match(await page.textContent('[data-testid=range-zone]'), /^Times are in Asia\/(Kolkata|Calcutta) \(UTC\+05:30\)\.$/);
+    await page.keyboard.press('Escape');
+
+    // UTC: every time on the page changes at once, by exactly the offset.
+    await page.click('[data-testid=tz-utc]');
+    await page.waitForFunction(() => document.querySelector('[data-testid=tz-toggle]')?.getAttribute('data-mode') === 'utc');
+    assert.deepEqual(await startTexts(), rowNs.map((ns) => shownAt(ns, 0, 'UTC')));
+    assert.equal(await first.locator('[data-testid=cell-start]').textContent(), shownAt(failed.fraud.startNs, 0, 'UTC'));
+    assert.match(await page.textContent('[data-testid=axis-start]'), /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$/);
+    assert.match(await page.textContent('[data-testid=axis-end]'), /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$/);
+    await screenshot(page, '15-search-utc');
+
+    // The choice holds on the trace page and survives a reload; switching back is local again.
+    await first.click();
+    await page.waitForURL(new RegExp(`/trace/${failed.root.traceId}`));
+    await page.waitForSelector('[data-testid=trace-start]');
+    assert.equal(await page.textContent('[data-testid=trace-start]'), shownAt(failed.root.startNs, 0, 'UTC'));
+    await page.reload();
+    await page.waitForSelector('[data-testid=trace-start]');
+    assert.equal(await page.textContent('[data-testid=trace-start]'), shownAt(failed.root.startNs, 0, 'UTC'));
+    await page.click('[data-testid=tz-local]');
+    await page.waitForFunction(
+      (want) => document.querySelector('[data-testid=trace-start]')?.textContent === want,
+      shownAt(failed.root.startNs, 330, 'UTC+05:30'),
+    );
+    assertNoPageErrors(page);
+    await page.context().close();
+  });
+
+  test('a copied link pins the time range, and opens to the same rows in another time zone', async () => {
+    // Zones without summer time, so the expected offsets hold on any date.
+    const page = await newPage(browser, { timezoneId: 'America/Phoenix' });
+    await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: srv.url });
+    const services = sel('resource.attributes.service.name', ['cart', 'payment']);
+    await page.goto(`${srv.url}/?range=6h&sel=${services}&live=1`);
+    await waitRows(page, 8);
+    const ids = (p) => p.locator('[data-testid=result-row]').evaluateAll((els) => els.map((e) => e.getAttribute('data-span-id')));
+    const before = Date.now();
+    await page.click('[data-testid=copy-link]');
+    await page.waitForSelector('[data-testid=copy-link][data-href]');
+    const after = Date.now();
+    const href = await page.getAttribute('[data-testid=copy-link]', 'data-href');
+    // The button really copied it.
+    assert.equal(await page.evaluate(() => navigator.clipboard.readText()), href);
+    const link = new URL(href);
+    const [start, end] = [Number(link.searchParams.get('start')), Number(link.searchParams.get('end'))];
+    // The link ends when the rows on screen were searched (live mode searches every 2 s), not
+    // at the click: a page left open still copies exactly its rows.
+    assert.ok(end >= before - 5000 && end <= after, `end ${end} not within 5 s before ${before}..${after}`);
+    assert.equal(start, end - 6 * 3_600_000);
+    assert.equal(link.search, `?start=${start}&end=${end}&sel=${services}`);
+    // The page itself still shows the last 6 hours, live.
+    assert.equal(new URL(page.url()).searchParams.get('range'), '6h');
+    assert.equal(await page.isChecked('[data-testid=live-toggle]'), true);
+
+    const tokyo = await newPage(browser, { timezoneId: 'Asia/Tokyo' });
+    await tokyo.goto(href);
+    await waitRows(tokyo, 8);
+    const want = await ids(page);
+    assert.equal(want.length, 8);
+    assert.deepEqual(await ids(tokyo), want);
+    // The same instants, each shown in its own browser's zone; the range in Tokyo's.
+    const ns = await tokyo.locator('[data-testid=result-row]').first().getAttribute('data-start-ns');
+    assert.equal(await page.locator('[data-testid=result-row] [data-testid=cell-start]').first().textContent(), shownAt(ns, -420, 'UTC-07:00'));
+    assert.equal(await tokyo.locator('[data-testid=result-row] [data-testid=cell-start]').first().textContent(), shownAt(ns, 540, 'UTC+09:00'));
+    const wall = (ms) => shownAt(BigInt(ms) * 1_000_000n, 540, '', { millis: false }).trim();
+    assert.equal(await tokyo.textContent('[data-testid=custom-range]'), `${wall(start)} → ${wall(end)} UTC+09:00`);
+    assert.equal(await tokyo.isChecked('[data-testid=live-toggle]'), false);
+    await screenshot(tokyo, '16-search-copied-link-tokyo');
+    assertNoPageErrors(page);
+    assertNoPageErrors(tokyo);
+    await page.context().close();
+    await tokyo.context().close();
   });
 
   test('live mode shows a span sent after the page opened', async () => {

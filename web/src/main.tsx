@@ -5,6 +5,7 @@ import { BrowserRouter } from 'react-router';
 import { shouldRetry } from './api/client';
 import { App } from './App';
 import { ThemeProvider } from './components/Layout/theme';
+import { TimeZoneProvider } from './components/Layout/timeZone';
 import './styles/app.css';
 
 const queryClient = new QueryClient({
@@ -22,9 +23,11 @@ createRoot(document.getElementById('root')!).render(
   <StrictMode>
     <QueryClientProvider client={queryClient}>
       <ThemeProvider>
-        <BrowserRouter>
-          <App />
-        </BrowserRouter>
+        <TimeZoneProvider>
+          <BrowserRouter>
+            <App />
+          </BrowserRouter>
+        </TimeZoneProvider>
       </ThemeProvider>
     </QueryClientProvider>
   </StrictMode>,

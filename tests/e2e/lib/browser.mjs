@@ -26,10 +26,11 @@ export async function launchBrowser() {
 
 /**
  * A fresh page (own context: no shared storage) at 1440x900 that fails the test on uncaught page
- * errors: `page.errors` collects them for an assertion at the end.
+ * errors: `page.errors` collects them for an assertion at the end. The browser's time zone is UTC
+ * unless `timezoneId` names another (an IANA name, e.g. 'Asia/Tokyo').
  */
-export async function newPage(browser, { colorScheme = 'light' } = {}) {
-  const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, colorScheme, timezoneId: 'UTC', locale: 'en-US' });
+export async function newPage(browser, { colorScheme = 'light', timezoneId = 'UTC' } = {}) {
+  const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, colorScheme, timezoneId, locale: 'en-US' });
   const page = await context.newPage();
   page.errors = [];
   page.on('pageerror', (err) => page.errors.push(String(err)));

@@ -16,6 +16,8 @@ import type {
   SpansResponse,
   StatisticsRequest,
   SystemInfo,
+  TraceSearchRequest,
+  TracesResponse,
   StatisticsResponse,
   TagsResponse,
   TagValuesRequest,
@@ -85,6 +87,10 @@ async function request<T>(
 
 export function getSystemInfo(signal?: AbortSignal): Promise<SystemInfo> {
   return request('GET', '/v1/system-info', undefined, signal);
+}
+
+export function searchTraces(req: TraceSearchRequest, signal?: AbortSignal): Promise<TracesResponse> {
+  return request('POST', '/v1/traces', req, signal);
 }
 
 export function searchSpans(req: SearchRequest, signal?: AbortSignal): Promise<SpansResponse> {

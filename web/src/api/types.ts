@@ -71,6 +71,9 @@ export type HistogramBucketData = Schemas['HistogramBucketData'];
 export type HistogramResponse = Schemas['HistogramResponse'];
 export type ErrorBody = Schemas['ErrorBody'];
 export type SystemInfo = Schemas['SystemInfo'];
+export type TraceSearchRequest = Schemas['TraceSearchRequest'];
+export type TraceSummary = Schemas['TraceSummary'];
+export type TracesResponse = Schemas['TracesResponse'];
 export type IngestPorts = SystemInfo['ingest'];
 
 /** The JSON keys whose values are nanosecond integers and always parse to NanoString. */

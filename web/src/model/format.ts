@@ -46,45 +46,137 @@ export function formatDuration(ns: bigint | number): string {
 
 const pad = (v: number, w = 2) => String(v).padStart(w, '0');
 
-/** "2024-11-26 22:57:03.123" in the browser's time zone. */
-export function formatTimestamp(epochMs: number, withMillis = true): string {
-  const d = new Date(epochMs);
-  const base =
-    `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ` +
-    `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
-  return withMillis ? `${base}.${pad(d.getMilliseconds(), 3)}` : base;
+/** The zone UTC mode shows times in; any other IANA name is shown with its offset. */
+export const UTC = 'UTC';
+
+/** The browser's IANA time zone ("Europe/Berlin"), or UTC when the browser does not say. */
+export function localTimeZone(): string {
+  try {
+    return Intl.DateTimeFormat().resolvedOptions().timeZone || UTC;
+  } catch {
+    return UTC;
+  }
 }
 
-/** The value of an <input type="datetime-local" step="1">: "2024-11-26T22:57:03", local time. */
-export function toDatetimeLocal(epochMs: number): string {
-  const d = new Date(epochMs);
-  return (
-    `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T` +
-    `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`
-  );
+// Constructing an Intl.DateTimeFormat costs far more than formatting with one: one per zone.
+const wallClocks = new Map<string, Intl.DateTimeFormat>();
+
+interface WallTime {
+  year: number;
+  month: number;
+  day: number;
+  hour: number;
+  minute: number;
+  second: number;
+  /** Milliseconds within the second (zone offsets are whole seconds, so the same in every zone). */
+  ms: number;
 }
 
-/** Parses a datetime-local value as local time; null when invalid. */
-export function fromDatetimeLocal(value: string): number | null {
+/** The calendar date and clock time of `epochMs` in `timeZone` (an IANA name). */
+function wallTime(epochMs: number, timeZone: string): WallTime {
+  let f = wallClocks.get(timeZone);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-US', {
+      timeZone,
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+      second: 'numeric',
+      hourCycle: 'h23',
+    });
+    wallClocks.set(timeZone, f);
+  }
+  const t: Record<string, number> = {};
+  for (const part of f.formatToParts(epochMs)) {
+    if (part.type !== 'literal') t[part.type] = Number(part.value);
+  }
+  return {
+    year: t.year,
+    month: t.month,
+    day: t.day,
+    hour: t.hour,
+    minute: t.minute,
+    second: t.second,
+    ms: ((epochMs % 1000) + 1000) % 1000,
+  };
+}
+
+/** How far `timeZone`'s clocks are ahead of UTC at `epochMs`, in milliseconds. */
+export function zoneOffsetMs(epochMs: number, timeZone: string): number {
+  const w = wallTime(epochMs, timeZone);
+  const asUtc = Date.UTC(w.year, w.month - 1, w.day, w.hour, w.minute, w.second, w.ms);
+  return asUtc - epochMs;
+}
+
+/**
+ * The label shown after a time: "UTC" for the UTC zone itself, otherwise the zone's offset at that
+ * instant, "UTC+09:00", "UTC-05:00", "UTC+05:30" ("UTC+00:00" for a local zone at UTC). Offsets,
+ * not abbreviations: "CST" names three zones, and most zones have no abbreviation in en-US.
+ */
+export function zoneLabel(epochMs: number, timeZone: string): string {
+  if (timeZone === UTC) return 'UTC';
+  const minutes = Math.round(zoneOffsetMs(epochMs, timeZone) / 60_000);
+  const abs = Math.abs(minutes);
+  return `UTC${minutes < 0 ? '-' : '+'}${pad(Math.floor(abs / 60))}:${pad(abs % 60)}`;
+}
+
+function dateTimeText(w: WallTime, withMillis: boolean): string {
+  const base = `${pad(w.year, 4)}-${pad(w.month)}-${pad(w.day)} ${pad(w.hour)}:${pad(w.minute)}:${pad(w.second)}`;
+  return withMillis ? `${base}.${pad(w.ms, 3)}` : base;
+}
+
+/**
+ * A time in `timeZone`, labelled with it: "2026-12-04 14:18:39.497 UTC",
+ * "2026-12-04 23:18:39.497 UTC+09:00"; without milliseconds "2026-12-04 14:18:39 UTC".
+ * Components use the zone chosen in the header instead: `useTimeZone().formatTime`.
+ */
+export function formatTimestamp(epochMs: number, timeZone = localTimeZone(), withMillis = true): string {
+  return `${dateTimeText(wallTime(epochMs, timeZone), withMillis)} ${zoneLabel(epochMs, timeZone)}`;
+}
+
+/**
+ * A range to the second, the zone said once when both ends share it:
+ * "2026-12-04 14:00:00 → 2026-12-04 15:00:00 UTC"; across an offset change each end has its own.
+ */
+export function formatTimeRange(startMs: number, endMs: number, timeZone: string): string {
+  const [a, b] = [zoneLabel(startMs, timeZone), zoneLabel(endMs, timeZone)];
+  const start = dateTimeText(wallTime(startMs, timeZone), false);
+  const end = dateTimeText(wallTime(endMs, timeZone), false);
+  return a === b ? `${start} → ${end} ${b}` : `${start} ${a} → ${end} ${b}`;
+}
+
+/** Says which zone times are in: "UTC", "Asia/Tokyo (UTC+09:00)". */
+export function describeTimeZone(timeZone: string, epochMs = Date.now()): string {
+  return timeZone === UTC ? UTC : `${timeZone} (${zoneLabel(epochMs, timeZone)})`;
+}
+
+/** The value of an <input type="datetime-local" step="1"> showing `epochMs` in `timeZone`: "2024-11-26T22:57:03". */
+export function toDatetimeInput(epochMs: number, timeZone: string): string {
+  const w = wallTime(epochMs, timeZone);
+  return `${pad(w.year, 4)}-${pad(w.month)}-${pad(w.day)}T${pad(w.hour)}:${pad(w.minute)}:${pad(w.second)}`;
+}
+
+/**
+ * Reads a datetime-local value ("2024-11-26T22:57:03", seconds optional) as a clock time in
+ * `timeZone`; null when it is not one. A clock time that occurs twice (clocks turned back) is the
+ * earlier instant; one that never occurs (clocks turned forward) is read with the offset before
+ * the change, as a clock nobody had turned yet would show it.
+ */
+export function fromDatetimeInput(value: string, timeZone: string): number | null {
   const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2}))?$/.exec(value);
   if (!m) return null;
-  const d = new Date(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], m[6] ? +m[6] : 0, 0);
-  return Number.isNaN(d.getTime()) ? null : d.getTime();
-}
-
-/** "UTC+01:00" for the browser's current offset. */
-export function timeZoneLabel(epochMs = Date.now()): string {
-  const offset = -new Date(epochMs).getTimezoneOffset();
-  const sign = offset >= 0 ? '+' : '-';
-  const abs = Math.abs(offset);
-  let name = '';
-  try {
-    name = Intl.DateTimeFormat().resolvedOptions().timeZone ?? '';
-  } catch {
-    name = '';
-  }
-  const utc = `UTC${sign}${pad(Math.floor(abs / 60))}:${pad(abs % 60)}`;
-  return name ? `${name} (${utc})` : utc;
+  const [y, mo, d, h, mi, s] = [+m[1], +m[2], +m[3], +m[4], +m[5], m[6] ? +m[6] : 0];
+  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 59) return null;
+  const wall = Date.UTC(y, mo - 1, d, h, mi, s);
+  if (Number.isNaN(wall) || new Date(wall).getUTCDate() !== d) return null; // 2024-02-30
+  // Offsets change at most once a day: the instant is the wall time minus the offset in force a
+  // day before or a day after, whichever of them really shows that wall time.
+  const before = wall - zoneOffsetMs(wall - 86_400_000, timeZone);
+  const after = wall - zoneOffsetMs(wall + 86_400_000, timeZone);
+  const fits = [before, after].filter((t) => t + zoneOffsetMs(t, timeZone) === wall);
+  return fits.length ? Math.min(...fits) : before;
 }
 
 /** "1,234" */

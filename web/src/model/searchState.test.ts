@@ -36,10 +36,15 @@ describe('search state in the URL', () => {
       extraFacets: ['span.attributes.db.system'],
       live: true,
       chart: 'latency',
+      mode: 'traces',
+      tracesWithErrors: true,
     };
     expect(roundTrip(s)).toEqual(s);
     expect(serializeSearchState(s).get('chart')).toBe('latency');
     expect(serializeSearchState(defaultSearchState()).get('chart')).toBeNull();
+    expect(serializeSearchState(s).get('mode')).toBe('traces');
+    expect(serializeSearchState(s).get('terr')).toBe('1');
+    expect([...serializeSearchState(defaultSearchState()).keys()]).toEqual([]);
   });
 
   it('round-trips an absolute range and drops live mode for it', () => {

@@ -11,6 +11,8 @@
 //   &facet=<key>                    facets the user added, repeated
 //   &live=1                         live mode
 //   &chart=latency                  the chart over time shows latency percentiles (default: spans)
+//   &mode=traces                    one row per trace instead of per span
+//   &terr=1                         traces mode: only traces with an error span
 import { OPERATORS, type FilterValue, type Operator, type Scalar, type SearchFilter, type Timeframe } from '../api/types';
 import { msToNs } from './span';
 
@@ -48,6 +50,7 @@ export interface UiFilter {
 
 export type SortBy = 'start' | 'duration';
 export type ChartKind = 'count' | 'latency';
+export type ResultMode = 'spans' | 'traces';
 
 export interface SearchState {
   range: TimeRange;
@@ -61,6 +64,9 @@ export interface SearchState {
   extraFacets: string[];
   live: boolean;
   chart: ChartKind;
+  mode: ResultMode;
+  /** Traces mode: only traces with at least one error span. */
+  tracesWithErrors: boolean;
 }
 
 export const DEFAULT_RANGE: TimeRange = { kind: 'relative', preset: '1h' };
@@ -77,6 +83,8 @@ export function defaultSearchState(): SearchState {
     extraFacets: [],
     live: false,
     chart: 'count',
+    mode: 'spans',
+    tracesWithErrors: false,
   };
 }
 
@@ -155,6 +163,8 @@ export function parseSearchState(params: URLSearchParams): SearchState {
   s.extraFacets = unique(params.getAll('facet').filter(Boolean));
   s.live = params.get('live') === '1' && s.range.kind === 'relative';
   if (params.get('chart') === 'latency') s.chart = 'latency';
+  if (params.get('mode') === 'traces') s.mode = 'traces';
+  s.tracesWithErrors = params.get('terr') === '1';
   return s;
 }
 
@@ -185,6 +195,8 @@ export function serializeSearchState(s: SearchState): URLSearchParams {
   for (const f of s.extraFacets) p.append('facet', f);
   if (s.live && s.range.kind === 'relative') p.set('live', '1');
   if (s.chart !== 'count') p.set('chart', s.chart);
+  if (s.mode !== 'spans') p.set('mode', s.mode);
+  if (s.tracesWithErrors) p.set('terr', '1');
   return p;
 }
 

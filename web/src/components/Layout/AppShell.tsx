@@ -1,10 +1,11 @@
-// The frame of every page: brand, navigation, "open trace by id" box, theme toggle, sign-out,
-// and the sign-in dialog over everything when the API asks for a token.
+// The frame of every page: brand, navigation, "open trace by id" box, UTC/local time switch,
+// theme toggle, sign-out, and the sign-in dialog over everything when the API asks for a token.
 import { useState, type FormEvent, type ReactNode } from 'react';
 import { Link, NavLink, useNavigate } from 'react-router';
 import { normalizeTraceId } from '../../model/ids';
 import { SignIn, SignOutButton, useAuthState } from './SignIn';
 import { useTheme } from './theme';
+import { TimeZoneToggle } from './timeZone';
 
 function TraceIdBox() {
   const navigate = useNavigate();
@@ -64,6 +65,7 @@ export function AppShell({ children }: { children: ReactNode }) {
           </nav>
           <div className="header-spacer" />
           <TraceIdBox />
+          <TimeZoneToggle />
           <button
             type="button"
             className="icon-button"

@@ -12,7 +12,9 @@ import { FilterBuilder } from './FilterBuilder/FilterBuilder';
 import { ResultsTable } from './ResultsTable/ResultsTable';
 import { SpanHistogram } from './SpanHistogram';
 import { TimeRangePicker } from './TimeRangePicker';
+import { TracesTable } from './TracesTable/TracesTable';
 import { useSearchResults } from './useSearchResults';
+import { TRACE_LIMIT, useTraceResults } from './useTraceResults';
 import { useSearchState } from './useSearchState';
 
 const LIVE_INTERVAL_MS = 2000;
@@ -64,8 +66,11 @@ export function SearchPage() {
   const timeframe = useMemo(() => timeframeOf(state.range, anchor.ms), [state.range, anchor.ms]);
   const slowTimeframe = useMemo(() => timeframeOf(state.range, anchor.slowMs), [state.range, anchor.slowMs]);
   const filters = useMemo(() => apiFilters(state), [state]);
-  const results = useSearchResults(state, timeframe, filters);
-  const noRows = !results.isPending && !results.isError && results.rows.length === 0;
+  const tracesMode = state.mode === 'traces';
+  const results = useSearchResults(state, timeframe, filters, !tracesMode);
+  const traces = useTraceResults(state, timeframe, filters, tracesMode);
+  const active = tracesMode ? traces : results;
+  const noRows = !active.isPending && !active.isError && active.rows.length === 0;
   const storeEmpty = useStoreIsEmpty(noRows);
   const systemInfo = useSystemInfo(storeEmpty.data === true);
   const hasFilters = filters.length > 0;
@@ -73,7 +78,7 @@ export function SearchPage() {
   return (
     <div className="search-page">
       <div className="toolbar">
-        <TimeRangePicker range={state.range} onChange={(range) => update((s) => ({ ...s, range, live: range.kind === 'relative' && s.live }))} />
+        <TimeRangePicker nowMs={anchor.ms} range={state.range} onChange={(range) => update((s) => ({ ...s, range, live: range.kind === 'relative' && s.live }))} />
         <label className={`live-toggle${state.range.kind === 'absolute' ? ' disabled' : ''}`} title={state.range.kind === 'absolute' ? 'Live mode needs a relative time range' : 'Poll every 2 s'}>
           <input
             type="checkbox"
@@ -84,10 +89,10 @@ export function SearchPage() {
           />
           Live {state.live && <span className="live-dot" aria-hidden="true" />}
         </label>
-        <button type="button" onClick={refresh} data-testid="refresh" disabled={results.isFetching}>
+        <button type="button" onClick={refresh} data-testid="refresh" disabled={active.isFetching}>
           ↻ Refresh
         </button>
-        <UpdatedAgo at={results.dataUpdatedAt} />
+        <UpdatedAgo at={active.dataUpdatedAt} />
         <div className="header-spacer" />
         <ColumnPicker tags={tags.data} columns={state.columns} onAdd={(k) => update((s) => ({ ...s, columns: [...s.columns, k] }))} />
       </div>
@@ -104,13 +109,50 @@ export function SearchPage() {
             onZoom={(startMs, endMs) => update((s) => ({ ...s, range: { kind: 'absolute', startMs, endMs }, live: false }))}
           />
           <div className="results-summary small muted" data-testid="results-summary">
-            {results.isPending
-              ? 'Searching…'
-              : `${results.rows.length.toLocaleString('en-US')} span${results.rows.length === 1 ? '' : 's'}${results.hasNextPage ? ' (scroll for more)' : ''}`}
-            {results.isFetching && !results.isPending && <span className="spinner" aria-label="Loading" />}
+            <div className="segmented" role="group" aria-label="Results">
+              <button
+                type="button"
+                className={tracesMode ? undefined : 'selected'}
+                aria-pressed={!tracesMode}
+                onClick={() => update((s) => ({ ...s, mode: 'spans' }))}
+                data-testid="mode-spans"
+              >
+                Spans
+              </button>
+              <button
+                type="button"
+                className={tracesMode ? 'selected' : undefined}
+                aria-pressed={tracesMode}
+                onClick={() => update((s) => ({ ...s, mode: 'traces' }))}
+                data-testid="mode-traces"
+              >
+                Traces
+              </button>
+            </div>
+            <span data-testid="results-count">
+              {active.isPending
+                ? 'Searching…'
+                : tracesMode
+                  ? `${traces.rows.length.toLocaleString('en-US')} trace${traces.rows.length === 1 ? '' : 's'}${
+                      traces.rows.length === TRACE_LIMIT ? ' (the newest; narrow the search for older ones)' : ''
+                    }${traces.partial ? ' (search stopped early: narrow it for complete results)' : ''}`
+                  : `${results.rows.length.toLocaleString('en-US')} span${results.rows.length === 1 ? '' : 's'}${results.hasNextPage ? ' (scroll for more)' : ''}`}
+            </span>
+            {tracesMode && (
+              <label className="inline-check">
+                <input
+                  type="checkbox"
+                  checked={state.tracesWithErrors}
+                  onChange={(e) => update((s) => ({ ...s, tracesWithErrors: e.target.checked }))}
+                  data-testid="traces-with-errors"
+                />
+                with errors only
+              </label>
+            )}
+            {active.isFetching && !active.isPending && <span className="spinner" aria-label="Loading" />}
           </div>
-          {results.isError ? (
-            <ErrorMessage error={results.error} title="Search failed" />
+          {active.isError ? (
+            <ErrorMessage error={active.error} title="Search failed" />
           ) : noRows ? (
             storeEmpty.data === true ? (
               <EmptyStore ingest={systemInfo.data?.ingest} />
@@ -125,6 +167,13 @@ export function SearchPage() {
                 }
               />
             )
+          ) : tracesMode ? (
+            <TracesTable
+              rows={traces.rows}
+              state={state}
+              onSort={(by) => update((s) => ({ ...s, sort: { by, ascending: s.sort.by === by ? !s.sort.ascending : false } }))}
+              stale={traces.stale}
+            />
           ) : (
             <ResultsTable
               rows={results.rows}

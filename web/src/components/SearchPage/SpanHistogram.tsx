@@ -7,7 +7,8 @@ import { getHistograms } from '../../api/client';
 import { timeframeKey } from '../../api/hooks';
 import type { HistogramAggregation, SearchFilter, Timeframe } from '../../api/types';
 import { ERROR_COLOR } from '../../model/colors';
-import { formatDuration, formatTimestamp } from '../../model/format';
+import { formatDuration } from '../../model/format';
+import { useTimeZone } from '../Layout/timeZone';
 import type { ChartKind } from '../../model/searchState';
 import { nsToMs } from '../../model/span';
 import {
@@ -33,9 +34,14 @@ interface Props {
 }
 
 export function SpanHistogram({ timeframe, filters, chart, onChart, onZoom }: Props) {
+  const { formatTime } = useTimeZone();
   const startNs = timeframe.startTimeUnixNanoSec;
   const endNs = timeframe.endTimeUnixNanoSec;
   const interval = (endNs - startNs) / BigInt(BUCKETS) || 1n;
+  // The server's buckets start at multiples of the interval: the chart's slots follow that grid,
+  // from the slot holding the range's start, so the first (partial) bucket is drawn too.
+  const gridStart = (startNs / interval) * interval;
+  const slots = Number((endNs - gridStart) / interval) + 1;
   // The latency percentiles cost the server a pass over durations: asked only when shown.
   const aggregations: Record<string, HistogramAggregation> = {
     spans: { func: 'COUNT', groupBy: 'span.status.code', maxGroups: 3 },
@@ -54,8 +60,8 @@ export function SpanHistogram({ timeframe, filters, chart, onChart, onZoom }: Pr
     placeholderData: keepPreviousData,
   });
 
-  const bars = useMemo(() => countBuckets(q.data, 'spans', startNs, interval, BUCKETS), [q.data, startNs, interval]);
-  const latency = useMemo(() => latencyBuckets(q.data, 'latency', startNs, interval, BUCKETS), [q.data, startNs, interval]);
+  const bars = useMemo(() => countBuckets(q.data, 'spans', gridStart, interval, slots), [q.data, gridStart, interval, slots]);
+  const latency = useMemo(() => latencyBuckets(q.data, 'latency', gridStart, interval, slots), [q.data, gridStart, interval, slots]);
   const maxCount = Math.max(0, ...bars.map((b) => b.total));
   const maxLatency = Math.max(0, ...latency.map((b) => (b ? b.p99 : 0)));
 
@@ -67,7 +73,11 @@ export function SpanHistogram({ timeframe, filters, chart, onChart, onZoom }: Pr
   };
   const startMs = nsToMs(startNs);
   const spanMs = nsToMs(endNs) - startMs;
-  const bucketTime = (i: number) => formatTimestamp(startMs + (i * spanMs) / BUCKETS, false);
+  // The drawn slots, in ms (a little wider than the range: whole buckets at both ends).
+  const chartStartMs = nsToMs(gridStart);
+  const slotMs = nsToMs(interval);
+  const chartSpanMs = slots * slotMs;
+  const bucketTime = (i: number) => formatTime(chartStartMs + i * slotMs, false);
 
   if (q.isError) return null;
   const showLatency = chart === 'latency';
@@ -105,11 +115,11 @@ export function SpanHistogram({ timeframe, filters, chart, onChart, onZoom }: Pr
       </div>
       <svg
         ref={svgRef}
-        viewBox={`0 0 ${BUCKETS} ${HEIGHT}`}
+        viewBox={`0 0 ${slots} ${HEIGHT}`}
         preserveAspectRatio="none"
         role="img"
         aria-label={showLatency ? 'Latency percentiles over time; drag to zoom' : 'Spans over time; drag to zoom'}
-        data-start-ns={String(startNs)}
+        data-start-ns={String(gridStart)}
         data-interval-ns={String(interval)}
         data-max-ns={showLatency ? String(maxLatency) : undefined}
         data-max-count={showLatency ? undefined : String(maxCount)}
@@ -118,7 +128,7 @@ export function SpanHistogram({ timeframe, filters, chart, onChart, onZoom }: Pr
         onMouseUp={() => {
           if (drag && Math.abs(drag[1] - drag[0]) > 0.01) {
             const [a, b] = drag[0] < drag[1] ? drag : [drag[1], drag[0]];
-            onZoom(Math.floor(startMs + a * spanMs), Math.ceil(startMs + b * spanMs));
+            onZoom(Math.floor(chartStartMs + a * chartSpanMs), Math.ceil(chartStartMs + b * chartSpanMs));
           }
           setDrag(null);
         }}
@@ -155,17 +165,17 @@ export function SpanHistogram({ timeframe, filters, chart, onChart, onZoom }: Pr
         )}
         {drag && (
           <rect
-            x={Math.min(drag[0], drag[1]) * BUCKETS}
+            x={Math.min(drag[0], drag[1]) * slots}
             y={0}
-            width={Math.abs(drag[1] - drag[0]) * BUCKETS}
+            width={Math.abs(drag[1] - drag[0]) * slots}
             height={HEIGHT}
             className="drag-window"
           />
         )}
       </svg>
       <div className="histogram-axis muted small">
-        <span>{formatTimestamp(startMs, false)}</span>
-        <span>{formatTimestamp(startMs + spanMs, false)}</span>
+        <span data-testid="axis-start">{formatTime(startMs, false)}</span>
+        <span data-testid="axis-end">{formatTime(startMs + spanMs, false)}</span>
       </div>
     </div>
   );

@@ -1,16 +1,18 @@
-// Time range: presets as one click each, or a custom absolute range to the second in the local
-// time zone.
+// Time range: presets as one click each, or a custom absolute range to the second in the zone
+// chosen in the header (UTC or local); and "Copy link" for the search with the range pinned.
 import { useState } from 'react';
-import { formatTimestamp, fromDatetimeLocal, timeZoneLabel, toDatetimeLocal } from '../../model/format';
+import { describeTimeZone, fromDatetimeInput, toDatetimeInput } from '../../model/format';
 import { PRESET_LABELS, PRESET_MS, RANGE_PRESETS, type TimeRange } from '../../model/searchState';
 import { Popover } from '../common/Popover';
+import { useTimeZone } from '../Layout/timeZone';
+import { CopyLinkButton } from './CopyLinkButton';
 
-export function rangeLabel(range: TimeRange): string {
-  if (range.kind === 'relative') return PRESET_LABELS[range.preset];
-  return `${formatTimestamp(range.startMs, false)} → ${formatTimestamp(range.endMs, false)}`;
-}
-
-export function TimeRangePicker({ range, onChange }: { range: TimeRange; onChange: (r: TimeRange) => void }) {
+/**
+ * `nowMs`: the instant the relative range on screen was last evaluated at, so a copied link pins
+ * exactly the rows shown; without it, the link ends at the moment of the copy.
+ */
+export function TimeRangePicker({ range, onChange, nowMs }: { range: TimeRange; onChange: (r: TimeRange) => void; nowMs?: number }) {
+  const { timeZone, formatRange } = useTimeZone();
   const [open, setOpen] = useState(false);
   const [from, setFrom] = useState('');
   const [to, setTo] = useState('');
@@ -20,15 +22,15 @@ export function TimeRangePicker({ range, onChange }: { range: TimeRange; onChang
     const now = Date.now();
     const [s, e] =
       range.kind === 'absolute' ? [range.startMs, range.endMs] : [now - PRESET_MS[range.preset], now];
-    setFrom(toDatetimeLocal(s));
-    setTo(toDatetimeLocal(e));
+    setFrom(toDatetimeInput(s, timeZone));
+    setTo(toDatetimeInput(e, timeZone));
     setError(null);
     setOpen(true);
   };
 
   const apply = () => {
-    const s = fromDatetimeLocal(from);
-    const e = fromDatetimeLocal(to);
+    const s = fromDatetimeInput(from, timeZone);
+    const e = fromDatetimeInput(to, timeZone);
     if (s === null || e === null) {
       setError('Enter both times as YYYY-MM-DD hh:mm:ss');
       return;
@@ -64,7 +66,7 @@ export function TimeRangePicker({ range, onChange }: { range: TimeRange; onChang
           onClick={openCustom}
           data-testid="custom-range"
         >
-          {range.kind === 'absolute' ? rangeLabel(range) : 'Custom…'}
+          {range.kind === 'absolute' ? formatRange(range.startMs, range.endMs) : 'Custom…'}
         </button>
       </div>
       {open && (
@@ -83,7 +85,7 @@ export function TimeRangePicker({ range, onChange }: { range: TimeRange; onChang
               To
               <input type="datetime-local" step={1} value={to} onChange={(e) => setTo(e.target.value)} aria-label="To" />
             </label>
-            <div className="muted small">Times are in {timeZoneLabel()}.</div>
+            <div className="muted small" data-testid="range-zone">Times are in {describeTimeZone(timeZone)}.</div>
             {error && <div className="form-error" role="alert">{error}</div>}
             <div className="popover-actions">
               <button type="button" onClick={() => setOpen(false)}>
@@ -96,6 +98,7 @@ export function TimeRangePicker({ range, onChange }: { range: TimeRange; onChang
           </form>
         </Popover>
       )}
+      <CopyLinkButton nowMs={nowMs} />
     </div>
   );
 }

@@ -11,7 +11,7 @@ import { fromInternalSpan, type Span } from '../../model/span';
 export const PAGE_SIZE = 100;
 const FRESH_MS = 4000;
 
-export function useSearchResults(state: SearchState, timeframe: Timeframe, filters: SearchFilter[]) {
+export function useSearchResults(state: SearchState, timeframe: Timeframe, filters: SearchFilter[], enabled = true) {
   const sort = [
     {
       field: state.sort.by === 'duration' ? ('externalFields.durationNano' as const) : ('span.startTimeUnixNano' as const),
@@ -37,6 +37,7 @@ export function useSearchResults(state: SearchState, timeframe: Timeframe, filte
     initialPageParam: '',
     getNextPageParam: (last) => last.metadata?.nextToken || undefined,
     placeholderData: keepPreviousData,
+    enabled,
   });
 
   const rows = useMemo(() => {

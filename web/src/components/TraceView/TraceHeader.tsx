@@ -2,13 +2,15 @@
 // how many spans, services and errors it has.
 import { ERROR_COLOR } from '../../model/colors';
 import { useServiceColor } from './serviceColors';
-import { formatDuration, formatTimestamp } from '../../model/format';
+import { formatDuration } from '../../model/format';
 import { UNKNOWN_SERVICE, nsToMs } from '../../model/span';
 import type { SpanTree, TraceSummary } from '../../model/spanTree';
 import { CopyButton } from '../common/CopyButton';
+import { useTimeZone } from '../Layout/timeZone';
 
 export function TraceHeader({ summary, tree }: { summary: TraceSummary; tree: SpanTree }) {
   const serviceColor = useServiceColor();
+  const { formatTime } = useTimeZone();
   const service = summary.rootService || UNKNOWN_SERVICE;
   const notes: string[] = [];
   if (tree.counts.orphans) notes.push(`${tree.counts.orphans} span${tree.counts.orphans === 1 ? '' : 's'} with a missing parent`);
@@ -31,7 +33,7 @@ export function TraceHeader({ summary, tree }: { summary: TraceSummary; tree: Sp
         </div>
         <div>
           <dt>Start</dt>
-          <dd>{formatTimestamp(nsToMs(summary.startNs))}</dd>
+          <dd data-testid="trace-start">{formatTime(nsToMs(summary.startNs))}</dd>
         </div>
         <div>
           <dt>Duration</dt>

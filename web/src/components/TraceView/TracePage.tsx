@@ -11,6 +11,7 @@ import { fromInternalSpan, serviceLabel } from '../../model/span';
 import { ancestorsOf, buildSpanTree, summarizeTrace, visibleNodes } from '../../model/spanTree';
 import { searchTrace } from '../../model/traceSearch';
 import { ErrorMessage } from '../common/ErrorMessage';
+import { useDebouncedValue } from '../common/useDebouncedValue';
 import { useTheme } from '../Layout/theme';
 import { ServiceGraphView } from './ServiceGraph/ServiceGraph';
 import { SpanDetails } from './SpanDetails/SpanDetails';
@@ -18,6 +19,9 @@ import { Minimap } from './Timeline/Minimap';
 import { Waterfall } from './Timeline/Waterfall';
 import { TraceHeader } from './TraceHeader';
 import { ServiceColorContext } from './serviceColors';
+
+/** How long typing in "Find in trace" must pause before matches are looked for. */
+const SEARCH_DEBOUNCE_MS = 150;
 
 export function TracePage() {
   const { traceId: rawId = '' } = useParams();
@@ -131,20 +135,31 @@ function TraceView({ traceId, spans }: { traceId: string; spans: Parameters<type
   const critical = useMemo(() => (showCritical ? segmentsByKey(criticalPath(tree)) : null), [tree, showCritical]);
 
   const [searchText, setSearchText] = useState('');
-  const deferredSearch = useDeferredValue(searchText);
+  // Finding matches walks every span: in a 20,000-span trace once per typed character is too
+  // often, so the search waits for a pause in typing (clearing the box applies at once).
+  const [debouncedSearch, flushSearch] = useDebouncedValue(searchText, SEARCH_DEBOUNCE_MS);
+  const deferredSearch = useDeferredValue(searchText === '' ? '' : debouncedSearch);
   const matchList = useMemo(() => searchTrace(tree, deferredSearch), [tree, deferredSearch]);
+  const searchPending = deferredSearch !== searchText;
   const matches = useMemo(() => new Set(matchList), [matchList]);
   const [matchIndex, setMatchIndex] = useState(0);
   useEffect(() => setMatchIndex(0), [matchList]);
   const currentMatch = matchList.length ? matchList[Math.min(matchIndex, matchList.length - 1)] : null;
   const step = (d: number) => {
-    if (!matchList.length) return;
+    let [list, index, current] = [matchList, matchIndex, currentMatch];
+    if (searchPending) {
+      // Enter before the pause: search the text as typed now, and start at its first match.
+      list = searchTrace(tree, searchText);
+      [index, current] = [0, null];
+      flushSearch();
+    }
+    if (!list.length) return;
     // The first step goes to the current match itself; later steps move from it.
-    const onMatch = selectedKey !== null && selectedKey === currentMatch;
-    const i = onMatch ? (matchIndex + d + matchList.length) % matchList.length : Math.min(matchIndex, matchList.length - 1);
+    const onMatch = selectedKey !== null && selectedKey === current;
+    const i = onMatch ? (index + d + list.length) % list.length : Math.min(index, list.length - 1);
     setMatchIndex(i);
-    select(matchList[i]);
-    reveal(matchList[i]);
+    select(list[i]);
+    reveal(list[i]);
   };
 
   const [zoom, setZoom] = useState<[number, number]>([0, 1]);
@@ -188,13 +203,13 @@ function TraceView({ traceId, spans }: { traceId: string; spans: Parameters<type
                 />
                 {searchText && (
                   <span className="small muted" data-testid="trace-search-count">
-                    {matchList.length ? `${Math.min(matchIndex, matchList.length - 1) + 1} of ${matchList.length}` : 'no matches'}
+                    {searchPending ? '…' : matchList.length ? `${Math.min(matchIndex, matchList.length - 1) + 1} of ${matchList.length}` : 'no matches'}
                   </span>
                 )}
-                <button type="button" className="small" onClick={() => step(-1)} disabled={!matchList.length} aria-label="Previous match">
+                <button type="button" className="small" onClick={() => step(-1)} disabled={!matchList.length && !searchPending} aria-label="Previous match">
                   ↑
                 </button>
-                <button type="button" className="small" onClick={() => step(1)} disabled={!matchList.length} aria-label="Next match">
+                <button type="button" className="small" onClick={() => step(1)} disabled={!matchList.length && !searchPending} aria-label="Next match">
                   ↓
                 </button>
               </form>

@@ -6,7 +6,8 @@ import { useEffect, useRef } from 'react';
 import { useNavigate } from 'react-router';
 import { ERROR_COLOR, serviceColor } from '../../../model/colors';
 import { keyTitle } from '../../../model/filters';
-import { formatDuration, formatTimestamp } from '../../../model/format';
+import { formatDuration } from '../../../model/format';
+import { useTimeZone } from '../../Layout/timeZone';
 import type { SearchState, SortBy } from '../../../model/searchState';
 import { attributeText, fieldValue, serviceLabel, type Span } from '../../../model/span';
 
@@ -39,8 +40,9 @@ function SortHeader({ by, label, state, onSort }: { by: SortBy; label: string; s
 
 export function ResultsTable({ rows, state, onSort, onRemoveColumn, hasNextPage, isFetchingNextPage, fetchNextPage, freshIds, stale }: Props) {
   const navigate = useNavigate();
+  const { formatTime } = useTimeZone();
   const scrollRef = useRef<HTMLDivElement>(null);
-  const template = `minmax(180px, 200px) 100px minmax(120px, 180px) minmax(220px, 1fr) 80px 90px${' minmax(140px, 220px)'.repeat(state.columns.length)}`;
+  const template = `minmax(260px, 270px) 100px minmax(120px, 180px) minmax(220px, 1fr) 80px 90px${' minmax(140px, 220px)'.repeat(state.columns.length)}`;
   const virtualizer = useVirtualizer({
     count: rows.length + (hasNextPage ? 1 : 0),
     getScrollElement: () => scrollRef.current,
@@ -116,7 +118,7 @@ export function ResultsTable({ rows, state, onSort, onRemoveColumn, hasNextPage,
                 data-start-ns={s.startNs.toString()}
                 aria-rowindex={item.index + 1}
               >
-                <div role="cell" className="td mono">{formatTimestamp(s.startMs)}</div>
+                <div role="cell" className="td mono" data-testid="cell-start">{formatTime(s.startMs)}</div>
                 <div role="cell" className="td mono num" data-testid="cell-duration" data-ns={s.durationNs.toString()}>
                   {formatDuration(s.durationNs)}
                 </div>

@@ -5,7 +5,8 @@ import { Link } from 'react-router';
 import { prettyApiJson } from '../../../api/json';
 import { ERROR_COLOR } from '../../../model/colors';
 import { useServiceColor } from '../serviceColors';
-import { formatDuration, formatTimestamp } from '../../../model/format';
+import { formatDuration } from '../../../model/format';
+import { useTimeZone } from '../../Layout/timeZone';
 import { attributeText, nsToMs, serviceLabel } from '../../../model/span';
 import type { SpanNode, SpanTree } from '../../../model/spanTree';
 import { CopyButton } from '../../common/CopyButton';
@@ -25,6 +26,7 @@ interface Props {
 
 export function SpanDetails({ node, tree, onSelect, onClose }: Props) {
   const serviceColor = useServiceColor();
+  const { formatTime } = useTimeZone();
   const [tab, setTab] = useState<Tab>('Attributes');
   const span = node.span;
   const raw = span.raw;
@@ -78,7 +80,7 @@ export function SpanDetails({ node, tree, onSelect, onClose }: Props) {
         </dd>
         <dt>Start</dt>
         <dd>
-          {formatTimestamp(span.startMs)} <span className="muted">(+{formatDuration(node.startNs - tree.startNs)})</span>
+          {formatTime(span.startMs)} <span className="muted">(+{formatDuration(node.startNs - tree.startNs)})</span>
         </dd>
         <dt>Duration</dt>
         <dd>{formatDuration(span.durationNs)}</dd>
@@ -186,7 +188,7 @@ export function SpanDetails({ node, tree, onSelect, onClose }: Props) {
           </div>
         )}
       </div>
-      <div className="muted small sd-foot">Ingested {formatTimestamp(nsToMs(BigInt(raw.ingestionTimeUnixNano || '0')))}</div>
+      <div className="muted small sd-foot">Ingested {formatTime(nsToMs(BigInt(raw.ingestionTimeUnixNano || '0')))}</div>
     </aside>
   );
 }
