@@ -1,5 +1,6 @@
 #include "api/teletrace_v1/teletrace_v1_api.h"
 
+#include "api/teletrace_v1/key_resolver.h"
 #include "api/teletrace_v1/request_parser.h"
 #include "api/teletrace_v1/span_json.h"
 #include "api/teletrace_v1/trace_search.h"
@@ -219,6 +220,16 @@ HttpResponse TeletraceV1Api::Handle(const HttpRequest& request) {
       fmt::format("unknown route {} {}", request.method, request.path)));
 }
 
+KeyResolver TeletraceV1Api::KeysFor(const nlohmann::json& body) {
+  // The stored keys of the request's time range (all time when the timeframe is invalid: the
+  // request parser refuses it afterwards anyway).
+  std::optional<query::TimeRange> range;
+  if (auto parsed = ParseTimeframe(body, now_()); parsed.ok() && body.contains("timeframe")) {
+    range = *parsed;
+  }
+  return KeyResolver([this, range] { return backend_->TagKeys({range}); });
+}
+
 HttpResponse TeletraceV1Api::SystemInfo() {
   auto id = backend_->SystemId();
   if (!id.ok()) return ErrorResponse(id.status());
@@ -234,6 +245,8 @@ HttpResponse TeletraceV1Api::SystemInfo() {
 HttpResponse TeletraceV1Api::Search(const HttpRequest& request) {
   auto body = ParseBody(request.body);
   if (!body.ok()) return ErrorResponse(body.status());
+  KeyResolver keys = KeysFor(*body);
+  if (absl::Status st = keys.ResolveBody(&*body); !st.ok()) return ErrorResponse(st);
   auto q = ParseSearchRequest(*body, now_());
   if (!q.ok()) return ErrorResponse(q.status());
   auto result = backend_->Search(*q);
@@ -249,6 +262,8 @@ HttpResponse TeletraceV1Api::Search(const HttpRequest& request) {
 HttpResponse TeletraceV1Api::SearchTraces(const HttpRequest& request) {
   auto body = ParseBody(request.body);
   if (!body.ok()) return ErrorResponse(body.status());
+  KeyResolver keys = KeysFor(*body);
+  if (absl::Status st = keys.ResolveBody(&*body); !st.ok()) return ErrorResponse(st);
   auto q = ParseTraceSearchRequest(*body, now_());
   if (!q.ok()) return ErrorResponse(q.status());
   auto result = v1::SearchTraces(backend_, *q);
@@ -347,7 +362,11 @@ HttpResponse TeletraceV1Api::TagKeys(const HttpRequest& request) {
 HttpResponse TeletraceV1Api::TagValues(const HttpRequest& request, std::string_view tag) {
   auto body = ParseBody(request.body);
   if (!body.ok()) return ErrorResponse(body.status());
-  auto q = ParseTagValuesRequest(PercentDecode(tag), *body, now_());
+  KeyResolver keys = KeysFor(*body);
+  if (absl::Status st = keys.ResolveBody(&*body); !st.ok()) return ErrorResponse(st);
+  auto full_tag = keys.Resolve(PercentDecode(tag), "tag");
+  if (!full_tag.ok()) return ErrorResponse(full_tag.status());
+  auto q = ParseTagValuesRequest(*full_tag, *body, now_());
   if (!q.ok()) return ErrorResponse(q.status());
   auto result = backend_->TagValues(*q);
   if (!result.ok()) return ErrorResponse(result.status());
@@ -365,7 +384,11 @@ HttpResponse TeletraceV1Api::TagValues(const HttpRequest& request, std::string_v
 HttpResponse TeletraceV1Api::TagStatistics(const HttpRequest& request, std::string_view tag) {
   auto body = ParseBody(request.body);
   if (!body.ok()) return ErrorResponse(body.status());
-  auto q = ParseStatisticsRequest(PercentDecode(tag), *body, now_());
+  KeyResolver keys = KeysFor(*body);
+  if (absl::Status st = keys.ResolveBody(&*body); !st.ok()) return ErrorResponse(st);
+  auto full_tag = keys.Resolve(PercentDecode(tag), "tag");
+  if (!full_tag.ok()) return ErrorResponse(full_tag.status());
+  auto q = ParseStatisticsRequest(*full_tag, *body, now_());
   if (!q.ok()) return ErrorResponse(q.status());
   auto result = backend_->Statistics(*q);
   if (!result.ok()) return ErrorResponse(result.status());
@@ -387,6 +410,8 @@ HttpResponse TeletraceV1Api::TagStatistics(const HttpRequest& request, std::stri
 HttpResponse TeletraceV1Api::Histograms(const HttpRequest& request) {
   auto body = ParseBody(request.body);
   if (!body.ok()) return ErrorResponse(body.status());
+  KeyResolver keys = KeysFor(*body);
+  if (absl::Status st = keys.ResolveBody(&*body); !st.ok()) return ErrorResponse(st);
   auto q = ParseHistogramRequest(*body, now_());
   if (!q.ok()) return ErrorResponse(q.status());
   auto result = backend_->Histograms(*q);

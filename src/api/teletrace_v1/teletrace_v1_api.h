@@ -9,6 +9,7 @@
 
 #include <functional>
 
+#include "api/teletrace_v1/key_resolver.h"
 #include "common/http.h"
 #include "storage/storage.h"
 
@@ -39,6 +40,8 @@ class TeletraceV1Api {
   HttpResponse TagStatistics(const HttpRequest& request, std::string_view tag);
   HttpResponse Histograms(const HttpRequest& request);
   HttpResponse SystemInfo();
+  // Resolves short keys ("user.id") against the stored keys of the body's time range.
+  KeyResolver KeysFor(const nlohmann::json& body);
 
   storage::Backend* backend_;
   std::function<uint64_t()> now_;

@@ -213,6 +213,35 @@ TEST_F(TeletraceV1GoldenTest, TracesWithSummaries) {
   EXPECT_EQ(Call("GET", "/v1/traces").status, 405);
 }
 
+TEST_F(TeletraceV1GoldenTest, KeysAsPeopleTypeThem) {
+  // A bare attribute name finds its level in the store; a short name stands for an intrinsic.
+  auto span_names = [this](const std::string& body) {
+    HttpResponse r = Call("POST", "/v1/search", body);
+    EXPECT_EQ(r.status, 200) << r.body;
+    const json parsed = json::parse(r.body);
+    std::vector<std::string> names;
+    for (const auto& s : parsed["spans"]) names.push_back(s["span"]["name"]);
+    return names;
+  };
+  EXPECT_EQ(span_names(R"({"filters":[{"keyValueFilter":{"key":"db.system","operator":"equals","value":"postgresql"}}]})"),
+            std::vector<std::string>{"SELECT cart"});
+  EXPECT_EQ(span_names(R"({"filters":[{"keyValueFilter":{"key":"service","operator":"equals","value":"payments"}},)"
+                       R"({"keyValueFilter":{"key":"http.status_code","operator":"gte","value":201}}]})"),
+            std::vector<std::string>{"POST /pay"});
+  EXPECT_EQ(Call("POST", "/v1/tags/http.method", "{}").body,
+            Call("POST", "/v1/tags/span.attributes.http.method", "{}").body);
+  EXPECT_EQ(Call("POST", "/v1/tags/duration/statistics", R"({"desiredStatistics":["max"]})").body,
+            R"({"statistics":{"max":7000000.0}})");
+  HttpResponse unknown = Call(
+      "POST", "/v1/search",
+      R"({"filters":[{"keyValueFilter":{"key":"db.sytem","operator":"exists"}}]})");
+  EXPECT_EQ(unknown.status, 400);
+  EXPECT_EQ(json::parse(unknown.body)["errorMessage"],
+            "filters[0].key: unknown key \"db.sytem\": neither a full key (span.name, "
+            "span.attributes.<name>, resource.attributes.<name>, ...) nor an attribute of the "
+            "stored spans; did you mean span.attributes.db.system?");
+}
+
 TEST_F(TeletraceV1GoldenTest, TagKeys) { ExpectGolden("tags.json", Call("GET", "/v1/tags")); }
 
 TEST_F(TeletraceV1GoldenTest, TagValues) {
