@@ -37,7 +37,7 @@ export function TracesTable({ rows, state, onSort, stale }: Props) {
   };
   return (
     <div
-      className={`results-table${stale ? ' results-stale' : ''}`}
+      className={`results-table traces-table${stale ? ' results-stale' : ''}`}
       role="table"
       aria-label="Traces"
       aria-rowcount={rows.length}
