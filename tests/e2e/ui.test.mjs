@@ -474,6 +474,15 @@ describe('web UI against a seeded store', { timeout: 600_000 }, () => {
     assert.equal(await details.getAttribute('data-span-id'), failed.charge.spanId);
     assert.match(await page.textContent('[data-testid=span-error]'), /card declined/);
     assert.equal(await page.textContent('[data-testid=span-kind]'), 'Server');
+    // Its duration among the two Charge spans of the payment service (nearest rank: with two
+    // spans p10-p50 are the shorter, p75-p99 the longer).
+    const okCharge = BigInt(ok.charge.endNs) - BigInt(ok.charge.startNs);
+    const failedCharge = BigInt(failed.charge.endNs) - BigInt(failed.charge.startNs);
+    await page.waitForSelector('[data-testid=duration-rank]');
+    assert.match(
+      await page.textContent('[data-testid=duration-rank]'),
+      new RegExp(`^as slow as or slower than ${failedCharge >= okCharge ? 99 : 50}% of 2 spans of its operation · p50 `),
+    );
 
     await page.click('[data-testid=tab-events]');
     assert.deepEqual(await page.locator('[data-testid=event-name]').allTextContents(), ['validate card', 'exception']);

@@ -7,7 +7,10 @@ import { ERROR_COLOR } from '../../../model/colors';
 import { useServiceColor } from '../serviceColors';
 import { formatDuration } from '../../../model/format';
 import { useTimeZone } from '../../Layout/timeZone';
-import { attributeText, nsToMs, serviceLabel } from '../../../model/span';
+import { attributeText, msToNs, nsToMs, serviceLabel } from '../../../model/span';
+import { durationRank, RANK_STATISTICS, rankText } from '../../../model/durationRank';
+import { useStatistics } from '../../../api/hooks';
+import type { SearchFilter } from '../../../api/types';
 import type { SpanNode, SpanTree } from '../../../model/spanTree';
 import { CopyButton } from '../../common/CopyButton';
 import { ISSUE_TEXT } from '../Timeline/Waterfall';
@@ -22,6 +25,27 @@ interface Props {
   tree: SpanTree;
   onSelect: (key: string) => void;
   onClose: () => void;
+}
+
+/** Spans of the same operation this far before and after the span are its comparison group. */
+const RANK_WINDOW_MS = 30 * 60_000;
+
+/** Where the span's duration falls among its service's spans of the same name, ±30 min. */
+function OperationRank({ service, name, startMs, durationNs }: { service: unknown; name: string; startMs: number; durationNs: bigint }) {
+  const filters: SearchFilter[] = [{ keyValueFilter: { key: 'span.name', operator: 'equals', value: name } }];
+  if (typeof service === 'string') filters.push({ keyValueFilter: { key: 'resource.attributes.service.name', operator: 'equals', value: service } });
+  const q = useStatistics('externalFields.durationNano', {
+    timeframe: { startTimeUnixNanoSec: msToNs(startMs - RANK_WINDOW_MS), endTimeUnixNanoSec: msToNs(startMs + RANK_WINDOW_MS) },
+    filters,
+    desiredStatistics: RANK_STATISTICS,
+  });
+  const rank = q.isPlaceholderData ? null : durationRank(durationNs, q.data?.statistics);
+  if (!rank) return null;
+  return (
+    <div className="muted small" data-testid="duration-rank" title="Among spans of the same service and name starting within 30 minutes of this one">
+      {rankText(rank)} · p50 {formatDuration(rank.p50Ns)} · p99 {formatDuration(rank.p99Ns)} (±30 min)
+    </div>
+  );
 }
 
 export function SpanDetails({ node, tree, onSelect, onClose }: Props) {
@@ -83,7 +107,10 @@ export function SpanDetails({ node, tree, onSelect, onClose }: Props) {
           {formatTime(span.startMs)} <span className="muted">(+{formatDuration(node.startNs - tree.startNs)})</span>
         </dd>
         <dt>Duration</dt>
-        <dd>{formatDuration(span.durationNs)}</dd>
+        <dd>
+          {formatDuration(span.durationNs)}
+          <OperationRank service={raw.resource?.attributes?.['service.name']} name={span.name} startMs={span.startMs} durationNs={span.durationNs} />
+        </dd>
         <dt>Span ID</dt>
         <dd className="mono">
           {span.spanId} <CopyButton text={span.spanId} label="Copy span id" />
