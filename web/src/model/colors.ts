@@ -1,6 +1,7 @@
-// Service colours. Across the app a service gets a colour from a stable hash of its name; inside
-// one trace, services get distinct colours in order of first appearance (up to the palette's
-// size), so two services of one trace never share a colour.
+// Service colours. Across the app a service gets a colour from a stable hash of its name. Inside a
+// view that knows its services (a trace), they get distinct colours (up to the palette's size):
+// each keeps its hash colour unless another service of the view already holds it, so a service
+// looks the same on the search page and in nearly every trace.
 
 // Twelve categorical colours, none of them the error red.
 const PALETTE = [
@@ -22,13 +23,40 @@ export function serviceColor(service: string): string {
   return PALETTE[hash(service) % PALETTE.length];
 }
 
-/** Distinct colours for the services of one trace, in the order given (first appearance). */
-export function traceServiceColors(services: Iterable<string>): (service: string) => string {
-  const map = new Map<string, string>();
-  for (const s of services) {
-    if (!map.has(s)) map.set(s, map.size < PALETTE.length ? PALETTE[map.size] : serviceColor(s));
+/**
+ * Distinct colours for the services of one view, whatever order they are given in: in name
+ * order, each takes its hash colour if still free; then the others take the next free colour
+ * after theirs. Past the palette's size the rest keep their hash colours.
+ */
+export function viewServiceColors(services: Iterable<string>): (service: string) => string {
+  const names = [...new Set(services)].sort();
+  const owner: (string | undefined)[] = new Array(PALETTE.length);
+  const slot = new Map<string, number>();
+  const moved: string[] = [];
+  for (const s of names) {
+    const preferred = hash(s) % PALETTE.length;
+    if (owner[preferred] === undefined) {
+      owner[preferred] = s;
+      slot.set(s, preferred);
+    } else {
+      moved.push(s);
+    }
   }
-  return (s) => map.get(s) ?? serviceColor(s);
+  for (const s of moved) {
+    const preferred = hash(s) % PALETTE.length;
+    for (let k = 1; k < PALETTE.length; k++) {
+      const i = (preferred + k) % PALETTE.length;
+      if (owner[i] === undefined) {
+        owner[i] = s;
+        slot.set(s, i);
+        break;
+      }
+    }
+  }
+  return (s) => {
+    const i = slot.get(s);
+    return i === undefined ? serviceColor(s) : PALETTE[i];
+  };
 }
 
 export const ERROR_COLOR = '#e03131';

@@ -6,7 +6,7 @@ import { Link, useParams, useSearchParams } from 'react-router';
 import { useTrace } from '../../api/hooks';
 import { criticalPath, segmentsByKey } from '../../model/criticalPath';
 import { normalizeTraceId } from '../../model/ids';
-import { traceServiceColors } from '../../model/colors';
+import { viewServiceColors } from '../../model/colors';
 import { fromInternalSpan, serviceLabel } from '../../model/span';
 import { ancestorsOf, buildSpanTree, summarizeTrace, visibleNodes } from '../../model/spanTree';
 import { searchTrace } from '../../model/traceSearch';
@@ -72,7 +72,7 @@ function TraceView({ traceId, spans }: { traceId: string; spans: Parameters<type
   const { theme } = useTheme();
   const tree = useMemo(() => buildSpanTree(spans.map(fromInternalSpan)), [spans]);
   const summary = useMemo(() => summarizeTrace(tree)!, [tree]);
-  const colors = useMemo(() => traceServiceColors(tree.nodes.map((n) => serviceLabel(n.span))), [tree]);
+  const colors = useMemo(() => viewServiceColors(tree.nodes.map((n) => serviceLabel(n.span))), [tree]);
   const view = params.get('view') === 'graph' ? 'graph' : 'timeline';
 
   const spanParam = params.get('spanId');
