@@ -5,7 +5,7 @@ import { useStatistics } from '../../../api/hooks';
 import type { Timeframe } from '../../../api/types';
 import { durationInputText, formatDuration, parseDuration } from '../../../model/format';
 import { DURATION_KEY, apiFilters, type SearchState } from '../../../model/searchState';
-import { errorText } from '../../common/ErrorMessage';
+import { errorText, isRequestError } from '../../common/ErrorMessage';
 import type { UpdateSearch } from '../useSearchState';
 
 const STATS = ['count', 'min', 'p50', 'p90', 'p99', 'max'];
@@ -85,7 +85,7 @@ export function DurationFacet({ state, update, timeframe }: Props) {
           </button>
         )}
       </header>
-      {q.isError && <div className="form-error">{errorText(q.error)}</div>}
+      {q.isError && !isRequestError(q.error) && <div className="form-error">{errorText(q.error)}</div>}
       {count > 0 && min !== undefined && max !== undefined ? (
         <>
           <dl className="duration-stats">

@@ -6,7 +6,7 @@ import type { Scalar, TagType, Timeframe } from '../../../api/types';
 import { keyTitle, splitKey } from '../../../model/filters';
 import { apiFilters, type SearchState } from '../../../model/searchState';
 import { ERROR_COLOR, serviceColor } from '../../../model/colors';
-import { errorText } from '../../common/ErrorMessage';
+import { errorText, isRequestError } from '../../common/ErrorMessage';
 import type { UpdateSearch } from '../useSearchState';
 
 const LIMIT = 50;
@@ -99,9 +99,9 @@ export function Facet({ facetKey, title, type, state, update, timeframe, onRemov
               onChange={(e) => setSearch(e.target.value)}
             />
           )}
-          {q.isError && <div className="form-error">{errorText(q.error)}</div>}
+          {q.isError && !isRequestError(q.error) && <div className="form-error">{errorText(q.error)}</div>}
           {q.isPending && <div className="muted small">Loading…</div>}
-          {!q.isPending && values.length === 0 && <div className="muted small">No values</div>}
+          {!q.isPending && !q.isError && values.length === 0 && <div className="muted small">No values</div>}
           <ul className="facet-values">
             {shown.map((v) => {
               const text = String(v.value);
