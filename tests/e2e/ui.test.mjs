@@ -692,6 +692,25 @@ describe('web UI against a seeded store', { timeout: 600_000 }, () => {
     assert.ok(frameMs < 2_000, `a frame after scrolling took ${frameMs} ms`);
     assertNoPageErrors(page);
     await page.close();
+
+    // The search says how many spans match, not only how many rows are loaded: all spans stored
+    // (the seed, this trace, and the live test's span when it ran), every one in the last hour.
+    const stats = await fetch(`${srv.url}/v1/tags/externalFields.durationNano/statistics`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ desiredStatistics: ['count'] }),
+    }).then((r) => r.json());
+    const stored = stats.statistics.count;
+    assert.ok(stored === SPAN_TOTAL + 50_000 || stored === SPAN_TOTAL + 50_001, `stored ${stored}`);
+    const search = await newPage(browser);
+    await search.goto(srv.url);
+    await search.waitForFunction(
+      (want) => document.querySelector('[data-testid=results-count]')?.textContent === want,
+      `100 of ${stored.toLocaleString('en-US')} spans loaded (scroll for more)`,
+      { timeout: 30_000 },
+    );
+    assertNoPageErrors(search);
+    await search.close();
   });
 });
 

@@ -1,6 +1,7 @@
 // @vitest-environment node
 import { describe, expect, it } from 'vitest';
 import {
+  spansSummary,
   describeTimeZone,
   durationInputText,
   formatAgo,
@@ -134,5 +135,14 @@ describe('timestamps', () => {
     expect(formatAgo(200)).toBe('just now');
     expect(formatAgo(5_400)).toBe('5 s ago');
     expect(formatAgo(180_000)).toBe('3 min ago');
+  });
+});
+
+describe('spansSummary', () => {
+  it('counts what is loaded, and of how many when more can load', () => {
+    expect(spansSummary(28, false, 28)).toBe('28 spans');
+    expect(spansSummary(1, false, undefined)).toBe('1 span');
+    expect(spansSummary(100, true, 50_028)).toBe('100 of 50,028 spans loaded (scroll for more)');
+    expect(spansSummary(100, true, undefined)).toBe('100 spans loaded (scroll for more)');
   });
 });

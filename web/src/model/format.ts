@@ -232,3 +232,11 @@ export function durationInputText(ns: bigint): string {
   }
   return `${ns}ns`;
 }
+
+/** "28 spans"; with more to load, "100 of 50,028 spans loaded (scroll for more)". */
+export function spansSummary(loaded: number, more: boolean, total: number | undefined): string {
+  const n = (v: number) => v.toLocaleString('en-US');
+  if (!more) return `${n(loaded)} span${loaded === 1 ? '' : 's'}`;
+  if (total !== undefined && total > loaded) return `${n(loaded)} of ${n(total)} spans loaded (scroll for more)`;
+  return `${n(loaded)} spans loaded (scroll for more)`;
+}

@@ -2,7 +2,7 @@
 // matching spans over time, and the results table. All of its state is in the URL.
 import { useEffect, useMemo, useState } from 'react';
 import { useStoreIsEmpty, useSystemInfo, useTags } from '../../api/hooks';
-import { formatAgo } from '../../model/format';
+import { formatAgo, spansSummary } from '../../model/format';
 import { apiFilters, serializeSearchState, timeframeOf } from '../../model/searchState';
 import { ErrorMessage } from '../common/ErrorMessage';
 import { ColumnPicker } from './ColumnPicker';
@@ -74,6 +74,9 @@ export function SearchPage() {
   const storeEmpty = useStoreIsEmpty(noRows);
   const systemInfo = useSystemInfo(storeEmpty.data === true);
   const hasFilters = filters.length > 0;
+  // Matching spans in the range, from the chart's counts (its timeframe refreshes less often in
+  // live mode, so it may trail the rows by a few seconds there).
+  const [total, setTotal] = useState<number | undefined>(undefined);
 
   return (
     <div className="search-page">
@@ -106,6 +109,7 @@ export function SearchPage() {
             filters={filters}
             chart={state.chart}
             onChart={(chart) => update((s) => ({ ...s, chart }))}
+            onTotal={setTotal}
             onZoom={(startMs, endMs) => update((s) => ({ ...s, range: { kind: 'absolute', startMs, endMs }, live: false }))}
           />
           <div className="results-summary small muted" data-testid="results-summary">
@@ -136,7 +140,7 @@ export function SearchPage() {
                   ? `${traces.rows.length.toLocaleString('en-US')} trace${traces.rows.length === 1 ? '' : 's'}${
                       traces.rows.length === TRACE_LIMIT ? ' (the newest; narrow the search for older ones)' : ''
                     }${traces.partial ? ' (search stopped early: narrow it for complete results)' : ''}`
-                  : `${results.rows.length.toLocaleString('en-US')} span${results.rows.length === 1 ? '' : 's'}${results.hasNextPage ? ' (scroll for more)' : ''}`}
+                  : spansSummary(results.rows.length, !!results.hasNextPage, total)}
             </span>
             {tracesMode && (
               <label className="inline-check">

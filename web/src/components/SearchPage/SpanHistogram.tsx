@@ -2,7 +2,7 @@
 // or, switched to latency, the p50/p90/p99 duration per bucket. Dragging across either chart
 // zooms the search to that absolute range.
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
-import { useMemo, useRef, useState } from 'react';
+import { useEffect, useMemo, useRef, useState } from 'react';
 import { getHistograms } from '../../api/client';
 import { timeframeKey } from '../../api/hooks';
 import type { HistogramAggregation, SearchFilter, Timeframe } from '../../api/types';
@@ -31,9 +31,11 @@ interface Props {
   chart: ChartKind;
   onChart: (chart: ChartKind) => void;
   onZoom: (startMs: number, endMs: number) => void;
+  /** Told the number of matching spans in the range once known (undefined while unknown). */
+  onTotal?: (total: number | undefined) => void;
 }
 
-export function SpanHistogram({ timeframe, filters, chart, onChart, onZoom }: Props) {
+export function SpanHistogram({ timeframe, filters, chart, onChart, onZoom, onTotal }: Props) {
   const { formatTime } = useTimeZone();
   const startNs = timeframe.startTimeUnixNanoSec;
   const endNs = timeframe.endTimeUnixNanoSec;
@@ -63,6 +65,9 @@ export function SpanHistogram({ timeframe, filters, chart, onChart, onZoom }: Pr
   const bars = useMemo(() => countBuckets(q.data, 'spans', gridStart, interval, slots), [q.data, gridStart, interval, slots]);
   const latency = useMemo(() => latencyBuckets(q.data, 'latency', gridStart, interval, slots), [q.data, gridStart, interval, slots]);
   const maxCount = Math.max(0, ...bars.map((b) => b.total));
+  // Every matching span is in one bucket: their sum is the search's total.
+  const total = q.data && !q.isPlaceholderData ? bars.reduce((n, b) => n + b.total, 0) : undefined;
+  useEffect(() => onTotal?.(total), [onTotal, total]);
   const maxLatency = Math.max(0, ...latency.map((b) => (b ? b.p99 : 0)));
 
   const svgRef = useRef<SVGSVGElement>(null);
