@@ -356,6 +356,55 @@ describe('web UI against a seeded store', { timeout: 600_000 }, () => {
     await page.close();
   });
 
+  test('the services overview counts each service\'s requests, errors and latency exactly', async () => {
+    // Expected, from the stored spans themselves: per service, its server and consumer spans.
+    const stored = await fetch(`${srv.url}/v1/search`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ pageSize: 1000, filters: [{ keyValueFilter: { key: 'span.kind', operator: 'in', value: ['Server', 'Consumer'] } }] }),
+    }).then((r) => r.text());
+    const spans = JSON.parse(stored.replace(/"durationNano":(\d+)/g, '"durationNano":"$1"')).spans;
+    const groups = new Map();
+    for (const s of spans) {
+      const name = s.resource.attributes['service.name'];
+      const g = groups.get(name) ?? { requests: 0, errors: 0, durations: [] };
+      g.requests += 1;
+      g.errors += s.span.status.code === 'Error' ? 1 : 0;
+      g.durations.push(BigInt(s.externalFields.durationNano));
+      groups.set(name, g);
+    }
+    const rank = (sorted, p) => sorted[Math.max(1, Math.ceil((p / 100) * sorted.length)) - 1];
+    const want = [...groups.entries()]
+      .map(([name, g]) => {
+        const d = g.durations.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+        return [name, String(g.requests), String(g.errors), String(rank(d, 50)), String(rank(d, 99))];
+      })
+      .sort((a, b) => (a[0] < b[0] ? -1 : 1));
+    assert.ok(want.length >= 5, JSON.stringify(want));
+
+    const page = await newPage(browser);
+    await page.goto(srv.url);
+    await page.click('[data-testid=nav-services]');
+    await page.waitForURL(`${srv.url}/services`);
+    await page.waitForFunction((n) => {
+      const rows = [...document.querySelectorAll('[data-testid=service-row]')];
+      return rows.length === n && rows.every((r) => r.getAttribute('data-p99') !== '');
+    }, want.length);
+    const got = await page.locator('[data-testid=service-row]').evaluateAll((rows) =>
+      rows.map((r) => ['data-service', 'data-requests', 'data-errors', 'data-p50', 'data-p99'].map((a) => r.getAttribute(a))),
+    );
+    // Busiest first.
+    assert.deepEqual(got.map((r) => Number(r[1])), [...got.map((r) => Number(r[1]))].sort((a, b) => b - a));
+    assert.deepEqual([...got].sort((a, b) => (a[0] < b[0] ? -1 : 1)), want);
+    await screenshot(page, '16-services');
+    // A service opens the search filtered to it.
+    await page.locator('[data-testid=service-row][data-service=payment] [data-testid=service-link]').click();
+    await page.waitForURL(/sel=/);
+    assert.deepEqual(JSON.parse(new URL(page.url()).searchParams.get('sel')), ['resource.attributes.service.name', ['payment']]);
+    assertNoPageErrors(page);
+    await page.close();
+  });
+
   test('API errors and empty results are shown as messages, not a blank page', async () => {
     const page = await newPage(browser);
     // A comparison operator with a text value: the server answers 400 with a message.

@@ -2,6 +2,7 @@ import { Route, Routes, useLocation, Link } from 'react-router';
 import { ErrorBoundary } from './components/common/ErrorBoundary';
 import { AppShell } from './components/Layout/AppShell';
 import { SearchPage } from './components/SearchPage/SearchPage';
+import { ServicesPage } from './components/ServicesPage/ServicesPage';
 import { TracePage } from './components/TraceView/TracePage';
 
 function NotFound() {
@@ -22,6 +23,7 @@ export function App() {
       <ErrorBoundary key={location.pathname}>
         <Routes>
           <Route path="/" element={<SearchPage />} />
+          <Route path="/services" element={<ServicesPage />} />
           <Route path="/trace/:traceId" element={<TracePage />} />
           <Route path="*" element={<NotFound />} />
         </Routes>

@@ -62,6 +62,9 @@ export function AppShell({ children }: { children: ReactNode }) {
             <NavLink to="/" end>
               Search
             </NavLink>
+            <NavLink to="/services" data-testid="nav-services">
+              Services
+            </NavLink>
           </nav>
           <div className="header-spacer" />
           <TraceIdBox />

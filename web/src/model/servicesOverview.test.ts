@@ -1,0 +1,39 @@
+import type { HistogramResponse } from '../api/types';
+import { serviceRows, sparkline } from './servicesOverview';
+
+const G = 1_700_000_000_000_000_000n;
+const I = 60_000_000_000n;
+const grouped = (buckets: [bigint, [string, number][]][]): HistogramResponse => ({
+  histograms: [
+    {
+      histogramLabel: 'requests',
+      buckets: buckets.map(([key, subs]) => ({
+        bucketKey: key,
+        data: { totalCount: subs.reduce((n, [, c]) => n + c, 0), subBuckets: subs.map(([k, count]) => ({ key: k, count })) },
+      })),
+    },
+  ],
+});
+
+describe('servicesOverview', () => {
+  it('counts requests and errors per service and slot, busiest first', () => {
+    const requests = grouped([
+      [G, [['cart', 3], ['web', 5]]],
+      [G + 2n * I, [['web', 1], ['api', 4]]],
+      [G + 9n * I, [['web', 100]]], // past the grid: ignored
+    ]);
+    const errors = grouped([[G + 2n * I, [['api', 2]]]]);
+    expect(serviceRows(requests, errors, G, I, 3)).toEqual([
+      { service: 'web', requests: 6, errors: 0, requestSeries: [5, 0, 1], errorSeries: [0, 0, 0] },
+      { service: 'api', requests: 4, errors: 2, requestSeries: [0, 0, 4], errorSeries: [0, 0, 2] },
+      { service: 'cart', requests: 3, errors: 0, requestSeries: [3, 0, 0], errorSeries: [0, 0, 0] },
+    ]);
+    expect(serviceRows(undefined, undefined, G, I, 3)).toEqual([]);
+  });
+
+  it('draws a sparkline scaled to its maximum', () => {
+    expect(sparkline([0, 2, 4], 10, 8)).toBe('0,8 5,4 10,0');
+    expect(sparkline([0, 0], 10, 8)).toBe('0,8 10,8');
+    expect(sparkline([0, 1, 2], 10, 8, 4)).toBe('0,8 5,6 10,4');
+  });
+});

@@ -1,0 +1,60 @@
+// The services overview: per service, requests (its server and consumer spans), errors and their
+// series over time, from two /v1/histograms answers (all requests, and the failed ones) counted
+// per service. Latency percentiles come per service from the statistics endpoint.
+import type { HistogramResponse, SearchFilter } from '../api/types';
+
+export const SERVICE_KEY = 'resource.attributes.service.name';
+
+/** The spans that are requests a service answers: server and consumer spans. */
+export const REQUEST_FILTER: SearchFilter = { keyValueFilter: { key: 'span.kind', operator: 'in', value: ['Server', 'Consumer'] } };
+export const ERROR_FILTER: SearchFilter = { keyValueFilter: { key: 'span.status.code', operator: 'equals', value: 'Error' } };
+
+export interface ServiceRow {
+  service: string;
+  requests: number;
+  errors: number;
+  /** Requests and errors per slot of the chart grid (slot i starts at gridStart + i * interval). */
+  requestSeries: number[];
+  errorSeries: number[];
+}
+
+function perService(resp: HistogramResponse | undefined, gridStart: bigint, interval: bigint, slots: number) {
+  const out = new Map<string, number[]>();
+  for (const b of resp?.histograms[0]?.buckets ?? []) {
+    const i = Number((BigInt(b.bucketKey) - gridStart) / interval);
+    const subs = typeof b.data === 'object' ? (b.data as { subBuckets?: unknown }).subBuckets : undefined;
+    if (i < 0 || i >= slots || !Array.isArray(subs)) continue;
+    for (const s of subs as { key: unknown; count: number }[]) {
+      const name = String(s.key);
+      let series = out.get(name);
+      if (!series) out.set(name, (series = new Array<number>(slots).fill(0)));
+      series[i] += Number(s.count);
+    }
+  }
+  return out;
+}
+
+/** One row per service that answered a request, by requests descending then name. */
+export function serviceRows(
+  requests: HistogramResponse | undefined,
+  errors: HistogramResponse | undefined,
+  gridStart: bigint,
+  interval: bigint,
+  slots: number,
+): ServiceRow[] {
+  const req = perService(requests, gridStart, interval, slots);
+  const err = perService(errors, gridStart, interval, slots);
+  const sum = (s: number[]) => s.reduce((a, b) => a + b, 0);
+  return [...req.entries()]
+    .map(([service, requestSeries]) => {
+      const errorSeries = err.get(service) ?? new Array<number>(slots).fill(0);
+      return { service, requests: sum(requestSeries), errors: sum(errorSeries), requestSeries, errorSeries };
+    })
+    .sort((a, b) => b.requests - a.requests || (a.service < b.service ? -1 : 1));
+}
+
+/** SVG points of a sparkline `width` x `height` for `series`, scaled to `max` (its own maximum). */
+export function sparkline(series: number[], width: number, height: number, max = Math.max(1, ...series)): string {
+  const step = series.length > 1 ? width / (series.length - 1) : 0;
+  return series.map((v, i) => `${Number((i * step).toFixed(2))},${Number((height - (v / max) * height).toFixed(2))}`).join(' ');
+}
