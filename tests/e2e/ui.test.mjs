@@ -396,6 +396,30 @@ describe('web UI against a seeded store', { timeout: 600_000 }, () => {
     // Busiest first.
     assert.deepEqual(got.map((r) => Number(r[1])), [...got.map((r) => Number(r[1]))].sort((a, b) => b - a));
     assert.deepEqual([...got].sort((a, b) => (a[0] < b[0] ? -1 : 1)), want);
+    // The service map: an edge per pair of services where a span's parent is in the other one,
+    // with the number of such spans, computed here from every stored span.
+    const all = await fetch(`${srv.url}/v1/search`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ pageSize: 1000 }),
+    }).then((r) => r.json());
+    assert.equal(all.metadata, null);
+    const serviceOf = new Map(all.spans.map((x) => [`${x.span.traceId}/${x.span.spanId}`, x.resource.attributes['service.name']]));
+    const calls = new Map();
+    for (const x of all.spans) {
+      const parent = serviceOf.get(`${x.span.traceId}/${x.span.parentSpanId}`);
+      const child = x.resource.attributes['service.name'];
+      if (!parent || parent === child) continue;
+      const k = `service:${parent}->service:${child}`;
+      calls.set(k, (calls.get(k) ?? 0) + 1);
+    }
+    const wantEdges = [...calls.entries()].map(([k, n]) => [k.split('->')[0], k.split('->')[1], String(n)]).sort();
+    assert.ok(wantEdges.length >= 4, JSON.stringify(wantEdges));
+    await page.waitForSelector('[data-testid=services-map] [data-testid=graph-edge]');
+    const gotEdges = await page.locator('[data-testid=services-map] [data-testid=graph-edge]').evaluateAll((els) =>
+      els.map((e) => [e.getAttribute('data-from'), e.getAttribute('data-to'), e.getAttribute('data-calls')]),
+    );
+    assert.deepEqual(gotEdges.sort(), wantEdges);
     await screenshot(page, '16-services');
     // A service opens the search filtered to it.
     await page.locator('[data-testid=service-row][data-service=payment] [data-testid=service-link]').click();

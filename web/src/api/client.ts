@@ -89,6 +89,18 @@ export function getSystemInfo(signal?: AbortSignal): Promise<SystemInfo> {
   return request('GET', '/v1/system-info', undefined, signal);
 }
 
+/** A call edge between services, as Jaeger's /api/dependencies lists them. */
+export interface DependencyLink {
+  parent: string;
+  child: string;
+  callCount: number;
+}
+
+/** Service-to-service calls of spans that started in (end - lookback, end] (Jaeger API). */
+export function getDependencies(endMs: number, lookbackMs: number, signal?: AbortSignal): Promise<{ data: DependencyLink[] }> {
+  return request('GET', `/api/dependencies?endTs=${Math.round(endMs)}&lookback=${Math.round(lookbackMs)}`, undefined, signal);
+}
+
 export function searchTraces(req: TraceSearchRequest, signal?: AbortSignal): Promise<TracesResponse> {
   return request('POST', '/v1/traces', req, signal);
 }

@@ -1,5 +1,5 @@
 import type { HistogramResponse } from '../api/types';
-import { serviceRows, sparkline } from './servicesOverview';
+import { serviceRows, servicesGraph, sparkline } from './servicesOverview';
 
 const G = 1_700_000_000_000_000_000n;
 const I = 60_000_000_000n;
@@ -35,5 +35,23 @@ describe('servicesOverview', () => {
     expect(sparkline([0, 2, 4], 10, 8)).toBe('0,8 5,4 10,0');
     expect(sparkline([0, 0], 10, 8)).toBe('0,8 10,8');
     expect(sparkline([0, 1, 2], 10, 8, 4)).toBe('0,8 5,6 10,4');
+  });
+
+  it('makes a call graph of the services, without calls inside one service', () => {
+    const rows = [{ service: 'web', requests: 6, errors: 1, requestSeries: [], errorSeries: [] }];
+    const g = servicesGraph(rows, [
+      { parent: 'web', child: 'api', callCount: 4 },
+      { parent: 'web', child: 'web', callCount: 9 },
+      { parent: 'api', child: 'db-proxy', callCount: 2 },
+    ]);
+    expect(g.nodes).toEqual([
+      { id: 'service:api', type: 'service', label: 'api', spanCount: 0, errorCount: 0 },
+      { id: 'service:db-proxy', type: 'service', label: 'db-proxy', spanCount: 0, errorCount: 0 },
+      { id: 'service:web', type: 'service', label: 'web', spanCount: 6, errorCount: 1 },
+    ]);
+    expect(g.edges).toEqual([
+      { id: 'service:api->service:db-proxy', from: 'service:api', to: 'service:db-proxy', calls: 2, errors: 0 },
+      { id: 'service:web->service:api', from: 'service:web', to: 'service:api', calls: 4, errors: 0 },
+    ]);
   });
 });

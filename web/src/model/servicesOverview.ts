@@ -1,7 +1,9 @@
 // The services overview: per service, requests (its server and consumer spans), errors and their
 // series over time, from two /v1/histograms answers (all requests, and the failed ones) counted
 // per service. Latency percentiles come per service from the statistics endpoint.
+import type { DependencyLink } from '../api/client';
 import type { HistogramResponse, SearchFilter } from '../api/types';
+import { serviceNodeId, type ServiceGraph } from './serviceGraph';
 
 export const SERVICE_KEY = 'resource.attributes.service.name';
 
@@ -57,4 +59,22 @@ export function serviceRows(
 export function sparkline(series: number[], width: number, height: number, max = Math.max(1, ...series)): string {
   const step = series.length > 1 ? width / (series.length - 1) : 0;
   return series.map((v, i) => `${Number((i * step).toFixed(2))},${Number((height - (v / max) * height).toFixed(2))}`).join(' ');
+}
+
+/**
+ * The services' call graph of the range: a node per service (its requests and errors), an edge per
+ * pair of services one calls the other (calls between spans of one service are left out).
+ */
+export function servicesGraph(rows: readonly ServiceRow[], links: readonly DependencyLink[]): ServiceGraph {
+  const nodes = new Map(rows.map((r) => [r.service, { id: serviceNodeId(r.service), type: 'service' as const, label: r.service, spanCount: r.requests, errorCount: r.errors }]));
+  const edges = links
+    .filter((l) => l.parent !== l.child)
+    .map((l) => {
+      for (const s of [l.parent, l.child]) {
+        if (!nodes.has(s)) nodes.set(s, { id: serviceNodeId(s), type: 'service' as const, label: s, spanCount: 0, errorCount: 0 });
+      }
+      return { id: `${serviceNodeId(l.parent)}->${serviceNodeId(l.child)}`, from: serviceNodeId(l.parent), to: serviceNodeId(l.child), calls: l.callCount, errors: 0 };
+    })
+    .sort((a, b) => (a.id < b.id ? -1 : 1));
+  return { nodes: [...nodes.values()].sort((a, b) => (a.label < b.label ? -1 : 1)), edges };
 }

@@ -6,15 +6,16 @@
 import { useQueries, useQuery } from '@tanstack/react-query';
 import { useMemo, useState } from 'react';
 import { Link, useSearchParams } from 'react-router';
-import { getHistograms, getTagStatistics } from '../../api/client';
+import { getDependencies, getHistograms, getTagStatistics } from '../../api/client';
 import { timeframeKey } from '../../api/hooks';
 import type { SearchFilter, Timeframe } from '../../api/types';
 import { ERROR_COLOR, serviceColor } from '../../model/colors';
 import { formatDuration } from '../../model/format';
 import { defaultSearchState, PRESET_LABELS, PRESET_MS, RANGE_PRESETS, serializeSearchState, type RangePreset } from '../../model/searchState';
-import { ERROR_FILTER, REQUEST_FILTER, SERVICE_KEY, serviceRows, sparkline } from '../../model/servicesOverview';
+import { ERROR_FILTER, REQUEST_FILTER, SERVICE_KEY, serviceRows, servicesGraph, sparkline } from '../../model/servicesOverview';
 import { msToNs } from '../../model/span';
 import { ErrorMessage } from '../common/ErrorMessage';
+import { ServiceGraphView } from '../TraceView/ServiceGraph/ServiceGraph';
 
 const SLOTS = 30;
 const SPARK_W = 120;
@@ -60,6 +61,10 @@ export function ServicesPage() {
   const key = timeframeKey(timeframe);
   const requests = useQuery({ queryKey: ['services', 'requests', key], queryFn: () => countsRequest(timeframe, interval, [REQUEST_FILTER]) });
   const errors = useQuery({ queryKey: ['services', 'errors', key], queryFn: () => countsRequest(timeframe, interval, [REQUEST_FILTER, ERROR_FILTER]) });
+  const deps = useQuery({
+    queryKey: ['services', 'dependencies', key],
+    queryFn: ({ signal }) => getDependencies(anchorMs, PRESET_MS[preset], signal),
+  });
   const rows = useMemo(() => serviceRows(requests.data, errors.data, gridStart, interval, slots), [requests.data, errors.data, gridStart, interval, slots]);
   const latency = useQueries({
     queries: rows.map((r) => ({
@@ -76,6 +81,7 @@ export function ServicesPage() {
         ),
     })),
   });
+  const graph = useMemo(() => (deps.data ? servicesGraph(rows, deps.data.data ?? []) : null), [rows, deps.data]);
   const p = (i: number, name: 'p50' | 'p99') => {
     const v = latency[i]?.data?.statistics[name];
     return v === undefined ? undefined : Number(v);
@@ -178,6 +184,13 @@ export function ServicesPage() {
             ))}
           </tbody>
         </table>
+      )}
+      {graph && graph.edges.length > 0 && (
+        <section className="services-map" aria-label="Service map" data-testid="services-map">
+          <h3>Service map</h3>
+          <p className="muted small">Calls between services in the range (spans whose parent belongs to another service).</p>
+          <ServiceGraphView graph={graph} countNoun="request" />
+        </section>
       )}
     </div>
   );

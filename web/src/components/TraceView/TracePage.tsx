@@ -13,7 +13,7 @@ import { searchTrace } from '../../model/traceSearch';
 import { ErrorMessage } from '../common/ErrorMessage';
 import { useDebouncedValue } from '../common/useDebouncedValue';
 import { useTheme } from '../Layout/theme';
-import { ServiceGraphView } from './ServiceGraph/ServiceGraph';
+import { TraceServiceGraph } from './ServiceGraph/ServiceGraph';
 import { SpanDetails } from './SpanDetails/SpanDetails';
 import { Minimap } from './Timeline/Minimap';
 import { Waterfall } from './Timeline/Waterfall';
@@ -227,7 +227,7 @@ function TraceView({ traceId, spans }: { traceId: string; spans: Parameters<type
           )}
         </div>
         {view === 'graph' ? (
-          <ServiceGraphView tree={tree} />
+          <TraceServiceGraph tree={tree} />
         ) : (
           <div className={`trace-body${selectedNode ? ' with-details' : ''}`}>
             <div className="timeline">

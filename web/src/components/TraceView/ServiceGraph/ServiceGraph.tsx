@@ -3,7 +3,7 @@
 import { useMemo } from 'react';
 import { ERROR_COLOR } from '../../../model/colors';
 import { useServiceColor } from '../serviceColors';
-import type { GraphNodeType } from '../../../model/serviceGraph';
+import type { GraphNodeType, ServiceGraph } from '../../../model/serviceGraph';
 import { buildServiceGraph } from '../../../model/serviceGraph';
 import type { SpanTree } from '../../../model/spanTree';
 import { layoutServiceGraph, NODE_HEIGHT, NODE_WIDTH } from './layout';
@@ -30,9 +30,16 @@ function path(points: { x: number; y: number }[]): string {
   return d;
 }
 
-export function ServiceGraphView({ tree }: { tree: SpanTree }) {
+/** The service graph of one trace. */
+export function TraceServiceGraph({ tree }: { tree: SpanTree }) {
+  const graph = useMemo(() => buildServiceGraph(tree), [tree]);
+  return <ServiceGraphView graph={graph} />;
+}
+
+/** A service graph; `countNoun` names what a service node counts ("span", "request"). */
+export function ServiceGraphView({ graph, countNoun = 'span' }: { graph: ServiceGraph; countNoun?: string }) {
   const serviceColor = useServiceColor();
-  const layout = useMemo(() => layoutServiceGraph(buildServiceGraph(tree)), [tree]);
+  const layout = useMemo(() => layoutServiceGraph(graph), [graph]);
   return (
     <div className="service-graph" data-testid="service-graph">
       <div className="graph-legend small muted">
@@ -100,7 +107,7 @@ export function ServiceGraphView({ tree }: { tree: SpanTree }) {
                 {n.label.length > 24 ? `${n.label.slice(0, 23)}…` : n.label}
               </text>
               <text x={14} y={43} className="node-sub">
-                {n.type === 'service' ? `${n.spanCount} span${n.spanCount === 1 ? '' : 's'}` : (n.system ?? TYPE_LABEL[n.type])}
+                {n.type === 'service' ? `${n.spanCount} ${countNoun}${n.spanCount === 1 ? '' : 's'}` : (n.system ?? TYPE_LABEL[n.type])}
                 {err && (
                   <tspan style={{ fill: ERROR_COLOR }}>{` · ${n.errorCount} error${n.errorCount === 1 ? '' : 's'}`}</tspan>
                 )}
