@@ -437,14 +437,17 @@ describe('GET /v1/ping and /v1/system-info', () => {
     assert.deepStrictEqual(b.json, a.json);
   });
 
-  it('system-info names the version that --version prints, the one in the VERSION file', async () => {
+  it('system-info names the version that --version prints, the one in the VERSION file, and the ingest ports', async () => {
     const version = readFileSync(path.join(REPO_ROOT, 'VERSION'), 'utf8').trim();
     const printed = execFileSync(TELETRACE_BIN, ['--version'], { encoding: 'utf8' });
     assert.match(printed, new RegExp(`^teletrace ${version.replaceAll('.', '\\.')} ` +
       '\\(commit ([0-9a-f]{12}(-dirty)?|unknown), built \\d{4}-\\d{2}-\\d{2}\\)\\n$'));
     const info = await api.systemInfo();
-    assert.deepStrictEqual(Object.keys(info.json).sort(), ['systemId', 'version']);
+    assert.deepStrictEqual(Object.keys(info.json).sort(), ['ingest', 'systemId', 'version']);
     assert.equal(info.json.version, version);
+    // The ports this server listens on (free ports chosen by the test, not the defaults); no
+    // Zipkin listener of its own.
+    assert.deepStrictEqual(info.json.ingest, { otlpGrpcPort: srv.ports.grpc, otlpHttpPort: srv.ports.otlpHttp, zipkinPort: 0 });
   });
 
   it('--probe exits 0 for this ready server and 1, naming the URL, when nothing listens', () => {
