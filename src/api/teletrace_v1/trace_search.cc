@@ -10,17 +10,8 @@
 namespace teletrace::api::v1 {
 namespace {
 
-bool IsZero(const SpanId& id) {
-  return std::all_of(id.begin(), id.end(), [](uint8_t b) { return b == 0; });
-}
-
-std::string ServiceName(const model::StoredSpan& s) {
-  if (s.resource == nullptr) return "";
-  for (const model::KeyValue& kv : s.resource->attributes) {
-    if (kv.key != "service.name") continue;
-    if (const auto* name = std::get_if<std::string>(&kv.value.value)) return *name;
-  }
-  return "";
+std::string_view ServiceName(const model::StoredSpan& s) {
+  return s.resource ? model::ServiceName(*s.resource) : std::string_view();
 }
 
 bool Passes(const TraceSummary& t, const TraceSearchRequest& r) {
@@ -53,28 +44,28 @@ TraceSummary SummarizeTrace(const TraceId& trace_id, const std::vector<model::St
   const model::StoredSpan* root = nullptr;
   const model::StoredSpan* first = nullptr;
   uint64_t end = 0;
-  absl::flat_hash_map<std::string, size_t> service_index;
+  absl::flat_hash_map<std::string_view, size_t> service_index;  // views into the spans' resources
   t.start_unix_nano = spans.front().span.start_time_unix_nano;
   for (const model::StoredSpan& s : spans) {
     const model::Span& span = s.span;
     t.start_unix_nano = std::min(t.start_unix_nano, span.start_time_unix_nano);
     end = std::max(end, std::max(span.end_time_unix_nano, span.start_time_unix_nano));
     if (earlier(first, s)) first = &s;
-    if ((IsZero(span.parent_span_id) || !ids.contains(span.parent_span_id)) && earlier(root, s)) {
+    if ((IsZeroId(span.parent_span_id) || !ids.contains(span.parent_span_id)) && earlier(root, s)) {
       root = &s;
     }
     const bool error = span.status.code == model::StatusCode::kError;
     t.error_count += error ? 1 : 0;
-    std::string service = ServiceName(s);
+    const std::string_view service = ServiceName(s);
     auto [it, added] = service_index.try_emplace(service, t.services.size());
-    if (added) t.services.push_back({std::move(service), 0, 0});
+    if (added) t.services.push_back({std::string(service), 0, 0});
     ServiceSpanCount& counts = t.services[it->second];
     ++counts.spans;
     counts.errors += error ? 1 : 0;
   }
   t.root_found = root != nullptr;
   if (root == nullptr) root = first;
-  t.root_service_name = ServiceName(*root);
+  t.root_service_name = std::string(ServiceName(*root));
   t.root_name = root->span.name;
   t.duration_nano = end - t.start_unix_nano;
   std::sort(t.services.begin(), t.services.end(), [](const auto& a, const auto& b) {
