@@ -7,6 +7,7 @@ import { timeframeKey } from '../../api/hooks';
 import type { SearchFilter, Timeframe } from '../../api/types';
 import type { SearchState } from '../../model/searchState';
 import { fromInternalSpan, type Span } from '../../model/span';
+import { useStale } from './useStale';
 
 export const PAGE_SIZE = 100;
 const FRESH_MS = 4000;
@@ -72,14 +73,7 @@ export function useSearchResults(state: SearchState, timeframe: Timeframe, filte
     return () => clearTimeout(t);
   }, [rows, identity, query.data, query.isPlaceholderData]);
 
-  // The rows on screen are another search's while this one loads (keepPreviousData). A refresh of
-  // the same search (live mode moves the time anchor) keeps its rows usable; a changed search does
-  // not, so a click meant for the new results cannot open a span of the old ones.
-  const [settledIdentity, setSettledIdentity] = useState<string | null>(null);
-  useEffect(() => {
-    if (query.data && !query.isPlaceholderData) setSettledIdentity(identity);
-  }, [query.data, query.isPlaceholderData, identity]);
-  const stale = query.isPlaceholderData && settledIdentity !== identity;
+  const stale = useStale(query, identity);
 
   return { ...query, rows, fresh, stale };
 }

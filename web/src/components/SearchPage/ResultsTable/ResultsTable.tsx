@@ -7,6 +7,7 @@ import { useNavigate } from 'react-router';
 import { ERROR_COLOR, serviceColor } from '../../../model/colors';
 import { keyTitle } from '../../../model/filters';
 import { formatDuration } from '../../../model/format';
+import { SortHeader } from '../SortHeader';
 import { useTimeZone } from '../../Layout/timeZone';
 import type { SearchState, SortBy } from '../../../model/searchState';
 import { attributeText, fieldValue, serviceLabel, type Span } from '../../../model/span';
@@ -24,18 +25,6 @@ interface Props {
   freshIds: ReadonlySet<string>;
   /** The rows belong to a previous search while a new one loads: dimmed, not clickable. */
   stale: boolean;
-}
-
-function SortHeader({ by, label, state, onSort }: { by: SortBy; label: string; state: SearchState; onSort: (by: SortBy) => void }) {
-  const active = state.sort.by === by;
-  const dir = active ? (state.sort.ascending ? 'ascending' : 'descending') : 'none';
-  return (
-    <div role="columnheader" aria-sort={dir} className="th sortable">
-      <button type="button" onClick={() => onSort(by)} data-testid={`sort-${by}`}>
-        {label} <span className="sort-mark">{active ? (state.sort.ascending ? '▲' : '▼') : '↕'}</span>
-      </button>
-    </div>
-  );
 }
 
 export function ResultsTable({ rows, state, onSort, onRemoveColumn, hasNextPage, isFetchingNextPage, fetchNextPage, freshIds, stale }: Props) {
@@ -73,8 +62,8 @@ export function ResultsTable({ rows, state, onSort, onRemoveColumn, hasNextPage,
     >
       <div className="table-scroll" ref={scrollRef} data-testid="results-scroll">
         <div className="tr thead" role="row" style={{ gridTemplateColumns: template }}>
-          <SortHeader by="start" label="Start time" state={state} onSort={onSort} />
-          <SortHeader by="duration" label="Duration" state={state} onSort={onSort} />
+          <SortHeader by="start" label="Start time" state={state} onSort={onSort} testId="sort-start" />
+          <SortHeader by="duration" label="Duration" state={state} onSort={onSort} testId="sort-duration" />
           <div role="columnheader" className="th">Service</div>
           <div role="columnheader" className="th">Span name</div>
           <div role="columnheader" className="th">Status</div>

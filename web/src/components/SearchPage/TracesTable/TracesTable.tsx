@@ -3,6 +3,7 @@
 import { useNavigate } from 'react-router';
 import { ERROR_COLOR, serviceColor } from '../../../model/colors';
 import { formatDuration } from '../../../model/format';
+import { SortHeader } from '../SortHeader';
 import type { SearchState, SortBy } from '../../../model/searchState';
 import type { TraceRow } from '../../../model/traceResults';
 import { useTimeZone } from '../../Layout/timeZone';
@@ -16,17 +17,6 @@ interface Props {
 }
 
 const MAX_SERVICE_CHIPS = 4;
-
-function SortHeader({ by, label, state, onSort }: { by: SortBy; label: string; state: SearchState; onSort: (by: SortBy) => void }) {
-  const active = state.sort.by === by;
-  return (
-    <div role="columnheader" aria-sort={active ? (state.sort.ascending ? 'ascending' : 'descending') : 'none'} className="th sortable">
-      <button type="button" onClick={() => onSort(by)} data-testid={`trace-sort-${by}`}>
-        {label} <span className="sort-mark">{active ? (state.sort.ascending ? '▲' : '▼') : '↕'}</span>
-      </button>
-    </div>
-  );
-}
 
 export function TracesTable({ rows, state, onSort, stale }: Props) {
   const navigate = useNavigate();
@@ -47,8 +37,8 @@ export function TracesTable({ rows, state, onSort, stale }: Props) {
     >
       <div className="table-scroll">
         <div className="tr thead" role="row" style={{ gridTemplateColumns: template }}>
-          <SortHeader by="start" label="Start time" state={state} onSort={onSort} />
-          <SortHeader by="duration" label="Duration" state={state} onSort={onSort} />
+          <SortHeader by="start" label="Start time" state={state} onSort={onSort} testId="trace-sort-start" />
+          <SortHeader by="duration" label="Duration" state={state} onSort={onSort} testId="trace-sort-duration" />
           <div role="columnheader" className="th">Root</div>
           <div role="columnheader" className="th num">Spans</div>
           <div role="columnheader" className="th">Services</div>
