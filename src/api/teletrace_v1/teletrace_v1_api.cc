@@ -220,14 +220,20 @@ HttpResponse TeletraceV1Api::Handle(const HttpRequest& request) {
       fmt::format("unknown route {} {}", request.method, request.path)));
 }
 
-KeyResolver TeletraceV1Api::KeysFor(const nlohmann::json& body) {
-  // The stored keys of the request's time range (all time when the timeframe is invalid: the
-  // request parser refuses it afterwards anyway).
+absl::StatusOr<TeletraceV1Api::ResolvedRequest> TeletraceV1Api::ParseResolved(
+    const HttpRequest& request) {
+  auto body = ParseBody(request.body);
+  if (!body.ok()) return body.status();
+  // Keys resolve against the stored keys of the request's time range (all time when the
+  // timeframe is invalid: the request parser refuses it afterwards anyway).
   std::optional<query::TimeRange> range;
-  if (auto parsed = ParseTimeframe(body, now_()); parsed.ok() && body.contains("timeframe")) {
+  if (auto parsed = ParseTimeframe(*body, now_()); parsed.ok() && body->contains("timeframe")) {
     range = *parsed;
   }
-  return KeyResolver([this, range] { return backend_->TagKeys({range}); });
+  ResolvedRequest r{*std::move(body),
+                    KeyResolver([this, range] { return backend_->TagKeys({range}); })};
+  if (absl::Status st = r.keys.ResolveBody(&r.body); !st.ok()) return st;
+  return r;
 }
 
 HttpResponse TeletraceV1Api::SystemInfo() {
@@ -243,11 +249,9 @@ HttpResponse TeletraceV1Api::SystemInfo() {
 }
 
 HttpResponse TeletraceV1Api::Search(const HttpRequest& request) {
-  auto body = ParseBody(request.body);
-  if (!body.ok()) return ErrorResponse(body.status());
-  KeyResolver keys = KeysFor(*body);
-  if (absl::Status st = keys.ResolveBody(&*body); !st.ok()) return ErrorResponse(st);
-  auto q = ParseSearchRequest(*body, now_());
+  auto r = ParseResolved(request);
+  if (!r.ok()) return ErrorResponse(r.status());
+  auto q = ParseSearchRequest(r->body, now_());
   if (!q.ok()) return ErrorResponse(q.status());
   auto result = backend_->Search(*q);
   if (!result.ok()) return ErrorResponse(result.status());
@@ -260,11 +264,9 @@ HttpResponse TeletraceV1Api::Search(const HttpRequest& request) {
 }
 
 HttpResponse TeletraceV1Api::SearchTraces(const HttpRequest& request) {
-  auto body = ParseBody(request.body);
-  if (!body.ok()) return ErrorResponse(body.status());
-  KeyResolver keys = KeysFor(*body);
-  if (absl::Status st = keys.ResolveBody(&*body); !st.ok()) return ErrorResponse(st);
-  auto q = ParseTraceSearchRequest(*body, now_());
+  auto r = ParseResolved(request);
+  if (!r.ok()) return ErrorResponse(r.status());
+  auto q = ParseTraceSearchRequest(r->body, now_());
   if (!q.ok()) return ErrorResponse(q.status());
   auto result = v1::SearchTraces(backend_, *q);
   if (!result.ok()) return ErrorResponse(result.status());
@@ -360,13 +362,11 @@ HttpResponse TeletraceV1Api::TagKeys(const HttpRequest& request) {
 }
 
 HttpResponse TeletraceV1Api::TagValues(const HttpRequest& request, std::string_view tag) {
-  auto body = ParseBody(request.body);
-  if (!body.ok()) return ErrorResponse(body.status());
-  KeyResolver keys = KeysFor(*body);
-  if (absl::Status st = keys.ResolveBody(&*body); !st.ok()) return ErrorResponse(st);
-  auto full_tag = keys.Resolve(PercentDecode(tag), "tag");
+  auto r = ParseResolved(request);
+  if (!r.ok()) return ErrorResponse(r.status());
+  auto full_tag = r->keys.Resolve(PercentDecode(tag), "tag");
   if (!full_tag.ok()) return ErrorResponse(full_tag.status());
-  auto q = ParseTagValuesRequest(*full_tag, *body, now_());
+  auto q = ParseTagValuesRequest(*full_tag, r->body, now_());
   if (!q.ok()) return ErrorResponse(q.status());
   auto result = backend_->TagValues(*q);
   if (!result.ok()) return ErrorResponse(result.status());
@@ -382,13 +382,11 @@ HttpResponse TeletraceV1Api::TagValues(const HttpRequest& request, std::string_v
 }
 
 HttpResponse TeletraceV1Api::TagStatistics(const HttpRequest& request, std::string_view tag) {
-  auto body = ParseBody(request.body);
-  if (!body.ok()) return ErrorResponse(body.status());
-  KeyResolver keys = KeysFor(*body);
-  if (absl::Status st = keys.ResolveBody(&*body); !st.ok()) return ErrorResponse(st);
-  auto full_tag = keys.Resolve(PercentDecode(tag), "tag");
+  auto r = ParseResolved(request);
+  if (!r.ok()) return ErrorResponse(r.status());
+  auto full_tag = r->keys.Resolve(PercentDecode(tag), "tag");
   if (!full_tag.ok()) return ErrorResponse(full_tag.status());
-  auto q = ParseStatisticsRequest(*full_tag, *body, now_());
+  auto q = ParseStatisticsRequest(*full_tag, r->body, now_());
   if (!q.ok()) return ErrorResponse(q.status());
   auto result = backend_->Statistics(*q);
   if (!result.ok()) return ErrorResponse(result.status());
@@ -408,11 +406,9 @@ HttpResponse TeletraceV1Api::TagStatistics(const HttpRequest& request, std::stri
 }
 
 HttpResponse TeletraceV1Api::Histograms(const HttpRequest& request) {
-  auto body = ParseBody(request.body);
-  if (!body.ok()) return ErrorResponse(body.status());
-  KeyResolver keys = KeysFor(*body);
-  if (absl::Status st = keys.ResolveBody(&*body); !st.ok()) return ErrorResponse(st);
-  auto q = ParseHistogramRequest(*body, now_());
+  auto r = ParseResolved(request);
+  if (!r.ok()) return ErrorResponse(r.status());
+  auto q = ParseHistogramRequest(r->body, now_());
   if (!q.ok()) return ErrorResponse(q.status());
   auto result = backend_->Histograms(*q);
   if (!result.ok()) return ErrorResponse(result.status());

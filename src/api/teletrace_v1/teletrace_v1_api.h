@@ -40,8 +40,13 @@ class TeletraceV1Api {
   HttpResponse TagStatistics(const HttpRequest& request, std::string_view tag);
   HttpResponse Histograms(const HttpRequest& request);
   HttpResponse SystemInfo();
-  // Resolves short keys ("user.id") against the stored keys of the body's time range.
-  KeyResolver KeysFor(const nlohmann::json& body);
+  // A request body parsed, its keys resolved ("user.id" -> "span.attributes.user.id"), and the
+  // resolver, for a path's :tag.
+  struct ResolvedRequest {
+    nlohmann::json body;
+    KeyResolver keys;
+  };
+  absl::StatusOr<ResolvedRequest> ParseResolved(const HttpRequest& request);
 
   storage::Backend* backend_;
   std::function<uint64_t()> now_;
