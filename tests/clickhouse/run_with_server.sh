@@ -24,10 +24,6 @@ case "$engine" in
 esac
 [[ $# -ge 1 ]] || { echo "usage: $0 [--engine server|chdb] <command> [args...]" >&2; exit 2; }
 
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
-}
-
 dir=$(mktemp -d /tmp/teletrace-clickhouse.XXXXXX)
 cleanup() {
   "$script" kill "$dir" || true
@@ -38,9 +34,7 @@ trap cleanup EXIT INT TERM
 # A chdb front started by this script or by the tests (a restart test starts its own) exits
 # with this script, whatever happens to the test.
 export TELETRACE_CHDB_OWNER_PID=$$
-http_port=$(free_port)
-tcp_port=$(free_port)
-interserver_port=$(free_port)
+{ read -r http_port; read -r tcp_port; read -r interserver_port; } < <(python3 "$here/../lib/ports.py" 3)
 "$script" start "$dir" "$http_port" "$tcp_port" "$interserver_port"
 
 export TELETRACE_CLICKHOUSE_URL="http://127.0.0.1:$http_port"

@@ -94,20 +94,9 @@ ensure_launcher() {
   echo "$cache"
 }
 
-free_port() {
-  if command -v python3 >/dev/null; then
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-    return
-  fi
-  local port
-  for _ in $(seq 100); do
-    port=$((20000 + RANDOM % 30000))
-    if ! port_in_use "$port"; then
-      echo "$port"
-      return
-    fi
-  done
-  die "no free port found"
+# N distinct free loopback ports, one per line, below the ephemeral range (see tests/lib/ports.py).
+free_ports() {
+  python3 "$here/../lib/ports.py" "$1"
 }
 
 port_in_use() {
@@ -163,8 +152,12 @@ cmd_start() {
   local cache java
   cache=$(ensure_launcher "$flavor")
   java=$(java_bin)
-  http_port=${http_port:-$(free_port)}
-  transport_port=${transport_port:-$(free_port)}
+  if [[ -z "$http_port" || -z "$transport_port" ]]; then
+    local ports
+    ports=$(free_ports 2)
+    http_port=${http_port:-${ports%$'\n'*}}
+    transport_port=${transport_port:-${ports#*$'\n'}}
+  fi
   [[ "$http_port" != "$transport_port" ]] || die "HTTP and transport ports must differ"
   local port
   for port in "$http_port" "$transport_port"; do

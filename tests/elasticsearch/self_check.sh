@@ -113,9 +113,11 @@ wait_status() { # URL STATUS NODES
 cluster() {
   local p seeds="" names="" i
   local -a http transport
+  local -a ports
+  mapfile -t ports < <(python3 "$here/../lib/ports.py" 6)
   for i in 1 2 3; do
-    http[i]=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-    transport[i]=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    http[i]=${ports[i - 1]}
+    transport[i]=${ports[i + 2]}
     seeds+=${seeds:+,}127.0.0.1:${transport[i]}
     names+=${names:+,}n$i
   done

@@ -10,11 +10,11 @@
 // A child left running when the test process exits is killed.
 import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '../../lib/ports.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 export const REPO_ROOT = path.resolve(HERE, '..', '..', '..');
@@ -34,18 +34,6 @@ process.on('exit', () => {
   }
 });
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.unref();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 export async function startTeletrace({ extraArgs = [] } = {}) {
   if (!existsSync(TELETRACE_BIN)) {
     throw new Error(`teletrace binary not found at ${TELETRACE_BIN}: build it or set TELETRACE_BIN`);
@@ -53,9 +41,7 @@ export async function startTeletrace({ extraArgs = [] } = {}) {
   if (!existsSync(path.join(UI_DIR, 'index.html'))) {
     throw new Error(`built UI not found at ${UI_DIR}: run "npm ci && npm run build" in web/ or set TELETRACE_UI_DIR`);
   }
-  const ports = new Set();
-  while (ports.size < 3) ports.add(await freePort());
-  const [http, grpc, otlpHttp] = [...ports];
+  const [http, grpc, otlpHttp] = [await freePort(), await freePort(), await freePort()];
   const work = mkdtempSync(path.join(os.tmpdir(), 'teletrace-e2e-'));
   const logPath = path.join(work, 'server.log');
   const log = openSync(logPath, 'a');
