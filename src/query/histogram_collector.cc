@@ -1,11 +1,13 @@
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <map>
 #include <set>
 #include <vector>
 
 #include "query/engine.h"
 #include "query/percentile.h"
+#include "query/range_count.h"
 #include "query/values.h"
 
 namespace teletrace::query {
@@ -16,6 +18,7 @@ struct BucketState {
   std::map<TagValue, uint64_t, TagValueLess> groups;  // COUNT with group_by
   std::set<TagValue, TagValueLess> distinct;          // DISTINCT_COUNT
   std::vector<double> values;                         // PERCENTILES
+  std::vector<uint64_t> ranges;                       // RANGE_COUNT: spans per range
 };
 
 // The distinct scalar values `key` has on `span`: a span counts once per value even when several
@@ -73,6 +76,32 @@ void AddToBucket(const Aggregation& agg, const model::StoredSpan& span, BucketSt
         });
       }
       break;
+    case AggregationFunc::kRangeCount: {
+      if (!agg.key.has_value() || agg.bounds.empty()) break;
+      if (bucket.ranges.empty()) bucket.ranges.assign(agg.bounds.size(), 0);
+      // A span counts once per range, however many of its values fall in it.
+      size_t first = SIZE_MAX;
+      std::vector<size_t> more;
+      AnyValueOf(*agg.key, span, [&](const model::AnyValue& v) {
+        std::optional<Number> n = AsNumber(v);
+        if (!n) return false;
+        const double d = ToDouble(*n);
+        if (std::isnan(d)) return false;
+        const size_t i = RangeIndex(agg.bounds, d);
+        if (first == SIZE_MAX) {
+          first = i;
+        } else if (i != first) {
+          more.push_back(i);
+        }
+        return false;
+      });
+      if (first == SIZE_MAX) break;
+      ++bucket.ranges[first];
+      std::sort(more.begin(), more.end());
+      more.erase(std::unique(more.begin(), more.end()), more.end());
+      for (size_t i : more) ++bucket.ranges[i];
+      break;
+    }
   }
 }
 
@@ -102,6 +131,16 @@ BucketData Summarise(const Aggregation& agg, BucketState& bucket) {
         out[PercentileLabel(agg.percentiles[i])] = ranked[i];
       }
       return out;
+    }
+    case AggregationFunc::kRangeCount: {
+      GroupedCount grouped;
+      grouped.total_count = bucket.count;
+      for (size_t i = 0; i < bucket.ranges.size(); ++i) {
+        if (bucket.ranges[i] > 0) {
+          grouped.sub_buckets.push_back(SubBucket{RangeKey(agg.bounds[i]), bucket.ranges[i]});
+        }
+      }
+      return grouped;
     }
   }
   return bucket.count;

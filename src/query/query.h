@@ -178,15 +178,20 @@ struct StatisticsQuery {
 // name -> value, for the wanted statistics that have a value (none when no span matched).
 using StatisticsResult = std::map<std::string, double>;
 
-enum class AggregationFunc { kCount, kDistinctCount, kPercentiles };
+enum class AggregationFunc { kCount, kDistinctCount, kPercentiles, kRangeCount };
 
 struct Aggregation {
   std::string label;
   AggregationFunc func = AggregationFunc::kCount;
-  std::optional<Key> key;       // DISTINCT_COUNT: the key counted; PERCENTILES: the numeric key
+  // DISTINCT_COUNT: the key counted; PERCENTILES, RANGE_COUNT: the numeric key
+  std::optional<Key> key;
   std::optional<Key> group_by;  // COUNT: split each bucket by this key's values
   size_t max_groups = 10;
   std::vector<double> percentiles;  // PERCENTILES
+  // RANGE_COUNT: ascending lower bounds (see range_count.h). Each bucket is a GroupedCount whose
+  // sub-buckets are the non-empty ranges in ascending order, keyed by their lower bound; a span
+  // counts once in every range one of its values falls in.
+  std::vector<double> bounds;
 };
 
 struct HistogramQuery {

@@ -53,7 +53,7 @@ TEST(ScanFallbackTest, AggregationsAnswerThroughTheScan) {
   ASSERT_TRUE(stats.ok()) << stats.status();
   EXPECT_EQ(*stats, (query::StatisticsResult{{"count", 1}, {"max", 500}}));
   absl::StatusOr<query::HistogramResult> histogram =
-      backend.Histograms({{0, 2000}, {}, 1000, {{"n", query::AggregationFunc::kCount, {}, {}, 10, {}}}});
+      backend.Histograms({{0, 2000}, {}, 1000, {{"n", query::AggregationFunc::kCount, {}, {}, 10, {}, {}}}});
   ASSERT_TRUE(histogram.ok()) << histogram.status();
   ASSERT_EQ(histogram->size(), 1u);
   EXPECT_EQ((*histogram)[0].buckets, (std::vector<query::HistogramBucket>{{1000, uint64_t{1}}}));

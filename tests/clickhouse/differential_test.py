@@ -465,7 +465,12 @@ def main():
                         "latency": {"func": "PERCENTILES", "key": "externalFields.durationNano",
                                     "aggregationParameters": {"percentiles": [50, 95, 99.9]}},
                         "ratio": {"func": "PERCENTILES", "key": "span.attributes.ratio",
-                                  "aggregationParameters": {"percentiles": [10, 100]}}}}
+                                  "aggregationParameters": {"percentiles": [10, 100]}},
+                        "heatmap": {"func": "RANGE_COUNT", "key": "externalFields.durationNano",
+                                    "aggregationParameters": {
+                                        "bounds": [0, 1e4, 1e5, 1e6, 2e6, 5e6, 1e7, 1e8]}},
+                        "ratio_ranges": {"func": "RANGE_COUNT", "key": "span.attributes.ratio",
+                                         "aggregationParameters": {"bounds": [0.25, 0.5, 0.75]}}}}
             cmp.same(f"histograms {i}", "POST", "/v1/histograms", body)
         status_a, info_a = request("GET", sqlite.base + "/v1/system-info")
         status_b, info_b = request("GET", other.base + "/v1/system-info")

@@ -271,6 +271,45 @@ absl::StatusOr<query::StatisticsQuery> ParseStatisticsRequest(std::string_view t
   return q;
 }
 
+namespace {
+
+// RANGE_COUNT's aggregationParameters.bounds: 1 to kMaxRangeBounds finite numbers, strictly
+// ascending.
+absl::StatusOr<std::vector<double>> ParseRangeBounds(const json& spec, const std::string& field) {
+  constexpr size_t kMaxRangeBounds = 200;
+  const std::string where = field + ".aggregationParameters.bounds";
+  auto params = spec.find("aggregationParameters");
+  const json* bounds = nullptr;
+  if (params != spec.end() && params->is_object()) {
+    auto b = params->find("bounds");
+    if (b != params->end()) bounds = &*b;
+  }
+  if (bounds == nullptr || !bounds->is_array() || bounds->empty()) {
+    return Invalid(fmt::format("{}: required non-empty array is missing", where));
+  }
+  if (bounds->size() > kMaxRangeBounds) {
+    return Invalid(fmt::format("{}: at most {} bounds, got {}", where, kMaxRangeBounds,
+                               bounds->size()));
+  }
+  std::vector<double> out;
+  out.reserve(bounds->size());
+  for (size_t i = 0; i < bounds->size(); ++i) {
+    const json& b = (*bounds)[i];
+    if (!b.is_number() || !std::isfinite(b.get<double>())) {
+      return Invalid(fmt::format("{}[{}]: must be a finite number", where, i));
+    }
+    const double v = b.get<double>();
+    if (!out.empty() && v <= out.back()) {
+      return Invalid(fmt::format("{}[{}]: bounds must be strictly ascending, {} follows {}", where,
+                                 i, v, out.back()));
+    }
+    out.push_back(v);
+  }
+  return out;
+}
+
+}  // namespace
+
 absl::StatusOr<query::HistogramQuery> ParseHistogramRequest(const json& body,
                                                             uint64_t now_unix_nano) {
   query::HistogramQuery q;
@@ -314,10 +353,13 @@ absl::StatusOr<query::HistogramQuery> ParseHistogramRequest(const json& body,
       a.func = query::AggregationFunc::kDistinctCount;
     } else if (fname == "PERCENTILES") {
       a.func = query::AggregationFunc::kPercentiles;
+    } else if (fname == "RANGE_COUNT") {
+      a.func = query::AggregationFunc::kRangeCount;
     } else {
       return Invalid(fmt::format(
-          "{}.func: unknown function \"{}\" (expected COUNT, DISTINCT_COUNT or PERCENTILES)", field,
-          fname));
+          "{}.func: unknown function \"{}\" (expected COUNT, DISTINCT_COUNT, PERCENTILES or "
+          "RANGE_COUNT)",
+          field, fname));
     }
     auto key = spec.find("key");
     if (key != spec.end() && !key->is_null()) {
@@ -327,7 +369,9 @@ absl::StatusOr<query::HistogramQuery> ParseHistogramRequest(const json& body,
     if (a.func != query::AggregationFunc::kCount && !a.key.has_value()) {
       return Invalid(fmt::format("{}.key: required for {}", field, fname));
     }
-    if (a.func == query::AggregationFunc::kPercentiles && a.key->level == query::KeyLevel::kIntrinsic &&
+    const bool numeric_key = a.func == query::AggregationFunc::kPercentiles ||
+                             a.func == query::AggregationFunc::kRangeCount;
+    if (numeric_key && a.key->level == query::KeyLevel::kIntrinsic &&
         !query::IsNumericIntrinsic(*a.key)) {
       return Invalid(fmt::format("{}.key: \"{}\" is not numeric", field, a.key->text));
     }
@@ -348,6 +392,9 @@ absl::StatusOr<query::HistogramQuery> ParseHistogramRequest(const json& body,
         return Invalid(fmt::format("{}.maxGroups: must be between 1 and 1000, got {}", field, m));
       }
       a.max_groups = m;
+    }
+    if (a.func == query::AggregationFunc::kRangeCount) {
+      ASSIGN_OR_RETURN(a.bounds, ParseRangeBounds(spec, field));
     }
     if (a.func == query::AggregationFunc::kPercentiles) {
       auto params = spec.find("aggregationParameters");

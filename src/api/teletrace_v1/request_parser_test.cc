@@ -155,7 +155,7 @@ TEST(RequestParserTest, HistogramRequest) {
                                   kNow)
                 .status(),
             absl::InvalidArgumentError("aggregations.c.func: unknown function \"SUM\" (expected "
-                                       "COUNT, DISTINCT_COUNT or PERCENTILES)"));
+                                       "COUNT, DISTINCT_COUNT, PERCENTILES or RANGE_COUNT)"));
   EXPECT_EQ(ParseHistogramRequest(
                 json::parse(R"({"timeframe":{"startTimeUnixNanoSec":0,"endTimeUnixNanoSec":1000000000},
                                 "interval":1,"aggregations":{"c":{"func":"COUNT"}}})"),
@@ -172,6 +172,52 @@ TEST(RequestParserTest, HistogramRequest) {
                 .status(),
             absl::InvalidArgumentError(
                 "interval: 1 ns makes more than 100000 buckets over the timeframe"));
+}
+
+TEST(RequestParserTest, HistogramRangeCount) {
+  auto parse = [](const std::string& aggregation) {
+    return ParseHistogramRequest(
+        json::parse(R"({"interval":5000000000000000,"aggregations":{"h":)" + aggregation + "}}"),
+        kNow);
+  };
+  auto q = parse(R"({"func":"RANGE_COUNT","key":"externalFields.durationNano",
+                     "aggregationParameters":{"bounds":[0,1000,2500.5]}})");
+  ASSERT_TRUE(q.ok()) << q.status();
+  ASSERT_EQ(q->aggregations.size(), 1u);
+  EXPECT_EQ(q->aggregations[0].func, query::AggregationFunc::kRangeCount);
+  EXPECT_EQ(q->aggregations[0].bounds, (std::vector<double>{0, 1000, 2500.5}));
+
+  const std::pair<std::string, std::string> bad[] = {
+      {R"({"func":"RANGE_COUNT","aggregationParameters":{"bounds":[0]}})",
+       "aggregations.h.key: required for RANGE_COUNT"},
+      {R"({"func":"RANGE_COUNT","key":"span.name","aggregationParameters":{"bounds":[0]}})",
+       "aggregations.h.key: \"span.name\" is not numeric"},
+      {R"({"func":"RANGE_COUNT","key":"externalFields.durationNano"})",
+       "aggregations.h.aggregationParameters.bounds: required non-empty array is missing"},
+      {R"({"func":"RANGE_COUNT","key":"externalFields.durationNano",
+           "aggregationParameters":{"bounds":[]}})",
+       "aggregations.h.aggregationParameters.bounds: required non-empty array is missing"},
+      {R"({"func":"RANGE_COUNT","key":"externalFields.durationNano",
+           "aggregationParameters":{"bounds":[0,"5"]}})",
+       "aggregations.h.aggregationParameters.bounds[1]: must be a finite number"},
+      {R"({"func":"RANGE_COUNT","key":"externalFields.durationNano",
+           "aggregationParameters":{"bounds":[0,10,10]}})",
+       "aggregations.h.aggregationParameters.bounds[2]: bounds must be strictly ascending, 10 "
+       "follows 10"},
+      {R"({"func":"RANGE_COUNT","key":"externalFields.durationNano","groupBy":"span.name",
+           "aggregationParameters":{"bounds":[0]}})",
+       "aggregations.h.groupBy: only COUNT can be grouped"},
+  };
+  for (const auto& [aggregation, message] : bad) {
+    EXPECT_EQ(parse(aggregation).status(), absl::InvalidArgumentError(message)) << aggregation;
+  }
+  json many = json::array();
+  for (int i = 0; i <= 200; ++i) many.push_back(i);
+  EXPECT_EQ(parse(R"({"func":"RANGE_COUNT","key":"externalFields.durationNano",
+                      "aggregationParameters":{"bounds":)" + many.dump() + "}}")
+                .status(),
+            absl::InvalidArgumentError(
+                "aggregations.h.aggregationParameters.bounds: at most 200 bounds, got 201"));
 }
 
 TEST(RequestParserTest, TagValuesRequest) {

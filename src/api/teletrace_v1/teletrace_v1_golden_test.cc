@@ -272,7 +272,11 @@ TEST_F(TeletraceV1GoldenTest, HistogramsOfEveryKind) {
         {"latency",
          {{"func", "PERCENTILES"},
           {"key", "externalFields.durationNano"},
-          {"aggregationParameters", {{"percentiles", {50, 99}}}}}}}}};
+          {"aggregationParameters", {{"percentiles", {50, 99}}}}}},
+        {"durations",
+         {{"func", "RANGE_COUNT"},
+          {"key", "externalFields.durationNano"},
+          {"aggregationParameters", {{"bounds", {0, 1 * kMs, 2.5 * kMs, 10 * kMs}}}}}}}}};
   ExpectGolden("histograms.json", Call("POST", "/v1/histograms", request.dump()));
 }
 

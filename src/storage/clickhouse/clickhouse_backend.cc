@@ -20,6 +20,7 @@
 #include "query/engine.h"
 #include "query/intrinsics.h"
 #include "query/percentile.h"
+#include "query/range_count.h"
 #include "query/values.h"
 #include "spdlog/spdlog.h"
 #include "storage/clickhouse/clickhouse_http.h"
@@ -579,6 +580,41 @@ absl::StatusOr<query::HistogramResult> ClickHouseBackend::Histograms(
             [](const query::SubBucket& x, const query::SubBucket& y) { return x.count > y.count; });
         if (agg.max_groups > 0 && grouped.sub_buckets.size() > agg.max_groups) {
           grouped.sub_buckets.resize(agg.max_groups);
+        }
+        h.buckets.push_back({b, std::move(grouped)});
+      }
+    } else if (agg.func == query::AggregationFunc::kRangeCount) {
+      // Per time bucket and range, the spans with a value in the range. A value's 1-based range
+      // is 1 plus the number of bounds after the first that are <= it (query/range_count.h):
+      // plain comparisons, which every ClickHouse has (18.16 has no roundDown).
+      std::map<uint64_t, std::map<uint64_t, uint64_t>> by_bucket;
+      if (agg.key.has_value() && !agg.bounds.empty()) {
+        std::string index = "1";
+        for (size_t i = 1; i < agg.bounds.size(); ++i) {
+          index += fmt::format(" + (x >= {})", SqlDouble(agg.bounds[i]));
+        }
+        ASSIGN_OR_RETURN(
+            std::string rows,
+            Select(fmt::format("SELECT {b} AS b, arrayJoin(arrayReduce('groupUniqArray', "
+                               "arrayMap(x -> toUInt64({i}), {v}))) AS r, "
+                               "count() FROM {t} {w} GROUP BY b, r",
+                               fmt::arg("b", bucket), fmt::arg("i", index),
+                               fmt::arg("v", NumericValuesExpr(*agg.key)),
+                               fmt::arg("t", Table("spans")), fmt::arg("w", where)),
+                   what));
+        RowBinaryReader r(rows);
+        while (!r.AtEnd()) {
+          ASSIGN_OR_RETURN(uint64_t b, r.UInt64());
+          ASSIGN_OR_RETURN(uint64_t index, r.UInt64());
+          ASSIGN_OR_RETURN(uint64_t c, r.UInt64());
+          if (index >= 1 && index <= agg.bounds.size()) by_bucket[b][index - 1] += c;
+        }
+      }
+      for (const auto& [b, total] : totals) {
+        query::GroupedCount grouped;
+        grouped.total_count = total;
+        for (const auto& [index, c] : by_bucket[b]) {
+          grouped.sub_buckets.push_back({query::RangeKey(agg.bounds[index]), c});
         }
         h.buckets.push_back({b, std::move(grouped)});
       }

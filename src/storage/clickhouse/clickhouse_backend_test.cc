@@ -375,9 +375,11 @@ TEST(ClickHouseServerTest, RandomFiltersMatchTheScanEngine) {
     hq.filters = {kind_filter};
     hq.interval_nano = 7000000;
     hq.aggregations = {
-        {"g", query::AggregationFunc::kCount, std::nullopt, key, 3, {}},
-        {"d", query::AggregationFunc::kDistinctCount, key, std::nullopt, 10, {}},
-        {"p", query::AggregationFunc::kPercentiles, key, std::nullopt, 10, {50, 99.5}},
+        {"g", query::AggregationFunc::kCount, std::nullopt, key, 3, {}, {}},
+        {"d", query::AggregationFunc::kDistinctCount, key, std::nullopt, 10, {}, {}},
+        {"p", query::AggregationFunc::kPercentiles, key, std::nullopt, 10, {50, 99.5}, {}},
+        {"r", query::AggregationFunc::kRangeCount, key, std::nullopt, 10, {},
+         {-1e6, -1, 0, 0.5, 3, 1e3, 1e9}},
     };
     query::HistogramCollector h_collector(hq);
     for (const StoredSpan& s : spans) h_collector.Add(s);

@@ -269,13 +269,16 @@ void RunSeed(uint64_t seed, const std::string& block_spans) {
     }
 
     query::HistogramQuery histogram{range, filters, (1 + r.Below(10)) * 60 * kSecond, {}};
-    histogram.aggregations.push_back({"count", query::AggregationFunc::kCount, {}, {}, 10, {}});
+    histogram.aggregations.push_back({"count", query::AggregationFunc::kCount, {}, {}, 10, {}, {}});
     histogram.aggregations.push_back(
-        {"by service", query::AggregationFunc::kCount, {}, K("resource.attributes.service.name"), 3, {}});
+        {"by service", query::AggregationFunc::kCount, {}, K("resource.attributes.service.name"), 3, {}, {}});
     histogram.aggregations.push_back(
-        {"users", query::AggregationFunc::kDistinctCount, K("span.attributes.user.id"), {}, 10, {}});
+        {"users", query::AggregationFunc::kDistinctCount, K("span.attributes.user.id"), {}, 10, {}, {}});
     histogram.aggregations.push_back({"latency", query::AggregationFunc::kPercentiles,
-                                      K("externalFields.durationNano"), {}, 10, {50, 99}});
+                                      K("externalFields.durationNano"), {}, 10, {50, 99}, {}});
+    histogram.aggregations.push_back({"heat", query::AggregationFunc::kRangeCount,
+                                      K("externalFields.durationNano"), {}, 10, {},
+                                      {0, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8}});
     absl::StatusOr<query::HistogramResult> got = (*sqlite)->Histograms(histogram);
     absl::StatusOr<query::HistogramResult> want = oracle->Histograms(histogram);
     ASSERT_TRUE(got.ok() && want.ok()) << what;

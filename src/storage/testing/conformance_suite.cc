@@ -866,15 +866,15 @@ TEST_P(StorageConformance, HistogramsCountGroupDistinctAndPercentiles) {
   q.range = {kT0, kT0 + 99 * kMs};
   q.interval_nano = 10 * kMs;
   q.aggregations = {
-      {"count", query::AggregationFunc::kCount, std::nullopt, std::nullopt, 10, {}},
+      {"count", query::AggregationFunc::kCount, std::nullopt, std::nullopt, 10, {}, {}},
       {"by_service", query::AggregationFunc::kCount, std::nullopt,
-       KeyOf("resource.attributes.service.name"), 10, {}},
+       KeyOf("resource.attributes.service.name"), 10, {}, {}},
       {"top_service", query::AggregationFunc::kCount, std::nullopt,
-       KeyOf("resource.attributes.service.name"), 1, {}},
+       KeyOf("resource.attributes.service.name"), 1, {}, {}},
       {"codes", query::AggregationFunc::kDistinctCount, KeyOf("span.attributes.code"),
-       std::nullopt, 10, {}},
+       std::nullopt, 10, {}, {}},
       {"latency", query::AggregationFunc::kPercentiles, KeyOf("externalFields.durationNano"),
-       std::nullopt, 10, {50, 99}},
+       std::nullopt, 10, {50, 99}, {}},
   };
   absl::StatusOr<query::HistogramResult> result = backend().Histograms(q);
   ASSERT_TRUE(result.ok()) << result.status();
@@ -937,6 +937,55 @@ TEST_P(StorageConformance, HistogramsCountGroupDistinctAndPercentiles) {
   EXPECT_EQ(std::get<uint64_t>(buckets[1].data), 3u);
   EXPECT_EQ(buckets[2].bucket_key, kT0 + 30 * kMs);
   EXPECT_EQ(std::get<uint64_t>(buckets[2].data), 2u);
+}
+
+TEST_P(StorageConformance, HistogramsRangeCountOfDurationAndAttribute) {
+  WriteHundred(backend());
+  query::HistogramQuery q;
+  q.range = {kT0, kT0 + 99 * kMs};
+  q.interval_nano = 10 * kMs;
+  query::Aggregation duration{"heat", query::AggregationFunc::kRangeCount,
+                              KeyOf("externalFields.durationNano"), std::nullopt, 10, {}, {}};
+  // The first bound is above the shortest durations: they count in the first range.
+  duration.bounds = {2 * kUs, 5 * kUs, 20 * kUs, 50 * kUs};
+  query::Aggregation size{"sizes", query::AggregationFunc::kRangeCount,
+                          KeyOf("span.attributes.size"), std::nullopt, 10, {}, {}};
+  size.bounds = {2.5, 40, 90};
+  q.aggregations = {duration, size};
+  absl::StatusOr<query::HistogramResult> result = backend().Histograms(q);
+  ASSERT_TRUE(result.ok()) << result.status();
+  ASSERT_EQ(result->size(), 2u);
+  using Ranges = std::vector<query::SubBucket>;
+  auto ranges = [](size_t h, const query::HistogramResult& r) {
+    std::vector<Ranges> out;
+    for (const query::HistogramBucket& b : r[h].buckets) {
+      const auto& grouped = std::get<query::GroupedCount>(b.data);
+      EXPECT_EQ(grouped.total_count, 10u);
+      out.push_back(grouped.sub_buckets);
+    }
+    return out;
+  };
+  const query::TagValue k2(int64_t{2 * kUs}), k5(int64_t{5 * kUs}), k20(int64_t{20 * kUs}),
+      k50(int64_t{50 * kUs});
+  // Bucket b holds durations (10b + 1) .. (10b + 10) us.
+  EXPECT_EQ(ranges(0, *result), (std::vector<Ranges>{{{k2, 4}, {k5, 6}},
+                                                    {{k5, 9}, {k20, 1}},
+                                                    {{k20, 10}},
+                                                    {{k20, 10}},
+                                                    {{k20, 9}, {k50, 1}},
+                                                    {{k50, 10}},
+                                                    {{k50, 10}},
+                                                    {{k50, 10}},
+                                                    {{k50, 10}},
+                                                    {{k50, 10}}}));
+  // Bucket b holds sizes 10b .. 10b + 9; a fractional bound keys its range as a double.
+  const query::TagValue s0(2.5), s40(int64_t{40}), s90(int64_t{90});
+  std::vector<Ranges> sizes;
+  for (int b = 0; b < 10; ++b) sizes.push_back({{b < 4 ? s0 : b < 9 ? s40 : s90, 10}});
+  EXPECT_EQ(ranges(1, *result), sizes);
+  for (const query::HistogramBucket& b : (*result)[0].buckets) {
+    EXPECT_EQ(b.bucket_key % (10 * kMs), kT0 % (10 * kMs));
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
