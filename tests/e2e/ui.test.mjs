@@ -291,6 +291,67 @@ describe('web UI against a seeded store', { timeout: 600_000 }, () => {
     await page.close();
   });
 
+  test('the duration heatmap counts each minute\'s spans per duration range, and a brush selects exactly those cells', async () => {
+    const page = await newPage(browser);
+    await page.goto(srv.url);
+    await waitRows(page, SPAN_TOTAL);
+    const spans = await page.locator('[data-testid=result-row]').evaluateAll((els) =>
+      els.map((e) => [BigInt(e.getAttribute('data-start-ns')), Number(e.querySelector('[data-testid=cell-duration]').getAttribute('data-ns'))]),
+    );
+    await page.click('[data-testid=chart-heatmap]');
+    await page.waitForURL(/chart=heatmap/);
+    assert.deepEqual(await page.locator('[data-testid=histogram] .segmented [aria-pressed=true]').allTextContents(), ['Heatmap']);
+    await page.waitForSelector('[data-testid=heatmap]:not([data-max-count="0"])');
+    const chart = page.locator('[data-testid=histogram]');
+    const gridStartNs = BigInt(await chart.getAttribute('data-start-ns'));
+    const intervalNs = BigInt(await chart.getAttribute('data-interval-ns'));
+    // The ranges' lower bounds, computed here: 0, then 1-2-5 steps from 1 µs to 1000 s.
+    const bounds = [0];
+    for (let d = 1e3; d < 1e12; d *= 10) bounds.push(d, 2 * d, 5 * d);
+    bounds.push(1e12);
+    const boundOf = (ns) => bounds.filter((b) => b <= ns).at(-1);
+    const want = new Map();
+    for (const [start, dur] of spans) {
+      const slot = Number(((start / intervalNs) * intervalNs - gridStartNs) / intervalNs);
+      const k = `${slot}/${boundOf(dur)}`;
+      want.set(k, (want.get(k) ?? 0) + 1);
+    }
+    const got = await page.locator('[data-testid=heat-cell]').evaluateAll((els) =>
+      els.map((e) => [`${e.getAttribute('data-slot')}/${e.getAttribute('data-bound')}`, Number(e.getAttribute('data-count'))]),
+    );
+    assert.deepEqual(new Map(got), want);
+    const rows = (await page.getAttribute('[data-testid=heatmap]', 'data-rows')).split(',').map(Number);
+    // Rows run from the shortest to the longest non-empty range, empty ones between included.
+    const present = [...want.keys()].map((k) => Number(k.split('/')[1]));
+    assert.deepEqual(rows, bounds.filter((b) => b >= Math.min(...present) && b <= Math.max(...present)));
+    assert.match(await page.textContent('[data-testid=heatmap-top]'), /ms/);
+    await screenshot(page, '15-search-heatmap');
+
+    // Drag a rectangle over the whole width and the upper half of the rows: the search keeps
+    // exactly the spans whose duration falls in those rows, and the range becomes absolute.
+    const box = await page.locator('[data-testid=heatmap]').boundingBox();
+    const rowPx = box.height / rows.length;
+    const upper = Math.floor(rows.length / 2);
+    const picked = rows.slice(rows.length - 1 - upper);
+    await page.mouse.move(box.x + 1, box.y + 1);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width - 1, box.y + (upper + 0.5) * rowPx, { steps: 5 });
+    await page.mouse.up();
+    await page.waitForURL(/dmin=|dmax=/);
+    const url = new URL(page.url());
+    const above = bounds[bounds.indexOf(rows.at(-1)) + 1];
+    assert.equal(url.searchParams.get('dmin'), picked[0] > 0 ? String(picked[0]) : null);
+    assert.equal(url.searchParams.get('dmax'), above === undefined ? null : String(above - 1));
+    assert.ok(url.searchParams.get('start') && url.searchParams.get('end'), `absolute range in ${url.search}`);
+    const expected = spans.filter(([, dur]) => picked.includes(boundOf(dur)));
+    assert.ok(expected.length > 0 && expected.length < SPAN_TOTAL, `a brush that selects some spans, not ${expected.length}`);
+    await waitRows(page, expected.length);
+    const durations = await page.locator('[data-testid=result-row] [data-testid=cell-duration]').evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-ns'))));
+    assert.deepEqual(durations.sort((a, b) => a - b), expected.map(([, d]) => d).sort((a, b) => a - b));
+    assertNoPageErrors(page);
+    await page.close();
+  });
+
   test('traces mode shows one row per trace with exact span counts, durations and errors', async () => {
     const page = await newPage(browser);
     await page.goto(srv.url);

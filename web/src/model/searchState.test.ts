@@ -42,6 +42,10 @@ describe('search state in the URL', () => {
     expect(roundTrip(s)).toEqual(s);
     expect(serializeSearchState(s).get('chart')).toBe('latency');
     expect(serializeSearchState(defaultSearchState()).get('chart')).toBeNull();
+    const heat = { ...s, chart: 'heatmap' as const };
+    expect(roundTrip(heat)).toEqual(heat);
+    expect(serializeSearchState(heat).get('chart')).toBe('heatmap');
+    expect(parseSearchState(new URLSearchParams('chart=bogus')).chart).toBe('count');
     expect(serializeSearchState(s).get('mode')).toBe('traces');
     expect(serializeSearchState(s).get('terr')).toBe('1');
     expect([...serializeSearchState(defaultSearchState()).keys()]).toEqual([]);

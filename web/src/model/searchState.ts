@@ -10,7 +10,8 @@
 //   &col=<key>                      extra result columns, repeated
 //   &facet=<key>                    facets the user added, repeated
 //   &live=1                         live mode
-//   &chart=latency                  the chart over time shows latency percentiles (default: spans)
+//   &chart=latency|heatmap          the chart over time: latency percentiles or a duration heatmap
+//                                   (default: spans)
 //   &mode=traces                    one row per trace instead of per span
 //   &terr=1                         traces mode: only traces with an error span
 import { OPERATORS, type FilterValue, type Operator, type Scalar, type SearchFilter, type Timeframe } from '../api/types';
@@ -49,7 +50,7 @@ export interface UiFilter {
 }
 
 export type SortBy = 'start' | 'duration';
-export type ChartKind = 'count' | 'latency';
+export type ChartKind = 'count' | 'latency' | 'heatmap';
 export type ResultMode = 'spans' | 'traces';
 
 export interface SearchState {
@@ -162,7 +163,8 @@ export function parseSearchState(params: URLSearchParams): SearchState {
   s.columns = unique(params.getAll('col').filter(Boolean));
   s.extraFacets = unique(params.getAll('facet').filter(Boolean));
   s.live = params.get('live') === '1' && s.range.kind === 'relative';
-  if (params.get('chart') === 'latency') s.chart = 'latency';
+  const chart = params.get('chart');
+  if (chart === 'latency' || chart === 'heatmap') s.chart = chart;
   if (params.get('mode') === 'traces') s.mode = 'traces';
   s.tracesWithErrors = params.get('terr') === '1';
   return s;

@@ -111,6 +111,13 @@ export function SearchPage() {
             onChart={(chart) => update((s) => ({ ...s, chart }))}
             onTotal={setTotal}
             onZoom={(startMs, endMs) => update((s) => ({ ...s, range: { kind: 'absolute', startMs, endMs }, live: false }))}
+            onBrush={(range, duration) =>
+              update((s) => ({
+                ...s,
+                ...(range && { range: { kind: 'absolute' as const, ...range }, live: false }),
+                ...(duration && { durationMinNs: duration.minNs, durationMaxNs: duration.maxNs }),
+              }))
+            }
           />
           <div className="results-summary small muted" data-testid="results-summary">
             <div className="segmented" role="group" aria-label="Results">

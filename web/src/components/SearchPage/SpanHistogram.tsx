@@ -1,12 +1,14 @@
-// The current search over time, from one /v1/histograms request: spans per bucket (errors in red)
-// or, switched to latency, the p50/p90/p99 duration per bucket. Dragging across either chart
-// zooms the search to that absolute range.
+// The current search over time, from one /v1/histograms request: spans per bucket (errors in red),
+// the p50/p90/p99 duration per bucket, or a heatmap of durations (HeatmapChart). Dragging across a
+// chart zooms the search to that absolute range; on the heatmap a rectangle also selects durations.
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { getHistograms } from '../../api/client';
 import { timeframeKey } from '../../api/hooks';
 import type { HistogramAggregation, SearchFilter, Timeframe } from '../../api/types';
 import { ERROR_COLOR } from '../../model/colors';
+import { DURATION_BOUNDS_NS, heatmapCells } from '../../model/heatmap';
+import { HeatmapChart } from './HeatmapChart';
 import { formatDuration } from '../../model/format';
 import { useTimeZone } from '../Layout/timeZone';
 import type { ChartKind } from '../../model/searchState';
@@ -31,11 +33,13 @@ interface Props {
   chart: ChartKind;
   onChart: (chart: ChartKind) => void;
   onZoom: (startMs: number, endMs: number) => void;
+  /** A heatmap selection: an absolute range (null: keep the range) and a duration filter (null: keep it). */
+  onBrush: (range: { startMs: number; endMs: number } | null, duration: { minNs: bigint | null; maxNs: bigint | null } | null) => void;
   /** Told the number of matching spans in the range once known (undefined while unknown). */
   onTotal?: (total: number | undefined) => void;
 }
 
-export function SpanHistogram({ timeframe, filters, chart, onChart, onZoom, onTotal }: Props) {
+export function SpanHistogram({ timeframe, filters, chart, onChart, onZoom, onBrush, onTotal }: Props) {
   const { formatTime } = useTimeZone();
   const startNs = timeframe.startTimeUnixNanoSec;
   const endNs = timeframe.endTimeUnixNanoSec;
@@ -44,7 +48,7 @@ export function SpanHistogram({ timeframe, filters, chart, onChart, onZoom, onTo
   // from the slot holding the range's start, so the first (partial) bucket is drawn too.
   const gridStart = (startNs / interval) * interval;
   const slots = Number((endNs - gridStart) / interval) + 1;
-  // The latency percentiles cost the server a pass over durations: asked only when shown.
+  // The latency percentiles and the heatmap cost the server a pass over durations: asked only when shown.
   const aggregations: Record<string, HistogramAggregation> = {
     spans: { func: 'COUNT', groupBy: 'span.status.code', maxGroups: 3 },
   };
@@ -53,6 +57,13 @@ export function SpanHistogram({ timeframe, filters, chart, onChart, onZoom, onTo
       func: 'PERCENTILES',
       key: 'externalFields.durationNano',
       aggregationParameters: { percentiles: [...LATENCY_PERCENTILES] },
+    };
+  }
+  if (chart === 'heatmap') {
+    aggregations.heat = {
+      func: 'RANGE_COUNT',
+      key: 'externalFields.durationNano',
+      aggregationParameters: { bounds: [...DURATION_BOUNDS_NS] },
     };
   }
   const q = useQuery({
@@ -64,6 +75,7 @@ export function SpanHistogram({ timeframe, filters, chart, onChart, onZoom, onTo
 
   const bars = useMemo(() => countBuckets(q.data, 'spans', gridStart, interval, slots), [q.data, gridStart, interval, slots]);
   const latency = useMemo(() => latencyBuckets(q.data, 'latency', gridStart, interval, slots), [q.data, gridStart, interval, slots]);
+  const heatmap = useMemo(() => heatmapCells(q.data, 'heat', gridStart, interval, slots), [q.data, gridStart, interval, slots]);
   const maxCount = Math.max(0, ...bars.map((b) => b.total));
   // Every matching span is in one bucket: their sum is the search's total.
   const total = q.data && !q.isPlaceholderData ? bars.reduce((n, b) => n + b.total, 0) : undefined;
@@ -86,18 +98,25 @@ export function SpanHistogram({ timeframe, filters, chart, onChart, onZoom, onTo
 
   if (q.isError) return null;
   const showLatency = chart === 'latency';
+  const showHeatmap = chart === 'heatmap';
+  const toMs = ([a, b]: [number, number]) => ({ startMs: Math.floor(chartStartMs + a * chartSpanMs), endMs: Math.ceil(chartStartMs + b * chartSpanMs) });
   return (
-    <div className="histogram" data-testid="histogram" data-chart={chart}>
+    <div className="histogram" data-testid="histogram" data-chart={chart} data-start-ns={String(gridStart)} data-interval-ns={String(interval)}>
       <div className="histogram-head small">
         <div className="segmented" role="group" aria-label="Chart">
-          <button type="button" className={showLatency ? undefined : 'selected'} aria-pressed={!showLatency} onClick={() => onChart('count')} data-testid="chart-count">
+          <button type="button" className={chart === 'count' ? 'selected' : undefined} aria-pressed={chart === 'count'} onClick={() => onChart('count')} data-testid="chart-count">
             Spans
           </button>
           <button type="button" className={showLatency ? 'selected' : undefined} aria-pressed={showLatency} onClick={() => onChart('latency')} data-testid="chart-latency">
             Latency
           </button>
+          <button type="button" className={showHeatmap ? 'selected' : undefined} aria-pressed={showHeatmap} onClick={() => onChart('heatmap')} data-testid="chart-heatmap">
+            Heatmap
+          </button>
         </div>
-        {showLatency ? (
+        {showHeatmap ? (
+          <span className="legend muted">darker: more spans · drag a rectangle to select time and duration</span>
+        ) : showLatency ? (
           <span className="legend muted">
             {LATENCY_LABELS.map((l) => (
               <span key={l} className={`legend-item latency-${l}`}>
@@ -112,12 +131,17 @@ export function SpanHistogram({ timeframe, filters, chart, onChart, onZoom, onTo
           </span>
         )}
         <span className="muted" data-testid="chart-scale">
-          {showLatency
-            ? `max ${maxLatency ? formatDuration(maxLatency) : '–'}`
-            : `max ${maxCount.toLocaleString('en-US')} per bar`}{' '}
-          · 1 bar = {bucketWidthText(interval)}
+          {showHeatmap
+            ? `max ${heatmap.maxCount.toLocaleString('en-US')} per cell`
+            : showLatency
+              ? `max ${maxLatency ? formatDuration(maxLatency) : '–'}`
+              : `max ${maxCount.toLocaleString('en-US')} per bar`}{' '}
+          · 1 {showHeatmap ? 'column' : 'bar'} = {bucketWidthText(interval)}
         </span>
       </div>
+      {showHeatmap ? (
+        <HeatmapChart heatmap={heatmap} slots={slots} slotTime={bucketTime} onBrush={(time, duration) => onBrush(time && toMs(time), duration)} />
+      ) : (
       <svg
         ref={svgRef}
         viewBox={`0 0 ${slots} ${HEIGHT}`}
@@ -132,8 +156,8 @@ export function SpanHistogram({ timeframe, filters, chart, onChart, onZoom, onTo
         onMouseMove={(e) => drag && setDrag([drag[0], fraction(e.clientX)])}
         onMouseUp={() => {
           if (drag && Math.abs(drag[1] - drag[0]) > 0.01) {
-            const [a, b] = drag[0] < drag[1] ? drag : [drag[1], drag[0]];
-            onZoom(Math.floor(chartStartMs + a * chartSpanMs), Math.ceil(chartStartMs + b * chartSpanMs));
+            const { startMs: from, endMs: to } = toMs(drag[0] < drag[1] ? drag : [drag[1], drag[0]]);
+            onZoom(from, to);
           }
           setDrag(null);
         }}
@@ -178,6 +202,7 @@ export function SpanHistogram({ timeframe, filters, chart, onChart, onZoom, onTo
           />
         )}
       </svg>
+      )}
       <div className="histogram-axis muted small">
         <span data-testid="axis-start">{formatTime(startMs, false)}</span>
         <span data-testid="axis-end">{formatTime(startMs + spanMs, false)}</span>
