@@ -70,6 +70,7 @@ describe('web UI against a seeded store', { timeout: 600_000 }, () => {
   let sender;
   let ok; // the successful checkout trace's spans
   let failed; // the failed checkout, whose Charge links to ok.charge
+  let products; // the three product listings: 15, 25 and 35 ms
   const SPAN_TOTAL = 12 + 7 + 3 * 3;
 
   before(async () => {
@@ -79,9 +80,7 @@ describe('web UI against a seeded store', { timeout: 600_000 }, () => {
     const base = nowNs() - msToNs(10 * 60_000);
     ok = checkoutTrace(sender, base);
     failed = checkoutTrace(sender, base + msToNs(60_000), { fail: true, linkTo: ok.charge });
-    productsTrace(sender, base + msToNs(120_000), 15);
-    productsTrace(sender, base + msToNs(121_000), 25);
-    productsTrace(sender, base + msToNs(122_000), 35);
+    products = [15, 25, 35].map((ms, i) => productsTrace(sender, base + msToNs(120_000 + i * 1000), ms));
     await sender.flush();
   });
 
@@ -325,7 +324,7 @@ describe('web UI against a seeded store', { timeout: 600_000 }, () => {
     const present = [...want.keys()].map((k) => Number(k.split('/')[1]));
     assert.deepEqual(rows, bounds.filter((b) => b >= Math.min(...present) && b <= Math.max(...present)));
     assert.match(await page.textContent('[data-testid=heatmap-top]'), /ms/);
-    await screenshot(page, '15-search-heatmap');
+    await screenshot(page, '16-search-heatmap');
 
     // Drag a rectangle over the whole width and the upper half of the rows: the search keeps
     // exactly the spans whose duration falls in those rows, and the range becomes absolute.
@@ -348,6 +347,65 @@ describe('web UI against a seeded store', { timeout: 600_000 }, () => {
     await waitRows(page, expected.length);
     const durations = await page.locator('[data-testid=result-row] [data-testid=cell-duration]').evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-ns'))));
     assert.deepEqual(durations.sort((a, b) => a - b), expected.map(([, d]) => d).sort((a, b) => a - b));
+    assertNoPageErrors(page);
+    await page.close();
+  });
+
+  test('two traces ticked in traces mode compare path by path, with exact span counts and time differences', async () => {
+    const page = await newPage(browser);
+    await page.goto(`${srv.url}/?mode=traces`);
+    const [fast, slow] = [products[0], products[2]];
+    for (const t of [fast, slow]) {
+      await page.locator(`[data-testid=trace-row][data-trace-id="${t.root.traceId}"] [data-testid=trace-compare-pick]`).check();
+    }
+    // Ticking did not open a trace.
+    assert.match(page.url(), /\/\?mode=traces/);
+    await page.click('[data-testid=compare-picked]');
+    await page.waitForURL(`${srv.url}/compare/${fast.root.traceId}/${slow.root.traceId}`);
+    await page.waitForSelector('[data-testid=compare-row]');
+    const rows = await page.locator('[data-testid=compare-row]').evaluateAll((els) =>
+      els.map((e) => [e.getAttribute('data-path'), e.getAttribute('data-presence'), e.getAttribute('data-delta-ns')]),
+    );
+    const delta = (k) => String(slow[k].endNs - slow[k].startNs - (fast[k].endNs - fast[k].startNs));
+    assert.deepEqual(rows, [
+      ['0:frontend:GET /products', 'both', delta('root')],
+      ['1:frontend:GET catalog', 'both', delta('call')],
+      ['2:catalog:ListProducts', 'both', delta('list')],
+    ]);
+    assert.equal(delta('root'), String(msToNs(20)));
+    assert.equal(await page.textContent('[data-testid=compare-total-delta]'), '+20 ms');
+    assert.equal(await page.textContent('[data-testid=compare-summary]'), '3 operation paths · 0 only in A · 0 only in B');
+    await screenshot(page, '17-compare');
+    assertNoPageErrors(page);
+    await page.close();
+  });
+
+  test('"compare with" on a trace page lists the paths only one of the two traces has', async () => {
+    const page = await newPage(browser);
+    await page.goto(`${srv.url}/trace/${ok.root.traceId}`);
+    await page.waitForSelector('[data-testid=trace-header]');
+    await page.fill('[data-testid=compare-with-input]', 'not-an-id');
+    await page.click('[data-testid=compare-with-go]');
+    await page.waitForSelector('.compare-with [aria-invalid=true]');
+    await page.fill('[data-testid=compare-with-input]', failed.root.traceId.toUpperCase());
+    await page.click('[data-testid=compare-with-go]');
+    await page.waitForURL(`${srv.url}/compare/${ok.root.traceId}/${failed.root.traceId}`);
+    await page.waitForSelector('[data-testid=compare-row]');
+    const paths = (presence) =>
+      page.locator(`[data-testid=compare-row][data-presence=${presence}]`).evaluateAll((els) => els.map((e) => e.getAttribute('data-path')));
+    // The failed checkout stops after the payment: its orders branch is missing.
+    assert.deepEqual(await paths('onlyA'), ['1:frontend:POST orders', '2:orders:CreateOrder', '3:orders:INSERT orders', '3:orders:orders publish', '4:shipping:orders process']);
+    assert.deepEqual(await paths('onlyB'), []);
+    assert.equal((await paths('both')).length, 7);
+    // Its Charge failed: one error on B's side of that path.
+    assert.equal(await page.textContent('[data-testid=compare-row][data-path="2:payment:Charge"] [data-testid=compare-spans-b]'), '1 (1 err)');
+    assert.equal(await page.textContent('[data-testid=compare-summary]'), '12 operation paths · 5 only in A · 0 only in B');
+    // "changed only" hides the seven identical paths.
+    await page.check('[data-testid=compare-changed-only]');
+    assert.deepEqual(
+      await page.locator('[data-testid=compare-row]').evaluateAll((els) => els.map((e) => e.getAttribute('data-path'))),
+      ['0:frontend:GET /checkout', '2:payment:Charge', ...(await paths('onlyA'))],
+    );
     assertNoPageErrors(page);
     await page.close();
   });

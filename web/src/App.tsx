@@ -1,4 +1,5 @@
 import { Route, Routes, useLocation, Link } from 'react-router';
+import { ComparePage } from './components/ComparePage/ComparePage';
 import { ErrorBoundary } from './components/common/ErrorBoundary';
 import { AppShell } from './components/Layout/AppShell';
 import { SearchPage } from './components/SearchPage/SearchPage';
@@ -25,6 +26,7 @@ export function App() {
           <Route path="/" element={<SearchPage />} />
           <Route path="/services" element={<ServicesPage />} />
           <Route path="/trace/:traceId" element={<TracePage />} />
+          <Route path="/compare/:a/:b" element={<ComparePage />} />
           <Route path="*" element={<NotFound />} />
         </Routes>
       </ErrorBoundary>

@@ -10,6 +10,7 @@ import { viewServiceColors } from '../../model/colors';
 import { fromInternalSpan, serviceLabel } from '../../model/span';
 import { ancestorsOf, buildSpanTree, summarizeTrace, visibleNodes } from '../../model/spanTree';
 import { searchTrace } from '../../model/traceSearch';
+import { CompareWithForm } from '../ComparePage/ComparePage';
 import { ErrorMessage } from '../common/ErrorMessage';
 import { useDebouncedValue } from '../common/useDebouncedValue';
 import { useTheme } from '../Layout/theme';
@@ -225,6 +226,7 @@ function TraceView({ traceId, spans }: { traceId: string; spans: Parameters<type
               </button>
             </>
           )}
+          <CompareWithForm traceId={traceId} />
         </div>
         {view === 'graph' ? (
           <TraceServiceGraph tree={tree} />

@@ -1,6 +1,8 @@
 // Traces mode's table: one row per trace (root service and operation, start, duration, span count,
-// services with their span counts, errors). Sorting by start or duration; a click opens the trace.
-import { useNavigate } from 'react-router';
+// services with their span counts, errors). Sorting by start or duration; a click opens the trace;
+// ticking two traces' boxes offers to compare them.
+import { useState } from 'react';
+import { Link, useNavigate } from 'react-router';
 import { ERROR_COLOR, serviceColor } from '../../../model/colors';
 import { formatDuration } from '../../../model/format';
 import { SortHeader } from '../SortHeader';
@@ -25,6 +27,9 @@ export function TracesTable({ rows, state, onSort, stale }: Props) {
   const open = (r: TraceRow) => {
     if (!stale) navigate(`/trace/${r.traceId}`);
   };
+  // Traces ticked for a comparison, oldest first; a third tick replaces the oldest.
+  const [picked, setPicked] = useState<string[]>([]);
+  const pick = (id: string, on: boolean) => setPicked((p) => (on ? [...p.filter((x) => x !== id), id].slice(-2) : p.filter((x) => x !== id)));
   return (
     <div
       className={`results-table traces-table${stale ? ' results-stale' : ''}`}
@@ -35,6 +40,20 @@ export function TracesTable({ rows, state, onSort, stale }: Props) {
       data-stale={stale ? 'true' : undefined}
       data-testid="traces-table"
     >
+      {picked.length > 0 && (
+        <div className="compare-bar small" data-testid="compare-bar">
+          {picked.length === 1 ? (
+            'Tick one more trace to compare it with.'
+          ) : (
+            <Link to={`/compare/${picked[0]}/${picked[1]}`} data-testid="compare-picked">
+              Compare {picked[0].slice(0, 8)} with {picked[1].slice(0, 8)}
+            </Link>
+          )}{' '}
+          <button type="button" className="link-button" onClick={() => setPicked([])}>
+            clear
+          </button>
+        </div>
+      )}
       <div className="table-scroll">
         <div className="tr thead" role="row" style={{ gridTemplateColumns: template }}>
           <SortHeader by="start" label="Start time" state={state} onSort={onSort} testId="trace-sort-start" />
@@ -89,6 +108,15 @@ export function TracesTable({ rows, state, onSort, stale }: Props) {
                   {r.errorCount || ''}
                 </div>
                 <div role="cell" className="td mono" title={r.traceId}>
+                  <input
+                    type="checkbox"
+                    aria-label={`Pick trace ${r.traceId} to compare`}
+                    checked={picked.includes(r.traceId)}
+                    onClick={(e) => e.stopPropagation()}
+                    onKeyDown={(e) => e.stopPropagation()}
+                    onChange={(e) => pick(r.traceId, e.target.checked)}
+                    data-testid="trace-compare-pick"
+                  />{' '}
                   {r.traceId.slice(0, 8)}
                 </div>
               </div>
