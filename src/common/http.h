@@ -2,7 +2,9 @@
 // handlers that serve on it (ingest/ receivers, api/). No Beast or Asio types leak through here.
 #pragma once
 
+#include <atomic>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -18,6 +20,9 @@ struct HttpRequest {
   // enforced the size limit, so `body` is the plain payload.
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
+  // Set by the server when the client closes the connection before the response: work for this
+  // request may stop (see common/cancel.h). Null for requests not from a connection (tests).
+  std::shared_ptr<std::atomic<bool>> cancelled;
 
   // Value of the first header named `name` (lowercase), or "".
   std::string_view Header(std::string_view name) const {

@@ -5,11 +5,13 @@
 #include "api/teletrace_v1/span_json.h"
 #include "server/http_request_parsing.h"
 
+#include <sys/socket.h>
 #include <zlib.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cctype>
+#include <cerrno>
 #include <climits>
 #include <condition_variable>
 #include <cstdlib>
@@ -628,6 +630,8 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
     }
 
     state_ = State::kHandling;
+    request.cancelled = std::make_shared<std::atomic<bool>>(false);
+    WatchForHangUp(request.cancelled);
     auto responded = std::make_shared<std::atomic<bool>>(false);
     HttpResponder responder = [self = this->shared_from_this(), responded](HttpResponse response) {
       if (responded->exchange(true)) {
@@ -649,6 +653,35 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
       spdlog::error("{}: handler threw: {}", core_->name(), failure);
       if (!responded->exchange(true)) PostResponse(ErrorResponse(500, "internal server error"));
     }
+  }
+
+  // While a request is handled nothing reads the socket; this notices the client hanging up (a
+  // browser abandoning a superseded request closes its connection) and sets the request's
+  // cancelled flag, so the handler can stop working for nobody. Bytes arriving instead (a
+  // pipelined request, a TLS alert) end the watch: the peer is still there, or cannot be told.
+  void WatchForHangUp(std::shared_ptr<std::atomic<bool>> cancelled) {
+    const uint64_t request = ++requests_handled_;
+    Lowest().socket().async_wait(
+        tcp::socket::wait_read,
+        asio::bind_executor(strand_, [self = this->shared_from_this(), request,
+                                      cancelled = std::move(cancelled)](beast::error_code ec) {
+          if (ec || self->closed_ || self->state_ != State::kHandling ||
+              self->requests_handled_ != request) {
+            return;
+          }
+          char byte;
+          const ssize_t n = ::recv(self->Lowest().socket().native_handle(), &byte, 1,
+                                   MSG_PEEK | MSG_DONTWAIT);
+          if (n > 0) return;
+          if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+            self->WatchForHangUp(cancelled);  // woken without data: keep watching
+            return;
+          }
+          // End of stream, or a reset: nobody will read the response.
+          cancelled->store(true, std::memory_order_relaxed);
+          spdlog::debug("{}: connection {}: client hung up during its request",
+                        self->core_->name(), self->id_);
+        }));
   }
 
   HttpResponse ErrorResponse(int status, const std::string& message) const {
@@ -797,6 +830,7 @@ class Session : public SessionBase, public std::enable_shared_from_this<Session<
   bool closed_ = false;
   bool close_after_response_ = false;
   bool body_unread_ = false;
+  uint64_t requests_handled_ = 0;  // tells a hang-up watch which request it watched
   unsigned version_ = 11;
   bool keep_alive_ = true;
   bool head_ = false;

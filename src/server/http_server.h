@@ -83,7 +83,9 @@ struct HttpServerOptions {
 // when `chunked` is not the final coding, or a Content-Length comes with it) and the connection is
 // closed, so a body can never be taken for a second request. The handler must call the responder
 // exactly once, then or later, from any thread; calls after the first are ignored, and a response
-// for a connection that has closed meanwhile is dropped. A handler that throws gets a 500.
+// for a connection that has closed meanwhile is dropped. A handler that throws gets a 500. While a
+// request is handled, the server watches its connection: when the client hangs up it sets the
+// request's `cancelled` flag (common/cancel.h), so long work can stop.
 //
 // Responses get `Content-Length`, `Server: teletrace`, and are gzip-compressed when the client
 // accepts gzip, the body exceeds 1 KiB and the handler did not set a Content-Encoding itself.

@@ -822,6 +822,76 @@ TEST_F(HttpServerTest, ResponseAfterClientLeftIsDropped) {
   EXPECT_EQ(client.Read().body(), "ok");
 }
 
+// A handler that answers only once its request is cancelled (or after 10 s), telling whether it was.
+struct CancelWatcher {
+  std::atomic<int> outcome{0};  // 0 running, 1 saw the cancellation, 2 answered uncancelled
+
+  HttpHandler Handler(std::chrono::milliseconds answer_after) {
+    return [this, answer_after](HttpRequest&& request, HttpResponder respond) {
+      std::thread([this, answer_after, cancelled = request.cancelled,
+                   respond = std::move(respond)] {
+        const auto deadline = std::chrono::steady_clock::now() + answer_after;
+        while (std::chrono::steady_clock::now() < deadline) {
+          if (cancelled && cancelled->load()) {
+            outcome = 1;
+            respond(HttpResponse{});
+            return;
+          }
+          std::this_thread::sleep_for(std::chrono::milliseconds(2));
+        }
+        outcome = 2;
+        respond(HttpResponse{.status = 200, .content_type = "text/plain", .headers = {},
+                             .body = "done"});
+      }).detach();
+    };
+  }
+
+  int Wait() {
+    for (int i = 0; i < 6000 && outcome == 0; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return outcome;
+  }
+};
+
+TEST_F(HttpServerTest, AClientHangingUpCancelsItsRequest) {
+  CancelWatcher watcher;
+  auto server = StartServer(watcher.Handler(std::chrono::seconds(10)));
+  {
+    Client client(ioc_, server->port());
+    client.Send(Get("/slow"));
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    client.Close();
+  }
+  EXPECT_EQ(watcher.Wait(), 1);
+}
+
+TEST_F(HttpServerTest, AClientWaitingForItsAnswerIsNotCancelled) {
+  CancelWatcher watcher;
+  auto server = StartServer(watcher.Handler(std::chrono::milliseconds(100)));
+  Client client(ioc_, server->port());
+  client.Send(Get("/slow"));
+  EXPECT_EQ(client.Read().body(), "done");
+  EXPECT_EQ(watcher.outcome, 2);
+  // And the connection still serves the next request.
+  CancelWatcher second;
+  auto another = StartServer(second.Handler(std::chrono::milliseconds(10)));
+  Client again(ioc_, another->port());
+  again.Send(Get("/a"));
+  EXPECT_EQ(again.Read().body(), "done");
+  again.Send(Get("/b"));
+  EXPECT_EQ(again.Read().body(), "done");
+}
+
+TEST_F(HttpServerTest, APipelinedRequestDoesNotCancelTheOneBeingHandled) {
+  CancelWatcher watcher;
+  auto server = StartServer(watcher.Handler(std::chrono::milliseconds(100)));
+  Client client(ioc_, server->port());
+  client.Send(Get("/first") + Get("/second"));
+  EXPECT_EQ(client.Read().body(), "done");
+  EXPECT_EQ(watcher.outcome, 2);
+}
+
 TEST_F(HttpServerTest, SecondResponderCallIsIgnored) {
   auto server = StartServer([](HttpRequest&& request, HttpResponder respond) {
     respond(HttpResponse{.status = 200, .content_type = "text/plain", .headers = {},

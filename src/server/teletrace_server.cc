@@ -8,6 +8,7 @@
 #include "api/teletrace_v1/teletrace_v1_api.h"
 #include "boost/asio/post.hpp"
 #include "boost/asio/thread_pool.hpp"
+#include "common/cancel.h"
 #include "common/log_throttle.h"
 #include "common/status_macros.h"
 #include "fmt/format.h"
@@ -49,6 +50,10 @@ struct TeletraceServer::Parts {
   std::unique_ptr<boost::asio::thread_pool> query_pool;
   std::unique_ptr<HttpServer> http;
   std::atomic<bool> ready{false};
+  // Queries stopped because their client hung up: before they started (still queued behind
+  // others) or while running.
+  Counter* queries_skipped = nullptr;
+  Counter* queries_stopped = nullptr;
 
   std::mutex retention_mu;
   std::condition_variable retention_cv;
@@ -124,9 +129,18 @@ void TeletraceServer::Parts::HandleHttp(HttpRequest&& request, HttpResponder res
     // would call std::terminate and take ingest down with the API.
     boost::asio::post(*query_pool, [this, family, request = std::move(request),
                                     respond = std::move(respond)]() mutable {
+      // A superseded search is abandoned by its browser while it waits here behind others: skip
+      // it, and stop one that is running when its client hangs up (common/cancel.h).
+      if (request.cancelled && request.cancelled->load()) {
+        queries_skipped->Add();
+        respond(api::v1::ErrorResponse(absl::CancelledError("the client closed the connection")));
+        return;
+      }
+      ScopedCancellation cancellation(request.cancelled.get());
       HttpResponse response;
       try {
         response = HandleQuery(family, request);
+        if (Cancelled()) queries_stopped->Add();
       } catch (const std::exception& e) {
         spdlog::error("api: {} {} threw: {}", request.method, request.path, e.what());
         response = api::v1::ErrorResponse(absl::InternalError(e.what()));
@@ -194,6 +208,14 @@ absl::StatusOr<std::unique_ptr<TeletraceServer>> TeletraceServer::Start(const Co
   pipeline_options.max_batch_spans = config.max_batch_spans;
   p->pipeline =
       std::make_unique<ingest::Pipeline>(p->backend.get(), pipeline_options, &p->metrics);
+  p->queries_skipped = p->metrics.AddCounter(
+      "teletrace_api_queries_cancelled_total",
+      "API queries not run or stopped because their client closed the connection",
+      {{"when", "queued"}});
+  p->queries_stopped = p->metrics.AddCounter(
+      "teletrace_api_queries_cancelled_total",
+      "API queries not run or stopped because their client closed the connection",
+      {{"when", "running"}});
   p->metrics.AddCallbackGauge("teletrace_queue_bytes", "Bytes of spans waiting to be committed",
                               [p] { return static_cast<double>(p->pipeline->QueuedBytes()); });
   p->metrics.AddCallbackGauge("teletrace_queue_spans", "Spans waiting to be committed",

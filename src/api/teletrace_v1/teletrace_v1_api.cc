@@ -104,6 +104,8 @@ int HttpStatusFor(const absl::Status& status) {
       return 503;
     case absl::StatusCode::kDeadlineExceeded:
       return 504;
+    case absl::StatusCode::kCancelled:
+      return 499;  // the client closed the connection: nobody reads this answer
     default:
       return 500;
   }

@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "absl/status/status.h"
+#include "common/cancel.h"
 #include "fmt/format.h"
 
 namespace teletrace::storage::clickhouse {
@@ -60,6 +61,12 @@ std::string FirstLine(std::string_view s) {
   std::string line(s.substr(0, nl));
   if (line.size() > 2000) line = line.substr(0, 2000) + "...";
   return line;
+}
+
+// Ends a transfer for a query whose client hung up (common/cancel.h). curl calls it on this
+// thread, at least once a second while the server thinks.
+int StopWhenCancelled(void*, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  return Cancelled() ? 1 : 0;
 }
 
 }  // namespace
@@ -135,6 +142,10 @@ absl::StatusOr<std::string> ClickHouseHttp::Request(size_t endpoint, std::string
     if (url.back() == '&' || url.back() == '?') url.pop_back();
   }
 
+  if (Cancelled()) {
+    *outcome = Outcome::kUnknown;  // not "not sent": no other endpoint may take it either
+    return CheckCancelled();
+  }
   CURL* curl = static_cast<CURL*>(TakeHandle());
   if (curl == nullptr) {
     return absl::ResourceExhaustedError(fmt::format("clickhouse: {}: curl_easy_init failed", what));
@@ -150,6 +161,8 @@ absl::StatusOr<std::string> ClickHouseHttp::Request(size_t endpoint, std::string
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &response);
   curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error);
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, StopWhenCancelled);
+  curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
   curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
   curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(options_.timeout_nano / 1000000));
   curl_easy_setopt(curl, CURLOPT_USERNAME, options_.user.c_str());
@@ -171,6 +184,10 @@ absl::StatusOr<std::string> ClickHouseHttp::Request(size_t endpoint, std::string
   if (rc != CURLE_OK) {
     // A broken connection may leave the handle in a bad state: do not pool it.
     curl_easy_cleanup(curl);
+    if (rc == CURLE_ABORTED_BY_CALLBACK) {
+      *outcome = Outcome::kUnknown;
+      return CheckCancelled();
+    }
     // Only when nothing was sent may another endpoint run the statement: after a timeout the
     // first server may still execute it, and an INSERT must then be retried by the caller, whose
     // write path skips spans already stored.

@@ -3,6 +3,7 @@
 #include <curl/curl.h>
 
 #include "absl/status/status.h"
+#include "common/cancel.h"
 #include "fmt/format.h"
 #include "nlohmann/json.hpp"
 
@@ -43,6 +44,12 @@ std::string Prefix(std::string_view s, size_t n) {
   }
   if (s.size() > n) out += "...";
   return out;
+}
+
+// Ends a transfer for a query whose client hung up (common/cancel.h). curl calls it on this
+// thread, at least once a second while the server thinks.
+int StopWhenCancelled(void*, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  return Cancelled() ? 1 : 0;
 }
 
 }  // namespace
@@ -122,6 +129,10 @@ absl::StatusOr<SearchResponse> SearchHttp::Request(size_t endpoint, std::string_
   const std::string url = response.endpoint + std::string(path);
   const std::string method_string(method);
 
+  if (Cancelled()) {
+    *outcome = Outcome::kUnknown;  // not "not sent": no other endpoint may take it either
+    return CheckCancelled();
+  }
   CURL* curl = static_cast<CURL*>(TakeHandle());
   if (curl == nullptr) {
     return absl::ResourceExhaustedError(
@@ -144,6 +155,8 @@ absl::StatusOr<SearchResponse> SearchHttp::Request(size_t endpoint, std::string_
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &sink);
   curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, error);
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, StopWhenCancelled);
+  curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
   curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
   curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(options_.timeout_nano / 1000000));
   curl_easy_setopt(curl, CURLOPT_ACCEPT_ENCODING, "");  // gzip responses when offered
@@ -170,6 +183,10 @@ absl::StatusOr<SearchResponse> SearchHttp::Request(size_t endpoint, std::string_
   curl_slist_free_all(headers);
   if (rc != CURLE_OK) {
     curl_easy_cleanup(curl);  // a broken connection may leave the handle unusable: not pooled
+    if (rc == CURLE_ABORTED_BY_CALLBACK) {
+      *outcome = Outcome::kUnknown;
+      return CheckCancelled();
+    }
     if (sink.overflow) {
       *outcome = Outcome::kAnswered;
       return absl::ResourceExhaustedError(

@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/cancel.h"
 #include "common/ids.h"
 #include "common/ordered_workers.h"
 #include "common/status_macros.h"
@@ -513,6 +514,7 @@ absl::Status SqliteBackend::ScanBlocks(const std::optional<query::TimeRange>& ra
     return absl::OkStatus();
   };
   for (const BlockBounds& block : blocks) {
+    RETURN_IF_ERROR(CheckCancelled());
     ASSIGN_OR_RETURN(bool skip, pruner.CanSkip(reader.conn(), block.block_id));
     if (skip) {
       blocks_pruned_.fetch_add(1, std::memory_order_relaxed);
@@ -709,6 +711,7 @@ absl::StatusOr<query::SearchResult> SqliteBackend::Search(const query::SearchQue
   SummaryPruner pruner(query.filters);
   const SpanFields filter_fields = FieldsRead(query.filters);
   for (const BlockBounds& block : blocks) {
+    RETURN_IF_ERROR(CheckCancelled());
     if (collector.CanSkip(low(block), high(block))) {
       // Every later block lies at or beyond this one's leading bound in sort order.
       if (ascending ? collector.CanSkip(low(block), UINT64_MAX)
@@ -781,6 +784,7 @@ absl::StatusOr<query::TraceResult> SqliteBackend::GetTrace(const query::TraceQue
   const SpanFields all = SpanFields::All();
   auto decode = [&all](std::string_view bytes, int64_t id) { return DecodeBlock(bytes, id, all); };
   for (int64_t block_id : block_ids) {
+    RETURN_IF_ERROR(CheckCancelled());
     RETURN_IF_ERROR(
         Annotate(QueueDecode(*workers, reader.conn(), block_id, all, decode, consume), context));
   }
@@ -841,6 +845,7 @@ absl::StatusOr<query::TagValuesResult> SqliteBackend::TagValues(
     return absl::OkStatus();
   };
   for (const BlockBounds& block : *blocks) {
+    RETURN_IF_ERROR(CheckCancelled());
     const bool inside = !query.range || (query.range->start_unix_nano <= block.min_start &&
                                          block.max_start <= query.range->end_unix_nano);
     if (inside) {
