@@ -18,6 +18,7 @@ struct BucketState {
   std::map<TagValue, uint64_t, TagValueLess> groups;  // COUNT with group_by
   std::set<TagValue, TagValueLess> distinct;          // DISTINCT_COUNT
   std::vector<double> values;                         // PERCENTILES
+  std::map<TagValue, std::vector<double>, TagValueLess> group_values;  // PERCENTILES, grouped
   std::vector<uint64_t> ranges;                       // RANGE_COUNT: spans per range
 };
 
@@ -46,18 +47,39 @@ bool OneValuePerSpan(const Key& key) {
          key.intrinsic != Intrinsic::kLinkTraceId && key.intrinsic != Intrinsic::kLinkSpanId;
 }
 
+// Calls fn once per distinct value `group_by` has on `span`.
+template <typename Fn>
+void ForEachGroup(const Key& group_by, const model::StoredSpan& span, Fn&& fn) {
+  if (OneValuePerSpan(group_by)) {
+    // No list to build and deduplicate.
+    AnyValueOf(group_by, span, [&](const model::AnyValue& v) {
+      if (std::optional<TagValue> tv = ToTagValue(v)) fn(std::move(*tv));
+      return false;
+    });
+  } else {
+    for (TagValue& v : DistinctValues(group_by, span)) fn(std::move(v));
+  }
+}
+
+// The numeric values `key` has on `span`, NaN left out.
+std::vector<double> NumericValues(const Key& key, const model::StoredSpan& span) {
+  std::vector<double> out;
+  AnyValueOf(key, span, [&](const model::AnyValue& v) {
+    if (std::optional<Number> n = AsNumber(v)) {
+      double d = ToDouble(*n);
+      if (!std::isnan(d)) out.push_back(d);
+    }
+    return false;
+  });
+  return out;
+}
+
 void AddToBucket(const Aggregation& agg, const model::StoredSpan& span, BucketState& bucket) {
   ++bucket.count;
   switch (agg.func) {
     case AggregationFunc::kCount:
-      if (agg.group_by.has_value() && OneValuePerSpan(*agg.group_by)) {
-        // No list to build and deduplicate.
-        AnyValueOf(*agg.group_by, span, [&](const model::AnyValue& v) {
-          if (std::optional<TagValue> tv = ToTagValue(v)) ++bucket.groups[std::move(*tv)];
-          return false;
-        });
-      } else if (agg.group_by.has_value()) {
-        for (TagValue& v : DistinctValues(*agg.group_by, span)) ++bucket.groups[std::move(v)];
+      if (agg.group_by.has_value()) {
+        ForEachGroup(*agg.group_by, span, [&](TagValue v) { ++bucket.groups[std::move(v)]; });
       }
       break;
     case AggregationFunc::kDistinctCount:
@@ -66,14 +88,21 @@ void AddToBucket(const Aggregation& agg, const model::StoredSpan& span, BucketSt
       }
       break;
     case AggregationFunc::kPercentiles:
-      if (agg.key.has_value()) {
-        AnyValueOf(*agg.key, span, [&](const model::AnyValue& v) {
-          if (std::optional<Number> n = AsNumber(v)) {
-            double d = ToDouble(*n);
-            if (!std::isnan(d)) bucket.values.push_back(d);
+      if (!agg.key.has_value()) break;
+      if (agg.group_by.has_value()) {
+        std::vector<double> values;
+        bool read = false;
+        ForEachGroup(*agg.group_by, span, [&](TagValue v) {
+          if (!read) {
+            values = NumericValues(*agg.key, span);
+            read = true;
           }
-          return false;
+          ++bucket.groups[v];
+          std::vector<double>& into = bucket.group_values[std::move(v)];
+          into.insert(into.end(), values.begin(), values.end());
         });
+      } else {
+        for (double d : NumericValues(*agg.key, span)) bucket.values.push_back(d);
       }
       break;
     case AggregationFunc::kRangeCount: {
@@ -124,13 +153,29 @@ BucketData Summarise(const Aggregation& agg, BucketState& bucket) {
     case AggregationFunc::kDistinctCount:
       return static_cast<uint64_t>(bucket.distinct.size());
     case AggregationFunc::kPercentiles: {
-      std::map<std::string, double> out;
-      if (bucket.values.empty()) return out;
-      const std::vector<double> ranked = NearestRanks(bucket.values, agg.percentiles);
-      for (size_t i = 0; i < agg.percentiles.size(); ++i) {
-        out[PercentileLabel(agg.percentiles[i])] = ranked[i];
+      auto ranks = [&agg](std::vector<double>& values) {
+        std::map<std::string, double> out;
+        if (values.empty()) return out;
+        const std::vector<double> ranked = NearestRanks(values, agg.percentiles);
+        for (size_t i = 0; i < agg.percentiles.size(); ++i) {
+          out[PercentileLabel(agg.percentiles[i])] = ranked[i];
+        }
+        return out;
+      };
+      if (!agg.group_by.has_value()) return ranks(bucket.values);
+      GroupedPercentiles grouped;
+      grouped.total_count = bucket.count;
+      for (auto& [key, count] : bucket.groups) grouped.groups.push_back({key, count, {}});
+      // Groups come out of the map in key order; a stable sort by count keeps ties that way.
+      std::stable_sort(grouped.groups.begin(), grouped.groups.end(),
+                       [](const GroupPercentiles& a, const GroupPercentiles& b) {
+                         return a.count > b.count;
+                       });
+      if (agg.max_groups > 0 && grouped.groups.size() > agg.max_groups) {
+        grouped.groups.resize(agg.max_groups);
       }
-      return out;
+      for (GroupPercentiles& g : grouped.groups) g.percentiles = ranks(bucket.group_values[g.key]);
+      return grouped;
     }
     case AggregationFunc::kRangeCount: {
       GroupedCount grouped;

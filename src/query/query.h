@@ -185,7 +185,7 @@ struct Aggregation {
   AggregationFunc func = AggregationFunc::kCount;
   // DISTINCT_COUNT: the key counted; PERCENTILES, RANGE_COUNT: the numeric key
   std::optional<Key> key;
-  std::optional<Key> group_by;  // COUNT: split each bucket by this key's values
+  std::optional<Key> group_by;  // COUNT, PERCENTILES: split each bucket by this key's values
   size_t max_groups = 10;
   std::vector<double> percentiles;  // PERCENTILES
   // RANGE_COUNT: ascending lower bounds (see range_count.h). Each bucket is a GroupedCount whose
@@ -213,7 +213,23 @@ struct GroupedCount {
   bool operator==(const GroupedCount&) const = default;
 };
 
-using BucketData = std::variant<uint64_t, GroupedCount, std::map<std::string, double>>;
+// PERCENTILES with group_by: per value of the group key, its spans and the percentiles of their
+// values of the numeric key (empty when none of them has one).
+struct GroupPercentiles {
+  TagValue key;
+  uint64_t count = 0;
+  std::map<std::string, double> percentiles;
+  bool operator==(const GroupPercentiles&) const = default;
+};
+
+struct GroupedPercentiles {
+  uint64_t total_count = 0;
+  std::vector<GroupPercentiles> groups;  // count descending (ties by key), at most max_groups
+  bool operator==(const GroupedPercentiles&) const = default;
+};
+
+using BucketData =
+    std::variant<uint64_t, GroupedCount, std::map<std::string, double>, GroupedPercentiles>;
 
 struct HistogramBucket {
   uint64_t bucket_key = 0;  // start of the bucket, unix nanoseconds, a multiple of interval_nano

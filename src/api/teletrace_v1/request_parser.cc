@@ -380,8 +380,9 @@ absl::StatusOr<query::HistogramQuery> ParseHistogramRequest(const json& body,
       if (!group_by->is_string()) {
         return Invalid(fmt::format("{}.groupBy: must be a string", field));
       }
-      if (a.func != query::AggregationFunc::kCount) {
-        return Invalid(fmt::format("{}.groupBy: only COUNT can be grouped", field));
+      if (a.func != query::AggregationFunc::kCount &&
+          a.func != query::AggregationFunc::kPercentiles) {
+        return Invalid(fmt::format("{}.groupBy: only COUNT and PERCENTILES can be grouped", field));
       }
       ASSIGN_OR_RETURN(a.group_by, query::ParseKey(group_by->get<std::string>(), field));
     }

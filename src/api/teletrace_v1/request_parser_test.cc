@@ -206,7 +206,7 @@ TEST(RequestParserTest, HistogramRangeCount) {
        "follows 10"},
       {R"({"func":"RANGE_COUNT","key":"externalFields.durationNano","groupBy":"span.name",
            "aggregationParameters":{"bounds":[0]}})",
-       "aggregations.h.groupBy: only COUNT can be grouped"},
+       "aggregations.h.groupBy: only COUNT and PERCENTILES can be grouped"},
   };
   for (const auto& [aggregation, message] : bad) {
     EXPECT_EQ(parse(aggregation).status(), absl::InvalidArgumentError(message)) << aggregation;

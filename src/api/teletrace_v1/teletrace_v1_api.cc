@@ -111,6 +111,24 @@ int HttpStatusFor(const absl::Status& status) {
   }
 }
 
+namespace {
+
+// {"50.0": x, ...}
+void AppendPercentiles(std::string* out, const std::map<std::string, double>& percentiles) {
+  *out += "{";
+  bool first = true;
+  for (const auto& [name, value] : percentiles) {
+    if (!first) *out += ",";
+    first = false;
+    AppendJsonString(out, name);
+    *out += ":";
+    AppendTagValue(out, value);
+  }
+  *out += "}";
+}
+
+}  // namespace
+
 HttpResponse ErrorResponse(const absl::Status& status) {
   HttpResponse r;
   r.status = HttpStatusFor(status);
@@ -439,17 +457,19 @@ HttpResponse TeletraceV1Api::Histograms(const HttpRequest& request) {
                 out += fmt::format(",\"count\":{}}}", data.sub_buckets[i].count);
               }
               out += "]}";
-            } else {
-              out += "{";
-              bool first = true;
-              for (const auto& [name, value] : data) {
-                if (!first) out += ",";
-                first = false;
-                AppendJsonString(&out, name);
-                out += ":";
-                AppendTagValue(&out, value);
+            } else if constexpr (std::is_same_v<T, query::GroupedPercentiles>) {
+              out += fmt::format("{{\"totalCount\":{},\"subBuckets\":[", data.total_count);
+              for (size_t i = 0; i < data.groups.size(); ++i) {
+                if (i > 0) out += ",";
+                out += "{\"key\":";
+                AppendTagValue(&out, data.groups[i].key);
+                out += fmt::format(",\"count\":{},\"percentiles\":", data.groups[i].count);
+                AppendPercentiles(&out, data.groups[i].percentiles);
+                out += "}";
               }
-              out += "}";
+              out += "]}";
+            } else {
+              AppendPercentiles(&out, data);
             }
           },
           bucket.data);

@@ -635,6 +635,59 @@ absl::StatusOr<query::HistogramResult> ClickHouseBackend::Histograms(
         }
       }
       for (const auto& [b, total] : totals) h.buckets.push_back({b, distinct[b]});
+    } else if (agg.group_by.has_value()) {
+      // PERCENTILES per group: each span joins every distinct group value it has, bringing its
+      // numeric values along.
+      struct Group {
+        uint64_t count = 0;
+        std::map<std::string, double> percentiles;
+      };
+      std::map<uint64_t, std::map<query::TagValue, Group, query::TagValueLess>> by_bucket;
+      if (agg.key.has_value() && !agg.percentiles.empty()) {
+        std::vector<std::string> ranks;
+        for (double p : agg.percentiles) ranks.push_back(NearestRankExpr("sorted", p));
+        ASSIGN_OR_RETURN(
+            std::string rows,
+            Select(fmt::format("SELECT {b} AS b, arrayJoin(arrayReduce('groupUniqArray', {g})) AS v, "
+                               "count(), length(arraySort(groupArrayArray({n})) AS sorted), {r} "
+                               "FROM {t} {w} GROUP BY b, v",
+                               fmt::arg("b", bucket), fmt::arg("g", TaggedValuesExpr(*agg.group_by)),
+                               fmt::arg("n", NumericValuesExpr(*agg.key)),
+                               fmt::arg("r", fmt::join(ranks, ", ")), fmt::arg("t", Table("spans")),
+                               fmt::arg("w", where)),
+                   what));
+        RowBinaryReader r(rows);
+        while (!r.AtEnd()) {
+          ASSIGN_OR_RETURN(uint64_t b, r.UInt64());
+          ASSIGN_OR_RETURN(std::string_view tagged, r.String());
+          ASSIGN_OR_RETURN(uint64_t c, r.UInt64());
+          ASSIGN_OR_RETURN(uint64_t n, r.UInt64());
+          Group group;
+          group.count = c;
+          for (double p : agg.percentiles) {
+            ASSIGN_OR_RETURN(double v, r.Float64());
+            if (n > 0) group.percentiles[query::PercentileLabel(p)] = v;
+          }
+          if (std::optional<query::TagValue> v = DecodeTagged(tagged)) {
+            by_bucket[b][*v] = std::move(group);
+          }
+        }
+      }
+      for (const auto& [b, total] : totals) {
+        query::GroupedPercentiles grouped;
+        grouped.total_count = total;
+        for (auto& [value, g] : by_bucket[b]) {
+          grouped.groups.push_back({value, g.count, std::move(g.percentiles)});
+        }
+        std::stable_sort(grouped.groups.begin(), grouped.groups.end(),
+                         [](const query::GroupPercentiles& x, const query::GroupPercentiles& y) {
+                           return x.count > y.count;
+                         });
+        if (agg.max_groups > 0 && grouped.groups.size() > agg.max_groups) {
+          grouped.groups.resize(agg.max_groups);
+        }
+        h.buckets.push_back({b, std::move(grouped)});
+      }
     } else {
       std::map<uint64_t, std::map<std::string, double>> by_bucket;
       if (agg.key.has_value() && !agg.percentiles.empty()) {

@@ -380,6 +380,10 @@ TEST(ClickHouseServerTest, RandomFiltersMatchTheScanEngine) {
         {"p", query::AggregationFunc::kPercentiles, key, std::nullopt, 10, {50, 99.5}, {}},
         {"r", query::AggregationFunc::kRangeCount, key, std::nullopt, 10, {},
          {-1e6, -1, 0, 0.5, 3, 1e3, 1e9}},
+        {"pg", query::AggregationFunc::kPercentiles, key, *query::ParseKey("span.name", "k"), 3, {50, 90}, {}},
+        {"gp", query::AggregationFunc::kPercentiles,
+         *query::ParseKey("externalFields.durationNano", "k"), key, 4,
+         {25, 99}, {}},
     };
     query::HistogramCollector h_collector(hq);
     for (const StoredSpan& s : spans) h_collector.Add(s);
@@ -401,6 +405,15 @@ TEST(ClickHouseServerTest, RandomFiltersMatchTheScanEngine) {
             EXPECT_EQ(query::CompareTagValues(g.sub_buckets[i].key, grouped->sub_buckets[i].key),
                       0);
             EXPECT_EQ(g.sub_buckets[i].count, grouped->sub_buckets[i].count);
+          }
+        } else if (const auto* per_group = std::get_if<query::GroupedPercentiles>(&wb.data)) {
+          const auto& g = std::get<query::GroupedPercentiles>(gb.data);
+          EXPECT_EQ(g.total_count, per_group->total_count);
+          ASSERT_EQ(g.groups.size(), per_group->groups.size()) << h << " " << b;
+          for (size_t i = 0; i < g.groups.size(); ++i) {
+            EXPECT_EQ(query::CompareTagValues(g.groups[i].key, per_group->groups[i].key), 0);
+            EXPECT_EQ(g.groups[i].count, per_group->groups[i].count);
+            EXPECT_EQ(g.groups[i].percentiles, per_group->groups[i].percentiles) << h << " " << b;
           }
         } else if (const auto* count = std::get_if<uint64_t>(&wb.data)) {
           EXPECT_EQ(std::get<uint64_t>(gb.data), *count) << h << " " << b;

@@ -276,6 +276,9 @@ void RunSeed(uint64_t seed, const std::string& block_spans) {
         {"users", query::AggregationFunc::kDistinctCount, K("span.attributes.user.id"), {}, 10, {}, {}});
     histogram.aggregations.push_back({"latency", query::AggregationFunc::kPercentiles,
                                       K("externalFields.durationNano"), {}, 10, {50, 99}, {}});
+    histogram.aggregations.push_back({"latency by service", query::AggregationFunc::kPercentiles,
+                                      K("externalFields.durationNano"),
+                                      K("resource.attributes.service.name"), 3, {50, 99}, {}});
     histogram.aggregations.push_back({"heat", query::AggregationFunc::kRangeCount,
                                       K("externalFields.durationNano"), {}, 10, {},
                                       {0, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8}});

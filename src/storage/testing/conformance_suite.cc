@@ -939,6 +939,64 @@ TEST_P(StorageConformance, HistogramsCountGroupDistinctAndPercentiles) {
   EXPECT_EQ(std::get<uint64_t>(buckets[2].data), 2u);
 }
 
+TEST_P(StorageConformance, HistogramsPercentilesPerGroup) {
+  WriteHundred(backend());
+  query::HistogramQuery q;
+  q.range = {kT0, kT0 + 99 * kMs};
+  q.interval_nano = 50 * kMs;
+  query::Aggregation per_service{"latency", query::AggregationFunc::kPercentiles,
+                                 KeyOf("externalFields.durationNano"),
+                                 KeyOf("resource.attributes.service.name"), 10, {50, 100}, {}};
+  // "code" is a string on every span: its groups have spans but no percentiles.
+  query::Aggregation by_code{"codes", query::AggregationFunc::kPercentiles,
+                             KeyOf("span.attributes.code"), KeyOf("span.name"), 10, {50}, {}};
+  q.aggregations = {per_service, by_code};
+  absl::StatusOr<query::HistogramResult> result = backend().Histograms(q);
+  ASSERT_TRUE(result.ok()) << result.status();
+  ASSERT_EQ(result->size(), 2u);
+  // Expected by brute force: span i (service "a" when i % 3 == 0) lasts (i + 1) us.
+  auto rank = [](std::vector<double> v, double p) {
+    std::sort(v.begin(), v.end());
+    size_t r = static_cast<size_t>(std::ceil(p / 100 * static_cast<double>(v.size())));
+    return v[std::clamp<size_t>(r, 1, v.size()) - 1];
+  };
+  ASSERT_EQ((*result)[0].buckets.size(), 2u);
+  for (uint64_t b = 0; b < 2; ++b) {
+    SCOPED_TRACE(b);
+    std::vector<double> a, other;
+    for (uint64_t i = 50 * b; i < 50 * b + 50; ++i) {
+      (i % 3 == 0 ? a : other).push_back(static_cast<double>((i + 1) * kUs));
+    }
+    const query::HistogramBucket& bucket = (*result)[0].buckets[b];
+    EXPECT_EQ(bucket.bucket_key, kT0 + b * 50 * kMs);
+    query::GroupedPercentiles want;
+    want.total_count = 50;
+    want.groups = {
+        {query::TagValue(std::string("b")), other.size(),
+         {{"50.0", rank(other, 50)}, {"100.0", rank(other, 100)}}},
+        {query::TagValue(std::string("a")), a.size(),
+         {{"50.0", rank(a, 50)}, {"100.0", rank(a, 100)}}},
+    };
+    EXPECT_EQ(std::get<query::GroupedPercentiles>(bucket.data), want);
+    const auto& codes = std::get<query::GroupedPercentiles>((*result)[1].buckets[b].data);
+    ASSERT_EQ(codes.groups.size(), 1u);
+    EXPECT_EQ(codes.groups[0].key, query::TagValue(std::string("op")));
+    EXPECT_EQ(codes.groups[0].count, 50u);
+    EXPECT_TRUE(codes.groups[0].percentiles.empty());
+  }
+
+  // max_groups keeps the largest groups.
+  q.aggregations = {per_service};
+  q.aggregations[0].max_groups = 1;
+  result = backend().Histograms(q);
+  ASSERT_TRUE(result.ok()) << result.status();
+  for (const query::HistogramBucket& bucket : (*result)[0].buckets) {
+    const auto& grouped = std::get<query::GroupedPercentiles>(bucket.data);
+    ASSERT_EQ(grouped.groups.size(), 1u);
+    EXPECT_EQ(grouped.groups[0].key, query::TagValue(std::string("b")));
+  }
+}
+
 TEST_P(StorageConformance, HistogramsRangeCountOfDurationAndAttribute) {
   WriteHundred(backend());
   query::HistogramQuery q;
