@@ -324,7 +324,7 @@ describe('web UI against a seeded store', { timeout: 600_000 }, () => {
     const present = [...want.keys()].map((k) => Number(k.split('/')[1]));
     assert.deepEqual(rows, bounds.filter((b) => b >= Math.min(...present) && b <= Math.max(...present)));
     assert.match(await page.textContent('[data-testid=heatmap-top]'), /ms/);
-    await screenshot(page, '16-search-heatmap');
+    await screenshot(page, '18-search-heatmap');
 
     // Drag a rectangle over the whole width and the upper half of the rows: the search keeps
     // exactly the spans whose duration falls in those rows, and the range becomes absolute.
@@ -375,7 +375,7 @@ describe('web UI against a seeded store', { timeout: 600_000 }, () => {
     assert.equal(delta('root'), String(msToNs(20)));
     assert.equal(await page.textContent('[data-testid=compare-total-delta]'), '+20 ms');
     assert.equal(await page.textContent('[data-testid=compare-summary]'), '3 operation paths · 0 only in A · 0 only in B');
-    await screenshot(page, '17-compare');
+    await screenshot(page, '19-compare');
     assertNoPageErrors(page);
     await page.close();
   });
@@ -539,7 +539,43 @@ describe('web UI against a seeded store', { timeout: 600_000 }, () => {
       els.map((e) => [e.getAttribute('data-from'), e.getAttribute('data-to'), e.getAttribute('data-calls')]),
     );
     assert.deepEqual(gotEdges.sort(), wantEdges);
+    // The busiest service expands into its operations, each counted and measured exactly.
+    const busiest = got[0][0];
+    const ops = new Map();
+    for (const x of spans.filter((x) => x.resource.attributes['service.name'] === busiest)) {
+      const g = ops.get(x.span.name) ?? { requests: 0, errors: 0, durations: [] };
+      g.requests += 1;
+      g.errors += x.span.status.code === 'Error' ? 1 : 0;
+      g.durations.push(BigInt(x.externalFields.durationNano));
+      ops.set(x.span.name, g);
+    }
+    const wantOps = [...ops.entries()]
+      .map(([name, g]) => {
+        const d = g.durations.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+        return [busiest, name, String(g.requests), String(g.errors), String(rank(d, 50)), String(rank(d, 99))];
+      })
+      .sort((a, b) => (a[1] < b[1] ? -1 : 1));
+    assert.ok(wantOps.length >= 2, JSON.stringify(wantOps));
+    await page.locator(`[data-testid=service-row][data-service="${busiest}"] [data-testid=service-expand]`).click();
+    await page.waitForFunction((n) => {
+      const rows = [...document.querySelectorAll('[data-testid=operation-row]')];
+      return rows.length === n && rows.every((r) => r.getAttribute('data-p99') !== '');
+    }, wantOps.length);
+    const gotOps = await page.locator('[data-testid=operation-row]').evaluateAll((rows) =>
+      rows.map((r) => ['data-service', 'data-operation', 'data-requests', 'data-errors', 'data-p50', 'data-p99'].map((a) => r.getAttribute(a))),
+    );
+    assert.deepEqual([...gotOps].sort((a, b) => (a[1] < b[1] ? -1 : 1)), wantOps);
     await screenshot(page, '16-services');
+    // An operation opens the search filtered to its service and name.
+    const [, opName] = gotOps[0];
+    await page.locator('[data-testid=operation-row] [data-testid=operation-link]').first().click();
+    await page.waitForURL(/sel=/);
+    assert.deepEqual(new URL(page.url()).searchParams.getAll('sel').map((v) => JSON.parse(v)), [
+      ['resource.attributes.service.name', [busiest]],
+      ['span.name', [opName]],
+    ]);
+    await page.goBack();
+    await page.waitForSelector('[data-testid=service-row]');
     // A service opens the search filtered to it.
     await page.locator('[data-testid=service-row][data-service=payment] [data-testid=service-link]').click();
     await page.waitForURL(/sel=/);
@@ -751,7 +787,7 @@ describe('web UI against a seeded store', { timeout: 600_000 }, () => {
     assert.equal(await first.locator('[data-testid=cell-start]').textContent(), shownAt(failed.fraud.startNs, 0, 'UTC'));
     assert.match(await page.textContent('[data-testid=axis-start]'), /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$/);
     assert.match(await page.textContent('[data-testid=axis-end]'), /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$/);
-    await screenshot(page, '15-search-utc');
+    await screenshot(page, '17-search-utc');
 
     // The choice holds on the trace page and survives a reload; switching back is local again.
     await first.click();

@@ -1,5 +1,5 @@
 import type { HistogramResponse } from '../api/types';
-import { serviceRows, servicesGraph, sparkline } from './servicesOverview';
+import { ONE_BUCKET, groupLatency, serviceRows, servicesGraph, sparkline } from './servicesOverview';
 
 const G = 1_700_000_000_000_000_000n;
 const I = 60_000_000_000n;
@@ -29,6 +29,35 @@ describe('servicesOverview', () => {
       { service: 'cart', requests: 3, errors: 0, requestSeries: [3, 0, 0], errorSeries: [0, 0, 0] },
     ]);
     expect(serviceRows(undefined, undefined, G, I, 3)).toEqual([]);
+  });
+
+  it('reads p50 and p99 per group from a grouped PERCENTILES histogram', () => {
+    expect(ONE_BUCKET).toBe(9_223_372_036_854_775_808n);
+    const resp: HistogramResponse = {
+      histograms: [
+        {
+          histogramLabel: 'latency',
+          buckets: [
+            {
+              bucketKey: 0,
+              data: {
+                totalCount: 9,
+                subBuckets: [
+                  { key: 'web', count: 6, percentiles: { '50.0': 2e6, '99.0': 9e6 } },
+                  { key: 'api', count: 2, percentiles: { '50.0': 1e6, '99.0': 1.5e6 } },
+                  { key: 'queue', count: 1, percentiles: {} },
+                ],
+              },
+            },
+          ],
+        },
+      ],
+    };
+    expect([...groupLatency(resp)]).toEqual([
+      ['web', { p50: 2e6, p99: 9e6 }],
+      ['api', { p50: 1e6, p99: 1.5e6 }],
+    ]);
+    expect(groupLatency(undefined).size).toBe(0);
   });
 
   it('draws a sparkline scaled to its maximum', () => {

@@ -1,6 +1,7 @@
-// The services overview: per service, requests (its server and consumer spans), errors and their
-// series over time, from two /v1/histograms answers (all requests, and the failed ones) counted
-// per service. Latency percentiles come per service from the statistics endpoint.
+// The services overview: per service (and, expanded, per operation of one service) requests (its
+// server and consumer spans), errors and their series over time, from two /v1/histograms answers
+// (all requests, and the failed ones) counted per group value; latency percentiles per group from
+// a third, one-bucket PERCENTILES histogram grouped the same way.
 import type { DependencyLink } from '../api/client';
 import type { HistogramResponse, SearchFilter } from '../api/types';
 import { serviceNodeId, type ServiceGraph } from './serviceGraph';
@@ -11,7 +12,11 @@ export const SERVICE_KEY = 'resource.attributes.service.name';
 export const REQUEST_FILTER: SearchFilter = { keyValueFilter: { key: 'span.kind', operator: 'in', value: ['Server', 'Consumer'] } };
 export const ERROR_FILTER: SearchFilter = { keyValueFilter: { key: 'span.status.code', operator: 'equals', value: 'Error' } };
 
+/** An interval longer than any timestamp: the whole range falls in one histogram bucket. */
+export const ONE_BUCKET = 2n ** 63n;
+
 export interface ServiceRow {
+  /** The group's value: a service name, or an operation name within one service. */
   service: string;
   requests: number;
   errors: number;
@@ -53,6 +58,29 @@ export function serviceRows(
       return { service, requests: sum(requestSeries), errors: sum(errorSeries), requestSeries, errorSeries };
     })
     .sort((a, b) => b.requests - a.requests || (a.service < b.service ? -1 : 1));
+}
+
+export interface GroupLatency {
+  p50: number;
+  p99: number;
+}
+
+/**
+ * p50 and p99 per group value from a PERCENTILES histogram grouped by the key (percentiles 50
+ * and 99), summed over its buckets (one, with ONE_BUCKET). Groups without a number are left out.
+ */
+export function groupLatency(resp: HistogramResponse | undefined): Map<string, GroupLatency> {
+  const out = new Map<string, GroupLatency>();
+  for (const b of resp?.histograms[0]?.buckets ?? []) {
+    const subs = typeof b.data === 'object' ? (b.data as { subBuckets?: unknown }).subBuckets : undefined;
+    if (!Array.isArray(subs)) continue;
+    for (const s of subs as { key: unknown; percentiles?: Record<string, unknown> }[]) {
+      const p50 = Number(s.percentiles?.['50.0']);
+      const p99 = Number(s.percentiles?.['99.0']);
+      if (Number.isFinite(p50) && Number.isFinite(p99)) out.set(String(s.key), { p50, p99 });
+    }
+  }
+  return out;
 }
 
 /** SVG points of a sparkline `width` x `height` for `series`, scaled to `max` (its own maximum). */

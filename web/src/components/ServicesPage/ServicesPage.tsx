@@ -1,18 +1,18 @@
 // Services overview: per service, over the chosen range, its requests (server and consumer spans)
 // and their rate, errors and error rate, p50 and p99 latency, and sparklines of requests and
-// errors. Two histogram requests give every service's counts and series at once; the latency
-// percentiles are one statistics request per service. A service's name opens the search filtered
-// to it.
-import { useQueries, useQuery } from '@tanstack/react-query';
-import { useMemo, useState } from 'react';
+// errors; a service expands into the same per operation. Three histogram requests give every
+// service's (or one service's operations') counts, series and percentiles at once. A name opens
+// the search filtered to it.
+import { useQuery } from '@tanstack/react-query';
+import { Fragment, useMemo, useState } from 'react';
 import { Link, useSearchParams } from 'react-router';
-import { getDependencies, getHistograms, getTagStatistics } from '../../api/client';
+import { getDependencies, getHistograms } from '../../api/client';
 import { timeframeKey } from '../../api/hooks';
 import type { SearchFilter, Timeframe } from '../../api/types';
 import { ERROR_COLOR, serviceColor } from '../../model/colors';
 import { formatDuration } from '../../model/format';
 import { defaultSearchState, PRESET_LABELS, PRESET_MS, RANGE_PRESETS, serializeSearchState, type RangePreset } from '../../model/searchState';
-import { ERROR_FILTER, REQUEST_FILTER, SERVICE_KEY, serviceRows, servicesGraph, sparkline } from '../../model/servicesOverview';
+import { ERROR_FILTER, ONE_BUCKET, REQUEST_FILTER, SERVICE_KEY, groupLatency, serviceRows, servicesGraph, sparkline, type ServiceRow } from '../../model/servicesOverview';
 import { msToNs } from '../../model/span';
 import { ErrorMessage } from '../common/ErrorMessage';
 import { ServiceGraphView } from '../TraceView/ServiceGraph/ServiceGraph';
@@ -23,25 +23,69 @@ const SPARK_H = 22;
 
 type SortKey = 'requests' | 'errorRate' | 'p99' | 'service';
 
-function countsRequest(timeframe: Timeframe, interval: bigint, filters: SearchFilter[]) {
-  return getHistograms({
-    timeframe,
-    filters,
-    interval,
-    intervalKey: 'span.startTimeUnixNano',
-    aggregations: { requests: { func: 'COUNT', groupBy: SERVICE_KEY, maxGroups: 1000 } },
-  });
+const OPERATION_KEY = 'span.name';
+
+function countsRequest(timeframe: Timeframe, interval: bigint, filters: SearchFilter[], groupBy: string, signal?: AbortSignal) {
+  return getHistograms(
+    {
+      timeframe,
+      filters,
+      interval,
+      intervalKey: 'span.startTimeUnixNano',
+      aggregations: { requests: { func: 'COUNT', groupBy, maxGroups: 1000 } },
+    },
+    signal,
+  );
 }
+
+/** p50 and p99 of the requests' durations per group, the whole range in one bucket. */
+function latencyRequest(timeframe: Timeframe, filters: SearchFilter[], groupBy: string, signal?: AbortSignal) {
+  return getHistograms(
+    {
+      timeframe,
+      filters,
+      interval: ONE_BUCKET,
+      intervalKey: 'span.startTimeUnixNano',
+      aggregations: {
+        latency: { func: 'PERCENTILES', key: 'externalFields.durationNano', groupBy, maxGroups: 1000, aggregationParameters: { percentiles: [50, 99] } },
+      },
+    },
+    signal,
+  );
+}
+
+/** A group's requests, errors, series and percentiles, as the table shows them. */
+function useGroups(timeframe: Timeframe, filters: SearchFilter[], groupBy: string, grid: { interval: bigint; gridStart: bigint; slots: number }) {
+  const key = [timeframeKey(timeframe), JSON.stringify(filters), groupBy];
+  const requests = useQuery({ queryKey: ['services', 'requests', ...key], queryFn: ({ signal }) => countsRequest(timeframe, grid.interval, filters, groupBy, signal) });
+  const errors = useQuery({
+    queryKey: ['services', 'errors', ...key],
+    queryFn: ({ signal }) => countsRequest(timeframe, grid.interval, [...filters, ERROR_FILTER], groupBy, signal),
+  });
+  const latency = useQuery({ queryKey: ['services', 'latency', ...key], queryFn: ({ signal }) => latencyRequest(timeframe, filters, groupBy, signal) });
+  const rows = useMemo(() => {
+    const p = groupLatency(latency.data);
+    return serviceRows(requests.data, errors.data, grid.gridStart, grid.interval, grid.slots).map((r) => ({
+      ...r,
+      p50: p.get(r.service)?.p50,
+      p99: p.get(r.service)?.p99,
+      errorRate: r.requests ? r.errors / r.requests : 0,
+    }));
+  }, [requests.data, errors.data, latency.data, grid.gridStart, grid.interval, grid.slots]);
+  return { rows, requests, errors, latency };
+}
+
+type TableRow = ServiceRow & { p50?: number; p99?: number; errorRate: number };
 
 /** Requests per second, or per minute when fewer than one a second. */
 function rateText(perSecond: number): string {
   return perSecond >= 1 ? `${perSecond.toFixed(1)}/s` : `${(perSecond * 60).toFixed(2)}/min`;
 }
 
-function searchLink(service: string, preset: RangePreset): string {
+function searchLink(service: string, preset: RangePreset, operation?: string): string {
   const s = defaultSearchState();
   s.range = { kind: 'relative', preset };
-  s.selections = { [SERVICE_KEY]: [service] };
+  s.selections = { [SERVICE_KEY]: [service], ...(operation !== undefined && { [OPERATION_KEY]: [operation] }) };
   return `/?${serializeSearchState(s)}`;
 }
 
@@ -58,41 +102,23 @@ export function ServicesPage() {
   const interval = (timeframe.endTimeUnixNanoSec - timeframe.startTimeUnixNanoSec) / BigInt(SLOTS) || 1n;
   const gridStart = (timeframe.startTimeUnixNanoSec / interval) * interval;
   const slots = Number((timeframe.endTimeUnixNanoSec - gridStart) / interval) + 1;
-  const key = timeframeKey(timeframe);
-  const requests = useQuery({ queryKey: ['services', 'requests', key], queryFn: () => countsRequest(timeframe, interval, [REQUEST_FILTER]) });
-  const errors = useQuery({ queryKey: ['services', 'errors', key], queryFn: () => countsRequest(timeframe, interval, [REQUEST_FILTER, ERROR_FILTER]) });
+  const grid = { interval, gridStart, slots };
+  const { rows, requests, errors, latency } = useGroups(timeframe, SERVICE_FILTERS, SERVICE_KEY, grid);
   const deps = useQuery({
-    queryKey: ['services', 'dependencies', key],
+    queryKey: ['services', 'dependencies', timeframeKey(timeframe)],
     queryFn: ({ signal }) => getDependencies(anchorMs, PRESET_MS[preset], signal),
   });
-  const rows = useMemo(() => serviceRows(requests.data, errors.data, gridStart, interval, slots), [requests.data, errors.data, gridStart, interval, slots]);
-  const latency = useQueries({
-    queries: rows.map((r) => ({
-      queryKey: ['services', 'latency', key, r.service],
-      queryFn: ({ signal }: { signal: AbortSignal }) =>
-        getTagStatistics(
-          'externalFields.durationNano',
-          {
-            timeframe,
-            filters: [REQUEST_FILTER, { keyValueFilter: { key: SERVICE_KEY, operator: 'equals', value: r.service } }],
-            desiredStatistics: ['p50', 'p99'],
-          },
-          signal,
-        ),
-    })),
-  });
   const graph = useMemo(() => (deps.data ? servicesGraph(rows, deps.data.data ?? []) : null), [rows, deps.data]);
-  const p = (i: number, name: 'p50' | 'p99') => {
-    const v = latency[i]?.data?.statistics[name];
-    return v === undefined ? undefined : Number(v);
-  };
+  const [expanded, setExpanded] = useState<ReadonlySet<string>>(new Set());
+  const toggle = (service: string) =>
+    setExpanded((e) => {
+      const next = new Set(e);
+      if (!next.delete(service)) next.add(service);
+      return next;
+    });
   const seconds = PRESET_MS[preset] / 1000;
-  const table = rows.map((r, i) => ({ ...r, p50: p(i, 'p50'), p99: p(i, 'p99'), errorRate: r.requests ? r.errors / r.requests : 0 }));
-  table.sort((a, b) => {
-    if (sort === 'service') return a.service < b.service ? -1 : 1;
-    const k = sort === 'requests' ? 'requests' : sort === 'errorRate' ? 'errorRate' : 'p99';
-    return (b[k] ?? -1) - (a[k] ?? -1) || (a.service < b.service ? -1 : 1);
-  });
+  const table = sortRows(rows, sort);
+  const latencyPending = latency.isPending;
 
   const header = (k: SortKey, label: string) => (
     <th aria-sort={sort === k ? (k === 'service' ? 'ascending' : 'descending') : 'none'}>
@@ -152,35 +178,16 @@ export function ServicesPage() {
           </thead>
           <tbody>
             {table.map((r) => (
-              <tr
-                key={r.service}
-                data-testid="service-row"
-                data-service={r.service}
-                data-requests={r.requests}
-                data-errors={r.errors}
-                data-p50={r.p50 ?? ''}
-                data-p99={r.p99 ?? ''}
-              >
-                <td>
-                  <span className="swatch" style={{ background: serviceColor(r.service) }} />{' '}
-                  <Link to={searchLink(r.service, preset)} data-testid="service-link">
-                    {r.service}
-                  </Link>
-                </td>
-                <td className="num mono">{r.requests.toLocaleString('en-US')}</td>
-                <td className="num mono">{rateText(r.requests / seconds)}</td>
-                <td className="num mono" style={r.errors ? { color: ERROR_COLOR } : undefined}>
-                  {r.errors ? `${r.errors.toLocaleString('en-US')} (${(r.errorRate * 100).toFixed(1)}%)` : '0'}
-                </td>
-                <td className="num mono">{r.p50 === undefined ? '…' : formatDuration(r.p50)}</td>
-                <td className="num mono">{r.p99 === undefined ? '…' : formatDuration(r.p99)}</td>
-                <td>
-                  <svg width={SPARK_W} height={SPARK_H} role="img" aria-label={`Requests and errors of ${r.service} over time`}>
-                    <polyline points={sparkline(r.requestSeries, SPARK_W, SPARK_H - 2)} className="spark" />
-                    {r.errors > 0 && <polyline points={sparkline(r.errorSeries, SPARK_W, SPARK_H - 2, Math.max(1, ...r.requestSeries))} className="spark spark-errors" />}
-                  </svg>
-                </td>
-              </tr>
+              <Fragment key={r.service}>
+                <GroupRow
+                  row={r}
+                  seconds={seconds}
+                  link={searchLink(r.service, preset)}
+                  latencyPending={latencyPending}
+                  expand={{ open: expanded.has(r.service), toggle: () => toggle(r.service) }}
+                />
+                {expanded.has(r.service) && <OperationRows service={r.service} timeframe={timeframe} grid={grid} seconds={seconds} preset={preset} sort={sort} />}
+              </Fragment>
             ))}
           </tbody>
         </table>
@@ -193,5 +200,112 @@ export function ServicesPage() {
         </section>
       )}
     </div>
+  );
+}
+
+const SERVICE_FILTERS: SearchFilter[] = [REQUEST_FILTER];
+
+function sortRows(rows: TableRow[], sort: SortKey): TableRow[] {
+  return [...rows].sort((a, b) => {
+    if (sort === 'service') return a.service < b.service ? -1 : 1;
+    const k = sort === 'requests' ? 'requests' : sort === 'errorRate' ? 'errorRate' : 'p99';
+    return (b[k] ?? -1) - (a[k] ?? -1) || (a.service < b.service ? -1 : 1);
+  });
+}
+
+/** One service's operations, as rows under it: the same columns, from three requests of their own. */
+function OperationRows(props: {
+  service: string;
+  timeframe: Timeframe;
+  grid: { interval: bigint; gridStart: bigint; slots: number };
+  seconds: number;
+  preset: RangePreset;
+  sort: SortKey;
+}) {
+  const { service, timeframe, grid, seconds, preset, sort } = props;
+  const filters = useMemo<SearchFilter[]>(() => [REQUEST_FILTER, { keyValueFilter: { key: SERVICE_KEY, operator: 'equals', value: service } }], [service]);
+  const { rows, requests, errors, latency } = useGroups(timeframe, filters, OPERATION_KEY, grid);
+  if (requests.isError || errors.isError) {
+    return (
+      <tr>
+        <td colSpan={7}>
+          <ErrorMessage error={requests.error ?? errors.error} title={`Could not load the operations of ${service}`} />
+        </td>
+      </tr>
+    );
+  }
+  if (requests.isPending || errors.isPending) {
+    return (
+      <tr>
+        <td colSpan={7} className="muted small operation-cell">
+          Loading operations…
+        </td>
+      </tr>
+    );
+  }
+  return (
+    <>
+      {sortRows(rows, sort).map((r) => (
+        <GroupRow key={r.service} row={r} seconds={seconds} link={searchLink(service, preset, r.service)} latencyPending={latency.isPending} operationOf={service} />
+      ))}
+    </>
+  );
+}
+
+function GroupRow(props: {
+  row: TableRow;
+  seconds: number;
+  link: string;
+  latencyPending: boolean;
+  /** For a service: whether its operations are shown, and the switch. */
+  expand?: { open: boolean; toggle: () => void };
+  /** For an operation: its service. */
+  operationOf?: string;
+}) {
+  const { row: r, seconds, link, latencyPending, expand, operationOf } = props;
+  const latency = (v: number | undefined) => (v !== undefined ? formatDuration(v) : latencyPending ? '…' : '–');
+  return (
+    <tr
+      className={operationOf !== undefined ? 'operation-row' : undefined}
+      data-testid={operationOf !== undefined ? 'operation-row' : 'service-row'}
+      data-service={operationOf ?? r.service}
+      data-operation={operationOf !== undefined ? r.service : undefined}
+      data-requests={r.requests}
+      data-errors={r.errors}
+      data-p50={r.p50 ?? ''}
+      data-p99={r.p99 ?? ''}
+    >
+      <td className={operationOf !== undefined ? 'operation-cell' : undefined}>
+        {expand && (
+          <button
+            type="button"
+            className="link-button expand"
+            aria-expanded={expand.open}
+            aria-label={`${expand.open ? 'Hide' : 'Show'} the operations of ${r.service}`}
+            onClick={expand.toggle}
+            data-testid="service-expand"
+          >
+            {expand.open ? '▾' : '▸'}
+          </button>
+        )}
+        {operationOf === undefined && <span className="swatch" style={{ background: serviceColor(r.service) }} />}{' '}
+        <Link to={link} data-testid={operationOf !== undefined ? 'operation-link' : 'service-link'}>
+          {r.service}
+        </Link>
+      </td>
+      <td className="num mono">{r.requests.toLocaleString('en-US')}</td>
+      <td className="num mono">{rateText(r.requests / seconds)}</td>
+      <td className="num mono" style={r.errors ? { color: ERROR_COLOR } : undefined}>
+        {r.errors ? `${r.errors.toLocaleString('en-US')} (${(r.errorRate * 100).toFixed(1)}%)` : '0'}
+      </td>
+      <td className="num mono">{latency(r.p50)}</td>
+      <td className="num mono">{latency(r.p99)}</td>
+      <td>
+        <svg width={SPARK_W} height={SPARK_H} role="img" aria-label={`Requests and errors of ${r.service} over time`}>
+          <polyline points={sparkline(r.requestSeries, SPARK_W, SPARK_H - 2)} className="spark" />
+          {r.errors > 0 && <polyline points={sparkline(r.errorSeries, SPARK_W, SPARK_H - 2, Math.max(1, ...r.requestSeries))} className="spark spark-errors" />}
+        </svg>
+      </td>
+    </tr>
   );
 }
