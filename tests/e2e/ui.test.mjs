@@ -530,13 +530,18 @@ describe('web UI against a seeded store', { timeout: 600_000 }, () => {
       const child = x.resource.attributes['service.name'];
       if (!parent || parent === child) continue;
       const k = `service:${parent}->service:${child}`;
-      calls.set(k, (calls.get(k) ?? 0) + 1);
+      const c = calls.get(k) ?? { calls: 0, errors: 0 };
+      c.calls += 1;
+      c.errors += x.span.status.code === 'Error' ? 1 : 0;
+      calls.set(k, c);
     }
-    const wantEdges = [...calls.entries()].map(([k, n]) => [k.split('->')[0], k.split('->')[1], String(n)]).sort();
+    const wantEdges = [...calls.entries()].map(([k, c]) => [k.split('->')[0], k.split('->')[1], String(c.calls), String(c.errors)]).sort();
+    // The failed checkout's Charge: at least one edge carries an error.
+    assert.ok(wantEdges.some((e) => e[3] !== '0'), JSON.stringify(wantEdges));
     assert.ok(wantEdges.length >= 4, JSON.stringify(wantEdges));
     await page.waitForSelector('[data-testid=services-map] [data-testid=graph-edge]');
     const gotEdges = await page.locator('[data-testid=services-map] [data-testid=graph-edge]').evaluateAll((els) =>
-      els.map((e) => [e.getAttribute('data-from'), e.getAttribute('data-to'), e.getAttribute('data-calls')]),
+      els.map((e) => [e.getAttribute('data-from'), e.getAttribute('data-to'), e.getAttribute('data-calls'), e.getAttribute('data-errors')]),
     );
     assert.deepEqual(gotEdges.sort(), wantEdges);
     // The busiest service expands into its operations, each counted and measured exactly.

@@ -11,6 +11,7 @@
 #include "api/jaeger/jaeger_json.h"
 #include "api/jaeger/jaeger_query_params.h"
 #include "api/otlp/otlp_encoding.h"
+#include "api/teletrace_v1/dependencies.h"
 #include "api/teletrace_v1/teletrace_v1_api.h"
 #include "common/json_string.h"
 #include "common/status_macros.h"
@@ -130,16 +131,6 @@ absl::StatusOr<uint64_t> ParseMillis(const Params& params, std::string_view name
   }
   return static_cast<uint64_t>(v) * 1'000'000;
 }
-
-struct SpanKey {
-  TraceId trace_id;
-  SpanId span_id;
-  bool operator==(const SpanKey&) const = default;
-  template <typename H>
-  friend H AbslHashValue(H h, const SpanKey& k) {
-    return H::combine(std::move(h), k.trace_id, k.span_id);
-  }
-};
 
 }  // namespace
 
@@ -473,56 +464,22 @@ HttpResponse JaegerApi::Dependencies(const HttpRequest& request, std::string_vie
   if (!lookback.ok()) return Error(lookback.status());
   const std::string service = Param(params, "service");  // edges from or to it only
 
-  // Every span in range: its service, and the edge to its parent once both are known. Newest
-  // first, so a cut by the examined-spans budget keeps the most recent calls.
-  absl::flat_hash_map<std::string, uint32_t> service_ids;
-  std::vector<std::string> services;
-  absl::flat_hash_map<SpanKey, uint32_t> service_of;
-  std::vector<std::pair<SpanKey, uint32_t>> children;  // (parent, child's service)
-
-  query::SearchQuery q;
-  q.range = {*end > *lookback ? *end - *lookback : 0, *end};
-  q.sort = {query::SortField::kStartTime, /*ascending=*/false};
-  q.page_size = query::kMaxPageSize;
-  size_t examined = 0;
-  for (;;) {
-    absl::StatusOr<query::SearchResult> page = backend_->Search(q);
-    if (!page.ok()) return Error(page.status());
-    for (const model::StoredSpan& s : page->spans) {
-      std::string_view service = s.resource ? model::ServiceName(*s.resource) : std::string_view();
-      auto [it, added] =
-          service_ids.try_emplace(std::string(service), static_cast<uint32_t>(services.size()));
-      if (added) services.emplace_back(service);
-      service_of.emplace(SpanKey{s.span.trace_id, s.span.span_id}, it->second);
-      if (!IsZeroId(s.span.parent_span_id)) {
-        children.emplace_back(SpanKey{s.span.trace_id, s.span.parent_span_id}, it->second);
-      }
-    }
-    examined += page->spans.size();
-    if (!page->next.has_value()) break;
-    if (examined >= limits_.max_examined_spans) {
-      spdlog::warn("jaeger api: dependencies stopped after the newest {} spans", examined);
-      break;
-    }
-    q.after = page->next;
-  }
-  std::map<std::pair<std::string_view, std::string_view>, uint64_t> calls;
-  for (const auto& [parent, child_service] : children) {
-    auto it = service_of.find(parent);
-    if (it == service_of.end()) continue;
-    const std::string& parent_name = services[it->second];
-    const std::string& child_name = services[child_service];
-    if (!service.empty() && parent_name != service && child_name != service) continue;
-    ++calls[{parent_name, child_name}];
+  absl::StatusOr<v1::Dependencies> deps = v1::ServiceDependencies(
+      *backend_, {*end > *lookback ? *end - *lookback : 0, *end}, service,
+      limits_.max_examined_spans);
+  if (!deps.ok()) return Error(deps.status());
+  if (deps->partial) {
+    spdlog::warn("jaeger api: dependencies stopped after the newest {} spans",
+                 limits_.max_examined_spans);
   }
   std::string data = "[";
-  for (const auto& [edge, count] : calls) {
+  for (const v1::DependencyEdge& edge : deps->edges) {
     if (data.size() > 1) data.push_back(',');
     data.append("{\"parent\":");
-    AppendJsonString(&data, edge.first);
+    AppendJsonString(&data, edge.parent);
     data.append(",\"child\":");
-    AppendJsonString(&data, edge.second);
-    data.append(fmt::format(",\"callCount\":{}}}", count));
+    AppendJsonString(&data, edge.child);
+    data.append(fmt::format(",\"callCount\":{}}}", edge.calls));
   }
   data.push_back(']');
   return Envelope(data, 0);

@@ -461,4 +461,22 @@ absl::StatusOr<TraceSearchRequest> ParseTraceSearchRequest(const json& body,
   return r;
 }
 
+absl::StatusOr<DependenciesRequest> ParseDependenciesRequest(const json& body,
+                                                             uint64_t now_unix_nano) {
+  DependenciesRequest r;
+  ASSIGN_OR_RETURN(r.range, ParseTimeframe(body, now_unix_nano));
+  for (const auto& [name, value] : body.items()) {
+    if (name == "timeframe") continue;
+    if (name != "service") {
+      return Invalid(fmt::format("{}: unknown field (expected timeframe or service)", name));
+    }
+    if (value.is_null()) continue;
+    if (!value.is_string()) {
+      return Invalid(fmt::format("service: must be a string, got {}", JsonTypeName(value)));
+    }
+    r.service = value.get<std::string>();
+  }
+  return r;
+}
+
 }  // namespace teletrace::api::v1

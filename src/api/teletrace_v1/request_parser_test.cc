@@ -220,6 +220,23 @@ TEST(RequestParserTest, HistogramRangeCount) {
                 "aggregations.h.aggregationParameters.bounds: at most 200 bounds, got 201"));
 }
 
+TEST(RequestParserTest, DependenciesRequest) {
+  auto r = ParseDependenciesRequest(
+      json::parse(R"({"timeframe":{"startTimeUnixNanoSec":5,"endTimeUnixNanoSec":9},"service":"web"})"),
+      kNow);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->range.start_unix_nano, 5u);
+  EXPECT_EQ(r->range.end_unix_nano, 9u);
+  EXPECT_EQ(r->service, "web");
+  auto all = ParseDependenciesRequest(json::object(), kNow);
+  ASSERT_TRUE(all.ok()) << all.status();
+  EXPECT_EQ(all->service, "");
+  EXPECT_EQ(ParseDependenciesRequest(json::parse(R"({"service":3})"), kNow).status(),
+            absl::InvalidArgumentError("service: must be a string, got number"));
+  EXPECT_EQ(ParseDependenciesRequest(json::parse(R"({"services":"web"})"), kNow).status(),
+            absl::InvalidArgumentError("services: unknown field (expected timeframe or service)"));
+}
+
 TEST(RequestParserTest, TagValuesRequest) {
   auto q = ParseTagValuesRequest("span.attributes.http.method", json::parse(R"({"limit":5})"),
                                  kNow);

@@ -1,5 +1,6 @@
 #include "api/teletrace_v1/teletrace_v1_api.h"
 
+#include "api/teletrace_v1/dependencies.h"
 #include "api/teletrace_v1/key_resolver.h"
 #include "api/teletrace_v1/request_parser.h"
 #include "api/teletrace_v1/span_json.h"
@@ -212,6 +213,10 @@ HttpResponse TeletraceV1Api::Handle(const HttpRequest& request) {
     if (!post) return MethodNotAllowed(request, "POST");
     return SearchTraces(request);
   }
+  if (path == "/v1/dependencies") {
+    if (!post) return MethodNotAllowed(request, "POST");
+    return ServiceDependencies(request);
+  }
   if (path == "/v1/histograms") {
     if (!post) return MethodNotAllowed(request, "POST");
     return Histograms(request);
@@ -280,6 +285,27 @@ HttpResponse TeletraceV1Api::Search(const HttpRequest& request) {
   out += ",\"spans\":";
   AppendSpans(&out, result->spans);
   out += "}";
+  return JsonResponse(std::move(out));
+}
+
+HttpResponse TeletraceV1Api::ServiceDependencies(const HttpRequest& request) {
+  auto body = ParseBody(request.body);
+  if (!body.ok()) return ErrorResponse(body.status());
+  auto q = ParseDependenciesRequest(*body, now_());
+  if (!q.ok()) return ErrorResponse(q.status());
+  auto deps = v1::ServiceDependencies(*backend_, q->range, q->service, kMaxDependencySpans);
+  if (!deps.ok()) return ErrorResponse(deps.status());
+  std::string out = "{\"dependencies\":[";
+  for (size_t i = 0; i < deps->edges.size(); ++i) {
+    const DependencyEdge& e = deps->edges[i];
+    if (i > 0) out += ",";
+    out += "{\"parent\":";
+    AppendJsonString(&out, e.parent);
+    out += ",\"child\":";
+    AppendJsonString(&out, e.child);
+    out += fmt::format(R"(,"callCount":{},"errorCount":{}}})", e.calls, e.errors);
+  }
+  out += fmt::format(R"(],"partial":{}}})", deps->partial);
   return JsonResponse(std::move(out));
 }
 

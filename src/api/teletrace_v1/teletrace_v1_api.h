@@ -39,6 +39,7 @@ class TeletraceV1Api {
   HttpResponse TagValues(const HttpRequest& request, std::string_view tag);
   HttpResponse TagStatistics(const HttpRequest& request, std::string_view tag);
   HttpResponse Histograms(const HttpRequest& request);
+  HttpResponse ServiceDependencies(const HttpRequest& request);
   HttpResponse SystemInfo();
   // A request body parsed, its keys resolved ("user.id" -> "span.attributes.user.id"), and the
   // resolver, for a path's :tag.

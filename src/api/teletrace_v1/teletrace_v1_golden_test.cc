@@ -285,6 +285,10 @@ TEST_F(TeletraceV1GoldenTest, HistogramsOfEveryKind) {
   ExpectGolden("histograms.json", Call("POST", "/v1/histograms", request.dump()));
 }
 
+TEST_F(TeletraceV1GoldenTest, Dependencies) {
+  ExpectGolden("dependencies.json", Call("POST", "/v1/dependencies", "{}"));
+}
+
 TEST_F(TeletraceV1GoldenTest, Errors) {
   ExpectGolden("error_400.json",
                Call("POST", "/v1/search",

@@ -18,6 +18,8 @@ import type {
   SystemInfo,
   TraceSearchRequest,
   TracesResponse,
+  DependenciesRequest,
+  DependenciesResponse,
   StatisticsResponse,
   TagsResponse,
   TagValuesRequest,
@@ -89,16 +91,9 @@ export function getSystemInfo(signal?: AbortSignal): Promise<SystemInfo> {
   return request('GET', '/v1/system-info', undefined, signal);
 }
 
-/** A call edge between services, as Jaeger's /api/dependencies lists them. */
-export interface DependencyLink {
-  parent: string;
-  child: string;
-  callCount: number;
-}
-
-/** Service-to-service calls of spans that started in (end - lookback, end] (Jaeger API). */
-export function getDependencies(endMs: number, lookbackMs: number, signal?: AbortSignal): Promise<{ data: DependencyLink[] }> {
-  return request('GET', `/api/dependencies?endTs=${Math.round(endMs)}&lookback=${Math.round(lookbackMs)}`, undefined, signal);
+/** Calls between services in a range, with those that failed (POST /v1/dependencies). */
+export function getServiceDependencies(req: DependenciesRequest, signal?: AbortSignal): Promise<DependenciesResponse> {
+  return request('POST', '/v1/dependencies', req, signal);
 }
 
 export function searchTraces(req: TraceSearchRequest, signal?: AbortSignal): Promise<TracesResponse> {

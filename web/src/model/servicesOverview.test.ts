@@ -69,9 +69,9 @@ describe('servicesOverview', () => {
   it('makes a call graph of the services, without calls inside one service', () => {
     const rows = [{ service: 'web', requests: 6, errors: 1, requestSeries: [], errorSeries: [] }];
     const g = servicesGraph(rows, [
-      { parent: 'web', child: 'api', callCount: 4 },
-      { parent: 'web', child: 'web', callCount: 9 },
-      { parent: 'api', child: 'db-proxy', callCount: 2 },
+      { parent: 'web', child: 'api', callCount: 4, errorCount: 1 },
+      { parent: 'web', child: 'web', callCount: 9, errorCount: 0 },
+      { parent: 'api', child: 'db-proxy', callCount: 2, errorCount: 0 },
     ]);
     expect(g.nodes).toEqual([
       { id: 'service:api', type: 'service', label: 'api', spanCount: 0, errorCount: 0 },
@@ -80,7 +80,7 @@ describe('servicesOverview', () => {
     ]);
     expect(g.edges).toEqual([
       { id: 'service:api->service:db-proxy', from: 'service:api', to: 'service:db-proxy', calls: 2, errors: 0 },
-      { id: 'service:web->service:api', from: 'service:web', to: 'service:api', calls: 4, errors: 0 },
+      { id: 'service:web->service:api', from: 'service:web', to: 'service:api', calls: 4, errors: 1 },
     ]);
   });
 });

@@ -2,8 +2,7 @@
 // server and consumer spans), errors and their series over time, from two /v1/histograms answers
 // (all requests, and the failed ones) counted per group value; latency percentiles per group from
 // a third, one-bucket PERCENTILES histogram grouped the same way.
-import type { DependencyLink } from '../api/client';
-import type { HistogramResponse, SearchFilter } from '../api/types';
+import type { DependencyEdge, HistogramResponse, SearchFilter } from '../api/types';
 import { serviceNodeId, type ServiceGraph } from './serviceGraph';
 
 export const SERVICE_KEY = 'resource.attributes.service.name';
@@ -91,9 +90,10 @@ export function sparkline(series: number[], width: number, height: number, max =
 
 /**
  * The services' call graph of the range: a node per service (its requests and errors), an edge per
- * pair of services one calls the other (calls between spans of one service are left out).
+ * pair of services one calls the other, with the calls that failed (calls between spans of one
+ * service are left out).
  */
-export function servicesGraph(rows: readonly ServiceRow[], links: readonly DependencyLink[]): ServiceGraph {
+export function servicesGraph(rows: readonly ServiceRow[], links: readonly DependencyEdge[]): ServiceGraph {
   const nodes = new Map(rows.map((r) => [r.service, { id: serviceNodeId(r.service), type: 'service' as const, label: r.service, spanCount: r.requests, errorCount: r.errors }]));
   const edges = links
     .filter((l) => l.parent !== l.child)
@@ -101,7 +101,7 @@ export function servicesGraph(rows: readonly ServiceRow[], links: readonly Depen
       for (const s of [l.parent, l.child]) {
         if (!nodes.has(s)) nodes.set(s, { id: serviceNodeId(s), type: 'service' as const, label: s, spanCount: 0, errorCount: 0 });
       }
-      return { id: `${serviceNodeId(l.parent)}->${serviceNodeId(l.child)}`, from: serviceNodeId(l.parent), to: serviceNodeId(l.child), calls: l.callCount, errors: 0 };
+      return { id: `${serviceNodeId(l.parent)}->${serviceNodeId(l.child)}`, from: serviceNodeId(l.parent), to: serviceNodeId(l.child), calls: Number(l.callCount), errors: Number(l.errorCount) };
     })
     .sort((a, b) => (a.id < b.id ? -1 : 1));
   return { nodes: [...nodes.values()].sort((a, b) => (a.label < b.label ? -1 : 1)), edges };

@@ -6,7 +6,7 @@
 import { useQuery } from '@tanstack/react-query';
 import { Fragment, useMemo, useState } from 'react';
 import { Link, useSearchParams } from 'react-router';
-import { getDependencies, getHistograms } from '../../api/client';
+import { getHistograms, getServiceDependencies } from '../../api/client';
 import { timeframeKey } from '../../api/hooks';
 import type { SearchFilter, Timeframe } from '../../api/types';
 import { ERROR_COLOR, serviceColor } from '../../model/colors';
@@ -106,9 +106,9 @@ export function ServicesPage() {
   const { rows, requests, errors, latency } = useGroups(timeframe, SERVICE_FILTERS, SERVICE_KEY, grid);
   const deps = useQuery({
     queryKey: ['services', 'dependencies', timeframeKey(timeframe)],
-    queryFn: ({ signal }) => getDependencies(anchorMs, PRESET_MS[preset], signal),
+    queryFn: ({ signal }) => getServiceDependencies({ timeframe }, signal),
   });
-  const graph = useMemo(() => (deps.data ? servicesGraph(rows, deps.data.data ?? []) : null), [rows, deps.data]);
+  const graph = useMemo(() => (deps.data ? servicesGraph(rows, deps.data.dependencies) : null), [rows, deps.data]);
   const [expanded, setExpanded] = useState<ReadonlySet<string>>(new Set());
   const toggle = (service: string) =>
     setExpanded((e) => {
@@ -195,7 +195,10 @@ export function ServicesPage() {
       {graph && graph.edges.length > 0 && (
         <section className="services-map" aria-label="Service map" data-testid="services-map">
           <h3>Service map</h3>
-          <p className="muted small">Calls between services in the range (spans whose parent belongs to another service).</p>
+          <p className="muted small">
+            Calls between services in the range (spans whose parent belongs to another service); red: calls that failed.
+            {deps.data?.partial && ' Only the newest 2,000,000 spans were read.'}
+          </p>
           <ServiceGraphView graph={graph} countNoun="request" />
         </section>
       )}
