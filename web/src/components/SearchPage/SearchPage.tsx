@@ -3,7 +3,7 @@
 import { useEffect, useMemo, useState } from 'react';
 import { useStoreIsEmpty, useSystemInfo, useTags } from '../../api/hooks';
 import { formatAgo, spansSummary } from '../../model/format';
-import { apiFilters, serializeSearchState, timeframeOf } from '../../model/searchState';
+import { apiFilters, defaultSearchState, serializeSearchState, timeframeOf } from '../../model/searchState';
 import { ErrorMessage } from '../common/ErrorMessage';
 import { ColumnPicker } from './ColumnPicker';
 import { EmptyStore, NoResults } from './EmptyStates';
@@ -39,11 +39,13 @@ export function SearchPage() {
   const [state, update] = useSearchState();
   const tags = useTags();
 
-  // Relative ranges end "now": one anchor per search, renewed by refresh and by live ticks, so
-  // every request of one view (pages, facets, histogram) sees the same window.
+  // Relative ranges end "now": one anchor per search (range and filters), renewed by refresh and
+  // by live ticks, so every request of one view (pages, facets, histogram) sees the same window.
+  // Sorting, the chart, the mode and the columns only change how the same search is shown: they
+  // keep the anchor, so the facets and charts they do not affect are not asked again.
   const searchKey = useMemo(() => {
-    const p = serializeSearchState({ ...state, columns: [], extraFacets: [], live: false });
-    return p.toString();
+    const { range, filters, selections, durationMinNs, durationMaxNs } = state;
+    return serializeSearchState({ ...defaultSearchState(), range, filters, selections, durationMinNs, durationMaxNs }).toString();
   }, [state]);
   const [tick, setTick] = useState(0);
   const [anchor, setAnchor] = useState({ key: searchKey, ms: Date.now(), slowMs: Date.now() });
