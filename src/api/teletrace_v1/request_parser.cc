@@ -464,6 +464,7 @@ absl::StatusOr<TraceSearchRequest> ParseTraceSearchRequest(const json& body,
 absl::StatusOr<DependenciesRequest> ParseDependenciesRequest(const json& body,
                                                              uint64_t now_unix_nano) {
   DependenciesRequest r;
+  if (!body.is_object()) return Invalid("request body: must be a JSON object");
   ASSIGN_OR_RETURN(r.range, ParseTimeframe(body, now_unix_nano));
   for (const auto& [name, value] : body.items()) {
     if (name == "timeframe") continue;

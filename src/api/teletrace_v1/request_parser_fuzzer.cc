@@ -33,6 +33,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   CheckInvalidOrOk(ParseSearchRequest(*json, kNow).status());
   CheckInvalidOrOk(ParseHistogramRequest(*json, kNow).status());
   CheckInvalidOrOk(ParseTraceSearchRequest(*json, kNow).status());
+  CheckInvalidOrOk(ParseDependenciesRequest(*json, kNow).status());
   CheckInvalidOrOk(ParseTagValuesRequest("span.attributes.http.method", *json, kNow).status());
   CheckInvalidOrOk(
       ParseStatisticsRequest("externalFields.durationNano", *json, kNow).status());
