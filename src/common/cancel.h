@@ -1,8 +1,8 @@
 // Stopping a request's work once nobody waits for its answer. The HTTP server gives each request
-// a flag it sets when the client closes the connection before the response (a browser abandoning
-// a superseded search does that); the query path installs the flag for its thread with a
-// ScopedCancellation, and long loops (a backend's block scan, a remote store's transfer) poll
-// CheckCancelled() and give up with CANCELLED.
+// a flag it sets (once, to true) when the client closes the connection before the response (a
+// browser abandoning a superseded search does that); the query path installs the flag for its
+// thread with a ScopedCancellation, and long loops (a backend's block scan, a remote store's
+// transfer) poll CheckCancelled() and give up with CANCELLED.
 //
 //   ScopedCancellation scope(request.cancelled.get());
 //   for (const Block& b : blocks) {
@@ -12,14 +12,10 @@
 #pragma once
 
 #include <atomic>
-#include <memory>
 
 #include "absl/status/status.h"
 
 namespace teletrace {
-
-// Set (once, to true) by whoever learns the answer is no longer wanted.
-using CancelFlag = std::shared_ptr<std::atomic<bool>>;
 
 // Makes `flag` (may be null: never cancelled) the current thread's flag until destruction, when
 // the previous one is restored. Not movable: it lives on the stack of the work it covers.
