@@ -35,12 +35,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# Three distinct free ports: hold all three sockets open while choosing.
-read -r http_port grpc_port otlp_http_port < <(python3 -c '
-import socket
-socks = [socket.socket() for _ in range(3)]
-for s in socks: s.bind(("127.0.0.1", 0))
-print(" ".join(str(s.getsockname()[1]) for s in socks))')
+# Three distinct free ports, below the ephemeral range (tests/lib/ports.py says why).
+{ read -r http_port; read -r grpc_port; read -r otlp_http_port; } < <(python3 "$root/tests/lib/ports.py" 3)
 
 "$bin" --server.http_port="$http_port" --server.otlp_grpc_port="$grpc_port" \
   --server.otlp_http_port="$otlp_http_port" --storage.sqlite.path="$data_dir" \
