@@ -692,6 +692,22 @@ describe('web UI against a seeded store', { timeout: 600_000 }, () => {
       'service:orders -> messaging:kafka:orders x1',
     ]);
     await screenshot(page, '05-service-graph');
+    // Zoom: the graph fits this 1440x900 page at 100%; "+" scales it by 1.25, "Fit" returns.
+    const svg = page.locator('[data-testid=service-graph] svg');
+    const width = async () => Number(await svg.getAttribute('width'));
+    const fitted = await width();
+    assert.equal(await page.textContent('[data-testid=graph-zoom-level]'), '100%');
+    await page.click('[data-testid=graph-zoom-in]');
+    await page.waitForFunction((w) => Number(document.querySelector('[data-testid=service-graph] svg').getAttribute('width')) !== w, fitted);
+    assert.equal(await width(), Math.round(fitted * 1.25));
+    assert.equal(await page.textContent('[data-testid=graph-zoom-level]'), '125%');
+    await page.click('[data-testid=graph-zoom-fit]');
+    await page.waitForFunction((w) => Number(document.querySelector('[data-testid=service-graph] svg').getAttribute('width')) === w, fitted);
+    // In a window narrower than the graph it opens fitted, below 100%, and still whole.
+    await page.setViewportSize({ width: 700, height: 900 });
+    await page.waitForFunction(() => Number(document.querySelector('[data-testid=service-graph] svg').getAttribute('data-scale')) < 1);
+    const box = await page.locator('[data-testid=service-graph]').evaluate((el) => ({ client: el.clientWidth, scroll: el.scrollWidth }));
+    assert.ok(box.scroll <= box.client, `the fitted graph needs no horizontal scrolling: ${JSON.stringify(box)}`);
 
     // The failed checkout: its error shows on the payment edge and node.
     await page.goto(`${srv.url}/trace/${failed.root.traceId}?view=graph`);

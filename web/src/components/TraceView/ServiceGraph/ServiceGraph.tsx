@@ -1,12 +1,13 @@
 // The trace's service graph: services, databases, queues and external peers as nodes, calls with
-// counts on the edges, errors in red.
-import { useMemo } from 'react';
+// counts on the edges, errors in red. A graph larger than its box opens fitted to it; "−", "+"
+// and "100%" zoom, "Fit" fits again, and the box scrolls to pan.
+import { useLayoutEffect, useMemo, useRef, useState } from 'react';
 import { ERROR_COLOR } from '../../../model/colors';
 import { useServiceColor } from '../serviceColors';
 import type { GraphNodeType, ServiceGraph } from '../../../model/serviceGraph';
 import { buildServiceGraph } from '../../../model/serviceGraph';
 import type { SpanTree } from '../../../model/spanTree';
-import { layoutServiceGraph, NODE_HEIGHT, NODE_WIDTH } from './layout';
+import { fitScale, layoutServiceGraph, NODE_HEIGHT, NODE_WIDTH, stepZoom } from './layout';
 
 const TYPE_LABEL: Record<GraphNodeType, string> = {
   service: 'service',
@@ -40,19 +41,60 @@ export function TraceServiceGraph({ tree }: { tree: SpanTree }) {
 export function ServiceGraphView({ graph, countNoun = 'span' }: { graph: ServiceGraph; countNoun?: string }) {
   const serviceColor = useServiceColor();
   const layout = useMemo(() => layoutServiceGraph(graph), [graph]);
+  const width = Math.max(layout.width, 300);
+  const height = Math.max(layout.height, 120);
+  const boxRef = useRef<HTMLDivElement>(null);
+  // null: fitted to the box (recomputed when the graph or the box changes); else the user's zoom.
+  const [zoom, setZoom] = useState<number | null>(null);
+  const [fit, setFit] = useState(1);
+  useLayoutEffect(() => {
+    const box = boxRef.current;
+    if (!box) return;
+    const measure = () => {
+      const style = getComputedStyle(box);
+      const padX = parseFloat(style.paddingLeft) + parseFloat(style.paddingRight);
+      // In the trace page's column the box has the height left to it; elsewhere (the services
+      // page) it is as tall as its content, which bounds nothing: fit the width only.
+      const parent = box.parentElement;
+      const bounded = parent !== null && getComputedStyle(parent).display.includes('flex');
+      const legend = box.querySelector('.graph-legend')?.getBoundingClientRect().height ?? 0;
+      setFit(fitScale(width, height, box.clientWidth - padX, bounded ? box.clientHeight - legend - 40 : null));
+    };
+    measure();
+    const observer = new ResizeObserver(measure);
+    observer.observe(box);
+    return () => observer.disconnect();
+  }, [width, height]);
+  const scale = zoom ?? fit;
   return (
-    <div className="service-graph" data-testid="service-graph">
+    <div className="service-graph" data-testid="service-graph" ref={boxRef}>
       <div className="graph-legend small muted">
         <span>▭ service</span>
         <span>⛁ database</span>
         <span>⇶ messaging</span>
         <span>◌ external</span>
         <span style={{ color: ERROR_COLOR }}>red = errors</span>
+        <span className="graph-zoom" role="group" aria-label="Zoom">
+          <button type="button" className="small" onClick={() => setZoom(stepZoom(scale, -1))} aria-label="Zoom out" data-testid="graph-zoom-out">
+            −
+          </button>
+          <span data-testid="graph-zoom-level">{Math.round(scale * 100)}%</span>
+          <button type="button" className="small" onClick={() => setZoom(stepZoom(scale, 1))} aria-label="Zoom in" data-testid="graph-zoom-in">
+            +
+          </button>
+          <button type="button" className="small" onClick={() => setZoom(1)} data-testid="graph-zoom-100">
+            100%
+          </button>
+          <button type="button" className="small" onClick={() => setZoom(null)} aria-pressed={zoom === null} data-testid="graph-zoom-fit">
+            Fit
+          </button>
+        </span>
       </div>
       <svg
-        width={Math.max(layout.width, 300)}
-        height={Math.max(layout.height, 120)}
-        viewBox={`0 0 ${Math.max(layout.width, 300)} ${Math.max(layout.height, 120)}`}
+        width={Math.round(width * scale)}
+        height={Math.round(height * scale)}
+        viewBox={`0 0 ${width} ${height}`}
+        data-scale={scale}
         role="img"
         aria-label={`Service graph: ${layout.nodes.length} nodes, ${layout.edges.length} edges`}
       >

@@ -42,3 +42,23 @@ export function layoutServiceGraph(graph: ServiceGraph): GraphLayout {
   const label = g.graph();
   return { nodes, edges, width: label.width ?? 0, height: label.height ?? 0 };
 }
+
+/** Zoom steps: each "+" multiplies the scale by this, each "−" divides. */
+export const ZOOM_STEP = 1.25;
+export const MIN_ZOOM = 0.1;
+export const MAX_ZOOM = 4;
+
+/**
+ * The scale that fits a `width` x `height` graph into a box (never enlarging): by both sides, or by
+ * the width alone when the box's height is not bounded (null).
+ */
+export function fitScale(width: number, height: number, boxWidth: number, boxHeight: number | null): number {
+  if (width <= 0 || height <= 0 || boxWidth <= 0) return 1;
+  const s = Math.min(1, boxWidth / width, boxHeight !== null && boxHeight > 0 ? boxHeight / height : Infinity);
+  return Math.max(MIN_ZOOM, s);
+}
+
+/** The next zoom level in `direction` (+1 in, -1 out), kept within [MIN_ZOOM, MAX_ZOOM]. */
+export function stepZoom(scale: number, direction: 1 | -1): number {
+  return Math.min(MAX_ZOOM, Math.max(MIN_ZOOM, direction > 0 ? scale * ZOOM_STEP : scale / ZOOM_STEP));
+}
