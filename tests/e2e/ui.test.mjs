@@ -979,7 +979,8 @@ describe('web UI against an empty store', { timeout: 120_000 }, () => {
     const page = await newPage(browser);
     await page.goto(srv.url);
     const empty = page.locator('[data-testid=empty-store]');
-    await empty.waitFor();
+    // The ports arrive with a second request (/v1/system-info) after the empty search.
+    await empty.locator('table.endpoints').waitFor();
     const text = await empty.textContent();
     assert.match(text, /No spans yet/);
     // The ports this server really listens on (free ports, not the defaults), from /v1/system-info.
