@@ -1,7 +1,7 @@
 // The calls between services in a time range, from the stored spans: for every span whose parent
 // span is stored too, an edge from the parent's service to the span's service, counting the calls
-// and those whose called span failed (status Error). Serves Jaeger's /api/dependencies and
-// POST /v1/dependencies (which adds the error counts).
+// and those whose called span failed (status Error). Serves POST /v1/dependencies, Jaeger's
+// /api/dependencies (calls only) and Zipkin's /api/v2/dependencies (calls between named services).
 #pragma once
 
 #include <cstddef>

@@ -1,13 +1,12 @@
 #include "api/zipkin/zipkin_api.h"
 
 #include <algorithm>
-#include <map>
 #include <string>
 #include <utility>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "api/teletrace_v1/dependencies.h"
 #include "api/teletrace_v1/teletrace_v1_api.h"
 #include "api/zipkin/zipkin_json.h"
 #include "api/zipkin/zipkin_query_params.h"
@@ -113,16 +112,6 @@ void AppendTrace(std::string* out, const std::vector<model::StoredSpan>& spans) 
   }
   out->push_back(']');
 }
-
-struct SpanKey {
-  TraceId trace_id;
-  SpanId span_id;
-  bool operator==(const SpanKey&) const = default;
-  template <typename H>
-  friend H AbslHashValue(H h, const SpanKey& k) {
-    return H::combine(std::move(h), k.trace_id, k.span_id);
-  }
-};
 
 }  // namespace
 
@@ -302,67 +291,26 @@ HttpResponse ZipkinApi::Dependencies(const HttpRequest& request, std::string_vie
       ParseDependencyParams(v1::ParseQueryString(request.query));
   if (!params.ok()) return Error(params.status());
 
-  // Every span in range: its service, and the call from its parent once both are known. Newest
-  // first, so a cut by the examined-spans budget keeps the most recent calls.
-  absl::flat_hash_map<std::string, uint32_t> service_ids;
-  std::vector<std::string> services;
-  absl::flat_hash_map<SpanKey, uint32_t> service_of;
-  struct Child {
-    SpanKey parent;
-    uint32_t service;
-    bool error;
-  };
-  std::vector<Child> children;
-
-  query::SearchQuery q;
-  q.range = {params->start_unix_nano, params->end_unix_nano};
-  q.sort = {query::SortField::kStartTime, /*ascending=*/false};
-  q.page_size = query::kMaxPageSize;
-  size_t examined = 0;
-  for (;;) {
-    absl::StatusOr<query::SearchResult> page = backend_->Search(q);
-    if (!page.ok()) return Error(page.status());
-    for (const model::StoredSpan& s : page->spans) {
-      std::string_view service = s.resource ? model::ServiceName(*s.resource) : std::string_view();
-      auto [it, added] =
-          service_ids.try_emplace(std::string(service), static_cast<uint32_t>(services.size()));
-      if (added) services.emplace_back(service);
-      service_of.emplace(SpanKey{s.span.trace_id, s.span.span_id}, it->second);
-      if (!IsZeroId(s.span.parent_span_id)) {
-        children.push_back({SpanKey{s.span.trace_id, s.span.parent_span_id}, it->second,
-                            s.span.status.code == model::StatusCode::kError});
-      }
-    }
-    examined += page->spans.size();
-    if (!page->next.has_value()) break;
-    if (examined >= limits_.max_examined_spans) {
-      spdlog::warn("zipkin api: dependencies stopped after the newest {} spans", examined);
-      break;
-    }
-    q.after = page->next;
+  absl::StatusOr<v1::Dependencies> deps = v1::ServiceDependencies(
+      *backend_, {params->start_unix_nano, params->end_unix_nano}, /*service=*/"",
+      limits_.max_examined_spans);
+  if (!deps.ok()) return Error(deps.status());
+  if (deps->partial) {
+    spdlog::warn("zipkin api: dependencies stopped after the newest {} spans",
+                 limits_.max_examined_spans);
   }
   // A call is a parent and child span in different services (within a service there is no link,
-  // as in Zipkin's dependency linker).
-  std::map<std::pair<std::string_view, std::string_view>, std::pair<uint64_t, uint64_t>> calls;
-  for (const Child& child : children) {
-    auto it = service_of.find(child.parent);
-    if (it == service_of.end() || it->second == child.service) continue;
-    const std::string& parent_name = services[it->second];
-    const std::string& child_name = services[child.service];
-    if (parent_name.empty() || child_name.empty()) continue;
-    auto& [count, errors] = calls[{parent_name, child_name}];
-    ++count;
-    if (child.error) ++errors;
-  }
+  // as in Zipkin's dependency linker), both named.
   std::string body = "[";
-  for (const auto& [edge, counts] : calls) {
+  for (const v1::DependencyEdge& edge : deps->edges) {
+    if (edge.parent == edge.child || edge.parent.empty() || edge.child.empty()) continue;
     if (body.size() > 1) body.push_back(',');
     body.append("{\"parent\":");
-    AppendJsonString(&body, edge.first);
+    AppendJsonString(&body, edge.parent);
     body.append(",\"child\":");
-    AppendJsonString(&body, edge.second);
-    body.append(fmt::format(",\"callCount\":{}", counts.first));
-    if (counts.second > 0) body.append(fmt::format(",\"errorCount\":{}", counts.second));
+    AppendJsonString(&body, edge.child);
+    body.append(fmt::format(",\"callCount\":{}", edge.calls));
+    if (edge.errors > 0) body.append(fmt::format(",\"errorCount\":{}", edge.errors));
     body.push_back('}');
   }
   body.push_back(']');
