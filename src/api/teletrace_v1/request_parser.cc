@@ -273,20 +273,24 @@ absl::StatusOr<query::StatisticsQuery> ParseStatisticsRequest(std::string_view t
 
 namespace {
 
+// An aggregation's aggregationParameters.<name>, which must be a non-empty array.
+absl::StatusOr<const json*> ParameterArray(const json& spec, const std::string& field,
+                                           const char* name) {
+  auto params = spec.find("aggregationParameters");
+  if (params != spec.end() && params->is_object()) {
+    auto it = params->find(name);
+    if (it != params->end() && it->is_array() && !it->empty()) return &*it;
+  }
+  return Invalid(fmt::format("{}.aggregationParameters.{}: required non-empty array is missing",
+                             field, name));
+}
+
 // RANGE_COUNT's aggregationParameters.bounds: 1 to kMaxRangeBounds finite numbers, strictly
 // ascending.
 absl::StatusOr<std::vector<double>> ParseRangeBounds(const json& spec, const std::string& field) {
   constexpr size_t kMaxRangeBounds = 200;
   const std::string where = field + ".aggregationParameters.bounds";
-  auto params = spec.find("aggregationParameters");
-  const json* bounds = nullptr;
-  if (params != spec.end() && params->is_object()) {
-    auto b = params->find("bounds");
-    if (b != params->end()) bounds = &*b;
-  }
-  if (bounds == nullptr || !bounds->is_array() || bounds->empty()) {
-    return Invalid(fmt::format("{}: required non-empty array is missing", where));
-  }
+  ASSIGN_OR_RETURN(const json* bounds, ParameterArray(spec, field, "bounds"));
   if (bounds->size() > kMaxRangeBounds) {
     return Invalid(fmt::format("{}: at most {} bounds, got {}", where, kMaxRangeBounds,
                                bounds->size()));
@@ -398,16 +402,7 @@ absl::StatusOr<query::HistogramQuery> ParseHistogramRequest(const json& body,
       ASSIGN_OR_RETURN(a.bounds, ParseRangeBounds(spec, field));
     }
     if (a.func == query::AggregationFunc::kPercentiles) {
-      auto params = spec.find("aggregationParameters");
-      const json* pcts = nullptr;
-      if (params != spec.end() && params->is_object()) {
-        auto p = params->find("percentiles");
-        if (p != params->end()) pcts = &*p;
-      }
-      if (pcts == nullptr || !pcts->is_array() || pcts->empty()) {
-        return Invalid(fmt::format(
-            "{}.aggregationParameters.percentiles: required non-empty array is missing", field));
-      }
+      ASSIGN_OR_RETURN(const json* pcts, ParameterArray(spec, field, "percentiles"));
       for (size_t i = 0; i < pcts->size(); ++i) {
         const json& p = (*pcts)[i];
         if (!p.is_number() || p.get<double>() <= 0 || p.get<double>() > 100) {
