@@ -141,13 +141,8 @@ BucketData Summarise(const Aggregation& agg, BucketState& bucket) {
       GroupedCount grouped;
       grouped.total_count = bucket.count;
       for (auto& [key, count] : bucket.groups) grouped.sub_buckets.push_back(SubBucket{key, count});
-      // Groups come out of the map in key order; a stable sort by count keeps ties that way.
-      std::stable_sort(grouped.sub_buckets.begin(), grouped.sub_buckets.end(),
-                       [](const SubBucket& a, const SubBucket& b) { return a.count > b.count; });
-      // max_groups 0 means every group, as limit 0 does for tag values.
-      if (agg.max_groups > 0 && grouped.sub_buckets.size() > agg.max_groups) {
-        grouped.sub_buckets.resize(agg.max_groups);
-      }
+      // Groups come out of the map in key order, which ties keep.
+      KeepLargestGroups(grouped.sub_buckets, agg.max_groups);
       return grouped;
     }
     case AggregationFunc::kDistinctCount:
@@ -166,14 +161,7 @@ BucketData Summarise(const Aggregation& agg, BucketState& bucket) {
       GroupedPercentiles grouped;
       grouped.total_count = bucket.count;
       for (auto& [key, count] : bucket.groups) grouped.groups.push_back({key, count, {}});
-      // Groups come out of the map in key order; a stable sort by count keeps ties that way.
-      std::stable_sort(grouped.groups.begin(), grouped.groups.end(),
-                       [](const GroupPercentiles& a, const GroupPercentiles& b) {
-                         return a.count > b.count;
-                       });
-      if (agg.max_groups > 0 && grouped.groups.size() > agg.max_groups) {
-        grouped.groups.resize(agg.max_groups);
-      }
+      KeepLargestGroups(grouped.groups, agg.max_groups);
       for (GroupPercentiles& g : grouped.groups) g.percentiles = ranks(bucket.group_values[g.key]);
       return grouped;
     }

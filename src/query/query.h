@@ -3,6 +3,8 @@
 // may assume every invariant stated below.
 #pragma once
 
+#include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -244,5 +246,15 @@ struct Histogram {
 };
 
 using HistogramResult = std::vector<Histogram>;
+
+// Orders grouped counts (anything with a `count`) by count descending, ties keeping their order
+// (key order, as every backend produces them), and keeps the `max_groups` largest (0 = all, as a
+// limit of 0 is for tag values).
+template <typename Group>
+void KeepLargestGroups(std::vector<Group>& groups, size_t max_groups) {
+  std::stable_sort(groups.begin(), groups.end(),
+                   [](const Group& a, const Group& b) { return a.count > b.count; });
+  if (max_groups > 0 && groups.size() > max_groups) groups.resize(max_groups);
+}
 
 }  // namespace teletrace::query

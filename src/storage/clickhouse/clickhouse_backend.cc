@@ -575,12 +575,7 @@ absl::StatusOr<query::HistogramResult> ClickHouseBackend::Histograms(
         query::GroupedCount grouped;
         grouped.total_count = total;
         for (const auto& [value, c] : by_bucket[b]) grouped.sub_buckets.push_back({value, c});
-        std::stable_sort(
-            grouped.sub_buckets.begin(), grouped.sub_buckets.end(),
-            [](const query::SubBucket& x, const query::SubBucket& y) { return x.count > y.count; });
-        if (agg.max_groups > 0 && grouped.sub_buckets.size() > agg.max_groups) {
-          grouped.sub_buckets.resize(agg.max_groups);
-        }
+        query::KeepLargestGroups(grouped.sub_buckets, agg.max_groups);
         h.buckets.push_back({b, std::move(grouped)});
       }
     } else if (agg.func == query::AggregationFunc::kRangeCount) {
@@ -679,13 +674,7 @@ absl::StatusOr<query::HistogramResult> ClickHouseBackend::Histograms(
         for (auto& [value, g] : by_bucket[b]) {
           grouped.groups.push_back({value, g.count, std::move(g.percentiles)});
         }
-        std::stable_sort(grouped.groups.begin(), grouped.groups.end(),
-                         [](const query::GroupPercentiles& x, const query::GroupPercentiles& y) {
-                           return x.count > y.count;
-                         });
-        if (agg.max_groups > 0 && grouped.groups.size() > agg.max_groups) {
-          grouped.groups.resize(agg.max_groups);
-        }
+        query::KeepLargestGroups(grouped.groups, agg.max_groups);
         h.buckets.push_back({b, std::move(grouped)});
       }
     } else {
