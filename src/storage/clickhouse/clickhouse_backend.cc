@@ -468,11 +468,7 @@ absl::StatusOr<query::TagValuesResult> ClickHouseBackend::TagValues(
   query::TagValuesResult result;
   result.total_distinct = counts.size();
   for (auto& [value, count] : counts) result.values.push_back(query::TagValueCount{value, count});
-  std::stable_sort(result.values.begin(), result.values.end(),
-                   [](const query::TagValueCount& a, const query::TagValueCount& b) {
-                     return a.count > b.count;
-                   });
-  if (q.limit > 0 && result.values.size() > q.limit) result.values.resize(q.limit);
+  query::KeepLargestGroups(result.values, q.limit);
   return result;
 }
 
