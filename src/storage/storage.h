@@ -7,6 +7,7 @@
 // a backend that implements ScanSpans gets them answered by the engine's collectors over its scan
 // (storage/scan_fallback.cc), exact and complete, and overrides each one it can push down to its
 // engine. So a new backend passes the suite before its first aggregation is pushed down.
+// Dependencies has a fallback over Search (storage/dependencies_fallback.cc), so any backend.
 //
 // Thread safety: every method may be called concurrently from any thread.
 #pragma once
@@ -23,6 +24,7 @@
 #include "absl/status/statusor.h"
 #include "common/settings.h"
 #include "model/span.h"
+#include "query/dependencies.h"
 #include "query/query.h"
 
 namespace teletrace::storage {
@@ -55,6 +57,12 @@ class Backend {
   virtual absl::StatusOr<query::TagValuesResult> TagValues(const query::TagValuesQuery& query);
   virtual absl::StatusOr<query::StatisticsResult> Statistics(const query::StatisticsQuery& query);
   virtual absl::StatusOr<query::HistogramResult> Histograms(const query::HistogramQuery& query);
+
+  // The calls between services (query/dependencies.h). The default reads the range's spans through
+  // Search, newest first, at most query.max_examined of them, and joins them in memory: every
+  // backend answers it, but it holds every span's ids and reads whole spans.
+  virtual absl::StatusOr<query::DependenciesResult> Dependencies(
+      const query::DependenciesQuery& query);
 
   // A UUID created once per data store and returned unchanged afterwards.
   virtual absl::StatusOr<std::string> SystemId() = 0;

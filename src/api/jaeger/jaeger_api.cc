@@ -11,7 +11,6 @@
 #include "api/jaeger/jaeger_json.h"
 #include "api/jaeger/jaeger_query_params.h"
 #include "api/otlp/otlp_encoding.h"
-#include "api/teletrace_v1/dependencies.h"
 #include "api/teletrace_v1/teletrace_v1_api.h"
 #include "common/json_string.h"
 #include "common/status_macros.h"
@@ -464,16 +463,15 @@ HttpResponse JaegerApi::Dependencies(const HttpRequest& request, std::string_vie
   if (!lookback.ok()) return Error(lookback.status());
   const std::string service = Param(params, "service");  // edges from or to it only
 
-  absl::StatusOr<v1::Dependencies> deps = v1::ServiceDependencies(
-      *backend_, {*end > *lookback ? *end - *lookback : 0, *end}, service,
-      limits_.max_examined_spans);
+  absl::StatusOr<query::DependenciesResult> deps = backend_->Dependencies(
+      {{*end > *lookback ? *end - *lookback : 0, *end}, service, limits_.max_examined_spans});
   if (!deps.ok()) return Error(deps.status());
   if (deps->partial) {
     spdlog::warn("jaeger api: dependencies stopped after the newest {} spans",
                  limits_.max_examined_spans);
   }
   std::string data = "[";
-  for (const v1::DependencyEdge& edge : deps->edges) {
+  for (const query::DependencyEdge& edge : deps->edges) {
     if (data.size() > 1) data.push_back(',');
     data.append("{\"parent\":");
     AppendJsonString(&data, edge.parent);

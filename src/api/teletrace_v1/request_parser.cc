@@ -456,9 +456,10 @@ absl::StatusOr<TraceSearchRequest> ParseTraceSearchRequest(const json& body,
   return r;
 }
 
-absl::StatusOr<DependenciesRequest> ParseDependenciesRequest(const json& body,
-                                                             uint64_t now_unix_nano) {
-  DependenciesRequest r;
+absl::StatusOr<query::DependenciesQuery> ParseDependenciesRequest(const json& body,
+                                                                  uint64_t now_unix_nano) {
+  query::DependenciesQuery r;
+  r.max_examined = kMaxDependencySpans;
   if (!body.is_object()) return Invalid("request body: must be a JSON object");
   ASSIGN_OR_RETURN(r.range, ParseTimeframe(body, now_unix_nano));
   for (const auto& [name, value] : body.items()) {

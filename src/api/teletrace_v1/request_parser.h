@@ -11,6 +11,7 @@
 
 #include "absl/status/statusor.h"
 #include "nlohmann/json.hpp"
+#include "query/dependencies.h"
 #include "query/query.h"
 
 namespace teletrace::api::v1 {
@@ -52,15 +53,10 @@ struct TraceSearchRequest {
 absl::StatusOr<TraceSearchRequest> ParseTraceSearchRequest(const nlohmann::json& body,
                                                            uint64_t now_unix_nano);
 
-// POST /v1/dependencies: {"timeframe"?, "service"?}. At most kMaxDependencySpans spans (the
-// newest) are read; beyond, the answer says "partial".
+// POST /v1/dependencies: {"timeframe"?, "service"?}. At most kMaxDependencySpans spans are held
+// in memory (query::DependenciesQuery::max_examined); beyond, the answer says "partial".
 inline constexpr size_t kMaxDependencySpans = 2'000'000;
-struct DependenciesRequest {
-  query::TimeRange range;
-  std::string service;  // "" = every edge; else the edges from or to this service
-};
-
-absl::StatusOr<DependenciesRequest> ParseDependenciesRequest(const nlohmann::json& body,
-                                                             uint64_t now_unix_nano);
+absl::StatusOr<query::DependenciesQuery> ParseDependenciesRequest(const nlohmann::json& body,
+                                                                  uint64_t now_unix_nano);
 
 }  // namespace teletrace::api::v1

@@ -228,6 +228,7 @@ TEST(RequestParserTest, DependenciesRequest) {
   EXPECT_EQ(r->range.start_unix_nano, 5u);
   EXPECT_EQ(r->range.end_unix_nano, 9u);
   EXPECT_EQ(r->service, "web");
+  EXPECT_EQ(r->max_examined, kMaxDependencySpans);
   auto all = ParseDependenciesRequest(json::object(), kNow);
   ASSERT_TRUE(all.ok()) << all.status();
   EXPECT_EQ(all->service, "");

@@ -1,6 +1,5 @@
 #include "api/teletrace_v1/teletrace_v1_api.h"
 
-#include "api/teletrace_v1/dependencies.h"
 #include "api/teletrace_v1/key_resolver.h"
 #include "api/teletrace_v1/request_parser.h"
 #include "api/teletrace_v1/span_json.h"
@@ -293,11 +292,11 @@ HttpResponse TeletraceV1Api::ServiceDependencies(const HttpRequest& request) {
   if (!body.ok()) return ErrorResponse(body.status());
   auto q = ParseDependenciesRequest(*body, now_());
   if (!q.ok()) return ErrorResponse(q.status());
-  auto deps = v1::ServiceDependencies(*backend_, q->range, q->service, kMaxDependencySpans);
+  auto deps = backend_->Dependencies(*q);
   if (!deps.ok()) return ErrorResponse(deps.status());
   std::string out = "{\"dependencies\":[";
   for (size_t i = 0; i < deps->edges.size(); ++i) {
-    const DependencyEdge& e = deps->edges[i];
+    const query::DependencyEdge& e = deps->edges[i];
     if (i > 0) out += ",";
     out += "{\"parent\":";
     AppendJsonString(&out, e.parent);

@@ -6,7 +6,6 @@
 #include <vector>
 
 #include "absl/container/flat_hash_set.h"
-#include "api/teletrace_v1/dependencies.h"
 #include "api/teletrace_v1/teletrace_v1_api.h"
 #include "api/zipkin/zipkin_json.h"
 #include "api/zipkin/zipkin_query_params.h"
@@ -291,9 +290,9 @@ HttpResponse ZipkinApi::Dependencies(const HttpRequest& request, std::string_vie
       ParseDependencyParams(v1::ParseQueryString(request.query));
   if (!params.ok()) return Error(params.status());
 
-  absl::StatusOr<v1::Dependencies> deps = v1::ServiceDependencies(
-      *backend_, {params->start_unix_nano, params->end_unix_nano}, /*service=*/"",
-      limits_.max_examined_spans);
+  absl::StatusOr<query::DependenciesResult> deps = backend_->Dependencies(
+      {{params->start_unix_nano, params->end_unix_nano}, /*service=*/"",
+       limits_.max_examined_spans});
   if (!deps.ok()) return Error(deps.status());
   if (deps->partial) {
     spdlog::warn("zipkin api: dependencies stopped after the newest {} spans",
@@ -302,7 +301,7 @@ HttpResponse ZipkinApi::Dependencies(const HttpRequest& request, std::string_vie
   // A call is a parent and child span in different services (within a service there is no link,
   // as in Zipkin's dependency linker), both named.
   std::string body = "[";
-  for (const v1::DependencyEdge& edge : deps->edges) {
+  for (const query::DependencyEdge& edge : deps->edges) {
     if (edge.parent == edge.child || edge.parent.empty() || edge.child.empty()) continue;
     if (body.size() > 1) body.push_back(',');
     body.append("{\"parent\":");

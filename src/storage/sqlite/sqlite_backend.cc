@@ -8,11 +8,14 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <unordered_set>
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "common/cancel.h"
 #include "common/ids.h"
 #include "common/ordered_workers.h"
@@ -70,6 +73,50 @@ template <typename R = std::vector<StoredSpan>>
 std::unique_ptr<Workers<R>> NewBlockWorkers(size_t blocks) {
   const size_t threads = blocks >= kMinBlocksForWorkers ? Workers<R>::DefaultThreads() : 0;
   return std::make_unique<Workers<R>>(threads, 2 * threads + 2);
+}
+
+// ---- Dependencies ----
+
+using SpanKey = std::pair<TraceId, SpanId>;
+
+// What a call needs of a span: its ids, its service and its status.
+const SpanFields kCallFields{SpanFields::kIds | SpanFields::kResourceAndScope |
+                                 SpanFields::kStatusCode,
+                             {}};
+
+std::string_view ServiceOf(const StoredSpan& s) {
+  return s.resource ? model::ServiceName(*s.resource) : std::string_view();
+}
+
+// A call in the range whose parent span is not in the child's block.
+struct OpenCall {
+  SpanKey parent;
+  std::string child_service;
+  bool error;
+};
+
+// One block's calls: those whose parent is in the block too, counted, and the others.
+struct BlockCalls {
+  query::DependencyCounter counter;
+  std::vector<OpenCall> open;
+};
+
+BlockCalls CallsInBlock(const std::vector<StoredSpan>& spans, const query::TimeRange& range) {
+  BlockCalls out;
+  absl::flat_hash_map<SpanKey, const StoredSpan*> by_key;
+  by_key.reserve(spans.size());
+  for (const StoredSpan& s : spans) by_key.emplace(SpanKey{s.span.trace_id, s.span.span_id}, &s);
+  for (const StoredSpan& s : spans) {
+    if (IsZeroId(s.span.parent_span_id) || !query::InRange(range, s)) continue;
+    const bool error = s.span.status.code == model::StatusCode::kError;
+    auto parent = by_key.find(SpanKey{s.span.trace_id, s.span.parent_span_id});
+    if (parent == by_key.end()) {
+      out.open.push_back({{s.span.trace_id, s.span.parent_span_id}, std::string(ServiceOf(s)), error});
+    } else if (query::InRange(range, *parent->second)) {
+      out.counter.Add(ServiceOf(*parent->second), ServiceOf(s), 1, error ? 1 : 0);
+    }
+  }
+  return out;
 }
 
 // What a block's value counts say about a filter for all of its spans.
@@ -201,6 +248,8 @@ class SqliteBackend final : public Backend {
   absl::StatusOr<query::TagValuesResult> TagValues(const query::TagValuesQuery& query) override;
   absl::StatusOr<query::StatisticsResult> Statistics(const query::StatisticsQuery& query) override;
   absl::StatusOr<query::HistogramResult> Histograms(const query::HistogramQuery& query) override;
+  absl::StatusOr<query::DependenciesResult> Dependencies(
+      const query::DependenciesQuery& query) override;
   absl::StatusOr<std::string> SystemId() override { return system_id_; }
   absl::Status EnforceRetention() override;
   uint64_t DiskBytes() override;
@@ -902,6 +951,92 @@ absl::StatusOr<query::HistogramResult> SqliteBackend::Histograms(
                                      [&](const StoredSpan& s) { collector.Add(s); }),
                            "sqlite: histograms"));
   return std::move(collector).Finish();
+}
+
+absl::StatusOr<query::DependenciesResult> SqliteBackend::Dependencies(
+    const query::DependenciesQuery& query) {
+  // Spans of one trace are mostly written together, so most calls join within one block: each
+  // block's are counted on the block workers from its ids, services and statuses alone. Only the
+  // calls whose parent lives in another block are kept (at most max_examined of them) and joined
+  // afterwards through trace_blocks, decoding just the blocks that hold their parents. Memory
+  // follows those calls, not the spans in the range.
+  constexpr std::string_view kContext = "sqlite: dependencies";
+  query::DependencyCounter counter;
+  std::vector<OpenCall> open;
+  bool partial = false;
+  RETURN_IF_ERROR(Annotate(
+      ScanBlocks<BlockCalls>(
+          query.range, /*filters=*/{}, kCallFields,
+          [&query](std::string_view bytes, int64_t id) -> absl::StatusOr<BlockCalls> {
+            ASSIGN_OR_RETURN(std::vector<StoredSpan> spans, DecodeBlock(bytes, id, kCallFields));
+            return CallsInBlock(spans, query.range);
+          },
+          [&](BlockCalls& block) {
+            counter.Merge(block.counter);
+            if (partial || open.size() + block.open.size() > query.max_examined) {
+              partial = true;  // the calls joined so far stay; later blocks' open calls do not
+              return;
+            }
+            for (OpenCall& call : block.open) open.push_back(std::move(call));
+          }),
+      kContext));
+  if (open.empty()) return std::move(counter).Finish(query.service, partial);
+
+  // The blocks holding the open calls' parents, each with the calls that wait on it.
+  absl::flat_hash_map<SpanKey, std::vector<const OpenCall*>> waiting;
+  for (const OpenCall& call : open) waiting[call.parent].push_back(&call);
+  std::set<int64_t> parent_blocks;
+  ASSIGN_OR_RETURN(Reader reader, AcquireReader());
+  {
+    ASSIGN_OR_RETURN(
+        SqliteStatement stmt,
+        reader.conn().Prepare("SELECT block_id, span_ids FROM trace_blocks WHERE trace_id = ?"));
+    absl::flat_hash_set<TraceId> traces;
+    for (const OpenCall& call : open) traces.insert(call.parent.first);
+    for (const TraceId& trace_id : traces) {
+      RETURN_IF_ERROR(CheckCancelled());
+      stmt.BindBlob(1, IdBytes(trace_id), /*static_data=*/true);
+      while (true) {
+        absl::StatusOr<bool> row = stmt.Step();
+        if (!row.ok()) return Annotate(row.status(), kContext);
+        if (!*row) break;
+        const std::string_view ids = stmt.ColumnBlob(1);
+        for (size_t i = 0; i + 8 <= ids.size(); i += 8) {
+          SpanKey key{trace_id, {}};
+          IdFromBytes(ids.substr(i, 8), &key.second);
+          if (waiting.contains(key)) parent_blocks.insert(stmt.ColumnInt(0));
+        }
+      }
+      stmt.Reset();
+    }
+  }
+  std::unique_ptr<Workers<query::DependencyCounter>> workers =
+      NewBlockWorkers<query::DependencyCounter>(parent_blocks.size());
+  auto merge = [&counter](absl::StatusOr<query::DependencyCounter> joined) -> absl::Status {
+    if (!joined.ok()) return joined.status();
+    counter.Merge(*joined);
+    return absl::OkStatus();
+  };
+  auto join = [&](std::string_view bytes,
+                  int64_t id) -> absl::StatusOr<query::DependencyCounter> {
+    ASSIGN_OR_RETURN(std::vector<StoredSpan> spans, DecodeBlock(bytes, id, kCallFields));
+    query::DependencyCounter joined;
+    for (const StoredSpan& s : spans) {
+      auto calls = waiting.find(SpanKey{s.span.trace_id, s.span.span_id});
+      if (calls == waiting.end() || !query::InRange(query.range, s)) continue;
+      for (const OpenCall* call : calls->second) {
+        joined.Add(ServiceOf(s), call->child_service, 1, call->error ? 1 : 0);
+      }
+    }
+    return joined;
+  };
+  for (int64_t block_id : parent_blocks) {
+    RETURN_IF_ERROR(CheckCancelled());
+    RETURN_IF_ERROR(
+        Annotate(QueueDecode(*workers, reader.conn(), block_id, kCallFields, join, merge), kContext));
+  }
+  while (!workers->Empty()) RETURN_IF_ERROR(Annotate(merge(workers->Next()), kContext));
+  return std::move(counter).Finish(query.service, partial);
 }
 
 absl::StatusOr<int> SqliteBackend::DeleteBlocks(const std::string& select_sql,

@@ -607,6 +607,40 @@ TEST(SqliteBlockSummaryTest, RareValueDecodesOnlyItsBlock) {
   EXPECT_EQ(std::get<uint64_t>((*histograms)[0].buckets[0].data), 1u);
 }
 
+// Calls whose spans share a block are counted from that block's ids, services and statuses; only
+// a parent in another block costs a second (projected) read of that block, once.
+TEST(SqliteBackendTest, DependenciesReadParentsElsewhereOnce) {
+  const query::DependenciesQuery all{{0, UINT64_MAX}, "", 1000};
+  absl::StatusOr<query::DependenciesResult> deps;
+  {
+    // Ten-span traces in 100-span blocks: every call within its block.
+    std::unique_ptr<Backend> backend = TenBlockStore(NewTestDir());
+    EXPECT_EQ(BlocksRead(*backend, [&] { deps = backend->Dependencies(all); }),
+              (Decoded{0, 10, 0}));
+    ASSERT_TRUE(deps.ok()) << deps.status();
+    EXPECT_EQ(*deps, (query::DependenciesResult{{{"svc", "svc", 900, 0}}, false}));
+  }
+  // In 95-span blocks, the traces at 90, 280, 470, 660 and 850 straddle a block edge: five calls
+  // each whose parent (the trace's first span) is in the block before.
+  const std::string dir = NewTestDir();
+  std::unique_ptr<Backend> backend =
+      MustOpen({{"path", dir}, {"block_spans", "95"}, {"retention_max_age", "0"}});
+  ASSERT_TRUE(backend->WriteSpans(MakeBatch(0, 1000, 1000000), 1).ok());
+  ASSERT_EQ(QueryInt(DbPath(dir), "SELECT count(*) FROM blocks"), 11);
+  EXPECT_EQ(BlocksRead(*backend, [&] { deps = backend->Dependencies(all); }),
+            (Decoded{0, 11 + 5, 0}));
+  ASSERT_TRUE(deps.ok()) << deps.status();
+  EXPECT_EQ(*deps, (query::DependenciesResult{{{"svc", "svc", 900, 0}}, false}));
+
+  // At most 20 calls wait for their parent: the fifth straddling trace's do not, and the answer
+  // says it is partial.
+  EXPECT_EQ(BlocksRead(*backend,
+                       [&] { deps = backend->Dependencies({{0, UINT64_MAX}, "", 20}); }),
+            (Decoded{0, 11 + 4, 0}));
+  ASSERT_TRUE(deps.ok()) << deps.status();
+  EXPECT_EQ(*deps, (query::DependenciesResult{{{"svc", "svc", 895, 0}}, true}));
+}
+
 // A query whose client hung up stops before reading another block, on every read path; the same
 // queries on the same thread answer once no cancelled flag is installed.
 TEST(SqliteBackendTest, ACancelledQueryStopsWithoutReadingBlocks) {
@@ -625,7 +659,8 @@ TEST(SqliteBackendTest, ACancelledQueryStopsWithoutReadingBlocks) {
     return std::vector<absl::StatusCode>{
         backend->Search(search).status().code(), backend->Histograms(histogram).status().code(),
         backend->TagValues(values).status().code(),
-        backend->GetTrace({TraceIdOf(1), 0, std::nullopt}).status().code()};
+        backend->GetTrace({TraceIdOf(1), 0, std::nullopt}).status().code(),
+        backend->Dependencies({{0, UINT64_MAX}, "", 1000}).status().code()};
   };
   std::atomic<bool> hung_up{true};
   {

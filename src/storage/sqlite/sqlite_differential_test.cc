@@ -68,12 +68,17 @@ model::SpanBatch RandomBatch(Random& r, std::vector<model::Span>* written) {
     for (size_t i = 0; i < n; ++i) {
       model::Span& span = ss.spans.emplace_back();
       if (!written->empty() && r.Chance(0.4)) {
-        span.trace_id = r.Pick(*written).trace_id;  // traces spread over writes and services
+        // Traces spread over writes and services; calls within a block and across blocks.
+        const model::Span& other = r.Pick(*written);
+        span.trace_id = other.trace_id;
+        if (r.Chance(0.7)) span.parent_span_id = other.span_id;
       } else {
         span.trace_id = RandomId<16>(r);
       }
       span.span_id = RandomId<8>(r);
-      if (r.Chance(0.7)) span.parent_span_id = RandomId<8>(r);
+      if (IsZeroId(span.parent_span_id) && r.Chance(0.5)) {
+        span.parent_span_id = RandomId<8>(r);  // a parent never stored
+      }
       span.name = r.Pick(kNames);
       span.kind = static_cast<model::SpanKind>(r.Below(6));
       span.status.code = static_cast<model::StatusCode>(r.Below(3));
@@ -205,7 +210,7 @@ void RunSeed(uint64_t seed, const std::string& block_spans) {
   std::vector<model::SpanBatch> batches;
   // How many answers had something in them: comparing empty answers would prove little.
   int searches_with_spans = 0, tag_values_with_values = 0, statistics_with_count = 0,
-      histograms_with_buckets = 0;
+      histograms_with_buckets = 0, dependencies_with_edges = 0;
   for (int b = 0; b < 60; ++b) {
     model::SpanBatch batch = (!batches.empty() && r.Chance(0.1)) ? r.Pick(batches)  // a retry
                                                                   : RandomBatch(r, &written);
@@ -288,6 +293,13 @@ void RunSeed(uint64_t seed, const std::string& block_spans) {
     EXPECT_EQ(*got, *want) << "histograms " << what;
     if (!got->empty() && !got->front().buckets.empty()) ++histograms_with_buckets;
 
+    query::DependenciesQuery deps{range, r.Chance(0.3) ? r.Pick(kServices) : "", 1'000'000};
+    absl::StatusOr<query::DependenciesResult> got_deps = (*sqlite)->Dependencies(deps);
+    absl::StatusOr<query::DependenciesResult> want_deps = oracle->Dependencies(deps);
+    ASSERT_TRUE(got_deps.ok() && want_deps.ok()) << what;
+    EXPECT_EQ(*got_deps, *want_deps) << "dependencies " << deps.service << " " << what;
+    if (!got_deps->edges.empty()) ++dependencies_with_edges;
+
     const TraceId trace = r.Pick(written).trace_id;
     query::TraceQuery tq{trace, r.Chance(0.5) ? 0 : 1 + r.Below(5), std::nullopt};
     absl::StatusOr<query::TraceResult> got_trace = (*sqlite)->GetTrace(tq);
@@ -300,14 +312,18 @@ void RunSeed(uint64_t seed, const std::string& block_spans) {
     EXPECT_EQ(got_trace->next.has_value(), want_trace->next.has_value()) << ToHex(trace);
   }
 
-  // Of 40 rounds: 40 searches, 280 tag-value, 120 statistics and 40 histogram queries.
+  // Of 40 rounds: 40 searches, 280 tag-value, 120 statistics, 40 histogram and 40 dependencies
+  // queries.
   EXPECT_GE(searches_with_spans, 20);
   EXPECT_GE(tag_values_with_values, 140);
   EXPECT_GE(statistics_with_count, 60);
   EXPECT_GE(histograms_with_buckets, 20);
-  std::printf("seed %llu: non-empty answers: %d searches, %d tag values, %d statistics, %d histograms\n",
-              static_cast<unsigned long long>(seed), searches_with_spans, tag_values_with_values,
-              statistics_with_count, histograms_with_buckets);
+  EXPECT_GE(dependencies_with_edges, 20);
+  std::printf(
+      "seed %llu: non-empty answers: %d searches, %d tag values, %d statistics, %d histograms, "
+      "%d dependencies\n",
+      static_cast<unsigned long long>(seed), searches_with_spans, tag_values_with_values,
+      statistics_with_count, histograms_with_buckets, dependencies_with_edges);
 
   for (bool ranged : {false, true}) {
     query::TagKeysQuery keys;

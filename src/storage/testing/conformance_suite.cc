@@ -1047,6 +1047,55 @@ TEST_P(StorageConformance, HistogramsRangeCountOfDurationAndAttribute) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Dependencies.
+
+query::DependenciesResult DependenciesOf(Backend& backend, query::TimeRange range,
+                                         std::string service = "") {
+  absl::StatusOr<query::DependenciesResult> result =
+      backend.Dependencies({range, std::move(service), /*max_examined=*/1000});
+  EXPECT_TRUE(result.ok()) << result.status();
+  return result.ok() ? *result : query::DependenciesResult{};
+}
+
+// The corpus's calls in its range: 0->1 and 6->7 inside frontend, 1->2 (failed), 3->4 and 3->5
+// from frontend to backend.
+const query::DependenciesResult kCorpusCalls{
+    {{"frontend", "backend", 3, 1}, {"frontend", "frontend", 2, 0}}, false};
+
+TEST_P(StorageConformance, DependenciesCountCallsAndFailedCalls) {
+  WriteCorpus(backend());
+  EXPECT_EQ(DependenciesOf(backend(), CorpusRange()), kCorpusCalls);
+  // Only edges from or to the service.
+  EXPECT_EQ(DependenciesOf(backend(), CorpusRange(), "backend"),
+            (query::DependenciesResult{{{"frontend", "backend", 3, 1}}, false}));
+  EXPECT_EQ(DependenciesOf(backend(), CorpusRange(), "nobody"), query::DependenciesResult{});
+  // A call counts when both spans start in the range: from 10 ms on, span 0 is out (0->1 drops).
+  EXPECT_EQ(DependenciesOf(backend(), {kT0 + 10 * kMs, kT0 + 50 * kMs}),
+            (query::DependenciesResult{
+                {{"frontend", "backend", 3, 1}, {"frontend", "frontend", 1, 0}}, false}));
+  // Up to 20 ms the children 4, 5 and 7 are out, and so are their calls.
+  EXPECT_EQ(DependenciesOf(backend(), {kT0, kT0 + 20 * kMs}),
+            (query::DependenciesResult{
+                {{"frontend", "backend", 1, 1}, {"frontend", "frontend", 1, 0}}, false}));
+  EXPECT_EQ(DependenciesOf(backend(), {kT0 + 60 * kMs, kT0 + 70 * kMs}),
+            query::DependenciesResult{});
+}
+
+TEST_P(StorageConformance, DependenciesJoinSpansWrittenApart) {
+  // Each parent written in another batch than its children (and, for a block store, in another
+  // block), children first.
+  std::vector<CorpusSpan> children, rest;
+  for (const CorpusSpan& c : CorpusSpans()) (c.parent >= 0 ? children : rest).push_back(c);
+  ASSERT_TRUE(backend().WriteSpans(BatchOf(children), kIngestion).ok());
+  ASSERT_TRUE(backend().WriteSpans(BatchOf(rest), kIngestion).ok());
+  // Span 1 is a child (of 0) and a parent (of 2): both calls join across batches.
+  EXPECT_EQ(DependenciesOf(backend(), CorpusRange()), kCorpusCalls);
+  EXPECT_EQ(DependenciesOf(backend(), {kT0 + 10 * kMs, kT0 + 50 * kMs}),
+            (query::DependenciesResult{
+                {{"frontend", "backend", 3, 1}, {"frontend", "frontend", 1, 0}}, false}));
+}
+
+// ---------------------------------------------------------------------------------------------
 // System id.
 
 TEST_P(StorageConformance, SystemIdIsAStableUuid) {

@@ -1,24 +1,17 @@
-#include "api/teletrace_v1/dependencies.h"
-
-#include <map>
+// Backend::Dependencies for backends that have not pushed it down: the range's spans read through
+// Search pages, newest first, and joined with their parents in memory.
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
 #include "common/ids.h"
 #include "model/span.h"
+#include "query/dependencies.h"
+#include "storage/storage.h"
 
-namespace teletrace::api::v1 {
+namespace teletrace::storage {
 namespace {
 
-struct SpanKey {
-  TraceId trace_id;
-  SpanId span_id;
-  bool operator==(const SpanKey&) const = default;
-  template <typename H>
-  friend H AbslHashValue(H h, const SpanKey& k) {
-    return H::combine(std::move(h), k.trace_id, k.span_id);
-  }
-};
+using SpanKey = std::pair<TraceId, SpanId>;
 
 struct Child {
   SpanKey parent;
@@ -28,23 +21,23 @@ struct Child {
 
 }  // namespace
 
-absl::StatusOr<Dependencies> ServiceDependencies(storage::Backend& backend, query::TimeRange range,
-                                                 std::string_view service, size_t max_examined) {
+absl::StatusOr<query::DependenciesResult> Backend::Dependencies(
+    const query::DependenciesQuery& query) {
   // Every span in range: its service, and the edge to its parent once both are known. Newest
   // first, so a cut by the examined-spans budget keeps the most recent calls.
   absl::flat_hash_map<std::string, uint32_t> service_ids;
   std::vector<std::string> services;
   absl::flat_hash_map<SpanKey, uint32_t> service_of;
   std::vector<Child> children;
-  Dependencies out;
+  bool partial = false;
 
   query::SearchQuery q;
-  q.range = range;
+  q.range = query.range;
   q.sort = {query::SortField::kStartTime, /*ascending=*/false};
   q.page_size = query::kMaxPageSize;
   size_t examined = 0;
   for (;;) {
-    absl::StatusOr<query::SearchResult> page = backend.Search(q);
+    absl::StatusOr<query::SearchResult> page = Search(q);
     if (!page.ok()) return page.status();
     for (const model::StoredSpan& s : page->spans) {
       std::string_view name = s.resource ? model::ServiceName(*s.resource) : std::string_view();
@@ -59,30 +52,19 @@ absl::StatusOr<Dependencies> ServiceDependencies(storage::Backend& backend, quer
     }
     examined += page->spans.size();
     if (!page->next.has_value()) break;
-    if (examined >= max_examined) {
-      out.partial = true;
+    if (examined >= query.max_examined) {
+      partial = true;
       break;
     }
     q.after = page->next;
   }
-  std::map<std::pair<std::string_view, std::string_view>, DependencyEdge> edges;
+  query::DependencyCounter counter;
   for (const Child& c : children) {
     auto it = service_of.find(c.parent);
     if (it == service_of.end()) continue;
-    const std::string& parent = services[it->second];
-    const std::string& child = services[c.service];
-    if (!service.empty() && parent != service && child != service) continue;
-    DependencyEdge& e = edges[{parent, child}];
-    ++e.calls;
-    if (c.error) ++e.errors;
+    counter.Add(services[it->second], services[c.service], 1, c.error ? 1 : 0);
   }
-  out.edges.reserve(edges.size());
-  for (auto& [names, edge] : edges) {
-    edge.parent = names.first;
-    edge.child = names.second;
-    out.edges.push_back(std::move(edge));
-  }
-  return out;
+  return std::move(counter).Finish(query.service, partial);
 }
 
-}  // namespace teletrace::api::v1
+}  // namespace teletrace::storage
