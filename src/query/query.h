@@ -4,6 +4,7 @@
 #pragma once
 
 #include <algorithm>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -148,6 +149,9 @@ struct TagValuesQuery {
   std::optional<TimeRange> range;
   std::vector<Filter> filters;
   size_t limit = 0;  // 0 = every value
+  // Stop counting once this long has passed and answer with what was counted (partial). For value
+  // suggestions, where some values now beat every value later. A backend may ignore it.
+  std::optional<std::chrono::milliseconds> time_budget = std::nullopt;
 };
 
 // A value as the API returns it: the typed attribute (or intrinsic) value.
@@ -162,6 +166,7 @@ struct TagValueCount {
 struct TagValuesResult {
   std::vector<TagValueCount> values;  // count descending, then value ascending; at most limit
   uint64_t total_distinct = 0;        // distinct values before the limit
+  bool partial = false;  // the time budget ran out: the counts of the spans read until then
 };
 
 // "min", "max", "avg", "count", "sum" or a percentile "pNN" / "pNN.N" (0 < NN <= 100).

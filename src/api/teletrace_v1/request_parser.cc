@@ -244,6 +244,8 @@ absl::StatusOr<query::TagValuesQuery> ParseTagValuesRequest(std::string_view tag
   ASSIGN_OR_RETURN(q.filters, ParseFilters(body));
   ASSIGN_OR_RETURN(size_t limit, ReadLimit(body, "limit", 100000, 0));
   q.limit = limit;
+  ASSIGN_OR_RETURN(size_t budget_ms, ReadLimit(body, "timeBudgetMs", kMaxTimeBudgetMs, 0));
+  if (budget_ms > 0) q.time_budget = std::chrono::milliseconds(budget_ms);
   return q;
 }
 

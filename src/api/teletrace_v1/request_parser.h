@@ -25,6 +25,9 @@ absl::StatusOr<std::vector<query::Filter>> ParseFilters(const nlohmann::json& bo
 
 absl::StatusOr<query::SearchQuery> ParseSearchRequest(const nlohmann::json& body,
                                                       uint64_t now_unix_nano);
+// POST /v1/tags/:tag: {"timeframe"?, "filters"?, "limit"?, "timeBudgetMs"?}; the budget is
+// 1..kMaxTimeBudgetMs.
+inline constexpr size_t kMaxTimeBudgetMs = 60'000;
 absl::StatusOr<query::TagValuesQuery> ParseTagValuesRequest(std::string_view tag,
                                                             const nlohmann::json& body,
                                                             uint64_t now_unix_nano);

@@ -246,8 +246,22 @@ TEST(RequestParserTest, TagValuesRequest) {
   EXPECT_EQ(q->key.name, "http.method");
   EXPECT_EQ(q->limit, 5u);
   EXPECT_FALSE(q->range.has_value());
+  EXPECT_FALSE(q->time_budget.has_value());
   EXPECT_EQ(ParseTagValuesRequest("bogus", json::object(), kNow).status().code(),
             absl::StatusCode::kInvalidArgument);
+
+  auto budgeted = ParseTagValuesRequest("span.attributes.user.id",
+                                        json::parse(R"({"timeBudgetMs":300})"), kNow);
+  ASSERT_TRUE(budgeted.ok()) << budgeted.status();
+  EXPECT_EQ(budgeted->time_budget, std::chrono::milliseconds(300));
+  EXPECT_EQ(ParseTagValuesRequest("span.name", json::parse(R"({"timeBudgetMs":0})"), kNow).status(),
+            absl::InvalidArgumentError("timeBudgetMs: must be between 1 and 60000, got 0"));
+  EXPECT_EQ(
+      ParseTagValuesRequest("span.name", json::parse(R"({"timeBudgetMs":60001})"), kNow).status(),
+      absl::InvalidArgumentError("timeBudgetMs: must be between 1 and 60000, got 60001"));
+  EXPECT_EQ(
+      ParseTagValuesRequest("span.name", json::parse(R"({"timeBudgetMs":-5})"), kNow).status().code(),
+      absl::StatusCode::kInvalidArgument);
 }
 
 }  // namespace

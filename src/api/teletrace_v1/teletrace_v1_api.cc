@@ -422,7 +422,10 @@ HttpResponse TeletraceV1Api::TagValues(const HttpRequest& request, std::string_v
     AppendTagValue(&out, result->values[i].value);
     out += fmt::format(",\"count\":{}}}", result->values[i].count);
   }
-  out += fmt::format("],\"totalDistinctValues\":{}}}", result->total_distinct);
+  out += fmt::format("],\"totalDistinctValues\":{}", result->total_distinct);
+  // Only asked-for budgets add the key: the original API's answer is unchanged.
+  if (q->time_budget) out += fmt::format(",\"partial\":{}", result->partial);
+  out += "}";
   return JsonResponse(std::move(out));
 }
 

@@ -248,6 +248,9 @@ TEST_F(TeletraceV1GoldenTest, TagValues) {
   ExpectGolden("tag_values.json", Call("POST", "/v1/tags/span.attributes.http.method", "{}"));
   ExpectGolden("tag_values_int.json",
                Call("POST", "/v1/tags/span.attributes.http.status_code", R"({"limit":2})"));
+  // A time budget adds "partial" (false: everything was counted in time).
+  ExpectGolden("tag_values_budget.json",
+               Call("POST", "/v1/tags/span.attributes.http.method", R"({"timeBudgetMs":60000})"));
 }
 
 TEST_F(TeletraceV1GoldenTest, Statistics) {

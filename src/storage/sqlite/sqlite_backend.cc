@@ -61,6 +61,11 @@ absl::Status Annotate(const absl::Status& status, std::string_view context) {
                       fmt::format("{}: {}", context, std::string(status.message())));
 }
 
+using Clock = std::chrono::steady_clock;
+
+// How a scan with a time budget says it stopped early (never returned to the API).
+absl::Status BudgetSpent() { return absl::DeadlineExceededError("sqlite: time budget spent"); }
+
 // Scans decode blocks on worker threads while the reading thread fetches the next ones, and
 // consume them in block order (so answers do not depend on timing). A scan of a few blocks stays
 // on its thread: starting workers would cost more than it saves.
@@ -308,22 +313,31 @@ class SqliteBackend final : public Backend {
                                                              const SpanFields& fields);
   // Calls `fn` with every stored span starting inside `range` (every span when none), skipping
   // blocks whose summaries rule out one of `filters`; `fn` still has to apply the filters. Only
-  // `fields` of each span are decoded.
+  // `fields` of each span are decoded. Past `stop_at` no further block is read and the scan ends
+  // with DEADLINE_EXCEEDED (the spans handed to `fn` until then are whole blocks).
   absl::Status ScanRange(const std::optional<query::TimeRange>& range,
                          const std::vector<query::Filter>& filters, const SpanFields& fields,
-                         const std::function<void(const StoredSpan&)>& fn);
+                         const std::function<void(const StoredSpan&)>& fn,
+                         std::optional<Clock::time_point> stop_at = std::nullopt);
   // ScanRange's loop: reads each candidate block on this thread, decodes it with `decode(bytes,
   // block_id)` (an R) on the block workers and hands the results to `consume` in block order.
   template <typename R, typename Decode, typename Consume>
   absl::Status ScanBlocks(const std::optional<query::TimeRange>& range,
                           const std::vector<query::Filter>& filters, const SpanFields& fields,
-                          const Decode& decode, const Consume& consume);
+                          const Decode& decode, const Consume& consume,
+                          std::optional<Clock::time_point> stop_at = std::nullopt);
   // Reads block `block_id` (counted as a decode of `fields`) and queues `decode(bytes, block_id)`
   // on `workers`, first handing the oldest result to `take` when the window is full. A block that
   // no longer exists queues nothing.
   template <typename R, typename Decode, typename Take>
   absl::Status QueueDecode(Workers<R>& workers, SqliteConnection& conn, int64_t block_id,
                            const SpanFields& fields, const Decode& decode, const Take& take);
+
+  // TagValues into `collector`: per-block value counts where they answer, decoded blocks elsewhere.
+  // Past `stop_at` it stops with DEADLINE_EXCEEDED, the blocks read until then counted.
+  absl::Status CountTagValues(const query::TagValuesQuery& query,
+                              std::optional<Clock::time_point> stop_at,
+                              query::TagValuesCollector& collector);
 
   absl::Status WriteLocked(std::vector<const StoredSpan*>& spans);
   // Inserts `chunk` (non-empty) as one block and its trace_blocks rows, or as several blocks when
@@ -511,7 +525,8 @@ absl::StatusOr<std::vector<StoredSpan>> SqliteBackend::DecodeBlock(std::string_v
 absl::Status SqliteBackend::ScanRange(const std::optional<query::TimeRange>& range,
                                       const std::vector<query::Filter>& filters,
                                       const SpanFields& fields,
-                                      const std::function<void(const StoredSpan&)>& fn) {
+                                      const std::function<void(const StoredSpan&)>& fn,
+                                      std::optional<Clock::time_point> stop_at) {
   if ((fields.groups & ~uint32_t{SpanFields::kStatusCode}) == 0 &&
       fields.span_attributes.empty()) {
     // The query reads only times (and status codes): decode those alone into one reused span,
@@ -533,7 +548,8 @@ absl::Status SqliteBackend::ScanRange(const std::optional<query::TimeRange>& ran
             span.span.status.code = static_cast<model::StatusCode>(t.status_code);
             if (!range || query::InRange(*range, span)) fn(span);
           }
-        });
+        },
+        stop_at);
   }
   return ScanBlocks<std::vector<StoredSpan>>(
       range, filters, fields,
@@ -542,14 +558,16 @@ absl::Status SqliteBackend::ScanRange(const std::optional<query::TimeRange>& ran
         for (const StoredSpan& s : spans) {
           if (!range || query::InRange(*range, s)) fn(s);
         }
-      });
+      },
+      stop_at);
 }
 
 template <typename R, typename Decode, typename Consume>
 absl::Status SqliteBackend::ScanBlocks(const std::optional<query::TimeRange>& range,
                                        const std::vector<query::Filter>& filters,
                                        const SpanFields& fields, const Decode& decode,
-                                       const Consume& consume) {
+                                       const Consume& consume,
+                                       std::optional<Clock::time_point> stop_at) {
   ASSIGN_OR_RETURN(Reader reader, AcquireReader());
   ASSIGN_OR_RETURN(std::vector<BlockBounds> blocks, BlocksInRange(reader.conn(), range));
   // Block id order is roughly ingestion order: neighbouring blocks share pages.
@@ -564,6 +582,11 @@ absl::Status SqliteBackend::ScanBlocks(const std::optional<query::TimeRange>& ra
   };
   for (const BlockBounds& block : blocks) {
     RETURN_IF_ERROR(CheckCancelled());
+    if (stop_at && Clock::now() >= *stop_at) {
+      // The blocks already read still count.
+      while (!workers->Empty()) RETURN_IF_ERROR(take(workers->Next()));
+      return BudgetSpent();
+    }
     ASSIGN_OR_RETURN(bool skip, pruner.CanSkip(reader.conn(), block.block_id));
     if (skip) {
       blocks_pruned_.fetch_add(1, std::memory_order_relaxed);
@@ -853,33 +876,42 @@ absl::StatusOr<std::vector<query::TagInfo>> SqliteBackend::TagKeys(
 
 absl::StatusOr<query::TagValuesResult> SqliteBackend::TagValues(
     const query::TagValuesQuery& query) {
-  const std::string context = fmt::format("sqlite: tag values of {}", query.key.text);
   // The collector applies the range and filters itself, so each span is matched once.
   query::TagValuesCollector collector(query);
+  std::optional<Clock::time_point> stop_at;
+  if (query.time_budget) stop_at = Clock::now() + *query.time_budget;
+  const absl::Status counted = CountTagValues(query, stop_at, collector);
+  const bool spent = stop_at && counted.code() == absl::StatusCode::kDeadlineExceeded;
+  if (!counted.ok() && !spent) {
+    return Annotate(counted, fmt::format("sqlite: tag values of {}", query.key.text));
+  }
+  query::TagValuesResult result = std::move(collector).Finish();
+  result.partial = spent;
+  return result;
+}
+
+absl::Status SqliteBackend::CountTagValues(const query::TagValuesQuery& query,
+                                           std::optional<Clock::time_point> stop_at,
+                                           query::TagValuesCollector& collector) {
   const bool decidable = std::all_of(query.filters.begin(), query.filters.end(),
                                      [](const query::Filter& f) { return CountDecidable(f); });
   if (!decidable || !IsCountedKey(query.key)) {
-    RETURN_IF_ERROR(Annotate(ScanRange(query.range, query.filters, FieldsRead(query),
-                                       [&](const StoredSpan& s) { collector.Add(s); }),
-                             context));
-    return std::move(collector).Finish();
+    return ScanRange(query.range, query.filters, FieldsRead(query),
+                     [&](const StoredSpan& s) { collector.Add(s); }, stop_at);
   }
   // A block wholly inside the range whose value counts show that every span passes the filters
   // (or that none does) is answered from its counts of the key (or skipped) instead of decoded;
   // without filters every block inside the range qualifies. Blocks are visited in the order
   // ScanRange decodes them, so of equal values (0.0 and -0.0) the same one is reported either way.
-  absl::StatusOr<Reader> reader = AcquireReader();
-  if (!reader.ok()) return Annotate(reader.status(), context);
-  SqliteConnection& conn = reader->conn();
-  absl::StatusOr<std::vector<BlockBounds>> blocks = BlocksInRange(conn, query.range);
-  if (!blocks.ok()) return Annotate(blocks.status(), context);
-  std::sort(blocks->begin(), blocks->end(),
+  ASSIGN_OR_RETURN(Reader reader, AcquireReader());
+  SqliteConnection& conn = reader.conn();
+  ASSIGN_OR_RETURN(std::vector<BlockBounds> blocks, BlocksInRange(conn, query.range));
+  std::sort(blocks.begin(), blocks.end(),
             [](const BlockBounds& a, const BlockBounds& b) { return a.block_id < b.block_id; });
-  absl::StatusOr<SqliteStatement> select =
-      conn.Prepare("SELECT counts FROM block_value_counts WHERE block_id = ?");
+  ASSIGN_OR_RETURN(SqliteStatement select,
+                   conn.Prepare("SELECT counts FROM block_value_counts WHERE block_id = ?"));
   const SpanFields fields = FieldsRead(query);
-  if (!select.ok()) return Annotate(select.status(), context);
-  BlockWorkers workers = NewBlockWorkers(blocks->size());
+  BlockWorkers workers = NewBlockWorkers(blocks.size());
   auto add = [&collector](absl::StatusOr<std::vector<StoredSpan>> spans) -> absl::Status {
     if (!spans.ok()) return spans.status();
     for (const StoredSpan& s : *spans) collector.Add(s);
@@ -893,18 +925,21 @@ absl::StatusOr<query::TagValuesResult> SqliteBackend::TagValues(
     while (!workers->Empty()) RETURN_IF_ERROR(add(workers->Next()));
     return absl::OkStatus();
   };
-  for (const BlockBounds& block : *blocks) {
+  for (const BlockBounds& block : blocks) {
     RETURN_IF_ERROR(CheckCancelled());
+    if (stop_at && Clock::now() >= *stop_at) {
+      RETURN_IF_ERROR(drain());  // the blocks already read still count
+      return BudgetSpent();
+    }
     const bool inside = !query.range || (query.range->start_unix_nano <= block.min_start &&
                                          block.max_start <= query.range->end_unix_nano);
     if (inside) {
-      select->Reset();
-      select->BindInt(1, block.block_id);
-      absl::StatusOr<bool> row = select->Step();
-      if (!row.ok()) return Annotate(row.status(), context);
-      if (*row) {
+      select.Reset();
+      select.BindInt(1, block.block_id);
+      ASSIGN_OR_RETURN(bool row, select.Step());
+      if (row) {
         // Unreadable counts only cost the decode; the block stays the source of truth.
-        absl::StatusOr<BlockValueCounts> counts = BlockValueCounts::Parse(select->ColumnBlob(0));
+        absl::StatusOr<BlockValueCounts> counts = BlockValueCounts::Parse(select.ColumnBlob(0));
         FilterVerdict verdict = FilterVerdict::kAll;
         for (size_t f = 0; counts.ok() && f < query.filters.size(); ++f) {
           verdict = std::max(verdict, VerdictFromCounts(*counts, query.filters[f], block.span_count));
@@ -919,18 +954,16 @@ absl::StatusOr<query::TagValuesResult> SqliteBackend::TagValues(
         };
         if (counts.ok() && verdict == FilterVerdict::kAll &&
             counts->ForEachCount(query.key, keep)) {
-          RETURN_IF_ERROR(Annotate(drain(), context));
+          RETURN_IF_ERROR(drain());
           for (const auto& [value, n] : counted) collector.AddCounted(value, n);
           blocks_counted_.fetch_add(1, std::memory_order_relaxed);
           continue;
         }
       }
     }
-    RETURN_IF_ERROR(
-        Annotate(QueueDecode(*workers, conn, block.block_id, fields, decode, add), context));
+    RETURN_IF_ERROR(QueueDecode(*workers, conn, block.block_id, fields, decode, add));
   }
-  RETURN_IF_ERROR(Annotate(drain(), context));
-  return std::move(collector).Finish();
+  return drain();
 }
 
 absl::StatusOr<query::StatisticsResult> SqliteBackend::Statistics(

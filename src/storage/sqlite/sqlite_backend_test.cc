@@ -641,6 +641,39 @@ TEST(SqliteBackendTest, DependenciesReadParentsElsewhereOnce) {
   EXPECT_EQ(*deps, (query::DependenciesResult{{{"svc", "svc", 895, 0}}, true}));
 }
 
+// Tag values with a time budget stop reading blocks once it is spent and say the answer is
+// partial; with time to spare they answer exactly as without one. Both paths: blocks answered
+// from their value counts, and blocks decoded (a filter the counts cannot decide).
+TEST(SqliteBackendTest, TagValuesStopWhenTheirTimeBudgetIsSpent) {
+  std::unique_ptr<Backend> backend = TenBlockStore(NewTestDir());
+  const std::vector<query::Filter> numeric = {
+      Filter("span.attributes.db.rows", query::Operator::kGte, query::Scalar(int64_t{0}))};
+  for (const std::vector<query::Filter>& filters : {std::vector<query::Filter>{}, numeric}) {
+    SCOPED_TRACE(filters.empty() ? "counted" : "decoded");
+    query::TagValuesQuery q{KeyOf("span.attributes.http.method"), query::TimeRange{}, filters, 0};
+    absl::StatusOr<query::TagValuesResult> whole = backend->TagValues(q);
+    ASSERT_TRUE(whole.ok()) << whole.status();
+    EXPECT_FALSE(whole->partial);
+    EXPECT_EQ(whole->values, (std::vector<query::TagValueCount>{{std::string("GET"), 666},
+                                                                {std::string("POST"), 334}}));
+
+    q.time_budget = std::chrono::milliseconds(0);
+    absl::StatusOr<query::TagValuesResult> spent;
+    EXPECT_EQ(BlocksRead(*backend, [&] { spent = backend->TagValues(q); }), (Decoded{0, 0, 0}));
+    ASSERT_TRUE(spent.ok()) << spent.status();
+    EXPECT_TRUE(spent->partial);
+    EXPECT_TRUE(spent->values.empty());
+    EXPECT_EQ(spent->total_distinct, 0u);
+
+    q.time_budget = std::chrono::milliseconds(60000);
+    absl::StatusOr<query::TagValuesResult> in_time = backend->TagValues(q);
+    ASSERT_TRUE(in_time.ok()) << in_time.status();
+    EXPECT_FALSE(in_time->partial);
+    EXPECT_EQ(in_time->values, whole->values);
+    EXPECT_EQ(in_time->total_distinct, 2u);
+  }
+}
+
 // A query whose client hung up stops before reading another block, on every read path; the same
 // queries on the same thread answer once no cancelled flag is installed.
 TEST(SqliteBackendTest, ACancelledQueryStopsWithoutReadingBlocks) {

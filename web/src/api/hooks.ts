@@ -21,11 +21,11 @@ export function useTags() {
 
 export function useTagValues(
   tag: string | null,
-  body: { timeframe?: Timeframe; filters: SearchFilter[]; limit: number },
+  body: { timeframe?: Timeframe; filters: SearchFilter[]; limit: number; timeBudgetMs?: number },
   enabled = true,
 ) {
   return useQuery({
-    queryKey: ['tagValues', tag, timeframeKey(body.timeframe), JSON.stringify(body.filters), body.limit],
+    queryKey: ['tagValues', tag, timeframeKey(body.timeframe), JSON.stringify(body.filters), body.limit, body.timeBudgetMs],
     queryFn: ({ signal }) => getTagValues(tag!, body, signal),
     enabled: enabled && !!tag,
     placeholderData: keepPreviousData,

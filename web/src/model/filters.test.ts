@@ -1,7 +1,7 @@
 // @vitest-environment node
 import { describe, expect, it } from 'vitest';
 import { OPERATORS } from '../api/types';
-import { keyTitle, operatorsFor, parseFilterValue, splitKey, suggestKeys } from './filters';
+import { keyTitle, operatorsFor, parseFilterValue, splitKey, suggestKeys, suggestionFooter } from './filters';
 
 describe('operatorsFor', () => {
   it('offers all twelve operators across the types, equals and not_equals everywhere they apply', () => {
@@ -54,5 +54,18 @@ describe('keys', () => {
     expect(suggestKeys(all, ['span.attributes.http.method', 'gone.key'], 'http')).toEqual(['span.attributes.http.method', 'span.attributes.http.route']);
     expect(suggestKeys(all, [], 'NAME')).toEqual(['span.name', 'resource.attributes.host.name']);
     expect(suggestKeys(all, [], '', 2)).toHaveLength(2);
+  });
+});
+
+describe('suggestionFooter', () => {
+  it('says how many values are shown of how many', () => {
+    expect(suggestionFooter(25, 289830, false, 300)).toBe('25 of 289,830 values; type to narrow');
+  });
+  it('is absent when every value is shown', () => {
+    expect(suggestionFooter(3, 3, false, 300)).toBeUndefined();
+  });
+  it('says the values are those found within the budget when it ran out', () => {
+    expect(suggestionFooter(25, 4000, true, 300)).toBe('25 of the values found in 0.3 s (not every span was read); type to narrow');
+    expect(suggestionFooter(0, 0, true, 1500)).toBe('0 of the values found in 1.5 s (not every span was read); type to narrow');
   });
 });

@@ -152,6 +152,20 @@ export function rememberKey(key: string): string[] {
 }
 
 /**
+ * The line under a value suggestion list: how many values it shows of how many, or, when the
+ * server's time budget ran out first, that these are the values found so far; undefined when the
+ * list is all there is.
+ */
+export function suggestionFooter(shown: number, totalDistinct: number, partial: boolean, budgetMs: number): string | undefined {
+  if (partial) {
+    const seconds = (budgetMs / 1000).toLocaleString('en-US');
+    return `${shown} of the values found in ${seconds} s (not every span was read); type to narrow`;
+  }
+  if (totalDistinct > shown) return `${shown} of ${totalDistinct.toLocaleString('en-US')} values; type to narrow`;
+  return undefined;
+}
+
+/**
  * Key suggestions for the text typed: recently used keys first, then the rest; each group keeps
  * its order, matches on any substring (case-insensitive).
  */

@@ -13,10 +13,15 @@ import {
   rememberKey,
   splitKey,
   suggestKeys,
+  suggestionFooter,
   valueToText,
 } from '../../../model/filters';
 import type { UiFilter } from '../../../model/searchState';
 import { Autocomplete } from '../../common/Autocomplete';
+
+/** How long the server may count values for a suggestion list (a high-cardinality key over a big
+ * range would otherwise take seconds); it then answers with the values found so far. */
+const SUGGESTION_BUDGET_MS = 300;
 
 export function tagTypeMap(tags: readonly TagInfo[] | undefined): Map<string, TagType> {
   const m = new Map<string, TagType>();
@@ -72,7 +77,11 @@ export function FilterEditor({ initial, tags, timeframe, otherFilters, onSave, o
     if (key && textual && lastPart) f.push({ keyValueFilter: { key, operator: 'contains', value: lastPart } });
     return f;
   }, [otherFilters, key, textual, lastPart]);
-  const values = useTagValues(key, { timeframe, filters: suggestFilters, limit: 25 }, !!key && needsValue(op));
+  const values = useTagValues(
+    key,
+    { timeframe, filters: suggestFilters, limit: 25, timeBudgetMs: SUGGESTION_BUDGET_MS },
+    !!key && needsValue(op),
+  );
   const valueOptions = (values.data?.values ?? []).map((v) => ({
     value: String(v.value),
     hint: v.count.toLocaleString('en-US'),
@@ -161,11 +170,7 @@ export function FilterEditor({ initial, tags, timeframe, otherFilters, onSave, o
             testId="filter-value"
             autoFocus={!!initial}
             loading={values.isFetching && valueOptions.length === 0}
-            footer={
-              values.data?.totalDistinctValues !== undefined && values.data.totalDistinctValues > valueOptions.length
-                ? `${valueOptions.length} of ${values.data.totalDistinctValues.toLocaleString('en-US')} values; type to narrow`
-                : undefined
-            }
+            footer={values.data && suggestionFooter(valueOptions.length, values.data.totalDistinctValues, values.data.partial ?? false, SUGGESTION_BUDGET_MS)}
           />
         </label>
       )}
