@@ -13,6 +13,7 @@ stopped at the end. Python standard library only.
 """
 
 import argparse
+import collections
 import json
 import os
 import shutil
@@ -113,15 +114,19 @@ class Node:
 
 
 def otlp_batch(batch, spans_per_batch, base_ns, first_trace=1):
-    """Spans of 30 traces; every batch adds spans to traces started earlier too."""
+    """Spans of 30 traces; every batch adds spans to traces started earlier too, each span n
+    (after the first 30) a child of span n - 30, in service svc<batch % 3>."""
     spans = []
     for i in range(spans_per_batch):
         n = batch * spans_per_batch + i + 1
         start = base_ns + n * 1_000_000
-        spans.append({"traceId": f"{(n % 30) + first_trace:032x}", "spanId": f"{n:016x}",
-                      "name": f"op{n % 4}", "kind": 2, "startTimeUnixNano": str(start),
-                      "endTimeUnixNano": str(start + 1000 * (n % 9)),
-                      "attributes": [{"key": "n", "value": {"intValue": str(n)}}]})
+        span = {"traceId": f"{(n % 30) + first_trace:032x}", "spanId": f"{n:016x}",
+                "name": f"op{n % 4}", "kind": 2, "startTimeUnixNano": str(start),
+                "endTimeUnixNano": str(start + 1000 * (n % 9)),
+                "attributes": [{"key": "n", "value": {"intValue": str(n)}}]}
+        if n > 30:
+            span["parentSpanId"] = f"{n - 30:016x}"  # same trace, often an earlier batch
+        spans.append(span)
     return {"resourceSpans": [{"resource": {"attributes": [
         {"key": "service.name", "value": {"stringValue": f"svc{batch % 3}"}}]},
         "scopeSpans": [{"scope": {"name": "cluster-test"}, "spans": spans}]}]}
@@ -154,6 +159,23 @@ def check_everything(server, base_ns, sent_by_trace, what):
                              {"timeframe": timeframe, "pageSize": 100})
     if status != 200 or len(result.get("spans", [])) != min(100, total):
         raise AssertionError(f"{what}: search answered {status}: {str(result)[:300]}")
+    # Calls between services, joined across shards' replicas through the Distributed table: span
+    # n calls from the service of span n - 30 (spans_per_batch 40: batch (n - 1) // 40).
+    def service(n):
+        return f"svc{(n - 1) // 40 % 3}"
+
+    calls = collections.Counter()
+    for span_ids in sent_by_trace.values():
+        for span_id in span_ids:
+            n = int(span_id, 16)
+            if n > 30:
+                calls[(service(n - 30), service(n))] += 1
+    want = {"dependencies": [{"parent": p, "child": c, "callCount": k, "errorCount": 0}
+                             for (p, c), k in sorted(calls.items())], "partial": False}
+    status, result = request("POST", server.base + "/v1/dependencies", {"timeframe": timeframe})
+    if status != 200 or result != want:
+        raise AssertionError(f"{what}: dependencies answered {status}: {str(result)[:300]}, "
+                             f"expected {str(want)[:300]}")
     for trace, span_ids in sent_by_trace.items():
         status, result = request("GET", server.base + f"/v1/trace/{trace}")
         ids = sorted(s["span"]["spanId"] for s in result.get("spans", [])) \

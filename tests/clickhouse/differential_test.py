@@ -427,6 +427,16 @@ def main():
             cmp.same(f"trace {trace}", "GET", f"/v1/trace/{trace:032x}")
             cmp.same(f"trace {trace} page", "GET", f"/v1/trace/{trace:032x}?pageSize=2")
         cmp.same("unknown trace", "GET", f"/v1/trace/{999:032x}")
+        # Calls between services: all, one service's, a range that cuts calls off.
+        _, deps = cmp.same("dependencies", "POST", "/v1/dependencies", {"timeframe": timeframe})
+        if not (isinstance(deps, dict) and len(deps.get("dependencies", [])) >= 4):
+            cmp.failures.append(("dependencies: expected calls between several services",
+                                 "/v1/dependencies", None, (200, deps), (200, deps)))
+        cmp.same("dependencies of payments", "POST", "/v1/dependencies",
+                 {"timeframe": timeframe, "service": "payments"})
+        cmp.same("dependencies in a narrow range", "POST", "/v1/dependencies",
+                 {"timeframe": {"startTimeUnixNanoSec": base_ns + 100_000_000,
+                                "endTimeUnixNanoSec": base_ns + 300_000_000}})
         # Tags, values, statistics, histograms.
         status, tags = cmp.same("tags", "GET", "/v1/tags")
         cmp.same("tags in range", "GET",

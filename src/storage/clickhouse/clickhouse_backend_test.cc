@@ -291,6 +291,23 @@ TEST(ClickHouseServerTest, RandomFiltersMatchTheScanEngine) {
   std::vector<StoredSpan> spans = model::Flatten(batch, 7);
   ASSERT_TRUE(backend->WriteSpans(batch, 7).ok());
 
+  // Dependencies pushed down (one JOIN) against the contract's generic answer over Search.
+  int with_edges = 0;
+  for (int round = 0; round < 20; ++round) {
+    const uint64_t a = t0 + rng() % 101 * 1000000, b = t0 + rng() % 101 * 1000000;
+    query::DependenciesQuery dq{{std::min(a, b), std::max(a, b)},
+                                round % 4 == 0 ? fmt::format("svc{}", rng() % 3) : "",
+                                1'000'000};
+    if (round == 0) dq.range = {0, UINT64_MAX};
+    absl::StatusOr<query::DependenciesResult> got = backend->Dependencies(dq);
+    absl::StatusOr<query::DependenciesResult> want = backend->Backend::Dependencies(dq);
+    ASSERT_TRUE(got.ok()) << got.status();
+    ASSERT_TRUE(want.ok()) << want.status();
+    EXPECT_EQ(*got, *want) << "round " << round;
+    if (!got->edges.empty()) ++with_edges;
+  }
+  EXPECT_GE(with_edges, 10);
+
   const std::vector<std::string> keys = AllKeyTexts();
   const std::vector<query::Scalar> operands = OperandPool(t0);
   int checked = 0;
