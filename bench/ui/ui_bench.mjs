@@ -2,7 +2,7 @@
 // the time from the click to the rows (or the chart, or the trace) on screen, the time until every
 // request the click started has answered (facets, charts), and how many API requests it made.
 //
-//   node bench/ui/ui_bench.mjs [--spans=1000000] [--runs=3] [--json]
+//   node bench/ui/ui_bench.mjs [--spans=1000000] [--runs=3] [--only=<part of a click's name>] [--json]
 //
 // TELETRACE_BIN and TELETRACE_UI_DIR run another build (a baseline); an interaction its UI lacks
 // is reported as n/a.
@@ -139,9 +139,10 @@ async function main() {
     );
     if (fill.status !== 0) throw new Error(`loadgen failed: ${fill.stderr}`);
     const report = JSON.parse(fill.stdout.trim().split('\n').at(-1));
-    process.stderr.write(`ui_bench: ${report.acknowledged_spans ?? SPANS} spans stored; ${INTERACTIONS.length} interactions x ${RUNS} runs\n`);
+    const chosen = INTERACTIONS.filter((it) => !args.only || it.name.includes(args.only));
+    process.stderr.write(`ui_bench: ${report.acknowledged_spans ?? SPANS} spans stored; ${chosen.length} interactions x ${RUNS} runs\n`);
     const rows = [];
-    for (const it of INTERACTIONS) {
+    for (const it of chosen) {
       const runs = [];
       try {
         for (let i = 0; i < RUNS; i++) runs.push(await measure(browser, srv.url, it));
