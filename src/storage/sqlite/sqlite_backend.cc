@@ -85,9 +85,9 @@ std::unique_ptr<Workers<R>> NewBlockWorkers(size_t blocks) {
 using SpanKey = std::pair<TraceId, SpanId>;
 
 // What a call needs of a span: its ids, its service and its status.
-const SpanFields kCallFields{SpanFields::kIds | SpanFields::kResourceAndScope |
-                                 SpanFields::kStatusCode,
-                             {}};
+SpanFields CallFields() {
+  return {SpanFields::kIds | SpanFields::kResourceAndScope | SpanFields::kStatusCode, {}};
+}
 
 std::string_view ServiceOf(const StoredSpan& s) {
   return s.resource ? model::ServiceName(*s.resource) : std::string_view();
@@ -994,14 +994,15 @@ absl::StatusOr<query::DependenciesResult> SqliteBackend::Dependencies(
   // afterwards through trace_blocks, decoding just the blocks that hold their parents. Memory
   // follows those calls, not the spans in the range.
   constexpr std::string_view kContext = "sqlite: dependencies";
+  const SpanFields fields = CallFields();
   query::DependencyCounter counter;
   std::vector<OpenCall> open;
   bool partial = false;
   RETURN_IF_ERROR(Annotate(
       ScanBlocks<BlockCalls>(
-          query.range, /*filters=*/{}, kCallFields,
-          [&query](std::string_view bytes, int64_t id) -> absl::StatusOr<BlockCalls> {
-            ASSIGN_OR_RETURN(std::vector<StoredSpan> spans, DecodeBlock(bytes, id, kCallFields));
+          query.range, /*filters=*/{}, fields,
+          [&query, &fields](std::string_view bytes, int64_t id) -> absl::StatusOr<BlockCalls> {
+            ASSIGN_OR_RETURN(std::vector<StoredSpan> spans, DecodeBlock(bytes, id, fields));
             return CallsInBlock(spans, query.range);
           },
           [&](BlockCalls& block) {
@@ -1015,7 +1016,7 @@ absl::StatusOr<query::DependenciesResult> SqliteBackend::Dependencies(
       kContext));
   if (open.empty()) return std::move(counter).Finish(query.service, partial);
 
-  // The blocks holding the open calls' parents, each with the calls that wait on it.
+  // The open calls by the parent they wait on, and the blocks that hold those parents.
   absl::flat_hash_map<SpanKey, std::vector<const OpenCall*>> waiting;
   for (const OpenCall& call : open) waiting[call.parent].push_back(&call);
   std::set<int64_t> parent_blocks;
@@ -1052,7 +1053,7 @@ absl::StatusOr<query::DependenciesResult> SqliteBackend::Dependencies(
   };
   auto join = [&](std::string_view bytes,
                   int64_t id) -> absl::StatusOr<query::DependencyCounter> {
-    ASSIGN_OR_RETURN(std::vector<StoredSpan> spans, DecodeBlock(bytes, id, kCallFields));
+    ASSIGN_OR_RETURN(std::vector<StoredSpan> spans, DecodeBlock(bytes, id, fields));
     query::DependencyCounter joined;
     for (const StoredSpan& s : spans) {
       auto calls = waiting.find(SpanKey{s.span.trace_id, s.span.span_id});
@@ -1066,7 +1067,7 @@ absl::StatusOr<query::DependenciesResult> SqliteBackend::Dependencies(
   for (int64_t block_id : parent_blocks) {
     RETURN_IF_ERROR(CheckCancelled());
     RETURN_IF_ERROR(
-        Annotate(QueueDecode(*workers, reader.conn(), block_id, kCallFields, join, merge), kContext));
+        Annotate(QueueDecode(*workers, reader.conn(), block_id, fields, join, merge), kContext));
   }
   while (!workers->Empty()) RETURN_IF_ERROR(Annotate(merge(workers->Next()), kContext));
   return std::move(counter).Finish(query.service, partial);
