@@ -437,6 +437,19 @@ def main():
         cmp.same("dependencies in a narrow range", "POST", "/v1/dependencies",
                  {"timeframe": {"startTimeUnixNanoSec": base_ns + 100_000_000,
                                 "endTimeUnixNanoSec": base_ns + 300_000_000}})
+        # Traces mode: one summary per trace, filtered by spans and by the traces' own summaries.
+        trace_cases = [([], None, 100), (cases[3], None, 5), (cases[20], None, 100),
+                       ([], {"minDurationNano": 3_000_000}, 10),
+                       ([], {"rootServiceName": "frontend"}, 100), ([], {"hasErrors": True}, 100),
+                       (cases[-1], {"minDurationNano": 100_000_000, "maxDurationNano": 500_000_000}, 50)]
+        for i, (filters, trace_filters, limit) in enumerate(trace_cases):
+            body = {"timeframe": timeframe, "filters": filters, "limit": limit}
+            if trace_filters:
+                body["traceFilters"] = trace_filters
+            _, traces = cmp.same(f"traces {i}", "POST", "/v1/traces", body)
+            if i == 0 and not (isinstance(traces, dict) and len(traces.get("traces", [])) >= 20):
+                cmp.failures.append(("traces: expected every trace", "/v1/traces", body,
+                                     (200, traces), (200, traces)))
         # Tags, values, statistics, histograms.
         status, tags = cmp.same("tags", "GET", "/v1/tags")
         cmp.same("tags in range", "GET",
