@@ -52,7 +52,7 @@ export function Waterfall({ tree, rows, collapsed, onToggle, selectedKey, onSele
     count: rows.length,
     getScrollElement: () => scrollRef.current,
     estimateSize: () => ROW_HEIGHT,
-    overscan: 20,
+    overscan: 8,
   });
 
   useEffect(() => {
@@ -131,6 +131,9 @@ export function Waterfall({ tree, rows, collapsed, onToggle, selectedKey, onSele
     e.preventDefault();
   };
 
+  const virtualItems = virtualizer.getVirtualItems();
+  const slots = Math.max(virtualItems.length, 1);
+
   const ticks = [0, 0.25, 0.5, 0.75, 1].map((f) => ({ f, label: viewStart + f * viewLen === 0 ? '0' : formatDuration(viewStart + f * viewLen) }));
 
   return (
@@ -160,7 +163,10 @@ export function Waterfall({ tree, rows, collapsed, onToggle, selectedKey, onSele
         data-row-count={rows.length}
       >
         <div style={{ height: virtualizer.getTotalSize(), position: 'relative' }}>
-          {virtualizer.getVirtualItems().map((item) => {
+          {/* Rows are keyed by their slot in the window, not by span: the row leaving the window
+              is the element the row entering it reuses, so scrolling (and a jump across the
+              trace) updates elements instead of creating and discarding them. */}
+          {virtualItems.map((item) => {
             const node = rows[item.index];
             const span = node.span;
             const service = serviceLabel(span);
@@ -181,7 +187,7 @@ export function Waterfall({ tree, rows, collapsed, onToggle, selectedKey, onSele
             if (error) classes.push('error');
             return (
               <div
-                key={node.key}
+                key={item.index % slots}
                 id={`row-${node.key}`}
                 className={classes.join(' ')}
                 style={{ transform: `translateY(${item.start}px)`, height: ROW_HEIGHT }}
