@@ -29,31 +29,20 @@
 // tests/e2e's browser and server helpers and their npm packages.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { launchBrowser, newPage } from '../../tests/e2e/lib/browser.mjs';
-import { REPO_ROOT, startTeletrace } from '../../tests/e2e/lib/server.mjs';
+import { startTeletrace } from '../../tests/e2e/lib/server.mjs';
+import { LOADGEN, args, median, run } from './cli.mjs';
 
-const args = Object.fromEntries(
-  process.argv.slice(2).map((a) => {
-    const [k, v] = a.replace(/^--/, '').split('=');
-    return [k, v ?? 'true'];
-  }),
-);
 const SPANS = Number(args.spans ?? 20_000);
 const RUNS = Number(args.runs ?? 5);
 const SECONDS = Number(args.seconds ?? 5);
 const SPEED = Number(args.speed ?? 3000); // px/s: about 115 rows a second
 const WHEEL_PX = 100;
 const LONG_FRAME_MS = 50;
-const LOADGEN = process.env.TELETRACE_LOADGEN || path.join(REPO_ROOT, 'build', 'release', 'bench', 'teletrace-loadgen');
 const CPU_THROTTLE = Number(args['cpu-throttle'] ?? 1);
 const MODES = ['idle', 'scrollTop', 'drag', 'wheel'];
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 const percentile = (xs, p) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length ? s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] : NaN;
@@ -232,7 +221,4 @@ async function main() {
   }
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exit(1);
-});
+run(main);

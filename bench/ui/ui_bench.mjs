@@ -13,26 +13,15 @@
 // docs/benchmarks.md). Uses tests/e2e's browser and server helpers and their npm packages.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import path from 'node:path';
 import { launchBrowser, newPage } from '../../tests/e2e/lib/browser.mjs';
-import { REPO_ROOT, startTeletrace } from '../../tests/e2e/lib/server.mjs';
+import { startTeletrace } from '../../tests/e2e/lib/server.mjs';
+import { LOADGEN, args, median, run } from './cli.mjs';
 
-const args = Object.fromEntries(
-  process.argv.slice(2).map((a) => {
-    const [k, v] = a.replace(/^--/, '').split('=');
-    return [k, v ?? 'true'];
-  }),
-);
 const SPANS = Number(args.spans ?? 1_000_000);
 const RUNS = Number(args.runs ?? 3);
-const LOADGEN = process.env.TELETRACE_LOADGEN || path.join(REPO_ROOT, 'build', 'release', 'bench', 'teletrace-loadgen');
 const QUIET_MS = 300; // no API request in flight for this long: the click's work is done
 const API = /\/(v1|api)\//;
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 /** Resolves once the search shows settled rows: not searching, not stale, at least one row. */
 function rowsShown(page, table = 'results') {
@@ -175,7 +164,4 @@ async function main() {
   }
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exit(1);
-});
+run(main);
