@@ -467,7 +467,7 @@ HttpResponse JaegerApi::Dependencies(const HttpRequest& request, std::string_vie
       {{*end > *lookback ? *end - *lookback : 0, *end}, service, limits_.max_examined_spans});
   if (!deps.ok()) return Error(deps.status());
   if (deps->partial) {
-    spdlog::warn("jaeger api: dependencies stopped after the newest {} spans",
+    spdlog::warn("jaeger api: dependencies are partial (past {} spans or open calls)",
                  limits_.max_examined_spans);
   }
   std::string data = "[";

@@ -295,7 +295,7 @@ HttpResponse ZipkinApi::Dependencies(const HttpRequest& request, std::string_vie
        limits_.max_examined_spans});
   if (!deps.ok()) return Error(deps.status());
   if (deps->partial) {
-    spdlog::warn("zipkin api: dependencies stopped after the newest {} spans",
+    spdlog::warn("zipkin api: dependencies are partial (past {} spans or open calls)",
                  limits_.max_examined_spans);
   }
   // A call is a parent and child span in different services (within a service there is no link,
