@@ -299,6 +299,8 @@ describe('web UI against a seeded store', { timeout: 600_000 }, () => {
     );
     await page.click('[data-testid=chart-heatmap]');
     await page.waitForURL(/chart=heatmap/);
+    // The URL can change a render before the chart switch shows its new state.
+    await page.waitForSelector('[data-testid=histogram] .segmented [aria-pressed=true]:has-text("Heatmap")');
     assert.deepEqual(await page.locator('[data-testid=histogram] .segmented [aria-pressed=true]').allTextContents(), ['Heatmap']);
     await page.waitForSelector('[data-testid=heatmap]:not([data-max-count="0"])');
     const chart = page.locator('[data-testid=histogram]');
