@@ -42,4 +42,8 @@ std::string_view ServiceName(const Resource& resource) {
   return {};
 }
 
+std::string_view ServiceName(const StoredSpan& span) {
+  return span.resource ? ServiceName(*span.resource) : std::string_view();
+}
+
 }  // namespace teletrace::model

@@ -176,5 +176,8 @@ const AnyValue* FindAttribute(const KeyValueList& attributes, std::string_view k
 
 // The resource's `service.name` when it is a string, else "".
 std::string_view ServiceName(const Resource& resource);
+// The span's resource's `service.name`; "" also when the span carries no resource (a projection
+// that left resources out).
+std::string_view ServiceName(const StoredSpan& span);
 
 }  // namespace teletrace::model

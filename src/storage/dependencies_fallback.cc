@@ -40,7 +40,7 @@ absl::StatusOr<query::DependenciesResult> Backend::Dependencies(
     absl::StatusOr<query::SearchResult> page = Search(q);
     if (!page.ok()) return page.status();
     for (const model::StoredSpan& s : page->spans) {
-      std::string_view name = s.resource ? model::ServiceName(*s.resource) : std::string_view();
+      std::string_view name = model::ServiceName(s);
       auto [it, added] =
           service_ids.try_emplace(std::string(name), static_cast<uint32_t>(services.size()));
       if (added) services.emplace_back(name);

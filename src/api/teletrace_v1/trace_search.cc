@@ -10,10 +10,6 @@
 namespace teletrace::api::v1 {
 namespace {
 
-std::string_view ServiceName(const model::StoredSpan& s) {
-  return s.resource ? model::ServiceName(*s.resource) : std::string_view();
-}
-
 bool Passes(const TraceSummary& t, const TraceSearchRequest& r) {
   if (r.min_duration_nano && t.duration_nano < *r.min_duration_nano) return false;
   if (r.max_duration_nano && t.duration_nano > *r.max_duration_nano) return false;
@@ -56,7 +52,7 @@ TraceSummary SummarizeTrace(const TraceId& trace_id, const std::vector<model::St
     }
     const bool error = span.status.code == model::StatusCode::kError;
     t.error_count += error ? 1 : 0;
-    const std::string_view service = ServiceName(s);
+    const std::string_view service = model::ServiceName(s);
     auto [it, added] = service_index.try_emplace(service, t.services.size());
     if (added) t.services.push_back({std::string(service), 0, 0});
     ServiceSpanCount& counts = t.services[it->second];
@@ -65,7 +61,7 @@ TraceSummary SummarizeTrace(const TraceId& trace_id, const std::vector<model::St
   }
   t.root_found = root != nullptr;
   if (root == nullptr) root = first;
-  t.root_service_name = std::string(ServiceName(*root));
+  t.root_service_name = std::string(model::ServiceName(*root));
   t.root_name = root->span.name;
   t.duration_nano = end - t.start_unix_nano;
   std::sort(t.services.begin(), t.services.end(), [](const auto& a, const auto& b) {

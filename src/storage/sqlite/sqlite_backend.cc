@@ -89,10 +89,6 @@ SpanFields CallFields() {
   return {SpanFields::kIds | SpanFields::kResourceAndScope | SpanFields::kStatusCode, {}};
 }
 
-std::string_view ServiceOf(const StoredSpan& s) {
-  return s.resource ? model::ServiceName(*s.resource) : std::string_view();
-}
-
 // A call in the range whose parent span is not in the child's block.
 struct OpenCall {
   SpanKey parent;
@@ -116,9 +112,11 @@ BlockCalls CallsInBlock(const std::vector<StoredSpan>& spans, const query::TimeR
     const bool error = s.span.status.code == model::StatusCode::kError;
     auto parent = by_key.find(SpanKey{s.span.trace_id, s.span.parent_span_id});
     if (parent == by_key.end()) {
-      out.open.push_back({{s.span.trace_id, s.span.parent_span_id}, std::string(ServiceOf(s)), error});
+      out.open.push_back(
+          {{s.span.trace_id, s.span.parent_span_id}, std::string(model::ServiceName(s)), error});
     } else if (query::InRange(range, *parent->second)) {
-      out.counter.Add(ServiceOf(*parent->second), ServiceOf(s), 1, error ? 1 : 0);
+      out.counter.Add(model::ServiceName(*parent->second), model::ServiceName(s), 1,
+                      error ? 1 : 0);
     }
   }
   return out;
@@ -1066,7 +1064,7 @@ absl::StatusOr<query::DependenciesResult> SqliteBackend::Dependencies(
       auto calls = waiting.find(SpanKey{s.span.trace_id, s.span.span_id});
       if (calls == waiting.end() || !query::InRange(query.range, s)) continue;
       for (const OpenCall* call : calls->second) {
-        joined.Add(ServiceOf(s), call->child_service, 1, call->error ? 1 : 0);
+        joined.Add(model::ServiceName(s), call->child_service, 1, call->error ? 1 : 0);
       }
     }
     return joined;
