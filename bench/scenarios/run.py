@@ -515,6 +515,8 @@ def scenario_ingest(ctx):
                 raise BenchError(f"{protocol}: nothing acknowledged: {report}")
             commits = metric_sum(m, "teletrace_commits_total")
             commit_sum = metric_sum(m, "teletrace_commit_duration_seconds_sum")
+            # Servers before the two-stage pipeline have no prepare metric (prepare_sum 0).
+            prepare_sum = metric_sum(m, "teletrace_prepare_duration_seconds_sum")
             run = {
                 "spans_per_s": report["acknowledged_spans_per_s"],
                 "acknowledged_spans": acked,
@@ -531,6 +533,9 @@ def scenario_ingest(ctx):
                 "spans_per_commit": acked / commits if commits else None,
                 "mean_commit_ms": commit_sum / commits * 1e3 if commits else None,
                 "commit_busy_share": commit_sum / report["elapsed_s"] if report["elapsed_s"] else None,
+                "mean_prepare_ms": prepare_sum / commits * 1e3 if commits else None,
+                "prepare_busy_share": (prepare_sum / report["elapsed_s"]
+                                       if report["elapsed_s"] else None),
             }
             log(f"ingest {protocol} run {i + 1}: {run['spans_per_s']:.0f} spans/s, "
                 f"{run['server_cpu_us_per_span']:.2f} CPU-us/span, peak RSS {hwm_mib:.0f} MiB, "
@@ -1196,7 +1201,9 @@ def render_sqlite(ctx):
                 ("fraction_of_decode_ceiling", "share of the decode-only ceiling", 2),
                 ("spans_per_commit", "spans per group commit", 0),
                 ("mean_commit_ms", "mean commit time (ms)", 1),
-                ("commit_busy_share", "writer busy share (commit time / wall time)", 2),
+                ("commit_busy_share", "committer busy share (commit time / wall time)", 2),
+                ("mean_prepare_ms", "mean prepare time (ms), off the commit path", 1),
+                ("prepare_busy_share", "preparer busy share (prepare time / wall time)", 2),
                 ("latency_p99_ms", "export latency p99 (ms)", 0),
                 ("loadgen_cpu_s", "load generator CPU-seconds", 1)]:
             lines.append(f"| {label} | {fmt_fig(get(ing, 'grpc', key), digits)} | "

@@ -1,11 +1,14 @@
 // Test support: the reference backend (storage/memory) with hooks for the code under test's
-// observers. WriteSpans records each batch, can be held inside the call (to observe what happens
-// while a commit is in flight) and can be told to fail; what it accepts is stored in the reference
-// backend, so every reader method answers as a real store would. Thread safe.
+// observers. WriteSpans (which CommitWrite calls) records each batch, can be held inside the call
+// (to observe what happens while a commit is in flight) and can be told to fail; PrepareWrite can
+// be held too (so that batches queue up behind it and go into one group); what it accepts is
+// stored in the reference backend, so every reader method answers as a real store would. Thread
+// safe.
 #pragma once
 
 #include <condition_variable>
 #include <deque>
+#include <memory>
 #include <mutex>
 #include <utility>
 #include <vector>
@@ -31,6 +34,35 @@ class FakeBackend : public storage::Backend {
     batches_.push_back(batch);
     if (status.ok()) status = store_->WriteSpans(std::move(batch), ingestion_time_unix_nano);
     return status;
+  }
+
+  std::unique_ptr<PreparedWrite> PrepareWrite(model::SpanBatch batch,
+                                              uint64_t ingestion_time_unix_nano) override {
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      ++prepares_started_;
+      cv_.notify_all();
+      cv_.wait(lock, [this] { return !prepares_held_; });
+    }
+    return Backend::PrepareWrite(std::move(batch), ingestion_time_unix_nano);
+  }
+
+  // While held, PrepareWrite waits after counting itself as started.
+  void HoldPrepares() {
+    std::lock_guard<std::mutex> lock(mu_);
+    prepares_held_ = true;
+  }
+  void ReleasePrepares() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      prepares_held_ = false;
+    }
+    cv_.notify_all();
+  }
+  // Waits until `n` PrepareWrite calls have started.
+  void WaitForPrepares(int n) {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [&] { return prepares_started_ >= n; });
   }
 
   // While held, WriteSpans waits after counting itself as started.
@@ -91,6 +123,8 @@ class FakeBackend : public storage::Backend {
   std::condition_variable cv_;
   bool held_ = false;
   int writes_started_ = 0;
+  bool prepares_held_ = false;
+  int prepares_started_ = 0;
   std::deque<absl::Status> statuses_;
   std::vector<model::SpanBatch> batches_;
   const std::unique_ptr<storage::Backend> store_ = storage::memory::NewMemoryBackend();

@@ -50,20 +50,25 @@ size_t EstimatedSpanBytes(const model::Span& span) {
 Pipeline::Pipeline(storage::Backend* backend, PipelineOptions options, Metrics* metrics)
     : backend_(backend),
       options_(options),
+      prepare_seconds_(metrics->AddHistogram(
+          "teletrace_prepare_duration_seconds",
+          "Time to prepare one group of batches for its commit (e.g. build its blocks)",
+          {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10})),
       commit_seconds_(metrics->AddHistogram(
           "teletrace_commit_duration_seconds", "Time to commit one group of batches to storage",
           {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10})),
       commits_(metrics->AddCounter("teletrace_commits_total", "Group commits to storage")),
       commit_errors_(
           metrics->AddCounter("teletrace_commit_errors_total", "Group commits that failed")) {
-  writer_ = std::thread([this] { WriterLoop(); });
+  preparer_ = std::thread([this] { PrepareLoop(); });
+  committer_ = std::thread([this] { CommitLoop(); });
 }
 
 Pipeline::~Pipeline() { Stop(); }
 
 void Pipeline::Submit(model::SpanBatch batch, size_t bytes,
                       std::function<void(absl::Status)> done) {
-  // Sized here, on the receiver's thread, so the writer spends its time only on commits.
+  // Sized here, on the receiver's thread, so the pipeline's threads spend theirs on writes.
   size_t spans = 0;
   size_t span_bytes = 0;
   for (const model::ResourceSpans& rs : batch.resource_spans) {
@@ -111,7 +116,8 @@ void Pipeline::Stop() {
     }
   }
   cv_.notify_one();
-  if (writer_.joinable()) writer_.join();
+  if (preparer_.joinable()) preparer_.join();
+  if (committer_.joinable()) committer_.join();
 }
 
 size_t Pipeline::QueuedBytes() const {
@@ -173,22 +179,29 @@ bool Pipeline::TakeSpans(Item& item, Budget& budget, model::SpanBatch& slice) co
   return true;
 }
 
-void Pipeline::WriterLoop() {
-  // The batch part of whose spans went into the last commit; it queues again behind whatever
-  // arrived meanwhile, which is what lets other exports in between its slices.
-  std::optional<Item> partial;
+void Pipeline::Abandon(Item& item) {
+  item.done(absl::UnavailableError(fmt::format(
+      "ingest pipeline stopped before committing this batch ({} of {} spans stored); retry",
+      item.spans_stored, item.spans)));
+}
+
+void Pipeline::PrepareLoop() {
   for (;;) {
-    std::vector<Item> finished;  // every span of these is in `slice`
+    Group group;
     std::deque<Item> abandoned;  // Stop's timeout passed before these were committed
     model::SpanBatch slice;
+    std::vector<std::unique_ptr<storage::Backend::PreparedWrite>> spent;  // freed outside mu_
     {
       std::unique_lock<std::mutex> lock(mu_);
-      if (partial.has_value()) {
-        queue_.push_back(std::move(*partial));
-        partial.reset();
+      spent.swap(spent_);
+      // A split batch's slice in flight comes back to the queue after its commit, so stopping
+      // waits for it.
+      cv_.wait(lock, [this] { return !queue_.empty() || (stopping_ && !partial_in_flight_); });
+      if (queue_.empty()) {  // stopping, and everything is drained
+        preparer_done_ = true;
+        group_cv_.notify_all();
+        return;
       }
-      cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) return;  // stopping, and everything is drained
       if (stopping_ && std::chrono::steady_clock::now() >= stop_deadline_) {
         abandoned.swap(queue_);
         for (const Item& item : abandoned) {
@@ -202,44 +215,99 @@ void Pipeline::WriterLoop() {
         while (!queue_.empty()) {
           Item& front = queue_.front();
           if (!budget.empty() && !Fits(budget, front.spans_left, front.span_bytes_left)) break;
-          if (TakeSpans(front, budget, slice)) {
-            finished.push_back(std::move(front));
+          const size_t left = front.spans_left;
+          const bool whole = TakeSpans(front, budget, slice);
+          front.spans_taken = left - front.spans_left;
+          if (whole) {
+            group.finished.push_back(std::move(front));
           } else {
-            partial = std::move(front);
+            group.partial = std::move(front);
+            partial_in_flight_ = true;
           }
           queue_.pop_front();
-          if (partial.has_value()) break;
+          if (group.partial.has_value()) break;
         }
       }
     }
-    for (Item& item : abandoned) {
-      item.done(absl::UnavailableError(fmt::format(
-          "ingest pipeline stopped before committing this batch ({} of {} spans stored); retry",
-          item.spans - item.spans_left, item.spans)));
-    }
+    spent.clear();
+    for (Item& item : abandoned) Abandon(item);
     if (!abandoned.empty()) continue;
 
     auto started = std::chrono::steady_clock::now();
-    absl::Status status = backend_->WriteSpans(std::move(slice), NowUnixNano());
+    group.prepared = backend_->PrepareWrite(std::move(slice), NowUnixNano());
+    prepare_seconds_->Observe(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    std::unique_lock<std::mutex> lock(mu_);
+    group_cv_.wait(lock, [this] { return !ready_.has_value(); });
+    ready_ = std::move(group);
+    group_cv_.notify_all();
+  }
+}
+
+void Pipeline::CommitLoop() {
+  for (;;) {
+    Group group;
+    bool past_deadline = false;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      group_cv_.wait(lock, [this] { return ready_.has_value() || preparer_done_; });
+      if (!ready_.has_value()) return;
+      group = std::move(*ready_);
+      ready_.reset();
+      past_deadline = stopping_ && std::chrono::steady_clock::now() >= stop_deadline_;
+      if (past_deadline) {
+        // Stop's timeout passed while the group waited: it is not committed, like the queue.
+        if (group.partial.has_value()) {
+          group.finished.push_back(std::move(*group.partial));
+          group.partial.reset();
+          partial_in_flight_ = false;
+        }
+        for (const Item& item : group.finished) {
+          queued_bytes_ -= item.bytes;
+          queued_spans_ -= item.spans;
+        }
+      }
+    }
+    group_cv_.notify_all();  // the preparer may hand over its next group
+    if (past_deadline) {
+      cv_.notify_one();
+      for (Item& item : group.finished) Abandon(item);
+      continue;
+    }
+
+    auto started = std::chrono::steady_clock::now();
+    absl::Status status = backend_->CommitWrite(*group.prepared);
     commit_seconds_->Observe(
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
     commits_->Add();
     if (!status.ok()) commit_errors_->Add();
-    // A failed slice fails its whole batch: the rest of a split batch is not written.
-    if (!status.ok() && partial.has_value()) {
-      finished.push_back(std::move(*partial));
-      partial.reset();
-    }
 
     {
       // A batch's memory stays counted until its last commit is over, so the bound covers it too.
       std::lock_guard<std::mutex> lock(mu_);
-      for (const Item& item : finished) {
+      if (status.ok()) {
+        for (Item& item : group.finished) item.spans_stored += item.spans_taken;
+        if (group.partial.has_value()) group.partial->spans_stored += group.partial->spans_taken;
+      }
+      if (group.partial.has_value()) {
+        partial_in_flight_ = false;
+        if (status.ok()) {
+          // Behind whatever arrived meanwhile, which lets other exports in between its slices.
+          queue_.push_back(std::move(*group.partial));
+        } else {
+          // A failed slice fails its whole batch: the rest of a split batch is not written.
+          group.finished.push_back(std::move(*group.partial));
+        }
+        group.partial.reset();
+      }
+      for (const Item& item : group.finished) {
         queued_bytes_ -= item.bytes;
         queued_spans_ -= item.spans;
       }
+      spent_.push_back(std::move(group.prepared));
     }
-    for (Item& item : finished) item.done(status);
+    cv_.notify_one();
+    for (Item& item : group.finished) item.done(status);
   }
 }
 

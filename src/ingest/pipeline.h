@@ -1,8 +1,11 @@
 // The ingest pipeline: a queue bounded in bytes between the receivers and the storage writer, with
-// group commit. Receivers Submit decoded, validated batches; one writer thread takes what is queued
-// (up to max_batch_spans spans and max_batch_bytes bytes), writes it in one WriteSpans call (one
-// transaction) and then completes every submitter whose spans are all written. So an Export is
-// answered only after its spans are durable, and concurrent exports share one commit.
+// group commit. Receivers Submit decoded, validated batches; a preparer thread takes what is queued
+// (up to max_batch_spans spans and max_batch_bytes bytes) and has the backend prepare it
+// (Backend::PrepareWrite: for SQLite, building the blocks on all cores); a committer thread commits
+// each prepared group in one transaction (Backend::CommitWrite) and then completes every submitter
+// whose spans are all written. So an Export is answered only after its spans are durable,
+// concurrent exports share one commit, and the next group is prepared while one commits: the
+// serial part of a write is only the commit. One prepared group waits for the committer at most.
 //
 // A batch larger than one commit is written in slices of at most that size, and between two of its
 // slices the writer takes the other queued batches first (round robin): a giant request delays
@@ -19,9 +22,11 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "common/metrics.h"
@@ -48,12 +53,12 @@ size_t EstimatedSpanBytes(const model::Span& span);
 
 class Pipeline {
  public:
-  // `backend` and `metrics` must outlive the pipeline. Starts the writer thread.
+  // `backend` and `metrics` must outlive the pipeline. Starts the preparer and committer threads.
   Pipeline(storage::Backend* backend, PipelineOptions options, Metrics* metrics);
   ~Pipeline();  // calls Stop()
 
   // Queues `batch` (about `bytes` of memory; pass the encoded request size). `done` is called once:
-  // - OK after all the batch's spans are committed (from the writer thread);
+  // - OK after all the batch's spans are committed (from the committer thread);
   // - ResourceExhausted, synchronously, when the queue is full (the caller answers with a
   //   retryable code);
   // - Unavailable, synchronously, after Stop(); or from the writer when Stop's timeout passed
@@ -62,8 +67,9 @@ class Pipeline {
   void Submit(model::SpanBatch batch, size_t bytes, std::function<void(absl::Status)> done);
 
   // Stops accepting and commits what is queued for up to options.stop_timeout, then completes
-  // every remaining submitter with Unavailable and joins the writer: returns within stop_timeout
-  // plus one commit of at most max_batch_spans spans and max_batch_bytes bytes.
+  // every remaining submitter with Unavailable (a group prepared but not yet committing too) and
+  // joins the threads: returns within stop_timeout plus one prepare and one commit of at most
+  // max_batch_spans spans and max_batch_bytes bytes.
   void Stop();
 
   size_t QueuedBytes() const;
@@ -78,6 +84,8 @@ class Pipeline {
     // Spans not yet taken into a commit and their EstimatedSpanBytes, and where the next one is.
     size_t spans_left = 0;
     size_t span_bytes_left = 0;
+    size_t spans_stored = 0;  // committed by earlier slices
+    size_t spans_taken = 0;   // in the group being prepared or committed
     size_t resource_index = 0, scope_index = 0, span_index = 0;
     bool started() const { return spans_left != spans; }
   };
@@ -87,7 +95,16 @@ class Pipeline {
     size_t bytes = 0;
     bool empty() const { return spans == 0; }
   };
-  void WriterLoop();
+  // A prepared group on its way to the committer.
+  struct Group {
+    std::unique_ptr<storage::Backend::PreparedWrite> prepared;
+    std::vector<Item> finished;  // every span of these is in the group
+    std::optional<Item> partial;  // a batch part of whose spans are in it; the rest queues again
+  };
+  void PrepareLoop();
+  void CommitLoop();
+  // Completes `item` with Unavailable: Stop's timeout passed before its spans were committed.
+  static void Abandon(Item& item);
   // Moves spans of `item` into `slice` while `budget` allows (at least one into an empty slice);
   // true when `item` has no spans left.
   bool TakeSpans(Item& item, Budget& budget, model::SpanBatch& slice) const;
@@ -102,7 +119,16 @@ class Pipeline {
   size_t queued_spans_ = 0;    // guarded by mu_
   bool stopping_ = false;      // guarded by mu_
   std::chrono::steady_clock::time_point stop_deadline_;  // guarded by mu_, set with stopping_
-  std::thread writer_;
+  // A split batch whose slice is being committed: it queues again after the commit.
+  bool partial_in_flight_ = false;       // guarded by mu_
+  std::optional<Group> ready_;           // guarded by mu_: prepared, for the committer
+  bool preparer_done_ = false;           // guarded by mu_
+  // Committed groups' prepared writes, freed by the preparer (off the commit path).
+  std::vector<std::unique_ptr<storage::Backend::PreparedWrite>> spent_;  // guarded by mu_
+  std::condition_variable group_cv_;     // ready_ or preparer_done_ changed
+  std::thread preparer_;
+  std::thread committer_;
+  Histogram* prepare_seconds_;
   Histogram* commit_seconds_;
   Counter* commits_;
   Counter* commit_errors_;

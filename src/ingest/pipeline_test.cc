@@ -54,14 +54,14 @@ TEST(PipelineTest, GroupCommitMergesQueuedSubmissions) {
   FakeBackend backend;
   Metrics metrics;
   Pipeline pipeline(&backend, PipelineOptions{}, &metrics);
-  backend.Hold();
+  backend.HoldPrepares();
   Completion a, b, c;
   pipeline.Submit(MakeBatch(1, 1), 10, a.Callback());
-  backend.WaitForWrites(1);  // a is being committed; b and c queue behind it
+  backend.WaitForPrepares(1);  // a is being prepared; b and c queue behind it
   pipeline.Submit(MakeBatch(2, 10), 10, b.Callback());
   pipeline.Submit(MakeBatch(3, 20), 10, c.Callback());
   EXPECT_EQ(pipeline.QueuedSpans(), 6u);
-  backend.Release();
+  backend.ReleasePrepares();
   EXPECT_TRUE(a.future.get().ok());
   EXPECT_TRUE(b.future.get().ok());
   EXPECT_TRUE(c.future.get().ok());
@@ -77,20 +77,46 @@ TEST(PipelineTest, GroupCommitMergesQueuedSubmissions) {
       << metrics.Render();
 }
 
+// The serial part of a write is its commit: the next group is prepared while one commits, then
+// committed after it.
+TEST(PipelineTest, PreparesTheNextGroupWhileOneCommits) {
+  FakeBackend backend;
+  Metrics metrics;
+  Pipeline pipeline(&backend, PipelineOptions{}, &metrics);
+  backend.Hold();
+  Completion a, b;
+  pipeline.Submit(MakeBatch(1, 1), 10, a.Callback());
+  backend.WaitForWrites(1);  // a commits
+  pipeline.Submit(MakeBatch(1, 2), 10, b.Callback());
+  backend.WaitForPrepares(2);  // b is prepared meanwhile
+  EXPECT_EQ(backend.writes_started(), 1);
+  EXPECT_FALSE(a.Ready());
+  EXPECT_FALSE(b.Ready());
+  EXPECT_EQ(pipeline.QueuedSpans(), 2u);
+  backend.Release();
+  EXPECT_TRUE(a.future.get().ok());
+  EXPECT_TRUE(b.future.get().ok());
+  pipeline.Stop();
+  std::vector<model::SpanBatch> batches = backend.batches();
+  ASSERT_EQ(batches.size(), 2u);
+  EXPECT_EQ(batches[0], MakeBatch(1, 1));
+  EXPECT_EQ(batches[1], MakeBatch(1, 2));
+}
+
 TEST(PipelineTest, CommitTakesAtMostMaxBatchSpans) {
   FakeBackend backend;
   Metrics metrics;
   Pipeline pipeline(&backend, PipelineOptions{.max_queue_bytes = 1000, .max_batch_spans = 3},
                     &metrics);
-  backend.Hold();
+  backend.HoldPrepares();
   Completion a, b, c, d, e;
   pipeline.Submit(MakeBatch(1, 1), 10, a.Callback());
-  backend.WaitForWrites(1);
+  backend.WaitForPrepares(1);
   pipeline.Submit(MakeBatch(2, 10), 10, b.Callback());
   pipeline.Submit(MakeBatch(2, 20), 10, c.Callback());
   pipeline.Submit(MakeBatch(1, 30), 10, d.Callback());
   pipeline.Submit(MakeBatch(5, 40), 10, e.Callback());  // larger than a commit: split
-  backend.Release();
+  backend.ReleasePrepares();
   for (Completion* x : {&a, &b, &c, &d, &e}) EXPECT_TRUE(x->future.get().ok());
   pipeline.Stop();
   std::vector<model::SpanBatch> batches = backend.batches();
@@ -306,15 +332,15 @@ TEST(PipelineTest, BackendErrorGoesToEverySubmitterOfThatCommit) {
   FakeBackend backend;
   Metrics metrics;
   Pipeline pipeline(&backend, PipelineOptions{}, &metrics);
-  backend.Hold();
+  backend.HoldPrepares();
   backend.FailNext(absl::OkStatus());
   backend.FailNext(absl::InternalError("sqlite: write batch of 3 spans: disk I/O error"));
   Completion a, b, c, d;
   pipeline.Submit(MakeBatch(1, 1), 10, a.Callback());
-  backend.WaitForWrites(1);
+  backend.WaitForPrepares(1);
   pipeline.Submit(MakeBatch(1, 2), 10, b.Callback());
   pipeline.Submit(MakeBatch(2, 3), 10, c.Callback());
-  backend.Release();
+  backend.ReleasePrepares();
   EXPECT_TRUE(a.future.get().ok());
   for (Completion* x : {&b, &c}) {
     absl::Status s = x->future.get();
@@ -328,6 +354,8 @@ TEST(PipelineTest, BackendErrorGoesToEverySubmitterOfThatCommit) {
   EXPECT_NE(rendered.find("teletrace_commits_total 3"), std::string::npos) << rendered;
   EXPECT_NE(rendered.find("teletrace_commit_errors_total 1"), std::string::npos) << rendered;
   EXPECT_NE(rendered.find("teletrace_commit_duration_seconds_count 3"), std::string::npos)
+      << rendered;
+  EXPECT_NE(rendered.find("teletrace_prepare_duration_seconds_count 3"), std::string::npos)
       << rendered;
 }
 

@@ -39,6 +39,22 @@ class Backend {
   // caller must assume nothing was stored and may retry the whole batch.
   virtual absl::Status WriteSpans(model::SpanBatch batch, uint64_t ingestion_time_unix_nano) = 0;
 
+  // WriteSpans in two steps, so the ingest pipeline can prepare one group of spans while the
+  // previous one commits. PrepareWrite does the work that needs nothing stored (grouping, encoding)
+  // and may run concurrently with any call, CommitWrite included; CommitWrite then stores exactly
+  // what WriteSpans would have stored at that moment (spans stored since the prepare still win) and
+  // has the same durability and errors. It is called once per prepared write, which the caller
+  // destroys afterwards (the pipeline does so off the commit path: freeing a group's spans costs
+  // as much as a good part of its commit). CommitWrite(*PrepareWrite(b, t)) is WriteSpans(b, t).
+  // The defaults keep the batch and call WriteSpans.
+  class PreparedWrite {
+   public:
+    virtual ~PreparedWrite() = default;
+  };
+  virtual std::unique_ptr<PreparedWrite> PrepareWrite(model::SpanBatch batch,
+                                                      uint64_t ingestion_time_unix_nano);
+  virtual absl::Status CommitWrite(PreparedWrite& prepared);
+
   // One page of spans matching `query`. No match is OK with an empty page.
   virtual absl::StatusOr<query::SearchResult> Search(const query::SearchQuery& query) = 0;
 

@@ -240,11 +240,85 @@ class SummaryPruner {
   std::optional<SqliteStatement> select_;  // prepared on first use: one prepare per query
 };
 
+// ---- Writes ----
+
+// One block ready to insert: everything that is computed from its spans alone.
+struct PreparedBlock {
+  std::string data;     // EncodeSpanBlock
+  std::string summary;  // BlockSummaryBuilder
+  std::string counts;   // BlockValueCountsBuilder
+  BlockBounds bounds;
+  uint64_t ingestion_time_unix_nano = 0;
+  std::vector<std::pair<TraceId, std::string>> span_ids_by_trace;  // 8-byte ids, by trace id
+};
+
+// `chunk` (non-empty) as one block, or as several when its spans are too large for one (halved
+// until each part fits, so every block stays readable).
+absl::Status PrepareChunk(const StoredSpan* const* begin, const StoredSpan* const* end,
+                          std::vector<PreparedBlock>& out) {
+  std::vector<const StoredSpan*> chunk(begin, end);
+  absl::StatusOr<std::string> data = EncodeSpanBlock(chunk);
+  if (data.status().code() == absl::StatusCode::kOutOfRange && chunk.size() > 1) {
+    const StoredSpan* const* middle = begin + chunk.size() / 2;
+    RETURN_IF_ERROR(PrepareChunk(begin, middle, out));
+    return PrepareChunk(middle, end, out);
+  }
+  if (!data.ok()) return data.status();
+  PreparedBlock& block = out.emplace_back();
+  block.data = *std::move(data);
+  block.bounds = BlockBounds{0, UINT64_MAX, 0, UINT64_MAX, 0, chunk.size()};
+  block.ingestion_time_unix_nano = chunk.front()->ingestion_time_unix_nano;
+  BlockSummaryBuilder summary;
+  BlockValueCountsBuilder counts;
+  std::vector<SpanKey> keys;
+  keys.reserve(chunk.size());
+  for (const StoredSpan* s : chunk) {
+    BlockBounds& b = block.bounds;
+    b.min_start = std::min(b.min_start, s->span.start_time_unix_nano);
+    b.max_start = std::max(b.max_start, s->span.start_time_unix_nano);
+    b.min_duration = std::min(b.min_duration, s->span.DurationNano());
+    b.max_duration = std::max(b.max_duration, s->span.DurationNano());
+    summary.Add(*s);
+    counts.Add(*s);
+    keys.emplace_back(s->span.trace_id, s->span.span_id);
+  }
+  block.summary = std::move(summary).Finish();
+  block.counts = std::move(counts).Finish();
+  // Span ids in start-time order within each trace, as the block holds them.
+  std::stable_sort(keys.begin(), keys.end(),
+                   [](const SpanKey& a, const SpanKey& b) { return a.first < b.first; });
+  for (const auto& [trace_id, span_id] : keys) {
+    if (block.span_ids_by_trace.empty() || block.span_ids_by_trace.back().first != trace_id) {
+      block.span_ids_by_trace.emplace_back(trace_id, std::string());
+    }
+    block.span_ids_by_trace.back().second.append(IdBytes(span_id));
+  }
+  return absl::OkStatus();
+}
+
+using Built = std::vector<PreparedBlock>;
+using BuildWorkers = Workers<Built>;
+
+// A batch made ready for CommitWrite: flattened, without copies of one span, in start-time order,
+// cut into built blocks.
+class SqlitePreparedWrite final : public Backend::PreparedWrite {
+ public:
+  size_t batch_size = 0;                // spans in the batch as received
+  std::vector<StoredSpan> flat;         // the batch's spans
+  std::vector<const StoredSpan*> spans;  // the first copy of each (trace id, span id), sorted
+  // The batch's span ids per trace, sorted (to look up which are stored already).
+  std::vector<std::pair<TraceId, std::vector<SpanId>>> incoming;
+  absl::StatusOr<std::vector<PreparedBlock>> blocks;
+};
+
 class SqliteBackend final : public Backend {
  public:
   static absl::StatusOr<std::unique_ptr<SqliteBackend>> Open(SqliteSettings settings);
 
   absl::Status WriteSpans(model::SpanBatch batch, uint64_t ingestion_time_unix_nano) override;
+  std::unique_ptr<PreparedWrite> PrepareWrite(model::SpanBatch batch,
+                                              uint64_t ingestion_time_unix_nano) override;
+  absl::Status CommitWrite(PreparedWrite& prepared) override;
   absl::StatusOr<query::SearchResult> Search(const query::SearchQuery& query) override;
   absl::StatusOr<query::TraceResult> GetTrace(const query::TraceQuery& query) override;
   absl::StatusOr<std::vector<query::TagInfo>> TagKeys(const query::TagKeysQuery& query) override;
@@ -341,11 +415,13 @@ class SqliteBackend final : public Backend {
                               std::optional<Clock::time_point> stop_at,
                               query::TagValuesCollector& collector);
 
-  absl::Status WriteLocked(std::vector<const StoredSpan*>& spans);
-  // Inserts `chunk` (non-empty) as one block and its trace_blocks rows, or as several blocks when
-  // its spans are too large for one.
-  static absl::Status InsertBlocks(SqliteConnection& conn,
-                                   const std::vector<const StoredSpan*>& chunk);
+  // `spans` (distinct, in start-time order) cut into blocks of settings_.block_spans, each built
+  // on the block workers.
+  absl::StatusOr<std::vector<PreparedBlock>> PrepareBlocks(
+      const std::vector<const StoredSpan*>& spans);
+  absl::Status CommitLocked(SqlitePreparedWrite& prepared);
+  // Inserts one prepared block, its summary, value counts and trace_blocks rows.
+  static absl::Status InsertBlock(SqliteConnection& conn, const PreparedBlock& block);
   // Deletes up to kRetentionBlocksPerTxn blocks chosen by `select_sql` (which returns block ids
   // and binds `param` to ?1); returns how many were deleted.
   absl::StatusOr<int> DeleteBlocks(const std::string& select_sql, std::optional<int64_t> param);
@@ -357,6 +433,9 @@ class SqliteBackend final : public Backend {
 
   std::mutex write_mu_;
   std::unique_ptr<SqliteConnection> writer_;  // guarded by write_mu_
+
+  std::mutex prepare_mu_;
+  std::unique_ptr<BuildWorkers> build_workers_;  // guarded by prepare_mu_, made on first use
 
   std::mutex read_mu_;
   std::condition_variable reader_released_;
@@ -615,30 +694,103 @@ absl::Status SqliteBackend::QueueDecode(Workers<R>& workers, SqliteConnection& c
 }
 
 absl::Status SqliteBackend::WriteSpans(model::SpanBatch batch, uint64_t ingestion_time_unix_nano) {
-  const size_t batch_size = batch.SpanCount();
-  if (batch_size == 0) return absl::OkStatus();
-  std::vector<StoredSpan> flat = model::Flatten(std::move(batch), ingestion_time_unix_nano);
-
-  // Within the batch the first copy of a (trace id, span id) wins, as across batches.
-  std::vector<const StoredSpan*> spans;
-  spans.reserve(flat.size());
-  {
-    std::unordered_set<std::string> seen;
-    seen.reserve(flat.size());
-    for (const StoredSpan& s : flat) {
-      std::string key;
-      key.reserve(24);
-      key.append(IdBytes(s.span.trace_id));
-      key.append(IdBytes(s.span.span_id));
-      if (seen.insert(std::move(key)).second) spans.push_back(&s);
-    }
-  }
-
-  std::lock_guard<std::mutex> lock(write_mu_);
-  return Annotate(WriteLocked(spans), fmt::format("sqlite: write batch of {} spans", batch_size));
+  return CommitWrite(*PrepareWrite(std::move(batch), ingestion_time_unix_nano));
 }
 
-absl::Status SqliteBackend::WriteLocked(std::vector<const StoredSpan*>& spans) {
+std::unique_ptr<Backend::PreparedWrite> SqliteBackend::PrepareWrite(
+    model::SpanBatch batch, uint64_t ingestion_time_unix_nano) {
+  auto prepared = std::make_unique<SqlitePreparedWrite>();
+  prepared->batch_size = batch.SpanCount();
+  prepared->flat = model::Flatten(std::move(batch), ingestion_time_unix_nano);
+  std::vector<const StoredSpan*>& spans = prepared->spans;
+
+  // Within the batch the first copy of a (trace id, span id) wins, as across batches.
+  spans.reserve(prepared->flat.size());
+  {
+    absl::flat_hash_set<SpanKey> seen;
+    seen.reserve(prepared->flat.size());
+    for (const StoredSpan& s : prepared->flat) {
+      if (seen.emplace(s.span.trace_id, s.span.span_id).second) spans.push_back(&s);
+    }
+  }
+  // Start-time order makes each block's time bounds tight, which is what pruning works on.
+  std::sort(spans.begin(), spans.end(), [](const StoredSpan* a, const StoredSpan* b) {
+    if (a->span.start_time_unix_nano != b->span.start_time_unix_nano) {
+      return a->span.start_time_unix_nano < b->span.start_time_unix_nano;
+    }
+    if (a->span.trace_id != b->span.trace_id) return a->span.trace_id < b->span.trace_id;
+    return a->span.span_id < b->span.span_id;
+  });
+
+  std::vector<SpanKey> keys;
+  keys.reserve(spans.size());
+  for (const StoredSpan* s : spans) keys.emplace_back(s->span.trace_id, s->span.span_id);
+  std::sort(keys.begin(), keys.end());
+  for (const auto& [trace_id, span_id] : keys) {
+    if (prepared->incoming.empty() || prepared->incoming.back().first != trace_id) {
+      prepared->incoming.emplace_back(trace_id, std::vector<SpanId>());
+    }
+    prepared->incoming.back().second.push_back(span_id);
+  }
+  prepared->blocks = PrepareBlocks(spans);
+  return prepared;
+}
+
+absl::StatusOr<std::vector<PreparedBlock>> SqliteBackend::PrepareBlocks(
+    const std::vector<const StoredSpan*>& spans) {
+  const size_t per_block = settings_.block_spans;
+  const size_t chunks = (spans.size() + per_block - 1) / per_block;
+  std::unique_lock<std::mutex> lock(prepare_mu_, std::defer_lock);
+  std::optional<BuildWorkers> local;
+  if (chunks >= 2) {
+    // A group's blocks are built in parallel on workers kept for that; a concurrent prepare (not
+    // the pipeline's: it has one preparer) waits for them.
+    lock.lock();
+    if (build_workers_ == nullptr) {
+      const size_t threads = BuildWorkers::DefaultThreads();
+      build_workers_ = std::make_unique<BuildWorkers>(threads, 2 * threads + 2);
+    }
+  } else {
+    local.emplace(0, 1);  // one block: built on this thread
+  }
+  BuildWorkers& workers = local.has_value() ? *local : *build_workers_;
+  Built blocks;
+  absl::Status status;
+  auto take = [&]() {
+    absl::StatusOr<Built> built = workers.Next();
+    if (!built.ok()) {
+      status.Update(built.status());
+      return;
+    }
+    for (PreparedBlock& b : *built) blocks.push_back(std::move(b));
+  };
+  for (size_t begin = 0; begin < spans.size(); begin += per_block) {
+    if (workers.Full()) take();
+    const StoredSpan* const* first = spans.data() + begin;
+    const StoredSpan* const* last = spans.data() + std::min(spans.size(), begin + per_block);
+    workers.Submit([first, last]() -> absl::StatusOr<Built> {
+      Built out;
+      RETURN_IF_ERROR(PrepareChunk(first, last, out));
+      return out;
+    });
+  }
+  while (!workers.Empty()) take();
+  if (!status.ok()) return status;
+  return blocks;
+}
+
+absl::Status SqliteBackend::CommitWrite(PreparedWrite& prepared) {
+  auto* write = dynamic_cast<SqlitePreparedWrite*>(&prepared);
+  if (write == nullptr) {
+    return absl::InternalError("sqlite: CommitWrite got a write this backend did not prepare");
+  }
+  if (write->batch_size == 0) return absl::OkStatus();
+  std::lock_guard<std::mutex> lock(write_mu_);
+  return Annotate(CommitLocked(*write),
+                  fmt::format("sqlite: write batch of {} spans", write->batch_size));
+}
+
+absl::Status SqliteBackend::CommitLocked(SqlitePreparedWrite& prepared) {
   SqliteConnection& conn = *writer_;
   WriteTxn txn(conn);
   RETURN_IF_ERROR(txn.Begin());
@@ -647,14 +799,11 @@ absl::Status SqliteBackend::WriteLocked(std::vector<const StoredSpan*>& spans) {
   // batch's ids of that trace (sorted), and keep only the hits. Collecting every stored id instead
   // would cost a tree insert per stored span of the trace on every batch: a large trace written
   // in many slices would pay for its whole past again on each one.
-  std::map<TraceId, std::vector<SpanId>> incoming;
-  for (const StoredSpan* s : spans) incoming[s->span.trace_id].push_back(s->span.span_id);
   std::map<TraceId, std::vector<SpanId>> stored;
   {
     ASSIGN_OR_RETURN(SqliteStatement stmt,
                      conn.Prepare("SELECT span_ids FROM trace_blocks WHERE trace_id = ?"));
-    for (auto& [trace_id, span_ids] : incoming) {
-      std::sort(span_ids.begin(), span_ids.end());
+    for (const auto& [trace_id, span_ids] : prepared.incoming) {
       std::vector<SpanId>* hits = nullptr;
       stmt.BindBlob(1, IdBytes(trace_id), /*static_data=*/true);
       while (true) {
@@ -674,92 +823,58 @@ absl::Status SqliteBackend::WriteLocked(std::vector<const StoredSpan*>& spans) {
     }
   }
   if (!stored.empty()) {
-    std::erase_if(spans, [&stored](const StoredSpan* s) {
+    // Stored since (or before) the prepare, e.g. by a client's retry: rebuild the blocks without
+    // them, as a write that came after those spans would have built them.
+    std::erase_if(prepared.spans, [&stored](const StoredSpan* s) {
       auto it = stored.find(s->span.trace_id);
       return it != stored.end() &&
              std::binary_search(it->second.begin(), it->second.end(), s->span.span_id);
     });
+    prepared.blocks = PrepareBlocks(prepared.spans);
   }
-  if (spans.empty()) return txn.Commit();
-
-  // Start-time order makes each block's time bounds tight, which is what pruning works on.
-  std::sort(spans.begin(), spans.end(), [](const StoredSpan* a, const StoredSpan* b) {
-    if (a->span.start_time_unix_nano != b->span.start_time_unix_nano) {
-      return a->span.start_time_unix_nano < b->span.start_time_unix_nano;
-    }
-    if (a->span.trace_id != b->span.trace_id) return a->span.trace_id < b->span.trace_id;
-    return a->span.span_id < b->span.span_id;
-  });
-
-  for (size_t begin = 0; begin < spans.size(); begin += settings_.block_spans) {
-    size_t end = std::min(spans.size(), begin + settings_.block_spans);
-    RETURN_IF_ERROR(InsertBlocks(conn, std::vector<const StoredSpan*>(
-                                           spans.begin() + static_cast<ptrdiff_t>(begin),
-                                           spans.begin() + static_cast<ptrdiff_t>(end))));
-  }
+  if (!prepared.blocks.ok()) return prepared.blocks.status();
+  for (const PreparedBlock& block : *prepared.blocks) RETURN_IF_ERROR(InsertBlock(conn, block));
   return txn.Commit();
 }
 
-absl::Status SqliteBackend::InsertBlocks(SqliteConnection& conn,
-                                         const std::vector<const StoredSpan*>& chunk) {
-  absl::StatusOr<std::string> data = EncodeSpanBlock(chunk);
-  if (data.status().code() == absl::StatusCode::kOutOfRange && chunk.size() > 1) {
-    // Spans too large for one block: halve until each part fits, so every block stays readable.
-    const auto middle = chunk.begin() + static_cast<ptrdiff_t>(chunk.size() / 2);
-    RETURN_IF_ERROR(InsertBlocks(conn, std::vector<const StoredSpan*>(chunk.begin(), middle)));
-    return InsertBlocks(conn, std::vector<const StoredSpan*>(middle, chunk.end()));
-  }
-  if (!data.ok()) return data.status();
-  BlockBounds bounds{0, UINT64_MAX, 0, UINT64_MAX, 0};
-  std::map<TraceId, std::string> span_ids_by_trace;
-  for (const StoredSpan* s : chunk) {
-    bounds.min_start = std::min(bounds.min_start, s->span.start_time_unix_nano);
-    bounds.max_start = std::max(bounds.max_start, s->span.start_time_unix_nano);
-    bounds.min_duration = std::min(bounds.min_duration, s->span.DurationNano());
-    bounds.max_duration = std::max(bounds.max_duration, s->span.DurationNano());
-    span_ids_by_trace[s->span.trace_id].append(IdBytes(s->span.span_id));
-  }
+absl::Status SqliteBackend::InsertBlock(SqliteConnection& conn, const PreparedBlock& block) {
   {
     ASSIGN_OR_RETURN(
         SqliteStatement insert,
         conn.Prepare("INSERT INTO blocks (min_start_unix_nano, max_start_unix_nano, "
                      "min_duration_nano, max_duration_nano, span_count, "
                      "ingestion_time_unix_nano, bytes, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"));
-    insert.BindInt(1, ToDb(bounds.min_start));
-    insert.BindInt(2, ToDb(bounds.max_start));
-    insert.BindInt(3, ToDb(bounds.min_duration));
-    insert.BindInt(4, ToDb(bounds.max_duration));
-    insert.BindInt(5, static_cast<int64_t>(chunk.size()));
-    insert.BindInt(6, ToDb(chunk.front()->ingestion_time_unix_nano));
-    insert.BindInt(7, static_cast<int64_t>(data->size()));
-    insert.BindBlob(8, *data, /*static_data=*/true);
+    insert.BindInt(1, ToDb(block.bounds.min_start));
+    insert.BindInt(2, ToDb(block.bounds.max_start));
+    insert.BindInt(3, ToDb(block.bounds.min_duration));
+    insert.BindInt(4, ToDb(block.bounds.max_duration));
+    insert.BindInt(5, static_cast<int64_t>(block.bounds.span_count));
+    insert.BindInt(6, ToDb(block.ingestion_time_unix_nano));
+    insert.BindInt(7, static_cast<int64_t>(block.data.size()));
+    insert.BindBlob(8, block.data, /*static_data=*/true);
     RETURN_IF_ERROR(insert.Run());
   }
   const int64_t block_id = sqlite3_last_insert_rowid(conn.db());
   {
-    BlockSummaryBuilder summary;
-    for (const StoredSpan* s : chunk) summary.Add(*s);
     ASSIGN_OR_RETURN(
         SqliteStatement insert,
         conn.Prepare("INSERT INTO block_summaries (block_id, terms) VALUES (?, ?)"));
     insert.BindInt(1, block_id);
-    insert.BindBlob(2, std::move(summary).Finish());
+    insert.BindBlob(2, block.summary, /*static_data=*/true);
     RETURN_IF_ERROR(insert.Run());
   }
   {
-    BlockValueCountsBuilder counts;
-    for (const StoredSpan* s : chunk) counts.Add(*s);
     ASSIGN_OR_RETURN(
         SqliteStatement insert,
         conn.Prepare("INSERT INTO block_value_counts (block_id, counts) VALUES (?, ?)"));
     insert.BindInt(1, block_id);
-    insert.BindBlob(2, std::move(counts).Finish());
+    insert.BindBlob(2, block.counts, /*static_data=*/true);
     RETURN_IF_ERROR(insert.Run());
   }
   ASSIGN_OR_RETURN(
       SqliteStatement insert_trace,
       conn.Prepare("INSERT INTO trace_blocks (trace_id, block_id, span_ids) VALUES (?, ?, ?)"));
-  for (const auto& [trace_id, span_ids] : span_ids_by_trace) {
+  for (const auto& [trace_id, span_ids] : block.span_ids_by_trace) {
     insert_trace.BindBlob(1, IdBytes(trace_id), /*static_data=*/true);
     insert_trace.BindInt(2, block_id);
     insert_trace.BindBlob(3, span_ids, /*static_data=*/true);

@@ -12,11 +12,14 @@
 //   retention_max_bytes  delete the oldest blocks while the database uses more (default 0 = off)
 //   block_spans          spans per block (default 1024)
 //
-// Durability: WAL with synchronous=FULL, so a WriteSpans that returned OK has had its WAL frames
-// fsynced and survives power loss; synchronous=NORMAL would only survive a process crash, which is
-// not what "acknowledged means durable" promises. One write connection serialised by a mutex (the
-// pipeline groups requests into one WriteSpans, so a commit's fsync is shared) and a small pool of
-// read connections, which WAL lets run concurrently with the writer on consistent snapshots.
+// Durability: WAL with synchronous=FULL, so a WriteSpans (or CommitWrite) that returned OK has had
+// its WAL frames fsynced and survives power loss; synchronous=NORMAL would only survive a process
+// crash, which is not what "acknowledged means durable" promises. One write connection serialised
+// by a mutex (the pipeline groups requests into one commit, so a commit's fsync is shared) and a
+// small pool of read connections, which WAL lets run concurrently with the writer on consistent
+// snapshots. PrepareWrite builds a group's blocks (encoding, summary, value counts) on build
+// workers, one per core, without the database, so the next group is built while one commits
+// (docs/adr/003-two-stage-write-path.md).
 //
 // Queries: only the time range (block start bounds) and trace id (trace_blocks) are answered by
 // SQL; candidate blocks are decoded and their spans fed to the query engine (query/engine.h),

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -407,6 +408,80 @@ TEST(SqliteBackendTest, ConcurrentWritersAndReaders) {
   for (std::thread& t : threads) t.join();
   EXPECT_FALSE(failed);
   EXPECT_EQ(CountAll(*backend), 2000u);
+}
+
+// The pipeline's two steps from several threads at once: groups of many blocks (built on the build
+// workers), commits in another order than the prepares and concurrent with them and with readers,
+// every write repeating half of another one's spans: each span is stored once, as one write's copy.
+TEST(SqliteBackendTest, ConcurrentPreparesAndCommits) {
+  std::unique_ptr<Backend> backend = MustOpen({{"path", NewTestDir()}, {"block_spans", "64"}});
+  constexpr uint32_t kWrites = 8;
+  constexpr uint32_t kSpans = 600;  // write w holds spans [300 w, 300 w + 600)
+  std::vector<model::SpanBatch> batches;
+  for (uint32_t w = 0; w < kWrites; ++w) {
+    batches.push_back(MakeBatch(w * kSpans / 2, kSpans, 1000000 + w * 1000000));
+  }
+  std::vector<std::unique_ptr<Backend::PreparedWrite>> prepared(kWrites);
+  std::atomic<bool> failed{false};
+  std::vector<std::thread> threads;
+  // Writes 0-3 are prepared first, then committed (newest first) while 4-7 are prepared.
+  for (uint32_t w = 0; w < 4; ++w) {
+    threads.emplace_back([&, w] {
+      prepared[w] = backend->PrepareWrite(std::move(batches[w]), 100 + w);
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  threads.clear();
+  threads.emplace_back([&] {
+    for (int w = 3; w >= 0; --w) {
+      if (!backend->CommitWrite(*prepared[static_cast<size_t>(w)]).ok()) failed = true;
+    }
+  });
+  for (uint32_t w = 4; w < kWrites; ++w) {
+    threads.emplace_back([&, w] {
+      prepared[w] = backend->PrepareWrite(std::move(batches[w]), 100 + w);
+    });
+  }
+  threads.emplace_back([&] {
+    for (int i = 0; i < 10; ++i) {
+      query::SearchQuery q;
+      q.range = {0, UINT64_MAX};
+      if (!backend->Search(q).ok()) failed = true;
+    }
+  });
+  for (std::thread& t : threads) t.join();
+  threads.clear();
+  for (uint32_t w = 4; w < kWrites; ++w) {
+    threads.emplace_back([&, w] {
+      if (!backend->CommitWrite(*prepared[w]).ok()) failed = true;
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_FALSE(failed);
+
+  query::SearchQuery q;
+  q.range = {0, UINT64_MAX};
+  q.page_size = query::kMaxPageSize;
+  std::set<uint64_t> ids;
+  size_t spans = 0;
+  while (true) {
+    absl::StatusOr<query::SearchResult> page = backend->Search(q);
+    ASSERT_TRUE(page.ok()) << page.status();
+    for (const model::StoredSpan& s : page->spans) {
+      ++spans;
+      uint64_t id = 0;
+      for (uint8_t b : s.span.span_id) id = id << 8 | b;
+      ids.insert(id);
+      // A copy of one of the (at most two) writes that held this span.
+      const uint64_t write = s.ingestion_time_unix_nano - 100;
+      const uint64_t index = id & 0xffffffffu;  // SpanIdOf's number
+      EXPECT_TRUE(index / 300 == write || index / 300 == write + 1) << index << " " << write;
+    }
+    if (!page->next) break;
+    q.after = page->next;
+  }
+  EXPECT_EQ(spans, (kWrites + 1) * kSpans / 2);
+  EXPECT_EQ(ids.size(), spans);
 }
 
 TEST(SqliteBackendTest, CorruptBlockIsDataLossNamingTheBlock) {

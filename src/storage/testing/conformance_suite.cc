@@ -404,6 +404,34 @@ TEST_P(StorageConformance, RewritingSpansStoresThemOnce) {
   EXPECT_EQ(*counted, (query::StatisticsResult{{"count", 11}}));
 }
 
+// The ingest pipeline prepares a group while the previous one commits: a span committed between
+// another write's prepare and its commit still wins, and the rest of that write is stored.
+TEST_P(StorageConformance, PreparedWritesCommitLikeWrites) {
+  std::vector<CorpusSpan> corpus = CorpusSpans();
+  std::vector<CorpusSpan> first(corpus.begin(), corpus.begin() + 4);
+  std::vector<CorpusSpan> second = corpus;  // repeats `first`, renamed
+  for (CorpusSpan& c : second) c.name += " (retry)";
+  std::unique_ptr<Backend::PreparedWrite> a = backend().PrepareWrite(BatchOf(first), kIngestion);
+  std::unique_ptr<Backend::PreparedWrite> b =
+      backend().PrepareWrite(BatchOf(second), kIngestion + 1);
+  ASSERT_TRUE(backend().CommitWrite(*a).ok());
+  ASSERT_TRUE(backend().CommitWrite(*b).ok());
+  ASSERT_TRUE(backend().CommitWrite(*backend().PrepareWrite(model::SpanBatch{}, kIngestion)).ok());
+
+  std::vector<int> all = SearchIndexes(backend(), {}, Everything());
+  EXPECT_THAT(all, ElementsAre(0, 1, 2, 3, 4, 5, 6, 7, 8, 9));
+  query::SearchQuery q;
+  q.range = Everything();
+  q.page_size = query::kMaxPageSize;
+  std::vector<StoredSpan> found = SearchAll(backend(), q);
+  ASSERT_EQ(found.size(), 10u);
+  for (const StoredSpan& s : found) {
+    const bool from_first = IndexOf(s) < 4;
+    EXPECT_EQ(s.ingestion_time_unix_nano, from_first ? kIngestion : kIngestion + 1) << IndexOf(s);
+    EXPECT_EQ(s.span.name.ends_with(" (retry)"), !from_first) << IndexOf(s);
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Traces.
 
