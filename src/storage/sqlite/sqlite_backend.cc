@@ -415,8 +415,8 @@ class SqliteBackend final : public Backend {
                               std::optional<Clock::time_point> stop_at,
                               query::TagValuesCollector& collector);
 
-  // `spans` (distinct, in start-time order) cut into blocks of settings_.block_spans, each built
-  // on the block workers.
+  // `spans` (distinct, in start-time order) cut into blocks of settings_.block_spans, built on the
+  // build workers when there are several.
   absl::StatusOr<std::vector<PreparedBlock>> PrepareBlocks(
       const std::vector<const StoredSpan*>& spans);
   absl::Status CommitLocked(SqlitePreparedWrite& prepared);
