@@ -23,9 +23,7 @@ class FakeBackend : public storage::Backend {
  public:
   absl::Status WriteSpans(model::SpanBatch batch, uint64_t ingestion_time_unix_nano) override {
     std::unique_lock<std::mutex> lock(mu_);
-    ++writes_started_;
-    cv_.notify_all();
-    cv_.wait(lock, [this] { return !held_; });
+    Pass(writes_, lock);
     absl::Status status;
     if (!statuses_.empty()) {
       status = statuses_.front();
@@ -40,48 +38,23 @@ class FakeBackend : public storage::Backend {
                                               uint64_t ingestion_time_unix_nano) override {
     {
       std::unique_lock<std::mutex> lock(mu_);
-      ++prepares_started_;
-      cv_.notify_all();
-      cv_.wait(lock, [this] { return !prepares_held_; });
+      Pass(prepares_, lock);
     }
     return Backend::PrepareWrite(std::move(batch), ingestion_time_unix_nano);
   }
 
-  // While held, PrepareWrite waits after counting itself as started.
-  void HoldPrepares() {
-    std::lock_guard<std::mutex> lock(mu_);
-    prepares_held_ = true;
-  }
-  void ReleasePrepares() {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      prepares_held_ = false;
-    }
-    cv_.notify_all();
-  }
-  // Waits until `n` PrepareWrite calls have started.
-  void WaitForPrepares(int n) {
-    std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait(lock, [&] { return prepares_started_ >= n; });
-  }
-
   // While held, WriteSpans waits after counting itself as started.
-  void Hold() {
-    std::lock_guard<std::mutex> lock(mu_);
-    held_ = true;
-  }
-  void Release() {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      held_ = false;
-    }
-    cv_.notify_all();
-  }
+  void Hold() { SetHeld(writes_, true); }
+  void Release() { SetHeld(writes_, false); }
   // Waits until `n` WriteSpans calls have started.
-  void WaitForWrites(int n) {
-    std::unique_lock<std::mutex> lock(mu_);
-    cv_.wait(lock, [&] { return writes_started_ >= n; });
-  }
+  void WaitForWrites(int n) { WaitForStarts(writes_, n); }
+
+  // While held, PrepareWrite waits after counting itself as started.
+  void HoldPrepares() { SetHeld(prepares_, true); }
+  void ReleasePrepares() { SetHeld(prepares_, false); }
+  // Waits until `n` PrepareWrite calls have started.
+  void WaitForPrepares(int n) { WaitForStarts(prepares_, n); }
+
   // The next WriteSpans calls return these, in order; then OK.
   void FailNext(absl::Status status) {
     std::lock_guard<std::mutex> lock(mu_);
@@ -93,7 +66,7 @@ class FakeBackend : public storage::Backend {
   }
   int writes_started() const {
     std::lock_guard<std::mutex> lock(mu_);
-    return writes_started_;
+    return writes_.started;
   }
 
   absl::StatusOr<query::SearchResult> Search(const query::SearchQuery& q) override {
@@ -121,10 +94,29 @@ class FakeBackend : public storage::Backend {
  private:
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  bool held_ = false;
-  int writes_started_ = 0;
-  bool prepares_held_ = false;
-  int prepares_started_ = 0;
+  // A point inside a call where tests can count the calls and hold them (guarded by mu_).
+  struct Gate {
+    bool held = false;
+    int started = 0;
+  };
+  void Pass(Gate& gate, std::unique_lock<std::mutex>& lock) {
+    ++gate.started;
+    cv_.notify_all();
+    cv_.wait(lock, [&gate] { return !gate.held; });
+  }
+  void SetHeld(Gate& gate, bool held) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      gate.held = held;
+    }
+    cv_.notify_all();
+  }
+  void WaitForStarts(Gate& gate, int n) {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [&] { return gate.started >= n; });
+  }
+  Gate writes_;
+  Gate prepares_;
   std::deque<absl::Status> statuses_;
   std::vector<model::SpanBatch> batches_;
   const std::unique_ptr<storage::Backend> store_ = storage::memory::NewMemoryBackend();

@@ -182,7 +182,12 @@ bool Pipeline::TakeSpans(Item& item, Budget& budget, model::SpanBatch& slice) co
 void Pipeline::Abandon(Item& item) {
   item.done(absl::UnavailableError(fmt::format(
       "ingest pipeline stopped before committing this batch ({} of {} spans stored); retry",
-      item.spans_stored, item.spans)));
+      item.spans - item.spans_left - item.spans_taken, item.spans)));
+}
+
+void Pipeline::UncountLocked(const Item& item) {
+  queued_bytes_ -= item.bytes;
+  queued_spans_ -= item.spans;
 }
 
 void Pipeline::PrepareLoop() {
@@ -204,10 +209,7 @@ void Pipeline::PrepareLoop() {
       }
       if (stopping_ && std::chrono::steady_clock::now() >= stop_deadline_) {
         abandoned.swap(queue_);
-        for (const Item& item : abandoned) {
-          queued_bytes_ -= item.bytes;
-          queued_spans_ -= item.spans;
-        }
+        for (const Item& item : abandoned) UncountLocked(item);
       } else {
         // Whole batches while they fit (group commit); a batch too large for a commit of its own
         // is split, and only when it comes first.
@@ -247,52 +249,36 @@ void Pipeline::PrepareLoop() {
 void Pipeline::CommitLoop() {
   for (;;) {
     Group group;
-    bool past_deadline = false;
+    bool abandoned = false;  // Stop's timeout passed while the group waited: it is not committed
     {
       std::unique_lock<std::mutex> lock(mu_);
       group_cv_.wait(lock, [this] { return ready_.has_value() || preparer_done_; });
       if (!ready_.has_value()) return;
       group = std::move(*ready_);
       ready_.reset();
-      past_deadline = stopping_ && std::chrono::steady_clock::now() >= stop_deadline_;
-      if (past_deadline) {
-        // Stop's timeout passed while the group waited: it is not committed, like the queue.
-        if (group.partial.has_value()) {
-          group.finished.push_back(std::move(*group.partial));
-          group.partial.reset();
-          partial_in_flight_ = false;
-        }
-        for (const Item& item : group.finished) {
-          queued_bytes_ -= item.bytes;
-          queued_spans_ -= item.spans;
-        }
-      }
+      abandoned = stopping_ && std::chrono::steady_clock::now() >= stop_deadline_;
     }
     group_cv_.notify_all();  // the preparer may hand over its next group
-    if (past_deadline) {
-      cv_.notify_one();
-      for (Item& item : group.finished) Abandon(item);
-      continue;
-    }
 
-    auto started = std::chrono::steady_clock::now();
-    absl::Status status = backend_->CommitWrite(*group.prepared);
-    commit_seconds_->Observe(
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
-    commits_->Add();
-    if (!status.ok()) commit_errors_->Add();
+    absl::Status status;
+    if (!abandoned) {
+      auto started = std::chrono::steady_clock::now();
+      status = backend_->CommitWrite(*group.prepared);
+      commit_seconds_->Observe(
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+      commits_->Add();
+      if (!status.ok()) commit_errors_->Add();
+    }
+    const bool committed = !abandoned && status.ok();
 
     {
       // A batch's memory stays counted until its last commit is over, so the bound covers it too.
       std::lock_guard<std::mutex> lock(mu_);
-      if (status.ok()) {
-        for (Item& item : group.finished) item.spans_stored += item.spans_taken;
-        if (group.partial.has_value()) group.partial->spans_stored += group.partial->spans_taken;
-      }
       if (group.partial.has_value()) {
         partial_in_flight_ = false;
-        if (status.ok()) {
+        if (committed) {
           // Behind whatever arrived meanwhile, which lets other exports in between its slices.
+          group.partial->spans_taken = 0;
           queue_.push_back(std::move(*group.partial));
         } else {
           // A failed slice fails its whole batch: the rest of a split batch is not written.
@@ -300,14 +286,17 @@ void Pipeline::CommitLoop() {
         }
         group.partial.reset();
       }
-      for (const Item& item : group.finished) {
-        queued_bytes_ -= item.bytes;
-        queued_spans_ -= item.spans;
-      }
+      for (const Item& item : group.finished) UncountLocked(item);
       spent_.push_back(std::move(group.prepared));
     }
     cv_.notify_one();
-    for (Item& item : group.finished) item.done(status);
+    for (Item& item : group.finished) {
+      if (abandoned) {
+        Abandon(item);
+      } else {
+        item.done(status);
+      }
+    }
   }
 }
 

@@ -8,7 +8,7 @@
 // serial part of a write is only the commit. One prepared group waits for the committer at most.
 //
 // A batch larger than one commit is written in slices of at most that size, and between two of its
-// slices the writer takes the other queued batches first (round robin): a giant request delays
+// slices the preparer takes the other queued batches first (round robin): a giant request delays
 // other exports, retention (which waits for the storage write lock) and Stop by one slice, not by
 // the whole request. Each slice is its own transaction, so a failure or a Stop part-way leaves the
 // earlier slices stored; storage keeps the first copy of a (trace id, span id), so the client's
@@ -61,8 +61,9 @@ class Pipeline {
   // - OK after all the batch's spans are committed (from the committer thread);
   // - ResourceExhausted, synchronously, when the queue is full (the caller answers with a
   //   retryable code);
-  // - Unavailable, synchronously, after Stop(); or from the writer when Stop's timeout passed
-  //   before the batch was committed (its earlier slices may be stored; a retry is harmless);
+  // - Unavailable, synchronously, after Stop(); or from the pipeline's threads when Stop's timeout
+  //   passed before the batch was committed (its earlier slices may be stored; a retry is
+  //   harmless);
   // - the backend's error when a commit of its spans failed (its earlier slices may be stored).
   void Submit(model::SpanBatch batch, size_t bytes, std::function<void(absl::Status)> done);
 
@@ -84,8 +85,9 @@ class Pipeline {
     // Spans not yet taken into a commit and their EstimatedSpanBytes, and where the next one is.
     size_t spans_left = 0;
     size_t span_bytes_left = 0;
-    size_t spans_stored = 0;  // committed by earlier slices
-    size_t spans_taken = 0;   // in the group being prepared or committed
+    // Spans in the group being prepared or committed (so the spans stored by earlier slices are
+    // spans - spans_left - spans_taken); 0 while the batch is queued.
+    size_t spans_taken = 0;
     size_t resource_index = 0, scope_index = 0, span_index = 0;
     bool started() const { return spans_left != spans; }
   };
@@ -105,6 +107,8 @@ class Pipeline {
   void CommitLoop();
   // Completes `item` with Unavailable: Stop's timeout passed before its spans were committed.
   static void Abandon(Item& item);
+  // Stops counting `item` against the queue's bounds (requires mu_).
+  void UncountLocked(const Item& item);
   // Moves spans of `item` into `slice` while `budget` allows (at least one into an empty slice);
   // true when `item` has no spans left.
   bool TakeSpans(Item& item, Budget& budget, model::SpanBatch& slice) const;
