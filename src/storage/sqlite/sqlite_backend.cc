@@ -704,14 +704,25 @@ std::unique_ptr<Backend::PreparedWrite> SqliteBackend::PrepareWrite(
   prepared->flat = model::Flatten(std::move(batch), ingestion_time_unix_nano);
   std::vector<const StoredSpan*>& spans = prepared->spans;
 
-  // Within the batch the first copy of a (trace id, span id) wins, as across batches.
-  spans.reserve(prepared->flat.size());
-  {
-    absl::flat_hash_set<SpanKey> seen;
-    seen.reserve(prepared->flat.size());
-    for (const StoredSpan& s : prepared->flat) {
-      if (seen.emplace(s.span.trace_id, s.span.span_id).second) spans.push_back(&s);
+  // The batch's ids in order, each with its position: the first copy of a (trace id, span id)
+  // within the batch wins, as across batches, and the distinct ids grouped by trace are what the
+  // commit looks up among the stored ones.
+  std::vector<std::pair<SpanKey, size_t>> keys;
+  keys.reserve(prepared->flat.size());
+  for (size_t i = 0; i < prepared->flat.size(); ++i) {
+    const model::Span& span = prepared->flat[i].span;
+    keys.emplace_back(SpanKey{span.trace_id, span.span_id}, i);
+  }
+  std::sort(keys.begin(), keys.end());
+  spans.reserve(keys.size());
+  for (size_t i = 0; i < keys.size(); ++i) {
+    const auto& [key, index] = keys[i];
+    if (i > 0 && keys[i - 1].first == key) continue;  // a later copy
+    spans.push_back(&prepared->flat[index]);
+    if (prepared->incoming.empty() || prepared->incoming.back().first != key.first) {
+      prepared->incoming.emplace_back(key.first, std::vector<SpanId>());
     }
+    prepared->incoming.back().second.push_back(key.second);
   }
   // Start-time order makes each block's time bounds tight, which is what pruning works on.
   std::sort(spans.begin(), spans.end(), [](const StoredSpan* a, const StoredSpan* b) {
@@ -721,17 +732,6 @@ std::unique_ptr<Backend::PreparedWrite> SqliteBackend::PrepareWrite(
     if (a->span.trace_id != b->span.trace_id) return a->span.trace_id < b->span.trace_id;
     return a->span.span_id < b->span.span_id;
   });
-
-  std::vector<SpanKey> keys;
-  keys.reserve(spans.size());
-  for (const StoredSpan* s : spans) keys.emplace_back(s->span.trace_id, s->span.span_id);
-  std::sort(keys.begin(), keys.end());
-  for (const auto& [trace_id, span_id] : keys) {
-    if (prepared->incoming.empty() || prepared->incoming.back().first != trace_id) {
-      prepared->incoming.emplace_back(trace_id, std::vector<SpanId>());
-    }
-    prepared->incoming.back().second.push_back(span_id);
-  }
   prepared->blocks = PrepareBlocks(spans);
   return prepared;
 }
