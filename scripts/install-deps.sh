@@ -10,7 +10,7 @@ packages=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libssl-dev libsqlite3-dev sqlite3 libboost-dev nlohmann-json3-dev libzstd-dev zlib1g-dev
   libyaml-cpp-dev libspdlog-dev libfmt-dev libabsl-dev libre2-dev
-  libgtest-dev libgmock-dev libbenchmark-dev libcurl4-openssl-dev libjemalloc-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libcurl4-openssl-dev libjemalloc-dev libsimdjson-dev
   patchelf
   nodejs npm
 )

@@ -13,6 +13,7 @@
 
 #include "google/protobuf/arena.h"
 #include "ingest/otlp_json_decoder.h"
+#include "ingest/otlp_json_reference_decoder_for_test.h"
 #include "ingest/otlp_protobuf_decoder.h"
 #include "ingest/span_validator.h"
 #include "nlohmann/json.hpp"
@@ -268,6 +269,22 @@ void BM_DecodeOtlpJson(benchmark::State& state) {
   Report(state, body.size());
 }
 BENCHMARK(BM_DecodeOtlpJson);
+
+// The decoder before simdjson (nlohmann::json's DOM), kept as the differential tests' reference:
+// the baseline of BM_DecodeOtlpJson in the same run.
+void BM_DecodeOtlpJsonReference(benchmark::State& state) {
+  const std::string& body = JsonBody();
+  for (auto _ : state) {
+    SpanProblems problems;
+    absl::StatusOr<model::SpanBatch> batch = reference_json::DecodeOtlpJson(body, &problems);
+    if (!batch.ok() || batch->SpanCount() != kSpansPerRequest || !problems.empty()) {
+      state.SkipWithError("decode failed");
+    }
+    benchmark::DoNotOptimize(batch);
+  }
+  Report(state, body.size());
+}
+BENCHMARK(BM_DecodeOtlpJsonReference);
 
 }  // namespace
 }  // namespace teletrace::ingest

@@ -309,6 +309,77 @@ TEST(OtlpJsonDecoderTest, DeeplyNestedValuesAreRefused) {
       << batch.status();
 }
 
+TEST(OtlpJsonDecoderTest, NumbersBeyondSixtyFourBitsAreDoubles) {
+  // JavaScript writes 1e20 as 100000000000000000000; JSON puts no limit on a number's size.
+  auto batch = DecodeOtlpJson(WrapSpan(R"({"attributes": [
+      {"key": "big", "value": {"doubleValue": 100000000000000000000}},
+      {"key": "negative", "value": {"doubleValue": -9223372036854775809}}],
+      "unknownField": 123456789012345678901234567890})"));
+  ASSERT_TRUE(batch.ok()) << batch.status();
+  EXPECT_EQ(OnlySpan(*batch).attributes,
+            (KeyValueList{{"big", 1e20}, {"negative", -9223372036854775809.0}}));
+  batch = DecodeOtlpJson(WrapSpan(R"({"startTimeUnixNano": 100000000000000000000})"));
+  EXPECT_EQ(std::string(batch.status().message()),
+            "resourceSpans[0].scopeSpans[0].spans[0].startTimeUnixNano: 1e+20 is not an integer "
+            "in range");
+  batch = DecodeOtlpJson(WrapSpan(R"({"flags": 5000000000.0})"));
+  EXPECT_EQ(std::string(batch.status().message()),
+            "resourceSpans[0].scopeSpans[0].spans[0].flags: 5000000000.0 is not an integer in "
+            "range");
+  batch = DecodeOtlpJson(WrapSpan(R"({"flags": 1e400})"));
+  EXPECT_EQ(std::string(batch.status().message()),
+            "invalid OTLP JSON: number overflow parsing '1e400'");
+}
+
+TEST(OtlpJsonDecoderTest, RepeatedKeysLastWinsAndCamelCaseBeatsSnakeCase) {
+  auto batch = DecodeOtlpJson(WrapSpan(
+      R"({"name": "first", "name": "second", "start_time_unix_nano": 9, "startTimeUnixNano": 7,
+          "endTimeUnixNano": null, "end_time_unix_nano": 8, "kind": 2, "kind": null})"));
+  ASSERT_TRUE(batch.ok()) << batch.status();
+  const model::Span& span = OnlySpan(*batch);
+  EXPECT_EQ(span.name, "second");
+  EXPECT_EQ(span.start_time_unix_nano, 7u);
+  EXPECT_EQ(span.end_time_unix_nano, 8u);               // a null camelCase member reads as absent
+  EXPECT_EQ(span.kind, model::SpanKind::kUnspecified);  // the last "kind" is null
+}
+
+TEST(OtlpJsonDecoderTest, ByteOrderMarkAndTrailingNulAreAccepted) {
+  auto batch = DecodeOtlpJson("\xEF\xBB\xBF" + WrapSpan(R"({"name": "bom"})"));
+  ASSERT_TRUE(batch.ok()) << batch.status();
+  EXPECT_EQ(OnlySpan(*batch).name, "bom");
+  batch = DecodeOtlpJson(WrapSpan(R"({"name": "nul"})") + std::string("\n\0\0garbage", 10));
+  ASSERT_TRUE(batch.ok()) << batch.status();
+  EXPECT_EQ(OnlySpan(*batch).name, "nul");
+}
+
+TEST(OtlpJsonDecoderTest, NestingBeyondTheParsersDepthIsRefused) {
+  std::string deep = std::string(1100, '[') + std::string(1100, ']');
+  auto batch = DecodeOtlpJson(R"({"unknownField": )" + deep + "}");
+  EXPECT_EQ(batch.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(std::string(batch.status().message()),
+            "invalid OTLP JSON: nested more than 1024 levels deep");
+}
+
+TEST(OtlpJsonDecoderTest, LargeRequestsDecodeOneAfterAnother) {
+  // A request beyond the capacity a thread's parser keeps, then a small one on the same thread.
+  std::string spans;
+  for (int i = 0; i < 4000; ++i) {
+    if (i > 0) spans += ',';
+    spans += R"({"traceId": "5b8efff798038103d269b633813fc60c", "spanId": "eee19b7ec3c1b174",)"
+             R"( "name": "a span name long enough to make the request big", "attributes": [)"
+             R"({"key": "i", "value": {"intValue": ")" +
+             std::to_string(i) + R"("}}]})";
+  }
+  auto big = DecodeOtlpJson(R"({"resourceSpans":[{"scopeSpans":[{"spans":[)" + spans + "]}]}]}");
+  ASSERT_TRUE(big.ok()) << big.status();
+  ASSERT_EQ(big->SpanCount(), 4000u);
+  EXPECT_EQ(big->resource_spans[0].scope_spans[0].spans[3999].attributes,
+            (KeyValueList{{"i", int64_t{3999}}}));
+  auto small = DecodeOtlpJson(WrapSpan(R"({"name": "after"})"));
+  ASSERT_TRUE(small.ok()) << small.status();
+  EXPECT_EQ(OnlySpan(*small).name, "after");
+}
+
 TEST(OtlpJsonDecoderTest, EmptyObjectIsAnEmptyRequest) {
   auto batch = DecodeOtlpJson("{}");
   ASSERT_TRUE(batch.ok());
