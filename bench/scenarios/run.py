@@ -228,6 +228,16 @@ class Server:
                     pass
         return samples
 
+    def kill(self):
+        """SIGKILL, as a power cut or the OOM killer would: no shutdown work at all."""
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.kill()
+        self.proc.wait()
+        self.http.close()
+        LIVE_SERVERS.discard(self)
+        self.log_file.close()
+
     def stop(self, timeout=120):
         """SIGTERM, then SIGKILL after `timeout` s. Returns the exit status."""
         if self.proc is None:
@@ -978,6 +988,85 @@ def scenario_overload(ctx):
 
 
 # ---------------------------------------------------------------------------------------------
+# Scenario 6: kill -9 during full-speed ingest
+
+
+def scenario_crash(ctx):
+    """One store, --crash-cycles times: OTLP/gRPC at full speed, SIGKILL at a random moment 2-5 s
+    in, restart on the same store, then every trace acknowledged so far (all cycles) must be there
+    whole: the stored count must cover them, and a uniform sample within the budget is read back
+    span by span."""
+    a = ctx.args
+    rng = random.Random(a.seed)
+    server = ctx.server("crash")
+    acked = {}
+    cycles = []
+    try:
+        server.start()
+        for cycle in range(a.crash_cycles):
+            if ctx.time_left() < a.crash_check_budget + 60:
+                ctx.notes.append(f"crash: {cycle} cycles only (time limit)")
+                break
+            acked_file = os.path.join(ctx.work, f"{ctx.backend.name}-crash-{cycle}-acked.txt")
+            delay = rng.uniform(2.0, 5.0)
+            killer = threading.Timer(delay, server.kill)
+            killer.start()
+            try:
+                # The load generator outlives the server by a second: requests in flight at the
+                # kill fail and are not recorded as acknowledged.
+                report = ctx.loadgen(["--protocol=grpc", f"--endpoint=127.0.0.1:{server.grpc_port}",
+                                      f"--duration={delay + 1:.1f}", f"--connections={a.connections}",
+                                      "--max-retries=0", f"--record-acked={acked_file}"],
+                                     timeout=delay + 120)
+            finally:
+                killer.join()
+            for trace_id, spans in read_acked(acked_file).items():
+                acked[trace_id] = acked.get(trace_id, 0) + spans
+            started = time.monotonic()
+            server.start()
+            recovery_s = time.monotonic() - started
+            stats, _ = server.http.json("POST", "/v1/tags/externalFields.durationNano/statistics",
+                                        {"desiredStatistics": ["count"]})
+            stored = stats["statistics"]["count"]
+            acked_spans = sum(acked.values())
+            checked, lost, short = check_loss(ctx, server.http_port, acked, a.crash_check_budget)
+            run = {"killed_after_s": delay,
+                   "acknowledged_spans_per_s": report["acknowledged_spans_per_s"],
+                   "acknowledged_spans_cycle": report["acknowledged_spans"],
+                   "acknowledged_spans_total": acked_spans,
+                   "spans_stored": stored,
+                   "stored_minus_acknowledged": stored - acked_spans,
+                   "traces_acknowledged": len(acked),
+                   "traces_checked": checked,
+                   "acknowledged_spans_lost": lost,
+                   "restart_to_ready_s": recovery_s}
+            if short:
+                run["short_traces"] = short
+            log(f"crash cycle {cycle + 1}: killed after {delay:.1f} s at "
+                f"{run['acknowledged_spans_per_s']:.0f} spans/s; ready {recovery_s:.1f} s after "
+                f"restart; {stored:.0f} stored for {acked_spans} acknowledged; "
+                f"{checked}/{len(acked)} traces read back, {lost} spans lost")
+            cycles.append(run)
+    finally:
+        server.stop()
+        ctx.backend.remove(server.store)
+    if not cycles:
+        raise BenchError("crash: no cycle fitted in the time limit")
+    ctx.results["crash"] = {
+        "cycles": len(cycles),
+        "acknowledged_spans_per_s": summarize([c["acknowledged_spans_per_s"] for c in cycles]),
+        "restart_to_ready_s": summarize([c["restart_to_ready_s"] for c in cycles]),
+        "acknowledged_spans_total": cycles[-1]["acknowledged_spans_total"],
+        "spans_stored": cycles[-1]["spans_stored"],
+        "short_of_acknowledged_after_a_cycle": sum(1 for c in cycles
+                                                   if c["stored_minus_acknowledged"] < 0),
+        "traces_checked": sum(c["traces_checked"] for c in cycles),
+        "acknowledged_spans_lost": sum(c["acknowledged_spans_lost"] for c in cycles),
+        "short_traces": [t for c in cycles for t in c.get("short_traces", [])],
+    }
+
+
+# ---------------------------------------------------------------------------------------------
 # Micro-benchmarks (Google Benchmark executables built beside the code they measure)
 
 
@@ -1182,6 +1271,18 @@ def render_sqlite(ctx):
     row(f"3x overload: acknowledged spans lost", get(r, "overload", "acknowledged_spans_lost"),
         "0", 0, False, note=f" ({sum(checked):,.0f} of {sum(acked_traces):,.0f} acknowledged traces "
         "read back)" if checked else "")
+    cr = r.get("crash")
+    lost = None
+    if cr:
+        # A restart with fewer spans stored than acknowledged lost some, even if no sampled trace
+        # showed it.
+        n = cr["acknowledged_spans_lost"] + (1 if cr["short_of_acknowledged_after_a_cycle"] else 0)
+        lost = {"median": n, "min": n, "max": n}
+    row(f"kill -9 during full-speed ingest, {cr['cycles'] if cr else a.crash_cycles} cycles: "
+        "acknowledged spans lost", lost, "0", 0, False,
+        note=f" ({cr['traces_checked']:,} reads of acknowledged traces, stored count ≥ "
+        "acknowledged after every restart)" if cr and not cr["short_of_acknowledged_after_a_cycle"]
+        else "")
     row(f"{a.huge_trace:,}-span trace fetched whole{at} (s)", get(r, "large_trace", "fetch_s"), "≤ 1", 1,
         False, 2, note=f" (p50 of {a.large_fetches} fetches)" if r.get("large_trace") else "")
 
@@ -1317,6 +1418,34 @@ def render_sqlite(ctx):
             lines.append(f"| first error reported | `{ov['first_errors'][0][:150]}` |")
         lines.append("")
 
+    cr = r.get("crash")
+    if cr:
+        lines += ["## 6. kill -9 during full-speed ingest", "",
+                  f"{cr['cycles']} cycles on one store: OTLP/gRPC at full speed on "
+                  f"{a.connections} connections, SIGKILL 2-5 s in (random), restart on the same "
+                  "store; after each restart the stored count is compared with every span "
+                  "acknowledged so far and acknowledged traces are read back through "
+                  "`GET /v1/trace/<id>` (a uniform sample within "
+                  f"{a.crash_check_budget:.0f} s per cycle).", "",
+                  "| | |", "| --- | --- |"]
+        for key, label, digits in [
+                ("acknowledged_spans_per_s", "acknowledged spans/s per cycle (acknowledged / "
+                 "the load generator's run, the second after the kill included)", 0),
+                ("restart_to_ready_s", "restart to /readyz (s, median)", 2),
+                ("acknowledged_spans_total", "spans acknowledged, all cycles", 0),
+                ("spans_stored", "spans stored after the last restart", 0),
+                ("short_of_acknowledged_after_a_cycle",
+                 "restarts with fewer spans stored than acknowledged", 0),
+                ("traces_checked", "reads of acknowledged traces, all cycles (after each restart "
+                 "a new sample of every trace acknowledged so far)", 0),
+                ("acknowledged_spans_lost", "acknowledged spans lost", 0)]:
+            value = cr.get(key)
+            shown = fmt_fig(value, digits) if isinstance(value, dict) else fmt_num(value, digits)
+            lines.append(f"| {label} | {shown} |")
+        if cr.get("short_traces"):
+            lines.append(f"| traces found short | {', '.join(cr['short_traces'][:5])} |")
+        lines.append("")
+
     lt = r.get("large_trace")
     if lt:
         lines += ["## 5. Large trace", "",
@@ -1431,7 +1560,7 @@ def render_remote(ctx, sqlite_ctx=None):
     return lines
 
 
-SCENARIOS = ["ingest", "size", "queries", "overload", "large", "micro"]
+SCENARIOS = ["ingest", "size", "queries", "overload", "large", "crash", "micro"]
 
 
 def parse_args(argv):
@@ -1478,6 +1607,9 @@ def parse_args(argv):
                         "requests) fills only with more requests in flight than it holds")
     p.add_argument("--loss-check-budget", type=float, default=None,
                    help="s per overload run for reading acknowledged traces back (300; 120)")
+    p.add_argument("--crash-cycles", type=int, default=None, help="kill -9 cycles (10; 3)")
+    p.add_argument("--crash-check-budget", type=float, default=None,
+                   help="s per cycle reading acknowledged traces back (30; 10)")
     p.add_argument("--huge-trace", type=int, default=100000)
     p.add_argument("--large-fetches", type=int, default=5)
     p.add_argument("--micro-min-time", type=float, default=None, help="s (1; 0.2)")
@@ -1496,6 +1628,8 @@ def parse_args(argv):
     a.overload_duration = a.overload_duration or (15 if quick else 60)
     a.loss_check_budget = a.loss_check_budget or (120 if quick else 300)
     a.micro_min_time = a.micro_min_time or (0.2 if quick else 1.0)
+    a.crash_cycles = a.crash_cycles or (3 if quick else 10)
+    a.crash_check_budget = a.crash_check_budget or (10 if quick else 30)
     a.max_minutes = a.max_minutes or (30 if quick else 180)
     a.clickhouse_spans = a.clickhouse_spans or (100_000 if quick else 1_000_000)
     a.bin = a.bin or os.path.join(a.build_dir, "teletrace")
@@ -1514,7 +1648,7 @@ def run_scenarios(ctx, selected):
     """Runs the selected scenarios on ctx's backend, which it opens and always closes. Returns 0,
     or 1 when a scenario (or the backend) failed; KeyboardInterrupt passes through."""
     steps = [("ingest", scenario_ingest), ("size", scenario_size), ("queries", scenario_queries),
-             ("overload", scenario_overload), ("micro", scenario_micro)]
+             ("overload", scenario_overload), ("crash", scenario_crash), ("micro", scenario_micro)]
     ctx.selected = selected
     status = 0
     try:
