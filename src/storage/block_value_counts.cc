@@ -307,20 +307,24 @@ void BlockValueCountsBuilder::Add(const model::StoredSpan& span) {
   share_enum(kinds_, kind_values_, static_cast<int>(span.span.kind));
   share_enum(statuses_, status_values_, static_cast<int>(span.span.status.code));
   CountAttributes('a', span.span.attributes, 1);
-  CountKey(intrinsic_, kSpanName, IntrinsicKey(query::Intrinsic::kName), span, 1);
+  // The one value ForEachCountedValue yields for the name intrinsic (a string, "" included),
+  // counted without copying it (the generic CountKey builds a TagValue per span).
+  if (name_counts_ == nullptr) name_counts_ = &CountsOf(intrinsic_, kSpanName);
+  AddString(*name_counts_, span.span.name, 1);
 }
 
 void BlockValueCountsBuilder::CountAttributes(char level, const model::KeyValueList& attributes,
                                               uint64_t spans) {
   KeyTable& table = level == 'r' ? resource_ : (level == 's' ? scope_ : span_);
+  PositionCache& cache =
+      level == 'r' ? resource_positions_ : (level == 's' ? scope_positions_ : span_positions_);
   // A key repeated in the list has one value (FindAttribute's): count its last occurrence only.
   // The value is taken from the entry itself rather than looked up by key (a lookup per entry is
   // quadratic in the list); for an attribute key that is exactly the one value
   // TagValuesCollector::ForEachCountedValue yields.
+  size_t position = 0;
   model::ForEachLastOccurrence(attributes, [&](const model::KeyValue& kv) {
-    std::optional<query::TagValue> value = query::ToTagValue(kv.value);
-    ValueCounts& counts = CountsOf(table, kv.key);
-    if (value.has_value()) AddValue(counts, *value, spans);
+    AddAttributeValue(CountsAt(table, cache, position++, kv.key), kv.value, spans);
   });
 }
 
@@ -329,6 +333,78 @@ BlockValueCountsBuilder::ValueCounts& BlockValueCountsBuilder::CountsOf(KeyTable
   auto it = table.find(name);
   if (it == table.end()) it = table.emplace(std::string(name), ValueCounts{}).first;
   return it->second;
+}
+
+BlockValueCountsBuilder::ValueCounts& BlockValueCountsBuilder::CountsAt(KeyTable& table,
+                                                                        PositionCache& cache,
+                                                                        size_t position,
+                                                                        std::string_view name) {
+  if (position < cache.size() && cache[position].first != nullptr &&
+      *cache[position].first == name) {
+    return *cache[position].second;
+  }
+  auto it = table.find(name);
+  if (it == table.end()) it = table.emplace(std::string(name), ValueCounts{}).first;
+  if (position >= cache.size()) cache.resize(position + 1);
+  cache[position] = {&it->first, &it->second};
+  return it->second;
+}
+
+void BlockValueCountsBuilder::AddAttributeValue(ValueCounts& counts, const model::AnyValue& value,
+                                                uint64_t spans) {
+  if (counts.overflow) return;
+  // The alternatives ToTagValue keeps, compared in place; SameValue's rules (NaN equals NaN).
+  auto count = [&counts, spans](const auto& x, auto same) -> bool {
+    for (auto& [stored, n] : counts.values) {
+      if (same(stored, x)) {
+        n += spans;
+        return true;
+      }
+    }
+    return false;
+  };
+  if (const auto* s = std::get_if<std::string>(&value.value)) {
+    AddString(counts, *s, spans);
+    return;
+  } else if (const auto* i = std::get_if<int64_t>(&value.value)) {
+    if (count(*i, [](const query::TagValue& t, int64_t x) {
+          const auto* ti = std::get_if<int64_t>(&t);
+          return ti != nullptr && *ti == x;
+        })) {
+      return;
+    }
+  } else if (const auto* d = std::get_if<double>(&value.value)) {
+    if (count(*d, [](const query::TagValue& t, double x) {
+          const auto* td = std::get_if<double>(&t);
+          return td != nullptr && (std::isnan(*td) ? std::isnan(x) : *td == x);
+        })) {
+      return;
+    }
+  } else if (const auto* b = std::get_if<bool>(&value.value)) {
+    if (count(*b, [](const query::TagValue& t, bool x) {
+          const auto* tb = std::get_if<bool>(&t);
+          return tb != nullptr && *tb == x;
+        })) {
+      return;
+    }
+  } else {
+    return;  // arrays, maps, bytes and the empty value count nothing
+  }
+  // A new value: AddValue appends it (or marks the key overflowed).
+  if (std::optional<query::TagValue> v = query::ToTagValue(value)) AddValue(counts, *v, spans);
+}
+
+void BlockValueCountsBuilder::AddString(ValueCounts& counts, const std::string& value,
+                                        uint64_t spans) {
+  if (counts.overflow) return;
+  for (auto& [stored, n] : counts.values) {
+    const auto* s = std::get_if<std::string>(&stored);
+    if (s != nullptr && *s == value) {
+      n += spans;
+      return;
+    }
+  }
+  AddValue(counts, query::TagValue(value), spans);
 }
 
 void BlockValueCountsBuilder::AddValue(ValueCounts& counts, const query::TagValue& v,

@@ -96,14 +96,27 @@ class BlockValueCountsBuilder {
   };
   using KeyTable = std::unordered_map<std::string, ValueCounts, KeyHash, std::equal_to<>>;
 
+  // The table entry of the key last seen at each position of an attribute list. Spans of a block
+  // mostly list the same keys in the same order, so one string comparison usually finds the
+  // entry, without hashing the key. The pointers stay valid: the table's nodes never move.
+  using PositionCache = std::vector<std::pair<const std::string*, ValueCounts*>>;
+
   void CountAttributes(char level, const model::KeyValueList& attributes, uint64_t spans);
   void CountKey(KeyTable& table, std::string_view name, const query::Key& key,
                 const model::StoredSpan& span, uint64_t spans);
   static ValueCounts& CountsOf(KeyTable& table, std::string_view name);
+  static ValueCounts& CountsAt(KeyTable& table, PositionCache& cache, size_t position,
+                               std::string_view name);
   static void AddValue(ValueCounts& counts, const query::TagValue& value, uint64_t spans);
+  // AddValue(ToTagValue(value)) without building the TagValue unless it is a new one.
+  static void AddAttributeValue(ValueCounts& counts, const model::AnyValue& value,
+                                uint64_t spans);
+  static void AddString(ValueCounts& counts, const std::string& value, uint64_t spans);
 
   // Per level: resource 'r', scope 's', span 'a', intrinsic 'i'.
   KeyTable resource_, scope_, span_, intrinsic_;
+  PositionCache resource_positions_, scope_positions_, span_positions_;
+  ValueCounts* name_counts_ = nullptr;  // intrinsic_'s entry for the span name
   // Spans of one block mostly share a few resources and scopes: their keys are counted once per
   // resource (scope) with the number of spans that share it.
   std::vector<std::pair<const model::StoredSpan*, uint64_t>> resources_, scopes_;
