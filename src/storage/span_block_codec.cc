@@ -952,14 +952,18 @@ absl::StatusOr<std::string> EncodeSpanBlock(const std::vector<const model::Store
   std::unordered_map<std::string_view, uint32_t> name_table;
   std::unordered_map<std::string_view, uint32_t> key_table;
 
+  std::vector<std::string_view> key_names;  // by key index
   auto key_index = [&](std::string_view key) {
     auto [it, inserted] = key_table.try_emplace(key, static_cast<uint32_t>(key_table.size()));
     if (inserted) {
       streams[kKeyNames].Str(key);
       columns.emplace_back();
+      key_names.push_back(key);
     }
     return it->second;
   };
+  constexpr uint32_t kNoKey = UINT32_MAX;
+  std::vector<uint32_t> key_at_position;
 
   uint64_t prev_start = 0;
   uint64_t prev_ingestion = 0;
@@ -1003,8 +1007,14 @@ absl::StatusOr<std::string> EncodeSpanBlock(const std::vector<const model::Store
     prev_ingestion = stored->ingestion_time_unix_nano;
 
     streams[kAttributeKeys].Varint(s.attributes.size());
-    for (const model::KeyValue& kv : s.attributes) {
-      uint32_t k = key_index(kv.key);
+    for (size_t i = 0; i < s.attributes.size(); ++i) {
+      const model::KeyValue& kv = s.attributes[i];
+      // Spans mostly list the same keys in the same order: the key at this position in the last
+      // span with as many is usually this one, found by one comparison instead of a hash lookup.
+      if (i >= key_at_position.size()) key_at_position.resize(i + 1, kNoKey);
+      uint32_t& cached = key_at_position[i];
+      const uint32_t k =
+          cached != kNoKey && key_names[cached] == kv.key ? cached : (cached = key_index(kv.key));
       streams[kAttributeKeys].Varint(k);
       columns[k].Add(kv.value);
     }
