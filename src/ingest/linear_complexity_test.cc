@@ -14,6 +14,7 @@
 #include "ingest/otlp_protobuf_decoder.h"
 #include "ingest/span_validator.h"
 #include "ingest/zipkin_json_decoder.h"
+#include "opentelemetry/proto/collector/trace/v1/trace_service.pb.h"
 
 namespace teletrace::ingest {
 namespace {

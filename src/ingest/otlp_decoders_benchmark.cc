@@ -15,6 +15,7 @@
 #include "ingest/otlp_json_decoder.h"
 #include "ingest/otlp_json_reference_decoder_for_test.h"
 #include "ingest/otlp_protobuf_decoder.h"
+#include "ingest/otlp_protobuf_reference_decoder_for_test.h"
 #include "ingest/span_validator.h"
 #include "nlohmann/json.hpp"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.pb.h"
@@ -213,6 +214,21 @@ void BM_DecodeOtlpProtobuf(benchmark::State& state) {
 }
 BENCHMARK(BM_DecodeOtlpProtobuf);
 
+// The decoder before the wire-format one (libprotobuf's parse into an arena, then conversion), in
+// the same run as its baseline.
+void BM_DecodeOtlpProtobufReference(benchmark::State& state) {
+  const std::string& body = ProtobufBody();
+  for (auto _ : state) {
+    SpanProblems problems;
+    absl::StatusOr<model::SpanBatch> batch =
+        reference_protobuf::DecodeOtlpProtobuf(body, &problems);
+    if (!batch.ok() || batch->SpanCount() != kSpansPerRequest) state.SkipWithError("decode failed");
+    benchmark::DoNotOptimize(batch);
+  }
+  Report(state, body.size());
+}
+BENCHMARK(BM_DecodeOtlpProtobufReference);
+
 // The first half alone: protobuf parsing into a fresh arena (the decode ceiling the load generator's
 // --decode-baseline measures, with the arena reused there).
 void BM_ParseProtobufArena(benchmark::State& state) {
@@ -236,7 +252,7 @@ void BM_ConvertProtoToModel(benchmark::State& state) {
   auto* request = google::protobuf::Arena::CreateMessage<ExportTraceServiceRequest>(&arena);
   request->ParseFromArray(body.data(), static_cast<int>(body.size()));
   for (auto _ : state) {
-    model::SpanBatch batch = FromOtlpProto(*request);
+    model::SpanBatch batch = reference_protobuf::FromOtlpProto(*request, nullptr);
     benchmark::DoNotOptimize(batch);
   }
   Report(state, body.size());

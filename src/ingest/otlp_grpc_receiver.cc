@@ -6,16 +6,14 @@
 #include <algorithm>
 #include <chrono>
 #include <climits>
-#include <deque>
 #include <fstream>
+#include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "fmt/format.h"
-#include "google/protobuf/arena.h"
-#include "google/protobuf/io/zero_copy_stream_impl.h"
-#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "google/rpc/status.pb.h"
 #include "grpcpp/generic/async_generic_service.h"
 #include "grpcpp/grpcpp.h"
@@ -23,7 +21,6 @@
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/security/tls_certificate_provider.h"
 #include "grpcpp/security/tls_credentials_options.h"
-#include "grpcpp/support/proto_buffer_reader.h"
 #include "ingest/bearer_token.h"
 #include "ingest/bounded_inflater.h"
 #include "ingest/grpc_byte_buffer_peer.h"
@@ -37,7 +34,6 @@
 namespace teletrace::ingest {
 namespace {
 
-using opentelemetry::proto::collector::trace::v1::ExportTraceServiceRequest;
 using opentelemetry::proto::collector::trace::v1::ExportTraceServiceResponse;
 
 constexpr char kExportMethod[] = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
@@ -199,69 +195,88 @@ class ExportReactor : public grpc::ServerGenericBidiReactor {
     grpc_byte_buffer* raw = grpc::internal::GrpcByteBufferPeer(&request_bytes_).c_buffer();
     grpc_compression_algorithm algorithm =
         raw != nullptr && raw->type == GRPC_BB_RAW ? raw->data.raw.compression : GRPC_COMPRESS_NONE;
-    model::SpanBatch batch;
-    SpanProblems problems;
-    {
-      google::protobuf::Arena arena;
-      auto* request = google::protobuf::Arena::CreateMessage<ExportTraceServiceRequest>(&arena);
-      bool parsed = false;
-      if (algorithm == GRPC_COMPRESS_NONE) {
-        grpc::ProtoBufferReader reader(&request_bytes_);
-        parsed = reader.status().ok() && request->ParseFromZeroCopyStream(&reader);
-      } else {
-        // gRPC 1.51 knows no other message algorithm; an unknown grpc-encoding value never gets
-        // here (gRPC drops the header and delivers the bytes as uncompressed, which then fail to
-        // parse: INVALID_ARGUMENT).
-        if (algorithm != GRPC_COMPRESS_GZIP && algorithm != GRPC_COMPRESS_DEFLATE) {
-          Refuse({RefusalReason::kContentEncoding,
-                  grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
-                               fmt::format("grpc compression algorithm {} is not supported: send "
-                                           "gzip, deflate or identity",
-                                           static_cast<int>(algorithm)))});
+    // The decoder reads one contiguous buffer: a message gRPC delivered in one slice is read in
+    // place, one in several is joined first (a copy, cheaper than the parse it feeds).
+    std::string joined;
+    std::string_view message;
+    if (algorithm == GRPC_COMPRESS_NONE) {
+      const grpc_slice_buffer* slices = raw != nullptr ? &raw->data.raw.slice_buffer : nullptr;
+      if (slices != nullptr && slices->count == 1) {
+        const grpc_slice& slice = slices->slices[0];
+        message = std::string_view(reinterpret_cast<const char*>(GRPC_SLICE_START_PTR(slice)),
+                                   GRPC_SLICE_LENGTH(slice));
+      } else if (slices != nullptr) {
+        // Charged to the request's lease too: the slices and the copy exist together.
+        if (!lease_.Grow(request_size)) {
+          Refuse(BudgetSpent(*service_->budget));
           return;
         }
-        const char* encoding = algorithm == GRPC_COMPRESS_GZIP ? "gzip" : "deflate";
-        std::vector<std::string_view> compressed;
-        const grpc_slice_buffer& slices = raw->data.raw.slice_buffer;
-        for (size_t i = 0; i < slices.count; ++i) {
-          const grpc_slice& slice = slices.slices[i];
-          compressed.emplace_back(reinterpret_cast<const char*>(GRPC_SLICE_START_PTR(slice)),
-                                  GRPC_SLICE_LENGTH(slice));
-        }
-        std::vector<std::string> inflated;
-        absl::Status status = InflateBounded(
-            algorithm == GRPC_COMPRESS_GZIP ? Compression::kGzip : Compression::kZlib, compressed,
-            service_->max_message_bytes, [this](uint64_t n) { return lease_.Grow(n); },
-            &inflated);
-        if (!status.ok()) {
-          Refuse(InflateFailure(status, encoding, service_->max_message_bytes,
-                                *service_->budget));
-          return;
+        joined.reserve(request_size);
+        for (size_t i = 0; i < slices->count; ++i) {
+          const grpc_slice& slice = slices->slices[i];
+          joined.append(reinterpret_cast<const char*>(GRPC_SLICE_START_PTR(slice)),
+                        GRPC_SLICE_LENGTH(slice));
         }
         request_bytes_.Clear();
-        std::deque<google::protobuf::io::ArrayInputStream> arrays;  // not movable
-        for (const std::string& chunk : inflated) {
-          arrays.emplace_back(chunk.data(), static_cast<int>(chunk.size()));
-        }
-        std::vector<google::protobuf::io::ZeroCopyInputStream*> streams;
-        for (auto& array : arrays) streams.push_back(&array);
-        google::protobuf::io::ConcatenatingInputStream stream(streams.data(),
-                                                              static_cast<int>(streams.size()));
-        parsed = request->ParseFromZeroCopyStream(&stream);
-        request_size = 0;
-        for (const std::string& chunk : inflated) request_size += chunk.size();
+        message = joined;
       }
-      if (!parsed) {
-        Refuse({RefusalReason::kBadRequest,
-                grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                             fmt::format("invalid OTLP protobuf: cannot parse {} bytes as an "
-                                         "ExportTraceServiceRequest (truncated, corrupt, or "
-                                         "nested too deeply)",
-                                         request_size))});
+    } else {
+      // gRPC 1.51 knows no other message algorithm; an unknown grpc-encoding value never gets
+      // here (gRPC drops the header and delivers the bytes as uncompressed, which then fail to
+      // parse: INVALID_ARGUMENT).
+      if (algorithm != GRPC_COMPRESS_GZIP && algorithm != GRPC_COMPRESS_DEFLATE) {
+        Refuse({RefusalReason::kContentEncoding,
+                grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
+                             fmt::format("grpc compression algorithm {} is not supported: send "
+                                         "gzip, deflate or identity",
+                                         static_cast<int>(algorithm)))});
         return;
       }
-      batch = FromOtlpProto(*request, &problems);
+      const char* encoding = algorithm == GRPC_COMPRESS_GZIP ? "gzip" : "deflate";
+      std::vector<std::string_view> compressed;
+      const grpc_slice_buffer& slices = raw->data.raw.slice_buffer;
+      for (size_t i = 0; i < slices.count; ++i) {
+        const grpc_slice& slice = slices.slices[i];
+        compressed.emplace_back(reinterpret_cast<const char*>(GRPC_SLICE_START_PTR(slice)),
+                                GRPC_SLICE_LENGTH(slice));
+      }
+      std::vector<std::string> inflated;
+      absl::Status status = InflateBounded(
+          algorithm == GRPC_COMPRESS_GZIP ? Compression::kGzip : Compression::kZlib, compressed,
+          service_->max_message_bytes, [this](uint64_t n) { return lease_.Grow(n); }, &inflated);
+      if (!status.ok()) {
+        Refuse(InflateFailure(status, encoding, service_->max_message_bytes, *service_->budget));
+        return;
+      }
+      request_bytes_.Clear();
+      if (inflated.size() == 1) {
+        joined = std::move(inflated[0]);
+      } else {
+        // The joined copy is charged to the request's lease too, so memory stays within the
+        // budget while both exist.
+        size_t total = 0;
+        for (const std::string& chunk : inflated) total += chunk.size();
+        if (!lease_.Grow(total)) {
+          Refuse(BudgetSpent(*service_->budget));
+          return;
+        }
+        joined.reserve(total);
+        for (std::string& chunk : inflated) {
+          joined += chunk;
+          std::string().swap(chunk);
+        }
+      }
+      message = joined;
     }
+    SpanProblems problems;
+    absl::StatusOr<model::SpanBatch> decoded = DecodeOtlpProtobuf(message, &problems);
+    if (!decoded.ok()) {
+      Refuse({RefusalReason::kBadRequest,
+              grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                           std::string(decoded.status().message()))});
+      return;
+    }
+    model::SpanBatch batch = *std::move(decoded);
     request_bytes_.Clear();
     TransportMetrics& metrics = service_->metrics;
     metrics.received->Add(batch.SpanCount());

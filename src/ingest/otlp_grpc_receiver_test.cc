@@ -27,6 +27,7 @@
 #include "ingest/fake_backend_for_test.h"
 #include "ingest/grpc_byte_buffer_peer.h"
 #include "opentelemetry/proto/collector/trace/v1/trace_service.grpc.pb.h"
+#include "opentelemetry/proto/collector/trace/v1/trace_service.pb.h"
 
 namespace teletrace::ingest {
 namespace {

@@ -20,6 +20,7 @@
 #include "common/ids.h"
 #include "common/status_macros.h"
 #include "fmt/format.h"
+#include "ingest/decode_difference_for_test.h"
 #include "ingest/otlp_json_decoder.h"
 #include "ingest/span_problem.h"
 #include "model/span.h"
@@ -493,37 +494,6 @@ inline absl::StatusOr<model::SpanBatch> DecodeOtlpJson(std::string_view json,
   return batch;
 }
 
-// Differential comparison with DecodeOtlpJson.
-
-// JSON numbers cannot be NaN but "NaN" strings decode to it, and NaN != NaN: both sides' NaNs are
-// made comparable first.
-inline void MarkNaNs(model::KeyValueList* list);
-inline void MarkNaN(model::AnyValue* v) {
-  if (auto* d = std::get_if<double>(&v->value); d != nullptr && std::isnan(*d)) {
-    v->value = model::Bytes{"(NaN)"};
-  } else if (auto* a = std::get_if<model::ArrayValue>(&v->value)) {
-    for (model::AnyValue& e : *a) MarkNaN(&e);
-  } else if (auto* kv = std::get_if<model::KeyValueList>(&v->value)) {
-    MarkNaNs(kv);
-  }
-}
-inline void MarkNaNs(model::KeyValueList* list) {
-  for (model::KeyValue& kv : *list) MarkNaN(&kv.value);
-}
-inline void MarkNaNs(model::SpanBatch* batch) {
-  for (model::ResourceSpans& rs : batch->resource_spans) {
-    MarkNaNs(&rs.resource.attributes);
-    for (model::ScopeSpans& ss : rs.scope_spans) {
-      MarkNaNs(&ss.scope.attributes);
-      for (model::Span& span : ss.spans) {
-        MarkNaNs(&span.attributes);
-        for (model::Event& e : span.events) MarkNaNs(&e.attributes);
-        for (model::Link& l : span.links) MarkNaNs(&l.attributes);
-      }
-    }
-  }
-}
-
 // Empty when DecodeOtlpJson and the reference decoder agree on `json` (the same batch and span
 // problems, or the same error message), else what differs. The one documented difference:
 // DecodeOtlpJson refuses text nested deeper than simdjson's 1024 levels, which the reference
@@ -531,37 +501,13 @@ inline void MarkNaNs(model::SpanBatch* batch) {
 inline std::string DifferenceFromReference(std::string_view json) {
   SpanProblems new_problems, old_problems;
   absl::StatusOr<model::SpanBatch> now = ingest::DecodeOtlpJson(json, &new_problems);
-  absl::StatusOr<model::SpanBatch> before = reference_json::DecodeOtlpJson(json, &old_problems);
   if (!now.ok() &&
       now.status().message() == "invalid OTLP JSON: nested more than 1024 levels deep") {
     return "";
   }
-  if (now.ok() != before.ok()) {
-    return fmt::format("new: {}; reference: {}", now.ok() ? "ok" : now.status().ToString(),
-                       before.ok() ? "ok" : before.status().ToString());
-  }
-  if (!now.ok()) {
-    if (now.status() == before.status()) return "";
-    return fmt::format("new: {}; reference: {}", now.status().ToString(),
-                       before.status().ToString());
-  }
-  MarkNaNs(&*now);
-  MarkNaNs(&*before);
-  if (!(*now == *before)) {
-    return fmt::format("batches differ ({} and {} spans)", now->SpanCount(), before->SpanCount());
-  }
-  if (new_problems.size() != old_problems.size()) {
-    return fmt::format("{} span problems, reference {}", new_problems.size(), old_problems.size());
-  }
-  for (size_t i = 0; i < new_problems.size(); ++i) {
-    const SpanProblem& a = new_problems[i];
-    const SpanProblem& b = old_problems[i];
-    if (a.resource_index != b.resource_index || a.scope_index != b.scope_index ||
-        a.span_index != b.span_index || a.message != b.message) {
-      return fmt::format("span problem {}: \"{}\" vs reference \"{}\"", i, a.message, b.message);
-    }
-  }
-  return "";
+  absl::StatusOr<model::SpanBatch> before = reference_json::DecodeOtlpJson(json, &old_problems);
+  return ingest::testing::DecodeDifference(std::move(now), new_problems, std::move(before),
+                                           old_problems);
 }
 
 }  // namespace teletrace::ingest::reference_json

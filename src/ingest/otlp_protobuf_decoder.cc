@@ -1,69 +1,290 @@
 #include "ingest/otlp_protobuf_decoder.h"
 
 #include <climits>
+#include <cstdint>
+#include <cstring>
 #include <string>
 #include <utility>
 
 #include "absl/status/status.h"
 #include "common/ids.h"
 #include "fmt/format.h"
-#include "google/protobuf/arena.h"
+#include "simdjson.h"
 
 namespace teletrace::ingest {
 namespace {
 
-namespace otlp_common = opentelemetry::proto::common::v1;
-namespace otlp_trace = opentelemetry::proto::trace::v1;
-using opentelemetry::proto::collector::trace::v1::ExportTraceServiceRequest;
+// The OTLP wire format read once, straight into the model: no generated message in between, so
+// each string is copied once (from the request into the span) instead of twice.
+//
+// What it accepts and how it reads it is libprotobuf's (3.21) parse of ExportTraceServiceRequest
+// followed by the old conversion, which the differential test and fuzzer hold it to: a field with
+// an unexpected wire type is an unknown field, unknown fields are skipped (groups included,
+// matched by number), the last occurrence of a scalar wins, a repeated singular message merges
+// into the first, a oneof member replaces another, strings must be valid UTF-8 (proto3), varints
+// take at most 10 bytes (tags 5) and messages nest at most 100 deep (protobuf's default limit,
+// groups counted).
 
-model::AnyValue FromProto(const otlp_common::AnyValue& v);
+constexpr int kMaxDepth = 100;
 
-model::KeyValueList FromProto(
-    const google::protobuf::RepeatedPtrField<otlp_common::KeyValue>& attributes) {
-  model::KeyValueList out;
-  out.reserve(attributes.size());
-  for (const otlp_common::KeyValue& kv : attributes) {
-    out.push_back(model::KeyValue{kv.key(), FromProto(kv.value())});
+enum WireType : uint32_t {
+  kVarint = 0,
+  kFixed64 = 1,
+  kLengthDelimited = 2,
+  kStartGroup = 3,
+  kEndGroup = 4,
+  kFixed32 = 5,
+};
+
+// One field of a message: its number and wire type and, by wire type, its value.
+struct Field {
+  uint32_t number = 0;
+  uint32_t wire_type = 0;
+  uint64_t integer = 0;    // varint, fixed64, fixed32
+  std::string_view bytes;  // length-delimited
+};
+
+// Reads fields from a message's bytes. Every read returns false on malformed input.
+class WireReader {
+ public:
+  explicit WireReader(std::string_view bytes)
+      : p_(bytes.data()), end_(bytes.data() + bytes.size()) {}
+
+  bool Done() const { return p_ == end_; }
+
+  // The next field of a message at `depth` (levels left). A group (no OTLP field is one) is read
+  // to its end and returned without a value.
+  bool Next(int depth, Field* field) {
+    uint32_t tag;
+    if (!Tag(&tag) || tag == 0) return false;
+    field->number = tag >> 3;
+    field->wire_type = tag & 7;
+    if (field->number == 0) return false;
+    switch (field->wire_type) {
+      case kVarint:
+        return Varint(&field->integer);
+      case kFixed64:
+        return Fixed(8, &field->integer);
+      case kFixed32:
+        return Fixed(4, &field->integer);
+      case kLengthDelimited:
+        return Bytes(&field->bytes);
+      case kStartGroup:
+        return SkipGroup(field->number, depth);
+      default:
+        return false;  // an end group outside a group, or wire types 6 and 7
+    }
   }
-  return out;
+
+ private:
+  bool Varint(uint64_t* out) {
+    uint64_t value = 0;
+    for (int i = 0; i < 10; ++i) {
+      if (p_ == end_) return false;
+      const uint8_t b = static_cast<uint8_t>(*p_++);
+      value |= static_cast<uint64_t>(b & 0x7f) << (7 * i);
+      if ((b & 0x80) == 0) {
+        *out = value;
+        return true;
+      }
+    }
+    return false;
+  }
+
+  // At most 5 bytes; bits past the 32nd are dropped, as protobuf's ReadTag drops them.
+  bool Tag(uint32_t* out) {
+    uint32_t value = 0;
+    for (int i = 0; i < 5; ++i) {
+      if (p_ == end_) return false;
+      const uint8_t b = static_cast<uint8_t>(*p_++);
+      value |= static_cast<uint32_t>(b & 0x7f) << (7 * i);
+      if ((b & 0x80) == 0) {
+        *out = value;
+        return true;
+      }
+    }
+    return false;
+  }
+
+  // A length: at most 5 bytes and below 2 GiB (protobuf's ReadSize), then within the input.
+  bool Size(uint64_t* out) {
+    uint64_t value = 0;
+    for (int i = 0; i < 5; ++i) {
+      if (p_ == end_) return false;
+      const uint8_t b = static_cast<uint8_t>(*p_++);
+      if (i == 4 && b >= 8) return false;
+      value |= static_cast<uint64_t>(b & 0x7f) << (7 * i);
+      if ((b & 0x80) == 0) {
+        *out = value;
+        return value <= static_cast<uint64_t>(end_ - p_);
+      }
+    }
+    return false;
+  }
+
+  bool Fixed(size_t n, uint64_t* out) {
+    if (static_cast<size_t>(end_ - p_) < n) return false;
+    uint64_t value = 0;
+    for (size_t i = 0; i < n; ++i)
+      value |= static_cast<uint64_t>(static_cast<uint8_t>(p_[i])) << (8 * i);
+    p_ += n;
+    *out = value;
+    return true;
+  }
+
+  bool Bytes(std::string_view* out) {
+    uint64_t size;
+    if (!Size(&size)) return false;
+    *out = std::string_view(p_, size);
+    p_ += size;
+    return true;
+  }
+
+  bool SkipGroup(uint32_t number, int depth) {
+    if (--depth < 0) return false;
+    for (;;) {
+      uint32_t tag;
+      if (!Tag(&tag) || tag == 0 || (tag >> 3) == 0) return false;
+      uint64_t ignored;
+      std::string_view ignored_bytes;
+      switch (tag & 7) {
+        case kVarint:
+          if (!Varint(&ignored)) return false;
+          break;
+        case kFixed64:
+          if (!Fixed(8, &ignored)) return false;
+          break;
+        case kFixed32:
+          if (!Fixed(4, &ignored)) return false;
+          break;
+        case kLengthDelimited:
+          if (!Bytes(&ignored_bytes)) return false;
+          break;
+        case kStartGroup:
+          if (!SkipGroup(tag >> 3, depth)) return false;
+          break;
+        case kEndGroup:
+          return (tag >> 3) == number;
+        default:
+          return false;
+      }
+    }
+  }
+
+  const char* p_;
+  const char* end_;
+};
+
+bool IsMessage(const Field& f, uint32_t number) {
+  return f.number == number && f.wire_type == kLengthDelimited;
+}
+bool IsVarint(const Field& f, uint32_t number) {
+  return f.number == number && f.wire_type == kVarint;
 }
 
-model::AnyValue FromProto(const otlp_common::AnyValue& v) {
-  switch (v.value_case()) {
-    case otlp_common::AnyValue::kStringValue:
-      return model::AnyValue(v.string_value());
-    case otlp_common::AnyValue::kBoolValue:
-      return model::AnyValue(v.bool_value());
-    case otlp_common::AnyValue::kIntValue:
-      return model::AnyValue(static_cast<int64_t>(v.int_value()));
-    case otlp_common::AnyValue::kDoubleValue:
-      return model::AnyValue(v.double_value());
-    case otlp_common::AnyValue::kBytesValue:
-      return model::AnyValue(model::Bytes{v.bytes_value()});
-    case otlp_common::AnyValue::kArrayValue: {
-      model::ArrayValue array;
-      array.reserve(v.array_value().values_size());
-      for (const otlp_common::AnyValue& element : v.array_value().values()) {
-        array.push_back(FromProto(element));
-      }
-      return model::AnyValue(std::move(array));
-    }
-    case otlp_common::AnyValue::kKvlistValue:
-      return model::AnyValue(FromProto(v.kvlist_value().values()));
-    case otlp_common::AnyValue::VALUE_NOT_SET:
-      break;
+// A proto3 string field: the value when it is valid UTF-8.
+bool ReadString(const Field& f, std::string* out) {
+  if (!simdjson::validate_utf8(f.bytes.data(), f.bytes.size())) return false;
+  out->assign(f.bytes.data(), f.bytes.size());
+  return true;
+}
+
+// Calls parse(field) for each field of `bytes`, a message at `depth` (levels left); false when
+// the bytes are malformed or parse returns false.
+template <typename Parse>
+bool ParseFields(std::string_view bytes, int depth, const Parse& parse) {
+  WireReader reader(bytes);
+  Field field;
+  while (!reader.Done()) {
+    if (!reader.Next(depth, &field)) return false;
+    if (field.wire_type == kStartGroup) continue;  // an unknown group, already skipped
+    if (!parse(field)) return false;
   }
-  return model::AnyValue();
+  return true;
+}
+
+bool ParseAnyValue(std::string_view bytes, int depth, model::AnyValue* out);
+
+bool ParseKeyValue(std::string_view bytes, int depth, model::KeyValue* out) {
+  if (--depth < 0) return false;
+  return ParseFields(bytes, depth, [&](const Field& f) {
+    if (IsMessage(f, 1)) return ReadString(f, &out->key);
+    if (IsMessage(f, 2)) return ParseAnyValue(f.bytes, depth, &out->value);
+    return true;
+  });
+}
+
+bool ParseAnyValue(std::string_view bytes, int depth, model::AnyValue* out) {
+  if (--depth < 0) return false;
+  return ParseFields(bytes, depth, [&](const Field& f) {
+    switch (f.number) {
+      case 1:
+        if (f.wire_type != kLengthDelimited) return true;
+        if (!simdjson::validate_utf8(f.bytes.data(), f.bytes.size())) return false;
+        out->value = std::string(f.bytes);
+        return true;
+      case 2:
+        if (f.wire_type == kVarint) out->value = f.integer != 0;
+        return true;
+      case 3:
+        if (f.wire_type == kVarint) out->value = static_cast<int64_t>(f.integer);
+        return true;
+      case 4:
+        if (f.wire_type == kFixed64) {
+          double d;
+          std::memcpy(&d, &f.integer, sizeof d);
+          out->value = d;
+        }
+        return true;
+      case 5: {  // array_value: a second occurrence merges into the first
+        if (f.wire_type != kLengthDelimited) return true;
+        if (!std::holds_alternative<model::ArrayValue>(out->value))
+          out->value = model::ArrayValue();
+        auto& array = std::get<model::ArrayValue>(out->value);
+        const int inner = depth - 1;
+        if (inner < 0) return false;
+        return ParseFields(f.bytes, inner, [&](const Field& e) {
+          if (IsMessage(e, 1)) return ParseAnyValue(e.bytes, inner, &array.emplace_back());
+          return true;
+        });
+      }
+      case 6: {  // kvlist_value
+        if (f.wire_type != kLengthDelimited) return true;
+        if (!std::holds_alternative<model::KeyValueList>(out->value)) {
+          out->value = model::KeyValueList();
+        }
+        auto& list = std::get<model::KeyValueList>(out->value);
+        const int inner = depth - 1;
+        if (inner < 0) return false;
+        return ParseFields(f.bytes, inner, [&](const Field& e) {
+          if (IsMessage(e, 1)) return ParseKeyValue(e.bytes, inner, &list.emplace_back());
+          return true;
+        });
+      }
+      case 7:
+        if (f.wire_type == kLengthDelimited) out->value = model::Bytes{std::string(f.bytes)};
+        return true;
+      default:
+        return true;
+    }
+  });
+}
+
+// A repeated KeyValue field's next element.
+bool ParseAttribute(const Field& f, int depth, model::KeyValueList* attributes) {
+  return ParseKeyValue(f.bytes, depth, &attributes->emplace_back());
 }
 
 // Copies an id; false with `*why` when `bytes` is neither empty (read as zeros) nor N bytes.
-template <size_t N>
-bool ReadId(const std::string& bytes, std::string_view what, std::array<uint8_t, N>* id,
+template <size_t N, typename What>
+void ReadId(std::string_view bytes, const What& what, std::array<uint8_t, N>* id,
             std::string* why) {
-  if (bytes.empty()) return true;
-  if (IdFromBytes(bytes, id)) return true;
-  if (why->empty()) *why = fmt::format("{} must be {} bytes, got {}", what, N, bytes.size());
-  return false;
+  if (bytes.empty()) return;
+  if (bytes.size() == N) {
+    std::memcpy(id->data(), bytes.data(), N);
+    return;
+  }
+  if (why->empty()) *why = fmt::format("{} must be {} bytes, got {}", what(), N, bytes.size());
 }
 
 model::SpanKind KindFromProto(int kind) {
@@ -76,79 +297,180 @@ model::StatusCode StatusCodeFromProto(int code) {
   return code >= 0 && code <= 2 ? static_cast<model::StatusCode>(code) : model::StatusCode::kUnset;
 }
 
-model::Span FromProto(const otlp_trace::Span& in, std::string* why) {
-  model::Span span;
-  ReadId(in.trace_id(), "trace id", &span.trace_id, why);
-  ReadId(in.span_id(), "span id", &span.span_id, why);
-  ReadId(in.parent_span_id(), "parent span id", &span.parent_span_id, why);
-  span.trace_state = in.trace_state();
-  span.flags = in.flags();
-  span.name = in.name();
-  span.kind = KindFromProto(in.kind());
-  span.start_time_unix_nano = in.start_time_unix_nano();
-  span.end_time_unix_nano = in.end_time_unix_nano();
-  span.attributes = FromProto(in.attributes());
-  span.dropped_attributes_count = in.dropped_attributes_count();
-  span.events.reserve(in.events_size());
-  for (const otlp_trace::Span::Event& e : in.events()) {
-    span.events.push_back(model::Event{e.time_unix_nano(), e.name(), FromProto(e.attributes()),
-                                       e.dropped_attributes_count()});
+// An enum field: protobuf keeps the low 32 bits of the varint as the (open) enum's int.
+int EnumValue(uint64_t varint) { return static_cast<int>(static_cast<uint32_t>(varint)); }
+
+bool ParseEvent(std::string_view bytes, int depth, model::Event* out) {
+  if (--depth < 0) return false;
+  return ParseFields(bytes, depth, [&](const Field& f) {
+    if (f.number == 1 && f.wire_type == kFixed64) out->time_unix_nano = f.integer;
+    if (IsMessage(f, 2)) return ReadString(f, &out->name);
+    if (IsMessage(f, 3)) return ParseAttribute(f, depth, &out->attributes);
+    if (IsVarint(f, 4)) out->dropped_attributes_count = static_cast<uint32_t>(f.integer);
+    return true;
+  });
+}
+
+struct RawIds {
+  std::string_view trace_id, span_id;
+};
+
+bool ParseLink(std::string_view bytes, int depth, model::Link* out, RawIds* ids) {
+  if (--depth < 0) return false;
+  return ParseFields(bytes, depth, [&](const Field& f) {
+    if (IsMessage(f, 1)) ids->trace_id = f.bytes;
+    if (IsMessage(f, 2)) ids->span_id = f.bytes;
+    if (IsMessage(f, 3)) return ReadString(f, &out->trace_state);
+    if (IsMessage(f, 4)) return ParseAttribute(f, depth, &out->attributes);
+    if (IsVarint(f, 5)) out->dropped_attributes_count = static_cast<uint32_t>(f.integer);
+    if (f.number == 6 && f.wire_type == kFixed32) out->flags = static_cast<uint32_t>(f.integer);
+    return true;
+  });
+}
+
+// The span at `bytes`; `*why` gets the first problem with its ids.
+bool ParseSpan(std::string_view bytes, int depth, model::Span* out, std::string* why) {
+  if (--depth < 0) return false;
+  RawIds ids;
+  std::string_view parent;
+  int kind = 0;
+  int code = 0;
+  std::vector<RawIds> link_ids;
+  const bool ok = ParseFields(bytes, depth, [&](const Field& f) {
+    switch (f.number) {
+      case 1:
+        if (f.wire_type == kLengthDelimited) ids.trace_id = f.bytes;
+        return true;
+      case 2:
+        if (f.wire_type == kLengthDelimited) ids.span_id = f.bytes;
+        return true;
+      case 3:
+        return f.wire_type != kLengthDelimited || ReadString(f, &out->trace_state);
+      case 4:
+        if (f.wire_type == kLengthDelimited) parent = f.bytes;
+        return true;
+      case 5:
+        return f.wire_type != kLengthDelimited || ReadString(f, &out->name);
+      case 6:
+        if (f.wire_type == kVarint) kind = EnumValue(f.integer);
+        return true;
+      case 7:
+        if (f.wire_type == kFixed64) out->start_time_unix_nano = f.integer;
+        return true;
+      case 8:
+        if (f.wire_type == kFixed64) out->end_time_unix_nano = f.integer;
+        return true;
+      case 9:
+        return f.wire_type != kLengthDelimited || ParseAttribute(f, depth, &out->attributes);
+      case 10:
+        if (f.wire_type == kVarint)
+          out->dropped_attributes_count = static_cast<uint32_t>(f.integer);
+        return true;
+      case 11:
+        return f.wire_type != kLengthDelimited ||
+               ParseEvent(f.bytes, depth, &out->events.emplace_back());
+      case 12:
+        if (f.wire_type == kVarint) out->dropped_events_count = static_cast<uint32_t>(f.integer);
+        return true;
+      case 13:
+        return f.wire_type != kLengthDelimited ||
+               ParseLink(f.bytes, depth, &out->links.emplace_back(), &link_ids.emplace_back());
+      case 14:
+        if (f.wire_type == kVarint) out->dropped_links_count = static_cast<uint32_t>(f.integer);
+        return true;
+      case 15: {  // status: a second occurrence merges into the first
+        if (f.wire_type != kLengthDelimited) return true;
+        const int inner = depth - 1;
+        if (inner < 0) return false;
+        return ParseFields(f.bytes, inner, [&](const Field& s) {
+          if (IsMessage(s, 2)) return ReadString(s, &out->status.message);
+          if (IsVarint(s, 3)) code = EnumValue(s.integer);
+          return true;
+        });
+      }
+      case 16:
+        if (f.wire_type == kFixed32) out->flags = static_cast<uint32_t>(f.integer);
+        return true;
+      default:
+        return true;
+    }
+  });
+  if (!ok) return false;
+  ReadId(
+      ids.trace_id, [] { return "trace id"; }, &out->trace_id, why);
+  ReadId(
+      ids.span_id, [] { return "span id"; }, &out->span_id, why);
+  ReadId(
+      parent, [] { return "parent span id"; }, &out->parent_span_id, why);
+  for (size_t i = 0; i < link_ids.size(); ++i) {
+    ReadId(
+        link_ids[i].trace_id, [i] { return fmt::format("link {} trace id", i); },
+        &out->links[i].trace_id, why);
+    ReadId(
+        link_ids[i].span_id, [i] { return fmt::format("link {} span id", i); },
+        &out->links[i].span_id, why);
   }
-  span.dropped_events_count = in.dropped_events_count();
-  span.links.reserve(in.links_size());
-  for (int i = 0; i < in.links_size(); ++i) {
-    const otlp_trace::Span::Link& l = in.links(i);
-    model::Link link;
-    ReadId(l.trace_id(), fmt::format("link {} trace id", i), &link.trace_id, why);
-    ReadId(l.span_id(), fmt::format("link {} span id", i), &link.span_id, why);
-    link.trace_state = l.trace_state();
-    link.attributes = FromProto(l.attributes());
-    link.dropped_attributes_count = l.dropped_attributes_count();
-    link.flags = l.flags();
-    span.links.push_back(std::move(link));
-  }
-  span.dropped_links_count = in.dropped_links_count();
-  span.status.message = in.status().message();
-  span.status.code = StatusCodeFromProto(in.status().code());
-  return span;
+  out->kind = KindFromProto(kind);
+  out->status.code = StatusCodeFromProto(code);
+  return true;
+}
+
+bool ParseScopeSpans(std::string_view bytes, int depth, size_t r, size_t s, model::ScopeSpans* out,
+                     SpanProblems* problems) {
+  if (--depth < 0) return false;
+  return ParseFields(bytes, depth, [&](const Field& f) {
+    if (IsMessage(f, 1)) {  // scope: a second occurrence merges into the first
+      const int inner = depth - 1;
+      if (inner < 0) return false;
+      model::Scope& scope = out->scope;
+      return ParseFields(f.bytes, inner, [&](const Field& g) {
+        if (IsMessage(g, 1)) return ReadString(g, &scope.name);
+        if (IsMessage(g, 2)) return ReadString(g, &scope.version);
+        if (IsMessage(g, 3)) return ParseAttribute(g, inner, &scope.attributes);
+        if (IsVarint(g, 4)) scope.dropped_attributes_count = static_cast<uint32_t>(g.integer);
+        return true;
+      });
+    }
+    if (IsMessage(f, 2)) {
+      const size_t i = out->spans.size();
+      std::string why;
+      model::Span& span = out->spans.emplace_back();
+      if (!ParseSpan(f.bytes, depth, &span, &why)) return false;
+      if (!why.empty()) {
+        span.trace_id = TraceId{};
+        problems->push_back(SpanProblem{r, s, i, std::move(why)});
+      }
+      return true;
+    }
+    if (IsMessage(f, 3)) return ReadString(f, &out->scope.schema_url);
+    return true;
+  });
+}
+
+bool ParseResourceSpans(std::string_view bytes, int depth, size_t r, model::ResourceSpans* out,
+                        SpanProblems* problems) {
+  if (--depth < 0) return false;
+  return ParseFields(bytes, depth, [&](const Field& f) {
+    if (IsMessage(f, 1)) {  // resource: a second occurrence merges into the first
+      const int inner = depth - 1;
+      if (inner < 0) return false;
+      model::Resource& resource = out->resource;
+      return ParseFields(f.bytes, inner, [&](const Field& g) {
+        if (IsMessage(g, 1)) return ParseAttribute(g, inner, &resource.attributes);
+        if (IsVarint(g, 2)) resource.dropped_attributes_count = static_cast<uint32_t>(g.integer);
+        return true;
+      });
+    }
+    if (IsMessage(f, 2)) {
+      const size_t s = out->scope_spans.size();
+      return ParseScopeSpans(f.bytes, depth, r, s, &out->scope_spans.emplace_back(), problems);
+    }
+    if (IsMessage(f, 3)) return ReadString(f, &out->resource.schema_url);
+    return true;
+  });
 }
 
 }  // namespace
-
-model::SpanBatch FromOtlpProto(const ExportTraceServiceRequest& request, SpanProblems* problems) {
-  model::SpanBatch batch;
-  batch.resource_spans.reserve(request.resource_spans_size());
-  for (int r = 0; r < request.resource_spans_size(); ++r) {
-    const otlp_trace::ResourceSpans& in_rs = request.resource_spans(r);
-    model::ResourceSpans& rs = batch.resource_spans.emplace_back();
-    rs.resource.attributes = FromProto(in_rs.resource().attributes());
-    rs.resource.dropped_attributes_count = in_rs.resource().dropped_attributes_count();
-    rs.resource.schema_url = in_rs.schema_url();
-    rs.scope_spans.reserve(in_rs.scope_spans_size());
-    for (int s = 0; s < in_rs.scope_spans_size(); ++s) {
-      const otlp_trace::ScopeSpans& in_ss = in_rs.scope_spans(s);
-      model::ScopeSpans& ss = rs.scope_spans.emplace_back();
-      ss.scope.name = in_ss.scope().name();
-      ss.scope.version = in_ss.scope().version();
-      ss.scope.attributes = FromProto(in_ss.scope().attributes());
-      ss.scope.dropped_attributes_count = in_ss.scope().dropped_attributes_count();
-      ss.scope.schema_url = in_ss.schema_url();
-      ss.spans.reserve(in_ss.spans_size());
-      for (int i = 0; i < in_ss.spans_size(); ++i) {
-        std::string why;
-        model::Span& span = ss.spans.emplace_back(FromProto(in_ss.spans(i), &why));
-        if (!why.empty()) {
-          span.trace_id = TraceId{};
-          if (problems != nullptr) {
-            problems->push_back(SpanProblem{static_cast<size_t>(r), static_cast<size_t>(s),
-                                            static_cast<size_t>(i), std::move(why)});
-          }
-        }
-      }
-    }
-  }
-  return batch;
-}
 
 absl::StatusOr<model::SpanBatch> DecodeOtlpProtobuf(std::string_view bytes,
                                                     SpanProblems* problems) {
@@ -156,16 +478,23 @@ absl::StatusOr<model::SpanBatch> DecodeOtlpProtobuf(std::string_view bytes,
     return absl::InvalidArgumentError(fmt::format(
         "invalid OTLP protobuf: {} bytes is more than protobuf can parse", bytes.size()));
   }
-  // An arena makes the parse's many small allocations one bump each and frees them at once.
-  google::protobuf::Arena arena;
-  auto* request = google::protobuf::Arena::CreateMessage<ExportTraceServiceRequest>(&arena);
-  if (!request->ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+  model::SpanBatch batch;
+  SpanProblems found;
+  const bool ok = ParseFields(bytes, kMaxDepth, [&](const Field& f) {
+    if (!IsMessage(f, 1)) return true;
+    const size_t r = batch.resource_spans.size();
+    return ParseResourceSpans(f.bytes, kMaxDepth, r, &batch.resource_spans.emplace_back(), &found);
+  });
+  if (!ok) {
     return absl::InvalidArgumentError(fmt::format(
         "invalid OTLP protobuf: cannot parse {} bytes as an ExportTraceServiceRequest (truncated, "
         "corrupt, or nested too deeply)",
         bytes.size()));
   }
-  return FromOtlpProto(*request, problems);
+  if (problems != nullptr) {
+    for (SpanProblem& p : found) problems->push_back(std::move(p));
+  }
+  return batch;
 }
 
 }  // namespace teletrace::ingest

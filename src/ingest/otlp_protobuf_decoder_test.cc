@@ -12,6 +12,7 @@
 #include "ingest/otlp_json_decoder.h"
 #include "ingest/span_validator.h"
 #include "nlohmann/json.hpp"
+#include "opentelemetry/proto/collector/trace/v1/trace_service.pb.h"
 
 namespace teletrace::ingest {
 namespace {
