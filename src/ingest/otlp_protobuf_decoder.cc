@@ -203,6 +203,28 @@ bool ParseFields(std::string_view bytes, int depth, const Parse& parse) {
   return true;
 }
 
+// How many length-delimited fields of each of `numbers` the message `bytes` holds at its top level:
+// the decoder reserves its vectors with them, so a decoded batch takes no more memory than the
+// old conversion's exactly sized ones (it sits in the ingest queue). Malformed input just ends the
+// count; the parse itself reports it.
+template <size_t N>
+std::array<size_t, N> CountMessages(std::string_view bytes,
+                                    const std::array<uint32_t, N>& numbers) {
+  std::array<size_t, N> counts{};
+  WireReader reader(bytes);
+  Field f;
+  while (!reader.Done() && reader.Next(kMaxDepth, &f)) {
+    if (f.wire_type != kLengthDelimited) continue;
+    for (size_t i = 0; i < N; ++i) counts[i] += f.number == numbers[i] ? 1 : 0;
+  }
+  return counts;
+}
+
+template <typename Vector>
+void Reserve(Vector* v, size_t more) {
+  v->reserve(v->size() + more);
+}
+
 bool ParseAnyValue(std::string_view bytes, int depth, model::AnyValue* out);
 
 bool ParseKeyValue(std::string_view bytes, int depth, model::KeyValue* out) {
@@ -241,6 +263,7 @@ bool ParseAnyValue(std::string_view bytes, int depth, model::AnyValue* out) {
         if (!std::holds_alternative<model::ArrayValue>(out->value))
           out->value = model::ArrayValue();
         auto& array = std::get<model::ArrayValue>(out->value);
+        Reserve(&array, CountMessages<1>(f.bytes, {1})[0]);
         const int inner = depth - 1;
         if (inner < 0) return false;
         return ParseFields(f.bytes, inner, [&](const Field& e) {
@@ -254,6 +277,7 @@ bool ParseAnyValue(std::string_view bytes, int depth, model::AnyValue* out) {
           out->value = model::KeyValueList();
         }
         auto& list = std::get<model::KeyValueList>(out->value);
+        Reserve(&list, CountMessages<1>(f.bytes, {1})[0]);
         const int inner = depth - 1;
         if (inner < 0) return false;
         return ParseFields(f.bytes, inner, [&](const Field& e) {
@@ -302,6 +326,7 @@ int EnumValue(uint64_t varint) { return static_cast<int>(static_cast<uint32_t>(v
 
 bool ParseEvent(std::string_view bytes, int depth, model::Event* out) {
   if (--depth < 0) return false;
+  Reserve(&out->attributes, CountMessages<1>(bytes, {3})[0]);
   return ParseFields(bytes, depth, [&](const Field& f) {
     if (f.number == 1 && f.wire_type == kFixed64) out->time_unix_nano = f.integer;
     if (IsMessage(f, 2)) return ReadString(f, &out->name);
@@ -317,6 +342,7 @@ struct RawIds {
 
 bool ParseLink(std::string_view bytes, int depth, model::Link* out, RawIds* ids) {
   if (--depth < 0) return false;
+  Reserve(&out->attributes, CountMessages<1>(bytes, {4})[0]);
   return ParseFields(bytes, depth, [&](const Field& f) {
     if (IsMessage(f, 1)) ids->trace_id = f.bytes;
     if (IsMessage(f, 2)) ids->span_id = f.bytes;
@@ -336,6 +362,11 @@ bool ParseSpan(std::string_view bytes, int depth, model::Span* out, std::string*
   int kind = 0;
   int code = 0;
   std::vector<RawIds> link_ids;
+  const auto [attributes, events, links] = CountMessages<3>(bytes, {9, 11, 13});
+  Reserve(&out->attributes, attributes);
+  Reserve(&out->events, events);
+  Reserve(&out->links, links);
+  link_ids.reserve(links);
   const bool ok = ParseFields(bytes, depth, [&](const Field& f) {
     switch (f.number) {
       case 1:
@@ -418,11 +449,13 @@ bool ParseSpan(std::string_view bytes, int depth, model::Span* out, std::string*
 bool ParseScopeSpans(std::string_view bytes, int depth, size_t r, size_t s, model::ScopeSpans* out,
                      SpanProblems* problems) {
   if (--depth < 0) return false;
+  Reserve(&out->spans, CountMessages<1>(bytes, {2})[0]);
   return ParseFields(bytes, depth, [&](const Field& f) {
     if (IsMessage(f, 1)) {  // scope: a second occurrence merges into the first
       const int inner = depth - 1;
       if (inner < 0) return false;
       model::Scope& scope = out->scope;
+      Reserve(&scope.attributes, CountMessages<1>(f.bytes, {3})[0]);
       return ParseFields(f.bytes, inner, [&](const Field& g) {
         if (IsMessage(g, 1)) return ReadString(g, &scope.name);
         if (IsMessage(g, 2)) return ReadString(g, &scope.version);
@@ -450,11 +483,13 @@ bool ParseScopeSpans(std::string_view bytes, int depth, size_t r, size_t s, mode
 bool ParseResourceSpans(std::string_view bytes, int depth, size_t r, model::ResourceSpans* out,
                         SpanProblems* problems) {
   if (--depth < 0) return false;
+  Reserve(&out->scope_spans, CountMessages<1>(bytes, {2})[0]);
   return ParseFields(bytes, depth, [&](const Field& f) {
     if (IsMessage(f, 1)) {  // resource: a second occurrence merges into the first
       const int inner = depth - 1;
       if (inner < 0) return false;
       model::Resource& resource = out->resource;
+      Reserve(&resource.attributes, CountMessages<1>(f.bytes, {1})[0]);
       return ParseFields(f.bytes, inner, [&](const Field& g) {
         if (IsMessage(g, 1)) return ParseAttribute(g, inner, &resource.attributes);
         if (IsVarint(g, 2)) resource.dropped_attributes_count = static_cast<uint32_t>(g.integer);
@@ -480,6 +515,7 @@ absl::StatusOr<model::SpanBatch> DecodeOtlpProtobuf(std::string_view bytes,
   }
   model::SpanBatch batch;
   SpanProblems found;
+  Reserve(&batch.resource_spans, CountMessages<1>(bytes, {1})[0]);
   const bool ok = ParseFields(bytes, kMaxDepth, [&](const Field& f) {
     if (!IsMessage(f, 1)) return true;
     const size_t r = batch.resource_spans.size();
