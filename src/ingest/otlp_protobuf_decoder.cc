@@ -55,6 +55,12 @@ class WireReader {
   // The next field of a message at `depth` (levels left). A group (no OTLP field is one) is read
   // to its end and returned without a value.
   bool Next(int depth, Field* field) {
+    return Read(depth, field) && field->wire_type != kEndGroup;  // an end group outside a group
+  }
+
+ private:
+  // The next field, or an end-group tag (returned as a field of that wire type).
+  bool Read(int depth, Field* field) {
     uint32_t tag;
     if (!Tag(&tag) || tag == 0) return false;
     field->number = tag >> 3;
@@ -62,7 +68,7 @@ class WireReader {
     if (field->number == 0) return false;
     switch (field->wire_type) {
       case kVarint:
-        return Varint(&field->integer);
+        return Varint<10>(&field->integer);
       case kFixed64:
         return Fixed(8, &field->integer);
       case kFixed32:
@@ -71,15 +77,18 @@ class WireReader {
         return Bytes(&field->bytes);
       case kStartGroup:
         return SkipGroup(field->number, depth);
+      case kEndGroup:
+        return true;
       default:
-        return false;  // an end group outside a group, or wire types 6 and 7
+        return false;  // wire types 6 and 7
     }
   }
 
- private:
+  // A varint of at most kMaxBytes bytes; bits past the 64th are dropped, as protobuf drops them.
+  template <int kMaxBytes>
   bool Varint(uint64_t* out) {
     uint64_t value = 0;
-    for (int i = 0; i < 10; ++i) {
+    for (int i = 0; i < kMaxBytes; ++i) {
       if (p_ == end_) return false;
       const uint8_t b = static_cast<uint8_t>(*p_++);
       value |= static_cast<uint64_t>(b & 0x7f) << (7 * i);
@@ -93,82 +102,43 @@ class WireReader {
 
   // At most 5 bytes; bits past the 32nd are dropped, as protobuf's ReadTag drops them.
   bool Tag(uint32_t* out) {
-    uint32_t value = 0;
-    for (int i = 0; i < 5; ++i) {
-      if (p_ == end_) return false;
-      const uint8_t b = static_cast<uint8_t>(*p_++);
-      value |= static_cast<uint32_t>(b & 0x7f) << (7 * i);
-      if ((b & 0x80) == 0) {
-        *out = value;
-        return true;
-      }
-    }
-    return false;
-  }
-
-  // A length: at most 5 bytes and below 2 GiB (protobuf's ReadSize), then within the input.
-  bool Size(uint64_t* out) {
-    uint64_t value = 0;
-    for (int i = 0; i < 5; ++i) {
-      if (p_ == end_) return false;
-      const uint8_t b = static_cast<uint8_t>(*p_++);
-      if (i == 4 && b >= 8) return false;
-      value |= static_cast<uint64_t>(b & 0x7f) << (7 * i);
-      if ((b & 0x80) == 0) {
-        *out = value;
-        return value <= static_cast<uint64_t>(end_ - p_);
-      }
-    }
-    return false;
+    uint64_t value;
+    if (!Varint<5>(&value)) return false;
+    *out = static_cast<uint32_t>(value);
+    return true;
   }
 
   bool Fixed(size_t n, uint64_t* out) {
     if (static_cast<size_t>(end_ - p_) < n) return false;
     uint64_t value = 0;
-    for (size_t i = 0; i < n; ++i)
+    for (size_t i = 0; i < n; ++i) {
       value |= static_cast<uint64_t>(static_cast<uint8_t>(p_[i])) << (8 * i);
+    }
     p_ += n;
     *out = value;
     return true;
   }
 
+  // A length (protobuf's ReadSize: at most 5 bytes, below 2 GiB), then that many bytes.
   bool Bytes(std::string_view* out) {
     uint64_t size;
-    if (!Size(&size)) return false;
+    if (!Varint<5>(&size) || size >= (uint64_t{1} << 31) ||
+        size > static_cast<uint64_t>(end_ - p_)) {
+      return false;
+    }
     *out = std::string_view(p_, size);
     p_ += size;
     return true;
   }
 
+  // Reads an unknown group's fields to the end-group tag of the same number.
   bool SkipGroup(uint32_t number, int depth) {
     if (--depth < 0) return false;
-    for (;;) {
-      uint32_t tag;
-      if (!Tag(&tag) || tag == 0 || (tag >> 3) == 0) return false;
-      uint64_t ignored;
-      std::string_view ignored_bytes;
-      switch (tag & 7) {
-        case kVarint:
-          if (!Varint(&ignored)) return false;
-          break;
-        case kFixed64:
-          if (!Fixed(8, &ignored)) return false;
-          break;
-        case kFixed32:
-          if (!Fixed(4, &ignored)) return false;
-          break;
-        case kLengthDelimited:
-          if (!Bytes(&ignored_bytes)) return false;
-          break;
-        case kStartGroup:
-          if (!SkipGroup(tag >> 3, depth)) return false;
-          break;
-        case kEndGroup:
-          return (tag >> 3) == number;
-        default:
-          return false;
-      }
-    }
+    Field field;
+    do {
+      if (!Read(depth, &field)) return false;
+    } while (field.wire_type != kEndGroup);
+    return field.number == number;
   }
 
   const char* p_;
