@@ -881,7 +881,7 @@ def check_loss(ctx, port, acked, budget_s, threads=4):
     for w in workers:
         w.join()
     if state["error"]:
-        raise BenchError(f"overload loss check: {state['error']}")
+        raise BenchError(f"loss check: {state['error']}")
     return state["checked"], state["lost"], state["short"][:10]
 
 
