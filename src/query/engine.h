@@ -15,6 +15,7 @@
 #include <memory>
 
 #include "model/span.h"
+#include "query/duration_sketch.h"
 #include "query/query.h"
 
 namespace teletrace::query {
@@ -120,6 +121,14 @@ class StatisticsCollector {
  public:
   explicit StatisticsCollector(const StatisticsQuery& query);
   void Add(const model::StoredSpan& span);
+  // Whether the query is one AddAggregates can serve: of the span duration, with percentiles
+  // only when approximate.
+  bool TakesAggregates() const;
+  // Adds a block of spans that are all in the range and all match the filters from their
+  // duration aggregates instead of one by one. Returns false, having added nothing, when that
+  // would not give the answer Add would (not TakesAggregates(), or a duration past INT64_MAX,
+  // whose value as the key sees it is negative): the caller then adds the spans.
+  bool AddAggregates(const DurationAggregates& durations);
   StatisticsResult Finish() &&;
 
  private:
@@ -127,10 +136,29 @@ class StatisticsCollector {
   std::shared_ptr<State> state_;
 };
 
+// For a block of spans: calls fn(value, spans) for each value `key` has on them, as
+// TagValuesCollector::ForEachCountedValue sees it, and returns true; or returns false without
+// calls when it cannot tell (storage/block_value_counts.h keeps such counts).
+using BlockCountsFn = std::function<bool(
+    const Key& key, const std::function<void(const TagValue&, uint64_t)>& fn)>;
+
 class HistogramCollector {
  public:
   explicit HistogramCollector(const HistogramQuery& query);
   void Add(const model::StoredSpan& span);
+  // Whether every aggregation is one AddAggregates can serve: COUNT, DISTINCT_COUNT, and
+  // ungrouped PERCENTILES of the span duration when the query is approximate.
+  bool TakesAggregates() const;
+  // Adds a block of spans that all start in the bucket of `start_unix_nano`, are all in the range
+  // and all match the filters, from their duration aggregates and value counts instead of one by
+  // one. Returns false, having added nothing, when that would not give the answer Add would (not
+  // TakesAggregates(), a group key `counts` cannot tell, a duration past INT64_MAX).
+  bool AddAggregates(uint64_t start_unix_nano, const DurationAggregates& durations,
+                     const BlockCountsFn& counts);
+  // Whether AddAggregates would take the block, without adding it.
+  bool CanAddAggregates(const DurationAggregates& durations, const BlockCountsFn& counts) const;
+  // The start of the bucket a span starting at `start_unix_nano` falls in.
+  uint64_t BucketKey(uint64_t start_unix_nano) const;
   HistogramResult Finish() &&;
 
  private:

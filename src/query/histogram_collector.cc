@@ -20,7 +20,16 @@ struct BucketState {
   std::vector<double> values;                         // PERCENTILES
   std::map<TagValue, std::vector<double>, TagValueLess> group_values;  // PERCENTILES, grouped
   std::vector<uint64_t> ranges;                       // RANGE_COUNT: spans per range
+  // PERCENTILES of blocks added whole (approximate queries): their durations and bounds.
+  DurationSketch sketch;
+  double sketch_min = 0;
+  double sketch_max = 0;
 };
+
+bool IsDuration(const std::optional<Key>& key) {
+  return key.has_value() && key->level == KeyLevel::kIntrinsic &&
+         key->intrinsic == Intrinsic::kDuration;
+}
 
 // The distinct scalar values `key` has on `span`: a span counts once per value even when several
 // events carry it.
@@ -157,6 +166,21 @@ BucketData Summarise(const Aggregation& agg, BucketState& bucket) {
         }
         return out;
       };
+      if (!agg.group_by.has_value() && !bucket.sketch.Empty()) {
+        // Approximate: every value in the sketch, each rank read from it.
+        double lo = bucket.sketch_min, hi = bucket.sketch_max;
+        for (double v : bucket.values) {
+          lo = std::min(lo, v);
+          hi = std::max(hi, v);
+        }
+        bucket.sketch.Add(bucket.values);
+        std::map<std::string, double> out;
+        for (double p : agg.percentiles) {
+          out[PercentileLabel(p)] =
+              ApproximateRank(bucket.sketch, NearestRankIndex(bucket.sketch.Count(), p), lo, hi);
+        }
+        return out;
+      }
       if (!agg.group_by.has_value()) return ranks(bucket.values);
       GroupedPercentiles grouped;
       grouped.total_count = bucket.count;
@@ -202,9 +226,7 @@ HistogramCollector::HistogramCollector(const HistogramQuery& query)
 void HistogramCollector::Add(const model::StoredSpan& span) {
   State& st = *state_;
   if (!InRange(st.query.range, span) || !st.matcher.Matches(span)) return;
-  const uint64_t start = span.span.start_time_unix_nano;
-  const uint64_t interval = st.query.interval_nano;
-  const uint64_t bucket_key = interval == 0 ? start : start - start % interval;
+  const uint64_t bucket_key = BucketKey(span.span.start_time_unix_nano);
   if (st.last.empty() || bucket_key != st.last_key) {
     st.last.resize(st.query.aggregations.size());
     for (size_t i = 0; i < st.query.aggregations.size(); ++i) {
@@ -215,6 +237,86 @@ void HistogramCollector::Add(const model::StoredSpan& span) {
   for (size_t i = 0; i < st.query.aggregations.size(); ++i) {
     AddToBucket(st.query.aggregations[i], span, *st.last[i]);
   }
+}
+
+bool HistogramCollector::TakesAggregates() const {
+  const State& st = *state_;
+  return std::all_of(st.query.aggregations.begin(), st.query.aggregations.end(),
+                     [&st](const Aggregation& agg) {
+                       switch (agg.func) {
+                         case AggregationFunc::kCount:
+                         case AggregationFunc::kDistinctCount:
+                           return true;
+                         case AggregationFunc::kPercentiles:
+                           return !agg.key.has_value() ||
+                                  (st.query.approximate && !agg.group_by.has_value() &&
+                                   IsDuration(agg.key));
+                         case AggregationFunc::kRangeCount:
+                           return false;
+                       }
+                       return false;
+                     });
+}
+
+namespace {
+
+// The key whose value counts AddAggregates adds for `agg`: COUNT's group key, DISTINCT_COUNT's.
+const std::optional<Key>& CountedKeyOf(const Aggregation& agg) {
+  static const std::optional<Key> kNone;
+  if (agg.func == AggregationFunc::kCount) return agg.group_by;
+  if (agg.func == AggregationFunc::kDistinctCount) return agg.key;
+  return kNone;
+}
+
+}  // namespace
+
+bool HistogramCollector::CanAddAggregates(const DurationAggregates& durations,
+                                          const BlockCountsFn& counts) const {
+  if (!TakesAggregates()) return false;
+  if (durations.count == 0) return true;
+  if (durations.max > static_cast<uint64_t>(INT64_MAX)) return false;
+  return std::all_of(state_->query.aggregations.begin(), state_->query.aggregations.end(),
+                     [&counts](const Aggregation& agg) {
+                       const std::optional<Key>& key = CountedKeyOf(agg);
+                       return !key.has_value() || counts(*key, [](const TagValue&, uint64_t) {});
+                     });
+}
+
+bool HistogramCollector::AddAggregates(uint64_t start_unix_nano,
+                                       const DurationAggregates& durations,
+                                       const BlockCountsFn& counts) {
+  State& st = *state_;
+  if (!CanAddAggregates(durations, counts)) return false;
+  if (durations.count == 0) return true;
+  std::vector<std::vector<std::pair<TagValue, uint64_t>>> values(st.query.aggregations.size());
+  for (size_t i = 0; i < st.query.aggregations.size(); ++i) {
+    const std::optional<Key>& key = CountedKeyOf(st.query.aggregations[i]);
+    auto keep = [&values, i](const TagValue& v, uint64_t n) { values[i].emplace_back(v, n); };
+    if (key.has_value()) counts(*key, keep);
+  }
+  const uint64_t bucket_key = BucketKey(start_unix_nano);
+  for (size_t i = 0; i < st.query.aggregations.size(); ++i) {
+    const Aggregation& agg = st.query.aggregations[i];
+    BucketState& bucket = st.buckets[i][bucket_key];
+    bucket.count += durations.count;
+    if (agg.func == AggregationFunc::kCount) {
+      for (const auto& [v, n] : values[i]) bucket.groups[v] += n;
+    } else if (agg.func == AggregationFunc::kDistinctCount) {
+      for (const auto& [v, n] : values[i]) bucket.distinct.insert(v);
+    } else if (agg.func == AggregationFunc::kPercentiles && agg.key.has_value()) {
+      const auto lo = static_cast<double>(durations.min);
+      const auto hi = static_cast<double>(durations.max);
+      bucket.sketch_min = bucket.sketch.Empty() ? lo : std::min(bucket.sketch_min, lo);
+      bucket.sketch_max = bucket.sketch.Empty() ? hi : std::max(bucket.sketch_max, hi);
+      bucket.sketch.Merge(durations.sketch);
+    }
+  }
+  return true;
+}
+
+uint64_t HistogramCollector::BucketKey(uint64_t start_unix_nano) const {
+  const uint64_t interval = state_->query.interval_nano;
+  return interval == 0 ? start_unix_nano : start_unix_nano - start_unix_nano % interval;
 }
 
 HistogramResult HistogramCollector::Finish() && {

@@ -1,9 +1,13 @@
+#include <cmath>
+#include <functional>
+#include <random>
 #include <string>
 #include <vector>
 
 #include "gtest/gtest.h"
 #include "query/engine.h"
 #include "query/test_spans.h"
+#include "query/values.h"
 
 namespace teletrace::query {
 namespace {
@@ -121,6 +125,153 @@ TEST(HistogramCollectorTest, NoMatchesNoBuckets) {
   HistogramResult r = Collect(q);
   ASSERT_EQ(r.size(), 1u);
   EXPECT_TRUE(r[0].buckets.empty());
+}
+
+}  // namespace
+}  // namespace teletrace::query
+
+namespace teletrace::query {
+namespace {
+
+// A block of n spans starting at `start` + i, with statuses, names and durations varying.
+std::vector<model::StoredSpan> Block(size_t n, uint64_t start, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::vector<model::StoredSpan> out;
+  for (size_t i = 0; i < n; ++i) {
+    model::StoredSpan s = testing::MakeSpan(2, static_cast<uint8_t>(i + 1), start + i,
+                                            rng() % (uint64_t{1} << (rng() % 36)));
+    s.span.status.code = rng() % 3 == 0 ? model::StatusCode::kError : model::StatusCode::kUnset;
+    s.span.name = rng() % 2 == 0 ? "GET" : "POST";
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+// Value counts of `spans` as a backend keeps them per block.
+BlockCountsFn CountsOf(const std::vector<model::StoredSpan>& spans) {
+  return [spans](const Key& key, const std::function<void(const TagValue&, uint64_t)>& fn) {
+    if (key.level != KeyLevel::kIntrinsic) return false;
+    std::vector<std::pair<TagValue, uint64_t>> counts;
+    for (const auto& s : spans) {
+      TagValuesCollector::ForEachCountedValue(key, s, [&](const TagValue& v) {
+        for (auto& [value, n] : counts) {
+          if (CompareTagValues(value, v) == 0) {
+            ++n;
+            return;
+          }
+        }
+        counts.emplace_back(v, 1);
+      });
+    }
+    for (const auto& [value, n] : counts) fn(value, n);
+    return true;
+  };
+}
+
+HistogramQuery Mixed(bool approximate) {
+  HistogramQuery q;
+  q.range = TimeRange{0, 100000};
+  q.interval_nano = 1000;
+  q.approximate = approximate;
+  q.aggregations.push_back(Agg("count", AggregationFunc::kCount));
+  Aggregation by_status = Agg("by_status", AggregationFunc::kCount);
+  by_status.group_by = K("span.status.code");
+  q.aggregations.push_back(by_status);
+  Aggregation names = Agg("names", AggregationFunc::kDistinctCount);
+  names.key = K("span.name");
+  q.aggregations.push_back(names);
+  Aggregation p = Agg("p", AggregationFunc::kPercentiles);
+  p.key = K("externalFields.durationNano");
+  p.percentiles = {1, 50, 99, 100};
+  q.aggregations.push_back(p);
+  return q;
+}
+
+TEST(HistogramCollectorTest, BlocksAddedFromAggregatesAnswerAsTheirSpans) {
+  HistogramQuery q = Mixed(true);
+  q.aggregations.pop_back();  // exact: no percentiles
+  for (uint64_t seed = 1; seed <= 10; ++seed) {
+    HistogramCollector spans(q), blocks(q);
+    ASSERT_TRUE(blocks.TakesAggregates());
+    for (uint64_t b = 0; b < 6; ++b) {
+      // Blocks 0 and 3 share bucket 2000, block 5 is added span by span.
+      const uint64_t start = b == 3 ? 2100 : b * 1000 + 50;
+      std::vector<model::StoredSpan> block = Block(40 + b, start, seed * 10 + b);
+      for (const auto& s : block) spans.Add(s);
+      if (b == 5) {
+        for (const auto& s : block) blocks.Add(s);
+      } else {
+        ASSERT_EQ(blocks.BucketKey(block.front().span.start_time_unix_nano),
+                  blocks.BucketKey(block.back().span.start_time_unix_nano));
+        ASSERT_TRUE(blocks.CanAddAggregates(testing::AggregatesOf(block), CountsOf(block)));
+        ASSERT_TRUE(blocks.AddAggregates(start, testing::AggregatesOf(block), CountsOf(block)));
+      }
+    }
+    EXPECT_EQ(std::move(blocks).Finish(), std::move(spans).Finish()) << seed;
+  }
+}
+
+TEST(HistogramCollectorTest, ApproximatePercentilesAreWithinTheSketchError) {
+  for (uint64_t seed = 1; seed <= 10; ++seed) {
+    HistogramCollector exact(Mixed(false)), approximate(Mixed(true));
+    ASSERT_FALSE(exact.TakesAggregates());
+    ASSERT_TRUE(approximate.TakesAggregates());
+    for (uint64_t b = 0; b < 6; ++b) {
+      const uint64_t start = (b % 3) * 1000;
+      std::vector<model::StoredSpan> block = Block(200, start, seed * 10 + b);
+      for (const auto& s : block) exact.Add(s);
+      if (b == 4) {
+        for (const auto& s : block) approximate.Add(s);
+      } else {
+        ASSERT_TRUE(approximate.AddAggregates(start, testing::AggregatesOf(block),
+                                              CountsOf(block)));
+      }
+    }
+    HistogramResult want = std::move(exact).Finish();
+    HistogramResult got = std::move(approximate).Finish();
+    ASSERT_EQ(got.size(), 4u);
+    for (size_t i = 0; i < 3; ++i) EXPECT_EQ(got[i], want[i]) << i << " seed " << seed;
+    ASSERT_EQ(Keys(got[3]), (std::vector<uint64_t>{0, 1000, 2000}));
+    for (size_t b = 0; b < 3; ++b) {
+      const auto& w = std::get<std::map<std::string, double>>(want[3].buckets[b].data);
+      const auto& g = std::get<std::map<std::string, double>>(got[3].buckets[b].data);
+      ASSERT_EQ(g.size(), 4u);
+      EXPECT_EQ(g.at("100.0"), w.at("100.0"));  // the exact maximum bounds it
+      for (const char* p : {"1.0", "50.0", "99.0"}) {
+        EXPECT_LE(std::abs(g.at(p) - w.at(p)), kDurationSketchRelativeError * w.at(p))
+            << p << " seed " << seed << ": " << g.at(p) << " for " << w.at(p);
+      }
+    }
+  }
+}
+
+TEST(HistogramCollectorTest, RefusesAggregatesThatWouldChangeTheAnswer) {
+  const std::vector<model::StoredSpan> block = Block(10, 0, 1);
+  const DurationAggregates durations = testing::AggregatesOf(block);
+  // Exact percentiles, grouped percentiles, range counts: the values are needed.
+  HistogramQuery q = Mixed(false);
+  EXPECT_FALSE(HistogramCollector(q).TakesAggregates());
+  EXPECT_FALSE(HistogramCollector(q).AddAggregates(0, durations, CountsOf(block)));
+  q = Mixed(true);
+  q.aggregations[3].group_by = K("span.name");
+  EXPECT_FALSE(HistogramCollector(q).TakesAggregates());
+  q = Mixed(true);
+  q.aggregations[3].key = K("span.attributes.latency");
+  EXPECT_FALSE(HistogramCollector(q).TakesAggregates());
+  q = Mixed(true);
+  q.aggregations[0].func = AggregationFunc::kRangeCount;
+  EXPECT_FALSE(HistogramCollector(q).TakesAggregates());
+  // A group key the counts cannot tell, or a duration past INT64_MAX: nothing is added.
+  HistogramCollector c(Mixed(true));
+  BlockCountsFn unknown = [](const Key&, const auto&) { return false; };
+  EXPECT_FALSE(c.CanAddAggregates(durations, unknown));
+  EXPECT_FALSE(c.AddAggregates(0, durations, unknown));
+  std::vector<model::StoredSpan> huge = {testing::MakeSpan(1, 1, 0, uint64_t{1} << 63)};
+  EXPECT_FALSE(c.AddAggregates(0, testing::AggregatesOf(huge), CountsOf(huge)));
+  EXPECT_TRUE(c.AddAggregates(0, DurationAggregates(), CountsOf({})));
+  HistogramResult result = std::move(c).Finish();
+  ASSERT_EQ(result.size(), 4u);
+  for (const Histogram& h : result) EXPECT_TRUE(h.buckets.empty()) << h.label;
 }
 
 }  // namespace

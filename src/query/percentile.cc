@@ -9,27 +9,22 @@
 
 namespace teletrace::query {
 
-namespace {
-
-// The 0-based index of the nearest-rank percentile among n > 0 sorted values.
-size_t RankIndex(size_t n, double percentile) {
+size_t NearestRankIndex(size_t n, double percentile) {
   double rank = std::ceil(percentile / 100.0 * static_cast<double>(n));
   if (!(rank >= 1)) rank = 1;  // also catches NaN
   if (rank > static_cast<double>(n)) rank = static_cast<double>(n);
   return static_cast<size_t>(rank) - 1;
 }
 
-}  // namespace
-
 double NearestRank(const std::vector<double>& sorted, double percentile) {
-  return sorted[RankIndex(sorted.size(), percentile)];
+  return sorted[NearestRankIndex(sorted.size(), percentile)];
 }
 
 std::vector<double> NearestRanks(std::vector<double>& values,
                                  const std::vector<double>& percentiles) {
   std::vector<size_t> ranks(percentiles.size());
   for (size_t i = 0; i < percentiles.size(); ++i) {
-    ranks[i] = RankIndex(values.size(), percentiles[i]);
+    ranks[i] = NearestRankIndex(values.size(), percentiles[i]);
   }
   std::vector<size_t> order(percentiles.size());
   std::iota(order.begin(), order.end(), size_t{0});

@@ -1,6 +1,7 @@
 // Percentiles by the nearest-rank method, shared by the statistics and histogram collectors.
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <vector>
 
@@ -11,6 +12,9 @@ namespace teletrace::query {
 // interpolation), which is what a latency percentile should report and what every backend can
 // compute exactly the same way.
 double NearestRank(const std::vector<double>& sorted, double percentile);
+
+// The 0-based index of that rank among n > 0 values.
+size_t NearestRankIndex(size_t n, double percentile);
 
 // The same nearest-rank percentiles of `values` (unsorted, non-empty, no NaN), in the order of
 // `percentiles`, found by selection instead of a full sort: O(n) per distinct rank, the ranks

@@ -180,6 +180,10 @@ struct StatisticsQuery {
   TimeRange range;
   std::vector<Filter> filters;
   std::vector<Statistic> wanted;
+  // Percentiles of span durations may be answered within kDurationSketchRelativeError of the
+  // exact value (duration_sketch.h) instead of exactly; the other statistics stay exact. A
+  // backend may answer exactly anyway.
+  bool approximate = false;
 };
 
 // name -> value, for the wanted statistics that have a value (none when no span matched).
@@ -206,6 +210,8 @@ struct HistogramQuery {
   std::vector<Filter> filters;
   uint64_t interval_nano = 0;  // bucket width on the start time, > 0
   std::vector<Aggregation> aggregations;
+  // As StatisticsQuery::approximate, for ungrouped PERCENTILES of span durations.
+  bool approximate = false;
 };
 
 struct SubBucket {

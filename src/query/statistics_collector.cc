@@ -27,7 +27,17 @@ struct StatisticsCollector::State {
   double min = std::numeric_limits<double>::infinity();
   double max = -std::numeric_limits<double>::infinity();
   std::vector<double> values;
+  // Blocks added by AddAggregates (approximate percentiles only); Finish adds `values` to it.
+  DurationSketch sketch;
 };
+
+namespace {
+
+bool IsDuration(const Key& key) {
+  return key.level == KeyLevel::kIntrinsic && key.intrinsic == Intrinsic::kDuration;
+}
+
+}  // namespace
 
 StatisticsCollector::StatisticsCollector(const StatisticsQuery& query)
     : state_(std::make_shared<State>(query)) {}
@@ -49,13 +59,39 @@ void StatisticsCollector::Add(const model::StoredSpan& span) {
   });
 }
 
+bool StatisticsCollector::TakesAggregates() const {
+  const State& st = *state_;
+  return IsDuration(st.query.key) && (st.percentiles.empty() || st.query.approximate);
+}
+
+bool StatisticsCollector::AddAggregates(const DurationAggregates& durations) {
+  State& st = *state_;
+  if (!TakesAggregates()) return false;
+  if (durations.count == 0) return true;
+  if (durations.max > static_cast<uint64_t>(INT64_MAX)) return false;
+  st.count += durations.count;
+  st.sum += static_cast<double>(durations.sum);
+  st.min = std::min(st.min, static_cast<double>(durations.min));
+  st.max = std::max(st.max, static_cast<double>(durations.max));
+  if (!st.percentiles.empty()) st.sketch.Merge(durations.sketch);
+  return true;
+}
+
 StatisticsResult StatisticsCollector::Finish() && {
   State& st = *state_;
   StatisticsResult result;
   if (st.count == 0) return result;
-  // Every percentile by selection, at once.
-  const std::vector<double> ranked =
-      st.values.empty() ? std::vector<double>() : NearestRanks(st.values, st.percentiles);
+  std::vector<double> ranked;
+  if (!st.sketch.Empty()) {
+    // Approximate: every value in the sketch, each rank read from it.
+    st.sketch.Add(st.values);
+    for (double p : st.percentiles) {
+      ranked.push_back(ApproximateRank(st.sketch, NearestRankIndex(st.sketch.Count(), p), st.min,
+                                       st.max));
+    }
+  } else if (!st.values.empty()) {
+    ranked = NearestRanks(st.values, st.percentiles);  // every percentile by selection, at once
+  }
   size_t next_ranked = 0;
   for (const Statistic& s : st.query.wanted) {
     if (s.name == "min") {

@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <cmath>
 #include <random>
 #include <string>
 #include <vector>
@@ -96,6 +97,91 @@ TEST(StatisticsCollectorTest, IntrinsicDuration) {
 
 // Selection gives what sorting gives, for any order of the wanted percentiles, repeated ones and
 // runs of equal values included.
+// Spans 1..n with durations over several scales, starting at 100.
+std::vector<model::StoredSpan> WithDurations(size_t n, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::vector<model::StoredSpan> out;
+  for (size_t i = 0; i < n; ++i) {
+    const uint64_t scale = uint64_t{1} << (rng() % 40);
+    out.push_back(MakeSpan(1, static_cast<uint8_t>(i + 1), 100, rng() % scale));
+  }
+  return out;
+}
+
+TEST(StatisticsCollectorTest, BlocksAddedFromAggregatesAnswerAsTheirSpans) {
+  StatisticsQuery q;
+  q.key = K("externalFields.durationNano");
+  q.range = TimeRange{0, 1000};
+  q.wanted = Wanted({"min", "max", "avg", "sum", "count"});
+  for (uint64_t seed = 1; seed <= 10; ++seed) {
+    StatisticsCollector spans(q), blocks(q);
+    ASSERT_TRUE(blocks.TakesAggregates());
+    for (size_t b = 0; b < 4; ++b) {
+      std::vector<model::StoredSpan> block = WithDurations(b == 2 ? 0 : 50 + b, seed * 10 + b);
+      for (const auto& s : block) spans.Add(s);
+      if (b == 0) {
+        for (const auto& s : block) blocks.Add(s);  // one decoded block among them
+      } else {
+        ASSERT_TRUE(blocks.AddAggregates(testing::AggregatesOf(block)));
+      }
+    }
+    EXPECT_EQ(std::move(blocks).Finish(), std::move(spans).Finish()) << seed;
+  }
+}
+
+TEST(StatisticsCollectorTest, ApproximatePercentilesAreWithinTheSketchError) {
+  StatisticsQuery q;
+  q.key = K("externalFields.durationNano");
+  q.range = TimeRange{0, 1000};
+  q.wanted = Wanted({"count", "min", "p1", "p50", "p90", "p99", "p100", "max"});
+  StatisticsQuery exact_q = q;
+  q.approximate = true;
+  for (uint64_t seed = 1; seed <= 10; ++seed) {
+    StatisticsCollector exact(exact_q), approximate(q);
+    ASSERT_FALSE(exact.TakesAggregates());
+    ASSERT_TRUE(approximate.TakesAggregates());
+    for (size_t b = 0; b < 5; ++b) {
+      std::vector<model::StoredSpan> block = WithDurations(100 + b, seed * 10 + b);
+      for (const auto& s : block) exact.Add(s);
+      if (b == 1) {
+        for (const auto& s : block) approximate.Add(s);
+      } else {
+        ASSERT_TRUE(approximate.AddAggregates(testing::AggregatesOf(block)));
+      }
+    }
+    StatisticsResult want = std::move(exact).Finish();
+    StatisticsResult got = std::move(approximate).Finish();
+    ASSERT_EQ(got.size(), want.size());
+    for (const char* name : {"count", "min", "max", "p100"}) {
+      EXPECT_EQ(got[name], want[name]) << name << " seed " << seed;  // exact bounds clamp p100
+    }
+    for (const char* name : {"p1", "p50", "p90", "p99"}) {
+      EXPECT_LE(std::abs(got[name] - want[name]), kDurationSketchRelativeError * want[name])
+          << name << " seed " << seed << ": " << got[name] << " for " << want[name];
+    }
+  }
+}
+
+TEST(StatisticsCollectorTest, RefusesAggregatesThatWouldChangeTheAnswer) {
+  const DurationAggregates block = testing::AggregatesOf(WithDurations(10, 3));
+  StatisticsQuery q;
+  q.key = K("span.attributes.latency");
+  q.wanted = Wanted({"count"});
+  EXPECT_FALSE(StatisticsCollector(q).TakesAggregates());
+  EXPECT_FALSE(StatisticsCollector(q).AddAggregates(block));
+  q.key = K("externalFields.durationNano");
+  q.wanted = Wanted({"count", "p50"});  // exact percentiles need every value
+  EXPECT_FALSE(StatisticsCollector(q).TakesAggregates());
+  EXPECT_FALSE(StatisticsCollector(q).AddAggregates(block));
+  q.wanted = Wanted({"count", "max"});
+  StatisticsCollector c(q);
+  // A duration past INT64_MAX is negative as the key sees it.
+  std::vector<model::StoredSpan> huge = {MakeSpan(1, 1, 0, uint64_t{1} << 63)};
+  EXPECT_FALSE(c.AddAggregates(testing::AggregatesOf(huge)));
+  EXPECT_TRUE(c.AddAggregates(DurationAggregates()));
+  EXPECT_TRUE(std::move(c).Finish().empty());  // nothing was added
+}
+
 TEST(PercentileTest, SelectionAgreesWithSorting) {
   std::mt19937_64 rng(7);
   const std::vector<double> percentiles = {99, 50, 0.1, 100, 50, 75.5, 1, 99.9};

@@ -1,6 +1,7 @@
 // Helpers for query/ tests: hand-built stored spans and validated filters.
 #pragma once
 
+#include <algorithm>
 #include <memory>
 #include <optional>
 #include <string>
@@ -9,6 +10,7 @@
 
 #include "gtest/gtest.h"
 #include "model/span.h"
+#include "query/duration_sketch.h"
 #include "query/parse.h"
 #include "query/query.h"
 
@@ -81,5 +83,21 @@ inline Scalar S(const char* s) { return Scalar(std::string(s)); }
 inline Scalar I(int64_t i) { return Scalar(i); }
 inline Scalar D(double d) { return Scalar(d); }
 inline Scalar B(bool b) { return Scalar(b); }
+
+// The duration aggregates of `spans`, as a backend keeps them per block.
+inline DurationAggregates AggregatesOf(const std::vector<model::StoredSpan>& spans) {
+  DurationAggregates d;
+  std::vector<double> values;
+  for (const model::StoredSpan& s : spans) {
+    const uint64_t v = s.span.DurationNano();
+    d.min = d.count == 0 ? v : std::min(d.min, v);
+    d.max = std::max(d.max, v);
+    d.sum += v;
+    ++d.count;
+    values.push_back(static_cast<double>(v));
+  }
+  d.sketch.Add(values);
+  return d;
+}
 
 }  // namespace teletrace::query::testing

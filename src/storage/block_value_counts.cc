@@ -6,6 +6,7 @@
 #include <variant>
 
 #include "common/encoding.h"
+#include "common/status_macros.h"
 #include "fmt/format.h"
 #include "model/last_occurrence.h"
 #include "query/engine.h"
@@ -23,6 +24,10 @@ namespace {
 //       u8 type (0 string: varint length + bytes; 1 int64: zigzag varint; 2 double: 8 bytes, the
 //          IEEE bits little-endian; 3 bool: one byte 0 or 1)
 //       varint span count (>= 1)
+// Format version 2: the same, then the duration aggregates of the block's spans:
+//   varint span count, varint min, varint max (of DurationNano(); 0 when no span)
+//   varint low and varint high 64 bits of the sum of the durations
+//   the duration sketch (query::DurationSketch::AppendTo), holding span count values
 // Every varint is unsigned LEB128 of at most 10 bytes.
 constexpr uint8_t kString = 0;
 constexpr uint8_t kInt = 1;
@@ -132,6 +137,8 @@ class Reader {
     }
   }
   size_t pos() const { return pos_; }
+  std::string_view Rest() const { return bytes_.substr(pos_); }
+  void Skip(size_t n) { pos_ += n; }
   void Seek(size_t pos) { pos_ = pos; }
   bool AtEnd() const { return pos_ == bytes_.size(); }
 
@@ -191,6 +198,32 @@ absl::Status Corrupt(std::string_view what) {
   return absl::DataLossError(fmt::format("block value counts: {}", what));
 }
 
+// The duration aggregates of format 2, checked for consistency.
+absl::Status ReadDurations(Reader& in, query::DurationAggregates& d) {
+  uint64_t low, high;
+  if (!in.Varint(&d.count) || !in.Varint(&d.min) || !in.Varint(&d.max) || !in.Varint(&low) ||
+      !in.Varint(&high)) {
+    return Corrupt("truncated duration aggregates");
+  }
+  d.sum = (static_cast<unsigned __int128>(high) << 64) | low;
+  std::string_view rest = in.Rest();
+  const size_t before = rest.size();
+  if (absl::Status read = query::DurationSketch::ReadFrom(rest, d.sketch); !read.ok()) {
+    return Corrupt(std::string(read.message()));
+  }
+  in.Skip(before - rest.size());
+  if (d.sketch.Count() != d.count) {
+    return Corrupt(fmt::format("the duration sketch holds {} of {} spans", d.sketch.Count(),
+                               d.count));
+  }
+  const auto count = static_cast<unsigned __int128>(d.count);
+  if (d.count == 0 ? (d.min != 0 || d.max != 0 || d.sum != 0)
+                   : (d.min > d.max || d.sum < count * d.min || d.sum > count * d.max)) {
+    return Corrupt("inconsistent duration aggregates");
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 bool IsCountedKey(const query::Key& key) {
@@ -205,7 +238,7 @@ absl::StatusOr<BlockValueCounts> BlockValueCounts::Parse(std::string_view bytes)
   Reader in(counts.bytes_);
   uint8_t version;
   if (!in.Byte(&version)) return Corrupt("empty");
-  if (version != kFormatVersion) {
+  if (version != 1 && version != 2) {
     return Corrupt(fmt::format("unknown format version {}", version));
   }
   uint64_t key_count;
@@ -248,6 +281,7 @@ absl::StatusOr<BlockValueCounts> BlockValueCounts::Parse(std::string_view bytes)
     }
     counts.keys_.push_back(entry);
   }
+  if (version >= 2) RETURN_IF_ERROR(ReadDurations(in, counts.durations_.emplace()));
   if (!in.AtEnd()) return Corrupt("trailing bytes");
   return counts;
 }
@@ -307,6 +341,11 @@ void BlockValueCountsBuilder::Add(const model::StoredSpan& span) {
   share_enum(kinds_, kind_values_, static_cast<int>(span.span.kind));
   share_enum(statuses_, status_values_, static_cast<int>(span.span.status.code));
   CountAttributes('a', span.span.attributes, 1);
+  const uint64_t duration = span.span.DurationNano();
+  durations_.push_back(static_cast<double>(duration));
+  min_duration_ = std::min(min_duration_, duration);
+  max_duration_ = std::max(max_duration_, duration);
+  duration_sum_ += duration;
   // The one value ForEachCountedValue yields for the name intrinsic (a string, "" included),
   // counted without copying it (the generic CountKey builds a TagValue per span).
   if (name_counts_ == nullptr) name_counts_ = &CountsOf(intrinsic_, kSpanName);
@@ -478,6 +517,14 @@ std::string BlockValueCountsBuilder::Finish() && {
       PutVarint(out, n);
     }
   }
+  PutVarint(out, durations_.size());
+  PutVarint(out, durations_.empty() ? 0 : min_duration_);
+  PutVarint(out, max_duration_);
+  PutVarint(out, static_cast<uint64_t>(duration_sum_));
+  PutVarint(out, static_cast<uint64_t>(duration_sum_ >> 64));
+  query::DurationSketch sketch;
+  sketch.Add(durations_);
+  sketch.AppendTo(out);
   return out;
 }
 

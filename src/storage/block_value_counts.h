@@ -26,6 +26,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -33,6 +34,7 @@
 
 #include "absl/status/statusor.h"
 #include "model/span.h"
+#include "query/duration_sketch.h"
 #include "query/query.h"
 
 namespace teletrace::storage {
@@ -61,7 +63,11 @@ class BlockValueCounts {
   // Keys recorded (counted or not), for tests and size reports.
   size_t KeyCount() const { return keys_.size(); }
 
-  static constexpr uint8_t kFormatVersion = 1;
+  // The block's duration aggregates (every span's DurationNano()); none in format 1.
+  const std::optional<query::DurationAggregates>& durations() const { return durations_; }
+
+  // Format 2 is format 1 followed by the duration aggregates; both are read.
+  static constexpr uint8_t kFormatVersion = 2;
 
  private:
   struct KeyEntry {
@@ -74,9 +80,10 @@ class BlockValueCounts {
 
   std::string bytes_;
   std::vector<KeyEntry> keys_;  // sorted by (level, name)
+  std::optional<query::DurationAggregates> durations_;
 };
 
-// Counts the values of one block's spans and serializes them.
+// Counts the values of one block's spans, sums up their durations and serializes both.
 class BlockValueCountsBuilder {
  public:
   BlockValueCountsBuilder();
@@ -125,6 +132,9 @@ class BlockValueCountsBuilder {
   // values seen, in first-seen order, parallel to the lists).
   std::vector<std::pair<const model::StoredSpan*, uint64_t>> kinds_, statuses_;
   std::vector<int> kind_values_, status_values_;
+  std::vector<double> durations_;  // every span's, for the duration aggregates
+  uint64_t min_duration_ = UINT64_MAX, max_duration_ = 0;
+  unsigned __int128 duration_sum_ = 0;
 };
 
 }  // namespace teletrace::storage

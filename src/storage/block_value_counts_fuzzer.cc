@@ -1,5 +1,6 @@
 // Feeds arbitrary bytes to the block value counts parser: it must return an error or counts that
-// answer every key without crashing, each counted value with at least one span.
+// answer every key without crashing, each counted value with at least one span, and duration
+// aggregates whose ranks read back in order inside their bounds.
 #include <cstdint>
 #include <cstdlib>
 #include <string>
@@ -35,6 +36,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       ++values;
     });
     if (values > teletrace::storage::kMaxCountedValues) std::abort();
+  }
+  if (const auto& d = counts->durations(); d.has_value() && d->count > 0) {
+    const auto min = static_cast<double>(d->min), max = static_cast<double>(d->max);
+    double previous = min;
+    for (uint64_t rank : {uint64_t{0}, d->count / 3, d->count / 2, d->count - 1}) {
+      const double v = teletrace::query::ApproximateRank(d->sketch, rank, min, max);
+      if (!(v >= previous && v <= max)) std::abort();
+      previous = v;
+    }
   }
   return 0;
 }

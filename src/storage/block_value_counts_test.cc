@@ -174,6 +174,48 @@ TEST(BlockValueCountsTest, ExtremeValuesRoundTrip) {
   }
 }
 
+TEST(BlockValueCountsTest, KeepsEveryDurationOfTheBlock) {
+  std::vector<model::StoredSpan> spans = MixedSpans();
+  std::vector<double> values;
+  unsigned __int128 sum = 0;
+  for (size_t i = 0; i < spans.size(); ++i) {
+    const uint64_t duration = i == 3 ? 0 : (uint64_t{1} << 62) + i * 1000;
+    spans[i].span.end_time_unix_nano = spans[i].span.start_time_unix_nano + duration;
+    values.push_back(static_cast<double>(duration));
+    sum += duration;
+  }
+  BlockValueCounts counts = MustParse(Build(spans));
+  ASSERT_TRUE(counts.durations().has_value());
+  const query::DurationAggregates& d = *counts.durations();
+  EXPECT_EQ(d.count, 12u);
+  EXPECT_EQ(d.min, 0u);
+  EXPECT_EQ(d.max, (uint64_t{1} << 62) + 11000);
+  EXPECT_TRUE(d.sum == sum);  // past 2^64: the high half is kept
+  EXPECT_GT(static_cast<uint64_t>(d.sum >> 64), 0u);
+  query::DurationSketch want;
+  want.Add(values);
+  EXPECT_EQ(d.sketch, want);
+}
+
+TEST(BlockValueCountsTest, AnEmptyBlockHasEmptyAggregates) {
+  BlockValueCounts counts = MustParse(Build({}));
+  ASSERT_TRUE(counts.durations().has_value());
+  EXPECT_EQ(*counts.durations(), query::DurationAggregates());
+}
+
+TEST(BlockValueCountsTest, FormatOneIsStillReadWithoutDurations) {
+  // What the format-1 builder wrote for one span with http.method = "GET" and nothing else.
+  const std::string v1("\x01\x01" "a\x0bhttp.method\x01\x00\x03GET\x01", 22);
+  BlockValueCounts counts = MustParse(v1);
+  EXPECT_FALSE(counts.durations().has_value());
+  std::vector<std::pair<query::TagValue, uint64_t>> got;
+  ASSERT_TRUE(counts.ForEachCount(K("span.attributes.http.method"),
+                                  [&](const query::TagValue& v, uint64_t n) {
+                                    got.emplace_back(v, n);
+                                  }));
+  EXPECT_EQ(got, (std::vector<std::pair<query::TagValue, uint64_t>>{{std::string("GET"), 1}}));
+}
+
 TEST(BlockValueCountsTest, EveryTruncationIsDataLoss) {
   std::string bytes = Build(MixedSpans());
   for (size_t n = 0; n < bytes.size(); ++n) {
@@ -189,7 +231,24 @@ TEST(BlockValueCountsTest, MalformedInputIsDataLossNamingTheProblem) {
   };
   const std::vector<Case> cases = {
       {"", "block value counts: empty"},
-      {std::string("\x02\x00", 2), "block value counts: unknown format version 2"},
+      {std::string("\x03\x00", 2), "block value counts: unknown format version 3"},
+      {std::string("\x02\x00", 2), "block value counts: truncated duration aggregates"},
+      // Version 2, no keys, then count, min, max, sum (low, high) and the sketch. 5 ns is in
+      // sketch bucket 82.
+      {std::string("\x02\x00" "\x01\x05\x05\x05\x00" "\x00", 8),
+       "block value counts: the duration sketch holds 0 of 1 spans"},
+      {std::string("\x02\x00" "\x00\x00\x00\x00\x00" "\x01\x00\x01", 10),
+       "block value counts: the duration sketch holds 1 of 0 spans"},
+      {std::string("\x02\x00" "\x00\x01\x00\x00\x00" "\x00", 8),
+       "block value counts: inconsistent duration aggregates"},
+      {std::string("\x02\x00" "\x02\x05\x03\x08\x00" "\x01\x52\x02", 10),
+       "block value counts: inconsistent duration aggregates"},
+      {std::string("\x02\x00" "\x02\x05\x05\x0b\x00" "\x01\x52\x02", 10),
+       "block value counts: inconsistent duration aggregates"},
+      {std::string("\x02\x00" "\x02\x05\x05\x0a\x00" "\x01\x52\x00", 10),
+       "block value counts: duration sketch: bucket 0 counts nothing"},
+      {std::string("\x02\x00" "\x02\x05\x05\x0a\x00" "\x01\x52\x02\x00", 11),
+       "block value counts: trailing bytes"},
       {std::string("\x01\x00\x00", 3), "block value counts: trailing bytes"},
       {std::string("\x01\x05", 2), "block value counts: 5 keys in 2 bytes"},
       {std::string("\x01\x01x\x00\x00", 5), "block value counts: key 0 has unknown level 120"},

@@ -249,6 +249,20 @@ absl::StatusOr<query::TagValuesQuery> ParseTagValuesRequest(std::string_view tag
   return q;
 }
 
+namespace {
+
+// The optional boolean "approximate" (false when absent or null).
+absl::StatusOr<bool> ParseApproximate(const json& body) {
+  auto it = body.find("approximate");
+  if (it == body.end() || it->is_null()) return false;
+  if (!it->is_boolean()) {
+    return Invalid(fmt::format("approximate: must be a bool, got {}", JsonTypeName(*it)));
+  }
+  return it->get<bool>();
+}
+
+}  // namespace
+
 absl::StatusOr<query::StatisticsQuery> ParseStatisticsRequest(std::string_view tag,
                                                               const json& body,
                                                               uint64_t now_unix_nano) {
@@ -270,6 +284,7 @@ absl::StatusOr<query::StatisticsQuery> ParseStatisticsRequest(std::string_view t
                                                                field));
     q.wanted.push_back(std::move(s));
   }
+  ASSIGN_OR_RETURN(q.approximate, ParseApproximate(body));
   return q;
 }
 
@@ -416,6 +431,7 @@ absl::StatusOr<query::HistogramQuery> ParseHistogramRequest(const json& body,
     }
     q.aggregations.push_back(std::move(a));
   }
+  ASSIGN_OR_RETURN(q.approximate, ParseApproximate(body));
   return q;
 }
 

@@ -126,6 +126,27 @@ TEST(RequestParserTest, StatisticsRequest) {
             absl::InvalidArgumentError("desiredStatistics: required non-empty array is missing"));
 }
 
+TEST(RequestParserTest, ApproximateIsAnOptionalBool) {
+  const std::string base = R"("timeframe":{"startTimeUnixNanoSec":0,"endTimeUnixNanoSec":1},)"
+                           R"("desiredStatistics":["p50"],"interval":60000000000,)"
+                           R"("aggregations":{"c":{"func":"COUNT"}})";
+  for (const auto& [field, want] : std::vector<std::pair<std::string, bool>>{
+           {"", false}, {R"(,"approximate":null)", false}, {R"(,"approximate":false)", false},
+           {R"(,"approximate":true)", true}}) {
+    const json body = json::parse("{" + base + field + "}");
+    auto stats = ParseStatisticsRequest("externalFields.durationNano", body, kNow);
+    ASSERT_TRUE(stats.ok()) << stats.status();
+    EXPECT_EQ(stats->approximate, want) << field;
+    auto histogram = ParseHistogramRequest(body, kNow);
+    ASSERT_TRUE(histogram.ok()) << histogram.status();
+    EXPECT_EQ(histogram->approximate, want) << field;
+  }
+  const json bad = json::parse("{" + base + R"(,"approximate":"yes"})");
+  const absl::Status want = absl::InvalidArgumentError("approximate: must be a bool, got string");
+  EXPECT_EQ(ParseStatisticsRequest("externalFields.durationNano", bad, kNow).status(), want);
+  EXPECT_EQ(ParseHistogramRequest(bad, kNow).status(), want);
+}
+
 TEST(RequestParserTest, HistogramRequest) {
   auto q = ParseHistogramRequest(json::parse(R"({
       "timeframe":{"startTimeUnixNanoSec":0,"endTimeUnixNanoSec":60000000000},

@@ -177,6 +177,12 @@ struct BlockBounds {
   uint64_t span_count = 0;  // 0 unless BlocksInRange was asked for span counts
 };
 
+// For a block whose spans all lie in the scanned range and all match its filters: the way to add
+// it from its value counts instead of its spans (run once every block before it is added; false
+// when it cannot after all), or an empty function to have the block decoded.
+using BlockAnswer =
+    std::function<std::function<bool()>(const BlockBounds& block, const BlockValueCounts& counts)>;
+
 // Undoes an open write transaction unless Commit() succeeded.
 class WriteTxn {
  public:
@@ -391,17 +397,23 @@ class SqliteBackend final : public Backend {
   // blocks whose summaries rule out one of `filters`; `fn` still has to apply the filters. Only
   // `fields` of each span are decoded. Past `stop_at` no further block is read and the scan ends
   // with DEADLINE_EXCEEDED (the spans handed to `fn` until then are whole blocks).
+  //
+  // With `answer`, a block wholly inside `range` whose value counts show that no span matches the
+  // filters is skipped, and one whose counts show that every span matches is offered to `answer`
+  // first: decoded only when it returns no way to add it, or that way returns false.
   absl::Status ScanRange(const std::optional<query::TimeRange>& range,
                          const std::vector<query::Filter>& filters, const SpanFields& fields,
                          const std::function<void(const StoredSpan&)>& fn,
-                         std::optional<Clock::time_point> stop_at = std::nullopt);
+                         std::optional<Clock::time_point> stop_at = std::nullopt,
+                         const BlockAnswer* answer = nullptr);
   // ScanRange's loop: reads each candidate block on this thread, decodes it with `decode(bytes,
-  // block_id)` (an R) on the block workers and hands the results to `consume` in block order.
+  // block_id)` (an R) on the block workers and hands the results to `consume` in block order
+  // (answered blocks too: every block before one is handed over before it is added).
   template <typename R, typename Decode, typename Consume>
   absl::Status ScanBlocks(const std::optional<query::TimeRange>& range,
                           const std::vector<query::Filter>& filters, const SpanFields& fields,
                           const Decode& decode, const Consume& consume,
-                          std::optional<Clock::time_point> stop_at = std::nullopt);
+                          std::optional<Clock::time_point> stop_at, const BlockAnswer* answer);
   // Reads block `block_id` (counted as a decode of `fields`) and queues `decode(bytes, block_id)`
   // on `workers`, first handing the oldest result to `take` when the window is full. A block that
   // no longer exists queues nothing.
@@ -609,7 +621,8 @@ absl::Status SqliteBackend::ScanRange(const std::optional<query::TimeRange>& ran
                                       const std::vector<query::Filter>& filters,
                                       const SpanFields& fields,
                                       const std::function<void(const StoredSpan&)>& fn,
-                                      std::optional<Clock::time_point> stop_at) {
+                                      std::optional<Clock::time_point> stop_at,
+                                      const BlockAnswer* answer) {
   if ((fields.groups & ~uint32_t{SpanFields::kStatusCode}) == 0 &&
       fields.span_attributes.empty()) {
     // The query reads only times (and status codes): decode those alone into one reused span,
@@ -632,7 +645,7 @@ absl::Status SqliteBackend::ScanRange(const std::optional<query::TimeRange>& ran
             if (!range || query::InRange(*range, span)) fn(span);
           }
         },
-        stop_at);
+        stop_at, answer);
   }
   return ScanBlocks<std::vector<StoredSpan>>(
       range, filters, fields,
@@ -642,7 +655,7 @@ absl::Status SqliteBackend::ScanRange(const std::optional<query::TimeRange>& ran
           if (!range || query::InRange(*range, s)) fn(s);
         }
       },
-      stop_at);
+      stop_at, answer);
 }
 
 template <typename R, typename Decode, typename Consume>
@@ -650,12 +663,25 @@ absl::Status SqliteBackend::ScanBlocks(const std::optional<query::TimeRange>& ra
                                        const std::vector<query::Filter>& filters,
                                        const SpanFields& fields, const Decode& decode,
                                        const Consume& consume,
-                                       std::optional<Clock::time_point> stop_at) {
+                                       std::optional<Clock::time_point> stop_at,
+                                       const BlockAnswer* answer) {
   ASSIGN_OR_RETURN(Reader reader, AcquireReader());
-  ASSIGN_OR_RETURN(std::vector<BlockBounds> blocks, BlocksInRange(reader.conn(), range));
+  SqliteConnection& conn = reader.conn();
+  // Value counts decide a filter only for some keys and operators; they answer blocks only for a
+  // collector that can take them. Span counts, which the bounds indexes do not hold, are read only
+  // then.
+  const bool counting =
+      answer != nullptr && std::all_of(filters.begin(), filters.end(), CountDecidable);
+  ASSIGN_OR_RETURN(std::vector<BlockBounds> blocks, BlocksInRange(conn, range, counting));
   // Block id order is roughly ingestion order: neighbouring blocks share pages.
   std::sort(blocks.begin(), blocks.end(),
             [](const BlockBounds& a, const BlockBounds& b) { return a.block_id < b.block_id; });
+  std::optional<SqliteStatement> select_counts;
+  if (counting) {
+    ASSIGN_OR_RETURN(SqliteStatement select,
+                     conn.Prepare("SELECT counts FROM block_value_counts WHERE block_id = ?"));
+    select_counts.emplace(std::move(select));
+  }
   SummaryPruner pruner(filters);
   std::unique_ptr<Workers<R>> workers = NewBlockWorkers<R>(blocks.size());
   auto take = [&consume](absl::StatusOr<R> decoded) -> absl::Status {
@@ -663,22 +689,54 @@ absl::Status SqliteBackend::ScanBlocks(const std::optional<query::TimeRange>& ra
     consume(*decoded);
     return absl::OkStatus();
   };
+  auto drain = [&]() -> absl::Status {
+    while (!workers->Empty()) RETURN_IF_ERROR(take(workers->Next()));
+    return absl::OkStatus();
+  };
   for (const BlockBounds& block : blocks) {
     RETURN_IF_ERROR(CheckCancelled());
     if (stop_at && Clock::now() >= *stop_at) {
-      // The blocks already read still count.
-      while (!workers->Empty()) RETURN_IF_ERROR(take(workers->Next()));
+      RETURN_IF_ERROR(drain());  // the blocks already read still count
       return BudgetSpent();
     }
-    ASSIGN_OR_RETURN(bool skip, pruner.CanSkip(reader.conn(), block.block_id));
+    const bool inside = !range || (range->start_unix_nano <= block.min_start &&
+                                   block.max_start <= range->end_unix_nano);
+    if (counting && inside) {
+      select_counts->Reset();
+      select_counts->BindInt(1, block.block_id);
+      ASSIGN_OR_RETURN(bool row, select_counts->Step());
+      // Unreadable counts only cost the decode; the block stays the source of truth.
+      absl::StatusOr<BlockValueCounts> counts =
+          row ? BlockValueCounts::Parse(select_counts->ColumnBlob(0))
+              : absl::StatusOr<BlockValueCounts>(absl::NotFoundError("no counts"));
+      if (counts.ok()) {
+        FilterVerdict verdict = FilterVerdict::kAll;
+        for (const query::Filter& f : filters) {
+          verdict = std::max(verdict, VerdictFromCounts(*counts, f, block.span_count));
+        }
+        if (verdict == FilterVerdict::kNone) {
+          blocks_pruned_.fetch_add(1, std::memory_order_relaxed);
+          continue;
+        }
+        if (verdict == FilterVerdict::kAll) {
+          if (std::function<bool()> add = (*answer)(block, *counts)) {
+            RETURN_IF_ERROR(drain());
+            if (add()) {
+              blocks_counted_.fetch_add(1, std::memory_order_relaxed);
+              continue;
+            }
+          }
+        }
+      }
+    }
+    ASSIGN_OR_RETURN(bool skip, pruner.CanSkip(conn, block.block_id));
     if (skip) {
       blocks_pruned_.fetch_add(1, std::memory_order_relaxed);
       continue;
     }
-    RETURN_IF_ERROR(QueueDecode(*workers, reader.conn(), block.block_id, fields, decode, take));
+    RETURN_IF_ERROR(QueueDecode(*workers, conn, block.block_id, fields, decode, take));
   }
-  while (!workers->Empty()) RETURN_IF_ERROR(take(workers->Next()));
-  return absl::OkStatus();
+  return drain();
 }
 
 template <typename R, typename Decode, typename Take>
@@ -1012,87 +1070,41 @@ absl::StatusOr<query::TagValuesResult> SqliteBackend::TagValues(
 absl::Status SqliteBackend::CountTagValues(const query::TagValuesQuery& query,
                                            std::optional<Clock::time_point> stop_at,
                                            query::TagValuesCollector& collector) {
-  const bool decidable = std::all_of(query.filters.begin(), query.filters.end(),
-                                     [](const query::Filter& f) { return CountDecidable(f); });
-  if (!decidable || !IsCountedKey(query.key)) {
-    return ScanRange(query.range, query.filters, FieldsRead(query),
-                     [&](const StoredSpan& s) { collector.Add(s); }, stop_at);
-  }
-  // A block wholly inside the range whose value counts show that every span passes the filters
-  // (or that none does) is answered from its counts of the key (or skipped) instead of decoded;
-  // without filters every block inside the range qualifies. Blocks are visited in the order
-  // ScanRange decodes them, so of equal values (0.0 and -0.0) the same one is reported either way.
-  ASSIGN_OR_RETURN(Reader reader, AcquireReader());
-  SqliteConnection& conn = reader.conn();
-  ASSIGN_OR_RETURN(std::vector<BlockBounds> blocks,
-                   BlocksInRange(conn, query.range, /*span_counts=*/true));
-  std::sort(blocks.begin(), blocks.end(),
-            [](const BlockBounds& a, const BlockBounds& b) { return a.block_id < b.block_id; });
-  ASSIGN_OR_RETURN(SqliteStatement select,
-                   conn.Prepare("SELECT counts FROM block_value_counts WHERE block_id = ?"));
-  const SpanFields fields = FieldsRead(query);
-  BlockWorkers workers = NewBlockWorkers(blocks.size());
-  auto add = [&collector](absl::StatusOr<std::vector<StoredSpan>> spans) -> absl::Status {
-    if (!spans.ok()) return spans.status();
-    for (const StoredSpan& s : *spans) collector.Add(s);
-    return absl::OkStatus();
+  // A block wholly inside the range whose value counts show that every span passes the filters is
+  // answered from its counts of the key instead of decoded. Blocks are added in block order, so of
+  // equal values (0.0 and -0.0) the same one is reported either way.
+  const BlockAnswer answer = [&](const BlockBounds&,
+                                 const BlockValueCounts& counts) -> std::function<bool()> {
+    std::vector<std::pair<query::TagValue, uint64_t>> counted;
+    auto keep = [&counted](const query::TagValue& v, uint64_t n) { counted.emplace_back(v, n); };
+    if (!counts.ForEachCount(query.key, keep)) return {};
+    return [&collector, counted = std::move(counted)] {
+      for (const auto& [value, n] : counted) collector.AddCounted(value, n);
+      return true;
+    };
   };
-  auto decode = [&fields](std::string_view bytes, int64_t id) {
-    return DecodeBlock(bytes, id, fields);
-  };
-  // Decoded blocks are added in block order, before any counted block after them.
-  auto drain = [&]() -> absl::Status {
-    while (!workers->Empty()) RETURN_IF_ERROR(add(workers->Next()));
-    return absl::OkStatus();
-  };
-  for (const BlockBounds& block : blocks) {
-    RETURN_IF_ERROR(CheckCancelled());
-    if (stop_at && Clock::now() >= *stop_at) {
-      RETURN_IF_ERROR(drain());  // the blocks already read still count
-      return BudgetSpent();
-    }
-    const bool inside = !query.range || (query.range->start_unix_nano <= block.min_start &&
-                                         block.max_start <= query.range->end_unix_nano);
-    if (inside) {
-      select.Reset();
-      select.BindInt(1, block.block_id);
-      ASSIGN_OR_RETURN(bool row, select.Step());
-      if (row) {
-        // Unreadable counts only cost the decode; the block stays the source of truth.
-        absl::StatusOr<BlockValueCounts> counts = BlockValueCounts::Parse(select.ColumnBlob(0));
-        FilterVerdict verdict = FilterVerdict::kAll;
-        for (size_t f = 0; counts.ok() && f < query.filters.size(); ++f) {
-          verdict = std::max(verdict, VerdictFromCounts(*counts, query.filters[f], block.span_count));
-        }
-        if (counts.ok() && verdict == FilterVerdict::kNone) {
-          blocks_pruned_.fetch_add(1, std::memory_order_relaxed);
-          continue;
-        }
-        std::vector<std::pair<query::TagValue, uint64_t>> counted;
-        auto keep = [&counted](const query::TagValue& v, uint64_t n) {
-          counted.emplace_back(v, n);
-        };
-        if (counts.ok() && verdict == FilterVerdict::kAll &&
-            counts->ForEachCount(query.key, keep)) {
-          RETURN_IF_ERROR(drain());
-          for (const auto& [value, n] : counted) collector.AddCounted(value, n);
-          blocks_counted_.fetch_add(1, std::memory_order_relaxed);
-          continue;
-        }
-      }
-    }
-    RETURN_IF_ERROR(QueueDecode(*workers, conn, block.block_id, fields, decode, add));
-  }
-  return drain();
+  return ScanRange(query.range, query.filters, FieldsRead(query),
+                   [&](const StoredSpan& s) { collector.Add(s); }, stop_at,
+                   IsCountedKey(query.key) ? &answer : nullptr);
 }
 
 absl::StatusOr<query::StatisticsResult> SqliteBackend::Statistics(
     const query::StatisticsQuery& query) {
   // The collector applies the range and filters itself, so each span is matched once.
   query::StatisticsCollector collector(query);
-  RETURN_IF_ERROR(Annotate(ScanRange(query.range, query.filters, FieldsRead(query),
-                                     [&](const StoredSpan& s) { collector.Add(s); }),
-                           fmt::format("sqlite: statistics of {}", query.key.text)));
+  // A block inside the range whose spans all match adds its duration aggregates.
+  const BlockAnswer answer = [&collector](const BlockBounds&,
+                                          const BlockValueCounts& counts) -> std::function<bool()> {
+    if (!counts.durations()) return {};
+    return [&collector, durations = *counts.durations()] {
+      return collector.AddAggregates(durations);
+    };
+  };
+  RETURN_IF_ERROR(Annotate(
+      ScanRange(query.range, query.filters, FieldsRead(query),
+                [&](const StoredSpan& s) { collector.Add(s); }, std::nullopt,
+                collector.TakesAggregates() ? &answer : nullptr),
+      fmt::format("sqlite: statistics of {}", query.key.text)));
   return std::move(collector).Finish();
 }
 
@@ -1100,9 +1112,27 @@ absl::StatusOr<query::HistogramResult> SqliteBackend::Histograms(
     const query::HistogramQuery& query) {
   // The collector applies the range and filters itself, so each span is matched once.
   query::HistogramCollector collector(query);
-  RETURN_IF_ERROR(Annotate(ScanRange(query.range, query.filters, FieldsRead(query),
-                                     [&](const StoredSpan& s) { collector.Add(s); }),
-                           "sqlite: histograms"));
+  // A block inside the range whose spans all match and all start in one bucket adds its duration
+  // aggregates and value counts.
+  const BlockAnswer answer = [&collector](const BlockBounds& block,
+                                          const BlockValueCounts& counts) -> std::function<bool()> {
+    if (!counts.durations() ||
+        collector.BucketKey(block.min_start) != collector.BucketKey(block.max_start)) {
+      return {};
+    }
+    query::BlockCountsFn counts_of = [&counts](const query::Key& key, const auto& fn) {
+      return counts.ForEachCount(key, fn);
+    };
+    if (!collector.CanAddAggregates(*counts.durations(), counts_of)) return {};
+    return [&collector, &counts, counts_of, start = block.min_start] {
+      return collector.AddAggregates(start, *counts.durations(), counts_of);
+    };
+  };
+  RETURN_IF_ERROR(Annotate(
+      ScanRange(query.range, query.filters, FieldsRead(query),
+                [&](const StoredSpan& s) { collector.Add(s); }, std::nullopt,
+                collector.TakesAggregates() ? &answer : nullptr),
+      "sqlite: histograms"));
   return std::move(collector).Finish();
 }
 
@@ -1132,7 +1162,8 @@ absl::StatusOr<query::DependenciesResult> SqliteBackend::Dependencies(
               return;
             }
             for (OpenCall& call : block.open) open.push_back(std::move(call));
-          }),
+          },
+          /*stop_at=*/std::nullopt, /*answer=*/nullptr),
       kContext));
   if (open.empty()) return std::move(counter).Finish(query.service, partial);
 

@@ -18,6 +18,7 @@
 #include "common/cancel.h"
 #include "common/time_util.h"
 #include "fmt/format.h"
+#include "fmt/ranges.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "query/engine.h"
@@ -1171,6 +1172,160 @@ TEST(SqliteValueCountsTest, BlocksWrittenBeforeTheMigrationAreDecoded) {
   ExpectSameResult(*read.result, Decoding(*backend, q), "http.method");
   EXPECT_EQ(read.result->values, (std::vector<query::TagValueCount>{{std::string("GET"), 1000},
                                                                     {std::string("POST"), 500}}));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Duration aggregates: histograms and duration statistics take a block wholly inside the range
+// (and, for histograms, inside one bucket) from its counts instead of decoding it.
+
+struct ScanRead {
+  uint64_t decoded = 0;
+  uint64_t counted = 0;
+};
+
+template <typename Fn>
+ScanRead CountReads(Backend& backend, Fn&& fn) {
+  sqlite::SqliteScanStats before = sqlite::GetScanStats(backend);
+  fn();
+  sqlite::SqliteScanStats after = sqlite::GetScanStats(backend);
+  return {after.blocks_decoded - before.blocks_decoded + after.blocks_projected -
+              before.blocks_projected,
+          after.blocks_counted - before.blocks_counted};
+}
+
+query::HistogramQuery CountHistogram(uint64_t interval, query::TimeRange range) {
+  query::HistogramQuery q;
+  q.range = range;
+  q.interval_nano = interval;
+  q.aggregations.push_back({"count", query::AggregationFunc::kCount, {}, {}, 10, {}, {}});
+  q.aggregations.push_back({"by status", query::AggregationFunc::kCount, {},
+                            KeyOf("span.status.code"), 10, {}, {}});
+  q.aggregations.push_back({"by service", query::AggregationFunc::kCount, {},
+                            KeyOf("resource.attributes.service.name"), 10, {}, {}});
+  q.aggregations.push_back({"names", query::AggregationFunc::kDistinctCount,
+                            KeyOf("span.name"), {}, 10, {}, {}});
+  return q;
+}
+
+// ThirtyBlockStore's blocks (see there) that span two buckets of `interval` or cut `range`.
+uint64_t BlocksToDecode(uint64_t interval, query::TimeRange range) {
+  uint64_t n = 0;
+  for (uint64_t first : {uint64_t{1000000}, uint64_t{1000500}}) {
+    for (uint64_t j = 0; j < (first == 1000000 ? 20 : 10); ++j) {
+      const uint64_t min = first + 10000 * j, max = min + 9000;
+      if (max < range.start_unix_nano || min > range.end_unix_nano) continue;
+      const bool cut = min < range.start_unix_nano || max > range.end_unix_nano;
+      if (cut || min / interval != max / interval) ++n;
+    }
+  }
+  return n;
+}
+
+TEST(SqliteAggregatesTest, HistogramBlocksInsideOneBucketAreNotDecoded) {
+  std::unique_ptr<Backend> backend = ThirtyBlockStore(NewTestDir());
+  const query::TimeRange all{0, 2000000};
+  // 20,000: every block inside one bucket; 15,000 and 7,000: some cut; a range cutting blocks.
+  for (auto [interval, range] : {std::pair{uint64_t{20000}, all}, {uint64_t{15000}, all},
+                                 {uint64_t{7000}, all},
+                                 {uint64_t{20000}, query::TimeRange{1045000, 1125000}}}) {
+    const std::string what = fmt::format("interval {} range [{}, {}]", interval,
+                                         range.start_unix_nano, range.end_unix_nano);
+    const uint64_t to_decode = BlocksToDecode(interval, range);
+    query::HistogramQuery q = CountHistogram(interval, range);
+    absl::StatusOr<query::HistogramResult> got;
+    ScanRead read = CountReads(*backend, [&] { got = backend->Histograms(q); });
+    ASSERT_TRUE(got.ok()) << got.status();
+    EXPECT_EQ(read.decoded, to_decode) << what;
+    EXPECT_EQ(read.counted, (range.start_unix_nano == 0 ? 30 : 15) - to_decode) << what;
+    // The same answer decoding every block: a filter every span matches turns the counts off.
+    q.filters = {Filter("span.startTimeUnixNano", query::Operator::kGte,
+                        query::Scalar(int64_t{0}))};
+    absl::StatusOr<query::HistogramResult> want;
+    read = CountReads(*backend, [&] { want = backend->Histograms(q); });
+    ASSERT_TRUE(want.ok()) << want.status();
+    EXPECT_EQ(read.counted, 0u) << what;
+    EXPECT_EQ(*got, *want) << what;
+  }
+  // Approximate duration percentiles are taken from the blocks too; exact ones decode every block.
+  query::HistogramQuery q = CountHistogram(20000, all);
+  q.aggregations.push_back({"latency", query::AggregationFunc::kPercentiles,
+                            KeyOf("externalFields.durationNano"), {}, 10, {50, 99}, {}});
+  for (bool approximate : {true, false}) {
+    q.approximate = approximate;
+    absl::StatusOr<query::HistogramResult> got;
+    ScanRead read = CountReads(*backend, [&] { got = backend->Histograms(q); });
+    ASSERT_TRUE(got.ok()) << got.status();
+    EXPECT_EQ(read.counted, approximate ? 30u : 0u);
+    EXPECT_EQ(read.decoded, approximate ? 0u : 30u);
+    ASSERT_EQ(got->size(), 5u);
+    EXPECT_EQ((*got)[4].buckets.size(), 10u);  // 1,000,000 to 1,199,000 in buckets of 20,000
+  }
+}
+
+TEST(SqliteAggregatesTest, DurationStatisticsOfBlocksInsideTheRangeAreNotDecoded) {
+  std::unique_ptr<Backend> backend = ThirtyBlockStore(NewTestDir());
+  struct Case {
+    std::vector<std::string> wanted;
+    bool approximate;
+    query::TimeRange range;
+    uint64_t decoded, counted;
+  };
+  const query::TimeRange all{0, 2000000}, cut{1045000, 1125000};
+  for (const Case& c : std::vector<Case>{
+           {{"count", "min", "max", "avg", "sum"}, false, all, 0, 30},
+           {{"count", "min", "max", "avg", "sum"}, false, cut, 3, 12},
+           {{"count", "p50", "p99"}, true, all, 0, 30},
+           {{"count", "p50", "p99"}, true, cut, 3, 12},
+           {{"count", "p50", "p99"}, false, all, 30, 0},
+       }) {
+    query::StatisticsQuery q{KeyOf("externalFields.durationNano"), c.range, {}, {},
+                             c.approximate};
+    for (const std::string& name : c.wanted) {
+      q.wanted.push_back(*query::ParseStatistic(name, "desiredStatistics"));
+    }
+    const std::string what = fmt::format("{} approximate {} range start {}",
+                                         fmt::join(c.wanted, ","), c.approximate,
+                                         c.range.start_unix_nano);
+    absl::StatusOr<query::StatisticsResult> got;
+    ScanRead read = CountReads(*backend, [&] { got = backend->Statistics(q); });
+    ASSERT_TRUE(got.ok()) << got.status();
+    EXPECT_EQ(read.decoded, c.decoded) << what;
+    EXPECT_EQ(read.counted, c.counted) << what;
+    q.filters = {Filter("span.startTimeUnixNano", query::Operator::kGte,
+                        query::Scalar(int64_t{0}))};
+    q.approximate = false;
+    absl::StatusOr<query::StatisticsResult> want = backend->Statistics(q);
+    ASSERT_TRUE(want.ok()) << want.status();
+    // MakeBatch's durations are small integers: sums are exact in any order, and each percentile
+    // is within the sketch's error.
+    ASSERT_EQ(got->size(), want->size()) << what;
+    for (const auto& [name, value] : *want) {
+      const double error = name[0] == 'p' && c.approximate
+                               ? query::kDurationSketchRelativeError * value
+                               : 0;
+      EXPECT_LE(std::abs(got->at(name) - value), error) << what << " " << name;
+    }
+  }
+}
+
+TEST(SqliteAggregatesTest, CountsWithoutDurationsAreDecoded) {
+  std::string dir = NewTestDir();
+  std::unique_ptr<Backend> backend = ThirtyBlockStore(dir);
+  // Format-1 counts (no keys, no duration aggregates), as a store written before them has.
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open(DbPath(dir).c_str(), &raw), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(raw, "UPDATE block_value_counts SET counts = X'0100' WHERE block_id % 3 = 0",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(raw);
+  query::StatisticsQuery q{KeyOf("externalFields.durationNano"), {0, 2000000}, {}, {}, false};
+  q.wanted.push_back(*query::ParseStatistic("count", "desiredStatistics"));
+  absl::StatusOr<query::StatisticsResult> got;
+  ScanRead read = CountReads(*backend, [&] { got = backend->Statistics(q); });
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(read.decoded, 10u);
+  EXPECT_EQ(read.counted, 20u);
+  EXPECT_EQ(got->at("count"), 300);
 }
 
 TEST(SqliteValueCountsTest, CorruptCountsOnlyCostTheDecode) {

@@ -16,12 +16,15 @@
 
 #include "fmt/format.h"
 #include "gtest/gtest.h"
+#include "query/duration_sketch.h"
 #include "query/parse.h"
 #include "storage/memory/memory_backend.h"
 #include "storage/sqlite/sqlite_backend.h"
 
 namespace teletrace::storage {
 namespace {
+
+using query::kDurationSketchRelativeError;
 
 using model::AnyValue;
 
@@ -185,13 +188,34 @@ std::string Describe(const std::vector<query::Filter>& filters, const query::Tim
   return out;
 }
 
+// `percentile_error`: the relative error allowed for percentiles other than the extremes.
 void ExpectSameStatistics(const query::StatisticsResult& a, const query::StatisticsResult& b,
-                          const std::string& what) {
+                          const std::string& what, double percentile_error = 0) {
   ASSERT_EQ(a.size(), b.size()) << what;
   for (const auto& [name, value] : a) {
     ASSERT_EQ(b.count(name), 1u) << what << " " << name;
     // Sums may be added in another order (block order versus write order).
-    EXPECT_NEAR(value, b.at(name), 1e-9 * std::max(1.0, std::abs(value))) << what << " " << name;
+    const double error = name[0] == 'p' && name != "p100" ? percentile_error : 1e-9;
+    EXPECT_NEAR(value, b.at(name), error * std::max(1.0, std::abs(b.at(name))))
+        << what << " " << name;
+  }
+}
+
+// An approximate histogram of percentiles against the exact one: the same buckets, each
+// percentile within the sketch's relative error, the lowest and highest rank exactly.
+void ExpectApproximatePercentiles(const query::Histogram& got, const query::Histogram& want,
+                                  const std::string& what) {
+  ASSERT_EQ(got.buckets.size(), want.buckets.size()) << what;
+  for (size_t b = 0; b < got.buckets.size(); ++b) {
+    EXPECT_EQ(got.buckets[b].bucket_key, want.buckets[b].bucket_key) << what;
+    const auto& g = std::get<std::map<std::string, double>>(got.buckets[b].data);
+    const auto& w = std::get<std::map<std::string, double>>(want.buckets[b].data);
+    ASSERT_EQ(g.size(), w.size()) << what;
+    for (const auto& [label, value] : w) {
+      const double error = label == "100.0" ? 0 : kDurationSketchRelativeError * value;
+      EXPECT_LE(std::abs(g.at(label) - value), error)
+          << what << " bucket " << b << " p" << label << ": " << g.at(label) << " for " << value;
+    }
   }
 }
 
@@ -220,6 +244,7 @@ void RunSeed(uint64_t seed, const std::string& block_spans) {
     ASSERT_TRUE(oracle->WriteSpans(std::move(batch), ingestion).ok());
   }
 
+  uint64_t aggregated_blocks = 0;
   for (int i = 0; i < 40; ++i) {
     const query::TimeRange range = RandomRange(r);
     const std::vector<query::Filter> filters = RandomFilters(r, written);
@@ -293,6 +318,43 @@ void RunSeed(uint64_t seed, const std::string& block_spans) {
     EXPECT_EQ(*got, *want) << "histograms " << what;
     if (!got->empty() && !got->front().buckets.empty()) ++histograms_with_buckets;
 
+    // The shapes per-block aggregates answer: counts exactly, approximate percentiles within
+    // the sketch's error (their extremes exactly).
+    const uint64_t counted_before = sqlite::GetScanStats(**sqlite).blocks_counted;
+    query::HistogramQuery counted{range, filters, (1 + r.Below(10)) * 60 * kSecond, {}};
+    counted.aggregations = {histogram.aggregations[0], histogram.aggregations[1],
+                            histogram.aggregations[2]};
+    counted.aggregations.push_back({"by status", query::AggregationFunc::kCount, {},
+                                    K("span.status.code"), 10, {}, {}});
+    got = (*sqlite)->Histograms(counted);
+    want = oracle->Histograms(counted);
+    ASSERT_TRUE(got.ok() && want.ok()) << what;
+    EXPECT_EQ(*got, *want) << "count histograms " << what;
+    counted.approximate = true;
+    counted.aggregations.push_back({"latency", query::AggregationFunc::kPercentiles,
+                                    K("externalFields.durationNano"), {}, 10, {0.1, 50, 99, 100},
+                                    {}});
+    got = (*sqlite)->Histograms(counted);
+    want = oracle->Histograms(counted);  // exact
+    ASSERT_TRUE(got.ok() && want.ok()) << what;
+    ASSERT_EQ(got->size(), 5u);
+    for (size_t a = 0; a < 4; ++a) EXPECT_EQ((*got)[a], (*want)[a]) << "histograms " << what;
+    ExpectApproximatePercentiles((*got)[4], (*want)[4], what);
+    for (bool approximate : {false, true}) {
+      query::StatisticsQuery stats{K("externalFields.durationNano"), range, filters, {},
+                                   approximate};
+      for (const char* name : {"count", "min", "max", "avg", "sum", "p0.1", "p50", "p99.9"}) {
+        if (!approximate && name[0] == 'p') continue;
+        stats.wanted.push_back(*query::ParseStatistic(name, "statistic"));
+      }
+      absl::StatusOr<query::StatisticsResult> got_stats = (*sqlite)->Statistics(stats);
+      absl::StatusOr<query::StatisticsResult> want_stats = oracle->Statistics(stats);
+      ASSERT_TRUE(got_stats.ok() && want_stats.ok()) << what;
+      ExpectSameStatistics(*got_stats, *want_stats, "duration statistics " + what,
+                           approximate ? kDurationSketchRelativeError : 0);
+    }
+    aggregated_blocks += sqlite::GetScanStats(**sqlite).blocks_counted - counted_before;
+
     query::DependenciesQuery deps{range, r.Chance(0.3) ? r.Pick(kServices) : "", 1'000'000};
     absl::StatusOr<query::DependenciesResult> got_deps = (*sqlite)->Dependencies(deps);
     absl::StatusOr<query::DependenciesResult> want_deps = oracle->Dependencies(deps);
@@ -311,6 +373,12 @@ void RunSeed(uint64_t seed, const std::string& block_spans) {
     }
     EXPECT_EQ(got_trace->next.has_value(), want_trace->next.has_value()) << ToHex(trace);
   }
+
+  // Histograms and statistics answered whole blocks from their aggregates, not by decoding.
+  std::printf("seed %llu: %llu blocks answered from aggregates\n",
+              static_cast<unsigned long long>(seed),
+              static_cast<unsigned long long>(aggregated_blocks));
+  EXPECT_GT(aggregated_blocks, 0u);
 
   // Of 40 rounds: 40 searches, 280 tag-value, 120 statistics, 40 histogram and 40 dependencies
   // queries.

@@ -1,0 +1,149 @@
+#include "query/duration_sketch.h"
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "query/percentile.h"
+
+namespace teletrace::query {
+namespace {
+
+// Values over every scale a duration takes: zero, single nanoseconds, microseconds to hours, and
+// the largest uint64 values.
+std::vector<double> Durations(uint64_t seed, size_t n) {
+  std::mt19937_64 rng(seed);
+  std::vector<double> out;
+  for (size_t i = 0; i < n; ++i) {
+    switch (rng() % 6) {
+      case 0:
+        out.push_back(static_cast<double>(rng() % 4));
+        break;
+      case 1:
+        out.push_back(static_cast<double>(rng() % 1000));
+        break;
+      case 2:
+        out.push_back(static_cast<double>(rng() % 1'000'000'000));
+        break;
+      case 3:
+        out.push_back(std::exp(std::uniform_real_distribution<double>(0, 30)(rng)));
+        break;
+      case 4:
+        out.push_back(std::floor(std::exp(std::uniform_real_distribution<double>(10, 25)(rng))));
+        break;
+      default:
+        out.push_back(static_cast<double>(rng()));
+        break;
+    }
+  }
+  return out;
+}
+
+void ExpectEveryRankWithinTheError(const DurationSketch& sketch, std::vector<double> values) {
+  std::sort(values.begin(), values.end());
+  ASSERT_EQ(sketch.Count(), values.size());
+  for (size_t r = 0; r < values.size(); ++r) {
+    const double got = sketch.ValueAtRank(r);
+    const double want = values[r];
+    if (want == 0) {
+      EXPECT_EQ(got, 0) << "rank " << r;
+    } else if (want < 1) {
+      EXPECT_LE(got, 1) << "rank " << r;
+    } else {
+      EXPECT_LE(std::abs(got - want), kDurationSketchRelativeError * want * (1 + 1e-12))
+          << "rank " << r << " of " << values.size() << ": " << got << " for " << want;
+    }
+  }
+}
+
+TEST(DurationSketchTest, EveryRankIsWithinTheRelativeError) {
+  for (uint64_t seed = 1; seed <= 20; ++seed) {
+    std::vector<double> values = Durations(seed, 1 + seed * 97);
+    DurationSketch sketch;
+    sketch.Add(values);
+    ExpectEveryRankWithinTheError(sketch, values);
+  }
+}
+
+TEST(DurationSketchTest, BucketsCoverEveryUint64) {
+  EXPECT_EQ(DurationSketch::BucketOf(0), 0u);
+  EXPECT_EQ(DurationSketch::BucketOf(-5), 0u);
+  EXPECT_EQ(DurationSketch::BucketOf(0.5), 1u);
+  EXPECT_EQ(DurationSketch::BucketOf(1), 1u);
+  EXPECT_EQ(DurationSketch::BucketOf(2), 36u);  // ceil(ln 2 / ln g) + 1 = ceil(34.66) + 1
+  EXPECT_LT(DurationSketch::BucketOf(18446744073709551615.0), DurationSketch::kMaxBuckets - 1);
+  for (double v = 1; v < 1e19; v *= 1.7) {
+    EXPECT_LE(DurationSketch::BucketOf(v), DurationSketch::BucketOf(v * 1.0001)) << v;
+  }
+}
+
+TEST(DurationSketchTest, MergingEqualsAddingEverything) {
+  std::vector<double> a = Durations(7, 500), b = Durations(8, 300), c = Durations(9, 1);
+  DurationSketch sa, sb, sc, all;
+  sa.Add(a);
+  sb.Add(b);
+  sc.Add(c);
+  std::vector<double> every = a;
+  every.insert(every.end(), b.begin(), b.end());
+  every.insert(every.end(), c.begin(), c.end());
+  all.Add(every);
+  DurationSketch merged;
+  merged.Merge(sb);
+  merged.Merge(DurationSketch());
+  merged.Merge(sa);
+  merged.Merge(sc);
+  EXPECT_EQ(merged, all);
+  EXPECT_EQ(merged.Count(), 801u);
+  ExpectEveryRankWithinTheError(merged, every);
+}
+
+TEST(DurationSketchTest, NanIsSkipped) {
+  DurationSketch sketch;
+  sketch.Add({std::nan(""), 10, std::nan("")});
+  EXPECT_EQ(sketch.Count(), 1u);
+}
+
+TEST(DurationSketchTest, RoundTripsAndConsumesExactlyItsBytes) {
+  for (size_t n : {0, 1, 2, 1000}) {
+    DurationSketch sketch;
+    sketch.Add(Durations(n, n));
+    std::string bytes;
+    sketch.AppendTo(bytes);
+    bytes += "rest";
+    std::string_view in = bytes;
+    DurationSketch back;
+    back.Add(5);  // replaced, not added to
+    ASSERT_TRUE(DurationSketch::ReadFrom(in, back).ok()) << n;
+    EXPECT_EQ(back, sketch) << n;
+    EXPECT_EQ(in, "rest") << n;
+  }
+}
+
+TEST(DurationSketchTest, MalformedInputIsDataLossNamingTheProblem) {
+  struct Case {
+    std::string bytes;
+    std::string message;
+  };
+  const std::vector<Case> cases = {
+      {"", "duration sketch: truncated bucket count"},
+      {std::string("\xb7\x11", 2), "duration sketch: 2231 buckets"},
+      {std::string("\x01\x05", 2), "duration sketch: truncated bucket 0"},
+      {std::string("\x01\x05\x00", 3), "duration sketch: bucket 0 counts nothing"},
+      {std::string("\x02\x05\x01\x00\x01", 5), "duration sketch: bucket 1 out of order"},
+      {std::string("\x01\xb6\x11\x01", 4), "duration sketch: bucket 0 past the last"},
+      {std::string("\x02\x01\x01\xb5\x11\x01", 6), "duration sketch: bucket 1 past the last"},
+      {std::string("\x02\x01\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01\x01\x01", 14),
+       "duration sketch: the total count overflows"},
+  };
+  for (const Case& c : cases) {
+    std::string_view in = c.bytes;
+    DurationSketch sketch;
+    EXPECT_EQ(DurationSketch::ReadFrom(in, sketch), absl::DataLossError(c.message)) << c.message;
+  }
+}
+
+}  // namespace
+}  // namespace teletrace::query
