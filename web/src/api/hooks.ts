@@ -33,12 +33,13 @@ export function useTagValues(
   });
 }
 
+/** Statistics of a numeric key; `approximate` percentiles (duration only) are cached apart from exact ones. */
 export function useStatistics(
   tag: string,
-  body: { timeframe: Timeframe; filters: SearchFilter[]; desiredStatistics: string[] },
+  body: { timeframe: Timeframe; filters: SearchFilter[]; desiredStatistics: string[]; approximate?: boolean },
 ) {
   return useQuery({
-    queryKey: ['statistics', tag, timeframeKey(body.timeframe), JSON.stringify(body.filters), body.desiredStatistics],
+    queryKey: ['statistics', tag, timeframeKey(body.timeframe), JSON.stringify(body.filters), body.desiredStatistics, body.approximate ?? false],
     queryFn: ({ signal }) => getTagStatistics(tag, body, signal),
     placeholderData: keepPreviousData,
     staleTime: 5_000,

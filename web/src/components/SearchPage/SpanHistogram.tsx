@@ -1,13 +1,15 @@
-// The current search over time, from one /v1/histograms request: spans per bucket (errors in red),
-// the p50/p90/p99 duration per bucket, or a heatmap of durations (HeatmapChart). Dragging across a
-// chart zooms the search to that absolute range; on the heatmap a rectangle also selects durations.
+// The current search over time, from one /v1/histograms request (model/chartRequests.ts): spans
+// per bucket (errors in red), the p50/p90/p99 duration per bucket, or a heatmap of durations
+// (HeatmapChart). Dragging across a chart zooms the search to that absolute range; on the heatmap
+// a rectangle also selects durations.
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { getHistograms } from '../../api/client';
 import { timeframeKey } from '../../api/hooks';
-import type { HistogramAggregation, SearchFilter, Timeframe } from '../../api/types';
+import type { SearchFilter, Timeframe } from '../../api/types';
+import { spanHistogramRequest } from '../../model/chartRequests';
 import { ERROR_COLOR } from '../../model/colors';
-import { DURATION_BOUNDS_NS, heatmapCells } from '../../model/heatmap';
+import { heatmapCells } from '../../model/heatmap';
 import { HeatmapChart } from './HeatmapChart';
 import { formatDuration } from '../../model/format';
 import { useTimeZone } from '../Layout/timeZone';
@@ -15,7 +17,6 @@ import type { ChartKind } from '../../model/searchState';
 import { nsToMs } from '../../model/span';
 import {
   LATENCY_LABELS,
-  LATENCY_PERCENTILES,
   bucketWidthText,
   countBuckets,
   latencyBuckets,
@@ -48,28 +49,10 @@ export function SpanHistogram({ timeframe, filters, chart, onChart, onZoom, onBr
   // from the slot holding the range's start, so the first (partial) bucket is drawn too.
   const gridStart = (startNs / interval) * interval;
   const slots = Number((endNs - gridStart) / interval) + 1;
-  // The latency percentiles and the heatmap cost the server a pass over durations: asked only when shown.
-  const aggregations: Record<string, HistogramAggregation> = {
-    spans: { func: 'COUNT', groupBy: 'span.status.code', maxGroups: 3 },
-  };
-  if (chart === 'latency') {
-    aggregations.latency = {
-      func: 'PERCENTILES',
-      key: 'externalFields.durationNano',
-      aggregationParameters: { percentiles: [...LATENCY_PERCENTILES] },
-    };
-  }
-  if (chart === 'heatmap') {
-    aggregations.heat = {
-      func: 'RANGE_COUNT',
-      key: 'externalFields.durationNano',
-      aggregationParameters: { bounds: [...DURATION_BOUNDS_NS] },
-    };
-  }
   const q = useQuery({
     queryKey: ['histogram', chart, timeframeKey(timeframe), JSON.stringify(filters)],
     queryFn: ({ signal }) =>
-      getHistograms({ timeframe, filters, interval, intervalKey: 'span.startTimeUnixNano', aggregations }, signal),
+      getHistograms(spanHistogramRequest(timeframe, filters, interval, chart), signal),
     placeholderData: keepPreviousData,
   });
 

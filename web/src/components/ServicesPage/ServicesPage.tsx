@@ -9,10 +9,11 @@ import { Link, useSearchParams } from 'react-router';
 import { getHistograms, getServiceDependencies } from '../../api/client';
 import { timeframeKey } from '../../api/hooks';
 import type { SearchFilter, Timeframe } from '../../api/types';
+import { servicesCountsRequest, servicesLatencyRequest } from '../../model/chartRequests';
 import { ERROR_COLOR, serviceColor } from '../../model/colors';
 import { formatDuration } from '../../model/format';
 import { defaultSearchState, PRESET_LABELS, PRESET_MS, RANGE_PRESETS, serializeSearchState, type RangePreset } from '../../model/searchState';
-import { ERROR_FILTER, ONE_BUCKET, REQUEST_FILTER, SERVICE_KEY, groupLatency, serviceRows, servicesGraph, sparkline, type ServiceRow } from '../../model/servicesOverview';
+import { ERROR_FILTER, REQUEST_FILTER, SERVICE_KEY, groupLatency, serviceRows, servicesGraph, sparkline, type ServiceRow } from '../../model/servicesOverview';
 import { msToNs } from '../../model/span';
 import { ErrorMessage } from '../common/ErrorMessage';
 import { ServiceGraphView } from '../TraceView/ServiceGraph/ServiceGraph';
@@ -26,32 +27,12 @@ type SortKey = 'requests' | 'errorRate' | 'p99' | 'service';
 const OPERATION_KEY = 'span.name';
 
 function countsRequest(timeframe: Timeframe, interval: bigint, filters: SearchFilter[], groupBy: string, signal?: AbortSignal) {
-  return getHistograms(
-    {
-      timeframe,
-      filters,
-      interval,
-      intervalKey: 'span.startTimeUnixNano',
-      aggregations: { requests: { func: 'COUNT', groupBy, maxGroups: 1000 } },
-    },
-    signal,
-  );
+  return getHistograms(servicesCountsRequest(timeframe, interval, filters, groupBy), signal);
 }
 
-/** p50 and p99 of the requests' durations per group, the whole range in one bucket. */
+/** p50 and p99 of the requests' durations per group, the whole range in one bucket (approximate). */
 function latencyRequest(timeframe: Timeframe, filters: SearchFilter[], groupBy: string, signal?: AbortSignal) {
-  return getHistograms(
-    {
-      timeframe,
-      filters,
-      interval: ONE_BUCKET,
-      intervalKey: 'span.startTimeUnixNano',
-      aggregations: {
-        latency: { func: 'PERCENTILES', key: 'externalFields.durationNano', groupBy, maxGroups: 1000, aggregationParameters: { percentiles: [50, 99] } },
-      },
-    },
-    signal,
-  );
+  return getHistograms(servicesLatencyRequest(timeframe, filters, groupBy), signal);
 }
 
 /** A group's requests, errors, series and percentiles, as the table shows them. */

@@ -1,14 +1,15 @@
 // The duration facet: the distribution's landmarks from the statistics endpoint (min, p50, p90,
-// p99, max) and a range to keep, typed ("150ms") or dragged on a logarithmic slider.
+// p99, max; the percentiles approximate, see model/chartRequests.ts) and a range to keep, typed
+// ("150ms") or dragged on a logarithmic slider.
 import { useEffect, useMemo, useState } from 'react';
 import { useStatistics } from '../../../api/hooks';
 import type { Timeframe } from '../../../api/types';
+import { durationFacetRequest } from '../../../model/chartRequests';
 import { durationInputText, formatDuration, parseDuration } from '../../../model/format';
 import { DURATION_KEY, apiFilters, type SearchState } from '../../../model/searchState';
 import { errorText, isRequestError } from '../../common/ErrorMessage';
 import type { UpdateSearch } from '../useSearchState';
 
-const STATS = ['count', 'min', 'p50', 'p90', 'p99', 'max'];
 const STEPS = 1000;
 
 interface Props {
@@ -23,7 +24,7 @@ function num(v: number | bigint | undefined): number | undefined {
 
 export function DurationFacet({ state, update, timeframe }: Props) {
   const filters = useMemo(() => apiFilters(state, { exceptDuration: true }), [state]);
-  const q = useStatistics(DURATION_KEY, { timeframe, filters, desiredStatistics: STATS });
+  const q = useStatistics(DURATION_KEY, durationFacetRequest(timeframe, filters));
   const stats = q.data?.statistics ?? {};
   const min = num(stats.min);
   const max = num(stats.max);
