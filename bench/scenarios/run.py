@@ -723,6 +723,16 @@ def scenario_queries(ctx):
                                               "key": "externalFields.durationNano",
                                               "aggregationParameters": {"percentiles": [50, 99]}}}}),
         }
+        # The same with percentiles from per-block sketches (within 1%), as the UI asks, and the
+        # search page's span-count chart (exact either way).
+        queries["duration_statistics_approximate"] = (
+            "POST", queries["duration_statistics"][1],
+            dict(queries["duration_statistics"][2], approximate=True))
+        queries["histogram_approximate"] = ("POST", "/v1/histograms",
+                                            dict(queries["histogram"][2], approximate=True))
+        queries["histogram_by_status"] = ("POST", "/v1/histograms", {
+            "timeframe": timeframe, "interval": 60 * 10**9,
+            "aggregations": {"spans": {"func": "COUNT", "groupBy": "span.status.code"}}})
         # The Jaeger query API (Grafana's Jaeger data source) on the same store: microsecond
         # search windows, the service's operations, a tag search the storage cannot push down.
         start_us = timeframe["startTimeUnixNanoSec"] // 1000
@@ -1264,6 +1274,10 @@ def render_sqlite(ctx):
         get(r, "queries", "tag_values_service", "p50_ms"), "≤ 300", 300, False, 1)
     row(f"tag values with counts (user.id, high cardinality), p50{at} (ms)",
         get(r, "queries", "tag_values_high_cardinality", "p50_ms"), "≤ 300", 300, False, 1)
+    row(f"duration statistics, percentiles `approximate` (as the UI asks), p50{at} (ms)",
+        get(r, "queries", "duration_statistics_approximate", "p50_ms"), "≤ 300", 300, False, 1)
+    row(f"histogram, count and p50/p99 `approximate` (as the UI asks), p50{at} (ms)",
+        get(r, "queries", "histogram_approximate", "p50_ms"), "≤ 300", 300, False, 1)
     row(f"3x overload for {a.overload_duration} s: peak RSS (MiB)",
         get(r, "overload", "peak_rss_mib"), "≤ 512", 512, False)
     checked = get(r, "overload", "traces_checked", "runs")
@@ -1365,6 +1379,9 @@ def render_sqlite(ctx):
                 f"tag values with counts, `user.id` (limit {q['tag_values_limit'] or 'none'})",
             "duration_statistics": "duration statistics (min, max, avg, p50, p99)",
             "histogram": "histogram, 1-minute buckets: count and duration p50/p99",
+            "duration_statistics_approximate": "the same statistics, `approximate` (UI)",
+            "histogram_approximate": "the same histogram, `approximate` (UI)",
+            "histogram_by_status": "histogram, 1-minute buckets: count by status (UI)",
             "jaeger_services": "Jaeger API: services",
             "jaeger_operations": f"Jaeger API: operations of `{q['service']}`",
             "jaeger_search_service": f"Jaeger API: 20 traces of `{q['service']}`",
@@ -1543,7 +1560,10 @@ def render_remote(ctx, sqlite_ctx=None):
                         ("tag_values_service", "tag values with counts, `service.name`"),
                         ("tag_values_high_cardinality", "tag values with counts, `user.id`"),
                         ("duration_statistics", "duration statistics"),
-                        ("histogram", "histogram, 1-minute buckets")]:
+                        ("histogram", "histogram, 1-minute buckets"),
+                        ("duration_statistics_approximate", "duration statistics, approximate"),
+                        ("histogram_approximate", "histogram, approximate"),
+                        ("histogram_by_status", "histogram by status")]:
         row(f"{label}, p50 (ms)", ("queries", name, "p50_ms"), 1)
         row(f"{label}, p99 (ms)", ("queries", name, "p99_ms"), 1)
     row("3x overload: offered (spans/s)", ("overload", "offered_rate"))
