@@ -136,6 +136,27 @@ class Reader {
         return false;
     }
   }
+  // Value's checks without building the value.
+  bool SkipValue() {
+    uint8_t type;
+    if (!Byte(&type)) return false;
+    std::string_view skipped;
+    uint64_t n;
+    switch (type) {
+      case kString:
+        return Varint(&n) && Bytes(n, &skipped);
+      case kInt:
+        return Varint(&n);
+      case kDouble:
+        return Bytes(8, &skipped);
+      case kBool: {
+        uint8_t b;
+        return Byte(&b) && b <= 1;
+      }
+      default:
+        return false;
+    }
+  }
   size_t pos() const { return pos_; }
   std::string_view Rest() const { return bytes_.substr(pos_); }
   void Skip(size_t n) { pos_ += n; }
@@ -271,19 +292,33 @@ absl::StatusOr<BlockValueCounts> BlockValueCounts::Parse(std::string_view bytes)
                                  kMaxCountedValues));
     }
     KeyEntry entry{static_cast<char>(level), name, in.pos(), static_cast<size_t>(value_count)};
-    query::TagValue value;
     for (uint64_t v = 0; v < value_count; ++v) {
       uint64_t spans;
-      if (!in.Value(&value) || !in.Varint(&spans)) {
+      if (!in.SkipValue() || !in.Varint(&spans)) {
         return Corrupt(fmt::format("key {} value {} is malformed", k, v));
       }
       if (spans == 0) return Corrupt(fmt::format("key {} value {} counts no span", k, v));
     }
     counts.keys_.push_back(entry);
   }
-  if (version >= 2) RETURN_IF_ERROR(ReadDurations(in, counts.durations_.emplace()));
-  if (!in.AtEnd()) return Corrupt("trailing bytes");
+  if (version >= 2) {
+    counts.durations_offset_ = in.pos();
+  } else if (!in.AtEnd()) {
+    return Corrupt("trailing bytes");
+  }
   return counts;
+}
+
+absl::StatusOr<query::DurationAggregates> BlockValueCounts::Durations() const {
+  if (durations_offset_ == 0) {
+    return absl::NotFoundError("block value counts: format 1 keeps no duration aggregates");
+  }
+  Reader in(bytes_);
+  in.Seek(durations_offset_);
+  query::DurationAggregates d;
+  RETURN_IF_ERROR(ReadDurations(in, d));
+  if (!in.AtEnd()) return Corrupt("trailing bytes");
+  return d;
 }
 
 bool BlockValueCounts::ForEachCount(

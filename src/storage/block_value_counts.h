@@ -50,7 +50,8 @@ class BlockValueCounts {
  public:
   // Reads serialized counts. Errors: DataLoss naming what is wrong when `bytes` is truncated, has
   // an unknown format version, an unknown value type, a zero count, more than kMaxCountedValues
-  // values for a key, keys out of order or trailing bytes. The result copies `bytes`.
+  // values for a key, keys out of order or (format 1) trailing bytes. The result copies `bytes`.
+  // The duration aggregates of format 2 are checked by Durations().
   static absl::StatusOr<BlockValueCounts> Parse(std::string_view bytes);
 
   // For a key IsCountedKey accepts: calls `fn(value, spans)` for each value the block's spans carry
@@ -63,8 +64,10 @@ class BlockValueCounts {
   // Keys recorded (counted or not), for tests and size reports.
   size_t KeyCount() const { return keys_.size(); }
 
-  // The block's duration aggregates (every span's DurationNano()); none in format 1.
-  const std::optional<query::DurationAggregates>& durations() const { return durations_; }
+  // The block's duration aggregates (every span's DurationNano()), read from the bytes on each
+  // call (Parse only finds where they start, so that tag values do not pay for them). NotFound in
+  // format 1; DataLoss naming the problem when they are malformed (the counts stay usable).
+  absl::StatusOr<query::DurationAggregates> Durations() const;
 
   // Format 2 is format 1 followed by the duration aggregates; both are read.
   static constexpr uint8_t kFormatVersion = 2;
@@ -80,7 +83,7 @@ class BlockValueCounts {
 
   std::string bytes_;
   std::vector<KeyEntry> keys_;  // sorted by (level, name)
-  std::optional<query::DurationAggregates> durations_;
+  size_t durations_offset_ = 0;  // in bytes_; 0 = format 1, none
 };
 
 // Counts the values of one block's spans, sums up their durations and serializes both.

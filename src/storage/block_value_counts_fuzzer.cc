@@ -37,7 +37,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     });
     if (values > teletrace::storage::kMaxCountedValues) std::abort();
   }
-  if (const auto& d = counts->durations(); d.has_value() && d->count > 0) {
+  absl::StatusOr<teletrace::query::DurationAggregates> d = counts->Durations();
+  if (!d.ok() && d.status().code() != absl::StatusCode::kDataLoss &&
+      d.status().code() != absl::StatusCode::kNotFound) {
+    std::abort();
+  }
+  if (d.ok() && d->count > 0) {
     const auto min = static_cast<double>(d->min), max = static_cast<double>(d->max);
     double previous = min;
     for (uint64_t rank : {uint64_t{0}, d->count / 3, d->count / 2, d->count - 1}) {

@@ -184,9 +184,9 @@ TEST(BlockValueCountsTest, KeepsEveryDurationOfTheBlock) {
     values.push_back(static_cast<double>(duration));
     sum += duration;
   }
-  BlockValueCounts counts = MustParse(Build(spans));
-  ASSERT_TRUE(counts.durations().has_value());
-  const query::DurationAggregates& d = *counts.durations();
+  absl::StatusOr<query::DurationAggregates> read = MustParse(Build(spans)).Durations();
+  ASSERT_TRUE(read.ok()) << read.status();
+  const query::DurationAggregates& d = *read;
   EXPECT_EQ(d.count, 12u);
   EXPECT_EQ(d.min, 0u);
   EXPECT_EQ(d.max, (uint64_t{1} << 62) + 11000);
@@ -198,16 +198,17 @@ TEST(BlockValueCountsTest, KeepsEveryDurationOfTheBlock) {
 }
 
 TEST(BlockValueCountsTest, AnEmptyBlockHasEmptyAggregates) {
-  BlockValueCounts counts = MustParse(Build({}));
-  ASSERT_TRUE(counts.durations().has_value());
-  EXPECT_EQ(*counts.durations(), query::DurationAggregates());
+  absl::StatusOr<query::DurationAggregates> read = MustParse(Build({})).Durations();
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ(*read, query::DurationAggregates());
 }
 
 TEST(BlockValueCountsTest, FormatOneIsStillReadWithoutDurations) {
   // What the format-1 builder wrote for one span with http.method = "GET" and nothing else.
   const std::string v1("\x01\x01" "a\x0bhttp.method\x01\x00\x03GET\x01", 22);
   BlockValueCounts counts = MustParse(v1);
-  EXPECT_FALSE(counts.durations().has_value());
+  EXPECT_EQ(counts.Durations().status(),
+            absl::NotFoundError("block value counts: format 1 keeps no duration aggregates"));
   std::vector<std::pair<query::TagValue, uint64_t>> got;
   ASSERT_TRUE(counts.ForEachCount(K("span.attributes.http.method"),
                                   [&](const query::TagValue& v, uint64_t n) {
@@ -218,10 +219,18 @@ TEST(BlockValueCountsTest, FormatOneIsStillReadWithoutDurations) {
 
 TEST(BlockValueCountsTest, EveryTruncationIsDataLoss) {
   std::string bytes = Build(MixedSpans());
+  size_t counts_whole = 0;
   for (size_t n = 0; n < bytes.size(); ++n) {
     absl::StatusOr<BlockValueCounts> counts = BlockValueCounts::Parse(bytes.substr(0, n));
-    EXPECT_EQ(counts.status().code(), absl::StatusCode::kDataLoss) << n;
+    if (counts.ok()) {
+      // Cut inside the duration aggregates: the keys are whole, the aggregates are not.
+      ++counts_whole;
+      EXPECT_EQ(counts->Durations().status().code(), absl::StatusCode::kDataLoss) << n;
+    } else {
+      EXPECT_EQ(counts.status().code(), absl::StatusCode::kDataLoss) << n;
+    }
   }
+  EXPECT_GT(counts_whole, 5u);  // the aggregates: five varints and a sketch
 }
 
 TEST(BlockValueCountsTest, MalformedInputIsDataLossNamingTheProblem) {
@@ -232,23 +241,7 @@ TEST(BlockValueCountsTest, MalformedInputIsDataLossNamingTheProblem) {
   const std::vector<Case> cases = {
       {"", "block value counts: empty"},
       {std::string("\x03\x00", 2), "block value counts: unknown format version 3"},
-      {std::string("\x02\x00", 2), "block value counts: truncated duration aggregates"},
-      // Version 2, no keys, then count, min, max, sum (low, high) and the sketch. 5 ns is in
-      // sketch bucket 82.
-      {std::string("\x02\x00" "\x01\x05\x05\x05\x00" "\x00", 8),
-       "block value counts: the duration sketch holds 0 of 1 spans"},
-      {std::string("\x02\x00" "\x00\x00\x00\x00\x00" "\x01\x00\x01", 10),
-       "block value counts: the duration sketch holds 1 of 0 spans"},
-      {std::string("\x02\x00" "\x00\x01\x00\x00\x00" "\x00", 8),
-       "block value counts: inconsistent duration aggregates"},
-      {std::string("\x02\x00" "\x02\x05\x03\x08\x00" "\x01\x52\x02", 10),
-       "block value counts: inconsistent duration aggregates"},
-      {std::string("\x02\x00" "\x02\x05\x05\x0b\x00" "\x01\x52\x02", 10),
-       "block value counts: inconsistent duration aggregates"},
-      {std::string("\x02\x00" "\x02\x05\x05\x0a\x00" "\x01\x52\x00", 10),
-       "block value counts: duration sketch: bucket 0 counts nothing"},
-      {std::string("\x02\x00" "\x02\x05\x05\x0a\x00" "\x01\x52\x02\x00", 11),
-       "block value counts: trailing bytes"},
+
       {std::string("\x01\x00\x00", 3), "block value counts: trailing bytes"},
       {std::string("\x01\x05", 2), "block value counts: 5 keys in 2 bytes"},
       {std::string("\x01\x01x\x00\x00", 5), "block value counts: key 0 has unknown level 120"},
@@ -268,6 +261,36 @@ TEST(BlockValueCountsTest, MalformedInputIsDataLossNamingTheProblem) {
   for (const Case& c : cases) {
     absl::StatusOr<BlockValueCounts> counts = BlockValueCounts::Parse(c.bytes);
     EXPECT_EQ(counts.status(), absl::DataLossError(c.message));
+  }
+}
+
+TEST(BlockValueCountsTest, MalformedDurationsAreDataLossNamingTheProblem) {
+  struct Case {
+    std::string bytes;
+    std::string message;
+  };
+  const std::vector<Case> cases = {
+      {std::string("\x02\x00", 2), "block value counts: truncated duration aggregates"},
+      // Version 2, no keys, then count, min, max, sum (low, high) and the sketch. 5 ns is in
+      // sketch bucket 82.
+      {std::string("\x02\x00" "\x01\x05\x05\x05\x00" "\x00", 8),
+       "block value counts: the duration sketch holds 0 of 1 spans"},
+      {std::string("\x02\x00" "\x00\x00\x00\x00\x00" "\x01\x00\x01", 10),
+       "block value counts: the duration sketch holds 1 of 0 spans"},
+      {std::string("\x02\x00" "\x00\x01\x00\x00\x00" "\x00", 8),
+       "block value counts: inconsistent duration aggregates"},
+      {std::string("\x02\x00" "\x02\x05\x03\x08\x00" "\x01\x52\x02", 10),
+       "block value counts: inconsistent duration aggregates"},
+      {std::string("\x02\x00" "\x02\x05\x05\x0b\x00" "\x01\x52\x02", 10),
+       "block value counts: inconsistent duration aggregates"},
+      {std::string("\x02\x00" "\x02\x05\x05\x0a\x00" "\x01\x52\x00", 10),
+       "block value counts: duration sketch: bucket 0 counts nothing"},
+      {std::string("\x02\x00" "\x02\x05\x05\x0a\x00" "\x01\x52\x02\x00", 11),
+       "block value counts: trailing bytes"},
+  };
+  for (const Case& c : cases) {
+    BlockValueCounts counts = MustParse(c.bytes);  // the keys (none) are fine
+    EXPECT_EQ(counts.Durations().status(), absl::DataLossError(c.message)) << c.message;
   }
 }
 

@@ -1095,8 +1095,9 @@ absl::StatusOr<query::StatisticsResult> SqliteBackend::Statistics(
   // A block inside the range whose spans all match adds its duration aggregates.
   const BlockAnswer answer = [&collector](const BlockBounds&,
                                           const BlockValueCounts& counts) -> std::function<bool()> {
-    if (!counts.durations()) return {};
-    return [&collector, durations = *counts.durations()] {
+    absl::StatusOr<query::DurationAggregates> durations = counts.Durations();
+    if (!durations.ok()) return {};
+    return [&collector, durations = *std::move(durations)] {
       return collector.AddAggregates(durations);
     };
   };
@@ -1116,16 +1117,15 @@ absl::StatusOr<query::HistogramResult> SqliteBackend::Histograms(
   // aggregates and value counts.
   const BlockAnswer answer = [&collector](const BlockBounds& block,
                                           const BlockValueCounts& counts) -> std::function<bool()> {
-    if (!counts.durations() ||
-        collector.BucketKey(block.min_start) != collector.BucketKey(block.max_start)) {
-      return {};
-    }
+    if (collector.BucketKey(block.min_start) != collector.BucketKey(block.max_start)) return {};
+    absl::StatusOr<query::DurationAggregates> durations = counts.Durations();
+    if (!durations.ok()) return {};
     query::BlockCountsFn counts_of = [&counts](const query::Key& key, const auto& fn) {
       return counts.ForEachCount(key, fn);
     };
-    if (!collector.CanAddAggregates(*counts.durations(), counts_of)) return {};
-    return [&collector, &counts, counts_of, start = block.min_start] {
-      return collector.AddAggregates(start, *counts.durations(), counts_of);
+    if (!collector.CanAddAggregates(*durations, counts_of)) return {};
+    return [&collector, counts_of, durations = *std::move(durations), start = block.min_start] {
+      return collector.AddAggregates(start, durations, counts_of);
     };
   };
   RETURN_IF_ERROR(Annotate(

@@ -1308,13 +1308,16 @@ TEST(SqliteAggregatesTest, DurationStatisticsOfBlocksInsideTheRangeAreNotDecoded
   }
 }
 
-TEST(SqliteAggregatesTest, CountsWithoutDurationsAreDecoded) {
+TEST(SqliteAggregatesTest, CountsWithoutReadableDurationsAreDecoded) {
   std::string dir = NewTestDir();
   std::unique_ptr<Backend> backend = ThirtyBlockStore(dir);
-  // Format-1 counts (no keys, no duration aggregates), as a store written before them has.
+  // Format-1 counts (no keys, no duration aggregates), as a store written before them has, and
+  // format-2 counts whose aggregates are cut short.
   sqlite3* raw = nullptr;
   ASSERT_EQ(sqlite3_open(DbPath(dir).c_str(), &raw), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(raw, "UPDATE block_value_counts SET counts = X'0100' WHERE block_id % 3 = 0",
+  ASSERT_EQ(sqlite3_exec(raw,
+                         "UPDATE block_value_counts SET counts = X'0100' WHERE block_id % 3 = 0; "
+                         "UPDATE block_value_counts SET counts = X'020001' WHERE block_id % 3 = 1",
                          nullptr, nullptr, nullptr),
             SQLITE_OK);
   sqlite3_close(raw);
@@ -1323,8 +1326,8 @@ TEST(SqliteAggregatesTest, CountsWithoutDurationsAreDecoded) {
   absl::StatusOr<query::StatisticsResult> got;
   ScanRead read = CountReads(*backend, [&] { got = backend->Statistics(q); });
   ASSERT_TRUE(got.ok()) << got.status();
-  EXPECT_EQ(read.decoded, 10u);
-  EXPECT_EQ(read.counted, 20u);
+  EXPECT_EQ(read.decoded, 20u);
+  EXPECT_EQ(read.counted, 10u);
   EXPECT_EQ(got->at("count"), 300);
 }
 
