@@ -281,7 +281,8 @@ absl::StatusOr<BlockValueCounts> BlockValueCounts::Parse(std::string_view bytes)
     }
     if (!counts.keys_.empty()) {
       const KeyEntry& prev = counts.keys_.back();
-      if (std::make_pair(prev.level, prev.name) >= std::make_pair(static_cast<char>(level), name)) {
+      if (std::make_pair(prev.level, counts.NameOf(prev)) >=
+          std::make_pair(static_cast<char>(level), name)) {
         return Corrupt(fmt::format("key {} out of order", k));
       }
     }
@@ -291,7 +292,8 @@ absl::StatusOr<BlockValueCounts> BlockValueCounts::Parse(std::string_view bytes)
       return Corrupt(fmt::format("key {} has {} values, more than {}", k, value_count,
                                  kMaxCountedValues));
     }
-    KeyEntry entry{static_cast<char>(level), name, in.pos(), static_cast<size_t>(value_count)};
+    KeyEntry entry{static_cast<char>(level), static_cast<size_t>(name.data() - counts.bytes_.data()),
+                   name.size(), in.pos(), static_cast<size_t>(value_count)};
     for (uint64_t v = 0; v < value_count; ++v) {
       uint64_t spans;
       if (!in.SkipValue() || !in.Varint(&spans)) {
@@ -327,10 +329,10 @@ bool BlockValueCounts::ForEachCount(
   std::string_view name;
   if (!StoredName(key, &level, &name)) return false;
   auto it = std::lower_bound(keys_.begin(), keys_.end(), std::make_pair(level, name),
-                             [](const KeyEntry& e, const std::pair<char, std::string_view>& k) {
-                               return std::make_pair(e.level, e.name) < k;
+                             [this](const KeyEntry& e, const std::pair<char, std::string_view>& k) {
+                               return std::make_pair(e.level, NameOf(e)) < k;
                              });
-  if (it == keys_.end() || it->level != level || it->name != name) return true;  // not carried
+  if (it == keys_.end() || it->level != level || NameOf(*it) != name) return true;  // not carried
   if (it->value_count == 0) return false;
   Reader in(bytes_);
   in.Seek(it->values_offset);

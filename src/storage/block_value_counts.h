@@ -73,12 +73,18 @@ class BlockValueCounts {
   static constexpr uint8_t kFormatVersion = 2;
 
  private:
+  // Positions rather than views into bytes_: a short bytes_ lives inside the object (small string
+  // optimisation), so a view would dangle once the counts are moved.
   struct KeyEntry {
-    char level;              // 'r' resource, 's' scope, 'a' span attribute, 'i' intrinsic
-    std::string_view name;   // into bytes_
-    size_t values_offset;    // offset in bytes_ of the first value
-    size_t value_count;      // 0 = not counted
+    char level;            // 'r' resource, 's' scope, 'a' span attribute, 'i' intrinsic
+    size_t name_offset;    // of the name in bytes_
+    size_t name_size;
+    size_t values_offset;  // offset in bytes_ of the first value
+    size_t value_count;    // 0 = not counted
   };
+  std::string_view NameOf(const KeyEntry& e) const {
+    return std::string_view(bytes_).substr(e.name_offset, e.name_size);
+  }
   BlockValueCounts() = default;
 
   std::string bytes_;

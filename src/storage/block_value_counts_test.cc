@@ -217,6 +217,23 @@ TEST(BlockValueCountsTest, FormatOneIsStillReadWithoutDurations) {
   EXPECT_EQ(got, (std::vector<std::pair<query::TagValue, uint64_t>>{{std::string("GET"), 1}}));
 }
 
+TEST(BlockValueCountsTest, ShortCountsKeepTheirKeysWhenMoved) {
+  // 9 bytes: one span attribute "k" with one value, true, on one span. Short enough to live inside
+  // a std::string, which a move relocates.
+  const std::string bytes("\x01\x01" "a\x01k\x01\x03\x01\x01", 9);
+  absl::StatusOr<BlockValueCounts> parsed = BlockValueCounts::Parse(bytes);
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  BlockValueCounts moved = *std::move(parsed);
+  std::vector<BlockValueCounts> elsewhere;
+  elsewhere.push_back(std::move(moved));
+  std::vector<std::pair<query::TagValue, uint64_t>> got;
+  ASSERT_TRUE(elsewhere[0].ForEachCount(K("span.attributes.k"),
+                                        [&](const query::TagValue& v, uint64_t n) {
+                                          got.emplace_back(v, n);
+                                        }));
+  EXPECT_EQ(got, (std::vector<std::pair<query::TagValue, uint64_t>>{{true, 1}}));
+}
+
 TEST(BlockValueCountsTest, EveryTruncationIsDataLoss) {
   std::string bytes = Build(MixedSpans());
   size_t counts_whole = 0;
