@@ -36,7 +36,6 @@ class DurationSketch {
 
   // Adds values (nanoseconds; a negative value counts as 0, NaN is skipped).
   void Add(const std::vector<double>& values);
-  void Add(double value) { Add(std::vector<double>{value}); }
   void Merge(const DurationSketch& other);
 
   uint64_t Count() const { return count_; }

@@ -115,7 +115,7 @@ TEST(DurationSketchTest, RoundTripsAndConsumesExactlyItsBytes) {
     bytes += "rest";
     std::string_view in = bytes;
     DurationSketch back;
-    back.Add(5);  // replaced, not added to
+    back.Add({5});  // replaced, not added to
     ASSERT_TRUE(DurationSketch::ReadFrom(in, back).ok()) << n;
     EXPECT_EQ(back, sketch) << n;
     EXPECT_EQ(in, "rest") << n;

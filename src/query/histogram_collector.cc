@@ -26,11 +26,6 @@ struct BucketState {
   double sketch_max = 0;
 };
 
-bool IsDuration(const std::optional<Key>& key) {
-  return key.has_value() && key->level == KeyLevel::kIntrinsic &&
-         key->intrinsic == Intrinsic::kDuration;
-}
-
 // The distinct scalar values `key` has on `span`: a span counts once per value even when several
 // events carry it.
 std::vector<TagValue> DistinctValues(const Key& key, const model::StoredSpan& span) {
@@ -250,7 +245,7 @@ bool HistogramCollector::TakesAggregates() const {
                          case AggregationFunc::kPercentiles:
                            return !agg.key.has_value() ||
                                   (st.query.approximate && !agg.group_by.has_value() &&
-                                   IsDuration(agg.key));
+                                   IsDurationKey(*agg.key));
                          case AggregationFunc::kRangeCount:
                            return false;
                        }

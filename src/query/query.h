@@ -51,6 +51,11 @@ struct Key {
   bool operator==(const Key& o) const { return text == o.text; }
 };
 
+// The span duration (externalFields.durationNano): the key duration aggregates are kept for.
+inline bool IsDurationKey(const Key& key) {
+  return key.level == KeyLevel::kIntrinsic && key.intrinsic == Intrinsic::kDuration;
+}
+
 enum class Operator {
   kEquals,
   kNotEquals,

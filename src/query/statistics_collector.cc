@@ -31,14 +31,6 @@ struct StatisticsCollector::State {
   DurationSketch sketch;
 };
 
-namespace {
-
-bool IsDuration(const Key& key) {
-  return key.level == KeyLevel::kIntrinsic && key.intrinsic == Intrinsic::kDuration;
-}
-
-}  // namespace
-
 StatisticsCollector::StatisticsCollector(const StatisticsQuery& query)
     : state_(std::make_shared<State>(query)) {}
 
@@ -61,7 +53,7 @@ void StatisticsCollector::Add(const model::StoredSpan& span) {
 
 bool StatisticsCollector::TakesAggregates() const {
   const State& st = *state_;
-  return IsDuration(st.query.key) && (st.percentiles.empty() || st.query.approximate);
+  return IsDurationKey(st.query.key) && (st.percentiles.empty() || st.query.approximate);
 }
 
 bool StatisticsCollector::AddAggregates(const DurationAggregates& durations) {

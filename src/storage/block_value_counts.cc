@@ -292,8 +292,9 @@ absl::StatusOr<BlockValueCounts> BlockValueCounts::Parse(std::string_view bytes)
       return Corrupt(fmt::format("key {} has {} values, more than {}", k, value_count,
                                  kMaxCountedValues));
     }
-    KeyEntry entry{static_cast<char>(level), static_cast<size_t>(name.data() - counts.bytes_.data()),
-                   name.size(), in.pos(), static_cast<size_t>(value_count)};
+    const size_t name_offset = static_cast<size_t>(name.data() - counts.bytes_.data());
+    KeyEntry entry{static_cast<char>(level), name_offset, name.size(), in.pos(),
+                   static_cast<size_t>(value_count)};
     for (uint64_t v = 0; v < value_count; ++v) {
       uint64_t spans;
       if (!in.SkipValue() || !in.Varint(&spans)) {

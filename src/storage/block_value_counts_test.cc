@@ -250,12 +250,14 @@ TEST(BlockValueCountsTest, EveryTruncationIsDataLoss) {
   EXPECT_GT(counts_whole, 5u);  // the aggregates: five varints and a sketch
 }
 
+// Bytes and the DataLoss message they must get.
+struct Malformed {
+  std::string bytes;
+  std::string message;
+};
+
 TEST(BlockValueCountsTest, MalformedInputIsDataLossNamingTheProblem) {
-  struct Case {
-    std::string bytes;
-    std::string message;
-  };
-  const std::vector<Case> cases = {
+  const std::vector<Malformed> cases = {
       {"", "block value counts: empty"},
       {std::string("\x03\x00", 2), "block value counts: unknown format version 3"},
 
@@ -275,18 +277,14 @@ TEST(BlockValueCountsTest, MalformedInputIsDataLossNamingTheProblem) {
       {std::string("\x01\x01" "a\x01k\x01\x01\xff\xff\xff\xff\xff\xff\xff\xff\xff\x7f\x01", 17),
        "block value counts: key 0 value 0 is malformed"},
   };
-  for (const Case& c : cases) {
+  for (const Malformed& c : cases) {
     absl::StatusOr<BlockValueCounts> counts = BlockValueCounts::Parse(c.bytes);
     EXPECT_EQ(counts.status(), absl::DataLossError(c.message));
   }
 }
 
 TEST(BlockValueCountsTest, MalformedDurationsAreDataLossNamingTheProblem) {
-  struct Case {
-    std::string bytes;
-    std::string message;
-  };
-  const std::vector<Case> cases = {
+  const std::vector<Malformed> cases = {
       {std::string("\x02\x00", 2), "block value counts: truncated duration aggregates"},
       // Version 2, no keys, then count, min, max, sum (low, high) and the sketch. 5 ns is in
       // sketch bucket 82.
@@ -305,7 +303,7 @@ TEST(BlockValueCountsTest, MalformedDurationsAreDataLossNamingTheProblem) {
       {std::string("\x02\x00" "\x02\x05\x05\x0a\x00" "\x01\x52\x02\x00", 11),
        "block value counts: trailing bytes"},
   };
-  for (const Case& c : cases) {
+  for (const Malformed& c : cases) {
     BlockValueCounts counts = MustParse(c.bytes);  // the keys (none) are fine
     EXPECT_EQ(counts.Durations().status(), absl::DataLossError(c.message)) << c.message;
   }

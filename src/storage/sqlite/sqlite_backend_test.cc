@@ -160,6 +160,17 @@ int64_t QueryInt(const std::string& db_path, const std::string& sql) {
 
 std::string DbPath(const std::string& dir) { return dir + "/teletrace.db"; }
 
+// Runs `sql` on the database file directly, beside the backend: to age a store or damage it.
+bool ExecSql(const std::string& db_path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  const bool opened = sqlite3_open(db_path.c_str(), &db) == SQLITE_OK;
+  EXPECT_TRUE(opened) << db_path;
+  const bool done = opened && sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK;
+  EXPECT_TRUE(done) << sql << ": " << sqlite3_errmsg(db);
+  sqlite3_close(db);
+  return done;
+}
+
 TEST(SqliteBackendTest, ReopenKeepsDataAndSystemId) {
   std::string dir = NewTestDir();
   std::string system_id;
@@ -227,10 +238,7 @@ TEST(SqliteBackendTest, MigrationFilesAreNumberedInOrder) {
 TEST(SqliteBackendTest, RefusesANewerSchema) {
   std::string dir = NewTestDir();
   MustOpen({{"path", dir}});
-  sqlite3* raw = nullptr;
-  ASSERT_EQ(sqlite3_open(DbPath(dir).c_str(), &raw), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(raw, "PRAGMA user_version = 99", nullptr, nullptr, nullptr), SQLITE_OK);
-  sqlite3_close(raw);
+  ASSERT_TRUE(ExecSql(DbPath(dir), "PRAGMA user_version = 99"));
   absl::StatusOr<std::unique_ptr<Backend>> backend = NewSqliteBackend({{"path", dir}});
   EXPECT_EQ(backend.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(backend.status().message(),
@@ -337,10 +345,7 @@ TEST(SqliteBackendTest, RetentionEndsOnAFileWithoutAutoVacuum) {
   // A database file that already had a table before our first migration keeps auto_vacuum off.
   std::string dir = NewTestDir();
   std::filesystem::create_directories(dir);
-  sqlite3* raw = nullptr;
-  ASSERT_EQ(sqlite3_open(DbPath(dir).c_str(), &raw), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(raw, "CREATE TABLE unrelated (x)", nullptr, nullptr, nullptr), SQLITE_OK);
-  sqlite3_close(raw);
+  ASSERT_TRUE(ExecSql(DbPath(dir), "CREATE TABLE unrelated (x)"));
   std::unique_ptr<Backend> backend = MustOpen(
       {{"path", dir}, {"retention_max_bytes", "1"}, {"block_spans", "10"}});
   ASSERT_EQ(QueryInt(DbPath(dir), "PRAGMA auto_vacuum"), 0);
@@ -489,11 +494,7 @@ TEST(SqliteBackendTest, CorruptBlockIsDataLossNamingTheBlock) {
   std::string dir = NewTestDir();
   std::unique_ptr<Backend> backend = MustOpen({{"path", dir}});
   ASSERT_TRUE(backend->WriteSpans(MakeBatch(0, 10, 1000), 1).ok());
-  sqlite3* raw = nullptr;
-  ASSERT_EQ(sqlite3_open(DbPath(dir).c_str(), &raw), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(raw, "UPDATE blocks SET data = x'0102'", nullptr, nullptr, nullptr),
-            SQLITE_OK);
-  sqlite3_close(raw);
+  ASSERT_TRUE(ExecSql(DbPath(dir), "UPDATE blocks SET data = x'0102'"));
   absl::StatusOr<query::TraceResult> trace = backend->GetTrace({TraceIdOf(0), 0, std::nullopt});
   EXPECT_EQ(trace.status().code(), absl::StatusCode::kDataLoss);
   EXPECT_EQ(trace.status().message(),
@@ -878,14 +879,9 @@ TEST(SqliteBlockSummaryTest, BlocksWrittenBeforeTheMigrationAreDecoded) {
   std::string dir = NewTestDir();
   TenBlockStore(dir);
   // Back to schema version 1, as a store written by a binary without summaries.
-  sqlite3* raw = nullptr;
-  ASSERT_EQ(sqlite3_open(DbPath(dir).c_str(), &raw), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(raw,
-                         "DROP TABLE block_value_counts; DROP TABLE block_summaries; "
-                         "PRAGMA user_version = 1",
-                         nullptr, nullptr, nullptr),
-            SQLITE_OK);
-  sqlite3_close(raw);
+  ASSERT_TRUE(ExecSql(DbPath(dir),
+                      "DROP TABLE block_value_counts; DROP TABLE block_summaries; "
+                      "PRAGMA user_version = 1"));
   std::unique_ptr<Backend> backend =
       MustOpen({{"path", dir}, {"block_spans", "100"}, {"retention_max_age", "0"}});
   EXPECT_EQ(QueryInt(DbPath(dir), "PRAGMA user_version"),
@@ -910,12 +906,7 @@ TEST(SqliteBlockSummaryTest, BlocksWrittenBeforeTheMigrationAreDecoded) {
 TEST(SqliteBlockSummaryTest, CorruptSummaryOnlyCostsTheDecode) {
   std::string dir = NewTestDir();
   std::unique_ptr<Backend> backend = TenBlockStore(dir);
-  sqlite3* raw = nullptr;
-  ASSERT_EQ(sqlite3_open(DbPath(dir).c_str(), &raw), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(raw, "UPDATE block_summaries SET terms = x'0900'", nullptr, nullptr,
-                         nullptr),
-            SQLITE_OK);
-  sqlite3_close(raw);
+  ASSERT_TRUE(ExecSql(DbPath(dir), "UPDATE block_summaries SET terms = x'0900'"));
   std::vector<std::string> ids;
   EXPECT_EQ(BlocksRead(*backend,
                        [&] {
@@ -1148,12 +1139,7 @@ TEST(SqliteValueCountsTest, BlocksWrittenBeforeTheMigrationAreDecoded) {
   std::string dir = NewTestDir();
   TenBlockStore(dir);
   // Back to schema version 2, as a store written by a binary without value counts.
-  sqlite3* raw = nullptr;
-  ASSERT_EQ(sqlite3_open(DbPath(dir).c_str(), &raw), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(raw, "DROP TABLE block_value_counts; PRAGMA user_version = 2", nullptr,
-                         nullptr, nullptr),
-            SQLITE_OK);
-  sqlite3_close(raw);
+  ASSERT_TRUE(ExecSql(DbPath(dir), "DROP TABLE block_value_counts; PRAGMA user_version = 2"));
   std::unique_ptr<Backend> backend =
       MustOpen({{"path", dir}, {"block_spans", "100"}, {"retention_max_age", "0"}});
   EXPECT_EQ(QueryInt(DbPath(dir), "SELECT count(*) FROM block_value_counts"), 0);
@@ -1313,14 +1299,9 @@ TEST(SqliteAggregatesTest, CountsWithoutReadableDurationsAreDecoded) {
   std::unique_ptr<Backend> backend = ThirtyBlockStore(dir);
   // Format-1 counts (no keys, no duration aggregates), as a store written before them has, and
   // format-2 counts whose aggregates are cut short.
-  sqlite3* raw = nullptr;
-  ASSERT_EQ(sqlite3_open(DbPath(dir).c_str(), &raw), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(raw,
-                         "UPDATE block_value_counts SET counts = X'0100' WHERE block_id % 3 = 0; "
-                         "UPDATE block_value_counts SET counts = X'020001' WHERE block_id % 3 = 1",
-                         nullptr, nullptr, nullptr),
-            SQLITE_OK);
-  sqlite3_close(raw);
+  ASSERT_TRUE(ExecSql(DbPath(dir),
+                      "UPDATE block_value_counts SET counts = X'0100' WHERE block_id % 3 = 0; "
+                      "UPDATE block_value_counts SET counts = X'020001' WHERE block_id % 3 = 1"));
   query::StatisticsQuery q{KeyOf("externalFields.durationNano"), {0, 2000000}, {}, {}, false};
   q.wanted.push_back(*query::ParseStatistic("count", "desiredStatistics"));
   absl::StatusOr<query::StatisticsResult> got;
@@ -1334,12 +1315,8 @@ TEST(SqliteAggregatesTest, CountsWithoutReadableDurationsAreDecoded) {
 TEST(SqliteValueCountsTest, CorruptCountsOnlyCostTheDecode) {
   std::string dir = NewTestDir();
   std::unique_ptr<Backend> backend = TenBlockStore(dir);
-  sqlite3* raw = nullptr;
-  ASSERT_EQ(sqlite3_open(DbPath(dir).c_str(), &raw), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(raw, "UPDATE block_value_counts SET counts = x'0900' WHERE block_id <= 3",
-                         nullptr, nullptr, nullptr),
-            SQLITE_OK);
-  sqlite3_close(raw);
+  ASSERT_TRUE(ExecSql(DbPath(dir),
+                      "UPDATE block_value_counts SET counts = x'0900' WHERE block_id <= 3"));
   query::TagValuesQuery q{KeyOf("span.attributes.http.method"), std::nullopt, {}, 0};
   TagValuesRead read = ReadTagValues(*backend, q);
   ASSERT_TRUE(read.result.ok()) << read.result.status();
