@@ -124,4 +124,24 @@ absl::Status DurationSketch::ReadFrom(std::string_view& in, DurationSketch& out)
   return absl::OkStatus();
 }
 
+absl::StatusOr<DurationSketch> DurationSketch::FromBuckets(
+    std::vector<std::pair<uint32_t, uint64_t>> buckets) {
+  std::sort(buckets.begin(), buckets.end());
+  DurationSketch out;
+  for (size_t b = 0; b < buckets.size(); ++b) {
+    const uint32_t index = buckets[b].first;
+    const uint64_t n = buckets[b].second;
+    auto refuse = [&](std::string_view why) {
+      return absl::InvalidArgumentError(fmt::format("duration sketch: bucket {} {}", index, why));
+    };
+    if (index >= kMaxBuckets) return refuse(fmt::format("is past the last ({})", kMaxBuckets - 1));
+    if (b > 0 && buckets[b - 1].first == index) return refuse("is given twice");
+    if (n == 0) return refuse("counts nothing");
+    if (n > UINT64_MAX - out.count_) return refuse("overflows the total count");
+    out.buckets_.emplace_back(index, n);
+    out.count_ += n;
+  }
+  return out;
+}
+
 }  // namespace teletrace::query

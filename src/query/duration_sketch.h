@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 
 namespace teletrace::query {
 
@@ -51,6 +52,11 @@ class DurationSketch {
   // problem on truncated input, an index out of order or past kMaxBuckets, a zero count or a total
   // that overflows 64 bits.
   static absl::Status ReadFrom(std::string_view& in, DurationSketch& out);
+  // A sketch from (bucket index, count) pairs in any order, e.g. counted by another engine.
+  // InvalidArgument naming the problem for an index past kMaxBuckets, an index given twice, a zero
+  // count or a total that overflows 64 bits.
+  static absl::StatusOr<DurationSketch> FromBuckets(
+      std::vector<std::pair<uint32_t, uint64_t>> buckets);
 
   static uint32_t BucketOf(double value);
   bool operator==(const DurationSketch&) const = default;

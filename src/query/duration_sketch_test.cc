@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <random>
 #include <string>
 #include <vector>
@@ -143,6 +144,35 @@ TEST(DurationSketchTest, MalformedInputIsDataLossNamingTheProblem) {
     DurationSketch sketch;
     EXPECT_EQ(DurationSketch::ReadFrom(in, sketch), absl::DataLossError(c.message)) << c.message;
   }
+}
+
+TEST(DurationSketchTest, FromBucketsEqualsAddingTheValues) {
+  const std::vector<double> values = {0, 1, 1, 250, 251, 1e6, 1e6, 1e6, 3.5e9};
+  DurationSketch added;
+  added.Add(values);
+  std::map<uint32_t, uint64_t> counted;
+  for (double v : values) ++counted[DurationSketch::BucketOf(v)];
+  std::vector<std::pair<uint32_t, uint64_t>> pairs(counted.begin(), counted.end());
+  std::reverse(pairs.begin(), pairs.end());  // any order
+  absl::StatusOr<DurationSketch> built = DurationSketch::FromBuckets(pairs);
+  ASSERT_TRUE(built.ok()) << built.status();
+  EXPECT_EQ(*built, added);
+  EXPECT_EQ(built->Count(), values.size());
+}
+
+TEST(DurationSketchTest, FromBucketsRefusesWhatNoSketchHolds) {
+  using Pairs = std::vector<std::pair<uint32_t, uint64_t>>;
+  EXPECT_EQ(DurationSketch::FromBuckets(Pairs{{2230, 1}}).status(),
+            absl::InvalidArgumentError("duration sketch: bucket 2230 is past the last (2229)"));
+  EXPECT_EQ(DurationSketch::FromBuckets(Pairs{{7, 1}, {7, 2}}).status(),
+            absl::InvalidArgumentError("duration sketch: bucket 7 is given twice"));
+  EXPECT_EQ(DurationSketch::FromBuckets(Pairs{{3, 0}}).status(),
+            absl::InvalidArgumentError("duration sketch: bucket 3 counts nothing"));
+  EXPECT_EQ(DurationSketch::FromBuckets(Pairs{{1, UINT64_MAX}, {2, 1}}).status(),
+            absl::InvalidArgumentError("duration sketch: bucket 2 overflows the total count"));
+  absl::StatusOr<DurationSketch> empty = DurationSketch::FromBuckets({});
+  ASSERT_TRUE(empty.ok());
+  EXPECT_TRUE(empty->Empty());
 }
 
 }  // namespace

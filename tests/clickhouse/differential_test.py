@@ -321,6 +321,25 @@ class Comparison:
             self.failures.append((what, path, body, (sa, ra), (sb, rb)))
         return sa, ra
 
+    def within_one_percent(self, what, path, body):
+        """Percentiles asked with "approximate": true of b against a's exact answer: every number
+        within 1% (the documented bound), every other part of the answer equal."""
+        sa, ra = request("POST", self.a.base + path, dict(body, approximate=False))
+        sb, rb = request("POST", self.b.base + path, dict(body, approximate=True))
+        self.checks += 1
+
+        def close(x, y):
+            if isinstance(x, dict) and isinstance(y, dict):
+                return x.keys() == y.keys() and all(close(x[k], y[k]) for k in x)
+            if isinstance(x, list) and isinstance(y, list):
+                return len(x) == len(y) and all(close(u, v) for u, v in zip(x, y))
+            if isinstance(x, (int, float)) and isinstance(y, (int, float)):
+                return abs(x - y) <= 0.01 * abs(x)
+            return x == y
+
+        if sa != 200 or sa != sb or not close(ra, rb):
+            self.failures.append((what, path, body, (sa, ra), (sb, rb)))
+
     def search_all(self, what, body, page_size):
         body = dict(body, pageSize=page_size)
         pages = 0
@@ -503,6 +522,37 @@ def main():
                         "ratio_ranges": {"func": "RANGE_COUNT", "key": "span.attributes.ratio",
                                          "aggregationParameters": {"bounds": [0.25, 0.5, 0.75]}}}}
             cmp.same(f"histograms {i}", "POST", "/v1/histograms", body)
+        # What the search page asks on every load, with the filters an engine can decide exactly
+        # (span kind and status, trace id, duration): the Elasticsearch backend pushes these down.
+        decided = [[]] + [c for c in cases if c[0]["keyValueFilter"]["key"] in (
+            "span.kind", "span.status.code") or c[0]["keyValueFilter"] == {
+                "key": "span.traceId", "operator": "equals", "value": f"{3:032x}"}]
+        for op, v in [("gte", 3_000_000), ("lt", 2_000_000), ("equals", 1_000_000)]:
+            decided.append([{"keyValueFilter": {"key": "externalFields.durationNano",
+                                                "operator": op, "value": v}}])
+        for i, filters in enumerate(decided):
+            body = {"timeframe": timeframe, "filters": filters,
+                    "desiredStatistics": ["min", "max", "avg", "sum", "count"]}
+            cmp.same(f"duration statistics {i}", "POST",
+                     "/v1/tags/externalFields.durationNano/statistics", body)
+            body = {"timeframe": timeframe, "filters": filters, "interval": 50_000_000,
+                    "intervalKey": "span.startTimeUnixNano",
+                    "aggregations": {
+                        "count": {"func": "COUNT"},
+                        "by_status": {"func": "COUNT", "groupBy": "span.status.code"},
+                        "by_kind": {"func": "COUNT", "groupBy": "span.kind", "maxGroups": 2}}}
+            cmp.same(f"count histograms {i}", "POST", "/v1/histograms", body)
+            body = {"timeframe": timeframe, "filters": filters,
+                    "desiredStatistics": ["p50", "p90", "p99", "max"]}
+            cmp.within_one_percent(f"approximate duration percentiles {i}",
+                                   "/v1/tags/externalFields.durationNano/statistics", body)
+            body = {"timeframe": timeframe, "filters": filters, "interval": 50_000_000,
+                    "intervalKey": "span.startTimeUnixNano",
+                    "aggregations": {
+                        "count": {"func": "COUNT"},
+                        "latency": {"func": "PERCENTILES", "key": "externalFields.durationNano",
+                                    "aggregationParameters": {"percentiles": [50, 99]}}}}
+            cmp.within_one_percent(f"approximate latency histogram {i}", "/v1/histograms", body)
         status_a, info_a = request("GET", sqlite.base + "/v1/system-info")
         status_b, info_b = request("GET", other.base + "/v1/system-info")
         cmp.checks += 1

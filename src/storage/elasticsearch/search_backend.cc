@@ -20,8 +20,11 @@
 #include "common/uuid.h"
 #include "fmt/format.h"
 #include "nlohmann/json.hpp"
+#include "query/duration_sketch.h"
 #include "query/engine.h"
+#include "query/values.h"
 #include "spdlog/spdlog.h"
+#include "storage/elasticsearch/search_aggregations.h"
 #include "storage/elasticsearch/search_http.h"
 #include "storage/elasticsearch/search_query.h"
 #include "storage/elasticsearch/search_response.h"
@@ -35,7 +38,7 @@ using json = nlohmann::json;
 using model::StoredSpan;
 
 constexpr uint64_t kNanosPerDay = uint64_t{86400} * 1000000000;
-constexpr int kTemplateVersion = 1;
+constexpr int kTemplateVersion = kQueryFieldsSchema;
 // Days a range may cover before a query names the wildcard instead of each daily index.
 constexpr uint64_t kMaxNamedDays = 31;
 // Hits per search request while paging (Elasticsearch's default index.max_result_window bounds
@@ -82,6 +85,16 @@ int MajorOf(std::string_view number) {
   int major = 0;
   std::from_chars(number.data(), number.data() + number.size(), major);
   return major;
+}
+
+// The mappings of the fields aggregations are pushed down to (search_query.h kQueryFieldsSchema):
+// doc values only, since only aggregations and the exact clauses read them.
+json QueryFieldMappings() {
+  json keyword = {{"type", "keyword"}};
+  return {{"status", keyword},
+          {"kind", keyword},
+          {"dur", {{"type", "long"}}},
+          {"dur_bucket", {{"type", "short"}}}};
 }
 
 class SearchBackend final : public Backend {
@@ -156,7 +169,7 @@ class SearchBackend final : public Backend {
     RETURN_IF_ERROR(PrepareRead());
     query::SpanMatcher matcher(filters);
     json clauses = FilterClauses(filters);
-    if (range) clauses.push_back(RangeClause(*range));
+    if (range) clauses.push_back(StartRangeClause(*range));
     return Scan(IndicesFor(range), BoolQuery(std::move(clauses)), json::array({{{"id", "asc"}}}),
                 kScanPageHits, json(), [&](StoredSpan&& s) {
                   if (matcher.Matches(s)) fn(s);
@@ -181,7 +194,7 @@ class SearchBackend final : public Backend {
     const size_t hits = q.filters.empty() ? q.page_size + 1 : kScanPageHits;
     size_t matched = 0;
     json clauses = FilterClauses(q.filters);
-    clauses.push_back(RangeClause(q.range));
+    clauses.push_back(StartRangeClause(q.range));
     RETURN_IF_ERROR(Scan(IndicesFor(q.range), BoolQuery(std::move(clauses)),
                          std::move(sort), hits, std::move(after), [&](StoredSpan&& s) {
                            if (!matcher.Matches(s)) return true;
@@ -206,6 +219,37 @@ class SearchBackend final : public Backend {
     if (!found) return absl::NotFoundError(fmt::format("trace {} not found", ToHex(q.trace_id)));
     return std::move(collector).Finish();
   }
+
+  // The aggregations: pushed down to the engine where it answers exactly what the scan engine
+  // would (search_aggregations.h), else the scan engine over the selected spans.
+  absl::StatusOr<query::TagValuesResult> TagValues(const query::TagValuesQuery& q) override {
+    ASSIGN_OR_RETURN(std::optional<query::TagValuesResult> pushed,
+                     PushDown<query::TagValuesResult>(
+                         TagValuesRequest(q), IndicesFor(q.range),
+                         [&](const json& answer) { return ReadTagValues(answer, q); }));
+    if (pushed) return std::move(*pushed);
+    return Backend::TagValues(q);
+  }
+
+  absl::StatusOr<query::StatisticsResult> Statistics(const query::StatisticsQuery& q) override {
+    ASSIGN_OR_RETURN(std::optional<query::StatisticsResult> pushed,
+                     PushDown<query::StatisticsResult>(
+                         StatisticsRequest(q), IndicesFor(q.range),
+                         [&](const json& answer) { return ReadStatistics(answer, q); }));
+    if (pushed) return std::move(*pushed);
+    return Backend::Statistics(q);
+  }
+
+  absl::StatusOr<query::HistogramResult> Histograms(const query::HistogramQuery& q) override {
+    ASSIGN_OR_RETURN(std::optional<query::HistogramResult> pushed,
+                     PushDown<query::HistogramResult>(
+                         HistogramsRequest(q), IndicesFor(q.range),
+                         [&](const json& answer) { return ReadHistograms(answer, q); }));
+    if (pushed) return std::move(*pushed);
+    return Backend::Histograms(q);
+  }
+
+  uint64_t pushed_down() const { return pushed_down_.load(std::memory_order_relaxed); }
 
   absl::StatusOr<std::string> SystemId() override {
     RETURN_IF_ERROR(EnsureReady());
@@ -353,6 +397,16 @@ class SearchBackend final : public Backend {
                       {"doc_values", false}};
     json sort_only = {{"type", "keyword"}, {"index", false}};
     json number = {{"type", "long"}};  // Ordered() values
+    json properties = QueryFieldMappings();
+    properties.update({{"trace_id", term_only},
+                       {"id", sort_only},  // the sort tie-breaker
+                       {"start", number},
+                       {"duration", number},
+                       {"service", keyword},
+                       {"name", keyword},
+                       {"attr_keys", term_only},
+                       {"attr_values", term_only},
+                       {"span", {{"type", "binary"}}}});
     json body = {
         {"index_patterns", json::array({spans_pattern_})},
         {"priority", 200},
@@ -373,20 +427,27 @@ class SearchBackend final : public Backend {
             // The indexed fields are for queries only; _source keeps the encoded span.
             {"_source", {{"excludes", json::array({"trace_id", "id", "start", "duration",
                                                    "service", "name", "attr_keys",
-                                                   "attr_values"})}}},
-            {"properties",
-             {{"trace_id", term_only},
-              {"id", sort_only},  // the sort tie-breaker
-              {"start", number},
-              {"duration", number},
-              {"service", keyword},
-              {"name", keyword},
-              {"attr_keys", term_only},
-              {"attr_values", term_only},
-              {"span", {{"type", "binary"}}}}}}}}}};
-    return SendJson("PUT", "/_index_template/" + settings_.index_prefix + "-spans", body.dump(),
-                    "install the index template")
-        .status();
+                                                   "attr_values", "status", "kind", "dur",
+                                                   "dur_bucket"})}}},
+            // Marks indices whose every document has the query fields (older indices get the
+            // fields added to their mapping, not this).
+            {"_meta", {{"teletrace_schema", kQueryFieldsSchema}}},
+            {"properties", properties}}}}}};
+    RETURN_IF_ERROR(SendJson("PUT", "/_index_template/" + settings_.index_prefix + "-spans",
+                             body.dump(), "install the index template")
+                        .status());
+    // Indices created by an older template (schema 1) refuse documents with fields their strict
+    // mapping lacks: add them. Their older documents lack the fields, so their _meta stays as it
+    // is and aggregations over them are not pushed down (HaveQueryFields).
+    ASSIGN_OR_RETURN(
+        SearchResponse added,
+        http_.Send("PUT",
+                   "/" + spans_pattern_ +
+                       "/_mapping?ignore_unavailable=true&allow_no_indices=true",
+                   json{{"properties", QueryFieldMappings()}}.dump(),
+                   "add the query fields to the span indices"));
+    if (added.status == 404) return absl::OkStatus();
+    return Check(added, "add the query fields to the span indices");
   }
 
   absl::Status CreateMeta() {
@@ -452,6 +513,14 @@ class SearchBackend final : public Backend {
       AppendJsonString(&body, model::ServiceName(*s.resource));
       body += ",\"name\":";
       AppendJsonString(&body, s.span.name);
+      // The duration as the query engine compares it (int64), and its sketch bucket.
+      const auto dur = static_cast<int64_t>(s.span.DurationNano());
+      fmt::format_to(
+          std::back_inserter(body), ",\"status\":\"{}\",\"kind\":\"{}\",\"dur\":{},\"dur_bucket\":{}",
+          std::get<std::string>(
+              query::SpanIntrinsicValue(query::Intrinsic::kStatusCode, s).value),
+          std::get<std::string>(query::SpanIntrinsicValue(query::Intrinsic::kKind, s).value),
+          dur, query::DurationSketch::BucketOf(static_cast<double>(dur)));
       keys.clear();
       values.clear();
       AddAttributeTerms(s, &keys, &values);
@@ -506,12 +575,6 @@ class SearchBackend final : public Backend {
     return names;
   }
 
-  static json RangeClause(const query::TimeRange& range) {
-    return {{"range",
-             {{"start", {{"gte", Ordered(range.start_unix_nano)},
-                         {"lte", Ordered(range.end_unix_nano)}}}}}};
-  }
-
   // The engine clauses for `filters`: each selects a superset of what its filter matches
   // (search_query.h), and the matcher runs on every span returned.
   static json FilterClauses(const std::vector<query::Filter>& filters) {
@@ -560,6 +623,48 @@ class SearchBackend final : public Backend {
     }
   }
 
+  // The engine's answer to `request` over `indices` as `read` reads it; nullopt without a request,
+  // when an index lacks the query fields, or when `read` finds the answer could not be exact.
+  template <typename Result, typename Read>
+  absl::StatusOr<std::optional<Result>> PushDown(const std::optional<json>& request,
+                                                 const std::string& indices, const Read& read) {
+    if (!request) return std::nullopt;
+    RETURN_IF_ERROR(PrepareRead());
+    ASSIGN_OR_RETURN(bool have_fields, HaveQueryFields(indices));
+    if (!have_fields) return std::nullopt;
+    ASSIGN_OR_RETURN(json answer,
+                     SendJson("POST",
+                              "/" + indices +
+                                  "/_search?ignore_unavailable=true&allow_no_indices=true&"
+                                  "filter_path=hits.total,aggregations",
+                              request->dump(), "aggregate spans"));
+    ASSIGN_OR_RETURN(std::optional<Result> result, read(answer));
+    if (result) pushed_down_.fetch_add(1, std::memory_order_relaxed);
+    return result;
+  }
+
+  // Whether every existing index of `indices` was created with the query fields (its mapping's
+  // _meta names kQueryFieldsSchema or later).
+  absl::StatusOr<bool> HaveQueryFields(const std::string& indices) {
+    ASSIGN_OR_RETURN(json mappings,
+                     SendJson("GET",
+                              "/" + indices +
+                                  "/_mapping?ignore_unavailable=true&allow_no_indices=true&"
+                                  "filter_path=*.mappings._meta,*.mappings.dynamic",
+                              "", "read the span index mappings"));
+    if (!mappings.is_object()) return false;
+    for (const auto& [name, index] : mappings.items()) {
+      const json* mapping = Member(index, "mappings");
+      const json* meta = mapping != nullptr ? Member(*mapping, "_meta") : nullptr;
+      const json* schema = meta != nullptr ? Member(*meta, "teletrace_schema") : nullptr;
+      if (schema == nullptr || !schema->is_number_integer() ||
+          schema->get<int64_t>() < kQueryFieldsSchema) {
+        return false;
+      }
+    }
+    return true;
+  }
+
   absl::StatusOr<std::vector<DailyIndex>> ListDailyIndices() {
     ASSIGN_OR_RETURN(
         SearchResponse r,
@@ -597,11 +702,17 @@ class SearchBackend final : public Backend {
   std::atomic<uint64_t> written_{0};    // successful WriteSpans calls
   std::atomic<uint64_t> refreshed_{0};  // how many of them the last refresh covered
   std::mutex refresh_mu_;
+  std::atomic<uint64_t> pushed_down_{0};  // aggregations the engine answered
   std::mutex merged_mu_;
   std::set<std::string> merged_;  // daily indices force-merged by this process
 };
 
 }  // namespace
+
+uint64_t PushedDownAggregations(const Backend& backend) {
+  const auto* search = dynamic_cast<const SearchBackend*>(&backend);
+  return search != nullptr ? search->pushed_down() : 0;
+}
 
 absl::StatusOr<std::unique_ptr<Backend>> NewSearchBackend(const BackendSettings& settings) {
   ASSIGN_OR_RETURN(SearchSettings parsed, ParseSearchSettings(settings));

@@ -10,8 +10,9 @@
 // codec, base64) beside the indexed fields queries use (trace id, start, duration, service, name),
 // so every field round-trips exactly. Time ranges, trace ids, sorting and paging (search_after,
 // no max_result_window limit) run inside the engine, and filters narrow what it returns
-// (search_query.h: superset clauses, the scan engine's matcher decides); the aggregations are
-// evaluated by the scan engine over the spans the engine returns (storage.h's fallback).
+// (search_query.h: superset clauses, the scan engine's matcher decides). Aggregations the engine
+// can answer exactly (search_aggregations.h) are pushed down to it; the others are evaluated by
+// the scan engine over the spans the engine returns (storage.h's fallback).
 //
 // Writes: `_bulk` with `create` actions whose _id is the trace id and span id, so a span already
 // stored is skipped (409) and retries are harmless. WriteSpans returns OK only when every item was
@@ -36,5 +37,10 @@ namespace teletrace::storage::elasticsearch {
 // PermissionDenied when the engine rejects the credentials; FailedPrecondition for an engine
 // older than Elasticsearch 8 or OpenSearch 2.
 absl::StatusOr<std::unique_ptr<Backend>> NewSearchBackend(const BackendSettings& settings);
+
+// How many tag values, statistics and histogram requests `backend` (made by NewSearchBackend; 0 for
+// any other) answered with the engine's own aggregations rather than by scanning
+// (search_aggregations.h).
+uint64_t PushedDownAggregations(const Backend& backend);
 
 }  // namespace teletrace::storage::elasticsearch

@@ -7,16 +7,20 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
+#include <map>
 #include <atomic>
 #include <cstdlib>
 
 #include "common/ids.h"
+#include "absl/time/time.h"
 #include "common/time_util.h"
 #include "fmt/format.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "storage/elasticsearch/search_http.h"
+#include "query/engine.h"
 #include "storage/elasticsearch/search_settings.h"
 #include "storage/testing/conformance_suite.h"
 
@@ -289,6 +293,218 @@ TEST(SearchBackendTest, ValuesTooLongToIndexAreStoredAndFound) {
   ASSERT_TRUE(found.ok()) << found.status();
   ASSERT_EQ(found->spans.size(), 1u);
   EXPECT_EQ(found->spans[0].span, span);
+}
+
+// Spans over 10 s from `start`: statuses, kinds and durations (1 µs to ~1 s) in several
+// proportions, and an attribute the push-down cannot decide.
+model::SpanBatch AggregationBatch(uint64_t start, size_t n) {
+  model::SpanBatch batch;
+  auto& rs = batch.resource_spans.emplace_back();
+  rs.resource.attributes.push_back({"service.name", "checkout"});
+  auto& ss = rs.scope_spans.emplace_back();
+  for (size_t i = 0; i < n; ++i) {
+    model::Span& s = ss.spans.emplace_back();
+    s.trace_id[15] = static_cast<uint8_t>(i % 7 + 1);
+    s.span_id[6] = static_cast<uint8_t>(i / 256);
+    s.span_id[7] = static_cast<uint8_t>(i % 256);
+    s.name = "op";
+    s.kind = static_cast<model::SpanKind>(i % 3 + 1);
+    s.status.code = static_cast<model::StatusCode>(i % 5 == 0 ? 2 : i % 2);
+    s.start_time_unix_nano = start + (i * 7919 % 10000) * 1000000;
+    s.end_time_unix_nano = s.start_time_unix_nano + 1000 + (i * i * 104729) % 1000000000;
+    s.attributes.push_back({"user", static_cast<int64_t>(i % 11)});
+  }
+  return batch;
+}
+
+query::Filter IntrinsicFilter(query::Intrinsic intrinsic, std::string text, query::Operator op,
+                              query::Scalar value) {
+  query::Filter f;
+  f.key.intrinsic = intrinsic;
+  f.key.text = std::move(text);
+  f.op = op;
+  f.value = std::move(value);
+  return f;
+}
+
+query::Key IntrinsicKey(query::Intrinsic intrinsic, std::string text) {
+  query::Key k;
+  k.intrinsic = intrinsic;
+  k.text = std::move(text);
+  return k;
+}
+
+// Percentile answers within the sketch's bound of the exact ones; every other value equal.
+void ExpectWithinSketchBound(const std::map<std::string, double>& got,
+                             const std::map<std::string, double>& exact) {
+  ASSERT_EQ(got.size(), exact.size());
+  for (const auto& [name, value] : exact) {
+    ASSERT_TRUE(got.count(name)) << name;
+    EXPECT_LE(std::abs(got.at(name) - value), 0.01 * std::abs(value)) << name;
+  }
+}
+
+TEST(SearchBackendTest, AggregationsArePushedDownAndEqualTheScanEngine) {
+  REQUIRE_NODE();
+  std::unique_ptr<Backend> backend = MustOpen(TestSettings());
+  ASSERT_NE(backend, nullptr);
+  const uint64_t start = (NowUnixNano() / 1000000000 - 60) * 1000000000;
+  ASSERT_TRUE(backend->WriteSpans(AggregationBatch(start, 600), start).ok());
+  const query::TimeRange range{start + 500000000, start + 9000000000};
+  const query::Filter error = IntrinsicFilter(query::Intrinsic::kStatusCode, "span.status.code",
+                                              query::Operator::kEquals, std::string("Error"));
+  const query::Filter not_server = IntrinsicFilter(query::Intrinsic::kKind, "span.kind",
+                                                   query::Operator::kNotEquals,
+                                                   std::string("Server"));
+  const query::Filter slow =
+      IntrinsicFilter(query::Intrinsic::kDuration, "externalFields.durationNano",
+                      query::Operator::kGte, int64_t{200000000});
+  query::Filter by_user;
+  by_user.key.level = query::KeyLevel::kSpan;
+  by_user.key.name = "user";
+  by_user.key.text = "span.attributes.user";
+  by_user.value = int64_t{3};
+  const query::Key duration = IntrinsicKey(query::Intrinsic::kDuration,
+                                           "externalFields.durationNano");
+  uint64_t pushed = PushedDownAggregations(*backend);
+  auto expect_pushed = [&](bool yes) {
+    const uint64_t now = PushedDownAggregations(*backend);
+    EXPECT_EQ(now, pushed + (yes ? 1 : 0));
+    pushed = now;
+  };
+
+  // Statistics: exact ones pushed down with every exactly decided filter, equal to the engine's.
+  for (const std::vector<query::Filter>& filters :
+       std::vector<std::vector<query::Filter>>{{}, {error}, {not_server, slow}, {by_user}}) {
+    query::StatisticsQuery q;
+    q.key = duration;
+    q.range = range;
+    q.filters = filters;
+    for (const char* name : {"count", "min", "max", "avg", "sum"}) q.wanted.push_back({name, 0});
+    query::StatisticsCollector oracle(q);
+    ASSERT_TRUE(backend->ScanSpans(range, filters, [&](const auto& s) { oracle.Add(s); }).ok());
+    absl::StatusOr<query::StatisticsResult> got = backend->Statistics(q);
+    ASSERT_TRUE(got.ok()) << got.status();
+    EXPECT_EQ(*got, std::move(oracle).Finish());
+    EXPECT_EQ(got->at("count") > 0, true);
+    expect_pushed(filters.empty() || filters[0].key.level == query::KeyLevel::kIntrinsic);
+  }
+
+  // Percentiles: pushed down only when approximate, then within the sketch's 1%.
+  for (bool approximate : {false, true}) {
+    query::StatisticsQuery q;
+    q.key = duration;
+    q.range = range;
+    q.wanted = {{"p50", 50}, {"p99", 99}, {"max", 0}};
+    q.approximate = approximate;
+    query::StatisticsCollector oracle(q);
+    ASSERT_TRUE(backend->ScanSpans(range, {}, [&](const auto& s) { oracle.Add(s); }).ok());
+    const query::StatisticsResult exact = std::move(oracle).Finish();
+    absl::StatusOr<query::StatisticsResult> got = backend->Statistics(q);
+    ASSERT_TRUE(got.ok()) << got.status();
+    ExpectWithinSketchBound(*got, exact);
+    EXPECT_EQ(got->at("max"), exact.at("max"));
+    expect_pushed(approximate);
+  }
+
+  // Histograms: counts, counts by status, approximate latency percentiles.
+  query::HistogramQuery h;
+  h.range = range;
+  h.interval_nano = 1000000000;
+  h.filters = {not_server};
+  h.approximate = true;
+  query::Aggregation count;
+  count.label = "count";
+  query::Aggregation by_status;
+  by_status.label = "by status";
+  by_status.group_by = IntrinsicKey(query::Intrinsic::kStatusCode, "span.status.code");
+  by_status.max_groups = 2;
+  query::Aggregation latency;
+  latency.label = "latency";
+  latency.func = query::AggregationFunc::kPercentiles;
+  latency.key = duration;
+  latency.percentiles = {50, 95};
+  h.aggregations = {count, by_status, latency};
+  query::HistogramCollector histogram_oracle(h);
+  ASSERT_TRUE(
+      backend->ScanSpans(range, h.filters, [&](const auto& s) { histogram_oracle.Add(s); }).ok());
+  const query::HistogramResult exact = std::move(histogram_oracle).Finish();
+  absl::StatusOr<query::HistogramResult> got = backend->Histograms(h);
+  ASSERT_TRUE(got.ok()) << got.status();
+  ASSERT_EQ(got->size(), 3u);
+  EXPECT_EQ((*got)[0], exact[0]);
+  EXPECT_EQ((*got)[1], exact[1]);
+  ASSERT_EQ((*got)[2].buckets.size(), exact[2].buckets.size());
+  EXPECT_EQ((*got)[2].buckets.size(), 9u);
+  for (size_t i = 0; i < exact[2].buckets.size(); ++i) {
+    EXPECT_EQ((*got)[2].buckets[i].bucket_key, exact[2].buckets[i].bucket_key);
+    ExpectWithinSketchBound(std::get<std::map<std::string, double>>((*got)[2].buckets[i].data),
+                            std::get<std::map<std::string, double>>(exact[2].buckets[i].data));
+  }
+  expect_pushed(true);
+  h.aggregations.assign(1, query::Aggregation());
+  h.aggregations[0].label = "users";
+  h.aggregations[0].func = query::AggregationFunc::kDistinctCount;
+  h.aggregations[0].key = by_user.key;
+  ASSERT_TRUE(backend->Histograms(h).ok());
+  expect_pushed(false);
+
+  // Tag values of the status and the kind; an attribute's are scanned.
+  for (const query::Key& key : {IntrinsicKey(query::Intrinsic::kStatusCode, "span.status.code"),
+                                IntrinsicKey(query::Intrinsic::kKind, "span.kind"),
+                                by_user.key}) {
+    query::TagValuesQuery q;
+    q.key = key;
+    q.range = range;
+    q.filters = {slow};
+    q.limit = 2;
+    query::TagValuesCollector oracle(q);
+    ASSERT_TRUE(backend->ScanSpans(range, q.filters, [&](const auto& s) { oracle.Add(s); }).ok());
+    const query::TagValuesResult want = std::move(oracle).Finish();
+    absl::StatusOr<query::TagValuesResult> values = backend->TagValues(q);
+    ASSERT_TRUE(values.ok()) << values.status();
+    EXPECT_EQ(values->values, want.values) << key.text;
+    EXPECT_EQ(values->total_distinct, want.total_distinct) << key.text;
+    EXPECT_EQ(values->values.size(), 2u) << key.text;
+    expect_pushed(key.level == query::KeyLevel::kIntrinsic);
+  }
+}
+
+TEST(SearchBackendTest, AnIndexFromTheOldTemplateTakesTheNewFieldsAndIsScanned) {
+  REQUIRE_NODE();
+  BackendSettings settings = TestSettings();
+  const std::string prefix = settings["index_prefix"];
+  const uint64_t start = (NowUnixNano() / 1000000000 - 60) * 1000000000;
+  // Today's index as the schema-1 template made it: strict, without the query fields or _meta.
+  SearchHttpOptions options;
+  options.endpoints = {NodeUrl()};
+  SearchHttp http(options);
+  nlohmann::json keyword = {{"type", "keyword"}};
+  nlohmann::json old_index = {
+      {"mappings",
+       {{"dynamic", "strict"},
+        {"properties",
+         {{"trace_id", keyword}, {"id", keyword}, {"start", {{"type", "long"}}},
+          {"duration", {{"type", "long"}}}, {"service", keyword}, {"name", keyword},
+          {"attr_keys", keyword}, {"attr_values", keyword}, {"span", {{"type", "binary"}}}}}}}};
+  const std::string day = absl::FormatTime("%Y-%m-%d", absl::FromUnixNanos(start),
+                                           absl::UTCTimeZone());
+  absl::StatusOr<SearchResponse> created =
+      http.Send("PUT", "/" + prefix + "-spans-" + day, old_index.dump(), "create");
+  ASSERT_TRUE(created.ok()) << created.status();
+  ASSERT_EQ(created->status, 200) << created->body;
+
+  std::unique_ptr<Backend> backend = MustOpen(settings);
+  ASSERT_NE(backend, nullptr);
+  ASSERT_TRUE(backend->WriteSpans(AggregationBatch(start, 50), start).ok());
+  query::StatisticsQuery q;
+  q.key = IntrinsicKey(query::Intrinsic::kDuration, "externalFields.durationNano");
+  q.range = {start, start + 10000000000};
+  q.wanted = {{"count", 0}};
+  absl::StatusOr<query::StatisticsResult> got = backend->Statistics(q);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(got->at("count"), 50);
+  EXPECT_EQ(PushedDownAggregations(*backend), 0u);
 }
 
 TEST(SearchBackendTest, AFinishedDayIsForceMergedToOneSegment) {

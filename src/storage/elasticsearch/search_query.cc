@@ -196,4 +196,55 @@ std::optional<json> SupersetClause(const query::Filter& f) {
   return std::nullopt;
 }
 
+json StartRangeClause(const query::TimeRange& range) {
+  return {{"range",
+           {{"start", {{"gte", Ordered(range.start_unix_nano)},
+                       {"lte", Ordered(range.end_unix_nano)}}}}}};
+}
+
+std::optional<json> ExactClause(const query::Filter& f) {
+  if (f.key.level != query::KeyLevel::kIntrinsic) return std::nullopt;
+  const query::Operator op = f.op;
+  switch (f.key.intrinsic) {
+    case query::Intrinsic::kTraceId:
+      return op == query::Operator::kEquals || op == query::Operator::kIn
+                 ? KeywordClause("trace_id", f)
+                 : std::nullopt;
+    case query::Intrinsic::kStatusCode:
+    case query::Intrinsic::kKind: {
+      // Operands arrive as the canonical names (query/filter_validation.cc), as indexed.
+      const char* field = f.key.intrinsic == query::Intrinsic::kKind ? "kind" : "status";
+      const bool negated = op == query::Operator::kNotEquals || op == query::Operator::kNotIn;
+      query::Filter positive = f;
+      if (op == query::Operator::kNotEquals) positive.op = query::Operator::kEquals;
+      if (op == query::Operator::kNotIn) positive.op = query::Operator::kIn;
+      if (positive.op != query::Operator::kEquals && positive.op != query::Operator::kIn) {
+        return std::nullopt;
+      }
+      std::optional<json> clause = KeywordClause(field, positive);
+      if (!clause || !negated) return clause;
+      return json{{"bool", {{"must_not", json::array({std::move(*clause)})}}}};
+    }
+    case query::Intrinsic::kDuration: {
+      // The matcher compares the duration as int64 (query::SpanIntrinsicValue), which `dur` holds.
+      const int64_t* bound = f.value ? std::get_if<int64_t>(&*f.value) : nullptr;
+      if (bound == nullptr) return std::nullopt;
+      const char* relation = op == query::Operator::kGt    ? "gt"
+                             : op == query::Operator::kGte ? "gte"
+                             : op == query::Operator::kLt  ? "lt"
+                             : op == query::Operator::kLte ? "lte"
+                                                           : nullptr;
+      if (relation != nullptr) return json{{"range", {{"dur", {{relation, *bound}}}}}};
+      json term = {{"term", {{"dur", *bound}}}};
+      if (op == query::Operator::kEquals) return term;
+      if (op == query::Operator::kNotEquals) {
+        return json{{"bool", {{"must_not", json::array({std::move(term)})}}}};
+      }
+      return std::nullopt;
+    }
+    default:
+      return std::nullopt;
+  }
+}
+
 }  // namespace teletrace::storage::elasticsearch

@@ -38,6 +38,21 @@ inline int64_t Ordered(uint64_t value) {
 void AddAttributeTerms(const model::StoredSpan& span, std::set<std::string>* keys,
                        std::set<std::string>* values);
 
+// The spans starting in `range` (both ends inclusive), on the `start` field.
+nlohmann::json StartRangeClause(const query::TimeRange& range);
+
+// The index schema whose documents also carry the fields aggregations are pushed down to: `status`
+// and `kind` (the API names, keywords), `dur` (the duration as the query engine sees it: int64,
+// long) and `dur_bucket` (its DurationSketch bucket, integer). Indices created from the template
+// carry it in their mapping's _meta as "teletrace_schema"; older ones lack some documents' fields.
+inline constexpr int kQueryFieldsSchema = 2;
+
+// A clause selecting exactly the spans `filter` matches, on an index of kQueryFieldsSchema; nullopt
+// when the indexed fields cannot decide it exactly (the backend then scans). Decided exactly:
+// span.traceId equality, span.status.code and span.kind (equals, in and their negations) and
+// duration comparisons with an integer operand.
+std::optional<nlohmann::json> ExactClause(const query::Filter& filter);
+
 // A clause for the document fields the backend writes (attr_keys, attr_values, trace_id, name,
 // start, duration) that matches every span `filter` matches (and maybe more), or nullopt when no
 // such clause is worth sending.

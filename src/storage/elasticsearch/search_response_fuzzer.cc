@@ -1,6 +1,7 @@
-// Fuzzes the readers of the engine's answers (search_response.h, ErrorText in search_http.h): any
-// bytes, as JSON or not, give a status of the documented codes, never a crash, and a search page
-// that reads has sort values exactly when it has spans.
+// Fuzzes the readers of the engine's answers (search_response.h, search_aggregations.h, ErrorText in
+// search_http.h): any bytes, as JSON or not, give a status of the documented codes, never a crash,
+// a search page that reads has sort values exactly when it has spans, and a pushed-down answer
+// that reads has what the query asked for.
 //
 // Input: byte 0 is the number of documents the bulk answer is checked against; the rest is the
 // answer body.
@@ -9,16 +10,70 @@
 #include <string_view>
 
 #include "nlohmann/json.hpp"
+#include "storage/elasticsearch/search_aggregations.h"
 #include "storage/elasticsearch/search_http.h"
 #include "storage/elasticsearch/search_response.h"
 
 namespace {
 
+namespace query = teletrace::query;
 using teletrace::storage::elasticsearch::CheckBulkAnswer;
 using teletrace::storage::elasticsearch::ErrorText;
 using teletrace::storage::elasticsearch::ReadSearchPage;
 
 [[noreturn]] void Fail() { std::abort(); }
+
+template <typename T>
+void CheckPushedDown(const absl::StatusOr<std::optional<T>>& read) {
+  if (!read.ok() && !absl::IsInternal(read.status())) Fail();
+}
+
+// The readers of pushed-down answers, with queries of every shape they read.
+void ReadAggregations(const nlohmann::json& answer) {
+  query::Key duration;
+  duration.intrinsic = query::Intrinsic::kDuration;
+  query::Key status;
+  status.intrinsic = query::Intrinsic::kStatusCode;
+
+  query::StatisticsQuery stats;
+  stats.key = duration;
+  stats.wanted = {{"count", 0}, {"min", 0}, {"avg", 0}, {"p50", 50}, {"p100", 100}};
+  stats.approximate = true;
+  auto statistics = teletrace::storage::elasticsearch::ReadStatistics(answer, stats);
+  CheckPushedDown(statistics);
+  if (statistics.ok() && statistics->has_value() && !(*statistics)->empty() &&
+      (*statistics)->size() != stats.wanted.size()) {
+    Fail();
+  }
+
+  query::HistogramQuery histograms;
+  histograms.range = {0, 299};
+  histograms.interval_nano = 100;
+  histograms.approximate = true;
+  query::Aggregation by_status;
+  by_status.group_by = status;
+  by_status.max_groups = 2;
+  query::Aggregation latency;
+  latency.func = query::AggregationFunc::kPercentiles;
+  latency.key = duration;
+  latency.percentiles = {50, 99};
+  histograms.aggregations = {query::Aggregation(), by_status, latency};
+  auto read = teletrace::storage::elasticsearch::ReadHistograms(answer, histograms);
+  CheckPushedDown(read);
+  if (read.ok() && read->has_value()) {
+    if ((*read)->size() != 3) Fail();
+    for (const query::Histogram& h : **read) {
+      if (h.buckets.size() > 3) Fail();
+    }
+  }
+
+  query::TagValuesQuery values;
+  values.key = status;
+  values.limit = 2;
+  auto tag_values = teletrace::storage::elasticsearch::ReadTagValues(answer, values);
+  CheckPushedDown(tag_values);
+  if (tag_values.ok() && tag_values->has_value() && (*tag_values)->values.size() > 2) Fail();
+}
 
 }  // namespace
 
@@ -33,6 +88,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (answer.is_discarded()) return 0;
   absl::Status bulk = CheckBulkAnswer(answer, sent, "fuzz");
   if (!bulk.ok() && !absl::IsUnavailable(bulk) && !absl::IsInternal(bulk)) Fail();
+  ReadAggregations(answer);
   auto page = ReadSearchPage(answer);
   if (page.ok()) {
     if (page->spans.empty() != page->last_sort.is_null()) Fail();

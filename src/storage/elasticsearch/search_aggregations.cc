@@ -1,0 +1,352 @@
+#include "storage/elasticsearch/search_aggregations.h"
+
+#include <algorithm>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/status_macros.h"
+#include "fmt/format.h"
+#include "query/duration_sketch.h"
+#include "query/percentile.h"
+#include "query/values.h"
+#include "storage/elasticsearch/search_query.h"
+#include "storage/elasticsearch/search_response.h"
+
+namespace teletrace::storage::elasticsearch {
+namespace {
+
+using json = nlohmann::json;
+
+absl::Status Malformed(std::string_view what) {
+  return absl::InternalError(fmt::format("elasticsearch: malformed aggregation answer: {}", what));
+}
+
+// The bool query of the range and every filter, or nullopt when a filter has no exact clause.
+std::optional<json> ExactQuery(const std::optional<query::TimeRange>& range,
+                               const std::vector<query::Filter>& filters) {
+  json clauses = json::array();
+  if (range) clauses.push_back(StartRangeClause(*range));
+  for (const query::Filter& f : filters) {
+    std::optional<json> clause = ExactClause(f);
+    if (!clause) return std::nullopt;
+    clauses.push_back(std::move(*clause));
+  }
+  return json{{"bool", {{"filter", std::move(clauses)}}}};
+}
+
+// The keyword field an intrinsic group or tag key is pushed down to, or nullptr.
+const char* KeywordFieldOf(const query::Key& key) {
+  if (key.level != query::KeyLevel::kIntrinsic) return nullptr;
+  if (key.intrinsic == query::Intrinsic::kStatusCode) return "status";
+  if (key.intrinsic == query::Intrinsic::kKind) return "kind";
+  return nullptr;
+}
+
+// Both keyword fields hold one of at most 6 names; a larger size costs nothing.
+constexpr int kKeywordTermsSize = 64;
+
+json DurationStats() { return {{"stats", {{"field", "dur"}}}}; }
+json DurationBuckets() {
+  return {{"terms", {{"field", "dur_bucket"}, {"size", query::DurationSketch::kMaxBuckets}}}};
+}
+
+bool ReadCount(const json* j, uint64_t* out) {
+  if (j == nullptr) return false;
+  if (j->is_number_unsigned()) {
+    *out = j->get<uint64_t>();
+    return true;
+  }
+  if (j->is_number_integer() && j->get<int64_t>() >= 0) {
+    *out = static_cast<uint64_t>(j->get<int64_t>());
+    return true;
+  }
+  return false;
+}
+
+bool ReadNumber(const json* j, double* out) {
+  if (j == nullptr || !j->is_number()) return false;
+  *out = j->get<double>();
+  return true;
+}
+
+// hits.total.value of a search sent with track_total_hits: true.
+absl::StatusOr<uint64_t> TotalHits(const json& answer) {
+  const json* hits = Member(answer, "hits");
+  const json* total = hits != nullptr ? Member(*hits, "total") : nullptr;
+  uint64_t value = 0;
+  if (total == nullptr || !ReadCount(Member(*total, "value"), &value) ||
+      StringMember(*total, "relation") != "eq") {
+    return Malformed("no exact hits.total");
+  }
+  return value;
+}
+
+// aggregations.<name> (or <name> inside a bucket).
+absl::StatusOr<const json*> AggregationIn(const json& parent, std::string_view name) {
+  const json* agg = Member(parent, name);
+  if (agg == nullptr || !agg->is_object()) return Malformed(fmt::format("no aggregation {}", name));
+  return agg;
+}
+
+struct Stats {
+  uint64_t count = 0;
+  double min = 0, max = 0, sum = 0;
+};
+
+absl::StatusOr<Stats> ReadStats(const json& agg) {
+  Stats s;
+  if (!ReadCount(Member(agg, "count"), &s.count)) return Malformed("stats without a count");
+  if (s.count > 0 && (!ReadNumber(Member(agg, "min"), &s.min) ||
+                      !ReadNumber(Member(agg, "max"), &s.max) ||
+                      !ReadNumber(Member(agg, "sum"), &s.sum))) {
+    return Malformed("stats without min, max or sum");
+  }
+  return s;
+}
+
+// A terms aggregation's (key, doc_count) pairs; nullopt when it left terms out.
+absl::StatusOr<std::optional<std::vector<std::pair<json, uint64_t>>>> ReadTerms(const json& agg) {
+  uint64_t other = 0;
+  const json* buckets = Member(agg, "buckets");
+  if (!ReadCount(Member(agg, "sum_other_doc_count"), &other) || buckets == nullptr ||
+      !buckets->is_array()) {
+    return Malformed("terms without buckets or sum_other_doc_count");
+  }
+  if (other != 0) return std::nullopt;
+  std::vector<std::pair<json, uint64_t>> out;
+  for (const json& b : *buckets) {
+    const json* key = Member(b, "key");
+    uint64_t count = 0;
+    if (key == nullptr || !ReadCount(Member(b, "doc_count"), &count)) {
+      return Malformed("a terms bucket without key or doc_count");
+    }
+    out.emplace_back(*key, count);
+  }
+  return out;
+}
+
+// Keyword terms whose counts must add up to `spans` (every document holds the field once).
+absl::StatusOr<std::optional<std::vector<std::pair<std::string, uint64_t>>>> ReadKeywordCounts(
+    const json& agg, uint64_t spans) {
+  ASSIGN_OR_RETURN(auto terms, ReadTerms(agg));
+  if (!terms) return std::nullopt;
+  std::vector<std::pair<std::string, uint64_t>> out;
+  uint64_t sum = 0;
+  for (auto& [key, count] : *terms) {
+    if (!key.is_string()) return Malformed("a keyword term that is not a string");
+    sum += count;
+    out.emplace_back(key.get<std::string>(), count);
+  }
+  if (sum != spans) return std::nullopt;  // documents without the field
+  return out;
+}
+
+// The nearest-rank percentiles of the durations described by a stats and a dur_bucket terms
+// aggregation over `spans` documents; nullopt when they do not cover every document or hold
+// negative durations (no relative bound there).
+absl::StatusOr<std::optional<std::map<std::string, double>>> ReadPercentiles(
+    const json& stats_agg, const json& buckets_agg, uint64_t spans,
+    const std::vector<double>& percentiles) {
+  ASSIGN_OR_RETURN(Stats stats, ReadStats(stats_agg));
+  ASSIGN_OR_RETURN(auto terms, ReadTerms(buckets_agg));
+  if (!terms || stats.count != spans) return std::nullopt;
+  std::map<std::string, double> out;
+  if (spans == 0) return out;
+  if (stats.min < 0) return std::nullopt;
+  std::vector<std::pair<uint32_t, uint64_t>> pairs;
+  for (auto& [key, count] : *terms) {
+    uint64_t index = 0;
+    if (!ReadCount(&key, &index) || index >= query::DurationSketch::kMaxBuckets) {
+      return Malformed("a duration bucket that is not a bucket index");
+    }
+    pairs.emplace_back(static_cast<uint32_t>(index), count);
+  }
+  absl::StatusOr<query::DurationSketch> sketch = query::DurationSketch::FromBuckets(pairs);
+  if (!sketch.ok()) return Malformed(std::string(sketch.status().message()));
+  if (sketch->Count() != spans) return std::nullopt;
+  for (double p : percentiles) {
+    out[query::PercentileLabel(p)] = query::ApproximateRank(
+        *sketch, query::NearestRankIndex(spans, p), stats.min, stats.max);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::optional<json> StatisticsRequest(const query::StatisticsQuery& q) {
+  if (!query::IsDurationKey(q.key)) return std::nullopt;
+  const bool percentiles = std::any_of(q.wanted.begin(), q.wanted.end(),
+                                       [](const query::Statistic& s) { return s.percentile > 0; });
+  if (percentiles && !q.approximate) return std::nullopt;
+  std::optional<json> filter = ExactQuery(q.range, q.filters);
+  if (!filter) return std::nullopt;
+  json aggs = {{"s", DurationStats()}};
+  if (percentiles) aggs["b"] = DurationBuckets();
+  return json{{"size", 0}, {"track_total_hits", true}, {"query", std::move(*filter)},
+              {"aggs", std::move(aggs)}};
+}
+
+absl::StatusOr<std::optional<query::StatisticsResult>> ReadStatistics(
+    const json& answer, const query::StatisticsQuery& q) {
+  ASSIGN_OR_RETURN(uint64_t spans, TotalHits(answer));
+  const json* aggs = Member(answer, "aggregations");
+  if (aggs == nullptr) return Malformed("no aggregations");
+  ASSIGN_OR_RETURN(const json* stats_agg, AggregationIn(*aggs, "s"));
+  ASSIGN_OR_RETURN(Stats stats, ReadStats(*stats_agg));
+  if (stats.count != spans) return std::nullopt;
+  query::StatisticsResult result;
+  if (spans == 0) return result;
+  std::vector<double> percentiles;
+  for (const query::Statistic& s : q.wanted) {
+    if (s.percentile > 0) percentiles.push_back(s.percentile);
+  }
+  std::map<std::string, double> ranked;
+  if (!percentiles.empty()) {
+    ASSIGN_OR_RETURN(const json* buckets_agg, AggregationIn(*aggs, "b"));
+    ASSIGN_OR_RETURN(auto read, ReadPercentiles(*stats_agg, *buckets_agg, spans, percentiles));
+    if (!read) return std::nullopt;
+    ranked = std::move(*read);
+  }
+  for (const query::Statistic& s : q.wanted) {
+    if (s.name == "min") {
+      result[s.name] = stats.min;
+    } else if (s.name == "max") {
+      result[s.name] = stats.max;
+    } else if (s.name == "avg") {
+      result[s.name] = stats.sum / static_cast<double>(stats.count);
+    } else if (s.name == "sum") {
+      result[s.name] = stats.sum;
+    } else if (s.name == "count") {
+      result[s.name] = static_cast<double>(stats.count);
+    } else if (s.percentile > 0) {
+      result[s.name] = ranked.at(query::PercentileLabel(s.percentile));
+    }
+  }
+  return result;
+}
+
+std::optional<json> HistogramsRequest(const query::HistogramQuery& q) {
+  const uint64_t interval = q.interval_nano;
+  if (interval == 0 || q.range.end_unix_nano < q.range.start_unix_nano) return std::nullopt;
+  const uint64_t first = q.range.start_unix_nano - q.range.start_unix_nano % interval;
+  const uint64_t last = q.range.end_unix_nano - q.range.end_unix_nano % interval;
+  if ((last - first) / interval >= kMaxPushedDownBuckets) return std::nullopt;
+  json sub = json::object();
+  for (size_t j = 0; j < q.aggregations.size(); ++j) {
+    const query::Aggregation& agg = q.aggregations[j];
+    if (agg.func == query::AggregationFunc::kCount) {
+      if (!agg.group_by) continue;
+      const char* field = KeywordFieldOf(*agg.group_by);
+      if (field == nullptr) return std::nullopt;
+      sub[fmt::format("g{}", j)] = {{"terms", {{"field", field}, {"size", kKeywordTermsSize}}}};
+    } else if (agg.func == query::AggregationFunc::kPercentiles && q.approximate &&
+               !agg.group_by && agg.key && query::IsDurationKey(*agg.key)) {
+      sub[fmt::format("p{}s", j)] = DurationStats();
+      sub[fmt::format("p{}b", j)] = DurationBuckets();
+    } else {
+      return std::nullopt;
+    }
+  }
+  std::optional<json> filter = ExactQuery(q.range, q.filters);
+  if (!filter) return std::nullopt;
+  json buckets = json::array();
+  for (uint64_t lo = first;; lo += interval) {
+    const uint64_t hi = lo > UINT64_MAX - (interval - 1) ? UINT64_MAX : lo + (interval - 1);
+    buckets.push_back({{"range", {{"start", {{"gte", Ordered(lo)}, {"lte", Ordered(hi)}}}}}});
+    if (lo == last) break;
+  }
+  json time = {{"filters", {{"filters", std::move(buckets)}}}};
+  if (!sub.empty()) time["aggs"] = std::move(sub);
+  return json{{"size", 0}, {"query", std::move(*filter)}, {"aggs", {{"t", std::move(time)}}}};
+}
+
+absl::StatusOr<std::optional<query::HistogramResult>> ReadHistograms(
+    const json& answer, const query::HistogramQuery& q) {
+  const uint64_t interval = q.interval_nano;
+  const uint64_t first = q.range.start_unix_nano - q.range.start_unix_nano % interval;
+  const uint64_t expected = (q.range.end_unix_nano - q.range.end_unix_nano % interval - first) /
+                                interval + 1;
+  const json* aggs = Member(answer, "aggregations");
+  if (aggs == nullptr) return Malformed("no aggregations");
+  ASSIGN_OR_RETURN(const json* time, AggregationIn(*aggs, "t"));
+  const json* buckets = Member(*time, "buckets");
+  if (buckets == nullptr || !buckets->is_array() || buckets->size() != expected) {
+    return Malformed(fmt::format("not {} time buckets", expected));
+  }
+  query::HistogramResult result(q.aggregations.size());
+  for (size_t j = 0; j < q.aggregations.size(); ++j) result[j].label = q.aggregations[j].label;
+  for (size_t i = 0; i < expected; ++i) {
+    const json& bucket = (*buckets)[i];
+    uint64_t spans = 0;
+    if (!ReadCount(Member(bucket, "doc_count"), &spans)) {
+      return Malformed("a time bucket without doc_count");
+    }
+    if (spans == 0) continue;  // empty buckets are omitted
+    const uint64_t key = first + i * interval;
+    for (size_t j = 0; j < q.aggregations.size(); ++j) {
+      const query::Aggregation& agg = q.aggregations[j];
+      query::BucketData data = spans;
+      if (agg.func == query::AggregationFunc::kPercentiles) {
+        ASSIGN_OR_RETURN(const json* stats_agg, AggregationIn(bucket, fmt::format("p{}s", j)));
+        ASSIGN_OR_RETURN(const json* buckets_agg, AggregationIn(bucket, fmt::format("p{}b", j)));
+        ASSIGN_OR_RETURN(auto ranked,
+                         ReadPercentiles(*stats_agg, *buckets_agg, spans, agg.percentiles));
+        if (!ranked) return std::nullopt;
+        data = std::move(*ranked);
+      } else if (agg.group_by) {
+        ASSIGN_OR_RETURN(const json* terms, AggregationIn(bucket, fmt::format("g{}", j)));
+        ASSIGN_OR_RETURN(auto counts, ReadKeywordCounts(*terms, spans));
+        if (!counts) return std::nullopt;
+        std::sort(counts->begin(), counts->end());  // key order, which ties keep
+        query::GroupedCount grouped;
+        grouped.total_count = spans;
+        grouped.sub_buckets.resize(counts->size());
+        for (size_t g = 0; g < counts->size(); ++g) {
+          grouped.sub_buckets[g].key.emplace<std::string>(std::move((*counts)[g].first));
+          grouped.sub_buckets[g].count = (*counts)[g].second;
+        }
+        query::KeepLargestGroups(grouped.sub_buckets, agg.max_groups);
+        data = std::move(grouped);
+      }
+      result[j].buckets.push_back(query::HistogramBucket{key, std::move(data)});
+    }
+  }
+  return result;
+}
+
+std::optional<json> TagValuesRequest(const query::TagValuesQuery& q) {
+  const char* field = KeywordFieldOf(q.key);
+  if (field == nullptr) return std::nullopt;
+  std::optional<json> filter = ExactQuery(q.range, q.filters);
+  if (!filter) return std::nullopt;
+  return json{
+      {"size", 0},
+      {"track_total_hits", true},
+      {"query", std::move(*filter)},
+      {"aggs", {{"v", {{"terms", {{"field", field}, {"size", kKeywordTermsSize}}}}}}}};
+}
+
+absl::StatusOr<std::optional<query::TagValuesResult>> ReadTagValues(
+    const json& answer, const query::TagValuesQuery& q) {
+  ASSIGN_OR_RETURN(uint64_t spans, TotalHits(answer));
+  const json* aggs = Member(answer, "aggregations");
+  if (aggs == nullptr) return Malformed("no aggregations");
+  ASSIGN_OR_RETURN(const json* terms, AggregationIn(*aggs, "v"));
+  ASSIGN_OR_RETURN(auto counts, ReadKeywordCounts(*terms, spans));
+  if (!counts) return std::nullopt;
+  query::TagValuesResult result;
+  result.total_distinct = counts->size();
+  for (auto& [value, count] : *counts) {
+    result.values.push_back(query::TagValueCount{std::move(value), count});
+  }
+  std::sort(result.values.begin(), result.values.end(),
+            [](const query::TagValueCount& a, const query::TagValueCount& b) {
+              if (a.count != b.count) return a.count > b.count;
+              return query::CompareTagValues(a.value, b.value) < 0;
+            });
+  if (q.limit > 0 && result.values.size() > q.limit) result.values.resize(q.limit);
+  return result;
+}
+
+}  // namespace teletrace::storage::elasticsearch

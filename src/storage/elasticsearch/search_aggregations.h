@@ -1,0 +1,45 @@
+// Aggregations the engine computes itself ("pushed down"): the request bodies, and the reading of
+// the answers. Pure; thread safe.
+//
+// A request is built only when the engine's answer can equal the scan engine's (query/engine.h):
+// every filter has an exact clause (search_query.h ExactClause) and the question is one the
+// schema-2 fields answer. Pushed down:
+//   - statistics of the span duration: count, min, max, sum and avg from a `stats` aggregation
+//     (doubles, as the scan engine sums); percentiles only when the query is approximate, read from
+//     a DurationSketch rebuilt from the per-bucket counts of `dur_bucket`, so they keep the sketch's
+//     1% bound and its nearest-rank convention;
+//   - histograms whose aggregations are COUNT (ungrouped, or grouped by span.status.code or
+//     span.kind) and approximate ungrouped duration PERCENTILES, one `filters` bucket per time
+//     bucket (exact integer ranges on the start time);
+//   - tag values of span.status.code and span.kind.
+// Anything else gets nullopt and the backend scans.
+//
+// The answers are untrusted: parsed without exceptions, malformed ones Internal naming the problem.
+// A reader returns nullopt when the answer shows the push-down could not be exact (a document
+// without the fields, a terms list cut short); the backend then scans.
+#pragma once
+
+#include <optional>
+
+#include "absl/status/statusor.h"
+#include "nlohmann/json.hpp"
+#include "query/query.h"
+
+namespace teletrace::storage::elasticsearch {
+
+// Histograms with more time buckets than this are scanned (one filter per bucket).
+inline constexpr uint64_t kMaxPushedDownBuckets = 1500;
+
+std::optional<nlohmann::json> StatisticsRequest(const query::StatisticsQuery& q);
+absl::StatusOr<std::optional<query::StatisticsResult>> ReadStatistics(
+    const nlohmann::json& answer, const query::StatisticsQuery& q);
+
+std::optional<nlohmann::json> HistogramsRequest(const query::HistogramQuery& q);
+absl::StatusOr<std::optional<query::HistogramResult>> ReadHistograms(
+    const nlohmann::json& answer, const query::HistogramQuery& q);
+
+std::optional<nlohmann::json> TagValuesRequest(const query::TagValuesQuery& q);
+absl::StatusOr<std::optional<query::TagValuesResult>> ReadTagValues(
+    const nlohmann::json& answer, const query::TagValuesQuery& q);
+
+}  // namespace teletrace::storage::elasticsearch

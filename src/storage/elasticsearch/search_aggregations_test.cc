@@ -1,0 +1,208 @@
+// The push-down requests and the readers of their answers, without a node (the node tests in
+// search_backend_test.cc compare pushed-down answers with the scan engine's).
+#include "storage/elasticsearch/search_aggregations.h"
+
+#include "gtest/gtest.h"
+#include "query/duration_sketch.h"
+#include "storage/elasticsearch/search_query.h"
+
+namespace teletrace::storage::elasticsearch {
+namespace {
+
+using json = nlohmann::json;
+
+query::Key Intrinsic(query::Intrinsic intrinsic) {
+  query::Key k;
+  k.intrinsic = intrinsic;
+  k.text = "k";
+  return k;
+}
+
+query::StatisticsQuery DurationStatistics() {
+  query::StatisticsQuery q;
+  q.key = Intrinsic(query::Intrinsic::kDuration);
+  q.range = {100, 200};
+  q.wanted = {{"count", 0}, {"min", 0}, {"max", 0}, {"avg", 0}, {"sum", 0}};
+  return q;
+}
+
+TEST(SearchAggregationsTest, StatisticsArePushedDownOnlyWhenTheEngineAnswersExactly) {
+  query::StatisticsQuery q = DurationStatistics();
+  query::Filter error;
+  error.key = Intrinsic(query::Intrinsic::kStatusCode);
+  error.op = query::Operator::kNotEquals;
+  error.value = std::string("Error");
+  q.filters = {error};
+  std::optional<json> request = StatisticsRequest(q);
+  ASSERT_TRUE(request.has_value());
+  EXPECT_EQ(*request, json::parse(R"({"size": 0, "track_total_hits": true,
+      "query": {"bool": {"filter": [
+        {"range": {"start": {"gte": -9223372036854775708, "lte": -9223372036854775608}}},
+        {"bool": {"must_not": [{"terms": {"status": ["Error"]}}]}}]}},
+      "aggs": {"s": {"stats": {"field": "dur"}}}})"));
+
+  query::StatisticsQuery attribute = DurationStatistics();
+  attribute.key.level = query::KeyLevel::kSpan;
+  attribute.key.name = "retries";
+  EXPECT_FALSE(StatisticsRequest(attribute).has_value());
+  query::StatisticsQuery exact_percentile = DurationStatistics();
+  exact_percentile.wanted.push_back({"p99", 99});
+  EXPECT_FALSE(StatisticsRequest(exact_percentile).has_value());
+  exact_percentile.approximate = true;
+  ASSERT_TRUE(StatisticsRequest(exact_percentile).has_value());
+  EXPECT_TRUE((*StatisticsRequest(exact_percentile))["aggs"].contains("b"));
+  query::StatisticsQuery contains = DurationStatistics();
+  query::Filter name;
+  name.key = Intrinsic(query::Intrinsic::kName);
+  name.op = query::Operator::kContains;
+  name.value = std::string("GET");
+  contains.filters = {name};
+  EXPECT_FALSE(StatisticsRequest(contains).has_value());
+  query::Filter fractional;
+  fractional.key = Intrinsic(query::Intrinsic::kDuration);
+  fractional.op = query::Operator::kGt;
+  fractional.value = 2.5;
+  EXPECT_FALSE(ExactClause(fractional).has_value());
+}
+
+TEST(SearchAggregationsTest, StatisticsAnswersAreReadOrRefused) {
+  const query::StatisticsQuery q = DurationStatistics();
+  absl::StatusOr<std::optional<query::StatisticsResult>> read = ReadStatistics(
+      json::parse(R"({"hits": {"total": {"value": 4, "relation": "eq"}},
+                      "aggregations": {"s": {"count": 4, "min": 10.0, "max": 40.0,
+                                              "sum": 100.0, "avg": 25.0}}})"),
+      q);
+  ASSERT_TRUE(read.ok()) << read.status();
+  ASSERT_TRUE(read->has_value());
+  EXPECT_EQ(**read, (query::StatisticsResult{
+                        {"count", 4}, {"min", 10}, {"max", 40}, {"avg", 25}, {"sum", 100}}));
+  // Spans without the duration field (an older index): not exact, so scanned.
+  read = ReadStatistics(json::parse(R"({"hits": {"total": {"value": 5, "relation": "eq"}},
+      "aggregations": {"s": {"count": 4, "min": 1, "max": 2, "sum": 3}}})"),
+                        q);
+  ASSERT_TRUE(read.ok());
+  EXPECT_FALSE(read->has_value());
+  EXPECT_EQ(ReadStatistics(json::parse(R"({"hits": {"total": {"value": 5, "relation": "gte"}}})"),
+                           q)
+                .status(),
+            absl::InternalError(
+                "elasticsearch: malformed aggregation answer: no exact hits.total"));
+  EXPECT_EQ(ReadStatistics(json::parse(R"({"hits": {"total": {"value": 1, "relation": "eq"}},
+      "aggregations": {"s": {"count": 1, "min": "x"}}})"),
+                           q)
+                .status(),
+            absl::InternalError(
+                "elasticsearch: malformed aggregation answer: stats without min, max or sum"));
+}
+
+TEST(SearchAggregationsTest, ApproximatePercentilesComeFromTheDurationBuckets) {
+  query::StatisticsQuery q = DurationStatistics();
+  q.wanted = {{"p50", 50}, {"p100", 100}};
+  q.approximate = true;
+  const uint32_t b1000 = query::DurationSketch::BucketOf(1000);
+  const uint32_t b5000 = query::DurationSketch::BucketOf(5000);
+  json answer = {
+      {"hits", {{"total", {{"value", 3}, {"relation", "eq"}}}}},
+      {"aggregations",
+       {{"s", {{"count", 3}, {"min", 1000.0}, {"max", 5000.0}, {"sum", 7000.0}}},
+        {"b",
+         {{"sum_other_doc_count", 0},
+          {"buckets", json::array({{{"key", b1000}, {"doc_count", 2}},
+                                   {{"key", b5000}, {"doc_count", 1}}})}}}}}};
+  absl::StatusOr<std::optional<query::StatisticsResult>> read = ReadStatistics(answer, q);
+  ASSERT_TRUE(read.ok()) << read.status();
+  ASSERT_TRUE(read->has_value());
+  EXPECT_NEAR((**read).at("p50"), 1000, 10);
+  EXPECT_EQ((**read).at("p100"), 5000);  // the last rank is the exact maximum
+  answer["aggregations"]["b"]["buckets"][0]["key"] = 99999;
+  EXPECT_EQ(ReadStatistics(answer, q).status(),
+            absl::InternalError("elasticsearch: malformed aggregation answer: a duration bucket "
+                                "that is not a bucket index"));
+  answer["aggregations"]["b"]["buckets"][0]["key"] = b1000;
+  answer["aggregations"]["b"]["sum_other_doc_count"] = 1;  // a bucket left out
+  read = ReadStatistics(answer, q);
+  ASSERT_TRUE(read.ok());
+  EXPECT_FALSE(read->has_value());
+}
+
+TEST(SearchAggregationsTest, HistogramsReadOneFilterBucketPerTimeBucket) {
+  query::HistogramQuery q;
+  q.range = {1050, 1299};
+  q.interval_nano = 100;
+  query::Aggregation count;
+  count.label = "count";
+  query::Aggregation by_status;
+  by_status.label = "by status";
+  by_status.group_by = Intrinsic(query::Intrinsic::kStatusCode);
+  by_status.max_groups = 1;
+  q.aggregations = {count, by_status};
+  std::optional<json> request = HistogramsRequest(q);
+  ASSERT_TRUE(request.has_value());
+  const json& filters = (*request)["aggs"]["t"]["filters"]["filters"];
+  ASSERT_EQ(filters.size(), 3u);  // [1000, 1099], [1100, 1199], [1200, 1299]
+  EXPECT_EQ(filters[1], json::parse(R"({"range": {"start": {"gte": -9223372036854774708,
+                                                            "lte": -9223372036854774609}}})"));
+  json status_terms = {{"sum_other_doc_count", 0},
+                       {"buckets", json::array({{{"key", "Ok"}, {"doc_count", 2}},
+                                                {{"key", "Error"}, {"doc_count", 2}}})}};
+  json answer = {{"aggregations",
+                  {{"t",
+                    {{"buckets", json::array({{{"doc_count", 4}, {"g1", status_terms}},
+                                              {{"doc_count", 0}},
+                                              {{"doc_count", 4}, {"g1", status_terms}}})}}}}}};
+  absl::StatusOr<std::optional<query::HistogramResult>> read = ReadHistograms(answer, q);
+  ASSERT_TRUE(read.ok()) << read.status();
+  ASSERT_TRUE(read->has_value());
+  const query::HistogramResult& result = **read;
+  ASSERT_EQ(result.size(), 2u);
+  ASSERT_EQ(result[0].buckets.size(), 2u);  // the empty one omitted
+  EXPECT_EQ(result[0].buckets[1], (query::HistogramBucket{1200, uint64_t{4}}));
+  const auto& grouped = std::get<query::GroupedCount>(result[1].buckets[0].data);
+  EXPECT_EQ(grouped.total_count, 4u);
+  ASSERT_EQ(grouped.sub_buckets.size(), 1u);
+  EXPECT_EQ(grouped.sub_buckets[0].key, query::TagValue(std::string("Error")));  // ties: key order
+  // Group counts that do not add up to the bucket's spans: documents without the field.
+  answer["aggregations"]["t"]["buckets"][0]["doc_count"] = 5;
+  read = ReadHistograms(answer, q);
+  ASSERT_TRUE(read.ok());
+  EXPECT_FALSE(read->has_value());
+  answer["aggregations"]["t"]["buckets"].erase(1);
+  EXPECT_EQ(ReadHistograms(answer, q).status(),
+            absl::InternalError("elasticsearch: malformed aggregation answer: not 3 time buckets"));
+  query::HistogramQuery distinct = q;
+  distinct.aggregations[0].func = query::AggregationFunc::kDistinctCount;
+  EXPECT_FALSE(HistogramsRequest(distinct).has_value());
+  query::HistogramQuery fine = q;
+  fine.interval_nano = 1;
+  fine.range = {0, kMaxPushedDownBuckets};
+  EXPECT_FALSE(HistogramsRequest(fine).has_value());
+  fine.range.end_unix_nano = kMaxPushedDownBuckets - 1;
+  EXPECT_TRUE(HistogramsRequest(fine).has_value());
+}
+
+TEST(SearchAggregationsTest, TagValuesOfTheStatusAreCountedByTheEngine) {
+  query::TagValuesQuery q;
+  q.key = Intrinsic(query::Intrinsic::kStatusCode);
+  q.limit = 2;
+  ASSERT_TRUE(TagValuesRequest(q).has_value());
+  json answer = json::parse(R"({"hits": {"total": {"value": 6, "relation": "eq"}},
+      "aggregations": {"v": {"sum_other_doc_count": 0, "buckets": [
+        {"key": "Unset", "doc_count": 1}, {"key": "Ok", "doc_count": 3},
+        {"key": "Error", "doc_count": 2}]}}})");
+  absl::StatusOr<std::optional<query::TagValuesResult>> read = ReadTagValues(answer, q);
+  ASSERT_TRUE(read.ok()) << read.status();
+  ASSERT_TRUE(read->has_value());
+  EXPECT_EQ((**read).total_distinct, 3u);
+  EXPECT_EQ((**read).values, (std::vector<query::TagValueCount>{{std::string("Ok"), 3},
+                                                                {std::string("Error"), 2}}));
+  answer["aggregations"]["v"]["buckets"][0]["key"] = 7;
+  EXPECT_EQ(ReadTagValues(answer, q).status(),
+            absl::InternalError("elasticsearch: malformed aggregation answer: a keyword term "
+                                "that is not a string"));
+  query::TagValuesQuery name = q;
+  name.key = Intrinsic(query::Intrinsic::kName);
+  EXPECT_FALSE(TagValuesRequest(name).has_value());
+}
+
+}  // namespace
+}  // namespace teletrace::storage::elasticsearch
