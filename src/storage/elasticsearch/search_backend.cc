@@ -88,7 +88,7 @@ int MajorOf(std::string_view number) {
 }
 
 // The mappings of the fields aggregations are pushed down to (search_query.h kQueryFieldsSchema):
-// doc values only, since only aggregations and the exact clauses read them.
+// indexed for the exact clauses, with doc values for the aggregations.
 json QueryFieldMappings() {
   json keyword = {{"type", "keyword"}};
   return {{"status", keyword},
