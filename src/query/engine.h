@@ -117,6 +117,13 @@ class TagValuesCollector {
   std::shared_ptr<State> state_;
 };
 
+// The wanted statistics of `count` values with this min, max and sum; `ranked` holds the wanted
+// percentiles' values in the order they are wanted (empty: percentiles are left out). Empty when
+// count is 0. The one mapping of a statistic's name to its value, for the collector and for the
+// backends whose engine aggregates.
+StatisticsResult NamedStatistics(const std::vector<Statistic>& wanted, uint64_t count, double min,
+                                 double max, double sum, const std::vector<double>& ranked);
+
 class StatisticsCollector {
  public:
   explicit StatisticsCollector(const StatisticsQuery& query);

@@ -69,10 +69,32 @@ bool StatisticsCollector::AddAggregates(const DurationAggregates& durations) {
   return true;
 }
 
+StatisticsResult NamedStatistics(const std::vector<Statistic>& wanted, uint64_t count, double min,
+                                 double max, double sum, const std::vector<double>& ranked) {
+  StatisticsResult result;
+  if (count == 0) return result;
+  size_t next_ranked = 0;
+  for (const Statistic& s : wanted) {
+    if (s.name == "min") {
+      result[s.name] = min;
+    } else if (s.name == "max") {
+      result[s.name] = max;
+    } else if (s.name == "avg") {
+      result[s.name] = sum / static_cast<double>(count);
+    } else if (s.name == "sum") {
+      result[s.name] = sum;
+    } else if (s.name == "count") {
+      result[s.name] = static_cast<double>(count);
+    } else if (s.percentile > 0 && next_ranked < ranked.size()) {
+      result[s.name] = ranked[next_ranked++];
+    }
+  }
+  return result;
+}
+
 StatisticsResult StatisticsCollector::Finish() && {
   State& st = *state_;
-  StatisticsResult result;
-  if (st.count == 0) return result;
+  if (st.count == 0) return {};
   std::vector<double> ranked;
   if (!st.sketch.Empty()) {
     // Approximate: every value in the sketch, each rank read from it.
@@ -84,23 +106,7 @@ StatisticsResult StatisticsCollector::Finish() && {
   } else if (!st.values.empty()) {
     ranked = NearestRanks(st.values, st.percentiles);  // every percentile by selection, at once
   }
-  size_t next_ranked = 0;
-  for (const Statistic& s : st.query.wanted) {
-    if (s.name == "min") {
-      result[s.name] = st.min;
-    } else if (s.name == "max") {
-      result[s.name] = st.max;
-    } else if (s.name == "avg") {
-      result[s.name] = st.sum / static_cast<double>(st.count);
-    } else if (s.name == "sum") {
-      result[s.name] = st.sum;
-    } else if (s.name == "count") {
-      result[s.name] = static_cast<double>(st.count);
-    } else if (s.percentile > 0 && !ranked.empty()) {
-      result[s.name] = ranked[next_ranked++];
-    }
-  }
-  return result;
+  return NamedStatistics(st.query.wanted, st.count, st.min, st.max, st.sum, ranked);
 }
 
 }  // namespace teletrace::query

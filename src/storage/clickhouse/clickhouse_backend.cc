@@ -539,25 +539,7 @@ absl::StatusOr<query::StatisticsResult> ClickHouseBackend::Statistics(
       values.push_back(v);
     }
   }
-  query::StatisticsResult result;
-  if (count == 0) return result;
-  size_t next_percentile = 0;
-  for (const query::Statistic& s : q.wanted) {
-    if (s.name == "min") {
-      result[s.name] = min;
-    } else if (s.name == "max") {
-      result[s.name] = max;
-    } else if (s.name == "avg") {
-      result[s.name] = sum / static_cast<double>(count);
-    } else if (s.name == "sum") {
-      result[s.name] = sum;
-    } else if (s.name == "count") {
-      result[s.name] = static_cast<double>(count);
-    } else if (next_percentile < values.size()) {
-      result[s.name] = values[next_percentile++];
-    }
-  }
-  return result;
+  return query::NamedStatistics(q.wanted, count, min, max, sum, values);
 }
 
 absl::StatusOr<query::HistogramResult> ClickHouseBackend::Histograms(

@@ -8,6 +8,7 @@
 #include "common/status_macros.h"
 #include "fmt/format.h"
 #include "query/duration_sketch.h"
+#include "query/engine.h"
 #include "query/percentile.h"
 #include "query/values.h"
 #include "storage/elasticsearch/search_query.h"
@@ -142,18 +143,15 @@ absl::StatusOr<std::optional<std::vector<std::pair<std::string, uint64_t>>>> Rea
   return out;
 }
 
-// The nearest-rank percentiles of the durations described by a stats and a dur_bucket terms
-// aggregation over `spans` documents; nullopt when they do not cover every document or hold
-// negative durations (no relative bound there).
-absl::StatusOr<std::optional<std::map<std::string, double>>> ReadPercentiles(
+// The nearest-rank `percentiles` (in their order) of the durations described by a stats and a
+// dur_bucket terms aggregation over `spans` > 0 documents; nullopt when they do not cover every
+// document or hold negative durations (no relative bound there).
+absl::StatusOr<std::optional<std::vector<double>>> ReadPercentiles(
     const json& stats_agg, const json& buckets_agg, uint64_t spans,
     const std::vector<double>& percentiles) {
   ASSIGN_OR_RETURN(Stats stats, ReadStats(stats_agg));
   ASSIGN_OR_RETURN(auto terms, ReadTerms(buckets_agg));
-  if (!terms || stats.count != spans) return std::nullopt;
-  std::map<std::string, double> out;
-  if (spans == 0) return out;
-  if (stats.min < 0) return std::nullopt;
+  if (!terms || stats.count != spans || stats.min < 0) return std::nullopt;
   std::vector<std::pair<uint32_t, uint64_t>> pairs;
   for (auto& [key, count] : *terms) {
     uint64_t index = 0;
@@ -165,9 +163,10 @@ absl::StatusOr<std::optional<std::map<std::string, double>>> ReadPercentiles(
   absl::StatusOr<query::DurationSketch> sketch = query::DurationSketch::FromBuckets(pairs);
   if (!sketch.ok()) return Malformed(std::string(sketch.status().message()));
   if (sketch->Count() != spans) return std::nullopt;
+  std::vector<double> out;
   for (double p : percentiles) {
-    out[query::PercentileLabel(p)] = query::ApproximateRank(
-        *sketch, query::NearestRankIndex(spans, p), stats.min, stats.max);
+    out.push_back(query::ApproximateRank(*sketch, query::NearestRankIndex(spans, p), stats.min,
+                                         stats.max));
   }
   return out;
 }
@@ -190,40 +189,24 @@ std::optional<json> StatisticsRequest(const query::StatisticsQuery& q) {
 absl::StatusOr<std::optional<query::StatisticsResult>> ReadStatistics(
     const json& answer, const query::StatisticsQuery& q) {
   ASSIGN_OR_RETURN(uint64_t spans, TotalHits(answer));
+  if (spans == 0) return query::StatisticsResult();  // maybe no index: then no aggregations
   const json* aggs = Member(answer, "aggregations");
   if (aggs == nullptr) return Malformed("no aggregations");
   ASSIGN_OR_RETURN(const json* stats_agg, AggregationIn(*aggs, "s"));
   ASSIGN_OR_RETURN(Stats stats, ReadStats(*stats_agg));
   if (stats.count != spans) return std::nullopt;
-  query::StatisticsResult result;
-  if (spans == 0) return result;
   std::vector<double> percentiles;
   for (const query::Statistic& s : q.wanted) {
     if (s.percentile > 0) percentiles.push_back(s.percentile);
   }
-  std::map<std::string, double> ranked;
+  std::vector<double> ranked;
   if (!percentiles.empty()) {
     ASSIGN_OR_RETURN(const json* buckets_agg, AggregationIn(*aggs, "b"));
     ASSIGN_OR_RETURN(auto read, ReadPercentiles(*stats_agg, *buckets_agg, spans, percentiles));
     if (!read) return std::nullopt;
     ranked = std::move(*read);
   }
-  for (const query::Statistic& s : q.wanted) {
-    if (s.name == "min") {
-      result[s.name] = stats.min;
-    } else if (s.name == "max") {
-      result[s.name] = stats.max;
-    } else if (s.name == "avg") {
-      result[s.name] = stats.sum / static_cast<double>(stats.count);
-    } else if (s.name == "sum") {
-      result[s.name] = stats.sum;
-    } else if (s.name == "count") {
-      result[s.name] = static_cast<double>(stats.count);
-    } else if (s.percentile > 0) {
-      result[s.name] = ranked.at(query::PercentileLabel(s.percentile));
-    }
-  }
-  return result;
+  return query::NamedStatistics(q.wanted, stats.count, stats.min, stats.max, stats.sum, ranked);
 }
 
 std::optional<json> HistogramsRequest(const query::HistogramQuery& q) {
@@ -258,7 +241,8 @@ std::optional<json> HistogramsRequest(const query::HistogramQuery& q) {
   }
   json time = {{"filters", {{"filters", std::move(buckets)}}}};
   if (!sub.empty()) time["aggs"] = std::move(sub);
-  return json{{"size", 0}, {"query", std::move(*filter)}, {"aggs", {{"t", std::move(time)}}}};
+  return json{{"size", 0}, {"track_total_hits", true}, {"query", std::move(*filter)},
+              {"aggs", {{"t", std::move(time)}}}};
 }
 
 absl::StatusOr<std::optional<query::HistogramResult>> ReadHistograms(
@@ -267,6 +251,10 @@ absl::StatusOr<std::optional<query::HistogramResult>> ReadHistograms(
   const uint64_t first = q.range.start_unix_nano - q.range.start_unix_nano % interval;
   const uint64_t expected = (q.range.end_unix_nano - q.range.end_unix_nano % interval - first) /
                                 interval + 1;
+  query::HistogramResult result(q.aggregations.size());
+  for (size_t j = 0; j < q.aggregations.size(); ++j) result[j].label = q.aggregations[j].label;
+  ASSIGN_OR_RETURN(uint64_t spans_in_range, TotalHits(answer));
+  if (spans_in_range == 0) return result;  // maybe no index: then no aggregations
   const json* aggs = Member(answer, "aggregations");
   if (aggs == nullptr) return Malformed("no aggregations");
   ASSIGN_OR_RETURN(const json* time, AggregationIn(*aggs, "t"));
@@ -274,14 +262,14 @@ absl::StatusOr<std::optional<query::HistogramResult>> ReadHistograms(
   if (buckets == nullptr || !buckets->is_array() || buckets->size() != expected) {
     return Malformed(fmt::format("not {} time buckets", expected));
   }
-  query::HistogramResult result(q.aggregations.size());
-  for (size_t j = 0; j < q.aggregations.size(); ++j) result[j].label = q.aggregations[j].label;
+  uint64_t in_buckets = 0;
   for (size_t i = 0; i < expected; ++i) {
     const json& bucket = (*buckets)[i];
     uint64_t spans = 0;
     if (!ReadCount(Member(bucket, "doc_count"), &spans)) {
       return Malformed("a time bucket without doc_count");
     }
+    in_buckets += spans;
     if (spans == 0) continue;  // empty buckets are omitted
     const uint64_t key = first + i * interval;
     for (size_t j = 0; j < q.aggregations.size(); ++j) {
@@ -293,7 +281,11 @@ absl::StatusOr<std::optional<query::HistogramResult>> ReadHistograms(
         ASSIGN_OR_RETURN(auto ranked,
                          ReadPercentiles(*stats_agg, *buckets_agg, spans, agg.percentiles));
         if (!ranked) return std::nullopt;
-        data = std::move(*ranked);
+        std::map<std::string, double> labelled;
+        for (size_t p = 0; p < agg.percentiles.size(); ++p) {
+          labelled[query::PercentileLabel(agg.percentiles[p])] = (*ranked)[p];
+        }
+        data = std::move(labelled);
       } else if (agg.group_by) {
         ASSIGN_OR_RETURN(const json* terms, AggregationIn(bucket, fmt::format("g{}", j)));
         ASSIGN_OR_RETURN(auto counts, ReadKeywordCounts(*terms, spans));
@@ -312,6 +304,8 @@ absl::StatusOr<std::optional<query::HistogramResult>> ReadHistograms(
       result[j].buckets.push_back(query::HistogramBucket{key, std::move(data)});
     }
   }
+  // The time buckets partition the range, so they hold every span of it.
+  if (in_buckets != spans_in_range) return Malformed("time buckets that do not add up to the hits");
   return result;
 }
 
@@ -330,6 +324,7 @@ std::optional<json> TagValuesRequest(const query::TagValuesQuery& q) {
 absl::StatusOr<std::optional<query::TagValuesResult>> ReadTagValues(
     const json& answer, const query::TagValuesQuery& q) {
   ASSIGN_OR_RETURN(uint64_t spans, TotalHits(answer));
+  if (spans == 0) return query::TagValuesResult();  // maybe no index: then no aggregations
   const json* aggs = Member(answer, "aggregations");
   if (aggs == nullptr) return Malformed("no aggregations");
   ASSIGN_OR_RETURN(const json* terms, AggregationIn(*aggs, "v"));
@@ -337,8 +332,10 @@ absl::StatusOr<std::optional<query::TagValuesResult>> ReadTagValues(
   if (!counts) return std::nullopt;
   query::TagValuesResult result;
   result.total_distinct = counts->size();
-  for (auto& [value, count] : *counts) {
-    result.values.push_back(query::TagValueCount{std::move(value), count});
+  result.values.resize(counts->size());
+  for (size_t i = 0; i < counts->size(); ++i) {
+    result.values[i].value.emplace<std::string>(std::move((*counts)[i].first));
+    result.values[i].count = (*counts)[i].second;
   }
   std::sort(result.values.begin(), result.values.end(),
             [](const query::TagValueCount& a, const query::TagValueCount& b) {

@@ -145,7 +145,8 @@ TEST(SearchAggregationsTest, HistogramsReadOneFilterBucketPerTimeBucket) {
   json status_terms = {{"sum_other_doc_count", 0},
                        {"buckets", json::array({{{"key", "Ok"}, {"doc_count", 2}},
                                                 {{"key", "Error"}, {"doc_count", 2}}})}};
-  json answer = {{"aggregations",
+  json answer = {{"hits", {{"total", {{"value", 8}, {"relation", "eq"}}}}},
+                 {"aggregations",
                   {{"t",
                     {{"buckets", json::array({{{"doc_count", 4}, {"g1", status_terms}},
                                               {{"doc_count", 0}},
@@ -162,10 +163,16 @@ TEST(SearchAggregationsTest, HistogramsReadOneFilterBucketPerTimeBucket) {
   ASSERT_EQ(grouped.sub_buckets.size(), 1u);
   EXPECT_EQ(grouped.sub_buckets[0].key, query::TagValue(std::string("Error")));  // ties: key order
   // Group counts that do not add up to the bucket's spans: documents without the field.
+  answer["hits"]["total"]["value"] = 9;
   answer["aggregations"]["t"]["buckets"][0]["doc_count"] = 5;
   read = ReadHistograms(answer, q);
   ASSERT_TRUE(read.ok());
   EXPECT_FALSE(read->has_value());
+  answer["aggregations"]["t"]["buckets"][0]["doc_count"] = 4;
+  answer["hits"]["total"]["value"] = 10;
+  EXPECT_EQ(ReadHistograms(answer, q).status(),
+            absl::InternalError("elasticsearch: malformed aggregation answer: time buckets that "
+                                "do not add up to the hits"));
   answer["aggregations"]["t"]["buckets"].erase(1);
   EXPECT_EQ(ReadHistograms(answer, q).status(),
             absl::InternalError("elasticsearch: malformed aggregation answer: not 3 time buckets"));
@@ -202,6 +209,33 @@ TEST(SearchAggregationsTest, TagValuesOfTheStatusAreCountedByTheEngine) {
   query::TagValuesQuery name = q;
   name.key = Intrinsic(query::Intrinsic::kName);
   EXPECT_FALSE(TagValuesRequest(name).has_value());
+}
+
+// A range whose daily indices do not exist (or were deleted by retention): the engine answers
+// with no aggregations at all, and that is an empty answer, not a malformed one.
+TEST(SearchAggregationsTest, NoIndexIsAnEmptyAnswer) {
+  const json none = json::parse(R"({"hits": {"total": {"value": 0, "relation": "eq"}}})");
+  absl::StatusOr<std::optional<query::StatisticsResult>> statistics =
+      ReadStatistics(none, DurationStatistics());
+  ASSERT_TRUE(statistics.ok()) << statistics.status();
+  EXPECT_EQ(*statistics, query::StatisticsResult());
+  query::HistogramQuery h;
+  h.range = {0, 99};
+  h.interval_nano = 10;
+  h.aggregations.assign(1, query::Aggregation());
+  h.aggregations[0].label = "count";
+  absl::StatusOr<std::optional<query::HistogramResult>> histograms = ReadHistograms(none, h);
+  ASSERT_TRUE(histograms.ok()) << histograms.status();
+  ASSERT_TRUE(histograms->has_value());
+  ASSERT_EQ((*histograms)->size(), 1u);
+  EXPECT_EQ((**histograms)[0], (query::Histogram{"count", {}}));
+  query::TagValuesQuery v;
+  v.key = Intrinsic(query::Intrinsic::kKind);
+  absl::StatusOr<std::optional<query::TagValuesResult>> values = ReadTagValues(none, v);
+  ASSERT_TRUE(values.ok()) << values.status();
+  ASSERT_TRUE(values->has_value());
+  EXPECT_TRUE((*values)->values.empty());
+  EXPECT_EQ((*values)->total_distinct, 0u);
 }
 
 }  // namespace

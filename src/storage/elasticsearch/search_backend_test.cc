@@ -468,6 +468,28 @@ TEST(SearchBackendTest, AggregationsArePushedDownAndEqualTheScanEngine) {
     EXPECT_EQ(values->values.size(), 2u) << key.text;
     expect_pushed(key.level == query::KeyLevel::kIntrinsic);
   }
+
+  // A range whose daily indices do not exist (nothing stored, or deleted by retention): the
+  // engine answers without aggregations, which is an empty answer.
+  const uint64_t day = uint64_t{86400} * 1000000000;
+  const query::TimeRange nothing{start - 1000 * day, start - 999 * day};
+  query::StatisticsQuery none;
+  none.key = duration;
+  none.range = nothing;
+  none.wanted = {{"count", 0}};
+  absl::StatusOr<query::StatisticsResult> no_statistics = backend->Statistics(none);
+  ASSERT_TRUE(no_statistics.ok()) << no_statistics.status();
+  EXPECT_TRUE(no_statistics->empty());
+  expect_pushed(true);
+  h.range = nothing;
+  h.interval_nano = 3600 * uint64_t{1000000000};
+  h.aggregations = {count, by_status};
+  absl::StatusOr<query::HistogramResult> no_buckets = backend->Histograms(h);
+  ASSERT_TRUE(no_buckets.ok()) << no_buckets.status();
+  ASSERT_EQ(no_buckets->size(), 2u);
+  EXPECT_TRUE((*no_buckets)[0].buckets.empty());
+  EXPECT_TRUE((*no_buckets)[1].buckets.empty());
+  expect_pushed(true);
 }
 
 TEST(SearchBackendTest, AnIndexFromTheOldTemplateTakesTheNewFieldsAndIsScanned) {
