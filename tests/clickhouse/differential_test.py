@@ -523,10 +523,13 @@ def main():
                                          "aggregationParameters": {"bounds": [0.25, 0.5, 0.75]}}}}
             cmp.same(f"histograms {i}", "POST", "/v1/histograms", body)
         # What the search page asks on every load, with the filters an engine can decide exactly
-        # (span kind and status, trace id, duration): the Elasticsearch backend pushes these down.
+        # (service, span kind and status, trace id, duration): the Elasticsearch backend pushes
+        # these down.
         decided = [[]] + [c for c in cases if c[0]["keyValueFilter"]["key"] in (
             "span.kind", "span.status.code") or c[0]["keyValueFilter"] == {
-                "key": "span.traceId", "operator": "equals", "value": f"{3:032x}"}]
+                "key": "span.traceId", "operator": "equals", "value": f"{3:032x}"} or (
+            c[0]["keyValueFilter"]["key"] == "resource.attributes.service.name"
+            and c[0]["keyValueFilter"]["operator"] in ("equals", "not_in"))]
         for op, v in [("gte", 3_000_000), ("lt", 2_000_000), ("equals", 1_000_000)]:
             decided.append([{"keyValueFilter": {"key": "externalFields.durationNano",
                                                 "operator": op, "value": v}}])
@@ -540,7 +543,9 @@ def main():
                     "aggregations": {
                         "count": {"func": "COUNT"},
                         "by_status": {"func": "COUNT", "groupBy": "span.status.code"},
-                        "by_kind": {"func": "COUNT", "groupBy": "span.kind", "maxGroups": 2}}}
+                        "by_kind": {"func": "COUNT", "groupBy": "span.kind", "maxGroups": 2},
+                        "by_service": {"func": "COUNT",
+                                       "groupBy": "resource.attributes.service.name"}}}
             cmp.same(f"count histograms {i}", "POST", "/v1/histograms", body)
             body = {"timeframe": timeframe, "filters": filters,
                     "desiredStatistics": ["p50", "p90", "p99", "max"]}

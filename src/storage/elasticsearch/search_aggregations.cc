@@ -36,16 +36,21 @@ std::optional<json> ExactQuery(const std::optional<query::TimeRange>& range,
   return json{{"bool", {{"filter", std::move(clauses)}}}};
 }
 
-// The keyword field an intrinsic group or tag key is pushed down to, or nullptr.
+// The keyword field a group or tag key is pushed down to, or nullptr.
 const char* KeywordFieldOf(const query::Key& key) {
+  if (IsServiceName(key)) return "service";
   if (key.level != query::KeyLevel::kIntrinsic) return nullptr;
   if (key.intrinsic == query::Intrinsic::kStatusCode) return "status";
   if (key.intrinsic == query::Intrinsic::kKind) return "kind";
   return nullptr;
 }
 
-// Both keyword fields hold one of at most 6 names; a larger size costs nothing.
-constexpr int kKeywordTermsSize = 64;
+// Terms asked of a keyword field: all of them, since a `terms` list cut short is scanned instead.
+// Status and kind have at most 6 values; services beyond these many are scanned.
+constexpr uint64_t kTagValueTerms = 10000;
+constexpr uint64_t kGroupTerms = 500;
+
+uint64_t GroupTerms(const query::Key& key) { return IsServiceName(key) ? kGroupTerms : 8; }
 
 json DurationStats() { return {{"stats", {{"field", "dur"}}}}; }
 json DurationBuckets() {
@@ -128,6 +133,8 @@ absl::StatusOr<std::optional<std::vector<std::pair<json, uint64_t>>>> ReadTerms(
 }
 
 // Keyword terms whose counts must add up to `spans` (every document holds the field once).
+// nullopt also for a term the field cannot tell apart from another value: "" (the service field's
+// "no string service.name") and text with U+FFFD (maybe invalid UTF-8 replaced).
 absl::StatusOr<std::optional<std::vector<std::pair<std::string, uint64_t>>>> ReadKeywordCounts(
     const json& agg, uint64_t spans) {
   ASSIGN_OR_RETURN(auto terms, ReadTerms(agg));
@@ -136,6 +143,8 @@ absl::StatusOr<std::optional<std::vector<std::pair<std::string, uint64_t>>>> Rea
   uint64_t sum = 0;
   for (auto& [key, count] : *terms) {
     if (!key.is_string()) return Malformed("a keyword term that is not a string");
+    const std::string& text = key.get_ref<const std::string&>();
+    if (text.empty() || text.find(kReplacementCharacter) != std::string::npos) return std::nullopt;
     sum += count;
     out.emplace_back(key.get<std::string>(), count);
   }
@@ -209,6 +218,18 @@ absl::StatusOr<std::optional<query::StatisticsResult>> ReadStatistics(
   return query::NamedStatistics(q.wanted, stats.count, stats.min, stats.max, stats.sum, ranked);
 }
 
+uint64_t TimeBucketsPerRequest(const query::HistogramQuery& q) {
+  uint64_t per_time_bucket = 1;
+  for (const query::Aggregation& agg : q.aggregations) {
+    if (agg.func == query::AggregationFunc::kPercentiles) {
+      per_time_bucket += query::DurationSketch::kMaxBuckets;
+    } else if (agg.group_by) {
+      per_time_bucket += GroupTerms(*agg.group_by);
+    }
+  }
+  return std::max<uint64_t>(1, kMaxBucketsPerAnswer / per_time_bucket);
+}
+
 std::optional<json> HistogramsRequest(const query::HistogramQuery& q) {
   const uint64_t interval = q.interval_nano;
   if (interval == 0 || q.range.end_unix_nano < q.range.start_unix_nano) return std::nullopt;
@@ -222,7 +243,8 @@ std::optional<json> HistogramsRequest(const query::HistogramQuery& q) {
       if (!agg.group_by) continue;
       const char* field = KeywordFieldOf(*agg.group_by);
       if (field == nullptr) return std::nullopt;
-      sub[fmt::format("g{}", j)] = {{"terms", {{"field", field}, {"size", kKeywordTermsSize}}}};
+      sub[fmt::format("g{}", j)] = {
+          {"terms", {{"field", field}, {"size", GroupTerms(*agg.group_by)}}}};
     } else if (agg.func == query::AggregationFunc::kPercentiles && q.approximate &&
                !agg.group_by && agg.key && query::IsDurationKey(*agg.key)) {
       sub[fmt::format("p{}s", j)] = DurationStats();
@@ -318,7 +340,7 @@ std::optional<json> TagValuesRequest(const query::TagValuesQuery& q) {
       {"size", 0},
       {"track_total_hits", true},
       {"query", std::move(*filter)},
-      {"aggs", {{"v", {{"terms", {{"field", field}, {"size", kKeywordTermsSize}}}}}}}};
+      {"aggs", {{"v", {{"terms", {{"field", field}, {"size", kTagValueTerms}}}}}}}};
 }
 
 absl::StatusOr<std::optional<query::TagValuesResult>> ReadTagValues(

@@ -8,10 +8,10 @@
 //     (doubles, as the scan engine sums); percentiles only when the query is approximate, read from
 //     a DurationSketch rebuilt from the per-bucket counts of `dur_bucket`, so they keep the sketch's
 //     1% bound and its nearest-rank convention;
-//   - histograms whose aggregations are COUNT (ungrouped, or grouped by span.status.code or
-//     span.kind) and approximate ungrouped duration PERCENTILES, one `filters` bucket per time
-//     bucket (exact integer ranges on the start time);
-//   - tag values of span.status.code and span.kind.
+//   - histograms whose aggregations are COUNT (ungrouped, or grouped by span.status.code,
+//     span.kind or resource.attributes.service.name) and approximate ungrouped duration
+//     PERCENTILES, one `filters` bucket per time bucket (exact integer ranges on the start time);
+//   - tag values of span.status.code, span.kind and resource.attributes.service.name.
 // Anything else gets nullopt and the backend scans.
 //
 // The answers are untrusted: parsed without exceptions, malformed ones Internal naming the problem.
@@ -29,6 +29,15 @@ namespace teletrace::storage::elasticsearch {
 
 // Histograms with more time buckets than this are scanned (one filter per bucket).
 inline constexpr uint64_t kMaxPushedDownBuckets = 1500;
+// Buckets one answer may hold: the engines refuse more than search.max_buckets (65,535 on
+// OpenSearch, 65,536 on Elasticsearch 8 by default), counting every time bucket and every group or
+// duration bucket inside it.
+inline constexpr uint64_t kMaxBucketsPerAnswer = 60000;
+
+// How many consecutive time buckets of `q` one request may ask for, so that its answer holds at
+// most kMaxBucketsPerAnswer buckets whatever the data (>= 1). The backend splits a histogram's range
+// into requests of at most this many time buckets.
+uint64_t TimeBucketsPerRequest(const query::HistogramQuery& q);
 
 std::optional<nlohmann::json> StatisticsRequest(const query::StatisticsQuery& q);
 absl::StatusOr<std::optional<query::StatisticsResult>> ReadStatistics(

@@ -211,6 +211,20 @@ TEST(SearchAggregationsTest, TagValuesOfTheStatusAreCountedByTheEngine) {
   EXPECT_FALSE(TagValuesRequest(name).has_value());
 }
 
+TEST(SearchAggregationsTest, OneRequestHoldsAtMostTheEnginesBucketLimit) {
+  query::HistogramQuery q;
+  q.aggregations.assign(1, query::Aggregation());
+  EXPECT_EQ(TimeBucketsPerRequest(q), kMaxBucketsPerAnswer);
+  query::Key service;
+  service.level = query::KeyLevel::kResource;
+  service.name = "service.name";
+  q.aggregations[0].group_by = service;  // up to 500 services each
+  EXPECT_EQ(TimeBucketsPerRequest(q), kMaxBucketsPerAnswer / 501);
+  q.aggregations.push_back(query::Aggregation());
+  q.aggregations[1].func = query::AggregationFunc::kPercentiles;  // up to 2,230 duration buckets
+  EXPECT_EQ(TimeBucketsPerRequest(q), kMaxBucketsPerAnswer / 2731);
+}
+
 // A range whose daily indices do not exist (or were deleted by retention): the engine answers
 // with no aggregations at all, and that is an empty answer, not a malformed one.
 TEST(SearchAggregationsTest, NoIndexIsAnEmptyAnswer) {

@@ -227,8 +227,9 @@ class SearchBackend final : public Backend {
                      PushDown<query::TagValuesResult>(
                          TagValuesRequest(q), IndicesFor(q.range),
                          [&](const json& answer) { return ReadTagValues(answer, q); }));
-    if (pushed) return std::move(*pushed);
-    return Backend::TagValues(q);
+    if (!pushed) return Backend::TagValues(q);
+    pushed_down_.fetch_add(1, std::memory_order_relaxed);
+    return std::move(*pushed);
   }
 
   absl::StatusOr<query::StatisticsResult> Statistics(const query::StatisticsQuery& q) override {
@@ -236,16 +237,46 @@ class SearchBackend final : public Backend {
                      PushDown<query::StatisticsResult>(
                          StatisticsRequest(q), IndicesFor(q.range),
                          [&](const json& answer) { return ReadStatistics(answer, q); }));
-    if (pushed) return std::move(*pushed);
-    return Backend::Statistics(q);
+    if (!pushed) return Backend::Statistics(q);
+    pushed_down_.fetch_add(1, std::memory_order_relaxed);
+    return std::move(*pushed);
   }
 
+  // A pushed-down histogram is asked in parts of TimeBucketsPerRequest time buckets, so that no
+  // answer holds more buckets than the engine allows.
   absl::StatusOr<query::HistogramResult> Histograms(const query::HistogramQuery& q) override {
-    ASSIGN_OR_RETURN(std::optional<query::HistogramResult> pushed,
-                     PushDown<query::HistogramResult>(
-                         HistogramsRequest(q), IndicesFor(q.range),
-                         [&](const json& answer) { return ReadHistograms(answer, q); }));
-    if (pushed) return std::move(*pushed);
+    std::optional<query::HistogramResult> merged;
+    const uint64_t interval = q.interval_nano;
+    if (interval > 0 && HistogramsRequest(q)) {
+      const uint64_t span = TimeBucketsPerRequest(q) * interval;  // <= 1500 buckets: no overflow
+      const uint64_t first = q.range.start_unix_nano - q.range.start_unix_nano % interval;
+      merged.emplace(q.aggregations.size());
+      for (uint64_t from = first; merged; from += span) {
+        query::HistogramQuery part = q;
+        part.range.start_unix_nano = std::max(from, q.range.start_unix_nano);
+        part.range.end_unix_nano =
+            q.range.end_unix_nano - from < span ? q.range.end_unix_nano : from + span - 1;
+        ASSIGN_OR_RETURN(std::optional<query::HistogramResult> pushed,
+                         PushDown<query::HistogramResult>(
+                             HistogramsRequest(part), IndicesFor(part.range),
+                             [&](const json& answer) { return ReadHistograms(answer, part); }));
+        if (!pushed) {
+          merged.reset();
+          break;
+        }
+        for (size_t j = 0; j < pushed->size(); ++j) {
+          (*merged)[j].label = (*pushed)[j].label;
+          for (query::HistogramBucket& b : (*pushed)[j].buckets) {
+            (*merged)[j].buckets.push_back(std::move(b));
+          }
+        }
+        if (part.range.end_unix_nano == q.range.end_unix_nano) break;
+      }
+    }
+    if (merged) {
+      pushed_down_.fetch_add(1, std::memory_order_relaxed);
+      return std::move(*merged);
+    }
     return Backend::Histograms(q);
   }
 
@@ -638,9 +669,7 @@ class SearchBackend final : public Backend {
                                   "/_search?ignore_unavailable=true&allow_no_indices=true&"
                                   "filter_path=hits.total,aggregations",
                               request->dump(), "aggregate spans"));
-    ASSIGN_OR_RETURN(std::optional<Result> result, read(answer));
-    if (result) pushed_down_.fetch_add(1, std::memory_order_relaxed);
-    return result;
+    return read(answer);
   }
 
   // Whether every existing index of `indices` was created with the query fields (its mapping's

@@ -20,6 +20,7 @@
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "storage/elasticsearch/search_http.h"
+#include "storage/elasticsearch/search_query.h"
 #include "query/engine.h"
 #include "storage/elasticsearch/search_settings.h"
 #include "storage/testing/conformance_suite.h"
@@ -295,15 +296,19 @@ TEST(SearchBackendTest, ValuesTooLongToIndexAreStoredAndFound) {
   EXPECT_EQ(found->spans[0].span, span);
 }
 
-// Spans over 10 s from `start`: statuses, kinds and durations (1 µs to ~1 s) in several
+// Spans over 10 s from `start`: services, statuses, kinds and durations (1 µs to ~1 s) in several
 // proportions, and an attribute the push-down cannot decide.
 model::SpanBatch AggregationBatch(uint64_t start, size_t n) {
   model::SpanBatch batch;
-  auto& rs = batch.resource_spans.emplace_back();
-  rs.resource.attributes.push_back({"service.name", "checkout"});
-  auto& ss = rs.scope_spans.emplace_back();
+  for (const char* service : {"checkout", "cart", "db"}) {
+    auto& rs = batch.resource_spans.emplace_back();
+    rs.resource.attributes.push_back({"service.name", service});
+    rs.scope_spans.emplace_back();
+  }
   for (size_t i = 0; i < n; ++i) {
-    model::Span& s = ss.spans.emplace_back();
+    // Services in proportions 3:2:1.
+    model::Span& s =
+        batch.resource_spans[i % 6 < 3 ? 0 : i % 6 < 5 ? 1 : 2].scope_spans[0].spans.emplace_back();
     s.trace_id[15] = static_cast<uint8_t>(i % 7 + 1);
     s.span_id[6] = static_cast<uint8_t>(i / 256);
     s.span_id[7] = static_cast<uint8_t>(i % 256);
@@ -366,6 +371,14 @@ TEST(SearchBackendTest, AggregationsArePushedDownAndEqualTheScanEngine) {
   by_user.value = int64_t{3};
   const query::Key duration = IntrinsicKey(query::Intrinsic::kDuration,
                                            "externalFields.durationNano");
+  query::Key service;
+  service.level = query::KeyLevel::kResource;
+  service.name = "service.name";
+  service.text = "resource.attributes.service.name";
+  query::Filter not_db;
+  not_db.key = service;
+  not_db.op = query::Operator::kNotIn;
+  not_db.values = {std::string("db"), std::string("queue")};
   uint64_t pushed = PushedDownAggregations(*backend);
   auto expect_pushed = [&](bool yes) {
     const uint64_t now = PushedDownAggregations(*backend);
@@ -375,7 +388,8 @@ TEST(SearchBackendTest, AggregationsArePushedDownAndEqualTheScanEngine) {
 
   // Statistics: exact ones pushed down with every exactly decided filter, equal to the engine's.
   for (const std::vector<query::Filter>& filters :
-       std::vector<std::vector<query::Filter>>{{}, {error}, {not_server, slow}, {by_user}}) {
+       std::vector<std::vector<query::Filter>>{{}, {error}, {not_server, slow}, {not_db},
+                                               {by_user}}) {
     query::StatisticsQuery q;
     q.key = duration;
     q.range = range;
@@ -387,7 +401,7 @@ TEST(SearchBackendTest, AggregationsArePushedDownAndEqualTheScanEngine) {
     ASSERT_TRUE(got.ok()) << got.status();
     EXPECT_EQ(*got, std::move(oracle).Finish());
     EXPECT_EQ(got->at("count") > 0, true);
-    expect_pushed(filters.empty() || filters[0].key.level == query::KeyLevel::kIntrinsic);
+    expect_pushed(filters.empty() || filters[0].key.level != query::KeyLevel::kSpan);
   }
 
   // Percentiles: pushed down only when approximate, then within the sketch's 1%.
@@ -424,24 +438,34 @@ TEST(SearchBackendTest, AggregationsArePushedDownAndEqualTheScanEngine) {
   latency.func = query::AggregationFunc::kPercentiles;
   latency.key = duration;
   latency.percentiles = {50, 95};
-  h.aggregations = {count, by_status, latency};
-  query::HistogramCollector histogram_oracle(h);
-  ASSERT_TRUE(
-      backend->ScanSpans(range, h.filters, [&](const auto& s) { histogram_oracle.Add(s); }).ok());
-  const query::HistogramResult exact = std::move(histogram_oracle).Finish();
-  absl::StatusOr<query::HistogramResult> got = backend->Histograms(h);
-  ASSERT_TRUE(got.ok()) << got.status();
-  ASSERT_EQ(got->size(), 3u);
-  EXPECT_EQ((*got)[0], exact[0]);
-  EXPECT_EQ((*got)[1], exact[1]);
-  ASSERT_EQ((*got)[2].buckets.size(), exact[2].buckets.size());
-  EXPECT_EQ((*got)[2].buckets.size(), 9u);
-  for (size_t i = 0; i < exact[2].buckets.size(); ++i) {
-    EXPECT_EQ((*got)[2].buckets[i].bucket_key, exact[2].buckets[i].bucket_key);
-    ExpectWithinSketchBound(std::get<std::map<std::string, double>>((*got)[2].buckets[i].data),
-                            std::get<std::map<std::string, double>>(exact[2].buckets[i].data));
+  query::Aggregation by_service;
+  by_service.label = "by service";
+  by_service.group_by = service;
+  h.aggregations = {count, by_status, latency, by_service};
+  // 1 s buckets fit one request; 100 ms buckets take five (TimeBucketsPerRequest: 21 each).
+  for (uint64_t interval : {uint64_t{1000000000}, uint64_t{100000000}}) {
+    h.interval_nano = interval;
+    query::HistogramCollector histogram_oracle(h);
+    ASSERT_TRUE(
+        backend->ScanSpans(range, h.filters, [&](const auto& s) { histogram_oracle.Add(s); })
+            .ok());
+    const query::HistogramResult exact = std::move(histogram_oracle).Finish();
+    absl::StatusOr<query::HistogramResult> got = backend->Histograms(h);
+    ASSERT_TRUE(got.ok()) << got.status();
+    ASSERT_EQ(got->size(), 4u);
+    EXPECT_EQ((*got)[0], exact[0]);
+    EXPECT_EQ((*got)[1], exact[1]);
+    EXPECT_EQ((*got)[3], exact[3]);
+    ASSERT_EQ((*got)[2].buckets.size(), exact[2].buckets.size());
+    EXPECT_EQ((*got)[2].buckets.size(), interval == 1000000000 ? 9u : 85u);
+    for (size_t i = 0; i < exact[2].buckets.size(); ++i) {
+      EXPECT_EQ((*got)[2].buckets[i].bucket_key, exact[2].buckets[i].bucket_key);
+      ExpectWithinSketchBound(std::get<std::map<std::string, double>>((*got)[2].buckets[i].data),
+                              std::get<std::map<std::string, double>>(exact[2].buckets[i].data));
+    }
+    expect_pushed(true);
   }
-  expect_pushed(true);
+  h.interval_nano = 1000000000;
   h.aggregations.assign(1, query::Aggregation());
   h.aggregations[0].label = "users";
   h.aggregations[0].func = query::AggregationFunc::kDistinctCount;
@@ -451,7 +475,7 @@ TEST(SearchBackendTest, AggregationsArePushedDownAndEqualTheScanEngine) {
 
   // Tag values of the status and the kind; an attribute's are scanned.
   for (const query::Key& key : {IntrinsicKey(query::Intrinsic::kStatusCode, "span.status.code"),
-                                IntrinsicKey(query::Intrinsic::kKind, "span.kind"),
+                                IntrinsicKey(query::Intrinsic::kKind, "span.kind"), service,
                                 by_user.key}) {
     query::TagValuesQuery q;
     q.key = key;
@@ -466,7 +490,7 @@ TEST(SearchBackendTest, AggregationsArePushedDownAndEqualTheScanEngine) {
     EXPECT_EQ(values->values, want.values) << key.text;
     EXPECT_EQ(values->total_distinct, want.total_distinct) << key.text;
     EXPECT_EQ(values->values.size(), 2u) << key.text;
-    expect_pushed(key.level == query::KeyLevel::kIntrinsic);
+    expect_pushed(key.level != query::KeyLevel::kSpan);
   }
 
   // A range whose daily indices do not exist (nothing stored, or deleted by retention): the
@@ -490,6 +514,38 @@ TEST(SearchBackendTest, AggregationsArePushedDownAndEqualTheScanEngine) {
   EXPECT_TRUE((*no_buckets)[0].buckets.empty());
   EXPECT_TRUE((*no_buckets)[1].buckets.empty());
   expect_pushed(true);
+}
+
+// The indexed service is "" both for spans without a string service.name and for an empty one, so
+// values and groups of the service are scanned when a span carries "".
+TEST(SearchBackendTest, ServicesOfSpansWithoutAServiceNameAreScanned) {
+  REQUIRE_NODE();
+  std::unique_ptr<Backend> backend = MustOpen(TestSettings());
+  ASSERT_NE(backend, nullptr);
+  const uint64_t start = (NowUnixNano() / 1000000000 - 60) * 1000000000;
+  model::SpanBatch batch = AggregationBatch(start, 12);
+  batch.resource_spans[2].resource.attributes[0].value = int64_t{7};  // "db" becomes a number
+  ASSERT_TRUE(backend->WriteSpans(batch, start).ok());
+  query::TagValuesQuery q;
+  q.key.level = query::KeyLevel::kResource;
+  q.key.name = "service.name";
+  q.key.text = "resource.attributes.service.name";
+  q.range = query::TimeRange{start, start + 10000000000};
+  absl::StatusOr<query::TagValuesResult> values = backend->TagValues(q);
+  ASSERT_TRUE(values.ok()) << values.status();
+  EXPECT_EQ(values->values, (std::vector<query::TagValueCount>{{std::string("checkout"), 6},
+                                                               {std::string("cart"), 4},
+                                                               {int64_t{7}, 2}}));
+  EXPECT_EQ(PushedDownAggregations(*backend), 0u);
+  q.filters.assign(1, query::Filter());  // no span carries the service "" (a number is not "")
+  q.filters[0].key = q.key;
+  q.filters[0].value = std::string("");
+  EXPECT_TRUE(SupersetClause(q.filters[0]).has_value());
+  EXPECT_FALSE(ExactClause(q.filters[0]).has_value());
+  values = backend->TagValues(q);
+  ASSERT_TRUE(values.ok()) << values.status();
+  EXPECT_TRUE(values->values.empty());
+  EXPECT_EQ(PushedDownAggregations(*backend), 0u);
 }
 
 TEST(SearchBackendTest, AnIndexFromTheOldTemplateTakesTheNewFieldsAndIsScanned) {

@@ -202,9 +202,33 @@ json StartRangeClause(const query::TimeRange& range) {
                        {"lte", Ordered(range.end_unix_nano)}}}}}};
 }
 
+// Whether the indexed `service` field (the resource's last service.name when it is a string, else
+// "") decides `operand` exactly: not "" (which also stands for "no string service.name") and
+// without U+FFFD (which also stands for invalid UTF-8 in the indexed copy).
+bool ServiceOperand(const query::Scalar& operand) {
+  const auto* s = std::get_if<std::string>(&operand);
+  return s == nullptr || (!s->empty() && s->find(kReplacementCharacter) == std::string::npos);
+}
+
 std::optional<json> ExactClause(const query::Filter& f) {
-  if (f.key.level != query::KeyLevel::kIntrinsic) return std::nullopt;
   const query::Operator op = f.op;
+  const bool negated = op == query::Operator::kNotEquals || op == query::Operator::kNotIn;
+  if (IsServiceName(f.key)) {
+    query::Filter positive = f;
+    if (op == query::Operator::kNotEquals) positive.op = query::Operator::kEquals;
+    if (op == query::Operator::kNotIn) positive.op = query::Operator::kIn;
+    if (positive.op != query::Operator::kEquals && positive.op != query::Operator::kIn) {
+      return std::nullopt;
+    }
+    if (positive.value && !ServiceOperand(*positive.value)) return std::nullopt;
+    for (const query::Scalar& v : positive.values) {
+      if (!ServiceOperand(v)) return std::nullopt;
+    }
+    std::optional<json> clause = KeywordClause("service", positive);
+    if (!clause || !negated) return clause;
+    return json{{"bool", {{"must_not", json::array({std::move(*clause)})}}}};
+  }
+  if (f.key.level != query::KeyLevel::kIntrinsic) return std::nullopt;
   switch (f.key.intrinsic) {
     case query::Intrinsic::kTraceId:
       return op == query::Operator::kEquals || op == query::Operator::kIn
@@ -214,7 +238,6 @@ std::optional<json> ExactClause(const query::Filter& f) {
     case query::Intrinsic::kKind: {
       // Operands arrive as the canonical names (query/filter_validation.cc), as indexed.
       const char* field = f.key.intrinsic == query::Intrinsic::kKind ? "kind" : "status";
-      const bool negated = op == query::Operator::kNotEquals || op == query::Operator::kNotIn;
       query::Filter positive = f;
       if (op == query::Operator::kNotEquals) positive.op = query::Operator::kEquals;
       if (op == query::Operator::kNotIn) positive.op = query::Operator::kIn;

@@ -12,6 +12,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 
 #include "model/span.h"
 #include "nlohmann/json.hpp"
@@ -47,9 +48,19 @@ nlohmann::json StartRangeClause(const query::TimeRange& range);
 // carry it in their mapping's _meta as "teletrace_schema"; older ones lack some documents' fields.
 inline constexpr int kQueryFieldsSchema = 2;
 
+// U+FFFD in UTF-8: what an indexed copy holds in place of invalid UTF-8.
+inline constexpr std::string_view kReplacementCharacter = "\xEF\xBF\xBD";
+
+// resource.attributes.service.name, which the `service` field indexes (as model::ServiceName: ""
+// when the resource has no string service.name).
+inline bool IsServiceName(const query::Key& key) {
+  return key.level == query::KeyLevel::kResource && key.name == "service.name";
+}
+
 // A clause selecting exactly the spans `filter` matches, on an index of kQueryFieldsSchema; nullopt
 // when the indexed fields cannot decide it exactly (the backend then scans). Decided exactly:
-// span.traceId equality, span.status.code and span.kind (equals, in and their negations) and
+// span.traceId equality, span.status.code, span.kind and resource.attributes.service.name (equals,
+// in and their negations; for the service, operands other than "" and without U+FFFD) and
 // duration comparisons with an integer operand.
 std::optional<nlohmann::json> ExactClause(const query::Filter& filter);
 
