@@ -202,6 +202,8 @@ json StartRangeClause(const query::TimeRange& range) {
                        {"lte", Ordered(range.end_unix_nano)}}}}}};
 }
 
+namespace {
+
 // Whether the indexed `service` field (the resource's last service.name when it is a string, else
 // "") decides `operand` exactly: not "" (which also stands for "no string service.name") and
 // without U+FFFD (which also stands for invalid UTF-8 in the indexed copy).
@@ -210,24 +212,31 @@ bool ServiceOperand(const query::Scalar& operand) {
   return s == nullptr || (!s->empty() && s->find(kReplacementCharacter) == std::string::npos);
 }
 
+// equals, in, not_equals and not_in on a keyword field holding one value per span, or nullopt for
+// another operator or an operand `operand_ok` refuses.
+std::optional<json> KeywordSetClause(const char* field, const query::Filter& f,
+                                     bool (*operand_ok)(const query::Scalar&)) {
+  const bool negated = f.op == query::Operator::kNotEquals || f.op == query::Operator::kNotIn;
+  query::Filter positive = f;
+  if (f.op == query::Operator::kNotEquals) positive.op = query::Operator::kEquals;
+  if (f.op == query::Operator::kNotIn) positive.op = query::Operator::kIn;
+  if (positive.op != query::Operator::kEquals && positive.op != query::Operator::kIn) {
+    return std::nullopt;
+  }
+  if (positive.value && !operand_ok(*positive.value)) return std::nullopt;
+  for (const query::Scalar& v : positive.values) {
+    if (!operand_ok(v)) return std::nullopt;
+  }
+  std::optional<json> clause = KeywordClause(field, positive);
+  if (!clause || !negated) return clause;
+  return json{{"bool", {{"must_not", json::array({std::move(*clause)})}}}};
+}
+
+}  // namespace
+
 std::optional<json> ExactClause(const query::Filter& f) {
   const query::Operator op = f.op;
-  const bool negated = op == query::Operator::kNotEquals || op == query::Operator::kNotIn;
-  if (IsServiceName(f.key)) {
-    query::Filter positive = f;
-    if (op == query::Operator::kNotEquals) positive.op = query::Operator::kEquals;
-    if (op == query::Operator::kNotIn) positive.op = query::Operator::kIn;
-    if (positive.op != query::Operator::kEquals && positive.op != query::Operator::kIn) {
-      return std::nullopt;
-    }
-    if (positive.value && !ServiceOperand(*positive.value)) return std::nullopt;
-    for (const query::Scalar& v : positive.values) {
-      if (!ServiceOperand(v)) return std::nullopt;
-    }
-    std::optional<json> clause = KeywordClause("service", positive);
-    if (!clause || !negated) return clause;
-    return json{{"bool", {{"must_not", json::array({std::move(*clause)})}}}};
-  }
+  if (IsServiceName(f.key)) return KeywordSetClause("service", f, ServiceOperand);
   if (f.key.level != query::KeyLevel::kIntrinsic) return std::nullopt;
   switch (f.key.intrinsic) {
     case query::Intrinsic::kTraceId:
@@ -235,19 +244,10 @@ std::optional<json> ExactClause(const query::Filter& f) {
                  ? KeywordClause("trace_id", f)
                  : std::nullopt;
     case query::Intrinsic::kStatusCode:
-    case query::Intrinsic::kKind: {
+    case query::Intrinsic::kKind:
       // Operands arrive as the canonical names (query/filter_validation.cc), as indexed.
-      const char* field = f.key.intrinsic == query::Intrinsic::kKind ? "kind" : "status";
-      query::Filter positive = f;
-      if (op == query::Operator::kNotEquals) positive.op = query::Operator::kEquals;
-      if (op == query::Operator::kNotIn) positive.op = query::Operator::kIn;
-      if (positive.op != query::Operator::kEquals && positive.op != query::Operator::kIn) {
-        return std::nullopt;
-      }
-      std::optional<json> clause = KeywordClause(field, positive);
-      if (!clause || !negated) return clause;
-      return json{{"bool", {{"must_not", json::array({std::move(*clause)})}}}};
-    }
+      return KeywordSetClause(f.key.intrinsic == query::Intrinsic::kKind ? "kind" : "status", f,
+                              [](const query::Scalar&) { return true; });
     case query::Intrinsic::kDuration: {
       // The matcher compares the duration as int64 (query::SpanIntrinsicValue), which `dur` holds.
       const int64_t* bound = f.value ? std::get_if<int64_t>(&*f.value) : nullptr;
