@@ -218,7 +218,22 @@ absl::StatusOr<std::optional<query::StatisticsResult>> ReadStatistics(
   return query::NamedStatistics(q.wanted, stats.count, stats.min, stats.max, stats.sum, ranked);
 }
 
+namespace {
+
+// The number of time buckets of `q`, or 0 when it has none (a zero interval or an empty range).
+uint64_t TimeBuckets(const query::HistogramQuery& q) {
+  const uint64_t interval = q.interval_nano;
+  if (interval == 0 || q.range.end_unix_nano < q.range.start_unix_nano) return 0;
+  const uint64_t first = q.range.start_unix_nano - q.range.start_unix_nano % interval;
+  const uint64_t last = q.range.end_unix_nano - q.range.end_unix_nano % interval;
+  return (last - first) / interval + 1;
+}
+
+}  // namespace
+
 uint64_t TimeBucketsPerRequest(const query::HistogramQuery& q) {
+  const uint64_t buckets = TimeBuckets(q);
+  if (buckets == 0 || buckets > kMaxPushedDownBuckets) return 0;
   uint64_t per_time_bucket = 1;
   for (const query::Aggregation& agg : q.aggregations) {
     if (agg.func == query::AggregationFunc::kPercentiles) {
@@ -231,11 +246,8 @@ uint64_t TimeBucketsPerRequest(const query::HistogramQuery& q) {
 }
 
 std::optional<json> HistogramsRequest(const query::HistogramQuery& q) {
-  const uint64_t interval = q.interval_nano;
-  if (interval == 0 || q.range.end_unix_nano < q.range.start_unix_nano) return std::nullopt;
-  const uint64_t first = q.range.start_unix_nano - q.range.start_unix_nano % interval;
-  const uint64_t last = q.range.end_unix_nano - q.range.end_unix_nano % interval;
-  if ((last - first) / interval >= kMaxPushedDownBuckets) return std::nullopt;
+  const uint64_t time_buckets = TimeBuckets(q);
+  if (time_buckets == 0 || time_buckets > kMaxPushedDownBuckets) return std::nullopt;
   json sub = json::object();
   for (size_t j = 0; j < q.aggregations.size(); ++j) {
     const query::Aggregation& agg = q.aggregations[j];
@@ -255,11 +267,12 @@ std::optional<json> HistogramsRequest(const query::HistogramQuery& q) {
   }
   std::optional<json> filter = ExactQuery(q.range, q.filters);
   if (!filter) return std::nullopt;
+  const uint64_t interval = q.interval_nano;
   json buckets = json::array();
-  for (uint64_t lo = first;; lo += interval) {
+  for (uint64_t i = 0, lo = q.range.start_unix_nano - q.range.start_unix_nano % interval;
+       i < time_buckets; ++i, lo += interval) {
     const uint64_t hi = lo > UINT64_MAX - (interval - 1) ? UINT64_MAX : lo + (interval - 1);
     buckets.push_back({{"range", {{"start", {{"gte", Ordered(lo)}, {"lte", Ordered(hi)}}}}}});
-    if (lo == last) break;
   }
   json time = {{"filters", {{"filters", std::move(buckets)}}}};
   if (!sub.empty()) time["aggs"] = std::move(sub);
@@ -271,8 +284,7 @@ absl::StatusOr<std::optional<query::HistogramResult>> ReadHistograms(
     const json& answer, const query::HistogramQuery& q) {
   const uint64_t interval = q.interval_nano;
   const uint64_t first = q.range.start_unix_nano - q.range.start_unix_nano % interval;
-  const uint64_t expected = (q.range.end_unix_nano - q.range.end_unix_nano % interval - first) /
-                                interval + 1;
+  const uint64_t expected = TimeBuckets(q);
   query::HistogramResult result(q.aggregations.size());
   for (size_t j = 0; j < q.aggregations.size(); ++j) result[j].label = q.aggregations[j].label;
   ASSIGN_OR_RETURN(uint64_t spans_in_range, TotalHits(answer));

@@ -214,6 +214,11 @@ TEST(SearchAggregationsTest, TagValuesOfTheStatusAreCountedByTheEngine) {
 TEST(SearchAggregationsTest, OneRequestHoldsAtMostTheEnginesBucketLimit) {
   query::HistogramQuery q;
   q.aggregations.assign(1, query::Aggregation());
+  EXPECT_EQ(TimeBucketsPerRequest(q), 0u);  // no interval: no time bucket
+  q.interval_nano = 1;
+  q.range = {0, kMaxPushedDownBuckets};  // one time bucket too many
+  EXPECT_EQ(TimeBucketsPerRequest(q), 0u);
+  q.range = {0, kMaxPushedDownBuckets - 1};
   EXPECT_EQ(TimeBucketsPerRequest(q), kMaxBucketsPerAnswer);
   query::Key service;
   service.level = query::KeyLevel::kResource;

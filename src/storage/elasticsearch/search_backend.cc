@@ -223,61 +223,21 @@ class SearchBackend final : public Backend {
   // The aggregations: pushed down to the engine where it answers exactly what the scan engine
   // would (search_aggregations.h), else the scan engine over the selected spans.
   absl::StatusOr<query::TagValuesResult> TagValues(const query::TagValuesQuery& q) override {
-    ASSIGN_OR_RETURN(std::optional<query::TagValuesResult> pushed,
-                     PushDown<query::TagValuesResult>(
-                         TagValuesRequest(q), IndicesFor(q.range),
-                         [&](const json& answer) { return ReadTagValues(answer, q); }));
-    if (!pushed) return Backend::TagValues(q);
-    pushed_down_.fetch_add(1, std::memory_order_relaxed);
-    return std::move(*pushed);
+    return PushedDownOr(PushDown<query::TagValuesResult>(
+                            TagValuesRequest(q), IndicesFor(q.range),
+                            [&](const json& answer) { return ReadTagValues(answer, q); }),
+                        [&] { return Backend::TagValues(q); });
   }
 
   absl::StatusOr<query::StatisticsResult> Statistics(const query::StatisticsQuery& q) override {
-    ASSIGN_OR_RETURN(std::optional<query::StatisticsResult> pushed,
-                     PushDown<query::StatisticsResult>(
-                         StatisticsRequest(q), IndicesFor(q.range),
-                         [&](const json& answer) { return ReadStatistics(answer, q); }));
-    if (!pushed) return Backend::Statistics(q);
-    pushed_down_.fetch_add(1, std::memory_order_relaxed);
-    return std::move(*pushed);
+    return PushedDownOr(PushDown<query::StatisticsResult>(
+                            StatisticsRequest(q), IndicesFor(q.range),
+                            [&](const json& answer) { return ReadStatistics(answer, q); }),
+                        [&] { return Backend::Statistics(q); });
   }
 
-  // A pushed-down histogram is asked in parts of TimeBucketsPerRequest time buckets, so that no
-  // answer holds more buckets than the engine allows.
   absl::StatusOr<query::HistogramResult> Histograms(const query::HistogramQuery& q) override {
-    std::optional<query::HistogramResult> merged;
-    const uint64_t interval = q.interval_nano;
-    if (interval > 0 && HistogramsRequest(q)) {
-      const uint64_t span = TimeBucketsPerRequest(q) * interval;  // <= 1500 buckets: no overflow
-      const uint64_t first = q.range.start_unix_nano - q.range.start_unix_nano % interval;
-      merged.emplace(q.aggregations.size());
-      for (uint64_t from = first; merged; from += span) {
-        query::HistogramQuery part = q;
-        part.range.start_unix_nano = std::max(from, q.range.start_unix_nano);
-        part.range.end_unix_nano =
-            q.range.end_unix_nano - from < span ? q.range.end_unix_nano : from + span - 1;
-        ASSIGN_OR_RETURN(std::optional<query::HistogramResult> pushed,
-                         PushDown<query::HistogramResult>(
-                             HistogramsRequest(part), IndicesFor(part.range),
-                             [&](const json& answer) { return ReadHistograms(answer, part); }));
-        if (!pushed) {
-          merged.reset();
-          break;
-        }
-        for (size_t j = 0; j < pushed->size(); ++j) {
-          (*merged)[j].label = (*pushed)[j].label;
-          for (query::HistogramBucket& b : (*pushed)[j].buckets) {
-            (*merged)[j].buckets.push_back(std::move(b));
-          }
-        }
-        if (part.range.end_unix_nano == q.range.end_unix_nano) break;
-      }
-    }
-    if (merged) {
-      pushed_down_.fetch_add(1, std::memory_order_relaxed);
-      return std::move(*merged);
-    }
-    return Backend::Histograms(q);
+    return PushedDownOr(PushDownHistograms(q), [&] { return Backend::Histograms(q); });
   }
 
   uint64_t pushed_down() const { return pushed_down_.load(std::memory_order_relaxed); }
@@ -654,22 +614,76 @@ class SearchBackend final : public Backend {
     }
   }
 
+  // The pushed-down answer, counted, or else what `scan` answers.
+  template <typename Result, typename Scan>
+  absl::StatusOr<Result> PushedDownOr(absl::StatusOr<std::optional<Result>> pushed,
+                                      const Scan& scan) {
+    RETURN_IF_ERROR(pushed.status());
+    if (!*pushed) return scan();
+    pushed_down_.fetch_add(1, std::memory_order_relaxed);
+    return std::move(**pushed);
+  }
+
   // The engine's answer to `request` over `indices` as `read` reads it; nullopt without a request,
   // when an index lacks the query fields, or when `read` finds the answer could not be exact.
   template <typename Result, typename Read>
   absl::StatusOr<std::optional<Result>> PushDown(const std::optional<json>& request,
                                                  const std::string& indices, const Read& read) {
     if (!request) return std::nullopt;
-    RETURN_IF_ERROR(PrepareRead());
-    ASSIGN_OR_RETURN(bool have_fields, HaveQueryFields(indices));
-    if (!have_fields) return std::nullopt;
-    ASSIGN_OR_RETURN(json answer,
-                     SendJson("POST",
-                              "/" + indices +
-                                  "/_search?ignore_unavailable=true&allow_no_indices=true&"
-                                  "filter_path=hits.total,aggregations",
-                              request->dump(), "aggregate spans"));
+    ASSIGN_OR_RETURN(bool ready, ReadyToAggregate(indices));
+    if (!ready) return std::nullopt;
+    ASSIGN_OR_RETURN(json answer, Aggregate(indices, *request));
     return read(answer);
+  }
+
+  // A histogram asked in parts of TimeBucketsPerRequest time buckets, so that no answer holds more
+  // buckets than the engine allows; the indices are checked once, for the whole range (each
+  // part's indices are among them).
+  absl::StatusOr<std::optional<query::HistogramResult>> PushDownHistograms(
+      const query::HistogramQuery& q) {
+    const uint64_t per_request = TimeBucketsPerRequest(q);
+    if (per_request == 0) return std::nullopt;
+    const uint64_t interval = q.interval_nano;
+    const uint64_t span = per_request * interval;  // at most kMaxPushedDownBuckets intervals
+    const uint64_t first = q.range.start_unix_nano - q.range.start_unix_nano % interval;
+    query::HistogramResult merged(q.aggregations.size());
+    for (uint64_t from = first;; from += span) {
+      query::HistogramQuery part = q;
+      part.range.start_unix_nano = std::max(from, q.range.start_unix_nano);
+      part.range.end_unix_nano =
+          q.range.end_unix_nano - from < span ? q.range.end_unix_nano : from + span - 1;
+      std::optional<json> request = HistogramsRequest(part);
+      if (!request) return std::nullopt;
+      if (from == first) {
+        ASSIGN_OR_RETURN(bool ready, ReadyToAggregate(IndicesFor(q.range)));
+        if (!ready) return std::nullopt;
+      }
+      ASSIGN_OR_RETURN(json answer, Aggregate(IndicesFor(part.range), *request));
+      ASSIGN_OR_RETURN(std::optional<query::HistogramResult> read, ReadHistograms(answer, part));
+      if (!read) return std::nullopt;
+      for (size_t j = 0; j < read->size(); ++j) {
+        merged[j].label = (*read)[j].label;
+        for (query::HistogramBucket& b : (*read)[j].buckets) {
+          merged[j].buckets.push_back(std::move(b));
+        }
+      }
+      if (part.range.end_unix_nano == q.range.end_unix_nano) return merged;
+    }
+  }
+
+  // Whether aggregations over `indices` may be pushed down: after the read preparation (a refresh
+  // when this process wrote), every index must have the query fields.
+  absl::StatusOr<bool> ReadyToAggregate(const std::string& indices) {
+    RETURN_IF_ERROR(PrepareRead());
+    return HaveQueryFields(indices);
+  }
+
+  absl::StatusOr<json> Aggregate(const std::string& indices, const json& request) {
+    return SendJson("POST",
+                    "/" + indices +
+                        "/_search?ignore_unavailable=true&allow_no_indices=true&"
+                        "filter_path=hits.total,aggregations",
+                    request.dump(), "aggregate spans");
   }
 
   // Whether every existing index of `indices` was created with the query fields (its mapping's
