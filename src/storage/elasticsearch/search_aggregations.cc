@@ -10,7 +10,6 @@
 #include "query/duration_sketch.h"
 #include "query/engine.h"
 #include "query/percentile.h"
-#include "query/values.h"
 #include "storage/elasticsearch/search_query.h"
 #include "storage/elasticsearch/search_response.h"
 
@@ -76,16 +75,26 @@ bool ReadNumber(const json* j, double* out) {
   return true;
 }
 
-// hits.total.value of a search sent with track_total_hits: true.
-absl::StatusOr<uint64_t> TotalHits(const json& answer) {
+// A search answer's hits.total.value (the search is sent with track_total_hits: true) and its
+// aggregations, which are null when nothing matched: a search over no index (none left in the
+// range) answers without any.
+struct Answer {
+  uint64_t spans = 0;
+  const json* aggregations = nullptr;
+};
+
+absl::StatusOr<Answer> ReadAnswer(const json& answer) {
   const json* hits = Member(answer, "hits");
   const json* total = hits != nullptr ? Member(*hits, "total") : nullptr;
-  uint64_t value = 0;
-  if (total == nullptr || !ReadCount(Member(*total, "value"), &value) ||
+  Answer out;
+  if (total == nullptr || !ReadCount(Member(*total, "value"), &out.spans) ||
       StringMember(*total, "relation") != "eq") {
     return Malformed("no exact hits.total");
   }
-  return value;
+  if (out.spans == 0) return out;
+  out.aggregations = Member(answer, "aggregations");
+  if (out.aggregations == nullptr) return Malformed("no aggregations");
+  return out;
 }
 
 // aggregations.<name> (or <name> inside a bucket).
@@ -197,10 +206,10 @@ std::optional<json> StatisticsRequest(const query::StatisticsQuery& q) {
 
 absl::StatusOr<std::optional<query::StatisticsResult>> ReadStatistics(
     const json& answer, const query::StatisticsQuery& q) {
-  ASSIGN_OR_RETURN(uint64_t spans, TotalHits(answer));
-  if (spans == 0) return query::StatisticsResult();  // maybe no index: then no aggregations
-  const json* aggs = Member(answer, "aggregations");
-  if (aggs == nullptr) return Malformed("no aggregations");
+  ASSIGN_OR_RETURN(Answer read, ReadAnswer(answer));
+  if (read.spans == 0) return query::StatisticsResult();
+  const uint64_t spans = read.spans;
+  const json* aggs = read.aggregations;
   ASSIGN_OR_RETURN(const json* stats_agg, AggregationIn(*aggs, "s"));
   ASSIGN_OR_RETURN(Stats stats, ReadStats(*stats_agg));
   if (stats.count != spans) return std::nullopt;
@@ -287,11 +296,10 @@ absl::StatusOr<std::optional<query::HistogramResult>> ReadHistograms(
   const uint64_t expected = TimeBuckets(q);
   query::HistogramResult result(q.aggregations.size());
   for (size_t j = 0; j < q.aggregations.size(); ++j) result[j].label = q.aggregations[j].label;
-  ASSIGN_OR_RETURN(uint64_t spans_in_range, TotalHits(answer));
-  if (spans_in_range == 0) return result;  // maybe no index: then no aggregations
-  const json* aggs = Member(answer, "aggregations");
-  if (aggs == nullptr) return Malformed("no aggregations");
-  ASSIGN_OR_RETURN(const json* time, AggregationIn(*aggs, "t"));
+  ASSIGN_OR_RETURN(Answer read, ReadAnswer(answer));
+  if (read.spans == 0) return result;
+  const uint64_t spans_in_range = read.spans;
+  ASSIGN_OR_RETURN(const json* time, AggregationIn(*read.aggregations, "t"));
   const json* buckets = Member(*time, "buckets");
   if (buckets == nullptr || !buckets->is_array() || buckets->size() != expected) {
     return Malformed(fmt::format("not {} time buckets", expected));
@@ -357,27 +365,15 @@ std::optional<json> TagValuesRequest(const query::TagValuesQuery& q) {
 
 absl::StatusOr<std::optional<query::TagValuesResult>> ReadTagValues(
     const json& answer, const query::TagValuesQuery& q) {
-  ASSIGN_OR_RETURN(uint64_t spans, TotalHits(answer));
-  if (spans == 0) return query::TagValuesResult();  // maybe no index: then no aggregations
-  const json* aggs = Member(answer, "aggregations");
-  if (aggs == nullptr) return Malformed("no aggregations");
-  ASSIGN_OR_RETURN(const json* terms, AggregationIn(*aggs, "v"));
-  ASSIGN_OR_RETURN(auto counts, ReadKeywordCounts(*terms, spans));
+  ASSIGN_OR_RETURN(Answer read, ReadAnswer(answer));
+  if (read.spans == 0) return query::TagValuesResult();
+  ASSIGN_OR_RETURN(const json* terms, AggregationIn(*read.aggregations, "v"));
+  ASSIGN_OR_RETURN(auto counts, ReadKeywordCounts(*terms, read.spans));
   if (!counts) return std::nullopt;
-  query::TagValuesResult result;
-  result.total_distinct = counts->size();
-  result.values.resize(counts->size());
-  for (size_t i = 0; i < counts->size(); ++i) {
-    result.values[i].value.emplace<std::string>(std::move((*counts)[i].first));
-    result.values[i].count = (*counts)[i].second;
-  }
-  std::sort(result.values.begin(), result.values.end(),
-            [](const query::TagValueCount& a, const query::TagValueCount& b) {
-              if (a.count != b.count) return a.count > b.count;
-              return query::CompareTagValues(a.value, b.value) < 0;
-            });
-  if (q.limit > 0 && result.values.size() > q.limit) result.values.resize(q.limit);
-  return result;
+  // The collector orders and cuts the values as every backend's answer is ordered and cut.
+  query::TagValuesCollector collector(q);
+  for (auto& [value, count] : *counts) collector.AddCounted(query::TagValue(value), count);
+  return std::move(collector).Finish();
 }
 
 }  // namespace teletrace::storage::elasticsearch

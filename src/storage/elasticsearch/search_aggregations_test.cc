@@ -18,6 +18,15 @@ query::Key Intrinsic(query::Intrinsic intrinsic) {
   return k;
 }
 
+query::Filter IntrinsicFilter(query::Intrinsic intrinsic, query::Operator op,
+                              query::Scalar value) {
+  query::Filter f;
+  f.key = Intrinsic(intrinsic);
+  f.op = op;
+  f.value = std::move(value);
+  return f;
+}
+
 query::StatisticsQuery DurationStatistics() {
   query::StatisticsQuery q;
   q.key = Intrinsic(query::Intrinsic::kDuration);
@@ -28,11 +37,8 @@ query::StatisticsQuery DurationStatistics() {
 
 TEST(SearchAggregationsTest, StatisticsArePushedDownOnlyWhenTheEngineAnswersExactly) {
   query::StatisticsQuery q = DurationStatistics();
-  query::Filter error;
-  error.key = Intrinsic(query::Intrinsic::kStatusCode);
-  error.op = query::Operator::kNotEquals;
-  error.value = std::string("Error");
-  q.filters = {error};
+  q.filters = {IntrinsicFilter(query::Intrinsic::kStatusCode, query::Operator::kNotEquals,
+                               std::string("Error"))};
   std::optional<json> request = StatisticsRequest(q);
   ASSERT_TRUE(request.has_value());
   EXPECT_EQ(*request, json::parse(R"({"size": 0, "track_total_hits": true,
@@ -52,17 +58,12 @@ TEST(SearchAggregationsTest, StatisticsArePushedDownOnlyWhenTheEngineAnswersExac
   ASSERT_TRUE(StatisticsRequest(exact_percentile).has_value());
   EXPECT_TRUE((*StatisticsRequest(exact_percentile))["aggs"].contains("b"));
   query::StatisticsQuery contains = DurationStatistics();
-  query::Filter name;
-  name.key = Intrinsic(query::Intrinsic::kName);
-  name.op = query::Operator::kContains;
-  name.value = std::string("GET");
-  contains.filters = {name};
+  contains.filters = {
+      IntrinsicFilter(query::Intrinsic::kName, query::Operator::kContains, std::string("GET"))};
   EXPECT_FALSE(StatisticsRequest(contains).has_value());
-  query::Filter fractional;
-  fractional.key = Intrinsic(query::Intrinsic::kDuration);
-  fractional.op = query::Operator::kGt;
-  fractional.value = 2.5;
-  EXPECT_FALSE(ExactClause(fractional).has_value());
+  EXPECT_FALSE(
+      ExactClause(IntrinsicFilter(query::Intrinsic::kDuration, query::Operator::kGt, 2.5))
+          .has_value());
 }
 
 TEST(SearchAggregationsTest, StatisticsAnswersAreReadOrRefused) {
