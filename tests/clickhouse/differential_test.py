@@ -523,10 +523,13 @@ def main():
                                          "aggregationParameters": {"bounds": [0.25, 0.5, 0.75]}}}}
             cmp.same(f"histograms {i}", "POST", "/v1/histograms", body)
         # What the search page asks on every load, with the filters an engine can decide exactly
-        # (service, span kind and status, trace id, duration): the Elasticsearch backend pushes
-        # these down.
+        # (service, span name, kind and status, trace id, duration): the Elasticsearch backend
+        # pushes these down.
         decided = [[]] + [c for c in cases if c[0]["keyValueFilter"]["key"] in (
-            "span.kind", "span.status.code") or c[0]["keyValueFilter"] == {
+            "span.kind", "span.status.code") or (
+            c[0]["keyValueFilter"]["key"] == "span.name"
+            and c[0]["keyValueFilter"]["operator"] in ("equals", "not_equals", "in")) or c[0][
+                "keyValueFilter"] == {
                 "key": "span.traceId", "operator": "equals", "value": f"{3:032x}"} or (
             c[0]["keyValueFilter"]["key"] == "resource.attributes.service.name"
             and c[0]["keyValueFilter"]["operator"] in ("equals", "not_in"))]
@@ -538,15 +541,22 @@ def main():
                     "desiredStatistics": ["min", "max", "avg", "sum", "count"]}
             cmp.same(f"duration statistics {i}", "POST",
                      "/v1/tags/externalFields.durationNano/statistics", body)
-            body = {"timeframe": timeframe, "filters": filters, "interval": 50_000_000,
-                    "intervalKey": "span.startTimeUnixNano",
-                    "aggregations": {
-                        "count": {"func": "COUNT"},
-                        "by_status": {"func": "COUNT", "groupBy": "span.status.code"},
-                        "by_kind": {"func": "COUNT", "groupBy": "span.kind", "maxGroups": 2},
-                        "by_service": {"func": "COUNT",
-                                       "groupBy": "resource.attributes.service.name"}}}
-            cmp.same(f"count histograms {i}", "POST", "/v1/histograms", body)
+            # Whole milliseconds (the engine's histogram over start_ms), and not (range filters).
+            for interval in (50_000_000, 33_333_333) if i < 3 else (50_000_000,):
+                body = {"timeframe": timeframe, "filters": filters, "interval": interval,
+                        "intervalKey": "span.startTimeUnixNano",
+                        "aggregations": {
+                            "count": {"func": "COUNT"},
+                            "by_status": {"func": "COUNT", "groupBy": "span.status.code"},
+                            "by_kind": {"func": "COUNT", "groupBy": "span.kind", "maxGroups": 2},
+                            "by_service": {"func": "COUNT",
+                                           "groupBy": "resource.attributes.service.name"},
+                            "by_name": {"func": "COUNT", "groupBy": "span.name",
+                                        "maxGroups": 3}}}
+                cmp.same(f"count histograms {i} every {interval} ns", "POST", "/v1/histograms",
+                         body)
+            cmp.same(f"span name values {i}", "POST", "/v1/tags/span.name",
+                     {"timeframe": timeframe, "filters": filters, "limit": 3})
             body = {"timeframe": timeframe, "filters": filters,
                     "desiredStatistics": ["p50", "p90", "p99", "max"]}
             cmp.within_one_percent(f"approximate duration percentiles {i}",

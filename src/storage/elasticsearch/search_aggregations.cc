@@ -1,6 +1,7 @@
 #include "storage/elasticsearch/search_aggregations.h"
 
 #include <algorithm>
+#include <cmath>
 #include <string>
 #include <utility>
 #include <vector>
@@ -41,19 +42,26 @@ const char* KeywordFieldOf(const query::Key& key) {
   if (key.level != query::KeyLevel::kIntrinsic) return nullptr;
   if (key.intrinsic == query::Intrinsic::kStatusCode) return "status";
   if (key.intrinsic == query::Intrinsic::kKind) return "kind";
+  if (key.intrinsic == query::Intrinsic::kName) return "name";
   return nullptr;
 }
 
 // Terms asked of a keyword field: all of them, since a `terms` list cut short is scanned instead.
-// Status and kind have at most 6 values; services beyond these many are scanned.
+// Status and kind have at most 6 values; services and span names beyond these many are scanned.
 constexpr uint64_t kTagValueTerms = 10000;
 constexpr uint64_t kGroupTerms = 500;
 
-uint64_t GroupTerms(const query::Key& key) { return IsServiceName(key) ? kGroupTerms : 8; }
+uint64_t GroupTerms(const query::Key& key) {
+  const bool name = key.level == query::KeyLevel::kIntrinsic && key.intrinsic == query::Intrinsic::kName;
+  return IsServiceName(key) || name ? kGroupTerms : 8;
+}
 
 json DurationStats() { return {{"stats", {{"field", "dur"}}}}; }
+// The spans per dur_bucket: a histogram of interval 1 over the small integers (exact in doubles),
+// which the engines count faster than `terms` (271 against 360 ms for 1M spans in 61 time buckets
+// on OpenSearch), and which leaves no bucket out.
 json DurationBuckets() {
-  return {{"terms", {{"field", "dur_bucket"}, {"size", query::DurationSketch::kMaxBuckets}}}};
+  return {{"histogram", {{"field", "dur_bucket"}, {"interval", 1}, {"min_doc_count", 1}}}};
 }
 
 bool ReadCount(const json* j, uint64_t* out) {
@@ -141,11 +149,12 @@ absl::StatusOr<std::optional<std::vector<std::pair<json, uint64_t>>>> ReadTerms(
   return out;
 }
 
-// Keyword terms whose counts must add up to `spans` (every document holds the field once).
-// nullopt also for a term the field cannot tell apart from another value: "" (the service field's
-// "no string service.name") and text with U+FFFD (maybe invalid UTF-8 replaced).
+// Keyword terms of the key `of` whose counts must add up to `spans` (every document holds the field once;
+// a span name too long to index has none). nullopt also for a term the field cannot tell apart
+// from another value: the service "" ("no string service.name" too) and text with U+FFFD (maybe
+// invalid UTF-8 replaced).
 absl::StatusOr<std::optional<std::vector<std::pair<std::string, uint64_t>>>> ReadKeywordCounts(
-    const json& agg, uint64_t spans) {
+    const json& agg, uint64_t spans, const query::Key& of) {
   ASSIGN_OR_RETURN(auto terms, ReadTerms(agg));
   if (!terms) return std::nullopt;
   std::vector<std::pair<std::string, uint64_t>> out;
@@ -153,7 +162,10 @@ absl::StatusOr<std::optional<std::vector<std::pair<std::string, uint64_t>>>> Rea
   for (auto& [key, count] : *terms) {
     if (!key.is_string()) return Malformed("a keyword term that is not a string");
     const std::string& text = key.get_ref<const std::string&>();
-    if (text.empty() || text.find(kReplacementCharacter) != std::string::npos) return std::nullopt;
+    if ((text.empty() && IsServiceName(of)) ||
+        text.find(kReplacementCharacter) != std::string::npos) {
+      return std::nullopt;
+    }
     sum += count;
     out.emplace_back(key.get<std::string>(), count);
   }
@@ -162,22 +174,28 @@ absl::StatusOr<std::optional<std::vector<std::pair<std::string, uint64_t>>>> Rea
 }
 
 // The nearest-rank `percentiles` (in their order) of the durations described by a stats and a
-// dur_bucket terms aggregation over `spans` > 0 documents; nullopt when they do not cover every
-// document or hold negative durations (no relative bound there).
+// dur_bucket histogram (DurationBuckets) over `spans` > 0 documents; nullopt when they do not
+// cover every document or hold negative durations (no relative bound there).
 absl::StatusOr<std::optional<std::vector<double>>> ReadPercentiles(
     const json& stats_agg, const json& buckets_agg, uint64_t spans,
     const std::vector<double>& percentiles) {
   ASSIGN_OR_RETURN(Stats stats, ReadStats(stats_agg));
-  ASSIGN_OR_RETURN(auto terms, ReadTerms(buckets_agg));
-  if (!terms || stats.count != spans || stats.min < 0) return std::nullopt;
+  const json* buckets = Member(buckets_agg, "buckets");
+  if (buckets == nullptr || !buckets->is_array()) return Malformed("duration buckets without buckets");
   std::vector<std::pair<uint32_t, uint64_t>> pairs;
-  for (auto& [key, count] : *terms) {
-    uint64_t index = 0;
-    if (!ReadCount(&key, &index) || index >= query::DurationSketch::kMaxBuckets) {
+  for (const json& b : *buckets) {
+    double key = -1;
+    uint64_t count = 0;
+    if (!ReadNumber(Member(b, "key"), &key) || !(key >= 0) ||
+        key >= query::DurationSketch::kMaxBuckets || std::floor(key) != key) {
       return Malformed("a duration bucket that is not a bucket index");
     }
-    pairs.emplace_back(static_cast<uint32_t>(index), count);
+    if (!ReadCount(Member(b, "doc_count"), &count)) {
+      return Malformed("a duration bucket without doc_count");
+    }
+    pairs.emplace_back(static_cast<uint32_t>(key), count);
   }
+  if (stats.count != spans || stats.min < 0) return std::nullopt;
   absl::StatusOr<query::DurationSketch> sketch = query::DurationSketch::FromBuckets(pairs);
   if (!sketch.ok()) return Malformed(std::string(sketch.status().message()));
   if (sketch->Count() != spans) return std::nullopt;
@@ -238,25 +256,19 @@ uint64_t TimeBuckets(const query::HistogramQuery& q) {
   return (last - first) / interval + 1;
 }
 
-}  // namespace
+constexpr uint64_t kNanosPerMilli = 1000000;
 
-uint64_t TimeBucketsPerRequest(const query::HistogramQuery& q) {
-  const uint64_t buckets = TimeBuckets(q);
-  if (buckets == 0 || buckets > kMaxPushedDownBuckets) return 0;
-  uint64_t per_time_bucket = 1;
-  for (const query::Aggregation& agg : q.aggregations) {
-    if (agg.func == query::AggregationFunc::kPercentiles) {
-      per_time_bucket += query::DurationSketch::kMaxBuckets;
-    } else if (agg.group_by) {
-      per_time_bucket += GroupTerms(*agg.group_by);
-    }
-  }
-  return std::max<uint64_t>(1, kMaxBucketsPerAnswer / per_time_bucket);
+// Whether the time buckets of `q` are the engine's `histogram` buckets over start_ms: an index of
+// schema >= kStartMillisSchema and buckets of whole milliseconds. Buckets start at multiples of the
+// interval since the epoch, so a span starting at t ns is in bucket floor(t / I) and, with
+// I = i ms and t = m ms + r ns (r < 1 ms), floor(t / I) = floor(m / i): its start_ms bucket. The
+// engine computes floor(m / i) * i in doubles, exact for m < 2^53.
+bool BucketsOnStartMillis(const query::HistogramQuery& q, int schema) {
+  return schema >= kStartMillisSchema && q.interval_nano % kNanosPerMilli == 0;
 }
 
-std::optional<json> HistogramsRequest(const query::HistogramQuery& q) {
-  const uint64_t time_buckets = TimeBuckets(q);
-  if (time_buckets == 0 || time_buckets > kMaxPushedDownBuckets) return std::nullopt;
+// The sub-aggregations of every time bucket of `q`, or nullopt when one is not pushed down.
+std::optional<json> TimeBucketAggregations(const query::HistogramQuery& q) {
   json sub = json::object();
   for (size_t j = 0; j < q.aggregations.size(); ++j) {
     const query::Aggregation& agg = q.aggregations[j];
@@ -274,46 +286,136 @@ std::optional<json> HistogramsRequest(const query::HistogramQuery& q) {
       return std::nullopt;
     }
   }
-  std::optional<json> filter = ExactQuery(q.range, q.filters);
-  if (!filter) return std::nullopt;
-  const uint64_t interval = q.interval_nano;
-  json buckets = json::array();
-  for (uint64_t i = 0, lo = q.range.start_unix_nano - q.range.start_unix_nano % interval;
-       i < time_buckets; ++i, lo += interval) {
-    const uint64_t hi = lo > UINT64_MAX - (interval - 1) ? UINT64_MAX : lo + (interval - 1);
-    buckets.push_back({{"range", {{"start", {{"gte", Ordered(lo)}, {"lte", Ordered(hi)}}}}}});
+  return sub;
+}
+
+}  // namespace
+
+uint64_t TimeBucketsPerRequest(const query::HistogramQuery& q) {
+  const uint64_t buckets = TimeBuckets(q);
+  if (buckets == 0 || buckets > kMaxPushedDownBuckets || !TimeBucketAggregations(q) ||
+      !ExactQuery(q.range, q.filters)) {
+    return 0;
   }
-  json time = {{"filters", {{"filters", std::move(buckets)}}}};
-  if (!sub.empty()) time["aggs"] = std::move(sub);
+  uint64_t per_time_bucket = 1;
+  for (const query::Aggregation& agg : q.aggregations) {
+    if (agg.func == query::AggregationFunc::kPercentiles) {
+      per_time_bucket += query::DurationSketch::kMaxBuckets;
+    } else if (agg.group_by) {
+      per_time_bucket += GroupTerms(*agg.group_by);
+    }
+  }
+  return std::max<uint64_t>(1, kMaxBucketsPerAnswer / per_time_bucket);
+}
+
+std::optional<json> HistogramsRequest(const query::HistogramQuery& q, int schema) {
+  const uint64_t time_buckets = TimeBuckets(q);
+  if (schema < kQueryFieldsSchema || time_buckets == 0 || time_buckets > kMaxPushedDownBuckets) {
+    return std::nullopt;
+  }
+  std::optional<json> sub = TimeBucketAggregations(q);
+  std::optional<json> filter = ExactQuery(q.range, q.filters);
+  if (!sub || !filter) return std::nullopt;
+  const uint64_t interval = q.interval_nano;
+  json time;
+  if (BucketsOnStartMillis(q, schema)) {
+    // One pass over the start_ms doc values; empty buckets are left out.
+    time = {{"histogram",
+             {{"field", "start_ms"}, {"interval", interval / kNanosPerMilli}, {"min_doc_count", 1}}}};
+  } else {
+    // One exact range filter per bucket (the engine's histograms compute in doubles, which
+    // cannot hold nanoseconds).
+    json buckets = json::array();
+    for (uint64_t i = 0, lo = q.range.start_unix_nano - q.range.start_unix_nano % interval;
+         i < time_buckets; ++i, lo += interval) {
+      const uint64_t hi = lo > UINT64_MAX - (interval - 1) ? UINT64_MAX : lo + (interval - 1);
+      buckets.push_back({{"range", {{"start", {{"gte", Ordered(lo)}, {"lte", Ordered(hi)}}}}}});
+    }
+    time = {{"filters", {{"filters", std::move(buckets)}}}};
+  }
+  if (!sub->empty()) time["aggs"] = std::move(*sub);
   return json{{"size", 0}, {"track_total_hits", true}, {"query", std::move(*filter)},
               {"aggs", {{"t", std::move(time)}}}};
 }
 
-absl::StatusOr<std::optional<query::HistogramResult>> ReadHistograms(
-    const json& answer, const query::HistogramQuery& q) {
+namespace {
+
+// A time bucket of an answer: its index from the range's first bucket, its spans, its sub-aggregations.
+struct TimeBucket {
+  uint64_t index = 0;
+  uint64_t spans = 0;
+  const json* body = nullptr;
+};
+
+// The non-empty time buckets of an answer to HistogramsRequest, in order; nullopt when they do not
+// hold every span of the range (documents without start_ms).
+absl::StatusOr<std::optional<std::vector<TimeBucket>>> ReadTimeBuckets(
+    const json& time, const query::HistogramQuery& q, int schema, uint64_t spans_in_range) {
   const uint64_t interval = q.interval_nano;
   const uint64_t first = q.range.start_unix_nano - q.range.start_unix_nano % interval;
   const uint64_t expected = TimeBuckets(q);
-  query::HistogramResult result(q.aggregations.size());
-  for (size_t j = 0; j < q.aggregations.size(); ++j) result[j].label = q.aggregations[j].label;
-  ASSIGN_OR_RETURN(Answer read, ReadAnswer(answer));
-  if (read.spans == 0) return result;
-  const uint64_t spans_in_range = read.spans;
-  ASSIGN_OR_RETURN(const json* time, AggregationIn(*read.aggregations, "t"));
-  const json* buckets = Member(*time, "buckets");
-  if (buckets == nullptr || !buckets->is_array() || buckets->size() != expected) {
+  const bool on_millis = BucketsOnStartMillis(q, schema);
+  const json* buckets = Member(time, "buckets");
+  if (buckets == nullptr || !buckets->is_array() || (!on_millis && buckets->size() != expected)) {
     return Malformed(fmt::format("not {} time buckets", expected));
   }
+  std::vector<TimeBucket> out;
   uint64_t in_buckets = 0;
-  for (size_t i = 0; i < expected; ++i) {
+  std::optional<uint64_t> previous;
+  for (size_t i = 0; i < buckets->size(); ++i) {
     const json& bucket = (*buckets)[i];
     uint64_t spans = 0;
     if (!ReadCount(Member(bucket, "doc_count"), &spans)) {
       return Malformed("a time bucket without doc_count");
     }
+    uint64_t index = i;
+    if (on_millis) {
+      // A key in ms: a whole number below 2^53 (as the engine's doubles hold it exactly), a
+      // multiple of the interval inside the range's buckets, after the previous one.
+      double key = 0;
+      const uint64_t interval_ms = interval / kNanosPerMilli;
+      if (!ReadNumber(Member(bucket, "key"), &key) || !(key >= 0) || key >= 9007199254740992.0 ||
+          std::floor(key) != key) {
+        return Malformed("a time bucket whose key is not a whole number of milliseconds");
+      }
+      const auto key_ms = static_cast<uint64_t>(key);
+      if (key_ms % interval_ms != 0 || key_ms / interval_ms < first / interval ||
+          key_ms / interval_ms - first / interval >= expected ||
+          (previous && key_ms / interval_ms - first / interval <= *previous)) {
+        return Malformed("a time bucket outside the range or out of order");
+      }
+      index = key_ms / interval_ms - first / interval;
+      previous = index;
+    }
     in_buckets += spans;
-    if (spans == 0) continue;  // empty buckets are omitted
-    const uint64_t key = first + i * interval;
+    if (spans > 0) out.push_back(TimeBucket{index, spans, &bucket});  // empty buckets are omitted
+  }
+  // The time buckets partition the range, so they hold every span of it; on start_ms, documents
+  // without the field (an index not wholly of the schema) fall in none.
+  if (in_buckets != spans_in_range) {
+    if (on_millis) return std::nullopt;
+    return Malformed("time buckets that do not add up to the hits");
+  }
+  return out;
+}
+
+}  // namespace
+
+absl::StatusOr<std::optional<query::HistogramResult>> ReadHistograms(
+    const json& answer, const query::HistogramQuery& q, int schema) {
+  const uint64_t interval = q.interval_nano;
+  const uint64_t first = q.range.start_unix_nano - q.range.start_unix_nano % interval;
+  query::HistogramResult result(q.aggregations.size());
+  for (size_t j = 0; j < q.aggregations.size(); ++j) result[j].label = q.aggregations[j].label;
+  ASSIGN_OR_RETURN(Answer read, ReadAnswer(answer));
+  if (read.spans == 0) return result;
+  ASSIGN_OR_RETURN(const json* time, AggregationIn(*read.aggregations, "t"));
+  ASSIGN_OR_RETURN(auto buckets, ReadTimeBuckets(*time, q, schema, read.spans));
+  if (!buckets) return std::nullopt;
+  for (const TimeBucket& time_bucket : *buckets) {
+    const json& bucket = *time_bucket.body;
+    const uint64_t spans = time_bucket.spans;
+    const uint64_t key = first + time_bucket.index * interval;
     for (size_t j = 0; j < q.aggregations.size(); ++j) {
       const query::Aggregation& agg = q.aggregations[j];
       query::BucketData data = spans;
@@ -330,7 +432,7 @@ absl::StatusOr<std::optional<query::HistogramResult>> ReadHistograms(
         data = std::move(labelled);
       } else if (agg.group_by) {
         ASSIGN_OR_RETURN(const json* terms, AggregationIn(bucket, fmt::format("g{}", j)));
-        ASSIGN_OR_RETURN(auto counts, ReadKeywordCounts(*terms, spans));
+        ASSIGN_OR_RETURN(auto counts, ReadKeywordCounts(*terms, spans, *agg.group_by));
         if (!counts) return std::nullopt;
         std::sort(counts->begin(), counts->end());  // key order, which ties keep
         query::GroupedCount grouped;
@@ -346,8 +448,6 @@ absl::StatusOr<std::optional<query::HistogramResult>> ReadHistograms(
       result[j].buckets.push_back(query::HistogramBucket{key, std::move(data)});
     }
   }
-  // The time buckets partition the range, so they hold every span of it.
-  if (in_buckets != spans_in_range) return Malformed("time buckets that do not add up to the hits");
   return result;
 }
 
@@ -368,7 +468,7 @@ absl::StatusOr<std::optional<query::TagValuesResult>> ReadTagValues(
   ASSIGN_OR_RETURN(Answer read, ReadAnswer(answer));
   if (read.spans == 0) return query::TagValuesResult();
   ASSIGN_OR_RETURN(const json* terms, AggregationIn(*read.aggregations, "v"));
-  ASSIGN_OR_RETURN(auto counts, ReadKeywordCounts(*terms, read.spans));
+  ASSIGN_OR_RETURN(auto counts, ReadKeywordCounts(*terms, read.spans, q.key));
   if (!counts) return std::nullopt;
   // The collector orders and cuts the values as every backend's answer is ordered and cut.
   query::TagValuesCollector collector(q);

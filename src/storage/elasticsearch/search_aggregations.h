@@ -3,15 +3,18 @@
 //
 // A request is built only when the engine's answer can equal the scan engine's (query/engine.h):
 // every filter has an exact clause (search_query.h ExactClause) and the question is one the
-// schema-2 fields answer. Pushed down:
+// fields of the indices' schema answer (search_query.h kQueryFieldsSchema, kStartMillisSchema).
+// Pushed down:
 //   - statistics of the span duration: count, min, max, sum and avg from a `stats` aggregation
 //     (doubles, as the scan engine sums); percentiles only when the query is approximate, read from
 //     a DurationSketch rebuilt from the per-bucket counts of `dur_bucket`, so they keep the sketch's
 //     1% bound and its nearest-rank convention;
 //   - histograms whose aggregations are COUNT (ungrouped, or grouped by span.status.code,
-//     span.kind or resource.attributes.service.name) and approximate ungrouped duration
-//     PERCENTILES, one `filters` bucket per time bucket (exact integer ranges on the start time);
-//   - tag values of span.status.code, span.kind and resource.attributes.service.name.
+//     span.kind, span.name or resource.attributes.service.name) and approximate ungrouped duration
+//     PERCENTILES: a `histogram` on start_ms when the buckets are whole milliseconds (exact, see
+//     BucketsOnStartMillis in the .cc), else one `filters` bucket per time bucket (exact integer
+//     ranges on the start time);
+//   - tag values of span.status.code, span.kind, span.name and resource.attributes.service.name.
 // Anything else gets nullopt and the backend scans.
 //
 // The answers are untrusted: parsed without exceptions, malformed ones Internal naming the problem.
@@ -35,8 +38,8 @@ inline constexpr uint64_t kMaxPushedDownBuckets = 1500;
 inline constexpr uint64_t kMaxBucketsPerAnswer = 60000;
 
 // How many consecutive time buckets of `q` one request may ask for, so that its answer holds at
-// most kMaxBucketsPerAnswer buckets whatever the data; 0 when `q` has no time bucket or more than
-// kMaxPushedDownBuckets of them (not pushed down). The backend splits a histogram's range into
+// most kMaxBucketsPerAnswer buckets whatever the data; 0 when `q` is not pushed down (no time
+// bucket or more than kMaxPushedDownBuckets of them, an aggregation or a filter not pushed down). The backend splits a histogram's range into
 // requests of at most this many time buckets.
 uint64_t TimeBucketsPerRequest(const query::HistogramQuery& q);
 
@@ -44,9 +47,13 @@ std::optional<nlohmann::json> StatisticsRequest(const query::StatisticsQuery& q)
 absl::StatusOr<std::optional<query::StatisticsResult>> ReadStatistics(
     const nlohmann::json& answer, const query::StatisticsQuery& q);
 
-std::optional<nlohmann::json> HistogramsRequest(const query::HistogramQuery& q);
+// `schema` is the oldest teletrace_schema among the indices asked (search_query.h): below
+// kQueryFieldsSchema nothing is pushed down; from kStartMillisSchema, buckets of whole milliseconds
+// are the engine's `histogram` over start_ms (one pass) instead of one range filter per bucket.
+// ReadHistograms takes the same `schema` as the request it reads.
+std::optional<nlohmann::json> HistogramsRequest(const query::HistogramQuery& q, int schema);
 absl::StatusOr<std::optional<query::HistogramResult>> ReadHistograms(
-    const nlohmann::json& answer, const query::HistogramQuery& q);
+    const nlohmann::json& answer, const query::HistogramQuery& q, int schema);
 
 std::optional<nlohmann::json> TagValuesRequest(const query::TagValuesQuery& q);
 absl::StatusOr<std::optional<query::TagValuesResult>> ReadTagValues(

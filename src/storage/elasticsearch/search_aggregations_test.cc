@@ -107,20 +107,22 @@ TEST(SearchAggregationsTest, ApproximatePercentilesComeFromTheDurationBuckets) {
       {"aggregations",
        {{"s", {{"count", 3}, {"min", 1000.0}, {"max", 5000.0}, {"sum", 7000.0}}},
         {"b",
-         {{"sum_other_doc_count", 0},
-          {"buckets", json::array({{{"key", b1000}, {"doc_count", 2}},
-                                   {{"key", b5000}, {"doc_count", 1}}})}}}}}};
+         {{"buckets", json::array({{{"key", static_cast<double>(b1000)}, {"doc_count", 2}},
+                                   {{"key", static_cast<double>(b5000)}, {"doc_count", 1}}})}}}}}};
   absl::StatusOr<std::optional<query::StatisticsResult>> read = ReadStatistics(answer, q);
   ASSERT_TRUE(read.ok()) << read.status();
   ASSERT_TRUE(read->has_value());
   EXPECT_NEAR((**read).at("p50"), 1000, 10);
   EXPECT_EQ((**read).at("p100"), 5000);  // the last rank is the exact maximum
-  answer["aggregations"]["b"]["buckets"][0]["key"] = 99999;
-  EXPECT_EQ(ReadStatistics(answer, q).status(),
-            absl::InternalError("elasticsearch: malformed aggregation answer: a duration bucket "
-                                "that is not a bucket index"));
-  answer["aggregations"]["b"]["buckets"][0]["key"] = b1000;
-  answer["aggregations"]["b"]["sum_other_doc_count"] = 1;  // a bucket left out
+  for (const json& key : {json(99999.0), json(0.5), json(-1.0), json("1")}) {
+    json wrong = answer;
+    wrong["aggregations"]["b"]["buckets"][0]["key"] = key;
+    EXPECT_EQ(ReadStatistics(wrong, q).status(),
+              absl::InternalError("elasticsearch: malformed aggregation answer: a duration bucket "
+                                  "that is not a bucket index"))
+        << key;
+  }
+  answer["aggregations"]["b"]["buckets"][0]["doc_count"] = 1;  // a document without dur_bucket
   read = ReadStatistics(answer, q);
   ASSERT_TRUE(read.ok());
   EXPECT_FALSE(read->has_value());
@@ -137,7 +139,7 @@ TEST(SearchAggregationsTest, HistogramsReadOneFilterBucketPerTimeBucket) {
   by_status.group_by = Intrinsic(query::Intrinsic::kStatusCode);
   by_status.max_groups = 1;
   q.aggregations = {count, by_status};
-  std::optional<json> request = HistogramsRequest(q);
+  std::optional<json> request = HistogramsRequest(q, kQueryFieldsSchema);
   ASSERT_TRUE(request.has_value());
   const json& filters = (*request)["aggs"]["t"]["filters"]["filters"];
   ASSERT_EQ(filters.size(), 3u);  // [1000, 1099], [1100, 1199], [1200, 1299]
@@ -152,7 +154,7 @@ TEST(SearchAggregationsTest, HistogramsReadOneFilterBucketPerTimeBucket) {
                     {{"buckets", json::array({{{"doc_count", 4}, {"g1", status_terms}},
                                               {{"doc_count", 0}},
                                               {{"doc_count", 4}, {"g1", status_terms}}})}}}}}};
-  absl::StatusOr<std::optional<query::HistogramResult>> read = ReadHistograms(answer, q);
+  absl::StatusOr<std::optional<query::HistogramResult>> read = ReadHistograms(answer, q, kQueryFieldsSchema);
   ASSERT_TRUE(read.ok()) << read.status();
   ASSERT_TRUE(read->has_value());
   const query::HistogramResult& result = **read;
@@ -166,26 +168,90 @@ TEST(SearchAggregationsTest, HistogramsReadOneFilterBucketPerTimeBucket) {
   // Group counts that do not add up to the bucket's spans: documents without the field.
   answer["hits"]["total"]["value"] = 9;
   answer["aggregations"]["t"]["buckets"][0]["doc_count"] = 5;
-  read = ReadHistograms(answer, q);
+  read = ReadHistograms(answer, q, kQueryFieldsSchema);
   ASSERT_TRUE(read.ok());
   EXPECT_FALSE(read->has_value());
   answer["aggregations"]["t"]["buckets"][0]["doc_count"] = 4;
   answer["hits"]["total"]["value"] = 10;
-  EXPECT_EQ(ReadHistograms(answer, q).status(),
+  EXPECT_EQ(ReadHistograms(answer, q, kQueryFieldsSchema).status(),
             absl::InternalError("elasticsearch: malformed aggregation answer: time buckets that "
                                 "do not add up to the hits"));
   answer["aggregations"]["t"]["buckets"].erase(1);
-  EXPECT_EQ(ReadHistograms(answer, q).status(),
+  EXPECT_EQ(ReadHistograms(answer, q, kQueryFieldsSchema).status(),
             absl::InternalError("elasticsearch: malformed aggregation answer: not 3 time buckets"));
   query::HistogramQuery distinct = q;
   distinct.aggregations[0].func = query::AggregationFunc::kDistinctCount;
-  EXPECT_FALSE(HistogramsRequest(distinct).has_value());
+  EXPECT_FALSE(HistogramsRequest(distinct, kStartMillisSchema).has_value());
   query::HistogramQuery fine = q;
   fine.interval_nano = 1;
   fine.range = {0, kMaxPushedDownBuckets};
-  EXPECT_FALSE(HistogramsRequest(fine).has_value());
+  EXPECT_FALSE(HistogramsRequest(fine, kQueryFieldsSchema).has_value());
   fine.range.end_unix_nano = kMaxPushedDownBuckets - 1;
-  EXPECT_TRUE(HistogramsRequest(fine).has_value());
+  EXPECT_TRUE(HistogramsRequest(fine, kQueryFieldsSchema).has_value());
+}
+
+// Buckets of whole milliseconds on indices with start_ms: one `histogram` aggregation, whose keys
+// (milliseconds, as doubles) name the buckets.
+TEST(SearchAggregationsTest, HistogramsOfWholeMillisecondsBucketTheStartMilliseconds) {
+  query::HistogramQuery q;
+  q.range = {60000000000 + 1, 240000000000 - 1};  // [60 s + 1 ns, 240 s - 1 ns]: 3 minutes
+  q.interval_nano = 60000000000;
+  query::Aggregation count;
+  count.label = "count";
+  q.aggregations = {count};
+  std::optional<json> request = HistogramsRequest(q, kStartMillisSchema);
+  ASSERT_TRUE(request.has_value());
+  EXPECT_EQ((*request)["aggs"]["t"], json::parse(R"({"histogram": {"field": "start_ms",
+      "interval": 60000, "min_doc_count": 1}})"));
+  EXPECT_EQ((*request)["query"]["bool"]["filter"][0]["range"]["start"]["gte"],
+            Ordered(60000000001));  // the range itself stays exact in nanoseconds
+  // An index of schema 2 (no start_ms), or buckets that are not whole milliseconds: filters.
+  ASSERT_TRUE(HistogramsRequest(q, kQueryFieldsSchema).has_value());
+  EXPECT_EQ(HistogramsRequest(q, kQueryFieldsSchema)->at("aggs")["t"]["filters"]["filters"].size(),
+            3u);
+  query::HistogramQuery odd = q;
+  odd.interval_nano = 60000000001;
+  ASSERT_TRUE(HistogramsRequest(odd, kStartMillisSchema).has_value());
+  EXPECT_TRUE(HistogramsRequest(odd, kStartMillisSchema)->at("aggs")["t"].contains("filters"));
+  EXPECT_FALSE(HistogramsRequest(q, 1).has_value());  // no query fields at all
+
+  json answer = json::parse(R"({"hits": {"total": {"value": 7, "relation": "eq"}},
+      "aggregations": {"t": {"buckets": [{"key": 60000.0, "doc_count": 3},
+                                         {"key": 1.8E5, "doc_count": 4}]}}})");
+  absl::StatusOr<std::optional<query::HistogramResult>> read =
+      ReadHistograms(answer, q, kStartMillisSchema);
+  ASSERT_TRUE(read.ok()) << read.status();
+  ASSERT_TRUE(read->has_value());
+  EXPECT_EQ(**read, (query::HistogramResult{
+                        {"count",
+                         {query::HistogramBucket{60000000000, uint64_t{3}},
+                          query::HistogramBucket{180000000000, uint64_t{4}}}}}));
+  // Buckets holding fewer spans than the range: documents without start_ms, scanned instead.
+  answer["hits"]["total"]["value"] = 8;
+  read = ReadHistograms(answer, q, kStartMillisSchema);
+  ASSERT_TRUE(read.ok());
+  EXPECT_FALSE(read->has_value());
+  answer["hits"]["total"]["value"] = 7;
+  const std::string bad_key =
+      "elasticsearch: malformed aggregation answer: a time bucket whose key is not a whole number "
+      "of milliseconds";
+  const std::string outside =
+      "elasticsearch: malformed aggregation answer: a time bucket outside the range or out of "
+      "order";
+  for (const auto& [key, error] : std::vector<std::pair<json, std::string>>{
+           {json(60000.5), bad_key},
+           {json(-60000.0), bad_key},
+           {json("60000"), bad_key},
+           {json(1e300), bad_key},
+           {json(60001.0), outside},        // not a multiple of the interval
+           {json(0.0), outside},            // before the range's first bucket
+           {json(240000.0), outside},       // after its last
+           {json(180000.0), outside}}) {    // not after the previous bucket
+    json wrong = answer;
+    wrong["aggregations"]["t"]["buckets"][0]["key"] = key;
+    EXPECT_EQ(ReadHistograms(wrong, q, kStartMillisSchema).status(), absl::InternalError(error))
+        << key;
+  }
 }
 
 TEST(SearchAggregationsTest, TagValuesOfTheStatusAreCountedByTheEngine) {
@@ -207,9 +273,25 @@ TEST(SearchAggregationsTest, TagValuesOfTheStatusAreCountedByTheEngine) {
   EXPECT_EQ(ReadTagValues(answer, q).status(),
             absl::InternalError("elasticsearch: malformed aggregation answer: a keyword term "
                                 "that is not a string"));
-  query::TagValuesQuery name = q;
-  name.key = Intrinsic(query::Intrinsic::kName);
-  EXPECT_FALSE(TagValuesRequest(name).has_value());
+  query::TagValuesQuery ids = q;
+  ids.key = Intrinsic(query::Intrinsic::kTraceId);
+  EXPECT_FALSE(TagValuesRequest(ids).has_value());
+  // "" is a span name like any other, but as a service it also stands for "no string
+  // service.name": scanned.
+  answer["aggregations"]["v"]["buckets"][0]["key"] = "";
+  query::TagValuesQuery names = q;
+  names.key = Intrinsic(query::Intrinsic::kName);
+  ASSERT_TRUE(TagValuesRequest(names).has_value());
+  read = ReadTagValues(answer, names);
+  ASSERT_TRUE(read.ok()) << read.status();
+  ASSERT_TRUE(read->has_value());
+  EXPECT_EQ((**read).total_distinct, 3u);
+  query::TagValuesQuery services = q;
+  services.key.level = query::KeyLevel::kResource;
+  services.key.name = "service.name";
+  read = ReadTagValues(answer, services);
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_FALSE(read->has_value());
 }
 
 TEST(SearchAggregationsTest, OneRequestHoldsAtMostTheEnginesBucketLimit) {
@@ -228,7 +310,13 @@ TEST(SearchAggregationsTest, OneRequestHoldsAtMostTheEnginesBucketLimit) {
   EXPECT_EQ(TimeBucketsPerRequest(q), kMaxBucketsPerAnswer / 501);
   q.aggregations.push_back(query::Aggregation());
   q.aggregations[1].func = query::AggregationFunc::kPercentiles;  // up to 2,230 duration buckets
+  q.aggregations[1].key = Intrinsic(query::Intrinsic::kDuration);
+  EXPECT_EQ(TimeBucketsPerRequest(q), 0u);  // exact percentiles are not pushed down
+  q.approximate = true;
   EXPECT_EQ(TimeBucketsPerRequest(q), kMaxBucketsPerAnswer / 2731);
+  q.filters = {IntrinsicFilter(query::Intrinsic::kName, query::Operator::kContains,
+                               std::string("op"))};
+  EXPECT_EQ(TimeBucketsPerRequest(q), 0u);  // nor a filter the engine does not decide exactly
 }
 
 // A range whose daily indices do not exist (or were deleted by retention): the engine answers
@@ -244,7 +332,7 @@ TEST(SearchAggregationsTest, NoIndexIsAnEmptyAnswer) {
   h.interval_nano = 10;
   h.aggregations.assign(1, query::Aggregation());
   h.aggregations[0].label = "count";
-  absl::StatusOr<std::optional<query::HistogramResult>> histograms = ReadHistograms(none, h);
+  absl::StatusOr<std::optional<query::HistogramResult>> histograms = ReadHistograms(none, h, kStartMillisSchema);
   ASSERT_TRUE(histograms.ok()) << histograms.status();
   ASSERT_TRUE(histograms->has_value());
   ASSERT_EQ((*histograms)->size(), 1u);

@@ -294,6 +294,29 @@ TEST(SearchBackendTest, ValuesTooLongToIndexAreStoredAndFound) {
   ASSERT_TRUE(found.ok()) << found.status();
   ASSERT_EQ(found->spans.size(), 1u);
   EXPECT_EQ(found->spans[0].span, span);
+
+  // The name is not indexed, so the engine's name values do not add up to the spans: scanned.
+  query::TagValuesQuery names;
+  names.key = by_name.key;
+  names.range = {now - 1000000000, now + 1000000000};
+  absl::StatusOr<query::TagValuesResult> values = backend->TagValues(names);
+  ASSERT_TRUE(values.ok()) << values.status();
+  EXPECT_EQ(values->values,
+            (std::vector<query::TagValueCount>{{std::string(40000, 'n'), 1}}));
+  EXPECT_EQ(PushedDownAggregations(*backend), 0u);
+  // A short operand is decided exactly (a name equal to it would be indexed): pushed down.
+  query::StatisticsQuery not_short;
+  not_short.key.intrinsic = query::Intrinsic::kDuration;
+  not_short.key.text = "externalFields.durationNano";
+  not_short.range = *names.range;
+  not_short.wanted = {{"count", 0}};
+  not_short.filters.assign(1, by_name);
+  not_short.filters[0].op = query::Operator::kNotEquals;
+  not_short.filters[0].value = std::string("n");
+  absl::StatusOr<query::StatisticsResult> counted = backend->Statistics(not_short);
+  ASSERT_TRUE(counted.ok()) << counted.status();
+  EXPECT_EQ(*counted, (query::StatisticsResult{{"count", 1}}));
+  EXPECT_EQ(PushedDownAggregations(*backend), 1u);
 }
 
 // Spans over 10 s from `start`: services, statuses, kinds and durations (1 µs to ~1 s) in several
@@ -312,10 +335,12 @@ model::SpanBatch AggregationBatch(uint64_t start, size_t n) {
     s.trace_id[15] = static_cast<uint8_t>(i % 7 + 1);
     s.span_id[6] = static_cast<uint8_t>(i / 256);
     s.span_id[7] = static_cast<uint8_t>(i % 256);
-    s.name = "op";
+    s.name = i % 4 == 0 ? "op" : i % 4 == 1 ? "GET /" : i % 4 == 2 ? "" : "GET /cart";
     s.kind = static_cast<model::SpanKind>(i % 3 + 1);
     s.status.code = static_cast<model::StatusCode>(i % 5 == 0 ? 2 : i % 2);
-    s.start_time_unix_nano = start + (i * 7919 % 10000) * 1000000;
+    // Every fourth span 1 ns before the next millisecond, so that some sit 1 ns before a bucket
+    // edge: a bucket of start_ms must still hold exactly the spans of its nanosecond range.
+    s.start_time_unix_nano = start + (i * 7919 % 10000) * 1000000 + (i % 4 == 1 ? 999999 : 0);
     s.end_time_unix_nano = s.start_time_unix_nano + 1000 + (i * i * 104729) % 1000000000;
     s.attributes.push_back({"user", static_cast<int64_t>(i % 11)});
   }
@@ -387,8 +412,15 @@ TEST(SearchBackendTest, AggregationsArePushedDownAndEqualTheScanEngine) {
   };
 
   // Statistics: exact ones pushed down with every exactly decided filter, equal to the engine's.
+  const query::Filter named_get = IntrinsicFilter(query::Intrinsic::kName, "span.name",
+                                                  query::Operator::kEquals, std::string("GET /"));
+  query::Filter unnamed_or_op = IntrinsicFilter(query::Intrinsic::kName, "span.name",
+                                                query::Operator::kNotIn, std::string());
+  unnamed_or_op.value.reset();
+  unnamed_or_op.values = {std::string(""), std::string("op")};
   for (const std::vector<query::Filter>& filters :
        std::vector<std::vector<query::Filter>>{{}, {error}, {not_server, slow}, {not_db},
+                                               {named_get, not_db}, {unnamed_or_op},
                                                {by_user}}) {
     query::StatisticsQuery q;
     q.key = duration;
@@ -441,9 +473,13 @@ TEST(SearchBackendTest, AggregationsArePushedDownAndEqualTheScanEngine) {
   query::Aggregation by_service;
   by_service.label = "by service";
   by_service.group_by = service;
-  h.aggregations = {count, by_status, latency, by_service};
-  // 1 s buckets fit one request; 100 ms buckets take five (TimeBucketsPerRequest: 21 each).
-  for (uint64_t interval : {uint64_t{1000000000}, uint64_t{100000000}}) {
+  query::Aggregation by_name;
+  by_name.label = "by name";
+  by_name.group_by = IntrinsicKey(query::Intrinsic::kName, "span.name");
+  h.aggregations = {count, by_status, latency, by_service, by_name};
+  // 1 s buckets fit one request; 100 ms buckets take five (TimeBucketsPerRequest: 21 each). Both
+  // are whole milliseconds (a histogram of start_ms); 999,999,999 ns buckets are range filters.
+  for (uint64_t interval : {uint64_t{1000000000}, uint64_t{100000000}, uint64_t{999999999}}) {
     h.interval_nano = interval;
     query::HistogramCollector histogram_oracle(h);
     ASSERT_TRUE(
@@ -452,12 +488,13 @@ TEST(SearchBackendTest, AggregationsArePushedDownAndEqualTheScanEngine) {
     const query::HistogramResult exact = std::move(histogram_oracle).Finish();
     absl::StatusOr<query::HistogramResult> got = backend->Histograms(h);
     ASSERT_TRUE(got.ok()) << got.status();
-    ASSERT_EQ(got->size(), 4u);
+    ASSERT_EQ(got->size(), 5u);
     EXPECT_EQ((*got)[0], exact[0]);
     EXPECT_EQ((*got)[1], exact[1]);
     EXPECT_EQ((*got)[3], exact[3]);
+    EXPECT_EQ((*got)[4], exact[4]);
     ASSERT_EQ((*got)[2].buckets.size(), exact[2].buckets.size());
-    EXPECT_EQ((*got)[2].buckets.size(), interval == 1000000000 ? 9u : 85u);
+    EXPECT_EQ((*got)[2].buckets.size(), interval == 100000000 ? 85u : 9u);
     for (size_t i = 0; i < exact[2].buckets.size(); ++i) {
       EXPECT_EQ((*got)[2].buckets[i].bucket_key, exact[2].buckets[i].bucket_key);
       ExpectWithinSketchBound(std::get<std::map<std::string, double>>((*got)[2].buckets[i].data),
@@ -473,9 +510,11 @@ TEST(SearchBackendTest, AggregationsArePushedDownAndEqualTheScanEngine) {
   ASSERT_TRUE(backend->Histograms(h).ok());
   expect_pushed(false);
 
-  // Tag values of the status and the kind; an attribute's are scanned.
+  // Tag values of the status, the kind, the name ("" included) and the service; an attribute's
+  // are scanned.
   for (const query::Key& key : {IntrinsicKey(query::Intrinsic::kStatusCode, "span.status.code"),
-                                IntrinsicKey(query::Intrinsic::kKind, "span.kind"), service,
+                                IntrinsicKey(query::Intrinsic::kKind, "span.kind"),
+                                IntrinsicKey(query::Intrinsic::kName, "span.name"), service,
                                 by_user.key}) {
     query::TagValuesQuery q;
     q.key = key;
@@ -548,30 +587,41 @@ TEST(SearchBackendTest, ServicesOfSpansWithoutAServiceNameAreScanned) {
   EXPECT_EQ(PushedDownAggregations(*backend), 0u);
 }
 
-TEST(SearchBackendTest, AnIndexFromTheOldTemplateTakesTheNewFieldsAndIsScanned) {
-  REQUIRE_NODE();
-  BackendSettings settings = TestSettings();
-  const std::string prefix = settings["index_prefix"];
-  const uint64_t start = (NowUnixNano() / 1000000000 - 60) * 1000000000;
-  // Today's index as the schema-1 template made it: strict, without the query fields or _meta.
+// Creates today's span index as the template of `schema` (1 or 2) made it: strict, schema 1
+// without the query fields or _meta, schema 2 without start_ms.
+void CreateOldIndex(const std::string& prefix, uint64_t start, int schema) {
   SearchHttpOptions options;
   options.endpoints = {NodeUrl()};
   SearchHttp http(options);
   nlohmann::json keyword = {{"type", "keyword"}};
-  nlohmann::json old_index = {
-      {"mappings",
-       {{"dynamic", "strict"},
-        {"properties",
-         {{"trace_id", keyword}, {"id", keyword}, {"start", {{"type", "long"}}},
-          {"duration", {{"type", "long"}}}, {"service", keyword}, {"name", keyword},
-          {"attr_keys", keyword}, {"attr_values", keyword}, {"span", {{"type", "binary"}}}}}}}};
+  nlohmann::json long_type = {{"type", "long"}};
+  nlohmann::json properties = {
+      {"trace_id", keyword}, {"id", keyword},          {"start", long_type},
+      {"duration", long_type}, {"service", keyword},   {"name", keyword},
+      {"attr_keys", keyword},  {"attr_values", keyword}, {"span", {{"type", "binary"}}}};
+  nlohmann::json mappings = {{"dynamic", "strict"}};
+  if (schema >= 2) {
+    properties.update({{"status", keyword},
+                       {"kind", keyword},
+                       {"dur", long_type},
+                       {"dur_bucket", {{"type", "short"}}}});
+    mappings["_meta"] = {{"teletrace_schema", schema}};
+  }
+  mappings["properties"] = properties;
   const std::string day = absl::FormatTime("%Y-%m-%d", absl::FromUnixNanos(start),
                                            absl::UTCTimeZone());
   absl::StatusOr<SearchResponse> created =
-      http.Send("PUT", "/" + prefix + "-spans-" + day, old_index.dump(), "create");
+      http.Send("PUT", "/" + prefix + "-spans-" + day, nlohmann::json{{"mappings", mappings}}.dump(),
+                "create");
   ASSERT_TRUE(created.ok()) << created.status();
   ASSERT_EQ(created->status, 200) << created->body;
+}
 
+TEST(SearchBackendTest, AnIndexFromTheOldTemplateTakesTheNewFieldsAndIsScanned) {
+  REQUIRE_NODE();
+  BackendSettings settings = TestSettings();
+  const uint64_t start = (NowUnixNano() / 1000000000 - 60) * 1000000000;
+  CreateOldIndex(settings["index_prefix"], start, 1);
   std::unique_ptr<Backend> backend = MustOpen(settings);
   ASSERT_NE(backend, nullptr);
   ASSERT_TRUE(backend->WriteSpans(AggregationBatch(start, 50), start).ok());
@@ -583,6 +633,32 @@ TEST(SearchBackendTest, AnIndexFromTheOldTemplateTakesTheNewFieldsAndIsScanned) 
   ASSERT_TRUE(got.ok()) << got.status();
   EXPECT_EQ(got->at("count"), 50);
   EXPECT_EQ(PushedDownAggregations(*backend), 0u);
+}
+
+// An index of schema 2 lacks start_ms in older documents: its histograms are still pushed down,
+// as one range filter per bucket, and equal the scan engine's.
+TEST(SearchBackendTest, AnIndexOfSchemaTwoHistogramsWithRangeFilters) {
+  REQUIRE_NODE();
+  BackendSettings settings = TestSettings();
+  const uint64_t start = (NowUnixNano() / 1000000000 - 60) * 1000000000;
+  CreateOldIndex(settings["index_prefix"], start, 2);
+  std::unique_ptr<Backend> backend = MustOpen(settings);
+  ASSERT_NE(backend, nullptr);
+  ASSERT_TRUE(backend->WriteSpans(AggregationBatch(start, 200), start).ok());
+  query::HistogramQuery h;
+  h.range = {start, start + 10000000000};
+  h.interval_nano = 1000000000;
+  h.aggregations.assign(1, query::Aggregation());
+  h.aggregations[0].label = "count";
+  query::HistogramCollector oracle(h);
+  ASSERT_TRUE(backend->ScanSpans(h.range, {}, [&](const auto& s) { oracle.Add(s); }).ok());
+  const query::HistogramResult exact = std::move(oracle).Finish();
+  absl::StatusOr<query::HistogramResult> got = backend->Histograms(h);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(*got, exact);
+  ASSERT_EQ(exact.size(), 1u);
+  EXPECT_EQ(exact[0].buckets.size(), 10u);
+  EXPECT_EQ(PushedDownAggregations(*backend), 1u);
 }
 
 TEST(SearchBackendTest, AFinishedDayIsForceMergedToOneSegment) {

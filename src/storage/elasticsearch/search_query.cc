@@ -212,6 +212,14 @@ bool ServiceOperand(const query::Scalar& operand) {
   return s == nullptr || (!s->empty() && s->find(kReplacementCharacter) == std::string::npos);
 }
 
+// Whether the indexed `name` field decides `operand` exactly: a name with invalid UTF-8 is indexed
+// with U+FFFD, so an operand holding U+FFFD could equal such a copy and not the name. ("" is a name
+// like any other; a name too long to index cannot equal an operand short enough to be a term.)
+bool NameOperand(const query::Scalar& operand) {
+  const auto* s = std::get_if<std::string>(&operand);
+  return s == nullptr || s->find(kReplacementCharacter) == std::string::npos;
+}
+
 // equals, in, not_equals and not_in on a keyword field holding one value per span, or nullopt for
 // another operator or an operand `operand_ok` refuses.
 std::optional<json> KeywordSetClause(const char* field, const query::Filter& f,
@@ -248,6 +256,8 @@ std::optional<json> ExactClause(const query::Filter& f) {
       // Operands arrive as the canonical names (query/filter_validation.cc), as indexed.
       return KeywordSetClause(f.key.intrinsic == query::Intrinsic::kKind ? "kind" : "status", f,
                               [](const query::Scalar&) { return true; });
+    case query::Intrinsic::kName:
+      return KeywordSetClause("name", f, NameOperand);
     case query::Intrinsic::kDuration: {
       // The matcher compares the duration as int64 (query::SpanIntrinsicValue), which `dur` holds.
       const int64_t* bound = f.value ? std::get_if<int64_t>(&*f.value) : nullptr;

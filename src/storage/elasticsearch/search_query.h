@@ -47,6 +47,9 @@ nlohmann::json StartRangeClause(const query::TimeRange& range);
 // long) and `dur_bucket` (its DurationSketch bucket, integer). Indices created from the template
 // carry it in their mapping's _meta as "teletrace_schema"; older ones lack some documents' fields.
 inline constexpr int kQueryFieldsSchema = 2;
+// Schema 3 adds `start_ms`: the start time in whole milliseconds (a long with doc values only),
+// which histograms of whole-millisecond buckets bucket with the engine's `histogram` aggregation.
+inline constexpr int kStartMillisSchema = 3;
 
 // U+FFFD in UTF-8: what an indexed copy holds in place of invalid UTF-8.
 inline constexpr std::string_view kReplacementCharacter = "\xEF\xBF\xBD";
@@ -59,9 +62,10 @@ inline bool IsServiceName(const query::Key& key) {
 
 // A clause selecting exactly the spans `filter` matches, on an index of kQueryFieldsSchema; nullopt
 // when the indexed fields cannot decide it exactly (the backend then scans). Decided exactly:
-// span.traceId equality, span.status.code, span.kind and resource.attributes.service.name (equals,
-// in and their negations; for the service, operands other than "" and without U+FFFD) and
-// duration comparisons with an integer operand.
+// span.traceId equality, span.name, span.status.code, span.kind and
+// resource.attributes.service.name (equals, in and their negations; operands up to
+// kMaxIndexedTermBytes, without U+FFFD for the name and the service, and not "" for the service)
+// and duration comparisons with an integer operand.
 std::optional<nlohmann::json> ExactClause(const query::Filter& filter);
 
 // A clause for the document fields the backend writes (attr_keys, attr_values, trace_id, name,

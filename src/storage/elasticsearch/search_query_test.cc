@@ -68,6 +68,27 @@ TEST(SearchQueryTest, NoClauseWhereTheEngineCannotBeASuperset) {
                                               std::string(3000, 'n'))));
 }
 
+TEST(SearchQueryTest, TheSpanNameIsDecidedExactlyByTermsShortEnoughAndWithoutReplacement) {
+  using query::Intrinsic;
+  using query::Operator;
+  EXPECT_EQ(ExactClause(IntrinsicFilter(Intrinsic::kName, Operator::kEquals, std::string("GET /"))),
+            (json{{"terms", {{"name", json::array({"GET /"})}}}}));
+  // "" is a name like any other; a negation keeps names too long to index (they differ from it).
+  EXPECT_EQ(ExactClause(IntrinsicFilter(Intrinsic::kName, Operator::kNotEquals, std::string(""))),
+            (json{{"bool",
+                   {{"must_not", json::array({{{"terms", {{"name", json::array({""})}}}}})}}}}));
+  // A name never equals a number.
+  EXPECT_EQ(ExactClause(IntrinsicFilter(Intrinsic::kName, Operator::kEquals, int64_t{5})),
+            (json{{"match_none", json::object()}}));
+  // Invalid UTF-8 is indexed as U+FFFD, and an operand longer than a term is not a term.
+  EXPECT_FALSE(ExactClause(IntrinsicFilter(Intrinsic::kName, Operator::kEquals,
+                                           std::string("a\xEF\xBF\xBD"))));
+  EXPECT_FALSE(ExactClause(IntrinsicFilter(Intrinsic::kName, Operator::kNotEquals,
+                                           std::string(3000, 'n'))));
+  EXPECT_FALSE(ExactClause(IntrinsicFilter(Intrinsic::kName, Operator::kContains,
+                                           std::string("GET"))));
+}
+
 TEST(SearchQueryTest, DurationUpperBoundAlsoAdmitsValuesTheMatcherSeesAsNegative) {
   std::optional<json> clause = SupersetClause(
       IntrinsicFilter(query::Intrinsic::kDuration, query::Operator::kLt, int64_t{1000}));

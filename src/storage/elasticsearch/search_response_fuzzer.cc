@@ -12,6 +12,7 @@
 #include "nlohmann/json.hpp"
 #include "storage/elasticsearch/search_aggregations.h"
 #include "storage/elasticsearch/search_http.h"
+#include "storage/elasticsearch/search_query.h"
 #include "storage/elasticsearch/search_response.h"
 
 namespace {
@@ -58,12 +59,27 @@ void ReadAggregations(const nlohmann::json& answer) {
   latency.key = duration;
   latency.percentiles = {50, 99};
   histograms.aggregations = {query::Aggregation(), by_status, latency};
-  auto read = teletrace::storage::elasticsearch::ReadHistograms(answer, histograms);
-  CheckPushedDown(read);
-  if (read.ok() && read->has_value()) {
-    if ((*read)->size() != 3) Fail();
-    for (const query::Histogram& h : **read) {
-      if (h.buckets.size() > 3) Fail();
+  // Filters buckets (100 ns), then the start_ms histogram's (1 ms): 3 time buckets either way.
+  for (int schema : {teletrace::storage::elasticsearch::kQueryFieldsSchema,
+                     teletrace::storage::elasticsearch::kStartMillisSchema}) {
+    if (schema == teletrace::storage::elasticsearch::kStartMillisSchema) {
+      histograms.range = {1000000, 3999999};
+      histograms.interval_nano = 1000000;
+    }
+    auto read = teletrace::storage::elasticsearch::ReadHistograms(answer, histograms, schema);
+    CheckPushedDown(read);
+    if (read.ok() && read->has_value()) {
+      if ((*read)->size() != 3) Fail();
+      for (const query::Histogram& h : **read) {
+        if (h.buckets.size() > 3) Fail();
+        for (const query::HistogramBucket& b : h.buckets) {
+          if (b.bucket_key < histograms.range.start_unix_nano -
+                                 histograms.range.start_unix_nano % histograms.interval_nano ||
+              b.bucket_key > histograms.range.end_unix_nano) {
+            Fail();
+          }
+        }
+      }
     }
   }
 
