@@ -552,7 +552,11 @@ def main():
                             "by_service": {"func": "COUNT",
                                            "groupBy": "resource.attributes.service.name"},
                             "by_name": {"func": "COUNT", "groupBy": "span.name",
-                                        "maxGroups": 3}}}
+                                        "maxGroups": 3},
+                            "heat": {"func": "RANGE_COUNT", "key": "externalFields.durationNano",
+                                     "aggregationParameters": {"bounds": [
+                                         0, 1_000_000, 1_500_000, 2_000_000, 2_500_000.5,
+                                         3_000_000, 10_000_000]}}}}
                 cmp.same(f"count histograms {i} every {interval} ns", "POST", "/v1/histograms",
                          body)
             cmp.same(f"span name values {i}", "POST", "/v1/tags/span.name",

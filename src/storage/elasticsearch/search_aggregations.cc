@@ -11,6 +11,7 @@
 #include "query/duration_sketch.h"
 #include "query/engine.h"
 #include "query/percentile.h"
+#include "query/range_count.h"
 #include "storage/elasticsearch/search_query.h"
 #include "storage/elasticsearch/search_response.h"
 
@@ -62,6 +63,21 @@ json DurationStats() { return {{"stats", {{"field", "dur"}}}}; }
 // on OpenSearch), and which leaves no bucket out.
 json DurationBuckets() {
   return {{"histogram", {{"field", "dur_bucket"}, {"interval", 1}, {"min_doc_count", 1}}}};
+}
+
+// RANGE_COUNT of the duration (query/range_count.h): range i holds the values from bounds[i] up to
+// bounds[i + 1], the first also those below bounds[0]. The collector compares double(value) with
+// the bounds, and so does the engine's `range` aggregation (from inclusive, to exclusive), on the
+// int64 `dur` the matcher sees: the same range for every span.
+json DurationRanges(const std::vector<double>& bounds) {
+  json ranges = json::array();
+  for (size_t i = 0; i < bounds.size(); ++i) {
+    json range = json::object();
+    if (i > 0) range["from"] = bounds[i];
+    if (i + 1 < bounds.size()) range["to"] = bounds[i + 1];
+    ranges.push_back(std::move(range));
+  }
+  return {{"range", {{"field", "dur"}, {"ranges", std::move(ranges)}}}};
 }
 
 bool ReadCount(const json* j, uint64_t* out) {
@@ -207,6 +223,34 @@ absl::StatusOr<std::optional<std::vector<double>>> ReadPercentiles(
   return out;
 }
 
+// The spans per duration range (DurationRanges) of a time bucket of `spans`, as RANGE_COUNT
+// answers them: the non-empty ranges in ascending order, keyed by their lower bound; nullopt when
+// they do not hold every span (documents without `dur`).
+absl::StatusOr<std::optional<query::GroupedCount>> ReadRanges(const json& agg,
+                                                              const std::vector<double>& bounds,
+                                                              uint64_t spans) {
+  const json* buckets = Member(agg, "buckets");
+  if (buckets == nullptr || !buckets->is_array() || buckets->size() != bounds.size()) {
+    return Malformed(fmt::format("not {} duration ranges", bounds.size()));
+  }
+  query::GroupedCount grouped;
+  grouped.total_count = spans;
+  uint64_t sum = 0;
+  for (size_t i = 0; i < bounds.size(); ++i) {
+    const json& b = (*buckets)[i];
+    uint64_t count = 0;
+    double from = 0;
+    if (!ReadCount(Member(b, "doc_count"), &count) ||
+        (i > 0 && (!ReadNumber(Member(b, "from"), &from) || from != bounds[i]))) {
+      return Malformed("a duration range without doc_count or out of order");
+    }
+    sum += count;
+    if (count > 0) grouped.sub_buckets.push_back({query::RangeKey(bounds[i]), count});
+  }
+  if (sum != spans) return std::nullopt;
+  return grouped;
+}
+
 }  // namespace
 
 std::optional<json> StatisticsRequest(const query::StatisticsQuery& q) {
@@ -282,6 +326,9 @@ std::optional<json> TimeBucketAggregations(const query::HistogramQuery& q) {
                !agg.group_by && agg.key && query::IsDurationKey(*agg.key)) {
       sub[fmt::format("p{}s", j)] = DurationStats();
       sub[fmt::format("p{}b", j)] = DurationBuckets();
+    } else if (agg.func == query::AggregationFunc::kRangeCount && !agg.group_by && agg.key &&
+               query::IsDurationKey(*agg.key) && !agg.bounds.empty()) {
+      sub[fmt::format("r{}", j)] = DurationRanges(agg.bounds);
     } else {
       return std::nullopt;
     }
@@ -301,6 +348,8 @@ uint64_t TimeBucketsPerRequest(const query::HistogramQuery& q) {
   for (const query::Aggregation& agg : q.aggregations) {
     if (agg.func == query::AggregationFunc::kPercentiles) {
       per_time_bucket += query::DurationSketch::kMaxBuckets;
+    } else if (agg.func == query::AggregationFunc::kRangeCount) {
+      per_time_bucket += agg.bounds.size();
     } else if (agg.group_by) {
       per_time_bucket += GroupTerms(*agg.group_by);
     }
@@ -430,6 +479,11 @@ absl::StatusOr<std::optional<query::HistogramResult>> ReadHistograms(
           labelled[query::PercentileLabel(agg.percentiles[p])] = (*ranked)[p];
         }
         data = std::move(labelled);
+      } else if (agg.func == query::AggregationFunc::kRangeCount) {
+        ASSIGN_OR_RETURN(const json* ranges, AggregationIn(bucket, fmt::format("r{}", j)));
+        ASSIGN_OR_RETURN(auto grouped, ReadRanges(*ranges, agg.bounds, spans));
+        if (!grouped) return std::nullopt;
+        data = std::move(*grouped);
       } else if (agg.group_by) {
         ASSIGN_OR_RETURN(const json* terms, AggregationIn(bucket, fmt::format("g{}", j)));
         ASSIGN_OR_RETURN(auto counts, ReadKeywordCounts(*terms, spans, *agg.group_by));

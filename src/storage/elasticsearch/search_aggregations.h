@@ -10,10 +10,11 @@
 //     a DurationSketch rebuilt from the per-bucket counts of `dur_bucket`, so they keep the sketch's
 //     1% bound and its nearest-rank convention;
 //   - histograms whose aggregations are COUNT (ungrouped, or grouped by span.status.code,
-//     span.kind, span.name or resource.attributes.service.name) and approximate ungrouped duration
-//     PERCENTILES: a `histogram` on start_ms when the buckets are whole milliseconds (exact, see
-//     BucketsOnStartMillis in the .cc), else one `filters` bucket per time bucket (exact integer
-//     ranges on the start time);
+//     span.kind, span.name or resource.attributes.service.name), approximate ungrouped duration
+//     PERCENTILES, and ungrouped RANGE_COUNT of the duration (a `range` aggregation on `dur`,
+//     which compares in doubles as the scan engine does). The time buckets are a `histogram` on
+//     start_ms when they are whole milliseconds (exact, see BucketsOnStartMillis in the .cc),
+//     else one `filters` bucket each (exact integer ranges on the start time);
 //   - tag values of span.status.code, span.kind, span.name and resource.attributes.service.name.
 // Anything else gets nullopt and the backend scans.
 //

@@ -254,6 +254,57 @@ TEST(SearchAggregationsTest, HistogramsOfWholeMillisecondsBucketTheStartMillisec
   }
 }
 
+// RANGE_COUNT of the duration: one `range` aggregation per time bucket, ranges read by position.
+TEST(SearchAggregationsTest, DurationRangesAreTheEnginesRanges) {
+  query::HistogramQuery q;
+  q.range = {0, 59999};
+  q.interval_nano = 60000;
+  query::Aggregation heat;
+  heat.label = "heat";
+  heat.func = query::AggregationFunc::kRangeCount;
+  heat.key = Intrinsic(query::Intrinsic::kDuration);
+  heat.bounds = {0, 1000, 2500.5};
+  q.aggregations = {heat};
+  std::optional<json> request = HistogramsRequest(q, kStartMillisSchema);
+  ASSERT_TRUE(request.has_value());
+  EXPECT_EQ((*request)["aggs"]["t"]["aggs"]["r0"], json::parse(R"({"range": {"field": "dur",
+      "ranges": [{"to": 1000.0}, {"from": 1000.0, "to": 2500.5}, {"from": 2500.5}]}})"));
+  EXPECT_EQ(TimeBucketsPerRequest(q), kMaxBucketsPerAnswer / 4);
+  json answer = json::parse(R"({"hits": {"total": {"value": 5, "relation": "eq"}},
+      "aggregations": {"t": {"buckets": [{"doc_count": 5, "r0": {"buckets": [
+        {"key": "*-1000.0", "to": 1000.0, "doc_count": 3},
+        {"key": "1000.0-2500.5", "from": 1000.0, "to": 2500.5, "doc_count": 0},
+        {"key": "2500.5-*", "from": 2500.5, "doc_count": 2}]}}]}}})");
+  absl::StatusOr<std::optional<query::HistogramResult>> read =
+      ReadHistograms(answer, q, kQueryFieldsSchema);
+  ASSERT_TRUE(read.ok()) << read.status();
+  ASSERT_TRUE(read->has_value());
+  // The non-empty ranges, keyed by their lower bound (an integer where the bound is one).
+  query::GroupedCount want;
+  want.total_count = 5;
+  want.sub_buckets = {{query::TagValue(int64_t{0}), 3}, {query::TagValue(2500.5), 2}};
+  EXPECT_EQ(**read, (query::HistogramResult{{"heat", {query::HistogramBucket{0, want}}}}));
+  // Ranges holding fewer spans than the bucket: documents without `dur`, scanned.
+  json short_of_spans = answer;
+  short_of_spans["aggregations"]["t"]["buckets"][0]["r0"]["buckets"][2]["doc_count"] = 1;
+  read = ReadHistograms(short_of_spans, q, kQueryFieldsSchema);
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_FALSE(read->has_value());
+  json reordered = answer;
+  reordered["aggregations"]["t"]["buckets"][0]["r0"]["buckets"][1]["from"] = 2500.5;
+  EXPECT_EQ(ReadHistograms(reordered, q, kQueryFieldsSchema).status(),
+            absl::InternalError("elasticsearch: malformed aggregation answer: a duration range "
+                                "without doc_count or out of order"));
+  json missing = answer;
+  missing["aggregations"]["t"]["buckets"][0]["r0"]["buckets"].erase(1);
+  EXPECT_EQ(ReadHistograms(missing, q, kQueryFieldsSchema).status(),
+            absl::InternalError("elasticsearch: malformed aggregation answer: not 3 duration "
+                                "ranges"));
+  // Ranges of an attribute are scanned.
+  q.aggregations[0].key->intrinsic = query::Intrinsic::kName;
+  EXPECT_FALSE(HistogramsRequest(q, kStartMillisSchema).has_value());
+}
+
 TEST(SearchAggregationsTest, TagValuesOfTheStatusAreCountedByTheEngine) {
   query::TagValuesQuery q;
   q.key = Intrinsic(query::Intrinsic::kStatusCode);

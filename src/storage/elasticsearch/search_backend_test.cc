@@ -476,7 +476,12 @@ TEST(SearchBackendTest, AggregationsArePushedDownAndEqualTheScanEngine) {
   query::Aggregation by_name;
   by_name.label = "by name";
   by_name.group_by = IntrinsicKey(query::Intrinsic::kName, "span.name");
-  h.aggregations = {count, by_status, latency, by_service, by_name};
+  query::Aggregation heat;  // the UI's duration heatmap
+  heat.label = "heat";
+  heat.func = query::AggregationFunc::kRangeCount;
+  heat.key = duration;
+  heat.bounds = {0, 1000, 2000, 5000, 1e4, 1e5, 1e6, 1e7, 5e7, 1e8, 5e8, 1e9};
+  h.aggregations = {count, by_status, latency, by_service, by_name, heat};
   // 1 s buckets fit one request; 100 ms buckets take five (TimeBucketsPerRequest: 21 each). Both
   // are whole milliseconds (a histogram of start_ms); 999,999,999 ns buckets are range filters.
   for (uint64_t interval : {uint64_t{1000000000}, uint64_t{100000000}, uint64_t{999999999}}) {
@@ -488,11 +493,12 @@ TEST(SearchBackendTest, AggregationsArePushedDownAndEqualTheScanEngine) {
     const query::HistogramResult exact = std::move(histogram_oracle).Finish();
     absl::StatusOr<query::HistogramResult> got = backend->Histograms(h);
     ASSERT_TRUE(got.ok()) << got.status();
-    ASSERT_EQ(got->size(), 5u);
+    ASSERT_EQ(got->size(), 6u);
     EXPECT_EQ((*got)[0], exact[0]);
     EXPECT_EQ((*got)[1], exact[1]);
     EXPECT_EQ((*got)[3], exact[3]);
     EXPECT_EQ((*got)[4], exact[4]);
+    EXPECT_EQ((*got)[5], exact[5]);
     ASSERT_EQ((*got)[2].buckets.size(), exact[2].buckets.size());
     EXPECT_EQ((*got)[2].buckets.size(), interval == 100000000 ? 85u : 9u);
     for (size_t i = 0; i < exact[2].buckets.size(); ++i) {

@@ -58,7 +58,11 @@ void ReadAggregations(const nlohmann::json& answer) {
   latency.func = query::AggregationFunc::kPercentiles;
   latency.key = duration;
   latency.percentiles = {50, 99};
-  histograms.aggregations = {query::Aggregation(), by_status, latency};
+  query::Aggregation heat;
+  heat.func = query::AggregationFunc::kRangeCount;
+  heat.key = duration;
+  heat.bounds = {0, 1000, 1e6};
+  histograms.aggregations = {query::Aggregation(), by_status, latency, heat};
   // Filters buckets (100 ns), then the start_ms histogram's (1 ms): 3 time buckets either way.
   for (int schema : {teletrace::storage::elasticsearch::kQueryFieldsSchema,
                      teletrace::storage::elasticsearch::kStartMillisSchema}) {
@@ -69,7 +73,7 @@ void ReadAggregations(const nlohmann::json& answer) {
     auto read = teletrace::storage::elasticsearch::ReadHistograms(answer, histograms, schema);
     CheckPushedDown(read);
     if (read.ok() && read->has_value()) {
-      if ((*read)->size() != 3) Fail();
+      if ((*read)->size() != 4) Fail();
       for (const query::Histogram& h : **read) {
         if (h.buckets.size() > 3) Fail();
         for (const query::HistogramBucket& b : h.buckets) {

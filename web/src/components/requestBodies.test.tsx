@@ -1,5 +1,6 @@
 // The statistics and histogram requests the components really send (fetch stubbed): approximate
-// duration percentiles where a chart or facet shows them, and no flag on the other requests.
+// duration percentiles where a chart, a facet or a span's rank shows them, and no flag on the
+// other requests.
 import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
 import { render, waitFor } from '@testing-library/react';
 import type { ReactNode } from 'react';
@@ -10,6 +11,7 @@ import { defaultSearchState, type ChartKind } from '../model/searchState';
 import { DurationFacet } from './SearchPage/Facets/DurationFacet';
 import { SpanHistogram } from './SearchPage/SpanHistogram';
 import { ServicesPage } from './ServicesPage/ServicesPage';
+import { OperationRank } from './TraceView/SpanDetails/SpanDetails';
 
 interface Sent {
   path: string;
@@ -60,6 +62,21 @@ describe('DurationFacet', () => {
     expect(sent[0]).toEqual({
       path: '/v1/tags/externalFields.durationNano/statistics',
       body: `{"timeframe":${TF_JSON},"filters":[],"desiredStatistics":["count","min","p50","p90","p99","max"],"approximate":true}`,
+    });
+  });
+});
+
+describe('OperationRank', () => {
+  it('asks for approximate percentiles of the operation within 30 minutes of the span', async () => {
+    renderWithClient(<OperationRank service="payment" name="Charge" startMs={1_700_000_000_000} durationNs={5_000_000n} />);
+    await waitFor(() => expect(sent).toHaveLength(1));
+    expect(sent[0]).toEqual({
+      path: '/v1/tags/externalFields.durationNano/statistics',
+      body:
+        '{"timeframe":{"startTimeUnixNanoSec":1699998200000000000,"endTimeUnixNanoSec":1700001800000000000},' +
+        '"filters":[{"keyValueFilter":{"key":"span.name","operator":"equals","value":"Charge"}},' +
+        '{"keyValueFilter":{"key":"resource.attributes.service.name","operator":"equals","value":"payment"}}],' +
+        '"desiredStatistics":["count","p10","p25","p50","p75","p90","p95","p99"],"approximate":true}',
     });
   });
 });

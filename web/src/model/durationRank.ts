@@ -1,5 +1,6 @@
 // "Is this span slow for what it is?": where a span's duration falls among the spans of the same
-// service and operation, from their duration percentiles (the statistics endpoint, nearest rank).
+// service and operation, from their duration percentiles (the statistics endpoint, nearest rank,
+// approximate: within 1%).
 import type { StatisticsResponse } from '../api/types';
 
 /** The percentiles asked for, as the statistics endpoint names them. */
