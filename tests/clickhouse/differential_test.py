@@ -572,6 +572,15 @@ def main():
                         "latency": {"func": "PERCENTILES", "key": "externalFields.durationNano",
                                     "aggregationParameters": {"percentiles": [50, 99]}}}}
             cmp.within_one_percent(f"approximate latency histogram {i}", "/v1/histograms", body)
+            for group in ("resource.attributes.service.name", "span.name"):
+                body = {"timeframe": timeframe, "filters": filters, "interval": 2 ** 63,
+                        "intervalKey": "span.startTimeUnixNano",
+                        "aggregations": {"latency": {
+                            "func": "PERCENTILES", "key": "externalFields.durationNano",
+                            "groupBy": group, "maxGroups": 3,
+                            "aggregationParameters": {"percentiles": [50, 99]}}}}
+                cmp.within_one_percent(f"approximate latency by {group} {i}", "/v1/histograms",
+                                       body)
         status_a, info_a = request("GET", sqlite.base + "/v1/system-info")
         status_b, info_b = request("GET", other.base + "/v1/system-info")
         cmp.checks += 1

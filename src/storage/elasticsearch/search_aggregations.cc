@@ -505,6 +505,110 @@ absl::StatusOr<std::optional<query::HistogramResult>> ReadHistograms(
   return result;
 }
 
+namespace {
+
+// The grouped percentiles aggregation of `q` when it has the shape GroupCountsRequest pushes down.
+const query::Aggregation* GroupedDurationPercentiles(const query::HistogramQuery& q) {
+  if (!q.approximate || q.aggregations.size() != 1 || TimeBuckets(q) != 1) return nullptr;
+  const query::Aggregation& agg = q.aggregations[0];
+  if (agg.func != query::AggregationFunc::kPercentiles || !agg.group_by || !agg.key ||
+      !query::IsDurationKey(*agg.key) || KeywordFieldOf(*agg.group_by) == nullptr) {
+    return nullptr;
+  }
+  return &agg;
+}
+
+}  // namespace
+
+std::optional<json> GroupCountsRequest(const query::HistogramQuery& q) {
+  const query::Aggregation* agg = GroupedDurationPercentiles(q);
+  if (agg == nullptr) return std::nullopt;
+  std::optional<json> filter = ExactQuery(q.range, q.filters);
+  if (!filter) return std::nullopt;
+  return json{{"size", 0},
+              {"track_total_hits", true},
+              {"query", std::move(*filter)},
+              {"aggs",
+               {{"g",
+                 {{"terms",
+                   {{"field", KeywordFieldOf(*agg->group_by)},
+                    {"size", GroupTerms(*agg->group_by)}}}}}}}};
+}
+
+absl::StatusOr<std::optional<query::GroupedPercentiles>> ReadGroupCounts(
+    const json& answer, const query::HistogramQuery& q) {
+  const query::Aggregation& agg = q.aggregations.at(0);
+  ASSIGN_OR_RETURN(Answer read, ReadAnswer(answer));
+  query::GroupedPercentiles out;
+  out.total_count = read.spans;
+  if (read.spans == 0) return out;
+  ASSIGN_OR_RETURN(const json* terms, AggregationIn(*read.aggregations, "g"));
+  ASSIGN_OR_RETURN(auto counts, ReadKeywordCounts(*terms, read.spans, *agg.group_by));
+  if (!counts) return std::nullopt;
+  std::sort(counts->begin(), counts->end());  // key order, which ties keep
+  for (auto& [key, count] : *counts) {
+    query::GroupPercentiles& g = out.groups.emplace_back();
+    g.key.emplace<std::string>(std::move(key));
+    g.count = count;
+  }
+  query::KeepLargestGroups(out.groups, agg.max_groups);
+  return out;
+}
+
+json GroupPercentilesRequest(const query::HistogramQuery& q,
+                             const std::vector<query::GroupPercentiles>& groups) {
+  const query::Aggregation& agg = q.aggregations.at(0);
+  const char* field = KeywordFieldOf(*agg.group_by);
+  json keys = json::array();
+  for (const query::GroupPercentiles& g : groups) keys.push_back(std::get<std::string>(g.key));
+  json filter = ExactQuery(q.range, q.filters).value_or(json::object());
+  filter["bool"]["filter"].push_back({{"terms", {{field, keys}}}});
+  return json{{"size", 0},
+              {"track_total_hits", true},
+              {"query", std::move(filter)},
+              {"aggs",
+               {{"g",
+                 {{"terms", {{"field", field}, {"size", groups.size()}}},
+                  {"aggs", {{"s", DurationStats()}, {"b", DurationBuckets()}}}}}}}};
+}
+
+absl::StatusOr<bool> ReadGroupPercentiles(const json& answer, const query::HistogramQuery& q,
+                                          std::vector<query::GroupPercentiles>& groups) {
+  const query::Aggregation& agg = q.aggregations.at(0);
+  ASSIGN_OR_RETURN(Answer read, ReadAnswer(answer));
+  if (read.spans == 0) return false;  // the groups' spans are gone (retention)
+  ASSIGN_OR_RETURN(const json* terms, AggregationIn(*read.aggregations, "g"));
+  const json* buckets = Member(*terms, "buckets");
+  uint64_t other = 0;
+  if (buckets == nullptr || !buckets->is_array() ||
+      !ReadCount(Member(*terms, "sum_other_doc_count"), &other)) {
+    return Malformed("terms without buckets or sum_other_doc_count");
+  }
+  if (other != 0 || buckets->size() != groups.size()) return false;
+  for (const json& bucket : *buckets) {
+    const json* key = Member(bucket, "key");
+    uint64_t count = 0;
+    if (key == nullptr || !key->is_string() || !ReadCount(Member(bucket, "doc_count"), &count)) {
+      return Malformed("a group without a string key or doc_count");
+    }
+    auto g = std::find_if(groups.begin(), groups.end(), [&](const query::GroupPercentiles& g) {
+      return std::get<std::string>(g.key) == key->get_ref<const std::string&>();
+    });
+    if (g == groups.end() || !g->percentiles.empty()) {
+      return Malformed("a group that was not asked for, or twice");
+    }
+    ASSIGN_OR_RETURN(const json* stats_agg, AggregationIn(bucket, "s"));
+    ASSIGN_OR_RETURN(const json* buckets_agg, AggregationIn(bucket, "b"));
+    ASSIGN_OR_RETURN(auto ranked, ReadPercentiles(*stats_agg, *buckets_agg, count, agg.percentiles));
+    if (!ranked) return false;
+    g->count = count;
+    for (size_t p = 0; p < agg.percentiles.size(); ++p) {
+      g->percentiles[query::PercentileLabel(agg.percentiles[p])] = (*ranked)[p];
+    }
+  }
+  return true;
+}
+
 std::optional<json> TagValuesRequest(const query::TagValuesQuery& q) {
   const char* field = KeywordFieldOf(q.key);
   if (field == nullptr) return std::nullopt;

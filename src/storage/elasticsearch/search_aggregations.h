@@ -56,6 +56,25 @@ std::optional<nlohmann::json> HistogramsRequest(const query::HistogramQuery& q, 
 absl::StatusOr<std::optional<query::HistogramResult>> ReadHistograms(
     const nlohmann::json& answer, const query::HistogramQuery& q, int schema);
 
+// Grouped approximate PERCENTILES of the duration over one time bucket (the services page's p50
+// and p99 per service): every group's duration buckets in one answer could exceed the engines'
+// bucket limit, so they are asked in two steps. GroupCountsRequest counts the spans of every group
+// (nullopt when `q` is not of this shape or not pushed down); ReadGroupCounts keeps the largest
+// groups as the scan engine does, their percentiles empty. GroupPercentilesRequest then asks the
+// duration buckets of at most kPercentileGroupsPerRequest of them, and ReadGroupPercentiles fills
+// in their counts and percentiles (false when its answer could not be exact). Membership comes
+// from the first answer, counts and percentiles from the second: under ingest, a group that
+// appears between the two is left out, as if the first answer were the snapshot.
+inline constexpr size_t kPercentileGroupsPerRequest = 26;  // 26 * (2,230 + 2) <= 60,000
+std::optional<nlohmann::json> GroupCountsRequest(const query::HistogramQuery& q);
+absl::StatusOr<std::optional<query::GroupedPercentiles>> ReadGroupCounts(
+    const nlohmann::json& answer, const query::HistogramQuery& q);
+nlohmann::json GroupPercentilesRequest(const query::HistogramQuery& q,
+                                       const std::vector<query::GroupPercentiles>& groups);
+absl::StatusOr<bool> ReadGroupPercentiles(const nlohmann::json& answer,
+                                          const query::HistogramQuery& q,
+                                          std::vector<query::GroupPercentiles>& groups);
+
 std::optional<nlohmann::json> TagValuesRequest(const query::TagValuesQuery& q);
 absl::StatusOr<std::optional<query::TagValuesResult>> ReadTagValues(
     const nlohmann::json& answer, const query::TagValuesQuery& q);

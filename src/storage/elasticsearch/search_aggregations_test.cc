@@ -305,6 +305,91 @@ TEST(SearchAggregationsTest, DurationRangesAreTheEnginesRanges) {
   EXPECT_FALSE(HistogramsRequest(q, kStartMillisSchema).has_value());
 }
 
+// Grouped duration percentiles over one time bucket: the groups' counts, then the kept groups'
+// duration buckets.
+TEST(SearchAggregationsTest, GroupedPercentilesAreAskedInTwoSteps) {
+  query::HistogramQuery q;
+  q.range = {0, 999};
+  q.interval_nano = uint64_t{1} << 63;  // one bucket: the services page's request
+  q.approximate = true;
+  query::Aggregation latency;
+  latency.label = "latency";
+  latency.func = query::AggregationFunc::kPercentiles;
+  latency.key = Intrinsic(query::Intrinsic::kDuration);
+  latency.group_by = Intrinsic(query::Intrinsic::kName);
+  latency.max_groups = 2;
+  latency.percentiles = {50, 100};
+  q.aggregations = {latency};
+  std::optional<json> counts = GroupCountsRequest(q);
+  ASSERT_TRUE(counts.has_value());
+  EXPECT_EQ((*counts)["aggs"], json::parse(R"({"g": {"terms": {"field": "name", "size": 500}}})"));
+  json answer = json::parse(R"({"hits": {"total": {"value": 9, "relation": "eq"}},
+      "aggregations": {"g": {"sum_other_doc_count": 0, "buckets": [
+        {"key": "c", "doc_count": 4}, {"key": "b", "doc_count": 2}, {"key": "a", "doc_count": 2},
+        {"key": "d", "doc_count": 1}]}}})");
+  absl::StatusOr<std::optional<query::GroupedPercentiles>> grouped = ReadGroupCounts(answer, q);
+  ASSERT_TRUE(grouped.ok()) << grouped.status();
+  ASSERT_TRUE(grouped->has_value());
+  EXPECT_EQ((*grouped)->total_count, 9u);
+  ASSERT_EQ((*grouped)->groups.size(), 2u);  // the two largest, ties by key
+  EXPECT_EQ((*grouped)->groups[0].key, query::TagValue(std::string("c")));
+  EXPECT_EQ((*grouped)->groups[1].key, query::TagValue(std::string("a")));
+
+  std::vector<query::GroupPercentiles> groups = (*grouped)->groups;
+  const json request = GroupPercentilesRequest(q, groups);
+  EXPECT_EQ(request["query"]["bool"]["filter"].back(),
+            json::parse(R"({"terms": {"name": ["c", "a"]}})"));
+  EXPECT_EQ(request["aggs"]["g"]["terms"]["size"], 2);
+  const double b1000 = query::DurationSketch::BucketOf(1000);
+  const double b5000 = query::DurationSketch::BucketOf(5000);
+  auto group = [&](const char* key, uint64_t count, double max, uint64_t at_max) {
+    return json{{"key", key},
+                {"doc_count", count},
+                {"s", {{"count", count}, {"min", 1000.0}, {"max", max}, {"sum", 1.0}}},
+                {"b",
+                 {{"buckets", json::array({{{"key", b1000}, {"doc_count", count - at_max}},
+                                           {{"key", b5000}, {"doc_count", at_max}}})}}}};
+  };
+  json percentiles = {{"hits", {{"total", {{"value", 7}, {"relation", "eq"}}}}},
+                      {"aggregations",
+                       {{"g",
+                         {{"sum_other_doc_count", 0},
+                          {"buckets", json::array({group("c", 5, 5000, 2),
+                                                   group("a", 2, 5000, 1)})}}}}}};
+  absl::StatusOr<bool> read = ReadGroupPercentiles(percentiles, q, groups);
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_TRUE(*read);
+  EXPECT_EQ(groups[0].count, 5u);  // the second answer's count (one span more since)
+  EXPECT_NEAR(groups[0].percentiles.at("50.0"), 1000, 10);
+  EXPECT_EQ(groups[0].percentiles.at("100.0"), 5000);  // the last rank: the exact maximum
+  EXPECT_EQ(groups[1].percentiles.at("100.0"), 5000);
+
+  // A group missing from the second answer (its spans gone): scanned. One not asked: malformed.
+  std::vector<query::GroupPercentiles> again = (*grouped)->groups;
+  json missing = percentiles;
+  missing["aggregations"]["g"]["buckets"].erase(1);
+  read = ReadGroupPercentiles(missing, q, again);
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_FALSE(*read);
+  json stranger = percentiles;
+  stranger["aggregations"]["g"]["buckets"][1]["key"] = "z";
+  EXPECT_EQ(ReadGroupPercentiles(stranger, q, again).status(),
+            absl::InternalError("elasticsearch: malformed aggregation answer: a group that was "
+                                "not asked for, or twice"));
+
+  // Not this shape: exact percentiles, several time buckets, groups of an attribute.
+  query::HistogramQuery exact = q;
+  exact.approximate = false;
+  EXPECT_FALSE(GroupCountsRequest(exact).has_value());
+  query::HistogramQuery per_bucket = q;
+  per_bucket.interval_nano = 100;
+  EXPECT_FALSE(GroupCountsRequest(per_bucket).has_value());
+  query::HistogramQuery by_attribute = q;
+  by_attribute.aggregations[0].group_by->level = query::KeyLevel::kSpan;
+  by_attribute.aggregations[0].group_by->name = "http.route";
+  EXPECT_FALSE(GroupCountsRequest(by_attribute).has_value());
+}
+
 TEST(SearchAggregationsTest, TagValuesOfTheStatusAreCountedByTheEngine) {
   query::TagValuesQuery q;
   q.key = Intrinsic(query::Intrinsic::kStatusCode);

@@ -651,6 +651,9 @@ class SearchBackend final : public Backend {
   // part's indices are among them).
   absl::StatusOr<std::optional<query::HistogramResult>> PushDownHistograms(
       const query::HistogramQuery& q) {
+    if (std::optional<json> counts = GroupCountsRequest(q)) {
+      return PushDownGroupedPercentiles(q, *counts);
+    }
     const uint64_t per_request = TimeBucketsPerRequest(q);
     if (per_request == 0) return std::nullopt;
     const uint64_t interval = q.interval_nano;
@@ -677,6 +680,41 @@ class SearchBackend final : public Backend {
       }
       if (part.range.end_unix_nano == q.range.end_unix_nano) return merged;
     }
+  }
+
+  // Grouped duration percentiles over one time bucket, in two steps (search_aggregations.h
+  // GroupCountsRequest): the groups' counts, then the kept groups' duration buckets.
+  absl::StatusOr<std::optional<query::HistogramResult>> PushDownGroupedPercentiles(
+      const query::HistogramQuery& q, const json& counts_request) {
+    const std::string indices = IndicesFor(q.range);
+    ASSIGN_OR_RETURN(int schema, ReadyToAggregate(indices));
+    if (schema < kQueryFieldsSchema) return std::nullopt;
+    ASSIGN_OR_RETURN(json counts, Aggregate(indices, counts_request));
+    ASSIGN_OR_RETURN(std::optional<query::GroupedPercentiles> grouped, ReadGroupCounts(counts, q));
+    if (!grouped) return std::nullopt;
+    query::HistogramResult result(1);
+    result[0].label = q.aggregations[0].label;
+    if (grouped->total_count == 0) return result;
+    std::vector<query::GroupPercentiles>& groups = grouped->groups;
+    for (size_t from = 0; from < groups.size(); from += kPercentileGroupsPerRequest) {
+      std::vector<query::GroupPercentiles> part(
+          groups.begin() + from,
+          groups.begin() + std::min(groups.size(), from + kPercentileGroupsPerRequest));
+      ASSIGN_OR_RETURN(json answer, Aggregate(indices, GroupPercentilesRequest(q, part)));
+      ASSIGN_OR_RETURN(bool read, ReadGroupPercentiles(answer, q, part));
+      if (!read) return std::nullopt;
+      std::move(part.begin(), part.end(), groups.begin() + from);
+    }
+    // The counts are the second answers': order by them, ties by key, as the API promises.
+    std::sort(groups.begin(), groups.end(), [](const auto& a, const auto& b) {
+      return std::get<std::string>(a.key) < std::get<std::string>(b.key);
+    });
+    query::KeepLargestGroups(groups, 0);
+    const uint64_t first = q.range.start_unix_nano - q.range.start_unix_nano % q.interval_nano;
+    query::HistogramBucket& bucket = result[0].buckets.emplace_back();
+    bucket.bucket_key = first;
+    bucket.data = std::move(*grouped);
+    return result;
   }
 
   // The read preparation (a refresh when this process wrote), then IndexSchema(indices).

@@ -19,6 +19,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
+#include "storage/elasticsearch/search_aggregations.h"
 #include "storage/elasticsearch/search_http.h"
 #include "storage/elasticsearch/search_query.h"
 #include "query/engine.h"
@@ -374,6 +375,30 @@ void ExpectWithinSketchBound(const std::map<std::string, double>& got,
   }
 }
 
+// A grouped PERCENTILES histogram of one bucket against the scan engine: the same groups in the
+// same order with the same counts, their percentiles within the sketch's bound.
+void ExpectGroupedPercentilesNearTheScan(Backend& backend, const query::HistogramQuery& q) {
+  query::HistogramCollector oracle(q);
+  ASSERT_TRUE(
+      backend.ScanSpans(q.range, q.filters, [&](const auto& s) { oracle.Add(s); }).ok());
+  const query::HistogramResult exact = std::move(oracle).Finish();
+  absl::StatusOr<query::HistogramResult> got = backend.Histograms(q);
+  ASSERT_TRUE(got.ok()) << got.status();
+  ASSERT_EQ(got->size(), 1u);
+  ASSERT_EQ((*got)[0].buckets.size(), 1u);
+  ASSERT_EQ(exact[0].buckets.size(), 1u);
+  EXPECT_EQ((*got)[0].buckets[0].bucket_key, exact[0].buckets[0].bucket_key);
+  const auto& want = std::get<query::GroupedPercentiles>(exact[0].buckets[0].data);
+  const auto& have = std::get<query::GroupedPercentiles>((*got)[0].buckets[0].data);
+  EXPECT_EQ(have.total_count, want.total_count);
+  ASSERT_EQ(have.groups.size(), want.groups.size());
+  for (size_t g = 0; g < want.groups.size(); ++g) {
+    EXPECT_EQ(have.groups[g].key, want.groups[g].key);
+    EXPECT_EQ(have.groups[g].count, want.groups[g].count);
+    ExpectWithinSketchBound(have.groups[g].percentiles, want.groups[g].percentiles);
+  }
+}
+
 TEST(SearchBackendTest, AggregationsArePushedDownAndEqualTheScanEngine) {
   REQUIRE_NODE();
   std::unique_ptr<Backend> backend = MustOpen(TestSettings());
@@ -508,6 +533,21 @@ TEST(SearchBackendTest, AggregationsArePushedDownAndEqualTheScanEngine) {
     }
     expect_pushed(true);
   }
+  // p50/p99 per service and per span name over the whole range (the services page), in two
+  // steps: counts exact, percentiles within the sketch's bound.
+  for (const query::Key& group : {service, IntrinsicKey(query::Intrinsic::kName, "span.name")}) {
+    query::HistogramQuery per_group;
+    per_group.range = range;
+    per_group.interval_nano = uint64_t{1} << 63;
+    per_group.filters = {not_server};
+    per_group.approximate = true;
+    per_group.aggregations.assign(1, latency);
+    per_group.aggregations[0].group_by = group;
+    per_group.aggregations[0].max_groups = 3;
+    ExpectGroupedPercentilesNearTheScan(*backend, per_group);
+    expect_pushed(true);
+  }
+
   h.interval_nano = 1000000000;
   h.aggregations.assign(1, query::Aggregation());
   h.aggregations[0].label = "users";
@@ -559,6 +599,33 @@ TEST(SearchBackendTest, AggregationsArePushedDownAndEqualTheScanEngine) {
   EXPECT_TRUE((*no_buckets)[0].buckets.empty());
   EXPECT_TRUE((*no_buckets)[1].buckets.empty());
   expect_pushed(true);
+}
+
+// More groups than one request holds (kPercentileGroupsPerRequest): asked in parts.
+TEST(SearchBackendTest, PercentilesOfManyGroupsAreAskedInParts) {
+  REQUIRE_NODE();
+  std::unique_ptr<Backend> backend = MustOpen(TestSettings());
+  ASSERT_NE(backend, nullptr);
+  const uint64_t start = (NowUnixNano() / 1000000000 - 60) * 1000000000;
+  model::SpanBatch batch = AggregationBatch(start, 300);
+  size_t n = 0;
+  for (auto& rs : batch.resource_spans) {
+    for (model::Span& s : rs.scope_spans[0].spans) s.name = fmt::format("op-{:02}", n++ % 40);
+  }
+  ASSERT_TRUE(backend->WriteSpans(batch, start).ok());
+  query::HistogramQuery q;
+  q.range = query::TimeRange{start, start + 10000000000};
+  q.interval_nano = uint64_t{1} << 63;
+  q.approximate = true;
+  query::Aggregation& latency = q.aggregations.emplace_back();
+  latency.label = "latency";
+  latency.func = query::AggregationFunc::kPercentiles;
+  latency.key = IntrinsicKey(query::Intrinsic::kDuration, "externalFields.durationNano");
+  latency.group_by = IntrinsicKey(query::Intrinsic::kName, "span.name");
+  latency.percentiles = {50, 99};
+  latency.max_groups = kPercentileGroupsPerRequest + 10;  // two requests
+  ExpectGroupedPercentilesNearTheScan(*backend, q);
+  EXPECT_EQ(PushedDownAggregations(*backend), 1u);
 }
 
 // The indexed service is "" both for spans without a string service.name and for an empty one, so
