@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <string_view>
+#include <vector>
 
 #include "nlohmann/json.hpp"
 #include "storage/elasticsearch/search_aggregations.h"
@@ -84,6 +85,31 @@ void ReadAggregations(const nlohmann::json& answer) {
           }
         }
       }
+    }
+  }
+
+  // Grouped percentiles in two steps: the kept groups (at most max_groups), then their buckets.
+  query::HistogramQuery per_group;
+  per_group.range = {0, 999};
+  per_group.interval_nano = uint64_t{1} << 63;
+  per_group.approximate = true;
+  per_group.aggregations.assign(1, latency);
+  per_group.aggregations[0].group_by = status;
+  per_group.aggregations[0].max_groups = 2;
+  auto groups = teletrace::storage::elasticsearch::ReadGroupCounts(answer, per_group);
+  CheckPushedDown(groups);
+  std::vector<query::GroupPercentiles> kept = {query::GroupPercentiles{std::string("Ok"), 1, {}},
+                                               query::GroupPercentiles{std::string("Error"), 1, {}}};
+  if (groups.ok() && groups->has_value()) {
+    if ((*groups)->groups.size() > 2) Fail();
+    if (!(*groups)->groups.empty()) kept = (*groups)->groups;
+  }
+  absl::StatusOr<bool> filled =
+      teletrace::storage::elasticsearch::ReadGroupPercentiles(answer, per_group, kept);
+  if (!filled.ok() && !absl::IsInternal(filled.status())) Fail();
+  if (filled.ok() && *filled) {
+    for (const query::GroupPercentiles& g : kept) {
+      if (g.percentiles.size() != 2) Fail();
     }
   }
 
