@@ -12,6 +12,7 @@
 #include "query/engine.h"
 #include "query/percentile.h"
 #include "query/range_count.h"
+#include "query/values.h"
 #include "storage/elasticsearch/search_query.h"
 #include "storage/elasticsearch/search_response.h"
 
@@ -610,15 +611,25 @@ absl::StatusOr<bool> ReadGroupPercentiles(const json& answer, const query::Histo
 }
 
 std::optional<json> TagValuesRequest(const query::TagValuesQuery& q) {
-  const char* field = KeywordFieldOf(q.key);
-  if (field == nullptr) return std::nullopt;
+  json terms;
+  if (const char* field = KeywordFieldOf(q.key)) {
+    terms = {{"field", field}, {"size", kTagValueTerms}};
+  } else if (IsFacetKey(q.key)) {
+    terms = {{"field", "facet_values"}, {"include", FacetTermsPattern(q.key)},
+             {"size", kTagValueTerms}};
+  } else {
+    return std::nullopt;
+  }
   std::optional<json> filter = ExactQuery(q.range, q.filters);
   if (!filter) return std::nullopt;
-  return json{
-      {"size", 0},
-      {"track_total_hits", true},
-      {"query", std::move(*filter)},
-      {"aggs", {{"v", {{"terms", {{"field", field}, {"size", kTagValueTerms}}}}}}}};
+  return json{{"size", 0},
+              {"track_total_hits", true},
+              {"query", std::move(*filter)},
+              {"aggs", {{"v", {{"terms", std::move(terms)}}}}}};
+}
+
+int TagValuesSchema(const query::TagValuesQuery& q) {
+  return IsFacetKey(q.key) ? kFacetValuesSchema : kQueryFieldsSchema;
 }
 
 absl::StatusOr<std::optional<query::TagValuesResult>> ReadTagValues(
@@ -626,11 +637,36 @@ absl::StatusOr<std::optional<query::TagValuesResult>> ReadTagValues(
   ASSIGN_OR_RETURN(Answer read, ReadAnswer(answer));
   if (read.spans == 0) return query::TagValuesResult();
   ASSIGN_OR_RETURN(const json* terms, AggregationIn(*read.aggregations, "v"));
-  ASSIGN_OR_RETURN(auto counts, ReadKeywordCounts(*terms, read.spans, q.key));
-  if (!counts) return std::nullopt;
   // The collector orders and cuts the values as every backend's answer is ordered and cut.
   query::TagValuesCollector collector(q);
-  for (auto& [value, count] : *counts) collector.AddCounted(query::TagValue(value), count);
+  if (!IsFacetKey(q.key)) {
+    ASSIGN_OR_RETURN(auto counts, ReadKeywordCounts(*terms, read.spans, q.key));
+    if (!counts) return std::nullopt;
+    for (auto& [value, count] : *counts) collector.AddCounted(query::TagValue(value), count);
+    return std::move(collector).Finish();
+  }
+  // Facet terms: spans without the attribute have none, so the counts need not add up to the
+  // spans. Values the collector takes for one (0.0 and -0.0, NaNs) would report whichever came
+  // first: scanned instead.
+  ASSIGN_OR_RETURN(auto facet_terms, ReadTerms(*terms));
+  if (!facet_terms) return std::nullopt;
+  std::vector<std::pair<query::TagValue, uint64_t>> values;
+  for (auto& [key, count] : *facet_terms) {
+    if (!key.is_string()) return Malformed("a facet term that is not a string");
+    ASSIGN_OR_RETURN(std::optional<query::TagValue> value,
+                     ReadFacetTerm(q.key, key.get_ref<const std::string&>()));
+    if (!value) return std::nullopt;
+    values.emplace_back(std::move(*value), count);
+  }
+  std::sort(values.begin(), values.end(), [](const auto& a, const auto& b) {
+    return query::CompareTagValues(a.first, b.first) < 0;
+  });
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (i > 0 && query::CompareTagValues(values[i - 1].first, values[i].first) == 0) {
+      return std::nullopt;
+    }
+    collector.AddCounted(values[i].first, values[i].second);
+  }
   return std::move(collector).Finish();
 }
 

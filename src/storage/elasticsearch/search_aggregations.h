@@ -15,7 +15,8 @@
 //     which compares in doubles as the scan engine does). The time buckets are a `histogram` on
 //     start_ms when they are whole milliseconds (exact, see BucketsOnStartMillis in the .cc),
 //     else one `filters` bucket each (exact integer ranges on the start time);
-//   - tag values of span.status.code, span.kind, span.name and resource.attributes.service.name.
+//   - tag values of span.status.code, span.kind, span.name and resource.attributes.service.name,
+//     and of the facet keys (search_query.h IsFacetKey) from `facet_values`.
 // Anything else gets nullopt and the backend scans.
 //
 // The answers are untrusted: parsed without exceptions, malformed ones Internal naming the problem.
@@ -76,6 +77,8 @@ absl::StatusOr<bool> ReadGroupPercentiles(const nlohmann::json& answer,
                                           std::vector<query::GroupPercentiles>& groups);
 
 std::optional<nlohmann::json> TagValuesRequest(const query::TagValuesQuery& q);
+// The schema every index read must have for TagValuesRequest(q) (facet keys need facet_values).
+int TagValuesSchema(const query::TagValuesQuery& q);
 absl::StatusOr<std::optional<query::TagValuesResult>> ReadTagValues(
     const nlohmann::json& answer, const query::TagValuesQuery& q);
 

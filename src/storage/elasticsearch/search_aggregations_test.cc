@@ -430,6 +430,46 @@ TEST(SearchAggregationsTest, TagValuesOfTheStatusAreCountedByTheEngine) {
   EXPECT_FALSE(read->has_value());
 }
 
+TEST(SearchAggregationsTest, TagValuesOfAFacetKeyAreItsFacetTerms) {
+  query::TagValuesQuery q;
+  q.key.level = query::KeyLevel::kSpan;
+  q.key.name = "http.status_code";
+  q.limit = 2;
+  std::optional<json> request = TagValuesRequest(q);
+  ASSERT_TRUE(request.has_value());
+  EXPECT_EQ((*request)["aggs"]["v"]["terms"], json::parse(R"({"field": "facet_values",
+      "include": "http\\.status\\_code=.*", "size": 10000})"));
+  EXPECT_EQ(TagValuesSchema(q), kFacetValuesSchema);
+  // Spans without the attribute have no term: the counts need not add up to the hits.
+  json answer = json::parse(R"({"hits": {"total": {"value": 10, "relation": "eq"}},
+      "aggregations": {"v": {"sum_other_doc_count": 0, "buckets": [
+        {"key": "http.status_code=i200", "doc_count": 5},
+        {"key": "http.status_code=i500", "doc_count": 2},
+        {"key": "http.status_code=d404.5", "doc_count": 2}]}}})");
+  absl::StatusOr<std::optional<query::TagValuesResult>> read = ReadTagValues(answer, q);
+  ASSERT_TRUE(read.ok()) << read.status();
+  ASSERT_TRUE(read->has_value());
+  EXPECT_EQ((**read).total_distinct, 3u);
+  EXPECT_EQ((**read).values, (std::vector<query::TagValueCount>{{int64_t{200}, 5},
+                                                                {404.5, 2}}));  // ties: by value
+  // 0.0 and -0.0 are one value to the collector (whichever came first): scanned.
+  json equal = answer;
+  equal["aggregations"]["v"]["buckets"][1]["key"] = "http.status_code=d0";
+  equal["aggregations"]["v"]["buckets"][2]["key"] = "http.status_code=d-0";
+  read = ReadTagValues(equal, q);
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_FALSE(read->has_value());
+  // A value too long to hold: scanned.
+  json too_long = answer;
+  too_long["aggregations"]["v"]["buckets"][1]["key"] = "http.status_code=!";
+  read = ReadTagValues(too_long, q);
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_FALSE(read->has_value());
+  json other_key = answer;
+  other_key["aggregations"]["v"]["buckets"][0]["key"] = "http.route=s/";
+  EXPECT_TRUE(absl::IsInternal(ReadTagValues(other_key, q).status()));
+}
+
 TEST(SearchAggregationsTest, OneRequestHoldsAtMostTheEnginesBucketLimit) {
   query::HistogramQuery q;
   q.aggregations.assign(1, query::Aggregation());

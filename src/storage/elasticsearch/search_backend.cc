@@ -101,7 +101,10 @@ json QueryFieldMappings(bool upgrade) {
           {"kind", keyword},
           {"dur", {{"type", "long"}}},
           {"dur_bucket", std::move(dur_bucket)},
-          {"start_ms", {{"type", "long"}, {"index", false}}}};
+          {"start_ms", {{"type", "long"}, {"index", false}}},
+          // Aggregated only; every term is under this length (search_query.h AddFacetTerms).
+          {"facet_values",
+           {{"type", "keyword"}, {"index", false}, {"ignore_above", 2 * kMaxIndexedTermBytes}}}};
 }
 
 class SearchBackend final : public Backend {
@@ -231,14 +234,14 @@ class SearchBackend final : public Backend {
   // would (search_aggregations.h), else the scan engine over the selected spans.
   absl::StatusOr<query::TagValuesResult> TagValues(const query::TagValuesQuery& q) override {
     return PushedDownOr(PushDown<query::TagValuesResult>(
-                            TagValuesRequest(q), IndicesFor(q.range),
+                            TagValuesRequest(q), TagValuesSchema(q), IndicesFor(q.range),
                             [&](const json& answer) { return ReadTagValues(answer, q); }),
                         [&] { return Backend::TagValues(q); });
   }
 
   absl::StatusOr<query::StatisticsResult> Statistics(const query::StatisticsQuery& q) override {
     return PushedDownOr(PushDown<query::StatisticsResult>(
-                            StatisticsRequest(q), IndicesFor(q.range),
+                            StatisticsRequest(q), kQueryFieldsSchema, IndicesFor(q.range),
                             [&](const json& answer) { return ReadStatistics(answer, q); }),
                         [&] { return Backend::Statistics(q); });
   }
@@ -426,7 +429,7 @@ class SearchBackend final : public Backend {
             {"_source", {{"excludes", json::array({"trace_id", "id", "start", "duration",
                                                    "service", "name", "attr_keys",
                                                    "attr_values", "status", "kind", "dur",
-                                                   "dur_bucket", "start_ms"})}}},
+                                                   "dur_bucket", "start_ms", "facet_values"})}}},
             // Marks indices whose every document has the query fields (older indices get the
             // fields added to their mapping, not this).
             {"_meta", {{"teletrace_schema", kStartMillisSchema}}},
@@ -492,6 +495,7 @@ class SearchBackend final : public Backend {
       return absl::OkStatus();
     };
     std::set<std::string> keys, values;
+    std::vector<std::string> facets;
     std::string encoded, base64;
     for (size_t i = first; i < last; ++i) {
       const StoredSpan& s = spans[i];
@@ -537,7 +541,14 @@ class SearchBackend final : public Backend {
         }
         body += ']';
       }
-      body += "}\n";
+      facets.clear();
+      AddFacetTerms(s, &facets);
+      body += ",\"facet_values\":[";
+      for (size_t f = 0; f < facets.size(); ++f) {
+        if (f > 0) body += ',';
+        AppendJsonString(&body, facets[f]);
+      }
+      body += "]}\n";
       ++in_body;
       if (body.size() >= kMaxBulkBodyBytes) RETURN_IF_ERROR(send());
     }
@@ -635,13 +646,14 @@ class SearchBackend final : public Backend {
   }
 
   // The engine's answer to `request` over `indices` as `read` reads it; nullopt without a request,
-  // when an index lacks the query fields, or when `read` finds the answer could not be exact.
+  // when an index is older than `schema` (lacks the fields), or when `read` finds the answer
+  // could not be exact.
   template <typename Result, typename Read>
-  absl::StatusOr<std::optional<Result>> PushDown(const std::optional<json>& request,
+  absl::StatusOr<std::optional<Result>> PushDown(const std::optional<json>& request, int schema,
                                                  const std::string& indices, const Read& read) {
     if (!request) return std::nullopt;
-    ASSIGN_OR_RETURN(int schema, ReadyToAggregate(indices));
-    if (schema < kQueryFieldsSchema) return std::nullopt;
+    ASSIGN_OR_RETURN(int oldest, ReadyToAggregate(indices));
+    if (oldest < schema) return std::nullopt;
     ASSIGN_OR_RETURN(json answer, Aggregate(indices, *request));
     return read(answer);
   }

@@ -277,6 +277,7 @@ TEST(SearchBackendTest, ValuesTooLongToIndexAreStoredAndFound) {
   model::SpanBatch batch = OneSpanBatch(1, 1, now);
   model::Span& span = batch.resource_spans[0].scope_spans[0].spans[0];
   span.name = std::string(40000, 'n');  // over Lucene's 32766-byte term limit
+  span.attributes.push_back({"http.route", std::string(3000, 'r')});  // too long a facet term
   span.attributes.push_back({"payload", std::string(100000, 'p')});
   span.attributes.push_back({std::string(5000, 'k'), "v"});
   ASSERT_TRUE(backend->WriteSpans(batch, now).ok());
@@ -304,6 +305,15 @@ TEST(SearchBackendTest, ValuesTooLongToIndexAreStoredAndFound) {
   ASSERT_TRUE(values.ok()) << values.status();
   EXPECT_EQ(values->values,
             (std::vector<query::TagValueCount>{{std::string(40000, 'n'), 1}}));
+  EXPECT_EQ(PushedDownAggregations(*backend), 0u);
+  query::TagValuesQuery routes = names;
+  routes.key.level = query::KeyLevel::kSpan;
+  routes.key.name = "http.route";
+  routes.key.text = "span.attributes.http.route";
+  values = backend->TagValues(routes);
+  ASSERT_TRUE(values.ok()) << values.status();
+  EXPECT_EQ(values->values,
+            (std::vector<query::TagValueCount>{{std::string(3000, 'r'), 1}}));
   EXPECT_EQ(PushedDownAggregations(*backend), 0u);
   // A short operand is decided exactly (a name equal to it would be indexed): pushed down.
   query::StatisticsQuery not_short;
@@ -344,6 +354,13 @@ model::SpanBatch AggregationBatch(uint64_t start, size_t n) {
     s.start_time_unix_nano = start + (i * 7919 % 10000) * 1000000 + (i % 4 == 1 ? 999999 : 0);
     s.end_time_unix_nano = s.start_time_unix_nano + 1000 + (i * i * 104729) % 1000000000;
     s.attributes.push_back({"user", static_cast<int64_t>(i % 11)});
+    // Facet keys (search_query.h IsFacetKey): strings, ints, doubles, and spans without them.
+    if (i % 7 != 0) s.attributes.push_back({"http.method", i % 3 == 0 ? "GET" : "POST"});
+    if (i % 5 != 0) {
+      s.attributes.push_back({"http.status_code", static_cast<int64_t>(i % 4 == 0 ? 500 : 200)});
+    } else {
+      s.attributes.push_back({"http.status_code", 200.5});
+    }
   }
   return batch;
 }
@@ -558,10 +575,17 @@ TEST(SearchBackendTest, AggregationsArePushedDownAndEqualTheScanEngine) {
 
   // Tag values of the status, the kind, the name ("" included) and the service; an attribute's
   // are scanned.
+  query::Key http_method;
+  http_method.level = query::KeyLevel::kSpan;
+  http_method.name = "http.method";
+  http_method.text = "span.attributes.http.method";
+  query::Key http_status = http_method;
+  http_status.name = "http.status_code";
+  http_status.text = "span.attributes.http.status_code";
   for (const query::Key& key : {IntrinsicKey(query::Intrinsic::kStatusCode, "span.status.code"),
                                 IntrinsicKey(query::Intrinsic::kKind, "span.kind"),
                                 IntrinsicKey(query::Intrinsic::kName, "span.name"), service,
-                                by_user.key}) {
+                                http_method, http_status, by_user.key}) {
     query::TagValuesQuery q;
     q.key = key;
     q.range = range;
@@ -575,7 +599,7 @@ TEST(SearchBackendTest, AggregationsArePushedDownAndEqualTheScanEngine) {
     EXPECT_EQ(values->values, want.values) << key.text;
     EXPECT_EQ(values->total_distinct, want.total_distinct) << key.text;
     EXPECT_EQ(values->values.size(), 2u) << key.text;
-    expect_pushed(key.level != query::KeyLevel::kSpan);
+    expect_pushed(key.name != "user");
   }
 
   // A range whose daily indices do not exist (nothing stored, or deleted by retention): the
@@ -708,8 +732,9 @@ TEST(SearchBackendTest, AnIndexFromTheOldTemplateTakesTheNewFieldsAndIsScanned) 
   EXPECT_EQ(PushedDownAggregations(*backend), 0u);
 }
 
-// An index of schema 2 lacks start_ms in older documents: its histograms are still pushed down,
-// as one range filter per bucket, and equal the scan engine's.
+// An index of schema 2 lacks start_ms and facet_values in older documents: its histograms are
+// still pushed down, as one range filter per bucket, and equal the scan engine's; facet values
+// are scanned.
 TEST(SearchBackendTest, AnIndexOfSchemaTwoHistogramsWithRangeFilters) {
   REQUIRE_NODE();
   BackendSettings settings = TestSettings();
@@ -731,6 +756,17 @@ TEST(SearchBackendTest, AnIndexOfSchemaTwoHistogramsWithRangeFilters) {
   EXPECT_EQ(*got, exact);
   ASSERT_EQ(exact.size(), 1u);
   EXPECT_EQ(exact[0].buckets.size(), 10u);
+  EXPECT_EQ(PushedDownAggregations(*backend), 1u);
+  // Its documents may lack facet_values (schema 3): the HTTP method's values are scanned.
+  query::TagValuesQuery methods;
+  methods.key.level = query::KeyLevel::kSpan;
+  methods.key.name = "http.method";
+  methods.key.text = "span.attributes.http.method";
+  methods.range = h.range;
+  absl::StatusOr<query::TagValuesResult> values = backend->TagValues(methods);
+  ASSERT_TRUE(values.ok()) << values.status();
+  EXPECT_EQ(values->values, (std::vector<query::TagValueCount>{{std::string("POST"), 114},
+                                                               {std::string("GET"), 57}}));
   EXPECT_EQ(PushedDownAggregations(*backend), 1u);
 }
 

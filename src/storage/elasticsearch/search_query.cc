@@ -1,11 +1,16 @@
 #include "storage/elasticsearch/search_query.h"
 
+#include <algorithm>
+#include <cctype>
+#include <charconv>
 #include <cmath>
+#include <iterator>
 #include <variant>
 #include <vector>
 
 #include "common/ids.h"
 #include "fmt/format.h"
+#include "query/engine.h"
 
 namespace teletrace::storage::elasticsearch {
 namespace {
@@ -194,6 +199,87 @@ std::optional<json> SupersetClause(const query::Filter& f) {
   }
   if (equality) return ValueTermsClause(*level, f);
   return std::nullopt;
+}
+
+namespace {
+
+// Span attributes whose tag values the UI's search page asks on every load (FacetsSidebar).
+constexpr std::string_view kFacetKeys[] = {"http.request.method", "http.method", "http.route",
+                                           "http.response.status_code", "http.status_code"};
+
+}  // namespace
+
+bool IsFacetKey(const query::Key& key) {
+  return key.level == query::KeyLevel::kSpan &&
+         std::find(std::begin(kFacetKeys), std::end(kFacetKeys), key.name) != std::end(kFacetKeys);
+}
+
+void AddFacetTerms(const model::StoredSpan& span, std::vector<std::string>* terms) {
+  query::Key key;
+  key.level = query::KeyLevel::kSpan;
+  for (std::string_view name : kFacetKeys) {
+    key.name = std::string(name);
+    query::TagValuesCollector::ForEachCountedValue(key, span, [&](const query::TagValue& v) {
+      std::string term = key.name + "=";
+      if (const auto* s = std::get_if<std::string>(&v)) {
+        term += s->size() <= kMaxIndexedTermBytes ? "s" + *s : "!";
+      } else if (const auto* i = std::get_if<int64_t>(&v)) {
+        term += fmt::format("i{}", *i);
+      } else if (const auto* d = std::get_if<double>(&v)) {
+        term += fmt::format("d{}", *d);  // the shortest text that reads back the same
+      } else {
+        term += std::get<bool>(v) ? "btrue" : "bfalse";
+      }
+      terms->push_back(std::move(term));
+    });
+  }
+}
+
+absl::StatusOr<std::optional<query::TagValue>> ReadFacetTerm(const query::Key& key,
+                                                             std::string_view term) {
+  auto bad = [&] {
+    return absl::InternalError(fmt::format("elasticsearch: malformed facet term for {}: {}",
+                                           key.name, term.substr(0, 64)));
+  };
+  if (term.size() < key.name.size() + 2 || term.substr(0, key.name.size()) != key.name ||
+      term[key.name.size()] != '=') {
+    return bad();
+  }
+  const char type = term[key.name.size() + 1];
+  const std::string_view text = term.substr(key.name.size() + 2);
+  switch (type) {
+    case '!':
+      return std::nullopt;
+    case 's':
+      if (text.find(kReplacementCharacter) != std::string_view::npos) return std::nullopt;
+      return query::TagValue(std::string(text));
+    case 'b':
+      if (text == "true" || text == "false") return query::TagValue(text == "true");
+      return bad();
+    case 'i': {
+      int64_t i = 0;
+      const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), i);
+      if (ec != std::errc() || end != text.data() + text.size()) return bad();
+      return query::TagValue(i);
+    }
+    case 'd': {
+      double d = 0;
+      const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), d);
+      if (ec != std::errc() || end != text.data() + text.size()) return bad();
+      return query::TagValue(d);
+    }
+    default:
+      return bad();
+  }
+}
+
+std::string FacetTermsPattern(const query::Key& key) {
+  std::string pattern;
+  for (char c : key.name) {
+    if (!std::isalnum(static_cast<unsigned char>(c))) pattern += '\\';
+    pattern += c;
+  }
+  return pattern + "=.*";
 }
 
 json StartRangeClause(const query::TimeRange& range) {

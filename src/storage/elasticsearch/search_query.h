@@ -13,6 +13,9 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
 
 #include "model/span.h"
 #include "nlohmann/json.hpp"
@@ -39,6 +42,23 @@ inline int64_t Ordered(uint64_t value) {
 void AddAttributeTerms(const model::StoredSpan& span, std::set<std::string>* keys,
                        std::set<std::string>* values);
 
+// Facet values (schema 3): for a few span attributes whose values the UI lists on every search page
+// (the HTTP method, route and status code, old and new semantic-convention names), documents also
+// carry "<key>=<type><value>" per value the tag-values collector counts for that key
+// (query::TagValuesCollector::ForEachCountedValue), in `facet_values` (doc values only), so that
+// their tag values are the engine's terms. Types: s string, i int64, d double (shortest text that
+// reads back to the same double), b bool. A string over kMaxIndexedTermBytes is "<key>=!" (not
+// held as it is); ReadFacetTerm answers nullopt for it and for text with U+FFFD (maybe invalid
+// UTF-8 replaced in the indexed copy), and the tag values are then scanned.
+bool IsFacetKey(const query::Key& key);
+void AddFacetTerms(const model::StoredSpan& span, std::vector<std::string>* terms);
+// The value of a facet term of `key` (as AddFacetTerms writes it); nullopt where the value is not
+// known exactly (see above), an error for a term of another key or one that does not read.
+absl::StatusOr<std::optional<query::TagValue>> ReadFacetTerm(const query::Key& key,
+                                                             std::string_view term);
+// The regular expression (Lucene syntax) matching the facet terms of `key`.
+std::string FacetTermsPattern(const query::Key& key);
+
 // The spans starting in `range` (both ends inclusive), on the `start` field.
 nlohmann::json StartRangeClause(const query::TimeRange& range);
 
@@ -50,6 +70,8 @@ inline constexpr int kQueryFieldsSchema = 2;
 // Schema 3 adds `start_ms`: the start time in whole milliseconds (a long with doc values only),
 // which histograms of whole-millisecond buckets bucket with the engine's `histogram` aggregation.
 inline constexpr int kStartMillisSchema = 3;
+// Schema 3 also adds `facet_values` (see IsFacetKey).
+inline constexpr int kFacetValuesSchema = 3;
 
 // U+FFFD in UTF-8: what an indexed copy holds in place of invalid UTF-8.
 inline constexpr std::string_view kReplacementCharacter = "\xEF\xBF\xBD";

@@ -89,6 +89,44 @@ TEST(SearchQueryTest, TheSpanNameIsDecidedExactlyByTermsShortEnoughAndWithoutRep
                                            std::string("GET"))));
 }
 
+TEST(SearchQueryTest, FacetTermsAreTypedValuesOfTheFacetKeysThatReadBack) {
+  model::StoredSpan span;
+  span.resource = std::make_shared<model::Resource>();
+  span.span.attributes.push_back({"http.method", "GET"});
+  span.span.attributes.push_back({"http.status_code", int64_t{404}});
+  span.span.attributes.push_back({"http.response.status_code", 0.1});
+  span.span.attributes.push_back({"http.route", std::string(3000, 'r')});  // too long to hold
+  span.span.attributes.push_back({"http.request.method", model::ArrayValue{"GET"}});  // counts nothing
+  span.span.attributes.push_back({"user.id", "u1"});  // not a facet key
+  std::vector<std::string> terms;
+  AddFacetTerms(span, &terms);
+  EXPECT_EQ(terms, (std::vector<std::string>{"http.method=sGET", "http.route=!",
+                                             "http.response.status_code=d0.1",
+                                             "http.status_code=i404"}));
+  auto key = [](std::string name) {
+    query::Key k;
+    k.level = query::KeyLevel::kSpan;
+    k.name = std::move(name);
+    return k;
+  };
+  EXPECT_TRUE(IsFacetKey(key("http.route")));
+  EXPECT_FALSE(IsFacetKey(key("user.id")));
+  EXPECT_EQ(*ReadFacetTerm(key("http.method"), "http.method=sGET"),
+            query::TagValue(std::string("GET")));
+  EXPECT_EQ(*ReadFacetTerm(key("http.status_code"), "http.status_code=i404"),
+            query::TagValue(int64_t{404}));
+  EXPECT_EQ(*ReadFacetTerm(key("http.response.status_code"), "http.response.status_code=d0.1"),
+            query::TagValue(0.1));
+  EXPECT_EQ(*ReadFacetTerm(key("http.route"), "http.route=bfalse"), query::TagValue(false));
+  EXPECT_EQ(*ReadFacetTerm(key("http.route"), "http.route=!"), std::nullopt);
+  EXPECT_EQ(*ReadFacetTerm(key("http.route"), "http.route=s/a\xEF\xBF\xBD"), std::nullopt);
+  for (std::string_view bad : {"http.method=x1", "http.method=i1.5", "http.method=bmaybe",
+                               "http.route=sGET", "http.method"}) {
+    EXPECT_TRUE(absl::IsInternal(ReadFacetTerm(key("http.method"), bad).status())) << bad;
+  }
+  EXPECT_EQ(FacetTermsPattern(key("http.method")), "http\\.method=.*");
+}
+
 TEST(SearchQueryTest, DurationUpperBoundAlsoAdmitsValuesTheMatcherSeesAsNegative) {
   std::optional<json> clause = SupersetClause(
       IntrinsicFilter(query::Intrinsic::kDuration, query::Operator::kLt, int64_t{1000}));

@@ -119,6 +119,11 @@ void ReadAggregations(const nlohmann::json& answer) {
   auto tag_values = teletrace::storage::elasticsearch::ReadTagValues(answer, values);
   CheckPushedDown(tag_values);
   if (tag_values.ok() && tag_values->has_value() && (*tag_values)->values.size() > 2) Fail();
+  values.key.level = query::KeyLevel::kSpan;  // a facet key: typed facet terms
+  values.key.name = "http.status_code";
+  tag_values = teletrace::storage::elasticsearch::ReadTagValues(answer, values);
+  CheckPushedDown(tag_values);
+  if (tag_values.ok() && tag_values->has_value() && (*tag_values)->values.size() > 2) Fail();
 }
 
 }  // namespace
