@@ -54,7 +54,8 @@ constexpr uint64_t kTagValueTerms = 10000;
 constexpr uint64_t kGroupTerms = 500;
 
 uint64_t GroupTerms(const query::Key& key) {
-  const bool name = key.level == query::KeyLevel::kIntrinsic && key.intrinsic == query::Intrinsic::kName;
+  const bool name =
+      key.level == query::KeyLevel::kIntrinsic && key.intrinsic == query::Intrinsic::kName;
   return IsServiceName(key) || name ? kGroupTerms : 8;
 }
 
@@ -166,10 +167,10 @@ absl::StatusOr<std::optional<std::vector<std::pair<json, uint64_t>>>> ReadTerms(
   return out;
 }
 
-// Keyword terms of the key `of` whose counts must add up to `spans` (every document holds the field once;
-// a span name too long to index has none). nullopt also for a term the field cannot tell apart
-// from another value: the service "" ("no string service.name" too) and text with U+FFFD (maybe
-// invalid UTF-8 replaced).
+// Keyword terms of the key `of` whose counts must add up to `spans` (every document holds the
+// field once; a span name too long to index has none). nullopt also for a term the field cannot
+// tell apart from another value: the service "" ("no string service.name" too) and text with
+// U+FFFD (maybe invalid UTF-8 replaced).
 absl::StatusOr<std::optional<std::vector<std::pair<std::string, uint64_t>>>> ReadKeywordCounts(
     const json& agg, uint64_t spans, const query::Key& of) {
   ASSIGN_OR_RETURN(auto terms, ReadTerms(agg));
@@ -198,7 +199,9 @@ absl::StatusOr<std::optional<std::vector<double>>> ReadPercentiles(
     const std::vector<double>& percentiles) {
   ASSIGN_OR_RETURN(Stats stats, ReadStats(stats_agg));
   const json* buckets = Member(buckets_agg, "buckets");
-  if (buckets == nullptr || !buckets->is_array()) return Malformed("duration buckets without buckets");
+  if (buckets == nullptr || !buckets->is_array()) {
+    return Malformed("duration buckets without buckets");
+  }
   std::vector<std::pair<uint32_t, uint64_t>> pairs;
   for (const json& b : *buckets) {
     double key = -1;
@@ -371,7 +374,9 @@ std::optional<json> HistogramsRequest(const query::HistogramQuery& q, int schema
   if (BucketsOnStartMillis(q, schema)) {
     // One pass over the start_ms doc values; empty buckets are left out.
     time = {{"histogram",
-             {{"field", "start_ms"}, {"interval", interval / kNanosPerMilli}, {"min_doc_count", 1}}}};
+             {{"field", "start_ms"},
+              {"interval", interval / kNanosPerMilli},
+              {"min_doc_count", 1}}}};
   } else {
     // One exact range filter per bucket (the engine's histograms compute in doubles, which
     // cannot hold nanoseconds).
@@ -390,7 +395,8 @@ std::optional<json> HistogramsRequest(const query::HistogramQuery& q, int schema
 
 namespace {
 
-// A time bucket of an answer: its index from the range's first bucket, its spans, its sub-aggregations.
+// A time bucket of an answer: its index from the range's first bucket, its spans, its
+// sub-aggregations.
 struct TimeBucket {
   uint64_t index = 0;
   uint64_t spans = 0;
@@ -600,7 +606,8 @@ absl::StatusOr<bool> ReadGroupPercentiles(const json& answer, const query::Histo
     }
     ASSIGN_OR_RETURN(const json* stats_agg, AggregationIn(bucket, "s"));
     ASSIGN_OR_RETURN(const json* buckets_agg, AggregationIn(bucket, "b"));
-    ASSIGN_OR_RETURN(auto ranked, ReadPercentiles(*stats_agg, *buckets_agg, count, agg.percentiles));
+    ASSIGN_OR_RETURN(auto ranked,
+                     ReadPercentiles(*stats_agg, *buckets_agg, count, agg.percentiles));
     if (!ranked) return false;
     g->count = count;
     for (size_t p = 0; p < agg.percentiles.size(); ++p) {

@@ -41,8 +41,8 @@ inline constexpr uint64_t kMaxBucketsPerAnswer = 60000;
 
 // How many consecutive time buckets of `q` one request may ask for, so that its answer holds at
 // most kMaxBucketsPerAnswer buckets whatever the data; 0 when `q` is not pushed down (no time
-// bucket or more than kMaxPushedDownBuckets of them, an aggregation or a filter not pushed down). The backend splits a histogram's range into
-// requests of at most this many time buckets.
+// bucket or more than kMaxPushedDownBuckets of them, an aggregation or a filter not pushed down).
+// The backend splits a histogram's range into requests of at most this many time buckets.
 uint64_t TimeBucketsPerRequest(const query::HistogramQuery& q);
 
 std::optional<nlohmann::json> StatisticsRequest(const query::StatisticsQuery& q);

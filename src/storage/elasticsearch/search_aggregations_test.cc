@@ -154,7 +154,8 @@ TEST(SearchAggregationsTest, HistogramsReadOneFilterBucketPerTimeBucket) {
                     {{"buckets", json::array({{{"doc_count", 4}, {"g1", status_terms}},
                                               {{"doc_count", 0}},
                                               {{"doc_count", 4}, {"g1", status_terms}}})}}}}}};
-  absl::StatusOr<std::optional<query::HistogramResult>> read = ReadHistograms(answer, q, kQueryFieldsSchema);
+  absl::StatusOr<std::optional<query::HistogramResult>> read =
+      ReadHistograms(answer, q, kQueryFieldsSchema);
   ASSERT_TRUE(read.ok()) << read.status();
   ASSERT_TRUE(read->has_value());
   const query::HistogramResult& result = **read;
@@ -508,7 +509,8 @@ TEST(SearchAggregationsTest, NoIndexIsAnEmptyAnswer) {
   h.interval_nano = 10;
   h.aggregations.assign(1, query::Aggregation());
   h.aggregations[0].label = "count";
-  absl::StatusOr<std::optional<query::HistogramResult>> histograms = ReadHistograms(none, h, kStartMillisSchema);
+  absl::StatusOr<std::optional<query::HistogramResult>> histograms =
+      ReadHistograms(none, h, kStartMillisSchema);
   ASSERT_TRUE(histograms.ok()) << histograms.status();
   ASSERT_TRUE(histograms->has_value());
   ASSERT_EQ((*histograms)->size(), 1u);

@@ -708,8 +708,8 @@ void CreateOldIndex(const std::string& prefix, uint64_t start, int schema) {
   const std::string day = absl::FormatTime("%Y-%m-%d", absl::FromUnixNanos(start),
                                            absl::UTCTimeZone());
   absl::StatusOr<SearchResponse> created =
-      http.Send("PUT", "/" + prefix + "-spans-" + day, nlohmann::json{{"mappings", mappings}}.dump(),
-                "create");
+      http.Send("PUT", "/" + prefix + "-spans-" + day,
+                nlohmann::json{{"mappings", mappings}}.dump(), "create");
   ASSERT_TRUE(created.ok()) << created.status();
   ASSERT_EQ(created->status, 200) << created->body;
 }

@@ -96,7 +96,8 @@ TEST(SearchQueryTest, FacetTermsAreTypedValuesOfTheFacetKeysThatReadBack) {
   span.span.attributes.push_back({"http.status_code", int64_t{404}});
   span.span.attributes.push_back({"http.response.status_code", 0.1});
   span.span.attributes.push_back({"http.route", std::string(3000, 'r')});  // too long to hold
-  span.span.attributes.push_back({"http.request.method", model::ArrayValue{"GET"}});  // counts nothing
+  // An array counts nothing.
+  span.span.attributes.push_back({"http.request.method", model::ArrayValue{"GET"}});
   span.span.attributes.push_back({"user.id", "u1"});  // not a facet key
   std::vector<std::string> terms;
   AddFacetTerms(span, &terms);

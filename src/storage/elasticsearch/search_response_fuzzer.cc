@@ -98,8 +98,9 @@ void ReadAggregations(const nlohmann::json& answer) {
   per_group.aggregations[0].max_groups = 2;
   auto groups = teletrace::storage::elasticsearch::ReadGroupCounts(answer, per_group);
   CheckPushedDown(groups);
-  std::vector<query::GroupPercentiles> kept = {query::GroupPercentiles{std::string("Ok"), 1, {}},
-                                               query::GroupPercentiles{std::string("Error"), 1, {}}};
+  std::vector<query::GroupPercentiles> kept = {
+      query::GroupPercentiles{std::string("Ok"), 1, {}},
+      query::GroupPercentiles{std::string("Error"), 1, {}}};
   if (groups.ok() && groups->has_value()) {
     if ((*groups)->groups.size() > 2) Fail();
     if (!(*groups)->groups.empty()) kept = (*groups)->groups;
