@@ -146,8 +146,16 @@ absl::StatusOr<Stats> ReadStats(const json& agg) {
   return s;
 }
 
-// A terms aggregation's (key, doc_count) pairs; nullopt when it left terms out.
-absl::StatusOr<std::optional<std::vector<std::pair<json, uint64_t>>>> ReadTerms(const json& agg) {
+// A bucket of a terms aggregation on a keyword field: its key, its documents, and the bucket itself
+// (for its sub-aggregations). Points into the answer.
+struct KeywordTerm {
+  const std::string* key = nullptr;
+  uint64_t count = 0;
+  const json* bucket = nullptr;
+};
+
+// A terms aggregation's buckets on a keyword field; nullopt when it left terms out.
+absl::StatusOr<std::optional<std::vector<KeywordTerm>>> ReadTerms(const json& agg) {
   uint64_t other = 0;
   const json* buckets = Member(agg, "buckets");
   if (!ReadCount(Member(agg, "sum_other_doc_count"), &other) || buckets == nullptr ||
@@ -155,14 +163,15 @@ absl::StatusOr<std::optional<std::vector<std::pair<json, uint64_t>>>> ReadTerms(
     return Malformed("terms without buckets or sum_other_doc_count");
   }
   if (other != 0) return std::nullopt;
-  std::vector<std::pair<json, uint64_t>> out;
+  std::vector<KeywordTerm> out;
   for (const json& b : *buckets) {
     const json* key = Member(b, "key");
     uint64_t count = 0;
     if (key == nullptr || !ReadCount(Member(b, "doc_count"), &count)) {
       return Malformed("a terms bucket without key or doc_count");
     }
-    out.emplace_back(*key, count);
+    if (!key->is_string()) return Malformed("a keyword term that is not a string");
+    out.push_back(KeywordTerm{&key->get_ref<const std::string&>(), count, &b});
   }
   return out;
 }
@@ -177,15 +186,14 @@ absl::StatusOr<std::optional<std::vector<std::pair<std::string, uint64_t>>>> Rea
   if (!terms) return std::nullopt;
   std::vector<std::pair<std::string, uint64_t>> out;
   uint64_t sum = 0;
-  for (auto& [key, count] : *terms) {
-    if (!key.is_string()) return Malformed("a keyword term that is not a string");
-    const std::string& text = key.get_ref<const std::string&>();
+  for (const KeywordTerm& term : *terms) {
+    const std::string& text = *term.key;
     if ((text.empty() && IsServiceName(of)) ||
         text.find(kReplacementCharacter) != std::string::npos) {
       return std::nullopt;
     }
-    sum += count;
-    out.emplace_back(key.get<std::string>(), count);
+    sum += term.count;
+    out.emplace_back(text, term.count);
   }
   if (sum != spans) return std::nullopt;  // documents without the field
   return out;
@@ -585,31 +593,21 @@ absl::StatusOr<bool> ReadGroupPercentiles(const json& answer, const query::Histo
   ASSIGN_OR_RETURN(Answer read, ReadAnswer(answer));
   if (read.spans == 0) return false;  // the groups' spans are gone (retention)
   ASSIGN_OR_RETURN(const json* terms, AggregationIn(*read.aggregations, "g"));
-  const json* buckets = Member(*terms, "buckets");
-  uint64_t other = 0;
-  if (buckets == nullptr || !buckets->is_array() ||
-      !ReadCount(Member(*terms, "sum_other_doc_count"), &other)) {
-    return Malformed("terms without buckets or sum_other_doc_count");
-  }
-  if (other != 0 || buckets->size() != groups.size()) return false;
-  for (const json& bucket : *buckets) {
-    const json* key = Member(bucket, "key");
-    uint64_t count = 0;
-    if (key == nullptr || !key->is_string() || !ReadCount(Member(bucket, "doc_count"), &count)) {
-      return Malformed("a group without a string key or doc_count");
-    }
+  ASSIGN_OR_RETURN(auto read_terms, ReadTerms(*terms));
+  if (!read_terms || read_terms->size() != groups.size()) return false;
+  for (const KeywordTerm& term : *read_terms) {
     auto g = std::find_if(groups.begin(), groups.end(), [&](const query::GroupPercentiles& g) {
-      return std::get<std::string>(g.key) == key->get_ref<const std::string&>();
+      return std::get<std::string>(g.key) == *term.key;
     });
     if (g == groups.end() || !g->percentiles.empty()) {
       return Malformed("a group that was not asked for, or twice");
     }
-    ASSIGN_OR_RETURN(const json* stats_agg, AggregationIn(bucket, "s"));
-    ASSIGN_OR_RETURN(const json* buckets_agg, AggregationIn(bucket, "b"));
+    ASSIGN_OR_RETURN(const json* stats_agg, AggregationIn(*term.bucket, "s"));
+    ASSIGN_OR_RETURN(const json* buckets_agg, AggregationIn(*term.bucket, "b"));
     ASSIGN_OR_RETURN(auto ranked,
-                     ReadPercentiles(*stats_agg, *buckets_agg, count, agg.percentiles));
+                     ReadPercentiles(*stats_agg, *buckets_agg, term.count, agg.percentiles));
     if (!ranked) return false;
-    g->count = count;
+    g->count = term.count;
     for (size_t p = 0; p < agg.percentiles.size(); ++p) {
       g->percentiles[query::PercentileLabel(agg.percentiles[p])] = (*ranked)[p];
     }
@@ -658,12 +656,10 @@ absl::StatusOr<std::optional<query::TagValuesResult>> ReadTagValues(
   ASSIGN_OR_RETURN(auto facet_terms, ReadTerms(*terms));
   if (!facet_terms) return std::nullopt;
   std::vector<std::pair<query::TagValue, uint64_t>> values;
-  for (auto& [key, count] : *facet_terms) {
-    if (!key.is_string()) return Malformed("a facet term that is not a string");
-    ASSIGN_OR_RETURN(std::optional<query::TagValue> value,
-                     ReadFacetTerm(q.key, key.get_ref<const std::string&>()));
+  for (const KeywordTerm& term : *facet_terms) {
+    ASSIGN_OR_RETURN(std::optional<query::TagValue> value, ReadFacetTerm(q.key, *term.key));
     if (!value) return std::nullopt;
-    values.emplace_back(std::move(*value), count);
+    values.emplace_back(std::move(*value), term.count);
   }
   std::sort(values.begin(), values.end(), [](const auto& a, const auto& b) {
     return query::CompareTagValues(a.first, b.first) < 0;

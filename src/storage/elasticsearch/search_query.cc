@@ -207,6 +207,20 @@ namespace {
 constexpr std::string_view kFacetKeys[] = {"http.request.method", "http.method", "http.route",
                                            "http.response.status_code", "http.status_code"};
 
+// The facet keys as query keys, built once: AddFacetTerms runs for every span written.
+const std::vector<query::Key>& FacetKeys() {
+  static const std::vector<query::Key>* keys = [] {
+    auto* out = new std::vector<query::Key>();
+    for (std::string_view name : kFacetKeys) {
+      query::Key& key = out->emplace_back();
+      key.level = query::KeyLevel::kSpan;
+      key.name = std::string(name);
+    }
+    return out;
+  }();
+  return *keys;
+}
+
 }  // namespace
 
 bool IsFacetKey(const query::Key& key) {
@@ -215,10 +229,7 @@ bool IsFacetKey(const query::Key& key) {
 }
 
 void AddFacetTerms(const model::StoredSpan& span, std::vector<std::string>* terms) {
-  query::Key key;
-  key.level = query::KeyLevel::kSpan;
-  for (std::string_view name : kFacetKeys) {
-    key.name = std::string(name);
+  for (const query::Key& key : FacetKeys()) {
     query::TagValuesCollector::ForEachCountedValue(key, span, [&](const query::TagValue& v) {
       std::string term = key.name + "=";
       if (const auto* s = std::get_if<std::string>(&v)) {
