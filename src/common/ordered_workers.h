@@ -56,6 +56,8 @@ class OrderedWorkers {
   // True when `window` results are outstanding: take one with Next() before submitting more.
   bool Full() const { return slots_.size() >= window_; }
   bool Empty() const { return slots_.empty(); }
+  // Results submitted and not yet taken.
+  size_t Outstanding() const { return slots_.size(); }
 
   void Submit(std::function<R()> job) {
     auto slot = std::make_shared<Slot>();

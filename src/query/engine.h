@@ -13,6 +13,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 
 #include "model/span.h"
 #include "query/duration_sketch.h"
@@ -55,6 +56,26 @@ class SearchCollector {
   // True when a span whose sort value lies in [min, max] can no longer enter the page; backends
   // use it to skip blocks.
   bool CanSkip(uint64_t min_sort_value, uint64_t max_sort_value) const;
+
+  // CanSkip as of now, as a value: a block decoder on another thread can skip spans with it while
+  // the collector goes on (later, it only skips more).
+  class Bound {
+   public:
+    bool CanSkip(uint64_t min_sort_value, uint64_t max_sort_value) const;
+    // At most this many spans of any set can still enter the page (the page and one more), not
+    // counting those at the cursor's sort value, which the ids decide.
+    size_t PageLimit() const { return page_limit_; }
+    bool AtCursor(uint64_t sort_value) const { return after_ == sort_value; }
+
+   private:
+    friend class SearchCollector;
+    bool ascending_ = false;
+    size_t page_limit_ = 1;
+    std::optional<uint64_t> after_;  // the cursor's sort value
+    std::optional<uint64_t> worst_;  // the last kept span's, once the page is full
+  };
+  Bound Snapshot() const;
+
   SearchResult Finish() &&;
 
  private:

@@ -61,20 +61,27 @@ void SearchCollector::Add(const model::StoredSpan& span) {
   }
 }
 
-bool SearchCollector::CanSkip(uint64_t min_sort_value, uint64_t max_sort_value) const {
-  const State& st = *state_;
+bool SearchCollector::Bound::CanSkip(uint64_t min_sort_value, uint64_t max_sort_value) const {
   // Equal sort values are never skipped: ties are broken by ids, which a block range cannot show.
-  if (st.after.has_value()) {
-    if (st.sort.ascending ? max_sort_value < st.after->sort_value
-                          : min_sort_value > st.after->sort_value) {
-      return true;
-    }
+  if (after_.has_value() &&
+      (ascending_ ? max_sort_value < *after_ : min_sort_value > *after_)) {
+    return true;
   }
-  if (st.kept.size() >= st.Limit()) {
-    uint64_t worst = std::prev(st.kept.end())->position.sort_value;
-    return st.sort.ascending ? min_sort_value > worst : max_sort_value < worst;
-  }
-  return false;
+  return worst_.has_value() && (ascending_ ? min_sort_value > *worst_ : max_sort_value < *worst_);
+}
+
+SearchCollector::Bound SearchCollector::Snapshot() const {
+  const State& st = *state_;
+  Bound bound;
+  bound.ascending_ = st.sort.ascending;
+  bound.page_limit_ = st.Limit();
+  if (st.after.has_value()) bound.after_ = st.after->sort_value;
+  if (st.kept.size() >= st.Limit()) bound.worst_ = std::prev(st.kept.end())->position.sort_value;
+  return bound;
+}
+
+bool SearchCollector::CanSkip(uint64_t min_sort_value, uint64_t max_sort_value) const {
+  return Snapshot().CanSkip(min_sort_value, max_sort_value);
 }
 
 SearchResult SearchCollector::Finish() && {

@@ -211,7 +211,7 @@ bool IsPrunable(const query::Filter& filter) {
   }
 }
 
-absl::StatusOr<BlockSummary> BlockSummary::Parse(std::string_view bytes) {
+absl::Status BlockSummary::Check(std::string_view bytes) {
   if (bytes.size() < kHeaderBytes + 1) {
     return absl::DataLossError(
         fmt::format("block summary: {} bytes, want at least {}", bytes.size(), kHeaderBytes + 1));
@@ -226,29 +226,51 @@ absl::StatusOr<BlockSummary> BlockSummary::Parse(std::string_view bytes) {
     return absl::DataLossError(
         fmt::format("block summary: {} probes per term, want 1 to {}", probes, kMaxProbes));
   }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<BlockSummary> BlockSummary::Parse(std::string_view bytes) {
+  if (absl::Status status = Check(bytes); !status.ok()) return status;
   return BlockSummary(std::string(bytes));
 }
 
-bool BlockSummary::MayContain(uint64_t term_hash) const {
-  const auto probes = static_cast<uint8_t>(bytes_[1]);
-  const uint64_t bits = BitCount();
-  const char* array = bytes_.data() + kHeaderBytes;
+namespace {
+
+// Whether the checked summary `bytes` may contain the term hashed to `term_hash`.
+bool MayContain(std::string_view bytes, uint64_t term_hash) {
+  const auto probes = static_cast<uint8_t>(bytes[1]);
+  const uint64_t bits = (bytes.size() - BlockSummary::kHeaderBytes) * 8;
+  const char* array = bytes.data() + BlockSummary::kHeaderBytes;
   return AllProbes(term_hash, bits, probes, [array](uint64_t bit) {
     return (static_cast<uint8_t>(array[bit / 8]) & (1u << (bit % 8))) != 0;
   });
 }
 
+}  // namespace
+
 bool BlockSummary::MayMatch(const query::Filter& filter) const {
-  if (!IsPrunable(filter)) return true;
+  return !IsPrunable(filter) || SummaryFilter(filter).MayMatch(bytes_);
+}
+
+SummaryFilter::SummaryFilter(const query::Filter& filter) {
   std::string term;
   AppendQueryKey(term, filter.key);
   const size_t key_size = term.size();
-  auto may_equal = [&](const query::Scalar& operand) {
+  auto add = [&](const query::Scalar& operand) {
     term.resize(key_size);
-    return AppendOperand(term, operand) && MayContain(HashBytes(term));
+    if (AppendOperand(term, operand)) hashes_.push_back(HashBytes(term));
   };
-  if (filter.op == query::Operator::kEquals) return may_equal(*filter.value);
-  return std::any_of(filter.values.begin(), filter.values.end(), may_equal);
+  if (filter.op == query::Operator::kEquals) {
+    add(*filter.value);
+  } else {
+    for (const query::Scalar& operand : filter.values) add(operand);
+  }
+}
+
+bool SummaryFilter::MayMatch(std::string_view bytes) const {
+  if (!BlockSummary::Check(bytes).ok()) return true;
+  return std::any_of(hashes_.begin(), hashes_.end(),
+                     [bytes](uint64_t hash) { return MayContain(bytes, hash); });
 }
 
 void BlockSummaryBuilder::AddTerm(const std::string& term) {

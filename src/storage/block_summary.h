@@ -39,6 +39,8 @@ bool IsPrunable(const query::Filter& filter);
 
 class BlockSummary {
  public:
+  // The error Parse gives for `bytes`, or OK.
+  static absl::Status Check(std::string_view bytes);
   // Reads a serialized summary. Errors: DataLoss naming what is wrong when `bytes` is truncated,
   // has an unknown format version or an impossible probe count. The summary copies `bytes`.
   static absl::StatusOr<BlockSummary> Parse(std::string_view bytes);
@@ -54,9 +56,21 @@ class BlockSummary {
 
  private:
   explicit BlockSummary(std::string bytes) : bytes_(std::move(bytes)) {}
-  bool MayContain(uint64_t term_hash) const;
 
   std::string bytes_;  // header, then the bit array
+};
+
+// A prunable filter's terms, hashed once: a scan checks every block's summary in place, without
+// parsing (copying) it or hashing the operands again.
+class SummaryFilter {
+ public:
+  // Requires IsPrunable(filter).
+  explicit SummaryFilter(const query::Filter& filter);
+  // BlockSummary::MayMatch of the summary serialized as `bytes`; true when they do not parse.
+  bool MayMatch(std::string_view bytes) const;
+
+ private:
+  std::vector<uint64_t> hashes_;  // one per operand that can equal a value; none: nothing matches
 };
 
 // Collects the terms of one block's spans and serializes their filter.

@@ -697,8 +697,12 @@ absl::StatusOr<std::vector<SpanTimes>> DecodeTimesV2(std::string_view block, boo
   return times;
 }
 
-absl::StatusOr<std::vector<model::StoredSpan>> DecodeV2(std::string_view block,
-                                                        const SpanFields& fields) {
+// With `rows` (ascending, checked by the caller), only the spans at those positions are built and
+// returned; the others are still read (every stream is checked alike) into one reused scratch
+// span, which saves their allocations.
+absl::StatusOr<std::vector<model::StoredSpan>> DecodeV2(
+    std::string_view block, const SpanFields& fields,
+    const std::vector<uint32_t>* rows = nullptr) {
   Sections raw;
   RETURN_IF_ERROR(raw.Locate(block));
 
@@ -765,10 +769,18 @@ absl::StatusOr<std::vector<model::StoredSpan>> DecodeV2(std::string_view block,
     return Corrupt(fmt::format("span count {} exceeds the {} bytes of start times", n,
                                streams[kStarts].Remaining()));
   }
-  std::vector<model::StoredSpan> spans(n);
-  if (need[kSpanIds]) {
-    for (auto& stored : spans) streams[kSpanIds].Id(&stored.span.span_id);
+  if (rows != nullptr && !rows->empty() && rows->back() >= n) {
+    return absl::InvalidArgumentError(
+        fmt::format("span block: row {} of a block of {} spans", rows->back(), n));
   }
+  std::vector<model::StoredSpan> spans(rows != nullptr ? rows->size() : n);
+  // Every span's id, for parents named by position.
+  std::vector<SpanId> span_ids(n);
+  if (need[kSpanIds]) {
+    for (SpanId& id : span_ids) streams[kSpanIds].Id(&id);
+  }
+  model::StoredSpan scratch;
+  size_t next_row = 0;  // the next position of `rows` to build
 
   // A failed read leaves its reader's what() set; the error names that stream.
   auto stream_error = [&]() {
@@ -796,8 +808,18 @@ absl::StatusOr<std::vector<model::StoredSpan>> DecodeV2(std::string_view block,
   std::vector<bool> key_wanted;
   uint64_t prev_start = 0;
   uint64_t prev_ingestion = 0;
-  for (auto& stored : spans) {
+  for (uint64_t position = 0; position < n; ++position) {
+    model::StoredSpan* out = &scratch;
+    if (rows == nullptr) {
+      out = &spans[position];
+    } else if (next_row < rows->size() && (*rows)[next_row] == position) {
+      out = &spans[next_row++];
+    }
+    const bool building = out != &scratch;
+    size_t scratch_attributes = 0;  // the scratch span's attributes are overwritten in place
+    model::StoredSpan& stored = *out;
     model::Span& s = stored.span;
+    if (need[kSpanIds]) s.span_id = span_ids[position];
     uint64_t v;
     if (need[kRefs]) {
       if (!streams[kRefs].Varint(&v)) return stream_error();
@@ -821,7 +843,9 @@ absl::StatusOr<std::vector<model::StoredSpan>> DecodeV2(std::string_view block,
       } else if (v > n + 1) {
         return Corrupt(fmt::format("parent position {} out of range", v));
       } else if (v > 0) {
-        s.parent_span_id = spans[v - 1].span.span_id;
+        s.parent_span_id = span_ids[v - 1];
+      } else {
+        s.parent_span_id = SpanId{};  // the scratch span may hold another's
       }
     }
     if (need[kTraceStates]) {
@@ -857,7 +881,7 @@ absl::StatusOr<std::vector<model::StoredSpan>> DecodeV2(std::string_view block,
 
     if (need[kAttributeKeys]) {
       if (!streams[kAttributeKeys].Count(&v)) return stream_error();
-      if (all_attributes) s.attributes.reserve(v);
+      if (all_attributes && building) s.attributes.reserve(v);
       for (uint64_t i = 0; i < v; ++i) {
         uint64_t k;
         if (!streams[kAttributeKeys].Varint(&k)) return stream_error();
@@ -872,7 +896,9 @@ absl::StatusOr<std::vector<model::StoredSpan>> DecodeV2(std::string_view block,
         }
         if (!key_wanted[k]) continue;
         if (!column_open[k]) RETURN_IF_ERROR(open_column(k));
-        model::KeyValue& kv = s.attributes.emplace_back();
+        if (!building && scratch_attributes == s.attributes.size()) s.attributes.emplace_back();
+        model::KeyValue& kv =
+            building ? s.attributes.emplace_back() : s.attributes[scratch_attributes++];
         kv.key = key_names[k];
         if (!ReadColumnValue(columns[k], &kv.value)) {
           if (columns[k].values.what() == nullptr && columns[k].strings.what() == nullptr) {
@@ -1104,6 +1130,26 @@ absl::StatusOr<std::vector<model::StoredSpan>> DecodeSpanBlock(std::string_view 
   if (format == kSpanBlockFormatV2) return DecodeV2(block.substr(1), fields);
   ASSIGN_OR_RETURN(std::string plain, Decompress(block.substr(1), kMaxSpanBlockBodyBytes));
   return DecodeV1(plain);
+}
+
+absl::StatusOr<std::vector<model::StoredSpan>> DecodeSpanRows(std::string_view block,
+                                                             const std::vector<uint32_t>& rows) {
+  if (!std::is_sorted(rows.begin(), rows.end()) ||
+      std::adjacent_find(rows.begin(), rows.end()) != rows.end()) {
+    return absl::InvalidArgumentError("span block: rows not strictly ascending");
+  }
+  if (!block.empty() && static_cast<uint8_t>(block[0]) == kSpanBlockFormatV2) {
+    return DecodeV2(block.substr(1), SpanFields::All(), &rows);
+  }
+  ASSIGN_OR_RETURN(std::vector<model::StoredSpan> spans, DecodeSpanBlock(block));
+  if (!rows.empty() && rows.back() >= spans.size()) {
+    return absl::InvalidArgumentError(
+        fmt::format("span block: row {} of a block of {} spans", rows.back(), spans.size()));
+  }
+  std::vector<model::StoredSpan> picked;
+  picked.reserve(rows.size());
+  for (uint32_t row : rows) picked.push_back(std::move(spans[row]));
+  return picked;
 }
 
 }  // namespace teletrace::storage

@@ -81,6 +81,13 @@ struct SpanFields {
 absl::StatusOr<std::vector<model::StoredSpan>> DecodeSpanBlock(
     std::string_view block, const SpanFields& fields = SpanFields::All());
 
+// The whole spans at positions `rows` (strictly ascending) of a block, in that order: what
+// DecodeSpanBlock gives at those positions, checked alike, without building the other spans. A
+// search decodes a block's filter keys first, then only the spans that match. Errors:
+// DecodeSpanBlock's, and InvalidArgument for rows out of order or past the block's span count.
+absl::StatusOr<std::vector<model::StoredSpan>> DecodeSpanRows(std::string_view block,
+                                                             const std::vector<uint32_t>& rows);
+
 struct SpanTimes {
   uint64_t start_unix_nano = 0;
   uint64_t end_unix_nano = 0;

@@ -3,11 +3,14 @@
 // decoded under a projection chosen by its last byte (groups) and second-to-last (which attribute
 // key), and to its times alone (with status codes when the third-to-last is odd): never a crash,
 // and a block that decodes whole decodes under every projection, and to times, with the same span
-// count and times.
+// count and times. Rows chosen by the fourth-to-last byte (a bit mask repeated over the spans)
+// decode to the whole decode's spans at those rows; on input that does not decode whole, the row
+// decode must fail too (every stream is checked alike).
 #include <cstdint>
 #include <cstdlib>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "storage/span_block_codec.h"
 
@@ -20,6 +23,29 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto projected = teletrace::storage::DecodeSpanBlock(input, fields);
   const bool status_codes = size > 2 && data[size - 3] % 2 == 1;
   auto times = teletrace::storage::DecodeSpanTimes(input, status_codes);
+  const uint8_t mask = size > 3 ? data[size - 4] : 0xFF;
+  std::vector<uint32_t> rows;
+  for (uint32_t i = 0; decoded.ok() && i < decoded->size(); ++i) {
+    if ((mask >> (i % 8)) & 1) rows.push_back(i);
+  }
+  auto picked = teletrace::storage::DecodeSpanRows(input, rows);
+  if (picked.ok() != decoded.ok()) std::abort();
+  if (decoded.ok()) {
+    if (picked->size() != rows.size()) std::abort();
+    for (size_t i = 0; i < rows.size(); ++i) {
+      const auto& want = (*decoded)[rows[i]];
+      const auto& got = (*picked)[i];
+      // NaN attribute values compare unequal to themselves; compare what has no doubles.
+      if (got.span.span_id != want.span.span_id || got.span.trace_id != want.span.trace_id ||
+          got.span.parent_span_id != want.span.parent_span_id || got.span.name != want.span.name ||
+          got.span.attributes.size() != want.span.attributes.size() ||
+          got.span.events.size() != want.span.events.size() ||
+          got.span.status != want.span.status ||
+          got.ingestion_time_unix_nano != want.ingestion_time_unix_nano) {
+        std::abort();
+      }
+    }
+  }
   if (decoded.ok()) {
     if (!projected.ok() || projected->size() != decoded->size()) std::abort();
     if (!times.ok() || times->size() != decoded->size()) std::abort();

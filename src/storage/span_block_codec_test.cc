@@ -519,6 +519,61 @@ TEST(SpanBlockCodecTest, TimesDecodeAloneFromBothFormats) {
             "span block: malformed byte at offset 0 of the status code stream");
 }
 
+// Every subset of a block's rows decodes to exactly the whole decode's spans at those rows, from
+// both formats: a span built after others that were only read (and had more attributes, events or
+// a parent) carries nothing of theirs.
+TEST(SpanBlockCodecTest, RowsDecodeExactlyTheirSpans) {
+  std::vector<StoredSpan> spans = RichSpans();
+  for (uint8_t format : {kSpanBlockFormatV1, kSpanBlockFormatV2}) {
+    SCOPED_TRACE(format);
+    std::string block;
+    if (format == kSpanBlockFormatV2) {
+      auto encoded = EncodeSpanBlock(spans);
+      ASSERT_TRUE(encoded.ok()) << encoded.status();
+      block = *encoded;
+    } else {
+      const char* source_dir = std::getenv("TELETRACE_SOURCE_DIR");
+      if (source_dir == nullptr) continue;
+      std::ifstream in(std::filesystem::path(source_dir) / "tests/fixtures/blocks/rich_v1.block",
+                       std::ios::binary);
+      block.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    }
+    for (uint32_t subset = 0; subset < (1u << spans.size()); ++subset) {
+      std::vector<uint32_t> rows;
+      std::vector<StoredSpan> want;
+      for (uint32_t i = 0; i < spans.size(); ++i) {
+        if ((subset & (1u << i)) == 0) continue;
+        rows.push_back(i);
+        want.push_back(spans[i]);
+      }
+      SCOPED_TRACE(subset);
+      auto got = DecodeSpanRows(block, rows);
+      ASSERT_TRUE(got.ok()) << got.status();
+      ExpectSameSpans(want, *got);
+    }
+    EXPECT_EQ(DecodeSpanRows(block, {1, 1}).status().message(),
+              "span block: rows not strictly ascending");
+    EXPECT_EQ(DecodeSpanRows(block, {2, 1}).status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_EQ(DecodeSpanRows(block, {0, 4}).status().message(),
+              "span block: row 4 of a block of 4 spans");
+  }
+  EXPECT_EQ(DecodeSpanRows("", {}).status().code(), absl::StatusCode::kDataLoss);
+
+  // Parents named by position, before and after the row, read without building their spans.
+  std::vector<StoredSpan> family(4);
+  for (uint8_t i = 0; i < 4; ++i) {
+    family[i].span.trace_id = MakeTraceId(1);
+    family[i].span.span_id = MakeSpanId(10 + i);
+  }
+  family[1].span.parent_span_id = MakeSpanId(10);
+  family[2].span.parent_span_id = MakeSpanId(13);
+  auto block = EncodeSpanBlock(family);
+  ASSERT_TRUE(block.ok()) << block.status();
+  auto got = DecodeSpanRows(*block, {1, 2});
+  ASSERT_TRUE(got.ok()) << got.status();
+  ExpectSameSpans({family[1], family[2]}, *got);
+}
+
 TEST(SpanBlockCodecTest, AProjectionDoesNotReadOtherSections) {
   // One span with its id, start time 5 and duration 3, but an empty resource-and-scope stream:
   // the whole decode refuses the block, a decode of times alone never opens that stream.

@@ -74,9 +74,13 @@ using Workers = OrderedWorkers<absl::StatusOr<R>>;
 using BlockWorkers = std::unique_ptr<Workers<std::vector<StoredSpan>>>;
 constexpr size_t kMinBlocksForWorkers = 4;
 
+size_t BlockThreads(size_t blocks) {
+  return blocks >= kMinBlocksForWorkers ? OrderedWorkers<int>::DefaultThreads() : 0;
+}
+
 template <typename R = std::vector<StoredSpan>>
 std::unique_ptr<Workers<R>> NewBlockWorkers(size_t blocks) {
-  const size_t threads = blocks >= kMinBlocksForWorkers ? Workers<R>::DefaultThreads() : 0;
+  const size_t threads = BlockThreads(blocks);
   return std::make_unique<Workers<R>>(threads, 2 * threads + 2);
 }
 
@@ -215,7 +219,7 @@ class SummaryPruner {
  public:
   explicit SummaryPruner(const std::vector<query::Filter>& filters) {
     for (const query::Filter& f : filters) {
-      if (IsPrunable(f)) prunable_.push_back(&f);
+      if (IsPrunable(f)) prunable_.emplace_back(f);
     }
   }
 
@@ -232,17 +236,14 @@ class SummaryPruner {
     select_->BindInt(1, block_id);
     ASSIGN_OR_RETURN(bool row, select_->Step());
     if (!row) return false;
-    // A corrupt summary only costs the decode; the block itself stays the source of truth.
-    absl::StatusOr<BlockSummary> summary = BlockSummary::Parse(select_->ColumnBlob(0));
-    if (!summary.ok()) return false;
-    for (const query::Filter* f : prunable_) {
-      if (!summary->MayMatch(*f)) return true;
-    }
-    return false;
+    // Read in place. A corrupt summary only costs the decode; the block stays the source of truth.
+    const std::string_view summary = select_->ColumnBlob(0);
+    return std::any_of(prunable_.begin(), prunable_.end(),
+                       [summary](const SummaryFilter& f) { return !f.MayMatch(summary); });
   }
 
  private:
-  std::vector<const query::Filter*> prunable_;
+  std::vector<SummaryFilter> prunable_;
   std::optional<SqliteStatement> select_;  // prepared on first use: one prepare per query
 };
 
@@ -341,7 +342,8 @@ class SqliteBackend final : public Backend {
     return {blocks_decoded_.load(std::memory_order_relaxed),
             blocks_projected_.load(std::memory_order_relaxed),
             blocks_pruned_.load(std::memory_order_relaxed),
-            blocks_counted_.load(std::memory_order_relaxed)};
+            blocks_counted_.load(std::memory_order_relaxed),
+            spans_built_.load(std::memory_order_relaxed)};
   }
 
  private:
@@ -458,6 +460,7 @@ class SqliteBackend final : public Backend {
   std::atomic<uint64_t> blocks_projected_{0};
   std::atomic<uint64_t> blocks_pruned_{0};
   std::atomic<uint64_t> blocks_counted_{0};
+  std::atomic<uint64_t> spans_built_{0};
 };
 
 absl::StatusOr<std::unique_ptr<SqliteBackend>> SqliteBackend::Open(SqliteSettings settings) {
@@ -941,6 +944,13 @@ absl::Status SqliteBackend::InsertBlock(SqliteConnection& conn, const PreparedBl
   return absl::OkStatus();
 }
 
+// A block's part of a search page: its spans that may enter it, and whether any had to be built
+// after the block's filter keys or times (counted as a decode).
+struct SearchHits {
+  std::vector<StoredSpan> spans;
+  bool decoded = false;
+};
+
 absl::StatusOr<query::SearchResult> SqliteBackend::Search(const query::SearchQuery& query) {
   ASSIGN_OR_RETURN(Reader reader, AcquireReader());
   ASSIGN_OR_RETURN(std::vector<BlockBounds> blocks, BlocksInRange(reader.conn(), query.range));
@@ -958,9 +968,82 @@ absl::StatusOr<query::SearchResult> SqliteBackend::Search(const query::SearchQue
   query::SpanMatcher matcher(query.filters);
   query::SearchCollector collector(query);
   SummaryPruner pruner(query.filters);
-  const SpanFields filter_fields = FieldsRead(query.filters);
+  // Filters read their keys (and the times); a search without filters reads the times alone.
+  const SpanFields select_fields =
+      query.filters.empty() ? SpanFields{0, {}} : FieldsRead(query.filters);
+  // On the block workers: which spans of the block are in range, match the filters and may still
+  // enter the page as it was when the block was queued, from the block's filter keys or times
+  // alone; then only those spans are built. Most blocks a filter reaches hold no match (Bloom
+  // false positives, ranges), and a block reached by its bounds holds few spans the page wants.
+  auto decode = [&](std::string_view bytes, int64_t id,
+                    const query::SearchCollector::Bound& bound) -> absl::StatusOr<SearchHits> {
+    ASSIGN_OR_RETURN(std::vector<StoredSpan> selectors, DecodeBlock(bytes, id, select_fields));
+    std::vector<uint32_t> rows;
+    std::vector<uint64_t> sort_values;
+    for (size_t i = 0; i < selectors.size(); ++i) {
+      const StoredSpan& s = selectors[i];
+      const uint64_t sort_value = query::PositionOf(query.sort, s).sort_value;
+      if (query::InRange(query.range, s) && !bound.CanSkip(sort_value, sort_value) &&
+          matcher.Matches(s)) {
+        rows.push_back(static_cast<uint32_t>(i));
+        sort_values.push_back(sort_value);
+      }
+    }
+    SearchHits hits;
+    if (rows.empty()) return hits;
+    // Of one block, only spans among its `limit` first in sort order can enter the page (ties
+    // kept: they are ordered by ids). Spans at the cursor's sort value are kept and not counted:
+    // the ids decide which of them follow the cursor.
+    std::vector<uint64_t> ranked;
+    for (uint64_t v : sort_values) {
+      if (!bound.AtCursor(v)) ranked.push_back(v);
+    }
+    if (const size_t limit = bound.PageLimit(); ranked.size() > limit) {
+      const auto nth = ranked.begin() + static_cast<ptrdiff_t>(limit - 1);
+      if (ascending) {
+        std::nth_element(ranked.begin(), nth, ranked.end());
+      } else {
+        std::nth_element(ranked.begin(), nth, ranked.end(), std::greater<>());
+      }
+      const uint64_t last = *nth;
+      size_t kept = 0;
+      for (size_t i = 0; i < rows.size(); ++i) {
+        const uint64_t v = sort_values[i];
+        if (bound.AtCursor(v) || (ascending ? v <= last : v >= last)) rows[kept++] = rows[i];
+      }
+      rows.resize(kept);
+    }
+    absl::StatusOr<std::vector<StoredSpan>> spans = DecodeSpanRows(bytes, rows);
+    if (!spans.ok()) return Annotate(spans.status(), fmt::format("block {}", id));
+    hits.spans = *std::move(spans);
+    hits.decoded = true;
+    return hits;
+  };
+  auto take = [&](absl::StatusOr<SearchHits> hits) -> absl::Status {
+    if (!hits.ok()) return Annotate(hits.status(), "sqlite: search");
+    if (hits->decoded) blocks_decoded_.fetch_add(1, std::memory_order_relaxed);
+    spans_built_.fetch_add(hits->spans.size(), std::memory_order_relaxed);
+    for (const StoredSpan& s : hits->spans) collector.Add(s);
+    return absl::OkStatus();
+  };
+  // Blocks are decoded ahead of the page while it fills, on all cores. Most pages need one or two
+  // blocks, so the first is decoded on this thread (starting workers would cost more than it
+  // saves), and the look-ahead then grows by one per block added, up to one per worker: a page
+  // that needs many blocks soon keeps every worker busy. Which blocks and spans are decoded
+  // depends only on the blocks' order, never on timing: each block is checked against the page as
+  // it was after a fixed set of blocks before it had been added.
+  const size_t threads = BlockThreads(blocks.size());
+  auto workers = std::make_unique<Workers<SearchHits>>(0, 1);
+  size_t added = 0;
   for (const BlockBounds& block : blocks) {
     RETURN_IF_ERROR(CheckCancelled());
+    while (!workers->Empty() && workers->Outstanding() >= std::min(added + 1, threads + 1)) {
+      RETURN_IF_ERROR(take(workers->Next()));
+      ++added;
+    }
+    if (added == 1 && threads > 0 && workers->Empty()) {
+      workers = std::make_unique<Workers<SearchHits>>(threads, threads + 1);
+    }
     if (collector.CanSkip(low(block), high(block))) {
       // Every later block lies at or beyond this one's leading bound in sort order.
       if (ascending ? collector.CanSkip(low(block), UINT64_MAX)
@@ -975,30 +1058,14 @@ absl::StatusOr<query::SearchResult> SqliteBackend::Search(const query::SearchQue
       blocks_pruned_.fetch_add(1, std::memory_order_relaxed);
       continue;
     }
-    absl::StatusOr<std::optional<std::string>> bytes = ReadBlock(
-        reader.conn(), block.block_id, query.filters.empty() ? SpanFields::All() : filter_fields);
+    absl::StatusOr<std::optional<std::string>> bytes =
+        ReadBlock(reader.conn(), block.block_id, select_fields);
     if (!bytes.ok()) return Annotate(bytes.status(), "sqlite: search");
     if (!*bytes) continue;
-    if (!query.filters.empty()) {
-      // The filters' keys first: most blocks a filter reaches hold no match (Bloom false
-      // positives, ranges), and then the rest of the block is never decompressed.
-      absl::StatusOr<std::vector<StoredSpan>> keys =
-          DecodeBlock(**bytes, block.block_id, filter_fields);
-      if (!keys.ok()) return Annotate(keys.status(), "sqlite: search");
-      if (std::none_of(keys->begin(), keys->end(), [&](const StoredSpan& s) {
-            return query::InRange(query.range, s) && matcher.Matches(s);
-          })) {
-        continue;
-      }
-      blocks_decoded_.fetch_add(1, std::memory_order_relaxed);
-    }
-    absl::StatusOr<std::vector<StoredSpan>> spans =
-        DecodeBlock(**bytes, block.block_id, SpanFields::All());
-    if (!spans.ok()) return Annotate(spans.status(), "sqlite: search");
-    for (const StoredSpan& s : *spans) {
-      if (query::InRange(query.range, s) && matcher.Matches(s)) collector.Add(s);
-    }
+    workers->Submit([bytes = **std::move(bytes), id = block.block_id,
+                     bound = collector.Snapshot(), &decode] { return decode(bytes, id, bound); });
   }
+  while (!workers->Empty()) RETURN_IF_ERROR(take(workers->Next()));
   return std::move(collector).Finish();
 }
 

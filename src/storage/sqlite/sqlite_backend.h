@@ -50,14 +50,16 @@ namespace sqlite {
 
 // Blocks read by queries since the backend was opened: decoded whole, decoded in part (only the
 // sections of the keys a query names: storage/span_projection.h; a search decodes a block's filter
-// keys first and the whole block only when a span matches), skipped by their summary before
-// decoding, or answered by their value counts instead of decoding (TagValues without filters;
-// blocks skipped by time bounds count in none). For tests and diagnostics.
+// keys, or its times, first and builds whole spans only where one may enter the page: the block
+// then counts as decoded too), skipped by their summary before decoding, or answered by their
+// value counts instead of decoding (TagValues without filters; blocks skipped by time bounds count
+// in none). And the whole spans searches built. For tests and diagnostics.
 struct SqliteScanStats {
   uint64_t blocks_decoded = 0;
   uint64_t blocks_projected = 0;
   uint64_t blocks_pruned = 0;
   uint64_t blocks_counted = 0;
+  uint64_t spans_built = 0;
 };
 
 // Blocks decoded and pruned by `backend` so far; all zero when it is not a SQLite backend.

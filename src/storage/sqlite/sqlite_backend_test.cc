@@ -23,6 +23,7 @@
 #include "gtest/gtest.h"
 #include "query/engine.h"
 #include "query/parse.h"
+#include "storage/memory/memory_backend.h"
 #include "storage/sqlite/migrations.h"
 #include "storage/testing/conformance_suite.h"
 
@@ -633,6 +634,85 @@ Decoded BlocksRead(const Backend& backend, Fn&& fn) {
   return {after.blocks_decoded - before.blocks_decoded,
           after.blocks_projected - before.blocks_projected,
           after.blocks_pruned - before.blocks_pruned};
+}
+
+// Whole spans built by `fn`'s searches.
+template <typename Fn>
+uint64_t SpansBuilt(const Backend& backend, Fn&& fn) {
+  const uint64_t before = sqlite::GetScanStats(backend).spans_built;
+  fn();
+  return sqlite::GetScanStats(backend).spans_built - before;
+}
+
+// A search reads a block's times (or filter keys) first and builds only the spans that can enter
+// the page: of one block, at most the page and one more.
+TEST(SqliteSearchTest, BuildsOnlyTheSpansThatCanEnterThePage) {
+  std::unique_ptr<Backend> backend = TenBlockStore(NewTestDir());
+  query::SearchQuery newest;
+  newest.range = {0, UINT64_MAX};
+  newest.page_size = 5;
+  absl::StatusOr<query::SearchResult> page;
+  uint64_t built = 0;
+  // The newest block holds the page; the next one's newest span is older than the page's last.
+  EXPECT_EQ(BlocksRead(*backend, [&] { built = SpansBuilt(*backend, [&] {
+                         page = backend->Search(newest);
+                       }); }),
+            (Decoded{1, 1, 0}));
+  EXPECT_EQ(built, 6u);
+  ASSERT_TRUE(page.ok()) << page.status();
+  ASSERT_EQ(page->spans.size(), 5u);
+  for (uint32_t i = 0; i < 5; ++i) EXPECT_EQ(page->spans[i].span.span_id, SpanIdOf(999 - i));
+  EXPECT_TRUE(page->next.has_value());
+
+  // A rare value: its one span, not its block's hundred.
+  EXPECT_EQ(SpansBuilt(*backend, [&] {
+              SearchIds(*backend, {Filter("span.attributes.user.id", query::Operator::kEquals,
+                                          query::Scalar(int64_t{123}))});
+            }),
+            1u);
+}
+
+// Many spans share a start time or a duration across blocks: every page, in every sort order,
+// is the memory backend's, and paging returns each span once.
+TEST(SqliteSearchTest, PagesThroughTiesAcrossBlocksAsTheScanEngine) {
+  std::unique_ptr<Backend> sqlite =
+      MustOpen({{"path", NewTestDir()}, {"block_spans", "20"}, {"retention_max_age", "0"}});
+  std::unique_ptr<Backend> oracle = memory::NewMemoryBackend();
+  model::SpanBatch batch = MakeBatch(0, 300, 1000000);
+  for (model::Span& s : batch.resource_spans[0].scope_spans[0].spans) {
+    const uint32_t i = static_cast<uint32_t>(&s - batch.resource_spans[0].scope_spans[0].spans.data());
+    s.start_time_unix_nano = 1000000 + uint64_t{i / 45} * 1000;
+    s.end_time_unix_nano = s.start_time_unix_nano + 1000 * (1 + (i * 7) % 3);
+  }
+  ASSERT_TRUE(sqlite->WriteSpans(batch, 1).ok());
+  ASSERT_TRUE(oracle->WriteSpans(batch, 1).ok());
+  for (query::SortField field : {query::SortField::kStartTime, query::SortField::kDuration}) {
+    for (bool ascending : {false, true}) {
+      for (size_t page_size : {1u, 7u, 50u}) {
+        SCOPED_TRACE(fmt::format("sort {} ascending {} page {}", static_cast<int>(field),
+                                 ascending, page_size));
+        query::SearchQuery q;
+        q.range = {0, UINT64_MAX};
+        q.sort = {field, ascending};
+        q.page_size = page_size;
+        std::set<std::string> seen;
+        while (true) {
+          absl::StatusOr<query::SearchResult> got = sqlite->Search(q);
+          absl::StatusOr<query::SearchResult> want = oracle->Search(q);
+          ASSERT_TRUE(got.ok() && want.ok());
+          ASSERT_EQ(got->spans.size(), want->spans.size());
+          for (size_t i = 0; i < got->spans.size(); ++i) {
+            EXPECT_EQ(got->spans[i].span, want->spans[i].span);
+            EXPECT_TRUE(seen.insert(ToHex(got->spans[i].span.span_id)).second);
+          }
+          ASSERT_EQ(got->next.has_value(), want->next.has_value());
+          if (!got->next) break;
+          q.after = got->next;
+        }
+        EXPECT_EQ(seen.size(), 300u);
+      }
+    }
+  }
 }
 
 TEST(SqliteBlockSummaryTest, RareValueDecodesOnlyItsBlock) {
