@@ -54,10 +54,14 @@ function check(name, fn) {
   }
 }
 
+// The memory the server holds: anonymous and shared memory. Not the pages of the database file
+// that SQLite's readers map, which VmRSS also counts: they are the kernel's page cache, dropped
+// under pressure and bounded by the file, not by what clients send.
 function rssOf(pid) {
   try {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
+    const kb = (field) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0);
+    return (kb('RssAnon') + kb('RssShmem')) * 1024;
   } catch {
     return 0;
   }

@@ -556,8 +556,16 @@ absl::StatusOr<SqliteBackend::Reader> SqliteBackend::AcquireReader() {
     lock.unlock();
     absl::StatusOr<std::unique_ptr<SqliteConnection>> opened =
         SqliteConnection::Open(db_path_, "reader");
+    // Readers map the file (up to SQLite's compiled limit, 2 GiB in Debian's build; pages beyond
+    // are read as before): summaries, value counts and blocks are then read from the kernel's
+    // page cache, shared by every reader and kept across the writer's commits, instead of copied
+    // in by a pread per page into a per-connection cache that each commit invalidates. At 10M
+    // spans this took a search by a rare attribute from 74 to 56 ms and service.name's values
+    // from 55 to 38 ms. SQLite remaps after the file shrinks (retention) at the next read
+    // transaction. The cost: a disk read error surfaces as SIGBUS instead of an I/O error.
     absl::Status configured =
-        opened.ok() ? (*opened)->Exec("PRAGMA query_only = 1; PRAGMA cache_size = -8192;")
+        opened.ok() ? (*opened)->Exec("PRAGMA query_only = 1; PRAGMA cache_size = -8192; "
+                                      "PRAGMA mmap_size = 2147418112;")
                     : opened.status();
     if (!configured.ok()) {
       std::lock_guard<std::mutex> relock(read_mu_);
