@@ -125,6 +125,10 @@ class TagValuesCollector {
   // them here instead of the block's spans. Of values equal under CompareTagValues (0.0 and -0.0,
   // NaNs), the first added is the one reported, as with Add. `count` 0 adds nothing.
   void AddCounted(const TagValue& value, uint64_t count);
+  // Adds everything `part` counted, as AddCounted would value by value: a backend counts each
+  // block in a collector of its own on a worker thread, then adds the parts in block order, which
+  // keeps "the first added is reported" (part and this collector answer the same query).
+  void AddAll(const TagValuesCollector& part);
   // Calls `fn` with each value that Add counts for `key` on `span` once the span is in range and
   // matches: at most one for resource, scope and span attributes and intrinsics, one per event or
   // link for event and link keys; array, map, bytes and empty values count nothing. Exposed so

@@ -32,6 +32,10 @@ struct TagValueHash {
 
 struct TagValueEqual {
   bool operator()(const TagValue& a, const TagValue& b) const {
+    // Strings first: a high-cardinality key's every lookup compares two of them.
+    const auto* sa = std::get_if<std::string>(&a);
+    const auto* sb = std::get_if<std::string>(&b);
+    if (sa != nullptr || sb != nullptr) return sa != nullptr && sb != nullptr && *sa == *sb;
     return CompareTagValues(a, b) == 0;
   }
 };
@@ -81,6 +85,11 @@ void TagValuesCollector::ForEachCountedValue(const Key& key, const model::Stored
 void TagValuesCollector::AddCounted(const TagValue& value, uint64_t count) {
   if (count == 0) return;
   state_->counts[value] += count;
+}
+
+void TagValuesCollector::AddAll(const TagValuesCollector& part) {
+  auto& counts = state_->counts;
+  for (const auto& [value, count] : part.state_->counts) counts[value] += count;
 }
 
 TagValuesResult TagValuesCollector::Finish() && {

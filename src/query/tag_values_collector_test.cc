@@ -1,3 +1,4 @@
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -73,6 +74,44 @@ TEST(TagValuesCollectorTest, MixedTypesOrderAndLimit) {
   EXPECT_EQ(limited.values, (std::vector<TagValueCount>{
                                 {std::string("a"), 2}, {false, 1}, {true, 1}}));
   EXPECT_EQ(limited.total_distinct, 9u);
+}
+
+// Parts counted apart (a backend's blocks on worker threads) and added in order give what one
+// collector fed every span gives, including which of two equal values (-0.0 and 0.0) is reported:
+// the first added.
+TEST(TagValuesCollectorTest, PartsAddedInOrderEqualOneCollector) {
+  TagValuesQuery q;
+  q.key = K("span.attributes.v");
+  const std::vector<model::StoredSpan> first = {WithAttrs(1, 1, {{"v", -0.0}}),
+                                                WithAttrs(2, 2, {{"v", "a"}}),
+                                                WithAttrs(3, 3, {{"v", 5}})};
+  const std::vector<model::StoredSpan> second = {WithAttrs(4, 4, {{"v", 0.0}}),
+                                                 WithAttrs(5, 5, {{"v", "a"}}),
+                                                 WithAttrs(6, 6, {{"v", 5.0}}),
+                                                 WithAttrs(7, 7, {{"v", "b"}})};
+  TagValuesCollector whole(q), part1(q), part2(q);
+  for (const auto& s : first) {
+    whole.Add(s);
+    part1.Add(s);
+  }
+  for (const auto& s : second) {
+    whole.Add(s);
+    part2.Add(s);
+  }
+  TagValuesCollector merged(q);
+  merged.AddAll(part1);
+  merged.AddAll(part2);
+  TagValuesResult want = std::move(whole).Finish();
+  TagValuesResult got = std::move(merged).Finish();
+  EXPECT_EQ(got.values, (std::vector<TagValueCount>{{-0.0, 2},
+                                                    {std::string("a"), 2},
+                                                    {int64_t{5}, 1},
+                                                    {5.0, 1},
+                                                    {std::string("b"), 1}}));
+  EXPECT_EQ(got.values, want.values);
+  EXPECT_EQ(got.total_distinct, 5u);
+  ASSERT_EQ(got.values.size(), 5u);
+  EXPECT_TRUE(std::signbit(std::get<double>(got.values[0].value)));
 }
 
 TEST(TagValuesCollectorTest, AppliesRangeAndFilters) {

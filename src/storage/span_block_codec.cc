@@ -749,7 +749,7 @@ absl::StatusOr<std::vector<model::StoredSpan>> DecodeV2(
   }
   // Attribute key k's sections are opened when the first span carrying a wanted k is read.
   std::vector<ColumnReader> columns(key_count, ColumnReader{Reader({}), Reader({}), {}});
-  std::vector<bool> column_open(key_count, false);
+  std::vector<char> column_open(key_count, 0);  // not vector<bool>: read per attribute
   auto open_column = [&](uint64_t k) -> absl::Status {
     std::string_view values, strings;
     RETURN_IF_ERROR(raw.Open(1 + kStreamCount + 2 * k, &values));
@@ -805,7 +805,7 @@ absl::StatusOr<std::vector<model::StoredSpan>> DecodeV2(
   std::vector<TraceId> trace_ids;
   std::vector<std::string> names;
   std::vector<std::string> key_names;
-  std::vector<bool> key_wanted;
+  std::vector<char> key_wanted;
   uint64_t prev_start = 0;
   uint64_t prev_ingestion = 0;
   for (uint64_t position = 0; position < n; ++position) {

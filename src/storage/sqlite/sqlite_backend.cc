@@ -84,6 +84,13 @@ std::unique_ptr<Workers<R>> NewBlockWorkers(size_t blocks) {
   return std::make_unique<Workers<R>>(threads, 2 * threads + 2);
 }
 
+// Whether a scan of `fields` reads nothing but times and status codes: the search page's panels,
+// which decode those streams alone (DecodeSpanTimes).
+bool ReadsOnlyTimes(const SpanFields& fields) {
+  return (fields.groups & ~uint32_t{SpanFields::kStatusCode}) == 0 &&
+         fields.span_attributes.empty();
+}
+
 // ---- Dependencies ----
 
 using SpanKey = std::pair<TraceId, SpanId>;
@@ -634,8 +641,7 @@ absl::Status SqliteBackend::ScanRange(const std::optional<query::TimeRange>& ran
                                       const std::function<void(const StoredSpan&)>& fn,
                                       std::optional<Clock::time_point> stop_at,
                                       const BlockAnswer* answer) {
-  if ((fields.groups & ~uint32_t{SpanFields::kStatusCode}) == 0 &&
-      fields.span_attributes.empty()) {
+  if (ReadsOnlyTimes(fields)) {
     // The query reads only times (and status codes): decode those alone into one reused span,
     // which then holds exactly what a decode of that projection would.
     const bool status_codes = (fields.groups & SpanFields::kStatusCode) != 0;
@@ -1158,9 +1164,24 @@ absl::Status SqliteBackend::CountTagValues(const query::TagValuesQuery& query,
       return true;
     };
   };
-  return ScanRange(query.range, query.filters, FieldsRead(query),
-                   [&](const StoredSpan& s) { collector.Add(s); }, stop_at,
-                   IsCountedKey(query.key) ? &answer : nullptr);
+  const BlockAnswer* counted = IsCountedKey(query.key) ? &answer : nullptr;
+  const SpanFields fields = FieldsRead(query);
+  if (ReadsOnlyTimes(fields)) {
+    return ScanRange(query.range, query.filters, fields,
+                     [&](const StoredSpan& s) { collector.Add(s); }, stop_at, counted);
+  }
+  // Each block is counted on a block worker, in a collector of its own, and added in block order:
+  // the reading thread then does one hash table update per distinct value of a block instead of
+  // matching, converting and counting every span (a high-cardinality key's 10M spans).
+  return ScanBlocks<query::TagValuesCollector>(
+      query.range, query.filters, fields,
+      [&](std::string_view bytes, int64_t id) -> absl::StatusOr<query::TagValuesCollector> {
+        ASSIGN_OR_RETURN(std::vector<StoredSpan> spans, DecodeBlock(bytes, id, fields));
+        query::TagValuesCollector part(query);
+        for (const StoredSpan& s : spans) part.Add(s);
+        return part;
+      },
+      [&](const query::TagValuesCollector& part) { collector.AddAll(part); }, stop_at, counted);
 }
 
 absl::StatusOr<query::StatisticsResult> SqliteBackend::Statistics(
