@@ -332,7 +332,13 @@ absl::StatusOr<std::vector<std::pair<TraceId, uint64_t>>> JaegerApi::NewestTrace
   std::vector<std::pair<TraceId, uint64_t>> traces;
   absl::flat_hash_set<TraceId> seen;
   size_t examined = 0;
+  // The first page asks for a few spans per trace wanted, and each next one for twice as many, up
+  // to the largest page: a search whose filters few spans match reads blocks until its page is
+  // full, so a first page of 1,000 spans for 20 traces read most of a large store.
+  size_t page_size = std::clamp<size_t>(4 * params.limit, 64, query::kMaxPageSize);
   while (traces.size() < params.limit) {
+    q.page_size = std::max<size_t>(1, std::min(page_size, limits_.max_examined_spans - examined));
+    page_size = std::min(2 * page_size, query::kMaxPageSize);
     ASSIGN_OR_RETURN(query::SearchResult page, backend_->Search(q));
     for (const model::StoredSpan& s : page.spans) {
       if (traces.size() == params.limit) break;
@@ -369,7 +375,6 @@ absl::StatusOr<std::vector<TraceId>> JaegerApi::FindTraceIds(const TraceSearchPa
                                    static_cast<int64_t>(*params.max_duration_nano)));
   }
   q.sort = {query::SortField::kStartTime, /*ascending=*/false};
-  q.page_size = query::kMaxPageSize;
 
   // With a tag condition: one stream per attribute level that may hold it. A trace among the
   // `limit` newest (by their newest matching span) is among the `limit` newest of the stream of

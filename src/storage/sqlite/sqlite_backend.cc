@@ -1048,6 +1048,7 @@ absl::StatusOr<query::SearchResult> SqliteBackend::Search(const query::SearchQue
   // it was after a fixed set of blocks before it had been added.
   const size_t threads = BlockThreads(blocks.size());
   auto workers = std::make_unique<Workers<SearchHits>>(0, 1);
+  bool started = false;  // the workers, once a second block is wanted
   size_t added = 0;
   for (const BlockBounds& block : blocks) {
     RETURN_IF_ERROR(CheckCancelled());
@@ -1055,8 +1056,9 @@ absl::StatusOr<query::SearchResult> SqliteBackend::Search(const query::SearchQue
       RETURN_IF_ERROR(take(workers->Next()));
       ++added;
     }
-    if (added == 1 && threads > 0 && workers->Empty()) {
+    if (!started && added > 0 && threads > 0 && workers->Empty()) {
       workers = std::make_unique<Workers<SearchHits>>(threads, threads + 1);
+      started = true;
     }
     if (collector.CanSkip(low(block), high(block))) {
       // Every later block lies at or beyond this one's leading bound in sort order.

@@ -684,10 +684,10 @@ TEST(SqliteSearchTest, PagesThroughTiesAcrossBlocksAsTheScanEngine) {
       MustOpen({{"path", NewTestDir()}, {"block_spans", "20"}, {"retention_max_age", "0"}});
   std::unique_ptr<Backend> oracle = memory::NewMemoryBackend();
   model::SpanBatch batch = MakeBatch(0, 300, 1000000);
-  for (model::Span& s : batch.resource_spans[0].scope_spans[0].spans) {
-    const uint32_t i = static_cast<uint32_t>(&s - batch.resource_spans[0].scope_spans[0].spans.data());
-    s.start_time_unix_nano = 1000000 + uint64_t{i / 45} * 1000;
-    s.end_time_unix_nano = s.start_time_unix_nano + 1000 * (1 + (i * 7) % 3);
+  std::vector<model::Span>& spans = batch.resource_spans[0].scope_spans[0].spans;
+  for (uint32_t i = 0; i < spans.size(); ++i) {
+    spans[i].start_time_unix_nano = 1000000 + uint64_t{i / 45} * 1000;
+    spans[i].end_time_unix_nano = spans[i].start_time_unix_nano + 1000 * (1 + (i * 7) % 3);
   }
   ASSERT_TRUE(sqlite->WriteSpans(batch, 1).ok());
   ASSERT_TRUE(oracle->WriteSpans(batch, 1).ok());
