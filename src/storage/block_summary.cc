@@ -11,7 +11,10 @@
 namespace teletrace::storage {
 namespace {
 
-constexpr uint8_t kFormatVersion = 1;
+// Format 1: value terms. Format 2 (written since issue 12) adds a presence term for every attribute
+// key at every level, events' and links' included; a format 1 summary never prunes by presence.
+constexpr uint8_t kFormatVersion = 2;
+constexpr uint8_t kValueTermsOnly = 1;
 // 7 probes and 9.6 bits per distinct term give the ~1% false positive rate of a classic Bloom
 // filter (-ln(0.01) / ln(2)^2 = 9.59). A blocked filter would save cache misses we do not have:
 // a pruning check probes one or two terms per block, against a block decode it replaces.
@@ -25,10 +28,13 @@ constexpr char kResourceLevel = 'R';
 constexpr char kScopeLevel = 'C';
 constexpr char kSpanLevel = 'S';
 constexpr char kIntrinsicLevel = 'I';
+constexpr char kEventLevel = 'E';
+constexpr char kLinkLevel = 'L';
 constexpr char kStringType = 's';
 constexpr char kBoolType = 'b';
 constexpr char kIntegralType = 'n';  // int64, or a double with an exact int64 value
 constexpr char kDoubleType = 'd';    // any other double (bit pattern)
+constexpr char kPresent = 'k';       // the key, whatever its value
 
 constexpr query::Intrinsic kSummarisedIntrinsics[] = {
     query::Intrinsic::kName, query::Intrinsic::kKind, query::Intrinsic::kStatusCode,
@@ -176,6 +182,45 @@ bool AppendQueryKey(std::string& out, const query::Key& key) {
   return false;
 }
 
+// Appends the key part of a presence term of `key`; false for intrinsics.
+bool AppendPresenceKey(std::string& out, const query::Key& key) {
+  switch (key.level) {
+    case query::KeyLevel::kResource:
+      AppendKey(out, kResourceLevel, key.name);
+      break;
+    case query::KeyLevel::kScope:
+      AppendKey(out, kScopeLevel, key.name);
+      break;
+    case query::KeyLevel::kSpan:
+      AppendKey(out, kSpanLevel, key.name);
+      break;
+    case query::KeyLevel::kEvent:
+      AppendKey(out, kEventLevel, key.name);
+      break;
+    case query::KeyLevel::kLink:
+      AppendKey(out, kLinkLevel, key.name);
+      break;
+    case query::KeyLevel::kIntrinsic:
+      return false;
+  }
+  out.push_back(kPresent);
+  return true;
+}
+
+// Operators no span lacking the key satisfies (the negative ones match exactly the spans their
+// positive one does not, keyless spans included).
+bool RequiresKey(query::Operator op) {
+  switch (op) {
+    case query::Operator::kNotEquals:
+    case query::Operator::kNotIn:
+    case query::Operator::kNotContains:
+    case query::Operator::kNotExists:
+      return false;
+    default:
+      return true;
+  }
+}
+
 // Calls fn(bit) for each of the `probes` bit positions of a term in an array of `bits` bits: double
 // hashing, h + i * delta (Kirsch and Mitzenmacher), from the one 64-bit term hash.
 template <typename Fn>
@@ -196,7 +241,10 @@ bool IsNaN(const query::Scalar& operand) {
 
 }  // namespace
 
-bool IsPrunable(const query::Filter& filter) {
+namespace {
+
+// Whether a summary's value terms can rule out `filter`.
+bool ValuePrunable(const query::Filter& filter) {
   std::string scratch;
   if (!AppendQueryKey(scratch, filter.key)) return false;
   switch (filter.op) {
@@ -211,15 +259,26 @@ bool IsPrunable(const query::Filter& filter) {
   }
 }
 
+bool PresencePrunable(const query::Filter& filter) {
+  return filter.key.level != query::KeyLevel::kIntrinsic && RequiresKey(filter.op);
+}
+
+}  // namespace
+
+bool IsPrunable(const query::Filter& filter) {
+  return ValuePrunable(filter) || PresencePrunable(filter);
+}
+
 absl::Status BlockSummary::Check(std::string_view bytes) {
   if (bytes.size() < kHeaderBytes + 1) {
     return absl::DataLossError(
         fmt::format("block summary: {} bytes, want at least {}", bytes.size(), kHeaderBytes + 1));
   }
   const auto version = static_cast<uint8_t>(bytes[0]);
-  if (version != kFormatVersion) {
-    return absl::DataLossError(fmt::format("block summary: unknown format version {} (want {})",
-                                           version, kFormatVersion));
+  if (version != kValueTermsOnly && version != kFormatVersion) {
+    return absl::DataLossError(fmt::format(
+        "block summary: unknown format version {} (want {} or {})", version, kValueTermsOnly,
+        kFormatVersion));
   }
   const auto probes = static_cast<uint8_t>(bytes[1]);
   if (probes == 0 || probes > kMaxProbes) {
@@ -254,6 +313,13 @@ bool BlockSummary::MayMatch(const query::Filter& filter) const {
 
 SummaryFilter::SummaryFilter(const query::Filter& filter) {
   std::string term;
+  if (PresencePrunable(filter)) {
+    AppendPresenceKey(term, filter.key);
+    presence_hash_ = HashBytes(term);
+  }
+  if (!ValuePrunable(filter)) return;
+  values_ = true;
+  term.clear();
   AppendQueryKey(term, filter.key);
   const size_t key_size = term.size();
   auto add = [&](const query::Scalar& operand) {
@@ -269,8 +335,12 @@ SummaryFilter::SummaryFilter(const query::Filter& filter) {
 
 bool SummaryFilter::MayMatch(std::string_view bytes) const {
   if (!BlockSummary::Check(bytes).ok()) return true;
-  return std::any_of(hashes_.begin(), hashes_.end(),
-                     [bytes](uint64_t hash) { return MayContain(bytes, hash); });
+  if (presence_hash_.has_value() && static_cast<uint8_t>(bytes[0]) != kValueTermsOnly &&
+      !MayContain(bytes, *presence_hash_)) {
+    return false;
+  }
+  return !values_ || std::any_of(hashes_.begin(), hashes_.end(),
+                                 [bytes](uint64_t hash) { return MayContain(bytes, hash); });
 }
 
 void BlockSummaryBuilder::AddTerm(const std::string& term) {
@@ -301,8 +371,16 @@ void BlockSummaryBuilder::AddTerm(const std::string& term) {
   }
 }
 
+void BlockSummaryBuilder::AddPresence(char level, std::string_view name) {
+  scratch_.clear();
+  AppendKey(scratch_, level, name);
+  scratch_.push_back(kPresent);
+  AddTerm(scratch_);
+}
+
 void BlockSummaryBuilder::AddValueTerms(char level, std::string_view name,
                                         const model::AnyValue& value) {
+  AddPresence(level, name);
   scratch_.clear();
   AppendKey(scratch_, level, name);
   const size_t key_size = scratch_.size();
@@ -356,6 +434,12 @@ void BlockSummaryBuilder::Add(const model::StoredSpan& span) {
   }
   for (const model::KeyValue& kv : span.span.attributes) {
     AddValueTerms(kSpanLevel, kv.key, kv.value);
+  }
+  for (const model::Event& event : span.span.events) {
+    for (const model::KeyValue& kv : event.attributes) AddPresence(kEventLevel, kv.key);
+  }
+  for (const model::Link& link : span.span.links) {
+    for (const model::KeyValue& kv : link.attributes) AddPresence(kLinkLevel, kv.key);
   }
   if (first_bit(seen_kinds_, static_cast<uint8_t>(span.span.kind))) {
     AddIntrinsic(query::Intrinsic::kKind, span);

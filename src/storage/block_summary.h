@@ -13,13 +13,17 @@
 // scalar element of an array attribute too) and for the intrinsics span.name, span.kind,
 // span.status.code, scope.name and scope.version. Values are typed as query/matcher.cc compares
 // them: strings and bools exactly, numbers numerically (an integral double is the same term as the
-// equal int64), so "200" and 200 are different terms and 200 and 200.0 the same one. The serialized
-// form is persisted: changing the term encoding or the hash needs a new format version.
+// equal int64), so "200" and 200 are different terms and 200 and 200.0 the same one. Format 2 also
+// has a presence term (level, key name) for every attribute key of every level, events' and links'
+// included, so a filter that needs a key (any positive operator) skips blocks where no span has it;
+// format 1 summaries are still read and prune by value terms only. The serialized form is
+// persisted: changing the term encoding or the hash needs a new format version.
 //
 // Thread safety: a BlockSummary is immutable and may be shared; a builder is used by one thread.
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_set>
@@ -33,8 +37,9 @@ namespace teletrace::storage {
 
 // True when a summary can rule out `filter` for a block, i.e. every span matching it must carry a
 // term the summary records: equals / in with non-NaN operands on resource, scope or span attributes
-// or on the intrinsics above. False for negative operators, ranges, contains, exists, event and link
-// keys and other intrinsics; for those MayMatch is always true.
+// or on the intrinsics above (value terms), and every positive operator on an attribute key of any
+// level (presence terms, format 2). False for negative operators and other intrinsics; for those
+// MayMatch is always true.
 bool IsPrunable(const query::Filter& filter);
 
 class BlockSummary {
@@ -70,6 +75,8 @@ class SummaryFilter {
   bool MayMatch(std::string_view bytes) const;
 
  private:
+  std::optional<uint64_t> presence_hash_;  // the key's presence term, when it needs the key
+  bool values_ = false;                    // whether value terms decide too
   std::vector<uint64_t> hashes_;  // one per operand that can equal a value; none: nothing matches
 };
 
@@ -83,6 +90,7 @@ class BlockSummaryBuilder {
 
  private:
   void AddTerm(const std::string& term);
+  void AddPresence(char level, std::string_view name);
   void AddValueTerms(char level, std::string_view name, const model::AnyValue& value);
   void AddIntrinsic(query::Intrinsic intrinsic, const model::StoredSpan& span);
 

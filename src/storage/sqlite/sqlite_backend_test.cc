@@ -769,6 +769,35 @@ TEST(SqliteBlockSummaryTest, RareValueDecodesOnlyItsBlock) {
   EXPECT_EQ(std::get<uint64_t>((*histograms)[0].buckets[0].data), 1u);
 }
 
+// A filter that needs a key no span of a block has skips the block by its key presence terms,
+// whatever the operator or level; one whose key every block has decodes them all.
+TEST(SqliteBlockSummaryTest, AbsentKeysSkipBlocksForEveryPositiveOperator) {
+  std::unique_ptr<Backend> backend = TenBlockStore(NewTestDir());
+  for (const query::Filter& absent :
+       {Filter("span.attributes.nothing", query::Operator::kExists),
+        Filter("span.attributes.nothing", query::Operator::kGt, query::Scalar(int64_t{1})),
+        Filter("span.events.attributes.exception.type", query::Operator::kEquals,
+               query::Scalar(std::string("Timeout"))),
+        Filter("span.links.attributes.link.kind", query::Operator::kExists),
+        Filter("resource.attributes.user.id", query::Operator::kContains,
+               query::Scalar(std::string("1")))}) {
+    std::vector<std::string> ids;
+    EXPECT_EQ(BlocksRead(*backend, [&] { ids = SearchIds(*backend, {absent}); }),
+              (Decoded{0, 0, 10}))
+        << absent.key.text;
+    EXPECT_TRUE(ids.empty());
+  }
+  // db.rows (i % 97) is on every span; it exceeds 95 on ten of them, one per block.
+  query::SearchQuery q;
+  q.range = {0, UINT64_MAX};
+  q.filters = {
+      Filter("span.attributes.db.rows", query::Operator::kGt, query::Scalar(int64_t{95}))};
+  absl::StatusOr<query::SearchResult> page;
+  EXPECT_EQ(BlocksRead(*backend, [&] { page = backend->Search(q); }), (Decoded{10, 10, 0}));
+  ASSERT_TRUE(page.ok()) << page.status();
+  EXPECT_EQ(page->spans.size(), 10u);
+}
+
 // Calls whose spans share a block are counted from that block's ids, services and statuses; only
 // a parent in another block costs a second (projected) read of that block, once.
 TEST(SqliteBackendTest, DependenciesReadParentsElsewhereOnce) {
