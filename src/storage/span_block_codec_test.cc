@@ -11,6 +11,7 @@
 #include <map>
 #include <iterator>
 #include <limits>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -470,26 +471,31 @@ TEST(SpanBlockCodecTest, AProjectionDecodesExactlyItsFields) {
   }
 }
 
+// RichSpans() as a block of `format`: encoded now (format 2), or the format 1 fixture written
+// before format 2 existed; none when TELETRACE_SOURCE_DIR, where the fixtures live, is not set.
+std::optional<std::string> RichBlock(uint8_t format) {
+  if (format == kSpanBlockFormatV2) {
+    auto encoded = EncodeSpanBlock(RichSpans());
+    EXPECT_TRUE(encoded.ok()) << encoded.status();
+    return encoded.ok() ? std::optional<std::string>(*encoded) : std::nullopt;
+  }
+  const char* source_dir = std::getenv("TELETRACE_SOURCE_DIR");
+  if (source_dir == nullptr) return std::nullopt;
+  std::ifstream in(std::filesystem::path(source_dir) / "tests/fixtures/blocks/rich_v1.block",
+                   std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
 // Times alone, without spans, from both formats: the same times the whole decode gives, and the
 // same refusals of damaged time streams.
 TEST(SpanBlockCodecTest, TimesDecodeAloneFromBothFormats) {
   std::vector<StoredSpan> spans = RichSpans();
   for (uint8_t format : {kSpanBlockFormatV1, kSpanBlockFormatV2}) {
     SCOPED_TRACE(format);
-    std::string block;
-    if (format == kSpanBlockFormatV2) {
-      auto encoded = EncodeSpanBlock(spans);
-      ASSERT_TRUE(encoded.ok()) << encoded.status();
-      block = *encoded;
-    } else {
-      const char* source_dir = std::getenv("TELETRACE_SOURCE_DIR");
-      if (source_dir == nullptr) continue;
-      std::ifstream in(std::filesystem::path(source_dir) / "tests/fixtures/blocks/rich_v1.block",
-                       std::ios::binary);
-      block.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-    }
+    std::optional<std::string> block = RichBlock(format);
+    if (!block) continue;
     for (bool status_codes : {false, true}) {
-      auto times = DecodeSpanTimes(block, status_codes);
+      auto times = DecodeSpanTimes(*block, status_codes);
       ASSERT_TRUE(times.ok()) << times.status();
       ASSERT_EQ(times->size(), spans.size());
       for (size_t i = 0; i < spans.size(); ++i) {
@@ -526,18 +532,8 @@ TEST(SpanBlockCodecTest, RowsDecodeExactlyTheirSpans) {
   std::vector<StoredSpan> spans = RichSpans();
   for (uint8_t format : {kSpanBlockFormatV1, kSpanBlockFormatV2}) {
     SCOPED_TRACE(format);
-    std::string block;
-    if (format == kSpanBlockFormatV2) {
-      auto encoded = EncodeSpanBlock(spans);
-      ASSERT_TRUE(encoded.ok()) << encoded.status();
-      block = *encoded;
-    } else {
-      const char* source_dir = std::getenv("TELETRACE_SOURCE_DIR");
-      if (source_dir == nullptr) continue;
-      std::ifstream in(std::filesystem::path(source_dir) / "tests/fixtures/blocks/rich_v1.block",
-                       std::ios::binary);
-      block.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-    }
+    std::optional<std::string> block = RichBlock(format);
+    if (!block) continue;
     for (uint32_t subset = 0; subset < (1u << spans.size()); ++subset) {
       std::vector<uint32_t> rows;
       std::vector<StoredSpan> want;
@@ -547,14 +543,14 @@ TEST(SpanBlockCodecTest, RowsDecodeExactlyTheirSpans) {
         want.push_back(spans[i]);
       }
       SCOPED_TRACE(subset);
-      auto got = DecodeSpanRows(block, rows);
+      auto got = DecodeSpanRows(*block, rows);
       ASSERT_TRUE(got.ok()) << got.status();
       ExpectSameSpans(want, *got);
     }
-    EXPECT_EQ(DecodeSpanRows(block, {1, 1}).status().message(),
+    EXPECT_EQ(DecodeSpanRows(*block, {1, 1}).status().message(),
               "span block: rows not strictly ascending");
-    EXPECT_EQ(DecodeSpanRows(block, {2, 1}).status().code(), absl::StatusCode::kInvalidArgument);
-    EXPECT_EQ(DecodeSpanRows(block, {0, 4}).status().message(),
+    EXPECT_EQ(DecodeSpanRows(*block, {2, 1}).status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_EQ(DecodeSpanRows(*block, {0, 4}).status().message(),
               "span block: row 4 of a block of 4 spans");
   }
   EXPECT_EQ(DecodeSpanRows("", {}).status().code(), absl::StatusCode::kDataLoss);
