@@ -6,26 +6,6 @@
 namespace teletrace::query {
 namespace {
 
-bool IsNegative(Operator op) {
-  return op == Operator::kNotEquals || op == Operator::kNotIn || op == Operator::kNotContains ||
-         op == Operator::kNotExists;
-}
-
-Operator Positive(Operator op) {
-  switch (op) {
-    case Operator::kNotEquals:
-      return Operator::kEquals;
-    case Operator::kNotIn:
-      return Operator::kIn;
-    case Operator::kNotContains:
-      return Operator::kContains;
-    case Operator::kNotExists:
-      return Operator::kExists;
-    default:
-      return op;
-  }
-}
-
 // Typed equality: numbers numerically, strings and bools exactly, never across those types.
 bool ScalarEquals(const model::AnyValue& v, const Scalar& operand) {
   if (const auto* s = std::get_if<std::string>(&operand)) {

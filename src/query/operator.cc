@@ -26,4 +26,24 @@ absl::StatusOr<Operator> ParseOperator(std::string_view text, std::string_view f
 
 std::string_view OperatorName(Operator op) { return kOperatorNames[static_cast<size_t>(op)]; }
 
+bool IsNegative(Operator op) {
+  return op == Operator::kNotEquals || op == Operator::kNotIn || op == Operator::kNotContains ||
+         op == Operator::kNotExists;
+}
+
+Operator Positive(Operator op) {
+  switch (op) {
+    case Operator::kNotEquals:
+      return Operator::kEquals;
+    case Operator::kNotIn:
+      return Operator::kIn;
+    case Operator::kNotContains:
+      return Operator::kContains;
+    case Operator::kNotExists:
+      return Operator::kExists;
+    default:
+      return op;
+  }
+}
+
 }  // namespace teletrace::query

@@ -71,6 +71,11 @@ enum class Operator {
   kLte,
 };
 
+// The not_* operators, which match exactly the spans their positive operator does not (spans
+// without the key included), and that positive operator (any other operator is its own).
+bool IsNegative(Operator op);
+Operator Positive(Operator op);
+
 // A filter operand. Numbers from JSON arrive as int64 when integral, else double.
 using Scalar = std::variant<std::string, int64_t, double, bool>;
 

@@ -157,68 +157,43 @@ bool IsSummarisedIntrinsic(query::Intrinsic intrinsic) {
                    intrinsic) != std::end(kSummarisedIntrinsics);
 }
 
-// Appends the key part of `key`'s terms; false when the level is not summarised.
-bool AppendQueryKey(std::string& out, const query::Key& key) {
-  switch (key.level) {
+// The term level of an attribute key's level; 0 for intrinsics.
+char AttributeLevel(query::KeyLevel level) {
+  switch (level) {
     case query::KeyLevel::kResource:
-      AppendKey(out, kResourceLevel, key.name);
-      return true;
+      return kResourceLevel;
     case query::KeyLevel::kScope:
-      AppendKey(out, kScopeLevel, key.name);
-      return true;
+      return kScopeLevel;
     case query::KeyLevel::kSpan:
-      AppendKey(out, kSpanLevel, key.name);
-      return true;
-    case query::KeyLevel::kIntrinsic: {
-      if (!IsSummarisedIntrinsic(key.intrinsic)) return false;
-      char id = static_cast<char>(key.intrinsic);
-      AppendKey(out, kIntrinsicLevel, std::string_view(&id, 1));
-      return true;
-    }
+      return kSpanLevel;
     case query::KeyLevel::kEvent:
+      return kEventLevel;
     case query::KeyLevel::kLink:
-      return false;
+      return kLinkLevel;
+    case query::KeyLevel::kIntrinsic:
+      return 0;
   }
-  return false;
+  return 0;
 }
 
-// Appends the key part of a presence term of `key`; false for intrinsics.
-bool AppendPresenceKey(std::string& out, const query::Key& key) {
-  switch (key.level) {
-    case query::KeyLevel::kResource:
-      AppendKey(out, kResourceLevel, key.name);
-      break;
-    case query::KeyLevel::kScope:
-      AppendKey(out, kScopeLevel, key.name);
-      break;
-    case query::KeyLevel::kSpan:
-      AppendKey(out, kSpanLevel, key.name);
-      break;
-    case query::KeyLevel::kEvent:
-      AppendKey(out, kEventLevel, key.name);
-      break;
-    case query::KeyLevel::kLink:
-      AppendKey(out, kLinkLevel, key.name);
-      break;
-    case query::KeyLevel::kIntrinsic:
-      return false;
+// Appends the key part of `key`'s value terms; false when they are not summarised (event and link
+// attributes, most intrinsics).
+bool AppendQueryKey(std::string& out, const query::Key& key) {
+  if (key.level == query::KeyLevel::kIntrinsic) {
+    if (!IsSummarisedIntrinsic(key.intrinsic)) return false;
+    char id = static_cast<char>(key.intrinsic);
+    AppendKey(out, kIntrinsicLevel, std::string_view(&id, 1));
+    return true;
   }
-  out.push_back(kPresent);
+  if (key.level == query::KeyLevel::kEvent || key.level == query::KeyLevel::kLink) return false;
+  AppendKey(out, AttributeLevel(key.level), key.name);
   return true;
 }
 
-// Operators no span lacking the key satisfies (the negative ones match exactly the spans their
-// positive one does not, keyless spans included).
-bool RequiresKey(query::Operator op) {
-  switch (op) {
-    case query::Operator::kNotEquals:
-    case query::Operator::kNotIn:
-    case query::Operator::kNotContains:
-    case query::Operator::kNotExists:
-      return false;
-    default:
-      return true;
-  }
+// Appends the presence term of attribute `name` at term level `level`.
+void AppendPresence(std::string& out, char level, std::string_view name) {
+  AppendKey(out, level, name);
+  out.push_back(kPresent);
 }
 
 // Calls fn(bit) for each of the `probes` bit positions of a term in an array of `bits` bits: double
@@ -259,8 +234,9 @@ bool ValuePrunable(const query::Filter& filter) {
   }
 }
 
+// No span lacking the key satisfies a positive operator; the negative ones match keyless spans.
 bool PresencePrunable(const query::Filter& filter) {
-  return filter.key.level != query::KeyLevel::kIntrinsic && RequiresKey(filter.op);
+  return filter.key.level != query::KeyLevel::kIntrinsic && !query::IsNegative(filter.op);
 }
 
 }  // namespace
@@ -314,7 +290,7 @@ bool BlockSummary::MayMatch(const query::Filter& filter) const {
 SummaryFilter::SummaryFilter(const query::Filter& filter) {
   std::string term;
   if (PresencePrunable(filter)) {
-    AppendPresenceKey(term, filter.key);
+    AppendPresence(term, AttributeLevel(filter.key.level), filter.key.name);
     presence_hash_ = HashBytes(term);
   }
   if (!ValuePrunable(filter)) return;
@@ -373,8 +349,7 @@ void BlockSummaryBuilder::AddTerm(const std::string& term) {
 
 void BlockSummaryBuilder::AddPresence(char level, std::string_view name) {
   scratch_.clear();
-  AppendKey(scratch_, level, name);
-  scratch_.push_back(kPresent);
+  AppendPresence(scratch_, level, name);
   AddTerm(scratch_);
 }
 

@@ -26,26 +26,6 @@ constexpr uint64_t kNanosPerDay = uint64_t{86400} * 1000000000;
 // version represents.
 constexpr uint64_t kMaxDateDay = 47482;
 
-bool IsNegative(Operator op) {
-  return op == Operator::kNotEquals || op == Operator::kNotIn || op == Operator::kNotContains ||
-         op == Operator::kNotExists;
-}
-
-Operator Positive(Operator op) {
-  switch (op) {
-    case Operator::kNotEquals:
-      return Operator::kEquals;
-    case Operator::kNotIn:
-      return Operator::kIn;
-    case Operator::kNotContains:
-      return Operator::kContains;
-    case Operator::kNotExists:
-      return Operator::kExists;
-    default:
-      return op;
-  }
-}
-
 std::string Or(const std::vector<std::string>& parts) {
   std::vector<std::string> kept;
   for (const std::string& p : parts) {
