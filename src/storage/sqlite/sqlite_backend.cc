@@ -958,13 +958,6 @@ absl::Status SqliteBackend::InsertBlock(SqliteConnection& conn, const PreparedBl
   return absl::OkStatus();
 }
 
-// A block's part of a search page: its spans that may enter it, and whether any had to be built
-// after the block's filter keys or times (counted as a decode).
-struct SearchHits {
-  std::vector<StoredSpan> spans;
-  bool decoded = false;
-};
-
 absl::StatusOr<query::SearchResult> SqliteBackend::Search(const query::SearchQuery& query) {
   ASSIGN_OR_RETURN(Reader reader, AcquireReader());
   ASSIGN_OR_RETURN(std::vector<BlockBounds> blocks, BlocksInRange(reader.conn(), query.range));
@@ -990,7 +983,8 @@ absl::StatusOr<query::SearchResult> SqliteBackend::Search(const query::SearchQue
   // alone; then only those spans are built. Most blocks a filter reaches hold no match (Bloom
   // false positives, ranges), and a block reached by its bounds holds few spans the page wants.
   auto decode = [&](std::string_view bytes, int64_t id,
-                    const query::SearchCollector::Bound& bound) -> absl::StatusOr<SearchHits> {
+                    const query::SearchCollector::Bound& bound)
+      -> absl::StatusOr<std::vector<StoredSpan>> {
     ASSIGN_OR_RETURN(std::vector<StoredSpan> selectors, DecodeBlock(bytes, id, select_fields));
     std::vector<uint32_t> rows;
     std::vector<uint64_t> sort_values;
@@ -1003,8 +997,7 @@ absl::StatusOr<query::SearchResult> SqliteBackend::Search(const query::SearchQue
         sort_values.push_back(sort_value);
       }
     }
-    SearchHits hits;
-    if (rows.empty()) return hits;
+    if (rows.empty()) return std::vector<StoredSpan>();
     // Of one block, only spans among its `limit` first in sort order can enter the page (ties
     // kept: they are ordered by ids). Spans at the cursor's sort value are kept and not counted:
     // the ids decide which of them follow the cursor.
@@ -1029,15 +1022,14 @@ absl::StatusOr<query::SearchResult> SqliteBackend::Search(const query::SearchQue
     }
     absl::StatusOr<std::vector<StoredSpan>> spans = DecodeSpanRows(bytes, rows);
     if (!spans.ok()) return Annotate(spans.status(), fmt::format("block {}", id));
-    hits.spans = *std::move(spans);
-    hits.decoded = true;
-    return hits;
+    return spans;
   };
-  auto take = [&](absl::StatusOr<SearchHits> hits) -> absl::Status {
-    if (!hits.ok()) return Annotate(hits.status(), "sqlite: search");
-    if (hits->decoded) blocks_decoded_.fetch_add(1, std::memory_order_relaxed);
-    spans_built_.fetch_add(hits->spans.size(), std::memory_order_relaxed);
-    for (const StoredSpan& s : hits->spans) collector.Add(s);
+  // A block some of whose spans were built counts as decoded.
+  auto take = [&](absl::StatusOr<std::vector<StoredSpan>> built) -> absl::Status {
+    if (!built.ok()) return Annotate(built.status(), "sqlite: search");
+    if (!built->empty()) blocks_decoded_.fetch_add(1, std::memory_order_relaxed);
+    spans_built_.fetch_add(built->size(), std::memory_order_relaxed);
+    for (const StoredSpan& s : *built) collector.Add(s);
     return absl::OkStatus();
   };
   // Blocks are decoded ahead of the page while it fills, on all cores. Most pages need one or two
@@ -1047,7 +1039,7 @@ absl::StatusOr<query::SearchResult> SqliteBackend::Search(const query::SearchQue
   // depends only on the blocks' order, never on timing: each block is checked against the page as
   // it was after a fixed set of blocks before it had been added.
   const size_t threads = BlockThreads(blocks.size());
-  auto workers = std::make_unique<Workers<SearchHits>>(0, 1);
+  auto workers = std::make_unique<Workers<std::vector<StoredSpan>>>(0, 1);
   bool started = false;  // the workers, once a second block is wanted
   size_t added = 0;
   for (const BlockBounds& block : blocks) {
@@ -1057,7 +1049,7 @@ absl::StatusOr<query::SearchResult> SqliteBackend::Search(const query::SearchQue
       ++added;
     }
     if (!started && added > 0 && threads > 0 && workers->Empty()) {
-      workers = std::make_unique<Workers<SearchHits>>(threads, threads + 1);
+      workers = std::make_unique<Workers<std::vector<StoredSpan>>>(threads, threads + 1);
       started = true;
     }
     if (collector.CanSkip(low(block), high(block))) {
