@@ -31,6 +31,7 @@
 #include "storage/sqlite/migrations.h"
 #include "storage/sqlite/sqlite_connection.h"
 #include "storage/sqlite/sqlite_settings.h"
+#include "storage/sqlite/trace_index.h"
 
 namespace teletrace::storage {
 namespace {
@@ -91,9 +92,31 @@ bool ReadsOnlyTimes(const SpanFields& fields) {
          fields.span_attributes.empty();
 }
 
-// ---- Dependencies ----
-
 using SpanKey = std::pair<TraceId, SpanId>;
+
+// ---- The trace index ----
+
+using sqlite::AppendFingerprint;
+using sqlite::FingerprintAt;
+using sqlite::FingerprintCount;
+using sqlite::SpanFingerprint;
+
+// SQL function teletrace_span_fingerprints(ids): 8-byte span ids, concatenated, as concatenated
+// fingerprints. Migration 004 rewrites the trace index with it.
+void SqlSpanFingerprints(sqlite3_context* ctx, int /*argc*/, sqlite3_value** argv) {
+  const auto* data = static_cast<const char*>(sqlite3_value_blob(argv[0]));
+  const std::string_view ids(data == nullptr ? "" : data,
+                             static_cast<size_t>(sqlite3_value_bytes(argv[0])));
+  std::string out;
+  for (size_t i = 0; i + 8 <= ids.size(); i += 8) {  // as the readers of 8-byte ids did
+    SpanId id;
+    IdFromBytes(ids.substr(i, 8), &id);
+    AppendFingerprint(id, out);
+  }
+  sqlite3_result_blob64(ctx, out.data(), out.size(), SQLITE_TRANSIENT);
+}
+
+// ---- Dependencies ----
 
 // What a call needs of a span: its ids, its service and its status.
 SpanFields CallFields() {
@@ -263,7 +286,7 @@ struct PreparedBlock {
   std::string counts;   // BlockValueCountsBuilder
   BlockBounds bounds;
   uint64_t ingestion_time_unix_nano = 0;
-  std::vector<std::pair<TraceId, std::string>> span_ids_by_trace;  // 8-byte ids, by trace id
+  std::vector<std::pair<TraceId, std::string>> fingerprints_by_trace;  // of span ids, by trace
 };
 
 // `chunk` (non-empty) as one block, or as several when its spans are too large for one (halved
@@ -298,14 +321,15 @@ absl::Status PrepareChunk(const StoredSpan* const* begin, const StoredSpan* cons
   }
   block.summary = std::move(summary).Finish();
   block.counts = std::move(counts).Finish();
-  // Span ids in start-time order within each trace, as the block holds them.
+  // Span fingerprints in start-time order within each trace, as the block holds the spans.
   std::stable_sort(keys.begin(), keys.end(),
                    [](const SpanKey& a, const SpanKey& b) { return a.first < b.first; });
+  auto& by_trace = block.fingerprints_by_trace;
   for (const auto& [trace_id, span_id] : keys) {
-    if (block.span_ids_by_trace.empty() || block.span_ids_by_trace.back().first != trace_id) {
-      block.span_ids_by_trace.emplace_back(trace_id, std::string());
+    if (by_trace.empty() || by_trace.back().first != trace_id) {
+      by_trace.emplace_back(trace_id, std::string());
     }
-    block.span_ids_by_trace.back().second.append(IdBytes(span_id));
+    AppendFingerprint(span_id, by_trace.back().second);
   }
   return absl::OkStatus();
 }
@@ -443,6 +467,10 @@ class SqliteBackend final : public Backend {
   absl::Status CommitLocked(SqlitePreparedWrite& prepared);
   // Inserts one prepared block, its summary, value counts and trace_blocks rows.
   static absl::Status InsertBlock(SqliteConnection& conn, const PreparedBlock& block);
+  // Deletes block `block_id`'s rows of trace_blocks, found from the trace ids the block holds:
+  // an index by block would cost ~1.5 bytes per span and an insert per row. A block that cannot
+  // be decoded has its rows found by reading the whole table.
+  static absl::Status DeleteTraceIndexRows(SqliteConnection& conn, int64_t block_id);
   // Deletes up to kRetentionBlocksPerTxn blocks chosen by `select_sql` (which returns block ids
   // and binds `param` to ?1); returns how many were deleted.
   absl::StatusOr<int> DeleteBlocks(const std::string& select_sql, std::optional<int64_t> param);
@@ -485,6 +513,13 @@ absl::Status SqliteBackend::Initialize() {
   }
   db_path_ = (std::filesystem::path(settings_.path) / "teletrace.db").string();
   ASSIGN_OR_RETURN(writer_, SqliteConnection::Open(db_path_, "writer"));
+  if (sqlite3_create_function_v2(writer_->db(), "teletrace_span_fingerprints", 1,
+                                 SQLITE_UTF8 | SQLITE_DETERMINISTIC, nullptr,
+                                 &SqlSpanFingerprints, nullptr, nullptr,
+                                 nullptr) != SQLITE_OK) {
+    return absl::InternalError(fmt::format("sqlite: register a function on {}: {}", db_path_,
+                                           sqlite3_errmsg(writer_->db())));
+  }
   // Migrations first: the initial one sets auto_vacuum, which only works before WAL mode has
   // written the database header.
   RETURN_IF_ERROR(Annotate(ApplyMigrations(), fmt::format("sqlite: migrate {}", db_path_)));
@@ -870,32 +905,62 @@ absl::Status SqliteBackend::CommitLocked(SqlitePreparedWrite& prepared) {
   WriteTxn txn(conn);
   RETURN_IF_ERROR(txn.Begin());
 
-  // Drop spans already stored: scan each trace's stored span ids once, looking each up among the
-  // batch's ids of that trace (sorted), and keep only the hits. Collecting every stored id instead
-  // would cost a tree insert per stored span of the trace on every batch: a large trace written
-  // in many slices would pay for its whole past again on each one.
-  std::map<TraceId, std::vector<SpanId>> stored;
+  // Drop spans already stored. Each trace's stored fingerprints are scanned once and looked up
+  // among the batch's (sorted): a trace written in one piece has none, and a hit names a block that
+  // may hold the span. Decoding those blocks' ids decides. Scanning rather than collecting the
+  // stored fingerprints keeps a large trace written in many slices from paying for its whole past
+  // in memory on each one; 24 bits keep its false hits few (a 100,000-span trace gets ~6 per
+  // 1,000-span slice).
+  std::map<int64_t, absl::flat_hash_map<TraceId, const std::vector<SpanId>*>> candidates;
   {
-    ASSIGN_OR_RETURN(SqliteStatement stmt,
-                     conn.Prepare("SELECT span_ids FROM trace_blocks WHERE trace_id = ?"));
+    ASSIGN_OR_RETURN(
+        SqliteStatement stmt,
+        conn.Prepare("SELECT block_id, span_fingerprints FROM trace_blocks WHERE trace_id = ?"));
+    std::vector<uint32_t> fingerprints;
     for (const auto& [trace_id, span_ids] : prepared.incoming) {
-      std::vector<SpanId>* hits = nullptr;
+      fingerprints.clear();
       stmt.BindBlob(1, IdBytes(trace_id), /*static_data=*/true);
       while (true) {
         ASSIGN_OR_RETURN(bool row, stmt.Step());
         if (!row) break;
-        std::string_view ids = stmt.ColumnBlob(0);
-        for (size_t i = 0; i + 8 <= ids.size(); i += 8) {
-          SpanId id;
-          IdFromBytes(ids.substr(i, 8), &id);
-          if (!std::binary_search(span_ids.begin(), span_ids.end(), id)) continue;
-          if (hits == nullptr) hits = &stored[trace_id];
-          hits->push_back(id);
+        if (fingerprints.empty()) {  // the trace has stored spans
+          for (const SpanId& id : span_ids) fingerprints.push_back(SpanFingerprint(id));
+          std::sort(fingerprints.begin(), fingerprints.end());
+        }
+        const std::string_view stored = stmt.ColumnBlob(1);
+        for (size_t i = 0; i < FingerprintCount(stored); ++i) {
+          if (std::binary_search(fingerprints.begin(), fingerprints.end(),
+                                 FingerprintAt(stored, i))) {
+            candidates[stmt.ColumnInt(0)].emplace(trace_id, &span_ids);
+            break;
+          }
         }
       }
       stmt.Reset();
-      if (hits != nullptr) std::sort(hits->begin(), hits->end());
     }
+  }
+  std::map<TraceId, std::vector<SpanId>> stored;
+  if (!candidates.empty()) {
+    ASSIGN_OR_RETURN(SqliteStatement select,
+                     conn.Prepare("SELECT data FROM blocks WHERE block_id = ?"));
+    for (const auto& [block_id, traces] : candidates) {
+      select.BindInt(1, block_id);
+      ASSIGN_OR_RETURN(bool row, select.Step());
+      // A block that cannot be decoded cannot be read either: its spans are written again.
+      absl::StatusOr<std::vector<StoredSpan>> spans =
+          row ? DecodeSpanBlock(select.ColumnBlob(0), SpanFields{SpanFields::kIds, {}})
+              : std::vector<StoredSpan>();
+      select.Reset();
+      if (!spans.ok()) continue;
+      for (const StoredSpan& s : *spans) {
+        auto trace = traces.find(s.span.trace_id);
+        if (trace != traces.end() && std::binary_search(trace->second->begin(),
+                                                        trace->second->end(), s.span.span_id)) {
+          stored[s.span.trace_id].push_back(s.span.span_id);
+        }
+      }
+    }
+    for (auto& [trace_id, ids] : stored) std::sort(ids.begin(), ids.end());
   }
   if (!stored.empty()) {
     // Stored since (or before) the prepare, e.g. by a client's retry: rebuild the blocks without
@@ -948,11 +1013,12 @@ absl::Status SqliteBackend::InsertBlock(SqliteConnection& conn, const PreparedBl
   }
   ASSIGN_OR_RETURN(
       SqliteStatement insert_trace,
-      conn.Prepare("INSERT INTO trace_blocks (trace_id, block_id, span_ids) VALUES (?, ?, ?)"));
-  for (const auto& [trace_id, span_ids] : block.span_ids_by_trace) {
+      conn.Prepare("INSERT INTO trace_blocks (trace_id, block_id, span_fingerprints) "
+                   "VALUES (?, ?, ?)"));
+  for (const auto& [trace_id, fingerprints] : block.fingerprints_by_trace) {
     insert_trace.BindBlob(1, IdBytes(trace_id), /*static_data=*/true);
     insert_trace.BindInt(2, block_id);
-    insert_trace.BindBlob(3, span_ids, /*static_data=*/true);
+    insert_trace.BindBlob(3, fingerprints, /*static_data=*/true);
     RETURN_IF_ERROR(insert_trace.Run());
   }
   return absl::OkStatus();
@@ -1257,15 +1323,20 @@ absl::StatusOr<query::DependenciesResult> SqliteBackend::Dependencies(
       kContext));
   if (open.empty()) return std::move(counter).Finish(query.service, partial);
 
-  // The open calls by the parent they wait on, and the blocks that hold those parents.
+  // The open calls by the parent they wait on, and the blocks that may hold those parents (by
+  // their fingerprints: the join below matches exact ids).
   absl::flat_hash_map<SpanKey, std::vector<const OpenCall*>> waiting;
-  for (const OpenCall& call : open) waiting[call.parent].push_back(&call);
+  absl::flat_hash_set<std::pair<TraceId, uint32_t>> parents;
+  for (const OpenCall& call : open) {
+    waiting[call.parent].push_back(&call);
+    parents.emplace(call.parent.first, SpanFingerprint(call.parent.second));
+  }
   std::set<int64_t> parent_blocks;
   ASSIGN_OR_RETURN(Reader reader, AcquireReader());
   {
-    ASSIGN_OR_RETURN(
-        SqliteStatement stmt,
-        reader.conn().Prepare("SELECT block_id, span_ids FROM trace_blocks WHERE trace_id = ?"));
+    ASSIGN_OR_RETURN(SqliteStatement stmt,
+                     reader.conn().Prepare("SELECT block_id, span_fingerprints FROM trace_blocks "
+                                           "WHERE trace_id = ?"));
     absl::flat_hash_set<TraceId> traces;
     for (const OpenCall& call : open) traces.insert(call.parent.first);
     for (const TraceId& trace_id : traces) {
@@ -1275,11 +1346,12 @@ absl::StatusOr<query::DependenciesResult> SqliteBackend::Dependencies(
         absl::StatusOr<bool> row = stmt.Step();
         if (!row.ok()) return Annotate(row.status(), kContext);
         if (!*row) break;
-        const std::string_view ids = stmt.ColumnBlob(1);
-        for (size_t i = 0; i + 8 <= ids.size(); i += 8) {
-          SpanKey key{trace_id, {}};
-          IdFromBytes(ids.substr(i, 8), &key.second);
-          if (waiting.contains(key)) parent_blocks.insert(stmt.ColumnInt(0));
+        const std::string_view stored = stmt.ColumnBlob(1);
+        for (size_t i = 0; i < FingerprintCount(stored); ++i) {
+          if (parents.contains(std::pair(trace_id, FingerprintAt(stored, i)))) {
+            parent_blocks.insert(stmt.ColumnInt(0));
+            break;
+          }
         }
       }
       stmt.Reset();
@@ -1331,12 +1403,7 @@ absl::StatusOr<int> SqliteBackend::DeleteBlocks(const std::string& select_sql,
     }
   }
   for (int64_t id : ids) {
-    {
-      ASSIGN_OR_RETURN(SqliteStatement del,
-                       conn.Prepare("DELETE FROM trace_blocks WHERE block_id = ?"));
-      del.BindInt(1, id);
-      RETURN_IF_ERROR(del.Run());
-    }
+    RETURN_IF_ERROR(DeleteTraceIndexRows(conn, id));
     {
       ASSIGN_OR_RETURN(SqliteStatement del,
                        conn.Prepare("DELETE FROM block_summaries WHERE block_id = ?"));
@@ -1355,6 +1422,37 @@ absl::StatusOr<int> SqliteBackend::DeleteBlocks(const std::string& select_sql,
   }
   RETURN_IF_ERROR(txn.Commit());
   return static_cast<int>(ids.size());
+}
+
+absl::Status SqliteBackend::DeleteTraceIndexRows(SqliteConnection& conn, int64_t block_id) {
+  std::optional<absl::flat_hash_set<TraceId>> traces;
+  {
+    ASSIGN_OR_RETURN(SqliteStatement select,
+                     conn.Prepare("SELECT data FROM blocks WHERE block_id = ?"));
+    select.BindInt(1, block_id);
+    ASSIGN_OR_RETURN(bool row, select.Step());
+    absl::StatusOr<std::vector<StoredSpan>> spans =
+        row ? DecodeSpanBlock(select.ColumnBlob(0), SpanFields{SpanFields::kIds, {}})
+            : absl::NotFoundError("no block");
+    if (spans.ok()) {
+      traces.emplace();
+      for (const StoredSpan& s : *spans) traces->insert(s.span.trace_id);
+    }
+  }
+  if (!traces) {  // a damaged block: its rows are found by reading the whole index
+    ASSIGN_OR_RETURN(SqliteStatement del,
+                     conn.Prepare("DELETE FROM trace_blocks WHERE block_id = ?"));
+    del.BindInt(1, block_id);
+    return del.Run();
+  }
+  ASSIGN_OR_RETURN(SqliteStatement del,
+                   conn.Prepare("DELETE FROM trace_blocks WHERE trace_id = ? AND block_id = ?"));
+  for (const TraceId& trace_id : *traces) {
+    del.BindBlob(1, IdBytes(trace_id), /*static_data=*/true);
+    del.BindInt(2, block_id);
+    RETURN_IF_ERROR(del.Run());
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<uint64_t> SqliteBackend::UsedBytesLocked() {

@@ -9,10 +9,12 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <random>
 #include <set>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "common/cancel.h"
@@ -24,7 +26,9 @@
 #include "query/engine.h"
 #include "query/parse.h"
 #include "storage/memory/memory_backend.h"
+#include "storage/span_block_codec.h"
 #include "storage/sqlite/migrations.h"
+#include "storage/sqlite/trace_index.h"
 #include "storage/testing/conformance_suite.h"
 
 namespace teletrace::storage {
@@ -172,6 +176,75 @@ bool ExecSql(const std::string& db_path, const std::string& sql) {
   return done;
 }
 
+// The trace index as schema version 3 had it, as a binary before migration 004 wrote it: each
+// trace's 8-byte span ids in its block's order, and an index by block. `version` (<= 3) is the
+// schema version the store then claims.
+void RestoreVersion3TraceIndex(const std::string& db_path, int version = 3) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(db_path.c_str(), &db), SQLITE_OK);
+  std::vector<std::tuple<int64_t, TraceId, std::string>> rows;
+  sqlite3_stmt* stmt = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT block_id, data FROM blocks", -1, &stmt, nullptr),
+            SQLITE_OK);
+  while (sqlite3_step(stmt) == SQLITE_ROW) {
+    const std::string_view data(static_cast<const char*>(sqlite3_column_blob(stmt, 1)),
+                                static_cast<size_t>(sqlite3_column_bytes(stmt, 1)));
+    absl::StatusOr<std::vector<model::StoredSpan>> spans =
+        DecodeSpanBlock(data, SpanFields{SpanFields::kIds, {}});
+    ASSERT_TRUE(spans.ok()) << spans.status();
+    std::map<TraceId, std::string> ids;
+    for (const model::StoredSpan& s : *spans) ids[s.span.trace_id].append(IdBytes(s.span.span_id));
+    for (auto& [trace_id, blob] : ids) {
+      rows.emplace_back(sqlite3_column_int64(stmt, 0), trace_id, std::move(blob));
+    }
+  }
+  sqlite3_finalize(stmt);
+  ASSERT_EQ(sqlite3_exec(db,
+                         "ALTER TABLE trace_blocks RENAME COLUMN span_fingerprints TO span_ids;"
+                         "CREATE INDEX trace_blocks_by_block ON trace_blocks (block_id);",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK)
+      << sqlite3_errmsg(db);
+  ASSERT_EQ(sqlite3_prepare_v2(
+                db, "UPDATE trace_blocks SET span_ids = ? WHERE trace_id = ? AND block_id = ?",
+                -1, &stmt, nullptr),
+            SQLITE_OK);
+  for (const auto& [block_id, trace_id, blob] : rows) {
+    sqlite3_bind_blob(stmt, 1, blob.data(), static_cast<int>(blob.size()), SQLITE_STATIC);
+    sqlite3_bind_blob(stmt, 2, trace_id.data(), static_cast<int>(trace_id.size()), SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 3, block_id);
+    ASSERT_EQ(sqlite3_step(stmt), SQLITE_DONE);
+    ASSERT_EQ(sqlite3_changes(db), 1);
+    sqlite3_reset(stmt);
+  }
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+  ASSERT_TRUE(ExecSql(db_path, fmt::format("PRAGMA user_version = {}", version)));
+}
+
+// The trace index's rows, one line each: trace id, block id, stored span ids or fingerprints.
+std::vector<std::string> TraceIndexRows(const std::string& db_path) {
+  sqlite3* db = nullptr;
+  EXPECT_EQ(sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  sqlite3_stmt* stmt = nullptr;
+  EXPECT_EQ(sqlite3_prepare_v2(db,
+                               "SELECT hex(trace_id), block_id, hex(span_fingerprints) "
+                               "FROM trace_blocks ORDER BY trace_id, block_id",
+                               -1, &stmt, nullptr),
+            SQLITE_OK)
+      << sqlite3_errmsg(db);
+  std::vector<std::string> rows;
+  while (sqlite3_step(stmt) == SQLITE_ROW) {
+    rows.push_back(fmt::format("{} {} {}",
+                               reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0)),
+                               sqlite3_column_int64(stmt, 1),
+                               reinterpret_cast<const char*>(sqlite3_column_text(stmt, 2))));
+  }
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+  return rows;
+}
+
 TEST(SqliteBackendTest, ReopenKeepsDataAndSystemId) {
   std::string dir = NewTestDir();
   std::string system_id;
@@ -215,9 +288,13 @@ TEST(SqliteBackendTest, MigrationsApplyOnceAndReopenIsIdempotent) {
   EXPECT_EQ(QueryInt(db, "SELECT count(*) FROM block_value_counts"), 3);
   EXPECT_EQ(QueryInt(db, "SELECT count(*) FROM meta"), 1);
   EXPECT_EQ(QueryInt(db, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND "
-                         "name IN ('blocks_by_max_start', 'blocks_by_min_start', "
-                         "'trace_blocks_by_block')"),
-            3);
+                         "name IN ('blocks_by_max_start', 'blocks_by_min_start')"),
+            2);
+  EXPECT_EQ(QueryInt(db, "SELECT count(*) FROM sqlite_master WHERE name = "
+                         "'trace_blocks_by_block'"),
+            0);  // dropped by migration 004
+  EXPECT_EQ(QueryInt(db, "SELECT sum(length(span_fingerprints)) FROM trace_blocks"),
+            30 * static_cast<int64_t>(sqlite::kFingerprintBytes));
   sqlite3* raw = nullptr;
   ASSERT_EQ(sqlite3_open(db.c_str(), &raw), SQLITE_OK);
   sqlite3_stmt* stmt = nullptr;
@@ -226,6 +303,75 @@ TEST(SqliteBackendTest, MigrationsApplyOnceAndReopenIsIdempotent) {
   EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0)), "wal");
   sqlite3_finalize(stmt);
   sqlite3_close(raw);
+}
+
+// Migration 004 turns a version-3 store's 8-byte span ids into the fingerprints a new store
+// writes, row for row, and drops the index by block; the store then reads, dedupes and retains as
+// a new one.
+TEST(SqliteBackendTest, MigrationToSpanFingerprintsRewritesTheTraceIndex) {
+  const std::string dir = NewTestDir();
+  const BackendSettings settings = {
+      {"path", dir}, {"block_spans", "7"}, {"retention_max_age", "0"}};
+  std::vector<std::string> written;
+  {
+    std::unique_ptr<Backend> backend = MustOpen(settings);
+    ASSERT_TRUE(backend->WriteSpans(MakeBatch(0, 250, 1000000), 1).ok());
+    written = TraceIndexRows(DbPath(dir));
+  }
+  ASSERT_EQ(written.size(), 57u);  // 36 blocks of 7 (the last of 5), ten-span traces across them
+  RestoreVersion3TraceIndex(DbPath(dir));
+  ASSERT_EQ(QueryInt(DbPath(dir), "SELECT sum(length(span_ids)) FROM trace_blocks"), 250 * 8);
+
+  std::unique_ptr<Backend> backend = MustOpen(settings);
+  EXPECT_EQ(QueryInt(DbPath(dir), "PRAGMA user_version"),
+            static_cast<int64_t>(std::size(sqlite::kMigrations)));
+  EXPECT_EQ(TraceIndexRows(DbPath(dir)), written);
+  EXPECT_EQ(QueryInt(DbPath(dir), "SELECT count(*) FROM sqlite_master WHERE name = "
+                                  "'trace_blocks_by_block'"),
+            0);
+  // Rewriting every span stores none twice; new spans of the stored traces are stored.
+  ASSERT_TRUE(backend->WriteSpans(MakeBatch(0, 300, 1000000), 2).ok());
+  EXPECT_EQ(CountAll(*backend), 300u);
+  absl::StatusOr<query::TraceResult> trace = backend->GetTrace({TraceIdOf(7), 0, std::nullopt});
+  ASSERT_TRUE(trace.ok()) << trace.status();
+  EXPECT_EQ(trace->spans.size(), 10u);
+  // Retention of every block (all from 1970) empties the index: each block's rows are found
+  // from its trace ids, a damaged block's by reading the whole index.
+  ASSERT_TRUE(ExecSql(DbPath(dir), "UPDATE blocks SET data = x'00' WHERE block_id = 3"));
+  backend.reset();
+  backend = MustOpen({{"path", dir}, {"retention_max_age", "1h"}});
+  ASSERT_TRUE(backend->EnforceRetention().ok());
+  EXPECT_EQ(QueryInt(DbPath(dir), "SELECT count(*) FROM blocks"), 0);
+  EXPECT_EQ(QueryInt(DbPath(dir), "SELECT count(*) FROM trace_blocks"), 0);
+}
+
+// Span ids whose fingerprints collide: the commit decodes the block the fingerprint names and
+// finds the id is new, so both spans are stored; a rewrite of either is still found.
+TEST(SqliteBackendTest, SpansWhoseFingerprintsCollideAreBothStored) {
+  std::map<uint32_t, uint32_t> seen;  // fingerprint -> n of SpanIdOf(n)
+  std::pair<uint32_t, uint32_t> pair{0, 0};
+  for (uint32_t n = 0; pair.second == 0; ++n) {
+    auto [it, inserted] = seen.emplace(sqlite::SpanFingerprint(SpanIdOf(n)), n);
+    if (!inserted) pair = {it->second, n};
+  }
+  ASSERT_NE(SpanIdOf(pair.first), SpanIdOf(pair.second));
+  auto one_span = [](uint32_t n, uint64_t start) {
+    model::SpanBatch batch = MakeBatch(n, 1, start);
+    batch.resource_spans[0].scope_spans[0].spans[0].trace_id = TraceIdOf(1);
+    return batch;
+  };
+  const std::string dir = NewTestDir();
+  std::unique_ptr<Backend> backend = MustOpen({{"path", dir}, {"retention_max_age", "0"}});
+  ASSERT_TRUE(backend->WriteSpans(one_span(pair.first, 1000), 1).ok());
+  ASSERT_TRUE(backend->WriteSpans(one_span(pair.second, 2000), 1).ok());
+  ASSERT_TRUE(backend->WriteSpans(one_span(pair.first, 1000), 1).ok());
+  ASSERT_TRUE(backend->WriteSpans(one_span(pair.second, 2000), 1).ok());
+  EXPECT_EQ(QueryInt(DbPath(dir), "SELECT count(*) FROM trace_blocks"), 2);
+  absl::StatusOr<query::TraceResult> trace = backend->GetTrace({TraceIdOf(1), 0, std::nullopt});
+  ASSERT_TRUE(trace.ok()) << trace.status();
+  ASSERT_EQ(trace->spans.size(), 2u);
+  EXPECT_EQ(trace->spans[0].span.span_id, SpanIdOf(pair.first));
+  EXPECT_EQ(trace->spans[1].span.span_id, SpanIdOf(pair.second));
 }
 
 TEST(SqliteBackendTest, MigrationFilesAreNumberedInOrder) {
@@ -993,9 +1139,8 @@ TEST(SqliteBlockSummaryTest, BlocksWrittenBeforeTheMigrationAreDecoded) {
   std::string dir = NewTestDir();
   TenBlockStore(dir);
   // Back to schema version 1, as a store written by a binary without summaries.
-  ASSERT_TRUE(ExecSql(DbPath(dir),
-                      "DROP TABLE block_value_counts; DROP TABLE block_summaries; "
-                      "PRAGMA user_version = 1"));
+  RestoreVersion3TraceIndex(DbPath(dir), 1);
+  ASSERT_TRUE(ExecSql(DbPath(dir), "DROP TABLE block_value_counts; DROP TABLE block_summaries"));
   std::unique_ptr<Backend> backend =
       MustOpen({{"path", dir}, {"block_spans", "100"}, {"retention_max_age", "0"}});
   EXPECT_EQ(QueryInt(DbPath(dir), "PRAGMA user_version"),
@@ -1253,7 +1398,8 @@ TEST(SqliteValueCountsTest, BlocksWrittenBeforeTheMigrationAreDecoded) {
   std::string dir = NewTestDir();
   TenBlockStore(dir);
   // Back to schema version 2, as a store written by a binary without value counts.
-  ASSERT_TRUE(ExecSql(DbPath(dir), "DROP TABLE block_value_counts; PRAGMA user_version = 2"));
+  RestoreVersion3TraceIndex(DbPath(dir), 2);
+  ASSERT_TRUE(ExecSql(DbPath(dir), "DROP TABLE block_value_counts"));
   std::unique_ptr<Backend> backend =
       MustOpen({{"path", dir}, {"block_spans", "100"}, {"retention_max_age", "0"}});
   EXPECT_EQ(QueryInt(DbPath(dir), "SELECT count(*) FROM block_value_counts"), 0);
