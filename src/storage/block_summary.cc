@@ -13,7 +13,10 @@ namespace {
 
 // Format 1: value terms. Format 2 (written since issue 12) adds a presence term for every attribute
 // key at every level, events' and links' included; a format 1 summary never prunes by presence.
-constexpr uint8_t kFormatVersion = 2;
+// Format 3 leaves out the value terms of doubles that are not integral (see IntegralDouble): a
+// filter on such a value prunes by presence only there.
+constexpr uint8_t kFormatVersion = 3;
+constexpr uint8_t kWithPresence = 2;
 constexpr uint8_t kValueTermsOnly = 1;
 // 7 probes and 9.6 bits per distinct term give the ~1% false positive rate of a classic Bloom
 // filter (-ln(0.01) / ln(2)^2 = 9.59). A blocked filter would save cache misses we do not have:
@@ -91,11 +94,24 @@ void AppendIntegral(std::string& out, int64_t v) {
   AppendFixed64(out, static_cast<uint64_t>(v));
 }
 
+// Whether `d` has an exact int64 value, which it then equals (as a term too); -0.0 is 0.
+bool IntegralDouble(double d) {
+  return d >= -9223372036854775808.0 && d < 9223372036854775808.0 && d == std::trunc(d);
+}
+
+// Whether `operand` is a double that format 3 summaries have no value term for: one that is not
+// integral. Those are measurements (ratios, scores, seconds), nearly all distinct, searched by
+// range rather than equality: at 10M spans of the load generator their terms were a quarter of
+// every summary, and without them a summary fits one SQLite page (no overflow pages to walk).
+bool UnsummarisedDouble(const query::Scalar& operand) {
+  const double* d = std::get_if<double>(&operand);
+  return d != nullptr && !std::isnan(*d) && !IntegralDouble(*d);
+}
+
 // False for NaN, which equals nothing (query::CompareNumbers is unordered for it).
 bool AppendDouble(std::string& out, double d) {
   if (std::isnan(d)) return false;
-  // An integral double inside int64 range equals exactly the int64 of the same value; -0.0 is 0.
-  if (d >= -9223372036854775808.0 && d < 9223372036854775808.0 && d == std::trunc(d)) {
+  if (IntegralDouble(d)) {
     AppendIntegral(out, static_cast<int64_t>(d));
     return true;
   }
@@ -117,7 +133,7 @@ void AppendBool(std::string& out, bool b) {
 }
 
 // Appends the value part of the term a scalar attribute value forms; false when the value can equal
-// no filter operand (empty, bytes, map, nested array, NaN).
+// no filter operand (empty, bytes, map, nested array, NaN) or is a double without a term.
 bool AppendAttributeValue(std::string& out, const model::AnyValue& v) {
   if (const auto* s = std::get_if<std::string>(&v.value)) {
     AppendString(out, *s);
@@ -131,11 +147,13 @@ bool AppendAttributeValue(std::string& out, const model::AnyValue& v) {
     AppendIntegral(out, *i);
     return true;
   }
-  if (const double* d = std::get_if<double>(&v.value)) return AppendDouble(out, *d);
+  if (const double* d = std::get_if<double>(&v.value)) {
+    return IntegralDouble(*d) && AppendDouble(out, *d);
+  }
   return false;
 }
 
-// The same for a filter operand.
+// The same for a filter operand (every double but NaN: format 2 summaries have terms for them).
 bool AppendOperand(std::string& out, const query::Scalar& operand) {
   if (const auto* s = std::get_if<std::string>(&operand)) {
     AppendString(out, *s);
@@ -251,9 +269,9 @@ absl::Status BlockSummary::Check(std::string_view bytes) {
         fmt::format("block summary: {} bytes, want at least {}", bytes.size(), kHeaderBytes + 1));
   }
   const auto version = static_cast<uint8_t>(bytes[0]);
-  if (version != kValueTermsOnly && version != kFormatVersion) {
+  if (version < kValueTermsOnly || version > kFormatVersion) {
     return absl::DataLossError(fmt::format(
-        "block summary: unknown format version {} (want {} or {})", version, kValueTermsOnly,
+        "block summary: unknown format version {} (want {} to {})", version, kValueTermsOnly,
         kFormatVersion));
   }
   const auto probes = static_cast<uint8_t>(bytes[1]);
@@ -301,6 +319,7 @@ SummaryFilter::SummaryFilter(const query::Filter& filter) {
   auto add = [&](const query::Scalar& operand) {
     term.resize(key_size);
     if (AppendOperand(term, operand)) hashes_.push_back(HashBytes(term));
+    unsummarised_double_ = unsummarised_double_ || UnsummarisedDouble(operand);
   };
   if (filter.op == query::Operator::kEquals) {
     add(*filter.value);
@@ -311,12 +330,14 @@ SummaryFilter::SummaryFilter(const query::Filter& filter) {
 
 bool SummaryFilter::MayMatch(std::string_view bytes) const {
   if (!BlockSummary::Check(bytes).ok()) return true;
-  if (presence_hash_.has_value() && static_cast<uint8_t>(bytes[0]) != kValueTermsOnly &&
+  const auto version = static_cast<uint8_t>(bytes[0]);
+  if (presence_hash_.has_value() && version >= kWithPresence &&
       !MayContain(bytes, *presence_hash_)) {
     return false;
   }
-  return !values_ || std::any_of(hashes_.begin(), hashes_.end(),
-                                 [bytes](uint64_t hash) { return MayContain(bytes, hash); });
+  if (!values_ || (unsummarised_double_ && version >= kFormatVersion)) return true;
+  return std::any_of(hashes_.begin(), hashes_.end(),
+                     [bytes](uint64_t hash) { return MayContain(bytes, hash); });
 }
 
 void BlockSummaryBuilder::AddTerm(const std::string& term) {

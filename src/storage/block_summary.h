@@ -16,8 +16,10 @@
 // equal int64), so "200" and 200 are different terms and 200 and 200.0 the same one. Format 2 also
 // has a presence term (level, key name) for every attribute key of every level, events' and links'
 // included, so a filter that needs a key (any positive operator) skips blocks where no span has it;
-// format 1 summaries are still read and prune by value terms only. The serialized form is
-// persisted: changing the term encoding or the hash needs a new format version.
+// format 1 summaries are still read and prune by value terms only. Format 3 has no value term for
+// a double that is not integral (a measurement, searched by range): a filter on such a value is
+// pruned by the key's presence alone. The serialized form is persisted: changing the term encoding
+// or the hash needs a new format version.
 //
 // Thread safety: a BlockSummary is immutable and may be shared; a builder is used by one thread.
 #pragma once
@@ -77,6 +79,7 @@ class SummaryFilter {
  private:
   std::optional<uint64_t> presence_hash_;  // the key's presence term, when it needs the key
   bool values_ = false;                    // whether value terms decide too
+  bool unsummarised_double_ = false;       // an operand format 3 has no value terms for
   std::vector<uint64_t> hashes_;  // one per operand that can equal a value; none: nothing matches
 };
 

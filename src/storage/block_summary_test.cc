@@ -87,6 +87,12 @@ TEST(BlockSummaryTest, TermsAreTypedAsTheMatcherComparesThem) {
                   {F("span.attributes.http.status_code", Operator::kEquals, I(201)), false},
                   {F("span.attributes.ratio", Operator::kEquals, D(2.5)), true},
                   {F("span.attributes.ratio", Operator::kEquals, S("2.5")), false},
+                  // Doubles that are not integral have no value terms (format 3): the key's
+                  // presence decides alone.
+                  {F("span.attributes.ratio", Operator::kEquals, D(3.5)), true},
+                  {F("span.attributes.ratio", Operator::kIn, std::nullopt, {I(1), D(3.5)}), true},
+                  {F("span.attributes.whole", Operator::kEquals, D(7.5)), true},
+                  {F("span.attributes.absent", Operator::kEquals, D(2.5)), false},
                   {F("span.attributes.whole", Operator::kEquals, I(7)), true},
                   {F("span.attributes.whole", Operator::kEquals, D(7.0)), true},
                   {F("span.attributes.cache.hit", Operator::kEquals, B(true)), true},
@@ -198,7 +204,16 @@ TEST(BlockSummaryTest, PresenceTermsRuleOutFiltersThatNeedAnAbsentKey) {
   BlockSummaryBuilder builder;
   for (const model::StoredSpan& s : TypedSpans()) builder.Add(s);
   std::string bytes = std::move(builder).Finish();
-  ASSERT_EQ(bytes[0], '\x02');
+  ASSERT_EQ(bytes[0], '\x03');
+  // A format 2 summary had value terms for every double: an absent one prunes there.
+  bytes[0] = '\x02';
+  EXPECT_FALSE(
+      SummaryFilter(F("span.attributes.ratio", Operator::kEquals, D(3.5))).MayMatch(bytes));
+  EXPECT_FALSE(SummaryFilter(F("span.attributes.ratio", Operator::kIn, std::nullopt,
+                               {I(1), D(3.5)}))
+                   .MayMatch(bytes));
+  EXPECT_TRUE(SummaryFilter(F("span.attributes.ratio", Operator::kEquals, D(3.5)))
+                  .MayMatch(std::string("\x03") + bytes.substr(1)));
   bytes[0] = '\x01';
   absl::StatusOr<BlockSummary> v1 = BlockSummary::Parse(bytes);
   ASSERT_TRUE(v1.ok()) << v1.status();
@@ -243,7 +258,8 @@ TEST(BlockSummaryTest, CorruptBytesAreDataLoss) {
   const std::vector<Bad> cases = {
       {"", "block summary: 0 bytes, want at least 3"},
       {std::string("\x01\x07", 2), "block summary: 2 bytes, want at least 3"},
-      {std::string("\x03\x07\x00", 3), "block summary: unknown format version 3 (want 1 or 2)"},
+      {std::string("\x04\x07\x00", 3), "block summary: unknown format version 4 (want 1 to 3)"},
+      {std::string("\x00\x07\x00", 3), "block summary: unknown format version 0 (want 1 to 3)"},
       {std::string("\x01\x00\x00", 3), "block summary: 0 probes per term, want 1 to 16"},
       {std::string("\x01\x11\x00", 3), "block summary: 17 probes per term, want 1 to 16"},
   };
@@ -266,9 +282,9 @@ TEST(BlockSummaryTest, SerializedFormIsStable) {
   std::string bytes = std::move(builder).Finish();
   std::string hex;
   for (char c : bytes) hex += fmt::format("{:02x}", static_cast<uint8_t>(c));
-  // Version 2, 7 probes, 64 bits for the span's five intrinsic terms: the same bits as version 1
-  // wrote, which had no other terms for this span.
-  EXPECT_EQ(hex, "0207929901420b35f449");
+  // Version 3, 7 probes, 64 bits for the span's five intrinsic terms: the same bits as versions 1
+  // and 2 wrote, which had no other terms for this span.
+  EXPECT_EQ(hex, "0307929901420b35f449");
   // With one attribute: its value term and its key's presence term.
   s.span.attributes = {{"k", AnyValue("v")}};
   BlockSummaryBuilder with_key;
@@ -276,7 +292,7 @@ TEST(BlockSummaryTest, SerializedFormIsStable) {
   bytes = std::move(with_key).Finish();
   hex.clear();
   for (char c : bytes) hex += fmt::format("{:02x}", static_cast<uint8_t>(c));
-  EXPECT_EQ(hex, "020702e438198b4dbac5e9");  // 7 terms: 72 bits
+  EXPECT_EQ(hex, "030702e438198b4dbac5e9");  // 7 terms: 72 bits, as in version 2
 }
 
 }  // namespace

@@ -1156,10 +1156,11 @@ TEST(SqliteBlockSummaryTest, BlocksWrittenBeforeTheMigrationAreDecoded) {
   ASSERT_TRUE(backend->WriteSpans(MakeBatch(1000, 500, 900000000), 1).ok());
   EXPECT_EQ(QueryInt(DbPath(dir), "SELECT count(*) FROM block_summaries"), 5);
   const std::vector<query::Filter> old_only = {
-      Filter("span.attributes.user.id", query::Operator::kEquals, query::Scalar(int64_t{777}))};
+      // 778: a value no term of the five new summaries collides with.
+      Filter("span.attributes.user.id", query::Operator::kEquals, query::Scalar(int64_t{778}))};
   EXPECT_EQ(BlocksRead(*backend, [&] { ids = SearchIds(*backend, old_only); }),
             (Decoded{1, 10, 5}));
-  EXPECT_THAT(ids, ElementsAre(ToHex(SpanIdOf(777))));
+  EXPECT_THAT(ids, ElementsAre(ToHex(SpanIdOf(778))));
 }
 
 TEST(SqliteBlockSummaryTest, CorruptSummaryOnlyCostsTheDecode) {
