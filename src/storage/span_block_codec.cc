@@ -35,7 +35,8 @@ enum ValueTag : uint8_t {
   kBytes = 6,
   kArray = 7,
   kKvList = 8,
-  kStringRef = 9,  // format 2 attribute values: an index into the key's string table
+  kStringRef = 9,   // columnar attribute values: an index into the key's string table
+  kNewString = 10,  // format 3 attribute values: the next string of the key's table, first seen
 };
 
 // Protobuf stops at 100 levels, so no value a receiver accepted nests deeper than this; the limit
@@ -44,6 +45,12 @@ constexpr int kMaxValueDepth = 256;
 // The fewest encoded bytes one span can occupy (two indexes, three ids, and one byte for each
 // of the 15 remaining fields); bounds the spans a body of n bytes can claim.
 constexpr size_t kMinSpanBytes = 2 + 16 + 8 + 8 + 15;
+
+// Whether `block` is in a columnar format: 2, or 3 (format 2 with kNewString values).
+bool Columnar(std::string_view block) {
+  return !block.empty() && (static_cast<uint8_t>(block[0]) == kSpanBlockFormatV2 ||
+                            static_cast<uint8_t>(block[0]) == kSpanBlockFormatV3);
+}
 
 // Format 2 writes each span field into its own stream (column) and compresses the concatenation:
 // like values sit next to each other, which is what zstd needs to find them. Attribute values get
@@ -525,8 +532,11 @@ absl::Status AppendSection(const std::string& plain, const SpanBlockOptions& opt
   return absl::OkStatus();
 }
 
-// The attribute values of one key in a format 2 block: strings become indexes into the key's own
-// table, so a repeated value costs a byte or two before compression.
+// The attribute values of one key in a columnar block: strings become entries of the key's own
+// table, so a repeated value costs a byte or two before compression. A string's first occurrence
+// is tagged kNewString (format 3) rather than given its index, which only counts up: a key whose
+// values are nearly all distinct (user ids, URLs with ids) then has a values stream of one
+// repeated byte, which zstd all but removes (format 2 spent ~2 bytes per span on the indexes).
 struct KeyColumn {
   Writer values;
   Writer strings;
@@ -540,9 +550,13 @@ struct KeyColumn {
     }
     auto [it, inserted] =
         string_index.try_emplace(*s, static_cast<uint32_t>(string_index.size()));
-    values.Byte(kStringRef);
-    values.Varint(it->second);
-    if (inserted) strings.Str(*s);
+    if (inserted) {
+      values.Byte(kNewString);
+      strings.Str(*s);
+    } else {
+      values.Byte(kStringRef);
+      values.Varint(it->second);
+    }
   }
 };
 
@@ -551,6 +565,7 @@ struct ColumnReader {
   Reader values;
   Reader strings;
   std::vector<std::string> table;
+  bool new_string_tags = false;  // format 3
 };
 
 // Reads one attribute value of `column`. False when malformed: the column's readers say what was
@@ -558,10 +573,15 @@ struct ColumnReader {
 bool ReadColumnValue(ColumnReader& column, AnyValue* value) {
   uint8_t tag;
   if (!column.values.Byte(&tag)) return false;
+  if (tag == kNewString && column.new_string_tags) {
+    if (!column.strings.Str(&column.table.emplace_back())) return false;
+    value->value = column.table.back();
+    return true;
+  }
   if (tag != kStringRef) return column.values.ValueOfTag(tag, value, 0);
   uint64_t index;
   if (!column.values.Varint(&index)) return false;
-  if (index == column.table.size()) {
+  if (index == column.table.size()) {  // how format 2 marks a new string
     if (!column.strings.Str(&column.table.emplace_back())) return false;
   } else if (index > column.table.size()) {
     return false;
@@ -701,7 +721,7 @@ absl::StatusOr<std::vector<SpanTimes>> DecodeTimesV2(std::string_view block, boo
 // returned; the others are still read (every stream is checked alike) into one reused scratch
 // span, which saves their allocations.
 absl::StatusOr<std::vector<model::StoredSpan>> DecodeV2(
-    std::string_view block, const SpanFields& fields,
+    std::string_view block, uint8_t format, const SpanFields& fields,
     const std::vector<uint32_t>* rows = nullptr) {
   Sections raw;
   RETURN_IF_ERROR(raw.Locate(block));
@@ -754,7 +774,8 @@ absl::StatusOr<std::vector<model::StoredSpan>> DecodeV2(
     std::string_view values, strings;
     RETURN_IF_ERROR(raw.Open(1 + kStreamCount + 2 * k, &values));
     RETURN_IF_ERROR(raw.Open(2 + kStreamCount + 2 * k, &strings));
-    columns[k] = ColumnReader{Reader(values), Reader(strings), {}};
+    columns[k] = ColumnReader{Reader(values), Reader(strings), {},
+                              format >= kSpanBlockFormatV3};
     column_open[k] = true;
     return absl::OkStatus();
   };
@@ -1090,7 +1111,7 @@ absl::StatusOr<std::string> EncodeSpanBlock(const std::vector<const model::Store
                     body_bytes, kMaxSpanBlockBodyBytes));
   }
   Writer block;
-  block.Byte(kSpanBlockFormatV2);
+  block.Byte(kSpanBlockFormatV3);
   for (const std::string* section : sections) {
     RETURN_IF_ERROR(AppendSection(*section, options, block.out()));
   }
@@ -1107,9 +1128,7 @@ absl::StatusOr<std::string> EncodeSpanBlock(const std::vector<model::StoredSpan>
 
 absl::StatusOr<std::vector<SpanTimes>> DecodeSpanTimes(std::string_view block,
                                                        bool status_codes) {
-  if (!block.empty() && static_cast<uint8_t>(block[0]) == kSpanBlockFormatV2) {
-    return DecodeTimesV2(block.substr(1), status_codes);
-  }
+  if (Columnar(block)) return DecodeTimesV2(block.substr(1), status_codes);
   ASSIGN_OR_RETURN(std::vector<model::StoredSpan> spans, DecodeSpanBlock(block));
   std::vector<SpanTimes> times;
   times.reserve(spans.size());
@@ -1124,10 +1143,10 @@ absl::StatusOr<std::vector<model::StoredSpan>> DecodeSpanBlock(std::string_view 
                                                               const SpanFields& fields) {
   if (block.empty()) return Corrupt("empty");
   const uint8_t format = static_cast<uint8_t>(block[0]);
-  if (format != kSpanBlockFormatV1 && format != kSpanBlockFormatV2) {
+  if (format < kSpanBlockFormatV1 || format > kSpanBlockFormatV3) {
     return Corrupt(fmt::format("unknown format version {}", format));
   }
-  if (format == kSpanBlockFormatV2) return DecodeV2(block.substr(1), fields);
+  if (Columnar(block)) return DecodeV2(block.substr(1), format, fields);
   ASSIGN_OR_RETURN(std::string plain, Decompress(block.substr(1), kMaxSpanBlockBodyBytes));
   return DecodeV1(plain);
 }
@@ -1138,8 +1157,8 @@ absl::StatusOr<std::vector<model::StoredSpan>> DecodeSpanRows(std::string_view b
       std::adjacent_find(rows.begin(), rows.end()) != rows.end()) {
     return absl::InvalidArgumentError("span block: rows not strictly ascending");
   }
-  if (!block.empty() && static_cast<uint8_t>(block[0]) == kSpanBlockFormatV2) {
-    return DecodeV2(block.substr(1), SpanFields::All(), &rows);
+  if (Columnar(block)) {
+    return DecodeV2(block.substr(1), static_cast<uint8_t>(block[0]), SpanFields::All(), &rows);
   }
   ASSIGN_OR_RETURN(std::vector<model::StoredSpan> spans, DecodeSpanBlock(block));
   if (!rows.empty() && rows.back() >= spans.size()) {

@@ -8,7 +8,9 @@
 // resource table and a scope table (each deduplicated by value inside the block), then one stream
 // per span field (format 2: a column store, so zstd sees like values together; trace ids, span
 // names and attribute keys are per-block tables, parents are positions in the block), then one
-// stream of values per attribute key. Format 1 (spans one after another) is still decoded.
+// stream of values per attribute key; format 3 is format 2 with a string value's first occurrence
+// in its key's table tagged rather than indexed. Formats 1 (spans one after another) and 2 are
+// still decoded.
 // Integers are LEB128 varints (signed ones zigzag), strings and byte strings are length-prefixed,
 // attribute values carry a type tag, and times are deltas (modulo 2^64) so that any uint64 value
 // round-trips exactly.
@@ -27,7 +29,10 @@
 namespace teletrace::storage {
 
 inline constexpr uint8_t kSpanBlockFormatV1 = 1;  // row-wise; still read, no longer written
-inline constexpr uint8_t kSpanBlockFormatV2 = 2;  // column-wise; what EncodeSpanBlock writes
+inline constexpr uint8_t kSpanBlockFormatV2 = 2;  // column-wise; still read, no longer written
+// Column-wise, a string attribute value's first occurrence tagged instead of indexed: what
+// EncodeSpanBlock writes.
+inline constexpr uint8_t kSpanBlockFormatV3 = 3;
 
 // The largest uncompressed body a block may have. Encoding refuses to exceed it (the caller splits
 // the span list) and decoding refuses it, so every written block is readable and corrupt input

@@ -151,7 +151,7 @@ TEST(SpanBlockCodecTest, RoundTripsEveryField) {
   std::vector<StoredSpan> spans = RichSpans();
   auto block = EncodeSpanBlock(spans);
   ASSERT_TRUE(block.ok()) << block.status();
-  EXPECT_EQ(static_cast<uint8_t>((*block)[0]), kSpanBlockFormatV2);
+  EXPECT_EQ(static_cast<uint8_t>((*block)[0]), kSpanBlockFormatV3);
   auto decoded = DecodeSpanBlock(*block);
   ASSERT_TRUE(decoded.ok()) << decoded.status();
   ExpectSameSpans(spans, *decoded);
@@ -340,10 +340,12 @@ TEST(SpanBlockCodecTest, FixtureBlocksStillDecode) {
   const std::vector<Fixture> fixtures = {{"rich_v1.block", rich, kSpanBlockFormatV1},
                                          {"small_v1.block", first_two, kSpanBlockFormatV1},
                                          {"rich_v2.block", rich, kSpanBlockFormatV2},
-                                         {"small_v2.block", first_two, kSpanBlockFormatV2}};
+                                         {"small_v2.block", first_two, kSpanBlockFormatV2},
+                                         {"rich_v3.block", rich, kSpanBlockFormatV3},
+                                         {"small_v3.block", first_two, kSpanBlockFormatV3}};
   for (const auto& [name, spans, format] : fixtures) {
     SCOPED_TRACE(name);
-    if (std::getenv("TELETRACE_UPDATE_FIXTURES") != nullptr && format == kSpanBlockFormatV2) {
+    if (std::getenv("TELETRACE_UPDATE_FIXTURES") != nullptr && format == kSpanBlockFormatV3) {
       auto block = EncodeSpanBlock(spans);
       ASSERT_TRUE(block.ok());
       std::filesystem::create_directories(dir);
@@ -471,26 +473,48 @@ TEST(SpanBlockCodecTest, AProjectionDecodesExactlyItsFields) {
   }
 }
 
-// RichSpans() as a block of `format`: encoded now (format 2), or the format 1 fixture written
-// before format 2 existed; none when TELETRACE_SOURCE_DIR, where the fixtures live, is not set.
+// RichSpans() as a block of `format`: encoded now (format 3), or the fixture written while an
+// older format was current; none when TELETRACE_SOURCE_DIR, where the fixtures live, is not set.
 std::optional<std::string> RichBlock(uint8_t format) {
-  if (format == kSpanBlockFormatV2) {
+  if (format == kSpanBlockFormatV3) {
     auto encoded = EncodeSpanBlock(RichSpans());
     EXPECT_TRUE(encoded.ok()) << encoded.status();
     return encoded.ok() ? std::optional<std::string>(*encoded) : std::nullopt;
   }
   const char* source_dir = std::getenv("TELETRACE_SOURCE_DIR");
   if (source_dir == nullptr) return std::nullopt;
-  std::ifstream in(std::filesystem::path(source_dir) / "tests/fixtures/blocks/rich_v1.block",
+  std::ifstream in(std::filesystem::path(source_dir) / "tests/fixtures/blocks" /
+                       ("rich_v" + std::to_string(format) + ".block"),
                    std::ios::binary);
   return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
-// Times alone, without spans, from both formats: the same times the whole decode gives, and the
+// Format 3 tags a string's first occurrence in its key's table; format 2 gave it the next index.
+// Both decode, and the tag means nothing in a format 2 block.
+TEST(SpanBlockCodecTest, NewStringTagsAreFormat3s) {
+  model::StoredSpan span;
+  span.span.attributes = {{"user.id", AnyValue("u-1")}};
+  std::vector<StoredSpan> spans = {span, span, span};
+  spans[1].span.attributes[0].value = AnyValue("u-2");
+  auto v3 = EncodeSpanBlock(spans, SpanBlockOptions{.compress = false});
+  ASSERT_TRUE(v3.ok()) << v3.status();
+  ASSERT_EQ(static_cast<uint8_t>((*v3)[0]), kSpanBlockFormatV3);
+  // The last section is the key's strings, the one before it its values: two new strings, then
+  // a reference to the first.
+  EXPECT_NE(v3->find(std::string("\x0a\x0a\x09\x00", 4)), std::string::npos);
+  auto decoded = DecodeSpanBlock(*v3);
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  ExpectSameSpans(spans, *decoded);
+  std::string v2 = *v3;
+  v2[0] = static_cast<char>(kSpanBlockFormatV2);
+  EXPECT_EQ(DecodeSpanBlock(v2).status().code(), absl::StatusCode::kDataLoss);
+}
+
+// Times alone, without spans, from every format: the same times the whole decode gives, and the
 // same refusals of damaged time streams.
-TEST(SpanBlockCodecTest, TimesDecodeAloneFromBothFormats) {
+TEST(SpanBlockCodecTest, TimesDecodeAloneFromEveryFormat) {
   std::vector<StoredSpan> spans = RichSpans();
-  for (uint8_t format : {kSpanBlockFormatV1, kSpanBlockFormatV2}) {
+  for (uint8_t format : {kSpanBlockFormatV1, kSpanBlockFormatV2, kSpanBlockFormatV3}) {
     SCOPED_TRACE(format);
     std::optional<std::string> block = RichBlock(format);
     if (!block) continue;
@@ -526,11 +550,11 @@ TEST(SpanBlockCodecTest, TimesDecodeAloneFromBothFormats) {
 }
 
 // Every subset of a block's rows decodes to exactly the whole decode's spans at those rows, from
-// both formats: a span built after others that were only read (and had more attributes, events or
+// every format: a span built after others that were only read (and had more attributes, events or
 // a parent) carries nothing of theirs.
 TEST(SpanBlockCodecTest, RowsDecodeExactlyTheirSpans) {
   std::vector<StoredSpan> spans = RichSpans();
-  for (uint8_t format : {kSpanBlockFormatV1, kSpanBlockFormatV2}) {
+  for (uint8_t format : {kSpanBlockFormatV1, kSpanBlockFormatV2, kSpanBlockFormatV3}) {
     SCOPED_TRACE(format);
     std::optional<std::string> block = RichBlock(format);
     if (!block) continue;
