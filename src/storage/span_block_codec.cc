@@ -1139,6 +1139,79 @@ absl::StatusOr<std::vector<SpanTimes>> DecodeSpanTimes(std::string_view block,
   return times;
 }
 
+namespace {
+
+// Whether every value of a columnar key's values stream is a scalar other than an inline string:
+// then its strings are exactly the key's table.
+bool OnlyScalarValues(std::string_view values) {
+  Reader r(values);
+  while (r.Remaining() != 0) {
+    uint8_t tag;
+    uint64_t u;
+    int64_t i;
+    std::string_view bytes;
+    if (!r.Byte(&tag)) return false;
+    switch (tag) {
+      case kEmpty:
+      case kFalse:
+      case kTrue:
+      case kNewString:
+        break;
+      case kStringRef:
+        if (!r.Varint(&u)) return false;
+        break;
+      case kInt:
+        if (!r.Signed(&i)) return false;
+        break;
+      case kDouble:
+        if (!r.Fixed64(&u)) return false;
+        break;
+      case kBytes:
+        if (!r.View(&bytes)) return false;
+        break;
+      default:  // inline strings, arrays, maps: not ruled out here
+        return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+absl::StatusOr<bool> MayHoldStringAttribute(std::string_view block, std::string_view key,
+                                            const std::vector<std::string>& values) {
+  if (!Columnar(block)) return true;
+  Sections raw;
+  RETURN_IF_ERROR(raw.Locate(block.substr(1)));
+  std::string_view header_bytes, names_bytes;
+  RETURN_IF_ERROR(raw.Open(0, &header_bytes));
+  Reader header(header_bytes);
+  uint64_t n, key_count;
+  if (!header.Varint(&n) || !header.Varint(&key_count) ||
+      raw.size() - 1 - kStreamCount != 2 * key_count) {
+    return true;  // damaged: the decode says how
+  }
+  RETURN_IF_ERROR(raw.Open(1 + kKeyNames, &names_bytes));
+  Reader names(names_bytes);
+  for (uint64_t k = 0; k < key_count; ++k) {
+    std::string_view name;
+    if (!names.View(&name)) return true;
+    if (name != key) continue;
+    std::string_view values_bytes, strings_bytes;
+    RETURN_IF_ERROR(raw.Open(1 + kStreamCount + 2 * k, &values_bytes));
+    RETURN_IF_ERROR(raw.Open(2 + kStreamCount + 2 * k, &strings_bytes));
+    if (!OnlyScalarValues(values_bytes)) return true;
+    Reader strings(strings_bytes);
+    while (strings.Remaining() != 0) {
+      std::string_view s;
+      if (!strings.View(&s)) return true;
+      if (std::find(values.begin(), values.end(), s) != values.end()) return true;
+    }
+    return false;
+  }
+  return false;  // no span of the block has the key
+}
+
 absl::StatusOr<std::vector<model::StoredSpan>> DecodeSpanBlock(std::string_view block,
                                                               const SpanFields& fields) {
   if (block.empty()) return Corrupt("empty");

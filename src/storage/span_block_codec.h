@@ -105,4 +105,13 @@ struct SpanTimes {
 absl::StatusOr<std::vector<SpanTimes>> DecodeSpanTimes(std::string_view block,
                                                        bool status_codes = false);
 
+// False when no span of the block can have span attribute `key` equal to one of the strings
+// `values` (as query/matcher.cc compares: a string value equal to one, or an array holding one),
+// found from the key's string table alone, without building spans: a search's equality filter
+// rules out most blocks that way. True when some span may (the key's table holds one of the
+// values, or the key has arrays, maps or other values this cannot rule out), and for format 1
+// blocks. Errors: the sections it opens are damaged (DecodeSpanBlock names that damage too).
+absl::StatusOr<bool> MayHoldStringAttribute(std::string_view block, std::string_view key,
+                                            const std::vector<std::string>& values);
+
 }  // namespace teletrace::storage

@@ -17,6 +17,8 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "query/engine.h"
+#include "query/test_spans.h"
 
 namespace teletrace::storage {
 namespace {
@@ -487,6 +489,56 @@ std::optional<std::string> RichBlock(uint8_t format) {
                        ("rich_v" + std::to_string(format) + ".block"),
                    std::ios::binary);
   return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+// MayHoldStringAttribute against the matcher, on every format: it may say "no" only when no span
+// of the block equals one of the strings, and it says "no" for the columnar formats whenever the
+// key has only scalar values and none of them is one of the strings.
+TEST(SpanBlockCodecTest, StringTablesRuleOutEqualities) {
+  const std::vector<std::string> keys = {"str", "empty.str", "utf8", "int.zero", "bytes",
+                                         "array", "kvlist", "absent", "double"};
+  const std::vector<std::string> values = {"hello", "", "a", "nope", "v", "3.25", "0"};
+  std::vector<StoredSpan> spans = RichSpans();
+  for (uint8_t format : {kSpanBlockFormatV1, kSpanBlockFormatV2, kSpanBlockFormatV3}) {
+    SCOPED_TRACE(format);
+    std::optional<std::string> block = RichBlock(format);
+    if (!block) continue;
+    for (const std::string& key : keys) {
+      for (const std::string& value : values) {
+        SCOPED_TRACE(key + " = " + value);
+        absl::StatusOr<bool> may = MayHoldStringAttribute(*block, key, {value});
+        ASSERT_TRUE(may.ok()) << may.status();
+        query::SpanMatcher matcher({query::testing::F("span.attributes." + key,
+                                                      query::Operator::kEquals,
+                                                      query::Scalar(value))});
+        bool any = false;
+        for (const StoredSpan& span : spans) any = any || matcher.Matches(span);
+        // Arrays and maps are not ruled out; format 1 is not columnar.
+        const bool decided = format != kSpanBlockFormatV1 && key != "array" && key != "kvlist";
+        EXPECT_EQ(*may, any || !decided);
+      }
+    }
+    EXPECT_EQ(*MayHoldStringAttribute(*block, "str", {"nope", "hello"}), true);
+    EXPECT_EQ(*MayHoldStringAttribute(*block, "str", {"nope", "hello!"}),
+              format == kSpanBlockFormatV1);
+  }
+  // A key whose values are all distinct: only its own values may match.
+  std::vector<StoredSpan> many(500);
+  for (size_t i = 0; i < many.size(); ++i) {
+    many[i].span.attributes = {{"user.id", AnyValue("u-" + std::to_string(2 * i))}};
+  }
+  auto block = EncodeSpanBlock(many);
+  ASSERT_TRUE(block.ok()) << block.status();
+  for (size_t i = 0; i < 1000; ++i) {
+    EXPECT_EQ(*MayHoldStringAttribute(*block, "user.id", {"u-" + std::to_string(i)}), i % 2 == 0)
+        << i;
+  }
+  // A damaged section is an error; so is the whole decode.
+  std::string damaged = *block;
+  damaged.resize(damaged.size() - 3);
+  EXPECT_EQ(MayHoldStringAttribute(damaged, "user.id", {"u-1"}).status().code(),
+            absl::StatusCode::kDataLoss);
+  EXPECT_EQ(DecodeSpanBlock(damaged).status().code(), absl::StatusCode::kDataLoss);
 }
 
 // Format 3 tags a string's first occurrence in its key's table; format 2 gave it the next index.

@@ -1024,6 +1024,29 @@ absl::Status SqliteBackend::InsertBlock(SqliteConnection& conn, const PreparedBl
   return absl::OkStatus();
 }
 
+// The filters that ask a span attribute to equal one of some strings, as (key, strings): each rules
+// out a block whose key holds none of them (MayHoldStringAttribute).
+std::vector<std::pair<std::string, std::vector<std::string>>> StringEqualities(
+    const std::vector<query::Filter>& filters) {
+  std::vector<std::pair<std::string, std::vector<std::string>>> out;
+  for (const query::Filter& f : filters) {
+    if (f.key.level != query::KeyLevel::kSpan) continue;
+    std::vector<std::string> strings;
+    auto add = [&strings](const query::Scalar& operand) {
+      const auto* s = std::get_if<std::string>(&operand);
+      if (s != nullptr) strings.push_back(*s);
+      return s != nullptr;
+    };
+    const bool all_strings =
+        f.op == query::Operator::kEquals
+            ? f.value.has_value() && add(*f.value)
+            : f.op == query::Operator::kIn && !f.values.empty() &&
+                  std::all_of(f.values.begin(), f.values.end(), add);
+    if (all_strings) out.emplace_back(f.key.name, std::move(strings));
+  }
+  return out;
+}
+
 absl::StatusOr<query::SearchResult> SqliteBackend::Search(const query::SearchQuery& query) {
   ASSIGN_OR_RETURN(Reader reader, AcquireReader());
   ASSIGN_OR_RETURN(std::vector<BlockBounds> blocks, BlocksInRange(reader.conn(), query.range));
@@ -1048,9 +1071,17 @@ absl::StatusOr<query::SearchResult> SqliteBackend::Search(const query::SearchQue
   // enter the page as it was when the block was queued, from the block's filter keys or times
   // alone; then only those spans are built. Most blocks a filter reaches hold no match (Bloom
   // false positives, ranges), and a block reached by its bounds holds few spans the page wants.
+  // A string equality is checked first against its key's string table alone: most blocks the
+  // summaries let through (their false positives) hold none of the strings. A block that check
+  // cannot read is decoded, which names the damage.
+  const auto string_equalities = StringEqualities(query.filters);
   auto decode = [&](std::string_view bytes, int64_t id,
                     const query::SearchCollector::Bound& bound)
       -> absl::StatusOr<std::vector<StoredSpan>> {
+    for (const auto& [key, strings] : string_equalities) {
+      absl::StatusOr<bool> may = MayHoldStringAttribute(bytes, key, strings);
+      if (may.ok() && !*may) return std::vector<StoredSpan>();
+    }
     ASSIGN_OR_RETURN(std::vector<StoredSpan> selectors, DecodeBlock(bytes, id, select_fields));
     std::vector<uint32_t> rows;
     std::vector<uint64_t> sort_values;
