@@ -14,7 +14,9 @@ namespace {
 // Format 1: value terms. Format 2 (written since issue 12) adds a presence term for every attribute
 // key at every level, events' and links' included; a format 1 summary never prunes by presence.
 // Format 3 leaves out the value terms of doubles that are not integral (see IntegralDouble): a
-// filter on such a value prunes by presence only there.
+// filter on such a value prunes by presence only there. It also hashes a term in two steps (see
+// KeyHash), so that building a summary hashes each attribute's key once rather than once per term,
+// and copies no key into a buffer.
 constexpr uint8_t kFormatVersion = 3;
 constexpr uint8_t kWithPresence = 2;
 constexpr uint8_t kValueTermsOnly = 1;
@@ -54,10 +56,10 @@ uint64_t LoadLittleEndian(const char* p, size_t n) {
 // A fixed 64-bit hash (persisted in summaries, so it must never depend on the platform or the
 // library version, which rules out std::hash and absl::Hash). Murmur-style word mixing with the
 // MurmurHash3 finaliser.
-uint64_t HashBytes(std::string_view bytes) {
+uint64_t HashBytes(std::string_view bytes, uint64_t seed = 0) {
   constexpr uint64_t kMul1 = 0x9E3779B97F4A7C15ULL;
   constexpr uint64_t kMul2 = 0xC2B2AE3D27D4EB4FULL;
-  uint64_t h = 0x27D4EB2F165667C5ULL ^ (bytes.size() * kMul1);
+  uint64_t h = 0x27D4EB2F165667C5ULL ^ seed ^ (bytes.size() * kMul1);
   size_t i = 0;
   for (; i + 8 <= bytes.size(); i += 8) {
     uint64_t w = LoadLittleEndian(bytes.data() + i, 8);
@@ -75,6 +77,17 @@ uint64_t HashBytes(std::string_view bytes) {
   h ^= h >> 33;
   return h;
 }
+
+// Format 3 term hashes. A term is (key, value part): the key (level, name) is hashed alone, and the
+// value part (type byte, value bytes, as the Append functions below write it) is hashed seeded with
+// the key's hash. A presence term is the value part "k".
+uint64_t KeyHash(char level, std::string_view name) {
+  return HashBytes(name, uint64_t{static_cast<uint8_t>(level)} * 0xC2B2AE3D27D4EB4FULL);
+}
+uint64_t TermHash(uint64_t key_hash, std::string_view value_part) {
+  return HashBytes(value_part, key_hash);
+}
+uint64_t PresenceHash(uint64_t key_hash) { return TermHash(key_hash, "k"); }
 
 void AppendFixed64(std::string& out, uint64_t v) {
   for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>(v >> (8 * i)));
@@ -208,6 +221,20 @@ bool AppendQueryKey(std::string& out, const query::Key& key) {
   return true;
 }
 
+// The format 3 key hash of `key`'s value terms; none when they are not summarised (as
+// AppendQueryKey).
+std::optional<uint64_t> QueryKeyHash(const query::Key& key) {
+  if (key.level == query::KeyLevel::kIntrinsic) {
+    if (!IsSummarisedIntrinsic(key.intrinsic)) return std::nullopt;
+    const char id = static_cast<char>(key.intrinsic);
+    return KeyHash(kIntrinsicLevel, std::string_view(&id, 1));
+  }
+  if (key.level == query::KeyLevel::kEvent || key.level == query::KeyLevel::kLink) {
+    return std::nullopt;
+  }
+  return KeyHash(AttributeLevel(key.level), key.name);
+}
+
 // Appends the presence term of attribute `name` at term level `level`.
 void AppendPresence(std::string& out, char level, std::string_view name) {
   AppendKey(out, level, name);
@@ -308,17 +335,23 @@ bool BlockSummary::MayMatch(const query::Filter& filter) const {
 SummaryFilter::SummaryFilter(const query::Filter& filter) {
   std::string term;
   if (PresencePrunable(filter)) {
-    AppendPresence(term, AttributeLevel(filter.key.level), filter.key.name);
+    const char level = AttributeLevel(filter.key.level);
+    AppendPresence(term, level, filter.key.name);
     presence_hash_ = HashBytes(term);
+    presence_hash3_ = PresenceHash(KeyHash(level, filter.key.name));
   }
   if (!ValuePrunable(filter)) return;
   values_ = true;
   term.clear();
   AppendQueryKey(term, filter.key);
   const size_t key_size = term.size();
+  const uint64_t key_hash = *QueryKeyHash(filter.key);
   auto add = [&](const query::Scalar& operand) {
     term.resize(key_size);
-    if (AppendOperand(term, operand)) hashes_.push_back(HashBytes(term));
+    if (AppendOperand(term, operand)) {
+      hashes_.push_back(HashBytes(term));
+      hashes3_.push_back(TermHash(key_hash, std::string_view(term).substr(key_size)));
+    }
     unsummarised_double_ = unsummarised_double_ || UnsummarisedDouble(operand);
   };
   if (filter.op == query::Operator::kEquals) {
@@ -331,17 +364,18 @@ SummaryFilter::SummaryFilter(const query::Filter& filter) {
 bool SummaryFilter::MayMatch(std::string_view bytes) const {
   if (!BlockSummary::Check(bytes).ok()) return true;
   const auto version = static_cast<uint8_t>(bytes[0]);
+  const bool v3 = version >= kFormatVersion;
   if (presence_hash_.has_value() && version >= kWithPresence &&
-      !MayContain(bytes, *presence_hash_)) {
+      !MayContain(bytes, v3 ? presence_hash3_ : *presence_hash_)) {
     return false;
   }
-  if (!values_ || (unsummarised_double_ && version >= kFormatVersion)) return true;
-  return std::any_of(hashes_.begin(), hashes_.end(),
+  if (!values_ || (unsummarised_double_ && v3)) return true;
+  const std::vector<uint64_t>& hashes = v3 ? hashes3_ : hashes_;
+  return std::any_of(hashes.begin(), hashes.end(),
                      [bytes](uint64_t hash) { return MayContain(bytes, hash); });
 }
 
-void BlockSummaryBuilder::AddTerm(const std::string& term) {
-  const uint64_t hash = HashBytes(term);
+void BlockSummaryBuilder::AddTerm(uint64_t hash) {
   if (hash == 0) {
     has_zero_ = true;
     return;
@@ -369,25 +403,22 @@ void BlockSummaryBuilder::AddTerm(const std::string& term) {
 }
 
 void BlockSummaryBuilder::AddPresence(char level, std::string_view name) {
-  scratch_.clear();
-  AppendPresence(scratch_, level, name);
-  AddTerm(scratch_);
+  AddTerm(PresenceHash(KeyHash(level, name)));
 }
 
 void BlockSummaryBuilder::AddValueTerms(char level, std::string_view name,
                                         const model::AnyValue& value) {
-  AddPresence(level, name);
-  scratch_.clear();
-  AppendKey(scratch_, level, name);
-  const size_t key_size = scratch_.size();
+  const uint64_t key_hash = KeyHash(level, name);
+  AddTerm(PresenceHash(key_hash));
   // An array matches when any element does (query/matcher.cc), so each element is a term.
   if (const auto* array = std::get_if<model::ArrayValue>(&value.value)) {
     for (const model::AnyValue& element : *array) {
-      scratch_.resize(key_size);
-      if (AppendAttributeValue(scratch_, element)) AddTerm(scratch_);
+      scratch_.clear();
+      if (AppendAttributeValue(scratch_, element)) AddTerm(TermHash(key_hash, scratch_));
     }
-  } else if (AppendAttributeValue(scratch_, value)) {
-    AddTerm(scratch_);
+  } else {
+    scratch_.clear();
+    if (AppendAttributeValue(scratch_, value)) AddTerm(TermHash(key_hash, scratch_));
   }
 }
 
@@ -397,10 +428,10 @@ void BlockSummaryBuilder::AddIntrinsic(query::Intrinsic intrinsic, const model::
   query::Key key;
   key.level = query::KeyLevel::kIntrinsic;
   key.intrinsic = intrinsic;
+  const uint64_t key_hash = *QueryKeyHash(key);
   query::ForEachValue(key, span, [&](const model::AnyValue& v) {
     scratch_.clear();
-    AppendQueryKey(scratch_, key);
-    if (AppendAttributeValue(scratch_, v)) AddTerm(scratch_);
+    if (AppendAttributeValue(scratch_, v)) AddTerm(TermHash(key_hash, scratch_));
   });
 }
 
@@ -445,11 +476,13 @@ void BlockSummaryBuilder::Add(const model::StoredSpan& span) {
   }
   // span.name is the span's name as is (query::SpanIntrinsicValue); built here without the engine's
   // std::function because it is one term per span.
+  static const uint64_t kNameKeyHash = [] {
+    const char name_id = static_cast<char>(query::Intrinsic::kName);
+    return KeyHash(kIntrinsicLevel, std::string_view(&name_id, 1));
+  }();
   scratch_.clear();
-  const char name_id = static_cast<char>(query::Intrinsic::kName);
-  AppendKey(scratch_, kIntrinsicLevel, std::string_view(&name_id, 1));
   AppendString(scratch_, span.span.name);
-  AddTerm(scratch_);
+  AddTerm(TermHash(kNameKeyHash, scratch_));
 }
 
 std::string BlockSummaryBuilder::Finish() && {

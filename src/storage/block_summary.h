@@ -18,8 +18,9 @@
 // included, so a filter that needs a key (any positive operator) skips blocks where no span has it;
 // format 1 summaries are still read and prune by value terms only. Format 3 has no value term for
 // a double that is not integral (a measurement, searched by range): a filter on such a value is
-// pruned by the key's presence alone. The serialized form is persisted: changing the term encoding
-// or the hash needs a new format version.
+// pruned by the key's presence alone, and hashes each term from its key's hash, which the builder
+// computes once per attribute. The serialized form is persisted: changing the term encoding or the
+// hash needs a new format version.
 //
 // Thread safety: a BlockSummary is immutable and may be shared; a builder is used by one thread.
 #pragma once
@@ -77,10 +78,13 @@ class SummaryFilter {
   bool MayMatch(std::string_view bytes) const;
 
  private:
+  // Formats 1 and 2 hash a term whole, format 3 in two steps: the `3` members are its hashes.
   std::optional<uint64_t> presence_hash_;  // the key's presence term, when it needs the key
-  bool values_ = false;                    // whether value terms decide too
-  bool unsummarised_double_ = false;       // an operand format 3 has no value terms for
+  uint64_t presence_hash3_ = 0;
+  bool values_ = false;               // whether value terms decide too
+  bool unsummarised_double_ = false;  // an operand format 3 has no value terms for
   std::vector<uint64_t> hashes_;  // one per operand that can equal a value; none: nothing matches
+  std::vector<uint64_t> hashes3_;
 };
 
 // Collects the terms of one block's spans and serializes their filter.
@@ -92,7 +96,7 @@ class BlockSummaryBuilder {
   std::string Finish() &&;
 
  private:
-  void AddTerm(const std::string& term);
+  void AddTerm(uint64_t hash);
   void AddPresence(char level, std::string_view name);
   void AddValueTerms(char level, std::string_view name, const model::AnyValue& value);
   void AddIntrinsic(query::Intrinsic intrinsic, const model::StoredSpan& span);
