@@ -9,9 +9,9 @@
 #include <deque>
 #include <memory>
 #include <string_view>
-#include <unordered_map>
 #include <utility>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "common/encoding.h"
 #include "common/status_macros.h"
@@ -348,8 +348,8 @@ class Table {
   const std::string& encoded() const { return encoded_; }
 
  private:
-  std::unordered_map<const T*, uint32_t> by_pointer_;
-  std::unordered_map<std::string, uint32_t> by_encoding_;
+  absl::flat_hash_map<const T*, uint32_t> by_pointer_;
+  absl::flat_hash_map<std::string, uint32_t> by_encoding_;
   std::string encoded_;
   uint32_t count_ = 0;
 };
@@ -540,7 +540,7 @@ absl::Status AppendSection(const std::string& plain, const SpanBlockOptions& opt
 struct KeyColumn {
   Writer values;
   Writer strings;
-  std::unordered_map<std::string_view, uint32_t> string_index;
+  absl::flat_hash_map<std::string_view, uint32_t> string_index;
 
   void Add(const AnyValue& v) {
     const std::string* s = std::get_if<std::string>(&v.value);
@@ -990,14 +990,14 @@ absl::StatusOr<std::string> EncodeSpanBlock(const std::vector<const model::Store
   std::vector<KeyColumn> columns;  // one per attribute key, in key-table order
 
   // Parents usually sit in the same block: name them by position instead of repeating 8 bytes.
-  std::unordered_map<SpanId, uint32_t, IdHash> position_of_span;
+  absl::flat_hash_map<SpanId, uint32_t, IdHash> position_of_span;
   position_of_span.reserve(spans.size());
   for (size_t i = 0; i < spans.size(); ++i) {
     position_of_span.try_emplace(spans[i]->span.span_id, static_cast<uint32_t>(i));
   }
-  std::unordered_map<TraceId, uint32_t, IdHash> trace_table;
-  std::unordered_map<std::string_view, uint32_t> name_table;
-  std::unordered_map<std::string_view, uint32_t> key_table;
+  absl::flat_hash_map<TraceId, uint32_t, IdHash> trace_table;
+  absl::flat_hash_map<std::string_view, uint32_t> name_table;
+  absl::flat_hash_map<std::string_view, uint32_t> key_table;
 
   std::vector<std::string_view> key_names;  // by key index
   auto key_index = [&](std::string_view key) {
