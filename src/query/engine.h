@@ -119,6 +119,9 @@ class TagKeysCollector {
 class TagValuesCollector {
  public:
   explicit TagValuesCollector(const TagValuesQuery& query);
+  // Makes room for `values` distinct values, e.g. a block's span count for a collector that
+  // counts one block: its table then never grows while counting.
+  void Reserve(size_t values);
   void Add(const model::StoredSpan& span);
   // Adds `count` occurrences of `value` as if that many spans in range and matching the filters had
   // carried it: a backend that keeps exact per-block counts (storage/block_value_counts.h) feeds

@@ -68,6 +68,8 @@ struct TagValuesCollector::State {
 TagValuesCollector::TagValuesCollector(const TagValuesQuery& query)
     : state_(std::make_shared<State>(query)) {}
 
+void TagValuesCollector::Reserve(size_t values) { state_->counts.reserve(values); }
+
 void TagValuesCollector::Add(const model::StoredSpan& span) {
   State& st = *state_;
   if (st.query.range.has_value() && !InRange(*st.query.range, span)) return;

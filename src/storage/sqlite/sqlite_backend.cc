@@ -1269,6 +1269,7 @@ absl::Status SqliteBackend::CountTagValues(const query::TagValuesQuery& query,
       [&](std::string_view bytes, int64_t id) -> absl::StatusOr<query::TagValuesCollector> {
         ASSIGN_OR_RETURN(std::vector<StoredSpan> spans, DecodeBlock(bytes, id, fields));
         query::TagValuesCollector part(query);
+        part.Reserve(spans.size());  // at most one value per span for all but event/link keys
         for (const StoredSpan& s : spans) part.Add(s);
         return part;
       },
