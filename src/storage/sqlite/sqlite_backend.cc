@@ -467,6 +467,10 @@ class SqliteBackend final : public Backend {
   absl::Status CommitLocked(SqlitePreparedWrite& prepared);
   // Inserts one prepared block, its summary, value counts and trace_blocks rows.
   static absl::Status InsertBlock(SqliteConnection& conn, const PreparedBlock& block);
+  // The spans of block `block_id` with their ids alone (none when the block does not exist), or
+  // nullopt when the block cannot be decoded (that decode's error is the reader's to report).
+  static absl::StatusOr<std::optional<std::vector<StoredSpan>>> BlockIds(SqliteConnection& conn,
+                                                                         int64_t block_id);
   // Deletes block `block_id`'s rows of trace_blocks, found from the trace ids the block holds:
   // an index by block would cost ~1.5 bytes per span and an insert per row. A block that cannot
   // be decoded has its rows found by reading the whole table.
@@ -941,17 +945,10 @@ absl::Status SqliteBackend::CommitLocked(SqlitePreparedWrite& prepared) {
   }
   std::map<TraceId, std::vector<SpanId>> stored;
   if (!candidates.empty()) {
-    ASSIGN_OR_RETURN(SqliteStatement select,
-                     conn.Prepare("SELECT data FROM blocks WHERE block_id = ?"));
     for (const auto& [block_id, traces] : candidates) {
-      select.BindInt(1, block_id);
-      ASSIGN_OR_RETURN(bool row, select.Step());
+      ASSIGN_OR_RETURN(std::optional<std::vector<StoredSpan>> spans, BlockIds(conn, block_id));
       // A block that cannot be decoded cannot be read either: its spans are written again.
-      absl::StatusOr<std::vector<StoredSpan>> spans =
-          row ? DecodeSpanBlock(select.ColumnBlob(0), SpanFields{SpanFields::kIds, {}})
-              : std::vector<StoredSpan>();
-      select.Reset();
-      if (!spans.ok()) continue;
+      if (!spans) continue;
       for (const StoredSpan& s : *spans) {
         auto trace = traces.find(s.span.trace_id);
         if (trace != traces.end() && std::binary_search(trace->second->begin(),
@@ -1456,30 +1453,32 @@ absl::StatusOr<int> SqliteBackend::DeleteBlocks(const std::string& select_sql,
   return static_cast<int>(ids.size());
 }
 
+absl::StatusOr<std::optional<std::vector<StoredSpan>>> SqliteBackend::BlockIds(
+    SqliteConnection& conn, int64_t block_id) {
+  ASSIGN_OR_RETURN(SqliteStatement select,
+                   conn.Prepare("SELECT data FROM blocks WHERE block_id = ?"));
+  select.BindInt(1, block_id);
+  ASSIGN_OR_RETURN(bool row, select.Step());
+  if (!row) return std::vector<StoredSpan>();
+  absl::StatusOr<std::vector<StoredSpan>> spans =
+      DecodeSpanBlock(select.ColumnBlob(0), SpanFields{SpanFields::kIds, {}});
+  if (!spans.ok()) return std::nullopt;
+  return *std::move(spans);
+}
+
 absl::Status SqliteBackend::DeleteTraceIndexRows(SqliteConnection& conn, int64_t block_id) {
-  std::optional<absl::flat_hash_set<TraceId>> traces;
-  {
-    ASSIGN_OR_RETURN(SqliteStatement select,
-                     conn.Prepare("SELECT data FROM blocks WHERE block_id = ?"));
-    select.BindInt(1, block_id);
-    ASSIGN_OR_RETURN(bool row, select.Step());
-    absl::StatusOr<std::vector<StoredSpan>> spans =
-        row ? DecodeSpanBlock(select.ColumnBlob(0), SpanFields{SpanFields::kIds, {}})
-            : absl::NotFoundError("no block");
-    if (spans.ok()) {
-      traces.emplace();
-      for (const StoredSpan& s : *spans) traces->insert(s.span.trace_id);
-    }
-  }
-  if (!traces) {  // a damaged block: its rows are found by reading the whole index
+  ASSIGN_OR_RETURN(std::optional<std::vector<StoredSpan>> spans, BlockIds(conn, block_id));
+  if (!spans) {  // a damaged block: its rows are found by reading the whole index
     ASSIGN_OR_RETURN(SqliteStatement del,
                      conn.Prepare("DELETE FROM trace_blocks WHERE block_id = ?"));
     del.BindInt(1, block_id);
     return del.Run();
   }
+  absl::flat_hash_set<TraceId> traces;
+  for (const StoredSpan& s : *spans) traces.insert(s.span.trace_id);
   ASSIGN_OR_RETURN(SqliteStatement del,
                    conn.Prepare("DELETE FROM trace_blocks WHERE trace_id = ? AND block_id = ?"));
-  for (const TraceId& trace_id : *traces) {
+  for (const TraceId& trace_id : traces) {
     del.BindBlob(1, IdBytes(trace_id), /*static_data=*/true);
     del.BindInt(2, block_id);
     RETURN_IF_ERROR(del.Run());
