@@ -1142,8 +1142,8 @@ absl::StatusOr<std::vector<SpanTimes>> DecodeSpanTimes(std::string_view block,
 namespace {
 
 // Whether every value of a columnar key's values stream is a scalar other than an inline string:
-// then its strings are exactly the key's table.
-bool OnlyScalarValues(std::string_view values) {
+// then its strings are exactly the key's table. `new_string_tags`: format 3.
+bool OnlyScalarValues(std::string_view values, bool new_string_tags) {
   Reader r(values);
   while (r.Remaining() != 0) {
     uint8_t tag;
@@ -1155,7 +1155,9 @@ bool OnlyScalarValues(std::string_view values) {
       case kEmpty:
       case kFalse:
       case kTrue:
+        break;
       case kNewString:
+        if (!new_string_tags) return false;  // malformed: the decode says so
         break;
       case kStringRef:
         if (!r.Varint(&u)) return false;
@@ -1200,7 +1202,9 @@ absl::StatusOr<bool> MayHoldStringAttribute(std::string_view block, std::string_
     std::string_view values_bytes, strings_bytes;
     RETURN_IF_ERROR(raw.Open(1 + kStreamCount + 2 * k, &values_bytes));
     RETURN_IF_ERROR(raw.Open(2 + kStreamCount + 2 * k, &strings_bytes));
-    if (!OnlyScalarValues(values_bytes)) return true;
+    if (!OnlyScalarValues(values_bytes, static_cast<uint8_t>(block[0]) >= kSpanBlockFormatV3)) {
+      return true;
+    }
     Reader strings(strings_bytes);
     while (strings.Remaining() != 0) {
       std::string_view s;

@@ -560,6 +560,10 @@ TEST(SpanBlockCodecTest, NewStringTagsAreFormat3s) {
   std::string v2 = *v3;
   v2[0] = static_cast<char>(kSpanBlockFormatV2);
   EXPECT_EQ(DecodeSpanBlock(v2).status().code(), absl::StatusCode::kDataLoss);
+  // Nor does the string-table check take it as a new string there: it leaves the block to the
+  // decode, which reports the damage.
+  EXPECT_FALSE(*MayHoldStringAttribute(*v3, "user.id", {"u-3"}));
+  EXPECT_TRUE(*MayHoldStringAttribute(v2, "user.id", {"u-3"}));
 }
 
 // Times alone, without spans, from every format: the same times the whole decode gives, and the
