@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <optional>
+#include <utility>
 #include <variant>
 
 #include "fmt/format.h"
@@ -207,32 +209,35 @@ char AttributeLevel(query::KeyLevel level) {
   return 0;
 }
 
-// Appends the key part of `key`'s value terms; false when they are not summarised (event and link
-// attributes, most intrinsics).
-bool AppendQueryKey(std::string& out, const query::Key& key) {
-  if (key.level == query::KeyLevel::kIntrinsic) {
-    if (!IsSummarisedIntrinsic(key.intrinsic)) return false;
-    char id = static_cast<char>(key.intrinsic);
-    AppendKey(out, kIntrinsicLevel, std::string_view(&id, 1));
-    return true;
-  }
-  if (key.level == query::KeyLevel::kEvent || key.level == query::KeyLevel::kLink) return false;
-  AppendKey(out, AttributeLevel(key.level), key.name);
-  return true;
-}
-
-// The format 3 key hash of `key`'s value terms; none when they are not summarised (as
-// AppendQueryKey).
-std::optional<uint64_t> QueryKeyHash(const query::Key& key) {
+// The (term level, name) of `key`'s value terms; none when they are not summarised (event and link
+// attributes, most intrinsics). An intrinsic's name is its one-byte id, kept in `id`.
+std::optional<std::pair<char, std::string_view>> ValueTermKey(const query::Key& key, char& id) {
   if (key.level == query::KeyLevel::kIntrinsic) {
     if (!IsSummarisedIntrinsic(key.intrinsic)) return std::nullopt;
-    const char id = static_cast<char>(key.intrinsic);
-    return KeyHash(kIntrinsicLevel, std::string_view(&id, 1));
+    id = static_cast<char>(key.intrinsic);
+    return std::pair(kIntrinsicLevel, std::string_view(&id, 1));
   }
   if (key.level == query::KeyLevel::kEvent || key.level == query::KeyLevel::kLink) {
     return std::nullopt;
   }
-  return KeyHash(AttributeLevel(key.level), key.name);
+  return std::pair(AttributeLevel(key.level), std::string_view(key.name));
+}
+
+// Appends the key part of `key`'s value terms (formats 1 and 2); false when they are not
+// summarised.
+bool AppendQueryKey(std::string& out, const query::Key& key) {
+  char id;
+  const auto term_key = ValueTermKey(key, id);
+  if (term_key) AppendKey(out, term_key->first, term_key->second);
+  return term_key.has_value();
+}
+
+// The format 3 hash of `key`'s value terms' key part; none when they are not summarised.
+std::optional<uint64_t> QueryKeyHash(const query::Key& key) {
+  char id;
+  const auto term_key = ValueTermKey(key, id);
+  if (!term_key) return std::nullopt;
+  return KeyHash(term_key->first, term_key->second);
 }
 
 // Appends the presence term of attribute `name` at term level `level`.
