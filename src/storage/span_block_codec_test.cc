@@ -11,8 +11,8 @@
 #include <map>
 #include <iterator>
 #include <limits>
-#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "gmock/gmock.h"
@@ -475,20 +475,23 @@ TEST(SpanBlockCodecTest, AProjectionDecodesExactlyItsFields) {
   }
 }
 
-// RichSpans() as a block of `format`: encoded now (format 3), or the fixture written while an
-// older format was current; none when TELETRACE_SOURCE_DIR, where the fixtures live, is not set.
-std::optional<std::string> RichBlock(uint8_t format) {
-  if (format == kSpanBlockFormatV3) {
-    auto encoded = EncodeSpanBlock(RichSpans());
-    EXPECT_TRUE(encoded.ok()) << encoded.status();
-    return encoded.ok() ? std::optional<std::string>(*encoded) : std::nullopt;
+// RichSpans() as a block of every format: encoded now (format 3), and the fixtures written while
+// an older format was current when TELETRACE_SOURCE_DIR, where they live, is set.
+std::vector<std::pair<uint8_t, std::string>> RichBlocks() {
+  std::vector<std::pair<uint8_t, std::string>> blocks;
+  if (const char* source_dir = std::getenv("TELETRACE_SOURCE_DIR")) {
+    for (uint8_t format : {kSpanBlockFormatV1, kSpanBlockFormatV2}) {
+      std::ifstream in(std::filesystem::path(source_dir) / "tests/fixtures/blocks" /
+                           ("rich_v" + std::to_string(format) + ".block"),
+                       std::ios::binary);
+      blocks.emplace_back(format, std::string(std::istreambuf_iterator<char>(in),
+                                              std::istreambuf_iterator<char>()));
+    }
   }
-  const char* source_dir = std::getenv("TELETRACE_SOURCE_DIR");
-  if (source_dir == nullptr) return std::nullopt;
-  std::ifstream in(std::filesystem::path(source_dir) / "tests/fixtures/blocks" /
-                       ("rich_v" + std::to_string(format) + ".block"),
-                   std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  auto encoded = EncodeSpanBlock(RichSpans());
+  EXPECT_TRUE(encoded.ok()) << encoded.status();
+  if (encoded.ok()) blocks.emplace_back(kSpanBlockFormatV3, *encoded);
+  return blocks;
 }
 
 // MayHoldStringAttribute against the matcher, on every format: it may say "no" only when no span
@@ -499,14 +502,12 @@ TEST(SpanBlockCodecTest, StringTablesRuleOutEqualities) {
                                          "array", "kvlist", "absent", "double"};
   const std::vector<std::string> values = {"hello", "", "a", "nope", "v", "3.25", "0"};
   std::vector<StoredSpan> spans = RichSpans();
-  for (uint8_t format : {kSpanBlockFormatV1, kSpanBlockFormatV2, kSpanBlockFormatV3}) {
+  for (const auto& [format, block] : RichBlocks()) {
     SCOPED_TRACE(format);
-    std::optional<std::string> block = RichBlock(format);
-    if (!block) continue;
     for (const std::string& key : keys) {
       for (const std::string& value : values) {
         SCOPED_TRACE(key + " = " + value);
-        absl::StatusOr<bool> may = MayHoldStringAttribute(*block, key, {value});
+        absl::StatusOr<bool> may = MayHoldStringAttribute(block, key, {value});
         ASSERT_TRUE(may.ok()) << may.status();
         query::SpanMatcher matcher({query::testing::F("span.attributes." + key,
                                                       query::Operator::kEquals,
@@ -518,8 +519,8 @@ TEST(SpanBlockCodecTest, StringTablesRuleOutEqualities) {
         EXPECT_EQ(*may, any || !decided);
       }
     }
-    EXPECT_EQ(*MayHoldStringAttribute(*block, "str", {"nope", "hello"}), true);
-    EXPECT_EQ(*MayHoldStringAttribute(*block, "str", {"nope", "hello!"}),
+    EXPECT_EQ(*MayHoldStringAttribute(block, "str", {"nope", "hello"}), true);
+    EXPECT_EQ(*MayHoldStringAttribute(block, "str", {"nope", "hello!"}),
               format == kSpanBlockFormatV1);
   }
   // A key whose values are all distinct: only its own values may match.
@@ -570,12 +571,10 @@ TEST(SpanBlockCodecTest, NewStringTagsAreFormat3s) {
 // same refusals of damaged time streams.
 TEST(SpanBlockCodecTest, TimesDecodeAloneFromEveryFormat) {
   std::vector<StoredSpan> spans = RichSpans();
-  for (uint8_t format : {kSpanBlockFormatV1, kSpanBlockFormatV2, kSpanBlockFormatV3}) {
+  for (const auto& [format, block] : RichBlocks()) {
     SCOPED_TRACE(format);
-    std::optional<std::string> block = RichBlock(format);
-    if (!block) continue;
     for (bool status_codes : {false, true}) {
-      auto times = DecodeSpanTimes(*block, status_codes);
+      auto times = DecodeSpanTimes(block, status_codes);
       ASSERT_TRUE(times.ok()) << times.status();
       ASSERT_EQ(times->size(), spans.size());
       for (size_t i = 0; i < spans.size(); ++i) {
@@ -610,10 +609,8 @@ TEST(SpanBlockCodecTest, TimesDecodeAloneFromEveryFormat) {
 // a parent) carries nothing of theirs.
 TEST(SpanBlockCodecTest, RowsDecodeExactlyTheirSpans) {
   std::vector<StoredSpan> spans = RichSpans();
-  for (uint8_t format : {kSpanBlockFormatV1, kSpanBlockFormatV2, kSpanBlockFormatV3}) {
+  for (const auto& [format, block] : RichBlocks()) {
     SCOPED_TRACE(format);
-    std::optional<std::string> block = RichBlock(format);
-    if (!block) continue;
     for (uint32_t subset = 0; subset < (1u << spans.size()); ++subset) {
       std::vector<uint32_t> rows;
       std::vector<StoredSpan> want;
@@ -623,14 +620,14 @@ TEST(SpanBlockCodecTest, RowsDecodeExactlyTheirSpans) {
         want.push_back(spans[i]);
       }
       SCOPED_TRACE(subset);
-      auto got = DecodeSpanRows(*block, rows);
+      auto got = DecodeSpanRows(block, rows);
       ASSERT_TRUE(got.ok()) << got.status();
       ExpectSameSpans(want, *got);
     }
-    EXPECT_EQ(DecodeSpanRows(*block, {1, 1}).status().message(),
+    EXPECT_EQ(DecodeSpanRows(block, {1, 1}).status().message(),
               "span block: rows not strictly ascending");
-    EXPECT_EQ(DecodeSpanRows(*block, {2, 1}).status().code(), absl::StatusCode::kInvalidArgument);
-    EXPECT_EQ(DecodeSpanRows(*block, {0, 4}).status().message(),
+    EXPECT_EQ(DecodeSpanRows(block, {2, 1}).status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_EQ(DecodeSpanRows(block, {0, 4}).status().message(),
               "span block: row 4 of a block of 4 spans");
   }
   EXPECT_EQ(DecodeSpanRows("", {}).status().code(), absl::StatusCode::kDataLoss);
