@@ -944,21 +944,19 @@ absl::Status SqliteBackend::CommitLocked(SqlitePreparedWrite& prepared) {
     }
   }
   std::map<TraceId, std::vector<SpanId>> stored;
-  if (!candidates.empty()) {
-    for (const auto& [block_id, traces] : candidates) {
-      ASSIGN_OR_RETURN(std::optional<std::vector<StoredSpan>> spans, BlockIds(conn, block_id));
-      // A block that cannot be decoded cannot be read either: its spans are written again.
-      if (!spans) continue;
-      for (const StoredSpan& s : *spans) {
-        auto trace = traces.find(s.span.trace_id);
-        if (trace != traces.end() && std::binary_search(trace->second->begin(),
-                                                        trace->second->end(), s.span.span_id)) {
-          stored[s.span.trace_id].push_back(s.span.span_id);
-        }
+  for (const auto& [block_id, traces] : candidates) {
+    ASSIGN_OR_RETURN(std::optional<std::vector<StoredSpan>> spans, BlockIds(conn, block_id));
+    // A block that cannot be decoded cannot be read either: its spans are written again.
+    if (!spans) continue;
+    for (const StoredSpan& s : *spans) {
+      auto trace = traces.find(s.span.trace_id);
+      if (trace != traces.end() && std::binary_search(trace->second->begin(),
+                                                      trace->second->end(), s.span.span_id)) {
+        stored[s.span.trace_id].push_back(s.span.span_id);
       }
     }
-    for (auto& [trace_id, ids] : stored) std::sort(ids.begin(), ids.end());
   }
+  for (auto& [trace_id, ids] : stored) std::sort(ids.begin(), ids.end());
   if (!stored.empty()) {
     // Stored since (or before) the prepare, e.g. by a client's retry: rebuild the blocks without
     // them, as a write that came after those spans would have built them.
