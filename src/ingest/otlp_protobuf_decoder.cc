@@ -152,9 +152,25 @@ bool IsVarint(const Field& f, uint32_t number) {
   return f.number == number && f.wire_type == kVarint;
 }
 
+// Whether `bytes` is valid UTF-8. Nearly every string in a span (keys, names, ids, URLs) is short
+// and ASCII: eight bytes at a time with no high bit settle those without simdjson's per-call setup,
+// which was ~4% of the server's ingest CPU; anything else goes to simdjson.
+bool ValidUtf8(std::string_view bytes) {
+  constexpr uint64_t kHighBits = 0x8080808080808080ULL;
+  uint64_t high = 0;
+  size_t i = 0;
+  for (; i + 8 <= bytes.size(); i += 8) {
+    uint64_t word;
+    std::memcpy(&word, bytes.data() + i, sizeof word);
+    high |= word & kHighBits;
+  }
+  for (; i < bytes.size(); ++i) high |= static_cast<uint8_t>(bytes[i]) & 0x80u;
+  return high == 0 || simdjson::validate_utf8(bytes.data(), bytes.size());
+}
+
 // A proto3 string field: the value when it is valid UTF-8.
 bool ReadString(const Field& f, std::string* out) {
-  if (!simdjson::validate_utf8(f.bytes.data(), f.bytes.size())) return false;
+  if (!ValidUtf8(f.bytes)) return false;
   out->assign(f.bytes.data(), f.bytes.size());
   return true;
 }
@@ -212,7 +228,7 @@ bool ParseAnyValue(std::string_view bytes, int depth, model::AnyValue* out) {
     switch (f.number) {
       case 1:
         if (f.wire_type != kLengthDelimited) return true;
-        if (!simdjson::validate_utf8(f.bytes.data(), f.bytes.size())) return false;
+        if (!ValidUtf8(f.bytes)) return false;
         out->value = std::string(f.bytes);
         return true;
       case 2:

@@ -116,6 +116,8 @@ class RandomOtlpWire {
         "", "checkout", "GET /cart", "caf\xc3\xa9", "\xf0\x9f\x98\x80", "nul\0byte"};
     std::string s(kStrings[Pick(std::size(kStrings))]);
     if (!clean_ && Chance(4)) s = Chance(50) ? "bad\xff" : "\xed\xa0\x80";  // invalid, a surrogate
+    // The decoder reads ASCII eight bytes at a time: a non-ASCII byte anywhere in a longer string.
+    if (Chance(10)) s = std::string(Pick(20), 'x') + s + std::string(Pick(20), 'y');
     Message(out, number, s);
   }
   void IdField(std::string* out, uint32_t number, size_t bytes) {
