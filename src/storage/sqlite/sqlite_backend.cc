@@ -1,8 +1,11 @@
 #include "storage/sqlite/sqlite_backend.h"
 
 #include <algorithm>
+#include <array>
 #include <atomic>
+#include <bit>
 #include <condition_variable>
+#include <cstring>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -10,6 +13,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <tuple>
 #include <unordered_set>
 #include <utility>
 #include <vector>
@@ -821,22 +825,38 @@ std::unique_ptr<Backend::PreparedWrite> SqliteBackend::PrepareWrite(
   // The batch's ids in order, each with its position: the first copy of a (trace id, span id)
   // within the batch wins, as across batches, and the distinct ids grouped by trace are what the
   // commit looks up among the stored ones.
-  std::vector<std::pair<SpanKey, size_t>> keys;
+  // The ids are sorted as big-endian words, which order as their bytes do: comparing the arrays
+  // byte-wise (memcmp calls) was ~2% of the server's ingest CPU, on the one preparer thread.
+  struct Key {
+    std::array<uint64_t, 3> words;  // trace id high and low, span id
+    size_t index;
+    bool operator<(const Key& o) const {
+      return std::tie(words, index) < std::tie(o.words, o.index);
+    }
+  };
+  auto big_endian = [](const uint8_t* p) {
+    uint64_t v;
+    std::memcpy(&v, p, sizeof v);
+    return std::endian::native == std::endian::little ? __builtin_bswap64(v) : v;
+  };
+  std::vector<Key> keys;
   keys.reserve(prepared->flat.size());
   for (size_t i = 0; i < prepared->flat.size(); ++i) {
     const model::Span& span = prepared->flat[i].span;
-    keys.emplace_back(SpanKey{span.trace_id, span.span_id}, i);
+    keys.push_back({{big_endian(span.trace_id.data()), big_endian(span.trace_id.data() + 8),
+                     big_endian(span.span_id.data())},
+                    i});
   }
   std::sort(keys.begin(), keys.end());
   spans.reserve(keys.size());
   for (size_t i = 0; i < keys.size(); ++i) {
-    const auto& [key, index] = keys[i];
-    if (i > 0 && keys[i - 1].first == key) continue;  // a later copy
-    spans.push_back(&prepared->flat[index]);
-    if (prepared->incoming.empty() || prepared->incoming.back().first != key.first) {
-      prepared->incoming.emplace_back(key.first, std::vector<SpanId>());
+    if (i > 0 && keys[i - 1].words == keys[i].words) continue;  // a later copy
+    const StoredSpan& span = prepared->flat[keys[i].index];
+    spans.push_back(&span);
+    if (prepared->incoming.empty() || prepared->incoming.back().first != span.span.trace_id) {
+      prepared->incoming.emplace_back(span.span.trace_id, std::vector<SpanId>());
     }
-    prepared->incoming.back().second.push_back(key.second);
+    prepared->incoming.back().second.push_back(span.span.span_id);
   }
   // Start-time order makes each block's time bounds tight, which is what pruning works on.
   std::sort(spans.begin(), spans.end(), [](const StoredSpan* a, const StoredSpan* b) {
