@@ -1216,6 +1216,107 @@ absl::StatusOr<bool> MayHoldStringAttribute(std::string_view block, std::string_
   return false;  // no span of the block has the key
 }
 
+absl::StatusOr<bool> CountSpanAttributeValues(
+    std::string_view block, std::string_view key, const std::optional<StartRange>& starts,
+    const std::function<void(std::string_view, uint64_t)>& on_string,
+    const std::function<void(const model::AnyValue&)>& on_other) {
+  if (!Columnar(block)) return false;
+  const bool new_string_tags = static_cast<uint8_t>(block[0]) >= kSpanBlockFormatV3;
+  Sections raw;
+  RETURN_IF_ERROR(raw.Locate(block.substr(1)));
+  std::string_view header_bytes, names_bytes, keys_bytes, starts_bytes;
+  RETURN_IF_ERROR(raw.Open(0, &header_bytes));
+  Reader header(header_bytes);
+  uint64_t n, key_count;
+  if (!header.Varint(&n) || !header.Varint(&key_count) ||
+      raw.size() - 1 - kStreamCount != 2 * key_count) {
+    return Corrupt("malformed header or section count");
+  }
+  // Key indexes are given in order of first use, which is the order of the names.
+  RETURN_IF_ERROR(raw.Open(1 + kKeyNames, &names_bytes));
+  Reader names(names_bytes);
+  uint64_t target = key_count;
+  for (uint64_t k = 0; k < key_count && target == key_count; ++k) {
+    std::string_view name;
+    if (!names.View(&name)) return Corrupt("malformed key names");
+    if (name == key) target = k;
+  }
+  if (target == key_count) return true;  // no span of the block has the key
+  std::string_view values_bytes, strings_bytes;
+  RETURN_IF_ERROR(raw.Open(1 + kStreamCount + 2 * target, &values_bytes));
+  RETURN_IF_ERROR(raw.Open(2 + kStreamCount + 2 * target, &strings_bytes));
+  RETURN_IF_ERROR(raw.Open(1 + kAttributeKeys, &keys_bytes));
+  if (starts) RETURN_IF_ERROR(raw.Open(1 + kStarts, &starts_bytes));
+  Reader keys(keys_bytes), values(values_bytes), strings(strings_bytes), start_deltas(starts_bytes);
+  if (starts && n > start_deltas.Remaining()) return Corrupt("span count exceeds the start times");
+
+  // Strings are counted by their index in the key's table, and handed over once each at the end.
+  std::vector<std::string_view> table;
+  std::vector<uint64_t> string_spans;
+  constexpr uint64_t kNone = UINT64_MAX;
+  uint64_t keys_seen = 0, prev_start = 0;
+  for (uint64_t i = 0; i < n; ++i) {
+    bool in_range = true;
+    if (starts) {
+      uint64_t delta;
+      if (!start_deltas.Varint(&delta)) return Corrupt("malformed start times");
+      prev_start += delta;
+      in_range = starts->first <= prev_start && prev_start <= starts->second;
+    }
+    // The span's value is its last occurrence of the key (FindAttribute's).
+    uint64_t last_string = kNone;
+    std::optional<AnyValue> last_other;
+    uint64_t count;
+    if (!keys.Count(&count)) return Corrupt("malformed attribute keys");
+    for (uint64_t a = 0; a < count; ++a) {
+      uint64_t k;
+      if (!keys.Varint(&k)) return Corrupt("malformed attribute keys");
+      if (k == keys_seen && k < key_count) {
+        ++keys_seen;
+      } else if (k >= keys_seen) {
+        return Corrupt(fmt::format("attribute key {} out of range", k));
+      }
+      if (k != target) continue;
+      uint8_t tag;
+      if (!values.Byte(&tag)) return Corrupt(fmt::format("malformed values of {}", key));
+      uint64_t index;
+      if (tag == kNewString && new_string_tags) {
+        index = table.size();
+      } else if (tag == kStringRef) {
+        if (!values.Varint(&index) || index > table.size()) {
+          return Corrupt(fmt::format("malformed values of {}", key));
+        }
+      } else {
+        last_other.emplace();
+        if (!values.ValueOfTag(tag, &*last_other, 0)) {
+          return Corrupt(fmt::format("malformed values of {}", key));
+        }
+        last_string = kNone;
+        continue;
+      }
+      if (index == table.size()) {
+        if (!strings.View(&table.emplace_back())) {
+          return Corrupt(fmt::format("malformed strings of {}", key));
+        }
+        string_spans.push_back(0);
+      }
+      last_string = index;
+      last_other.reset();
+    }
+    if (!in_range) continue;
+    if (last_string != kNone) ++string_spans[last_string];
+    if (last_other) on_other(*last_other);
+  }
+  if (keys.Remaining() != 0 || values.Remaining() != 0 || strings.Remaining() != 0 ||
+      start_deltas.Remaining() != 0) {
+    return Corrupt(fmt::format("unread bytes in the attribute keys or the values of {}", key));
+  }
+  for (size_t i = 0; i < table.size(); ++i) {
+    if (string_spans[i] != 0) on_string(table[i], string_spans[i]);
+  }
+  return true;
+}
+
 absl::StatusOr<std::vector<model::StoredSpan>> DecodeSpanBlock(std::string_view block,
                                                               const SpanFields& fields) {
   if (block.empty()) return Corrupt("empty");

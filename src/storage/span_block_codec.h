@@ -19,8 +19,11 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -104,6 +107,22 @@ struct SpanTimes {
 // path of the search page's panels: duration statistics and histograms, by status or not.
 absl::StatusOr<std::vector<SpanTimes>> DecodeSpanTimes(std::string_view block,
                                                        bool status_codes = false);
+
+// Start times from first to second, both included (query::InRange's test).
+using StartRange = std::pair<uint64_t, uint64_t>;
+
+// The values span attribute `key` takes on the block's spans whose start time is in `starts` (all
+// spans without it), as a decode of that key would give them, without building spans: the fast
+// path of tag values. A span's value is its last occurrence of the key. Each distinct string is
+// handed to `on_string` once, with the number of spans that have it (views into the block's
+// decompressed sections, valid during the call); any other value is handed to `on_other` once per
+// span, in span order. Returns false without calls for a format 1 block, which must be decoded.
+// Errors: DataLoss when the sections it reads are malformed; it checks less than DecodeSpanBlock
+// (other keys' values are not read), so a block it counts may still fail to decode.
+absl::StatusOr<bool> CountSpanAttributeValues(
+    std::string_view block, std::string_view key, const std::optional<StartRange>& starts,
+    const std::function<void(std::string_view, uint64_t)>& on_string,
+    const std::function<void(const model::AnyValue&)>& on_other);
 
 // False when no span of the block can have span attribute `key` equal to one of the strings
 // `values` (as query/matcher.cc compares: a string value equal to one, or an array holding one),

@@ -6,7 +6,9 @@
 // count and times. Rows chosen by the fourth-to-last byte (a bit mask repeated over the spans)
 // decode to the whole decode's spans at those rows; on input that does not decode whole, the row
 // decode must fail too (every stream is checked alike). Every top-level string value of the first
-// decoded span's attributes is asked of MayHoldStringAttribute, which must not rule it out.
+// decoded span's attributes is asked of MayHoldStringAttribute, which must not rule it out. The
+// first span's first attribute key is counted by CountSpanAttributeValues over all start times:
+// on a block that decodes, it must count as many spans as carry the key.
 #include <cstdint>
 #include <cstdlib>
 #include <string>
@@ -64,7 +66,26 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   // Never a crash on any input, whatever the key.
   (void)teletrace::storage::MayHoldStringAttribute(input, "a", {"", "b"});
+  uint64_t counted = 0;
+  auto count_key = [&](std::string_view key) {
+    counted = 0;
+    return teletrace::storage::CountSpanAttributeValues(
+        input, key, teletrace::storage::StartRange{0, UINT64_MAX},
+        [&counted](std::string_view, uint64_t spans) { counted += spans; },
+        [&counted](const teletrace::model::AnyValue&) { ++counted; });
+  };
+  (void)count_key("a");
   if (!decoded.ok()) return 0;
+  if (!decoded->empty() && !decoded->front().span.attributes.empty()) {
+    const std::string key = decoded->front().span.attributes.front().key;
+    auto columnar = count_key(key);
+    if (!columnar.ok()) std::abort();
+    uint64_t carrying = 0;
+    for (const auto& s : *decoded) {
+      carrying += teletrace::model::FindAttribute(s.span.attributes, key) != nullptr ? 1 : 0;
+    }
+    if (*columnar && counted != carrying) std::abort();
+  }
   if (!decoded->empty()) {
     for (const auto& kv : decoded->front().span.attributes) {
       const auto* value = std::get_if<std::string>(&kv.value.value);

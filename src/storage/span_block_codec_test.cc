@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <iterator>
 #include <limits>
 #include <string>
@@ -16,6 +17,7 @@
 #include <vector>
 
 #include "gmock/gmock.h"
+#include "fmt/format.h"
 #include "gtest/gtest.h"
 #include "query/engine.h"
 #include "query/test_spans.h"
@@ -540,6 +542,130 @@ TEST(SpanBlockCodecTest, StringTablesRuleOutEqualities) {
   EXPECT_EQ(MayHoldStringAttribute(damaged, "user.id", {"u-1"}).status().code(),
             absl::StatusCode::kDataLoss);
   EXPECT_EQ(DecodeSpanBlock(damaged).status().code(), absl::StatusCode::kDataLoss);
+}
+
+// What CountSpanAttributeValues hands over for `key` on the spans of `block` starting in `starts`.
+struct AttributeCounts {
+  std::map<std::string, uint64_t> strings;
+  std::vector<AnyValue> others;
+};
+absl::StatusOr<std::optional<AttributeCounts>> CountedFromColumn(
+    std::string_view block, std::string_view key, const std::optional<StartRange>& starts) {
+  AttributeCounts counts;
+  absl::StatusOr<bool> counted = CountSpanAttributeValues(
+      block, key, starts,
+      [&](std::string_view value, uint64_t spans) {
+        EXPECT_TRUE(counts.strings.emplace(std::string(value), spans).second) << "twice: " << value;
+        EXPECT_GT(spans, 0u);
+      },
+      [&](const AnyValue& value) { counts.others.push_back(value); });
+  if (!counted.ok()) return counted.status();
+  if (!*counted) return std::nullopt;
+  return counts;
+}
+
+// The same from decoded spans: each span's last occurrence of the key (FindAttribute's).
+AttributeCounts CountedFromSpans(const std::vector<StoredSpan>& spans, std::string_view key,
+                                 const std::optional<StartRange>& starts) {
+  AttributeCounts counts;
+  for (const StoredSpan& s : spans) {
+    const uint64_t start = s.span.start_time_unix_nano;
+    if (starts && (start < starts->first || start > starts->second)) continue;
+    const AnyValue* v = model::FindAttribute(s.span.attributes, key);
+    if (v == nullptr) continue;
+    if (const auto* str = std::get_if<std::string>(&v->value)) {
+      ++counts.strings[*str];
+    } else {
+      counts.others.push_back(*v);
+    }
+  }
+  return counts;
+}
+
+void ExpectSameCounts(const AttributeCounts& want, const AttributeCounts& got) {
+  EXPECT_EQ(got.strings, want.strings);
+  ASSERT_EQ(got.others.size(), want.others.size());
+  for (size_t i = 0; i < want.others.size(); ++i) {
+    const auto* a = std::get_if<double>(&want.others[i].value);
+    const auto* b = std::get_if<double>(&got.others[i].value);
+    if (a != nullptr && b != nullptr) {
+      EXPECT_EQ(std::bit_cast<uint64_t>(*a), std::bit_cast<uint64_t>(*b)) << i;  // -0.0, NaN
+    } else {
+      EXPECT_TRUE(want.others[i] == got.others[i]) << i;
+    }
+  }
+}
+
+// Tag values' fast path against a decode of the same block: every value type, keys repeated in a
+// span (the last occurrence counts), spans without the key, and start-time ranges whose edges fall
+// inside the block.
+TEST(SpanBlockCodecTest, AttributeValuesCountAsTheirDecodeHasThem) {
+  const std::vector<AnyValue> pool = {
+      AnyValue("a"), AnyValue("b"), AnyValue(""), AnyValue("a longer string value, past SSO"),
+      AnyValue(int64_t{7}), AnyValue(int64_t{-7}), AnyValue(0.0), AnyValue(-0.0),
+      AnyValue(std::nan("")), AnyValue(2.5), AnyValue(true), AnyValue(false), AnyValue(),
+      AnyValue(Bytes{"\x01"}), AnyValue(ArrayValue{AnyValue("a")}),
+      AnyValue(KeyValueList{{"k", AnyValue("b")}})};
+  std::vector<StoredSpan> spans(600);
+  uint64_t seed = 12345;
+  auto next = [&seed](uint64_t n) {
+    seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+    return (seed >> 33) % n;
+  };
+  for (size_t i = 0; i < spans.size(); ++i) {
+    model::Span& span = spans[i].span;
+    span.span_id = MakeSpanId(static_cast<uint8_t>(i));
+    span.start_time_unix_nano = 1000 + 10 * i;
+    for (size_t a = next(4); a > 0; --a) {
+      span.attributes.push_back({next(3) == 0 ? "other" : "k", pool[next(pool.size())]});
+    }
+    // Spans on the ranges' edges below (starts 1000 and 4000) carry the key.
+    if (i % 100 == 0) span.attributes.push_back({"k", AnyValue("edge")});
+  }
+  absl::StatusOr<std::string> v3 = EncodeSpanBlock(spans);
+  ASSERT_TRUE(v3.ok()) << v3.status();
+  std::vector<std::pair<uint8_t, std::string>> blocks = RichBlocks();
+  blocks.emplace_back(kSpanBlockFormatV3, *v3);
+  std::vector<std::string> keys = {"k", "other", "absent"};
+  for (const KeyValue& kv : EveryValueType()) keys.push_back(kv.key);
+  const std::vector<std::optional<StartRange>> ranges = {
+      std::nullopt, StartRange{0, UINT64_MAX}, StartRange{2005, 4000}, StartRange{1000, 1000},
+      StartRange{7000, 9000}, StartRange{1700000000123456789ULL, UINT64_MAX}};
+  size_t compared = 0;
+  for (const auto& [format, block] : blocks) {
+    absl::StatusOr<std::vector<StoredSpan>> decoded = DecodeSpanBlock(block);
+    ASSERT_TRUE(decoded.ok()) << decoded.status();
+    for (const std::string& key : keys) {
+      for (const std::optional<StartRange>& range : ranges) {
+        SCOPED_TRACE(fmt::format("format {}, key {}, range {}", format, key,
+                                 range ? fmt::format("{}-{}", range->first, range->second)
+                                       : std::string("-")));
+        absl::StatusOr<std::optional<AttributeCounts>> got = CountedFromColumn(block, key, range);
+        ASSERT_TRUE(got.ok()) << got.status();
+        if (format == kSpanBlockFormatV1) {  // not columnar: the caller decodes it
+          EXPECT_FALSE(got->has_value());
+          continue;
+        }
+        ASSERT_TRUE(got->has_value());
+        ExpectSameCounts(CountedFromSpans(*decoded, key, range), **got);
+        ++compared;
+      }
+    }
+  }
+  const auto columnar = std::count_if(blocks.begin(), blocks.end(), [](const auto& b) {
+    return b.first != kSpanBlockFormatV1;
+  });
+  EXPECT_EQ(compared, static_cast<size_t>(columnar) * keys.size() * ranges.size());
+  // The random block's key "k" in full, pinned: a comparison of two empty answers proves nothing.
+  AttributeCounts all = CountedFromSpans(spans, "k", std::nullopt);
+  EXPECT_EQ(all.strings.size(), 5u);
+  EXPECT_GT(all.others.size(), 200u);
+
+  // A damaged block is an error, not a partial count.
+  std::string damaged = *v3;
+  damaged.resize(damaged.size() - 3);
+  EXPECT_EQ(CountedFromColumn(damaged, "k", std::nullopt).status().code(),
+            absl::StatusCode::kDataLoss);
 }
 
 // Format 3 tags a string's first occurrence in its key's table; format 2 gave it the next index.

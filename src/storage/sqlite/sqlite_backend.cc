@@ -20,6 +20,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/strings/string_view.h"
 #include "common/cancel.h"
 #include "common/ids.h"
 #include "common/ordered_workers.h"
@@ -28,6 +29,7 @@
 #include "common/time_util.h"
 #include "fmt/format.h"
 #include "query/engine.h"
+#include "query/values.h"
 #include "storage/block_summary.h"
 #include "storage/block_value_counts.h"
 #include "storage/span_block_codec.h"
@@ -1259,6 +1261,43 @@ absl::StatusOr<query::TagValuesResult> SqliteBackend::TagValues(
   return result;
 }
 
+namespace {
+
+// String values counted on the block workers, each block into a table no other worker holds
+// meanwhile: at most one table per worker, each at most the key's distinct values. Strings, unlike
+// numbers (0.0 and -0.0), have no two equal representations, so the order they are counted in
+// cannot change the answer. The scan's workers are joined before AddTo, so every table is back.
+class StringCounts {
+ public:
+  using Table = std::unique_ptr<absl::flat_hash_map<std::string, uint64_t>>;
+
+  // A table to count one block into; hand it back with Give.
+  Table Take() {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (free_.empty()) return std::make_unique<absl::flat_hash_map<std::string, uint64_t>>();
+    Table table = std::move(free_.back());
+    free_.pop_back();
+    return table;
+  }
+  void Give(Table table) {
+    std::lock_guard<std::mutex> lock(mu_);
+    free_.push_back(std::move(table));
+  }
+  // Every table's counts, once all are given back.
+  void AddTo(query::TagValuesCollector& collector) {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const Table& table : free_) {
+      for (const auto& [value, spans] : *table) collector.AddCounted(query::TagValue(value), spans);
+    }
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<Table> free_;
+};
+
+}  // namespace
+
 absl::Status SqliteBackend::CountTagValues(const query::TagValuesQuery& query,
                                            std::optional<Clock::time_point> stop_at,
                                            query::TagValuesCollector& collector) {
@@ -1284,16 +1323,45 @@ absl::Status SqliteBackend::CountTagValues(const query::TagValuesQuery& query,
   // Each block is counted on a block worker, in a collector of its own, and added in block order:
   // the reading thread then does one hash table update per distinct value of a block instead of
   // matching, converting and counting every span (a high-cardinality key's 10M spans).
-  return ScanBlocks<query::TagValuesCollector>(
+  // Without filters, a span attribute's values are counted from its column without building spans
+  // (CountSpanAttributeValues): a high-cardinality key's blocks were mostly span building. Its
+  // strings then go to tables of the block workers' own (StringCounts), merged once at the end:
+  // adding 10M (value, count) pairs to one table on the reading thread was the query's limit.
+  const bool from_column = query.filters.empty() && query.key.level == query::KeyLevel::kSpan;
+  std::optional<StartRange> starts;
+  if (query.range) starts.emplace(query.range->start_unix_nano, query.range->end_unix_nano);
+  StringCounts strings;
+  const absl::Status scanned = ScanBlocks<query::TagValuesCollector>(
       query.range, query.filters, fields,
       [&](std::string_view bytes, int64_t id) -> absl::StatusOr<query::TagValuesCollector> {
-        ASSIGN_OR_RETURN(std::vector<StoredSpan> spans, DecodeBlock(bytes, id, fields));
         query::TagValuesCollector part(query);
+        if (from_column) {
+          StringCounts::Table table = strings.Take();
+          absl::StatusOr<bool> from_block = CountSpanAttributeValues(
+              bytes, query.key.name, starts,
+              [&table](std::string_view value, uint64_t spans) {
+                // Abseil's string_view: its heterogeneous lookup takes no std::string_view here.
+                table->try_emplace(absl::string_view(value.data(), value.size()), 0)
+                    .first->second += spans;
+              },
+              [&part](const model::AnyValue& value) {
+                if (std::optional<query::TagValue> v = query::ToTagValue(value)) {
+                  part.AddCounted(*v, 1);
+                }
+              });
+          strings.Give(std::move(table));
+          if (!from_block.ok()) return Annotate(from_block.status(), fmt::format("block {}", id));
+          if (*from_block) return part;
+        }
+        ASSIGN_OR_RETURN(std::vector<StoredSpan> spans, DecodeBlock(bytes, id, fields));
         part.Reserve(spans.size());  // at most one value per span for all but event/link keys
         for (const StoredSpan& s : spans) part.Add(s);
         return part;
       },
       [&](const query::TagValuesCollector& part) { collector.AddAll(part); }, stop_at, counted);
+  // On success and on a spent budget alike: the blocks counted so far count.
+  strings.AddTo(collector);
+  return scanned;
 }
 
 absl::StatusOr<query::StatisticsResult> SqliteBackend::Statistics(
