@@ -432,6 +432,10 @@ void BlockSummaryBuilder::AddValueTerms(char level, std::string_view name,
                                         const model::AnyValue& value) {
   const uint64_t key_hash = KeyHash(level, name);
   AddTerm(PresenceHash(key_hash));
+  AddValueTermsOf(key_hash, value);
+}
+
+void BlockSummaryBuilder::AddValueTermsOf(uint64_t key_hash, const model::AnyValue& value) {
   // An array matches when any element does (query/matcher.cc), so each element is a term.
   if (const auto* array = std::get_if<model::ArrayValue>(&value.value)) {
     for (const model::AnyValue& element : *array) {
@@ -481,8 +485,16 @@ void BlockSummaryBuilder::Add(const model::StoredSpan& span) {
     AddIntrinsic(query::Intrinsic::kScopeName, span);
     AddIntrinsic(query::Intrinsic::kScopeVersion, span);
   }
-  for (const model::KeyValue& kv : span.span.attributes) {
-    AddValueTerms(kSpanLevel, kv.key, kv.value);
+  const model::KeyValueList& attributes = span.span.attributes;
+  if (span_keys_.size() < attributes.size()) span_keys_.resize(attributes.size());
+  for (size_t i = 0; i < attributes.size(); ++i) {
+    const model::KeyValue& kv = attributes[i];
+    CachedKey& key = span_keys_[i];
+    if (!key.set || key.name != kv.key) {
+      key = {true, kv.key, KeyHash(kSpanLevel, kv.key)};
+      AddTerm(PresenceHash(key.hash));
+    }
+    AddValueTermsOf(key.hash, kv.value);
   }
   for (const model::Event& event : span.span.events) {
     for (const model::KeyValue& kv : event.attributes) AddPresence(kEventLevel, kv.key);

@@ -99,6 +99,8 @@ class BlockSummaryBuilder {
   void AddTerm(uint64_t hash);
   void AddPresence(char level, std::string_view name);
   void AddValueTerms(char level, std::string_view name, const model::AnyValue& value);
+  // The value terms alone, of the key whose KeyHash is `key_hash`.
+  void AddValueTermsOf(uint64_t key_hash, const model::AnyValue& value);
   void AddIntrinsic(query::Intrinsic intrinsic, const model::StoredSpan& span);
 
   // The distinct term hashes: an open-addressing set (0 marks a free slot, so a hash of 0 is kept
@@ -111,6 +113,15 @@ class BlockSummaryBuilder {
   // Spans of one block mostly share a few resources and scopes (and kinds and status codes): their
   // terms are added once. Hashed: a batch may as well give every span its own resource.
   std::unordered_set<const void*> seen_;
+  // The span attribute key at each position of the last span that had one there, with its
+  // KeyHash: spans of a block mostly list the same keys in the same order, so one comparison
+  // usually replaces hashing the name and adding its presence term (both done when it was cached).
+  struct CachedKey {
+    bool set = false;
+    std::string name;
+    uint64_t hash = 0;
+  };
+  std::vector<CachedKey> span_keys_;
   uint64_t seen_kinds_[4] = {};     // bit set by SpanKind value
   uint64_t seen_statuses_[4] = {};  // bit set by StatusCode value
 };
