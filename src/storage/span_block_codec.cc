@@ -1178,42 +1178,62 @@ bool OnlyScalarValues(std::string_view values, bool new_string_tags) {
   return true;
 }
 
+// Where span attribute `key`'s column lies in a columnar block.
+struct ColumnLocation {
+  uint64_t spans = 0;
+  uint64_t key_count = 0;
+  std::optional<uint64_t> key;       // the key's index; none when no span of the block has it
+  std::string_view values, strings;  // its two sections, when it has one
+};
+
+// Locates the sections of `body` (a columnar block after its version byte) in `raw`, and `key`'s
+// column among them: key indexes are given in order of first use, which is the order of the names.
+// Nullopt when the header, the section count or the key names are malformed; an error when a
+// section it opens cannot be read.
+absl::StatusOr<std::optional<ColumnLocation>> LocateColumn(Sections& raw, std::string_view body,
+                                                           std::string_view key) {
+  RETURN_IF_ERROR(raw.Locate(body));
+  std::string_view header_bytes, names_bytes;
+  RETURN_IF_ERROR(raw.Open(0, &header_bytes));
+  Reader header(header_bytes);
+  ColumnLocation column;
+  if (!header.Varint(&column.spans) || !header.Varint(&column.key_count) ||
+      raw.size() - 1 - kStreamCount != 2 * column.key_count) {
+    return std::nullopt;
+  }
+  RETURN_IF_ERROR(raw.Open(1 + kKeyNames, &names_bytes));
+  Reader names(names_bytes);
+  for (uint64_t k = 0; k < column.key_count; ++k) {
+    std::string_view name;
+    if (!names.View(&name)) return std::nullopt;
+    if (name != key) continue;
+    column.key = k;
+    RETURN_IF_ERROR(raw.Open(1 + kStreamCount + 2 * k, &column.values));
+    RETURN_IF_ERROR(raw.Open(2 + kStreamCount + 2 * k, &column.strings));
+    break;
+  }
+  return column;
+}
+
 }  // namespace
 
 absl::StatusOr<bool> MayHoldStringAttribute(std::string_view block, std::string_view key,
                                             const std::vector<std::string>& values) {
   if (!Columnar(block)) return true;
   Sections raw;
-  RETURN_IF_ERROR(raw.Locate(block.substr(1)));
-  std::string_view header_bytes, names_bytes;
-  RETURN_IF_ERROR(raw.Open(0, &header_bytes));
-  Reader header(header_bytes);
-  uint64_t n, key_count;
-  if (!header.Varint(&n) || !header.Varint(&key_count) ||
-      raw.size() - 1 - kStreamCount != 2 * key_count) {
-    return true;  // damaged: the decode says how
+  ASSIGN_OR_RETURN(std::optional<ColumnLocation> column, LocateColumn(raw, block.substr(1), key));
+  if (!column) return true;        // damaged: the decode says how
+  if (!column->key) return false;  // no span of the block has the key
+  if (!OnlyScalarValues(column->values, static_cast<uint8_t>(block[0]) >= kSpanBlockFormatV3)) {
+    return true;
   }
-  RETURN_IF_ERROR(raw.Open(1 + kKeyNames, &names_bytes));
-  Reader names(names_bytes);
-  for (uint64_t k = 0; k < key_count; ++k) {
-    std::string_view name;
-    if (!names.View(&name)) return true;
-    if (name != key) continue;
-    std::string_view values_bytes, strings_bytes;
-    RETURN_IF_ERROR(raw.Open(1 + kStreamCount + 2 * k, &values_bytes));
-    RETURN_IF_ERROR(raw.Open(2 + kStreamCount + 2 * k, &strings_bytes));
-    if (!OnlyScalarValues(values_bytes, static_cast<uint8_t>(block[0]) >= kSpanBlockFormatV3)) {
-      return true;
-    }
-    Reader strings(strings_bytes);
-    while (strings.Remaining() != 0) {
-      std::string_view s;
-      if (!strings.View(&s)) return true;
-      if (std::find(values.begin(), values.end(), s) != values.end()) return true;
-    }
-    return false;
+  Reader strings(column->strings);
+  while (strings.Remaining() != 0) {
+    std::string_view s;
+    if (!strings.View(&s)) return true;
+    if (std::find(values.begin(), values.end(), s) != values.end()) return true;
   }
-  return false;  // no span of the block has the key
+  return false;
 }
 
 absl::StatusOr<bool> CountSpanAttributeValues(
@@ -1223,31 +1243,15 @@ absl::StatusOr<bool> CountSpanAttributeValues(
   if (!Columnar(block)) return false;
   const bool new_string_tags = static_cast<uint8_t>(block[0]) >= kSpanBlockFormatV3;
   Sections raw;
-  RETURN_IF_ERROR(raw.Locate(block.substr(1)));
-  std::string_view header_bytes, names_bytes, keys_bytes, starts_bytes;
-  RETURN_IF_ERROR(raw.Open(0, &header_bytes));
-  Reader header(header_bytes);
-  uint64_t n, key_count;
-  if (!header.Varint(&n) || !header.Varint(&key_count) ||
-      raw.size() - 1 - kStreamCount != 2 * key_count) {
-    return Corrupt("malformed header or section count");
-  }
-  // Key indexes are given in order of first use, which is the order of the names.
-  RETURN_IF_ERROR(raw.Open(1 + kKeyNames, &names_bytes));
-  Reader names(names_bytes);
-  uint64_t target = key_count;
-  for (uint64_t k = 0; k < key_count && target == key_count; ++k) {
-    std::string_view name;
-    if (!names.View(&name)) return Corrupt("malformed key names");
-    if (name == key) target = k;
-  }
-  if (target == key_count) return true;  // no span of the block has the key
-  std::string_view values_bytes, strings_bytes;
-  RETURN_IF_ERROR(raw.Open(1 + kStreamCount + 2 * target, &values_bytes));
-  RETURN_IF_ERROR(raw.Open(2 + kStreamCount + 2 * target, &strings_bytes));
+  ASSIGN_OR_RETURN(std::optional<ColumnLocation> column, LocateColumn(raw, block.substr(1), key));
+  if (!column) return Corrupt("malformed header, section count or key names");
+  if (!column->key) return true;  // no span of the block has the key
+  const uint64_t n = column->spans, key_count = column->key_count, target = *column->key;
+  std::string_view keys_bytes, starts_bytes;
   RETURN_IF_ERROR(raw.Open(1 + kAttributeKeys, &keys_bytes));
   if (starts) RETURN_IF_ERROR(raw.Open(1 + kStarts, &starts_bytes));
-  Reader keys(keys_bytes), values(values_bytes), strings(strings_bytes), start_deltas(starts_bytes);
+  Reader keys(keys_bytes), values(column->values), strings(column->strings),
+      start_deltas(starts_bytes);
   if (starts && n > start_deltas.Remaining()) return Corrupt("span count exceeds the start times");
 
   // Strings are counted by their index in the key's table, and handed over once each at the end.
