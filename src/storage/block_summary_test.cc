@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "fmt/format.h"
@@ -23,10 +24,21 @@ using query::testing::S;
 using query::testing::SetResource;
 using query::testing::SetScope;
 
-BlockSummary Summarise(const std::vector<model::StoredSpan>& spans) {
+// The serialized summary of `spans`, added in order.
+std::string SummaryBytes(const std::vector<model::StoredSpan>& spans) {
   BlockSummaryBuilder builder;
   for (const model::StoredSpan& s : spans) builder.Add(s);
-  absl::StatusOr<BlockSummary> summary = BlockSummary::Parse(std::move(builder).Finish());
+  return std::move(builder).Finish();
+}
+
+std::string Hex(std::string_view bytes) {
+  std::string hex;
+  for (char c : bytes) hex += fmt::format("{:02x}", static_cast<uint8_t>(c));
+  return hex;
+}
+
+BlockSummary Summarise(const std::vector<model::StoredSpan>& spans) {
+  absl::StatusOr<BlockSummary> summary = BlockSummary::Parse(SummaryBytes(spans));
   EXPECT_TRUE(summary.ok()) << summary.status();
   return *std::move(summary);
 }
@@ -271,21 +283,12 @@ TEST(BlockSummaryTest, CorruptBytesAreDataLoss) {
 TEST(BlockSummaryTest, SerializedFormIsStable) {
   model::StoredSpan s = MakeSpan(1, 1, 100);
   s.span.name = "GET";
-  BlockSummaryBuilder builder;
-  builder.Add(s);
-  std::string bytes = std::move(builder).Finish();
-  std::string hex;
-  for (char c : bytes) hex += fmt::format("{:02x}", static_cast<uint8_t>(c));
   // Version 3, 7 probes, 64 bits for the span's five intrinsic terms.
-  EXPECT_EQ(hex, "0307ec0a9f2054c13a40");
+  EXPECT_EQ(Hex(SummaryBytes({s})), "0307ec0a9f2054c13a40");
   // With one attribute: its value term and its key's presence term.
   s.span.attributes = {{"k", AnyValue("v")}};
-  BlockSummaryBuilder with_key;
-  with_key.Add(s);
-  bytes = std::move(with_key).Finish();
-  hex.clear();
-  for (char c : bytes) hex += fmt::format("{:02x}", static_cast<uint8_t>(c));
-  EXPECT_EQ(hex, "03072d3719facac977a4ac");  // 7 terms: 72 bits
+  const std::string bytes = SummaryBytes({s});
+  EXPECT_EQ(Hex(bytes), "03072d3719facac977a4ac");  // 7 terms: 72 bits
 
   // What version 2 wrote for the same span (each term hashed whole) is still read by its hashes,
   // and the version 3 bytes by theirs.
@@ -321,18 +324,13 @@ TEST(BlockSummaryTest, KeysInAnyOrderGiveTheSameSummary) {
     }
     spans.push_back(std::move(s));
   }
-  auto bytes_of = [](const std::vector<model::StoredSpan>& list) {
-    BlockSummaryBuilder builder;
-    for (const model::StoredSpan& s : list) builder.Add(s);
-    return std::move(builder).Finish();
-  };
-  const std::string forward = bytes_of(spans);
+  const std::string forward = SummaryBytes(spans);
   std::vector<model::StoredSpan> reversed(spans.rbegin(), spans.rend());
-  EXPECT_EQ(bytes_of(reversed), forward);
+  EXPECT_EQ(SummaryBytes(reversed), forward);
   for (model::StoredSpan& s : reversed) {
     std::reverse(s.span.attributes.begin(), s.span.attributes.end());
   }
-  EXPECT_EQ(bytes_of(reversed), forward);
+  EXPECT_EQ(SummaryBytes(reversed), forward);
   absl::StatusOr<BlockSummary> summary = BlockSummary::Parse(forward);
   ASSERT_TRUE(summary.ok()) << summary.status();
   size_t checked = 0;
@@ -361,13 +359,8 @@ TEST(BlockSummaryTest, HashIsStableForEveryLength) {
   for (size_t n = 0; n <= 24; ++n) {
     s.span.attributes.push_back({letters.substr(0, n), AnyValue(letters.substr(n, 24 - n))});
   }
-  BlockSummaryBuilder builder;
-  builder.Add(s);
-  std::string bytes = std::move(builder).Finish();
-  std::string hex;
-  for (char c : bytes) hex += fmt::format("{:02x}", static_cast<uint8_t>(c));
   // Written by the byte-at-a-time loads before 2026-12-06: faster loads must not change a bit.
-  EXPECT_EQ(hex,
+  EXPECT_EQ(Hex(SummaryBytes({s})),
             "03073d46d5fc859da3dc52289aa424402af6b2673d0283ebfefb86d3be828fd8625615"
             "2bfc4e0fc9bb4ef7b9e530ac54d24e122cc1d1e8e123a4381d32b65f251b1c4832");
 }
