@@ -2,6 +2,14 @@
 # Go (preinstalled on this kind of machine, under /usr/local/go) builds the test-only tools: helm and
 # tests/helm/validate, and Jaeger for the Jaeger API differential test.
 export PATH := $(PATH):/usr/local/go/bin
+# Every C++ compile goes through ccache (installed by scripts/install-deps.sh), whose cache lives
+# outside the clone: a second `make test`, even from another clone, recompiles only what changed.
+# Paths are rewritten relative to the clone, so clones at different places share the cache.
+export CMAKE_CXX_COMPILER_LAUNCHER ?= ccache
+export CCACHE_DIR ?= $(HOME)/.cache/teletrace/ccache
+export CCACHE_BASEDIR ?= $(CURDIR)
+export CCACHE_NOHASHDIR ?= 1
+export CCACHE_MAXSIZE ?= 8G
 PRESET ?= release
 BUILD_DIR := build/$(PRESET)
 BIN := $(BUILD_DIR)/teletrace
@@ -47,12 +55,12 @@ test: test-deps build test-unit test-asan test-tsan test-web test-integration te
       test-jaeger test-clickhouse test-elasticsearch test-soak test-dist image-test chart-test
 
 test-unit: build
-	ctest --preset $(PRESET) -j2
+	ctest --preset $(PRESET) -j2 --timeout 900
 
 test-asan: deps
 	cmake --preset asan >/dev/null
 	cmake --build --preset asan
-	ctest --preset asan -j2
+	ctest --preset asan -j2 --timeout 900
 
 # The concurrent code under ThreadSanitizer: the ordered decode workers, the ingest pipeline, the HTTP server, the gRPC receiver
 # and the SQLite backend (with the storage conformance suite). Only their test binaries are built.
@@ -62,7 +70,7 @@ TSAN_REGEX := ^(OrderedWorkersTest|PipelineTest|HttpServerTest|GzipBodyTest|Sqli
 test-tsan: deps
 	cmake --preset tsan >/dev/null
 	cmake --build --preset tsan --target $(TSAN_TESTS)
-	ctest --preset tsan -j2 -R '$(TSAN_REGEX)'
+	ctest --preset tsan -j2 --timeout 900 -R '$(TSAN_REGEX)'
 
 # Each libFuzzer target (clang, ASan+UBSan) for FUZZ_SECONDS, one at a time, over a copy of the seed
 # corpus tests/fixtures (build/fuzz/corpus/<fuzzer>, which keeps what it learns between runs).
