@@ -54,13 +54,15 @@ run: deps ui
 test: test-deps build test-unit test-asan test-tsan test-web test-integration test-e2e \
       test-jaeger test-clickhouse test-elasticsearch test-soak test-dist image-test chart-test
 
+# Every ctest run: two at a time, and a test still running after 15 minutes fails by name as hung.
+CTEST_FLAGS := -j2 --timeout 900
 test-unit: build
-	ctest --preset $(PRESET) -j2 --timeout 900
+	ctest --preset $(PRESET) $(CTEST_FLAGS)
 
 test-asan: deps
 	cmake --preset asan >/dev/null
 	cmake --build --preset asan
-	ctest --preset asan -j2 --timeout 900
+	ctest --preset asan $(CTEST_FLAGS)
 
 # The concurrent code under ThreadSanitizer: the ordered decode workers, the ingest pipeline, the HTTP server, the gRPC receiver
 # and the SQLite backend (with the storage conformance suite). Only their test binaries are built.
@@ -70,7 +72,7 @@ TSAN_REGEX := ^(OrderedWorkersTest|PipelineTest|HttpServerTest|GzipBodyTest|Sqli
 test-tsan: deps
 	cmake --preset tsan >/dev/null
 	cmake --build --preset tsan --target $(TSAN_TESTS)
-	ctest --preset tsan -j2 --timeout 900 -R '$(TSAN_REGEX)'
+	ctest --preset tsan $(CTEST_FLAGS) -R '$(TSAN_REGEX)'
 
 # Each libFuzzer target (clang, ASan+UBSan) for FUZZ_SECONDS, one at a time, over a copy of the seed
 # corpus tests/fixtures (build/fuzz/corpus/<fuzzer>, which keeps what it learns between runs).
