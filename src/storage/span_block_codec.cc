@@ -717,6 +717,47 @@ absl::StatusOr<std::vector<SpanTimes>> DecodeTimesV2(std::string_view block, boo
   return times;
 }
 
+// A columnar block's header: its span and attribute key counts, and its resource and scope tables.
+struct Header {
+  uint64_t spans = 0;
+  uint64_t key_count = 0;
+  std::vector<std::shared_ptr<const model::Resource>> resources;
+  std::vector<std::shared_ptr<const model::Scope>> scopes;
+};
+
+// Reads the header of the located block `raw`, checking its section count against its keys.
+absl::StatusOr<Header> ReadHeader(Sections& raw) {
+  std::string_view header_bytes;
+  RETURN_IF_ERROR(raw.Open(0, &header_bytes));
+  Reader r(header_bytes);
+  auto malformed = [&r]() {
+    return Corrupt(fmt::format("malformed {} at header offset {}", r.what(), r.Offset()));
+  };
+  Header header;
+  uint64_t count;
+  if (!r.Varint(&header.spans) || !r.Varint(&header.key_count)) return malformed();
+  if (raw.size() - 1 - kStreamCount != 2 * header.key_count) {
+    return Corrupt(
+        fmt::format("{} sections for {} attribute keys", raw.size(), header.key_count));
+  }
+  if (!r.Count(&count)) return malformed();
+  for (uint64_t i = 0; i < count; ++i) {
+    auto resource = std::make_shared<model::Resource>();
+    if (!r.Resource(resource.get())) return malformed();
+    header.resources.push_back(std::move(resource));
+  }
+  if (!r.Count(&count)) return malformed();
+  for (uint64_t i = 0; i < count; ++i) {
+    auto scope = std::make_shared<model::Scope>();
+    if (!r.Scope(scope.get())) return malformed();
+    header.scopes.push_back(std::move(scope));
+  }
+  if (r.Remaining() != 0) {
+    return Corrupt(fmt::format("{} unread bytes after the header", r.Remaining()));
+  }
+  return header;
+}
+
 // With `rows` (ascending, checked by the caller), only the spans at those positions are built and
 // returned; the others are still read (every stream is checked alike) into one reused scratch
 // span, which saves their allocations.
@@ -725,35 +766,10 @@ absl::StatusOr<std::vector<model::StoredSpan>> DecodeV2(
     const std::vector<uint32_t>* rows = nullptr) {
   Sections raw;
   RETURN_IF_ERROR(raw.Locate(block));
-
-  std::string_view header_bytes;
-  RETURN_IF_ERROR(raw.Open(0, &header_bytes));
-  Reader r(header_bytes);
-  auto malformed = [&r]() {
-    return Corrupt(fmt::format("malformed {} at header offset {}", r.what(), r.Offset()));
-  };
-  uint64_t n, key_count, count;
-  if (!r.Varint(&n) || !r.Varint(&key_count)) return malformed();
-  if (raw.size() - 1 - kStreamCount != 2 * key_count) {
-    return Corrupt(fmt::format("{} sections for {} attribute keys", raw.size(), key_count));
-  }
-  if (!r.Count(&count)) return malformed();
-  std::vector<std::shared_ptr<const model::Resource>> resources;
-  for (uint64_t i = 0; i < count; ++i) {
-    auto resource = std::make_shared<model::Resource>();
-    if (!r.Resource(resource.get())) return malformed();
-    resources.push_back(std::move(resource));
-  }
-  if (!r.Count(&count)) return malformed();
-  std::vector<std::shared_ptr<const model::Scope>> scopes;
-  for (uint64_t i = 0; i < count; ++i) {
-    auto scope = std::make_shared<model::Scope>();
-    if (!r.Scope(scope.get())) return malformed();
-    scopes.push_back(std::move(scope));
-  }
-  if (r.Remaining() != 0) {
-    return Corrupt(fmt::format("{} unread bytes after the header", r.Remaining()));
-  }
+  ASSIGN_OR_RETURN(Header header, ReadHeader(raw));
+  const uint64_t n = header.spans, key_count = header.key_count;
+  const std::vector<std::shared_ptr<const model::Resource>>& resources = header.resources;
+  const std::vector<std::shared_ptr<const model::Scope>>& scopes = header.scopes;
   const bool all_attributes = (fields.groups & SpanFields::kAllAttributes) != 0;
   const bool any_attributes = all_attributes || !fields.span_attributes.empty();
   bool need[kStreamCount];
@@ -1319,6 +1335,99 @@ absl::StatusOr<bool> CountSpanAttributeValues(
     if (string_spans[i] != 0) on_string(table[i], string_spans[i]);
   }
   return true;
+}
+
+absl::StatusOr<std::optional<SpanRefs>> DecodeSpanRefs(std::string_view block,
+                                                       const SpanFields& fields,
+                                                       const std::optional<StartRange>& starts,
+                                                       bool ends) {
+  constexpr uint32_t kRead = SpanFields::kResourceAndScope | SpanFields::kName |
+                             SpanFields::kKind | SpanFields::kStatusCode;
+  if (!Columnar(block) || (fields.groups & ~kRead) != 0 || !fields.span_attributes.empty()) {
+    return std::nullopt;
+  }
+  Sections raw;
+  RETURN_IF_ERROR(raw.Locate(block.substr(1)));
+  ASSIGN_OR_RETURN(Header header, ReadHeader(raw));
+  const uint64_t n = header.spans;
+  std::vector<Reader> streams;
+  streams.reserve(kStreamCount);
+  for (int i = 0; i < kStreamCount; ++i) {
+    std::string_view bytes;
+    const uint32_t group = GroupOf(i);
+    const bool times = i == kStarts || (i == kDurations && ends);
+    if (times || (group != 0 && (fields.groups & group) != 0)) {
+      RETURN_IF_ERROR(raw.Open(1 + static_cast<size_t>(i), &bytes));
+    }
+    streams.emplace_back(bytes);
+  }
+  if (n > streams[kStarts].Remaining()) {
+    return Corrupt(fmt::format("span count {} exceeds the {} bytes of start times", n,
+                               streams[kStarts].Remaining()));
+  }
+  auto stream_error = [&streams]() {
+    for (int i = 0; i < kStreamCount; ++i) {
+      if (streams[i].what() != nullptr) {
+        return Corrupt(fmt::format("malformed {} at offset {} of the {} stream", streams[i].what(),
+                                   streams[i].Offset(), kStreamNames[i]));
+      }
+    }
+    return Corrupt("malformed stream");
+  };
+  const bool refs = (fields.groups & SpanFields::kResourceAndScope) != 0;
+  const bool named = (fields.groups & SpanFields::kName) != 0;
+  const bool kinds = (fields.groups & SpanFields::kKind) != 0;
+  const bool codes = (fields.groups & SpanFields::kStatusCode) != 0;
+  SpanRefs out;
+  if (refs) {
+    out.resources = std::move(header.resources);
+    out.scopes = std::move(header.scopes);
+  } else {
+    out.resources.resize(1);
+    out.scopes.resize(1);
+  }
+  if (!named) out.names.resize(1);
+  out.rows.reserve(n);
+  uint64_t prev_start = 0;
+  for (uint64_t i = 0; i < n; ++i) {
+    SpanRefs::Row row;
+    uint64_t v;
+    if (!streams[kStarts].Varint(&v)) return stream_error();
+    prev_start += v;
+    row.start_unix_nano = prev_start;
+    if (ends) {
+      if (!streams[kDurations].Varint(&v)) return stream_error();
+      row.end_unix_nano = prev_start + v;
+    }
+    if (refs) {
+      if (!streams[kRefs].Varint(&v)) return stream_error();
+      if (v >= out.resources.size()) return Corrupt(fmt::format("resource {} out of range", v));
+      row.resource = static_cast<uint32_t>(v);
+      if (!streams[kRefs].Varint(&v)) return stream_error();
+      if (v >= out.scopes.size()) return Corrupt(fmt::format("scope {} out of range", v));
+      row.scope = static_cast<uint32_t>(v);
+    }
+    if (named) {
+      if (!streams[kNameRefs].Varint(&v)) return stream_error();
+      if (v == out.names.size()) {
+        if (!streams[kNames].Str(&out.names.emplace_back())) return stream_error();
+      } else if (v > out.names.size()) {
+        return Corrupt(fmt::format("span name {} out of range", v));
+      }
+      row.name = static_cast<uint32_t>(v);
+    }
+    if (kinds && !streams[kKinds].Byte(&row.kind)) return stream_error();
+    if (codes && !streams[kStatusCodes].Byte(&row.status_code)) return stream_error();
+    if (starts && (prev_start < starts->first || prev_start > starts->second)) continue;
+    out.rows.push_back(row);
+  }
+  for (int i = 0; i < kStreamCount; ++i) {
+    if (streams[i].Remaining() != 0) {
+      return Corrupt(fmt::format("{} unread bytes in the {} stream", streams[i].Remaining(),
+                                 kStreamNames[i]));
+    }
+  }
+  return out;
 }
 
 absl::StatusOr<std::vector<model::StoredSpan>> DecodeSpanBlock(std::string_view block,

@@ -124,6 +124,35 @@ absl::StatusOr<bool> CountSpanAttributeValues(
     const std::function<void(std::string_view, uint64_t)>& on_string,
     const std::function<void(const model::AnyValue&)>& on_other);
 
+// The resource, scope, name, kind and status code columns of a block's spans whose start time is
+// in `starts` (all spans without it), as table indexes: what a query reading only those fields
+// needs, without building a span each. The fast path of tag values such as the Jaeger API's
+// operations of a service (span names where service.name is one value): a filter is evaluated
+// once per distinct resource or name of a block, not once per span.
+struct SpanRefs {
+  // The block's tables. A field the projection does not read has one entry: what a decode with
+  // that projection gives (no resource or scope, an empty name).
+  std::vector<std::shared_ptr<const model::Resource>> resources;
+  std::vector<std::shared_ptr<const model::Scope>> scopes;
+  std::vector<std::string> names;
+  struct Row {
+    uint64_t start_unix_nano = 0;
+    uint64_t end_unix_nano = 0;                  // 0 unless asked for
+    uint32_t resource = 0, scope = 0, name = 0;  // indexes into the tables
+    uint8_t kind = 0, status_code = 0;           // a model::SpanKind and StatusCode; 0 unread
+  };
+  std::vector<Row> rows;  // in block order
+};
+
+// Nullopt for a format 1 block and for a projection that reads anything but kResourceAndScope,
+// kName, kKind and kStatusCode (and the times). End times are read with `ends` only (tag values
+// need none). Errors: DataLoss when the sections it reads are malformed (other fields' streams
+// are not read).
+absl::StatusOr<std::optional<SpanRefs>> DecodeSpanRefs(std::string_view block,
+                                                       const SpanFields& fields,
+                                                       const std::optional<StartRange>& starts,
+                                                       bool ends = false);
+
 // False when no span of the block can have span attribute `key` equal to one of the strings
 // `values` (as query/matcher.cc compares: a string value equal to one, or an array holding one),
 // found from the key's string table alone, without building spans: a search's equality filter

@@ -8,7 +8,9 @@
 // decode must fail too (every stream is checked alike). Every top-level string value of the first
 // decoded span's attributes is asked of MayHoldStringAttribute, which must not rule it out. The
 // first span's first attribute key is counted by CountSpanAttributeValues over all start times:
-// on a block that decodes, it must count as many spans as carry the key.
+// on a block that decodes, it must count as many spans as carry the key. DecodeSpanRefs, under
+// the projection's resource, scope, name, kind and status code groups, gives a block that decodes
+// one row per span, with its times and name.
 #include <cstdint>
 #include <cstdlib>
 #include <string>
@@ -61,6 +63,30 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
           (*times)[i].end_unix_nano != whole.end_time_unix_nano ||
           (status_codes && (*times)[i].status_code != static_cast<uint8_t>(whole.status.code))) {
         std::abort();
+      }
+    }
+  }
+  // The same projection restricted to the fields SpanRefs holds: never a crash, and on a block that
+  // decodes whole, one row per span with its times (none for format 1, which has no columns).
+  teletrace::storage::SpanFields ref_fields;
+  ref_fields.groups = fields.groups & (teletrace::storage::SpanFields::kResourceAndScope |
+                                       teletrace::storage::SpanFields::kName |
+                                       teletrace::storage::SpanFields::kKind |
+                                       teletrace::storage::SpanFields::kStatusCode);
+  auto refs = teletrace::storage::DecodeSpanRefs(input, ref_fields, std::nullopt, /*ends=*/true);
+  if (decoded.ok()) {
+    if (!refs.ok()) std::abort();
+    if (*refs) {
+      const bool named = (ref_fields.groups & teletrace::storage::SpanFields::kName) != 0;
+      if ((*refs)->rows.size() != decoded->size()) std::abort();
+      for (size_t i = 0; i < decoded->size(); ++i) {
+        const auto& row = (*refs)->rows[i];
+        const auto& whole = (*decoded)[i].span;
+        if (row.start_unix_nano != whole.start_time_unix_nano ||
+            row.end_unix_nano != whole.end_time_unix_nano ||
+            (*refs)->names.at(row.name) != (named ? whole.name : "")) {
+          std::abort();
+        }
       }
     }
   }

@@ -730,6 +730,86 @@ TEST(SpanBlockCodecTest, TimesDecodeAloneFromEveryFormat) {
             "span block: malformed byte at offset 0 of the status code stream");
 }
 
+// A block's resource, scope, name, kind and status code columns, as table indexes, from every
+// columnar format: for every projection of those fields and with or without a range and end times,
+// each row holds what the projected decode holds for the span it stands for.
+TEST(SpanBlockCodecTest, RefsDecodeAsTheirProjection) {
+  std::vector<StoredSpan> spans = RichSpans();
+  const uint32_t refs[] = {SpanFields::kResourceAndScope, SpanFields::kName, SpanFields::kKind,
+                           SpanFields::kStatusCode};
+  for (const auto& [format, block] : RichBlocks()) {
+    SCOPED_TRACE(format);
+    for (uint32_t subset = 0; subset < 16; ++subset) {
+      SpanFields fields{0, {}};
+      for (int i = 0; i < 4; ++i) {
+        if ((subset >> i) & 1) fields.groups |= refs[i];
+      }
+      const std::optional<StartRange> inner = StartRange{1, UINT64_MAX - 1};
+      for (const std::optional<StartRange>& starts : {std::optional<StartRange>(), inner}) {
+        for (bool ends : {false, true}) {
+          SCOPED_TRACE(testing::Message() << "groups " << fields.groups << ", range "
+                                          << starts.has_value() << ", ends " << ends);
+          auto got = DecodeSpanRefs(block, fields, starts, ends);
+          ASSERT_TRUE(got.ok()) << got.status();
+          if (format == kSpanBlockFormatV1) {
+            EXPECT_FALSE(got->has_value());
+            continue;
+          }
+          ASSERT_TRUE(got->has_value());
+          const SpanRefs& r = **got;
+          auto want = DecodeSpanBlock(block, fields);
+          ASSERT_TRUE(want.ok()) << want.status();
+          std::erase_if(*want, [&](const StoredSpan& s) {
+            const uint64_t start = s.span.start_time_unix_nano;
+            return starts && (start < starts->first || start > starts->second);
+          });
+          ASSERT_EQ(r.rows.size(), want->size());
+          // The inner range leaves out the spans starting at 0 and at UINT64_MAX.
+          ASSERT_EQ(r.rows.size(), starts ? 1 : spans.size());
+          for (size_t i = 0; i < want->size(); ++i) {
+            const SpanRefs::Row& row = r.rows[i];
+            const StoredSpan& s = (*want)[i];
+            EXPECT_EQ(row.start_unix_nano, s.span.start_time_unix_nano);
+            EXPECT_EQ(row.end_unix_nano, ends ? s.span.end_time_unix_nano : 0);
+            ASSERT_LT(row.resource, r.resources.size());
+            ASSERT_LT(row.scope, r.scopes.size());
+            ASSERT_LT(row.name, r.names.size());
+            ASSERT_EQ(r.resources[row.resource] == nullptr, s.resource == nullptr);
+            if (s.resource != nullptr) {
+              EXPECT_EQ(*r.resources[row.resource], *s.resource);
+              EXPECT_EQ(*r.scopes[row.scope], *s.scope);
+            }
+            EXPECT_EQ(r.names[row.name], s.span.name);
+            EXPECT_EQ(row.kind, static_cast<uint8_t>(s.span.kind));
+            EXPECT_EQ(row.status_code, static_cast<uint8_t>(s.span.status.code));
+          }
+        }
+      }
+    }
+    // Other fields are not SpanRefs'.
+    for (SpanFields other : {SpanFields{SpanFields::kIds, {}}, SpanFields{0, {"str"}},
+                             SpanFields::All()}) {
+      auto got = DecodeSpanRefs(block, other, std::nullopt);
+      ASSERT_TRUE(got.ok()) << got.status();
+      EXPECT_FALSE(got->has_value());
+    }
+  }
+  // A name reference past the table, and a resource past it.
+  std::string bad_name = StoredSectionsBlock(std::string("\x01\x00\x00\x00", 4),
+                                             {{8, "\x01"}, {11, "\x05"}, {12, "\x03"}});
+  EXPECT_EQ(DecodeSpanRefs(bad_name, SpanFields{SpanFields::kName, {}}, std::nullopt)
+                .status()
+                .message(),
+            "span block: span name 1 out of range");
+  std::string bad_resource = StoredSectionsBlock(std::string("\x01\x00\x00\x00", 4),
+                                                 {{0, std::string("\x00\x00", 2)}, {11, "\x05"}});
+  EXPECT_EQ(DecodeSpanRefs(bad_resource, SpanFields{SpanFields::kResourceAndScope, {}},
+                           std::nullopt)
+                .status()
+                .message(),
+            "span block: resource 0 out of range");
+}
+
 // Every subset of a block's rows decodes to exactly the whole decode's spans at those rows, from
 // every format: a span built after others that were only read (and had more attributes, events or
 // a parent) carries nothing of theirs.

@@ -34,6 +34,7 @@
 #include "storage/block_value_counts.h"
 #include "storage/span_block_codec.h"
 #include "storage/span_projection.h"
+#include "storage/span_refs_query.h"
 #include "storage/sqlite/migrations.h"
 #include "storage/sqlite/sqlite_connection.h"
 #include "storage/sqlite/sqlite_settings.h"
@@ -714,6 +715,46 @@ absl::Status SqliteBackend::ScanRange(const std::optional<query::TimeRange>& ran
         },
         stop_at, answer);
   }
+  if (!filters.empty() && ReadsOnlyRefs(fields) && FiltersReadOnlyRefs(filters)) {
+    // The filters and the query read only resources, scopes, names, kinds, status codes and
+    // times (one service's panels): the block workers test each filter once per distinct resource
+    // or name of a block, and only the spans that pass are built, into one reused span. Format 1
+    // blocks are decoded into spans.
+    struct Decoded {
+      std::optional<SpanRefs> refs;
+      std::vector<StoredSpan> spans;
+    };
+    std::optional<StartRange> starts;
+    if (range) starts.emplace(range->start_unix_nano, range->end_unix_nano);
+    StoredSpan span;
+    return ScanBlocks<Decoded>(
+        range, filters, fields,
+        [&](std::string_view bytes, int64_t id) -> absl::StatusOr<Decoded> {
+          Decoded decoded;
+          absl::StatusOr<std::optional<SpanRefs>> refs =
+              DecodeSpanRefs(bytes, fields, starts, /*ends=*/true);
+          if (!refs.ok()) return Annotate(refs.status(), fmt::format("block {}", id));
+          if (*refs) {
+            KeepMatching(filters, **refs);
+            decoded.refs = *std::move(refs);
+            return decoded;
+          }
+          ASSIGN_OR_RETURN(decoded.spans, DecodeBlock(bytes, id, fields));
+          return decoded;
+        },
+        [&](const Decoded& decoded) {
+          if (decoded.refs) {
+            for (const SpanRefs::Row& row : decoded.refs->rows) {
+              SetSpanFields(*decoded.refs, row, fields, span);
+              fn(span);
+            }
+          }
+          for (const StoredSpan& s : decoded.spans) {
+            if (!range || query::InRange(*range, s)) fn(s);
+          }
+        },
+        stop_at, answer);
+  }
   return ScanBlocks<std::vector<StoredSpan>>(
       range, filters, fields,
       [&fields](std::string_view bytes, int64_t id) { return DecodeBlock(bytes, id, fields); },
@@ -1328,6 +1369,9 @@ absl::Status SqliteBackend::CountTagValues(const query::TagValuesQuery& query,
   // strings then go to tables of the block workers' own (StringCounts), merged once at the end:
   // adding 10M (value, count) pairs to one table on the reading thread was the query's limit.
   const bool from_column = query.filters.empty() && query.key.level == query::KeyLevel::kSpan;
+  // A query reading only resources, scopes, names, kinds and status codes (the operations of a
+  // service) tests each filter once per distinct resource or name of a block, not once per span.
+  const bool from_refs = ReadsOnlyRefs(query.key) && FiltersReadOnlyRefs(query.filters);
   std::optional<StartRange> starts;
   if (query.range) starts.emplace(query.range->start_unix_nano, query.range->end_unix_nano);
   StringCounts strings;
@@ -1352,6 +1396,15 @@ absl::Status SqliteBackend::CountTagValues(const query::TagValuesQuery& query,
           strings.Give(std::move(table));
           if (!from_block.ok()) return Annotate(from_block.status(), fmt::format("block {}", id));
           if (*from_block) return part;
+        }
+        if (from_refs) {
+          absl::StatusOr<std::optional<SpanRefs>> refs = DecodeSpanRefs(bytes, fields, starts);
+          if (!refs.ok()) return Annotate(refs.status(), fmt::format("block {}", id));
+          if (*refs) {
+            KeepMatching(query.filters, **refs);
+            AddTagValues(query.key, **refs, part);
+            return part;
+          }
         }
         ASSIGN_OR_RETURN(std::vector<StoredSpan> spans, DecodeBlock(bytes, id, fields));
         part.Reserve(spans.size());  // at most one value per span for all but event/link keys
