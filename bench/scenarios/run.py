@@ -733,6 +733,16 @@ def scenario_queries(ctx):
         queries["histogram_by_status"] = ("POST", "/v1/histograms", {
             "timeframe": timeframe, "interval": 60 * 10**9,
             "aggregations": {"spans": {"func": "COUNT", "groupBy": "span.status.code"}}})
+        # The search page's panels once a service is chosen (as the UI asks), and its operations.
+        by_service = [kv("resource.attributes.service.name", "equals", service)]
+        queries["service_duration_statistics"] = (
+            "POST", queries["duration_statistics"][1],
+            dict(queries["duration_statistics"][2], approximate=True, filters=by_service))
+        queries["service_histogram"] = ("POST", "/v1/histograms",
+                                        dict(queries["histogram"][2], approximate=True,
+                                             filters=by_service))
+        queries["service_span_names"] = ("POST", "/v1/tags/span.name",
+                                         {"timeframe": timeframe, "filters": by_service})
         # The Jaeger query API (Grafana's Jaeger data source) on the same store: microsecond
         # search windows, the service's operations, a tag search the storage cannot push down.
         start_us = timeframe["startTimeUnixNanoSec"] // 1000
@@ -742,6 +752,7 @@ def scenario_queries(ctx):
         queries.update({
             "jaeger_services": ("GET", "/api/services", None),
             "jaeger_operations": ("GET", f"/api/services/{quoted}/operations", None),
+            "jaeger_operations_by_kind": ("GET", f"/api/operations?service={quoted}", None),
             "jaeger_search_service": ("GET", f"/api/traces?service={quoted}&limit=20&{window}", None),
             "jaeger_search_duration": (
                 "GET", f"/api/traces?service={quoted}&minDuration=900ms&limit=20&{window}", None),
@@ -1382,8 +1393,14 @@ def render_sqlite(ctx):
             "duration_statistics_approximate": "the same statistics, `approximate` (UI)",
             "histogram_approximate": "the same histogram, `approximate` (UI)",
             "histogram_by_status": "histogram, 1-minute buckets: count by status (UI)",
+            "service_duration_statistics":
+                f"duration statistics of `{q['service']}`, `approximate` (UI)",
+            "service_histogram": f"histogram of `{q['service']}`, `approximate` (UI)",
+            "service_span_names": f"tag values with counts, `span.name` of `{q['service']}`",
             "jaeger_services": "Jaeger API: services",
             "jaeger_operations": f"Jaeger API: operations of `{q['service']}`",
+            "jaeger_operations_by_kind":
+                f"Jaeger API: operations of `{q['service']}` with their span kinds",
             "jaeger_search_service": f"Jaeger API: 20 traces of `{q['service']}`",
             "jaeger_search_duration": "Jaeger API: 20 traces, minDuration=900ms",
             "jaeger_search_rare_tag": "Jaeger API: 20 traces, tag `user.id` (rare)",

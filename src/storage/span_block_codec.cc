@@ -194,6 +194,14 @@ class Reader {
     return true;
   }
   bool Varint(uint64_t* v) {
+    // Most of a block's varints (table indexes, counts, kinds) are one byte: read those inline.
+    if (p_ != end_ && static_cast<uint8_t>(*p_) < 0x80) {
+      *v = static_cast<uint8_t>(*p_++);
+      return true;
+    }
+    return LongVarint(v);
+  }
+  [[gnu::noinline]] bool LongVarint(uint64_t* v) {
     return encoding::ReadVarint(&p_, end_, v) == encoding::ReadResult::kOk || Fail("varint");
   }
   bool Varint32(uint32_t* v) {
