@@ -27,6 +27,18 @@ absl::StatusOr<query::TagValuesResult> Backend::TagValues(const query::TagValues
   return std::move(collector).Finish();
 }
 
+absl::StatusOr<std::vector<query::TagValuesResult>> Backend::TagValuesOfEach(
+    const std::vector<query::TagValuesQuery>& queries) {
+  std::vector<query::TagValuesResult> results;
+  results.reserve(queries.size());
+  for (const query::TagValuesQuery& query : queries) {
+    absl::StatusOr<query::TagValuesResult> result = TagValues(query);
+    if (!result.ok()) return result.status();
+    results.push_back(*std::move(result));
+  }
+  return results;
+}
+
 absl::StatusOr<query::StatisticsResult> Backend::Statistics(const query::StatisticsQuery& query) {
   query::StatisticsCollector collector(query);
   absl::Status scanned =

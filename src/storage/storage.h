@@ -71,6 +71,11 @@ class Backend {
   // Aggregations. The defaults answer through ScanSpans and the engine's collectors.
   virtual absl::StatusOr<std::vector<query::TagInfo>> TagKeys(const query::TagKeysQuery& query);
   virtual absl::StatusOr<query::TagValuesResult> TagValues(const query::TagValuesQuery& query);
+  // What TagValues answers for each query, in order. The default asks them one by one; a backend
+  // that scans may answer them in one pass (the Jaeger API's operations of a service: span names
+  // of the service, once per span kind).
+  virtual absl::StatusOr<std::vector<query::TagValuesResult>> TagValuesOfEach(
+      const std::vector<query::TagValuesQuery>& queries);
   virtual absl::StatusOr<query::StatisticsResult> Statistics(const query::StatisticsQuery& query);
   virtual absl::StatusOr<query::HistogramResult> Histograms(const query::HistogramQuery& query);
 

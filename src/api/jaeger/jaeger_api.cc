@@ -200,30 +200,21 @@ absl::StatusOr<std::vector<std::string>> JaegerApi::ServiceNames() {
 
 absl::StatusOr<std::set<std::pair<std::string, size_t>>> JaegerApi::OperationsOf(
     const std::string& service, const std::vector<size_t>& kinds) {
-  std::set<std::pair<std::string, size_t>> operations;
-  std::vector<size_t> present = kinds;
-  if (kinds.size() > 1) {
-    // Most services use one or two kinds: learn which in one pass, then ask only for those.
-    query::TagValuesQuery q;
-    q.key = *query::ParseKey("span.kind", "jaeger");
-    q.filters.push_back(MakeFilter(kServiceKey, query::Operator::kEquals, service));
-    ASSIGN_OR_RETURN(query::TagValuesResult values, backend_->TagValues(q));
-    present.clear();
-    for (size_t k : kinds) {
-      for (const query::TagValueCount& v : values.values) {
-        const auto* name = std::get_if<std::string>(&v.value);
-        if (name != nullptr && *name == query::kSpanKindNames[k]) present.push_back(k);
-      }
-    }
-  }
-  for (size_t k : present) {
-    query::TagValuesQuery q;
+  // Span names of the service, one query per kind, asked together: a backend that scans answers
+  // them in one pass.
+  std::vector<query::TagValuesQuery> queries;
+  for (size_t k : kinds) {
+    query::TagValuesQuery& q = queries.emplace_back();
     q.key = *query::ParseKey("span.name", "jaeger");
     q.filters.push_back(MakeFilter(kServiceKey, query::Operator::kEquals, service));
     q.filters.push_back(MakeFilter("span.kind", query::Operator::kEquals, int64_t(k)));
-    ASSIGN_OR_RETURN(query::TagValuesResult values, backend_->TagValues(q));
-    for (const query::TagValueCount& v : values.values) {
-      if (const auto* s = std::get_if<std::string>(&v.value)) operations.emplace(*s, k);
+  }
+  ASSIGN_OR_RETURN(std::vector<query::TagValuesResult> results,
+                   backend_->TagValuesOfEach(queries));
+  std::set<std::pair<std::string, size_t>> operations;
+  for (size_t i = 0; i < kinds.size() && i < results.size(); ++i) {
+    for (const query::TagValueCount& v : results[i].values) {
+      if (const auto* s = std::get_if<std::string>(&v.value)) operations.emplace(*s, kinds[i]);
     }
   }
   return operations;

@@ -368,6 +368,8 @@ class SqliteBackend final : public Backend {
   absl::StatusOr<query::TraceResult> GetTrace(const query::TraceQuery& query) override;
   absl::StatusOr<std::vector<query::TagInfo>> TagKeys(const query::TagKeysQuery& query) override;
   absl::StatusOr<query::TagValuesResult> TagValues(const query::TagValuesQuery& query) override;
+  absl::StatusOr<std::vector<query::TagValuesResult>> TagValuesOfEach(
+      const std::vector<query::TagValuesQuery>& queries) override;
   absl::StatusOr<query::StatisticsResult> Statistics(const query::StatisticsQuery& query) override;
   absl::StatusOr<query::HistogramResult> Histograms(const query::HistogramQuery& query) override;
   absl::StatusOr<query::DependenciesResult> Dependencies(
@@ -1415,6 +1417,84 @@ absl::Status SqliteBackend::CountTagValues(const query::TagValuesQuery& query,
   // On success and on a spent budget alike: the blocks counted so far count.
   strings.AddTo(collector);
   return scanned;
+}
+
+namespace {
+
+bool SameRange(const std::optional<query::TimeRange>& a, const std::optional<query::TimeRange>& b) {
+  if (!a || !b) return !a && !b;
+  return a->start_unix_nano == b->start_unix_nano && a->end_unix_nano == b->end_unix_nano;
+}
+
+bool SameFilter(const query::Filter& a, const query::Filter& b) {
+  return a.key == b.key && a.key.level == b.key.level && a.op == b.op && a.value == b.value &&
+         a.values == b.values;
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<query::TagValuesResult>> SqliteBackend::TagValuesOfEach(
+    const std::vector<query::TagValuesQuery>& queries) {
+  // Queries over one range that read only resources, scopes, names, kinds and status codes share
+  // one pass: each block's refs are decoded once, then filtered and counted per query. Others are
+  // asked one by one.
+  auto shares = [&queries](const query::TagValuesQuery& q) {
+    return !q.time_budget && SameRange(q.range, queries.front().range) &&
+           ReadsOnlyRefs(q.key) && FiltersReadOnlyRefs(q.filters);
+  };
+  if (queries.size() < 2 || !std::all_of(queries.begin(), queries.end(), shares)) {
+    return Backend::TagValuesOfEach(queries);
+  }
+  // Blocks are pruned by the filters every query has; the union of what they read is decoded.
+  std::vector<query::Filter> common;
+  for (const query::Filter& f : queries.front().filters) {
+    auto has = [&f](const query::TagValuesQuery& q) {
+      return std::any_of(q.filters.begin(), q.filters.end(),
+                         [&f](const query::Filter& g) { return SameFilter(f, g); });
+    };
+    if (std::all_of(queries.begin(), queries.end(), has)) common.push_back(f);
+  }
+  SpanFields fields;
+  fields.groups = 0;
+  for (const query::TagValuesQuery& q : queries) fields.groups |= FieldsRead(q).groups;
+  const std::optional<query::TimeRange>& range = queries.front().range;
+  std::optional<StartRange> starts;
+  if (range) starts.emplace(range->start_unix_nano, range->end_unix_nano);
+  std::vector<query::TagValuesCollector> collectors(queries.begin(), queries.end());
+  using Parts = std::vector<query::TagValuesCollector>;
+  RETURN_IF_ERROR(Annotate(
+      ScanBlocks<Parts>(
+          range, common, fields,
+          [&](std::string_view bytes, int64_t id) -> absl::StatusOr<Parts> {
+            Parts parts(queries.begin(), queries.end());
+            absl::StatusOr<std::optional<SpanRefs>> refs = DecodeSpanRefs(bytes, fields, starts);
+            if (!refs.ok()) return Annotate(refs.status(), fmt::format("block {}", id));
+            if (*refs) {
+              for (size_t i = 0; i < queries.size(); ++i) {
+                SpanRefs matching = **refs;
+                KeepMatching(queries[i].filters, matching);
+                AddTagValues(queries[i].key, matching, parts[i]);
+              }
+              return parts;
+            }
+            // A format 1 block: its spans, which each collector matches itself.
+            ASSIGN_OR_RETURN(std::vector<StoredSpan> spans, DecodeBlock(bytes, id, fields));
+            for (query::TagValuesCollector& part : parts) {
+              for (const StoredSpan& s : spans) part.Add(s);
+            }
+            return parts;
+          },
+          [&](const Parts& parts) {
+            for (size_t i = 0; i < parts.size(); ++i) collectors[i].AddAll(parts[i]);
+          },
+          /*stop_at=*/std::nullopt, /*answer=*/nullptr),
+      "sqlite: tag values"));
+  std::vector<query::TagValuesResult> results;
+  results.reserve(collectors.size());
+  for (query::TagValuesCollector& collector : collectors) {
+    results.push_back(std::move(collector).Finish());
+  }
+  return results;
 }
 
 absl::StatusOr<query::StatisticsResult> SqliteBackend::Statistics(

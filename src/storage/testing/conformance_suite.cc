@@ -821,6 +821,63 @@ TEST_P(StorageConformance, TagValuesCountsLimitsAndFilters) {
   EXPECT_EQ(r.total_distinct, 0u);
 }
 
+// Several queries at once answer as each alone: span names of a service per kind (the Jaeger API's
+// operations, which SQLite answers in one pass), with and without a range, and a mix that no one
+// pass serves.
+TEST_P(StorageConformance, TagValuesOfEachAnswersAsEachAlone) {
+  WriteCorpus(backend());
+  auto of_service = [](std::string_view service, int64_t kind) {
+    return std::vector<query::Filter>{
+        FilterOf("resource.attributes.service.name", query::Operator::kEquals,
+                 query::Scalar(std::string(service))),
+        FilterOf("span.kind", query::Operator::kEquals, query::Scalar(kind))};
+  };
+  std::vector<std::vector<query::TagValuesQuery>> batches;
+  for (const std::optional<query::TimeRange>& range :
+       {std::optional<query::TimeRange>(CorpusRange()), std::optional<query::TimeRange>()}) {
+    std::vector<query::TagValuesQuery>& batch = batches.emplace_back();
+    for (std::string_view service : {"frontend", "backend"}) {
+      for (int64_t kind = 0; kind < 6; ++kind) {
+        batch.push_back({KeyOf("span.name"), range, of_service(service, kind), 0});
+      }
+    }
+    batch.push_back({KeyOf("resource.attributes.service.name"), range, {}, 1});
+    batch.push_back({KeyOf("span.status.code"), range,
+                     {FilterOf("span.name", query::Operator::kNotEquals, query::Scalar("x"))}, 0});
+  }
+  std::vector<query::TagValuesQuery> mixed = batches.front();
+  mixed.push_back({KeyOf("span.attributes.http.method"), CorpusRange(), {}, 0});
+  batches.push_back(mixed);
+  for (const std::vector<query::TagValuesQuery>& batch : batches) {
+    absl::StatusOr<std::vector<query::TagValuesResult>> together = backend().TagValuesOfEach(batch);
+    ASSERT_TRUE(together.ok()) << together.status();
+    ASSERT_EQ(together->size(), batch.size());
+    size_t nonempty = 0;
+    for (size_t i = 0; i < batch.size(); ++i) {
+      SCOPED_TRACE(::testing::Message() << "query " << i << " of " << batch.size());
+      absl::StatusOr<query::TagValuesResult> alone = backend().TagValues(batch[i]);
+      ASSERT_TRUE(alone.ok()) << alone.status();
+      EXPECT_EQ((*together)[i].values, alone->values);
+      EXPECT_EQ((*together)[i].total_distinct, alone->total_distinct);
+      if (!alone->values.empty()) ++nonempty;
+    }
+    // The corpus's services have spans of some kinds and not others.
+    EXPECT_GE(nonempty, 4u);
+    EXPECT_LT(nonempty, batch.size());
+  }
+  // Pinned: the frontend's server spans (kind 2) in range.
+  absl::StatusOr<std::vector<query::TagValuesResult>> first =
+      backend().TagValuesOfEach(batches.front());
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_THAT((*first)[2].values,
+              ElementsAre(query::TagValueCount{std::string("GET /home"), 1},
+                          query::TagValueCount{std::string("POST /pay"), 1}));
+  // And the backend's client spans (kind 3): span 2 and span 5.
+  EXPECT_THAT((*first)[9].values,
+              ElementsAre(query::TagValueCount{std::string("GET /stock"), 1},
+                          query::TagValueCount{std::string("SELECT cart"), 1}));
+}
+
 // 100 spans, one per millisecond from kT0: span i lasts (i + 1) µs, has "size" = i and
 // "code" = "v<i % (i / 10 + 1)>", and belongs to service "a" when i % 3 == 0, else "b".
 void WriteHundred(Backend& backend) {
