@@ -1399,6 +1399,7 @@ absl::StatusOr<std::optional<SpanRefs>> DecodeSpanRefs(std::string_view block,
   uint64_t prev_start = 0;
   for (uint64_t i = 0; i < n; ++i) {
     SpanRefs::Row row;
+    row.position = static_cast<uint32_t>(i);
     uint64_t v;
     if (!streams[kStarts].Varint(&v)) return stream_error();
     prev_start += v;

@@ -138,6 +138,7 @@ struct SpanRefs {
   struct Row {
     uint64_t start_unix_nano = 0;
     uint64_t end_unix_nano = 0;                  // 0 unless asked for
+    uint32_t position = 0;                       // of the span in the block (DecodeSpanRows')
     uint32_t resource = 0, scope = 0, name = 0;  // indexes into the tables
     uint8_t kind = 0, status_code = 0;           // a model::SpanKind and StatusCode; 0 unread
   };

@@ -759,6 +759,13 @@ TEST(SpanBlockCodecTest, RefsDecodeAsTheirProjection) {
           const SpanRefs& r = **got;
           auto want = DecodeSpanBlock(block, fields);
           ASSERT_TRUE(want.ok()) << want.status();
+          std::vector<uint32_t> positions;
+          for (uint32_t i = 0; i < want->size(); ++i) {
+            const uint64_t start = (*want)[i].span.start_time_unix_nano;
+            if (!starts || (start >= starts->first && start <= starts->second)) {
+              positions.push_back(i);
+            }
+          }
           std::erase_if(*want, [&](const StoredSpan& s) {
             const uint64_t start = s.span.start_time_unix_nano;
             return starts && (start < starts->first || start > starts->second);
@@ -769,6 +776,7 @@ TEST(SpanBlockCodecTest, RefsDecodeAsTheirProjection) {
           for (size_t i = 0; i < want->size(); ++i) {
             const SpanRefs::Row& row = r.rows[i];
             const StoredSpan& s = (*want)[i];
+            EXPECT_EQ(row.position, positions[i]);
             EXPECT_EQ(row.start_unix_nano, s.span.start_time_unix_nano);
             EXPECT_EQ(row.end_unix_nano, ends ? s.span.end_time_unix_nano : 0);
             ASSERT_LT(row.resource, r.resources.size());

@@ -104,6 +104,12 @@ size_t TableSize(Field field, const SpanRefs& refs) {
   }
 }
 
+bool IsTime(const query::Key& key) {
+  return key.level == KeyLevel::kIntrinsic &&
+         (key.intrinsic == Intrinsic::kStartTime || key.intrinsic == Intrinsic::kEndTime ||
+          key.intrinsic == Intrinsic::kDuration);
+}
+
 }  // namespace
 
 bool ReadsOnlyRefs(const SpanFields& fields) {
@@ -114,9 +120,10 @@ bool ReadsOnlyRefs(const SpanFields& fields) {
 
 bool ReadsOnlyRefs(const query::Key& key) { return FieldOf(key).has_value(); }
 
-bool FiltersReadOnlyRefs(const std::vector<query::Filter>& filters) {
-  return std::all_of(filters.begin(), filters.end(),
-                     [](const query::Filter& f) { return ReadsOnlyRefs(f.key); });
+bool FiltersReadOnlyRefs(const std::vector<query::Filter>& filters, bool times) {
+  return std::all_of(filters.begin(), filters.end(), [times](const query::Filter& f) {
+    return ReadsOnlyRefs(f.key) || (times && IsTime(f.key));
+  });
 }
 
 void KeepMatching(const std::vector<query::Filter>& filters, SpanRefs& refs) {
@@ -125,7 +132,16 @@ void KeepMatching(const std::vector<query::Filter>& filters, SpanRefs& refs) {
   // Per field: the filters that read it, and whether each table entry passes them all (1), fails
   // (0) or is not yet known (-1: kinds and status codes, tested when first met).
   std::array<std::vector<query::Filter>, kFieldCount> by_field;
-  for (const query::Filter& f : filters) by_field[*FieldOf(f.key)].push_back(f);
+  std::vector<query::Filter> on_times;  // tested per row, on a span holding the row's times
+  for (const query::Filter& f : filters) {
+    if (std::optional<Field> field = FieldOf(f.key)) {
+      by_field[*field].push_back(f);
+    } else {
+      on_times.push_back(f);
+    }
+  }
+  const query::SpanMatcher times_matcher(on_times);
+  model::StoredSpan times_probe;
   std::array<std::vector<int8_t>, kFieldCount> passes;
   std::array<std::optional<query::SpanMatcher>, kFieldCount> matchers;
   for (int f = 0; f < kFieldCount; ++f) {
@@ -147,7 +163,10 @@ void KeepMatching(const std::vector<query::Filter>& filters, SpanRefs& refs) {
       if (pass < 0) pass = matchers[f]->Matches(probe.At(field, i)) ? 1 : 0;
       if (pass == 0) return false;
     }
-    return true;
+    if (on_times.empty()) return true;
+    times_probe.span.start_time_unix_nano = row.start_unix_nano;
+    times_probe.span.end_time_unix_nano = row.end_unix_nano;
+    return times_matcher.Matches(times_probe);
   };
   std::erase_if(refs.rows, [&](const SpanRefs::Row& row) { return !passes_all(row); });
 }

@@ -24,11 +24,14 @@ namespace teletrace::storage {
 bool ReadsOnlyRefs(const SpanFields& fields);
 // Whether `key` reads only what SpanRefs holds (times aside).
 bool ReadsOnlyRefs(const query::Key& key);
-// Whether every filter reads only what SpanRefs holds (times aside).
-bool FiltersReadOnlyRefs(const std::vector<query::Filter>& filters);
+// Whether every filter reads only what SpanRefs holds, times aside (`times` false) or included:
+// the start, end and duration intrinsics (`times` true).
+bool FiltersReadOnlyRefs(const std::vector<query::Filter>& filters, bool times = false);
 
 // Removes the rows of `refs` whose spans, as a decode with FieldsRead(filters) builds them, do not
-// match `filters` (query::SpanMatcher's answer). Requires FiltersReadOnlyRefs(filters).
+// match `filters` (query::SpanMatcher's answer). Requires FiltersReadOnlyRefs(filters, true), and
+// rows with their end times (DecodeSpanRefs with `ends`) when a filter reads end times or
+// durations. Filters on times are tested per row; the others once per distinct value.
 void KeepMatching(const std::vector<query::Filter>& filters, SpanRefs& refs);
 
 // Adds to `collector` the values of `key` on the spans of `refs.rows` (all taken to be in range

@@ -1,6 +1,7 @@
 // KeepMatching, AddTagValues and SetSpanFields against the scan engine over decoded spans: random
-// blocks of spans with a few resources, scopes, names, kinds and status codes, random filters and
-// keys on those fields, random time ranges; the answers must be the engine's, exactly.
+// blocks of spans with a few resources, scopes, names, kinds and status codes, random filters on
+// those fields and on times, keys on those fields, random time ranges; the answers must be the
+// engine's, exactly.
 #include "storage/span_refs_query.h"
 
 #include <random>
@@ -86,6 +87,9 @@ std::vector<query::Filter> RandomFilters(std::mt19937& rng) {
       Filter("span.status.code", query::Operator::kEquals, "Error"),
       Filter("scope.name", query::Operator::kEquals, "http"),
       Filter("scope.attributes.lib", query::Operator::kEquals, "db-lib"),
+      Filter("externalFields.durationNano", query::Operator::kGt, int64_t{200}),
+      Filter("span.startTimeUnixNano", query::Operator::kLt, int64_t{1500}),
+      Filter("span.endTimeUnixNano", query::Operator::kGte, int64_t{1300}),
   };
   std::vector<query::Filter> filters;
   const size_t count = rng() % 4;
@@ -102,9 +106,13 @@ TEST(SpanRefsQueryTest, KeysAndFiltersOnRefsAreRecognised) {
   EXPECT_FALSE(ReadsOnlyRefs(Key("externalFields.durationNano")));
   EXPECT_FALSE(ReadsOnlyRefs(Key("span.status.message")));
   EXPECT_TRUE(FiltersReadOnlyRefs({}));
+  const std::vector<query::Filter> with_duration = {
+      Filter("span.name", query::Operator::kEquals, "a"),
+      Filter("externalFields.durationNano", query::Operator::kGt, int64_t{5})};
+  EXPECT_FALSE(FiltersReadOnlyRefs(with_duration));
+  EXPECT_TRUE(FiltersReadOnlyRefs(with_duration, /*times=*/true));
   EXPECT_FALSE(FiltersReadOnlyRefs(
-      {Filter("span.name", query::Operator::kEquals, "a"),
-       Filter("externalFields.durationNano", query::Operator::kGt, int64_t{5})}));
+      {Filter("span.attributes.user.id", query::Operator::kEquals, "u")}, /*times=*/true));
 }
 
 // The differential: for each random block, range, filter set and key, the refs path gives what

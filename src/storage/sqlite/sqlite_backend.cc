@@ -717,7 +717,7 @@ absl::Status SqliteBackend::ScanRange(const std::optional<query::TimeRange>& ran
         },
         stop_at, answer);
   }
-  if (!filters.empty() && ReadsOnlyRefs(fields) && FiltersReadOnlyRefs(filters)) {
+  if (!filters.empty() && ReadsOnlyRefs(fields) && FiltersReadOnlyRefs(filters, /*times=*/true)) {
     // The filters and the query read only resources, scopes, names, kinds, status codes and
     // times (one service's panels): the block workers test each filter once per distinct resource
     // or name of a block, and only the spans that pass are built, into one reused span. Format 1
@@ -1140,6 +1140,10 @@ absl::StatusOr<query::SearchResult> SqliteBackend::Search(const query::SearchQue
   // summaries let through (their false positives) hold none of the strings. A block that check
   // cannot read is decoded, which names the damage.
   const auto string_equalities = StringEqualities(query.filters);
+  const bool selects_refs =
+      ReadsOnlyRefs(select_fields) && FiltersReadOnlyRefs(query.filters, /*times=*/true);
+  const std::optional<StartRange> starts =
+      StartRange{query.range.start_unix_nano, query.range.end_unix_nano};
   auto decode = [&](std::string_view bytes, int64_t id,
                     const query::SearchCollector::Bound& bound)
       -> absl::StatusOr<std::vector<StoredSpan>> {
@@ -1147,16 +1151,39 @@ absl::StatusOr<query::SearchResult> SqliteBackend::Search(const query::SearchQue
       absl::StatusOr<bool> may = MayHoldStringAttribute(bytes, key, strings);
       if (may.ok() && !*may) return std::vector<StoredSpan>();
     }
-    ASSIGN_OR_RETURN(std::vector<StoredSpan> selectors, DecodeBlock(bytes, id, select_fields));
     std::vector<uint32_t> rows;
     std::vector<uint64_t> sort_values;
-    for (size_t i = 0; i < selectors.size(); ++i) {
-      const StoredSpan& s = selectors[i];
-      const uint64_t sort_value = query::PositionOf(query.sort, s).sort_value;
-      if (query::InRange(query.range, s) && !bound.CanSkip(sort_value, sort_value) &&
-          matcher.Matches(s)) {
-        rows.push_back(static_cast<uint32_t>(i));
-        sort_values.push_back(sort_value);
+    // Filters on resources, scopes, names, kinds, status codes and times (or none) are tested on
+    // the block's refs, once per distinct value; other filters on spans of their projection.
+    std::optional<SpanRefs> refs;
+    if (selects_refs) {
+      absl::StatusOr<std::optional<SpanRefs>> decoded =
+          DecodeSpanRefs(bytes, select_fields, starts, /*ends=*/true);
+      if (!decoded.ok()) return Annotate(decoded.status(), fmt::format("block {}", id));
+      refs = *std::move(decoded);
+    }
+    if (refs) {
+      KeepMatching(query.filters, *refs);
+      StoredSpan probe;
+      for (const SpanRefs::Row& row : refs->rows) {
+        SetSpanFields(*refs, row, select_fields, probe);
+        const uint64_t sort_value = query::PositionOf(query.sort, probe).sort_value;
+        if (!bound.CanSkip(sort_value, sort_value)) {
+          rows.push_back(row.position);
+          sort_values.push_back(sort_value);
+        }
+      }
+    } else {
+      ASSIGN_OR_RETURN(std::vector<StoredSpan> selectors,
+                       DecodeBlock(bytes, id, select_fields));
+      for (size_t i = 0; i < selectors.size(); ++i) {
+        const StoredSpan& s = selectors[i];
+        const uint64_t sort_value = query::PositionOf(query.sort, s).sort_value;
+        if (query::InRange(query.range, s) && !bound.CanSkip(sort_value, sort_value) &&
+            matcher.Matches(s)) {
+          rows.push_back(static_cast<uint32_t>(i));
+          sort_values.push_back(sort_value);
+        }
       }
     }
     if (rows.empty()) return std::vector<StoredSpan>();
@@ -1373,7 +1400,9 @@ absl::Status SqliteBackend::CountTagValues(const query::TagValuesQuery& query,
   const bool from_column = query.filters.empty() && query.key.level == query::KeyLevel::kSpan;
   // A query reading only resources, scopes, names, kinds and status codes (the operations of a
   // service) tests each filter once per distinct resource or name of a block, not once per span.
-  const bool from_refs = ReadsOnlyRefs(query.key) && FiltersReadOnlyRefs(query.filters);
+  const bool from_refs =
+      ReadsOnlyRefs(query.key) && FiltersReadOnlyRefs(query.filters, /*times=*/true);
+  const bool ends = !FiltersReadOnlyRefs(query.filters);  // a filter reads times
   std::optional<StartRange> starts;
   if (query.range) starts.emplace(query.range->start_unix_nano, query.range->end_unix_nano);
   StringCounts strings;
@@ -1400,7 +1429,8 @@ absl::Status SqliteBackend::CountTagValues(const query::TagValuesQuery& query,
           if (*from_block) return part;
         }
         if (from_refs) {
-          absl::StatusOr<std::optional<SpanRefs>> refs = DecodeSpanRefs(bytes, fields, starts);
+          absl::StatusOr<std::optional<SpanRefs>> refs =
+              DecodeSpanRefs(bytes, fields, starts, ends);
           if (!refs.ok()) return Annotate(refs.status(), fmt::format("block {}", id));
           if (*refs) {
             KeepMatching(query.filters, **refs);
@@ -1440,7 +1470,7 @@ absl::StatusOr<std::vector<query::TagValuesResult>> SqliteBackend::TagValuesOfEa
   // asked one by one.
   auto shares = [&queries](const query::TagValuesQuery& q) {
     return !q.time_budget && SameRange(q.range, queries.front().range) &&
-           ReadsOnlyRefs(q.key) && FiltersReadOnlyRefs(q.filters);
+           ReadsOnlyRefs(q.key) && FiltersReadOnlyRefs(q.filters, /*times=*/true);
   };
   if (queries.size() < 2 || !std::all_of(queries.begin(), queries.end(), shares)) {
     return Backend::TagValuesOfEach(queries);
@@ -1467,7 +1497,8 @@ absl::StatusOr<std::vector<query::TagValuesResult>> SqliteBackend::TagValuesOfEa
           range, common, fields,
           [&](std::string_view bytes, int64_t id) -> absl::StatusOr<Parts> {
             Parts parts(queries.begin(), queries.end());
-            absl::StatusOr<std::optional<SpanRefs>> refs = DecodeSpanRefs(bytes, fields, starts);
+            absl::StatusOr<std::optional<SpanRefs>> refs =
+                DecodeSpanRefs(bytes, fields, starts, /*ends=*/true);
             if (!refs.ok()) return Annotate(refs.status(), fmt::format("block {}", id));
             if (*refs) {
               for (size_t i = 0; i < queries.size(); ++i) {
