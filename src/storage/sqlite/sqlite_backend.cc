@@ -1399,7 +1399,8 @@ absl::Status SqliteBackend::CountTagValues(const query::TagValuesQuery& query,
   // adding 10M (value, count) pairs to one table on the reading thread was the query's limit.
   const bool from_column = query.filters.empty() && query.key.level == query::KeyLevel::kSpan;
   // A query reading only resources, scopes, names, kinds and status codes (the operations of a
-  // service) tests each filter once per distinct resource or name of a block, not once per span.
+  // service), with filters on those and on times, tests each filter on those once per distinct
+  // resource or name of a block, not once per span.
   const bool from_refs =
       ReadsOnlyRefs(query.key) && FiltersReadOnlyRefs(query.filters, /*times=*/true);
   const bool ends = !FiltersReadOnlyRefs(query.filters);  // a filter reads times
@@ -1465,9 +1466,9 @@ bool SameFilter(const query::Filter& a, const query::Filter& b) {
 
 absl::StatusOr<std::vector<query::TagValuesResult>> SqliteBackend::TagValuesOfEach(
     const std::vector<query::TagValuesQuery>& queries) {
-  // Queries over one range that read only resources, scopes, names, kinds and status codes share
-  // one pass: each block's refs are decoded once, then filtered and counted per query. Others are
-  // asked one by one.
+  // Queries over one range that read only resources, scopes, names, kinds, status codes (and
+  // filter on times) share one pass: each block's refs are decoded once, then filtered and counted
+  // per query. Others are asked one by one.
   auto shares = [&queries](const query::TagValuesQuery& q) {
     return !q.time_budget && SameRange(q.range, queries.front().range) &&
            ReadsOnlyRefs(q.key) && FiltersReadOnlyRefs(q.filters, /*times=*/true);
