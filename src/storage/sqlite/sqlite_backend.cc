@@ -1502,6 +1502,8 @@ absl::StatusOr<std::vector<query::TagValuesResult>> SqliteBackend::TagValuesOfEa
                 DecodeSpanRefs(bytes, fields, starts, /*ends=*/true);
             if (!refs.ok()) return Annotate(refs.status(), fmt::format("block {}", id));
             if (*refs) {
+              // The shared filters first, once: each query then copies only the rows they keep.
+              KeepMatching(common, **refs);
               for (size_t i = 0; i < queries.size(); ++i) {
                 SpanRefs matching = **refs;
                 KeepMatching(queries[i].filters, matching);
