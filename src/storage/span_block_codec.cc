@@ -1265,7 +1265,8 @@ absl::StatusOr<bool> MayHoldStringAttribute(std::string_view block, std::string_
 absl::StatusOr<bool> CountSpanAttributeValues(
     std::string_view block, std::string_view key, const std::optional<StartRange>& starts,
     const std::function<void(std::string_view, uint64_t)>& on_string,
-    const std::function<void(const model::AnyValue&)>& on_other) {
+    const std::function<void(const model::AnyValue&)>& on_other,
+    const std::vector<uint32_t>* positions) {
   if (!Columnar(block)) return false;
   const bool new_string_tags = static_cast<uint8_t>(block[0]) >= kSpanBlockFormatV3;
   Sections raw;
@@ -1285,6 +1286,7 @@ absl::StatusOr<bool> CountSpanAttributeValues(
   std::vector<uint64_t> string_spans;
   constexpr uint64_t kNone = UINT64_MAX;
   uint64_t keys_seen = 0, prev_start = 0;
+  size_t next_position = 0;  // of `positions`
   for (uint64_t i = 0; i < n; ++i) {
     bool in_range = true;
     if (starts) {
@@ -1292,6 +1294,11 @@ absl::StatusOr<bool> CountSpanAttributeValues(
       if (!start_deltas.Varint(&delta)) return Corrupt("malformed start times");
       prev_start += delta;
       in_range = starts->first <= prev_start && prev_start <= starts->second;
+    }
+    if (positions != nullptr) {
+      const bool kept = next_position < positions->size() && (*positions)[next_position] == i;
+      if (kept) ++next_position;
+      in_range = in_range && kept;
     }
     // The span's value is its last occurrence of the key (FindAttribute's).
     uint64_t last_string = kNone;

@@ -116,13 +116,16 @@ using StartRange = std::pair<uint64_t, uint64_t>;
 // path of tag values. A span's value is its last occurrence of the key. Each distinct string is
 // handed to `on_string` once, with the number of spans that have it (views into the block's
 // decompressed sections, valid during the call); any other value is handed to `on_other` once per
-// span, in span order. Returns false without calls for a format 1 block, which must be decoded.
+// span, in span order. With `positions` (ascending), only the spans at those positions of the
+// block count, in `starts` still: the rows a filter kept (span_refs_query.h's KeepMatching).
+// Returns false without calls for a format 1 block, which must be decoded.
 // Errors: DataLoss when the sections it reads are malformed; it checks less than DecodeSpanBlock
 // (other keys' values are not read), so a block it counts may still fail to decode.
 absl::StatusOr<bool> CountSpanAttributeValues(
     std::string_view block, std::string_view key, const std::optional<StartRange>& starts,
     const std::function<void(std::string_view, uint64_t)>& on_string,
-    const std::function<void(const model::AnyValue&)>& on_other);
+    const std::function<void(const model::AnyValue&)>& on_other,
+    const std::vector<uint32_t>* positions = nullptr);
 
 // The resource, scope, name, kind and status code columns of a block's spans whose start time is
 // in `starts` (all spans without it), as table indexes: what a query reading only those fields

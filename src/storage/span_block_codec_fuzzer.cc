@@ -8,7 +8,8 @@
 // decode must fail too (every stream is checked alike). Every top-level string value of the first
 // decoded span's attributes is asked of MayHoldStringAttribute, which must not rule it out. The
 // first span's first attribute key is counted by CountSpanAttributeValues over all start times:
-// on a block that decodes, it must count as many spans as carry the key. DecodeSpanRefs, under
+// on a block that decodes, it must count as many spans as carry the key, and at the even
+// positions only, as many of those as carry it. DecodeSpanRefs, under
 // the projection's resource, scope, name, kind and status code groups, gives a block that decodes
 // one row per span, with its times and name.
 #include <cstdint>
@@ -93,24 +94,34 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // Never a crash on any input, whatever the key.
   (void)teletrace::storage::MayHoldStringAttribute(input, "a", {"", "b"});
   uint64_t counted = 0;
-  auto count_key = [&](std::string_view key) {
+  auto count_key = [&](std::string_view key, const std::vector<uint32_t>* positions) {
     counted = 0;
     return teletrace::storage::CountSpanAttributeValues(
         input, key, teletrace::storage::StartRange{0, UINT64_MAX},
         [&counted](std::string_view, uint64_t spans) { counted += spans; },
-        [&counted](const teletrace::model::AnyValue&) { ++counted; });
+        [&counted](const teletrace::model::AnyValue&) { ++counted; }, positions);
   };
-  (void)count_key("a");
+  (void)count_key("a", nullptr);
   if (!decoded.ok()) return 0;
   if (!decoded->empty() && !decoded->front().span.attributes.empty()) {
     const std::string key = decoded->front().span.attributes.front().key;
-    auto columnar = count_key(key);
+    auto columnar = count_key(key, nullptr);
     if (!columnar.ok()) std::abort();
     uint64_t carrying = 0;
     for (const auto& s : *decoded) {
       carrying += teletrace::model::FindAttribute(s.span.attributes, key) != nullptr ? 1 : 0;
     }
     if (*columnar && counted != carrying) std::abort();
+    // The spans at even positions only.
+    std::vector<uint32_t> even;
+    uint64_t carrying_even = 0;
+    for (uint32_t i = 0; i < decoded->size(); i += 2) {
+      even.push_back(i);
+      const auto& attributes = (*decoded)[i].span.attributes;
+      carrying_even += teletrace::model::FindAttribute(attributes, key) != nullptr ? 1 : 0;
+    }
+    columnar = count_key(key, &even);
+    if (!columnar.ok() || (*columnar && counted != carrying_even)) std::abort();
   }
   if (!decoded->empty()) {
     for (const auto& kv : decoded->front().span.attributes) {

@@ -550,7 +550,8 @@ struct AttributeCounts {
   std::vector<AnyValue> others;
 };
 absl::StatusOr<std::optional<AttributeCounts>> CountedFromColumn(
-    std::string_view block, std::string_view key, const std::optional<StartRange>& starts) {
+    std::string_view block, std::string_view key, const std::optional<StartRange>& starts,
+    const std::vector<uint32_t>* positions = nullptr) {
   AttributeCounts counts;
   absl::StatusOr<bool> counted = CountSpanAttributeValues(
       block, key, starts,
@@ -558,7 +559,7 @@ absl::StatusOr<std::optional<AttributeCounts>> CountedFromColumn(
         EXPECT_TRUE(counts.strings.emplace(std::string(value), spans).second) << "twice: " << value;
         EXPECT_GT(spans, 0u);
       },
-      [&](const AnyValue& value) { counts.others.push_back(value); });
+      [&](const AnyValue& value) { counts.others.push_back(value); }, positions);
   if (!counted.ok()) return counted.status();
   if (!*counted) return std::nullopt;
   return counts;
@@ -566,11 +567,17 @@ absl::StatusOr<std::optional<AttributeCounts>> CountedFromColumn(
 
 // The same from decoded spans: each span's last occurrence of the key (FindAttribute's).
 AttributeCounts CountedFromSpans(const std::vector<StoredSpan>& spans, std::string_view key,
-                                 const std::optional<StartRange>& starts) {
+                                 const std::optional<StartRange>& starts,
+                                 const std::vector<uint32_t>* positions = nullptr) {
   AttributeCounts counts;
-  for (const StoredSpan& s : spans) {
+  for (uint32_t i = 0; i < spans.size(); ++i) {
+    const StoredSpan& s = spans[i];
     const uint64_t start = s.span.start_time_unix_nano;
     if (starts && (start < starts->first || start > starts->second)) continue;
+    if (positions != nullptr &&
+        std::find(positions->begin(), positions->end(), i) == positions->end()) {
+      continue;
+    }
     const AnyValue* v = model::FindAttribute(s.span.attributes, key);
     if (v == nullptr) continue;
     if (const auto* str = std::get_if<std::string>(&v->value)) {
@@ -648,6 +655,15 @@ TEST(SpanBlockCodecTest, AttributeValuesCountAsTheirDecodeHasThem) {
         }
         ASSERT_TRUE(got->has_value());
         ExpectSameCounts(CountedFromSpans(*decoded, key, range), **got);
+        // Only the spans at some positions (every third, and the last), as a filter keeps them.
+        std::vector<uint32_t> positions;
+        for (uint32_t i = 1; i < decoded->size(); i += 3) positions.push_back(i);
+        if (!decoded->empty()) positions.push_back(static_cast<uint32_t>(decoded->size() - 1));
+        positions.erase(std::unique(positions.begin(), positions.end()), positions.end());
+        got = CountedFromColumn(block, key, range, &positions);
+        ASSERT_TRUE(got.ok()) << got.status();
+        ASSERT_TRUE(got->has_value());
+        ExpectSameCounts(CountedFromSpans(*decoded, key, range, &positions), **got);
         ++compared;
       }
     }
@@ -660,6 +676,16 @@ TEST(SpanBlockCodecTest, AttributeValuesCountAsTheirDecodeHasThem) {
   AttributeCounts all = CountedFromSpans(spans, "k", std::nullopt);
   EXPECT_EQ(all.strings.size(), 5u);
   EXPECT_GT(all.others.size(), 200u);
+  // And a third of it at every third position: the positions select.
+  std::vector<uint32_t> thirds;
+  for (uint32_t i = 0; i < spans.size(); i += 3) thirds.push_back(i);
+  AttributeCounts some = CountedFromSpans(spans, "k", std::nullopt, &thirds);
+  absl::StatusOr<std::optional<AttributeCounts>> some_got =
+      CountedFromColumn(*v3, "k", std::nullopt, &thirds);
+  ASSERT_TRUE(some_got.ok() && some_got->has_value());
+  ExpectSameCounts(some, **some_got);
+  EXPECT_GT(some.others.size(), 50u);
+  EXPECT_LT(some.others.size(), all.others.size() / 2);
 
   // A damaged block is an error, not a partial count.
   std::string damaged = *v3;

@@ -1397,12 +1397,15 @@ absl::Status SqliteBackend::CountTagValues(const query::TagValuesQuery& query,
   // (CountSpanAttributeValues): a high-cardinality key's blocks were mostly span building. Its
   // strings then go to tables of the block workers' own (StringCounts), merged once at the end:
   // adding 10M (value, count) pairs to one table on the reading thread was the query's limit.
-  const bool from_column = query.filters.empty() && query.key.level == query::KeyLevel::kSpan;
   // A query reading only resources, scopes, names, kinds and status codes (the operations of a
   // service), with filters on those and on times, tests each filter on those once per distinct
-  // resource or name of a block, not once per span.
-  const bool from_refs =
-      ReadsOnlyRefs(query.key) && FiltersReadOnlyRefs(query.filters, /*times=*/true);
+  // resource or name of a block, not once per span. With such filters, a span attribute's values
+  // (one service's facets) are counted from its column over the rows the filters kept.
+  const bool refs_filters = FiltersReadOnlyRefs(query.filters, /*times=*/true);
+  const bool from_refs = ReadsOnlyRefs(query.key) && refs_filters;
+  const bool span_key = query.key.level == query::KeyLevel::kSpan;
+  const bool from_column = span_key && refs_filters;
+  const SpanFields filter_fields = FieldsRead(query.filters);
   const bool ends = !FiltersReadOnlyRefs(query.filters);  // a filter reads times
   std::optional<StartRange> starts;
   if (query.range) starts.emplace(query.range->start_unix_nano, query.range->end_unix_nano);
@@ -1411,10 +1414,24 @@ absl::Status SqliteBackend::CountTagValues(const query::TagValuesQuery& query,
       query.range, query.filters, fields,
       [&](std::string_view bytes, int64_t id) -> absl::StatusOr<query::TagValuesCollector> {
         query::TagValuesCollector part(query);
-        if (from_column) {
+        // The positions of the spans the filters keep, when there are filters; the range is then
+        // applied with them.
+        std::optional<std::vector<uint32_t>> kept;
+        if (from_column && !query.filters.empty()) {
+          absl::StatusOr<std::optional<SpanRefs>> refs =
+              DecodeSpanRefs(bytes, filter_fields, starts, ends);
+          if (!refs.ok()) return Annotate(refs.status(), fmt::format("block {}", id));
+          if (*refs) {
+            KeepMatching(query.filters, **refs);
+            kept.emplace();
+            kept->reserve((*refs)->rows.size());
+            for (const SpanRefs::Row& row : (*refs)->rows) kept->push_back(row.position);
+          }
+        }
+        if (from_column && (query.filters.empty() || kept)) {
           StringCounts::Table table = strings.Take();
           absl::StatusOr<bool> from_block = CountSpanAttributeValues(
-              bytes, query.key.name, starts,
+              bytes, query.key.name, kept ? std::nullopt : starts,
               [&table](std::string_view value, uint64_t spans) {
                 // Abseil's string_view: its heterogeneous lookup takes no std::string_view here.
                 table->try_emplace(absl::string_view(value.data(), value.size()), 0)
@@ -1424,7 +1441,8 @@ absl::Status SqliteBackend::CountTagValues(const query::TagValuesQuery& query,
                 if (std::optional<query::TagValue> v = query::ToTagValue(value)) {
                   part.AddCounted(*v, 1);
                 }
-              });
+              },
+              kept ? &*kept : nullptr);
           strings.Give(std::move(table));
           if (!from_block.ok()) return Annotate(from_block.status(), fmt::format("block {}", id));
           if (*from_block) return part;
