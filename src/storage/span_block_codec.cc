@@ -727,6 +727,29 @@ absl::StatusOr<std::vector<SpanTimes>> DecodeTimesV2(std::string_view block, boo
   return times;
 }
 
+// The first stream whose read failed (a failed read leaves its reader's what() set), named with
+// its offset; nullopt when none failed.
+std::optional<absl::Status> MalformedStream(const std::vector<Reader>& streams) {
+  for (int i = 0; i < kStreamCount; ++i) {
+    if (streams[i].what() != nullptr) {
+      return Corrupt(fmt::format("malformed {} at offset {} of the {} stream", streams[i].what(),
+                                 streams[i].Offset(), kStreamNames[i]));
+    }
+  }
+  return std::nullopt;
+}
+
+// An error naming the first stream with bytes left unread; OK when every one was read to its end.
+absl::Status AllStreamsRead(const std::vector<Reader>& streams) {
+  for (int i = 0; i < kStreamCount; ++i) {
+    if (streams[i].Remaining() != 0) {
+      return Corrupt(fmt::format("{} unread bytes in the {} stream", streams[i].Remaining(),
+                                 kStreamNames[i]));
+    }
+  }
+  return absl::OkStatus();
+}
+
 // A columnar block's header: its span and attribute key counts, and its resource and scope tables.
 struct Header {
   uint64_t spans = 0;
@@ -831,12 +854,7 @@ absl::StatusOr<std::vector<model::StoredSpan>> DecodeV2(
 
   // A failed read leaves its reader's what() set; the error names that stream.
   auto stream_error = [&]() {
-    for (int i = 0; i < kStreamCount; ++i) {
-      if (streams[i].what() != nullptr) {
-        return Corrupt(fmt::format("malformed {} at offset {} of the {} stream", streams[i].what(),
-                                   streams[i].Offset(), kStreamNames[i]));
-      }
-    }
+    if (std::optional<absl::Status> malformed = MalformedStream(streams)) return *malformed;
     for (size_t k = 0; k < columns.size(); ++k) {
       for (const Reader* column : {&columns[k].values, &columns[k].strings}) {
         if (column->what() != nullptr) {
@@ -988,12 +1006,7 @@ absl::StatusOr<std::vector<model::StoredSpan>> DecodeV2(
       return stream_error();
     }
   }
-  for (int i = 0; i < kStreamCount; ++i) {
-    if (streams[i].Remaining() != 0) {
-      return Corrupt(fmt::format("{} unread bytes in the {} stream", streams[i].Remaining(),
-                                 kStreamNames[i]));
-    }
-  }
+  RETURN_IF_ERROR(AllStreamsRead(streams));
   for (size_t k = 0; k < columns.size(); ++k) {
     if (need[kAttributeKeys] && k >= key_names.size()) {
       return Corrupt(fmt::format("values of key {} have no key", k));
@@ -1383,13 +1396,7 @@ absl::StatusOr<std::optional<SpanRefs>> DecodeSpanRefs(std::string_view block,
                                streams[kStarts].Remaining()));
   }
   auto stream_error = [&streams]() {
-    for (int i = 0; i < kStreamCount; ++i) {
-      if (streams[i].what() != nullptr) {
-        return Corrupt(fmt::format("malformed {} at offset {} of the {} stream", streams[i].what(),
-                                   streams[i].Offset(), kStreamNames[i]));
-      }
-    }
-    return Corrupt("malformed stream");
+    return MalformedStream(streams).value_or(Corrupt("malformed stream"));
   };
   const bool refs = (fields.groups & SpanFields::kResourceAndScope) != 0;
   const bool named = (fields.groups & SpanFields::kName) != 0;
@@ -1439,12 +1446,7 @@ absl::StatusOr<std::optional<SpanRefs>> DecodeSpanRefs(std::string_view block,
     if (starts && (prev_start < starts->first || prev_start > starts->second)) continue;
     out.rows.push_back(row);
   }
-  for (int i = 0; i < kStreamCount; ++i) {
-    if (streams[i].Remaining() != 0) {
-      return Corrupt(fmt::format("{} unread bytes in the {} stream", streams[i].Remaining(),
-                                 kStreamNames[i]));
-    }
-  }
+  RETURN_IF_ERROR(AllStreamsRead(streams));
   return out;
 }
 
