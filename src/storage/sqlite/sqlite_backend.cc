@@ -92,6 +92,19 @@ std::unique_ptr<Workers<R>> NewBlockWorkers(size_t blocks) {
   return std::make_unique<Workers<R>>(threads, 2 * threads + 2);
 }
 
+// The refs of block `id` (DecodeSpanRefs) whose spans match `filters` (KeepMatching); nullopt for
+// a block without refs (format 1), which the caller decodes into spans.
+absl::StatusOr<std::optional<SpanRefs>> MatchingRefs(std::string_view bytes, int64_t id,
+                                                     const SpanFields& fields,
+                                                     const std::vector<query::Filter>& filters,
+                                                     const std::optional<StartRange>& starts,
+                                                     bool ends) {
+  absl::StatusOr<std::optional<SpanRefs>> refs = DecodeSpanRefs(bytes, fields, starts, ends);
+  if (!refs.ok()) return Annotate(refs.status(), fmt::format("block {}", id));
+  if (*refs) KeepMatching(filters, **refs);
+  return refs;
+}
+
 // Whether a scan of `fields` reads nothing but times and status codes: the search page's panels,
 // which decode those streams alone (DecodeSpanTimes).
 bool ReadsOnlyTimes(const SpanFields& fields) {
@@ -733,15 +746,11 @@ absl::Status SqliteBackend::ScanRange(const std::optional<query::TimeRange>& ran
         range, filters, fields,
         [&](std::string_view bytes, int64_t id) -> absl::StatusOr<Decoded> {
           Decoded decoded;
-          absl::StatusOr<std::optional<SpanRefs>> refs =
-              DecodeSpanRefs(bytes, fields, starts, /*ends=*/true);
-          if (!refs.ok()) return Annotate(refs.status(), fmt::format("block {}", id));
-          if (*refs) {
-            KeepMatching(filters, **refs);
-            decoded.refs = *std::move(refs);
-            return decoded;
+          ASSIGN_OR_RETURN(decoded.refs,
+                           MatchingRefs(bytes, id, fields, filters, starts, /*ends=*/true));
+          if (!decoded.refs) {
+            ASSIGN_OR_RETURN(decoded.spans, DecodeBlock(bytes, id, fields));
           }
-          ASSIGN_OR_RETURN(decoded.spans, DecodeBlock(bytes, id, fields));
           return decoded;
         },
         [&](const Decoded& decoded) {
@@ -1157,16 +1166,14 @@ absl::StatusOr<query::SearchResult> SqliteBackend::Search(const query::SearchQue
     // the block's refs, once per distinct value; other filters on spans of their projection.
     std::optional<SpanRefs> refs;
     if (selects_refs) {
-      absl::StatusOr<std::optional<SpanRefs>> decoded =
-          DecodeSpanRefs(bytes, select_fields, starts, /*ends=*/true);
-      if (!decoded.ok()) return Annotate(decoded.status(), fmt::format("block {}", id));
-      refs = *std::move(decoded);
+      ASSIGN_OR_RETURN(refs, MatchingRefs(bytes, id, select_fields, query.filters, starts,
+                                          /*ends=*/true));
     }
     if (refs) {
-      KeepMatching(query.filters, *refs);
-      StoredSpan probe;
+      StoredSpan probe;  // the sort values are times: the row's are all it needs
       for (const SpanRefs::Row& row : refs->rows) {
-        SetSpanFields(*refs, row, select_fields, probe);
+        probe.span.start_time_unix_nano = row.start_unix_nano;
+        probe.span.end_time_unix_nano = row.end_unix_nano;
         const uint64_t sort_value = query::PositionOf(query.sort, probe).sort_value;
         if (!bound.CanSkip(sort_value, sort_value)) {
           rows.push_back(row.position);
@@ -1418,14 +1425,12 @@ absl::Status SqliteBackend::CountTagValues(const query::TagValuesQuery& query,
         // applied with them.
         std::optional<std::vector<uint32_t>> kept;
         if (from_column && !query.filters.empty()) {
-          absl::StatusOr<std::optional<SpanRefs>> refs =
-              DecodeSpanRefs(bytes, filter_fields, starts, ends);
-          if (!refs.ok()) return Annotate(refs.status(), fmt::format("block {}", id));
-          if (*refs) {
-            KeepMatching(query.filters, **refs);
+          ASSIGN_OR_RETURN(std::optional<SpanRefs> refs,
+                           MatchingRefs(bytes, id, filter_fields, query.filters, starts, ends));
+          if (refs) {
             kept.emplace();
-            kept->reserve((*refs)->rows.size());
-            for (const SpanRefs::Row& row : (*refs)->rows) kept->push_back(row.position);
+            kept->reserve(refs->rows.size());
+            for (const SpanRefs::Row& row : refs->rows) kept->push_back(row.position);
           }
         }
         if (from_column && (query.filters.empty() || kept)) {
@@ -1448,12 +1453,10 @@ absl::Status SqliteBackend::CountTagValues(const query::TagValuesQuery& query,
           if (*from_block) return part;
         }
         if (from_refs) {
-          absl::StatusOr<std::optional<SpanRefs>> refs =
-              DecodeSpanRefs(bytes, fields, starts, ends);
-          if (!refs.ok()) return Annotate(refs.status(), fmt::format("block {}", id));
-          if (*refs) {
-            KeepMatching(query.filters, **refs);
-            AddTagValues(query.key, **refs, part);
+          ASSIGN_OR_RETURN(std::optional<SpanRefs> refs,
+                           MatchingRefs(bytes, id, fields, query.filters, starts, ends));
+          if (refs) {
+            AddTagValues(query.key, *refs, part);
             return part;
           }
         }
@@ -1516,14 +1519,12 @@ absl::StatusOr<std::vector<query::TagValuesResult>> SqliteBackend::TagValuesOfEa
           range, common, fields,
           [&](std::string_view bytes, int64_t id) -> absl::StatusOr<Parts> {
             Parts parts(queries.begin(), queries.end());
-            absl::StatusOr<std::optional<SpanRefs>> refs =
-                DecodeSpanRefs(bytes, fields, starts, /*ends=*/true);
-            if (!refs.ok()) return Annotate(refs.status(), fmt::format("block {}", id));
-            if (*refs) {
-              // The shared filters first, once: each query then copies only the rows they keep.
-              KeepMatching(common, **refs);
+            // The shared filters first, once: each query then copies only the rows they keep.
+            ASSIGN_OR_RETURN(std::optional<SpanRefs> refs,
+                             MatchingRefs(bytes, id, fields, common, starts, /*ends=*/true));
+            if (refs) {
               for (size_t i = 0; i < queries.size(); ++i) {
-                SpanRefs matching = **refs;
+                SpanRefs matching = *refs;
                 KeepMatching(queries[i].filters, matching);
                 AddTagValues(queries[i].key, matching, parts[i]);
               }
