@@ -28,6 +28,16 @@ namespace {
 //   varint span count, varint min, varint max (of DurationNano(); 0 when no span)
 //   varint low and varint high 64 bits of the sum of the durations
 //   the duration sketch (query::DurationSketch::AppendTo), holding span count values
+// Format version 3: format 1's keys, then
+//   varint length in bytes of the duration aggregates, then those aggregates (format 2's)
+//   varint group count (0: the block keeps no groups; at most kMaxGroups), and when not 0:
+//     varint string count, then per string its varint length and bytes (distinct; every one used)
+//     per group, distinct in (service, name, kind, status code):
+//       varint service.name: 0 none, else 1 + its index among the strings
+//       varint name: its index among the strings
+//       u8 span kind (0-5), u8 status code (0-2)
+//       the group's duration aggregates as above, of at least one span
+//   The groups' span counts add up to the block's.
 // Every varint is unsigned LEB128 of at most 10 bytes.
 constexpr uint8_t kString = 0;
 constexpr uint8_t kInt = 1;
@@ -215,6 +225,32 @@ query::Key IntrinsicKey(query::Intrinsic intrinsic) {
   return key;
 }
 
+constexpr std::string_view kServiceName = "service.name";
+
+using CountedValues = std::vector<std::pair<query::TagValue, uint64_t>>;
+
+// One key of format 1: its level and name, then its values (nullptr: more than kMaxCountedValues).
+void AppendKey(std::string& out, char level, std::string_view name, const CountedValues* values) {
+  out.push_back(level);
+  PutVarint(out, name.size());
+  out.append(name);
+  PutVarint(out, values == nullptr ? 0 : values->size());
+  if (values == nullptr) return;
+  for (const auto& [value, n] : *values) {
+    PutValue(out, value);
+    PutVarint(out, n);
+  }
+}
+
+void AppendDurations(std::string& out, const query::DurationAggregates& d) {
+  PutVarint(out, d.count);
+  PutVarint(out, d.min);
+  PutVarint(out, d.max);
+  PutVarint(out, static_cast<uint64_t>(d.sum));
+  PutVarint(out, static_cast<uint64_t>(d.sum >> 64));
+  d.sketch.AppendTo(out);
+}
+
 absl::Status Corrupt(std::string_view what) {
   return absl::DataLossError(fmt::format("block value counts: {}", what));
 }
@@ -247,6 +283,13 @@ absl::Status ReadDurations(Reader& in, query::DurationAggregates& d) {
 
 }  // namespace
 
+bool IsGroupKey(const query::Key& key) {
+  return (key.level == query::KeyLevel::kResource && key.name == kServiceName) ||
+         (key.level == query::KeyLevel::kIntrinsic &&
+          (key.intrinsic == query::Intrinsic::kName || key.intrinsic == query::Intrinsic::kKind ||
+           key.intrinsic == query::Intrinsic::kStatusCode));
+}
+
 bool IsCountedKey(const query::Key& key) {
   char level;
   std::string_view name;
@@ -259,7 +302,7 @@ absl::StatusOr<BlockValueCounts> BlockValueCounts::Parse(std::string_view bytes)
   Reader in(counts.bytes_);
   uint8_t version;
   if (!in.Byte(&version)) return Corrupt("empty");
-  if (version != 1 && version != 2) {
+  if (version < 1 || version > 3) {
     return Corrupt(fmt::format("unknown format version {}", version));
   }
   uint64_t key_count;
@@ -304,11 +347,22 @@ absl::StatusOr<BlockValueCounts> BlockValueCounts::Parse(std::string_view bytes)
     }
     counts.keys_.push_back(entry);
   }
-  if (version >= 2) {
-    counts.durations_offset_ = in.pos();
-  } else if (!in.AtEnd()) {
-    return Corrupt("trailing bytes");
+  if (version == 1) {
+    if (!in.AtEnd()) return Corrupt("trailing bytes");
+    return counts;
   }
+  counts.durations_end_ = bytes.size();
+  if (version == 3) {
+    uint64_t length;
+    if (!in.Varint(&length) || length > in.Rest().size()) {
+      return Corrupt("truncated duration aggregates");
+    }
+    counts.durations_end_ = in.pos() + length;
+    counts.has_groups_ = true;
+  }
+  counts.durations_offset_ = in.pos();
+  // The span count leads the aggregates; Durations() checks them (and Subset the count).
+  if (!in.Varint(&counts.span_count_)) counts.span_count_ = 0;
   return counts;
 }
 
@@ -320,7 +374,9 @@ absl::StatusOr<query::DurationAggregates> BlockValueCounts::Durations() const {
   in.Seek(durations_offset_);
   query::DurationAggregates d;
   RETURN_IF_ERROR(ReadDurations(in, d));
-  if (!in.AtEnd()) return Corrupt("trailing bytes");
+  if (in.pos() != durations_end_) {
+    return Corrupt(has_groups_ ? "duration aggregates of the wrong length" : "trailing bytes");
+  }
   return d;
 }
 
@@ -333,7 +389,9 @@ bool BlockValueCounts::ForEachCount(
                              [this](const KeyEntry& e, const std::pair<char, std::string_view>& k) {
                                return std::make_pair(e.level, NameOf(e)) < k;
                              });
-  if (it == keys_.end() || it->level != level || NameOf(*it) != name) return true;  // not carried
+  if (it == keys_.end() || it->level != level || NameOf(*it) != name) {
+    return !subset_ || IsGroupKey(key);  // not carried; a subset knows only the group keys
+  }
   if (it->value_count == 0) return false;
   Reader in(bytes_);
   in.Seek(it->values_offset);
@@ -346,6 +404,120 @@ bool BlockValueCounts::ForEachCount(
     fn(value, spans);
   }
   return true;
+}
+
+absl::StatusOr<std::optional<BlockValueCounts>> BlockValueCounts::Subset(
+    const std::function<bool(const model::StoredSpan&)>& keep) const {
+  if (!has_groups_) return std::nullopt;
+  Reader in(bytes_);
+  in.Seek(durations_end_);
+  uint64_t group_count, string_count;
+  if (!in.Varint(&group_count)) return Corrupt("truncated group count");
+  if (group_count == 0) return std::nullopt;
+  if (group_count > kMaxGroups) {
+    return Corrupt(fmt::format("{} groups, more than {}", group_count, kMaxGroups));
+  }
+  // Each string takes at least one byte, which bounds the reservation by the input.
+  if (!in.Varint(&string_count) || string_count > in.Rest().size()) {
+    return Corrupt("truncated group strings");
+  }
+  std::vector<std::string_view> strings(string_count);
+  for (std::string_view& str : strings) {
+    uint64_t n;
+    if (!in.Varint(&n) || !in.Bytes(n, &str)) return Corrupt("truncated group strings");
+  }
+  // One resource per service, shared by the probe spans of its groups.
+  std::vector<std::shared_ptr<model::Resource>> resources(string_count);
+  model::StoredSpan probe;
+  const auto no_service = std::make_shared<model::Resource>();
+  // What the kept groups add up to, per key in the order the counts store them.
+  query::Key service_key;
+  service_key.level = query::KeyLevel::kResource;
+  service_key.name = kServiceName;
+  const query::Key keys[] = {IntrinsicKey(query::Intrinsic::kKind),
+                             IntrinsicKey(query::Intrinsic::kName),
+                             IntrinsicKey(query::Intrinsic::kStatusCode), service_key};
+  std::optional<CountedValues> values[std::size(keys)];
+  for (auto& v : values) v.emplace();
+  query::DurationAggregates kept;
+  uint64_t spans = 0;
+  for (uint64_t g = 0; g < group_count; ++g) {
+    uint64_t service, name;
+    uint8_t kind, status_code;
+    if (!in.Varint(&service) || !in.Varint(&name) || !in.Byte(&kind) || !in.Byte(&status_code)) {
+      return Corrupt(fmt::format("truncated group {}", g));
+    }
+    if (service > string_count || name >= string_count) {
+      return Corrupt(fmt::format("group {} names a string out of range", g));
+    }
+    if (kind > static_cast<uint8_t>(model::SpanKind::kConsumer) ||
+        status_code > static_cast<uint8_t>(model::StatusCode::kError)) {
+      return Corrupt(fmt::format("group {} has kind {} and status code {}", g, kind, status_code));
+    }
+    query::DurationAggregates d;
+    RETURN_IF_ERROR(ReadDurations(in, d));
+    if (d.count == 0) return Corrupt(fmt::format("group {} holds no span", g));
+    spans += d.count;
+    if (service == 0) {
+      probe.resource = no_service;
+    } else {
+      std::shared_ptr<model::Resource>& resource = resources[service - 1];
+      if (resource == nullptr) {
+        resource = std::make_shared<model::Resource>();
+        resource->attributes.push_back(
+            {std::string(kServiceName), model::AnyValue(std::string(strings[service - 1]))});
+      }
+      probe.resource = resource;
+    }
+    probe.span.name.assign(strings[name]);
+    probe.span.kind = static_cast<model::SpanKind>(kind);
+    probe.span.status.code = static_cast<model::StatusCode>(status_code);
+    if (!keep(probe)) continue;
+    for (size_t k = 0; k < std::size(keys); ++k) {
+      if (!values[k]) continue;
+      query::TagValuesCollector::ForEachCountedValue(keys[k], probe, [&](const query::TagValue& v) {
+        auto same = [&v](const auto& e) { return SameValue(e.first, v); };
+        auto it = std::find_if(values[k]->begin(), values[k]->end(), same);
+        if (it != values[k]->end()) {
+          it->second += d.count;
+        } else if (values[k]->size() == kMaxCountedValues) {
+          values[k].reset();  // too many to count, as in a block
+        } else {
+          values[k]->emplace_back(v, d.count);
+        }
+      });
+    }
+    if (kept.count == 0) {
+      kept = std::move(d);
+    } else {
+      kept.count += d.count;
+      kept.min = std::min(kept.min, d.min);
+      kept.max = std::max(kept.max, d.max);
+      kept.sum += d.sum;
+      kept.sketch.Merge(d.sketch);
+    }
+  }
+  if (!in.AtEnd()) return Corrupt("trailing bytes after the groups");
+  if (spans != span_count_) {
+    return Corrupt(fmt::format("the groups hold {} of {} spans", spans, span_count_));
+  }
+  // The kept groups' counts as a block's, in format 2.
+  std::string out;
+  out.push_back(2);
+  size_t written = 0;
+  for (const auto& v : values) written += !v || !v->empty();
+  PutVarint(out, written);
+  for (size_t k = 0; k < std::size(keys); ++k) {
+    if (values[k] && values[k]->empty()) continue;  // no kept span carries the key
+    char level;
+    std::string_view key_name;
+    StoredName(keys[k], &level, &key_name);
+    AppendKey(out, level, key_name, values[k] ? &*values[k] : nullptr);
+  }
+  AppendDurations(out, kept);
+  ASSIGN_OR_RETURN(BlockValueCounts subset, Parse(out));
+  subset.subset_ = true;
+  return subset;
 }
 
 BlockValueCountsBuilder::BlockValueCountsBuilder() = default;
@@ -362,8 +534,9 @@ void BlockValueCountsBuilder::Add(const model::StoredSpan& span) {
     } else {
       ++list[it->second].second;
     }
+    return it->second;
   };
-  share(resource_index_, resources_, span.resource.get());
+  const size_t resource = share(resource_index_, resources_, span.resource.get());
   share(scope_index_, scopes_, span.scope.get());
   // span.kind and span.status.code depend only on the enum values: counted once per value too.
   auto share_enum = [&span](std::vector<std::pair<const model::StoredSpan*, uint64_t>>& list,
@@ -380,14 +553,67 @@ void BlockValueCountsBuilder::Add(const model::StoredSpan& span) {
   share_enum(statuses_, status_values_, static_cast<int>(span.span.status.code));
   CountAttributes('a', span.span.attributes, 1);
   const uint64_t duration = span.span.DurationNano();
-  durations_.push_back(static_cast<double>(duration));
-  min_duration_ = std::min(min_duration_, duration);
-  max_duration_ = std::max(max_duration_, duration);
-  duration_sum_ += duration;
+  durations_.push_back(duration);
+  AddToGroup(ServiceOf(resource), span, duration);
   // The one value ForEachCountedValue yields for the name intrinsic (a string, "" included),
   // counted without copying it (the generic CountKey builds a TagValue per span).
   if (name_counts_ == nullptr) name_counts_ = &CountsOf(intrinsic_, kSpanName);
   AddString(*name_counts_, span.span.name, 1);
+}
+
+uint32_t BlockValueCountsBuilder::ServiceOf(size_t resource) {
+  if (resource < resource_services_.size()) return resource_services_[resource];
+  // A new resource (resources_ grows by one at a time): its service.name as a filter reads it.
+  const model::StoredSpan& first = *resources_[resource].first;
+  const model::AnyValue* value = first.resource == nullptr
+                                     ? nullptr
+                                     : model::FindAttribute(first.resource->attributes, kServiceName);
+  uint32_t service = kNoService;
+  if (value != nullptr) {
+    const auto* s = std::get_if<std::string>(&value->value);
+    if (s == nullptr) {
+      service = kNotString;
+    } else {
+      auto it = std::find(services_.begin(), services_.end(), *s);
+      service = static_cast<uint32_t>(it - services_.begin());
+      if (it == services_.end()) services_.push_back(*s);
+    }
+  }
+  resource_services_.push_back(service);
+  return service;
+}
+
+size_t BlockValueCountsBuilder::GroupKeyHash::operator()(
+    const std::tuple<uint32_t, std::string_view, uint8_t, uint8_t>& k) const {
+  const auto& [service, name, kind, status_code] = k;
+  return std::hash<std::string_view>()(name) ^
+         (static_cast<size_t>(service) << 16 | static_cast<size_t>(kind) << 8 | status_code) *
+             0x9E3779B97F4A7C15ULL;
+}
+
+void BlockValueCountsBuilder::AddToGroup(uint32_t service, const model::StoredSpan& span,
+                                         uint64_t duration) {
+  if (groups_dropped_) return;
+  if (service == kNotString) {
+    groups_dropped_ = true;
+    return;
+  }
+  const auto kind = static_cast<uint8_t>(span.span.kind);
+  const auto status_code = static_cast<uint8_t>(span.span.status.code);
+  auto it = group_index_.find({service, span.span.name, kind, status_code});
+  if (it == group_index_.end()) {
+    if (groups_.size() == kMaxGroups) {
+      groups_dropped_ = true;
+      groups_.clear();
+      group_index_.clear();
+      return;
+    }
+    Group& g = groups_.emplace_back(Group{service, span.span.name, kind, status_code, {}});
+    it = group_index_.emplace(std::make_tuple(service, std::string_view(g.name), kind, status_code),
+                              groups_.size() - 1)
+             .first;
+  }
+  groups_[it->second].durations.push_back(duration);
 }
 
 void BlockValueCountsBuilder::CountAttributes(char level, const model::KeyValueList& attributes,
@@ -545,25 +771,60 @@ std::string BlockValueCountsBuilder::Finish() && {
   out.push_back(static_cast<char>(BlockValueCounts::kFormatVersion));
   PutVarint(out, keys.size());
   for (const auto& [level, entry] : keys) {
-    out.push_back(level);
-    PutVarint(out, entry->first.size());
-    out.append(entry->first);
     const ValueCounts& counts = entry->second;
-    PutVarint(out, counts.overflow ? 0 : counts.values.size());
-    for (const auto& [value, n] : counts.values) {
-      PutValue(out, value);
-      PutVarint(out, n);
-    }
+    AppendKey(out, level, entry->first, counts.overflow ? nullptr : &counts.values);
   }
-  PutVarint(out, durations_.size());
-  PutVarint(out, durations_.empty() ? 0 : min_duration_);
-  PutVarint(out, max_duration_);
-  PutVarint(out, static_cast<uint64_t>(duration_sum_));
-  PutVarint(out, static_cast<uint64_t>(duration_sum_ >> 64));
-  query::DurationSketch sketch;
-  sketch.Add(durations_);
-  sketch.AppendTo(out);
+  query::DurationAggregates block = AggregatesOf(durations_);
+  std::string durations;
+  AppendDurations(durations, block);
+  PutVarint(out, durations.size());
+  out.append(durations);
+  AppendGroups(out);
   return out;
+}
+
+query::DurationAggregates BlockValueCountsBuilder::AggregatesOf(
+    const std::vector<uint64_t>& durations) {
+  query::DurationAggregates d;
+  d.count = durations.size();
+  if (!durations.empty()) d.min = UINT64_MAX;
+  std::vector<double> values;
+  values.reserve(durations.size());
+  for (uint64_t n : durations) {
+    d.min = std::min(d.min, n);
+    d.max = std::max(d.max, n);
+    d.sum += n;
+    values.push_back(static_cast<double>(n));
+  }
+  d.sketch.Add(values);
+  return d;
+}
+
+void BlockValueCountsBuilder::AppendGroups(std::string& out) const {
+  if (groups_dropped_ || groups_.empty()) {
+    PutVarint(out, 0);
+    return;
+  }
+  // Strings: the services, then the names, each once.
+  std::vector<std::string_view> strings(services_.begin(), services_.end());
+  std::unordered_map<std::string_view, size_t> string_index;
+  for (size_t i = 0; i < strings.size(); ++i) string_index.emplace(strings[i], i);
+  for (const Group& g : groups_) {
+    if (string_index.emplace(g.name, strings.size()).second) strings.push_back(g.name);
+  }
+  PutVarint(out, groups_.size());
+  PutVarint(out, strings.size());
+  for (std::string_view s : strings) {
+    PutVarint(out, s.size());
+    out.append(s);
+  }
+  for (const Group& g : groups_) {
+    PutVarint(out, g.service == kNoService ? 0 : string_index.at(services_[g.service]) + 1);
+    PutVarint(out, string_index.at(g.name));
+    out.push_back(static_cast<char>(g.kind));
+    out.push_back(static_cast<char>(g.status_code));
+    AppendDurations(out, AggregatesOf(g.durations));
+  }
 }
 
 }  // namespace teletrace::storage

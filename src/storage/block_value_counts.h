@@ -20,11 +20,20 @@
 // blocks gives the collector the same result as decoding them. The serialized form is persisted:
 // changing it needs a new format version.
 //
+// Groups (format 3): the block's spans grouped by (service.name, span name, kind, status code),
+// each group with its span count and duration aggregates, so that a query whose filters read only
+// those four fields (one service's panels, the services overview) takes a block wholly inside its
+// range from the groups that pass, without decoding it (Subset). A block whose spans form more
+// than kMaxGroups groups, or whose service.name is not a string, keeps none.
+//
 // Thread safety: a BlockValueCounts is immutable and may be shared; a builder is used by one
 // thread.
 #pragma once
 
 #include <cstdint>
+#include <deque>
+#include <optional>
+#include <tuple>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -41,9 +50,16 @@ namespace teletrace::storage {
 // Keys with more distinct values than this in a block are not counted for that block.
 inline constexpr size_t kMaxCountedValues = 64;
 
+// Blocks whose spans form more groups than this keep none.
+inline constexpr size_t kMaxGroups = 256;
+
 // True for the keys the counts cover: resource, scope and span attributes, and the intrinsics
 // span.name, span.kind, span.status.code and scope.name.
 bool IsCountedKey(const query::Key& key);
+
+// True for the keys blocks' groups are made of: resource service.name, span.name, span.kind and
+// span.status.code.
+bool IsGroupKey(const query::Key& key);
 
 class BlockValueCounts {
  public:
@@ -68,8 +84,23 @@ class BlockValueCounts {
   // format 1; DataLoss naming the problem when they are malformed (the counts stay usable).
   absl::StatusOr<query::DurationAggregates> Durations() const;
 
-  // Format 2 is format 1 followed by the duration aggregates; both are read.
-  static constexpr uint8_t kFormatVersion = 2;
+  // The counts of the spans `keep` accepts, from the block's groups: `keep` is called once per
+  // group with a span holding only the group's fields (a resource with its service.name, or none,
+  // the name, kind and status code; every other field empty), and the result holds the counts of
+  // those four keys and the duration aggregates of the kept groups' spans. Its ForEachCount
+  // answers false for every other key. Nullopt when the block keeps no groups (formats 1 and 2,
+  // too many groups, a service.name that is not a string); DataLoss naming the problem when they
+  // are malformed (the counts stay usable). `keep` must read only those four fields, so that it
+  // accepts a group exactly when it accepts each of the group's spans.
+  absl::StatusOr<std::optional<BlockValueCounts>> Subset(
+      const std::function<bool(const model::StoredSpan&)>& keep) const;
+  // The spans the counts hold (the block's, or a subset's), as their duration aggregates say; 0
+  // in format 1 (Durations() tells whether the number is sound).
+  uint64_t SpanCount() const { return span_count_; }
+
+  // Format 2 is format 1 followed by the duration aggregates; format 3 has the length of those
+  // aggregates before them and the groups after them. All three are read.
+  static constexpr uint8_t kFormatVersion = 3;
 
  private:
   // Positions rather than views into bytes_: a short bytes_ lives inside the object (small string
@@ -89,6 +120,10 @@ class BlockValueCounts {
   std::string bytes_;
   std::vector<KeyEntry> keys_;  // sorted by (level, name)
   size_t durations_offset_ = 0;  // in bytes_; 0 = format 1, none
+  size_t durations_end_ = 0;     // in bytes_: where the groups start (format 3)
+  bool has_groups_ = false;      // format 3
+  bool subset_ = false;          // a Subset's: keys not stored are unknown, not absent
+  uint64_t span_count_ = 0;      // from the duration aggregates; 0 in format 1
 };
 
 // Counts the values of one block's spans, sums up their durations and serializes both.
@@ -140,9 +175,31 @@ class BlockValueCountsBuilder {
   // values seen, in first-seen order, parallel to the lists).
   std::vector<std::pair<const model::StoredSpan*, uint64_t>> kinds_, statuses_;
   std::vector<int> kind_values_, status_values_;
-  std::vector<double> durations_;  // every span's, for the duration aggregates
-  uint64_t min_duration_ = UINT64_MAX, max_duration_ = 0;
-  unsigned __int128 duration_sum_ = 0;
+  std::vector<uint64_t> durations_;  // every span's, for the duration aggregates
+  static query::DurationAggregates AggregatesOf(const std::vector<uint64_t>& durations);
+
+  // Groups: the service.name of each entry of resources_ (an index into services_, kNoService or
+  // kNotString), and per (service, name, kind, status code) the durations of its spans.
+  static constexpr uint32_t kNoService = UINT32_MAX, kNotString = UINT32_MAX - 1;
+  uint32_t ServiceOf(size_t resource);
+  void AddToGroup(uint32_t service, const model::StoredSpan& span, uint64_t duration);
+  void AppendGroups(std::string& out) const;
+  std::vector<uint32_t> resource_services_;
+  std::vector<std::string> services_;
+  struct Group {
+    uint32_t service;
+    std::string name;
+    uint8_t kind, status_code;
+    std::vector<uint64_t> durations;
+  };
+  struct GroupKeyHash {
+    size_t operator()(const std::tuple<uint32_t, std::string_view, uint8_t, uint8_t>& k) const;
+  };
+  std::unordered_map<std::tuple<uint32_t, std::string_view, uint8_t, uint8_t>, size_t,
+                     GroupKeyHash>
+      group_index_;  // views into groups_' names (a deque: they do not move)
+  std::deque<Group> groups_;
+  bool groups_dropped_ = false;  // too many, or a service.name that is not a string
 };
 
 }  // namespace teletrace::storage

@@ -1,6 +1,8 @@
 // Feeds arbitrary bytes to the block value counts parser: it must return an error or counts that
 // answer every key without crashing, each counted value with at least one span, and duration
-// aggregates whose ranks read back in order inside their bounds.
+// aggregates whose ranks read back in order inside their bounds; subsets of its groups (kept by
+// a predicate the input picks) whose own aggregates are sound and hold no more spans than the
+// block.
 #include <cstdint>
 #include <cstdlib>
 #include <string>
@@ -50,6 +52,31 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       if (!(v >= previous && v <= max)) std::abort();
       previous = v;
     }
+  }
+  // Groups kept by the parity of their name's length and the kind, as a filter would pick them.
+  const uint8_t pick = size > 0 ? data[size - 1] : 0;
+  absl::StatusOr<std::optional<teletrace::storage::BlockValueCounts>> subset =
+      counts->Subset([pick](const teletrace::model::StoredSpan& s) {
+        return ((pick >> (s.span.name.size() % 8)) & 1) != 0 ||
+               s.span.kind == teletrace::model::SpanKind::kServer;
+      });
+  if (!subset.ok()) {
+    if (subset.status().code() != absl::StatusCode::kDataLoss) std::abort();
+    return 0;
+  }
+  if (!subset->has_value()) return 0;
+  const teletrace::storage::BlockValueCounts& kept = **subset;
+  // The groups add up to the block's span count.
+  if (kept.SpanCount() > counts->SpanCount()) std::abort();
+  absl::StatusOr<teletrace::query::DurationAggregates> kept_d = kept.Durations();
+  if (!kept_d.ok() || kept_d->count != kept.SpanCount()) std::abort();
+  for (const Key& key : keys) {
+    uint64_t spans = 0;
+    const bool answered = kept.ForEachCount(
+        key, [&](const teletrace::query::TagValue&, uint64_t n) { spans += n; });
+    if (answered && spans > kept.SpanCount()) std::abort();
+    // A subset knows only its group keys: no span attribute or scope key.
+    if (answered && !teletrace::storage::IsGroupKey(key)) std::abort();
   }
   return 0;
 }

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <limits>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -9,6 +10,7 @@
 #include "gtest/gtest.h"
 #include "query/engine.h"
 #include "query/test_spans.h"
+#include "query/values.h"
 
 namespace teletrace::storage {
 namespace {
@@ -234,20 +236,26 @@ TEST(BlockValueCountsTest, ShortCountsKeepTheirKeysWhenMoved) {
   EXPECT_EQ(got, (std::vector<std::pair<query::TagValue, uint64_t>>{{true, 1}}));
 }
 
+auto KeepAll = [](const model::StoredSpan&) { return true; };
+
 TEST(BlockValueCountsTest, EveryTruncationIsDataLoss) {
   std::string bytes = Build(MixedSpans());
-  size_t counts_whole = 0;
+  absl::StatusOr<std::optional<BlockValueCounts>> whole = MustParse(bytes).Subset(KeepAll);
+  ASSERT_TRUE(whole.ok() && whole->has_value()) << whole.status();
+  size_t groups_cut = 0;
   for (size_t n = 0; n < bytes.size(); ++n) {
     absl::StatusOr<BlockValueCounts> counts = BlockValueCounts::Parse(bytes.substr(0, n));
-    if (counts.ok()) {
-      // Cut inside the duration aggregates: the keys are whole, the aggregates are not.
-      ++counts_whole;
-      EXPECT_EQ(counts->Durations().status().code(), absl::StatusCode::kDataLoss) << n;
-    } else {
+    if (!counts.ok()) {
       EXPECT_EQ(counts.status().code(), absl::StatusCode::kDataLoss) << n;
+    } else {
+      // A cut inside the duration aggregates fails Parse: their length is stored before them.
+      ASSERT_TRUE(counts->Durations().ok()) << n;
+      // Cut inside the groups: the aggregates are whole (their length is stored), the groups not.
+      ++groups_cut;
+      EXPECT_EQ(counts->Subset(KeepAll).status().code(), absl::StatusCode::kDataLoss) << n;
     }
   }
-  EXPECT_GT(counts_whole, 5u);  // the aggregates: five varints and a sketch
+  EXPECT_GT(groups_cut, 20u);  // the groups: strings, then fields and aggregates each
 }
 
 // Bytes and the DataLoss message they must get.
@@ -259,7 +267,9 @@ struct Malformed {
 TEST(BlockValueCountsTest, MalformedInputIsDataLossNamingTheProblem) {
   const std::vector<Malformed> cases = {
       {"", "block value counts: empty"},
-      {std::string("\x03\x00", 2), "block value counts: unknown format version 3"},
+      {std::string("\x04\x00", 2), "block value counts: unknown format version 4"},
+      {std::string("\x03\x00", 2), "block value counts: truncated duration aggregates"},
+      {std::string("\x03\x00\x05\x00", 4), "block value counts: truncated duration aggregates"},
 
       {std::string("\x01\x00\x00", 3), "block value counts: trailing bytes"},
       {std::string("\x01\x05", 2), "block value counts: 5 keys in 2 bytes"},
@@ -307,6 +317,182 @@ TEST(BlockValueCountsTest, MalformedDurationsAreDataLossNamingTheProblem) {
     BlockValueCounts counts = MustParse(c.bytes);  // the keys (none) are fine
     EXPECT_EQ(counts.Durations().status(), absl::DataLossError(c.message)) << c.message;
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Groups: a subset's counts and aggregates are those of a block of the kept spans alone.
+
+using query::testing::F;
+using query::testing::S;
+using Counted = std::vector<std::pair<query::TagValue, uint64_t>>;
+
+Counted CountsOf(const BlockValueCounts& counts, const query::Key& key, bool* answered) {
+  Counted got;
+  *answered = counts.ForEachCount(key, [&](const query::TagValue& v, uint64_t n) {
+    got.emplace_back(v, n);
+  });
+  std::sort(got.begin(), got.end(), [](const auto& a, const auto& b) {
+    return query::CompareTagValues(a.first, b.first) < 0;
+  });
+  return got;
+}
+
+TEST(BlockValueCountsTest, SubsetsCountAsTheKeptSpansAlone) {
+  std::mt19937_64 rng(20261206);
+  const char* services[] = {"cart", "checkout", "payment"};
+  const char* names[] = {"GET /", "POST /pay", "SELECT", ""};
+  const std::vector<query::Filter> filters = {
+      F("resource.attributes.service.name", query::Operator::kEquals, S("cart")),
+      F("resource.attributes.service.name", query::Operator::kIn, std::nullopt,
+        {S("cart"), S("payment")}),
+      F("resource.attributes.service.name", query::Operator::kNotEquals, S("checkout")),
+      F("resource.attributes.service.name", query::Operator::kExists),
+      F("resource.attributes.service.name", query::Operator::kContains, S("c")),
+      F("span.name", query::Operator::kEquals, S("SELECT")),
+      F("span.name", query::Operator::kNotIn, std::nullopt, {S("GET /"), S("")}),
+      F("span.kind", query::Operator::kIn, std::nullopt, {S("Server"), S("Consumer")}),
+      F("span.status.code", query::Operator::kEquals, S("Error")),
+      F("span.status.code", query::Operator::kNotEquals, S("Unset")),
+  };
+  const query::Key keys[] = {K("resource.attributes.service.name"), K("span.name"),
+                             K("span.kind"), K("span.status.code")};
+  size_t kept_none = 0, kept_some = 0, kept_all = 0;
+  for (int round = 0; round < 300; ++round) {
+    // Resources: without service.name, with one, with it twice (the last one counts), none.
+    std::vector<std::shared_ptr<const model::Resource>> resources;
+    for (int r = 0; r < 4; ++r) {
+      auto res = std::make_shared<model::Resource>();
+      res->attributes.push_back({"host", AnyValue("h" + std::to_string(r))});
+      if (r > 0) res->attributes.push_back({"service.name", AnyValue(services[rng() % 3])});
+      if (r == 3) res->attributes.push_back({"service.name", AnyValue(services[rng() % 3])});
+      resources.push_back(std::move(res));
+    }
+    resources.push_back(nullptr);
+    std::vector<model::StoredSpan> spans;
+    const size_t n = 1 + rng() % 60;
+    for (size_t i = 0; i < n; ++i) {
+      const uint64_t duration = rng() % 4 == 0 ? 0 : rng() % (uint64_t{1} << (rng() % 63));
+      model::StoredSpan s = MakeSpan(1, static_cast<uint8_t>(i), 1000, duration);
+      s.resource = resources[rng() % resources.size()];
+      s.span.name = names[rng() % 4];
+      s.span.kind = static_cast<model::SpanKind>(rng() % 6);
+      s.span.status.code = static_cast<model::StatusCode>(rng() % 3);
+      spans.push_back(std::move(s));
+    }
+    std::vector<query::Filter> chosen;
+    for (const query::Filter& f : filters) {
+      if (rng() % 4 == 0) chosen.push_back(f);
+    }
+    const query::SpanMatcher matcher(chosen);
+    std::vector<model::StoredSpan> kept;
+    for (const model::StoredSpan& s : spans) {
+      if (matcher.Matches(s)) kept.push_back(s);
+    }
+    (kept.empty() ? kept_none : kept.size() == spans.size() ? kept_all : kept_some)++;
+    const std::string what = fmt::format("round {}: {} of {} spans kept", round, kept.size(),
+                                         spans.size());
+    absl::StatusOr<std::optional<BlockValueCounts>> subset =
+        MustParse(Build(spans)).Subset([&](const model::StoredSpan& s) {
+          return matcher.Matches(s);
+        });
+    ASSERT_TRUE(subset.ok()) << subset.status() << what;
+    ASSERT_TRUE(subset->has_value()) << what;
+    const BlockValueCounts alone = MustParse(Build(kept));
+    EXPECT_EQ((*subset)->SpanCount(), kept.size()) << what;
+    absl::StatusOr<query::DurationAggregates> got = (*subset)->Durations();
+    ASSERT_TRUE(got.ok()) << got.status() << what;
+    EXPECT_EQ(*got, query::testing::AggregatesOf(kept)) << what;
+    for (const query::Key& key : keys) {
+      bool got_answered = false, want_answered = false;
+      Counted got_counts = CountsOf(**subset, key, &got_answered);
+      Counted want_counts = CountsOf(alone, key, &want_answered);
+      EXPECT_TRUE(got_answered) << key.text << " " << what;
+      EXPECT_TRUE(want_answered) << key.text << " " << what;
+      EXPECT_EQ(got_counts, want_counts) << key.text << " " << what;
+    }
+    // Keys other than the groups' are unknown to a subset, though the block carries them.
+    bool answered = true;
+    CountsOf(**subset, K("resource.attributes.host"), &answered);
+    EXPECT_FALSE(answered) << what;
+  }
+  EXPECT_GT(kept_none, 10u);
+  EXPECT_GT(kept_some, 50u);
+  EXPECT_GT(kept_all, 10u);
+}
+
+TEST(BlockValueCountsTest, SomeBlocksKeepNoGroups) {
+  auto no_subset = [](const std::string& bytes) {
+    absl::StatusOr<std::optional<BlockValueCounts>> subset = MustParse(bytes).Subset(KeepAll);
+    EXPECT_TRUE(subset.ok()) << subset.status();
+    return subset.ok() && !subset->has_value();
+  };
+  // A service.name that is not a string: a filter on it compares numbers.
+  std::vector<model::StoredSpan> spans = MixedSpans();
+  SetResource(spans[11], {{"service.name", AnyValue(int64_t{7})}});
+  EXPECT_TRUE(no_subset(Build(spans)));
+  // More groups than kMaxGroups: one name per span.
+  spans.clear();
+  for (size_t i = 0; i <= kMaxGroups; ++i) {
+    spans.push_back(MakeSpan(1, 1, 1000));
+    spans.back().span.name = fmt::format("GET /users/{}", i);
+  }
+  EXPECT_TRUE(no_subset(Build(spans)));
+  spans.pop_back();  // exactly kMaxGroups: kept
+  absl::StatusOr<std::optional<BlockValueCounts>> subset = MustParse(Build(spans)).Subset(KeepAll);
+  ASSERT_TRUE(subset.ok() && subset->has_value()) << subset.status();
+  EXPECT_EQ((*subset)->SpanCount(), kMaxGroups);
+  // Formats 1 and 2 keep none.
+  EXPECT_TRUE(no_subset(std::string("\x01\x01" "a\x0bhttp.method\x01\x00\x03GET\x01", 22)));
+  EXPECT_TRUE(no_subset(std::string("\x02\x00" "\x01\x05\x05\x05\x00" "\x01\x52\x01", 10)));
+}
+
+// A string literal's bytes, NULs included.
+template <size_t N>
+std::string Bin(const char (&literal)[N]) {
+  return std::string(literal, N - 1);
+}
+
+TEST(BlockValueCountsTest, MalformedGroupsAreDataLossNamingTheProblem) {
+  // Version 3, no keys, the 8 bytes of the aggregates of one 5 ns span (count, min, max, sum low
+  // and high, then the sketch: one bucket, 82, once), then the groups.
+  const std::string head("\x03\x00\x08" "\x01\x05\x05\x05\x00" "\x01\x52\x01", 11);
+  const std::string span5("\x01\x05\x05\x05\x00" "\x01\x52\x01", 8);
+  const std::vector<Malformed> cases = {
+      {head, "block value counts: truncated group count"},
+      {head + Bin("\x81\x02"), "block value counts: 257 groups, more than 256"},
+      {head + Bin("\x01\x05" "a"), "block value counts: truncated group strings"},
+      {head + Bin("\x01\x01\x01" "a" "\x00\x00\x02"), "block value counts: truncated group 0"},
+      {head + Bin("\x01\x01\x01" "a" "\x02\x00\x02\x00") + span5,
+       "block value counts: group 0 names a string out of range"},
+      {head + Bin("\x01\x01\x01" "a" "\x00\x01\x02\x00") + span5,
+       "block value counts: group 0 names a string out of range"},
+      {head + Bin("\x01\x01\x01" "a" "\x00\x00\x06\x00") + span5,
+       "block value counts: group 0 has kind 6 and status code 0"},
+      {head + Bin("\x01\x01\x01" "a" "\x00\x00\x02\x03") + span5,
+       "block value counts: group 0 has kind 2 and status code 3"},
+      {head + Bin("\x01\x01\x01" "a" "\x00\x00\x02\x00" "\x00\x00\x00\x00\x00\x00"),
+       "block value counts: group 0 holds no span"},
+      {head + Bin("\x01\x01\x01" "a" "\x00\x00\x02\x00" "\x01\x05\x05\x05\x00\x00"),
+       "block value counts: the duration sketch holds 0 of 1 spans"},
+      {head + Bin("\x01\x01\x01" "a" "\x00\x00\x02\x00") + span5 + Bin("\x00"),
+       "block value counts: trailing bytes after the groups"},
+      {head + Bin("\x02\x01\x01" "a" "\x00\x00\x02\x00") + span5 + Bin("\x01\x00\x02\x00") + span5,
+       "block value counts: the groups hold 2 of 1 spans"},
+  };
+  for (const Malformed& c : cases) {
+    BlockValueCounts counts = MustParse(c.bytes);  // the keys and the aggregates are fine
+    ASSERT_TRUE(counts.Durations().ok()) << c.message;
+    EXPECT_EQ(counts.Subset(KeepAll).status(), absl::DataLossError(c.message)) << c.message;
+  }
+  // The well-formed one: one group of service "a" (string 0), named "a".
+  BlockValueCounts counts = MustParse(head + Bin("\x01\x01\x01" "a" "\x01\x00\x02\x00") + span5);
+  absl::StatusOr<std::optional<BlockValueCounts>> subset = counts.Subset(KeepAll);
+  ASSERT_TRUE(subset.ok() && subset->has_value()) << subset.status();
+  bool answered = false;
+  EXPECT_EQ(CountsOf(**subset, K("span.kind"), &answered),
+            (Counted{{std::string("Server"), 1}}));
+  EXPECT_EQ(CountsOf(**subset, K("resource.attributes.service.name"), &answered),
+            (Counted{{std::string("a"), 1}}));
 }
 
 }  // namespace

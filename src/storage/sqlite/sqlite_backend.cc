@@ -396,6 +396,7 @@ class SqliteBackend final : public Backend {
             blocks_projected_.load(std::memory_order_relaxed),
             blocks_pruned_.load(std::memory_order_relaxed),
             blocks_counted_.load(std::memory_order_relaxed),
+            blocks_grouped_.load(std::memory_order_relaxed),
             spans_built_.load(std::memory_order_relaxed)};
   }
 
@@ -521,6 +522,7 @@ class SqliteBackend final : public Backend {
   std::atomic<uint64_t> blocks_projected_{0};
   std::atomic<uint64_t> blocks_pruned_{0};
   std::atomic<uint64_t> blocks_counted_{0};
+  std::atomic<uint64_t> blocks_grouped_{0};  // answered from the groups their filters kept
   std::atomic<uint64_t> spans_built_{0};
 };
 
@@ -789,8 +791,16 @@ absl::Status SqliteBackend::ScanBlocks(const std::optional<query::TimeRange>& ra
   // Value counts decide a filter only for some keys and operators; they answer blocks only for a
   // collector that can take them. Span counts, which the bounds indexes do not hold, are read only
   // then.
+  // Filters that read only the fields blocks group their spans by (one service, request kinds,
+  // errors) are tested once per group of a block, whose kept groups then answer for it.
+  const bool grouped = answer != nullptr && !filters.empty() &&
+                       std::all_of(filters.begin(), filters.end(),
+                                   [](const query::Filter& f) { return IsGroupKey(f.key); });
   const bool counting =
-      answer != nullptr && std::all_of(filters.begin(), filters.end(), CountDecidable);
+      answer != nullptr &&
+      (grouped || std::all_of(filters.begin(), filters.end(), CountDecidable));
+  std::optional<query::SpanMatcher> group_matcher;
+  if (grouped) group_matcher.emplace(filters);
   ASSIGN_OR_RETURN(std::vector<BlockBounds> blocks, BlocksInRange(conn, range, counting));
   // Block id order is roughly ingestion order: neighbouring blocks share pages.
   std::sort(blocks.begin(), blocks.end(),
@@ -831,7 +841,9 @@ absl::Status SqliteBackend::ScanBlocks(const std::optional<query::TimeRange>& ra
       if (counts.ok()) {
         FilterVerdict verdict = FilterVerdict::kAll;
         for (const query::Filter& f : filters) {
-          verdict = std::max(verdict, VerdictFromCounts(*counts, f, block.span_count));
+          verdict = std::max(verdict, CountDecidable(f)
+                                          ? VerdictFromCounts(*counts, f, block.span_count)
+                                          : FilterVerdict::kUnknown);
         }
         if (verdict == FilterVerdict::kNone) {
           blocks_pruned_.fetch_add(1, std::memory_order_relaxed);
@@ -843,6 +855,23 @@ absl::Status SqliteBackend::ScanBlocks(const std::optional<query::TimeRange>& ra
             if (add()) {
               blocks_counted_.fetch_add(1, std::memory_order_relaxed);
               continue;
+            }
+          }
+        } else if (grouped) {
+          // Unreadable groups, like unreadable counts, only cost the decode.
+          absl::StatusOr<std::optional<BlockValueCounts>> kept = counts->Subset(
+              [&group_matcher](const StoredSpan& s) { return group_matcher->Matches(s); });
+          if (kept.ok() && kept->has_value() && (*kept)->SpanCount() == 0) {
+            blocks_pruned_.fetch_add(1, std::memory_order_relaxed);
+            continue;
+          }
+          if (kept.ok() && kept->has_value()) {
+            if (std::function<bool()> add = (*answer)(block, **kept)) {
+              RETURN_IF_ERROR(drain());
+              if (add()) {
+                blocks_grouped_.fetch_add(1, std::memory_order_relaxed);
+                continue;
+              }
             }
           }
         }

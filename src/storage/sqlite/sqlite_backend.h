@@ -59,6 +59,7 @@ struct SqliteScanStats {
   uint64_t blocks_projected = 0;
   uint64_t blocks_pruned = 0;
   uint64_t blocks_counted = 0;
+  uint64_t blocks_grouped = 0;
   uint64_t spans_built = 0;
 };
 

@@ -1557,6 +1557,156 @@ TEST(SqliteAggregatesTest, DurationStatisticsOfBlocksInsideTheRangeAreNotDecoded
   }
 }
 
+// Twenty blocks of ten spans, each block six spans of svc and four of cart, each block inside one
+// bucket of 20,000 ns (block b starts at 1,000,000 + 10,000 b and spans 9,000 ns). Every span is
+// Unset; odd spans are Server spans named "GET /api/orders/{id}", even ones Client "SELECT orders".
+std::unique_ptr<Backend> MixedServiceStore(const std::string& dir) {
+  std::unique_ptr<Backend> backend =
+      MustOpen({{"path", dir}, {"block_spans", "10"}, {"retention_max_age", "0"}});
+  for (uint32_t b = 0; b < 20; ++b) {
+    model::SpanBatch batch = MakeBatch(b * 10, 10, 1000000 + uint64_t{b} * 10000);
+    model::ResourceSpans cart = batch.resource_spans[0];
+    cart.resource.attributes[0].value = AnyValue("cart");
+    std::vector<model::Span>& svc_spans = batch.resource_spans[0].scope_spans[0].spans;
+    std::vector<model::Span>& cart_spans = cart.scope_spans[0].spans;
+    cart_spans.clear();
+    for (auto it = svc_spans.begin(); it != svc_spans.end();) {
+      if ((it - svc_spans.begin() + cart_spans.size()) % 5 < 2) {
+        cart_spans.push_back(std::move(*it));
+        it = svc_spans.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    EXPECT_EQ(cart_spans.size(), 4u);
+    batch.resource_spans.push_back(std::move(cart));
+    EXPECT_TRUE(backend->WriteSpans(std::move(batch), 1).ok());
+  }
+  EXPECT_EQ(QueryInt(DbPath(dir), "SELECT count(*) FROM blocks"), 20);
+  return backend;
+}
+
+struct GroupedRead {
+  uint64_t decoded = 0, counted = 0, grouped = 0, pruned = 0;
+  bool operator==(const GroupedRead&) const = default;
+};
+
+template <typename Fn>
+GroupedRead CountGroupedReads(Backend& backend, Fn&& fn) {
+  sqlite::SqliteScanStats before = sqlite::GetScanStats(backend);
+  fn();
+  sqlite::SqliteScanStats after = sqlite::GetScanStats(backend);
+  return {after.blocks_decoded - before.blocks_decoded + after.blocks_projected -
+              before.blocks_projected,
+          after.blocks_counted - before.blocks_counted,
+          after.blocks_grouped - before.blocks_grouped, after.blocks_pruned - before.blocks_pruned};
+}
+
+void PrintTo(const GroupedRead& r, std::ostream* os) {
+  *os << fmt::format("decoded {} counted {} grouped {} pruned {}", r.decoded, r.counted,
+                     r.grouped, r.pruned);
+}
+
+// Filters on the fields blocks group their spans by (service.name, span name, kind, status code)
+// take blocks wholly inside the range from the groups they keep, and answer as decoding does.
+TEST(SqliteAggregatesTest, FiltersOnGroupFieldsAreAnsweredFromTheBlocksGroups) {
+  std::unique_ptr<Backend> backend = MixedServiceStore(NewTestDir());
+  const query::Filter cart = Filter("resource.attributes.service.name", query::Operator::kEquals,
+                                    query::Scalar(std::string("cart")));
+  const query::Filter servers = Filter("span.kind", query::Operator::kIn, std::nullopt,
+                                       {query::Scalar(std::string("Server")),
+                                        query::Scalar(std::string("Consumer"))});
+  const query::Filter errors = Filter("span.status.code", query::Operator::kEquals,
+                                      query::Scalar(std::string("Error")));
+  const query::Filter not_select = Filter("span.name", query::Operator::kNotEquals,
+                                          query::Scalar(std::string("SELECT orders")));
+  const query::Filter gets = Filter("span.attributes.http.method", query::Operator::kEquals,
+                                    query::Scalar(std::string("GET")));
+  // A filter every span matches, which no count decides: the same query decoded.
+  const query::Filter decode = Filter("span.startTimeUnixNano", query::Operator::kGte,
+                                      query::Scalar(int64_t{0}));
+  const query::TimeRange all{0, 2000000}, cut{1045000, 1125000};  // cut: blocks 4 and 12
+  struct Case {
+    std::vector<query::Filter> filters;
+    query::TimeRange range;
+    GroupedRead read;
+  };
+  const std::vector<Case> cases = {
+      {{cart}, all, {0, 0, 20, 0}},
+      {{servers}, all, {0, 0, 20, 0}},
+      {{cart, servers}, all, {0, 0, 20, 0}},
+      {{not_select, cart}, all, {0, 0, 20, 0}},
+      {{cart}, cut, {2, 0, 7, 0}},
+      {{errors}, all, {0, 0, 0, 20}},       // every span is Unset: no group passes
+      {{cart, gets}, all, {20, 0, 0, 0}},   // http.method is no group field
+  };
+  for (const Case& c : cases) {
+    std::vector<std::string> names;
+    for (const query::Filter& f : c.filters) names.push_back(f.key.text);
+    const std::string what =
+        fmt::format("{} from {}", fmt::join(names, " and "), c.range.start_unix_nano);
+    std::vector<query::Filter> decoding = c.filters;
+    decoding.push_back(decode);
+
+    query::HistogramQuery h = CountHistogram(20000, c.range);
+    h.filters = c.filters;
+    h.approximate = true;
+    h.aggregations.push_back({"latency", query::AggregationFunc::kPercentiles,
+                              KeyOf("externalFields.durationNano"), {}, 10, {50, 99}, {}});
+    absl::StatusOr<query::HistogramResult> got_h;
+    EXPECT_EQ(CountGroupedReads(*backend, [&] { got_h = backend->Histograms(h); }), c.read)
+        << what;
+    h.filters = decoding;
+    h.approximate = false;
+    absl::StatusOr<query::HistogramResult> want_h = backend->Histograms(h);
+    ASSERT_TRUE(got_h.ok() && want_h.ok()) << got_h.status() << want_h.status();
+    // Counts, groups and distinct names exactly; the latency percentiles within the sketch's
+    // error, so they are compared apart.
+    ASSERT_EQ(got_h->size(), 5u) << what;
+    ASSERT_EQ(want_h->size(), 5u) << what;
+    for (size_t i = 0; i < 4; ++i) EXPECT_EQ((*got_h)[i], (*want_h)[i]) << what << " " << i;
+
+    query::StatisticsQuery st{KeyOf("externalFields.durationNano"), c.range, c.filters, {}, true};
+    for (const char* name : {"count", "min", "max", "avg", "sum", "p50", "p99"}) {
+      st.wanted.push_back(*query::ParseStatistic(name, "desiredStatistics"));
+    }
+    absl::StatusOr<query::StatisticsResult> got_st;
+    EXPECT_EQ(CountGroupedReads(*backend, [&] { got_st = backend->Statistics(st); }), c.read)
+        << what;
+    st.filters = decoding;
+    st.approximate = false;
+    absl::StatusOr<query::StatisticsResult> want_st = backend->Statistics(st);
+    ASSERT_TRUE(got_st.ok() && want_st.ok()) << got_st.status() << want_st.status();
+    ASSERT_EQ(got_st->size(), want_st->size()) << what;
+    for (const auto& [name, value] : *want_st) {
+      const double error = name[0] == 'p' ? query::kDurationSketchRelativeError * value : 0;
+      EXPECT_LE(std::abs(got_st->at(name) - value), error) << what << " " << name;
+    }
+
+    // Tag values of a group key (the Jaeger API's operations of a service) likewise.
+    for (const char* key : {"span.name", "resource.attributes.service.name", "span.kind"}) {
+      query::TagValuesQuery tv{KeyOf(key), c.range, c.filters, 0};
+      absl::StatusOr<query::TagValuesResult> got_tv;
+      EXPECT_EQ(CountGroupedReads(*backend, [&] { got_tv = backend->TagValues(tv); }), c.read)
+          << what << " " << key;
+      tv.filters = decoding;
+      absl::StatusOr<query::TagValuesResult> want_tv = backend->TagValues(tv);
+      ASSERT_TRUE(got_tv.ok() && want_tv.ok()) << got_tv.status() << want_tv.status();
+      ExpectSameResult(*got_tv, *want_tv, what + " " + key);
+    }
+  }
+  // The answers themselves, pinned: cart holds 80 spans, 40 of them Server spans.
+  query::StatisticsQuery count{KeyOf("externalFields.durationNano"), all, {cart, servers}, {}};
+  count.wanted.push_back(*query::ParseStatistic("count", "desiredStatistics"));
+  absl::StatusOr<query::StatisticsResult> n = backend->Statistics(count);
+  ASSERT_TRUE(n.ok()) << n.status();
+  EXPECT_EQ(n->at("count"), 40);
+  count.filters = {cart};
+  n = backend->Statistics(count);
+  ASSERT_TRUE(n.ok()) << n.status();
+  EXPECT_EQ(n->at("count"), 80);
+}
+
 TEST(SqliteAggregatesTest, CountsWithoutReadableDurationsAreDecoded) {
   std::string dir = NewTestDir();
   std::unique_ptr<Backend> backend = ThirtyBlockStore(dir);
