@@ -31,10 +31,9 @@ namespace {
 // Format version 3: format 1's keys, then
 //   varint length in bytes of the duration aggregates, then those aggregates (format 2's)
 //   varint group count (0: the block keeps no groups; at most kMaxGroups), and when not 0:
-//     varint string count, then per string its varint length and bytes (distinct; every one used)
-//     per group, distinct in (service, name, kind, status code):
-//       varint service.name: 0 none, else 1 + its index among the strings
-//       varint name: its index among the strings
+//     varint service count, then per service.name value its varint length and bytes (distinct)
+//     per group, distinct in (service, kind, status code):
+//       varint service.name: 0 none, else 1 + its index among the services
 //       u8 span kind (0-5), u8 status code (0-2)
 //       the group's duration aggregates as above, of at least one span
 //   The groups' span counts add up to the block's.
@@ -286,7 +285,7 @@ absl::Status ReadDurations(Reader& in, query::DurationAggregates& d) {
 bool IsGroupKey(const query::Key& key) {
   return (key.level == query::KeyLevel::kResource && key.name == kServiceName) ||
          (key.level == query::KeyLevel::kIntrinsic &&
-          (key.intrinsic == query::Intrinsic::kName || key.intrinsic == query::Intrinsic::kKind ||
+          (key.intrinsic == query::Intrinsic::kKind ||
            key.intrinsic == query::Intrinsic::kStatusCode));
 }
 
@@ -411,23 +410,23 @@ absl::StatusOr<std::optional<BlockValueCounts>> BlockValueCounts::Subset(
   if (!has_groups_) return std::nullopt;
   Reader in(bytes_);
   in.Seek(durations_end_);
-  uint64_t group_count, string_count;
+  uint64_t group_count, service_count;
   if (!in.Varint(&group_count)) return Corrupt("truncated group count");
   if (group_count == 0) return std::nullopt;
   if (group_count > kMaxGroups) {
     return Corrupt(fmt::format("{} groups, more than {}", group_count, kMaxGroups));
   }
-  // Each string takes at least one byte, which bounds the reservation by the input.
-  if (!in.Varint(&string_count) || string_count > in.Rest().size()) {
-    return Corrupt("truncated group strings");
+  // Each service takes at least one byte, which bounds the reservation by the input.
+  if (!in.Varint(&service_count) || service_count > in.Rest().size()) {
+    return Corrupt("truncated group services");
   }
-  std::vector<std::string_view> strings(string_count);
-  for (std::string_view& str : strings) {
+  std::vector<std::string_view> services(service_count);
+  for (std::string_view& service : services) {
     uint64_t n;
-    if (!in.Varint(&n) || !in.Bytes(n, &str)) return Corrupt("truncated group strings");
+    if (!in.Varint(&n) || !in.Bytes(n, &service)) return Corrupt("truncated group services");
   }
   // One resource per service, shared by the probe spans of its groups.
-  std::vector<std::shared_ptr<model::Resource>> resources(string_count);
+  std::vector<std::shared_ptr<model::Resource>> resources(service_count);
   model::StoredSpan probe;
   const auto no_service = std::make_shared<model::Resource>();
   // What the kept groups add up to, per key in the order the counts store them.
@@ -435,20 +434,19 @@ absl::StatusOr<std::optional<BlockValueCounts>> BlockValueCounts::Subset(
   service_key.level = query::KeyLevel::kResource;
   service_key.name = kServiceName;
   const query::Key keys[] = {IntrinsicKey(query::Intrinsic::kKind),
-                             IntrinsicKey(query::Intrinsic::kName),
                              IntrinsicKey(query::Intrinsic::kStatusCode), service_key};
   std::optional<CountedValues> values[std::size(keys)];
   for (auto& v : values) v.emplace();
   query::DurationAggregates kept;
   uint64_t spans = 0;
   for (uint64_t g = 0; g < group_count; ++g) {
-    uint64_t service, name;
+    uint64_t service;
     uint8_t kind, status_code;
-    if (!in.Varint(&service) || !in.Varint(&name) || !in.Byte(&kind) || !in.Byte(&status_code)) {
+    if (!in.Varint(&service) || !in.Byte(&kind) || !in.Byte(&status_code)) {
       return Corrupt(fmt::format("truncated group {}", g));
     }
-    if (service > string_count || name >= string_count) {
-      return Corrupt(fmt::format("group {} names a string out of range", g));
+    if (service > service_count) {
+      return Corrupt(fmt::format("group {} names service {} of {}", g, service, service_count));
     }
     if (kind > static_cast<uint8_t>(model::SpanKind::kConsumer) ||
         status_code > static_cast<uint8_t>(model::StatusCode::kError)) {
@@ -465,11 +463,10 @@ absl::StatusOr<std::optional<BlockValueCounts>> BlockValueCounts::Subset(
       if (resource == nullptr) {
         resource = std::make_shared<model::Resource>();
         resource->attributes.push_back(
-            {std::string(kServiceName), model::AnyValue(std::string(strings[service - 1]))});
+            {std::string(kServiceName), model::AnyValue(std::string(services[service - 1]))});
       }
       probe.resource = resource;
     }
-    probe.span.name.assign(strings[name]);
     probe.span.kind = static_cast<model::SpanKind>(kind);
     probe.span.status.code = static_cast<model::StatusCode>(status_code);
     if (!keep(probe)) continue;
@@ -583,14 +580,6 @@ uint32_t BlockValueCountsBuilder::ServiceOf(size_t resource) {
   return service;
 }
 
-size_t BlockValueCountsBuilder::GroupKeyHash::operator()(
-    const std::tuple<uint32_t, std::string_view, uint8_t, uint8_t>& k) const {
-  const auto& [service, name, kind, status_code] = k;
-  return std::hash<std::string_view>()(name) ^
-         (static_cast<size_t>(service) << 16 | static_cast<size_t>(kind) << 8 | status_code) *
-             0x9E3779B97F4A7C15ULL;
-}
-
 void BlockValueCountsBuilder::AddToGroup(uint32_t service, const model::StoredSpan& span,
                                          uint64_t duration) {
   if (groups_dropped_) return;
@@ -600,20 +589,21 @@ void BlockValueCountsBuilder::AddToGroup(uint32_t service, const model::StoredSp
   }
   const auto kind = static_cast<uint8_t>(span.span.kind);
   const auto status_code = static_cast<uint8_t>(span.span.status.code);
-  auto it = group_index_.find({service, span.span.name, kind, status_code});
-  if (it == group_index_.end()) {
-    if (groups_.size() == kMaxGroups) {
-      groups_dropped_ = true;
-      groups_.clear();
-      group_index_.clear();
-      return;
-    }
-    Group& g = groups_.emplace_back(Group{service, span.span.name, kind, status_code, {}});
-    it = group_index_.emplace(std::make_tuple(service, std::string_view(g.name), kind, status_code),
-                              groups_.size() - 1)
-             .first;
+  // Few groups per block (services x kinds x status codes present): a linear search.
+  auto same = [&](const Group& g) {
+    return g.service == service && g.kind == kind && g.status_code == status_code;
+  };
+  auto it = std::find_if(groups_.rbegin(), groups_.rend(), same);
+  if (it != groups_.rend()) {
+    it->durations.push_back(duration);
+    return;
   }
-  groups_[it->second].durations.push_back(duration);
+  if (groups_.size() == kMaxGroups) {
+    groups_dropped_ = true;
+    groups_.clear();
+    return;
+  }
+  groups_.push_back(Group{service, kind, status_code, {duration}});
 }
 
 void BlockValueCountsBuilder::CountAttributes(char level, const model::KeyValueList& attributes,
@@ -805,22 +795,14 @@ void BlockValueCountsBuilder::AppendGroups(std::string& out) const {
     PutVarint(out, 0);
     return;
   }
-  // Strings: the services, then the names, each once.
-  std::vector<std::string_view> strings(services_.begin(), services_.end());
-  std::unordered_map<std::string_view, size_t> string_index;
-  for (size_t i = 0; i < strings.size(); ++i) string_index.emplace(strings[i], i);
-  for (const Group& g : groups_) {
-    if (string_index.emplace(g.name, strings.size()).second) strings.push_back(g.name);
-  }
   PutVarint(out, groups_.size());
-  PutVarint(out, strings.size());
-  for (std::string_view s : strings) {
-    PutVarint(out, s.size());
-    out.append(s);
+  PutVarint(out, services_.size());
+  for (const std::string& service : services_) {
+    PutVarint(out, service.size());
+    out.append(service);
   }
   for (const Group& g : groups_) {
-    PutVarint(out, g.service == kNoService ? 0 : string_index.at(services_[g.service]) + 1);
-    PutVarint(out, string_index.at(g.name));
+    PutVarint(out, g.service == kNoService ? 0 : g.service + 1);
     out.push_back(static_cast<char>(g.kind));
     out.push_back(static_cast<char>(g.status_code));
     AppendDurations(out, AggregatesOf(g.durations));

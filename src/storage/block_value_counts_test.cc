@@ -348,14 +348,12 @@ TEST(BlockValueCountsTest, SubsetsCountAsTheKeptSpansAlone) {
       F("resource.attributes.service.name", query::Operator::kNotEquals, S("checkout")),
       F("resource.attributes.service.name", query::Operator::kExists),
       F("resource.attributes.service.name", query::Operator::kContains, S("c")),
-      F("span.name", query::Operator::kEquals, S("SELECT")),
-      F("span.name", query::Operator::kNotIn, std::nullopt, {S("GET /"), S("")}),
       F("span.kind", query::Operator::kIn, std::nullopt, {S("Server"), S("Consumer")}),
       F("span.status.code", query::Operator::kEquals, S("Error")),
       F("span.status.code", query::Operator::kNotEquals, S("Unset")),
   };
-  const query::Key keys[] = {K("resource.attributes.service.name"), K("span.name"),
-                             K("span.kind"), K("span.status.code")};
+  const query::Key keys[] = {K("resource.attributes.service.name"), K("span.kind"),
+                             K("span.status.code")};
   size_t kept_none = 0, kept_some = 0, kept_all = 0;
   for (int round = 0; round < 300; ++round) {
     // Resources: without service.name, with one, with it twice (the last one counts), none.
@@ -411,9 +409,11 @@ TEST(BlockValueCountsTest, SubsetsCountAsTheKeptSpansAlone) {
       EXPECT_EQ(got_counts, want_counts) << key.text << " " << what;
     }
     // Keys other than the groups' are unknown to a subset, though the block carries them.
-    bool answered = true;
-    CountsOf(**subset, K("resource.attributes.host"), &answered);
-    EXPECT_FALSE(answered) << what;
+    for (const char* other : {"resource.attributes.host", "span.name"}) {
+      bool answered = true;
+      CountsOf(**subset, K(other), &answered);
+      EXPECT_FALSE(answered) << other << " " << what;
+    }
   }
   EXPECT_GT(kept_none, 10u);
   EXPECT_GT(kept_some, 50u);
@@ -430,11 +430,11 @@ TEST(BlockValueCountsTest, SomeBlocksKeepNoGroups) {
   std::vector<model::StoredSpan> spans = MixedSpans();
   SetResource(spans[11], {{"service.name", AnyValue(int64_t{7})}});
   EXPECT_TRUE(no_subset(Build(spans)));
-  // More groups than kMaxGroups: one name per span.
+  // More groups than kMaxGroups: one service per span.
   spans.clear();
   for (size_t i = 0; i <= kMaxGroups; ++i) {
     spans.push_back(MakeSpan(1, 1, 1000));
-    spans.back().span.name = fmt::format("GET /users/{}", i);
+    SetResource(spans.back(), {{"service.name", AnyValue(fmt::format("svc-{}", i))}});
   }
   EXPECT_TRUE(no_subset(Build(spans)));
   spans.pop_back();  // exactly kMaxGroups: kept
@@ -460,23 +460,21 @@ TEST(BlockValueCountsTest, MalformedGroupsAreDataLossNamingTheProblem) {
   const std::vector<Malformed> cases = {
       {head, "block value counts: truncated group count"},
       {head + Bin("\x81\x02"), "block value counts: 257 groups, more than 256"},
-      {head + Bin("\x01\x05" "a"), "block value counts: truncated group strings"},
-      {head + Bin("\x01\x01\x01" "a" "\x00\x00\x02"), "block value counts: truncated group 0"},
-      {head + Bin("\x01\x01\x01" "a" "\x02\x00\x02\x00") + span5,
-       "block value counts: group 0 names a string out of range"},
-      {head + Bin("\x01\x01\x01" "a" "\x00\x01\x02\x00") + span5,
-       "block value counts: group 0 names a string out of range"},
-      {head + Bin("\x01\x01\x01" "a" "\x00\x00\x06\x00") + span5,
+      {head + Bin("\x01\x05" "a"), "block value counts: truncated group services"},
+      {head + Bin("\x01\x01\x01" "a" "\x00\x02"), "block value counts: truncated group 0"},
+      {head + Bin("\x01\x01\x01" "a" "\x02\x02\x00") + span5,
+       "block value counts: group 0 names service 2 of 1"},
+      {head + Bin("\x01\x01\x01" "a" "\x00\x06\x00") + span5,
        "block value counts: group 0 has kind 6 and status code 0"},
-      {head + Bin("\x01\x01\x01" "a" "\x00\x00\x02\x03") + span5,
+      {head + Bin("\x01\x01\x01" "a" "\x00\x02\x03") + span5,
        "block value counts: group 0 has kind 2 and status code 3"},
-      {head + Bin("\x01\x01\x01" "a" "\x00\x00\x02\x00" "\x00\x00\x00\x00\x00\x00"),
+      {head + Bin("\x01\x01\x01" "a" "\x00\x02\x00" "\x00\x00\x00\x00\x00\x00"),
        "block value counts: group 0 holds no span"},
-      {head + Bin("\x01\x01\x01" "a" "\x00\x00\x02\x00" "\x01\x05\x05\x05\x00\x00"),
+      {head + Bin("\x01\x01\x01" "a" "\x00\x02\x00" "\x01\x05\x05\x05\x00\x00"),
        "block value counts: the duration sketch holds 0 of 1 spans"},
-      {head + Bin("\x01\x01\x01" "a" "\x00\x00\x02\x00") + span5 + Bin("\x00"),
+      {head + Bin("\x01\x01\x01" "a" "\x00\x02\x00") + span5 + Bin("\x00"),
        "block value counts: trailing bytes after the groups"},
-      {head + Bin("\x02\x01\x01" "a" "\x00\x00\x02\x00") + span5 + Bin("\x01\x00\x02\x00") + span5,
+      {head + Bin("\x02\x01\x01" "a" "\x00\x02\x00") + span5 + Bin("\x01\x02\x00") + span5,
        "block value counts: the groups hold 2 of 1 spans"},
   };
   for (const Malformed& c : cases) {
@@ -484,8 +482,8 @@ TEST(BlockValueCountsTest, MalformedGroupsAreDataLossNamingTheProblem) {
     ASSERT_TRUE(counts.Durations().ok()) << c.message;
     EXPECT_EQ(counts.Subset(KeepAll).status(), absl::DataLossError(c.message)) << c.message;
   }
-  // The well-formed one: one group of service "a" (string 0), named "a".
-  BlockValueCounts counts = MustParse(head + Bin("\x01\x01\x01" "a" "\x01\x00\x02\x00") + span5);
+  // The well-formed one: one group of service "a", Server, Unset.
+  BlockValueCounts counts = MustParse(head + Bin("\x01\x01\x01" "a" "\x01\x02\x00") + span5);
   absl::StatusOr<std::optional<BlockValueCounts>> subset = counts.Subset(KeepAll);
   ASSERT_TRUE(subset.ok() && subset->has_value()) << subset.status();
   bool answered = false;
