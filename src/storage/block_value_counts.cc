@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <optional>
 #include <variant>
 
 #include "common/encoding.h"
@@ -11,6 +12,7 @@
 #include "model/last_occurrence.h"
 #include "query/engine.h"
 #include "query/values.h"
+#include "storage/zstd_frames.h"
 
 namespace teletrace::storage {
 namespace {
@@ -28,16 +30,20 @@ namespace {
 //   varint span count, varint min, varint max (of DurationNano(); 0 when no span)
 //   varint low and varint high 64 bits of the sum of the durations
 //   the duration sketch (query::DurationSketch::AppendTo), holding span count values
-// Format version 3: format 1's keys, then
-//   varint length in bytes of the duration aggregates, then those aggregates (format 2's)
-//   varint group count (0: the block keeps no groups; at most kMaxGroups), and when not 0:
+// Every varint is unsigned LEB128 of at most 10 bytes.
+//
+// Groups, format version 1:
+//   u8 version
+//   one zstd frame (at most kMaxGroupsBytes decompressed) holding
+//     varint span count of the block
 //     varint service count, then per service.name value its varint length and bytes (distinct)
-//     per group, distinct in (service, kind, status code):
+//     varint group count (1 to kMaxGroups), then per group, distinct in (service, kind, status):
 //       varint service.name: 0 none, else 1 + its index among the services
 //       u8 span kind (0-5), u8 status code (0-2)
-//       the group's duration aggregates as above, of at least one span
+//       the group's duration aggregates as in format 2, of at least one span
 //   The groups' span counts add up to the block's.
-// Every varint is unsigned LEB128 of at most 10 bytes.
+constexpr uint8_t kGroupsFormatVersion = 1;
+constexpr size_t kMaxGroupsBytes = size_t{1} << 20;
 constexpr uint8_t kString = 0;
 constexpr uint8_t kInt = 1;
 constexpr uint8_t kDouble = 2;
@@ -301,7 +307,7 @@ absl::StatusOr<BlockValueCounts> BlockValueCounts::Parse(std::string_view bytes)
   Reader in(counts.bytes_);
   uint8_t version;
   if (!in.Byte(&version)) return Corrupt("empty");
-  if (version < 1 || version > 3) {
+  if (version != 1 && version != 2) {
     return Corrupt(fmt::format("unknown format version {}", version));
   }
   uint64_t key_count;
@@ -350,17 +356,8 @@ absl::StatusOr<BlockValueCounts> BlockValueCounts::Parse(std::string_view bytes)
     if (!in.AtEnd()) return Corrupt("trailing bytes");
     return counts;
   }
-  counts.durations_end_ = bytes.size();
-  if (version == 3) {
-    uint64_t length;
-    if (!in.Varint(&length) || length > in.Rest().size()) {
-      return Corrupt("truncated duration aggregates");
-    }
-    counts.durations_end_ = in.pos() + length;
-    counts.has_groups_ = true;
-  }
   counts.durations_offset_ = in.pos();
-  // The span count leads the aggregates; Durations() checks them (and Subset the count).
+  // The span count leads the aggregates; Durations() checks them.
   if (!in.Varint(&counts.span_count_)) counts.span_count_ = 0;
   return counts;
 }
@@ -373,9 +370,7 @@ absl::StatusOr<query::DurationAggregates> BlockValueCounts::Durations() const {
   in.Seek(durations_offset_);
   query::DurationAggregates d;
   RETURN_IF_ERROR(ReadDurations(in, d));
-  if (in.pos() != durations_end_) {
-    return Corrupt(has_groups_ ? "duration aggregates of the wrong length" : "trailing bytes");
-  }
+  if (!in.AtEnd()) return Corrupt("trailing bytes");
   return d;
 }
 
@@ -405,17 +400,20 @@ bool BlockValueCounts::ForEachCount(
   return true;
 }
 
-absl::StatusOr<std::optional<BlockValueCounts>> BlockValueCounts::Subset(
-    const std::function<bool(const model::StoredSpan&)>& keep) const {
-  if (!has_groups_) return std::nullopt;
-  Reader in(bytes_);
-  in.Seek(durations_end_);
-  uint64_t group_count, service_count;
-  if (!in.Varint(&group_count)) return Corrupt("truncated group count");
-  if (group_count == 0) return std::nullopt;
-  if (group_count > kMaxGroups) {
-    return Corrupt(fmt::format("{} groups, more than {}", group_count, kMaxGroups));
+absl::StatusOr<BlockValueCounts> BlockValueCounts::FromGroups(
+    std::string_view groups, const std::function<bool(const model::StoredSpan&)>& keep) {
+  if (groups.empty()) return Corrupt("empty groups");
+  if (static_cast<uint8_t>(groups[0]) != kGroupsFormatVersion) {
+    return Corrupt(fmt::format("unknown groups format version {}",
+                               static_cast<uint8_t>(groups[0])));
   }
+  absl::StatusOr<std::string> plain =
+      ZstdDecompress(groups.substr(1), kMaxGroupsBytes, "block value counts: groups");
+  if (!plain.ok()) return plain.status();
+  Reader in(*plain);
+  uint64_t span_count;
+  if (!in.Varint(&span_count)) return Corrupt("truncated group span count");
+  uint64_t group_count, service_count;
   // Each service takes at least one byte, which bounds the reservation by the input.
   if (!in.Varint(&service_count) || service_count > in.Rest().size()) {
     return Corrupt("truncated group services");
@@ -424,6 +422,10 @@ absl::StatusOr<std::optional<BlockValueCounts>> BlockValueCounts::Subset(
   for (std::string_view& service : services) {
     uint64_t n;
     if (!in.Varint(&n) || !in.Bytes(n, &service)) return Corrupt("truncated group services");
+  }
+  if (!in.Varint(&group_count)) return Corrupt("truncated group count");
+  if (group_count == 0 || group_count > kMaxGroups) {
+    return Corrupt(fmt::format("{} groups, not 1 to {}", group_count, kMaxGroups));
   }
   // One resource per service, shared by the probe spans of its groups.
   std::vector<std::shared_ptr<model::Resource>> resources(service_count);
@@ -495,8 +497,8 @@ absl::StatusOr<std::optional<BlockValueCounts>> BlockValueCounts::Subset(
     }
   }
   if (!in.AtEnd()) return Corrupt("trailing bytes after the groups");
-  if (spans != span_count_) {
-    return Corrupt(fmt::format("the groups hold {} of {} spans", spans, span_count_));
+  if (spans != span_count) {
+    return Corrupt(fmt::format("the groups hold {} of {} spans", spans, span_count));
   }
   // The kept groups' counts as a block's, in format 2.
   std::string out;
@@ -764,12 +766,7 @@ std::string BlockValueCountsBuilder::Finish() && {
     const ValueCounts& counts = entry->second;
     AppendKey(out, level, entry->first, counts.overflow ? nullptr : &counts.values);
   }
-  query::DurationAggregates block = AggregatesOf(durations_);
-  std::string durations;
-  AppendDurations(durations, block);
-  PutVarint(out, durations.size());
-  out.append(durations);
-  AppendGroups(out);
+  AppendDurations(out, AggregatesOf(durations_));
   return out;
 }
 
@@ -790,23 +787,24 @@ query::DurationAggregates BlockValueCountsBuilder::AggregatesOf(
   return d;
 }
 
-void BlockValueCountsBuilder::AppendGroups(std::string& out) const {
-  if (groups_dropped_ || groups_.empty()) {
-    PutVarint(out, 0);
-    return;
-  }
-  PutVarint(out, groups_.size());
-  PutVarint(out, services_.size());
+absl::StatusOr<std::string> BlockValueCountsBuilder::Groups() const {
+  if (groups_dropped_ || groups_.empty()) return std::string();
+  std::string plain;
+  PutVarint(plain, durations_.size());
+  PutVarint(plain, services_.size());
   for (const std::string& service : services_) {
-    PutVarint(out, service.size());
-    out.append(service);
+    PutVarint(plain, service.size());
+    plain.append(service);
   }
+  PutVarint(plain, groups_.size());
   for (const Group& g : groups_) {
-    PutVarint(out, g.service == kNoService ? 0 : g.service + 1);
-    out.push_back(static_cast<char>(g.kind));
-    out.push_back(static_cast<char>(g.status_code));
-    AppendDurations(out, AggregatesOf(g.durations));
+    PutVarint(plain, g.service == kNoService ? 0 : g.service + 1);
+    plain.push_back(static_cast<char>(g.kind));
+    plain.push_back(static_cast<char>(g.status_code));
+    AppendDurations(plain, AggregatesOf(g.durations));
   }
+  ASSIGN_OR_RETURN(std::string frame, ZstdCompress(plain, 3, "block groups"));
+  return std::string(1, static_cast<char>(kGroupsFormatVersion)) + frame;
 }
 
 }  // namespace teletrace::storage

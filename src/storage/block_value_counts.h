@@ -20,19 +20,20 @@
 // blocks gives the collector the same result as decoding them. The serialized form is persisted:
 // changing it needs a new format version.
 //
-// Groups (format 3): the block's spans grouped by (service.name, span kind, status code), each
-// group with its span count and duration aggregates, so that a query whose filters read only those
-// three fields (one service's panels, the services overview's requests and errors) takes a block
-// wholly inside its range from the groups that pass, without decoding it (Subset). A block whose
-// spans form more than kMaxGroups groups, or whose service.name is not a string, keeps none. (Span
-// names are left out: with them the benchmark's blocks form ~500 groups of two spans each.)
+// Groups (a blob of their own, BlockValueCountsBuilder::Groups): the block's spans grouped by
+// (service.name, span kind, status code), each group with its span count and duration aggregates,
+// so that a query whose filters read only those three fields (one service's panels, the services
+// overview's requests and errors) takes a block wholly inside its range from the groups that pass
+// without decoding it (FromGroups). A block whose spans form more than kMaxGroups groups, or whose
+// service.name is not a string, keeps none. (Span names are left out: with them the benchmark's
+// blocks form ~500 groups of two spans each.) Compressed, they are stored apart from the counts,
+// which they would push past one database page, and read only by the queries they answer.
 //
 // Thread safety: a BlockValueCounts is immutable and may be shared; a builder is used by one
 // thread.
 #pragma once
 
 #include <cstdint>
-#include <optional>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -83,23 +84,21 @@ class BlockValueCounts {
   // format 1; DataLoss naming the problem when they are malformed (the counts stay usable).
   absl::StatusOr<query::DurationAggregates> Durations() const;
 
-  // The counts of the spans `keep` accepts, from the block's groups: `keep` is called once per
-  // group with a span holding only the group's fields (a resource with its service.name, or none,
-  // the kind and status code; every other field empty), and the result holds the counts of those
-  // three keys and the duration aggregates of the kept groups' spans. Its ForEachCount
-  // answers false for every other key. Nullopt when the block keeps no groups (formats 1 and 2,
-  // too many groups, a service.name that is not a string); DataLoss naming the problem when they
-  // are malformed (the counts stay usable). `keep` must read only those three fields, so that it
-  // accepts a group exactly when it accepts each of the group's spans.
-  absl::StatusOr<std::optional<BlockValueCounts>> Subset(
-      const std::function<bool(const model::StoredSpan&)>& keep) const;
-  // The spans the counts hold (the block's, or a subset's), as their duration aggregates say; 0
-  // in format 1 (Durations() tells whether the number is sound).
+  // The counts of the block's spans that `keep` accepts, from its serialized groups: `keep` is
+  // called once per group with a span holding only the group's fields (a resource with its
+  // service.name, or an empty one, the kind and status code; every other field empty), and the
+  // result holds the counts of those three keys and the duration aggregates of the kept groups'
+  // spans; its ForEachCount answers false for every other key. `keep` must read only those three
+  // fields, so that it accepts a group exactly when it accepts each of the group's spans.
+  // DataLoss naming the problem when `groups` is malformed (the block is then decoded).
+  static absl::StatusOr<BlockValueCounts> FromGroups(
+      std::string_view groups, const std::function<bool(const model::StoredSpan&)>& keep);
+  // The spans the counts hold (the block's, or the kept groups'), as their duration aggregates
+  // say; 0 in format 1 (Durations() tells whether the number is sound).
   uint64_t SpanCount() const { return span_count_; }
 
-  // Format 2 is format 1 followed by the duration aggregates; format 3 has the length of those
-  // aggregates before them and the groups after them. All three are read.
-  static constexpr uint8_t kFormatVersion = 3;
+  // Format 2 is format 1 followed by the duration aggregates; both are read.
+  static constexpr uint8_t kFormatVersion = 2;
 
  private:
   // Positions rather than views into bytes_: a short bytes_ lives inside the object (small string
@@ -119,9 +118,7 @@ class BlockValueCounts {
   std::string bytes_;
   std::vector<KeyEntry> keys_;  // sorted by (level, name)
   size_t durations_offset_ = 0;  // in bytes_; 0 = format 1, none
-  size_t durations_end_ = 0;     // in bytes_: where the groups start (format 3)
-  bool has_groups_ = false;      // format 3
-  bool subset_ = false;          // a Subset's: keys not stored are unknown, not absent
+  bool subset_ = false;          // FromGroups': keys not stored are unknown, not absent
   uint64_t span_count_ = 0;      // from the duration aggregates; 0 in format 1
 };
 
@@ -130,6 +127,9 @@ class BlockValueCountsBuilder {
  public:
   BlockValueCountsBuilder();
   void Add(const model::StoredSpan& span);
+  // The serialized groups (BlockValueCounts::FromGroups reads them), or an empty string when the
+  // block keeps none. Internal when compression fails. Called before Finish.
+  absl::StatusOr<std::string> Groups() const;
   // The serialized counts (see BlockValueCounts for the format's guarantees).
   std::string Finish() &&;
 
@@ -182,7 +182,6 @@ class BlockValueCountsBuilder {
   static constexpr uint32_t kNoService = UINT32_MAX, kNotString = UINT32_MAX - 1;
   uint32_t ServiceOf(size_t resource);
   void AddToGroup(uint32_t service, const model::StoredSpan& span, uint64_t duration);
-  void AppendGroups(std::string& out) const;
   std::vector<uint32_t> resource_services_;
   std::vector<std::string> services_;
   struct Group {

@@ -11,6 +11,7 @@
 #include "query/engine.h"
 #include "query/test_spans.h"
 #include "query/values.h"
+#include "storage/zstd_frames.h"
 
 namespace teletrace::storage {
 namespace {
@@ -25,6 +26,15 @@ std::string Build(const std::vector<model::StoredSpan>& spans) {
   BlockValueCountsBuilder builder;
   for (const model::StoredSpan& s : spans) builder.Add(s);
   return std::move(builder).Finish();
+}
+
+// The spans' groups, serialized; empty when they keep none.
+std::string BuildGroups(const std::vector<model::StoredSpan>& spans) {
+  BlockValueCountsBuilder builder;
+  for (const model::StoredSpan& s : spans) builder.Add(s);
+  absl::StatusOr<std::string> groups = builder.Groups();
+  EXPECT_TRUE(groups.ok()) << groups.status();
+  return groups.ok() ? *groups : std::string();
 }
 
 BlockValueCounts MustParse(const std::string& bytes) {
@@ -240,22 +250,25 @@ auto KeepAll = [](const model::StoredSpan&) { return true; };
 
 TEST(BlockValueCountsTest, EveryTruncationIsDataLoss) {
   std::string bytes = Build(MixedSpans());
-  absl::StatusOr<std::optional<BlockValueCounts>> whole = MustParse(bytes).Subset(KeepAll);
-  ASSERT_TRUE(whole.ok() && whole->has_value()) << whole.status();
-  size_t groups_cut = 0;
+  size_t counts_whole = 0;
   for (size_t n = 0; n < bytes.size(); ++n) {
     absl::StatusOr<BlockValueCounts> counts = BlockValueCounts::Parse(bytes.substr(0, n));
-    if (!counts.ok()) {
-      EXPECT_EQ(counts.status().code(), absl::StatusCode::kDataLoss) << n;
+    if (counts.ok()) {
+      // Cut inside the duration aggregates: the keys are whole, the aggregates are not.
+      ++counts_whole;
+      EXPECT_EQ(counts->Durations().status().code(), absl::StatusCode::kDataLoss) << n;
     } else {
-      // A cut inside the duration aggregates fails Parse: their length is stored before them.
-      ASSERT_TRUE(counts->Durations().ok()) << n;
-      // Cut inside the groups: the aggregates are whole (their length is stored), the groups not.
-      ++groups_cut;
-      EXPECT_EQ(counts->Subset(KeepAll).status().code(), absl::StatusCode::kDataLoss) << n;
+      EXPECT_EQ(counts.status().code(), absl::StatusCode::kDataLoss) << n;
     }
   }
-  EXPECT_GT(groups_cut, 20u);  // the groups: strings, then fields and aggregates each
+  EXPECT_GT(counts_whole, 5u);  // the aggregates: five varints and a sketch
+  const std::string groups = BuildGroups(MixedSpans());
+  ASSERT_TRUE(BlockValueCounts::FromGroups(groups, KeepAll).ok());
+  for (size_t n = 0; n < groups.size(); ++n) {
+    EXPECT_EQ(BlockValueCounts::FromGroups(groups.substr(0, n), KeepAll).status().code(),
+              absl::StatusCode::kDataLoss)
+        << n;
+  }
 }
 
 // Bytes and the DataLoss message they must get.
@@ -267,9 +280,7 @@ struct Malformed {
 TEST(BlockValueCountsTest, MalformedInputIsDataLossNamingTheProblem) {
   const std::vector<Malformed> cases = {
       {"", "block value counts: empty"},
-      {std::string("\x04\x00", 2), "block value counts: unknown format version 4"},
-      {std::string("\x03\x00", 2), "block value counts: truncated duration aggregates"},
-      {std::string("\x03\x00\x05\x00", 4), "block value counts: truncated duration aggregates"},
+      {std::string("\x03\x00", 2), "block value counts: unknown format version 3"},
 
       {std::string("\x01\x00\x00", 3), "block value counts: trailing bytes"},
       {std::string("\x01\x05", 2), "block value counts: 5 keys in 2 bytes"},
@@ -389,20 +400,21 @@ TEST(BlockValueCountsTest, SubsetsCountAsTheKeptSpansAlone) {
     (kept.empty() ? kept_none : kept.size() == spans.size() ? kept_all : kept_some)++;
     const std::string what = fmt::format("round {}: {} of {} spans kept", round, kept.size(),
                                          spans.size());
-    absl::StatusOr<std::optional<BlockValueCounts>> subset =
-        MustParse(Build(spans)).Subset([&](const model::StoredSpan& s) {
+    const std::string groups = BuildGroups(spans);
+    ASSERT_FALSE(groups.empty()) << what;
+    absl::StatusOr<BlockValueCounts> subset =
+        BlockValueCounts::FromGroups(groups, [&](const model::StoredSpan& s) {
           return matcher.Matches(s);
         });
     ASSERT_TRUE(subset.ok()) << subset.status() << what;
-    ASSERT_TRUE(subset->has_value()) << what;
     const BlockValueCounts alone = MustParse(Build(kept));
-    EXPECT_EQ((*subset)->SpanCount(), kept.size()) << what;
-    absl::StatusOr<query::DurationAggregates> got = (*subset)->Durations();
+    EXPECT_EQ(subset->SpanCount(), kept.size()) << what;
+    absl::StatusOr<query::DurationAggregates> got = subset->Durations();
     ASSERT_TRUE(got.ok()) << got.status() << what;
     EXPECT_EQ(*got, query::testing::AggregatesOf(kept)) << what;
     for (const query::Key& key : keys) {
       bool got_answered = false, want_answered = false;
-      Counted got_counts = CountsOf(**subset, key, &got_answered);
+      Counted got_counts = CountsOf(*subset, key, &got_answered);
       Counted want_counts = CountsOf(alone, key, &want_answered);
       EXPECT_TRUE(got_answered) << key.text << " " << what;
       EXPECT_TRUE(want_answered) << key.text << " " << what;
@@ -411,7 +423,7 @@ TEST(BlockValueCountsTest, SubsetsCountAsTheKeptSpansAlone) {
     // Keys other than the groups' are unknown to a subset, though the block carries them.
     for (const char* other : {"resource.attributes.host", "span.name"}) {
       bool answered = true;
-      CountsOf(**subset, K(other), &answered);
+      CountsOf(*subset, K(other), &answered);
       EXPECT_FALSE(answered) << other << " " << what;
     }
   }
@@ -421,29 +433,24 @@ TEST(BlockValueCountsTest, SubsetsCountAsTheKeptSpansAlone) {
 }
 
 TEST(BlockValueCountsTest, SomeBlocksKeepNoGroups) {
-  auto no_subset = [](const std::string& bytes) {
-    absl::StatusOr<std::optional<BlockValueCounts>> subset = MustParse(bytes).Subset(KeepAll);
-    EXPECT_TRUE(subset.ok()) << subset.status();
-    return subset.ok() && !subset->has_value();
-  };
   // A service.name that is not a string: a filter on it compares numbers.
   std::vector<model::StoredSpan> spans = MixedSpans();
+  EXPECT_FALSE(BuildGroups(spans).empty());
   SetResource(spans[11], {{"service.name", AnyValue(int64_t{7})}});
-  EXPECT_TRUE(no_subset(Build(spans)));
+  EXPECT_TRUE(BuildGroups(spans).empty());
   // More groups than kMaxGroups: one service per span.
   spans.clear();
   for (size_t i = 0; i <= kMaxGroups; ++i) {
     spans.push_back(MakeSpan(1, 1, 1000));
     SetResource(spans.back(), {{"service.name", AnyValue(fmt::format("svc-{}", i))}});
   }
-  EXPECT_TRUE(no_subset(Build(spans)));
+  EXPECT_TRUE(BuildGroups(spans).empty());
   spans.pop_back();  // exactly kMaxGroups: kept
-  absl::StatusOr<std::optional<BlockValueCounts>> subset = MustParse(Build(spans)).Subset(KeepAll);
-  ASSERT_TRUE(subset.ok() && subset->has_value()) << subset.status();
-  EXPECT_EQ((*subset)->SpanCount(), kMaxGroups);
-  // Formats 1 and 2 keep none.
-  EXPECT_TRUE(no_subset(std::string("\x01\x01" "a\x0bhttp.method\x01\x00\x03GET\x01", 22)));
-  EXPECT_TRUE(no_subset(std::string("\x02\x00" "\x01\x05\x05\x05\x00" "\x01\x52\x01", 10)));
+  absl::StatusOr<BlockValueCounts> subset =
+      BlockValueCounts::FromGroups(BuildGroups(spans), KeepAll);
+  ASSERT_TRUE(subset.ok()) << subset.status();
+  EXPECT_EQ(subset->SpanCount(), kMaxGroups);
+  EXPECT_TRUE(BuildGroups({}).empty());
 }
 
 // A string literal's bytes, NULs included.
@@ -452,44 +459,55 @@ std::string Bin(const char (&literal)[N]) {
   return std::string(literal, N - 1);
 }
 
+// Groups of format 1 holding `plain`.
+std::string Groups(const std::string& plain) {
+  absl::StatusOr<std::string> frame = ZstdCompress(plain, 3, "test");
+  EXPECT_TRUE(frame.ok());
+  return "\x01" + *frame;
+}
+
 TEST(BlockValueCountsTest, MalformedGroupsAreDataLossNamingTheProblem) {
-  // Version 3, no keys, the 8 bytes of the aggregates of one 5 ns span (count, min, max, sum low
-  // and high, then the sketch: one bucket, 82, once), then the groups.
-  const std::string head("\x03\x00\x08" "\x01\x05\x05\x05\x00" "\x01\x52\x01", 11);
-  const std::string span5("\x01\x05\x05\x05\x00" "\x01\x52\x01", 8);
+  // One span, one service "a"; the 8 bytes of the aggregates of one 5 ns span (count, min, max,
+  // sum low and high, then the sketch: one bucket, 82, once).
+  const std::string head = Bin("\x01" "\x01\x01" "a");
+  const std::string span5 = Bin("\x01\x05\x05\x05\x00" "\x01\x52\x01");
   const std::vector<Malformed> cases = {
-      {head, "block value counts: truncated group count"},
-      {head + Bin("\x81\x02"), "block value counts: 257 groups, more than 256"},
-      {head + Bin("\x01\x05" "a"), "block value counts: truncated group services"},
-      {head + Bin("\x01\x01\x01" "a" "\x00\x02"), "block value counts: truncated group 0"},
-      {head + Bin("\x01\x01\x01" "a" "\x02\x02\x00") + span5,
+      {"", "block value counts: empty groups"},
+      {Bin("\x02\x00"), "block value counts: unknown groups format version 2"},
+      {Bin("\x01\x00"), "block value counts: groups: zstd: Unknown frame descriptor"},
+      {Groups(""), "block value counts: truncated group span count"},
+      {Groups(Bin("\x01\x05" "a")), "block value counts: truncated group services"},
+      {Groups(head), "block value counts: truncated group count"},
+      {Groups(head + Bin("\x00")), "block value counts: 0 groups, not 1 to 256"},
+      {Groups(head + Bin("\x81\x02")), "block value counts: 257 groups, not 1 to 256"},
+      {Groups(head + Bin("\x01\x00\x02")), "block value counts: truncated group 0"},
+      {Groups(head + Bin("\x01\x02\x02\x00") + span5),
        "block value counts: group 0 names service 2 of 1"},
-      {head + Bin("\x01\x01\x01" "a" "\x00\x06\x00") + span5,
+      {Groups(head + Bin("\x01\x00\x06\x00") + span5),
        "block value counts: group 0 has kind 6 and status code 0"},
-      {head + Bin("\x01\x01\x01" "a" "\x00\x02\x03") + span5,
+      {Groups(head + Bin("\x01\x00\x02\x03") + span5),
        "block value counts: group 0 has kind 2 and status code 3"},
-      {head + Bin("\x01\x01\x01" "a" "\x00\x02\x00" "\x00\x00\x00\x00\x00\x00"),
+      {Groups(head + Bin("\x01\x00\x02\x00" "\x00\x00\x00\x00\x00\x00")),
        "block value counts: group 0 holds no span"},
-      {head + Bin("\x01\x01\x01" "a" "\x00\x02\x00" "\x01\x05\x05\x05\x00\x00"),
+      {Groups(head + Bin("\x01\x00\x02\x00" "\x01\x05\x05\x05\x00\x00")),
        "block value counts: the duration sketch holds 0 of 1 spans"},
-      {head + Bin("\x01\x01\x01" "a" "\x00\x02\x00") + span5 + Bin("\x00"),
+      {Groups(head + Bin("\x01\x00\x02\x00") + span5 + Bin("\x00")),
        "block value counts: trailing bytes after the groups"},
-      {head + Bin("\x02\x01\x01" "a" "\x00\x02\x00") + span5 + Bin("\x01\x02\x00") + span5,
+      {Groups(head + Bin("\x02\x00\x02\x00") + span5 + Bin("\x01\x02\x00") + span5),
        "block value counts: the groups hold 2 of 1 spans"},
   };
   for (const Malformed& c : cases) {
-    BlockValueCounts counts = MustParse(c.bytes);  // the keys and the aggregates are fine
-    ASSERT_TRUE(counts.Durations().ok()) << c.message;
-    EXPECT_EQ(counts.Subset(KeepAll).status(), absl::DataLossError(c.message)) << c.message;
+    EXPECT_EQ(BlockValueCounts::FromGroups(c.bytes, KeepAll).status(),
+              absl::DataLossError(c.message))
+        << c.message;
   }
   // The well-formed one: one group of service "a", Server, Unset.
-  BlockValueCounts counts = MustParse(head + Bin("\x01\x01\x01" "a" "\x01\x02\x00") + span5);
-  absl::StatusOr<std::optional<BlockValueCounts>> subset = counts.Subset(KeepAll);
-  ASSERT_TRUE(subset.ok() && subset->has_value()) << subset.status();
+  absl::StatusOr<BlockValueCounts> subset =
+      BlockValueCounts::FromGroups(Groups(head + Bin("\x01\x01\x02\x00") + span5), KeepAll);
+  ASSERT_TRUE(subset.ok()) << subset.status();
   bool answered = false;
-  EXPECT_EQ(CountsOf(**subset, K("span.kind"), &answered),
-            (Counted{{std::string("Server"), 1}}));
-  EXPECT_EQ(CountsOf(**subset, K("resource.attributes.service.name"), &answered),
+  EXPECT_EQ(CountsOf(*subset, K("span.kind"), &answered), (Counted{{std::string("Server"), 1}}));
+  EXPECT_EQ(CountsOf(*subset, K("resource.attributes.service.name"), &answered),
             (Counted{{std::string("a"), 1}}));
 }
 

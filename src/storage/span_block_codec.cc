@@ -1,7 +1,5 @@
 #include "storage/span_block_codec.h"
 
-#include <zstd.h>
-
 #include <algorithm>
 #include <array>
 #include <bit>
@@ -17,6 +15,7 @@
 #include "common/encoding.h"
 #include "common/status_macros.h"
 #include "fmt/format.h"
+#include "storage/zstd_frames.h"
 
 namespace teletrace::storage {
 namespace {
@@ -364,65 +363,11 @@ class Table {
   uint32_t count_ = 0;
 };
 
-struct ZstdContexts {
-  struct FreeC {
-    void operator()(ZSTD_CCtx* c) const { ZSTD_freeCCtx(c); }
-  };
-  struct FreeD {
-    void operator()(ZSTD_DCtx* d) const { ZSTD_freeDCtx(d); }
-  };
-  std::unique_ptr<ZSTD_CCtx, FreeC> cctx{ZSTD_createCCtx()};
-  std::unique_ptr<ZSTD_DCtx, FreeD> dctx{ZSTD_createDCtx()};
-};
-
-// Contexts are reused per thread: creating them costs more than compressing a small block.
-ZstdContexts& Contexts() {
-  thread_local ZstdContexts contexts;
-  return contexts;
-}
-
 const model::Resource kEmptyResource;
 const model::Scope kEmptyScope;
 
 absl::Status Corrupt(const std::string& detail) {
   return absl::DataLossError(fmt::format("span block: {}", detail));
-}
-
-// The content of a zstd frame, refusing more than `max_bytes`.
-absl::StatusOr<std::string> Decompress(std::string_view frame, size_t max_bytes) {
-  // Streamed so that a forged content size in the frame header allocates nothing up front.
-  ZSTD_DCtx* dctx = Contexts().dctx.get();
-  ZSTD_DCtx_reset(dctx, ZSTD_reset_session_only);
-  std::string plain;
-  unsigned long long declared = ZSTD_getFrameContentSize(frame.data(), frame.size());
-  size_t initial = 4 * frame.size() + 4096;
-  if (declared != ZSTD_CONTENTSIZE_UNKNOWN && declared != ZSTD_CONTENTSIZE_ERROR &&
-      declared < initial) {
-    initial = static_cast<size_t>(declared) + 1;
-  }
-  // One byte over the limit, so that reaching it proves the body too large.
-  const size_t limit = max_bytes + 1;
-  plain.resize(std::min(initial, limit));
-  ZSTD_inBuffer in{frame.data(), frame.size(), 0};
-  size_t produced = 0;
-  while (true) {
-    if (produced == plain.size()) {
-      if (plain.size() >= limit) return Corrupt("body over the size limit");
-      plain.resize(std::min(plain.size() * 2, limit));
-    }
-    ZSTD_outBuffer out{plain.data(), plain.size(), produced};
-    size_t r = ZSTD_decompressStream(dctx, &out, &in);
-    produced = out.pos;
-    if (ZSTD_isError(r)) {
-      return Corrupt(fmt::format("zstd: {}", ZSTD_getErrorName(r)));
-    }
-    if (r == 0) break;  // frame complete
-    if (in.pos == in.size && out.pos < out.size) return Corrupt("truncated zstd frame");
-  }
-  if (in.pos != in.size) return Corrupt("trailing bytes after zstd frame");
-  if (produced > max_bytes) return Corrupt("body over the size limit");
-  plain.resize(produced);
-  return plain;
 }
 
 absl::StatusOr<std::vector<model::StoredSpan>> DecodeV1(std::string_view plain) {
@@ -524,16 +469,10 @@ absl::Status AppendSection(const std::string& plain, const SpanBlockOptions& opt
     out.append(w.out());
     return absl::OkStatus();
   }
-  std::string frame(ZSTD_compressBound(plain.size()), '\0');
-  size_t n = ZSTD_compressCCtx(Contexts().cctx.get(), frame.data(), frame.size(), plain.data(),
-                               plain.size(), options.zstd_level);
-  if (ZSTD_isError(n)) {
-    return absl::InternalError(
-        fmt::format("span block: zstd compression failed: {}", ZSTD_getErrorName(n)));
-  }
-  if (n < plain.size()) {
+  ASSIGN_OR_RETURN(std::string frame, ZstdCompress(plain, options.zstd_level, "span block"));
+  if (frame.size() < plain.size()) {
     w.Byte(kZstd);
-    w.Str(std::string_view(frame.data(), n));
+    w.Str(frame);
   } else {
     w.Byte(kStored);
     w.Str(plain);
@@ -665,7 +604,7 @@ class Sections {
       *out = section.bytes;
       return absl::OkStatus();
     }
-    ASSIGN_OR_RETURN(std::string plain, Decompress(section.bytes, budget_));
+    ASSIGN_OR_RETURN(std::string plain, ZstdDecompress(section.bytes, budget_, "span block"));
     budget_ -= plain.size();
     *out = decompressed_.emplace_back(std::move(plain));
     return absl::OkStatus();
@@ -1458,7 +1397,7 @@ absl::StatusOr<std::vector<model::StoredSpan>> DecodeSpanBlock(std::string_view 
     return Corrupt(fmt::format("unknown format version {}", format));
   }
   if (Columnar(block)) return DecodeV2(block.substr(1), format, fields);
-  ASSIGN_OR_RETURN(std::string plain, Decompress(block.substr(1), kMaxSpanBlockBodyBytes));
+  ASSIGN_OR_RETURN(std::string plain, ZstdDecompress(block.substr(1), kMaxSpanBlockBodyBytes, "span block"));
   return DecodeV1(plain);
 }
 

@@ -233,9 +233,15 @@ struct BlockBounds {
 
 // For a block whose spans all lie in the scanned range and all match its filters: the way to add
 // it from its value counts instead of its spans (run once every block before it is added; false
-// when it cannot after all), or an empty function to have the block decoded.
-using BlockAnswer =
-    std::function<std::function<bool()>(const BlockBounds& block, const BlockValueCounts& counts)>;
+// when it cannot after all), or an empty function to have the block decoded. With `from_groups`,
+// the counts may also be those of the groups of a block that its filters keep
+// (BlockValueCounts::FromGroups), when every filter is on a group key: set it only when `add`
+// reads no key but group keys, or every such block is read twice.
+struct BlockAnswer {
+  std::function<std::function<bool()>(const BlockBounds& block, const BlockValueCounts& counts)>
+      add;
+  bool from_groups = false;
+};
 
 // Undoes an open write transaction unless Commit() succeeded.
 class WriteTxn {
@@ -304,6 +310,7 @@ struct PreparedBlock {
   std::string data;     // EncodeSpanBlock
   std::string summary;  // BlockSummaryBuilder
   std::string counts;   // BlockValueCountsBuilder
+  std::string groups;   // BlockValueCountsBuilder::Groups; empty when the block keeps none
   BlockBounds bounds;
   uint64_t ingestion_time_unix_nano = 0;
   std::vector<std::pair<TraceId, std::string>> fingerprints_by_trace;  // of span ids, by trace
@@ -340,6 +347,7 @@ absl::Status PrepareChunk(const StoredSpan* const* begin, const StoredSpan* cons
     keys.emplace_back(s->span.trace_id, s->span.span_id);
   }
   block.summary = std::move(summary).Finish();
+  ASSIGN_OR_RETURN(block.groups, counts.Groups());
   block.counts = std::move(counts).Finish();
   // Span fingerprints in start-time order within each trace, as the block holds the spans.
   std::stable_sort(keys.begin(), keys.end(),
@@ -793,7 +801,7 @@ absl::Status SqliteBackend::ScanBlocks(const std::optional<query::TimeRange>& ra
   // then.
   // Filters that read only the fields blocks group their spans by (one service, request kinds,
   // errors) are tested once per group of a block, whose kept groups then answer for it.
-  const bool grouped = answer != nullptr && !filters.empty() &&
+  const bool grouped = answer != nullptr && answer->from_groups && !filters.empty() &&
                        std::all_of(filters.begin(), filters.end(),
                                    [](const query::Filter& f) { return IsGroupKey(f.key); });
   const bool counting =
@@ -801,6 +809,7 @@ absl::Status SqliteBackend::ScanBlocks(const std::optional<query::TimeRange>& ra
       (grouped || std::all_of(filters.begin(), filters.end(), CountDecidable));
   std::optional<query::SpanMatcher> group_matcher;
   if (grouped) group_matcher.emplace(filters);
+  auto keep_group = [&group_matcher](const StoredSpan& s) { return group_matcher->Matches(s); };
   ASSIGN_OR_RETURN(std::vector<BlockBounds> blocks, BlocksInRange(conn, range, counting));
   // Block id order is roughly ingestion order: neighbouring blocks share pages.
   std::sort(blocks.begin(), blocks.end(),
@@ -810,6 +819,12 @@ absl::Status SqliteBackend::ScanBlocks(const std::optional<query::TimeRange>& ra
     ASSIGN_OR_RETURN(SqliteStatement select,
                      conn.Prepare("SELECT counts FROM block_value_counts WHERE block_id = ?"));
     select_counts.emplace(std::move(select));
+  }
+  std::optional<SqliteStatement> select_groups;
+  if (grouped) {
+    ASSIGN_OR_RETURN(SqliteStatement select,
+                     conn.Prepare("SELECT groups FROM block_groups WHERE block_id = ?"));
+    select_groups.emplace(std::move(select));
   }
   SummaryPruner pruner(filters);
   std::unique_ptr<Workers<R>> workers = NewBlockWorkers<R>(blocks.size());
@@ -830,7 +845,32 @@ absl::Status SqliteBackend::ScanBlocks(const std::optional<query::TimeRange>& ra
     }
     const bool inside = !range || (range->start_unix_nano <= block.min_start &&
                                    block.max_start <= range->end_unix_nano);
-    if (counting && inside) {
+    bool from_groups = false;  // the block's groups were read: its counts would tell no more
+    if (grouped && inside) {
+      select_groups->Reset();
+      select_groups->BindInt(1, block.block_id);
+      ASSIGN_OR_RETURN(bool row, select_groups->Step());
+      // Unreadable groups, like unreadable counts, only cost the decode; a block without groups
+      // (written before them, or with too many) goes on to its counts.
+      absl::StatusOr<BlockValueCounts> kept =
+          row ? BlockValueCounts::FromGroups(select_groups->ColumnBlob(0), keep_group)
+              : absl::StatusOr<BlockValueCounts>(absl::NotFoundError("no groups"));
+      if (kept.ok() && kept->SpanCount() == 0) {
+        blocks_pruned_.fetch_add(1, std::memory_order_relaxed);
+        continue;
+      }
+      from_groups = kept.ok();
+      if (kept.ok()) {
+        if (std::function<bool()> add = answer->add(block, *kept)) {
+          RETURN_IF_ERROR(drain());
+          if (add()) {
+            blocks_grouped_.fetch_add(1, std::memory_order_relaxed);
+            continue;
+          }
+        }
+      }
+    }
+    if (counting && inside && !from_groups) {
       select_counts->Reset();
       select_counts->BindInt(1, block.block_id);
       ASSIGN_OR_RETURN(bool row, select_counts->Step());
@@ -850,28 +890,11 @@ absl::Status SqliteBackend::ScanBlocks(const std::optional<query::TimeRange>& ra
           continue;
         }
         if (verdict == FilterVerdict::kAll) {
-          if (std::function<bool()> add = (*answer)(block, *counts)) {
+          if (std::function<bool()> add = answer->add(block, *counts)) {
             RETURN_IF_ERROR(drain());
             if (add()) {
               blocks_counted_.fetch_add(1, std::memory_order_relaxed);
               continue;
-            }
-          }
-        } else if (grouped) {
-          // Unreadable groups, like unreadable counts, only cost the decode.
-          absl::StatusOr<std::optional<BlockValueCounts>> kept = counts->Subset(
-              [&group_matcher](const StoredSpan& s) { return group_matcher->Matches(s); });
-          if (kept.ok() && kept->has_value() && (*kept)->SpanCount() == 0) {
-            blocks_pruned_.fetch_add(1, std::memory_order_relaxed);
-            continue;
-          }
-          if (kept.ok() && kept->has_value()) {
-            if (std::function<bool()> add = (*answer)(block, **kept)) {
-              RETURN_IF_ERROR(drain());
-              if (add()) {
-                blocks_grouped_.fetch_add(1, std::memory_order_relaxed);
-                continue;
-              }
             }
           }
         }
@@ -1112,6 +1135,13 @@ absl::Status SqliteBackend::InsertBlock(SqliteConnection& conn, const PreparedBl
         conn.Prepare("INSERT INTO block_value_counts (block_id, counts) VALUES (?, ?)"));
     insert.BindInt(1, block_id);
     insert.BindBlob(2, block.counts, /*static_data=*/true);
+    RETURN_IF_ERROR(insert.Run());
+  }
+  if (!block.groups.empty()) {
+    ASSIGN_OR_RETURN(SqliteStatement insert,
+                     conn.Prepare("INSERT INTO block_groups (block_id, groups) VALUES (?, ?)"));
+    insert.BindInt(1, block_id);
+    insert.BindBlob(2, block.groups, /*static_data=*/true);
     RETURN_IF_ERROR(insert.Run());
   }
   ASSIGN_OR_RETURN(
@@ -1410,16 +1440,19 @@ absl::Status SqliteBackend::CountTagValues(const query::TagValuesQuery& query,
   // A block wholly inside the range whose value counts show that every span passes the filters is
   // answered from its counts of the key instead of decoded. Blocks are added in block order, so of
   // equal values (0.0 and -0.0) the same one is reported either way.
-  const BlockAnswer answer = [&](const BlockBounds&,
-                                 const BlockValueCounts& counts) -> std::function<bool()> {
-    std::vector<std::pair<query::TagValue, uint64_t>> counted;
-    auto keep = [&counted](const query::TagValue& v, uint64_t n) { counted.emplace_back(v, n); };
-    if (!counts.ForEachCount(query.key, keep)) return {};
-    return [&collector, counted = std::move(counted)] {
-      for (const auto& [value, n] : counted) collector.AddCounted(value, n);
-      return true;
-    };
-  };
+  const BlockAnswer answer{
+      [&](const BlockBounds&, const BlockValueCounts& counts) -> std::function<bool()> {
+        std::vector<std::pair<query::TagValue, uint64_t>> counted;
+        auto keep = [&counted](const query::TagValue& v, uint64_t n) {
+          counted.emplace_back(v, n);
+        };
+        if (!counts.ForEachCount(query.key, keep)) return {};
+        return [&collector, counted = std::move(counted)] {
+          for (const auto& [value, n] : counted) collector.AddCounted(value, n);
+          return true;
+        };
+      },
+      IsGroupKey(query.key)};
   const BlockAnswer* counted = IsCountedKey(query.key) ? &answer : nullptr;
   const SpanFields fields = FieldsRead(query);
   if (ReadsOnlyTimes(fields)) {
@@ -1584,14 +1617,15 @@ absl::StatusOr<query::StatisticsResult> SqliteBackend::Statistics(
   // The collector applies the range and filters itself, so each span is matched once.
   query::StatisticsCollector collector(query);
   // A block inside the range whose spans all match adds its duration aggregates.
-  const BlockAnswer answer = [&collector](const BlockBounds&,
-                                          const BlockValueCounts& counts) -> std::function<bool()> {
-    absl::StatusOr<query::DurationAggregates> durations = counts.Durations();
-    if (!durations.ok()) return {};
-    return [&collector, durations = *std::move(durations)] {
-      return collector.AddAggregates(durations);
-    };
-  };
+  const BlockAnswer answer{
+      [&collector](const BlockBounds&, const BlockValueCounts& counts) -> std::function<bool()> {
+        absl::StatusOr<query::DurationAggregates> durations = counts.Durations();
+        if (!durations.ok()) return {};
+        return [&collector, durations = *std::move(durations)] {
+          return collector.AddAggregates(durations);
+        };
+      },
+      /*from_groups=*/true};
   RETURN_IF_ERROR(Annotate(
       ScanRange(query.range, query.filters, FieldsRead(query),
                 [&](const StoredSpan& s) { collector.Add(s); }, std::nullopt,
@@ -1606,19 +1640,32 @@ absl::StatusOr<query::HistogramResult> SqliteBackend::Histograms(
   query::HistogramCollector collector(query);
   // A block inside the range whose spans all match and all start in one bucket adds its duration
   // aggregates and value counts.
-  const BlockAnswer answer = [&collector](const BlockBounds& block,
-                                          const BlockValueCounts& counts) -> std::function<bool()> {
-    if (collector.BucketKey(block.min_start) != collector.BucketKey(block.max_start)) return {};
-    absl::StatusOr<query::DurationAggregates> durations = counts.Durations();
-    if (!durations.ok()) return {};
-    query::BlockCountsFn counts_of = [&counts](const query::Key& key, const auto& fn) {
-      return counts.ForEachCount(key, fn);
-    };
-    if (!collector.CanAddAggregates(*durations, counts_of)) return {};
-    return [&collector, counts_of, durations = *std::move(durations), start = block.min_start] {
-      return collector.AddAggregates(start, durations, counts_of);
-    };
+  // Groups answer when every key the counts are asked for is a group key.
+  auto group_keys_only = [](const query::Aggregation& agg) {
+    const std::optional<query::Key>& counted =
+        agg.func == query::AggregationFunc::kCount           ? agg.group_by
+        : agg.func == query::AggregationFunc::kDistinctCount ? agg.key
+                                                              : std::nullopt;
+    return !counted || IsGroupKey(*counted);
   };
+  const BlockAnswer answer{
+      [&collector](const BlockBounds& block,
+                   const BlockValueCounts& counts) -> std::function<bool()> {
+        if (collector.BucketKey(block.min_start) != collector.BucketKey(block.max_start)) {
+          return {};
+        }
+        absl::StatusOr<query::DurationAggregates> durations = counts.Durations();
+        if (!durations.ok()) return {};
+        query::BlockCountsFn counts_of = [&counts](const query::Key& key, const auto& fn) {
+          return counts.ForEachCount(key, fn);
+        };
+        if (!collector.CanAddAggregates(*durations, counts_of)) return {};
+        return [&collector, counts_of, durations = *std::move(durations),
+                start = block.min_start] {
+          return collector.AddAggregates(start, durations, counts_of);
+        };
+      },
+      std::all_of(query.aggregations.begin(), query.aggregations.end(), group_keys_only)};
   RETURN_IF_ERROR(Annotate(
       ScanRange(query.range, query.filters, FieldsRead(query),
                 [&](const StoredSpan& s) { collector.Add(s); }, std::nullopt,
@@ -1745,9 +1792,9 @@ absl::StatusOr<int> SqliteBackend::DeleteBlocks(const std::string& select_sql,
       del.BindInt(1, id);
       RETURN_IF_ERROR(del.Run());
     }
-    {
+    for (const char* table : {"block_value_counts", "block_groups"}) {
       ASSIGN_OR_RETURN(SqliteStatement del,
-                       conn.Prepare("DELETE FROM block_value_counts WHERE block_id = ?"));
+                       conn.Prepare(fmt::format("DELETE FROM {} WHERE block_id = ?", table)));
       del.BindInt(1, id);
       RETURN_IF_ERROR(del.Run());
     }
