@@ -37,9 +37,9 @@ namespace {
 //   one zstd frame (at most kMaxGroupsBytes decompressed) holding
 //     varint span count of the block
 //     varint service count, then per service.name value its varint length and bytes (distinct)
-//     varint group count (1 to kMaxGroups), then per group, distinct in (service, kind, status):
+//     varint group count (1 to kMaxGroups), then per group, distinct in (service, status code):
 //       varint service.name: 0 none, else 1 + its index among the services
-//       u8 span kind (0-5), u8 status code (0-2)
+//       u8 status code (0-2)
 //       the group's duration aggregates as in format 2, of at least one span
 //   The groups' span counts add up to the block's.
 constexpr uint8_t kGroupsFormatVersion = 1;
@@ -291,8 +291,7 @@ absl::Status ReadDurations(Reader& in, query::DurationAggregates& d) {
 bool IsGroupKey(const query::Key& key) {
   return (key.level == query::KeyLevel::kResource && key.name == kServiceName) ||
          (key.level == query::KeyLevel::kIntrinsic &&
-          (key.intrinsic == query::Intrinsic::kKind ||
-           key.intrinsic == query::Intrinsic::kStatusCode));
+          key.intrinsic == query::Intrinsic::kStatusCode);
 }
 
 bool IsCountedKey(const query::Key& key) {
@@ -435,24 +434,22 @@ absl::StatusOr<BlockValueCounts> BlockValueCounts::FromGroups(
   query::Key service_key;
   service_key.level = query::KeyLevel::kResource;
   service_key.name = kServiceName;
-  const query::Key keys[] = {IntrinsicKey(query::Intrinsic::kKind),
-                             IntrinsicKey(query::Intrinsic::kStatusCode), service_key};
+  const query::Key keys[] = {IntrinsicKey(query::Intrinsic::kStatusCode), service_key};
   std::optional<CountedValues> values[std::size(keys)];
   for (auto& v : values) v.emplace();
   query::DurationAggregates kept;
   uint64_t spans = 0;
   for (uint64_t g = 0; g < group_count; ++g) {
     uint64_t service;
-    uint8_t kind, status_code;
-    if (!in.Varint(&service) || !in.Byte(&kind) || !in.Byte(&status_code)) {
+    uint8_t status_code;
+    if (!in.Varint(&service) || !in.Byte(&status_code)) {
       return Corrupt(fmt::format("truncated group {}", g));
     }
     if (service > service_count) {
       return Corrupt(fmt::format("group {} names service {} of {}", g, service, service_count));
     }
-    if (kind > static_cast<uint8_t>(model::SpanKind::kConsumer) ||
-        status_code > static_cast<uint8_t>(model::StatusCode::kError)) {
-      return Corrupt(fmt::format("group {} has kind {} and status code {}", g, kind, status_code));
+    if (status_code > static_cast<uint8_t>(model::StatusCode::kError)) {
+      return Corrupt(fmt::format("group {} has status code {}", g, status_code));
     }
     query::DurationAggregates d;
     RETURN_IF_ERROR(ReadDurations(in, d));
@@ -469,7 +466,6 @@ absl::StatusOr<BlockValueCounts> BlockValueCounts::FromGroups(
       }
       probe.resource = resource;
     }
-    probe.span.kind = static_cast<model::SpanKind>(kind);
     probe.span.status.code = static_cast<model::StatusCode>(status_code);
     if (!keep(probe)) continue;
     for (size_t k = 0; k < std::size(keys); ++k) {
@@ -589,12 +585,9 @@ void BlockValueCountsBuilder::AddToGroup(uint32_t service, const model::StoredSp
     groups_dropped_ = true;
     return;
   }
-  const auto kind = static_cast<uint8_t>(span.span.kind);
   const auto status_code = static_cast<uint8_t>(span.span.status.code);
-  // Few groups per block (services x kinds x status codes present): a linear search.
-  auto same = [&](const Group& g) {
-    return g.service == service && g.kind == kind && g.status_code == status_code;
-  };
+  // Few groups per block (services x status codes present): a linear search from the newest.
+  auto same = [&](const Group& g) { return g.service == service && g.status_code == status_code; };
   auto it = std::find_if(groups_.rbegin(), groups_.rend(), same);
   if (it != groups_.rend()) {
     it->durations.push_back(duration);
@@ -605,7 +598,7 @@ void BlockValueCountsBuilder::AddToGroup(uint32_t service, const model::StoredSp
     groups_.clear();
     return;
   }
-  groups_.push_back(Group{service, kind, status_code, {duration}});
+  groups_.push_back(Group{service, status_code, {duration}});
 }
 
 void BlockValueCountsBuilder::CountAttributes(char level, const model::KeyValueList& attributes,
@@ -799,7 +792,6 @@ absl::StatusOr<std::string> BlockValueCountsBuilder::Groups() const {
   PutVarint(plain, groups_.size());
   for (const Group& g : groups_) {
     PutVarint(plain, g.service == kNoService ? 0 : g.service + 1);
-    plain.push_back(static_cast<char>(g.kind));
     plain.push_back(static_cast<char>(g.status_code));
     AppendDurations(plain, AggregatesOf(g.durations));
   }

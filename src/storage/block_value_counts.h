@@ -21,13 +21,13 @@
 // changing it needs a new format version.
 //
 // Groups (a blob of their own, BlockValueCountsBuilder::Groups): the block's spans grouped by
-// (service.name, span kind, status code), each group with its span count and duration aggregates,
-// so that a query whose filters read only those three fields (one service's panels, the services
-// overview's requests and errors) takes a block wholly inside its range from the groups that pass
-// without decoding it (FromGroups). A block whose spans form more than kMaxGroups groups, or whose
-// service.name is not a string, keeps none. (Span names are left out: with them the benchmark's
-// blocks form ~500 groups of two spans each.) Compressed, they are stored apart from the counts,
-// which they would push past one database page, and read only by the queries they answer.
+// (service.name, status code), each group with its span count and duration aggregates, so that a
+// query whose filters read only those two fields (one service's search panels: the span-count
+// histogram by status, the duration facet) takes a block wholly inside its range from the groups
+// that pass without decoding it (FromGroups). A block whose spans form more than kMaxGroups groups,
+// or whose service.name is not a string, keeps none. Compressed, they are stored apart from the
+// counts, which they would push past one database page, and read only by the queries they answer.
+// (Span names and kinds are left out for size: docs/adr/002-block-summaries.md, "Groups".)
 //
 // Thread safety: a BlockValueCounts is immutable and may be shared; a builder is used by one
 // thread.
@@ -57,8 +57,7 @@ inline constexpr size_t kMaxGroups = 256;
 // span.name, span.kind, span.status.code and scope.name.
 bool IsCountedKey(const query::Key& key);
 
-// True for the keys blocks' groups are made of: resource service.name, span.kind and
-// span.status.code.
+// True for the keys blocks' groups are made of: resource service.name and span.status.code.
 bool IsGroupKey(const query::Key& key);
 
 class BlockValueCounts {
@@ -86,10 +85,10 @@ class BlockValueCounts {
 
   // The counts of the block's spans that `keep` accepts, from its serialized groups: `keep` is
   // called once per group with a span holding only the group's fields (a resource with its
-  // service.name, or an empty one, the kind and status code; every other field empty), and the
-  // result holds the counts of those three keys and the duration aggregates of the kept groups'
-  // spans; its ForEachCount answers false for every other key. `keep` must read only those three
-  // fields, so that it accepts a group exactly when it accepts each of the group's spans.
+  // service.name, or an empty one, and the status code; every other field empty), and the result
+  // holds the counts of those two keys and the duration aggregates of the kept groups' spans; its
+  // ForEachCount answers false for every other key. `keep` must read only those two fields, so
+  // that it accepts a group exactly when it accepts each of the group's spans.
   // DataLoss naming the problem when `groups` is malformed (the block is then decoded).
   static absl::StatusOr<BlockValueCounts> FromGroups(
       std::string_view groups, const std::function<bool(const model::StoredSpan&)>& keep);
@@ -178,7 +177,7 @@ class BlockValueCountsBuilder {
   static query::DurationAggregates AggregatesOf(const std::vector<uint64_t>& durations);
 
   // Groups: the service.name of each entry of resources_ (an index into services_, kNoService or
-  // kNotString), and per (service, kind, status code) the durations of its spans.
+  // kNotString), and per (service, status code) the durations of its spans.
   static constexpr uint32_t kNoService = UINT32_MAX, kNotString = UINT32_MAX - 1;
   uint32_t ServiceOf(size_t resource);
   void AddToGroup(uint32_t service, const model::StoredSpan& span, uint64_t duration);
@@ -186,7 +185,7 @@ class BlockValueCountsBuilder {
   std::vector<std::string> services_;
   struct Group {
     uint32_t service;
-    uint8_t kind, status_code;
+    uint8_t status_code;
     std::vector<uint64_t> durations;
   };
   std::vector<Group> groups_;

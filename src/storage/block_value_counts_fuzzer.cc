@@ -16,7 +16,7 @@ using teletrace::query::Key;
 using teletrace::query::KeyLevel;
 
 // The input read as a block's groups, kept by the parity of the service name's length and the
-// kind (a filter the input picks): an error, or counts of the group keys alone whose aggregates are
+// status code (a filter the input picks): an error, or counts of the group keys alone whose aggregates are
 // sound.
 void CheckGroups(std::string_view input) {
   const uint8_t pick = input.empty() ? 0 : static_cast<uint8_t>(input.back());
@@ -26,7 +26,7 @@ void CheckGroups(std::string_view input) {
             const auto* v = teletrace::model::FindAttribute(s.resource->attributes, "service.name");
             const size_t n = v == nullptr ? 0 : std::get<std::string>(v->value).size();
             return ((pick >> (n % 8)) & 1) != 0 ||
-                   s.span.kind == teletrace::model::SpanKind::kServer;
+                   s.span.status.code == teletrace::model::StatusCode::kError;
           });
   if (!kept.ok()) {
     if (kept.status().code() != absl::StatusCode::kDataLoss) std::abort();
@@ -34,13 +34,13 @@ void CheckGroups(std::string_view input) {
   }
   absl::StatusOr<teletrace::query::DurationAggregates> d = kept->Durations();
   if (!d.ok() || d->count != kept->SpanCount()) std::abort();
-  Key span_key, service_key, kind_key;
+  Key span_key, service_key, status_key;
   span_key.level = KeyLevel::kSpan;
   span_key.name = "service.name";
   service_key.level = KeyLevel::kResource;
   service_key.name = "service.name";
-  kind_key.intrinsic = Intrinsic::kKind;
-  for (const Key* key : {&span_key, &service_key, &kind_key}) {
+  status_key.intrinsic = Intrinsic::kStatusCode;
+  for (const Key* key : {&span_key, &service_key, &status_key}) {
     uint64_t spans = 0;
     const bool answered = kept->ForEachCount(
         *key, [&](const teletrace::query::TagValue&, uint64_t n) { spans += n; });

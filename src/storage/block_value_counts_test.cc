@@ -359,12 +359,10 @@ TEST(BlockValueCountsTest, SubsetsCountAsTheKeptSpansAlone) {
       F("resource.attributes.service.name", query::Operator::kNotEquals, S("checkout")),
       F("resource.attributes.service.name", query::Operator::kExists),
       F("resource.attributes.service.name", query::Operator::kContains, S("c")),
-      F("span.kind", query::Operator::kIn, std::nullopt, {S("Server"), S("Consumer")}),
       F("span.status.code", query::Operator::kEquals, S("Error")),
       F("span.status.code", query::Operator::kNotEquals, S("Unset")),
   };
-  const query::Key keys[] = {K("resource.attributes.service.name"), K("span.kind"),
-                             K("span.status.code")};
+  const query::Key keys[] = {K("resource.attributes.service.name"), K("span.status.code")};
   size_t kept_none = 0, kept_some = 0, kept_all = 0;
   for (int round = 0; round < 300; ++round) {
     // Resources: without service.name, with one, with it twice (the last one counts), none.
@@ -421,7 +419,7 @@ TEST(BlockValueCountsTest, SubsetsCountAsTheKeptSpansAlone) {
       EXPECT_EQ(got_counts, want_counts) << key.text << " " << what;
     }
     // Keys other than the groups' are unknown to a subset, though the block carries them.
-    for (const char* other : {"resource.attributes.host", "span.name"}) {
+    for (const char* other : {"resource.attributes.host", "span.name", "span.kind"}) {
       bool answered = true;
       CountsOf(*subset, K(other), &answered);
       EXPECT_FALSE(answered) << other << " " << what;
@@ -480,20 +478,18 @@ TEST(BlockValueCountsTest, MalformedGroupsAreDataLossNamingTheProblem) {
       {Groups(head), "block value counts: truncated group count"},
       {Groups(head + Bin("\x00")), "block value counts: 0 groups, not 1 to 256"},
       {Groups(head + Bin("\x81\x02")), "block value counts: 257 groups, not 1 to 256"},
-      {Groups(head + Bin("\x01\x00\x02")), "block value counts: truncated group 0"},
-      {Groups(head + Bin("\x01\x02\x02\x00") + span5),
+      {Groups(head + Bin("\x01\x00")), "block value counts: truncated group 0"},
+      {Groups(head + Bin("\x01\x02\x00") + span5),
        "block value counts: group 0 names service 2 of 1"},
-      {Groups(head + Bin("\x01\x00\x06\x00") + span5),
-       "block value counts: group 0 has kind 6 and status code 0"},
-      {Groups(head + Bin("\x01\x00\x02\x03") + span5),
-       "block value counts: group 0 has kind 2 and status code 3"},
-      {Groups(head + Bin("\x01\x00\x02\x00" "\x00\x00\x00\x00\x00\x00")),
+      {Groups(head + Bin("\x01\x00\x03") + span5),
+       "block value counts: group 0 has status code 3"},
+      {Groups(head + Bin("\x01\x00\x00" "\x00\x00\x00\x00\x00\x00")),
        "block value counts: group 0 holds no span"},
-      {Groups(head + Bin("\x01\x00\x02\x00" "\x01\x05\x05\x05\x00\x00")),
+      {Groups(head + Bin("\x01\x00\x00" "\x01\x05\x05\x05\x00\x00")),
        "block value counts: the duration sketch holds 0 of 1 spans"},
-      {Groups(head + Bin("\x01\x00\x02\x00") + span5 + Bin("\x00")),
+      {Groups(head + Bin("\x01\x00\x00") + span5 + Bin("\x00")),
        "block value counts: trailing bytes after the groups"},
-      {Groups(head + Bin("\x02\x00\x02\x00") + span5 + Bin("\x01\x02\x00") + span5),
+      {Groups(head + Bin("\x02\x00\x00") + span5 + Bin("\x01\x00") + span5),
        "block value counts: the groups hold 2 of 1 spans"},
   };
   for (const Malformed& c : cases) {
@@ -501,12 +497,13 @@ TEST(BlockValueCountsTest, MalformedGroupsAreDataLossNamingTheProblem) {
               absl::DataLossError(c.message))
         << c.message;
   }
-  // The well-formed one: one group of service "a", Server, Unset.
+  // The well-formed one: one group of service "a", Error.
   absl::StatusOr<BlockValueCounts> subset =
-      BlockValueCounts::FromGroups(Groups(head + Bin("\x01\x01\x02\x00") + span5), KeepAll);
+      BlockValueCounts::FromGroups(Groups(head + Bin("\x01\x01\x02") + span5), KeepAll);
   ASSERT_TRUE(subset.ok()) << subset.status();
   bool answered = false;
-  EXPECT_EQ(CountsOf(*subset, K("span.kind"), &answered), (Counted{{std::string("Server"), 1}}));
+  EXPECT_EQ(CountsOf(*subset, K("span.status.code"), &answered),
+            (Counted{{std::string("Error"), 1}}));
   EXPECT_EQ(CountsOf(*subset, K("resource.attributes.service.name"), &answered),
             (Counted{{std::string("a"), 1}}));
 }
