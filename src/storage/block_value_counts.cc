@@ -260,21 +260,31 @@ absl::Status Corrupt(std::string_view what) {
   return absl::DataLossError(fmt::format("block value counts: {}", what));
 }
 
-// The duration aggregates of format 2, checked for consistency.
-absl::Status ReadDurations(Reader& in, query::DurationAggregates& d) {
+// The duration aggregates of format 2, checked for consistency. Without `sketch`, the sketch's
+// bytes are stepped over (the bucket count, then two varints per bucket) and not built or checked.
+absl::Status ReadDurations(Reader& in, query::DurationAggregates& d, bool sketch = true) {
   uint64_t low, high;
   if (!in.Varint(&d.count) || !in.Varint(&d.min) || !in.Varint(&d.max) || !in.Varint(&low) ||
       !in.Varint(&high)) {
     return Corrupt("truncated duration aggregates");
   }
   d.sum = (static_cast<unsigned __int128>(high) << 64) | low;
+  if (!sketch) {
+    uint64_t buckets, v;
+    if (!in.Varint(&buckets) || buckets > in.Rest().size()) return Corrupt("truncated sketch");
+    for (uint64_t i = 0; i < 2 * buckets; ++i) {
+      if (!in.Varint(&v)) return Corrupt("truncated sketch");
+    }
+  }
   std::string_view rest = in.Rest();
   const size_t before = rest.size();
-  if (absl::Status read = query::DurationSketch::ReadFrom(rest, d.sketch); !read.ok()) {
+  if (!sketch) {
+    // Not read: only the totals below are checked.
+  } else if (absl::Status read = query::DurationSketch::ReadFrom(rest, d.sketch); !read.ok()) {
     return Corrupt(std::string(read.message()));
   }
   in.Skip(before - rest.size());
-  if (d.sketch.Count() != d.count) {
+  if (sketch && d.sketch.Count() != d.count) {
     return Corrupt(fmt::format("the duration sketch holds {} of {} spans", d.sketch.Count(),
                                d.count));
   }
@@ -451,10 +461,6 @@ absl::StatusOr<BlockValueCounts> BlockValueCounts::FromGroups(
     if (status_code > static_cast<uint8_t>(model::StatusCode::kError)) {
       return Corrupt(fmt::format("group {} has status code {}", g, status_code));
     }
-    query::DurationAggregates d;
-    RETURN_IF_ERROR(ReadDurations(in, d));
-    if (d.count == 0) return Corrupt(fmt::format("group {} holds no span", g));
-    spans += d.count;
     if (service == 0) {
       probe.resource = no_service;
     } else {
@@ -467,7 +473,13 @@ absl::StatusOr<BlockValueCounts> BlockValueCounts::FromGroups(
       probe.resource = resource;
     }
     probe.span.status.code = static_cast<model::StatusCode>(status_code);
-    if (!keep(probe)) continue;
+    const bool kept_group = keep(probe);
+    // A group the filters drop adds only its span count: its sketch is stepped over.
+    query::DurationAggregates d;
+    RETURN_IF_ERROR(ReadDurations(in, d, /*sketch=*/kept_group));
+    if (d.count == 0) return Corrupt(fmt::format("group {} holds no span", g));
+    spans += d.count;
+    if (!kept_group) continue;
     for (size_t k = 0; k < std::size(keys); ++k) {
       if (!values[k]) continue;
       query::TagValuesCollector::ForEachCountedValue(keys[k], probe, [&](const query::TagValue& v) {

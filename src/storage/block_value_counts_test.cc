@@ -1,6 +1,10 @@
 #include "storage/block_value_counts.h"
 
 #include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <limits>
 #include <random>
 #include <string>
@@ -449,6 +453,34 @@ TEST(BlockValueCountsTest, SomeBlocksKeepNoGroups) {
   ASSERT_TRUE(subset.ok()) << subset.status();
   EXPECT_EQ(subset->SpanCount(), kMaxGroups);
   EXPECT_TRUE(BuildGroups({}).empty());
+}
+
+// tests/fixtures/blocks/groups_v1.bin: the groups of a block of the benchmark store (832 spans of
+// 10 services in 20 groups), pinned so that groups written by released versions stay readable. It
+// is also the fuzzer's seed.
+TEST(BlockValueCountsTest, FixtureGroupsStillRead) {
+  const char* source_dir = std::getenv("TELETRACE_SOURCE_DIR");
+  if (source_dir == nullptr) GTEST_SKIP() << "TELETRACE_SOURCE_DIR not set";
+  std::ifstream in(std::filesystem::path(source_dir) / "tests/fixtures/blocks/groups_v1.bin",
+                   std::ios::binary);
+  const std::string groups((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  absl::StatusOr<BlockValueCounts> all = BlockValueCounts::FromGroups(groups, KeepAll);
+  ASSERT_TRUE(all.ok()) << all.status();
+  EXPECT_EQ(all->SpanCount(), 832u);
+  const query::SpanMatcher catalog(
+      {F("resource.attributes.service.name", query::Operator::kEquals, S("catalog"))});
+  absl::StatusOr<BlockValueCounts> kept = BlockValueCounts::FromGroups(
+      groups, [&](const model::StoredSpan& s) { return catalog.Matches(s); });
+  ASSERT_TRUE(kept.ok()) << kept.status();
+  absl::StatusOr<query::DurationAggregates> d = kept->Durations();
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_EQ(d->count, 92u);
+  EXPECT_EQ(d->min, 1838u);
+  EXPECT_EQ(d->max, 624560749u);
+  bool answered = false;
+  EXPECT_EQ(CountsOf(*kept, K("span.status.code"), &answered),
+            (Counted{{std::string("Error"), 5}, {std::string("Unset"), 87}}));
+  EXPECT_TRUE(answered);
 }
 
 // A string literal's bytes, NULs included.
