@@ -269,24 +269,23 @@ absl::Status ReadDurations(Reader& in, query::DurationAggregates& d, bool sketch
     return Corrupt("truncated duration aggregates");
   }
   d.sum = (static_cast<unsigned __int128>(high) << 64) | low;
-  if (!sketch) {
+  if (sketch) {
+    std::string_view rest = in.Rest();
+    const size_t before = rest.size();
+    if (absl::Status read = query::DurationSketch::ReadFrom(rest, d.sketch); !read.ok()) {
+      return Corrupt(std::string(read.message()));
+    }
+    in.Skip(before - rest.size());
+    if (d.sketch.Count() != d.count) {
+      return Corrupt(fmt::format("the duration sketch holds {} of {} spans", d.sketch.Count(),
+                                 d.count));
+    }
+  } else {
     uint64_t buckets, v;
     if (!in.Varint(&buckets) || buckets > in.Rest().size()) return Corrupt("truncated sketch");
     for (uint64_t i = 0; i < 2 * buckets; ++i) {
       if (!in.Varint(&v)) return Corrupt("truncated sketch");
     }
-  }
-  std::string_view rest = in.Rest();
-  const size_t before = rest.size();
-  if (!sketch) {
-    // Not read: only the totals below are checked.
-  } else if (absl::Status read = query::DurationSketch::ReadFrom(rest, d.sketch); !read.ok()) {
-    return Corrupt(std::string(read.message()));
-  }
-  in.Skip(before - rest.size());
-  if (sketch && d.sketch.Count() != d.count) {
-    return Corrupt(fmt::format("the duration sketch holds {} of {} spans", d.sketch.Count(),
-                               d.count));
   }
   const auto count = static_cast<unsigned __int128>(d.count);
   if (d.count == 0 ? (d.min != 0 || d.max != 0 || d.sum != 0)
@@ -572,9 +571,9 @@ uint32_t BlockValueCountsBuilder::ServiceOf(size_t resource) {
   if (resource < resource_services_.size()) return resource_services_[resource];
   // A new resource (resources_ grows by one at a time): its service.name as a filter reads it.
   const model::StoredSpan& first = *resources_[resource].first;
-  const model::AnyValue* value = first.resource == nullptr
-                                     ? nullptr
-                                     : model::FindAttribute(first.resource->attributes, kServiceName);
+  const model::AnyValue* value =
+      first.resource == nullptr ? nullptr
+                                : model::FindAttribute(first.resource->attributes, kServiceName);
   uint32_t service = kNoService;
   if (value != nullptr) {
     const auto* s = std::get_if<std::string>(&value->value);

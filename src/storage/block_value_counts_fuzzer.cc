@@ -15,9 +15,8 @@ using teletrace::query::Intrinsic;
 using teletrace::query::Key;
 using teletrace::query::KeyLevel;
 
-// The input read as a block's groups, kept by the parity of the service name's length and the
-// status code (a filter the input picks): an error, or counts of the group keys alone whose aggregates are
-// sound.
+// The input read as a block's groups, kept by the service name's length and the status code (a
+// filter the input picks): an error, or counts of the group keys alone whose aggregates are sound.
 void CheckGroups(std::string_view input) {
   const uint8_t pick = input.empty() ? 0 : static_cast<uint8_t>(input.back());
   absl::StatusOr<teletrace::storage::BlockValueCounts> kept =
