@@ -1741,6 +1741,35 @@ TEST(SqliteAggregatesTest, CountsWithoutReadableDurationsAreDecoded) {
   EXPECT_EQ(got->at("count"), 300);
 }
 
+// Blocks without groups (written before migration 005) and blocks with unreadable ones are
+// decoded, and the answer is the same.
+TEST(SqliteAggregatesTest, BlocksWithoutReadableGroupsAreDecoded) {
+  std::string dir = NewTestDir();
+  std::unique_ptr<Backend> backend = MixedServiceStore(dir);
+  ASSERT_TRUE(ExecSql(DbPath(dir), "DELETE FROM block_groups WHERE block_id % 4 = 0; "
+                                   "UPDATE block_groups SET groups = X'01FF' "
+                                   "WHERE block_id % 4 = 1"));
+  query::StatisticsQuery q{KeyOf("externalFields.durationNano"),
+                           query::TimeRange{0, 2000000},
+                           {Filter("resource.attributes.service.name", query::Operator::kEquals,
+                                   query::Scalar(std::string("cart")))},
+                           {},
+                           false};
+  for (const char* name : {"count", "min", "max", "sum"}) {
+    q.wanted.push_back(*query::ParseStatistic(name, "desiredStatistics"));
+  }
+  absl::StatusOr<query::StatisticsResult> got;
+  EXPECT_EQ(CountGroupedReads(*backend, [&] { got = backend->Statistics(q); }),
+            (GroupedRead{10, 0, 10, 0}));
+  ASSERT_TRUE(got.ok()) << got.status();
+  q.filters.push_back(Filter("span.startTimeUnixNano", query::Operator::kGte,
+                             query::Scalar(int64_t{0})));
+  absl::StatusOr<query::StatisticsResult> want = backend->Statistics(q);
+  ASSERT_TRUE(want.ok()) << want.status();
+  EXPECT_EQ(*got, *want);
+  EXPECT_EQ(got->at("count"), 80);
+}
+
 TEST(SqliteValueCountsTest, CorruptCountsOnlyCostTheDecode) {
   std::string dir = NewTestDir();
   std::unique_ptr<Backend> backend = TenBlockStore(dir);
