@@ -27,7 +27,8 @@
 // that pass without decoding it (FromGroups). A block whose spans form more than kMaxGroups groups,
 // or whose service.name is not a string, keeps none. Compressed, they are stored apart from the
 // counts, which they would push past one database page, and read only by the queries they answer.
-// (Span names and kinds are left out for size: docs/adr/002-block-summaries.md, "Groups".)
+// (Span names and kinds are left out for size: docs/adr/002-block-summaries.md, "Groups by
+// service and status code".)
 //
 // Thread safety: a BlockValueCounts is immutable and may be shared; a builder is used by one
 // thread.

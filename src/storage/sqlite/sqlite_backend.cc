@@ -799,8 +799,8 @@ absl::Status SqliteBackend::ScanBlocks(const std::optional<query::TimeRange>& ra
   // Value counts decide a filter only for some keys and operators; they answer blocks only for a
   // collector that can take them. Span counts, which the bounds indexes do not hold, are read only
   // then.
-  // Filters that read only the fields blocks group their spans by (one service, request kinds,
-  // errors) are tested once per group of a block, whose kept groups then answer for it.
+  // Filters that read only the fields blocks group their spans by (one service, errors) are tested
+  // once per group of a block, whose kept groups then answer for it.
   const bool grouped = answer != nullptr && answer->from_groups && !filters.empty() &&
                        std::all_of(filters.begin(), filters.end(),
                                    [](const query::Filter& f) { return IsGroupKey(f.key); });
@@ -1642,7 +1642,7 @@ absl::StatusOr<query::HistogramResult> SqliteBackend::Histograms(
   // aggregates and value counts.
   // Groups answer when every key the counts are asked for is a group key.
   auto group_keys_only = [](const query::Aggregation& agg) {
-    const std::optional<query::Key>& counted =
+    const std::optional<query::Key> counted =
         agg.func == query::AggregationFunc::kCount           ? agg.group_by
         : agg.func == query::AggregationFunc::kDistinctCount ? agg.key
                                                               : std::nullopt;
