@@ -1655,8 +1655,12 @@ def parse_args(argv):
     p.add_argument("--work-dir", default=None, help="stores and logs (default a temporary "
                    "directory, removed at the end unless --keep)")
     p.add_argument("--keep", action="store_true", help="keep the work directory")
-    p.add_argument("--out-json", default=os.path.join(ROOT, "docs/benchmarks.json"))
-    p.add_argument("--out-md", default=os.path.join(ROOT, "docs/benchmarks.md"))
+    p.add_argument("--out-json", default=None,
+                   help="default docs/benchmarks.json; for a run of some scenarios only (--only), "
+                        "build/bench/partial.json, so that it cannot overwrite the full run's")
+    p.add_argument("--out-md", default=None,
+                   help="default docs/benchmarks.md (its generated section); for a run of some "
+                        "scenarios only, build/bench/partial.md")
     a = p.parse_args(argv)
     quick = a.quick
     a.spans = a.spans or (300_000 if quick else 10_000_000)
@@ -1723,6 +1727,15 @@ def main(argv):
     if unknown:
         print(f"unknown scenario(s): {', '.join(sorted(unknown))}", file=sys.stderr)
         return 2
+    # A partial run's figures are quoted by hand where they are used; only a run of every scenario
+    # rewrites the published ones.
+    partial = set(selected) != set(SCENARIOS)
+    out_dir = os.path.join(ROOT, "build/bench") if partial else os.path.join(ROOT, "docs")
+    a.out_json = a.out_json or os.path.join(out_dir,
+                                            "partial.json" if partial else "benchmarks.json")
+    a.out_md = a.out_md or os.path.join(out_dir, "partial.md" if partial else "benchmarks.md")
+    os.makedirs(os.path.dirname(os.path.abspath(a.out_md)), exist_ok=True)
+    os.makedirs(os.path.dirname(os.path.abspath(a.out_json)), exist_ok=True)
     if "large" in selected and "queries" not in selected:
         selected.append("queries")
     if "queries" in selected and "size" not in selected:
