@@ -1433,10 +1433,17 @@ TEST(SqliteValueCountsTest, BlocksWrittenBeforeTheMigrationAreDecoded) {
 // Duration aggregates: histograms and duration statistics take a block wholly inside the range
 // (and, for histograms, inside one bucket) from its counts instead of decoding it.
 
+// Blocks a query decoded (whole or projected), answered from their counts, answered from the groups
+// their filters kept, and skipped.
 struct ScanRead {
-  uint64_t decoded = 0;
-  uint64_t counted = 0;
+  uint64_t decoded = 0, counted = 0, grouped = 0, pruned = 0;
+  bool operator==(const ScanRead&) const = default;
 };
+
+void PrintTo(const ScanRead& r, std::ostream* os) {
+  *os << fmt::format("decoded {} counted {} grouped {} pruned {}", r.decoded, r.counted,
+                     r.grouped, r.pruned);
+}
 
 template <typename Fn>
 ScanRead CountReads(Backend& backend, Fn&& fn) {
@@ -1445,7 +1452,8 @@ ScanRead CountReads(Backend& backend, Fn&& fn) {
   sqlite::SqliteScanStats after = sqlite::GetScanStats(backend);
   return {after.blocks_decoded - before.blocks_decoded + after.blocks_projected -
               before.blocks_projected,
-          after.blocks_counted - before.blocks_counted};
+          after.blocks_counted - before.blocks_counted,
+          after.blocks_grouped - before.blocks_grouped, after.blocks_pruned - before.blocks_pruned};
 }
 
 query::HistogramQuery CountHistogram(uint64_t interval, query::TimeRange range) {
@@ -1593,27 +1601,6 @@ std::unique_ptr<Backend> MixedServiceStore(const std::string& dir) {
   return backend;
 }
 
-struct GroupedRead {
-  uint64_t decoded = 0, counted = 0, grouped = 0, pruned = 0;
-  bool operator==(const GroupedRead&) const = default;
-};
-
-template <typename Fn>
-GroupedRead CountGroupedReads(Backend& backend, Fn&& fn) {
-  sqlite::SqliteScanStats before = sqlite::GetScanStats(backend);
-  fn();
-  sqlite::SqliteScanStats after = sqlite::GetScanStats(backend);
-  return {after.blocks_decoded - before.blocks_decoded + after.blocks_projected -
-              before.blocks_projected,
-          after.blocks_counted - before.blocks_counted,
-          after.blocks_grouped - before.blocks_grouped, after.blocks_pruned - before.blocks_pruned};
-}
-
-void PrintTo(const GroupedRead& r, std::ostream* os) {
-  *os << fmt::format("decoded {} counted {} grouped {} pruned {}", r.decoded, r.counted,
-                     r.grouped, r.pruned);
-}
-
 // Filters on the fields blocks group their spans by (service.name, status code) take blocks wholly
 // inside the range from the groups they keep, and answer as decoding does.
 TEST(SqliteAggregatesTest, FiltersOnGroupFieldsAreAnsweredFromTheBlocksGroups) {
@@ -1638,7 +1625,7 @@ TEST(SqliteAggregatesTest, FiltersOnGroupFieldsAreAnsweredFromTheBlocksGroups) {
   struct Case {
     std::vector<query::Filter> filters;
     query::TimeRange range;
-    GroupedRead read;
+    ScanRead read;
   };
   const std::vector<Case> cases = {
       {{cart}, all, {0, 0, 20, 0}},
@@ -1667,7 +1654,7 @@ TEST(SqliteAggregatesTest, FiltersOnGroupFieldsAreAnsweredFromTheBlocksGroups) {
     h.aggregations.push_back({"latency", query::AggregationFunc::kPercentiles,
                               KeyOf("externalFields.durationNano"), {}, 10, {50, 99}, {}});
     absl::StatusOr<query::HistogramResult> got_h;
-    EXPECT_EQ(CountGroupedReads(*backend, [&] { got_h = backend->Histograms(h); }), c.read)
+    EXPECT_EQ(CountReads(*backend, [&] { got_h = backend->Histograms(h); }), c.read)
         << what;
     h.filters = decoding;
     h.approximate = false;
@@ -1683,7 +1670,7 @@ TEST(SqliteAggregatesTest, FiltersOnGroupFieldsAreAnsweredFromTheBlocksGroups) {
       st.wanted.push_back(*query::ParseStatistic(name, "desiredStatistics"));
     }
     absl::StatusOr<query::StatisticsResult> got_st;
-    EXPECT_EQ(CountGroupedReads(*backend, [&] { got_st = backend->Statistics(st); }), c.read)
+    EXPECT_EQ(CountReads(*backend, [&] { got_st = backend->Statistics(st); }), c.read)
         << what;
     st.filters = decoding;
     st.approximate = false;
@@ -1699,11 +1686,11 @@ TEST(SqliteAggregatesTest, FiltersOnGroupFieldsAreAnsweredFromTheBlocksGroups) {
     for (const char* key : {"span.name", "resource.attributes.service.name", "span.status.code"}) {
       query::TagValuesQuery tv{KeyOf(key), c.range, c.filters, 0};
       absl::StatusOr<query::TagValuesResult> got_tv;
-      GroupedRead want_read = c.read;
+      ScanRead want_read = c.read;
       if (key == std::string_view("span.name")) {
         want_read = {c.read.decoded + c.read.grouped, 0, 0, c.read.pruned};
       }
-      EXPECT_EQ(CountGroupedReads(*backend, [&] { got_tv = backend->TagValues(tv); }), want_read)
+      EXPECT_EQ(CountReads(*backend, [&] { got_tv = backend->TagValues(tv); }), want_read)
           << what << " " << key;
       tv.filters = decoding;
       absl::StatusOr<query::TagValuesResult> want_tv = backend->TagValues(tv);
@@ -1759,8 +1746,8 @@ TEST(SqliteAggregatesTest, BlocksWithoutReadableGroupsAreDecoded) {
     q.wanted.push_back(*query::ParseStatistic(name, "desiredStatistics"));
   }
   absl::StatusOr<query::StatisticsResult> got;
-  EXPECT_EQ(CountGroupedReads(*backend, [&] { got = backend->Statistics(q); }),
-            (GroupedRead{10, 0, 10, 0}));
+  EXPECT_EQ(CountReads(*backend, [&] { got = backend->Statistics(q); }),
+            (ScanRead{10, 0, 10, 0}));
   ASSERT_TRUE(got.ok()) << got.status();
   q.filters.push_back(Filter("span.startTimeUnixNano", query::Operator::kGte,
                              query::Scalar(int64_t{0})));
