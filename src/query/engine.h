@@ -177,6 +177,10 @@ class StatisticsCollector {
 using BlockCountsFn = std::function<bool(
     const Key& key, const std::function<void(const TagValue&, uint64_t)>& fn)>;
 
+// The key whose value counts HistogramCollector::AddAggregates asks a block for, for `agg`:
+// COUNT's group key, DISTINCT_COUNT's key; none for other aggregations.
+const std::optional<Key>& CountedKeyOf(const Aggregation& agg);
+
 class HistogramCollector {
  public:
   explicit HistogramCollector(const HistogramQuery& query);

@@ -253,17 +253,12 @@ bool HistogramCollector::TakesAggregates() const {
                      });
 }
 
-namespace {
-
-// The key whose value counts AddAggregates adds for `agg`: COUNT's group key, DISTINCT_COUNT's.
 const std::optional<Key>& CountedKeyOf(const Aggregation& agg) {
   static const std::optional<Key> kNone;
   if (agg.func == AggregationFunc::kCount) return agg.group_by;
   if (agg.func == AggregationFunc::kDistinctCount) return agg.key;
   return kNone;
 }
-
-}  // namespace
 
 bool HistogramCollector::CanAddAggregates(const DurationAggregates& durations,
                                           const BlockCountsFn& counts) const {

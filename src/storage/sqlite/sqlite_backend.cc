@@ -1642,10 +1642,7 @@ absl::StatusOr<query::HistogramResult> SqliteBackend::Histograms(
   // aggregates and value counts.
   // Groups answer when every key the counts are asked for is a group key.
   auto group_keys_only = [](const query::Aggregation& agg) {
-    const std::optional<query::Key> counted =
-        agg.func == query::AggregationFunc::kCount           ? agg.group_by
-        : agg.func == query::AggregationFunc::kDistinctCount ? agg.key
-                                                              : std::nullopt;
+    const std::optional<query::Key>& counted = query::CountedKeyOf(agg);
     return !counted || IsGroupKey(*counted);
   };
   const BlockAnswer answer{
