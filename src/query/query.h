@@ -56,6 +56,11 @@ inline bool IsDurationKey(const Key& key) {
   return key.level == KeyLevel::kIntrinsic && key.intrinsic == Intrinsic::kDuration;
 }
 
+// resource.attributes.service.name, the key storage backends keep apart (indexed, grouped by).
+inline bool IsServiceNameKey(const Key& key) {
+  return key.level == KeyLevel::kResource && key.name == "service.name";
+}
+
 enum class Operator {
   kEquals,
   kNotEquals,

@@ -298,9 +298,8 @@ absl::Status ReadDurations(Reader& in, query::DurationAggregates& d, bool sketch
 }  // namespace
 
 bool IsGroupKey(const query::Key& key) {
-  return (key.level == query::KeyLevel::kResource && key.name == kServiceName) ||
-         (key.level == query::KeyLevel::kIntrinsic &&
-          key.intrinsic == query::Intrinsic::kStatusCode);
+  return query::IsServiceNameKey(key) || (key.level == query::KeyLevel::kIntrinsic &&
+                                          key.intrinsic == query::Intrinsic::kStatusCode);
 }
 
 bool IsCountedKey(const query::Key& key) {

@@ -40,7 +40,7 @@ std::optional<json> ExactQuery(const std::optional<query::TimeRange>& range,
 
 // The keyword field a group or tag key is pushed down to, or nullptr.
 const char* KeywordFieldOf(const query::Key& key) {
-  if (IsServiceName(key)) return "service";
+  if (query::IsServiceNameKey(key)) return "service";
   if (key.level != query::KeyLevel::kIntrinsic) return nullptr;
   if (key.intrinsic == query::Intrinsic::kStatusCode) return "status";
   if (key.intrinsic == query::Intrinsic::kKind) return "kind";
@@ -56,7 +56,7 @@ constexpr uint64_t kGroupTerms = 500;
 uint64_t GroupTerms(const query::Key& key) {
   const bool name =
       key.level == query::KeyLevel::kIntrinsic && key.intrinsic == query::Intrinsic::kName;
-  return IsServiceName(key) || name ? kGroupTerms : 8;
+  return query::IsServiceNameKey(key) || name ? kGroupTerms : 8;
 }
 
 json DurationStats() { return {{"stats", {{"field", "dur"}}}}; }
@@ -188,7 +188,7 @@ absl::StatusOr<std::optional<std::vector<std::pair<std::string, uint64_t>>>> Rea
   uint64_t sum = 0;
   for (const KeywordTerm& term : *terms) {
     const std::string& text = *term.key;
-    if ((text.empty() && IsServiceName(of)) ||
+    if ((text.empty() && query::IsServiceNameKey(of)) ||
         text.find(kReplacementCharacter) != std::string::npos) {
       return std::nullopt;
     }

@@ -341,7 +341,9 @@ std::optional<json> KeywordSetClause(const char* field, const query::Filter& f,
 
 std::optional<json> ExactClause(const query::Filter& f) {
   const query::Operator op = f.op;
-  if (IsServiceName(f.key)) return KeywordSetClause("service", f, ServiceOperand);
+  // The `service` field indexes service.name as model::ServiceName does: "" when the resource has
+  // no string service.name.
+  if (query::IsServiceNameKey(f.key)) return KeywordSetClause("service", f, ServiceOperand);
   if (f.key.level != query::KeyLevel::kIntrinsic) return std::nullopt;
   switch (f.key.intrinsic) {
     case query::Intrinsic::kTraceId:

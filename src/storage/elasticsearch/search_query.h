@@ -76,11 +76,6 @@ inline constexpr int kFacetValuesSchema = 3;
 // U+FFFD in UTF-8: what an indexed copy holds in place of invalid UTF-8.
 inline constexpr std::string_view kReplacementCharacter = "\xEF\xBF\xBD";
 
-// resource.attributes.service.name, which the `service` field indexes (as model::ServiceName: ""
-// when the resource has no string service.name).
-inline bool IsServiceName(const query::Key& key) {
-  return key.level == query::KeyLevel::kResource && key.name == "service.name";
-}
 
 // A clause selecting exactly the spans `filter` matches, on an index of kQueryFieldsSchema; nullopt
 // when the indexed fields cannot decide it exactly (the backend then scans). Decided exactly:
