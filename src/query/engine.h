@@ -185,6 +185,13 @@ class HistogramCollector {
  public:
   explicit HistogramCollector(const HistogramQuery& query);
   void Add(const model::StoredSpan& span);
+  // An empty collector of the same query that shares this one's parsed query and filters
+  // (read-only), so that making one per block costs no copy: a backend fills parts on its block
+  // workers and merges them back in block order.
+  HistogramCollector Part() const;
+  // Adds what `part` (from Part()) was given, as if its spans had been added here after those
+  // added so far: the answer is the one sequential adds give, whatever thread filled the part.
+  void Merge(HistogramCollector&& part);
   // Whether every aggregation is one AddAggregates can serve: COUNT, DISTINCT_COUNT, and
   // ungrouped PERCENTILES of the span duration when the query is approximate.
   bool TakesAggregates() const;
@@ -201,7 +208,9 @@ class HistogramCollector {
   HistogramResult Finish() &&;
 
  private:
+  struct Plan;
   struct State;
+  explicit HistogramCollector(std::shared_ptr<const Plan> plan);
   std::shared_ptr<State> state_;
 };
 

@@ -198,16 +198,49 @@ BucketData Summarise(const Aggregation& agg, BucketState& bucket) {
   return bucket.count;
 }
 
+// Adds `from` (a later part of the spans) to `into`. Map entries already in `into` keep their key,
+// which is the first added of equal values (0.0 and -0.0), and values are appended after those
+// already there: what adding from's spans one by one after into's would have given.
+void MergeBucket(BucketState& into, BucketState&& from) {
+  into.count += from.count;
+  for (auto& [value, n] : from.groups) into.groups[value] += n;
+  for (const TagValue& value : from.distinct) into.distinct.insert(value);
+  into.values.insert(into.values.end(), from.values.begin(), from.values.end());
+  for (auto& [value, values] : from.group_values) {
+    std::vector<double>& to = into.group_values[value];
+    to.insert(to.end(), values.begin(), values.end());
+  }
+  if (into.ranges.empty()) {
+    into.ranges = std::move(from.ranges);
+  } else {
+    for (size_t i = 0; i < from.ranges.size(); ++i) into.ranges[i] += from.ranges[i];
+  }
+  if (!from.sketch.Empty()) {
+    into.sketch_min =
+        into.sketch.Empty() ? from.sketch_min : std::min(into.sketch_min, from.sketch_min);
+    into.sketch_max =
+        into.sketch.Empty() ? from.sketch_max : std::max(into.sketch_max, from.sketch_max);
+    into.sketch.Merge(from.sketch);
+  }
+}
+
 }  // namespace
+
+// What every part of one query shares, read-only.
+struct HistogramCollector::Plan {
+  explicit Plan(const HistogramQuery& q) : query(q), matcher(q.filters) {}
+  HistogramQuery query;
+  SpanMatcher matcher;
+};
 
 // Applies the query's range and filters itself (see TagValuesCollector). A bucket exists when at
 // least one matching span starts in it, so every histogram of one query has the same buckets.
 struct HistogramCollector::State {
-  explicit State(const HistogramQuery& q)
-      : query(q), matcher(q.filters), buckets(q.aggregations.size()) {}
+  explicit State(std::shared_ptr<const Plan> p)
+      : plan(std::move(p)), query(plan->query), buckets(query.aggregations.size()) {}
 
-  HistogramQuery query;
-  SpanMatcher matcher;
+  std::shared_ptr<const Plan> plan;
+  const HistogramQuery& query;  // plan's
   std::vector<std::map<uint64_t, BucketState>> buckets;  // per aggregation, by bucket key
   // The bucket of the last span, per aggregation: spans arrive in runs of one bucket (blocks are
   // sorted by start time), so most spans skip the tree lookup. Map nodes never move.
@@ -216,11 +249,25 @@ struct HistogramCollector::State {
 };
 
 HistogramCollector::HistogramCollector(const HistogramQuery& query)
-    : state_(std::make_shared<State>(query)) {}
+    : HistogramCollector(std::make_shared<const Plan>(query)) {}
+
+HistogramCollector::HistogramCollector(std::shared_ptr<const Plan> plan)
+    : state_(std::make_shared<State>(std::move(plan))) {}
+
+HistogramCollector HistogramCollector::Part() const { return HistogramCollector(state_->plan); }
+
+void HistogramCollector::Merge(HistogramCollector&& part) {
+  State& st = *state_;
+  for (size_t i = 0; i < st.buckets.size(); ++i) {
+    for (auto& [key, bucket] : part.state_->buckets[i]) {
+      MergeBucket(st.buckets[i][key], std::move(bucket));
+    }
+  }
+}
 
 void HistogramCollector::Add(const model::StoredSpan& span) {
   State& st = *state_;
-  if (!InRange(st.query.range, span) || !st.matcher.Matches(span)) return;
+  if (!InRange(st.query.range, span) || !st.plan->matcher.Matches(span)) return;
   const uint64_t bucket_key = BucketKey(span.span.start_time_unix_nano);
   if (st.last.empty() || bucket_key != st.last_key) {
     st.last.resize(st.query.aggregations.size());

@@ -245,6 +245,114 @@ TEST(HistogramCollectorTest, ApproximatePercentilesAreWithinTheSketchError) {
   }
 }
 
+// Every aggregation, grouped and not, over an attribute whose values include 0.0 and -0.0 (equal
+// values with two representations: the first added is the one reported).
+HistogramQuery EveryAggregation(bool approximate) {
+  HistogramQuery q = Mixed(approximate);
+  Aggregation by_value = Agg("by_value", AggregationFunc::kCount);
+  by_value.group_by = K("span.attributes.v");
+  q.aggregations.push_back(by_value);
+  Aggregation grouped = Agg("grouped", AggregationFunc::kPercentiles);
+  grouped.key = K("externalFields.durationNano");
+  grouped.group_by = K("span.attributes.v");
+  grouped.percentiles = {50, 90};
+  q.aggregations.push_back(grouped);
+  Aggregation ranges = Agg("ranges", AggregationFunc::kRangeCount);
+  ranges.key = K("externalFields.durationNano");
+  ranges.bounds = {0, 1000, 1000000};
+  q.aggregations.push_back(ranges);
+  Aggregation values = Agg("values", AggregationFunc::kDistinctCount);
+  values.key = K("span.attributes.v");
+  q.aggregations.push_back(values);
+  return q;
+}
+
+TEST(HistogramCollectorTest, PartsMergedInOrderAnswerAsSequentialAdds) {
+  for (uint64_t seed = 1; seed <= 20; ++seed) {
+    const HistogramQuery q = EveryAggregation(false);
+    HistogramCollector sequential(q), merged(q);
+    std::mt19937_64 rng(seed);
+    for (uint64_t b = 0; b < 8; ++b) {
+      std::vector<model::StoredSpan> block = Block(1 + rng() % 60, rng() % 5000, seed * 100 + b);
+      for (model::StoredSpan& s : block) {
+        const int pick = static_cast<int>(rng() % 4);
+        s.span.attributes = {{"v", pick == 0 ? model::AnyValue(-0.0)
+                                   : pick == 1 ? model::AnyValue(0.0)
+                                               : model::AnyValue(static_cast<double>(pick))}};
+      }
+      HistogramCollector part = merged.Part();
+      for (const auto& s : block) {
+        sequential.Add(s);
+        part.Add(s);
+      }
+      merged.Merge(std::move(part));
+    }
+    HistogramResult want = std::move(sequential).Finish();
+    HistogramResult got = std::move(merged).Finish();
+    ASSERT_EQ(got.size(), 8u);
+    EXPECT_EQ(got, want) << seed;
+    // == takes 0.0 for -0.0: the reported sign is that of the first added, as sequentially.
+    for (size_t b = 0; b < want[4].buckets.size(); ++b) {
+      const auto& w = std::get<GroupedCount>(want[4].buckets[b].data).sub_buckets;
+      const auto& g = std::get<GroupedCount>(got[4].buckets[b].data).sub_buckets;
+      ASSERT_EQ(g.size(), w.size());
+      for (size_t i = 0; i < w.size(); ++i) {
+        EXPECT_EQ(std::signbit(std::get<double>(g[i].key)),
+                  std::signbit(std::get<double>(w[i].key)))
+            << seed;
+      }
+    }
+  }
+}
+
+TEST(HistogramCollectorTest, PartsAndBlockAggregatesMergeAsSequentialAdds) {
+  HistogramQuery q = Mixed(true);
+  q.aggregations.pop_back();  // the exact aggregations: approximate percentiles are tested above
+  for (uint64_t seed = 1; seed <= 10; ++seed) {
+    HistogramCollector sequential(q), merged(q);
+    for (uint64_t b = 0; b < 6; ++b) {
+      std::vector<model::StoredSpan> block = Block(30 + b, b * 700, seed * 10 + b);
+      for (const auto& s : block) sequential.Add(s);
+      const bool one_bucket = merged.BucketKey(block.front().span.start_time_unix_nano) ==
+                              merged.BucketKey(block.back().span.start_time_unix_nano);
+      if (b % 2 == 0 && one_bucket) {
+        ASSERT_TRUE(merged.AddAggregates(block.front().span.start_time_unix_nano,
+                                         testing::AggregatesOf(block), CountsOf(block)));
+      } else {
+        HistogramCollector part = merged.Part();
+        for (const auto& s : block) part.Add(s);
+        merged.Merge(std::move(part));
+      }
+    }
+    EXPECT_EQ(std::move(merged).Finish(), std::move(sequential).Finish()) << seed;
+  }
+}
+
+TEST(HistogramCollectorTest, ApproximatePartsMergeTheirSketches) {
+  // Parts of an approximate query that take whole blocks' aggregates merge those sketches: the
+  // same answer as one collector given every block.
+  const HistogramQuery q = Mixed(true);
+  for (uint64_t seed = 1; seed <= 10; ++seed) {
+    HistogramCollector one(q), merged(q);
+    for (uint64_t b = 0; b < 6; ++b) {
+      const uint64_t start = (b % 3) * 1000;
+      std::vector<model::StoredSpan> block = Block(100, start, seed * 10 + b);
+      HistogramCollector part = merged.Part();
+      if (b % 2 == 0) {
+        ASSERT_TRUE(one.AddAggregates(start, testing::AggregatesOf(block), CountsOf(block)));
+        ASSERT_TRUE(part.AddAggregates(start, testing::AggregatesOf(block), CountsOf(block)));
+      } else {
+        for (const auto& s : block) {
+          one.Add(s);
+          part.Add(s);
+        }
+      }
+      merged.Merge(std::move(part));
+    }
+    EXPECT_EQ(std::move(merged).Finish(), std::move(one).Finish()) << seed;
+  }
+}
+
 TEST(HistogramCollectorTest, RefusesAggregatesThatWouldChangeTheAnswer) {
   const std::vector<model::StoredSpan> block = Block(10, 0, 1);
   const DurationAggregates durations = testing::AggregatesOf(block);

@@ -470,6 +470,14 @@ class SqliteBackend final : public Backend {
                          const std::function<void(const StoredSpan&)>& fn,
                          std::optional<Clock::time_point> stop_at = std::nullopt,
                          const BlockAnswer* answer = nullptr);
+  // ScanRange for a collector that can be split (C: Add(span), parts from `part()`): each block's
+  // spans go to a part of its own on the block workers, and `merge(C&)` takes the parts on this
+  // thread in block order. What the collector does per span then runs on every core, not on the
+  // reading thread: a histogram of one service's or every service's requests (millions of rows).
+  template <typename C, typename Part, typename Merge>
+  absl::Status ScanInParts(const std::optional<query::TimeRange>& range,
+                           const std::vector<query::Filter>& filters, const SpanFields& fields,
+                           const Part& part, const Merge& merge, const BlockAnswer* answer);
   // ScanRange's loop: reads each candidate block on this thread, decodes it with `decode(bytes,
   // block_id)` (an R) on the block workers and hands the results to `consume` in block order
   // (answered blocks too: every block before one is handed over before it is added).
@@ -785,6 +793,70 @@ absl::Status SqliteBackend::ScanRange(const std::optional<query::TimeRange>& ran
         }
       },
       stop_at, answer);
+}
+
+namespace {
+
+// Calls `visit` with each span of a block (its `fields` decoded, as ScanRange decodes them) that
+// starts inside `range`. With filters that read only refs (and a query that reads only refs),
+// the filters are tested once per distinct resource or name and only the spans that pass are
+// visited; otherwise `visit` still has to apply them. The span handed over may be reused for the
+// next: copy what must outlive the call.
+absl::Status VisitBlockSpans(std::string_view bytes, int64_t id,
+                             const std::optional<query::TimeRange>& range,
+                             const std::vector<query::Filter>& filters, const SpanFields& fields,
+                             const std::function<void(const StoredSpan&)>& visit) {
+  if (ReadsOnlyTimes(fields)) {
+    absl::StatusOr<std::vector<SpanTimes>> times =
+        DecodeSpanTimes(bytes, (fields.groups & SpanFields::kStatusCode) != 0);
+    if (!times.ok()) return Annotate(times.status(), fmt::format("block {}", id));
+    StoredSpan span;
+    for (const SpanTimes& t : *times) {
+      span.span.start_time_unix_nano = t.start_unix_nano;
+      span.span.end_time_unix_nano = t.end_unix_nano;
+      span.span.status.code = static_cast<model::StatusCode>(t.status_code);
+      if (!range || query::InRange(*range, span)) visit(span);
+    }
+    return absl::OkStatus();
+  }
+  if (!filters.empty() && ReadsOnlyRefs(fields) && FiltersReadOnlyRefs(filters, /*times=*/true)) {
+    std::optional<StartRange> starts;
+    if (range) starts.emplace(range->start_unix_nano, range->end_unix_nano);
+    ASSIGN_OR_RETURN(std::optional<SpanRefs> refs,
+                     MatchingRefs(bytes, id, fields, filters, starts, /*ends=*/true));
+    if (refs) {
+      StoredSpan span;
+      for (const SpanRefs::Row& row : refs->rows) {
+        SetSpanFields(*refs, row, fields, span);
+        visit(span);
+      }
+      return absl::OkStatus();
+    }
+  }
+  absl::StatusOr<std::vector<StoredSpan>> spans = DecodeSpanBlock(bytes, fields);
+  if (!spans.ok()) return Annotate(spans.status(), fmt::format("block {}", id));
+  for (const StoredSpan& s : *spans) {
+    if (!range || query::InRange(*range, s)) visit(s);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+template <typename C, typename Part, typename Merge>
+absl::Status SqliteBackend::ScanInParts(const std::optional<query::TimeRange>& range,
+                                        const std::vector<query::Filter>& filters,
+                                        const SpanFields& fields, const Part& part,
+                                        const Merge& merge, const BlockAnswer* answer) {
+  return ScanBlocks<C>(
+      range, filters, fields,
+      [&](std::string_view bytes, int64_t id) -> absl::StatusOr<C> {
+        C c = part();
+        RETURN_IF_ERROR(VisitBlockSpans(bytes, id, range, filters, fields,
+                                        [&c](const StoredSpan& s) { c.Add(s); }));
+        return c;
+      },
+      merge, /*stop_at=*/std::nullopt, answer);
 }
 
 template <typename R, typename Decode, typename Consume>
@@ -1664,9 +1736,10 @@ absl::StatusOr<query::HistogramResult> SqliteBackend::Histograms(
       },
       std::all_of(query.aggregations.begin(), query.aggregations.end(), group_keys_only)};
   RETURN_IF_ERROR(Annotate(
-      ScanRange(query.range, query.filters, FieldsRead(query),
-                [&](const StoredSpan& s) { collector.Add(s); }, std::nullopt,
-                collector.TakesAggregates() ? &answer : nullptr),
+      ScanInParts<query::HistogramCollector>(
+          query.range, query.filters, FieldsRead(query), [&collector] { return collector.Part(); },
+          [&collector](query::HistogramCollector& part) { collector.Merge(std::move(part)); },
+          collector.TakesAggregates() ? &answer : nullptr),
       "sqlite: histograms"));
   return std::move(collector).Finish();
 }
