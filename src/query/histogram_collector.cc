@@ -18,7 +18,11 @@ struct BucketState {
   std::map<TagValue, uint64_t, TagValueLess> groups;  // COUNT with group_by
   std::set<TagValue, TagValueLess> distinct;          // DISTINCT_COUNT
   std::vector<double> values;                         // PERCENTILES
-  std::map<TagValue, std::vector<double>, TagValueLess> group_values;  // PERCENTILES, grouped
+  struct GroupValues {
+    uint64_t spans = 0;
+    std::vector<double> values;
+  };
+  std::map<TagValue, GroupValues, TagValueLess> group_values;  // PERCENTILES, grouped
   std::vector<uint64_t> ranges;                       // RANGE_COUNT: spans per range
   // PERCENTILES of blocks added whole (approximate queries): their durations and bounds.
   DurationSketch sketch;
@@ -45,10 +49,19 @@ std::vector<TagValue> DistinctValues(const Key& key, const model::StoredSpan& sp
   return out;
 }
 
-// Intrinsics other than those of events and links have exactly one value on every span.
+// Keys with at most one value on a span: attributes of the span, its resource or its scope (the
+// last occurrence) and intrinsics other than those of events and links.
 bool OneValuePerSpan(const Key& key) {
-  return key.level == KeyLevel::kIntrinsic && key.intrinsic != Intrinsic::kEventName &&
-         key.intrinsic != Intrinsic::kLinkTraceId && key.intrinsic != Intrinsic::kLinkSpanId;
+  switch (key.level) {
+    case KeyLevel::kEvent:
+    case KeyLevel::kLink:
+      return false;
+    case KeyLevel::kIntrinsic:
+      return key.intrinsic != Intrinsic::kEventName && key.intrinsic != Intrinsic::kLinkTraceId &&
+             key.intrinsic != Intrinsic::kLinkSpanId;
+    default:
+      return true;
+  }
 }
 
 // Calls fn once per distinct value `group_by` has on `span`.
@@ -65,17 +78,16 @@ void ForEachGroup(const Key& group_by, const model::StoredSpan& span, Fn&& fn) {
   }
 }
 
-// The numeric values `key` has on `span`, NaN left out.
-std::vector<double> NumericValues(const Key& key, const model::StoredSpan& span) {
-  std::vector<double> out;
+// Calls fn(double) with each numeric value `key` has on `span`, NaN left out.
+template <typename Fn>
+void ForEachNumber(const Key& key, const model::StoredSpan& span, Fn&& fn) {
   AnyValueOf(key, span, [&](const model::AnyValue& v) {
     if (std::optional<Number> n = AsNumber(v)) {
       double d = ToDouble(*n);
-      if (!std::isnan(d)) out.push_back(d);
+      if (!std::isnan(d)) fn(d);
     }
     return false;
   });
-  return out;
 }
 
 void AddToBucket(const Aggregation& agg, const model::StoredSpan& span, BucketState& bucket) {
@@ -94,19 +106,13 @@ void AddToBucket(const Aggregation& agg, const model::StoredSpan& span, BucketSt
     case AggregationFunc::kPercentiles:
       if (!agg.key.has_value()) break;
       if (agg.group_by.has_value()) {
-        std::vector<double> values;
-        bool read = false;
         ForEachGroup(*agg.group_by, span, [&](TagValue v) {
-          if (!read) {
-            values = NumericValues(*agg.key, span);
-            read = true;
-          }
-          ++bucket.groups[v];
-          std::vector<double>& into = bucket.group_values[std::move(v)];
-          into.insert(into.end(), values.begin(), values.end());
+          BucketState::GroupValues& group = bucket.group_values[std::move(v)];
+          ++group.spans;
+          ForEachNumber(*agg.key, span, [&group](double d) { group.values.push_back(d); });
         });
       } else {
-        for (double d : NumericValues(*agg.key, span)) bucket.values.push_back(d);
+        ForEachNumber(*agg.key, span, [&bucket](double d) { bucket.values.push_back(d); });
       }
       break;
     case AggregationFunc::kRangeCount: {
@@ -179,9 +185,13 @@ BucketData Summarise(const Aggregation& agg, BucketState& bucket) {
       if (!agg.group_by.has_value()) return ranks(bucket.values);
       GroupedPercentiles grouped;
       grouped.total_count = bucket.count;
-      for (auto& [key, count] : bucket.groups) grouped.groups.push_back({key, count, {}});
+      for (auto& [key, group] : bucket.group_values) {
+        grouped.groups.push_back({key, group.spans, {}});
+      }
       KeepLargestGroups(grouped.groups, agg.max_groups);
-      for (GroupPercentiles& g : grouped.groups) g.percentiles = ranks(bucket.group_values[g.key]);
+      for (GroupPercentiles& g : grouped.groups) {
+        g.percentiles = ranks(bucket.group_values[g.key].values);
+      }
       return grouped;
     }
     case AggregationFunc::kRangeCount: {
@@ -206,9 +216,10 @@ void MergeBucket(BucketState& into, BucketState&& from) {
   for (auto& [value, n] : from.groups) into.groups[value] += n;
   for (const TagValue& value : from.distinct) into.distinct.insert(value);
   into.values.insert(into.values.end(), from.values.begin(), from.values.end());
-  for (auto& [value, values] : from.group_values) {
-    std::vector<double>& to = into.group_values[value];
-    to.insert(to.end(), values.begin(), values.end());
+  for (auto& [value, group] : from.group_values) {
+    BucketState::GroupValues& to = into.group_values[value];
+    to.spans += group.spans;
+    to.values.insert(to.values.end(), group.values.begin(), group.values.end());
   }
   if (into.ranges.empty()) {
     into.ranges = std::move(from.ranges);
