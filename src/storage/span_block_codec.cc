@@ -1216,7 +1216,8 @@ absl::StatusOr<bool> MayHoldStringAttribute(std::string_view block, std::string_
 
 absl::StatusOr<bool> CountSpanAttributeValues(
     std::string_view block, std::string_view key, const std::optional<StartRange>& starts,
-    const std::function<void(std::string_view, uint64_t)>& on_string,
+    const std::function<void(const std::vector<std::pair<std::string_view, uint64_t>>&)>&
+        on_strings,
     const std::function<void(const model::AnyValue&)>& on_other,
     const std::vector<uint32_t>* positions) {
   if (!Columnar(block)) return false;
@@ -1300,9 +1301,12 @@ absl::StatusOr<bool> CountSpanAttributeValues(
       start_deltas.Remaining() != 0) {
     return Corrupt(fmt::format("unread bytes in the attribute keys or the values of {}", key));
   }
+  std::vector<std::pair<std::string_view, uint64_t>> counted;
+  counted.reserve(table.size());
   for (size_t i = 0; i < table.size(); ++i) {
-    if (string_spans[i] != 0) on_string(table[i], string_spans[i]);
+    if (string_spans[i] != 0) counted.emplace_back(table[i], string_spans[i]);
   }
+  if (!counted.empty()) on_strings(counted);
   return true;
 }
 

@@ -113,17 +113,19 @@ using StartRange = std::pair<uint64_t, uint64_t>;
 
 // The values span attribute `key` takes on the block's spans whose start time is in `starts` (all
 // spans without it), as a decode of that key would give them, without building spans: the fast
-// path of tag values. A span's value is its last occurrence of the key. Each distinct string is
-// handed to `on_string` once, with the number of spans that have it (views into the block's
-// decompressed sections, valid during the call); any other value is handed to `on_other` once per
-// span, in span order. With `positions` (ascending), only the spans at those positions of the
+// path of tag values. A span's value is its last occurrence of the key. The distinct strings are
+// handed to `on_strings` once, after the spans, each with the number of spans that have it (none
+// with 0), in first-seen order: views into the block's decompressed sections, valid during the
+// call, all at once so that the caller can look them up in a batch. Any other value is handed to
+// `on_other` once per span, in span order. With `positions` (ascending), only the spans at those positions of the
 // block count, in `starts` still: the rows a filter kept (span_refs_query.h's KeepMatching).
 // Returns false without calls for a format 1 block, which must be decoded.
 // Errors: DataLoss when the sections it reads are malformed; it checks less than DecodeSpanBlock
 // (other keys' values are not read), so a block it counts may still fail to decode.
 absl::StatusOr<bool> CountSpanAttributeValues(
     std::string_view block, std::string_view key, const std::optional<StartRange>& starts,
-    const std::function<void(std::string_view, uint64_t)>& on_string,
+    const std::function<void(const std::vector<std::pair<std::string_view, uint64_t>>&)>&
+        on_strings,
     const std::function<void(const model::AnyValue&)>& on_other,
     const std::vector<uint32_t>* positions = nullptr);
 

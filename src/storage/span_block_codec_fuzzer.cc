@@ -98,7 +98,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     counted = 0;
     return teletrace::storage::CountSpanAttributeValues(
         input, key, teletrace::storage::StartRange{0, UINT64_MAX},
-        [&counted](std::string_view, uint64_t spans) { counted += spans; },
+        [&counted](const std::vector<std::pair<std::string_view, uint64_t>>& strings) {
+          for (const auto& [value, spans] : strings) counted += spans;
+        },
         [&counted](const teletrace::model::AnyValue&) { ++counted; }, positions);
   };
   (void)count_key("a", nullptr);

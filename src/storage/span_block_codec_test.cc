@@ -555,9 +555,13 @@ absl::StatusOr<std::optional<AttributeCounts>> CountedFromColumn(
   AttributeCounts counts;
   absl::StatusOr<bool> counted = CountSpanAttributeValues(
       block, key, starts,
-      [&](std::string_view value, uint64_t spans) {
-        EXPECT_TRUE(counts.strings.emplace(std::string(value), spans).second) << "twice: " << value;
-        EXPECT_GT(spans, 0u);
+      [&](const std::vector<std::pair<std::string_view, uint64_t>>& strings) {
+        EXPECT_FALSE(strings.empty());
+        for (const auto& [value, spans] : strings) {
+          EXPECT_TRUE(counts.strings.emplace(std::string(value), spans).second)
+              << "twice: " << value;
+          EXPECT_GT(spans, 0u);
+        }
       },
       [&](const AnyValue& value) { counts.others.push_back(value); }, positions);
   if (!counted.ok()) return counted.status();

@@ -1571,10 +1571,18 @@ absl::Status SqliteBackend::CountTagValues(const query::TagValuesQuery& query,
           StringCounts::Table table = strings.Take();
           absl::StatusOr<bool> from_block = CountSpanAttributeValues(
               bytes, query.key.name, kept ? std::nullopt : starts,
-              [&table](std::string_view value, uint64_t spans) {
+              [&table](const std::vector<std::pair<std::string_view, uint64_t>>& counted) {
                 // Abseil's string_view: its heterogeneous lookup takes no std::string_view here.
-                table->try_emplace(absl::string_view(value.data(), value.size()), 0)
-                    .first->second += spans;
+                auto view = [&counted](size_t i) {
+                  return absl::string_view(counted[i].first.data(), counted[i].first.size());
+                };
+                // A key with ~300k values makes each lookup a cache miss or two: the slots of the
+                // values a few places ahead are fetched while this one is counted.
+                constexpr size_t kAhead = 8;
+                for (size_t i = 0; i < counted.size(); ++i) {
+                  if (i + kAhead < counted.size()) table->prefetch(view(i + kAhead));
+                  table->try_emplace(view(i), 0).first->second += counted[i].second;
+                }
               },
               [&part](const model::AnyValue& value) {
                 if (std::optional<query::TagValue> v = query::ToTagValue(value)) {
