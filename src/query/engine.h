@@ -106,6 +106,8 @@ class TagKeysCollector {
  public:
   TagKeysCollector();
   void Add(const model::StoredSpan& span);
+  // Adds the keys `part` (another collector, e.g. of one block filled on a worker thread) saw.
+  void Merge(TagKeysCollector&& part);
   std::vector<TagInfo> Finish() &&;
 
  private:

@@ -1,8 +1,11 @@
 #include <algorithm>
 #include <array>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "model/last_occurrence.h"
 #include "query/engine.h"
@@ -64,9 +67,47 @@ constexpr std::array<std::string_view, 5> kLevelPrefixes = {
 struct TagKeysCollector::State {
   // Attribute names and types per level, in the order of kLevelPrefixes.
   std::array<std::set<NameType, NameTypeLess>, 5> levels;
+  // The last few resources and scopes whose attributes were added: a block's spans share a
+  // handful, whose lists are then walked once. Held, so that no other takes their address.
+  std::vector<std::shared_ptr<const void>> seen;
+
+  // Whether `shared` (a resource or scope) was added lately; remembers it if not.
+  template <typename T>
+  bool Seen(const std::shared_ptr<T>& shared) {
+    constexpr size_t kRemembered = 32;
+    const void* address = shared.get();
+    auto same = [address](const std::shared_ptr<const void>& s) { return s.get() == address; };
+    if (std::find_if(seen.begin(), seen.end(), same) != seen.end()) return true;
+    if (seen.size() == kRemembered) seen.clear();
+    seen.push_back(shared);
+    return false;
+  }
 
   // A key repeated in one list reports only the type of its last occurrence, the value every
   // other layer sees.
+  // The keys and value types of the last span attribute list added: spans mostly list the keys of
+  // the span before them in the same order, with values of the same types, and such a list adds
+  // nothing new.
+  std::vector<std::pair<std::string, std::optional<ValueType>>> last_list;
+
+  bool SameAsLastList(const model::KeyValueList& attributes) const {
+    if (attributes.size() != last_list.size()) return false;
+    for (size_t i = 0; i < attributes.size(); ++i) {
+      if (attributes[i].key != last_list[i].first ||
+          TypeOf(attributes[i].value) != last_list[i].second) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  void AddSpanAttributes(const model::KeyValueList& attributes) {
+    if (SameAsLastList(attributes)) return;
+    AddAll(2, attributes);
+    last_list.clear();
+    for (const model::KeyValue& kv : attributes) last_list.emplace_back(kv.key, TypeOf(kv.value));
+  }
+
   void AddAll(size_t level, const model::KeyValueList& attributes) {
     model::ForEachLastOccurrence(attributes, [&](const model::KeyValue& kv) {
       std::optional<ValueType> type = TypeOf(kv.value);
@@ -81,11 +122,19 @@ TagKeysCollector::TagKeysCollector() : state_(std::make_shared<State>()) {}
 
 void TagKeysCollector::Add(const model::StoredSpan& span) {
   State& st = *state_;
-  if (span.resource != nullptr) st.AddAll(0, span.resource->attributes);
-  if (span.scope != nullptr) st.AddAll(1, span.scope->attributes);
-  st.AddAll(2, span.span.attributes);
+  if (span.resource != nullptr && !st.Seen(span.resource)) {
+    st.AddAll(0, span.resource->attributes);
+  }
+  if (span.scope != nullptr && !st.Seen(span.scope)) st.AddAll(1, span.scope->attributes);
+  st.AddSpanAttributes(span.span.attributes);
   for (const model::Event& e : span.span.events) st.AddAll(3, e.attributes);
   for (const model::Link& l : span.span.links) st.AddAll(4, l.attributes);
+}
+
+void TagKeysCollector::Merge(TagKeysCollector&& part) {
+  for (size_t level = 0; level < kLevelPrefixes.size(); ++level) {
+    state_->levels[level].merge(part.state_->levels[level]);
+  }
 }
 
 std::vector<TagInfo> TagKeysCollector::Finish() && {

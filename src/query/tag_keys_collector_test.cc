@@ -80,5 +80,46 @@ TEST(TagKeysCollectorTest, EveryLevelWithTypes) {
                         }));
 }
 
+std::vector<std::string> Attributes(TagKeysCollector c) {
+  std::vector<std::string> out;
+  for (const std::string& t : Render(std::move(c).Finish())) {
+    if (t.find(".attributes.") != std::string::npos) out.push_back(t);
+  }
+  return out;
+}
+
+TEST(TagKeysCollectorTest, RepeatedListsAndSharedResourcesAddTheirKeysOnce) {
+  // Spans listing the keys of the span before them, sharing resources and scopes: a list of the
+  // same keys with a value of another type, a key shadowed by a later one, and a resource changed
+  // in place between spans (a new object each time, as decoded blocks give) still count.
+  model::StoredSpan a = testing::MakeSpan(1, 1, 10);
+  testing::SetResource(a, {{"service.name", "api"}});
+  a.span.attributes = {{"k", "x"}, {"n", 1}};
+  model::StoredSpan b = a;
+  b.span.attributes = {{"k", "y"}, {"n", 2}};  // same keys and types
+  model::StoredSpan c = a;
+  c.span.attributes = {{"k", "z"}, {"n", 2.5}};  // n a double now
+  model::StoredSpan d = a;
+  d.span.attributes = {{"k", true}, {"k", 3}};  // k's last occurrence an int
+  model::StoredSpan e = a;
+  testing::SetResource(e, {{"service.name", 7}});
+
+  TagKeysCollector one;
+  for (const model::StoredSpan* s : {&a, &b, &c, &d, &a, &e}) one.Add(*s);
+  const std::vector<std::string> want = {
+      "resource.attributes.service.name:Str", "resource.attributes.service.name:Int",
+      "span.attributes.k:Str", "span.attributes.k:Int", "span.attributes.n:Int",
+      "span.attributes.n:Double"};
+  EXPECT_EQ(Attributes(std::move(one)), want);
+
+  // The same spans split into parts and merged.
+  TagKeysCollector merged, first, second;
+  for (const model::StoredSpan* s : {&a, &b, &c}) first.Add(*s);
+  for (const model::StoredSpan* s : {&d, &a, &e}) second.Add(*s);
+  merged.Merge(std::move(first));
+  merged.Merge(std::move(second));
+  EXPECT_EQ(Attributes(std::move(merged)), want);
+}
+
 }  // namespace
 }  // namespace teletrace::query

@@ -1445,10 +1445,16 @@ absl::StatusOr<query::TraceResult> SqliteBackend::GetTrace(const query::TraceQue
 
 absl::StatusOr<std::vector<query::TagInfo>> SqliteBackend::TagKeys(
     const query::TagKeysQuery& query) {
+  // Each block's keys are collected on a block worker from its attributes alone.
+  SpanFields fields;
+  fields.groups =
+      SpanFields::kResourceAndScope | SpanFields::kEventsAndLinks | SpanFields::kAllAttributes;
   query::TagKeysCollector collector;
   RETURN_IF_ERROR(Annotate(
-      ScanRange(query.range, /*filters=*/{}, SpanFields::All(),
-                [&](const StoredSpan& s) { collector.Add(s); }),
+      ScanInParts<query::TagKeysCollector>(
+          query.range, /*filters=*/{}, fields, [] { return query::TagKeysCollector(); },
+          [&collector](query::TagKeysCollector& part) { collector.Merge(std::move(part)); },
+          /*answer=*/nullptr),
       "sqlite: tag keys"));
   return std::move(collector).Finish();
 }
