@@ -743,6 +743,22 @@ def scenario_queries(ctx):
                                              filters=by_service))
         queries["service_span_names"] = ("POST", "/v1/tags/span.name",
                                          {"timeframe": timeframe, "filters": by_service})
+        # Every load of the search page: the tag keys over all stored data (the facets and the
+        # filter builder wait for them). And the services overview's requests per service.
+        queries["tag_keys"] = ("GET", "/v1/tags", None)
+        requests_filter = kv("span.kind", "in", ["Server", "Consumer"])
+        by_service_name = {"func": "COUNT", "groupBy": "resource.attributes.service.name",
+                           "maxGroups": 1000}
+        queries["services_requests"] = ("POST", "/v1/histograms", {
+            "timeframe": timeframe, "interval": 120 * 10**9, "filters": [requests_filter],
+            "aggregations": {"requests": by_service_name}})
+        queries["services_latency"] = ("POST", "/v1/histograms", {
+            "timeframe": timeframe, "interval": 2**63 - 1, "filters": [requests_filter],
+            "approximate": True,
+            "aggregations": {"latency": {
+                "func": "PERCENTILES", "key": "externalFields.durationNano",
+                "groupBy": "resource.attributes.service.name", "maxGroups": 1000,
+                "aggregationParameters": {"percentiles": [50, 99]}}}})
         # The Jaeger query API (Grafana's Jaeger data source) on the same store: microsecond
         # search windows, the service's operations, a tag search the storage cannot push down.
         start_us = timeframe["startTimeUnixNanoSec"] // 1000
@@ -1397,6 +1413,9 @@ def render_sqlite(ctx):
                 f"duration statistics of `{q['service']}`, `approximate` (UI)",
             "service_histogram": f"histogram of `{q['service']}`, `approximate` (UI)",
             "service_span_names": f"tag values with counts, `span.name` of `{q['service']}`",
+            "tag_keys": "tag keys, all stored data (every search page load)",
+            "services_requests": "services overview: requests per service, 2-minute buckets",
+            "services_latency": "services overview: p50/p99 per service, `approximate`",
             "jaeger_services": "Jaeger API: services",
             "jaeger_operations": f"Jaeger API: operations of `{q['service']}`",
             "jaeger_operations_by_kind":

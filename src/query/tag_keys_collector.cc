@@ -83,31 +83,29 @@ struct TagKeysCollector::State {
     return false;
   }
 
+  // The keys and value types of the last attribute list added per level: spans (and their events
+  // and links) mostly list the keys of the one before them in the same order, with values of the
+  // same types, and such a list adds nothing new.
+  std::array<std::vector<std::pair<std::string, std::optional<ValueType>>>, 5> last_lists;
+
+  // AddAll, unless `attributes` lists the keys and types of the level's last list.
+  void AddList(size_t level, const model::KeyValueList& attributes) {
+    auto& last = last_lists[level];
+    auto same = [&attributes](const auto& kv) {
+      return attributes.size() == kv.size() &&
+             std::equal(attributes.begin(), attributes.end(), kv.begin(),
+                        [](const model::KeyValue& a, const auto& b) {
+                          return a.key == b.first && TypeOf(a.value) == b.second;
+                        });
+    };
+    if (same(last)) return;
+    AddAll(level, attributes);
+    last.clear();
+    for (const model::KeyValue& kv : attributes) last.emplace_back(kv.key, TypeOf(kv.value));
+  }
+
   // A key repeated in one list reports only the type of its last occurrence, the value every
   // other layer sees.
-  // The keys and value types of the last span attribute list added: spans mostly list the keys of
-  // the span before them in the same order, with values of the same types, and such a list adds
-  // nothing new.
-  std::vector<std::pair<std::string, std::optional<ValueType>>> last_list;
-
-  bool SameAsLastList(const model::KeyValueList& attributes) const {
-    if (attributes.size() != last_list.size()) return false;
-    for (size_t i = 0; i < attributes.size(); ++i) {
-      if (attributes[i].key != last_list[i].first ||
-          TypeOf(attributes[i].value) != last_list[i].second) {
-        return false;
-      }
-    }
-    return true;
-  }
-
-  void AddSpanAttributes(const model::KeyValueList& attributes) {
-    if (SameAsLastList(attributes)) return;
-    AddAll(2, attributes);
-    last_list.clear();
-    for (const model::KeyValue& kv : attributes) last_list.emplace_back(kv.key, TypeOf(kv.value));
-  }
-
   void AddAll(size_t level, const model::KeyValueList& attributes) {
     model::ForEachLastOccurrence(attributes, [&](const model::KeyValue& kv) {
       std::optional<ValueType> type = TypeOf(kv.value);
@@ -126,9 +124,9 @@ void TagKeysCollector::Add(const model::StoredSpan& span) {
     st.AddAll(0, span.resource->attributes);
   }
   if (span.scope != nullptr && !st.Seen(span.scope)) st.AddAll(1, span.scope->attributes);
-  st.AddSpanAttributes(span.span.attributes);
-  for (const model::Event& e : span.span.events) st.AddAll(3, e.attributes);
-  for (const model::Link& l : span.span.links) st.AddAll(4, l.attributes);
+  st.AddList(2, span.span.attributes);
+  for (const model::Event& e : span.span.events) st.AddList(3, e.attributes);
+  for (const model::Link& l : span.span.links) st.AddList(4, l.attributes);
 }
 
 void TagKeysCollector::Merge(TagKeysCollector&& part) {

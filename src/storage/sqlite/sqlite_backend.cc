@@ -8,6 +8,7 @@
 #include <cstring>
 #include <filesystem>
 #include <functional>
+#include <iterator>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -32,6 +33,7 @@
 #include "query/values.h"
 #include "storage/block_summary.h"
 #include "storage/block_value_counts.h"
+#include "storage/key_catalog.h"
 #include "storage/span_block_codec.h"
 #include "storage/span_projection.h"
 #include "storage/span_refs_query.h"
@@ -237,10 +239,15 @@ struct BlockBounds {
 // the counts may also be those of the groups of a block that its filters keep
 // (BlockValueCounts::FromGroups), when every filter is on a group key: set it only when `add`
 // reads no key but group keys, or every such block is read twice.
+//
+// `whole`, when set, is offered every block wholly inside the range first, on the reading thread
+// in block order (blocks before it may still be decoding): true when it answered for the block
+// from what it reads on `conn` (the scan's connection), false to have the block go on as above.
 struct BlockAnswer {
   std::function<std::function<bool()>(const BlockBounds& block, const BlockValueCounts& counts)>
       add;
   bool from_groups = false;
+  std::function<absl::StatusOr<bool>(SqliteConnection& conn, const BlockBounds& block)> whole;
 };
 
 // Undoes an open write transaction unless Commit() succeeded.
@@ -311,6 +318,7 @@ struct PreparedBlock {
   std::string summary;  // BlockSummaryBuilder
   std::string counts;   // BlockValueCountsBuilder
   std::string groups;   // BlockValueCountsBuilder::Groups; empty when the block keeps none
+  std::string key_catalog;  // KeyCatalogOf
   BlockBounds bounds;
   uint64_t ingestion_time_unix_nano = 0;
   std::vector<std::pair<TraceId, std::string>> fingerprints_by_trace;  // of span ids, by trace
@@ -349,6 +357,7 @@ absl::Status PrepareChunk(const StoredSpan* const* begin, const StoredSpan* cons
   block.summary = std::move(summary).Finish();
   ASSIGN_OR_RETURN(block.groups, counts.Groups());
   block.counts = std::move(counts).Finish();
+  block.key_catalog = KeyCatalogOf(chunk);
   // Span fingerprints in start-time order within each trace, as the block holds the spans.
   std::stable_sort(keys.begin(), keys.end(),
                    [](const SpanKey& a, const SpanKey& b) { return a.first < b.first; });
@@ -405,6 +414,7 @@ class SqliteBackend final : public Backend {
             blocks_pruned_.load(std::memory_order_relaxed),
             blocks_counted_.load(std::memory_order_relaxed),
             blocks_grouped_.load(std::memory_order_relaxed),
+            blocks_cataloged_.load(std::memory_order_relaxed),
             spans_built_.load(std::memory_order_relaxed)};
   }
 
@@ -539,6 +549,7 @@ class SqliteBackend final : public Backend {
   std::atomic<uint64_t> blocks_pruned_{0};
   std::atomic<uint64_t> blocks_counted_{0};
   std::atomic<uint64_t> blocks_grouped_{0};  // answered from the groups their filters kept
+  std::atomic<uint64_t> blocks_cataloged_{0};  // tag keys answered from their key catalog
   std::atomic<uint64_t> spans_built_{0};
 };
 
@@ -877,7 +888,7 @@ absl::Status SqliteBackend::ScanBlocks(const std::optional<query::TimeRange>& ra
                        std::all_of(filters.begin(), filters.end(),
                                    [](const query::Filter& f) { return IsGroupKey(f.key); });
   const bool counting =
-      answer != nullptr &&
+      answer != nullptr && answer->add &&
       (grouped || std::all_of(filters.begin(), filters.end(), CountDecidable));
   std::optional<query::SpanMatcher> group_matcher;
   if (grouped) group_matcher.emplace(filters);
@@ -917,6 +928,13 @@ absl::Status SqliteBackend::ScanBlocks(const std::optional<query::TimeRange>& ra
     }
     const bool inside = !range || (range->start_unix_nano <= block.min_start &&
                                    block.max_start <= range->end_unix_nano);
+    if (inside && answer != nullptr && answer->whole) {
+      ASSIGN_OR_RETURN(bool answered, answer->whole(conn, block));
+      if (answered) {
+        blocks_cataloged_.fetch_add(1, std::memory_order_relaxed);
+        continue;
+      }
+    }
     bool from_groups = false;  // the block's groups were read: its counts would tell no more
     if (grouped && inside) {
       select_groups->Reset();
@@ -1216,6 +1234,20 @@ absl::Status SqliteBackend::InsertBlock(SqliteConnection& conn, const PreparedBl
     insert.BindBlob(2, block.groups, /*static_data=*/true);
     RETURN_IF_ERROR(insert.Run());
   }
+  {
+    // The catalog is stored once, whichever block first carries it.
+    ASSIGN_OR_RETURN(SqliteStatement insert,
+                     conn.Prepare("INSERT INTO key_catalogs (keys) VALUES (?) "
+                                  "ON CONFLICT (keys) DO NOTHING"));
+    insert.BindBlob(1, block.key_catalog, /*static_data=*/true);
+    RETURN_IF_ERROR(insert.Run());
+    ASSIGN_OR_RETURN(SqliteStatement name,
+                     conn.Prepare("INSERT INTO block_key_catalogs (block_id, catalog_id) "
+                                  "SELECT ?, catalog_id FROM key_catalogs WHERE keys = ?"));
+    name.BindInt(1, block_id);
+    name.BindBlob(2, block.key_catalog, /*static_data=*/true);
+    RETURN_IF_ERROR(name.Run());
+  }
   ASSIGN_OR_RETURN(
       SqliteStatement insert_trace,
       conn.Prepare("INSERT INTO trace_blocks (trace_id, block_id, span_fingerprints) "
@@ -1445,7 +1477,30 @@ absl::StatusOr<query::TraceResult> SqliteBackend::GetTrace(const query::TraceQue
 
 absl::StatusOr<std::vector<query::TagInfo>> SqliteBackend::TagKeys(
     const query::TagKeysQuery& query) {
-  // Each block's keys are collected on a block worker from its attributes alone.
+  // A block wholly inside the range is answered by its key catalog, each distinct catalog read
+  // once; the others (at the range's edges, or written before migration 006) have their keys
+  // collected on a block worker from their attributes alone.
+  std::vector<query::TagInfo> cataloged;
+  absl::flat_hash_set<int64_t> catalogs_read;
+  BlockAnswer answer;
+  answer.whole = [&](SqliteConnection& conn, const BlockBounds& block) -> absl::StatusOr<bool> {
+    // A cached statement, borrowed for this call only: it goes back to `conn` while the scan
+    // still holds the connection.
+    ASSIGN_OR_RETURN(SqliteStatement select,
+                     conn.Prepare("SELECT c.catalog_id, c.keys FROM block_key_catalogs b "
+                                  "JOIN key_catalogs c USING (catalog_id) WHERE b.block_id = ?"));
+    select.BindInt(1, block.block_id);
+    ASSIGN_OR_RETURN(bool row, select.Step());
+    if (!row) return false;
+    const int64_t catalog_id = select.ColumnInt(0);
+    if (catalogs_read.contains(catalog_id)) return true;
+    // An unreadable catalog only costs the decode of its blocks.
+    absl::StatusOr<std::vector<query::TagInfo>> keys = ParseKeyCatalog(select.ColumnBlob(1));
+    if (!keys.ok()) return false;
+    catalogs_read.insert(catalog_id);
+    cataloged.insert(cataloged.end(), keys->begin(), keys->end());
+    return true;
+  };
   SpanFields fields;
   fields.groups =
       SpanFields::kResourceAndScope | SpanFields::kEventsAndLinks | SpanFields::kAllAttributes;
@@ -1454,9 +1509,21 @@ absl::StatusOr<std::vector<query::TagInfo>> SqliteBackend::TagKeys(
       ScanInParts<query::TagKeysCollector>(
           query.range, /*filters=*/{}, fields, [] { return query::TagKeysCollector(); },
           [&collector](query::TagKeysCollector& part) { collector.Merge(std::move(part)); },
-          /*answer=*/nullptr),
+          &answer),
       "sqlite: tag keys"));
-  return std::move(collector).Finish();
+  std::vector<query::TagInfo> keys = std::move(collector).Finish();
+  if (cataloged.empty()) return keys;
+  // Both lists are sorted by (name, type): merged, each key once.
+  auto before = [](const query::TagInfo& a, const query::TagInfo& b) {
+    return std::tie(a.name, a.type) < std::tie(b.name, b.type);
+  };
+  std::sort(cataloged.begin(), cataloged.end(), before);
+  std::vector<query::TagInfo> merged;
+  merged.reserve(keys.size() + cataloged.size());
+  std::set_union(keys.begin(), keys.end(), cataloged.begin(), cataloged.end(),
+                 std::back_inserter(merged), before);
+  merged.erase(std::unique(merged.begin(), merged.end()), merged.end());
+  return merged;
 }
 
 absl::StatusOr<query::TagValuesResult> SqliteBackend::TagValues(
@@ -1530,7 +1597,8 @@ absl::Status SqliteBackend::CountTagValues(const query::TagValuesQuery& query,
           return true;
         };
       },
-      IsGroupKey(query.key)};
+      IsGroupKey(query.key),
+      /*whole=*/{}};
   const BlockAnswer* counted = IsCountedKey(query.key) ? &answer : nullptr;
   const SpanFields fields = FieldsRead(query);
   if (ReadsOnlyTimes(fields)) {
@@ -1711,7 +1779,8 @@ absl::StatusOr<query::StatisticsResult> SqliteBackend::Statistics(
           return collector.AddAggregates(durations);
         };
       },
-      /*from_groups=*/true};
+      /*from_groups=*/true,
+      /*whole=*/{}};
   RETURN_IF_ERROR(Annotate(
       ScanRange(query.range, query.filters, FieldsRead(query),
                 [&](const StoredSpan& s) { collector.Add(s); }, std::nullopt,
@@ -1748,7 +1817,8 @@ absl::StatusOr<query::HistogramResult> SqliteBackend::Histograms(
           return collector.AddAggregates(start, durations, counts_of);
         };
       },
-      std::all_of(query.aggregations.begin(), query.aggregations.end(), group_keys_only)};
+      std::all_of(query.aggregations.begin(), query.aggregations.end(), group_keys_only),
+      /*whole=*/{}};
   RETURN_IF_ERROR(Annotate(
       ScanInParts<query::HistogramCollector>(
           query.range, query.filters, FieldsRead(query), [&collector] { return collector.Part(); },
@@ -1876,7 +1946,7 @@ absl::StatusOr<int> SqliteBackend::DeleteBlocks(const std::string& select_sql,
       del.BindInt(1, id);
       RETURN_IF_ERROR(del.Run());
     }
-    for (const char* table : {"block_value_counts", "block_groups"}) {
+    for (const char* table : {"block_value_counts", "block_groups", "block_key_catalogs"}) {
       ASSIGN_OR_RETURN(SqliteStatement del,
                        conn.Prepare(fmt::format("DELETE FROM {} WHERE block_id = ?", table)));
       del.BindInt(1, id);
@@ -1885,6 +1955,12 @@ absl::StatusOr<int> SqliteBackend::DeleteBlocks(const std::string& select_sql,
     ASSIGN_OR_RETURN(SqliteStatement del, conn.Prepare("DELETE FROM blocks WHERE block_id = ?"));
     del.BindInt(1, id);
     RETURN_IF_ERROR(del.Run());
+  }
+  if (!ids.empty()) {
+    // Catalogs no remaining block names (few rows: one per distinct key set).
+    RETURN_IF_ERROR(conn.Exec(
+        "DELETE FROM key_catalogs WHERE NOT EXISTS (SELECT 1 FROM block_key_catalogs b "
+        "WHERE b.catalog_id = key_catalogs.catalog_id)"));
   }
   RETURN_IF_ERROR(txn.Commit());
   return static_cast<int>(ids.size());

@@ -287,6 +287,8 @@ TEST(SqliteBackendTest, MigrationsApplyOnceAndReopenIsIdempotent) {
   EXPECT_EQ(QueryInt(db, "SELECT count(*) FROM block_summaries"), 3);
   EXPECT_EQ(QueryInt(db, "SELECT count(*) FROM block_value_counts"), 3);
   EXPECT_EQ(QueryInt(db, "SELECT count(*) FROM block_groups"), 3);
+  EXPECT_EQ(QueryInt(db, "SELECT count(*) FROM block_key_catalogs"), 3);
+  EXPECT_EQ(QueryInt(db, "SELECT count(*) FROM key_catalogs"), 1);  // the blocks' keys are alike
   EXPECT_EQ(QueryInt(db, "SELECT count(*) FROM meta"), 1);
   EXPECT_EQ(QueryInt(db, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND "
                          "name IN ('blocks_by_max_start', 'blocks_by_min_start')"),
@@ -440,6 +442,8 @@ TEST(SqliteBackendTest, RetentionByAgeDeletesOldBlocksOnly) {
                                   "(SELECT block_id FROM blocks)"),
             0);
   EXPECT_EQ(QueryInt(DbPath(dir), "SELECT count(*) FROM block_groups"), 2);
+  EXPECT_EQ(QueryInt(DbPath(dir), "SELECT count(*) FROM block_key_catalogs"), 2);
+  EXPECT_EQ(QueryInt(DbPath(dir), "SELECT count(*) FROM key_catalogs"), 1);
   EXPECT_EQ(QueryInt(DbPath(dir), "SELECT count(*) FROM trace_blocks WHERE block_id NOT IN "
                                   "(SELECT block_id FROM blocks)"),
             0);
@@ -1768,6 +1772,107 @@ TEST(SqliteValueCountsTest, CorruptCountsOnlyCostTheDecode) {
   EXPECT_EQ(read.decoded, 3u);
   EXPECT_EQ(read.counted, 7u);
   ExpectSameResult(*read.result, Decoding(*backend, q), "http.method");
+}
+
+// 20 blocks of 10 spans whose keys differ by block: block b's spans carry "only.{b % 3}", an int
+// in blocks 0, 3, ... and a string in the others, so the blocks carry three distinct key sets.
+std::unique_ptr<Backend> VaryingKeyStore(const std::string& dir) {
+  std::unique_ptr<Backend> backend =
+      MustOpen({{"path", dir}, {"block_spans", "10"}, {"retention_max_age", "0"}});
+  for (uint32_t b = 0; b < 20; ++b) {
+    model::SpanBatch batch = MakeBatch(b * 10, 10, 1000000 + uint64_t{b} * 10000);
+    for (model::Span& s : batch.resource_spans[0].scope_spans[0].spans) {
+      const std::string key = fmt::format("only.{}", b % 3);
+      s.attributes.push_back({key, b % 3 == 0 ? AnyValue(int64_t{b}) : AnyValue("x")});
+    }
+    EXPECT_TRUE(backend->WriteSpans(std::move(batch), 1).ok());
+  }
+  return backend;
+}
+
+std::vector<std::string> KeyNames(const absl::StatusOr<std::vector<query::TagInfo>>& keys) {
+  std::vector<std::string> out;
+  if (!keys.ok()) return {keys.status().ToString()};
+  for (const query::TagInfo& k : *keys) {
+    out.push_back(fmt::format("{}:{}", k.name, static_cast<int>(k.type)));
+  }
+  return out;
+}
+
+TEST(SqliteKeyCatalogTest, TagKeysAreReadFromTheBlocksCatalogs) {
+  const std::string dir = NewTestDir();
+  std::unique_ptr<Backend> backend = VaryingKeyStore(dir);
+  EXPECT_EQ(QueryInt(DbPath(dir), "SELECT count(*) FROM key_catalogs"), 3);
+  const query::TimeRange cut{1045000, 1125000};  // blocks 4 and 12 in part
+  auto read = [&](std::optional<query::TimeRange> range, uint64_t* decoded, uint64_t* cataloged) {
+    const sqlite::SqliteScanStats before = sqlite::GetScanStats(*backend);
+    absl::StatusOr<std::vector<query::TagInfo>> keys = backend->TagKeys({range});
+    const sqlite::SqliteScanStats after = sqlite::GetScanStats(*backend);
+    *decoded = after.blocks_decoded - before.blocks_decoded + after.blocks_projected -
+               before.blocks_projected;
+    *cataloged = after.blocks_cataloged - before.blocks_cataloged;
+    return KeyNames(keys);
+  };
+  uint64_t decoded = 0, cataloged = 0;
+  const std::vector<std::string> all = read(std::nullopt, &decoded, &cataloged);
+  EXPECT_EQ(decoded, 0u);
+  EXPECT_EQ(cataloged, 20u);
+  const std::vector<std::string> part = read(cut, &decoded, &cataloged);
+  EXPECT_EQ(decoded, 2u);
+  EXPECT_EQ(cataloged, 7u);
+  // Blocks 4-12 carry each of only.0 (an int), only.1 and only.2.
+  auto has = [](const std::vector<std::string>& keys, const std::string& key) {
+    return std::find(keys.begin(), keys.end(), key) != keys.end();
+  };
+  for (const char* key : {"span.attributes.only.0:1", "span.attributes.only.1:0",
+                          "span.attributes.only.2:0", "span.attributes.http.method:0",
+                          "resource.attributes.service.name:0", "span.name:0"}) {
+    EXPECT_TRUE(has(all, key)) << key;
+    EXPECT_TRUE(has(part, key)) << key;
+  }
+  // The same answers decoded: without catalogs, and with unreadable ones.
+  ASSERT_TRUE(ExecSql(DbPath(dir), "DELETE FROM block_key_catalogs WHERE block_id % 2 = 0; "
+                                   "UPDATE key_catalogs SET keys = X'01FF' "
+                                   "WHERE catalog_id = "
+                                   "(SELECT min(catalog_id) FROM key_catalogs)"));
+  const int64_t unreadable = QueryInt(
+      DbPath(dir), "SELECT count(*) FROM block_key_catalogs WHERE catalog_id = "
+                   "(SELECT min(catalog_id) FROM key_catalogs)");
+  EXPECT_EQ(read(std::nullopt, &decoded, &cataloged), all);
+  EXPECT_EQ(cataloged, 10u - static_cast<uint64_t>(unreadable));
+  EXPECT_EQ(decoded, 10u + static_cast<uint64_t>(unreadable));
+  ASSERT_TRUE(ExecSql(DbPath(dir), "DELETE FROM block_key_catalogs"));
+  EXPECT_EQ(read(std::nullopt, &decoded, &cataloged), all);
+  EXPECT_EQ(decoded, 20u);
+  EXPECT_EQ(read(cut, &decoded, &cataloged), part);
+  EXPECT_EQ(decoded, 9u);
+  EXPECT_EQ(cataloged, 0u);
+}
+
+TEST(SqliteKeyCatalogTest, RetentionDeletesTheCatalogsNoBlockNames) {
+  const std::string dir = NewTestDir();
+  std::unique_ptr<Backend> backend =
+      MustOpen({{"path", dir}, {"retention_max_age", "72h"}, {"block_spans", "100"}});
+  const uint64_t now = NowUnixNano();
+  const uint64_t hour = uint64_t{3600} * 1000000000;
+  model::SpanBatch old = MakeBatch(0, 100, now - 240 * hour);
+  for (model::Span& s : old.resource_spans[0].scope_spans[0].spans) {
+    s.attributes.push_back({"old.key", AnyValue(true)});
+  }
+  ASSERT_TRUE(backend->WriteSpans(std::move(old), now).ok());
+  ASSERT_TRUE(backend->WriteSpans(MakeBatch(100, 100, now - hour), now).ok());
+  EXPECT_EQ(QueryInt(DbPath(dir), "SELECT count(*) FROM key_catalogs"), 2);
+  auto old_key = [&] {
+    absl::StatusOr<std::vector<query::TagInfo>> keys = backend->TagKeys({std::nullopt});
+    EXPECT_TRUE(keys.ok()) << keys.status();
+    const std::vector<std::string> names = KeyNames(keys);
+    return std::find(names.begin(), names.end(), "span.attributes.old.key:3") != names.end();
+  };
+  EXPECT_TRUE(old_key());
+  ASSERT_TRUE(backend->EnforceRetention().ok());
+  EXPECT_EQ(QueryInt(DbPath(dir), "SELECT count(*) FROM block_key_catalogs"), 1);
+  EXPECT_EQ(QueryInt(DbPath(dir), "SELECT count(*) FROM key_catalogs"), 1);
+  EXPECT_FALSE(old_key());
 }
 
 // Not a benchmark (no assertion on speed): prints the write rate of this build on this machine.

@@ -1,5 +1,5 @@
--- 005: per-block groups of spans by (service.name, span kind, status code) with their counts and
--- duration aggregates, which answer histograms, duration statistics and tag values filtered on
+-- 005: per-block groups of spans by (service.name, status code) with their counts and duration
+-- aggregates, which answer histograms, duration statistics and tag values filtered on
 -- those fields for blocks wholly inside the range (docs/adr/002-block-summaries.md, "Groups").
 
 -- One row per block written since this migration whose spans form at most 256 groups (others,

@@ -1,0 +1,102 @@
+#include "storage/key_catalog.h"
+
+#include <algorithm>
+#include <array>
+#include <tuple>
+
+#include "common/encoding.h"
+#include "fmt/format.h"
+#include "query/engine.h"
+
+namespace teletrace::storage {
+namespace {
+
+constexpr std::array<std::string_view, 5> kAttributePrefixes = {
+    "resource.attributes.", "scope.attributes.", "span.attributes.", "span.events.attributes.",
+    "span.links.attributes."};
+
+bool IsAttributeKey(std::string_view name) {
+  return std::any_of(kAttributePrefixes.begin(), kAttributePrefixes.end(),
+                     [name](std::string_view prefix) {
+                       return name.size() > prefix.size() && name.starts_with(prefix);
+                     });
+}
+
+bool Before(const query::TagInfo& a, const query::TagInfo& b) {
+  return std::tie(a.name, a.type) < std::tie(b.name, b.type);
+}
+
+absl::Status Corrupt(std::string_view detail) {
+  return absl::DataLossError(fmt::format("key catalog: {}", detail));
+}
+
+// A varint in its shortest form only, so that a catalog has exactly one encoding.
+bool ReadShortestVarint(const char** p, const char* end, uint64_t* v) {
+  const char* start = *p;
+  if (encoding::ReadVarint(p, end, v) != encoding::ReadResult::kOk) return false;
+  std::string shortest;
+  encoding::AppendVarint(&shortest, *v);
+  return shortest.size() == static_cast<size_t>(*p - start);
+}
+
+}  // namespace
+
+std::string KeyCatalogOf(const std::vector<const model::StoredSpan*>& spans) {
+  query::TagKeysCollector collector;
+  for (const model::StoredSpan* s : spans) collector.Add(*s);
+  std::vector<query::TagInfo> keys = std::move(collector).Finish();
+  std::erase_if(keys, [](const query::TagInfo& k) { return !IsAttributeKey(k.name); });
+  return EncodeKeyCatalog(keys);
+}
+
+std::string EncodeKeyCatalog(const std::vector<query::TagInfo>& keys) {
+  std::string out(1, static_cast<char>(kKeyCatalogVersion));
+  encoding::AppendVarint(&out, keys.size());
+  for (const query::TagInfo& k : keys) {
+    out.push_back(static_cast<char>(k.type));
+    encoding::AppendVarint(&out, k.name.size());
+    out.append(k.name);
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<query::TagInfo>> ParseKeyCatalog(std::string_view bytes) {
+  if (bytes.empty()) return Corrupt("empty");
+  if (static_cast<uint8_t>(bytes[0]) != kKeyCatalogVersion) {
+    return Corrupt(fmt::format("unknown version {}", static_cast<uint8_t>(bytes[0])));
+  }
+  const char* p = bytes.data() + 1;
+  const char* const end = bytes.data() + bytes.size();
+  uint64_t count;
+  if (!ReadShortestVarint(&p, end, &count)) return Corrupt("malformed key count");
+  // Each key takes at least a type byte, a length byte and one byte of name.
+  if (count > static_cast<uint64_t>(end - p) / 3) {
+    return Corrupt(fmt::format("{} keys in {} bytes", count, end - p));
+  }
+  std::vector<query::TagInfo> keys;
+  keys.reserve(count);
+  for (uint64_t i = 0; i < count; ++i) {
+    if (p == end) return Corrupt(fmt::format("truncated at key {}", i));
+    const auto type = static_cast<uint8_t>(*p++);
+    if (type > static_cast<uint8_t>(query::ValueType::kMap)) {
+      return Corrupt(fmt::format("unknown value type {} of key {}", type, i));
+    }
+    uint64_t size;
+    if (!ReadShortestVarint(&p, end, &size) || size > static_cast<uint64_t>(end - p)) {
+      return Corrupt(fmt::format("malformed name of key {}", i));
+    }
+    query::TagInfo key{std::string(p, size), static_cast<query::ValueType>(type)};
+    p += size;
+    if (!IsAttributeKey(key.name)) {
+      return Corrupt(fmt::format("key {} is not an attribute key: \"{}\"", i, key.name));
+    }
+    if (!keys.empty() && !Before(keys.back(), key)) {
+      return Corrupt(fmt::format("key {} out of order or repeated: \"{}\"", i, key.name));
+    }
+    keys.push_back(std::move(key));
+  }
+  if (p != end) return Corrupt(fmt::format("{} trailing bytes", end - p));
+  return keys;
+}
+
+}  // namespace teletrace::storage
