@@ -307,7 +307,7 @@ TEST(HistogramCollectorTest, PartsMergedInOrderAnswerAsSequentialAdds) {
 
 TEST(HistogramCollectorTest, PartsAndBlockAggregatesMergeAsSequentialAdds) {
   HistogramQuery q = Mixed(true);
-  q.aggregations.pop_back();  // the exact aggregations: approximate percentiles are tested above
+  q.aggregations.pop_back();  // the exact aggregations: approximate percentiles are tested below
   for (uint64_t seed = 1; seed <= 10; ++seed) {
     HistogramCollector sequential(q), merged(q);
     for (uint64_t b = 0; b < 6; ++b) {
