@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "model/last_occurrence.h"
 #include "query/engine.h"
 #include "query/intrinsics.h"
@@ -67,41 +68,49 @@ constexpr std::array<std::string_view, 5> kLevelPrefixes = {
 struct TagKeysCollector::State {
   // Attribute names and types per level, in the order of kLevelPrefixes.
   std::array<std::set<NameType, NameTypeLess>, 5> levels;
-  // The last few resources and scopes whose attributes were added: a block's spans share a
-  // handful, whose lists are then walked once. Held, so that no other takes their address.
-  std::vector<std::shared_ptr<const void>> seen;
+  // The resources and scopes whose attributes were added (up to kRemembered, then forgotten): a
+  // block's spans share a few dozen, whose lists are then walked once. Held, so that no other
+  // takes their address meanwhile.
+  absl::flat_hash_map<const void*, std::shared_ptr<const void>> seen;
 
   // Whether `shared` (a resource or scope) was added lately; remembers it if not.
   template <typename T>
   bool Seen(const std::shared_ptr<T>& shared) {
-    constexpr size_t kRemembered = 32;
-    const void* address = shared.get();
-    auto same = [address](const std::shared_ptr<const void>& s) { return s.get() == address; };
-    if (std::find_if(seen.begin(), seen.end(), same) != seen.end()) return true;
+    constexpr size_t kRemembered = 1024;
+    if (seen.contains(shared.get())) return true;
     if (seen.size() == kRemembered) seen.clear();
-    seen.push_back(shared);
+    seen.emplace(shared.get(), shared);
     return false;
   }
 
-  // The keys and value types of the last attribute list added per level: spans (and their events
-  // and links) mostly list the keys of the one before them in the same order, with values of the
-  // same types, and such a list adds nothing new.
-  std::array<std::vector<std::pair<std::string, std::optional<ValueType>>>, 5> last_lists;
+  // The keys and value kinds (AnyValue's alternative) of the last few attribute lists added per
+  // level: spans (and their events and links) mostly list the keys of an earlier one in the same
+  // order, with values of the same types, and such a list adds nothing new.
+  using ListShape = std::vector<std::pair<std::string, size_t>>;
+  static constexpr size_t kRecentLists = 4;
+  std::array<std::array<ListShape, kRecentLists>, 5> recent_lists;
+  std::array<size_t, 5> next_list{};  // which of a level's recent lists to replace next
 
-  // AddAll, unless `attributes` lists the keys and types of the level's last list.
+  static bool SameShape(const model::KeyValueList& attributes, const ListShape& shape) {
+    return attributes.size() == shape.size() &&
+           std::equal(attributes.begin(), attributes.end(), shape.begin(),
+                      [](const model::KeyValue& a, const std::pair<std::string, size_t>& b) {
+                        return a.value.value.index() == b.second && a.key == b.first;
+                      });
+  }
+
+  // AddAll, unless `attributes` has the shape of one of the level's recent lists.
   void AddList(size_t level, const model::KeyValueList& attributes) {
-    auto& last = last_lists[level];
-    auto same = [&attributes](const auto& kv) {
-      return attributes.size() == kv.size() &&
-             std::equal(attributes.begin(), attributes.end(), kv.begin(),
-                        [](const model::KeyValue& a, const auto& b) {
-                          return a.key == b.first && TypeOf(a.value) == b.second;
-                        });
-    };
-    if (same(last)) return;
+    if (attributes.empty()) return;
+    auto& recent = recent_lists[level];
+    for (const ListShape& shape : recent) {
+      if (SameShape(attributes, shape)) return;
+    }
     AddAll(level, attributes);
-    last.clear();
-    for (const model::KeyValue& kv : attributes) last.emplace_back(kv.key, TypeOf(kv.value));
+    ListShape& shape = recent[next_list[level]];
+    next_list[level] = (next_list[level] + 1) % kRecentLists;
+    shape.clear();
+    for (const model::KeyValue& kv : attributes) shape.emplace_back(kv.key, kv.value.value.index());
   }
 
   // A key repeated in one list reports only the type of its last occurrence, the value every
