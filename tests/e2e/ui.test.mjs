@@ -681,6 +681,8 @@ describe('web UI against a seeded store', { timeout: 600_000 }, () => {
     await page.waitForFunction(() => document.querySelector('[data-testid=waterfall]').getAttribute('data-row-count') === '12');
     // Collapse one span with the keyboard: select it, ArrowLeft.
     await page.click(`[data-testid=waterfall-row][data-span-id="${s.cart.spanId}"]`);
+    // The selection goes through the URL: ArrowLeft acts on it once it is shown.
+    await page.waitForFunction((id) => document.querySelector('[data-testid=span-details]')?.getAttribute('data-span-id') === id, s.cart.spanId);
     await page.focus('[data-testid=waterfall]');
     await page.keyboard.press('ArrowLeft');
     await page.waitForFunction(() => document.querySelector('[data-testid=waterfall]').getAttribute('data-row-count') === '11');
