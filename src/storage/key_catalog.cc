@@ -1,25 +1,19 @@
 #include "storage/key_catalog.h"
 
-#include <algorithm>
-#include <array>
 #include <tuple>
 
 #include "common/encoding.h"
 #include "fmt/format.h"
 #include "query/engine.h"
+#include "query/parse.h"
 
 namespace teletrace::storage {
 namespace {
 
-constexpr std::array<std::string_view, 5> kAttributePrefixes = {
-    "resource.attributes.", "scope.attributes.", "span.attributes.", "span.events.attributes.",
-    "span.links.attributes."};
-
+// A resource, scope, span, event or link attribute's key, as the query API names it.
 bool IsAttributeKey(std::string_view name) {
-  return std::any_of(kAttributePrefixes.begin(), kAttributePrefixes.end(),
-                     [name](std::string_view prefix) {
-                       return name.size() > prefix.size() && name.starts_with(prefix);
-                     });
+  absl::StatusOr<query::Key> key = query::ParseKey(name, "key");
+  return key.ok() && key->level != query::KeyLevel::kIntrinsic;
 }
 
 bool Before(const query::TagInfo& a, const query::TagInfo& b) {
@@ -30,13 +24,12 @@ absl::Status Corrupt(std::string_view detail) {
   return absl::DataLossError(fmt::format("key catalog: {}", detail));
 }
 
-// A varint in its shortest form only, so that a catalog has exactly one encoding.
+// A varint in its shortest form only, so that a catalog has exactly one encoding: a longer form
+// ends in a zero byte.
 bool ReadShortestVarint(const char** p, const char* end, uint64_t* v) {
   const char* start = *p;
   if (encoding::ReadVarint(p, end, v) != encoding::ReadResult::kOk) return false;
-  std::string shortest;
-  encoding::AppendVarint(&shortest, *v);
-  return shortest.size() == static_cast<size_t>(*p - start);
+  return *p - start == 1 || (*p)[-1] != 0;
 }
 
 }  // namespace

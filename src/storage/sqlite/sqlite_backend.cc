@@ -8,7 +8,6 @@
 #include <cstring>
 #include <filesystem>
 #include <functional>
-#include <iterator>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -112,6 +111,13 @@ absl::StatusOr<std::optional<SpanRefs>> MatchingRefs(std::string_view bytes, int
 bool ReadsOnlyTimes(const SpanFields& fields) {
   return (fields.groups & ~uint32_t{SpanFields::kStatusCode}) == 0 &&
          fields.span_attributes.empty();
+}
+
+// Whether a scan of `fields` with `filters` reads each block's refs alone (MatchingRefs): filters
+// that read only resources, scopes, names, kinds, status codes and times, and a query that reads
+// only those.
+bool ScansRefs(const SpanFields& fields, const std::vector<query::Filter>& filters) {
+  return !filters.empty() && ReadsOnlyRefs(fields) && FiltersReadOnlyRefs(filters, /*times=*/true);
 }
 
 using SpanKey = std::pair<TraceId, SpanId>;
@@ -759,7 +765,7 @@ absl::Status SqliteBackend::ScanRange(const std::optional<query::TimeRange>& ran
         },
         stop_at, answer);
   }
-  if (!filters.empty() && ReadsOnlyRefs(fields) && FiltersReadOnlyRefs(filters, /*times=*/true)) {
+  if (ScansRefs(fields, filters)) {
     // The filters and the query read only resources, scopes, names, kinds, status codes and
     // times (one service's panels): the block workers test each filter once per distinct resource
     // or name of a block, and only the spans that pass are built, into one reused span. Format 1
@@ -830,7 +836,7 @@ absl::Status VisitBlockSpans(std::string_view bytes, int64_t id,
     }
     return absl::OkStatus();
   }
-  if (!filters.empty() && ReadsOnlyRefs(fields) && FiltersReadOnlyRefs(filters, /*times=*/true)) {
+  if (ScansRefs(fields, filters)) {
     std::optional<StartRange> starts;
     if (range) starts.emplace(range->start_unix_nano, range->end_unix_nano);
     ASSIGN_OR_RETURN(std::optional<SpanRefs> refs,
@@ -1513,17 +1519,13 @@ absl::StatusOr<std::vector<query::TagInfo>> SqliteBackend::TagKeys(
       "sqlite: tag keys"));
   std::vector<query::TagInfo> keys = std::move(collector).Finish();
   if (cataloged.empty()) return keys;
-  // Both lists are sorted by (name, type): merged, each key once.
-  auto before = [](const query::TagInfo& a, const query::TagInfo& b) {
+  // In Finish's order (name, then type), each key once.
+  keys.insert(keys.end(), cataloged.begin(), cataloged.end());
+  std::sort(keys.begin(), keys.end(), [](const query::TagInfo& a, const query::TagInfo& b) {
     return std::tie(a.name, a.type) < std::tie(b.name, b.type);
-  };
-  std::sort(cataloged.begin(), cataloged.end(), before);
-  std::vector<query::TagInfo> merged;
-  merged.reserve(keys.size() + cataloged.size());
-  std::set_union(keys.begin(), keys.end(), cataloged.begin(), cataloged.end(),
-                 std::back_inserter(merged), before);
-  merged.erase(std::unique(merged.begin(), merged.end()), merged.end());
-  return merged;
+  });
+  keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+  return keys;
 }
 
 absl::StatusOr<query::TagValuesResult> SqliteBackend::TagValues(
