@@ -736,129 +736,88 @@ absl::StatusOr<std::vector<StoredSpan>> SqliteBackend::DecodeBlock(std::string_v
   return spans;
 }
 
+namespace {
+
+// A block's spans as a scan decodes them on a block worker, in the cheapest form the query allows
+// (ForScan), and handed over to the scan's consumer with Visit.
+struct ScannedBlock {
+  // The query reads only times (and status codes): those alone.
+  std::vector<SpanTimes> times;
+  // The filters and the query read only resources, scopes, names, kinds, status codes and times
+  // (one service's panels): the rows that pass the filters, tested once per distinct resource or
+  // name of the block. Absent for format 1 blocks, which are decoded into spans.
+  std::optional<SpanRefs> refs;
+  // Otherwise: the spans with `fields` decoded.
+  std::vector<StoredSpan> spans;
+  bool times_only = false;
+
+  static absl::StatusOr<ScannedBlock> ForScan(std::string_view bytes, int64_t id,
+                                              const std::optional<query::TimeRange>& range,
+                                              const std::vector<query::Filter>& filters,
+                                              const SpanFields& fields) {
+    ScannedBlock block;
+    if (ReadsOnlyTimes(fields)) {
+      absl::StatusOr<std::vector<SpanTimes>> times =
+          DecodeSpanTimes(bytes, (fields.groups & SpanFields::kStatusCode) != 0);
+      if (!times.ok()) return Annotate(times.status(), fmt::format("block {}", id));
+      block.times = *std::move(times);
+      block.times_only = true;
+      return block;
+    }
+    if (ScansRefs(fields, filters)) {
+      std::optional<StartRange> starts;
+      if (range) starts.emplace(range->start_unix_nano, range->end_unix_nano);
+      ASSIGN_OR_RETURN(block.refs,
+                       MatchingRefs(bytes, id, fields, filters, starts, /*ends=*/true));
+      if (block.refs) return block;
+    }
+    absl::StatusOr<std::vector<StoredSpan>> spans = DecodeSpanBlock(bytes, fields);
+    if (!spans.ok()) return Annotate(spans.status(), fmt::format("block {}", id));
+    block.spans = *std::move(spans);
+    return block;
+  }
+
+  // Calls `visit` with each span that starts inside `range` (and, from refs, passes the filters;
+  // otherwise `visit` still has to apply them). Times and refs are set into `scratch`, which is
+  // handed over and reused for the next: copy what must outlive the call.
+  void Visit(const std::optional<query::TimeRange>& range, const SpanFields& fields,
+             StoredSpan& scratch, const std::function<void(const StoredSpan&)>& visit) const {
+    if (times_only) {
+      for (const SpanTimes& t : times) {
+        scratch.span.start_time_unix_nano = t.start_unix_nano;
+        scratch.span.end_time_unix_nano = t.end_unix_nano;
+        scratch.span.status.code = static_cast<model::StatusCode>(t.status_code);
+        if (!range || query::InRange(*range, scratch)) visit(scratch);
+      }
+    } else if (refs) {
+      for (const SpanRefs::Row& row : refs->rows) {
+        SetSpanFields(*refs, row, fields, scratch);
+        visit(scratch);
+      }
+    }
+    for (const StoredSpan& s : spans) {
+      if (!range || query::InRange(*range, s)) visit(s);
+    }
+  }
+};
+
+}  // namespace
+
 absl::Status SqliteBackend::ScanRange(const std::optional<query::TimeRange>& range,
                                       const std::vector<query::Filter>& filters,
                                       const SpanFields& fields,
                                       const std::function<void(const StoredSpan&)>& fn,
                                       std::optional<Clock::time_point> stop_at,
                                       const BlockAnswer* answer) {
-  if (ReadsOnlyTimes(fields)) {
-    // The query reads only times (and status codes): decode those alone into one reused span,
-    // which then holds exactly what a decode of that projection would.
-    const bool status_codes = (fields.groups & SpanFields::kStatusCode) != 0;
-    StoredSpan span;
-    return ScanBlocks<std::vector<SpanTimes>>(
-        range, filters, fields,
-        [status_codes](std::string_view bytes,
-                       int64_t id) -> absl::StatusOr<std::vector<SpanTimes>> {
-          absl::StatusOr<std::vector<SpanTimes>> times = DecodeSpanTimes(bytes, status_codes);
-          if (!times.ok()) return Annotate(times.status(), fmt::format("block {}", id));
-          return times;
-        },
-        [&](const std::vector<SpanTimes>& times) {
-          for (const SpanTimes& t : times) {
-            span.span.start_time_unix_nano = t.start_unix_nano;
-            span.span.end_time_unix_nano = t.end_unix_nano;
-            span.span.status.code = static_cast<model::StatusCode>(t.status_code);
-            if (!range || query::InRange(*range, span)) fn(span);
-          }
-        },
-        stop_at, answer);
-  }
-  if (ScansRefs(fields, filters)) {
-    // The filters and the query read only resources, scopes, names, kinds, status codes and
-    // times (one service's panels): the block workers test each filter once per distinct resource
-    // or name of a block, and only the spans that pass are built, into one reused span. Format 1
-    // blocks are decoded into spans.
-    struct Decoded {
-      std::optional<SpanRefs> refs;
-      std::vector<StoredSpan> spans;
-    };
-    std::optional<StartRange> starts;
-    if (range) starts.emplace(range->start_unix_nano, range->end_unix_nano);
-    StoredSpan span;
-    return ScanBlocks<Decoded>(
-        range, filters, fields,
-        [&](std::string_view bytes, int64_t id) -> absl::StatusOr<Decoded> {
-          Decoded decoded;
-          ASSIGN_OR_RETURN(decoded.refs,
-                           MatchingRefs(bytes, id, fields, filters, starts, /*ends=*/true));
-          if (!decoded.refs) {
-            ASSIGN_OR_RETURN(decoded.spans, DecodeBlock(bytes, id, fields));
-          }
-          return decoded;
-        },
-        [&](const Decoded& decoded) {
-          if (decoded.refs) {
-            for (const SpanRefs::Row& row : decoded.refs->rows) {
-              SetSpanFields(*decoded.refs, row, fields, span);
-              fn(span);
-            }
-          }
-          for (const StoredSpan& s : decoded.spans) {
-            if (!range || query::InRange(*range, s)) fn(s);
-          }
-        },
-        stop_at, answer);
-  }
-  return ScanBlocks<std::vector<StoredSpan>>(
+  StoredSpan scratch;
+  return ScanBlocks<ScannedBlock>(
       range, filters, fields,
-      [&fields](std::string_view bytes, int64_t id) { return DecodeBlock(bytes, id, fields); },
-      [&](const std::vector<StoredSpan>& spans) {
-        for (const StoredSpan& s : spans) {
-          if (!range || query::InRange(*range, s)) fn(s);
-        }
+      [&](std::string_view bytes, int64_t id) {
+        return ScannedBlock::ForScan(bytes, id, range, filters, fields);
       },
-      stop_at, answer);
+      [&](const ScannedBlock& block) { block.Visit(range, fields, scratch, fn); }, stop_at,
+      answer);
 }
-
-namespace {
-
-// Calls `visit` with each span of a block (its `fields` decoded, as ScanRange decodes them) that
-// starts inside `range`. With filters that read only refs (and a query that reads only refs),
-// the filters are tested once per distinct resource or name and only the spans that pass are
-// visited; otherwise `visit` still has to apply them. The span handed over may be reused for the
-// next: copy what must outlive the call.
-absl::Status VisitBlockSpans(std::string_view bytes, int64_t id,
-                             const std::optional<query::TimeRange>& range,
-                             const std::vector<query::Filter>& filters, const SpanFields& fields,
-                             const std::function<void(const StoredSpan&)>& visit) {
-  if (ReadsOnlyTimes(fields)) {
-    absl::StatusOr<std::vector<SpanTimes>> times =
-        DecodeSpanTimes(bytes, (fields.groups & SpanFields::kStatusCode) != 0);
-    if (!times.ok()) return Annotate(times.status(), fmt::format("block {}", id));
-    StoredSpan span;
-    for (const SpanTimes& t : *times) {
-      span.span.start_time_unix_nano = t.start_unix_nano;
-      span.span.end_time_unix_nano = t.end_unix_nano;
-      span.span.status.code = static_cast<model::StatusCode>(t.status_code);
-      if (!range || query::InRange(*range, span)) visit(span);
-    }
-    return absl::OkStatus();
-  }
-  if (ScansRefs(fields, filters)) {
-    std::optional<StartRange> starts;
-    if (range) starts.emplace(range->start_unix_nano, range->end_unix_nano);
-    ASSIGN_OR_RETURN(std::optional<SpanRefs> refs,
-                     MatchingRefs(bytes, id, fields, filters, starts, /*ends=*/true));
-    if (refs) {
-      StoredSpan span;
-      for (const SpanRefs::Row& row : refs->rows) {
-        SetSpanFields(*refs, row, fields, span);
-        visit(span);
-      }
-      return absl::OkStatus();
-    }
-  }
-  absl::StatusOr<std::vector<StoredSpan>> spans = DecodeSpanBlock(bytes, fields);
-  if (!spans.ok()) return Annotate(spans.status(), fmt::format("block {}", id));
-  for (const StoredSpan& s : *spans) {
-    if (!range || query::InRange(*range, s)) visit(s);
-  }
-  return absl::OkStatus();
-}
-
-}  // namespace
 
 template <typename C, typename Part, typename Merge>
 absl::Status SqliteBackend::ScanInParts(const std::optional<query::TimeRange>& range,
@@ -868,9 +827,11 @@ absl::Status SqliteBackend::ScanInParts(const std::optional<query::TimeRange>& r
   return ScanBlocks<C>(
       range, filters, fields,
       [&](std::string_view bytes, int64_t id) -> absl::StatusOr<C> {
+        ASSIGN_OR_RETURN(ScannedBlock block,
+                         ScannedBlock::ForScan(bytes, id, range, filters, fields));
         C c = part();
-        RETURN_IF_ERROR(VisitBlockSpans(bytes, id, range, filters, fields,
-                                        [&c](const StoredSpan& s) { c.Add(s); }));
+        StoredSpan scratch;
+        block.Visit(range, fields, scratch, [&c](const StoredSpan& s) { c.Add(s); });
         return c;
       },
       merge, /*stop_at=*/std::nullopt, answer);
