@@ -739,7 +739,7 @@ absl::StatusOr<std::vector<StoredSpan>> SqliteBackend::DecodeBlock(std::string_v
 namespace {
 
 // A block's spans as a scan decodes them on a block worker, in the cheapest form the query allows
-// (ForScan), and handed over to the scan's consumer with Visit.
+// (ForScan: one of the three members below is filled), handed to the scan's consumer with Visit.
 struct ScannedBlock {
   // The query reads only times (and status codes): those alone.
   std::vector<SpanTimes> times;
@@ -749,7 +749,6 @@ struct ScannedBlock {
   std::optional<SpanRefs> refs;
   // Otherwise: the spans with `fields` decoded.
   std::vector<StoredSpan> spans;
-  bool times_only = false;
 
   static absl::StatusOr<ScannedBlock> ForScan(std::string_view bytes, int64_t id,
                                               const std::optional<query::TimeRange>& range,
@@ -761,7 +760,6 @@ struct ScannedBlock {
           DecodeSpanTimes(bytes, (fields.groups & SpanFields::kStatusCode) != 0);
       if (!times.ok()) return Annotate(times.status(), fmt::format("block {}", id));
       block.times = *std::move(times);
-      block.times_only = true;
       return block;
     }
     if (ScansRefs(fields, filters)) {
@@ -782,14 +780,13 @@ struct ScannedBlock {
   // handed over and reused for the next: copy what must outlive the call.
   void Visit(const std::optional<query::TimeRange>& range, const SpanFields& fields,
              StoredSpan& scratch, const std::function<void(const StoredSpan&)>& visit) const {
-    if (times_only) {
-      for (const SpanTimes& t : times) {
-        scratch.span.start_time_unix_nano = t.start_unix_nano;
-        scratch.span.end_time_unix_nano = t.end_unix_nano;
-        scratch.span.status.code = static_cast<model::StatusCode>(t.status_code);
-        if (!range || query::InRange(*range, scratch)) visit(scratch);
-      }
-    } else if (refs) {
+    for (const SpanTimes& t : times) {
+      scratch.span.start_time_unix_nano = t.start_unix_nano;
+      scratch.span.end_time_unix_nano = t.end_unix_nano;
+      scratch.span.status.code = static_cast<model::StatusCode>(t.status_code);
+      if (!range || query::InRange(*range, scratch)) visit(scratch);
+    }
+    if (refs) {
       for (const SpanRefs::Row& row : refs->rows) {
         SetSpanFields(*refs, row, fields, scratch);
         visit(scratch);
