@@ -16,10 +16,6 @@ bool IsAttributeKey(std::string_view name) {
   return key.ok() && key->level != query::KeyLevel::kIntrinsic;
 }
 
-bool Before(const query::TagInfo& a, const query::TagInfo& b) {
-  return std::tie(a.name, a.type) < std::tie(b.name, b.type);
-}
-
 absl::Status Corrupt(std::string_view detail) {
   return absl::DataLossError(fmt::format("key catalog: {}", detail));
 }
@@ -33,6 +29,10 @@ bool ReadShortestVarint(const char** p, const char* end, uint64_t* v) {
 }
 
 }  // namespace
+
+bool KeyOrder(const query::TagInfo& a, const query::TagInfo& b) {
+  return std::tie(a.name, a.type) < std::tie(b.name, b.type);
+}
 
 std::string KeyCatalogOf(const std::vector<const model::StoredSpan*>& spans) {
   query::TagKeysCollector collector;
@@ -83,7 +83,7 @@ absl::StatusOr<std::vector<query::TagInfo>> ParseKeyCatalog(std::string_view byt
     if (!IsAttributeKey(key.name)) {
       return Corrupt(fmt::format("key {} is not an attribute key: \"{}\"", i, key.name));
     }
-    if (!keys.empty() && !Before(keys.back(), key)) {
+    if (!keys.empty() && !KeyOrder(keys.back(), key)) {
       return Corrupt(fmt::format("key {} out of order or repeated: \"{}\"", i, key.name));
     }
     keys.push_back(std::move(key));

@@ -31,7 +31,10 @@ inline constexpr uint8_t kKeyCatalogVersion = 1;
 // TagKeysCollector reports for them, serialized.
 std::string KeyCatalogOf(const std::vector<const model::StoredSpan*>& spans);
 
-// Serializes `keys` (attribute keys only, in TagKeysCollector::Finish's order, no repeats).
+// TagKeysCollector::Finish's order, a catalog's: by name, then value type.
+bool KeyOrder(const query::TagInfo& a, const query::TagInfo& b);
+
+// Serializes `keys` (attribute keys only, in KeyOrder, no repeats).
 std::string EncodeKeyCatalog(const std::vector<query::TagInfo>& keys);
 
 // Reads a catalog. DataLoss naming the problem when `bytes` is truncated, has another version, an

@@ -117,8 +117,9 @@ using StartRange = std::pair<uint64_t, uint64_t>;
 // handed to `on_strings` once, after the spans, each with the number of spans that have it (none
 // with 0), in first-seen order: views into the block's decompressed sections, valid during the
 // call, all at once so that the caller can look them up in a batch. Any other value is handed to
-// `on_other` once per span, in span order. With `positions` (ascending), only the spans at those positions of the
-// block count, in `starts` still: the rows a filter kept (span_refs_query.h's KeepMatching).
+// `on_other` once per span, in span order. With `positions` (ascending), only the spans at those
+// positions of the block count, in `starts` still: the rows a filter kept (span_refs_query.h's
+// KeepMatching).
 // Returns false without calls for a format 1 block, which must be decoded.
 // Errors: DataLoss when the sections it reads are malformed; it checks less than DecodeSpanBlock
 // (other keys' values are not read), so a block it counts may still fail to decode.

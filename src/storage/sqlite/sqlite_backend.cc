@@ -106,6 +106,14 @@ absl::StatusOr<std::optional<SpanRefs>> MatchingRefs(std::string_view bytes, int
   return refs;
 }
 
+// Block `block_id`'s spans with only `fields` decoded; errors name the block.
+absl::StatusOr<std::vector<StoredSpan>> DecodeBlock(std::string_view bytes, int64_t block_id,
+                                                    const SpanFields& fields) {
+  absl::StatusOr<std::vector<StoredSpan>> spans = DecodeSpanBlock(bytes, fields);
+  if (!spans.ok()) return Annotate(spans.status(), fmt::format("block {}", block_id));
+  return spans;
+}
+
 // Whether a scan of `fields` reads nothing but times and status codes: the search page's panels,
 // which decode those streams alone (DecodeSpanTimes).
 bool ReadsOnlyTimes(const SpanFields& fields) {
@@ -467,12 +475,9 @@ class SqliteBackend final : public Backend {
       SqliteConnection& conn, const std::optional<query::TimeRange>& range,
       bool span_counts = false);
   // A block in two steps, so that decoding can run on another thread: its bytes (none when it
-  // no longer exists), counted as a decode of `fields`, then its spans with only `fields` decoded.
+  // no longer exists), counted as a decode of `fields`; DecodeBlock then decodes its spans.
   absl::StatusOr<std::optional<std::string>> ReadBlock(SqliteConnection& conn, int64_t block_id,
                                                        const SpanFields& fields);
-  static absl::StatusOr<std::vector<StoredSpan>> DecodeBlock(std::string_view bytes,
-                                                             int64_t block_id,
-                                                             const SpanFields& fields);
   // Calls `fn` with every stored span starting inside `range` (every span when none), skipping
   // blocks whose summaries rule out one of `filters`; `fn` still has to apply the filters. Only
   // `fields` of each span are decoded. Past `stop_at` no further block is read and the scan ends
@@ -728,14 +733,6 @@ absl::StatusOr<std::optional<std::string>> SqliteBackend::ReadBlock(SqliteConnec
   return std::string(stmt.ColumnBlob(0));
 }
 
-absl::StatusOr<std::vector<StoredSpan>> SqliteBackend::DecodeBlock(std::string_view bytes,
-                                                                   int64_t block_id,
-                                                                   const SpanFields& fields) {
-  absl::StatusOr<std::vector<StoredSpan>> spans = DecodeSpanBlock(bytes, fields);
-  if (!spans.ok()) return Annotate(spans.status(), fmt::format("block {}", block_id));
-  return spans;
-}
-
 namespace {
 
 // A block's spans as a scan decodes them on a block worker, in the cheapest form the query allows
@@ -769,9 +766,7 @@ struct ScannedBlock {
                        MatchingRefs(bytes, id, fields, filters, starts, /*ends=*/true));
       if (block.refs) return block;
     }
-    absl::StatusOr<std::vector<StoredSpan>> spans = DecodeSpanBlock(bytes, fields);
-    if (!spans.ok()) return Annotate(spans.status(), fmt::format("block {}", id));
-    block.spans = *std::move(spans);
+    ASSIGN_OR_RETURN(block.spans, DecodeBlock(bytes, id, fields));
     return block;
   }
 
@@ -1477,11 +1472,9 @@ absl::StatusOr<std::vector<query::TagInfo>> SqliteBackend::TagKeys(
       "sqlite: tag keys"));
   std::vector<query::TagInfo> keys = std::move(collector).Finish();
   if (cataloged.empty()) return keys;
-  // In Finish's order (name, then type), each key once.
+  // In Finish's order, each key once.
   keys.insert(keys.end(), cataloged.begin(), cataloged.end());
-  std::sort(keys.begin(), keys.end(), [](const query::TagInfo& a, const query::TagInfo& b) {
-    return std::tie(a.name, a.type) < std::tie(b.name, b.type);
-  });
+  std::sort(keys.begin(), keys.end(), KeyOrder);
   keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
   return keys;
 }
