@@ -50,6 +50,14 @@ inline ReadResult ReadVarint(const char** p, const char* end, uint64_t* v) {
   return ReadResult::kTooLong;  // unreachable: the tenth byte either ends or is refused above
 }
 
+// ReadVarint that accepts only the shortest form, for formats with exactly one encoding of each
+// value (a longer form ends in a zero byte). False on any failure.
+inline bool ReadShortestVarint(const char** p, const char* end, uint64_t* v) {
+  const char* start = *p;
+  if (ReadVarint(p, end, v) != ReadResult::kOk) return false;
+  return *p - start == 1 || (*p)[-1] != 0;
+}
+
 // Reads `bytes` little-endian bytes from [*p, end); false (nothing read) when fewer remain.
 inline bool ReadFixed(const char** p, const char* end, int bytes, uint64_t* v) {
   if (end - *p < bytes) return false;

@@ -20,15 +20,9 @@ absl::Status Corrupt(std::string_view detail) {
   return absl::DataLossError(fmt::format("key catalog: {}", detail));
 }
 
-// A varint in its shortest form only, so that a catalog has exactly one encoding: a longer form
-// ends in a zero byte.
-bool ReadShortestVarint(const char** p, const char* end, uint64_t* v) {
-  const char* start = *p;
-  if (encoding::ReadVarint(p, end, v) != encoding::ReadResult::kOk) return false;
-  return *p - start == 1 || (*p)[-1] != 0;
-}
-
 }  // namespace
+
+using encoding::ReadShortestVarint;  // one encoding per catalog
 
 bool KeyOrder(const query::TagInfo& a, const query::TagInfo& b) {
   return std::tie(a.name, a.type) < std::tie(b.name, b.type);

@@ -30,6 +30,7 @@
 #include "fmt/format.h"
 #include "query/engine.h"
 #include "query/values.h"
+#include "storage/block_calls.h"
 #include "storage/block_summary.h"
 #include "storage/block_value_counts.h"
 #include "storage/key_catalog.h"
@@ -157,39 +158,6 @@ void SqlSpanFingerprints(sqlite3_context* ctx, int /*argc*/, sqlite3_value** arg
 // What a call needs of a span: its ids, its service and its status.
 SpanFields CallFields() {
   return {SpanFields::kIds | SpanFields::kResourceAndScope | SpanFields::kStatusCode, {}};
-}
-
-// A call in the range whose parent span is not in the child's block.
-struct OpenCall {
-  SpanKey parent;
-  std::string child_service;
-  bool error;
-};
-
-// One block's calls: those whose parent is in the block too, counted, and the others.
-struct BlockCalls {
-  query::DependencyCounter counter;
-  std::vector<OpenCall> open;
-};
-
-BlockCalls CallsInBlock(const std::vector<StoredSpan>& spans, const query::TimeRange& range) {
-  BlockCalls out;
-  absl::flat_hash_map<SpanKey, const StoredSpan*> by_key;
-  by_key.reserve(spans.size());
-  for (const StoredSpan& s : spans) by_key.emplace(SpanKey{s.span.trace_id, s.span.span_id}, &s);
-  for (const StoredSpan& s : spans) {
-    if (IsZeroId(s.span.parent_span_id) || !query::InRange(range, s)) continue;
-    const bool error = s.span.status.code == model::StatusCode::kError;
-    auto parent = by_key.find(SpanKey{s.span.trace_id, s.span.parent_span_id});
-    if (parent == by_key.end()) {
-      out.open.push_back(
-          {{s.span.trace_id, s.span.parent_span_id}, std::string(model::ServiceName(s)), error});
-    } else if (query::InRange(range, *parent->second)) {
-      out.counter.Add(model::ServiceName(*parent->second), model::ServiceName(s), 1,
-                      error ? 1 : 0);
-    }
-  }
-  return out;
 }
 
 // What a block's value counts say about a filter for all of its spans.
@@ -333,21 +301,23 @@ struct PreparedBlock {
   std::string counts;   // BlockValueCountsBuilder
   std::string groups;   // BlockValueCountsBuilder::Groups; empty when the block keeps none
   std::string key_catalog;  // KeyCatalogOf
+  std::string calls;        // EncodeBlockCalls; empty when too many of its calls stay open
   BlockBounds bounds;
   uint64_t ingestion_time_unix_nano = 0;
   std::vector<std::pair<TraceId, std::string>> fingerprints_by_trace;  // of span ids, by trace
 };
 
-// `chunk` (non-empty) as one block, or as several when its spans are too large for one (halved
-// until each part fits, so every block stays readable).
-absl::Status PrepareChunk(const StoredSpan* const* begin, const StoredSpan* const* end,
+// The spans written.spans()[first, last) (non-empty) as one block, or as several when they are too
+// large for one (halved until each part fits, so every block stays readable).
+absl::Status PrepareChunk(const WrittenSpans& written, size_t first, size_t last,
                           std::vector<PreparedBlock>& out) {
-  std::vector<const StoredSpan*> chunk(begin, end);
+  const auto begin = written.spans().begin() + static_cast<ptrdiff_t>(first);
+  std::vector<const StoredSpan*> chunk(begin, begin + static_cast<ptrdiff_t>(last - first));
   absl::StatusOr<std::string> data = EncodeSpanBlock(chunk);
   if (data.status().code() == absl::StatusCode::kOutOfRange && chunk.size() > 1) {
-    const StoredSpan* const* middle = begin + chunk.size() / 2;
-    RETURN_IF_ERROR(PrepareChunk(begin, middle, out));
-    return PrepareChunk(middle, end, out);
+    const size_t middle = first + chunk.size() / 2;
+    RETURN_IF_ERROR(PrepareChunk(written, first, middle, out));
+    return PrepareChunk(written, middle, last, out);
   }
   if (!data.ok()) return data.status();
   PreparedBlock& block = out.emplace_back();
@@ -372,6 +342,9 @@ absl::Status PrepareChunk(const StoredSpan* const* begin, const StoredSpan* cons
   ASSIGN_OR_RETURN(block.groups, counts.Groups());
   block.counts = std::move(counts).Finish();
   block.key_catalog = KeyCatalogOf(chunk);
+  if (std::optional<StoredCalls> calls = CallsOfBlock(written, first, last)) {
+    block.calls = EncodeBlockCalls(*calls);
+  }
   // Span fingerprints in start-time order within each trace, as the block holds the spans.
   std::stable_sort(keys.begin(), keys.end(),
                    [](const SpanKey& a, const SpanKey& b) { return a.first < b.first; });
@@ -428,7 +401,7 @@ class SqliteBackend final : public Backend {
             blocks_pruned_.load(std::memory_order_relaxed),
             blocks_counted_.load(std::memory_order_relaxed),
             blocks_grouped_.load(std::memory_order_relaxed),
-            blocks_cataloged_.load(std::memory_order_relaxed),
+            blocks_whole_.load(std::memory_order_relaxed),
             spans_built_.load(std::memory_order_relaxed)};
   }
 
@@ -560,7 +533,7 @@ class SqliteBackend final : public Backend {
   std::atomic<uint64_t> blocks_pruned_{0};
   std::atomic<uint64_t> blocks_counted_{0};
   std::atomic<uint64_t> blocks_grouped_{0};  // answered from the groups their filters kept
-  std::atomic<uint64_t> blocks_cataloged_{0};  // tag keys answered from their key catalog
+  std::atomic<uint64_t> blocks_whole_{0};  // answered by BlockAnswer::whole: catalogs, calls
   std::atomic<uint64_t> spans_built_{0};
 };
 
@@ -890,7 +863,7 @@ absl::Status SqliteBackend::ScanBlocks(const std::optional<query::TimeRange>& ra
     if (inside && answer != nullptr && answer->whole) {
       ASSIGN_OR_RETURN(bool answered, answer->whole(conn, block));
       if (answered) {
-        blocks_cataloged_.fetch_add(1, std::memory_order_relaxed);
+        blocks_whole_.fetch_add(1, std::memory_order_relaxed);
         continue;
       }
     }
@@ -1058,13 +1031,15 @@ absl::StatusOr<std::vector<PreparedBlock>> SqliteBackend::PrepareBlocks(
     }
     for (PreparedBlock& b : *built) blocks.push_back(std::move(b));
   };
-  for (size_t begin = 0; begin < spans.size(); begin += per_block) {
+  // Calls are resolved across the write's blocks: a trace's spans written together mostly find
+  // their parents in it, wherever the blocks cut.
+  const WrittenSpans written(spans);
+  for (size_t first = 0; first < spans.size(); first += per_block) {
     if (workers.Full()) take();
-    const StoredSpan* const* first = spans.data() + begin;
-    const StoredSpan* const* last = spans.data() + std::min(spans.size(), begin + per_block);
-    workers.Submit([first, last]() -> absl::StatusOr<Built> {
+    const size_t last = std::min(spans.size(), first + per_block);
+    workers.Submit([&written, first, last]() -> absl::StatusOr<Built> {
       Built out;
-      RETURN_IF_ERROR(PrepareChunk(first, last, out));
+      RETURN_IF_ERROR(PrepareChunk(written, first, last, out));
       return out;
     });
   }
@@ -1170,29 +1145,20 @@ absl::Status SqliteBackend::InsertBlock(SqliteConnection& conn, const PreparedBl
     RETURN_IF_ERROR(insert.Run());
   }
   const int64_t block_id = sqlite3_last_insert_rowid(conn.db());
-  {
-    ASSIGN_OR_RETURN(
-        SqliteStatement insert,
-        conn.Prepare("INSERT INTO block_summaries (block_id, terms) VALUES (?, ?)"));
-    insert.BindInt(1, block_id);
-    insert.BindBlob(2, block.summary, /*static_data=*/true);
-    RETURN_IF_ERROR(insert.Run());
-  }
-  {
-    ASSIGN_OR_RETURN(
-        SqliteStatement insert,
-        conn.Prepare("INSERT INTO block_value_counts (block_id, counts) VALUES (?, ?)"));
-    insert.BindInt(1, block_id);
-    insert.BindBlob(2, block.counts, /*static_data=*/true);
-    RETURN_IF_ERROR(insert.Run());
-  }
-  if (!block.groups.empty()) {
+  // The block's row in a table of per-block records (block_id, then the record).
+  auto insert_record = [&conn, block_id](std::string_view table, std::string_view column,
+                                         const std::string& record) -> absl::Status {
     ASSIGN_OR_RETURN(SqliteStatement insert,
-                     conn.Prepare("INSERT INTO block_groups (block_id, groups) VALUES (?, ?)"));
+                     conn.Prepare(fmt::format("INSERT INTO {} (block_id, {}) VALUES (?, ?)",
+                                              table, column)));
     insert.BindInt(1, block_id);
-    insert.BindBlob(2, block.groups, /*static_data=*/true);
-    RETURN_IF_ERROR(insert.Run());
-  }
+    insert.BindBlob(2, record, /*static_data=*/true);
+    return insert.Run();
+  };
+  RETURN_IF_ERROR(insert_record("block_summaries", "terms", block.summary));
+  RETURN_IF_ERROR(insert_record("block_value_counts", "counts", block.counts));
+  if (!block.groups.empty()) RETURN_IF_ERROR(insert_record("block_groups", "groups", block.groups));
+  if (!block.calls.empty()) RETURN_IF_ERROR(insert_record("block_calls", "calls", block.calls));
   {
     // The catalog is stored once, whichever block first carries it.
     ASSIGN_OR_RETURN(SqliteStatement insert,
@@ -1783,16 +1749,60 @@ absl::StatusOr<query::HistogramResult> SqliteBackend::Histograms(
 
 absl::StatusOr<query::DependenciesResult> SqliteBackend::Dependencies(
     const query::DependenciesQuery& query) {
-  // Spans of one trace are mostly written together, so most calls join within one block: each
-  // block's are counted on the block workers from its ids, services and statuses alone. Only the
-  // calls whose parent lives in another block are kept (at most max_examined of them) and joined
-  // afterwards through trace_blocks, decoding just the blocks that hold their parents. Memory
-  // follows those calls, not the spans in the range.
+  // A block wholly inside the range is read from its stored calls (storage/block_calls.h): the
+  // calls whose parents were written with them, counted, and the others. Those that count parents
+  // in other blocks need the range to hold those parents, and retention not to have deleted any
+  // (every deleted block ended before them). Other blocks are decoded: spans of one trace are
+  // mostly written together, so most calls join within one block, counted on the block workers
+  // from ids, services and statuses alone. Only the calls whose parent is elsewhere are kept (at
+  // most max_examined of them) and joined afterwards through trace_blocks, decoding just the
+  // blocks that hold their parents. Memory follows those calls, not the spans in the range.
   constexpr std::string_view kContext = "sqlite: dependencies";
   const SpanFields fields = CallFields();
   query::DependencyCounter counter;
   std::vector<OpenCall> open;
   bool partial = false;
+  auto add = [&](BlockCalls& block) {
+    counter.Merge(block.counter);
+    if (partial || open.size() + block.open.size() > query.max_examined) {
+      partial = true;  // the calls joined so far stay; later blocks' open calls do not
+      return;
+    }
+    for (OpenCall& call : block.open) open.push_back(std::move(call));
+  };
+  std::optional<SqliteStatement> select_calls;
+  std::optional<uint64_t> deleted_max_start;  // none deleted; read in the scan's snapshot, once
+  const BlockAnswer stored{
+      /*add=*/{}, /*from_groups=*/false,
+      [&](SqliteConnection& conn, const BlockBounds& block) -> absl::StatusOr<bool> {
+        if (!select_calls) {
+          ASSIGN_OR_RETURN(
+              SqliteStatement select,
+              conn.Prepare("SELECT calls FROM block_calls WHERE block_id = ?"));
+          select_calls.emplace(std::move(select));
+          ASSIGN_OR_RETURN(SqliteStatement mark,
+                           conn.Prepare("SELECT value FROM meta WHERE key = 'deleted_max_start'"));
+          ASSIGN_OR_RETURN(bool marked, mark.Step());
+          if (marked) deleted_max_start = MaxFromDb(mark.ColumnInt(0));
+        }
+        select_calls->Reset();
+        select_calls->BindInt(1, block.block_id);
+        ASSIGN_OR_RETURN(bool row, select_calls->Step());
+        if (!row) return false;  // written before them, or with too many open calls
+        // Unreadable calls only cost the decode.
+        absl::StatusOr<StoredCalls> calls = ParseBlockCalls(select_calls->ColumnBlob(0));
+        if (!calls.ok()) return false;
+        if (const auto& outside = calls->outside_parents;
+            outside && (outside->first < query.range.start_unix_nano ||
+                        outside->second > query.range.end_unix_nano ||
+                        (deleted_max_start && outside->first <= *deleted_max_start))) {
+          return false;
+        }
+        BlockCalls block_calls;
+        calls->AddTo(block_calls);
+        add(block_calls);
+        return true;
+      }};
   RETURN_IF_ERROR(Annotate(
       ScanBlocks<BlockCalls>(
           query.range, /*filters=*/{}, fields,
@@ -1800,15 +1810,7 @@ absl::StatusOr<query::DependenciesResult> SqliteBackend::Dependencies(
             ASSIGN_OR_RETURN(std::vector<StoredSpan> spans, DecodeBlock(bytes, id, fields));
             return CallsInBlock(spans, query.range);
           },
-          [&](BlockCalls& block) {
-            counter.Merge(block.counter);
-            if (partial || open.size() + block.open.size() > query.max_examined) {
-              partial = true;  // the calls joined so far stay; later blocks' open calls do not
-              return;
-            }
-            for (OpenCall& call : block.open) open.push_back(std::move(call));
-          },
-          /*stop_at=*/std::nullopt, /*answer=*/nullptr),
+          add, /*stop_at=*/std::nullopt, &stored),
       kContext));
   if (open.empty()) return std::move(counter).Finish(query.service, partial);
 
@@ -1892,6 +1894,17 @@ absl::StatusOr<int> SqliteBackend::DeleteBlocks(const std::string& select_sql,
     }
   }
   for (int64_t id : ids) {
+    {
+      // The latest start any deleted block reached: stored calls whose parents in other blocks
+      // all start after it still have them (docs/adr/002-block-summaries.md, "Stored calls").
+      ASSIGN_OR_RETURN(SqliteStatement mark,
+                       conn.Prepare("INSERT INTO meta (key, value) SELECT 'deleted_max_start', "
+                                    "max_start_unix_nano FROM blocks WHERE block_id = ? "
+                                    "ON CONFLICT (key) DO UPDATE SET "
+                                    "value = max(value, excluded.value)"));
+      mark.BindInt(1, id);
+      RETURN_IF_ERROR(mark.Run());
+    }
     RETURN_IF_ERROR(DeleteTraceIndexRows(conn, id));
     {
       ASSIGN_OR_RETURN(SqliteStatement del,
@@ -1899,7 +1912,8 @@ absl::StatusOr<int> SqliteBackend::DeleteBlocks(const std::string& select_sql,
       del.BindInt(1, id);
       RETURN_IF_ERROR(del.Run());
     }
-    for (const char* table : {"block_value_counts", "block_groups", "block_key_catalogs"}) {
+    for (const char* table : {"block_value_counts", "block_groups", "block_key_catalogs",
+                              "block_calls"}) {
       ASSIGN_OR_RETURN(SqliteStatement del,
                        conn.Prepare(fmt::format("DELETE FROM {} WHERE block_id = ?", table)));
       del.BindInt(1, id);

@@ -53,15 +53,16 @@ namespace sqlite {
 // keys, or its times, first and builds whole spans only where one may enter the page: the block
 // then counts as decoded too), skipped by their summary before decoding, or answered by their
 // value counts instead of decoding (TagValues without filters; blocks skipped by time bounds count
-// in none), by the groups their filters kept, or by their key catalog (tag keys). And the whole
-// spans searches built. For tests and diagnostics.
+// in none), by the groups their filters kept, or whole by a record of their own: their key catalog
+// (tag keys) or their stored calls (dependencies). And the whole spans searches built. For tests
+// and diagnostics.
 struct SqliteScanStats {
   uint64_t blocks_decoded = 0;
   uint64_t blocks_projected = 0;
   uint64_t blocks_pruned = 0;
   uint64_t blocks_counted = 0;
   uint64_t blocks_grouped = 0;
-  uint64_t blocks_cataloged = 0;
+  uint64_t blocks_whole = 0;
   uint64_t spans_built = 0;
 };
 

@@ -955,14 +955,17 @@ TEST(SqliteBlockSummaryTest, AbsentKeysSkipBlocksForEveryPositiveOperator) {
   EXPECT_EQ(page->spans.size(), 10u);
 }
 
-// Calls whose spans share a block are counted from that block's ids, services and statuses; only
-// a parent in another block costs a second (projected) read of that block, once.
+// Without stored calls (blocks written before them), calls whose spans share a block are counted
+// from that block's ids, services and statuses; only a parent in another block costs a second
+// (projected) read of that block, once.
 TEST(SqliteBackendTest, DependenciesReadParentsElsewhereOnce) {
   const query::DependenciesQuery all{{0, UINT64_MAX}, "", 1000};
   absl::StatusOr<query::DependenciesResult> deps;
   {
     // Ten-span traces in 100-span blocks: every call within its block.
-    std::unique_ptr<Backend> backend = TenBlockStore(NewTestDir());
+    const std::string dir = NewTestDir();
+    std::unique_ptr<Backend> backend = TenBlockStore(dir);
+    ASSERT_TRUE(ExecSql(DbPath(dir), "DELETE FROM block_calls"));
     EXPECT_EQ(BlocksRead(*backend, [&] { deps = backend->Dependencies(all); }),
               (Decoded{0, 10, 0}));
     ASSERT_TRUE(deps.ok()) << deps.status();
@@ -975,6 +978,7 @@ TEST(SqliteBackendTest, DependenciesReadParentsElsewhereOnce) {
       MustOpen({{"path", dir}, {"block_spans", "95"}, {"retention_max_age", "0"}});
   ASSERT_TRUE(backend->WriteSpans(MakeBatch(0, 1000, 1000000), 1).ok());
   ASSERT_EQ(QueryInt(DbPath(dir), "SELECT count(*) FROM blocks"), 11);
+  ASSERT_TRUE(ExecSql(DbPath(dir), "DELETE FROM block_calls"));
   EXPECT_EQ(BlocksRead(*backend, [&] { deps = backend->Dependencies(all); }),
             (Decoded{0, 11 + 5, 0}));
   ASSERT_TRUE(deps.ok()) << deps.status();
@@ -987,6 +991,85 @@ TEST(SqliteBackendTest, DependenciesReadParentsElsewhereOnce) {
             (Decoded{0, 11 + 4, 0}));
   ASSERT_TRUE(deps.ok()) << deps.status();
   EXPECT_EQ(*deps, (query::DependenciesResult{{{"svc", "svc", 895, 0}}, true}));
+}
+
+// Dependencies read each block wholly inside their range from its stored calls (the calls whose
+// parents were written with them, and the others to join); a block at the range's edge, one whose
+// parents in other blocks the range does not hold or retention may have deleted, and one whose
+// calls are unreadable or missing are decoded. Every answer equals decoding's.
+TEST(SqliteBlockCallsTest, DependenciesAreReadFromTheBlocksStoredCalls) {
+  const std::string dir = NewTestDir();
+  std::unique_ptr<Backend> backend =
+      MustOpen({{"path", dir}, {"block_spans", "95"}, {"retention_max_age", "0"}});
+  // 11 blocks; the traces at 90, 280, 470, 660 and 850 straddle a block edge.
+  ASSERT_TRUE(backend->WriteSpans(MakeBatch(0, 1000, 1000000), 1).ok());
+  // Then ten calls into the first ten traces' roots, written apart from their parents.
+  model::SpanBatch late = MakeBatch(2000, 10, 4000000);
+  uint32_t trace = 0;
+  for (model::Span& s : late.resource_spans[0].scope_spans[0].spans) {
+    s.trace_id = TraceIdOf(trace);
+    s.parent_span_id = SpanIdOf(trace++ * 10);
+  }
+  ASSERT_TRUE(backend->WriteSpans(std::move(late), 2).ok());
+  ASSERT_EQ(QueryInt(DbPath(dir), "SELECT count(*) FROM block_calls"), 12);
+  struct Read {
+    query::DependenciesResult deps;
+    Decoded decoded;
+    uint64_t whole = 0;
+  };
+  auto read = [&](query::TimeRange range) {
+    Read out;
+    const uint64_t before = sqlite::GetScanStats(*backend).blocks_whole;
+    out.decoded = BlocksRead(*backend, [&] {
+      absl::StatusOr<query::DependenciesResult> deps = backend->Dependencies({range, "", 1000});
+      EXPECT_TRUE(deps.ok()) << deps.status();
+      if (deps.ok()) out.deps = *deps;
+    });
+    out.whole = sqlite::GetScanStats(*backend).blocks_whole - before;
+    return out;
+  };
+  const query::TimeRange all{0, UINT64_MAX};
+  const query::TimeRange cut{1200000, 1700000};      // blocks 2 and 7 in part
+  const query::TimeRange block5{1475000, 1569000};   // block 5 exactly, not its parents in block 4
+  const Read whole_all = read(all), whole_cut = read(cut), whole_5 = read(block5);
+  EXPECT_EQ(whole_all.deps, (query::DependenciesResult{{{"svc", "svc", 910, 0}}, false}));
+  // The late calls' parents are joined: block 0, where they all are, is decoded.
+  EXPECT_EQ(whole_all.whole, 12u);
+  EXPECT_EQ(whole_all.decoded, (Decoded{0, 1, 0}));
+  // Blocks 3-6 from their calls; 2 and 7 decoded, and block 6 for the parent of 7's open calls.
+  EXPECT_EQ(whole_cut.whole, 4u);
+  EXPECT_EQ(whole_cut.decoded, (Decoded{0, 3, 0}));
+  EXPECT_EQ(whole_cut.deps.edges.size(), 1u);
+  // Block 5's calls into block 4 are outside the range: it is decoded, they are not counted.
+  EXPECT_EQ(whole_5.whole, 0u);
+  EXPECT_EQ(whole_5.decoded, (Decoded{0, 2, 0}));
+  EXPECT_EQ(whole_5.deps, (query::DependenciesResult{{{"svc", "svc", 81, 0}}, false}));
+
+  // Retention deleted a block that ended at 1,470,000: blocks 1, 3 and 5, whose parents elsewhere
+  // start no later, are decoded, with the parents' blocks 0, 2 and 4.
+  ASSERT_TRUE(ExecSql(DbPath(dir), "INSERT INTO meta (key, value) "
+                                   "VALUES ('deleted_max_start', 1470000)"));
+  Read marked = read(all);
+  EXPECT_EQ(marked.deps, whole_all.deps);
+  EXPECT_EQ(marked.whole, 9u);
+  EXPECT_EQ(marked.decoded, (Decoded{0, 6, 0}));
+  ASSERT_TRUE(ExecSql(DbPath(dir), "DELETE FROM meta WHERE key = 'deleted_max_start'"));
+
+  // Unreadable calls and missing ones are decoded, with the same answers.
+  ASSERT_TRUE(
+      ExecSql(DbPath(dir), "UPDATE block_calls SET calls = X'01FF' WHERE block_id % 2 = 0"));
+  const int64_t unreadable = QueryInt(DbPath(dir), "SELECT count(*) FROM block_calls "
+                                                   "WHERE calls = X'01FF'");
+  Read half = read(all);
+  EXPECT_EQ(half.deps, whole_all.deps);
+  EXPECT_EQ(half.whole, 12u - static_cast<uint64_t>(unreadable));
+  ASSERT_TRUE(ExecSql(DbPath(dir), "DELETE FROM block_calls"));
+  const Read decoded_all = read(all), decoded_cut = read(cut), decoded_5 = read(block5);
+  EXPECT_EQ(decoded_all.whole, 0u);
+  EXPECT_EQ(decoded_all.decoded, (Decoded{0, 12 + 5, 0}));
+  EXPECT_EQ(decoded_all.deps, whole_all.deps);
+  EXPECT_EQ(decoded_cut.deps, whole_cut.deps);
+  EXPECT_EQ(decoded_5.deps, whole_5.deps);
 }
 
 // Tag values with a time budget stop reading blocks once it is spent and say the answer is
@@ -1810,7 +1893,7 @@ TEST(SqliteKeyCatalogTest, TagKeysAreReadFromTheBlocksCatalogs) {
     const sqlite::SqliteScanStats after = sqlite::GetScanStats(*backend);
     *decoded = after.blocks_decoded - before.blocks_decoded + after.blocks_projected -
                before.blocks_projected;
-    *cataloged = after.blocks_cataloged - before.blocks_cataloged;
+    *cataloged = after.blocks_whole - before.blocks_whole;
     return KeyNames(keys);
   };
   uint64_t decoded = 0, cataloged = 0;
@@ -1873,6 +1956,53 @@ TEST(SqliteKeyCatalogTest, RetentionDeletesTheCatalogsNoBlockNames) {
   EXPECT_EQ(QueryInt(DbPath(dir), "SELECT count(*) FROM block_key_catalogs"), 1);
   EXPECT_EQ(QueryInt(DbPath(dir), "SELECT count(*) FROM key_catalogs"), 1);
   EXPECT_FALSE(old_key());
+}
+
+// Retention records the latest start of the blocks it deletes; a block whose stored calls count
+// a parent in a deleted block is then decoded, and that call is no longer counted, as decoding
+// every block would tell.
+TEST(SqliteBlockCallsTest, RetentionKeepsStoredCallsExact) {
+  const std::string dir = NewTestDir();
+  std::unique_ptr<Backend> backend =
+      MustOpen({{"path", dir}, {"retention_max_age", "72h"}, {"block_spans", "100"}});
+  const uint64_t now = NowUnixNano();
+  const uint64_t hour = uint64_t{3600} * 1000000000;
+  // One write, two blocks: spans 0-99 ten days old, 100-199 an hour old, of which 100-104 are
+  // calls from span 90 (trace 9) in the old block. Trace 10 loses its root (span 100): the calls of
+  // 105-109 have no parent.
+  model::SpanBatch batch = MakeBatch(0, 200, 0);
+  for (model::Span& s : batch.resource_spans[0].scope_spans[0].spans) {
+    const uint32_t i = s.span_id[7] | (uint32_t{s.span_id[6]} << 8);
+    const uint64_t base = i < 100 ? now - 240 * hour : now - hour;
+    s.end_time_unix_nano = base + (s.end_time_unix_nano - s.start_time_unix_nano) + i * 1000;
+    s.start_time_unix_nano = base + i * 1000;
+    if (i >= 100 && i < 105) {
+      s.trace_id = TraceIdOf(9);
+      s.parent_span_id = SpanIdOf(90);
+    }
+  }
+  ASSERT_TRUE(backend->WriteSpans(std::move(batch), now).ok());
+  ASSERT_EQ(QueryInt(DbPath(dir), "SELECT count(*) FROM block_calls"), 2);
+  const query::DependenciesQuery all{{0, UINT64_MAX}, "", 1000};
+  absl::StatusOr<query::DependenciesResult> deps = backend->Dependencies(all);
+  ASSERT_TRUE(deps.ok()) << deps.status();
+  EXPECT_EQ(*deps, (query::DependenciesResult{{{"svc", "svc", 90 + 5 + 81, 0}}, false}));
+
+  ASSERT_TRUE(backend->EnforceRetention().ok());
+  EXPECT_EQ(QueryInt(DbPath(dir), "SELECT count(*) FROM blocks"), 1);
+  EXPECT_EQ(QueryInt(DbPath(dir), "SELECT count(*) FROM block_calls"), 1);
+  EXPECT_EQ(QueryInt(DbPath(dir), "SELECT value FROM meta WHERE key = 'deleted_max_start'"),
+            static_cast<int64_t>(now - 240 * hour + 99 * 1000));
+  const uint64_t whole = sqlite::GetScanStats(*backend).blocks_whole;
+  deps = backend->Dependencies(all);
+  ASSERT_TRUE(deps.ok()) << deps.status();
+  EXPECT_EQ(sqlite::GetScanStats(*backend).blocks_whole, whole);  // decoded
+  // The new block's own calls: those of traces 11-19.
+  EXPECT_EQ(*deps, (query::DependenciesResult{{{"svc", "svc", 81, 0}}, false}));
+  ASSERT_TRUE(ExecSql(DbPath(dir), "DELETE FROM block_calls"));
+  absl::StatusOr<query::DependenciesResult> decoded = backend->Dependencies(all);
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  EXPECT_EQ(*decoded, *deps);
 }
 
 // Not a benchmark (no assertion on speed): prints the write rate of this build on this machine.

@@ -16,6 +16,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -23,8 +24,10 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
+#include "absl/container/flat_hash_map.h"
 #include "model/span.h"
 #include "query/query.h"
+#include "storage/block_calls.h"
 #include "storage/block_summary.h"
 #include "storage/block_value_counts.h"
 #include "storage/span_block_codec.h"
@@ -170,6 +173,32 @@ void BM_BuildBlockValueCounts(benchmark::State& state) {
   state.counters["counts_bytes_per_span"] = static_cast<double>(bytes) / spans;
 }
 BENCHMARK(BM_BuildBlockValueCounts)->Arg(1024);
+
+// The calls stored beside each block (storage/block_calls.h): the write's spans by id, then the
+// block's calls resolved against them and encoded. Each trace's first span is the parent of its
+// others, so every call resolves, as in a write of whole traces.
+void BM_BuildStoredCalls(benchmark::State& state) {
+  const int spans = static_cast<int>(state.range(0));
+  std::vector<model::StoredSpan> flat = model::Flatten(MakeBatch(spans, 1), 1);
+  absl::flat_hash_map<TraceId, SpanId> roots;
+  for (model::StoredSpan& s : flat) {
+    auto [root, added] = roots.try_emplace(s.span.trace_id, s.span.span_id);
+    s.span.parent_span_id = added ? SpanId{} : root->second;
+  }
+  std::vector<const model::StoredSpan*> pointers;
+  for (const model::StoredSpan& s : flat) pointers.push_back(&s);
+  size_t bytes = 0;
+  for (auto _ : state) {
+    const WrittenSpans written(pointers);
+    std::optional<StoredCalls> calls = CallsOfBlock(written, 0, pointers.size());
+    std::string encoded = EncodeBlockCalls(*calls);
+    bytes = encoded.size();
+    benchmark::DoNotOptimize(encoded);
+  }
+  state.SetItemsProcessed(state.iterations() * spans);
+  state.counters["calls_bytes_per_span"] = static_cast<double>(bytes) / spans;
+}
+BENCHMARK(BM_BuildStoredCalls)->Arg(1024);
 
 // One WriteSpans per iteration, batches of range(0) spans (the pipeline's group commit hands over
 // up to 16,384 spans at once). Batches are built outside the timed region.
