@@ -759,6 +759,8 @@ def scenario_queries(ctx):
                 "func": "PERCENTILES", "key": "externalFields.durationNano",
                 "groupBy": "resource.attributes.service.name", "maxGroups": 1000,
                 "aggregationParameters": {"percentiles": [50, 99]}}}})
+        # The services page's map: the calls between services over the whole range.
+        queries["services_dependencies"] = ("POST", "/v1/dependencies", {"timeframe": timeframe})
         # The Jaeger query API (Grafana's Jaeger data source) on the same store: microsecond
         # search windows, the service's operations, a tag search the storage cannot push down.
         start_us = timeframe["startTimeUnixNanoSec"] // 1000
@@ -1416,6 +1418,7 @@ def render_sqlite(ctx):
             "tag_keys": "tag keys, all stored data (every search page load)",
             "services_requests": "services overview: requests per service, 2-minute buckets",
             "services_latency": "services overview: p50/p99 per service, `approximate`",
+            "services_dependencies": "services page's map: calls between services (dependencies)",
             "jaeger_services": "Jaeger API: services",
             "jaeger_operations": f"Jaeger API: operations of `{q['service']}`",
             "jaeger_operations_by_kind":
