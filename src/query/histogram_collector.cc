@@ -64,17 +64,24 @@ bool OneValuePerSpan(const Key& key) {
   }
 }
 
-// Calls fn once per distinct value `group_by` has on `span`.
-template <typename Fn>
-void ForEachGroup(const Key& group_by, const model::StoredSpan& span, Fn&& fn) {
+// Calls fn with the entry of `groups` (made when new) of each distinct value `group_by` has on
+// `span`.
+template <typename Groups, typename Fn>
+void ForEachGroup(const Key& group_by, const model::StoredSpan& span, Groups& groups, Fn&& fn) {
   if (OneValuePerSpan(group_by)) {
-    // No list to build and deduplicate.
+    // No list to build and deduplicate; a string (a service name) is looked up without a copy.
     AnyValueOf(group_by, span, [&](const model::AnyValue& v) {
-      if (std::optional<TagValue> tv = ToTagValue(v)) fn(std::move(*tv));
+      if (const auto* s = std::get_if<std::string>(&v.value)) {
+        auto it = groups.find(std::string_view(*s));
+        if (it == groups.end()) it = groups.try_emplace(TagValue(*s)).first;
+        fn(it->second);
+      } else if (std::optional<TagValue> tv = ToTagValue(v)) {
+        fn(groups[std::move(*tv)]);
+      }
       return false;
     });
   } else {
-    for (TagValue& v : DistinctValues(group_by, span)) fn(std::move(v));
+    for (TagValue& v : DistinctValues(group_by, span)) fn(groups[std::move(v)]);
   }
 }
 
@@ -95,7 +102,7 @@ void AddToBucket(const Aggregation& agg, const model::StoredSpan& span, BucketSt
   switch (agg.func) {
     case AggregationFunc::kCount:
       if (agg.group_by.has_value()) {
-        ForEachGroup(*agg.group_by, span, [&](TagValue v) { ++bucket.groups[std::move(v)]; });
+        ForEachGroup(*agg.group_by, span, bucket.groups, [](uint64_t& spans) { ++spans; });
       }
       break;
     case AggregationFunc::kDistinctCount:
@@ -106,8 +113,7 @@ void AddToBucket(const Aggregation& agg, const model::StoredSpan& span, BucketSt
     case AggregationFunc::kPercentiles:
       if (!agg.key.has_value()) break;
       if (agg.group_by.has_value()) {
-        ForEachGroup(*agg.group_by, span, [&](TagValue v) {
-          BucketState::GroupValues& group = bucket.group_values[std::move(v)];
+        ForEachGroup(*agg.group_by, span, bucket.group_values, [&](BucketState::GroupValues& group) {
           ++group.spans;
           ForEachNumber(*agg.key, span, [&group](double d) { group.values.push_back(d); });
         });

@@ -2,6 +2,8 @@
 #include <functional>
 #include <random>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -92,6 +94,60 @@ TEST(HistogramCollectorTest, CountGroupedByAKey) {
   EXPECT_EQ(b1.sub_buckets[0].count, 2u);
   EXPECT_EQ(b1.sub_buckets[1].key, TagValue(std::string("b")));
   EXPECT_EQ(b1.sub_buckets[1].count, 1u);
+}
+
+// Grouping looks strings up as string_views: the transparent comparator must order them exactly
+// as CompareTagValues orders the strings, against values of every type.
+TEST(TagValueLessTest, StringViewsCompareAsTheirStrings) {
+  const std::vector<TagValue> values = {TagValue(false), TagValue(true), TagValue(int64_t{-3}),
+                                        TagValue(5.0), TagValue(std::nan("")),
+                                        TagValue(std::string()), TagValue(std::string("a")),
+                                        TagValue(std::string("ab")), TagValue(std::string("\xff"))};
+  const TagValueLess less;
+  for (const TagValue& a : values) {
+    const auto* s = std::get_if<std::string>(&a);
+    if (s == nullptr) continue;
+    for (const TagValue& b : values) {
+      EXPECT_EQ(less(std::string_view(*s), b), CompareTagValues(a, b) < 0) << *s;
+      EXPECT_EQ(less(b, std::string_view(*s)), CompareTagValues(b, a) < 0) << *s;
+    }
+  }
+}
+
+// Group values of every type keep their order and counts (strings take the lookup without a copy).
+TEST(HistogramCollectorTest, GroupsOfEveryValueTypeKeepTheirOrder) {
+  HistogramQuery q = Base();
+  q.interval_nano = 1000;
+  Aggregation agg = Agg("by kind", AggregationFunc::kCount);
+  agg.group_by = K("span.attributes.service");
+  agg.max_groups = 100;
+  q.aggregations = {agg};
+  HistogramCollector c(q);
+  const std::vector<model::AnyValue> values = {
+      model::AnyValue("b"), model::AnyValue(true), model::AnyValue(int64_t{5}),
+      model::AnyValue(5.0), model::AnyValue("a"), model::AnyValue("b"), model::AnyValue(false),
+      model::AnyValue(""), model::AnyValue("b"), model::AnyValue(int64_t{5})};
+  uint8_t id = 1;
+  for (const model::AnyValue& v : values) {
+    model::StoredSpan s = MakeSpan(1, id++, 10);
+    s.span.attributes = {{"service", v}};
+    c.Add(s);
+  }
+  HistogramResult r = std::move(c).Finish();
+  ASSERT_EQ(r[0].buckets.size(), 1u);
+  const auto& groups = std::get<GroupedCount>(r[0].buckets[0].data);
+  EXPECT_EQ(groups.total_count, 10u);
+  std::vector<std::pair<TagValue, uint64_t>> got;
+  for (const SubBucket& b : groups.sub_buckets) got.emplace_back(b.key, b.count);
+  // Largest first, ties in value order: bools, numbers (an int64 before an equal double), strings.
+  EXPECT_EQ(got, (std::vector<std::pair<TagValue, uint64_t>>{
+                     {TagValue(std::string("b")), 3},
+                     {TagValue(int64_t{5}), 2},
+                     {TagValue(false), 1},
+                     {TagValue(true), 1},
+                     {TagValue(5.0), 1},
+                     {TagValue(std::string()), 1},
+                     {TagValue(std::string("a")), 1}}));
 }
 
 TEST(HistogramCollectorTest, DistinctCountAndPercentilesWithFilters) {

@@ -5,6 +5,7 @@
 #include <compare>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "model/span.h"
 #include "query/intrinsics.h"
@@ -95,9 +96,20 @@ std::optional<TagValue> ToTagValue(const model::AnyValue& v);
 // int64 before an equal double, NaN after every number); strings bytewise.
 int CompareTagValues(const TagValue& a, const TagValue& b);
 
+// Transparent: a string is also looked up as a string_view (after every bool and number, as in
+// CompareTagValues), without building a TagValue.
 struct TagValueLess {
+  using is_transparent = void;
   bool operator()(const TagValue& a, const TagValue& b) const {
     return CompareTagValues(a, b) < 0;
+  }
+  bool operator()(std::string_view a, const TagValue& b) const {
+    const auto* s = std::get_if<std::string>(&b);
+    return s != nullptr && a < std::string_view(*s);
+  }
+  bool operator()(const TagValue& a, std::string_view b) const {
+    const auto* s = std::get_if<std::string>(&a);
+    return s == nullptr || std::string_view(*s) < b;
   }
 };
 
