@@ -21,6 +21,19 @@ struct BucketState {
   struct GroupValues {
     uint64_t spans = 0;
     std::vector<double> values;
+    // Approximate duration percentiles: once a group has kGroupValuesKept values they go to its
+    // sketch (with their bounds, which stay exact), so memory stays bounded per group.
+    DurationSketch sketch;
+    double sketch_min = 0;
+    double sketch_max = 0;
+    void Fold() {
+      if (values.empty()) return;
+      const auto [lo, hi] = std::minmax_element(values.begin(), values.end());
+      sketch_min = sketch.Empty() ? *lo : std::min(sketch_min, *lo);
+      sketch_max = sketch.Empty() ? *hi : std::max(sketch_max, *hi);
+      sketch.Add(values);
+      values.clear();
+    }
   };
   std::map<TagValue, GroupValues, TagValueLess> group_values;  // PERCENTILES, grouped
   std::vector<uint64_t> ranges;                       // RANGE_COUNT: spans per range
@@ -29,6 +42,10 @@ struct BucketState {
   double sketch_min = 0;
   double sketch_max = 0;
 };
+
+// Values a group of approximate duration percentiles keeps before it folds them into its sketch:
+// smaller groups are answered exactly.
+constexpr size_t kGroupValuesKept = 8192;
 
 // The distinct scalar values `key` has on `span`: a span counts once per value even when several
 // events carry it.
@@ -97,7 +114,9 @@ void ForEachNumber(const Key& key, const model::StoredSpan& span, Fn&& fn) {
   });
 }
 
-void AddToBucket(const Aggregation& agg, const model::StoredSpan& span, BucketState& bucket) {
+// `sketch_groups`: the aggregation is grouped duration percentiles the query lets be approximate.
+void AddToBucket(const Aggregation& agg, const model::StoredSpan& span, BucketState& bucket,
+                 bool sketch_groups) {
   ++bucket.count;
   switch (agg.func) {
     case AggregationFunc::kCount:
@@ -116,6 +135,7 @@ void AddToBucket(const Aggregation& agg, const model::StoredSpan& span, BucketSt
         ForEachGroup(*agg.group_by, span, bucket.group_values, [&](BucketState::GroupValues& group) {
           ++group.spans;
           ForEachNumber(*agg.key, span, [&group](double d) { group.values.push_back(d); });
+          if (sketch_groups && group.values.size() >= kGroupValuesKept) group.Fold();
         });
       } else {
         ForEachNumber(*agg.key, span, [&bucket](double d) { bucket.values.push_back(d); });
@@ -196,7 +216,17 @@ BucketData Summarise(const Aggregation& agg, BucketState& bucket) {
       }
       KeepLargestGroups(grouped.groups, agg.max_groups);
       for (GroupPercentiles& g : grouped.groups) {
-        g.percentiles = ranks(bucket.group_values[g.key].values);
+        BucketState::GroupValues& group = bucket.group_values[g.key];
+        if (group.sketch.Empty()) {
+          g.percentiles = ranks(group.values);
+          continue;
+        }
+        group.Fold();
+        for (double p : agg.percentiles) {
+          g.percentiles[PercentileLabel(p)] =
+              ApproximateRank(group.sketch, NearestRankIndex(group.sketch.Count(), p),
+                              group.sketch_min, group.sketch_max);
+        }
       }
       return grouped;
     }
@@ -217,7 +247,7 @@ BucketData Summarise(const Aggregation& agg, BucketState& bucket) {
 // Adds `from` (a later part of the spans) to `into`. Map entries already in `into` keep their key,
 // which is the first added of equal values (0.0 and -0.0), and values are appended after those
 // already there: what adding from's spans one by one after into's would have given.
-void MergeBucket(BucketState& into, BucketState&& from) {
+void MergeBucket(BucketState& into, BucketState&& from, bool sketch_groups) {
   into.count += from.count;
   for (auto& [value, n] : from.groups) into.groups[value] += n;
   for (const TagValue& value : from.distinct) into.distinct.insert(value);
@@ -226,6 +256,14 @@ void MergeBucket(BucketState& into, BucketState&& from) {
     BucketState::GroupValues& to = into.group_values[value];
     to.spans += group.spans;
     to.values.insert(to.values.end(), group.values.begin(), group.values.end());
+    if (!group.sketch.Empty()) {
+      to.sketch_min =
+          to.sketch.Empty() ? group.sketch_min : std::min(to.sketch_min, group.sketch_min);
+      to.sketch_max =
+          to.sketch.Empty() ? group.sketch_max : std::max(to.sketch_max, group.sketch_max);
+      to.sketch.Merge(group.sketch);
+    }
+    if (sketch_groups && (to.values.size() >= kGroupValuesKept || !to.sketch.Empty())) to.Fold();
   }
   if (into.ranges.empty()) {
     into.ranges = std::move(from.ranges);
@@ -245,9 +283,16 @@ void MergeBucket(BucketState& into, BucketState&& from) {
 
 // What every part of one query shares, read-only.
 struct HistogramCollector::Plan {
-  explicit Plan(const HistogramQuery& q) : query(q), matcher(q.filters) {}
+  explicit Plan(const HistogramQuery& q) : query(q), matcher(q.filters) {
+    for (const Aggregation& agg : q.aggregations) {
+      sketch_groups.push_back(q.approximate && agg.func == AggregationFunc::kPercentiles &&
+                              agg.group_by.has_value() && agg.key.has_value() &&
+                              IsDurationKey(*agg.key));
+    }
+  }
   HistogramQuery query;
   SpanMatcher matcher;
+  std::vector<bool> sketch_groups;  // per aggregation: AddToBucket's
 };
 
 // Applies the query's range and filters itself (see TagValuesCollector). A bucket exists when at
@@ -277,7 +322,7 @@ void HistogramCollector::Merge(HistogramCollector&& part) {
   State& st = *state_;
   for (size_t i = 0; i < st.buckets.size(); ++i) {
     for (auto& [key, bucket] : part.state_->buckets[i]) {
-      MergeBucket(st.buckets[i][key], std::move(bucket));
+      MergeBucket(st.buckets[i][key], std::move(bucket), st.plan->sketch_groups[i]);
     }
   }
 }
@@ -294,7 +339,7 @@ void HistogramCollector::Add(const model::StoredSpan& span) {
     st.last_key = bucket_key;
   }
   for (size_t i = 0; i < st.query.aggregations.size(); ++i) {
-    AddToBucket(st.query.aggregations[i], span, *st.last[i]);
+    AddToBucket(st.query.aggregations[i], span, *st.last[i], st.plan->sketch_groups[i]);
   }
 }
 

@@ -301,6 +301,69 @@ TEST(HistogramCollectorTest, ApproximatePercentilesAreWithinTheSketchError) {
   }
 }
 
+// Grouped approximate duration percentiles: a group past 8,192 values answers from its sketch
+// (within its error, the extreme ranks exact), a smaller one exactly; parts merged in order give
+// the sequential answer.
+TEST(HistogramCollectorTest, GroupedApproximatePercentilesFoldLargeGroupsIntoSketches) {
+  auto query = [](bool approximate) {
+    HistogramQuery q;
+    q.range = TimeRange{0, UINT64_MAX};
+    q.interval_nano = UINT64_MAX;
+    q.approximate = approximate;
+    Aggregation p = Agg("p", AggregationFunc::kPercentiles);
+    p.key = K("externalFields.durationNano");
+    p.group_by = K("span.name");
+    p.percentiles = {1, 50, 99, 100};
+    q.aggregations = {p};
+    return q;
+  };
+  int sketched = 0;  // large groups' percentiles that differ from the exact value: read a sketch
+  for (uint64_t seed = 1; seed <= 3; ++seed) {
+    std::vector<model::StoredSpan> spans = Block(30000, 0, seed);  // GET and POST, ~15,000 each
+    for (model::StoredSpan& s : Block(100, 40000, seed + 100)) {
+      s.span.name = "PUT";
+      spans.push_back(std::move(s));
+    }
+    HistogramCollector exact(query(false)), approximate(query(true)), merged(query(true));
+    for (const auto& s : spans) {
+      exact.Add(s);
+      approximate.Add(s);
+    }
+    std::mt19937_64 rng(seed);
+    for (size_t first = 0; first < spans.size();) {
+      const size_t last = std::min(spans.size(), first + 1 + rng() % 3000);
+      HistogramCollector part = merged.Part();
+      for (size_t i = first; i < last; ++i) part.Add(spans[i]);
+      merged.Merge(std::move(part));
+      first = last;
+    }
+    const HistogramResult want = std::move(exact).Finish();
+    const HistogramResult got = std::move(approximate).Finish();
+    EXPECT_EQ(std::move(merged).Finish(), got) << seed;
+    const auto& w = std::get<GroupedPercentiles>(want[0].buckets.at(0).data);
+    const auto& g = std::get<GroupedPercentiles>(got[0].buckets.at(0).data);
+    EXPECT_EQ(g.total_count, 30100u);
+    ASSERT_EQ(g.groups.size(), 3u);
+    for (size_t i = 0; i < 3; ++i) {
+      ASSERT_EQ(g.groups[i].key, w.groups[i].key);
+      EXPECT_EQ(g.groups[i].count, w.groups[i].count);
+      const auto& gp = g.groups[i].percentiles;
+      const auto& wp = w.groups[i].percentiles;
+      if (g.groups[i].key == TagValue(std::string("PUT"))) {
+        EXPECT_EQ(gp, wp);  // 100 values: exact
+        continue;
+      }
+      EXPECT_EQ(gp.at("100.0"), wp.at("100.0"));
+      for (const char* p : {"1.0", "50.0", "99.0"}) {
+        EXPECT_LE(std::abs(gp.at(p) - wp.at(p)), kDurationSketchRelativeError * wp.at(p))
+            << p << " seed " << seed;
+        if (gp.at(p) != wp.at(p)) ++sketched;
+      }
+    }
+  }
+  EXPECT_GT(sketched, 0);
+}
+
 // Every aggregation, grouped and not, over an attribute whose values include 0.0 and -0.0 (equal
 // values with two representations: the first added is the one reported).
 HistogramQuery EveryAggregation(bool approximate) {
