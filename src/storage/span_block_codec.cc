@@ -233,6 +233,13 @@ class Reader {
     p_ += n;
     return true;
   }
+  // The next n bytes (fewer when fewer remain), without reading them.
+  std::string_view Peek(size_t n) const { return std::string_view(p_, std::min(n, Remaining())); }
+  bool Skip(size_t n) {
+    if (n > Remaining()) return Fail("skip");
+    p_ += n;
+    return true;
+  }
   // A length-prefixed byte string, without copying it.
   bool View(std::string_view* s) {
     uint64_t n;
@@ -1234,6 +1241,15 @@ absl::StatusOr<bool> CountSpanAttributeValues(
       start_deltas(starts_bytes);
   if (starts && n > start_deltas.Remaining()) return Corrupt("span count exceeds the start times");
 
+  // Spans mostly list the same keys in the same order. A list whose bytes (all one-byte indexes)
+  // equal one of the last few seen holds the key as often as that one, and introduces no key, so
+  // its indexes are not read again.
+  struct Shape {
+    std::string_view bytes;  // the indexes, one byte each
+    uint64_t occurrences = 0;
+  };
+  std::array<Shape, 4> shapes{};
+  size_t next_shape = 0;
   // Strings are counted by their index in the key's table, and handed over once each at the end.
   std::vector<std::string_view> table;
   std::vector<uint64_t> string_spans;
@@ -1258,15 +1274,36 @@ absl::StatusOr<bool> CountSpanAttributeValues(
     std::optional<AnyValue> last_other;
     uint64_t count;
     if (!keys.Count(&count)) return Corrupt("malformed attribute keys");
-    for (uint64_t a = 0; a < count; ++a) {
-      uint64_t k;
-      if (!keys.Varint(&k)) return Corrupt("malformed attribute keys");
-      if (k == keys_seen && k < key_count) {
-        ++keys_seen;
-      } else if (k >= keys_seen) {
-        return Corrupt(fmt::format("attribute key {} out of range", k));
+    const std::string_view list = keys.Peek(count);
+    uint64_t occurrences = 0;
+    const Shape* seen = nullptr;
+    for (const Shape& shape : shapes) {
+      if (shape.bytes.size() == count && shape.bytes.data() != nullptr && shape.bytes == list) {
+        seen = &shape;
+        break;
       }
-      if (k != target) continue;
+    }
+    if (seen != nullptr) {
+      occurrences = seen->occurrences;
+      keys.Skip(count);
+    } else {
+      const size_t before = keys.Remaining();
+      for (uint64_t a = 0; a < count; ++a) {
+        uint64_t k;
+        if (!keys.Varint(&k)) return Corrupt("malformed attribute keys");
+        if (k == keys_seen && k < key_count) {
+          ++keys_seen;
+        } else if (k >= keys_seen) {
+          return Corrupt(fmt::format("attribute key {} out of range", k));
+        }
+        if (k == target) ++occurrences;
+      }
+      if (before - keys.Remaining() == count) {  // one byte each: `list` is the whole list
+        shapes[next_shape] = {list, occurrences};
+        next_shape = (next_shape + 1) % shapes.size();
+      }
+    }
+    for (uint64_t o = 0; o < occurrences; ++o) {
       uint8_t tag;
       if (!values.Byte(&tag)) return Corrupt(fmt::format("malformed values of {}", key));
       uint64_t index;

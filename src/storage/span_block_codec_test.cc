@@ -698,6 +698,43 @@ TEST(SpanBlockCodecTest, AttributeValuesCountAsTheirDecodeHasThem) {
             absl::StatusCode::kDataLoss);
 }
 
+// Lists of keys repeated span after span take the remembered shapes' path: more shapes than are
+// remembered, a key twice in one list (the last counts), and key indexes past 127 (two-byte
+// varints, never remembered) count as their decode has them.
+TEST(SpanBlockCodecTest, RepeatedKeyListsCountAsTheirDecode) {
+  std::vector<StoredSpan> spans(400);
+  for (size_t i = 0; i < spans.size(); ++i) {
+    model::Span& span = spans[i].span;
+    span.span_id = MakeSpanId(static_cast<uint8_t>(i));
+    span.start_time_unix_nano = 1000 + i;
+    const std::string value = "v" + std::to_string(i % 7);
+    if (i == 0) {  // 200 keys, so "wide.150" has index 150
+      for (int k = 0; k < 200; ++k) span.attributes.push_back({fmt::format("wide.{}", k), 1});
+    }
+    switch (i % 6) {
+      case 0: span.attributes.push_back({"k", AnyValue(value)}); break;
+      case 1: span.attributes = {{"wide.3", 1}, {"k", AnyValue(value)}}; break;
+      case 2: span.attributes = {{"k", AnyValue("first")}, {"k", AnyValue(value)}}; break;
+      case 3: span.attributes = {{"wide.150", 1}, {"k", AnyValue(value)}}; break;
+      case 4: span.attributes = {{"wide.4", 1}, {"wide.5", 1}}; break;
+      default: span.attributes = {{"wide.6", 1}, {"k", AnyValue(int64_t{5})}, {"wide.7", 1}};
+    }
+  }
+  absl::StatusOr<std::string> block = EncodeSpanBlock(spans);
+  ASSERT_TRUE(block.ok()) << block.status();
+  absl::StatusOr<std::optional<AttributeCounts>> got = CountedFromColumn(*block, "k", std::nullopt);
+  ASSERT_TRUE(got.ok()) << got.status();
+  ASSERT_TRUE(got->has_value());
+  const AttributeCounts want = CountedFromSpans(spans, "k", std::nullopt);
+  ExpectSameCounts(want, **got);
+  // Every span but the fifth of each six has the key: strings v0-v6, and 66 fives.
+  EXPECT_EQ(want.strings.size(), 7u);
+  EXPECT_EQ(want.others.size(), 66u);
+  uint64_t strings = 0;
+  for (const auto& [value, n] : want.strings) strings += n;
+  EXPECT_EQ(strings, 400u - 66 - 66);
+}
+
 // Format 3 tags a string's first occurrence in its key's table; format 2 gave it the next index.
 // Both decode, and the tag means nothing in a format 2 block.
 TEST(SpanBlockCodecTest, NewStringTagsAreFormat3s) {
