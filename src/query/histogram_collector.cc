@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <map>
 #include <set>
+#include <string>
 #include <vector>
 
 #include "query/engine.h"
@@ -13,6 +14,38 @@
 namespace teletrace::query {
 namespace {
 
+// A duration sketch with the exact bounds of the values it holds, which its extreme ranks read.
+struct BoundedSketch {
+  DurationSketch sketch;
+  double min = 0;
+  double max = 0;
+
+  bool Empty() const { return sketch.Empty(); }
+  // Adds values summarised elsewhere, whose bounds are [lo, hi].
+  void Merge(const DurationSketch& other, double lo, double hi) {
+    min = Empty() ? lo : std::min(min, lo);
+    max = Empty() ? hi : std::max(max, hi);
+    sketch.Merge(other);
+  }
+  void Merge(const BoundedSketch& other) { Merge(other.sketch, other.min, other.max); }
+  void Add(const std::vector<double>& values) {
+    if (values.empty()) return;
+    const auto [lo, hi] = std::minmax_element(values.begin(), values.end());
+    min = Empty() ? *lo : std::min(min, *lo);
+    max = Empty() ? *hi : std::max(max, *hi);
+    sketch.Add(values);
+  }
+  // Each percentile's nearest rank, read from the sketch.
+  std::map<std::string, double> Ranks(const std::vector<double>& percentiles) const {
+    std::map<std::string, double> out;
+    for (double p : percentiles) {
+      out[PercentileLabel(p)] =
+          ApproximateRank(sketch, NearestRankIndex(sketch.Count(), p), min, max);
+    }
+    return out;
+  }
+};
+
 struct BucketState {
   uint64_t count = 0;
   std::map<TagValue, uint64_t, TagValueLess> groups;  // COUNT with group_by
@@ -22,25 +55,17 @@ struct BucketState {
     uint64_t spans = 0;
     std::vector<double> values;
     // Approximate duration percentiles: once a group has kGroupValuesKept values they go to its
-    // sketch (with their bounds, which stay exact), so memory stays bounded per group.
-    DurationSketch sketch;
-    double sketch_min = 0;
-    double sketch_max = 0;
+    // sketch, so memory stays bounded per group.
+    BoundedSketch sketch;
     void Fold() {
-      if (values.empty()) return;
-      const auto [lo, hi] = std::minmax_element(values.begin(), values.end());
-      sketch_min = sketch.Empty() ? *lo : std::min(sketch_min, *lo);
-      sketch_max = sketch.Empty() ? *hi : std::max(sketch_max, *hi);
       sketch.Add(values);
       values.clear();
     }
   };
   std::map<TagValue, GroupValues, TagValueLess> group_values;  // PERCENTILES, grouped
   std::vector<uint64_t> ranges;                       // RANGE_COUNT: spans per range
-  // PERCENTILES of blocks added whole (approximate queries): their durations and bounds.
-  DurationSketch sketch;
-  double sketch_min = 0;
-  double sketch_max = 0;
+  // PERCENTILES of blocks added whole (approximate queries): their durations.
+  BoundedSketch sketch;
 };
 
 // Values a group of approximate duration percentiles keeps before it folds them into its sketch:
@@ -195,18 +220,8 @@ BucketData Summarise(const Aggregation& agg, BucketState& bucket) {
       };
       if (!agg.group_by.has_value() && !bucket.sketch.Empty()) {
         // Approximate: every value in the sketch, each rank read from it.
-        double lo = bucket.sketch_min, hi = bucket.sketch_max;
-        for (double v : bucket.values) {
-          lo = std::min(lo, v);
-          hi = std::max(hi, v);
-        }
         bucket.sketch.Add(bucket.values);
-        std::map<std::string, double> out;
-        for (double p : agg.percentiles) {
-          out[PercentileLabel(p)] =
-              ApproximateRank(bucket.sketch, NearestRankIndex(bucket.sketch.Count(), p), lo, hi);
-        }
-        return out;
+        return bucket.sketch.Ranks(agg.percentiles);
       }
       if (!agg.group_by.has_value()) return ranks(bucket.values);
       GroupedPercentiles grouped;
@@ -222,11 +237,7 @@ BucketData Summarise(const Aggregation& agg, BucketState& bucket) {
           continue;
         }
         group.Fold();
-        for (double p : agg.percentiles) {
-          g.percentiles[PercentileLabel(p)] =
-              ApproximateRank(group.sketch, NearestRankIndex(group.sketch.Count(), p),
-                              group.sketch_min, group.sketch_max);
-        }
+        g.percentiles = group.sketch.Ranks(agg.percentiles);
       }
       return grouped;
     }
@@ -256,13 +267,7 @@ void MergeBucket(BucketState& into, BucketState&& from, bool sketch_groups) {
     BucketState::GroupValues& to = into.group_values[value];
     to.spans += group.spans;
     to.values.insert(to.values.end(), group.values.begin(), group.values.end());
-    if (!group.sketch.Empty()) {
-      to.sketch_min =
-          to.sketch.Empty() ? group.sketch_min : std::min(to.sketch_min, group.sketch_min);
-      to.sketch_max =
-          to.sketch.Empty() ? group.sketch_max : std::max(to.sketch_max, group.sketch_max);
-      to.sketch.Merge(group.sketch);
-    }
+    if (!group.sketch.Empty()) to.sketch.Merge(group.sketch);
     if (sketch_groups && (to.values.size() >= kGroupValuesKept || !to.sketch.Empty())) to.Fold();
   }
   if (into.ranges.empty()) {
@@ -270,13 +275,7 @@ void MergeBucket(BucketState& into, BucketState&& from, bool sketch_groups) {
   } else {
     for (size_t i = 0; i < from.ranges.size(); ++i) into.ranges[i] += from.ranges[i];
   }
-  if (!from.sketch.Empty()) {
-    into.sketch_min =
-        into.sketch.Empty() ? from.sketch_min : std::min(into.sketch_min, from.sketch_min);
-    into.sketch_max =
-        into.sketch.Empty() ? from.sketch_max : std::max(into.sketch_max, from.sketch_max);
-    into.sketch.Merge(from.sketch);
-  }
+  if (!from.sketch.Empty()) into.sketch.Merge(from.sketch);
 }
 
 }  // namespace
@@ -403,11 +402,8 @@ bool HistogramCollector::AddAggregates(uint64_t start_unix_nano,
     } else if (agg.func == AggregationFunc::kDistinctCount) {
       for (const auto& [v, n] : values[i]) bucket.distinct.insert(v);
     } else if (agg.func == AggregationFunc::kPercentiles && agg.key.has_value()) {
-      const auto lo = static_cast<double>(durations.min);
-      const auto hi = static_cast<double>(durations.max);
-      bucket.sketch_min = bucket.sketch.Empty() ? lo : std::min(bucket.sketch_min, lo);
-      bucket.sketch_max = bucket.sketch.Empty() ? hi : std::max(bucket.sketch_max, hi);
-      bucket.sketch.Merge(durations.sketch);
+      bucket.sketch.Merge(durations.sketch, static_cast<double>(durations.min),
+                          static_cast<double>(durations.max));
     }
   }
   return true;
