@@ -50,6 +50,35 @@ void DurationSketch::Merge(const DurationSketch& other) {
     *this = other;
     return;
   }
+  // A small sketch (a block's, a group's) merged into a large one (a query's) mostly adds to
+  // buckets the large one has: then the counts are added in place, each bucket found by a binary
+  // search from the previous one, with no allocation.
+  if (other.buckets_.size() * 4 <= buckets_.size()) {
+    // Where each of other's buckets sits here, or SIZE_MAX when one is missing. Indexes are
+    // distinct and ascending, so bucket `index` lies at most (index - the index at `from`)
+    // positions after `from`: each is searched in that window, mostly a few buckets wide.
+    auto positions = [this, &other](auto&& at) {
+      size_t from = 0;
+      for (const auto& [index, n] : other.buckets_) {
+        if (buckets_[from].first > index) return false;
+        const auto begin = buckets_.begin() + static_cast<ptrdiff_t>(from);
+        const size_t width = std::min<size_t>(buckets_.size() - from,
+                                              size_t{index - begin->first} + 1);
+        const auto it = std::lower_bound(
+            begin, begin + static_cast<ptrdiff_t>(width), index,
+            [](const std::pair<uint32_t, uint64_t>& b, uint32_t i) { return b.first < i; });
+        if (it == buckets_.end() || it->first != index) return false;
+        from = static_cast<size_t>(it - buckets_.begin());
+        at(from, n);
+      }
+      return true;
+    };
+    if (positions([](size_t, uint64_t) {})) {
+      positions([this](size_t at, uint64_t n) { buckets_[at].second += n; });
+      count_ += other.count_;
+      return;
+    }
+  }
   std::vector<std::pair<uint32_t, uint64_t>> merged;
   merged.reserve(buckets_.size() + other.buckets_.size());
   auto a = buckets_.begin();
@@ -67,6 +96,46 @@ void DurationSketch::Merge(const DurationSketch& other) {
   }
   buckets_ = std::move(merged);
   count_ += other.count_;
+}
+
+DurationSketch DurationSketch::Sum(const std::vector<const DurationSketch*>& sketches) {
+  // Counted in a table of every bucket, walked between the lowest and highest index used: linear
+  // in the buckets given and the range they span, where merging one by one is quadratic.
+  thread_local std::vector<uint64_t> counts(kMaxBuckets, 0);
+  uint32_t lo = kMaxBuckets, hi = 0;
+  DurationSketch out;
+  for (const DurationSketch* sketch : sketches) {
+    if (sketch->Empty()) continue;
+    lo = std::min(lo, sketch->buckets_.front().first);
+    hi = std::max(hi, sketch->buckets_.back().first);
+    for (const auto& [index, n] : sketch->buckets_) counts[index] += n;
+    out.count_ += sketch->count_;
+  }
+  for (uint32_t index = lo; index <= hi && lo < kMaxBuckets; ++index) {
+    if (counts[index] == 0) continue;
+    out.buckets_.emplace_back(index, counts[index]);
+    counts[index] = 0;
+  }
+  return out;
+}
+
+void DurationSketchSum::Merge(const DurationSketch& other) {
+  if (other.Empty()) return;
+  pending_.push_back(other);
+  if (pending_.size() >= kBatch) Flush();
+}
+
+const DurationSketch& DurationSketchSum::Get() {
+  Flush();
+  return sum_;
+}
+
+void DurationSketchSum::Flush() {
+  if (pending_.empty()) return;
+  std::vector<const DurationSketch*> all = {&sum_};
+  for (const DurationSketch& p : pending_) all.push_back(&p);
+  sum_ = DurationSketch::Sum(all);
+  pending_.clear();
 }
 
 double DurationSketch::ValueAtRank(uint64_t rank) const {
@@ -87,17 +156,23 @@ double ApproximateRank(const DurationSketch& sketch, uint64_t rank, double min, 
   return std::clamp(sketch.ValueAtRank(rank), min, max);
 }
 
-void DurationSketch::AppendTo(std::string& out) const {
+void DurationSketch::AppendTo(std::string& out, Form form) const {
   encoding::AppendVarint(&out, buckets_.size());
   uint32_t previous = 0;
   for (const auto& [index, n] : buckets_) {
-    encoding::AppendVarint(&out, index - previous);
-    encoding::AppendVarint(&out, n);
+    const uint64_t delta = index - previous;
     previous = index;
+    if (form == Form::kPlain) {
+      encoding::AppendVarint(&out, delta);
+      encoding::AppendVarint(&out, n);
+    } else {
+      encoding::AppendVarint(&out, delta << 1 | (n == 1 ? 1 : 0));
+      if (n != 1) encoding::AppendVarint(&out, n);
+    }
   }
 }
 
-absl::Status DurationSketch::ReadFrom(std::string_view& in, DurationSketch& out) {
+absl::Status DurationSketch::ReadFrom(std::string_view& in, DurationSketch& out, Form form) {
   const char* p = in.data();
   const char* end = in.data() + in.size();
   auto varint = [&](uint64_t* v) {
@@ -110,8 +185,19 @@ absl::Status DurationSketch::ReadFrom(std::string_view& in, DurationSketch& out)
   out.buckets_.reserve(buckets);
   uint64_t index = 0;
   for (uint64_t b = 0; b < buckets; ++b) {
-    uint64_t delta, n;
-    if (!varint(&delta) || !varint(&n)) return Corrupt(fmt::format("truncated bucket {}", b));
+    uint64_t delta, n = 1;
+    if (!varint(&delta)) return Corrupt(fmt::format("truncated bucket {}", b));
+    if (form == Form::kCompact) {
+      const bool one = (delta & 1) != 0;
+      delta >>= 1;
+      if (!one) {
+        if (!varint(&n)) return Corrupt(fmt::format("truncated bucket {}", b));
+        // One span is said by the flag only, so that each sketch has one encoding.
+        if (n == 1) return Corrupt(fmt::format("bucket {} counts one span without the flag", b));
+      }
+    } else if (!varint(&n)) {
+      return Corrupt(fmt::format("truncated bucket {}", b));
+    }
     if (b > 0 && delta == 0) return Corrupt(fmt::format("bucket {} out of order", b));
     if (delta >= kMaxBuckets - index) return Corrupt(fmt::format("bucket {} past the last", b));
     index += delta;

@@ -38,20 +38,28 @@ class DurationSketch {
   // Adds values (nanoseconds; a negative value counts as 0, NaN is skipped).
   void Add(const std::vector<double>& values);
   void Merge(const DurationSketch& other);
+  // The sketch of every value of `sketches` (many small ones: the groups of a block). The total
+  // must fit 64 bits, as it does for the spans of one block.
+  static DurationSketch Sum(const std::vector<const DurationSketch*>& sketches);
 
   uint64_t Count() const { return count_; }
   bool Empty() const { return count_ == 0; }
   // The value of 0-based rank `rank` (< Count()) in ascending order, within the relative error.
   double ValueAtRank(uint64_t rank) const;
 
-  // The serialized sketch, appended: varint bucket count, then per bucket in ascending index order
-  // the varint index (the first absolute, the others as the difference to the previous one) and
-  // the varint count (>= 1).
-  void AppendTo(std::string& out) const;
-  // Reads a sketch AppendTo wrote from the front of `in`, advancing it. DataLoss naming the
-  // problem on truncated input, an index out of order or past kMaxBuckets, a zero count or a total
-  // that overflows 64 bits.
-  static absl::Status ReadFrom(std::string_view& in, DurationSketch& out);
+  // Serialized forms. kPlain: varint bucket count, then per bucket in ascending index order the
+  // varint index (the first absolute, the others as the difference to the previous one) and the
+  // varint count (>= 1). kCompact, for sketches of few values, where most buckets count one: per
+  // bucket the varint (difference << 1 | 1) for a count of one, else (difference << 1) and the
+  // varint count (>= 2).
+  enum class Form { kPlain, kCompact };
+  // The serialized sketch, appended.
+  void AppendTo(std::string& out, Form form = Form::kPlain) const;
+  // Reads a sketch AppendTo wrote in `form` from the front of `in`, advancing it. DataLoss naming
+  // the problem on truncated input, an index out of order or past kMaxBuckets, a zero count (in
+  // kCompact, a count of one written out), or a total that overflows 64 bits.
+  static absl::Status ReadFrom(std::string_view& in, DurationSketch& out,
+                               Form form = Form::kPlain);
   // A sketch from (bucket index, count) pairs in any order, e.g. counted by another engine.
   // InvalidArgument naming the problem for an index past kMaxBuckets, an index given twice, a zero
   // count or a total that overflows 64 bits.
@@ -64,6 +72,25 @@ class DurationSketch {
  private:
   std::vector<std::pair<uint32_t, uint64_t>> buckets_;  // (index, count), ascending, count > 0
   uint64_t count_ = 0;
+};
+
+// Many sketches merged into one (a query's blocks, or their groups): they wait and are summed a
+// batch at a time (DurationSketch::Sum), which is linear where merging each into a large sketch
+// rebuilds it whenever one of its buckets is new. Memory stays bounded: at most kBatch sketches
+// wait.
+class DurationSketchSum {
+ public:
+  static constexpr size_t kBatch = 32;
+  void Merge(const DurationSketch& other);
+  void Add(const std::vector<double>& values) { sum_.Add(values); }
+  bool Empty() const { return sum_.Empty() && pending_.empty(); }
+  // Every value merged or added so far.
+  const DurationSketch& Get();
+
+ private:
+  void Flush();
+  DurationSketch sum_;
+  std::vector<DurationSketch> pending_;
 };
 
 // The value of 0-based rank `rank` among the values of `sketch`, whose exact minimum and maximum

@@ -101,6 +101,61 @@ TEST(DurationSketchTest, MergingEqualsAddingEverything) {
   ExpectEveryRankWithinTheError(merged, every);
 }
 
+TEST(DurationSketchTest, SmallSketchesMergeIntoLargeOnesAndSumAsAddedOneByOne) {
+  // A large sketch holding every bucket of its range (positions found by index), one with gaps
+  // (found by search), and small ones inside and outside their ranges.
+  DurationSketch dense;
+  std::vector<double> dense_values;
+  for (double v = 1000; v < 1e7; v *= 1.01) dense_values.push_back(v);
+  dense.Add(dense_values);
+  DurationSketch sparse;
+  std::vector<double> sparse_values;
+  for (double v = 1000; v < 1e7; v *= 1.1) sparse_values.push_back(v);
+  sparse.Add(sparse_values);
+  for (const DurationSketch* large : {&dense, &sparse}) {
+    for (const std::vector<double>& small : {std::vector<double>{2000, 2000, 3e6},
+                                             std::vector<double>{5000, 1e9},
+                                             std::vector<double>{0, 4000}, Durations(3, 20)}) {
+      DurationSketch got = *large, want;
+      DurationSketch s;
+      s.Add(small);
+      got.Merge(s);
+      std::vector<double> every = large == &dense ? dense_values : sparse_values;
+      every.insert(every.end(), small.begin(), small.end());
+      want.Add(every);
+      EXPECT_EQ(got, want);
+      EXPECT_EQ(DurationSketch::Sum({large, &s}), want);
+      EXPECT_EQ(DurationSketch::Sum({&s, large, &s}), [&] {
+        DurationSketch twice = want;
+        twice.Merge(s);
+        return twice;
+      }());
+    }
+  }
+  EXPECT_EQ(DurationSketch::Sum({}), DurationSketch());
+  DurationSketch empty;
+  EXPECT_EQ(DurationSketch::Sum({&empty, &dense}), dense);
+}
+
+TEST(DurationSketchTest, ASumOfManyEqualsMergingThemOneByOne) {
+  DurationSketchSum sum;
+  DurationSketch want;
+  EXPECT_TRUE(sum.Empty());
+  for (uint64_t seed = 1; seed <= 3 * DurationSketchSum::kBatch + 5; ++seed) {
+    DurationSketch s;
+    s.Add(Durations(seed, seed % 7));  // some empty
+    sum.Merge(s);
+    want.Merge(s);
+    if (seed == 40) {
+      sum.Add({1, 2, 3});
+      want.Add({1, 2, 3});
+    }
+  }
+  EXPECT_FALSE(sum.Empty());
+  EXPECT_EQ(sum.Get(), want);
+  EXPECT_EQ(sum.Get(), want);  // reading twice changes nothing
+}
+
 TEST(DurationSketchTest, NanIsSkipped) {
   DurationSketch sketch;
   sketch.Add({std::nan(""), 10, std::nan("")});
@@ -120,6 +175,50 @@ TEST(DurationSketchTest, RoundTripsAndConsumesExactlyItsBytes) {
     ASSERT_TRUE(DurationSketch::ReadFrom(in, back).ok()) << n;
     EXPECT_EQ(back, sketch) << n;
     EXPECT_EQ(in, "rest") << n;
+  }
+}
+
+TEST(DurationSketchTest, TheCompactFormRoundTripsAndSpendsNoByteOnSingleCounts) {
+  for (size_t n : {0, 1, 2, 1000}) {
+    DurationSketch sketch;
+    sketch.Add(Durations(n, n));
+    sketch.Add({7, 7, 7});  // one bucket counting three
+    std::string plain, compact;
+    sketch.AppendTo(plain);
+    sketch.AppendTo(compact, DurationSketch::Form::kCompact);
+    if (n == 1000) {
+      EXPECT_LT(compact.size(), plain.size() * 3 / 4);  // mostly single counts
+    }
+    compact += "rest";
+    std::string_view in = compact;
+    DurationSketch back;
+    ASSERT_TRUE(DurationSketch::ReadFrom(in, back, DurationSketch::Form::kCompact).ok()) << n;
+    EXPECT_EQ(back, sketch) << n;
+    EXPECT_EQ(in, "rest") << n;
+  }
+  // One bucket of index 5 counting one: a single byte (5 << 1 | 1) after the count.
+  DurationSketch one = *DurationSketch::FromBuckets({{5, 1}});
+  std::string bytes;
+  one.AppendTo(bytes, DurationSketch::Form::kCompact);
+  EXPECT_EQ(bytes, std::string("\x01\x0b", 2));
+  struct Case {
+    std::string bytes;
+    std::string message;
+  };
+  const std::vector<Case> cases = {
+      {std::string("\x01\x0a", 2), "duration sketch: truncated bucket 0"},
+      {std::string("\x01\x0a\x00", 3), "duration sketch: bucket 0 counts nothing"},
+      {std::string("\x01\x0a\x01", 3),
+       "duration sketch: bucket 0 counts one span without the flag"},
+      {std::string("\x02\x0b\x01", 3), "duration sketch: bucket 1 out of order"},
+      {std::string("\x01\xed\x22", 3), "duration sketch: bucket 0 past the last"},
+  };
+  for (const Case& c : cases) {
+    std::string_view in = c.bytes;
+    DurationSketch sketch;
+    EXPECT_EQ(DurationSketch::ReadFrom(in, sketch, DurationSketch::Form::kCompact),
+              absl::DataLossError(c.message))
+        << c.message;
   }
 }
 

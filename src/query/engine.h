@@ -179,9 +179,20 @@ class StatisticsCollector {
 using BlockCountsFn = std::function<bool(
     const Key& key, const std::function<void(const TagValue&, uint64_t)>& fn)>;
 
+// For a block of spans: calls fn(value, durations) with the duration aggregates of the spans
+// carrying each value `key` has on them (a key with at most one value per span), and returns
+// true; or returns false without calls when it cannot tell (storage/block_value_counts.h keeps
+// such aggregates for the keys blocks group their spans by). A value may come in several calls,
+// whose spans add up to those carrying it.
+using BlockDurationsFn = std::function<bool(
+    const Key& key, const std::function<void(const TagValue&, const DurationAggregates&)>& fn)>;
+
 // The key whose value counts HistogramCollector::AddAggregates asks a block for, for `agg`:
 // COUNT's group key, DISTINCT_COUNT's key; none for other aggregations.
 const std::optional<Key>& CountedKeyOf(const Aggregation& agg);
+// The key whose per-value duration aggregates HistogramCollector::AddAggregates asks a block for,
+// for `agg`: the group key of grouped PERCENTILES; none for other aggregations.
+const std::optional<Key>& GroupedDurationsKeyOf(const Aggregation& agg);
 
 class HistogramCollector {
  public:
@@ -195,16 +206,19 @@ class HistogramCollector {
   // added so far: the answer is the one sequential adds give, whatever thread filled the part.
   void Merge(HistogramCollector&& part);
   // Whether every aggregation is one AddAggregates can serve: COUNT, DISTINCT_COUNT, and
-  // ungrouped PERCENTILES of the span duration when the query is approximate.
+  // PERCENTILES of the span duration when the query is approximate.
   bool TakesAggregates() const;
   // Adds a block of spans that all start in the bucket of `start_unix_nano`, are all in the range
-  // and all match the filters, from their duration aggregates and value counts instead of one by
-  // one. Returns false, having added nothing, when that would not give the answer Add would (not
-  // TakesAggregates(), a group key `counts` cannot tell, a duration past INT64_MAX).
+  // and all match the filters, from their duration aggregates, value counts and (for grouped
+  // percentiles) per-value duration aggregates instead of one by one. Returns false, having added
+  // nothing, when that would not give the answer Add would (not TakesAggregates(), a key `counts`
+  // or `grouped` cannot tell, a duration past INT64_MAX). A group of percentiles added so is
+  // answered from its sketch, within its relative error.
   bool AddAggregates(uint64_t start_unix_nano, const DurationAggregates& durations,
-                     const BlockCountsFn& counts);
+                     const BlockCountsFn& counts, const BlockDurationsFn& grouped = {});
   // Whether AddAggregates would take the block, without adding it.
-  bool CanAddAggregates(const DurationAggregates& durations, const BlockCountsFn& counts) const;
+  bool CanAddAggregates(const DurationAggregates& durations, const BlockCountsFn& counts,
+                        const BlockDurationsFn& grouped = {}) const;
   // The start of the bucket a span starting at `start_unix_nano` falls in.
   uint64_t BucketKey(uint64_t start_unix_nano) const;
   HistogramResult Finish() &&;

@@ -16,7 +16,7 @@ namespace {
 
 // A duration sketch with the exact bounds of the values it holds, which its extreme ranks read.
 struct BoundedSketch {
-  DurationSketch sketch;
+  DurationSketchSum sketch;
   double min = 0;
   double max = 0;
 
@@ -27,7 +27,7 @@ struct BoundedSketch {
     max = Empty() ? hi : std::max(max, hi);
     sketch.Merge(other);
   }
-  void Merge(const BoundedSketch& other) { Merge(other.sketch, other.min, other.max); }
+  void Merge(BoundedSketch& other) { Merge(other.sketch.Get(), other.min, other.max); }
   void Add(const std::vector<double>& values) {
     if (values.empty()) return;
     const auto [lo, hi] = std::minmax_element(values.begin(), values.end());
@@ -36,11 +36,11 @@ struct BoundedSketch {
     sketch.Add(values);
   }
   // Each percentile's nearest rank, read from the sketch.
-  std::map<std::string, double> Ranks(const std::vector<double>& percentiles) const {
+  std::map<std::string, double> Ranks(const std::vector<double>& percentiles) {
+    const DurationSketch& all = sketch.Get();
     std::map<std::string, double> out;
     for (double p : percentiles) {
-      out[PercentileLabel(p)] =
-          ApproximateRank(sketch, NearestRankIndex(sketch.Count(), p), min, max);
+      out[PercentileLabel(p)] = ApproximateRank(all, NearestRankIndex(all.Count(), p), min, max);
     }
     return out;
   }
@@ -352,8 +352,8 @@ bool HistogramCollector::TakesAggregates() const {
                            return true;
                          case AggregationFunc::kPercentiles:
                            return !agg.key.has_value() ||
-                                  (st.query.approximate && !agg.group_by.has_value() &&
-                                   IsDurationKey(*agg.key));
+                                  (st.query.approximate && IsDurationKey(*agg.key) &&
+                                   (!agg.group_by.has_value() || OneValuePerSpan(*agg.group_by)));
                          case AggregationFunc::kRangeCount:
                            return false;
                        }
@@ -368,23 +368,35 @@ const std::optional<Key>& CountedKeyOf(const Aggregation& agg) {
   return kNone;
 }
 
+const std::optional<Key>& GroupedDurationsKeyOf(const Aggregation& agg) {
+  static const std::optional<Key> kNone;
+  if (agg.func == AggregationFunc::kPercentiles && agg.key.has_value()) return agg.group_by;
+  return kNone;
+}
+
 bool HistogramCollector::CanAddAggregates(const DurationAggregates& durations,
-                                          const BlockCountsFn& counts) const {
+                                          const BlockCountsFn& counts,
+                                          const BlockDurationsFn& grouped) const {
   if (!TakesAggregates()) return false;
   if (durations.count == 0) return true;
   if (durations.max > static_cast<uint64_t>(INT64_MAX)) return false;
-  return std::all_of(state_->query.aggregations.begin(), state_->query.aggregations.end(),
-                     [&counts](const Aggregation& agg) {
-                       const std::optional<Key>& key = CountedKeyOf(agg);
-                       return !key.has_value() || counts(*key, [](const TagValue&, uint64_t) {});
-                     });
+  return std::all_of(
+      state_->query.aggregations.begin(), state_->query.aggregations.end(),
+      [&](const Aggregation& agg) {
+        const std::optional<Key>& key = CountedKeyOf(agg);
+        const std::optional<Key>& by = GroupedDurationsKeyOf(agg);
+        return (!key.has_value() || counts(*key, [](const TagValue&, uint64_t) {})) &&
+               (!by.has_value() ||
+                (grouped && grouped(*by, [](const TagValue&, const DurationAggregates&) {})));
+      });
 }
 
 bool HistogramCollector::AddAggregates(uint64_t start_unix_nano,
                                        const DurationAggregates& durations,
-                                       const BlockCountsFn& counts) {
+                                       const BlockCountsFn& counts,
+                                       const BlockDurationsFn& grouped) {
   State& st = *state_;
-  if (!CanAddAggregates(durations, counts)) return false;
+  if (!CanAddAggregates(durations, counts, grouped)) return false;
   if (durations.count == 0) return true;
   std::vector<std::vector<std::pair<TagValue, uint64_t>>> values(st.query.aggregations.size());
   for (size_t i = 0; i < st.query.aggregations.size(); ++i) {
@@ -401,6 +413,13 @@ bool HistogramCollector::AddAggregates(uint64_t start_unix_nano,
       for (const auto& [v, n] : values[i]) bucket.groups[v] += n;
     } else if (agg.func == AggregationFunc::kDistinctCount) {
       for (const auto& [v, n] : values[i]) bucket.distinct.insert(v);
+    } else if (agg.func == AggregationFunc::kPercentiles && agg.group_by.has_value() &&
+               agg.key.has_value()) {
+      grouped(*agg.group_by, [&bucket](const TagValue& v, const DurationAggregates& d) {
+        BucketState::GroupValues& group = bucket.group_values[v];
+        group.spans += d.count;
+        group.sketch.Merge(d.sketch, static_cast<double>(d.min), static_cast<double>(d.max));
+      });
     } else if (agg.func == AggregationFunc::kPercentiles && agg.key.has_value()) {
       bucket.sketch.Merge(durations.sketch, static_cast<double>(durations.min),
                           static_cast<double>(durations.max));

@@ -224,6 +224,29 @@ BlockCountsFn CountsOf(const std::vector<model::StoredSpan>& spans) {
   };
 }
 
+// Duration aggregates per value of `spans`, as a backend keeps them for the keys blocks group
+// their spans by.
+BlockDurationsFn DurationsOf(const std::vector<model::StoredSpan>& spans) {
+  return [spans](const Key& key,
+                 const std::function<void(const TagValue&, const DurationAggregates&)>& fn) {
+    if (key.level != KeyLevel::kIntrinsic) return false;
+    std::vector<std::pair<TagValue, std::vector<model::StoredSpan>>> groups;
+    for (const auto& s : spans) {
+      TagValuesCollector::ForEachCountedValue(key, s, [&](const TagValue& v) {
+        for (auto& [value, group] : groups) {
+          if (CompareTagValues(value, v) == 0) {
+            group.push_back(s);
+            return;
+          }
+        }
+        groups.emplace_back(v, std::vector<model::StoredSpan>{s});
+      });
+    }
+    for (const auto& [value, group] : groups) fn(value, testing::AggregatesOf(group));
+    return true;
+  };
+}
+
 HistogramQuery Mixed(bool approximate) {
   HistogramQuery q;
   q.range = TimeRange{0, 100000};
@@ -472,6 +495,51 @@ TEST(HistogramCollectorTest, ApproximatePartsMergeTheirSketches) {
   }
 }
 
+TEST(HistogramCollectorTest, GroupedPercentilesFromGroupDurationsAreWithinTheSketchError) {
+  HistogramQuery approximate = Mixed(true);
+  approximate.aggregations.back().group_by = K("span.name");
+  HistogramQuery exact = approximate;
+  exact.approximate = false;
+  for (uint64_t seed = 1; seed <= 10; ++seed) {
+    HistogramCollector want_collector(exact), blocks(approximate);
+    ASSERT_TRUE(blocks.TakesAggregates());
+    for (uint64_t b = 0; b < 6; ++b) {
+      const uint64_t start = (b % 3) * 1000;
+      std::vector<model::StoredSpan> block = Block(150, start, seed * 10 + b);
+      for (const auto& s : block) want_collector.Add(s);
+      if (b == 4) {  // one block span by span: its values join the groups' sketches
+        for (const auto& s : block) blocks.Add(s);
+        continue;
+      }
+      ASSERT_TRUE(blocks.AddAggregates(start, testing::AggregatesOf(block), CountsOf(block),
+                                       DurationsOf(block)));
+    }
+    HistogramResult want = std::move(want_collector).Finish();
+    HistogramResult got = std::move(blocks).Finish();
+    ASSERT_EQ(got.size(), 4u);
+    for (size_t i = 0; i < 3; ++i) EXPECT_EQ(got[i], want[i]) << i << " seed " << seed;
+    ASSERT_EQ(Keys(got[3]), (std::vector<uint64_t>{0, 1000, 2000}));
+    for (size_t b = 0; b < 3; ++b) {
+      const auto& w = std::get<GroupedPercentiles>(want[3].buckets[b].data);
+      const auto& g = std::get<GroupedPercentiles>(got[3].buckets[b].data);
+      EXPECT_EQ(g.total_count, w.total_count);
+      ASSERT_EQ(g.groups.size(), 2u);
+      ASSERT_EQ(w.groups.size(), 2u);
+      for (size_t i = 0; i < 2; ++i) {
+        EXPECT_EQ(g.groups[i].key, w.groups[i].key);
+        EXPECT_EQ(g.groups[i].count, w.groups[i].count);
+        const auto& gp = g.groups[i].percentiles;
+        const auto& wp = w.groups[i].percentiles;
+        EXPECT_EQ(gp.at("100.0"), wp.at("100.0"));  // the exact maximum bounds it
+        for (const char* p : {"1.0", "50.0", "99.0"}) {
+          EXPECT_LE(std::abs(gp.at(p) - wp.at(p)), kDurationSketchRelativeError * wp.at(p))
+              << p << " seed " << seed << ": " << gp.at(p) << " for " << wp.at(p);
+        }
+      }
+    }
+  }
+}
+
 TEST(HistogramCollectorTest, RefusesAggregatesThatWouldChangeTheAnswer) {
   const std::vector<model::StoredSpan> block = Block(10, 0, 1);
   const DurationAggregates durations = testing::AggregatesOf(block);
@@ -480,8 +548,15 @@ TEST(HistogramCollectorTest, RefusesAggregatesThatWouldChangeTheAnswer) {
   EXPECT_FALSE(HistogramCollector(q).TakesAggregates());
   EXPECT_FALSE(HistogramCollector(q).AddAggregates(0, durations, CountsOf(block)));
   q = Mixed(true);
-  q.aggregations[3].group_by = K("span.name");
+  q.aggregations[3].group_by = K("span.events.name");  // several values per span
   EXPECT_FALSE(HistogramCollector(q).TakesAggregates());
+  // Grouped approximate percentiles: taken with durations per group value only.
+  q = Mixed(true);
+  q.aggregations[3].group_by = K("span.name");
+  EXPECT_TRUE(HistogramCollector(q).TakesAggregates());
+  EXPECT_FALSE(HistogramCollector(q).CanAddAggregates(durations, CountsOf(block)));
+  EXPECT_FALSE(HistogramCollector(q).AddAggregates(0, durations, CountsOf(block),
+                                                   [](const Key&, const auto&) { return false; }));
   q = Mixed(true);
   q.aggregations[3].key = K("span.attributes.latency");
   EXPECT_FALSE(HistogramCollector(q).TakesAggregates());

@@ -28,7 +28,7 @@ struct StatisticsCollector::State {
   double max = -std::numeric_limits<double>::infinity();
   std::vector<double> values;
   // Blocks added by AddAggregates (approximate percentiles only); Finish adds `values` to it.
-  DurationSketch sketch;
+  DurationSketchSum sketch;
 };
 
 StatisticsCollector::StatisticsCollector(const StatisticsQuery& query)
@@ -99,9 +99,9 @@ StatisticsResult StatisticsCollector::Finish() && {
   if (!st.sketch.Empty()) {
     // Approximate: every value in the sketch, each rank read from it.
     st.sketch.Add(st.values);
+    const DurationSketch& all = st.sketch.Get();
     for (double p : st.percentiles) {
-      ranked.push_back(ApproximateRank(st.sketch, NearestRankIndex(st.sketch.Count(), p), st.min,
-                                       st.max));
+      ranked.push_back(ApproximateRank(all, NearestRankIndex(all.Count(), p), st.min, st.max));
     }
   } else if (!st.values.empty()) {
     ranked = NearestRanks(st.values, st.percentiles);  // every percentile by selection, at once

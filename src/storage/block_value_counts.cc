@@ -42,7 +42,14 @@ namespace {
 //       u8 status code (0-2)
 //       the group's duration aggregates as in format 2, of at least one span
 //   The groups' span counts add up to the block's.
-constexpr uint8_t kGroupsFormatVersion = 1;
+// Groups, format version 2: as version 1, but groups are distinct in (service, status code, span
+// kind), each with
+//       varint service.name as in version 1
+//       u8 status code (0-2)
+//       u8 span kind (0-5)
+//       the group's duration aggregates as in format 2, the sketch in its compact form
+//       (query::DurationSketch::Form::kCompact)
+constexpr uint8_t kGroupsFormatVersion = 2;
 constexpr size_t kMaxGroupsBytes = size_t{1} << 20;
 constexpr uint8_t kString = 0;
 constexpr uint8_t kInt = 1;
@@ -234,6 +241,27 @@ constexpr std::string_view kServiceName = "service.name";
 
 using CountedValues = std::vector<std::pair<query::TagValue, uint64_t>>;
 
+// The keys groups are made of, in the order counts store keys ((level, name) order).
+constexpr size_t kGroupKeyCount = 3;
+constexpr size_t kKindKey = 0;
+const std::vector<query::Key>& GroupKeys() {
+  static const std::vector<query::Key> keys = [] {
+    query::Key service;
+    service.level = query::KeyLevel::kResource;
+    service.name = kServiceName;
+    return std::vector<query::Key>{IntrinsicKey(query::Intrinsic::kKind),
+                                   IntrinsicKey(query::Intrinsic::kStatusCode), service};
+  }();
+  return keys;
+}
+// The position of a group key among GroupKeys(), or kGroupKeyCount for another key.
+size_t GroupKeyIndex(const query::Key& key) {
+  if (query::IsServiceNameKey(key)) return 2;
+  if (key.level != query::KeyLevel::kIntrinsic) return kGroupKeyCount;
+  if (key.intrinsic == query::Intrinsic::kKind) return kKindKey;
+  return key.intrinsic == query::Intrinsic::kStatusCode ? 1 : kGroupKeyCount;
+}
+
 // One key of format 1: its level and name, then its values (nullptr: more than kMaxCountedValues).
 void AppendKey(std::string& out, char level, std::string_view name, const CountedValues* values) {
   out.push_back(level);
@@ -247,13 +275,14 @@ void AppendKey(std::string& out, char level, std::string_view name, const Counte
   }
 }
 
-void AppendDurations(std::string& out, const query::DurationAggregates& d) {
+void AppendDurations(std::string& out, const query::DurationAggregates& d,
+                     query::DurationSketch::Form form = query::DurationSketch::Form::kPlain) {
   PutVarint(out, d.count);
   PutVarint(out, d.min);
   PutVarint(out, d.max);
   PutVarint(out, static_cast<uint64_t>(d.sum));
   PutVarint(out, static_cast<uint64_t>(d.sum >> 64));
-  d.sketch.AppendTo(out);
+  d.sketch.AppendTo(out, form);
 }
 
 absl::Status Corrupt(std::string_view what) {
@@ -262,7 +291,8 @@ absl::Status Corrupt(std::string_view what) {
 
 // The duration aggregates of format 2, checked for consistency. Without `sketch`, the sketch's
 // bytes are stepped over (the bucket count, then two varints per bucket) and not built or checked.
-absl::Status ReadDurations(Reader& in, query::DurationAggregates& d, bool sketch = true) {
+absl::Status ReadDurations(Reader& in, query::DurationAggregates& d, bool sketch = true,
+                           query::DurationSketch::Form form = query::DurationSketch::Form::kPlain) {
   uint64_t low, high;
   if (!in.Varint(&d.count) || !in.Varint(&d.min) || !in.Varint(&d.max) || !in.Varint(&low) ||
       !in.Varint(&high)) {
@@ -272,7 +302,7 @@ absl::Status ReadDurations(Reader& in, query::DurationAggregates& d, bool sketch
   if (sketch) {
     std::string_view rest = in.Rest();
     const size_t before = rest.size();
-    if (absl::Status read = query::DurationSketch::ReadFrom(rest, d.sketch); !read.ok()) {
+    if (absl::Status read = query::DurationSketch::ReadFrom(rest, d.sketch, form); !read.ok()) {
       return Corrupt(std::string(read.message()));
     }
     in.Skip(before - rest.size());
@@ -281,11 +311,30 @@ absl::Status ReadDurations(Reader& in, query::DurationAggregates& d, bool sketch
                                  d.count));
     }
   } else {
-    uint64_t buckets, v;
+    uint64_t buckets;
     if (!in.Varint(&buckets) || buckets > in.Rest().size()) return Corrupt("truncated sketch");
-    for (uint64_t i = 0; i < 2 * buckets; ++i) {
-      if (!in.Varint(&v)) return Corrupt("truncated sketch");
+    // Most groups a filter drops are stepped over here: a varint ends at its first byte below
+    // 0x80, and the compact form's flag is the low bit of a bucket's first byte.
+    const std::string_view rest = in.Rest();
+    size_t pos = 0;
+    auto step = [&rest, &pos](bool* low_bit) {
+      if (pos == rest.size()) return false;
+      *low_bit = (rest[pos] & 1) != 0;
+      const size_t start = pos;
+      while (pos < rest.size() && (static_cast<uint8_t>(rest[pos]) & 0x80) != 0) ++pos;
+      if (pos == rest.size() || pos - start >= 10) return false;
+      ++pos;
+      return true;
+    };
+    for (uint64_t i = 0; i < buckets; ++i) {
+      bool one = false;
+      if (!step(&one)) return Corrupt("truncated sketch");
+      // The count follows unless the compact form's flag says one.
+      if ((form == query::DurationSketch::Form::kPlain || !one) && !step(&one)) {
+        return Corrupt("truncated sketch");
+      }
     }
+    in.Skip(pos);
   }
   const auto count = static_cast<unsigned __int128>(d.count);
   if (d.count == 0 ? (d.min != 0 || d.max != 0 || d.sum != 0)
@@ -297,10 +346,7 @@ absl::Status ReadDurations(Reader& in, query::DurationAggregates& d, bool sketch
 
 }  // namespace
 
-bool IsGroupKey(const query::Key& key) {
-  return query::IsServiceNameKey(key) || (key.level == query::KeyLevel::kIntrinsic &&
-                                          key.intrinsic == query::Intrinsic::kStatusCode);
-}
+bool IsGroupKey(const query::Key& key) { return GroupKeyIndex(key) < kGroupKeyCount; }
 
 bool IsCountedKey(const query::Key& key) {
   char level;
@@ -370,6 +416,7 @@ absl::StatusOr<BlockValueCounts> BlockValueCounts::Parse(std::string_view bytes)
 }
 
 absl::StatusOr<query::DurationAggregates> BlockValueCounts::Durations() const {
+  if (subset_) return kept_durations_;
   if (durations_offset_ == 0) {
     return absl::NotFoundError("block value counts: format 1 keeps no duration aggregates");
   }
@@ -408,12 +455,20 @@ bool BlockValueCounts::ForEachCount(
 }
 
 absl::StatusOr<BlockValueCounts> BlockValueCounts::FromGroups(
-    std::string_view groups, const std::function<bool(const model::StoredSpan&)>& keep) {
+    std::string_view groups, const std::function<bool(const model::StoredSpan&)>& keep,
+    GroupsRead read) {
   if (groups.empty()) return Corrupt("empty groups");
-  if (static_cast<uint8_t>(groups[0]) != kGroupsFormatVersion) {
-    return Corrupt(fmt::format("unknown groups format version {}",
-                               static_cast<uint8_t>(groups[0])));
+  const auto version = static_cast<uint8_t>(groups[0]);
+  if (version != 1 && version != kGroupsFormatVersion) {
+    return Corrupt(fmt::format("unknown groups format version {}", version));
   }
+  const bool with_kinds = version >= 2;
+  if (read.keep_reads_kind && !with_kinds) {
+    return absl::FailedPreconditionError(
+        "block value counts: groups of format 1 hold no span kinds");
+  }
+  const auto form =
+      with_kinds ? query::DurationSketch::Form::kCompact : query::DurationSketch::Form::kPlain;
   absl::StatusOr<std::string> plain =
       ZstdDecompress(groups.substr(1), kMaxGroupsBytes, "block value counts: groups");
   if (!plain.ok()) return plain.status();
@@ -438,19 +493,26 @@ absl::StatusOr<BlockValueCounts> BlockValueCounts::FromGroups(
   std::vector<std::shared_ptr<model::Resource>> resources(service_count);
   model::StoredSpan probe;
   const auto no_service = std::make_shared<model::Resource>();
-  // What the kept groups add up to, per key in the order the counts store them.
-  query::Key service_key;
-  service_key.level = query::KeyLevel::kResource;
-  service_key.name = kServiceName;
-  const query::Key keys[] = {IntrinsicKey(query::Intrinsic::kStatusCode), service_key};
-  std::optional<CountedValues> values[std::size(keys)];
-  for (auto& v : values) v.emplace();
+  // What the kept groups add up to, per key (GroupKeys()' order, which the counts store them in),
+  // by the value's number in the groups (kind, status code, 0 or 1 + the service's index); the
+  // kind is not known in format 1.
+  const std::vector<query::Key>& keys = GroupKeys();
+  const size_t value_numbers[kGroupKeyCount] = {6, 3, services.size() + 1};
+  struct Counted {
+    std::vector<uint64_t> spans;     // by value number
+    std::vector<uint32_t> in_order;  // value numbers in first-kept order
+  } counted[kGroupKeyCount];
+  BlockValueCounts subset;
+  for (size_t k = 0; k < kGroupKeyCount; ++k) {
+    counted[k].spans.assign(value_numbers[k], 0);
+    subset.group_values_[k].resize(value_numbers[k]);
+  }
   query::DurationAggregates kept;
   uint64_t spans = 0;
   for (uint64_t g = 0; g < group_count; ++g) {
     uint64_t service;
-    uint8_t status_code;
-    if (!in.Varint(&service) || !in.Byte(&status_code)) {
+    uint8_t status_code, kind = 0;
+    if (!in.Varint(&service) || !in.Byte(&status_code) || (with_kinds && !in.Byte(&kind))) {
       return Corrupt(fmt::format("truncated group {}", g));
     }
     if (service > service_count) {
@@ -458,6 +520,9 @@ absl::StatusOr<BlockValueCounts> BlockValueCounts::FromGroups(
     }
     if (status_code > static_cast<uint8_t>(model::StatusCode::kError)) {
       return Corrupt(fmt::format("group {} has status code {}", g, status_code));
+    }
+    if (kind > static_cast<uint8_t>(model::SpanKind::kConsumer)) {
+      return Corrupt(fmt::format("group {} has span kind {}", g, kind));
     }
     if (service == 0) {
       probe.resource = no_service;
@@ -471,58 +536,101 @@ absl::StatusOr<BlockValueCounts> BlockValueCounts::FromGroups(
       probe.resource = resource;
     }
     probe.span.status.code = static_cast<model::StatusCode>(status_code);
+    probe.span.kind = static_cast<model::SpanKind>(kind);
     const bool kept_group = keep(probe);
-    // A group the filters drop adds only its span count: its sketch is stepped over.
+    // A group the filters drop adds only its span count: its sketch is stepped over, as are
+    // those of every group when the caller needs none.
     query::DurationAggregates d;
-    RETURN_IF_ERROR(ReadDurations(in, d, /*sketch=*/kept_group));
+    RETURN_IF_ERROR(ReadDurations(in, d, /*sketch=*/kept_group && read.sketches, form));
     if (d.count == 0) return Corrupt(fmt::format("group {} holds no span", g));
     spans += d.count;
     if (!kept_group) continue;
-    for (size_t k = 0; k < std::size(keys); ++k) {
-      if (!values[k]) continue;
-      query::TagValuesCollector::ForEachCountedValue(keys[k], probe, [&](const query::TagValue& v) {
-        auto same = [&v](const auto& e) { return SameValue(e.first, v); };
-        auto it = std::find_if(values[k]->begin(), values[k]->end(), same);
-        if (it != values[k]->end()) {
-          it->second += d.count;
-        } else if (values[k]->size() == kMaxCountedValues) {
-          values[k].reset();  // too many to count, as in a block
-        } else {
-          values[k]->emplace_back(v, d.count);
-        }
-      });
+    KeptGroup& group = subset.kept_groups_.emplace_back();
+    const uint32_t numbers[kGroupKeyCount] = {kind, status_code, static_cast<uint32_t>(service)};
+    for (size_t k = 0; k < kGroupKeyCount; ++k) {
+      if (!with_kinds && k == kKindKey) continue;
+      const uint32_t number = numbers[k];
+      group.values[k] = number;
+      Counted& c = counted[k];
+      if (c.spans[number] == 0) {
+        c.in_order.push_back(number);
+        // The value as a span of the group carries it (none for a group without service.name).
+        query::TagValuesCollector::ForEachCountedValue(
+            keys[k], probe, [&](const query::TagValue& v) { subset.group_values_[k][number] = v; });
+      }
+      c.spans[number] += d.count;
     }
-    if (kept.count == 0) {
-      kept = std::move(d);
-    } else {
-      kept.count += d.count;
-      kept.min = std::min(kept.min, d.min);
-      kept.max = std::max(kept.max, d.max);
-      kept.sum += d.sum;
-      kept.sketch.Merge(d.sketch);
+    kept.min = kept.count == 0 ? d.min : std::min(kept.min, d.min);
+    kept.max = kept.count == 0 ? d.max : std::max(kept.max, d.max);
+    kept.count += d.count;
+    kept.sum += d.sum;
+    group.durations = std::move(d);
+  }
+  if (read.sketches) {
+    std::vector<const query::DurationSketch*> sketches;
+    sketches.reserve(subset.kept_groups_.size());
+    for (const KeptGroup& group : subset.kept_groups_) {
+      sketches.push_back(&group.durations.sketch);
     }
+    kept.sketch = query::DurationSketch::Sum(sketches);
   }
   if (!in.AtEnd()) return Corrupt("trailing bytes after the groups");
   if (spans != span_count) {
     return Corrupt(fmt::format("the groups hold {} of {} spans", spans, span_count));
   }
-  // The kept groups' counts as a block's, in format 2.
+  // The counted values of each key, in first-kept order; none past kMaxCountedValues.
+  std::optional<CountedValues> values[kGroupKeyCount];
+  for (size_t k = 0; k < kGroupKeyCount; ++k) {
+    if (!with_kinds && k == kKindKey) continue;
+    values[k].emplace();
+    for (uint32_t number : counted[k].in_order) {
+      const std::optional<query::TagValue>& v = subset.group_values_[k][number];
+      if (!v) continue;
+      if (values[k]->size() == kMaxCountedValues) {
+        values[k].reset();  // too many to count, as in a block
+        break;
+      }
+      values[k]->emplace_back(*v, counted[k].spans[number]);
+    }
+  }
+  // The kept groups' counts as a block's, in format 1 (their durations stay apart); a key not
+  // known is recorded as not counted.
   std::string out;
-  out.push_back(2);
+  out.push_back(1);
   size_t written = 0;
   for (const auto& v : values) written += !v || !v->empty();
   PutVarint(out, written);
-  for (size_t k = 0; k < std::size(keys); ++k) {
+  for (size_t k = 0; k < kGroupKeyCount; ++k) {
     if (values[k] && values[k]->empty()) continue;  // no kept span carries the key
     char level;
     std::string_view key_name;
     StoredName(keys[k], &level, &key_name);
     AppendKey(out, level, key_name, values[k] ? &*values[k] : nullptr);
   }
-  AppendDurations(out, kept);
-  ASSIGN_OR_RETURN(BlockValueCounts subset, Parse(out));
+  ASSIGN_OR_RETURN(BlockValueCounts counts, Parse(out));
+  subset.bytes_ = std::move(counts.bytes_);
+  subset.keys_ = std::move(counts.keys_);
   subset.subset_ = true;
+  subset.kinds_known_ = with_kinds;
+  subset.sketches_ = read.sketches;
+  subset.span_count_ = kept.count;
+  subset.kept_durations_ = std::move(kept);
   return subset;
+}
+
+bool BlockValueCounts::ForEachGroupDurations(
+    const query::Key& key,
+    const std::function<void(const query::TagValue&, const query::DurationAggregates&)>& fn)
+    const {
+  if (!subset_) return false;
+  const size_t k = GroupKeyIndex(key);
+  if (k == kGroupKeyCount || (k == kKindKey && !kinds_known_)) return false;
+  if (!sketches_) return false;
+  for (const KeptGroup& group : kept_groups_) {
+    const std::optional<query::TagValue>& v = group_values_[k][group.values[k]];
+    if (v) fn(*v, group.durations);
+  }
+  return true;
 }
 
 BlockValueCountsBuilder::BlockValueCountsBuilder() = default;
@@ -591,13 +699,17 @@ uint32_t BlockValueCountsBuilder::ServiceOf(size_t resource) {
 void BlockValueCountsBuilder::AddToGroup(uint32_t service, const model::StoredSpan& span,
                                          uint64_t duration) {
   if (groups_dropped_) return;
-  if (service == kNotString) {
+  if (service == kNotString || span.span.kind > model::SpanKind::kConsumer) {
     groups_dropped_ = true;
     return;
   }
   const auto status_code = static_cast<uint8_t>(span.span.status.code);
-  // Few groups per block (services x status codes present): a linear search from the newest.
-  auto same = [&](const Group& g) { return g.service == service && g.status_code == status_code; };
+  const auto kind = static_cast<uint8_t>(span.span.kind);
+  // Few groups per block (services x kinds x status codes present): a linear search from the
+  // newest.
+  auto same = [&](const Group& g) {
+    return g.service == service && g.status_code == status_code && g.kind == kind;
+  };
   auto it = std::find_if(groups_.rbegin(), groups_.rend(), same);
   if (it != groups_.rend()) {
     it->durations.push_back(duration);
@@ -608,7 +720,7 @@ void BlockValueCountsBuilder::AddToGroup(uint32_t service, const model::StoredSp
     groups_.clear();
     return;
   }
-  groups_.push_back(Group{service, status_code, {duration}});
+  groups_.push_back(Group{service, status_code, kind, {duration}});
 }
 
 void BlockValueCountsBuilder::CountAttributes(char level, const model::KeyValueList& attributes,
@@ -803,7 +915,8 @@ absl::StatusOr<std::string> BlockValueCountsBuilder::Groups() const {
   for (const Group& g : groups_) {
     PutVarint(plain, g.service == kNoService ? 0 : g.service + 1);
     plain.push_back(static_cast<char>(g.status_code));
-    AppendDurations(plain, AggregatesOf(g.durations));
+    plain.push_back(static_cast<char>(g.kind));
+    AppendDurations(plain, AggregatesOf(g.durations), query::DurationSketch::Form::kCompact);
   }
   ASSIGN_OR_RETURN(std::string frame, ZstdCompress(plain, 3, "block groups"));
   return std::string(1, static_cast<char>(kGroupsFormatVersion)) + frame;

@@ -21,14 +21,17 @@
 // changing it needs a new format version.
 //
 // Groups (a blob of their own, BlockValueCountsBuilder::Groups): the block's spans grouped by
-// (service.name, status code), each group with its span count and duration aggregates, so that a
-// query whose filters read only those two fields (one service's search panels: the span-count
-// histogram by status, the duration facet) takes a block wholly inside its range from the groups
-// that pass without decoding it (FromGroups). A block whose spans form more than kMaxGroups groups,
-// or whose service.name is not a string, keeps none. Compressed, they are stored apart from the
-// counts, which they would push past one database page, and read only by the queries they answer.
-// (Span names and kinds are left out for size: docs/adr/002-block-summaries.md, "Groups by
-// service and status code".)
+// (service.name, status code, span kind), each group with its span count and duration aggregates,
+// so that a query whose filters read only those fields (one service's search panels: the
+// span-count histogram by status, the duration facet; the services overview: requests and latency
+// of server and consumer spans per service) takes a block wholly inside its range from the groups
+// that pass without decoding it (FromGroups), durations per service included
+// (ForEachGroupDurations). A block whose spans form more than kMaxGroups groups, or whose
+// service.name is not a string, keeps none. Compressed, they are stored apart from the counts,
+// which they would push past one database page, and read only by the queries they answer. Groups
+// of format 1 (written before kinds were grouped) stay readable for the other two keys. (Span
+// names are left out for size: docs/adr/002-block-summaries.md, "Groups by service and status
+// code", "Kinds in groups".)
 //
 // Thread safety: a BlockValueCounts is immutable and may be shared; a builder is used by one
 // thread.
@@ -36,6 +39,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -58,8 +62,15 @@ inline constexpr size_t kMaxGroups = 256;
 // span.name, span.kind, span.status.code and scope.name.
 bool IsCountedKey(const query::Key& key);
 
-// True for the keys blocks' groups are made of: resource service.name and span.status.code.
+// True for the keys blocks' groups are made of: resource service.name, span.status.code and
+// span.kind.
 bool IsGroupKey(const query::Key& key);
+
+// How BlockValueCounts::FromGroups reads a block's groups.
+struct GroupsRead {
+  bool keep_reads_kind = false;  // the filters read span.kind
+  bool sketches = true;          // the caller reads duration sketches
+};
 
 class BlockValueCounts {
  public:
@@ -91,8 +102,21 @@ class BlockValueCounts {
   // ForEachCount answers false for every other key. `keep` must read only those two fields, so
   // that it accepts a group exactly when it accepts each of the group's spans.
   // DataLoss naming the problem when `groups` is malformed (the block is then decoded).
+  // Groups of format 1 hold no span kinds: with `read.keep_reads_kind` (a filter on span.kind)
+  // they are refused (FailedPrecondition), else the kind is not counted (ForEachCount answers
+  // false). Without `read.sketches` no duration sketch is read: Durations() then holds an empty
+  // sketch (its count, bounds and sum stay right) and ForEachGroupDurations answers false.
   static absl::StatusOr<BlockValueCounts> FromGroups(
-      std::string_view groups, const std::function<bool(const model::StoredSpan&)>& keep);
+      std::string_view groups, const std::function<bool(const model::StoredSpan&)>& keep,
+      GroupsRead read = {});
+  // For a group key (IsGroupKey) of counts FromGroups made: calls `fn(value, durations)` once per
+  // kept group with its value of `key` and its duration aggregates (a value may come more than
+  // once: the kept spans carrying it are those of all its calls), and returns true. False without
+  // calls for other counts and keys, and for span.kind from groups of format 1.
+  bool ForEachGroupDurations(
+      const query::Key& key,
+      const std::function<void(const query::TagValue&, const query::DurationAggregates&)>& fn)
+      const;
   // The spans the counts hold (the block's, or the kept groups'), as their duration aggregates
   // say; 0 in format 1 (Durations() tells whether the number is sound).
   uint64_t SpanCount() const { return span_count_; }
@@ -119,6 +143,17 @@ class BlockValueCounts {
   std::vector<KeyEntry> keys_;  // sorted by (level, name)
   size_t durations_offset_ = 0;  // in bytes_; 0 = format 1, none
   bool subset_ = false;          // FromGroups': keys not stored are unknown, not absent
+  bool kinds_known_ = false;     // FromGroups' of groups with span kinds
+  bool sketches_ = true;          // FromGroups' read the groups' sketches
+  // FromGroups': each kept group's value of each group key (span.kind, span.status.code,
+  // service.name), by its number in group_values_, and its duration aggregates.
+  struct KeptGroup {
+    uint32_t values[3] = {};
+    query::DurationAggregates durations;
+  };
+  std::vector<KeptGroup> kept_groups_;
+  std::vector<std::optional<query::TagValue>> group_values_[3];  // none: no value (no service)
+  query::DurationAggregates kept_durations_;  // FromGroups': of every kept group
   uint64_t span_count_ = 0;      // from the duration aggregates; 0 in format 1
 };
 
@@ -178,7 +213,7 @@ class BlockValueCountsBuilder {
   static query::DurationAggregates AggregatesOf(const std::vector<uint64_t>& durations);
 
   // Groups: the service.name of each entry of resources_ (an index into services_, kNoService or
-  // kNotString), and per (service, status code) the durations of its spans.
+  // kNotString), and per (service, status code, span kind) the durations of its spans.
   static constexpr uint32_t kNoService = UINT32_MAX, kNotString = UINT32_MAX - 1;
   uint32_t ServiceOf(size_t resource);
   void AddToGroup(uint32_t service, const model::StoredSpan& span, uint64_t duration);
@@ -187,6 +222,7 @@ class BlockValueCountsBuilder {
   struct Group {
     uint32_t service;
     uint8_t status_code;
+    uint8_t kind;
     std::vector<uint64_t> durations;
   };
   std::vector<Group> groups_;

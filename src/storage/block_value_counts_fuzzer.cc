@@ -15,37 +15,59 @@ using teletrace::query::Intrinsic;
 using teletrace::query::Key;
 using teletrace::query::KeyLevel;
 
-// The input read as a block's groups, kept by the service name's length and the status code (a
-// filter the input picks): an error, or counts of the group keys alone whose aggregates are sound.
+// The input read as a block's groups, kept by the service name's length, the status code and
+// (when the input's second-to-last byte is odd) the span kind (a filter the input picks): an
+// error, or counts and per-value durations of the group keys alone whose aggregates are sound.
 void CheckGroups(std::string_view input) {
   const uint8_t pick = input.empty() ? 0 : static_cast<uint8_t>(input.back());
+  const bool by_kind = input.size() > 1 && (input[input.size() - 2] & 1) != 0;
   absl::StatusOr<teletrace::storage::BlockValueCounts> kept =
       teletrace::storage::BlockValueCounts::FromGroups(
-          input, [pick](const teletrace::model::StoredSpan& s) {
+          input,
+          [pick, by_kind](const teletrace::model::StoredSpan& s) {
             const auto* v = teletrace::model::FindAttribute(s.resource->attributes, "service.name");
             const size_t n = v == nullptr ? 0 : std::get<std::string>(v->value).size();
             return ((pick >> (n % 8)) & 1) != 0 ||
-                   s.span.status.code == teletrace::model::StatusCode::kError;
-          });
+                   s.span.status.code == teletrace::model::StatusCode::kError ||
+                   (by_kind && s.span.kind == teletrace::model::SpanKind::kServer);
+          },
+          {by_kind, /*sketches=*/true});
   if (!kept.ok()) {
-    if (kept.status().code() != absl::StatusCode::kDataLoss) std::abort();
+    if (kept.status().code() != absl::StatusCode::kDataLoss &&
+        !(by_kind && kept.status().code() == absl::StatusCode::kFailedPrecondition)) {
+      std::abort();
+    }
     return;
   }
   absl::StatusOr<teletrace::query::DurationAggregates> d = kept->Durations();
   if (!d.ok() || d->count != kept->SpanCount()) std::abort();
-  Key span_key, service_key, status_key;
+  Key span_key, service_key, status_key, kind_key;
   span_key.level = KeyLevel::kSpan;
   span_key.name = "service.name";
   service_key.level = KeyLevel::kResource;
   service_key.name = "service.name";
   status_key.intrinsic = Intrinsic::kStatusCode;
-  for (const Key* key : {&span_key, &service_key, &status_key}) {
+  kind_key.intrinsic = Intrinsic::kKind;
+  for (const Key* key : {&span_key, &service_key, &status_key, &kind_key}) {
     uint64_t spans = 0;
     const bool answered = kept->ForEachCount(
         *key, [&](const teletrace::query::TagValue&, uint64_t n) { spans += n; });
     // Group keys only (no span attribute), and never more spans than were kept.
     if (answered && key == &span_key) std::abort();
     if (spans > kept->SpanCount()) std::abort();
+    // Per value, durations that add up to at most the kept spans, each inside the kept bounds.
+    uint64_t with_durations = 0;
+    const bool grouped = kept->ForEachGroupDurations(
+        *key, [&](const teletrace::query::TagValue&, const teletrace::query::DurationAggregates& g) {
+          if (g.count == 0 || g.sketch.Count() != g.count || g.min < d->min || g.max > d->max) {
+            std::abort();
+          }
+          with_durations += g.count;
+        });
+    if (grouped && key == &span_key) std::abort();
+    if (with_durations > kept->SpanCount()) std::abort();
+    // Status codes and kinds: every kept span has one.
+    if (grouped && key != &service_key && with_durations != kept->SpanCount()) std::abort();
   }
 }
 

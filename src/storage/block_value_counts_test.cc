@@ -365,8 +365,12 @@ TEST(BlockValueCountsTest, SubsetsCountAsTheKeptSpansAlone) {
       F("resource.attributes.service.name", query::Operator::kContains, S("c")),
       F("span.status.code", query::Operator::kEquals, S("Error")),
       F("span.status.code", query::Operator::kNotEquals, S("Unset")),
+      F("span.kind", query::Operator::kEquals, S("Server")),
+      F("span.kind", query::Operator::kIn, std::nullopt, {S("Server"), S("Consumer")}),
+      F("span.kind", query::Operator::kNotEquals, S("Internal")),
   };
-  const query::Key keys[] = {K("resource.attributes.service.name"), K("span.status.code")};
+  const query::Key keys[] = {K("resource.attributes.service.name"), K("span.status.code"),
+                             K("span.kind")};
   size_t kept_none = 0, kept_some = 0, kept_all = 0;
   for (int round = 0; round < 300; ++round) {
     // Resources: without service.name, with one, with it twice (the last one counts), none.
@@ -421,13 +425,67 @@ TEST(BlockValueCountsTest, SubsetsCountAsTheKeptSpansAlone) {
       EXPECT_TRUE(got_answered) << key.text << " " << what;
       EXPECT_TRUE(want_answered) << key.text << " " << what;
       EXPECT_EQ(got_counts, want_counts) << key.text << " " << what;
+      // Per value, the kept spans' duration aggregates, as the spans carrying it alone give.
+      std::vector<std::pair<query::TagValue, std::vector<model::StoredSpan>>> by_value;
+      for (const model::StoredSpan& s : kept) {
+        query::TagValuesCollector::ForEachCountedValue(key, s, [&](const query::TagValue& v) {
+          auto it = std::find_if(by_value.begin(), by_value.end(), [&v](const auto& e) {
+            return query::CompareTagValues(e.first, v) == 0;
+          });
+          if (it == by_value.end()) it = by_value.insert(by_value.end(), {v, {}});
+          it->second.push_back(s);
+        });
+      }
+      std::vector<std::pair<query::TagValue, query::DurationAggregates>> want_durations,
+          got_durations;
+      for (const auto& [v, group] : by_value) {
+        want_durations.emplace_back(v, query::testing::AggregatesOf(group));
+      }
+      EXPECT_TRUE(subset->ForEachGroupDurations(
+          key, [&](const query::TagValue& v, const query::DurationAggregates& d) {
+            // A value may come once per group: its parts add up.
+            auto it = std::find_if(got_durations.begin(), got_durations.end(), [&v](auto& e) {
+              return query::CompareTagValues(e.first, v) == 0;
+            });
+            if (it == got_durations.end()) {
+              got_durations.emplace_back(v, d);
+              return;
+            }
+            it->second.count += d.count;
+            it->second.min = std::min(it->second.min, d.min);
+            it->second.max = std::max(it->second.max, d.max);
+            it->second.sum += d.sum;
+            it->second.sketch.Merge(d.sketch);
+          }))
+          << key.text << " " << what;
+      EXPECT_EQ(got_durations, want_durations) << key.text << " " << what;
+    }
+    // Read without sketches: the same counts and aggregates, no sketch, no durations per value.
+    absl::StatusOr<BlockValueCounts> lean = BlockValueCounts::FromGroups(
+        groups, [&](const model::StoredSpan& s) { return matcher.Matches(s); },
+        {/*keep_reads_kind=*/false, /*sketches=*/false});
+    ASSERT_TRUE(lean.ok()) << lean.status() << what;
+    absl::StatusOr<query::DurationAggregates> lean_durations = lean->Durations();
+    ASSERT_TRUE(lean_durations.ok()) << what;
+    query::DurationAggregates want_lean = query::testing::AggregatesOf(kept);
+    want_lean.sketch = query::DurationSketch();
+    EXPECT_EQ(*lean_durations, want_lean) << what;
+    for (const query::Key& key : keys) {
+      bool answered = false;
+      EXPECT_EQ(CountsOf(*lean, key, &answered), CountsOf(alone, key, &answered)) << what;
+      EXPECT_FALSE(lean->ForEachGroupDurations(key, [](const auto&, const auto&) {})) << what;
     }
     // Keys other than the groups' are unknown to a subset, though the block carries them.
-    for (const char* other : {"resource.attributes.host", "span.name", "span.kind"}) {
+    for (const char* other : {"resource.attributes.host", "span.name"}) {
       bool answered = true;
       CountsOf(*subset, K(other), &answered);
       EXPECT_FALSE(answered) << other << " " << what;
+      EXPECT_FALSE(subset->ForEachGroupDurations(K(other), [](const auto&, const auto&) {}))
+          << other << " " << what;
     }
+    // A block's own counts hold no durations per value.
+    EXPECT_FALSE(MustParse(Build(spans)).ForEachGroupDurations(
+        K("resource.attributes.service.name"), [](const auto&, const auto&) {}));
   }
   EXPECT_GT(kept_none, 10u);
   EXPECT_GT(kept_some, 50u);
@@ -481,6 +539,20 @@ TEST(BlockValueCountsTest, FixtureGroupsStillRead) {
   EXPECT_EQ(CountsOf(*kept, K("span.status.code"), &answered),
             (Counted{{std::string("Error"), 5}, {std::string("Unset"), 87}}));
   EXPECT_TRUE(answered);
+  // Format 1 grouped no kinds: not counted, no durations by kind, and a filter on it refused.
+  EXPECT_TRUE(CountsOf(*kept, K("span.kind"), &answered).empty());
+  EXPECT_FALSE(answered);
+  EXPECT_FALSE(kept->ForEachGroupDurations(K("span.kind"), [](const auto&, const auto&) {}));
+  uint64_t by_service = 0;
+  EXPECT_TRUE(kept->ForEachGroupDurations(
+      K("resource.attributes.service.name"),
+      [&](const query::TagValue& v, const query::DurationAggregates& d) {
+        EXPECT_EQ(v, query::TagValue(std::string("catalog")));
+        by_service += d.count;
+      }));
+  EXPECT_EQ(by_service, 92u);
+  EXPECT_EQ(BlockValueCounts::FromGroups(groups, KeepAll, {/*keep_reads_kind=*/true}).status().code(),
+            absl::StatusCode::kFailedPrecondition);
 }
 
 // A string literal's bytes, NULs included.
@@ -489,11 +561,11 @@ std::string Bin(const char (&literal)[N]) {
   return std::string(literal, N - 1);
 }
 
-// Groups of format 1 holding `plain`.
-std::string Groups(const std::string& plain) {
+// Groups of format `version` holding `plain`.
+std::string Groups(const std::string& plain, char version = 1) {
   absl::StatusOr<std::string> frame = ZstdCompress(plain, 3, "test");
   EXPECT_TRUE(frame.ok());
-  return "\x01" + *frame;
+  return std::string(1, version) + *frame;
 }
 
 TEST(BlockValueCountsTest, MalformedGroupsAreDataLossNamingTheProblem) {
@@ -503,7 +575,7 @@ TEST(BlockValueCountsTest, MalformedGroupsAreDataLossNamingTheProblem) {
   const std::string span5 = Bin("\x01\x05\x05\x05\x00" "\x01\x52\x01");
   const std::vector<Malformed> cases = {
       {"", "block value counts: empty groups"},
-      {Bin("\x02\x00"), "block value counts: unknown groups format version 2"},
+      {Bin("\x03\x00"), "block value counts: unknown groups format version 3"},
       {Bin("\x01\x00"), "block value counts: groups: zstd: Unknown frame descriptor"},
       {Groups(""), "block value counts: truncated group span count"},
       {Groups(Bin("\x01\x05" "a")), "block value counts: truncated group services"},
@@ -524,12 +596,35 @@ TEST(BlockValueCountsTest, MalformedGroupsAreDataLossNamingTheProblem) {
       {Groups(head + Bin("\x02\x00\x00") + span5 + Bin("\x01\x00") + span5),
        "block value counts: the groups hold 2 of 1 spans"},
   };
-  for (const Malformed& c : cases) {
-    EXPECT_EQ(BlockValueCounts::FromGroups(c.bytes, KeepAll).status(),
-              absl::DataLossError(c.message))
-        << c.message;
+  // Format 2: a kind byte after the status code, sketches in their compact form (82 << 1 | 1).
+  const std::string span5c = Bin("\x01\x05\x05\x05\x00" "\x01\xa5\x01");
+  const std::vector<Malformed> cases2 = {
+      {Groups(head + Bin("\x01\x01\x02"), 2), "block value counts: truncated group 0"},
+      {Groups(head + Bin("\x01\x01\x02\x06") + span5c, 2),
+       "block value counts: group 0 has span kind 6"},
+      {Groups(head + Bin("\x01\x01\x02\x02" "\x01\x05\x05\x05\x00" "\x01\xa4\x01\x01"), 2),
+       "block value counts: duration sketch: bucket 0 counts one span without the flag"},
+      {Groups(head + Bin("\x01\x01\x02\x02" "\x01\x05\x05\x05\x00" "\x01\xa4\x01"), 2),
+       "block value counts: duration sketch: truncated bucket 0"},
+      {Groups(head + Bin("\x01\x01\x02\x02") + span5c + Bin("\x00"), 2),
+       "block value counts: trailing bytes after the groups"},
+  };
+  for (const std::vector<Malformed>* all : {&cases, &cases2}) {
+    for (const Malformed& c : *all) {
+      EXPECT_EQ(BlockValueCounts::FromGroups(c.bytes, KeepAll).status(),
+                absl::DataLossError(c.message))
+          << c.message;
+    }
   }
-  // The well-formed one: one group of service "a", Error.
+  // The well-formed one of format 2: one group of service "a", Error, Server.
+  absl::StatusOr<BlockValueCounts> server =
+      BlockValueCounts::FromGroups(Groups(head + Bin("\x01\x01\x02\x02") + span5c, 2), KeepAll);
+  ASSERT_TRUE(server.ok()) << server.status();
+  bool kind_answered = false;
+  EXPECT_EQ(CountsOf(*server, K("span.kind"), &kind_answered),
+            (Counted{{std::string("Server"), 1}}));
+  EXPECT_TRUE(kind_answered);
+  // The well-formed one of format 1: one group of service "a", Error.
   absl::StatusOr<BlockValueCounts> subset =
       BlockValueCounts::FromGroups(Groups(head + Bin("\x01\x01\x02") + span5), KeepAll);
   ASSERT_TRUE(subset.ok()) << subset.status();
@@ -538,6 +633,14 @@ TEST(BlockValueCountsTest, MalformedGroupsAreDataLossNamingTheProblem) {
             (Counted{{std::string("Error"), 1}}));
   EXPECT_EQ(CountsOf(*subset, K("resource.attributes.service.name"), &answered),
             (Counted{{std::string("a"), 1}}));
+  // Format 1 holds no kinds: the kind is not counted, and a filter on it is refused.
+  EXPECT_TRUE(CountsOf(*subset, K("span.kind"), &answered).empty());
+  EXPECT_FALSE(answered);
+  EXPECT_EQ(BlockValueCounts::FromGroups(Groups(head + Bin("\x01\x01\x02") + span5), KeepAll,
+                                         {/*keep_reads_kind=*/true})
+                .status(),
+            absl::FailedPreconditionError(
+                "block value counts: groups of format 1 hold no span kinds"));
 }
 
 }  // namespace

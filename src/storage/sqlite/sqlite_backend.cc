@@ -230,6 +230,9 @@ struct BlockAnswer {
       add;
   bool from_groups = false;
   std::function<absl::StatusOr<bool>(SqliteConnection& conn, const BlockBounds& block)> whole;
+  // Whether `add` reads the duration sketches of counts from groups (false: their Durations()
+  // hold none; GroupsRead).
+  bool group_sketches = true;
 };
 
 // Undoes an open write transaction unless Commit() succeeded.
@@ -824,6 +827,10 @@ absl::Status SqliteBackend::ScanBlocks(const std::optional<query::TimeRange>& ra
       (grouped || std::all_of(filters.begin(), filters.end(), CountDecidable));
   std::optional<query::SpanMatcher> group_matcher;
   if (grouped) group_matcher.emplace(filters);
+  // Groups written before kinds were grouped cannot answer a filter on the kind.
+  const bool reads_kind = std::any_of(filters.begin(), filters.end(), [](const query::Filter& f) {
+    return f.key.level == query::KeyLevel::kIntrinsic && f.key.intrinsic == query::Intrinsic::kKind;
+  });
   auto keep_group = [&group_matcher](const StoredSpan& s) { return group_matcher->Matches(s); };
   ASSIGN_OR_RETURN(std::vector<BlockBounds> blocks, BlocksInRange(conn, range, counting));
   // Block id order is roughly ingestion order: neighbouring blocks share pages.
@@ -875,7 +882,8 @@ absl::Status SqliteBackend::ScanBlocks(const std::optional<query::TimeRange>& ra
       // Unreadable groups, like unreadable counts, only cost the decode; a block without groups
       // (written before them, or with too many) goes on to its counts.
       absl::StatusOr<BlockValueCounts> kept =
-          row ? BlockValueCounts::FromGroups(select_groups->ColumnBlob(0), keep_group)
+          row ? BlockValueCounts::FromGroups(select_groups->ColumnBlob(0), keep_group,
+                                             {reads_kind, answer->group_sketches})
               : absl::StatusOr<BlockValueCounts>(absl::NotFoundError("no groups"));
       if (kept.ok() && kept->SpanCount() == 0) {
         blocks_pruned_.fetch_add(1, std::memory_order_relaxed);
@@ -1517,7 +1525,7 @@ absl::Status SqliteBackend::CountTagValues(const query::TagValuesQuery& query,
         };
       },
       IsGroupKey(query.key),
-      /*whole=*/{}};
+      /*whole=*/{}, /*group_sketches=*/false};
   const BlockAnswer* counted = IsCountedKey(query.key) ? &answer : nullptr;
   const SpanFields fields = FieldsRead(query);
   if (ReadsOnlyTimes(fields)) {
@@ -1714,11 +1722,27 @@ absl::StatusOr<query::HistogramResult> SqliteBackend::Histograms(
   query::HistogramCollector collector(query);
   // A block inside the range whose spans all match and all start in one bucket adds its duration
   // aggregates and value counts.
-  // Groups answer when every key the counts are asked for is a group key.
+  // Groups answer when every key the counts or grouped durations are asked for is a group key.
   auto group_keys_only = [](const query::Aggregation& agg) {
     const std::optional<query::Key>& counted = query::CountedKeyOf(agg);
-    return !counted || IsGroupKey(*counted);
+    const std::optional<query::Key>& by = query::GroupedDurationsKeyOf(agg);
+    return (!counted || IsGroupKey(*counted)) && (!by || IsGroupKey(*by));
   };
+  const bool from_groups =
+      std::all_of(query.aggregations.begin(), query.aggregations.end(), group_keys_only);
+  // Grouped durations come from groups only, which are read for filters on group keys alone: any
+  // other query would read every block's counts for nothing.
+  const bool groups_answer =
+      !query.filters.empty() && from_groups &&
+      std::all_of(query.filters.begin(), query.filters.end(),
+                  [](const query::Filter& f) { return IsGroupKey(f.key); });
+  const bool takes_aggregates =
+      collector.TakesAggregates() &&
+      (groups_answer ||
+       std::none_of(query.aggregations.begin(), query.aggregations.end(),
+                    [](const query::Aggregation& agg) {
+                      return query::GroupedDurationsKeyOf(agg).has_value();
+                    }));
   const BlockAnswer answer{
       [&collector](const BlockBounds& block,
                    const BlockValueCounts& counts) -> std::function<bool()> {
@@ -1730,19 +1754,26 @@ absl::StatusOr<query::HistogramResult> SqliteBackend::Histograms(
         query::BlockCountsFn counts_of = [&counts](const query::Key& key, const auto& fn) {
           return counts.ForEachCount(key, fn);
         };
-        if (!collector.CanAddAggregates(*durations, counts_of)) return {};
-        return [&collector, counts_of, durations = *std::move(durations),
+        query::BlockDurationsFn durations_of = [&counts](const query::Key& key,
+                                                         const auto& fn) {
+          return counts.ForEachGroupDurations(key, fn);
+        };
+        if (!collector.CanAddAggregates(*durations, counts_of, durations_of)) return {};
+        return [&collector, counts_of, durations_of, durations = *std::move(durations),
                 start = block.min_start] {
-          return collector.AddAggregates(start, durations, counts_of);
+          return collector.AddAggregates(start, durations, counts_of, durations_of);
         };
       },
-      std::all_of(query.aggregations.begin(), query.aggregations.end(), group_keys_only),
-      /*whole=*/{}};
+      from_groups, /*whole=*/{},
+      /*group_sketches=*/std::any_of(query.aggregations.begin(), query.aggregations.end(),
+                                     [](const query::Aggregation& agg) {
+                                       return agg.func == query::AggregationFunc::kPercentiles;
+                                     })};
   RETURN_IF_ERROR(Annotate(
       ScanInParts<query::HistogramCollector>(
           query.range, query.filters, FieldsRead(query), [&collector] { return collector.Part(); },
           [&collector](query::HistogramCollector& part) { collector.Merge(std::move(part)); },
-          collector.TakesAggregates() ? &answer : nullptr),
+          takes_aggregates ? &answer : nullptr),
       "sqlite: histograms"));
   return std::move(collector).Finish();
 }

@@ -1456,7 +1456,7 @@ TEST(SqliteValueCountsTest, FiltersTheCountsDecideNeedNoDecode) {
        0, 0, 30},
   };
   for (const Case& c : cases) {
-    for (const char* key : {"span.name", "span.attributes.http.method", "span.kind"}) {
+    for (const char* key : {"span.name", "span.attributes.http.method", "scope.name"}) {
       const std::string what = fmt::format("{} where {}", key, c.filter.key.text);
       query::TagValuesQuery q{KeyOf(key), std::nullopt, {c.filter}, 0};
       sqlite::SqliteScanStats before = sqlite::GetScanStats(*backend);
@@ -1688,8 +1688,8 @@ std::unique_ptr<Backend> MixedServiceStore(const std::string& dir) {
   return backend;
 }
 
-// Filters on the fields blocks group their spans by (service.name, status code) take blocks wholly
-// inside the range from the groups they keep, and answer as decoding does.
+// Filters on the fields blocks group their spans by (service.name, status code, span kind) take
+// blocks wholly inside the range from the groups they keep, and answer as decoding does.
 TEST(SqliteAggregatesTest, FiltersOnGroupFieldsAreAnsweredFromTheBlocksGroups) {
   std::unique_ptr<Backend> backend = MixedServiceStore(NewTestDir());
   const query::Filter cart = Filter("resource.attributes.service.name", query::Operator::kEquals,
@@ -1717,9 +1717,9 @@ TEST(SqliteAggregatesTest, FiltersOnGroupFieldsAreAnsweredFromTheBlocksGroups) {
   const std::vector<Case> cases = {
       {{cart}, all, {0, 0, 20, 0}},
       {{not_errors, cart}, all, {0, 0, 20, 0}},
-      {{servers}, all, {20, 0, 0, 0}},           // kinds are no group field
-      {{cart, servers}, all, {20, 0, 0, 0}},
-      {{not_select, cart}, all, {20, 0, 0, 0}},  // nor are span names
+      {{servers}, all, {0, 0, 20, 0}},
+      {{cart, servers}, all, {0, 0, 20, 0}},
+      {{not_select, cart}, all, {20, 0, 0, 0}},  // span names are no group field
       {{cart}, cut, {2, 0, 7, 0}},
       {{errors}, all, {0, 0, 0, 20}},       // every span is Unset: no group passes
       {{cart, gets}, all, {20, 0, 0, 0}},   // http.method is no group field
@@ -1740,6 +1740,9 @@ TEST(SqliteAggregatesTest, FiltersOnGroupFieldsAreAnsweredFromTheBlocksGroups) {
     h.approximate = true;
     h.aggregations.push_back({"latency", query::AggregationFunc::kPercentiles,
                               KeyOf("externalFields.durationNano"), {}, 10, {50, 99}, {}});
+    h.aggregations.push_back({"latency by service", query::AggregationFunc::kPercentiles,
+                              KeyOf("externalFields.durationNano"),
+                              KeyOf("resource.attributes.service.name"), 10, {50, 99}, {}});
     absl::StatusOr<query::HistogramResult> got_h;
     EXPECT_EQ(CountReads(*backend, [&] { got_h = backend->Histograms(h); }), c.read)
         << what;
@@ -1747,10 +1750,51 @@ TEST(SqliteAggregatesTest, FiltersOnGroupFieldsAreAnsweredFromTheBlocksGroups) {
     h.approximate = false;
     absl::StatusOr<query::HistogramResult> want_h = backend->Histograms(h);
     ASSERT_TRUE(got_h.ok() && want_h.ok()) << got_h.status() << want_h.status();
-    // The counts exactly; the latency percentiles are within the sketch's error, not compared.
-    ASSERT_EQ(got_h->size(), 4u) << what;
-    ASSERT_EQ(want_h->size(), 4u) << what;
+    // The counts exactly; the latency percentiles within the sketch's error.
+    ASSERT_EQ(got_h->size(), 5u) << what;
+    ASSERT_EQ(want_h->size(), 5u) << what;
     for (size_t i = 0; i < 3; ++i) EXPECT_EQ((*got_h)[i], (*want_h)[i]) << what << " " << i;
+    auto near = [&what](const std::map<std::string, double>& got,
+                        const std::map<std::string, double>& want) {
+      ASSERT_EQ(got.size(), want.size()) << what;
+      for (const auto& [p, value] : want) {
+        EXPECT_LE(std::abs(got.at(p) - value), query::kDurationSketchRelativeError * value)
+            << what << " " << p;
+      }
+    };
+    for (size_t i = 3; i < 5; ++i) {
+      ASSERT_EQ((*got_h)[i].buckets.size(), (*want_h)[i].buckets.size()) << what;
+      for (size_t b = 0; b < (*got_h)[i].buckets.size(); ++b) {
+        const query::BucketData& got_b = (*got_h)[i].buckets[b].data;
+        const query::BucketData& want_b = (*want_h)[i].buckets[b].data;
+        if (i == 3) {
+          near(std::get<std::map<std::string, double>>(got_b),
+               std::get<std::map<std::string, double>>(want_b));
+          continue;
+        }
+        const auto& got_g = std::get<query::GroupedPercentiles>(got_b);
+        const auto& want_g = std::get<query::GroupedPercentiles>(want_b);
+        EXPECT_EQ(got_g.total_count, want_g.total_count) << what;
+        ASSERT_EQ(got_g.groups.size(), want_g.groups.size()) << what;
+        for (size_t g = 0; g < got_g.groups.size(); ++g) {
+          EXPECT_EQ(got_g.groups[g].key, want_g.groups[g].key) << what;
+          EXPECT_EQ(got_g.groups[g].count, want_g.groups[g].count) << what;
+          near(got_g.groups[g].percentiles, want_g.groups[g].percentiles);
+        }
+      }
+    }
+
+    // Counts alone (the services overview's requests): groups read without their sketches.
+    query::HistogramQuery counts = CountHistogram(20000, c.range);
+    counts.aggregations.pop_back();
+    counts.filters = c.filters;
+    absl::StatusOr<query::HistogramResult> got_counts;
+    EXPECT_EQ(CountReads(*backend, [&] { got_counts = backend->Histograms(counts); }), c.read)
+        << what;
+    counts.filters = decoding;
+    absl::StatusOr<query::HistogramResult> want_counts = backend->Histograms(counts);
+    ASSERT_TRUE(got_counts.ok() && want_counts.ok()) << what;
+    EXPECT_EQ(*got_counts, *want_counts) << what;
 
     query::StatisticsQuery st{KeyOf("externalFields.durationNano"), c.range, c.filters, {}, true};
     for (const char* name : {"count", "min", "max", "avg", "sum", "p50", "p99"}) {
@@ -1770,7 +1814,8 @@ TEST(SqliteAggregatesTest, FiltersOnGroupFieldsAreAnsweredFromTheBlocksGroups) {
     }
 
     // Tag values of a group key likewise; of any other key (span names) blocks are decoded.
-    for (const char* key : {"span.name", "resource.attributes.service.name", "span.status.code"}) {
+    for (const char* key :
+         {"span.name", "resource.attributes.service.name", "span.status.code", "span.kind"}) {
       query::TagValuesQuery tv{KeyOf(key), c.range, c.filters, 0};
       absl::StatusOr<query::TagValuesResult> got_tv;
       ScanRead want_read = c.read;
