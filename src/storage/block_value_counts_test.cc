@@ -555,6 +555,51 @@ TEST(BlockValueCountsTest, FixtureGroupsStillRead) {
             absl::StatusCode::kFailedPrecondition);
 }
 
+// tests/fixtures/blocks/groups_v2.bin: the groups of format 2 of a block of the benchmark store,
+// by (service, status code, span kind), pinned likewise.
+TEST(BlockValueCountsTest, FixtureGroupsOfFormatTwoStillRead) {
+  const char* source_dir = std::getenv("TELETRACE_SOURCE_DIR");
+  if (source_dir == nullptr) GTEST_SKIP() << "TELETRACE_SOURCE_DIR not set";
+  std::ifstream in(std::filesystem::path(source_dir) / "tests/fixtures/blocks/groups_v2.bin",
+                   std::ios::binary);
+  const std::string groups((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  ASSERT_EQ(groups[0], 2);
+  absl::StatusOr<BlockValueCounts> all = BlockValueCounts::FromGroups(groups, KeepAll);
+  ASSERT_TRUE(all.ok()) << all.status();
+  bool answered = false;
+  const Counted kinds = CountsOf(*all, K("span.kind"), &answered);
+  EXPECT_TRUE(answered);
+  uint64_t spans = 0;
+  for (const auto& [kind, n] : kinds) spans += n;
+  EXPECT_EQ(spans, all->SpanCount());
+  // Requests (server and consumer spans) of one service, as the services overview asks.
+  const query::SpanMatcher requests(
+      {F("resource.attributes.service.name", query::Operator::kEquals, S("catalog")),
+       F("span.kind", query::Operator::kIn, std::nullopt, {S("Server"), S("Consumer")})});
+  absl::StatusOr<BlockValueCounts> kept = BlockValueCounts::FromGroups(
+      groups, [&](const model::StoredSpan& s) { return requests.Matches(s); },
+      {/*keep_reads_kind=*/true});
+  ASSERT_TRUE(kept.ok()) << kept.status();
+  absl::StatusOr<query::DurationAggregates> d = kept->Durations();
+  ASSERT_TRUE(d.ok()) << d.status();
+  uint64_t by_service = 0;
+  EXPECT_TRUE(kept->ForEachGroupDurations(
+      K("resource.attributes.service.name"),
+      [&](const query::TagValue& v, const query::DurationAggregates& g) {
+        EXPECT_EQ(v, query::TagValue(std::string("catalog")));
+        by_service += g.count;
+      }));
+  EXPECT_EQ(by_service, d->count);
+  // Pinned: what the block held when written.
+  EXPECT_EQ(all->SpanCount(), 1024u);
+  EXPECT_EQ(kinds, (Counted{{std::string("Client"), 280},
+                            {std::string("Internal"), 298},
+                            {std::string("Server"), 446}}));
+  EXPECT_EQ(d->count, 49u);
+  EXPECT_EQ(d->min, 48042u);
+  EXPECT_EQ(d->max, 349569339u);
+}
+
 // A string literal's bytes, NULs included.
 template <size_t N>
 std::string Bin(const char (&literal)[N]) {
