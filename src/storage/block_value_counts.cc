@@ -289,8 +289,9 @@ absl::Status Corrupt(std::string_view what) {
   return absl::DataLossError(fmt::format("block value counts: {}", what));
 }
 
-// The duration aggregates of format 2, checked for consistency. Without `sketch`, the sketch's
-// bytes are stepped over (the bucket count, then two varints per bucket) and not built or checked.
+// The duration aggregates of format 2, their sketch in `form`, checked for consistency. Without
+// `sketch`, the sketch's bytes are stepped over (the bucket count, then one or two varints per
+// bucket) and not built or checked.
 absl::Status ReadDurations(Reader& in, query::DurationAggregates& d, bool sketch = true,
                            query::DurationSketch::Form form = query::DurationSketch::Form::kPlain) {
   uint64_t low, high;
