@@ -513,6 +513,19 @@ TEST(BlockValueCountsTest, SomeBlocksKeepNoGroups) {
   EXPECT_TRUE(BuildGroups({}).empty());
 }
 
+// The spans of service `catalog` counts kept, from their durations by service (which must name
+// that service alone).
+uint64_t SpansWithDurationsOfCatalog(const BlockValueCounts& counts) {
+  uint64_t spans = 0;
+  EXPECT_TRUE(counts.ForEachGroupDurations(
+      K("resource.attributes.service.name"),
+      [&](const query::TagValue& v, const query::DurationAggregates& d) {
+        EXPECT_EQ(v, query::TagValue(std::string("catalog")));
+        spans += d.count;
+      }));
+  return spans;
+}
+
 // tests/fixtures/blocks/groups_v1.bin: the groups of a block of the benchmark store (832 spans of
 // 10 services in 20 groups), pinned so that groups written by released versions stay readable. It
 // is also the fuzzer's seed.
@@ -543,14 +556,7 @@ TEST(BlockValueCountsTest, FixtureGroupsStillRead) {
   EXPECT_TRUE(CountsOf(*kept, K("span.kind"), &answered).empty());
   EXPECT_FALSE(answered);
   EXPECT_FALSE(kept->ForEachGroupDurations(K("span.kind"), [](const auto&, const auto&) {}));
-  uint64_t by_service = 0;
-  EXPECT_TRUE(kept->ForEachGroupDurations(
-      K("resource.attributes.service.name"),
-      [&](const query::TagValue& v, const query::DurationAggregates& d) {
-        EXPECT_EQ(v, query::TagValue(std::string("catalog")));
-        by_service += d.count;
-      }));
-  EXPECT_EQ(by_service, 92u);
+  EXPECT_EQ(SpansWithDurationsOfCatalog(*kept), 92u);
   EXPECT_EQ(BlockValueCounts::FromGroups(groups, KeepAll, {/*keep_reads_kind=*/true}).status().code(),
             absl::StatusCode::kFailedPrecondition);
 }
@@ -582,14 +588,7 @@ TEST(BlockValueCountsTest, FixtureGroupsOfFormatTwoStillRead) {
   ASSERT_TRUE(kept.ok()) << kept.status();
   absl::StatusOr<query::DurationAggregates> d = kept->Durations();
   ASSERT_TRUE(d.ok()) << d.status();
-  uint64_t by_service = 0;
-  EXPECT_TRUE(kept->ForEachGroupDurations(
-      K("resource.attributes.service.name"),
-      [&](const query::TagValue& v, const query::DurationAggregates& g) {
-        EXPECT_EQ(v, query::TagValue(std::string("catalog")));
-        by_service += g.count;
-      }));
-  EXPECT_EQ(by_service, d->count);
+  EXPECT_EQ(SpansWithDurationsOfCatalog(*kept), d->count);
   // Pinned: what the block held when written.
   EXPECT_EQ(all->SpanCount(), 1024u);
   EXPECT_EQ(kinds, (Counted{{std::string("Client"), 280},
