@@ -187,6 +187,10 @@ using BlockCountsFn = std::function<bool(
 using BlockDurationsFn = std::function<bool(
     const Key& key, const std::function<void(const TagValue&, const DurationAggregates&)>& fn)>;
 
+// Approximate grouped duration percentiles keep a group's values, and answer it exactly, until
+// it holds this many; then they go to the group's sketch (bounded memory).
+inline constexpr size_t kExactGroupValues = 8192;
+
 // The key whose value counts HistogramCollector::AddAggregates asks a block for, for `agg`:
 // COUNT's group key, DISTINCT_COUNT's key; none for other aggregations.
 const std::optional<Key>& CountedKeyOf(const Aggregation& agg);

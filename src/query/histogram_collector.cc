@@ -54,7 +54,7 @@ struct BucketState {
   struct GroupValues {
     uint64_t spans = 0;
     std::vector<double> values;
-    // Approximate duration percentiles: once a group has kGroupValuesKept values they go to its
+    // Approximate duration percentiles: once a group has kExactGroupValues values they go to its
     // sketch, so memory stays bounded per group.
     BoundedSketch sketch;
     void Fold() {
@@ -68,9 +68,6 @@ struct BucketState {
   BoundedSketch sketch;
 };
 
-// Values a group of approximate duration percentiles keeps before it folds them into its sketch:
-// smaller groups are answered exactly.
-constexpr size_t kGroupValuesKept = 8192;
 
 // The distinct scalar values `key` has on `span`: a span counts once per value even when several
 // events carry it.
@@ -160,7 +157,7 @@ void AddToBucket(const Aggregation& agg, const model::StoredSpan& span, BucketSt
         ForEachGroup(*agg.group_by, span, bucket.group_values, [&](BucketState::GroupValues& group) {
           ++group.spans;
           ForEachNumber(*agg.key, span, [&group](double d) { group.values.push_back(d); });
-          if (sketch_groups && group.values.size() >= kGroupValuesKept) group.Fold();
+          if (sketch_groups && group.values.size() >= kExactGroupValues) group.Fold();
         });
       } else {
         ForEachNumber(*agg.key, span, [&bucket](double d) { bucket.values.push_back(d); });
@@ -268,7 +265,7 @@ void MergeBucket(BucketState& into, BucketState&& from, bool sketch_groups) {
     to.spans += group.spans;
     to.values.insert(to.values.end(), group.values.begin(), group.values.end());
     if (!group.sketch.Empty()) to.sketch.Merge(group.sketch);
-    if (sketch_groups && (to.values.size() >= kGroupValuesKept || !to.sketch.Empty())) to.Fold();
+    if (sketch_groups && (to.values.size() >= kExactGroupValues || !to.sketch.Empty())) to.Fold();
   }
   if (into.ranges.empty()) {
     into.ranges = std::move(from.ranges);

@@ -233,6 +233,9 @@ struct BlockAnswer {
   // Whether `add` reads the duration sketches of counts from groups (false: their Durations()
   // hold none; GroupsRead).
   bool group_sketches = true;
+  // Blocks are added from counts or groups only when the range's blocks hold more spans than
+  // this: a range of fewer is decoded, and answered as exactly as spans one by one allow.
+  uint64_t more_spans_than = 0;
 };
 
 // Undoes an open write transaction unless Commit() succeeded.
@@ -819,10 +822,10 @@ absl::Status SqliteBackend::ScanBlocks(const std::optional<query::TimeRange>& ra
   // then.
   // Filters that read only the fields blocks group their spans by (one service, errors) are tested
   // once per group of a block, whose kept groups then answer for it.
-  const bool grouped = answer != nullptr && answer->from_groups && !filters.empty() &&
+  bool grouped = answer != nullptr && answer->from_groups && !filters.empty() &&
                        std::all_of(filters.begin(), filters.end(),
                                    [](const query::Filter& f) { return IsGroupKey(f.key); });
-  const bool counting =
+  bool counting =
       answer != nullptr && answer->add &&
       (grouped || std::all_of(filters.begin(), filters.end(), CountDecidable));
   std::optional<query::SpanMatcher> group_matcher;
@@ -833,6 +836,11 @@ absl::Status SqliteBackend::ScanBlocks(const std::optional<query::TimeRange>& ra
   });
   auto keep_group = [&group_matcher](const StoredSpan& s) { return group_matcher->Matches(s); };
   ASSIGN_OR_RETURN(std::vector<BlockBounds> blocks, BlocksInRange(conn, range, counting));
+  if (counting && answer->more_spans_than > 0) {
+    uint64_t spans = 0;
+    for (const BlockBounds& block : blocks) spans += block.span_count;
+    if (spans <= answer->more_spans_than) counting = grouped = false;
+  }
   // Block id order is roughly ingestion order: neighbouring blocks share pages.
   std::sort(blocks.begin(), blocks.end(),
             [](const BlockBounds& a, const BlockBounds& b) { return a.block_id < b.block_id; });
@@ -1736,13 +1744,13 @@ absl::StatusOr<query::HistogramResult> SqliteBackend::Histograms(
       !query.filters.empty() && from_groups &&
       std::all_of(query.filters.begin(), query.filters.end(),
                   [](const query::Filter& f) { return IsGroupKey(f.key); });
+  const bool grouped_durations =
+      std::any_of(query.aggregations.begin(), query.aggregations.end(),
+                  [](const query::Aggregation& agg) {
+                    return query::GroupedDurationsKeyOf(agg).has_value();
+                  });
   const bool takes_aggregates =
-      collector.TakesAggregates() &&
-      (groups_answer ||
-       std::none_of(query.aggregations.begin(), query.aggregations.end(),
-                    [](const query::Aggregation& agg) {
-                      return query::GroupedDurationsKeyOf(agg).has_value();
-                    }));
+      collector.TakesAggregates() && (groups_answer || !grouped_durations);
   const BlockAnswer answer{
       [&collector](const BlockBounds& block,
                    const BlockValueCounts& counts) -> std::function<bool()> {
@@ -1768,7 +1776,11 @@ absl::StatusOr<query::HistogramResult> SqliteBackend::Histograms(
       /*group_sketches=*/std::any_of(query.aggregations.begin(), query.aggregations.end(),
                                      [](const query::Aggregation& agg) {
                                        return agg.func == query::AggregationFunc::kPercentiles;
-                                     })};
+                                     }),
+      // Grouped percentiles from groups are within the sketches' 1% however few a group's values;
+      // spans one by one answer a group of fewer than kExactGroupValues exactly, which a range of
+      // no more spans than that can afford to decode.
+      /*more_spans_than=*/grouped_durations ? query::kExactGroupValues : 0};
   RETURN_IF_ERROR(Annotate(
       ScanInParts<query::HistogramCollector>(
           query.range, query.filters, FieldsRead(query), [&collector] { return collector.Part(); },
