@@ -51,12 +51,12 @@ void DurationSketch::Merge(const DurationSketch& other) {
     return;
   }
   // A small sketch (a block's, a group's) merged into a large one (a query's) mostly adds to
-  // buckets the large one has: then the counts are added in place, each bucket found by a binary
-  // search from the previous one, with no allocation.
+  // buckets the large one has: then the counts are added in place, with no allocation.
+  // `positions` calls at(position here, count) for each of other's buckets, or returns false at
+  // the first one missing. Indexes are distinct and ascending, so bucket `index` lies at most
+  // (index - the index at `from`) positions after `from`: each is searched in that window, mostly
+  // a few buckets wide.
   if (other.buckets_.size() * 4 <= buckets_.size()) {
-    // Where each of other's buckets sits here, or SIZE_MAX when one is missing. Indexes are
-    // distinct and ascending, so bucket `index` lies at most (index - the index at `from`)
-    // positions after `from`: each is searched in that window, mostly a few buckets wide.
     auto positions = [this, &other](auto&& at) {
       size_t from = 0;
       for (const auto& [index, n] : other.buckets_) {
