@@ -498,7 +498,9 @@ absl::StatusOr<BlockValueCounts> BlockValueCounts::FromGroups(
   // by the value's number in the groups (kind, status code, 0 or 1 + the service's index); the
   // kind is not known in format 1.
   const std::vector<query::Key>& keys = GroupKeys();
-  const size_t value_numbers[kGroupKeyCount] = {6, 3, services.size() + 1};
+  const size_t value_numbers[kGroupKeyCount] = {
+      static_cast<size_t>(model::SpanKind::kConsumer) + 1,
+      static_cast<size_t>(model::StatusCode::kError) + 1, services.size() + 1};
   struct Counted {
     std::vector<uint64_t> spans;     // by value number
     std::vector<uint32_t> in_order;  // value numbers in first-kept order

@@ -236,6 +236,9 @@ struct BlockAnswer {
   // Blocks are added from counts or groups only when the range's blocks hold more spans than
   // this: a range of fewer is decoded, and answered as exactly as spans one by one allow.
   uint64_t more_spans_than = 0;
+  // `add` answers only from groups (what it needs, such as durations per service, no block's own
+  // counts hold): a scan whose filters are not all on group keys reads no counts for it.
+  bool groups_only = false;
 };
 
 // Undoes an open write transaction unless Commit() succeeded.
@@ -823,11 +826,11 @@ absl::Status SqliteBackend::ScanBlocks(const std::optional<query::TimeRange>& ra
   // Filters that read only the fields blocks group their spans by (one service, errors) are tested
   // once per group of a block, whose kept groups then answer for it.
   bool grouped = answer != nullptr && answer->from_groups && !filters.empty() &&
-                       std::all_of(filters.begin(), filters.end(),
-                                   [](const query::Filter& f) { return IsGroupKey(f.key); });
-  bool counting =
-      answer != nullptr && answer->add &&
-      (grouped || std::all_of(filters.begin(), filters.end(), CountDecidable));
+                 std::all_of(filters.begin(), filters.end(),
+                             [](const query::Filter& f) { return IsGroupKey(f.key); });
+  bool counting = answer != nullptr && answer->add &&
+                  (grouped || (!answer->groups_only &&
+                               std::all_of(filters.begin(), filters.end(), CountDecidable)));
   std::optional<query::SpanMatcher> group_matcher;
   if (grouped) group_matcher.emplace(filters);
   // Groups written before kinds were grouped cannot answer a filter on the kind.
@@ -1736,21 +1739,12 @@ absl::StatusOr<query::HistogramResult> SqliteBackend::Histograms(
     const std::optional<query::Key>& by = query::GroupedDurationsKeyOf(agg);
     return (!counted || IsGroupKey(*counted)) && (!by || IsGroupKey(*by));
   };
-  const bool from_groups =
-      std::all_of(query.aggregations.begin(), query.aggregations.end(), group_keys_only);
-  // Grouped durations come from groups only, which are read for filters on group keys alone: any
-  // other query would read every block's counts for nothing.
-  const bool groups_answer =
-      !query.filters.empty() && from_groups &&
-      std::all_of(query.filters.begin(), query.filters.end(),
-                  [](const query::Filter& f) { return IsGroupKey(f.key); });
+  // Durations per group value (grouped percentiles) come from groups only.
   const bool grouped_durations =
       std::any_of(query.aggregations.begin(), query.aggregations.end(),
                   [](const query::Aggregation& agg) {
                     return query::GroupedDurationsKeyOf(agg).has_value();
                   });
-  const bool takes_aggregates =
-      collector.TakesAggregates() && (groups_answer || !grouped_durations);
   const BlockAnswer answer{
       [&collector](const BlockBounds& block,
                    const BlockValueCounts& counts) -> std::function<bool()> {
@@ -1772,7 +1766,8 @@ absl::StatusOr<query::HistogramResult> SqliteBackend::Histograms(
           return collector.AddAggregates(start, durations, counts_of, durations_of);
         };
       },
-      from_groups, /*whole=*/{},
+      std::all_of(query.aggregations.begin(), query.aggregations.end(), group_keys_only),
+      /*whole=*/{},
       /*group_sketches=*/std::any_of(query.aggregations.begin(), query.aggregations.end(),
                                      [](const query::Aggregation& agg) {
                                        return agg.func == query::AggregationFunc::kPercentiles;
@@ -1780,12 +1775,13 @@ absl::StatusOr<query::HistogramResult> SqliteBackend::Histograms(
       // Grouped percentiles from groups are within the sketches' 1% however few a group's values;
       // spans one by one answer a group of fewer than kExactGroupValues exactly, which a range of
       // no more spans than that can afford to decode.
-      /*more_spans_than=*/grouped_durations ? query::kExactGroupValues : 0};
+      /*more_spans_than=*/grouped_durations ? query::kExactGroupValues : 0,
+      /*groups_only=*/grouped_durations};
   RETURN_IF_ERROR(Annotate(
       ScanInParts<query::HistogramCollector>(
           query.range, query.filters, FieldsRead(query), [&collector] { return collector.Part(); },
           [&collector](query::HistogramCollector& part) { collector.Merge(std::move(part)); },
-          takes_aggregates ? &answer : nullptr),
+          collector.TakesAggregates() ? &answer : nullptr),
       "sqlite: histograms"));
   return std::move(collector).Finish();
 }
