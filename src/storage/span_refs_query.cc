@@ -44,8 +44,11 @@ class Probe {
  public:
   explicit Probe(const SpanRefs& refs) : refs_(refs) {}
 
+  // Only the field set last is reset: building a whole StoredSpan per probe was ~9% of the
+  // Jaeger API's operations query.
   const model::StoredSpan& At(Field field, uint32_t i) {
-    span_ = model::StoredSpan();
+    if (last_ != field) Reset(last_);
+    last_ = field;
     switch (field) {
       case kResource:
         span_.resource = refs_.resources[i];
@@ -69,8 +72,31 @@ class Probe {
   }
 
  private:
+  void Reset(Field field) {
+    switch (field) {
+      case kResource:
+        span_.resource = nullptr;
+        break;
+      case kScope:
+        span_.scope = nullptr;
+        break;
+      case kName:
+        span_.span.name.clear();
+        break;
+      case kKind:
+        span_.span.kind = model::SpanKind::kUnspecified;
+        break;
+      case kStatusCode:
+        span_.span.status.code = model::StatusCode::kUnset;
+        break;
+      case kFieldCount:
+        break;
+    }
+  }
+
   const SpanRefs& refs_;
   model::StoredSpan span_;
+  Field last_ = kFieldCount;
 };
 
 uint32_t IndexOf(Field field, const SpanRefs::Row& row) {

@@ -1666,6 +1666,10 @@ absl::StatusOr<std::vector<query::TagValuesResult>> SqliteBackend::TagValuesOfEa
   const std::optional<query::TimeRange>& range = queries.front().range;
   std::optional<StartRange> starts;
   if (range) starts.emplace(range->start_unix_nano, range->end_unix_nano);
+  // End times only when a filter reads them (a duration or end time filter).
+  const bool ends = !std::all_of(queries.begin(), queries.end(), [](const auto& q) {
+    return FiltersReadOnlyRefs(q.filters);
+  });
   std::vector<query::TagValuesCollector> collectors(queries.begin(), queries.end());
   using Parts = std::vector<query::TagValuesCollector>;
   RETURN_IF_ERROR(Annotate(
@@ -1675,12 +1679,14 @@ absl::StatusOr<std::vector<query::TagValuesResult>> SqliteBackend::TagValuesOfEa
             Parts parts(queries.begin(), queries.end());
             // The shared filters first, once: each query then copies only the rows they keep.
             ASSIGN_OR_RETURN(std::optional<SpanRefs> refs,
-                             MatchingRefs(bytes, id, fields, common, starts, /*ends=*/true));
+                             MatchingRefs(bytes, id, fields, common, starts, ends));
             if (refs) {
+              // Each query filters a copy of the rows, over the tables they share.
+              const std::vector<SpanRefs::Row> rows = std::move(refs->rows);
               for (size_t i = 0; i < queries.size(); ++i) {
-                SpanRefs matching = *refs;
-                KeepMatching(queries[i].filters, matching);
-                AddTagValues(queries[i].key, matching, parts[i]);
+                refs->rows.assign(rows.begin(), rows.end());
+                KeepMatching(queries[i].filters, *refs);
+                AddTagValues(queries[i].key, *refs, parts[i]);
               }
               return parts;
             }

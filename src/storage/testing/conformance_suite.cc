@@ -845,6 +845,13 @@ TEST_P(StorageConformance, TagValuesOfEachAnswersAsEachAlone) {
     batch.push_back({KeyOf("span.status.code"), range,
                      {FilterOf("span.name", query::Operator::kNotEquals, query::Scalar("x"))}, 0});
   }
+  // One query filtering on durations (which needs end times) among those that need none.
+  std::vector<query::TagValuesQuery> timed = batches.front();
+  timed.push_back({KeyOf("span.name"), CorpusRange(),
+                   {FilterOf("externalFields.durationNano", query::Operator::kGte,
+                             query::Scalar(int64_t{300000}))},
+                   0});
+  batches.push_back(timed);
   std::vector<query::TagValuesQuery> mixed = batches.front();
   mixed.push_back({KeyOf("span.attributes.http.method"), CorpusRange(), {}, 0});
   batches.push_back(mixed);
