@@ -914,16 +914,16 @@ absl::Status SqliteBackend::ScanBlocks(const std::optional<query::TimeRange>& ra
                      conn.Prepare("SELECT groups FROM block_groups WHERE block_id = ?"));
     select_groups.emplace(std::move(select));
   }
+  auto inside_range = [&range](const BlockBounds& block) {
+    return !range || (range->start_unix_nano <= block.min_start &&
+                      block.max_start <= range->end_unix_nano);
+  };
   // Groups are read ahead and parsed on threads of their own, except when `whole` may answer a
   // block first (its groups would then be read for nothing).
   std::optional<GroupsAhead> ahead;
   if (grouped && !answer->whole) {
     ahead.emplace(
-        *select_groups, blocks,
-        [&range](const BlockBounds& block) {
-          return !range || (range->start_unix_nano <= block.min_start &&
-                            block.max_start <= range->end_unix_nano);
-        },
+        *select_groups, blocks, inside_range,
         [&keep_group, reads_kind, sketches = answer->group_sketches](std::string_view groups) {
           return BlockValueCounts::FromGroups(groups, keep_group, {reads_kind, sketches});
         });
@@ -946,8 +946,7 @@ absl::Status SqliteBackend::ScanBlocks(const std::optional<query::TimeRange>& ra
       RETURN_IF_ERROR(drain());  // the blocks already read still count
       return BudgetSpent();
     }
-    const bool inside = !range || (range->start_unix_nano <= block.min_start &&
-                                   block.max_start <= range->end_unix_nano);
+    const bool inside = inside_range(block);
     if (inside && answer != nullptr && answer->whole) {
       ASSIGN_OR_RETURN(bool answered, answer->whole(conn, block));
       if (answered) {
