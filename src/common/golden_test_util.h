@@ -1,11 +1,14 @@
 // Golden files for tests (header-only, test code only): a JSON response body compared byte for
-// byte with tests/fixtures/<path>, which holds it indented for review. IndentJson adds whitespace
-// between tokens and nothing else (no number or string is re-rendered), so the file is the
-// server's bytes. TELETRACE_UPDATE_GOLDEN=1 rewrites the files; TELETRACE_SOURCE_DIR locates them.
+// byte with tests/fixtures/<path>, which holds it indented for review; other fixtures read whole.
+// IndentJson adds whitespace between tokens and nothing else (no number or string is
+// re-rendered), so the file is the server's bytes. TELETRACE_UPDATE_GOLDEN=1 rewrites the files;
+// TELETRACE_SOURCE_DIR locates them.
 #pragma once
 
 #include <cstdlib>
 #include <fstream>
+#include <iterator>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -69,6 +72,21 @@ inline std::string IndentJson(std::string_view in) {
   }
   out.push_back('\n');
   return out;
+}
+
+// The bytes of tests/fixtures/`fixture` (a file pinned in the repository, such as a block of an
+// older format); nullopt when TELETRACE_SOURCE_DIR, which locates it, is not set (the caller then
+// skips). A file that cannot be read fails the test and reads as empty.
+inline std::optional<std::string> ReadFixture(const std::string& fixture) {
+  const char* source_dir = std::getenv("TELETRACE_SOURCE_DIR");
+  if (source_dir == nullptr) return std::nullopt;
+  const std::string path = std::string(source_dir) + "/tests/fixtures/" + fixture;
+  std::ifstream in(path, std::ios::binary);
+  if (!in.good()) {
+    ADD_FAILURE() << "cannot read " << path;
+    return std::string();
+  }
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
 // `body` (compact JSON, as the server writes it) equals tests/fixtures/`fixture` once indented.

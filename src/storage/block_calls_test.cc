@@ -1,13 +1,11 @@
 #include "storage/block_calls.h"
 
-#include <cstdlib>
-#include <filesystem>
-#include <fstream>
-#include <iterator>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "common/golden_test_util.h"
 #include "gtest/gtest.h"
 #include "query/engine.h"
 #include "query/test_spans.h"
@@ -149,12 +147,9 @@ TEST(BlockCallsTest, EveryTruncationIsDataLoss) {
 // tests/fixtures/blocks/block_calls_v1.bin: the calls of EveryTruncationIsDataLoss, pinned so that
 // calls written by released versions stay readable. It is also the fuzzer's seed.
 TEST(BlockCallsTest, FixtureStillReads) {
-  const char* source_dir = std::getenv("TELETRACE_SOURCE_DIR");
-  if (source_dir == nullptr) GTEST_SKIP() << "TELETRACE_SOURCE_DIR not set";
-  std::ifstream in(std::filesystem::path(source_dir) / "tests/fixtures/blocks/block_calls_v1.bin",
-                   std::ios::binary);
-  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  absl::StatusOr<StoredCalls> read = ParseBlockCalls(bytes);
+  const std::optional<std::string> bytes = golden::ReadFixture("blocks/block_calls_v1.bin");
+  if (!bytes) GTEST_SKIP() << "TELETRACE_SOURCE_DIR not set";
+  absl::StatusOr<StoredCalls> read = ParseBlockCalls(*bytes);
   ASSERT_TRUE(read.ok()) << read.status();
   EXPECT_EQ(*read, (StoredCalls{{"frontend", "cart"},
                                 {{0, 1, 300, 12}, {1, 1, 1, 0}},

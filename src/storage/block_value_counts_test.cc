@@ -1,15 +1,13 @@
 #include "storage/block_value_counts.h"
 
 #include <cmath>
-#include <cstdlib>
-#include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <limits>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "common/golden_test_util.h"
 #include "fmt/format.h"
 #include "gtest/gtest.h"
 #include "query/engine.h"
@@ -530,11 +528,9 @@ uint64_t SpansWithDurationsOfCatalog(const BlockValueCounts& counts) {
 // 10 services in 20 groups), pinned so that groups written by released versions stay readable. It
 // is also the fuzzer's seed.
 TEST(BlockValueCountsTest, FixtureGroupsStillRead) {
-  const char* source_dir = std::getenv("TELETRACE_SOURCE_DIR");
-  if (source_dir == nullptr) GTEST_SKIP() << "TELETRACE_SOURCE_DIR not set";
-  std::ifstream in(std::filesystem::path(source_dir) / "tests/fixtures/blocks/groups_v1.bin",
-                   std::ios::binary);
-  const std::string groups((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::optional<std::string> fixture = golden::ReadFixture("blocks/groups_v1.bin");
+  if (!fixture) GTEST_SKIP() << "TELETRACE_SOURCE_DIR not set";
+  const std::string& groups = *fixture;
   absl::StatusOr<BlockValueCounts> all = BlockValueCounts::FromGroups(groups, KeepAll);
   ASSERT_TRUE(all.ok()) << all.status();
   EXPECT_EQ(all->SpanCount(), 832u);
@@ -564,11 +560,10 @@ TEST(BlockValueCountsTest, FixtureGroupsStillRead) {
 // tests/fixtures/blocks/groups_v2.bin: the groups of format 2 of a block of the benchmark store,
 // by (service, status code, span kind), pinned likewise.
 TEST(BlockValueCountsTest, FixtureGroupsOfFormatTwoStillRead) {
-  const char* source_dir = std::getenv("TELETRACE_SOURCE_DIR");
-  if (source_dir == nullptr) GTEST_SKIP() << "TELETRACE_SOURCE_DIR not set";
-  std::ifstream in(std::filesystem::path(source_dir) / "tests/fixtures/blocks/groups_v2.bin",
-                   std::ios::binary);
-  const std::string groups((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::optional<std::string> fixture = golden::ReadFixture("blocks/groups_v2.bin");
+  if (!fixture) GTEST_SKIP() << "TELETRACE_SOURCE_DIR not set";
+  const std::string& groups = *fixture;
+  ASSERT_FALSE(groups.empty());
   ASSERT_EQ(groups[0], 2);
   absl::StatusOr<BlockValueCounts> all = BlockValueCounts::FromGroups(groups, KeepAll);
   ASSERT_TRUE(all.ok()) << all.status();

@@ -9,15 +9,15 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <optional>
-#include <iterator>
 #include <limits>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
-#include "gmock/gmock.h"
+#include "common/golden_test_util.h"
 #include "fmt/format.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "query/engine.h"
 #include "query/test_spans.h"
@@ -355,12 +355,11 @@ TEST(SpanBlockCodecTest, FixtureBlocksStillDecode) {
       std::filesystem::create_directories(dir);
       std::ofstream(dir / name, std::ios::binary) << *block;
     }
-    std::ifstream in(dir / name, std::ios::binary);
-    ASSERT_TRUE(in.good());
-    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    ASSERT_FALSE(bytes.empty());
-    EXPECT_EQ(static_cast<uint8_t>(bytes[0]), format);
-    auto decoded = DecodeSpanBlock(bytes);
+    const std::optional<std::string> bytes = golden::ReadFixture("blocks/" + name);
+    ASSERT_TRUE(bytes.has_value());
+    ASSERT_FALSE(bytes->empty());
+    EXPECT_EQ(static_cast<uint8_t>((*bytes)[0]), format);
+    auto decoded = DecodeSpanBlock(*bytes);
     ASSERT_TRUE(decoded.ok()) << decoded.status();
     ExpectSameSpans(spans, *decoded);
   }
@@ -481,14 +480,10 @@ TEST(SpanBlockCodecTest, AProjectionDecodesExactlyItsFields) {
 // an older format was current when TELETRACE_SOURCE_DIR, where they live, is set.
 std::vector<std::pair<uint8_t, std::string>> RichBlocks() {
   std::vector<std::pair<uint8_t, std::string>> blocks;
-  if (const char* source_dir = std::getenv("TELETRACE_SOURCE_DIR")) {
-    for (uint8_t format : {kSpanBlockFormatV1, kSpanBlockFormatV2}) {
-      std::ifstream in(std::filesystem::path(source_dir) / "tests/fixtures/blocks" /
-                           ("rich_v" + std::to_string(format) + ".block"),
-                       std::ios::binary);
-      blocks.emplace_back(format, std::string(std::istreambuf_iterator<char>(in),
-                                              std::istreambuf_iterator<char>()));
-    }
+  for (uint8_t format : {kSpanBlockFormatV1, kSpanBlockFormatV2}) {
+    std::optional<std::string> block =
+        golden::ReadFixture("blocks/rich_v" + std::to_string(format) + ".block");
+    if (block) blocks.emplace_back(format, *std::move(block));
   }
   auto encoded = EncodeSpanBlock(RichSpans());
   EXPECT_TRUE(encoded.ok()) << encoded.status();

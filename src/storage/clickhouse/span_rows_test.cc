@@ -2,12 +2,11 @@
 
 #include <zstd.h>
 
-#include <cstdlib>
-#include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <memory>
+#include <optional>
+#include <string>
 
+#include "common/golden_test_util.h"
 #include "gtest/gtest.h"
 #include "storage/clickhouse/row_binary.h"
 
@@ -50,11 +49,9 @@ TEST(SpanColumnTest, RoundTripsSmallAndMultiBlockSpans) {
 // Rows written before span block format 2 hold a format 1 body without its zstd frame. The fixture
 // block holds two spans, so a successful decode ends at the span count check.
 TEST(SpanColumnTest, ReadsFormatOneValues) {
-  const char* source_dir = std::getenv("TELETRACE_SOURCE_DIR");
-  if (source_dir == nullptr) GTEST_SKIP() << "TELETRACE_SOURCE_DIR not set";
-  std::ifstream in(std::filesystem::path(source_dir) / "tests/fixtures/blocks/small_v1.block",
-                   std::ios::binary);
-  std::string block((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::optional<std::string> fixture = golden::ReadFixture("blocks/small_v1.block");
+  if (!fixture) GTEST_SKIP() << "TELETRACE_SOURCE_DIR not set";
+  const std::string& block = *fixture;
   ASSERT_GT(block.size(), 1u);
   ASSERT_EQ(block[0], 1);
   unsigned long long size = ZSTD_getFrameContentSize(block.data() + 1, block.size() - 1);
