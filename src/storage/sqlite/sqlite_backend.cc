@@ -226,6 +226,8 @@ struct BlockBounds {
 // `whole`, when set, is offered every block wholly inside the range first, on the reading thread
 // in block order (blocks before it may still be decoding): true when it answered for the block
 // from what it reads on `conn` (the scan's connection), false to have the block go on as above.
+// It is not set with `from_groups`: groups are read ahead of the scan for every block inside the
+// range (GroupsAhead), so a block `whole` answered would leave its groups untaken.
 struct BlockAnswer {
   std::function<std::function<bool()>(const BlockBounds& block, const BlockValueCounts& counts)>
       add;
@@ -943,10 +945,9 @@ absl::Status SqliteBackend::ScanBlocks(const std::optional<query::TimeRange>& ra
     return !range || (range->start_unix_nano <= block.min_start &&
                       block.max_start <= range->end_unix_nano);
   };
-  // Groups are read ahead and parsed on threads of their own, except when `whole` may answer a
-  // block first (its groups would then be read for nothing).
+  // Groups are read ahead and parsed on threads of their own.
   std::optional<GroupsAhead> groups_ahead;
-  if (grouped && !answer->whole) {
+  if (grouped) {
     groups_ahead.emplace(
         *select_groups, blocks, inside_range,
         [&keep_group, reads_kind, sketches = answer->group_sketches](std::string_view groups) {
@@ -983,18 +984,7 @@ absl::Status SqliteBackend::ScanBlocks(const std::optional<query::TimeRange>& ra
     if (grouped && inside) {
       // Unreadable groups, like unreadable counts, only cost the decode; a block without groups
       // (written before them, or with too many) goes on to its counts.
-      absl::StatusOr<BlockValueCounts> kept = absl::NotFoundError("no groups");
-      if (groups_ahead) {
-        ASSIGN_OR_RETURN(kept, groups_ahead->Take(b));
-      } else {
-        select_groups->Reset();
-        select_groups->BindInt(1, block.block_id);
-        ASSIGN_OR_RETURN(bool row, select_groups->Step());
-        if (row) {
-          kept = BlockValueCounts::FromGroups(select_groups->ColumnBlob(0), keep_group,
-                                              {reads_kind, answer->group_sketches});
-        }
-      }
+      ASSIGN_OR_RETURN(absl::StatusOr<BlockValueCounts> kept, groups_ahead->Take(b));
       if (kept.ok() && kept->SpanCount() == 0) {
         blocks_pruned_.fetch_add(1, std::memory_order_relaxed);
         continue;
