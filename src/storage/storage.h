@@ -79,6 +79,20 @@ class Backend {
   virtual absl::StatusOr<query::StatisticsResult> Statistics(const query::StatisticsQuery& query);
   virtual absl::StatusOr<query::HistogramResult> Histograms(const query::HistogramQuery& query);
 
+  // The Jaeger and Zipkin APIs' service and operation lists, over all stored data (their APIs take
+  // no time range): every string service.name of a stored span, sorted; and the distinct (span
+  // name, span kind) of the spans whose service.name is `service`, sorted. The defaults ask
+  // TagValues (one query per kind for the operations). A backend may answer from a catalog kept
+  // as it writes; it may then still list, for a bounded time, an operation whose spans retention
+  // has just deleted, and never misses one that is stored.
+  struct Operation {
+    std::string name;
+    model::SpanKind kind = model::SpanKind::kUnspecified;
+    auto operator<=>(const Operation&) const = default;
+  };
+  virtual absl::StatusOr<std::vector<std::string>> Services();
+  virtual absl::StatusOr<std::vector<Operation>> Operations(const std::string& service);
+
   // The calls between services (query/dependencies.h). The default reads the range's spans through
   // Search, newest first, at most query.max_examined of them, and joins them in memory: every
   // backend answers it, but it holds every span's ids and reads whole spans.

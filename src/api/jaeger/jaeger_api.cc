@@ -186,35 +186,14 @@ HttpResponse JaegerApi::Handle(const HttpRequest& request) {
   return Error(404, fmt::format("no such endpoint: {}", request.path));
 }
 
-absl::StatusOr<std::vector<std::string>> JaegerApi::ServiceNames() {
-  query::TagValuesQuery q;
-  q.key = *query::ParseKey(kServiceKey, "jaeger");
-  ASSIGN_OR_RETURN(query::TagValuesResult values, backend_->TagValues(q));
-  std::vector<std::string> names;
-  for (const query::TagValueCount& v : values.values) {
-    if (const auto* s = std::get_if<std::string>(&v.value)) names.push_back(*s);
-  }
-  std::sort(names.begin(), names.end());
-  return names;
-}
-
 absl::StatusOr<std::set<std::pair<std::string, size_t>>> JaegerApi::OperationsOf(
     const std::string& service, const std::vector<size_t>& kinds) {
-  // Span names of the service, one query per kind, asked together: a backend that scans answers
-  // them in one pass.
-  std::vector<query::TagValuesQuery> queries;
-  for (size_t k : kinds) {
-    query::TagValuesQuery& q = queries.emplace_back();
-    q.key = *query::ParseKey("span.name", "jaeger");
-    q.filters.push_back(MakeFilter(kServiceKey, query::Operator::kEquals, service));
-    q.filters.push_back(MakeFilter("span.kind", query::Operator::kEquals, int64_t(k)));
-  }
-  ASSIGN_OR_RETURN(std::vector<query::TagValuesResult> results,
-                   backend_->TagValuesOfEach(queries));
+  ASSIGN_OR_RETURN(std::vector<storage::Backend::Operation> all, backend_->Operations(service));
   std::set<std::pair<std::string, size_t>> operations;
-  for (size_t i = 0; i < kinds.size() && i < results.size(); ++i) {
-    for (const query::TagValueCount& v : results[i].values) {
-      if (const auto* s = std::get_if<std::string>(&v.value)) operations.emplace(*s, kinds[i]);
+  for (storage::Backend::Operation& op : all) {
+    const auto kind = static_cast<size_t>(op.kind);
+    if (std::find(kinds.begin(), kinds.end(), kind) != kinds.end()) {
+      operations.emplace(std::move(op.name), kind);
     }
   }
   return operations;
@@ -230,24 +209,20 @@ std::vector<size_t> KindsSelected(std::string_view text) {
 }
 
 HttpResponse JaegerApi::Services(const HttpRequest&, std::string_view) {
-  absl::StatusOr<std::vector<std::string>> names = ServiceNames();
+  absl::StatusOr<std::vector<std::string>> names = backend_->Services();
   if (!names.ok()) return Error(names.status());
   // Jaeger answers null, not [], when there is nothing; clients handle both, tools compare bytes.
   return Envelope(names->empty() ? "null" : StringArray(*names), names->size());
 }
 
 HttpResponse JaegerApi::ServiceOperations(const HttpRequest&, std::string_view service) {
-  // Names of every kind: one pass, not one per kind.
-  query::TagValuesQuery q;
-  q.key = *query::ParseKey("span.name", "jaeger");
-  q.filters.push_back(MakeFilter(kServiceKey, query::Operator::kEquals, std::string(service)));
-  absl::StatusOr<query::TagValuesResult> values = backend_->TagValues(q);
-  if (!values.ok()) return Error(values.status());
+  // Names of every kind, each once.
+  absl::StatusOr<std::vector<storage::Backend::Operation>> operations =
+      backend_->Operations(std::string(service));
+  if (!operations.ok()) return Error(operations.status());
   std::vector<std::string> names;
-  for (const query::TagValueCount& v : values->values) {
-    if (const auto* s = std::get_if<std::string>(&v.value)) names.push_back(*s);
-  }
-  std::sort(names.begin(), names.end());
+  for (storage::Backend::Operation& op : *operations) names.push_back(std::move(op.name));
+  names.erase(std::unique(names.begin(), names.end()), names.end());  // sorted by name first
   return Envelope(names.empty() ? "null" : StringArray(names), names.size());
 }
 
@@ -522,7 +497,7 @@ absl::StatusOr<uint64_t> ParseRfc3339(std::string_view name, const std::string& 
 }  // namespace
 
 HttpResponse JaegerApi::V3Services(const HttpRequest&, std::string_view) {
-  absl::StatusOr<std::vector<std::string>> names = ServiceNames();
+  absl::StatusOr<std::vector<std::string>> names = backend_->Services();
   if (!names.ok()) return V3Error(names.status());
   HttpResponse r;
   r.body = "{\"services\":" + StringArray(*names) + "}";

@@ -85,9 +85,8 @@ class JaegerApi {
   // span that also holds every tag condition, each with that span's start time.
   absl::StatusOr<std::vector<std::pair<TraceId, uint64_t>>> NewestTraces(
       query::SearchQuery q, const TraceSearchParams& params);
-  // The sorted service names, or the sorted (operation, kind) pairs of `service` (kind 0-5 as
-  // model::SpanKind; `kinds` restricts them).
-  absl::StatusOr<std::vector<std::string>> ServiceNames();
+  // The sorted (operation, kind) pairs of `service` (kind 0-5 as model::SpanKind; `kinds`
+  // restricts them).
   absl::StatusOr<std::set<std::pair<std::string, size_t>>> OperationsOf(
       const std::string& service, const std::vector<size_t>& kinds);
 

@@ -162,8 +162,16 @@ HttpResponse ZipkinApi::Handle(const HttpRequest& request) {
   return Error(404, fmt::format("no such endpoint: {}", request.path));
 }
 
+// Without empty strings, which Zipkin does not list.
+std::vector<std::string> NonEmpty(std::vector<std::string> strings) {
+  std::erase(strings, std::string());
+  return strings;
+}
+
 HttpResponse ZipkinApi::Services(const HttpRequest&, std::string_view) {
-  return StringList(Values(backend_, kServiceKey, {}));
+  absl::StatusOr<std::vector<std::string>> services = backend_->Services();
+  if (!services.ok()) return StringList(services.status());
+  return StringList(NonEmpty(*std::move(services)));
 }
 
 HttpResponse ZipkinApi::SpanNames(const HttpRequest& request, std::string_view) {
@@ -172,8 +180,13 @@ HttpResponse ZipkinApi::SpanNames(const HttpRequest& request, std::string_view) 
     if (k == "serviceName") service = v;
   }
   if (service.empty()) return Error(400, "serviceName is required");
-  return StringList(Values(backend_, "span.name",
-                           {MakeFilter(kServiceKey, query::Operator::kEquals, service)}));
+  absl::StatusOr<std::vector<storage::Backend::Operation>> operations =
+      backend_->Operations(service);
+  if (!operations.ok()) return StringList(operations.status());
+  std::vector<std::string> names;
+  for (storage::Backend::Operation& op : *operations) names.push_back(std::move(op.name));
+  names.erase(std::unique(names.begin(), names.end()), names.end());  // sorted by name first
+  return StringList(NonEmpty(std::move(names)));
 }
 
 HttpResponse ZipkinApi::RemoteServices(const HttpRequest& request, std::string_view) {

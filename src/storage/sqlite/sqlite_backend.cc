@@ -39,6 +39,7 @@
 #include "storage/span_projection.h"
 #include "storage/span_refs_query.h"
 #include "storage/sqlite/migrations.h"
+#include "storage/sqlite/operations_catalog.h"
 #include "storage/sqlite/sqlite_connection.h"
 #include "storage/sqlite/sqlite_settings.h"
 #include "storage/sqlite/trace_index.h"
@@ -393,6 +394,7 @@ struct PreparedBlock {
   std::string groups;   // BlockValueCountsBuilder::Groups; empty when the block keeps none
   std::string key_catalog;  // KeyCatalogOf
   std::string calls;        // EncodeBlockCalls; empty when too many of its calls stay open
+  sqlite::BlockOperations operations;  // for the operations catalog
   BlockBounds bounds;
   uint64_t ingestion_time_unix_nano = 0;
   std::vector<std::pair<TraceId, std::string>> fingerprints_by_trace;  // of span ids, by trace
@@ -433,6 +435,7 @@ absl::Status PrepareChunk(const WrittenSpans& written, size_t first, size_t last
   ASSIGN_OR_RETURN(block.groups, counts.Groups());
   block.counts = std::move(counts).Finish();
   block.key_catalog = KeyCatalogOf(chunk);
+  block.operations = sqlite::OperationsOfBlock(chunk);
   if (std::optional<StoredCalls> calls = CallsOfBlock(written, first, last)) {
     block.calls = EncodeBlockCalls(*calls);
   }
@@ -482,6 +485,8 @@ class SqliteBackend final : public Backend {
   absl::StatusOr<query::HistogramResult> Histograms(const query::HistogramQuery& query) override;
   absl::StatusOr<query::DependenciesResult> Dependencies(
       const query::DependenciesQuery& query) override;
+  absl::StatusOr<std::vector<std::string>> Services() override;
+  absl::StatusOr<std::vector<Operation>> Operations(const std::string& service) override;
   absl::StatusOr<std::string> SystemId() override { return system_id_; }
   absl::Status EnforceRetention() override;
   uint64_t DiskBytes() override;
@@ -522,7 +527,8 @@ class SqliteBackend final : public Backend {
     bool in_txn_ = false;
   };
 
-  explicit SqliteBackend(SqliteSettings settings) : settings_(std::move(settings)) {}
+  explicit SqliteBackend(SqliteSettings settings)
+      : settings_(std::move(settings)), operations_(settings_.operations_max_bytes) {}
 
   absl::Status Initialize();
   absl::Status ApplyMigrations();
@@ -610,6 +616,7 @@ class SqliteBackend final : public Backend {
 
   std::mutex write_mu_;
   std::unique_ptr<SqliteConnection> writer_;  // guarded by write_mu_
+  sqlite::OperationsCatalog operations_;      // guarded by write_mu_
 
   std::mutex prepare_mu_;
   std::unique_ptr<BuildWorkers> build_workers_;  // guarded by prepare_mu_, made on first use
@@ -653,6 +660,8 @@ absl::Status SqliteBackend::Initialize() {
   // Migrations first: the initial one sets auto_vacuum, which only works before WAL mode has
   // written the database header.
   RETURN_IF_ERROR(Annotate(ApplyMigrations(), fmt::format("sqlite: migrate {}", db_path_)));
+  RETURN_IF_ERROR(Annotate(operations_.Load(*writer_),
+                           fmt::format("sqlite: read the operations catalog of {}", db_path_)));
   {
     ASSIGN_OR_RETURN(SqliteStatement stmt, writer_->Prepare("PRAGMA journal_mode = WAL"));
     ASSIGN_OR_RETURN(bool row, stmt.Step());
@@ -1231,8 +1240,15 @@ absl::Status SqliteBackend::CommitLocked(SqlitePreparedWrite& prepared) {
     prepared.blocks = PrepareBlocks(prepared.spans);
   }
   if (!prepared.blocks.ok()) return prepared.blocks.status();
-  for (const PreparedBlock& block : *prepared.blocks) RETURN_IF_ERROR(InsertBlock(conn, block));
-  return txn.Commit();
+  std::vector<const sqlite::BlockOperations*> operations;
+  for (const PreparedBlock& block : *prepared.blocks) {
+    RETURN_IF_ERROR(InsertBlock(conn, block));
+    operations.push_back(&block.operations);
+  }
+  RETURN_IF_ERROR(operations_.Record(conn, operations));
+  RETURN_IF_ERROR(txn.Commit());
+  operations_.Committed();
+  return absl::OkStatus();
 }
 
 absl::Status SqliteBackend::InsertBlock(SqliteConnection& conn, const PreparedBlock& block) {
@@ -2011,6 +2027,29 @@ absl::StatusOr<query::DependenciesResult> SqliteBackend::Dependencies(
   return std::move(counter).Finish(query.service, partial);
 }
 
+absl::StatusOr<std::vector<std::string>> SqliteBackend::Services() {
+  absl::StatusOr<std::optional<std::vector<std::string>>> services;
+  {
+    ASSIGN_OR_RETURN(Reader reader, AcquireReader());  // released before a fallback takes one
+    services = sqlite::CatalogedServices(reader.conn());
+  }
+  if (!services.ok()) return Annotate(services.status(), "sqlite: services");
+  if (*services) return **std::move(services);
+  return Backend::Services();
+}
+
+absl::StatusOr<std::vector<Backend::Operation>> SqliteBackend::Operations(
+    const std::string& service) {
+  absl::StatusOr<std::optional<std::vector<Operation>>> operations;
+  {
+    ASSIGN_OR_RETURN(Reader reader, AcquireReader());
+    operations = sqlite::CatalogedOperations(reader.conn(), service);
+  }
+  if (!operations.ok()) return Annotate(operations.status(), "sqlite: operations");
+  if (*operations) return **std::move(operations);
+  return Backend::Operations(service);
+}
+
 absl::StatusOr<int> SqliteBackend::DeleteBlocks(const std::string& select_sql,
                                                 std::optional<int64_t> param) {
   std::lock_guard<std::mutex> lock(write_mu_);
@@ -2057,13 +2096,14 @@ absl::StatusOr<int> SqliteBackend::DeleteBlocks(const std::string& select_sql,
     del.BindInt(1, id);
     RETURN_IF_ERROR(del.Run());
   }
-  if (!ids.empty()) {
-    // Catalogs no remaining block names (few rows: one per distinct key set).
-    RETURN_IF_ERROR(conn.Exec(
-        "DELETE FROM key_catalogs WHERE NOT EXISTS (SELECT 1 FROM block_key_catalogs b "
-        "WHERE b.catalog_id = key_catalogs.catalog_id)"));
-  }
+  if (ids.empty()) return 0;
+  // Catalogs no remaining block names (few rows: one per distinct key set).
+  RETURN_IF_ERROR(conn.Exec(
+      "DELETE FROM key_catalogs WHERE NOT EXISTS (SELECT 1 FROM block_key_catalogs b "
+      "WHERE b.catalog_id = key_catalogs.catalog_id)"));
+  RETURN_IF_ERROR(operations_.Prune(conn));
   RETURN_IF_ERROR(txn.Commit());
+  operations_.Committed();
   return static_cast<int>(ids.size());
 }
 

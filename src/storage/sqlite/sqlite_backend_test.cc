@@ -289,7 +289,9 @@ TEST(SqliteBackendTest, MigrationsApplyOnceAndReopenIsIdempotent) {
   EXPECT_EQ(QueryInt(db, "SELECT count(*) FROM block_groups"), 3);
   EXPECT_EQ(QueryInt(db, "SELECT count(*) FROM block_key_catalogs"), 3);
   EXPECT_EQ(QueryInt(db, "SELECT count(*) FROM key_catalogs"), 1);  // the blocks' keys are alike
-  EXPECT_EQ(QueryInt(db, "SELECT count(*) FROM meta"), 1);
+  EXPECT_EQ(QueryInt(db, "SELECT count(*) FROM meta"), 2);  // system_id, operations_from_block
+  EXPECT_EQ(QueryInt(db, "SELECT value FROM meta WHERE key = 'operations_from_block'"), 1);
+  EXPECT_EQ(QueryInt(db, "SELECT count(*) FROM operations"), 2);  // svc: a server and a client name
   EXPECT_EQ(QueryInt(db, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND "
                          "name IN ('blocks_by_max_start', 'blocks_by_min_start')"),
             2);
@@ -673,7 +675,7 @@ TEST(SqliteBackendTest, BadSettingsAreRejectedNamingTheKey) {
   const std::vector<Case> cases = {
       {{{"colour", "blue"}},
        "storage.sqlite.colour: unknown setting (known: path, retention_max_age, "
-       "retention_max_bytes, block_spans)"},
+       "retention_max_bytes, block_spans, operations_max_bytes)"},
       {{{"path", ""}}, "storage.sqlite.path: invalid value \"\": must not be empty"},
       {{{"retention_max_age", "3 days"}},
        "storage.sqlite.retention_max_age: invalid value \"3 days\": unknown unit ' ' (want 0 or "

@@ -12,6 +12,9 @@ const std::vector<settings::Spec>& SqliteSettingSpecs() {
       {"retention_max_bytes", "0",
        "delete the oldest spans while the database is larger than this (e.g. 50GiB; 0 = no cap)"},
       {"block_spans", "1024", "spans per compressed storage block (1 to 65536)"},
+      {"operations_max_bytes", "16MiB",
+       "memory for the catalog of services and operations (Jaeger and Zipkin APIs); past it, "
+       "their lists are read from the stored spans"},
   };
   return kSpecs;
 }
@@ -29,6 +32,8 @@ absl::StatusOr<SqliteSettings> ParseSqliteSettings(const BackendSettings& values
       ASSIGN_OR_RETURN(out.retention_max_bytes, settings::Bytes(full, value, UINT64_MAX));
     } else if (key == "block_spans") {
       ASSIGN_OR_RETURN(out.block_spans, settings::Unsigned(full, value, 1, 65536));
+    } else if (key == "operations_max_bytes") {
+      ASSIGN_OR_RETURN(out.operations_max_bytes, settings::Bytes(full, value, UINT64_MAX));
     } else {
       return settings::Unknown("storage.sqlite", key, SqliteSettingSpecs());
     }

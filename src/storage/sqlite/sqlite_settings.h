@@ -17,6 +17,8 @@ struct SqliteSettings {
   uint64_t retention_max_age_nano = uint64_t{168} * 3600 * 1000000000;  // 0 = keep forever
   uint64_t retention_max_bytes = 0;                                     // 0 = no size cap
   size_t block_spans = 1024;  // spans per block, 1..65536
+  // The operations catalog's memory bound (storage/sqlite/operations_catalog.h).
+  uint64_t operations_max_bytes = uint64_t{16} << 20;
 };
 
 // Every key with its default (the struct's) and help, for --help, the environment and validation.

@@ -55,7 +55,7 @@ TEST(SqliteSettingsTest, SharedVocabularyWithTheKeyNamed) {
             "storage.sqlite.path: invalid value \"\": must not be empty");
   EXPECT_EQ(ParseSqliteSettings({{"pth", "/x"}}).status().message(),
             "storage.sqlite.pth: unknown setting (known: path, retention_max_age, "
-            "retention_max_bytes, block_spans)");
+            "retention_max_bytes, block_spans, operations_max_bytes)");
 }
 
 }  // namespace

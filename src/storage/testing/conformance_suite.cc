@@ -824,6 +824,48 @@ TEST_P(StorageConformance, TagValuesCountsLimitsAndFilters) {
 // Several queries at once answer as each alone: span names of a service per kind (the Jaeger API's
 // operations, which SQLite answers in one pass), with and without a range, and a mix that no one
 // pass serves.
+TEST_P(StorageConformance, ServicesAndOperationsListEveryStoredOne) {
+  WriteCorpus(backend());
+  // Spans whose service.name is not a string, or missing: no service of theirs is listed.
+  model::SpanBatch others;
+  for (const KeyValueList& attributes :
+       {KeyValueList{{"service.name", AnyValue(int64_t{7})}}, KeyValueList{}}) {
+    model::ResourceSpans& rs = others.resource_spans.emplace_back();
+    rs.resource.attributes = attributes;
+    model::Span& s = rs.scope_spans.emplace_back().spans.emplace_back();
+    s.trace_id = TraceIdOf(9);
+    s.span_id = SpanIdOf(100 + static_cast<int>(others.resource_spans.size()));
+    s.name = "unlisted";
+    s.kind = SpanKind::kServer;
+    s.start_time_unix_nano = kT0;
+    s.end_time_unix_nano = kT0 + 1;
+  }
+  ASSERT_TRUE(backend().WriteSpans(others, kIngestion).ok());
+
+  absl::StatusOr<std::vector<std::string>> services = backend().Services();
+  ASSERT_TRUE(services.ok()) << services.status();
+  EXPECT_THAT(*services, ElementsAre("backend", "frontend"));
+  using Op = Backend::Operation;
+  absl::StatusOr<std::vector<Op>> frontend = backend().Operations("frontend");
+  ASSERT_TRUE(frontend.ok()) << frontend.status();
+  EXPECT_THAT(*frontend, ElementsAre(Op{"GET /cart", SpanKind::kClient},
+                                     Op{"GET /home", SpanKind::kServer},
+                                     Op{"POST /pay", SpanKind::kServer},
+                                     Op{"consume", SpanKind::kConsumer},
+                                     Op{"produce", SpanKind::kProducer}));
+  // Spans outside every search range (8 late, 9 early) are listed too: the lists take no range.
+  absl::StatusOr<std::vector<Op>> backend_ops = backend().Operations("backend");
+  ASSERT_TRUE(backend_ops.ok()) << backend_ops.status();
+  EXPECT_THAT(*backend_ops, ElementsAre(Op{"GET /stock", SpanKind::kClient},
+                                        Op{"INSERT pay", SpanKind::kInternal},
+                                        Op{"SELECT cart", SpanKind::kClient},
+                                        Op{"early", SpanKind::kInternal},
+                                        Op{"late", SpanKind::kInternal}));
+  absl::StatusOr<std::vector<Op>> nobody = backend().Operations("nobody");
+  ASSERT_TRUE(nobody.ok()) << nobody.status();
+  EXPECT_TRUE(nobody->empty());
+}
+
 TEST_P(StorageConformance, TagValuesOfEachAnswersAsEachAlone) {
   WriteCorpus(backend());
   auto of_service = [](std::string_view service, int64_t kind) {
