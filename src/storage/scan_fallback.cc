@@ -113,4 +113,14 @@ absl::StatusOr<std::vector<Backend::Operation>> Backend::Operations(const std::s
   return operations;
 }
 
+absl::StatusOr<std::vector<std::string>> OperationNames(Backend& backend,
+                                                        const std::string& service) {
+  absl::StatusOr<std::vector<Backend::Operation>> operations = backend.Operations(service);
+  if (!operations.ok()) return operations.status();
+  std::vector<std::string> names;
+  for (Backend::Operation& op : *operations) names.push_back(std::move(op.name));
+  names.erase(std::unique(names.begin(), names.end()), names.end());  // sorted by name first
+  return names;
+}
+
 }  // namespace teletrace::storage

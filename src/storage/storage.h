@@ -110,6 +110,10 @@ class Backend {
   virtual uint64_t DiskBytes() = 0;
 };
 
+// The distinct span names of backend.Operations(service), sorted.
+absl::StatusOr<std::vector<std::string>> OperationNames(Backend& backend,
+                                                        const std::string& service);
+
 // Backend settings from the config file's `storage.<backend>` section, flattened to strings
 // ("path" -> "./teletrace-data", "retention_max_age" -> "168h"). Factories reject unknown keys
 // and bad values with InvalidArgument naming "storage.<backend>.<key>".

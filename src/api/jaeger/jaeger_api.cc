@@ -216,14 +216,10 @@ HttpResponse JaegerApi::Services(const HttpRequest&, std::string_view) {
 }
 
 HttpResponse JaegerApi::ServiceOperations(const HttpRequest&, std::string_view service) {
-  // Names of every kind, each once.
-  absl::StatusOr<std::vector<storage::Backend::Operation>> operations =
-      backend_->Operations(std::string(service));
-  if (!operations.ok()) return Error(operations.status());
-  std::vector<std::string> names;
-  for (storage::Backend::Operation& op : *operations) names.push_back(std::move(op.name));
-  names.erase(std::unique(names.begin(), names.end()), names.end());  // sorted by name first
-  return Envelope(names.empty() ? "null" : StringArray(names), names.size());
+  absl::StatusOr<std::vector<std::string>> names =
+      storage::OperationNames(*backend_, std::string(service));
+  if (!names.ok()) return Error(names.status());
+  return Envelope(names->empty() ? "null" : StringArray(*names), names->size());
 }
 
 std::string OperationsArray(const std::set<std::pair<std::string, size_t>>& operations) {

@@ -180,13 +180,9 @@ HttpResponse ZipkinApi::SpanNames(const HttpRequest& request, std::string_view) 
     if (k == "serviceName") service = v;
   }
   if (service.empty()) return Error(400, "serviceName is required");
-  absl::StatusOr<std::vector<storage::Backend::Operation>> operations =
-      backend_->Operations(service);
-  if (!operations.ok()) return StringList(operations.status());
-  std::vector<std::string> names;
-  for (storage::Backend::Operation& op : *operations) names.push_back(std::move(op.name));
-  names.erase(std::unique(names.begin(), names.end()), names.end());  // sorted by name first
-  return StringList(NonEmpty(std::move(names)));
+  absl::StatusOr<std::vector<std::string>> names = storage::OperationNames(*backend_, service);
+  if (!names.ok()) return StringList(names.status());
+  return StringList(NonEmpty(*std::move(names)));
 }
 
 HttpResponse ZipkinApi::RemoteServices(const HttpRequest& request, std::string_view) {
