@@ -584,6 +584,10 @@ class SqliteBackend final : public Backend {
   absl::Status QueueDecode(Workers<R>& workers, SqliteConnection& conn, int64_t block_id,
                            const SpanFields& fields, const Decode& decode, const Take& take);
 
+  // TagKeys over all stored data from the distinct key catalogs alone; nullopt when a stored block
+  // has no catalog or a catalog is unreadable (the blocks then answer).
+  absl::StatusOr<std::optional<std::vector<query::TagInfo>>> EveryCatalogedKey();
+
   // TagValues into `collector`: per-block value counts where they answer, decoded blocks elsewhere.
   // Past `stop_at` it stops with DEADLINE_EXCEEDED, the blocks read until then counted.
   absl::Status CountTagValues(const query::TagValuesQuery& query,
@@ -1524,8 +1528,39 @@ absl::StatusOr<query::TraceResult> SqliteBackend::GetTrace(const query::TraceQue
   return std::move(collector).Finish();
 }
 
+absl::StatusOr<std::optional<std::vector<query::TagInfo>>> SqliteBackend::EveryCatalogedKey() {
+  ASSIGN_OR_RETURN(Reader reader, AcquireReader());
+  SqliteConnection& conn = reader.conn();
+  // Every block written since migration 006 has a catalog, inserted with it; those written before
+  // have none, and lower ids than any written since.
+  ASSIGN_OR_RETURN(
+      int64_t uncovered,
+      conn.QueryInt("SELECT EXISTS (SELECT 1 FROM blocks WHERE block_id < coalesce((SELECT "
+                    "min(block_id) FROM block_key_catalogs), 9223372036854775807))"));
+  if (uncovered != 0) return std::nullopt;
+  std::vector<query::TagInfo> keys = query::TagKeysCollector().Finish();  // the intrinsics
+  ASSIGN_OR_RETURN(SqliteStatement select, conn.Prepare("SELECT keys FROM key_catalogs"));
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, select.Step());
+    if (!row) break;
+    absl::StatusOr<std::vector<query::TagInfo>> catalog = ParseKeyCatalog(select.ColumnBlob(0));
+    if (!catalog.ok()) return std::nullopt;  // its blocks are decoded
+    keys.insert(keys.end(), catalog->begin(), catalog->end());
+  }
+  std::sort(keys.begin(), keys.end(), KeyOrder);
+  keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+  return keys;
+}
+
 absl::StatusOr<std::vector<query::TagInfo>> SqliteBackend::TagKeys(
     const query::TagKeysQuery& query) {
+  if (!query.range) {
+    // Over all stored data: each distinct catalog once (retention deletes those no block names),
+    // so the cost follows the distinct key sets, not the blocks.
+    absl::StatusOr<std::optional<std::vector<query::TagInfo>>> keys = EveryCatalogedKey();
+    if (!keys.ok()) return Annotate(keys.status(), "sqlite: tag keys");
+    if (*keys) return **std::move(keys);
+  }
   // A block wholly inside the range is answered by its key catalog, each distinct catalog read
   // once; the others (at the range's edges, or written before migration 006) have their keys
   // collected on a block worker from their attributes alone.
