@@ -2,16 +2,15 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <atomic>
-#include <filesystem>
+#include <map>
 #include <random>
-#include <set>
 
 #include "common/time_util.h"
 #include "fmt/format.h"
 #include "storage/sqlite/sqlite_backend.h"
+#include "storage/sqlite/sqlite_test_util.h"
 
 namespace teletrace::storage::sqlite {
 namespace {
@@ -24,47 +23,15 @@ using ::testing::ElementsAre;
 
 constexpr uint64_t kSecond = 1000000000ULL;
 
-std::filesystem::path TestRoot() {
-  static const std::filesystem::path root = std::filesystem::temp_directory_path() /
-                                            fmt::format("teletrace_operations_test_{}", getpid());
-  return root;
-}
-
-std::string NewTestDir() {
-  static std::atomic<int> counter{0};
-  std::filesystem::path dir = TestRoot() / fmt::format("store{}", counter++);
-  std::filesystem::remove_all(dir);
-  return dir.string();
-}
-
-class RemoveTestRoot : public ::testing::Environment {
- public:
-  void TearDown() override { std::filesystem::remove_all(TestRoot()); }
-};
-::testing::Environment* const kRemoveTestRoot =
-    ::testing::AddGlobalTestEnvironment(new RemoveTestRoot);
-
-std::unique_ptr<Backend> MustOpen(BackendSettings settings) {
-  absl::StatusOr<std::unique_ptr<Backend>> backend = NewSqliteBackend(settings);
-  EXPECT_TRUE(backend.ok()) << backend.status();
-  return backend.ok() ? std::move(*backend) : nullptr;
-}
+using sqlite_test::MustOpen;
+using sqlite_test::NewTestDir;
 
 int64_t QueryInt(const std::string& dir, const std::string& sql) {
-  absl::StatusOr<std::unique_ptr<SqliteConnection>> conn =
-      SqliteConnection::Open(dir + "/teletrace.db", "test");
-  EXPECT_TRUE(conn.ok()) << conn.status();
-  if (!conn.ok()) return -1;
-  absl::StatusOr<int64_t> value = (*conn)->QueryInt(sql);
-  EXPECT_TRUE(value.ok()) << sql << ": " << value.status();
-  return value.ok() ? *value : -1;
+  return sqlite_test::QueryInt(sqlite_test::DbPath(dir), sql);
 }
 
 void Exec(const std::string& dir, const std::string& sql) {
-  absl::StatusOr<std::unique_ptr<SqliteConnection>> conn =
-      SqliteConnection::Open(dir + "/teletrace.db", "test");
-  ASSERT_TRUE(conn.ok()) << conn.status();
-  ASSERT_TRUE((*conn)->Exec(sql).ok()) << sql;
+  ASSERT_TRUE(sqlite_test::ExecSql(sqlite_test::DbPath(dir), sql));
 }
 
 // Spans appended to a batch, each resource once per call of Resource().

@@ -28,6 +28,7 @@
 #include "storage/memory/memory_backend.h"
 #include "storage/span_block_codec.h"
 #include "storage/sqlite/migrations.h"
+#include "storage/sqlite/sqlite_test_util.h"
 #include "storage/sqlite/trace_index.h"
 #include "storage/testing/conformance_suite.h"
 
@@ -37,33 +38,11 @@ namespace {
 using model::AnyValue;
 using ::testing::ElementsAre;
 using testing::StorageConformance;
-
-// Every test store lives under one directory per test process, removed when the process ends.
-std::filesystem::path TestRoot() {
-  static const std::filesystem::path root =
-      std::filesystem::temp_directory_path() / fmt::format("teletrace_sqlite_test_{}", getpid());
-  return root;
-}
-
-std::string NewTestDir() {
-  static std::atomic<int> counter{0};
-  std::filesystem::path dir = TestRoot() / fmt::format("store{}", counter++);
-  std::filesystem::remove_all(dir);
-  return dir.string();
-}
-
-class RemoveTestRoot : public ::testing::Environment {
- public:
-  void TearDown() override { std::filesystem::remove_all(TestRoot()); }
-};
-::testing::Environment* const kRemoveTestRoot =
-    ::testing::AddGlobalTestEnvironment(new RemoveTestRoot);
-
-std::unique_ptr<Backend> MustOpen(BackendSettings settings) {
-  absl::StatusOr<std::unique_ptr<Backend>> backend = NewSqliteBackend(settings);
-  EXPECT_TRUE(backend.ok()) << backend.status();
-  return backend.ok() ? std::move(*backend) : nullptr;
-}
+using sqlite_test::DbPath;
+using sqlite_test::ExecSql;
+using sqlite_test::MustOpen;
+using sqlite_test::NewTestDir;
+using sqlite_test::QueryInt;
 
 INSTANTIATE_TEST_SUITE_P(
     Sqlite, StorageConformance,
@@ -149,31 +128,6 @@ size_t CountAll(Backend& backend) {
     if (!page->next) return n;
     q.after = page->next;
   }
-}
-
-int64_t QueryInt(const std::string& db_path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  EXPECT_EQ(sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
-  sqlite3_stmt* stmt = nullptr;
-  EXPECT_EQ(sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr), SQLITE_OK) << sql;
-  int64_t value = -1;
-  if (sqlite3_step(stmt) == SQLITE_ROW) value = sqlite3_column_int64(stmt, 0);
-  sqlite3_finalize(stmt);
-  sqlite3_close(db);
-  return value;
-}
-
-std::string DbPath(const std::string& dir) { return dir + "/teletrace.db"; }
-
-// Runs `sql` on the database file directly, beside the backend: to age a store or damage it.
-bool ExecSql(const std::string& db_path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  const bool opened = sqlite3_open(db_path.c_str(), &db) == SQLITE_OK;
-  EXPECT_TRUE(opened) << db_path;
-  const bool done = opened && sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK;
-  EXPECT_TRUE(done) << sql << ": " << sqlite3_errmsg(db);
-  sqlite3_close(db);
-  return done;
 }
 
 // The trace index as schema version 3 had it, as a binary before migration 004 wrote it: each
