@@ -4,6 +4,7 @@
 #include <string_view>
 #include <tuple>
 
+#include "common/encoding.h"
 #include "common/status_macros.h"
 #include "fmt/format.h"
 #include "spdlog/spdlog.h"
@@ -58,7 +59,12 @@ absl::StatusOr<bool> CoversEveryBlock(SqliteConnection& conn) {
 }  // namespace
 
 BlockOperations OperationsOfBlock(std::span<const model::StoredSpan* const> spans) {
-  absl::flat_hash_map<std::tuple<std::string_view, uint8_t, std::string_view>, int64_t> latest;
+  struct Seen {
+    int64_t latest;
+    uint64_t spans;
+  };
+  absl::flat_hash_map<std::tuple<std::string_view, uint8_t, std::string_view>, Seen> seen;
+  BlockOperations out;
   const model::Resource* resource = nullptr;
   const std::string* service = nullptr;
   for (const model::StoredSpan* s : spans) {
@@ -66,20 +72,136 @@ BlockOperations OperationsOfBlock(std::span<const model::StoredSpan* const> span
       resource = s->resource.get();
       service = StringServiceName(resource);
     }
-    if (service == nullptr) continue;
+    if (service == nullptr) {
+      out.every_span = false;
+      continue;
+    }
     const int64_t start = static_cast<int64_t>(
         std::min<uint64_t>(s->span.start_time_unix_nano, uint64_t{INT64_MAX}));
-    auto [it, added] =
-        latest.try_emplace({*service, static_cast<uint8_t>(s->span.kind), s->span.name}, start);
-    if (!added) it->second = std::max(it->second, start);
+    auto [it, added] = seen.try_emplace(
+        {*service, static_cast<uint8_t>(s->span.kind), s->span.name}, Seen{start, 0});
+    it->second.latest = std::max(it->second.latest, start);
+    ++it->second.spans;
   }
-  BlockOperations out;
-  out.reserve(latest.size());
-  for (const auto& [op, start] : latest) {
+  out.operations.reserve(seen.size());
+  for (const auto& [op, counted] : seen) {
     const auto& [service_name, kind, name] = op;
-    out.emplace_back(OperationKey(service_name, static_cast<model::SpanKind>(kind), name), start);
+    out.operations.push_back(
+        OperationSeen{OperationKey(service_name, static_cast<model::SpanKind>(kind), name),
+                      counted.latest, counted.spans});
   }
   return out;
+}
+
+std::string EncodeOperationCounts(const std::vector<std::pair<int64_t, uint64_t>>& counts) {
+  std::string out(1, static_cast<char>(kOperationCountsVersion));
+  encoding::AppendVarint(&out, counts.size());
+  int64_t previous = 0;
+  for (const auto& [id, spans] : counts) {
+    encoding::AppendVarint(&out, static_cast<uint64_t>(id - previous));
+    encoding::AppendVarint(&out, spans);
+    previous = id;
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<std::pair<int64_t, uint64_t>>> ParseOperationCounts(
+    std::string_view bytes) {
+  auto corrupt = [](std::string_view what) {
+    return absl::DataLossError(fmt::format("operation counts: {}", what));
+  };
+  if (bytes.empty()) return corrupt("empty");
+  if (static_cast<uint8_t>(bytes[0]) != kOperationCountsVersion) {
+    return corrupt(fmt::format("unknown version {}", static_cast<uint8_t>(bytes[0])));
+  }
+  const char* p = bytes.data() + 1;
+  const char* const end = bytes.data() + bytes.size();
+  uint64_t n;
+  if (!encoding::ReadShortestVarint(&p, end, &n)) return corrupt("malformed count");
+  if (n > static_cast<uint64_t>(end - p) / 2) {  // two bytes at least per operation
+    return corrupt(fmt::format("{} operations in {} bytes", n, end - p));
+  }
+  std::vector<std::pair<int64_t, uint64_t>> counts;
+  counts.reserve(n);
+  uint64_t id = 0;
+  for (uint64_t i = 0; i < n; ++i) {
+    uint64_t delta, spans;
+    if (!encoding::ReadShortestVarint(&p, end, &delta) ||
+        !encoding::ReadShortestVarint(&p, end, &spans)) {
+      return corrupt(fmt::format("malformed operation {}", i));
+    }
+    if ((i > 0 && delta == 0) || delta > static_cast<uint64_t>(INT64_MAX) - id) {
+      return corrupt(fmt::format("operation {} out of order", i));
+    }
+    if (spans == 0) return corrupt(fmt::format("operation {} counts no span", i));
+    id += delta;
+    counts.emplace_back(static_cast<int64_t>(id), spans);
+  }
+  if (p != end) return corrupt(fmt::format("{} trailing bytes", end - p));
+  return counts;
+}
+
+bool CountsOperations(const query::Key& key, const std::vector<query::Filter>& filters) {
+  auto operation_field = [](const query::Key& k) {
+    return k.level == query::KeyLevel::kIntrinsic
+               ? k.intrinsic == query::Intrinsic::kName || k.intrinsic == query::Intrinsic::kKind
+               : k.level == query::KeyLevel::kResource && k.name == "service.name";
+  };
+  return key.level == query::KeyLevel::kIntrinsic && key.intrinsic == query::Intrinsic::kName &&
+         std::all_of(filters.begin(), filters.end(),
+                     [&](const query::Filter& f) { return operation_field(f.key); });
+}
+
+absl::StatusOr<OperationNameCounts> OperationNameCounts::Open(
+    SqliteConnection& conn, const std::vector<query::Filter>& filters) {
+  const query::SpanMatcher matcher(filters);
+  OperationNameCounts out;
+  ASSIGN_OR_RETURN(SqliteStatement select,
+                   conn.Prepare("SELECT id, service, kind, name FROM operations"));
+  model::StoredSpan span;
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, select.Step());
+    if (!row) break;
+    // The operation as a span holding only what the filters read.
+    auto resource = std::make_shared<model::Resource>();
+    resource->attributes.push_back({"service.name", model::AnyValue(
+                                                        std::string(select.ColumnBlob(1)))});
+    span.resource = std::move(resource);
+    span.span.kind = static_cast<model::SpanKind>(select.ColumnInt(2));
+    span.span.name = std::string(select.ColumnBlob(3));
+    out.by_id_[select.ColumnInt(0)] = Counted{span.span.name, matcher.Matches(span), 0};
+  }
+  return out;
+}
+
+absl::StatusOr<bool> OperationNameCounts::AddBlock(SqliteConnection& conn, int64_t block_id) {
+  ASSIGN_OR_RETURN(SqliteStatement select,
+                   conn.Prepare("SELECT counts FROM block_operations WHERE block_id = ?"));
+  select.BindInt(1, block_id);
+  ASSIGN_OR_RETURN(bool row, select.Step());
+  if (!row) return false;
+  // Unreadable counts, or counts of an operation this snapshot does not hold, only cost the
+  // block's decode.
+  absl::StatusOr<std::vector<std::pair<int64_t, uint64_t>>> counts =
+      ParseOperationCounts(select.ColumnBlob(0));
+  if (!counts.ok()) return false;
+  std::vector<Counted*> found;
+  found.reserve(counts->size());
+  for (const auto& [id, spans] : *counts) {
+    auto it = by_id_.find(id);
+    if (it == by_id_.end()) return false;
+    found.push_back(&it->second);
+  }
+  for (size_t i = 0; i < found.size(); ++i) {
+    if (found[i]->kept) found[i]->spans += (*counts)[i].second;
+  }
+  return true;
+}
+
+void OperationNameCounts::AddTo(query::TagValuesCollector& collector) const {
+  for (const auto& [id, counted] : by_id_) {
+    if (counted.spans > 0) collector.AddCounted(query::TagValue(counted.name), counted.spans);
+  }
 }
 
 absl::StatusOr<std::optional<std::vector<std::string>>> CatalogedServices(
@@ -126,7 +248,7 @@ absl::Status OperationsCatalog::Load(SqliteConnection& conn) {
   enabled_ = from != kNoBlockIsCovered;
   if (!enabled_) return absl::OkStatus();
   ASSIGN_OR_RETURN(SqliteStatement select,
-                   conn.Prepare("SELECT service, kind, name, last_start_unix_nano "
+                   conn.Prepare("SELECT service, kind, name, id, last_start_unix_nano "
                                 "FROM operations"));
   while (true) {
     ASSIGN_OR_RETURN(bool row, select.Step());
@@ -135,7 +257,9 @@ absl::Status OperationsCatalog::Load(SqliteConnection& conn) {
                                    static_cast<model::SpanKind>(select.ColumnInt(1)),
                                    select.ColumnBlob(2));
     bytes_ += Cost(key);
-    known_.emplace(std::move(key), select.ColumnInt(3));
+    const Known known{select.ColumnInt(3), select.ColumnInt(4)};
+    next_id_ = std::max(next_id_, known.id + 1);
+    known_.emplace(std::move(key), known);
   }
   if (bytes_ <= max_bytes_) return absl::OkStatus();
   // Stored under a larger bound than this run's.
@@ -147,30 +271,33 @@ absl::Status OperationsCatalog::Load(SqliteConnection& conn) {
 absl::Status OperationsCatalog::Drop(SqliteConnection& conn) {
   pending_ = Pending{};
   pending_.dropped = true;
-  RETURN_IF_ERROR(conn.Exec("DELETE FROM operations"));
+  RETURN_IF_ERROR(conn.Exec("DELETE FROM operations; DELETE FROM block_operations"));
   return conn.Exec(fmt::format(
       "UPDATE meta SET value = {} WHERE key = 'operations_from_block'", kNoBlockIsCovered));
 }
 
-absl::Status OperationsCatalog::Record(SqliteConnection& conn,
-                                       std::span<const BlockOperations* const> blocks) {
+absl::Status OperationsCatalog::Record(
+    SqliteConnection& conn, std::span<const std::pair<int64_t, const BlockOperations*>> blocks) {
   pending_ = Pending{};
   if (!enabled_) return absl::OkStatus();
   uint64_t bytes = bytes_;
-  for (const BlockOperations* operations : blocks) {
-    for (const auto& [key, latest] : *operations) {
-      std::optional<int64_t> bound;
-      if (auto p = pending_.raised.find(key); p != pending_.raised.end()) {
-        bound = p->second;
-      } else if (auto k = known_.find(key); k != known_.end()) {
-        bound = k->second;
+  int64_t next_id = next_id_;
+  // Each block's counts by operation id, for the blocks whose every span is counted.
+  std::vector<std::pair<int64_t, std::vector<std::pair<int64_t, uint64_t>>>> counts;
+  for (const auto& [block_id, block] : blocks) {
+    std::vector<std::pair<int64_t, uint64_t>>* ids = nullptr;
+    if (block->every_span) {
+      ids = &counts.emplace_back(block_id, std::vector<std::pair<int64_t, uint64_t>>()).second;
+    }
+    for (const OperationSeen& op : block->operations) {
+      std::optional<Known> known;
+      if (auto p = pending_.raised.find(op.key); p != pending_.raised.end()) {
+        known = p->second;
+      } else if (auto k = known_.find(op.key); k != known_.end()) {
+        known = k->second;
       }
-      if (bound && (*bound >= INT64_MAX - kOperationSlackNano ||
-                    latest <= *bound + kOperationSlackNano)) {
-        continue;
-      }
-      if (!bound) {
-        bytes += Cost(key);
+      if (!known) {
+        bytes += Cost(op.key);
         if (bytes > max_bytes_) {
           spdlog::warn(
               "sqlite: the catalog of operations outgrew storage.sqlite.operations_max_bytes "
@@ -178,23 +305,40 @@ absl::Status OperationsCatalog::Record(SqliteConnection& conn,
               max_bytes_);
           return Drop(conn);
         }
+        known = Known{next_id++, op.latest};
+        pending_.raised[op.key] = *known;
+      } else if (known->bound < INT64_MAX - kOperationSlackNano &&
+                 op.latest > known->bound + kOperationSlackNano) {
+        pending_.raised[op.key] = Known{known->id, op.latest};
       }
-      pending_.raised[key] = std::max(bound.value_or(latest), latest);
+      if (ids != nullptr) ids->emplace_back(known->id, op.spans);
     }
   }
-  if (pending_.raised.empty()) return absl::OkStatus();
-  ASSIGN_OR_RETURN(SqliteStatement upsert,
-                   conn.Prepare("INSERT INTO operations (service, kind, name, "
-                                "last_start_unix_nano) VALUES (?, ?, ?, ?) "
-                                "ON CONFLICT DO UPDATE SET last_start_unix_nano = "
-                                "max(last_start_unix_nano, excluded.last_start_unix_nano)"));
-  for (const auto& [key, latest] : pending_.raised) {
-    const OperationParts parts = PartsOf(key);
-    upsert.BindBlob(1, parts.service, /*static_data=*/true);
-    upsert.BindInt(2, parts.kind);
-    upsert.BindBlob(3, parts.name, /*static_data=*/true);
-    upsert.BindInt(4, latest);
-    RETURN_IF_ERROR(upsert.Run());
+  if (!pending_.raised.empty()) {
+    ASSIGN_OR_RETURN(SqliteStatement upsert,
+                     conn.Prepare("INSERT INTO operations (service, kind, name, id, "
+                                  "last_start_unix_nano) VALUES (?, ?, ?, ?, ?) "
+                                  "ON CONFLICT DO UPDATE SET last_start_unix_nano = "
+                                  "max(last_start_unix_nano, excluded.last_start_unix_nano)"));
+    for (const auto& [key, known] : pending_.raised) {
+      const OperationParts parts = PartsOf(key);
+      upsert.BindBlob(1, parts.service, /*static_data=*/true);
+      upsert.BindInt(2, parts.kind);
+      upsert.BindBlob(3, parts.name, /*static_data=*/true);
+      upsert.BindInt(4, known.id);
+      upsert.BindInt(5, known.bound);
+      RETURN_IF_ERROR(upsert.Run());
+    }
+  }
+  pending_.next_id = next_id;
+  if (counts.empty()) return absl::OkStatus();
+  ASSIGN_OR_RETURN(SqliteStatement insert,
+                   conn.Prepare("INSERT INTO block_operations (block_id, counts) VALUES (?, ?)"));
+  for (auto& [block_id, ids] : counts) {
+    std::sort(ids.begin(), ids.end());
+    insert.BindInt(1, block_id);
+    insert.BindBlob(2, EncodeOperationCounts(ids));
+    RETURN_IF_ERROR(insert.Run());
   }
   return absl::OkStatus();
 }
@@ -230,18 +374,19 @@ void OperationsCatalog::Committed() {
     bytes_ = 0;
     enabled_ = pending_.reset;
   }
-  for (auto& [key, latest] : pending_.raised) {
-    auto [it, added] = known_.try_emplace(key, latest);
+  for (auto& [key, known] : pending_.raised) {
+    auto [it, added] = known_.try_emplace(key, known);
     if (added) {
       bytes_ += Cost(key);
     } else {
-      it->second = latest;
+      it->second = known;
     }
   }
+  next_id_ = std::max(next_id_, pending_.next_id);
   if (pending_.pruned_below) {
     const int64_t below = *pending_.pruned_below;
     absl::erase_if(known_, [&](const auto& entry) {
-      if (entry.second >= below) return false;
+      if (entry.second.bound >= below) return false;
       bytes_ -= Cost(entry.first);
       return true;
     });

@@ -7,7 +7,9 @@
 #include <map>
 #include <random>
 
+#include "common/golden_test_util.h"
 #include "common/time_util.h"
+#include "query/parse.h"
 #include "fmt/format.h"
 #include "storage/sqlite/sqlite_backend.h"
 #include "storage/sqlite/sqlite_test_util.h"
@@ -89,11 +91,11 @@ uint64_t BlocksTouched(const Backend& backend) {
          s.blocks_grouped + s.blocks_whole;
 }
 
-// Random spans over many blocks, services given in every way a resource can (a string, twice,
-// not a string, missing, empty), names with every byte, every kind: the catalog lists exactly what
-// the blocks do, and reads none of them.
-TEST(OperationsCatalogTest, ListsWhatTheBlocksHoldWithoutReadingThem) {
-  const std::string dir = NewTestDir();
+constexpr uint64_t kRandomT0 = 1700000000 * kSecond;
+
+// Random spans over many 50-span blocks of an hour, services given in every way a resource can
+// (a string, twice, not a string, missing, empty), names with every byte, every kind.
+std::unique_ptr<Backend> RandomStore(const std::string& dir) {
   std::unique_ptr<Backend> backend = MustOpen({{"path", dir}, {"block_spans", "50"}});
   std::mt19937 random(7);
   const std::vector<KeyValueList> resources = {
@@ -107,20 +109,29 @@ TEST(OperationsCatalogTest, ListsWhatTheBlocksHoldWithoutReadingThem) {
   };
   const std::vector<std::string> names = {"GET /a", "GET /b", "", std::string("n\0\x80", 3),
                                           "SELECT x", "publish"};
-  const uint64_t t0 = 1700000000 * kSecond;
   for (int write = 0; write < 12; ++write) {
     BatchBuilder batch;
-    for (int r = 0; r < 6; ++r) {
-      batch.Resource(resources[random() % resources.size()]);
+    for (size_t r = 0; r < (write == 0 ? resources.size() : 6); ++r) {
+      // Each resource once, then mostly services with string names, so that many blocks hold
+      // only those.
+      batch.Resource(write == 0              ? resources[r]
+                     : random() % 4 == 0 ? resources[random() % resources.size()]
+                                         : resources[random() % 3]);
       for (int i = 0; i < 40; ++i) {
         batch.Span(names[random() % names.size()], static_cast<SpanKind>(random() % 6),
-                   t0 + (random() % 3600) * kSecond);
+                   kRandomT0 + (random() % 3600) * kSecond);
       }
     }
     Write(*backend, batch.Take());
   }
-  ASSERT_GE(QueryInt(dir, "SELECT count(*) FROM blocks"), 50);
+  EXPECT_GE(QueryInt(dir, "SELECT count(*) FROM blocks"), 50);
+  return backend;
+}
 
+// The lists from the catalog are exactly what the blocks hold, and read none of them.
+TEST(OperationsCatalogTest, ListsWhatTheBlocksHoldWithoutReadingThem) {
+  const std::string dir = NewTestDir();
+  std::unique_ptr<Backend> backend = RandomStore(dir);
   const uint64_t touched = BlocksTouched(*backend);
   const std::vector<std::string> services = ServicesOf(*backend);
   std::map<std::string, std::vector<Op>> operations;
@@ -142,6 +153,110 @@ TEST(OperationsCatalogTest, ListsWhatTheBlocksHoldWithoutReadingThem) {
     listed += from_blocks->size();
   }
   EXPECT_EQ(QueryInt(dir, "SELECT count(*) FROM operations"), static_cast<int64_t>(listed));
+}
+
+query::Filter FilterOf(std::string_view key, query::Operator op,
+                       std::optional<query::Scalar> value, std::vector<query::Scalar> values = {}) {
+  query::Filter f{*query::ParseKey(key, "test"), op, std::move(value), std::move(values)};
+  EXPECT_TRUE(query::ValidateFilter(f, "test").ok()) << key;
+  return f;
+}
+
+// Span names with filters on service.name, kind and name: the blocks wholly inside the range that
+// have operation counts are answered from them (none decoded), the others decoded, and the
+// answer is decoding's exactly.
+TEST(OperationsCatalogTest, SpanNamesAreCountedFromTheBlocksOperationCounts) {
+  const std::string dir = NewTestDir();
+  std::unique_ptr<Backend> backend = RandomStore(dir);
+  const int64_t blocks = QueryInt(dir, "SELECT count(*) FROM blocks");
+  const int64_t with_counts = QueryInt(dir, "SELECT count(*) FROM block_operations");
+  EXPECT_GT(with_counts, blocks / 3);
+  EXPECT_LT(with_counts, blocks);  // blocks with a span whose service.name is not a string
+  const std::string service = "resource.attributes.service.name";
+  const std::vector<std::vector<query::Filter>> filter_sets = {
+      {},
+      {FilterOf(service, query::Operator::kEquals, query::Scalar("cart"))},
+      {FilterOf(service, query::Operator::kNotEquals, query::Scalar("cart")),
+       FilterOf("span.kind", query::Operator::kEquals, query::Scalar("Server"))},
+      {FilterOf(service, query::Operator::kIn, std::nullopt,
+                {query::Scalar("pay"), query::Scalar("stock")}),
+       FilterOf("span.name", query::Operator::kNotEquals, query::Scalar("GET /a"))},
+      {FilterOf("span.kind", query::Operator::kIn, std::nullopt,
+                {query::Scalar("Client"), query::Scalar("Producer")})},
+  };
+  // Every block, and a range cutting blocks at both ends.
+  const std::vector<std::optional<query::TimeRange>> ranges = {
+      std::nullopt, query::TimeRange{kRandomT0 + 600 * kSecond, kRandomT0 + 2400 * kSecond}};
+  std::vector<query::TagValuesResult> from_counts;
+  for (const std::optional<query::TimeRange>& range : ranges) {
+    const int64_t inside =
+        range ? QueryInt(dir, fmt::format("SELECT count(*) FROM blocks b JOIN block_operations o "
+                                          "USING (block_id) WHERE min_start_unix_nano >= {} AND "
+                                          "max_start_unix_nano <= {}",
+                                          range->start_unix_nano, range->end_unix_nano))
+              : with_counts;
+    EXPECT_GT(inside, 0);
+    for (const std::vector<query::Filter>& filters : filter_sets) {
+      const query::TagValuesQuery q{*query::ParseKey("span.name", "test"), range, filters, 0};
+      const uint64_t whole = GetScanStats(*backend).blocks_whole;
+      absl::StatusOr<query::TagValuesResult> result = backend->TagValues(q);
+      ASSERT_TRUE(result.ok()) << result.status();
+      EXPECT_EQ(GetScanStats(*backend).blocks_whole - whole, static_cast<uint64_t>(inside));
+      from_counts.push_back(*result);
+    }
+  }
+  // The same queries with every block decoded.
+  Exec(dir, "DELETE FROM block_operations");
+  size_t i = 0;
+  size_t nonempty = 0;
+  for (const std::optional<query::TimeRange>& range : ranges) {
+    for (const std::vector<query::Filter>& filters : filter_sets) {
+      const query::TagValuesQuery q{*query::ParseKey("span.name", "test"), range, filters, 0};
+      const uint64_t whole = GetScanStats(*backend).blocks_whole;
+      absl::StatusOr<query::TagValuesResult> decoded = backend->TagValues(q);
+      ASSERT_TRUE(decoded.ok()) << decoded.status();
+      EXPECT_EQ(GetScanStats(*backend).blocks_whole, whole);
+      const query::TagValuesResult& counted = from_counts[i++];
+      EXPECT_EQ(counted.values, decoded->values) << "query " << i;
+      EXPECT_EQ(counted.total_distinct, decoded->total_distinct) << "query " << i;
+      nonempty += counted.values.empty() ? 0 : 1;
+    }
+  }
+  EXPECT_EQ(nonempty, ranges.size() * filter_sets.size());
+}
+
+TEST(OperationCountsTest, RoundTripsAndNamesEachMalformation) {
+  const std::vector<std::pair<int64_t, uint64_t>> counts = {{1, 3}, {2, 1}, {300, 70000}};
+  const std::string bytes = EncodeOperationCounts(counts);
+  absl::StatusOr<std::vector<std::pair<int64_t, uint64_t>>> parsed = ParseOperationCounts(bytes);
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_EQ(*parsed, counts);
+  EXPECT_TRUE(ParseOperationCounts(EncodeOperationCounts({}))->empty());
+  auto error = [](std::string_view bytes) {
+    absl::StatusOr<std::vector<std::pair<int64_t, uint64_t>>> r = ParseOperationCounts(bytes);
+    EXPECT_EQ(r.status().code(), absl::StatusCode::kDataLoss);
+    return std::string(r.status().message());
+  };
+  EXPECT_EQ(error(""), "operation counts: empty");
+  EXPECT_EQ(error("\x02\x00"), "operation counts: unknown version 2");
+  EXPECT_EQ(error(bytes.substr(0, bytes.size() - 1)), "operation counts: malformed operation 2");
+  EXPECT_EQ(error(bytes + "x"), "operation counts: 1 trailing bytes");
+  EXPECT_EQ(error(std::string("\x01\x02\x01\x01\x00\x01", 6)),
+            "operation counts: operation 1 out of order");
+  EXPECT_EQ(error(std::string("\x01\x01\x01\x00", 4)),
+            "operation counts: operation 0 counts no span");
+  EXPECT_EQ(error(std::string("\x01\x81\x00", 3)), "operation counts: malformed count");
+  EXPECT_EQ(error(std::string("\x01\x05\x01\x01", 4)), "operation counts: 5 operations in 2 bytes");
+}
+
+// tests/fixtures/blocks/operation_counts_v1.bin: counts as this version writes them, pinned so
+// that they stay readable. It is also the fuzzer's seed.
+TEST(OperationCountsTest, FixtureStillReads) {
+  const std::optional<std::string> bytes = golden::ReadFixture("blocks/operation_counts_v1.bin");
+  if (!bytes) GTEST_SKIP() << "TELETRACE_SOURCE_DIR not set";
+  absl::StatusOr<std::vector<std::pair<int64_t, uint64_t>>> read = ParseOperationCounts(*bytes);
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ(*read, (std::vector<std::pair<int64_t, uint64_t>>{{1, 3}, {2, 1}, {269, 66640}}));
 }
 
 // A stored bound moves only when a span starts more than the slack later, and survives a reopen.

@@ -394,7 +394,7 @@ struct PreparedBlock {
   std::string groups;   // BlockValueCountsBuilder::Groups; empty when the block keeps none
   std::string key_catalog;  // KeyCatalogOf
   std::string calls;        // EncodeBlockCalls; empty when too many of its calls stay open
-  sqlite::BlockOperations operations;  // for the operations catalog
+  sqlite::BlockOperations operations;  // OperationsOfBlock, for the operations catalog
   BlockBounds bounds;
   uint64_t ingestion_time_unix_nano = 0;
   std::vector<std::pair<TraceId, std::string>> fingerprints_by_trace;  // of span ids, by trace
@@ -599,8 +599,8 @@ class SqliteBackend final : public Backend {
   absl::StatusOr<std::vector<PreparedBlock>> PrepareBlocks(
       const std::vector<const StoredSpan*>& spans);
   absl::Status CommitLocked(SqlitePreparedWrite& prepared);
-  // Inserts one prepared block, its summary, value counts and trace_blocks rows.
-  static absl::Status InsertBlock(SqliteConnection& conn, const PreparedBlock& block);
+  // Inserts one prepared block, its summary, value counts and trace_blocks rows; returns its id.
+  static absl::StatusOr<int64_t> InsertBlock(SqliteConnection& conn, const PreparedBlock& block);
   // The spans of block `block_id` with their ids alone (none when the block does not exist), or
   // nullopt when the block cannot be decoded (that decode's error is the reader's to report).
   static absl::StatusOr<std::optional<std::vector<StoredSpan>>> BlockIds(SqliteConnection& conn,
@@ -1244,10 +1244,10 @@ absl::Status SqliteBackend::CommitLocked(SqlitePreparedWrite& prepared) {
     prepared.blocks = PrepareBlocks(prepared.spans);
   }
   if (!prepared.blocks.ok()) return prepared.blocks.status();
-  std::vector<const sqlite::BlockOperations*> operations;
+  std::vector<std::pair<int64_t, const sqlite::BlockOperations*>> operations;
   for (const PreparedBlock& block : *prepared.blocks) {
-    RETURN_IF_ERROR(InsertBlock(conn, block));
-    operations.push_back(&block.operations);
+    ASSIGN_OR_RETURN(int64_t block_id, InsertBlock(conn, block));
+    operations.emplace_back(block_id, &block.operations);
   }
   RETURN_IF_ERROR(operations_.Record(conn, operations));
   RETURN_IF_ERROR(txn.Commit());
@@ -1255,7 +1255,8 @@ absl::Status SqliteBackend::CommitLocked(SqlitePreparedWrite& prepared) {
   return absl::OkStatus();
 }
 
-absl::Status SqliteBackend::InsertBlock(SqliteConnection& conn, const PreparedBlock& block) {
+absl::StatusOr<int64_t> SqliteBackend::InsertBlock(SqliteConnection& conn,
+                                                   const PreparedBlock& block) {
   {
     ASSIGN_OR_RETURN(
         SqliteStatement insert,
@@ -1311,7 +1312,7 @@ absl::Status SqliteBackend::InsertBlock(SqliteConnection& conn, const PreparedBl
     insert_trace.BindBlob(3, fingerprints, /*static_data=*/true);
     RETURN_IF_ERROR(insert_trace.Run());
   }
-  return absl::OkStatus();
+  return block_id;
 }
 
 // The filters that ask a span attribute to equal one of some strings, as (key, strings): each rules
@@ -1663,7 +1664,7 @@ absl::Status SqliteBackend::CountTagValues(const query::TagValuesQuery& query,
   // A block wholly inside the range whose value counts show that every span passes the filters is
   // answered from its counts of the key instead of decoded. Blocks are added in block order, so of
   // equal values (0.0 and -0.0) the same one is reported either way.
-  const BlockAnswer answer{
+  BlockAnswer answer{
       [&](const BlockBounds&, const BlockValueCounts& counts) -> std::function<bool()> {
         std::vector<std::pair<query::TagValue, uint64_t>> counted;
         auto keep = [&counted](const query::TagValue& v, uint64_t n) {
@@ -1677,6 +1678,19 @@ absl::Status SqliteBackend::CountTagValues(const query::TagValuesQuery& query,
       },
       IsGroupKey(query.key),
       /*whole=*/{}, /*group_sketches=*/false};
+  // Span names with filters on service.name, kind and name only (one service's span names): a
+  // block wholly inside the range adds its span counts per operation, each operation matched once.
+  std::optional<sqlite::OperationNameCounts> names;
+  if (sqlite::CountsOperations(query.key, query.filters)) {
+    answer.whole = [&](SqliteConnection& conn, const BlockBounds& block) -> absl::StatusOr<bool> {
+      if (!names) {
+        ASSIGN_OR_RETURN(sqlite::OperationNameCounts opened,
+                         sqlite::OperationNameCounts::Open(conn, query.filters));
+        names.emplace(std::move(opened));
+      }
+      return names->AddBlock(conn, block.block_id);
+    };
+  }
   const BlockAnswer* counted = IsCountedKey(query.key) ? &answer : nullptr;
   const SpanFields fields = FieldsRead(query);
   if (ReadsOnlyTimes(fields)) {
@@ -1762,6 +1776,7 @@ absl::Status SqliteBackend::CountTagValues(const query::TagValuesQuery& query,
       [&](const query::TagValuesCollector& part) { collector.AddAll(part); }, stop_at, counted);
   // On success and on a spent budget alike: the blocks counted so far count.
   strings.AddTo(collector);
+  if (names) names->AddTo(collector);
   return scanned;
 }
 
@@ -2121,7 +2136,7 @@ absl::StatusOr<int> SqliteBackend::DeleteBlocks(const std::string& select_sql,
       RETURN_IF_ERROR(del.Run());
     }
     for (const char* table : {"block_value_counts", "block_groups", "block_key_catalogs",
-                              "block_calls"}) {
+                              "block_calls", "block_operations"}) {
       ASSIGN_OR_RETURN(SqliteStatement del,
                        conn.Prepare(fmt::format("DELETE FROM {} WHERE block_id = ?", table)));
       del.BindInt(1, id);
