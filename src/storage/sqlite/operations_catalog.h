@@ -132,10 +132,6 @@ class OperationsCatalog {
   // The transaction of the last Record or Prune committed.
   void Committed();
 
-  // For tests and /metrics-style reports.
-  bool enabled() const { return enabled_; }
-  size_t size() const { return known_.size(); }
-
  private:
   absl::Status Drop(SqliteConnection& conn);
 

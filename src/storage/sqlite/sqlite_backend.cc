@@ -1529,6 +1529,16 @@ absl::StatusOr<query::TraceResult> SqliteBackend::GetTrace(const query::TraceQue
   return std::move(collector).Finish();
 }
 
+// `keys` (TagKeysCollector::Finish's) with `more` added, in Finish's order, each key once.
+std::vector<query::TagInfo> WithKeys(std::vector<query::TagInfo> keys,
+                                     const std::vector<query::TagInfo>& more) {
+  if (more.empty()) return keys;
+  keys.insert(keys.end(), more.begin(), more.end());
+  std::sort(keys.begin(), keys.end(), KeyOrder);
+  keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+  return keys;
+}
+
 absl::StatusOr<std::optional<std::vector<query::TagInfo>>> SqliteBackend::EveryCatalogedKey() {
   ASSIGN_OR_RETURN(Reader reader, AcquireReader());
   SqliteConnection& conn = reader.conn();
@@ -1539,18 +1549,16 @@ absl::StatusOr<std::optional<std::vector<query::TagInfo>>> SqliteBackend::EveryC
       conn.QueryInt("SELECT EXISTS (SELECT 1 FROM blocks WHERE block_id < coalesce((SELECT "
                     "min(block_id) FROM block_key_catalogs), 9223372036854775807))"));
   if (uncovered != 0) return std::nullopt;
-  std::vector<query::TagInfo> keys = query::TagKeysCollector().Finish();  // the intrinsics
+  std::vector<query::TagInfo> cataloged;
   ASSIGN_OR_RETURN(SqliteStatement select, conn.Prepare("SELECT keys FROM key_catalogs"));
   while (true) {
     ASSIGN_OR_RETURN(bool row, select.Step());
     if (!row) break;
     absl::StatusOr<std::vector<query::TagInfo>> catalog = ParseKeyCatalog(select.ColumnBlob(0));
     if (!catalog.ok()) return std::nullopt;  // its blocks are decoded
-    keys.insert(keys.end(), catalog->begin(), catalog->end());
+    cataloged.insert(cataloged.end(), catalog->begin(), catalog->end());
   }
-  std::sort(keys.begin(), keys.end(), KeyOrder);
-  keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
-  return keys;
+  return WithKeys(query::TagKeysCollector().Finish(), cataloged);  // with the intrinsics
 }
 
 absl::StatusOr<std::vector<query::TagInfo>> SqliteBackend::TagKeys(
@@ -1596,13 +1604,7 @@ absl::StatusOr<std::vector<query::TagInfo>> SqliteBackend::TagKeys(
           [&collector](query::TagKeysCollector& part) { collector.Merge(std::move(part)); },
           &answer),
       "sqlite: tag keys"));
-  std::vector<query::TagInfo> keys = std::move(collector).Finish();
-  if (cataloged.empty()) return keys;
-  // In Finish's order, each key once.
-  keys.insert(keys.end(), cataloged.begin(), cataloged.end());
-  std::sort(keys.begin(), keys.end(), KeyOrder);
-  keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
-  return keys;
+  return WithKeys(std::move(collector).Finish(), cataloged);
 }
 
 absl::StatusOr<query::TagValuesResult> SqliteBackend::TagValues(
