@@ -42,6 +42,7 @@
 #include "storage/sqlite/operations_catalog.h"
 #include "storage/sqlite/sqlite_connection.h"
 #include "storage/sqlite/sqlite_settings.h"
+#include "storage/sqlite/string_counts.h"
 #include "storage/sqlite/trace_index.h"
 
 namespace teletrace::storage {
@@ -1629,14 +1630,14 @@ namespace {
 // meanwhile: at most one table per worker, each at most the key's distinct values. Strings, unlike
 // numbers (0.0 and -0.0), have no two equal representations, so the order they are counted in
 // cannot change the answer. The scan's workers are joined before AddTo, so every table is back.
-class StringCounts {
+class StringCountTables {
  public:
-  using Table = std::unique_ptr<absl::flat_hash_map<std::string, uint64_t>>;
+  using Table = std::unique_ptr<sqlite::StringCounts>;
 
   // A table to count one block into; hand it back with Give.
   Table Take() {
     std::lock_guard<std::mutex> lock(mu_);
-    if (free_.empty()) return std::make_unique<absl::flat_hash_map<std::string, uint64_t>>();
+    if (free_.empty()) return std::make_unique<sqlite::StringCounts>();
     Table table = std::move(free_.back());
     free_.pop_back();
     return table;
@@ -1649,7 +1650,9 @@ class StringCounts {
   void AddTo(query::TagValuesCollector& collector) {
     std::lock_guard<std::mutex> lock(mu_);
     for (const Table& table : free_) {
-      for (const auto& [value, spans] : *table) collector.AddCounted(query::TagValue(value), spans);
+      table->ForEach([&collector](std::string_view value, uint64_t spans) {
+        collector.AddCounted(query::TagValue(std::string(value)), spans);
+      });
     }
   }
 
@@ -1704,8 +1707,9 @@ absl::Status SqliteBackend::CountTagValues(const query::TagValuesQuery& query,
   // matching, converting and counting every span (a high-cardinality key's 10M spans).
   // Without filters, a span attribute's values are counted from its column without building spans
   // (CountSpanAttributeValues): a high-cardinality key's blocks were mostly span building. Its
-  // strings then go to tables of the block workers' own (StringCounts), merged once at the end:
-  // adding 10M (value, count) pairs to one table on the reading thread was the query's limit.
+  // strings then go to tables of the block workers' own (sqlite::StringCounts), merged once at
+  // the end: adding 10M (value, count) pairs to one table on the reading thread was the query's
+  // limit.
   // A query reading only resources, scopes, names, kinds and status codes (the operations of a
   // service), with filters on those and on times, tests each filter on those once per distinct
   // resource or name of a block, not once per span. With such filters, a span attribute's values
@@ -1718,7 +1722,7 @@ absl::Status SqliteBackend::CountTagValues(const query::TagValuesQuery& query,
   const bool ends = !FiltersReadOnlyRefs(query.filters);  // a filter reads times
   std::optional<StartRange> starts;
   if (query.range) starts.emplace(query.range->start_unix_nano, query.range->end_unix_nano);
-  StringCounts strings;
+  StringCountTables strings;
   const absl::Status scanned = ScanBlocks<query::TagValuesCollector>(
       query.range, query.filters, fields,
       [&](std::string_view bytes, int64_t id) -> absl::StatusOr<query::TagValuesCollector> {
@@ -1736,21 +1740,11 @@ absl::Status SqliteBackend::CountTagValues(const query::TagValuesQuery& query,
           }
         }
         if (from_column && (query.filters.empty() || kept)) {
-          StringCounts::Table table = strings.Take();
+          StringCountTables::Table table = strings.Take();
           absl::StatusOr<bool> from_block = CountSpanAttributeValues(
               bytes, query.key.name, kept ? std::nullopt : starts,
               [&table](const std::vector<std::pair<std::string_view, uint64_t>>& counted) {
-                // Abseil's string_view: its heterogeneous lookup takes no std::string_view here.
-                auto view = [&counted](size_t i) {
-                  return absl::string_view(counted[i].first.data(), counted[i].first.size());
-                };
-                // A key with ~300k values makes each lookup a cache miss or two: the slots of the
-                // values a few places ahead are fetched while this one is counted.
-                constexpr size_t kAhead = 8;
-                for (size_t i = 0; i < counted.size(); ++i) {
-                  if (i + kAhead < counted.size()) table->prefetch(view(i + kAhead));
-                  table->try_emplace(view(i), 0).first->second += counted[i].second;
-                }
+                table->Add(counted);
               },
               [&part](const model::AnyValue& value) {
                 if (std::optional<query::TagValue> v = query::ToTagValue(value)) {
