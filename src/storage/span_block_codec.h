@@ -151,14 +151,21 @@ struct SpanRefs {
   std::vector<Row> rows;  // in block order
 };
 
+// The times DecodeSpanRefs sets in its rows (0 where not).
+enum class RowTimes {
+  kNone,           // none: tag values need only the positions; start times are still read (and
+                   // set) to apply a range, or when no other stream read bounds the span count
+  kStarts,         // start times
+  kStartsAndEnds,  // start and end times: a filter on the duration or the end time
+};
+
 // Nullopt for a format 1 block and for a projection that reads anything but kResourceAndScope,
-// kName, kKind and kStatusCode (and the times). End times are read with `ends` only (tag values
-// need none). Errors: DataLoss when the sections it reads are malformed (other fields' streams
-// are not read).
+// kName, kKind and kStatusCode (and the times). Errors: DataLoss when the sections it reads are
+// malformed (other fields' streams are not read).
 absl::StatusOr<std::optional<SpanRefs>> DecodeSpanRefs(std::string_view block,
                                                        const SpanFields& fields,
                                                        const std::optional<StartRange>& starts,
-                                                       bool ends = false);
+                                                       RowTimes times = RowTimes::kStarts);
 
 // False when no span of the block can have span attribute `key` equal to one of the strings
 // `values` (as query/matcher.cc compares: a string value equal to one, or an array holding one),

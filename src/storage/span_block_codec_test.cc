@@ -793,8 +793,9 @@ TEST(SpanBlockCodecTest, TimesDecodeAloneFromEveryFormat) {
 }
 
 // A block's resource, scope, name, kind and status code columns, as table indexes, from every
-// columnar format: for every projection of those fields and with or without a range and end times,
-// each row holds what the projected decode holds for the span it stands for.
+// columnar format: for every projection of those fields, with or without a range, and with no
+// times, start times or both, each row holds what the projected decode holds for the span it
+// stands for.
 TEST(SpanBlockCodecTest, RefsDecodeAsTheirProjection) {
   std::vector<StoredSpan> spans = RichSpans();
   const uint32_t refs[] = {SpanFields::kResourceAndScope, SpanFields::kName, SpanFields::kKind,
@@ -808,10 +809,11 @@ TEST(SpanBlockCodecTest, RefsDecodeAsTheirProjection) {
       }
       const std::optional<StartRange> inner = StartRange{1, UINT64_MAX - 1};
       for (const std::optional<StartRange>& starts : {std::optional<StartRange>(), inner}) {
-        for (bool ends : {false, true}) {
+        for (RowTimes times : {RowTimes::kNone, RowTimes::kStarts, RowTimes::kStartsAndEnds}) {
           SCOPED_TRACE(testing::Message() << "groups " << fields.groups << ", range "
-                                          << starts.has_value() << ", ends " << ends);
-          auto got = DecodeSpanRefs(block, fields, starts, ends);
+                                          << starts.has_value() << ", times "
+                                          << static_cast<int>(times));
+          auto got = DecodeSpanRefs(block, fields, starts, times);
           ASSERT_TRUE(got.ok()) << got.status();
           if (format == kSpanBlockFormatV1) {
             EXPECT_FALSE(got->has_value());
@@ -839,8 +841,12 @@ TEST(SpanBlockCodecTest, RefsDecodeAsTheirProjection) {
             const SpanRefs::Row& row = r.rows[i];
             const StoredSpan& s = (*want)[i];
             EXPECT_EQ(row.position, positions[i]);
-            EXPECT_EQ(row.start_unix_nano, s.span.start_time_unix_nano);
-            EXPECT_EQ(row.end_unix_nano, ends ? s.span.end_time_unix_nano : 0);
+            // Without times, start times are read to apply the range, and when no stream read
+            // bounds the span count (no field projected).
+            const bool started = times != RowTimes::kNone || starts || fields.groups == 0;
+            EXPECT_EQ(row.start_unix_nano, started ? s.span.start_time_unix_nano : 0);
+            EXPECT_EQ(row.end_unix_nano,
+                      times == RowTimes::kStartsAndEnds ? s.span.end_time_unix_nano : 0);
             ASSERT_LT(row.resource, r.resources.size());
             ASSERT_LT(row.scope, r.scopes.size());
             ASSERT_LT(row.name, r.names.size());
@@ -871,6 +877,20 @@ TEST(SpanBlockCodecTest, RefsDecodeAsTheirProjection) {
                 .status()
                 .message(),
             "span block: span name 1 out of range");
+  // A span count past the bytes of the stream that bounds it: the start times, or without times
+  // the first stream read.
+  std::string two_spans = StoredSectionsBlock(std::string("\x02\x00\x00\x00", 4),
+                                              {{8, std::string("\x00", 1)}, {10, "\x01"}, {11, "\x05"}});
+  EXPECT_EQ(DecodeSpanRefs(two_spans, SpanFields{SpanFields::kName, {}}, std::nullopt)
+                .status()
+                .message(),
+            "span block: span count 2 exceeds the 1 bytes of start times");
+  EXPECT_EQ(std::string(DecodeSpanRefs(two_spans,
+                                       SpanFields{SpanFields::kName | SpanFields::kKind, {}},
+                                       std::nullopt, RowTimes::kNone)
+                            .status()
+                            .message()),
+            "span block: span count 2 exceeds the 1 bytes of the name reference stream");
   std::string bad_resource = StoredSectionsBlock(std::string("\x01\x00\x00\x00", 4),
                                                  {{0, std::string("\x00\x00", 2)}, {11, "\x05"}});
   EXPECT_EQ(DecodeSpanRefs(bad_resource, SpanFields{SpanFields::kResourceAndScope, {}},

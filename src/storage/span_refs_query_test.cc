@@ -151,7 +151,7 @@ TEST(SpanRefsQueryTest, AnswersAsTheEngineOverDecodedSpans) {
     }
 
     absl::StatusOr<std::optional<SpanRefs>> refs =
-        DecodeSpanRefs(*block, fields, starts, /*ends=*/true);
+        DecodeSpanRefs(*block, fields, starts, RowTimes::kStartsAndEnds);
     ASSERT_TRUE(refs.ok()) << refs.status();
     ASSERT_TRUE(refs->has_value());
     KeepMatching(query.filters, **refs);

@@ -103,8 +103,8 @@ absl::StatusOr<std::optional<SpanRefs>> MatchingRefs(std::string_view bytes, int
                                                      const SpanFields& fields,
                                                      const std::vector<query::Filter>& filters,
                                                      const std::optional<StartRange>& starts,
-                                                     bool ends) {
-  absl::StatusOr<std::optional<SpanRefs>> refs = DecodeSpanRefs(bytes, fields, starts, ends);
+                                                     RowTimes times) {
+  absl::StatusOr<std::optional<SpanRefs>> refs = DecodeSpanRefs(bytes, fields, starts, times);
   if (!refs.ok()) return Annotate(refs.status(), fmt::format("block {}", id));
   if (*refs) KeepMatching(filters, **refs);
   return refs;
@@ -571,19 +571,21 @@ class SqliteBackend final : public Backend {
                            const std::vector<query::Filter>& filters, const SpanFields& fields,
                            const Part& part, const Merge& merge, const BlockAnswer* answer);
   // ScanRange's loop: reads each candidate block on this thread, decodes it with `decode(bytes,
-  // block_id)` (an R) on the block workers and hands the results to `consume` in block order
+  // block_id, inside)` (an R; QueueDecode) on the block workers and hands the results to `consume` in block order
   // (answered blocks too: every block before one is handed over before it is added).
   template <typename R, typename Decode, typename Consume>
   absl::Status ScanBlocks(const std::optional<query::TimeRange>& range,
                           const std::vector<query::Filter>& filters, const SpanFields& fields,
                           const Decode& decode, const Consume& consume,
                           std::optional<Clock::time_point> stop_at, const BlockAnswer* answer);
-  // Reads block `block_id` (counted as a decode of `fields`) and queues `decode(bytes, block_id)`
-  // on `workers`, first handing the oldest result to `take` when the window is full. A block that
-  // no longer exists queues nothing.
+  // Reads block `block_id` (counted as a decode of `fields`) and queues `decode(bytes, block_id,
+  // inside)` on `workers`, first handing the oldest result to `take` when the window is full. A
+  // block that no longer exists queues nothing. `inside`: the block lies wholly inside the
+  // query's range, so its spans need no test against it.
   template <typename R, typename Decode, typename Take>
   absl::Status QueueDecode(Workers<R>& workers, SqliteConnection& conn, int64_t block_id,
-                           const SpanFields& fields, const Decode& decode, const Take& take);
+                           const SpanFields& fields, const Decode& decode, const Take& take,
+                           bool inside = false);
 
   // TagKeys over all stored data from the distinct key catalogs alone; nullopt when a stored block
   // has no catalog or a catalog is unreadable (the blocks then answer).
@@ -841,7 +843,7 @@ struct ScannedBlock {
       std::optional<StartRange> starts;
       if (range) starts.emplace(range->start_unix_nano, range->end_unix_nano);
       ASSIGN_OR_RETURN(block.refs,
-                       MatchingRefs(bytes, id, fields, filters, starts, /*ends=*/true));
+                       MatchingRefs(bytes, id, fields, filters, starts, RowTimes::kStartsAndEnds));
       if (block.refs) return block;
     }
     ASSIGN_OR_RETURN(block.spans, DecodeBlock(bytes, id, fields));
@@ -882,7 +884,7 @@ absl::Status SqliteBackend::ScanRange(const std::optional<query::TimeRange>& ran
   StoredSpan scratch;
   return ScanBlocks<ScannedBlock>(
       range, filters, fields,
-      [&](std::string_view bytes, int64_t id) {
+      [&](std::string_view bytes, int64_t id, bool /*inside*/) {
         return ScannedBlock::ForScan(bytes, id, range, filters, fields);
       },
       [&](const ScannedBlock& block) { block.Visit(range, fields, scratch, fn); }, stop_at,
@@ -896,7 +898,7 @@ absl::Status SqliteBackend::ScanInParts(const std::optional<query::TimeRange>& r
                                         const Merge& merge, const BlockAnswer* answer) {
   return ScanBlocks<C>(
       range, filters, fields,
-      [&](std::string_view bytes, int64_t id) -> absl::StatusOr<C> {
+      [&](std::string_view bytes, int64_t id, bool /*inside*/) -> absl::StatusOr<C> {
         ASSIGN_OR_RETURN(ScannedBlock block,
                          ScannedBlock::ForScan(bytes, id, range, filters, fields));
         C c = part();
@@ -1049,7 +1051,7 @@ absl::Status SqliteBackend::ScanBlocks(const std::optional<query::TimeRange>& ra
       blocks_pruned_.fetch_add(1, std::memory_order_relaxed);
       continue;
     }
-    RETURN_IF_ERROR(QueueDecode(*workers, conn, block.block_id, fields, decode, take));
+    RETURN_IF_ERROR(QueueDecode(*workers, conn, block.block_id, fields, decode, take, inside));
   }
   return drain();
 }
@@ -1057,12 +1059,13 @@ absl::Status SqliteBackend::ScanBlocks(const std::optional<query::TimeRange>& ra
 template <typename R, typename Decode, typename Take>
 absl::Status SqliteBackend::QueueDecode(Workers<R>& workers, SqliteConnection& conn,
                                         int64_t block_id, const SpanFields& fields,
-                                        const Decode& decode, const Take& take) {
+                                        const Decode& decode, const Take& take, bool inside) {
   if (workers.Full()) RETURN_IF_ERROR(take(workers.Next()));
   ASSIGN_OR_RETURN(std::optional<std::string> bytes, ReadBlock(conn, block_id, fields));
   if (!bytes) return absl::OkStatus();
-  workers.Submit(
-      [bytes = *std::move(bytes), block_id, &decode] { return decode(bytes, block_id); });
+  workers.Submit([bytes = *std::move(bytes), block_id, inside, &decode] {
+    return decode(bytes, block_id, inside);
+  });
   return absl::OkStatus();
 }
 
@@ -1385,7 +1388,7 @@ absl::StatusOr<query::SearchResult> SqliteBackend::Search(const query::SearchQue
     std::optional<SpanRefs> refs;
     if (selects_refs) {
       ASSIGN_OR_RETURN(refs, MatchingRefs(bytes, id, select_fields, query.filters, starts,
-                                          /*ends=*/true));
+                                          RowTimes::kStartsAndEnds));
     }
     if (refs) {
       StoredSpan probe;  // the sort values are times: the row's are all it needs
@@ -1520,7 +1523,9 @@ absl::StatusOr<query::TraceResult> SqliteBackend::GetTrace(const query::TraceQue
     return absl::OkStatus();
   };
   const SpanFields all = SpanFields::All();
-  auto decode = [&all](std::string_view bytes, int64_t id) { return DecodeBlock(bytes, id, all); };
+  auto decode = [&all](std::string_view bytes, int64_t id, bool /*inside*/) {
+    return DecodeBlock(bytes, id, all);
+  };
   for (int64_t block_id : block_ids) {
     RETURN_IF_ERROR(CheckCancelled());
     RETURN_IF_ERROR(
@@ -1719,20 +1724,26 @@ absl::Status SqliteBackend::CountTagValues(const query::TagValuesQuery& query,
   const bool span_key = query.key.level == query::KeyLevel::kSpan;
   const bool from_column = span_key && refs_filters;
   const SpanFields filter_fields = FieldsRead(query.filters);
-  const bool ends = !FiltersReadOnlyRefs(query.filters);  // a filter reads times
+  // End times only when a filter reads times (a duration or end time filter).
+  const RowTimes times =
+      FiltersReadOnlyRefs(query.filters) ? RowTimes::kNone : RowTimes::kStartsAndEnds;
   std::optional<StartRange> starts;
   if (query.range) starts.emplace(query.range->start_unix_nano, query.range->end_unix_nano);
   StringCountTables strings;
   const absl::Status scanned = ScanBlocks<query::TagValuesCollector>(
       query.range, query.filters, fields,
-      [&](std::string_view bytes, int64_t id) -> absl::StatusOr<query::TagValuesCollector> {
+      [&](std::string_view bytes, int64_t id,
+          bool inside) -> absl::StatusOr<query::TagValuesCollector> {
         query::TagValuesCollector part(query);
+        // A block wholly inside the range reads no start times.
+        const std::optional<StartRange>& block_starts = inside ? std::nullopt : starts;
         // The positions of the spans the filters keep, when there are filters; the range is then
         // applied with them.
         std::optional<std::vector<uint32_t>> kept;
         if (from_column && !query.filters.empty()) {
           ASSIGN_OR_RETURN(std::optional<SpanRefs> refs,
-                           MatchingRefs(bytes, id, filter_fields, query.filters, starts, ends));
+                           MatchingRefs(bytes, id, filter_fields, query.filters, block_starts,
+                                        times));
           if (refs) {
             kept.emplace();
             kept->reserve(refs->rows.size());
@@ -1742,7 +1753,7 @@ absl::Status SqliteBackend::CountTagValues(const query::TagValuesQuery& query,
         if (from_column && (query.filters.empty() || kept)) {
           StringCountTables::Table table = strings.Take();
           absl::StatusOr<bool> from_block = CountSpanAttributeValues(
-              bytes, query.key.name, kept ? std::nullopt : starts,
+              bytes, query.key.name, kept ? std::nullopt : block_starts,
               [&table](const std::vector<std::pair<std::string_view, uint64_t>>& counted) {
                 table->Add(counted);
               },
@@ -1758,7 +1769,7 @@ absl::Status SqliteBackend::CountTagValues(const query::TagValuesQuery& query,
         }
         if (from_refs) {
           ASSIGN_OR_RETURN(std::optional<SpanRefs> refs,
-                           MatchingRefs(bytes, id, fields, query.filters, starts, ends));
+                           MatchingRefs(bytes, id, fields, query.filters, block_starts, times));
           if (refs) {
             AddTagValues(query.key, *refs, part);
             return part;
@@ -1817,20 +1828,23 @@ absl::StatusOr<std::vector<query::TagValuesResult>> SqliteBackend::TagValuesOfEa
   const std::optional<query::TimeRange>& range = queries.front().range;
   std::optional<StartRange> starts;
   if (range) starts.emplace(range->start_unix_nano, range->end_unix_nano);
-  // End times only when a filter reads them (a duration or end time filter).
-  const bool ends = !std::all_of(queries.begin(), queries.end(), [](const auto& q) {
-    return FiltersReadOnlyRefs(q.filters);
-  });
+  // Times only when a filter reads them (a duration or end time filter).
+  const RowTimes times =
+      std::all_of(queries.begin(), queries.end(),
+                  [](const auto& q) { return FiltersReadOnlyRefs(q.filters); })
+          ? RowTimes::kNone
+          : RowTimes::kStartsAndEnds;
   std::vector<query::TagValuesCollector> collectors(queries.begin(), queries.end());
   using Parts = std::vector<query::TagValuesCollector>;
   RETURN_IF_ERROR(Annotate(
       ScanBlocks<Parts>(
           range, common, fields,
-          [&](std::string_view bytes, int64_t id) -> absl::StatusOr<Parts> {
+          [&](std::string_view bytes, int64_t id, bool inside) -> absl::StatusOr<Parts> {
             Parts parts(queries.begin(), queries.end());
             // The shared filters first, once: each query then copies only the rows they keep.
             ASSIGN_OR_RETURN(std::optional<SpanRefs> refs,
-                             MatchingRefs(bytes, id, fields, common, starts, ends));
+                             MatchingRefs(bytes, id, fields, common,
+                                          inside ? std::nullopt : starts, times));
             if (refs) {
               // Each query filters a copy of the rows, over the tables they share.
               const std::vector<SpanRefs::Row> rows = std::move(refs->rows);
@@ -2002,7 +2016,8 @@ absl::StatusOr<query::DependenciesResult> SqliteBackend::Dependencies(
   RETURN_IF_ERROR(Annotate(
       ScanBlocks<BlockCalls>(
           query.range, /*filters=*/{}, fields,
-          [&query, &fields](std::string_view bytes, int64_t id) -> absl::StatusOr<BlockCalls> {
+          [&query, &fields](std::string_view bytes, int64_t id,
+                            bool /*inside*/) -> absl::StatusOr<BlockCalls> {
             ASSIGN_OR_RETURN(std::vector<StoredSpan> spans, DecodeBlock(bytes, id, fields));
             return CallsInBlock(spans, query.range);
           },
@@ -2051,8 +2066,8 @@ absl::StatusOr<query::DependenciesResult> SqliteBackend::Dependencies(
     counter.Merge(*joined);
     return absl::OkStatus();
   };
-  auto join = [&](std::string_view bytes,
-                  int64_t id) -> absl::StatusOr<query::DependencyCounter> {
+  auto join = [&](std::string_view bytes, int64_t id,
+                  bool /*inside*/) -> absl::StatusOr<query::DependencyCounter> {
     ASSIGN_OR_RETURN(std::vector<StoredSpan> spans, DecodeBlock(bytes, id, fields));
     query::DependencyCounter joined;
     for (const StoredSpan& s : spans) {
