@@ -1165,7 +1165,6 @@ bool OnlyScalarValues(std::string_view values, bool new_string_tags) {
 
 // Where span attribute `key`'s column lies in a columnar block.
 struct ColumnLocation {
-  uint64_t spans = 0;
   uint64_t key_count = 0;
   std::optional<uint64_t> key;       // the key's index; none when no span of the block has it
   std::string_view values, strings;  // its two sections, when it has one
@@ -1173,19 +1172,18 @@ struct ColumnLocation {
 
 // Locates the sections of `body` (a columnar block after its version byte) in `raw`, and `key`'s
 // column among them: key indexes are given in order of first use, which is the order of the names.
-// Nullopt when the header, the section count or the key names are malformed; an error when a
-// section it opens cannot be read.
+// The key count is the sections' (two per key after the streams): the header, which holds the
+// resource table, is not read (a tenth of a one-service facet's decompression).
+// Nullopt when the section count or the key names are malformed; an error when a section it
+// opens cannot be read.
 absl::StatusOr<std::optional<ColumnLocation>> LocateColumn(Sections& raw, std::string_view body,
                                                            std::string_view key) {
   RETURN_IF_ERROR(raw.Locate(body));
-  std::string_view header_bytes, names_bytes;
-  RETURN_IF_ERROR(raw.Open(0, &header_bytes));
-  Reader header(header_bytes);
+  const size_t columns = raw.size() - 1 - kStreamCount;  // Locate checked it is not negative
+  if (columns % 2 != 0) return std::nullopt;
   ColumnLocation column;
-  if (!header.Varint(&column.spans) || !header.Varint(&column.key_count) ||
-      raw.size() - 1 - kStreamCount != 2 * column.key_count) {
-    return std::nullopt;
-  }
+  column.key_count = columns / 2;
+  std::string_view names_bytes;
   RETURN_IF_ERROR(raw.Open(1 + kKeyNames, &names_bytes));
   Reader names(names_bytes);
   for (uint64_t k = 0; k < column.key_count; ++k) {
@@ -1231,15 +1229,14 @@ absl::StatusOr<bool> CountSpanAttributeValues(
   const bool new_string_tags = static_cast<uint8_t>(block[0]) >= kSpanBlockFormatV3;
   Sections raw;
   ASSIGN_OR_RETURN(std::optional<ColumnLocation> column, LocateColumn(raw, block.substr(1), key));
-  if (!column) return Corrupt("malformed header, section count or key names");
+  if (!column) return Corrupt("malformed section count or key names");
   if (!column->key) return true;  // no span of the block has the key
-  const uint64_t n = column->spans, key_count = column->key_count, target = *column->key;
+  const uint64_t key_count = column->key_count, target = *column->key;
   std::string_view keys_bytes, starts_bytes;
   RETURN_IF_ERROR(raw.Open(1 + kAttributeKeys, &keys_bytes));
   if (starts) RETURN_IF_ERROR(raw.Open(1 + kStarts, &starts_bytes));
   Reader keys(keys_bytes), values(column->values), strings(column->strings),
       start_deltas(starts_bytes);
-  if (starts && n > start_deltas.Remaining()) return Corrupt("span count exceeds the start times");
 
   // Spans mostly list the same keys in the same order. A list whose bytes (all one-byte indexes)
   // equal one of the last few seen holds the key as often as that one, and introduces no key, so
@@ -1256,7 +1253,8 @@ absl::StatusOr<bool> CountSpanAttributeValues(
   constexpr uint64_t kNone = UINT64_MAX;
   uint64_t keys_seen = 0, prev_start = 0;
   size_t next_position = 0;  // of `positions`
-  for (uint64_t i = 0; i < n; ++i) {
+  // One list of keys per span: the spans are counted by them, not by the header's span count.
+  for (uint64_t i = 0; keys.Remaining() != 0; ++i) {
     bool in_range = true;
     if (starts) {
       uint64_t delta;

@@ -122,7 +122,8 @@ using StartRange = std::pair<uint64_t, uint64_t>;
 // KeepMatching).
 // Returns false without calls for a format 1 block, which must be decoded.
 // Errors: DataLoss when the sections it reads are malformed; it checks less than DecodeSpanBlock
-// (other keys' values are not read), so a block it counts may still fail to decode.
+// (other keys' values and the header are not read: spans are counted by their lists of attribute
+// keys), so a block it counts may still fail to decode.
 absl::StatusOr<bool> CountSpanAttributeValues(
     std::string_view block, std::string_view key, const std::optional<StartRange>& starts,
     const std::function<void(const std::vector<std::pair<std::string_view, uint64_t>>&)>&
