@@ -1651,14 +1651,18 @@ class StringCountTables {
     std::lock_guard<std::mutex> lock(mu_);
     free_.push_back(std::move(table));
   }
-  // Every table's counts, once all are given back.
+  // Every table's counts, once all are given back. The tables are merged into one first, which
+  // then adds each distinct string to the collector once: adding each table's strings to the
+  // collector took 0.2 s for user.id's ~290k values in two tables, on this one thread.
   void AddTo(query::TagValuesCollector& collector) {
     std::lock_guard<std::mutex> lock(mu_);
-    for (const Table& table : free_) {
-      table->ForEach([&collector](std::string_view value, uint64_t spans) {
-        collector.AddCounted(query::TagValue(std::string(value)), spans);
-      });
-    }
+    if (free_.empty()) return;
+    sqlite::StringCounts& all = *free_.front();
+    for (size_t i = 1; i < free_.size(); ++i) all.AddAll(*free_[i]);
+    collector.Reserve(all.size());
+    all.ForEach([&collector](std::string_view value, uint64_t spans) {
+      collector.AddCounted(query::TagValue(std::string(value)), spans);
+    });
   }
 
  private:

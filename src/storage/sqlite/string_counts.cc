@@ -79,4 +79,20 @@ void StringCounts::Add(const std::vector<std::pair<std::string_view, uint64_t>>&
   }
 }
 
+void StringCounts::AddAll(const StringCounts& other) {
+  // In batches, so that each is fetched ahead as a block's strings are.
+  constexpr size_t kBatch = 1024;
+  Reserve(other.size());
+  std::vector<std::pair<std::string_view, uint64_t>> batch;
+  batch.reserve(kBatch);
+  other.ForEach([this, &batch](std::string_view s, uint64_t count) {
+    batch.emplace_back(s, count);
+    if (batch.size() == kBatch) {
+      Add(batch);
+      batch.clear();
+    }
+  });
+  Add(batch);
+}
+
 }  // namespace teletrace::storage::sqlite

@@ -23,6 +23,8 @@ class StringCounts {
  public:
   // Adds `spans` to each string's count; counts of 0 are skipped.
   void Add(const std::vector<std::pair<std::string_view, uint64_t>>& counted);
+  // Adds every count of `other` (another table).
+  void AddAll(const StringCounts& other);
   // Each distinct string with its count, in no particular order.
   template <typename F>
   void ForEach(F&& f) const {

@@ -65,5 +65,33 @@ TEST(StringCountsTest, RandomBatchesMatchAnOrderedMap) {
   EXPECT_EQ(Contents(counts), expected);
 }
 
+// Merging tables (the block workers' own, at the end of a query) sums equal strings' counts,
+// across more strings than one batch.
+TEST(StringCountsTest, AddAllSumsAnotherTablesCounts) {
+  StringCounts a, b, empty;
+  std::map<std::string, uint64_t> expected;
+  std::vector<std::string> strings;
+  for (int i = 0; i < 5000; ++i) strings.push_back("v" + std::to_string(i));
+  std::vector<std::pair<std::string_view, uint64_t>> to_a, to_b;
+  for (int i = 0; i < 5000; ++i) {
+    if (i % 3 != 0) {
+      to_a.emplace_back(strings[i], i + 1);
+      expected[strings[i]] += i + 1;
+    }
+    if (i % 2 == 0) {
+      to_b.emplace_back(strings[i], 2);
+      expected[strings[i]] += 2;
+    }
+  }
+  a.Add(to_a);
+  b.Add(to_b);
+  a.AddAll(b);
+  a.AddAll(empty);
+  EXPECT_EQ(Contents(a), expected);
+  EXPECT_EQ(Contents(b).size(), 2500u);  // the other table is left as it was
+  empty.AddAll(a);
+  EXPECT_EQ(Contents(empty), expected);
+}
+
 }  // namespace
 }  // namespace teletrace::storage::sqlite
