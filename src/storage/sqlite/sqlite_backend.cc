@@ -1631,44 +1631,16 @@ absl::StatusOr<query::TagValuesResult> SqliteBackend::TagValues(
 
 namespace {
 
-// String values counted on the block workers, each block into a table no other worker holds
-// meanwhile: at most one table per worker, each at most the key's distinct values. Strings, unlike
-// numbers (0.0 and -0.0), have no two equal representations, so the order they are counted in
-// cannot change the answer. The scan's workers are joined before AddTo, so every table is back.
-class StringCountTables {
- public:
-  using Table = std::unique_ptr<sqlite::StringCounts>;
-
-  // A table to count one block into; hand it back with Give.
-  Table Take() {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (free_.empty()) return std::make_unique<sqlite::StringCounts>();
-    Table table = std::move(free_.back());
-    free_.pop_back();
-    return table;
-  }
-  void Give(Table table) {
-    std::lock_guard<std::mutex> lock(mu_);
-    free_.push_back(std::move(table));
-  }
-  // Every table's counts, once all are given back. The tables are merged into one first, which
-  // then adds each distinct string to the collector once: adding each table's strings to the
-  // collector took 0.2 s for user.id's ~290k values in two tables, on this one thread.
-  void AddTo(query::TagValuesCollector& collector) {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (free_.empty()) return;
-    sqlite::StringCounts& all = *free_.front();
-    for (size_t i = 1; i < free_.size(); ++i) all.AddAll(*free_[i]);
-    collector.Reserve(all.size());
-    all.ForEach([&collector](std::string_view value, uint64_t spans) {
-      collector.AddCounted(query::TagValue(std::string(value)), spans);
-    });
-  }
-
- private:
-  std::mutex mu_;
-  std::vector<Table> free_;
-};
+// String values counted on the block workers, into tables they share. Strings, unlike numbers
+// (0.0 and -0.0), have no two equal representations, so the order they are counted in cannot
+// change the answer. The scan's workers are joined before AddStringCounts.
+void AddStringCounts(const sqlite::SharedStringCounts& strings,
+                     query::TagValuesCollector& collector) {
+  collector.Reserve(strings.size());
+  strings.ForEach([&collector](std::string_view value, uint64_t spans) {
+    collector.AddCounted(query::TagValue(std::string(value)), spans);
+  });
+}
 
 }  // namespace
 
@@ -1716,9 +1688,9 @@ absl::Status SqliteBackend::CountTagValues(const query::TagValuesQuery& query,
   // matching, converting and counting every span (a high-cardinality key's 10M spans).
   // Without filters, a span attribute's values are counted from its column without building spans
   // (CountSpanAttributeValues): a high-cardinality key's blocks were mostly span building. Its
-  // strings then go to tables of the block workers' own (sqlite::StringCounts), merged once at
-  // the end: adding 10M (value, count) pairs to one table on the reading thread was the query's
-  // limit.
+  // strings then go to tables the block workers share (sqlite::SharedStringCounts), handed to the
+  // collector once at the end: adding 10M (value, count) pairs to one table on the reading thread
+  // was the query's limit.
   // A query reading only resources, scopes, names, kinds and status codes (the operations of a
   // service), with filters on those and on times, tests each filter on those once per distinct
   // resource or name of a block, not once per span. With such filters, a span attribute's values
@@ -1733,7 +1705,7 @@ absl::Status SqliteBackend::CountTagValues(const query::TagValuesQuery& query,
       FiltersReadOnlyRefs(query.filters) ? RowTimes::kNone : RowTimes::kStartsAndEnds;
   std::optional<StartRange> starts;
   if (query.range) starts.emplace(query.range->start_unix_nano, query.range->end_unix_nano);
-  StringCountTables strings;
+  sqlite::SharedStringCounts strings;
   const absl::Status scanned = ScanBlocks<query::TagValuesCollector>(
       query.range, query.filters, fields,
       [&](std::string_view bytes, int64_t id,
@@ -1755,11 +1727,10 @@ absl::Status SqliteBackend::CountTagValues(const query::TagValuesQuery& query,
           }
         }
         if (from_column && (query.filters.empty() || kept)) {
-          StringCountTables::Table table = strings.Take();
           absl::StatusOr<bool> from_block = CountSpanAttributeValues(
               bytes, query.key.name, kept ? std::nullopt : block_starts,
-              [&table](const std::vector<std::pair<std::string_view, uint64_t>>& counted) {
-                table->Add(counted);
+              [&strings](const std::vector<std::pair<std::string_view, uint64_t>>& counted) {
+                strings.Add(counted);
               },
               [&part](const model::AnyValue& value) {
                 if (std::optional<query::TagValue> v = query::ToTagValue(value)) {
@@ -1767,7 +1738,6 @@ absl::Status SqliteBackend::CountTagValues(const query::TagValuesQuery& query,
                 }
               },
               kept ? &*kept : nullptr);
-          strings.Give(std::move(table));
           if (!from_block.ok()) return Annotate(from_block.status(), fmt::format("block {}", id));
           if (*from_block) return part;
         }
@@ -1786,7 +1756,7 @@ absl::Status SqliteBackend::CountTagValues(const query::TagValuesQuery& query,
       },
       [&](const query::TagValuesCollector& part) { collector.AddAll(part); }, stop_at, counted);
   // On success and on a spent budget alike: the blocks counted so far count.
-  strings.AddTo(collector);
+  AddStringCounts(strings, collector);
   if (names) names->AddTo(collector);
   return scanned;
 }

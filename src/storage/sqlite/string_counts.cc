@@ -58,41 +58,53 @@ void StringCounts::Insert(std::string_view s, uint64_t hash, uint64_t count) {
   }
 }
 
-void StringCounts::Add(const std::vector<std::pair<std::string_view, uint64_t>>& counted) {
-  Reserve(counted.size());  // before the batch: slots do not move while fetched ahead
-  const size_t n = counted.size(), mask = slots_.size() - 1;
-  hashes_.resize(n);
-  for (size_t i = 0; i < n; ++i) hashes_[i] = Hash(counted[i].first);
+void StringCounts::Add(const Item* items, size_t n) {
+  Reserve(n);  // before the batch: slots do not move while fetched ahead
+  const size_t mask = slots_.size() - 1;
   for (size_t i = 0; i < n + kSlotsAhead; ++i) {
-    if (i < n) __builtin_prefetch(&slots_[hashes_[i] & mask]);
+    if (i < n) __builtin_prefetch(&slots_[items[i].hash & mask]);
     if (i >= kStringsAhead && i - kStringsAhead < n) {
-      const uint64_t hash = hashes_[i - kStringsAhead];
+      const uint64_t hash = items[i - kStringsAhead].hash;
       const Slot& home = slots_[hash & mask];
       if (home.count != 0 && Tag(home.place) == Tag(hash)) {
         __builtin_prefetch(arena_.data() + (home.place & kOffsetMask));
       }
     }
     if (i >= kSlotsAhead) {
-      const size_t j = i - kSlotsAhead;
-      if (counted[j].second != 0) Insert(counted[j].first, hashes_[j], counted[j].second);
+      const Item& item = items[i - kSlotsAhead];
+      if (item.count != 0) Insert(item.string, item.hash, item.count);
     }
   }
 }
 
-void StringCounts::AddAll(const StringCounts& other) {
-  // In batches, so that each is fetched ahead as a block's strings are.
-  constexpr size_t kBatch = 1024;
-  Reserve(other.size());
-  std::vector<std::pair<std::string_view, uint64_t>> batch;
-  batch.reserve(kBatch);
-  other.ForEach([this, &batch](std::string_view s, uint64_t count) {
-    batch.emplace_back(s, count);
-    if (batch.size() == kBatch) {
-      Add(batch);
-      batch.clear();
-    }
-  });
-  Add(batch);
+void SharedStringCounts::Add(const std::vector<std::pair<std::string_view, uint64_t>>& counted) {
+  // The batch's items ordered by shard (bits of the hash that neither a table's slot index, the
+  // low bits, nor its tag, the top 16, use), then each shard's added under its lock.
+  auto shard_of = [](uint64_t hash) { return (hash >> 40) % kShards; };
+  thread_local std::vector<StringCounts::Item> hashed, ordered;
+  hashed.clear();
+  std::array<size_t, kShards + 1> begin{};
+  for (const auto& [string, count] : counted) {
+    const uint64_t hash = StringCounts::Hash(string);
+    hashed.push_back({string, count, hash});
+    ++begin[shard_of(hash) + 1];
+  }
+  for (size_t s = 0; s < kShards; ++s) begin[s + 1] += begin[s];
+  ordered.resize(hashed.size());
+  std::array<size_t, kShards> next;
+  std::copy(begin.begin(), begin.end() - 1, next.begin());
+  for (const StringCounts::Item& item : hashed) ordered[next[shard_of(item.hash)]++] = item;
+  for (size_t s = 0; s < kShards; ++s) {
+    if (begin[s] == begin[s + 1]) continue;
+    std::lock_guard<std::mutex> lock(shards_[s].mu);
+    shards_[s].counts.Add(ordered.data() + begin[s], begin[s + 1] - begin[s]);
+  }
+}
+
+size_t SharedStringCounts::size() const {
+  size_t n = 0;
+  for (const Shard& shard : shards_) n += shard.counts.size();
+  return n;
 }
 
 }  // namespace teletrace::storage::sqlite

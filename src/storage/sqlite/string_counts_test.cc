@@ -5,12 +5,15 @@
 #include <map>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace teletrace::storage::sqlite {
 namespace {
 
-std::map<std::string, uint64_t> Contents(const StringCounts& counts) {
+using Counted = std::vector<std::pair<std::string_view, uint64_t>>;
+
+std::map<std::string, uint64_t> Contents(const SharedStringCounts& counts) {
   std::map<std::string, uint64_t> out;
   counts.ForEach([&out](std::string_view s, uint64_t n) {
     EXPECT_TRUE(out.emplace(std::string(s), n).second) << "listed twice: " << s;
@@ -19,16 +22,16 @@ std::map<std::string, uint64_t> Contents(const StringCounts& counts) {
   return out;
 }
 
-TEST(StringCountsTest, EmptyTableListsNothing) {
-  StringCounts counts;
+TEST(SqliteStringCountsTest, EmptyTableListsNothing) {
+  SharedStringCounts counts;
   EXPECT_EQ(counts.size(), 0u);
   EXPECT_TRUE(Contents(counts).empty());
   counts.Add({});
   EXPECT_TRUE(Contents(counts).empty());
 }
 
-TEST(StringCountsTest, AddsCountsOfEqualStringsAndSkipsZeros) {
-  StringCounts counts;
+TEST(SqliteStringCountsTest, AddsCountsOfEqualStringsAndSkipsZeros) {
+  SharedStringCounts counts;
   const std::string nul("a\0", 2);
   counts.Add({{"a", 2}, {"", 1}, {nul, 4}, {"b", 0}});
   counts.Add({{"a", 3}, {"", 5}, {"ab", 7}});
@@ -39,7 +42,7 @@ TEST(StringCountsTest, AddsCountsOfEqualStringsAndSkipsZeros) {
 // Batches of random strings (short, long, sharing prefixes) drawn from a pool larger than a few
 // tables' growth steps, against a std::map: every string with its exact sum. 16 bits of hash in
 // the slots mean many strings share them, so the byte comparison decides.
-TEST(StringCountsTest, RandomBatchesMatchAnOrderedMap) {
+TEST(SqliteStringCountsTest, RandomBatchesMatchAnOrderedMap) {
   std::mt19937_64 rng(7);
   std::vector<std::string> pool;
   for (int i = 0; i < 200000; ++i) {
@@ -48,10 +51,10 @@ TEST(StringCountsTest, RandomBatchesMatchAnOrderedMap) {
     if (i % 11 == 0) s.clear();
     pool.push_back(std::move(s));
   }
-  StringCounts counts;
+  SharedStringCounts counts;
   std::map<std::string, uint64_t> expected;
   for (int batch = 0; batch < 600; ++batch) {
-    std::vector<std::pair<std::string_view, uint64_t>> counted;
+    Counted counted;
     const size_t size = rng() % 2000;
     for (size_t i = 0; i < size; ++i) {
       const std::string& s = pool[rng() % pool.size()];
@@ -65,32 +68,28 @@ TEST(StringCountsTest, RandomBatchesMatchAnOrderedMap) {
   EXPECT_EQ(Contents(counts), expected);
 }
 
-// Merging tables (the block workers' own, at the end of a query) sums equal strings' counts,
-// across more strings than one batch.
-TEST(StringCountsTest, AddAllSumsAnotherTablesCounts) {
-  StringCounts a, b, empty;
-  std::map<std::string, uint64_t> expected;
-  std::vector<std::string> strings;
-  for (int i = 0; i < 5000; ++i) strings.push_back("v" + std::to_string(i));
-  std::vector<std::pair<std::string_view, uint64_t>> to_a, to_b;
-  for (int i = 0; i < 5000; ++i) {
-    if (i % 3 != 0) {
-      to_a.emplace_back(strings[i], i + 1);
-      expected[strings[i]] += i + 1;
-    }
-    if (i % 2 == 0) {
-      to_b.emplace_back(strings[i], 2);
-      expected[strings[i]] += 2;
-    }
+// Block workers add at once: four threads, each its own batches over one pool of strings, give
+// the sums a single thread would.
+TEST(SqliteStringCountsTest, ConcurrentAddsSumExactly) {
+  std::vector<std::string> pool;
+  for (int i = 0; i < 20000; ++i) pool.push_back("v" + std::to_string(i));
+  SharedStringCounts counts;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&counts, &pool, t] {
+      for (int batch = 0; batch < 50; ++batch) {
+        Counted counted;
+        for (size_t i = static_cast<size_t>(batch); i < pool.size(); i += 50) {
+          counted.emplace_back(pool[i], static_cast<uint64_t>(t + 1));
+        }
+        counts.Add(counted);
+      }
+    });
   }
-  a.Add(to_a);
-  b.Add(to_b);
-  a.AddAll(b);
-  a.AddAll(empty);
-  EXPECT_EQ(Contents(a), expected);
-  EXPECT_EQ(Contents(b).size(), 2500u);  // the other table is left as it was
-  empty.AddAll(a);
-  EXPECT_EQ(Contents(empty), expected);
+  for (std::thread& thread : threads) thread.join();
+  std::map<std::string, uint64_t> expected;
+  for (const std::string& s : pool) expected[s] = 1 + 2 + 3 + 4;
+  EXPECT_EQ(Contents(counts), expected);
 }
 
 }  // namespace
