@@ -879,8 +879,9 @@ TEST(SpanBlockCodecTest, RefsDecodeAsTheirProjection) {
             "span block: span name 1 out of range");
   // A span count past the bytes of the stream that bounds it: the start times, or without times
   // the first stream read.
-  std::string two_spans = StoredSectionsBlock(std::string("\x02\x00\x00\x00", 4),
-                                              {{8, std::string("\x00", 1)}, {10, "\x01"}, {11, "\x05"}});
+  std::string two_spans = StoredSectionsBlock(
+      std::string("\x02\x00\x00\x00", 4),
+      {{8, std::string("\x00", 1)}, {10, "\x01"}, {11, "\x05"}});
   EXPECT_EQ(DecodeSpanRefs(two_spans, SpanFields{SpanFields::kName, {}}, std::nullopt)
                 .status()
                 .message(),

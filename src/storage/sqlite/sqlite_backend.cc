@@ -571,8 +571,9 @@ class SqliteBackend final : public Backend {
                            const std::vector<query::Filter>& filters, const SpanFields& fields,
                            const Part& part, const Merge& merge, const BlockAnswer* answer);
   // ScanRange's loop: reads each candidate block on this thread, decodes it with `decode(bytes,
-  // block_id, inside)` (an R; QueueDecode) on the block workers and hands the results to `consume` in block order
-  // (answered blocks too: every block before one is handed over before it is added).
+  // block_id, inside)` (an R; QueueDecode) on the block workers and hands the results to
+  // `consume` in block order (answered blocks too: every block before one is handed over before
+  // it is added).
   template <typename R, typename Decode, typename Consume>
   absl::Status ScanBlocks(const std::optional<query::TimeRange>& range,
                           const std::vector<query::Filter>& filters, const SpanFields& fields,
