@@ -1366,21 +1366,19 @@ absl::StatusOr<std::optional<SpanRefs>> DecodeSpanRefs(std::string_view block,
       starts || times != RowTimes::kNone || (fields.groups & kRead) == 0;
   std::vector<Reader> streams;
   streams.reserve(kStreamCount);
-  int bounding = -1;  // the stream whose size bounds the span count
+  int bounding = read_starts ? kStarts : -1;  // the stream whose size bounds the span count
   for (int i = 0; i < kStreamCount; ++i) {
     std::string_view bytes;
     const uint32_t group = GroupOf(i);
     const bool time = (i == kStarts && read_starts) || (i == kDurations && ends);
     if (time || (group != 0 && (fields.groups & group) != 0)) {
       RETURN_IF_ERROR(raw.Open(1 + static_cast<size_t>(i), &bytes));
-      if (bounding < 0 && (i == kStarts || i == kRefs || i == kNameRefs || i == kKinds ||
-                           i == kStatusCodes)) {
+      if (bounding < 0 && (i == kRefs || i == kNameRefs || i == kKinds || i == kStatusCodes)) {
         bounding = i;
       }
     }
     streams.emplace_back(bytes);
   }
-  if (read_starts) bounding = kStarts;
   if (n > streams[bounding].Remaining()) {
     return Corrupt(fmt::format(
         "span count {} exceeds the {} bytes of {}", n, streams[bounding].Remaining(),

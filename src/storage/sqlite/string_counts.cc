@@ -1,5 +1,6 @@
 #include "storage/sqlite/string_counts.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "absl/hash/hash.h"
