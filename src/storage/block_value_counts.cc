@@ -50,6 +50,20 @@ namespace {
 //       the group's duration aggregates as in format 2, the sketch in its compact form
 //       (query::DurationSketch::Form::kCompact)
 constexpr uint8_t kGroupsFormatVersion = 2;
+// Group attributes (BlockValueCountsBuilder::GroupAttributes), format version 1:
+//   u8 version
+//   one zstd frame (at most kMaxGroupsBytes decompressed) holding the span attribute keys the
+//   block's counts list, counted or not:
+//     varint key count, then per key in strictly increasing name order
+//       varint name length, name bytes
+//       varint size in bytes of the rest of the key's entry (so that readers step over it):
+//       varint value count: 0 = not counted per group, else 1 to kMaxCountedValues values as in
+//         the counts (each value's form the block's first span carrying it had), distinct
+//       varint pair count (1 to kMaxGroupValueEntries), then per pair in strictly increasing
+//         (group, value) order: varint group (its position among the block's groups), varint
+//         value (its position among the key's values), varint span count (>= 1)
+//   A group's spans carrying the key add up to at most its span count.
+constexpr uint8_t kGroupAttributesFormatVersion = 1;
 constexpr size_t kMaxGroupsBytes = size_t{1} << 20;
 constexpr uint8_t kString = 0;
 constexpr uint8_t kInt = 1;
@@ -345,6 +359,91 @@ absl::Status ReadDurations(Reader& in, query::DurationAggregates& d, bool sketch
   return absl::OkStatus();
 }
 
+// The counts per kept group of span attribute `name` from a block's group attributes, added up
+// per value: nullopt when the frame does not count the key per group, an empty list
+// when no span of the block carries it. `group_spans` and `kept` say, per group, its span count
+// and whether the filters keep it. Other keys' entries are stepped over unread.
+absl::StatusOr<std::optional<CountedValues>> KeptAttributeCounts(
+    std::string_view attributes, std::string_view name, const std::vector<uint64_t>& group_spans,
+    const std::vector<char>& kept) {
+  // Not empty: an empty `attributes` means none are stored.
+  if (static_cast<uint8_t>(attributes[0]) != kGroupAttributesFormatVersion) {
+    return Corrupt(fmt::format("unknown group attributes format version {}",
+                               static_cast<uint8_t>(attributes[0])));
+  }
+  ASSIGN_OR_RETURN(std::string plain, ZstdDecompress(attributes.substr(1), kMaxGroupsBytes,
+                                                     "block value counts: group attributes"));
+  Reader in(plain);
+  uint64_t key_count;
+  if (!in.Varint(&key_count)) return Corrupt("truncated attribute key count");
+  std::optional<CountedValues> found = CountedValues{};
+  std::string_view previous;
+  for (uint64_t k = 0; k < key_count; ++k) {
+    uint64_t n, size;
+    std::string_view key, entry;
+    if (!in.Varint(&n) || !in.Bytes(n, &key) || !in.Varint(&size) || !in.Bytes(size, &entry)) {
+      return Corrupt(fmt::format("truncated attribute key {}", k));
+    }
+    if (k > 0 && key <= previous) return Corrupt(fmt::format("attribute key {} out of order", k));
+    previous = key;
+    if (key != name) continue;  // stepped over unread
+    Reader e(entry);
+    uint64_t value_count;
+    if (!e.Varint(&value_count)) return Corrupt(fmt::format("truncated attribute key {}", k));
+    if (value_count > kMaxCountedValues) {
+      return Corrupt(fmt::format("attribute key {} has {} values, more than {}", k, value_count,
+                                 kMaxCountedValues));
+    }
+    if (value_count == 0) {
+      if (!e.AtEnd()) return Corrupt(fmt::format("trailing bytes in attribute key {}", k));
+      found.reset();
+      continue;
+    }
+    std::vector<query::TagValue> values(value_count);
+    for (uint64_t v = 0; v < value_count; ++v) {
+      if (!e.Value(&values[v])) {
+        return Corrupt(fmt::format("attribute key {} value {} is malformed", k, v));
+      }
+    }
+    uint64_t pairs;
+    if (!e.Varint(&pairs)) return Corrupt(fmt::format("truncated attribute key {}", k));
+    if (pairs == 0 || pairs > kMaxGroupValueEntries) {
+      return Corrupt(fmt::format("attribute key {} has {} pairs, not 1 to {}", k, pairs,
+                                 kMaxGroupValueEntries));
+    }
+    std::vector<uint64_t> spans(value_count, 0);  // by value: the kept groups' spans carrying it
+    std::vector<uint32_t> order;                  // values in first-kept order
+    uint64_t last_group = 0, last_value = 0, group_total = 0;
+    for (uint64_t p = 0; p < pairs; ++p) {
+      uint64_t g, v, count;
+      if (!e.Varint(&g) || !e.Varint(&v) || !e.Varint(&count)) {
+        return Corrupt(fmt::format("truncated attribute key {} pair {}", k, p));
+      }
+      if (g >= group_spans.size() || v >= value_count || count == 0) {
+        return Corrupt(fmt::format("attribute key {} pair {} out of range", k, p));
+      }
+      if (p > 0 && std::make_pair(g, v) <= std::make_pair(last_group, last_value)) {
+        return Corrupt(fmt::format("attribute key {} pair {} out of order", k, p));
+      }
+      const uint64_t before = p > 0 && g == last_group ? group_total : 0;
+      if (count > group_spans[g] - before) {
+        return Corrupt(fmt::format("attribute key {} counts more spans than group {} holds", k, g));
+      }
+      group_total = before + count;
+      last_group = g;
+      last_value = v;
+      if (kept[g] == 0) continue;
+      if (spans[v] == 0) order.push_back(static_cast<uint32_t>(v));
+      spans[v] += count;
+    }
+    if (!e.AtEnd()) return Corrupt(fmt::format("trailing bytes in attribute key {}", k));
+    found.emplace();
+    for (uint32_t v : order) found->emplace_back(std::move(values[v]), spans[v]);
+  }
+  if (!in.AtEnd()) return Corrupt("trailing bytes after the group attributes");
+  return found;
+}
+
 }  // namespace
 
 bool IsGroupKey(const query::Key& key) { return GroupKeyIndex(key) < kGroupKeyCount; }
@@ -439,7 +538,9 @@ bool BlockValueCounts::ForEachCount(
                                return std::make_pair(e.level, NameOf(e)) < k;
                              });
   if (it == keys_.end() || it->level != level || NameOf(*it) != name) {
-    return !subset_ || IsGroupKey(key);  // not carried; a subset knows only the group keys
+    // Not carried; a subset knows only the group keys and the attribute it read.
+    return !subset_ || IsGroupKey(key) ||
+           (level == 'a' && !attribute_.empty() && name == attribute_);
   }
   if (it->value_count == 0) return false;
   Reader in(bytes_);
@@ -512,6 +613,10 @@ absl::StatusOr<BlockValueCounts> BlockValueCounts::FromGroups(
   }
   query::DurationAggregates kept;
   uint64_t spans = 0;
+  std::vector<uint64_t> group_spans;  // by group, for the attributes' counts
+  std::vector<char> group_kept;
+  group_spans.reserve(group_count);
+  group_kept.reserve(group_count);
   for (uint64_t g = 0; g < group_count; ++g) {
     uint64_t service;
     uint8_t status_code, kind = 0;
@@ -547,6 +652,8 @@ absl::StatusOr<BlockValueCounts> BlockValueCounts::FromGroups(
     RETURN_IF_ERROR(ReadDurations(in, d, /*sketch=*/kept_group && read.sketches, form));
     if (d.count == 0) return Corrupt(fmt::format("group {} holds no span", g));
     spans += d.count;
+    group_spans.push_back(d.count);
+    group_kept.push_back(kept_group ? 1 : 0);
     if (!kept_group) continue;
     KeptGroup& group = subset.kept_groups_.emplace_back();
     const uint32_t numbers[kGroupKeyCount] = {kind, status_code, static_cast<uint32_t>(service)};
@@ -596,13 +703,25 @@ absl::StatusOr<BlockValueCounts> BlockValueCounts::FromGroups(
       values[k]->emplace_back(*v, counted[k].spans[number]);
     }
   }
+  // The span attribute asked for, from the groups' attributes: nullopt when they do not count it
+  // per group, an empty list when no span of the block carries it.
+  std::optional<CountedValues> attribute;
+  const bool attribute_read = !read.attribute.empty() && !read.attributes.empty();
+  if (attribute_read) {
+    ASSIGN_OR_RETURN(attribute, KeptAttributeCounts(read.attributes, read.attribute, group_spans,
+                                                    group_kept));
+  }
   // The kept groups' counts as a block's, in format 1 (their durations stay apart); a key not
   // known is recorded as not counted.
   std::string out;
   out.push_back(1);
-  size_t written = 0;
+  size_t written = attribute_read && (!attribute || !attribute->empty()) ? 1 : 0;
   for (const auto& v : values) written += !v || !v->empty();
   PutVarint(out, written);
+  // Span attributes ('a') come first in (level, name) order.
+  if (attribute_read && (!attribute || !attribute->empty())) {
+    AppendKey(out, 'a', read.attribute, attribute ? &*attribute : nullptr);
+  }
   for (size_t k = 0; k < kGroupKeyCount; ++k) {
     if (values[k] && values[k]->empty()) continue;  // no kept span carries the key
     char level;
@@ -616,6 +735,7 @@ absl::StatusOr<BlockValueCounts> BlockValueCounts::FromGroups(
   subset.subset_ = true;
   subset.kinds_known_ = with_kinds;
   subset.sketches_ = read.sketches;
+  if (attribute_read) subset.attribute_ = std::string(read.attribute);
   subset.span_count_ = kept.count;
   subset.kept_durations_ = std::move(kept);
   return subset;
@@ -667,10 +787,9 @@ void BlockValueCountsBuilder::Add(const model::StoredSpan& span) {
   };
   share_enum(kinds_, kind_values_, static_cast<int>(span.span.kind));
   share_enum(statuses_, status_values_, static_cast<int>(span.span.status.code));
-  CountAttributes('a', span.span.attributes, 1);
   const uint64_t duration = span.span.DurationNano();
   durations_.push_back(duration);
-  AddToGroup(ServiceOf(resource), span, duration);
+  CountAttributes('a', span.span.attributes, 1, AddToGroup(ServiceOf(resource), span, duration));
   // The one value ForEachCountedValue yields for the name intrinsic (a string, "" included),
   // counted without copying it (the generic CountKey builds a TagValue per span).
   if (name_counts_ == nullptr) name_counts_ = &CountsOf(intrinsic_, kSpanName);
@@ -699,12 +818,12 @@ uint32_t BlockValueCountsBuilder::ServiceOf(size_t resource) {
   return service;
 }
 
-void BlockValueCountsBuilder::AddToGroup(uint32_t service, const model::StoredSpan& span,
-                                         uint64_t duration) {
-  if (groups_dropped_) return;
+uint32_t BlockValueCountsBuilder::AddToGroup(uint32_t service, const model::StoredSpan& span,
+                                             uint64_t duration) {
+  if (groups_dropped_) return kNoGroup;
   if (service == kNotString || span.span.kind > model::SpanKind::kConsumer) {
     groups_dropped_ = true;
-    return;
+    return kNoGroup;
   }
   const auto status_code = static_cast<uint8_t>(span.span.status.code);
   const auto kind = static_cast<uint8_t>(span.span.kind);
@@ -716,18 +835,19 @@ void BlockValueCountsBuilder::AddToGroup(uint32_t service, const model::StoredSp
   auto it = std::find_if(groups_.rbegin(), groups_.rend(), same);
   if (it != groups_.rend()) {
     it->durations.push_back(duration);
-    return;
+    return static_cast<uint32_t>(groups_.rend() - it - 1);
   }
   if (groups_.size() == kMaxGroups) {
     groups_dropped_ = true;
     groups_.clear();
-    return;
+    return kNoGroup;
   }
   groups_.push_back(Group{service, status_code, kind, {duration}});
+  return static_cast<uint32_t>(groups_.size() - 1);
 }
 
 void BlockValueCountsBuilder::CountAttributes(char level, const model::KeyValueList& attributes,
-                                              uint64_t spans) {
+                                              uint64_t spans, uint32_t group) {
   KeyTable& table = level == 'r' ? resource_ : (level == 's' ? scope_ : span_);
   PositionCache& cache =
       level == 'r' ? resource_positions_ : (level == 's' ? scope_positions_ : span_positions_);
@@ -737,7 +857,11 @@ void BlockValueCountsBuilder::CountAttributes(char level, const model::KeyValueL
   // TagValuesCollector::ForEachCountedValue yields.
   size_t position = 0;
   model::ForEachLastOccurrence(attributes, [&](const model::KeyValue& kv) {
-    AddAttributeValue(CountsAt(table, cache, position++, kv.key), kv.value, spans);
+    ValueCounts& counts = CountsAt(table, cache, position++, kv.key);
+    const int value = AddAttributeValue(counts, kv.value, spans);
+    if (group != kNoGroup && value >= 0) {
+      counts.cells.push_back(static_cast<uint16_t>(group * kMaxCountedValues + value));
+    }
   });
 }
 
@@ -763,80 +887,88 @@ BlockValueCountsBuilder::ValueCounts& BlockValueCountsBuilder::CountsAt(KeyTable
   return it->second;
 }
 
-void BlockValueCountsBuilder::AddAttributeValue(ValueCounts& counts, const model::AnyValue& value,
-                                                uint64_t spans) {
-  if (counts.overflow) return;
+int BlockValueCountsBuilder::AddAttributeValue(ValueCounts& counts, const model::AnyValue& value,
+                                               uint64_t spans) {
+  if (counts.overflow) return -1;
   // The alternatives ToTagValue keeps, compared in place; SameValue's rules (NaN equals NaN).
-  auto count = [&counts, spans](const auto& x, auto same) -> bool {
-    for (auto& [stored, n] : counts.values) {
+  auto count = [&counts, spans](const auto& x, auto same) -> int {
+    for (size_t i = 0; i < counts.values.size(); ++i) {
+      auto& [stored, n] = counts.values[i];
       if (same(stored, x)) {
         n += spans;
-        return true;
+        return static_cast<int>(i);
       }
     }
-    return false;
+    return -1;
   };
+  int found = -1;
   if (const auto* s = std::get_if<std::string>(&value.value)) {
-    AddString(counts, *s, spans);
-    return;
+    return AddString(counts, *s, spans);
   } else if (const auto* i = std::get_if<int64_t>(&value.value)) {
-    if (count(*i, [](const query::TagValue& t, int64_t x) {
-          const auto* ti = std::get_if<int64_t>(&t);
-          return ti != nullptr && *ti == x;
-        })) {
-      return;
-    }
+    found = count(*i, [](const query::TagValue& t, int64_t x) {
+      const auto* ti = std::get_if<int64_t>(&t);
+      return ti != nullptr && *ti == x;
+    });
   } else if (const auto* d = std::get_if<double>(&value.value)) {
-    if (count(*d, [](const query::TagValue& t, double x) {
-          const auto* td = std::get_if<double>(&t);
-          return td != nullptr && (std::isnan(*td) ? std::isnan(x) : *td == x);
-        })) {
-      return;
-    }
+    found = count(*d, [&counts](const query::TagValue& t, double x) {
+      const auto* td = std::get_if<double>(&t);
+      if (td == nullptr || !(std::isnan(*td) ? std::isnan(x) : *td == x)) return false;
+      if (std::memcmp(td, &x, sizeof x) != 0) counts.forms_differ = true;
+      return true;
+    });
   } else if (const auto* b = std::get_if<bool>(&value.value)) {
-    if (count(*b, [](const query::TagValue& t, bool x) {
-          const auto* tb = std::get_if<bool>(&t);
-          return tb != nullptr && *tb == x;
-        })) {
-      return;
-    }
+    found = count(*b, [](const query::TagValue& t, bool x) {
+      const auto* tb = std::get_if<bool>(&t);
+      return tb != nullptr && *tb == x;
+    });
   } else {
-    return;  // arrays, maps, bytes and the empty value count nothing
+    return -1;  // arrays, maps, bytes and the empty value count nothing
   }
+  if (found >= 0) return found;
   // A new value: AddValue appends it (or marks the key overflowed).
-  if (std::optional<query::TagValue> v = query::ToTagValue(value)) AddValue(counts, *v, spans);
+  std::optional<query::TagValue> v = query::ToTagValue(value);
+  return v ? AddValue(counts, *v, spans) : -1;
 }
 
-void BlockValueCountsBuilder::AddString(ValueCounts& counts, const std::string& value,
-                                        uint64_t spans) {
-  if (counts.overflow) return;
-  for (auto& [stored, n] : counts.values) {
+int BlockValueCountsBuilder::AddString(ValueCounts& counts, const std::string& value,
+                                       uint64_t spans) {
+  if (counts.overflow) return -1;
+  for (size_t i = 0; i < counts.values.size(); ++i) {
+    auto& [stored, n] = counts.values[i];
     const auto* s = std::get_if<std::string>(&stored);
     if (s != nullptr && *s == value) {
       n += spans;
-      return;
+      return static_cast<int>(i);
     }
   }
-  AddValue(counts, query::TagValue(value), spans);
+  return AddValue(counts, query::TagValue(value), spans);
 }
 
-void BlockValueCountsBuilder::AddValue(ValueCounts& counts, const query::TagValue& v,
-                                       uint64_t spans) {
-  if (counts.overflow) return;
+int BlockValueCountsBuilder::AddValue(ValueCounts& counts, const query::TagValue& v,
+                                      uint64_t spans) {
+  if (counts.overflow) return -1;
   // At most kMaxCountedValues entries: a linear scan is bounded.
-  for (auto& [value, n] : counts.values) {
+  for (size_t i = 0; i < counts.values.size(); ++i) {
+    auto& [value, n] = counts.values[i];
     if (SameValue(value, v)) {
+      if (const double* d = std::get_if<double>(&value);
+          d != nullptr && std::memcmp(d, &std::get<double>(v), sizeof *d) != 0) {
+        counts.forms_differ = true;
+      }
       n += spans;
-      return;
+      return static_cast<int>(i);
     }
   }
   if (counts.values.size() == kMaxCountedValues) {
     counts.overflow = true;
     counts.values.clear();
     counts.values.shrink_to_fit();
-    return;
+    counts.cells.clear();
+    counts.cells.shrink_to_fit();
+    return -1;
   }
   counts.values.emplace_back(v, spans);
+  return static_cast<int>(counts.values.size() - 1);
 }
 
 void BlockValueCountsBuilder::CountKey(KeyTable& table, std::string_view name,
@@ -923,6 +1055,59 @@ absl::StatusOr<std::string> BlockValueCountsBuilder::Groups() const {
   }
   ASSIGN_OR_RETURN(std::string frame, ZstdCompress(plain, 3, "block groups"));
   return std::string(1, static_cast<char>(kGroupsFormatVersion)) + frame;
+}
+
+absl::StatusOr<std::string> BlockValueCountsBuilder::GroupAttributes() const {
+  if (groups_dropped_ || groups_.empty()) return std::string();
+  ASSIGN_OR_RETURN(std::string frame,
+                   ZstdCompress(AttributesPerGroup(), 3, "block group attributes"));
+  return std::string(1, static_cast<char>(kGroupAttributesFormatVersion)) + frame;
+}
+
+std::string BlockValueCountsBuilder::AttributesPerGroup() const {
+  // The keys the block's counts list (Finish), in name order.
+  std::vector<const KeyTable::value_type*> keys;
+  for (const auto& entry : span_) {
+    if (entry.second.overflow || !entry.second.values.empty()) keys.push_back(&entry);
+  }
+  std::sort(keys.begin(), keys.end(),
+            [](const auto* a, const auto* b) { return a->first < b->first; });
+  std::string out;
+  PutVarint(out, keys.size());
+  std::vector<uint32_t> spans;  // by cell
+  std::string section;
+  for (const auto* entry : keys) {
+    PutVarint(out, entry->first.size());
+    out.append(entry->first);
+    section.clear();
+    AppendAttributeCounts(section, entry->second, spans);
+    PutVarint(out, section.size());
+    out.append(section);
+  }
+  return out;
+}
+
+void BlockValueCountsBuilder::AppendAttributeCounts(std::string& out, const ValueCounts& counts,
+                                                    std::vector<uint32_t>& spans) const {
+  // Each cell's spans, and the cells holding any (the key's (group, value) pairs).
+  size_t pairs = 0;
+  if (!counts.overflow && !counts.forms_differ) {
+    spans.assign(groups_.size() * kMaxCountedValues, 0);
+    for (uint16_t cell : counts.cells) pairs += spans[cell]++ == 0;
+  }
+  if (pairs == 0 || pairs > kMaxGroupValueEntries) {
+    PutVarint(out, 0);  // not counted per group
+    return;
+  }
+  PutVarint(out, counts.values.size());
+  for (const auto& value : counts.values) PutValue(out, value.first);
+  PutVarint(out, pairs);
+  for (size_t cell = 0; cell < spans.size(); ++cell) {
+    if (spans[cell] == 0) continue;
+    PutVarint(out, cell / kMaxCountedValues);
+    PutVarint(out, cell % kMaxCountedValues);
+    PutVarint(out, spans[cell]);
+  }
 }
 
 }  // namespace teletrace::storage

@@ -32,6 +32,12 @@
 // of format 1 (written before kinds were grouped) stay readable for the other two keys. (Span
 // names are left out for size: docs/adr/002-block-summaries.md, "Groups by service and status
 // code", "Kinds in groups".)
+// Group attributes (a blob of their own, BlockValueCountsBuilder::GroupAttributes): per group, the
+// counts of the values of each span attribute key the block counts (at most
+// kMaxGroupValueEntries (group, value) pairs per key, else the key is recorded as not counted per
+// group), so that one service's attribute facets (the search page's HTTP facets once a service is
+// picked) take a block wholly inside the range from its kept groups instead of reading its refs
+// and the key's column (docs/adr/002-block-summaries.md, "Attribute values per group").
 //
 // Thread safety: a BlockValueCounts is immutable and may be shared; a builder is used by one
 // thread.
@@ -58,6 +64,10 @@ inline constexpr size_t kMaxCountedValues = 64;
 // Blocks whose spans form more groups than this keep none.
 inline constexpr size_t kMaxGroups = 256;
 
+// A span attribute key whose values form more (group, value) pairs than this in a block is not
+// counted per group (its counts per group would cost about as much as its column).
+inline constexpr size_t kMaxGroupValueEntries = 256;
+
 // True for the keys the counts cover: resource, scope and span attributes, and the intrinsics
 // span.name, span.kind, span.status.code and scope.name.
 bool IsCountedKey(const query::Key& key);
@@ -70,6 +80,10 @@ bool IsGroupKey(const query::Key& key);
 struct GroupsRead {
   bool keep_reads_kind = false;  // the filters read span.kind
   bool sketches = true;          // the caller reads duration sketches
+  // A span attribute key (its name) whose counts per group the caller reads from `attributes`,
+  // the block's group attributes (empty when it has none); empty for none.
+  std::string_view attribute = {};
+  std::string_view attributes = {};
 };
 
 class BlockValueCounts {
@@ -99,8 +113,9 @@ class BlockValueCounts {
   // called once per group with a span holding only the group's fields (a resource with its
   // service.name, or an empty one, and the status code; every other field empty), and the result
   // holds the counts of those two keys and the duration aggregates of the kept groups' spans; its
-  // ForEachCount answers false for every other key. `keep` must read only those two fields, so
-  // that it accepts a group exactly when it accepts each of the group's spans.
+  // ForEachCount answers false for every other key but `read.attribute`, which it answers as a
+  // block's counts do when the group attributes count it per group. `keep` must read only those
+  // two fields, so that it accepts a group exactly when it accepts each of the group's spans.
   // DataLoss naming the problem when `groups` is malformed (the block is then decoded).
   // Groups of format 1 hold no span kinds: with `read.keep_reads_kind` (a filter on span.kind)
   // they are refused (FailedPrecondition), else the kind is not counted (ForEachCount answers
@@ -145,6 +160,9 @@ class BlockValueCounts {
   bool subset_ = false;          // FromGroups': keys not stored are unknown, not absent
   bool kinds_known_ = false;     // FromGroups' of groups with span kinds
   bool sketches_ = true;          // FromGroups' read the groups' sketches
+  // FromGroups': the span attribute read from the groups' counts per group (counted, or carried
+  // by no span of the block); empty for none.
+  std::string attribute_;
   // FromGroups': each kept group's value of each group key (span.kind, span.status.code,
   // service.name), by its number in group_values_, and its duration aggregates.
   struct KeptGroup {
@@ -165,6 +183,9 @@ class BlockValueCountsBuilder {
   // The serialized groups (BlockValueCounts::FromGroups reads them), or an empty string when the
   // block keeps none. Internal when compression fails. Called before Finish.
   absl::StatusOr<std::string> Groups() const;
+  // The serialized group attributes (FromGroups reads them with GroupsRead::attributes), or an
+  // empty string when the block keeps no groups. Internal when compression fails.
+  absl::StatusOr<std::string> GroupAttributes() const;
   // The serialized counts (see BlockValueCounts for the format's guarantees).
   std::string Finish() &&;
 
@@ -173,6 +194,12 @@ class BlockValueCountsBuilder {
     // Distinct values in first-seen order with their counts; cleared once the key overflows.
     std::vector<std::pair<query::TagValue, uint64_t>> values;
     bool overflow = false;
+    // Span attributes: per span carrying a counted value, its group's index times
+    // kMaxCountedValues plus the value's index (groups_ and values stay below 256 and 64).
+    std::vector<uint16_t> cells;
+    // A double value seen in two forms that compare equal (0.0 and -0.0, NaNs): counts per group
+    // could not say which form a group's first span carried, so the key is not counted per group.
+    bool forms_differ = false;
   };
   struct KeyHash {
     using is_transparent = void;
@@ -185,17 +212,22 @@ class BlockValueCountsBuilder {
   // entry, without hashing the key. The pointers stay valid: the table's nodes never move.
   using PositionCache = std::vector<std::pair<const std::string*, ValueCounts*>>;
 
-  void CountAttributes(char level, const model::KeyValueList& attributes, uint64_t spans);
+  // With `group` (span attributes: the span's group, or kNoGroup), records each counted value's
+  // cell.
+  static constexpr uint32_t kNoGroup = UINT32_MAX;
+  void CountAttributes(char level, const model::KeyValueList& attributes, uint64_t spans,
+                       uint32_t group = kNoGroup);
   void CountKey(KeyTable& table, std::string_view name, const query::Key& key,
                 const model::StoredSpan& span, uint64_t spans);
   static ValueCounts& CountsOf(KeyTable& table, std::string_view name);
   static ValueCounts& CountsAt(KeyTable& table, PositionCache& cache, size_t position,
                                std::string_view name);
-  static void AddValue(ValueCounts& counts, const query::TagValue& value, uint64_t spans);
+  // Each returns the value's index in counts.values, or -1 when nothing is counted (an overflowed
+  // key, a value that counts nothing).
+  static int AddValue(ValueCounts& counts, const query::TagValue& value, uint64_t spans);
   // AddValue(ToTagValue(value)) without building the TagValue unless it is a new one.
-  static void AddAttributeValue(ValueCounts& counts, const model::AnyValue& value,
-                                uint64_t spans);
-  static void AddString(ValueCounts& counts, const std::string& value, uint64_t spans);
+  static int AddAttributeValue(ValueCounts& counts, const model::AnyValue& value, uint64_t spans);
+  static int AddString(ValueCounts& counts, const std::string& value, uint64_t spans);
 
   // Per level: resource 'r', scope 's', span 'a', intrinsic 'i'.
   KeyTable resource_, scope_, span_, intrinsic_;
@@ -216,7 +248,12 @@ class BlockValueCountsBuilder {
   // kNotString), and per (service, status code, span kind) the durations of its spans.
   static constexpr uint32_t kNoService = UINT32_MAX, kNotString = UINT32_MAX - 1;
   uint32_t ServiceOf(size_t resource);
-  void AddToGroup(uint32_t service, const model::StoredSpan& span, uint64_t duration);
+  // The span's group index, or kNoGroup once the block keeps no groups.
+  uint32_t AddToGroup(uint32_t service, const model::StoredSpan& span, uint64_t duration);
+  // GroupAttributes' uncompressed form, and one key's entry after its size (`spans` is scratch).
+  std::string AttributesPerGroup() const;
+  void AppendAttributeCounts(std::string& out, const ValueCounts& counts,
+                             std::vector<uint32_t>& spans) const;
   std::vector<uint32_t> resource_services_;
   std::vector<std::string> services_;
   struct Group {

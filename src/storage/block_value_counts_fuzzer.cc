@@ -1,11 +1,14 @@
 // Feeds arbitrary bytes to the block value counts parser: it must return an error or counts that
 // answer every key without crashing, each counted value with at least one span, and duration
 // aggregates whose ranks read back in order inside their bounds. The same bytes read as a block's
-// groups give an error or sound counts of the kept groups.
+// groups give an error or sound counts of the kept groups, and read as a fixed block's group
+// attributes an error or sound counts of a span attribute over the kept groups.
 #include <cstdint>
 #include <cstdlib>
+#include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "storage/block_value_counts.h"
 
@@ -71,11 +74,71 @@ void CheckGroups(std::string_view input) {
   }
 }
 
+// The groups of a fixed block: 24 spans of three services over every status code and two kinds.
+const std::string& FixedGroups() {
+  static const std::string groups = [] {
+    teletrace::storage::BlockValueCountsBuilder builder;
+    std::vector<teletrace::model::StoredSpan> spans(24);
+    std::shared_ptr<teletrace::model::Resource> resources[3];
+    for (int r = 0; r < 3; ++r) {
+      resources[r] = std::make_shared<teletrace::model::Resource>();
+      resources[r]->attributes.push_back(
+          {"service.name", teletrace::model::AnyValue(std::string(1, static_cast<char>('a' + r)))});
+    }
+    for (size_t i = 0; i < spans.size(); ++i) {
+      spans[i].resource = resources[i % 3];
+      spans[i].span.status.code = static_cast<teletrace::model::StatusCode>(i % 3);
+      spans[i].span.kind = static_cast<teletrace::model::SpanKind>(1 + i % 2);
+      spans[i].span.start_time_unix_nano = 1;
+      spans[i].span.end_time_unix_nano = 2 + i;
+      builder.Add(spans[i]);
+    }
+    absl::StatusOr<std::string> built = builder.Groups();
+    if (!built.ok() || built->empty()) std::abort();
+    return *built;
+  }();
+  return groups;
+}
+
+// The input read as the fixed block's group attributes, for a key the input picks and the groups
+// of one status code and one kind kept: an error, or counts of at least one span each, at most
+// kMaxCountedValues values, adding up to at most the kept spans.
+void CheckGroupAttributes(std::string_view input) {
+  if (input.empty()) return;
+  const uint8_t pick = static_cast<uint8_t>(input.back());
+  const std::string names[] = {"k", "m", "http.method", std::string(input.substr(1, 3))};
+  const std::string& name = names[pick % 4];
+  absl::StatusOr<teletrace::storage::BlockValueCounts> kept =
+      teletrace::storage::BlockValueCounts::FromGroups(
+          FixedGroups(),
+          [pick](const teletrace::model::StoredSpan& s) {
+            return static_cast<int>(s.span.status.code) == (pick >> 2) % 3 ||
+                   static_cast<int>(s.span.kind) == 1 + (pick >> 4) % 2;
+          },
+          {/*keep_reads_kind=*/true, /*sketches=*/false, name, input});
+  if (!kept.ok()) {
+    if (kept.status().code() != absl::StatusCode::kDataLoss) std::abort();
+    return;
+  }
+  Key key;
+  key.level = KeyLevel::kSpan;
+  key.name = name;
+  uint64_t spans = 0;
+  size_t values = 0;
+  kept->ForEachCount(key, [&](const teletrace::query::TagValue&, uint64_t n) {
+    if (n == 0) std::abort();
+    spans += n;
+    ++values;
+  });
+  if (values > teletrace::storage::kMaxCountedValues || spans > kept->SpanCount()) std::abort();
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view input(reinterpret_cast<const char*>(data), size);
   CheckGroups(input);
+  CheckGroupAttributes(input);
   auto counts = teletrace::storage::BlockValueCounts::Parse(input);
   if (!counts.ok()) {
     if (counts.status().code() != absl::StatusCode::kDataLoss) std::abort();

@@ -594,6 +594,51 @@ TEST(BlockValueCountsTest, FixtureGroupsOfFormatTwoStillRead) {
   EXPECT_EQ(d->max, 349569339u);
 }
 
+// tests/fixtures/blocks/group_attributes_v1.bin: the group attributes of format 1 of a block of
+// the benchmark store (its groups beside it, group_attributes_v1.groups), pinned likewise.
+TEST(BlockValueCountsTest, FixtureGroupAttributesStillRead) {
+  const std::optional<std::string> attributes =
+      golden::ReadFixture("blocks/group_attributes_v1.bin");
+  const std::optional<std::string> groups =
+      golden::ReadFixture("blocks/group_attributes_v1.groups");
+  if (!attributes || !groups) GTEST_SKIP() << "TELETRACE_SOURCE_DIR not set";
+  ASSERT_EQ((*attributes)[0], 1);
+  auto counts = [&](const char* name, const char* service, bool* answered) {
+    const query::SpanMatcher matcher(
+        service == nullptr
+            ? std::vector<query::Filter>{}
+            : std::vector<query::Filter>{
+                  F("resource.attributes.service.name", query::Operator::kEquals, S(service))});
+    absl::StatusOr<BlockValueCounts> kept = BlockValueCounts::FromGroups(
+        *groups, [&](const model::StoredSpan& s) { return matcher.Matches(s); },
+        {/*keep_reads_kind=*/false, /*sketches=*/false, name, *attributes});
+    EXPECT_TRUE(kept.ok()) << kept.status();
+    return kept.ok() ? CountsOf(*kept, K(std::string("span.attributes.") + name), answered)
+                     : Counted{};
+  };
+  bool answered = false;
+  const Counted methods = counts("http.method", nullptr, &answered);
+  EXPECT_TRUE(answered);
+  const Counted cart = counts("http.method", "cart", &answered);
+  EXPECT_TRUE(answered);
+  const Counted codes = counts("http.status_code", "cart", &answered);
+  EXPECT_TRUE(answered);
+  // Pinned: what the block held when written (1,024 spans, 117 of them cart's).
+  EXPECT_EQ(methods, (Counted{{std::string("DELETE"), 166},
+                              {std::string("GET"), 517},
+                              {std::string("POST"), 189},
+                              {std::string("PUT"), 152}}));
+  EXPECT_EQ(cart, (Counted{{std::string("DELETE"), 23},
+                           {std::string("GET"), 53},
+                           {std::string("POST"), 25},
+                           {std::string("PUT"), 16}}));
+  EXPECT_EQ(codes, (Counted{{int64_t{200}, 86}, {int64_t{201}, 23}, {int64_t{500}, 8}}));
+  counts("user.id", nullptr, &answered);
+  EXPECT_FALSE(answered);  // too many values in the block
+  EXPECT_TRUE(counts("absent", nullptr, &answered).empty());
+  EXPECT_TRUE(answered);
+}
+
 // A string literal's bytes, NULs included.
 template <size_t N>
 std::string Bin(const char (&literal)[N]) {
@@ -680,6 +725,283 @@ TEST(BlockValueCountsTest, MalformedGroupsAreDataLossNamingTheProblem) {
                 .status(),
             absl::FailedPreconditionError(
                 "block value counts: groups of format 1 hold no span kinds"));
+}
+
+// The spans' group attributes, serialized; empty when they keep no groups.
+std::string BuildGroupAttributes(const std::vector<model::StoredSpan>& spans) {
+  BlockValueCountsBuilder builder;
+  for (const model::StoredSpan& s : spans) builder.Add(s);
+  absl::StatusOr<std::string> attributes = builder.GroupAttributes();
+  EXPECT_TRUE(attributes.ok()) << attributes.status();
+  return attributes.ok() ? *attributes : std::string();
+}
+
+// The collector's page over `key` from decoding `kept` against the one from `counts`, whole and
+// bitwise (so 0.0 against -0.0 and NaN payloads count); false when `counts` does not answer.
+bool ExpectCountsAnswerAsDecoding(const BlockValueCounts& counts,
+                                  const std::vector<model::StoredSpan>& kept,
+                                  const query::Key& key, const std::string& what) {
+  query::TagValuesQuery q;
+  q.key = key;
+  query::TagValuesCollector counted(q), decoded(q);
+  if (!counts.ForEachCount(key, [&](const query::TagValue& v, uint64_t n) {
+        counted.AddCounted(v, n);
+      })) {
+    return false;
+  }
+  for (const model::StoredSpan& s : kept) decoded.Add(s);
+  const query::TagValuesResult got = std::move(counted).Finish();
+  const query::TagValuesResult want = std::move(decoded).Finish();
+  auto text = [](const query::TagValuesResult& r) {
+    std::string out = fmt::format("{} distinct:", r.total_distinct);
+    for (const query::TagValueCount& v : r.values) {
+      out += fmt::format(" {}/{}={}", v.value.index(),
+                         std::visit([](const auto& x) { return fmt::format("{}", x); }, v.value),
+                         v.count);
+    }
+    return out;
+  };
+  EXPECT_EQ(text(got), text(want)) << what;
+  return true;
+}
+
+// Group attributes answer a span attribute's values over the groups the filters keep exactly as
+// decoding the kept spans does: values of every type, spans without the key, a key repeated on a
+// span, arrays (which count nothing), and the keys the groups cannot count per group (too many
+// values in the block, a double in two forms that compare equal) left to the decode.
+TEST(BlockValueCountsTest, GroupAttributesCountAsTheKeptSpansAlone) {
+  std::mt19937_64 rng(20261207);
+  const char* services[] = {"cart", "checkout", "payment"};
+  const char* methods[] = {"GET", "POST", "PUT", "DELETE"};
+  const std::vector<query::Filter> filters = {
+      F("resource.attributes.service.name", query::Operator::kEquals, S("cart")),
+      F("resource.attributes.service.name", query::Operator::kNotEquals, S("checkout")),
+      F("resource.attributes.service.name", query::Operator::kExists),
+      F("span.status.code", query::Operator::kEquals, S("Error")),
+      F("span.kind", query::Operator::kIn, std::nullopt, {S("Server"), S("Consumer")}),
+  };
+  const char* always[] = {"m", "code", "hit", "ratio", "arr", "absent"};
+  size_t kept_some = 0, zero_counted = 0, zero_not = 0, many_counted = 0, many_not = 0;
+  for (int round = 0; round < 300; ++round) {
+    std::vector<std::shared_ptr<const model::Resource>> resources;
+    for (int r = 0; r < 4; ++r) {
+      auto res = std::make_shared<model::Resource>();
+      if (r > 0) res->attributes.push_back({"service.name", AnyValue(services[rng() % 3])});
+      resources.push_back(std::move(res));
+    }
+    resources.push_back(nullptr);
+    const bool zero_forms = rng() % 2 == 0;  // -0.0 beside 0.0 this round
+    std::vector<model::StoredSpan> spans;
+    const size_t n = 1 + rng() % 120;
+    bool negative_zero = false, positive_zero = false;
+    for (size_t i = 0; i < n; ++i) {
+      model::StoredSpan s = MakeSpan(1, static_cast<uint8_t>(i), 1000, 10 + rng() % 1000);
+      s.resource = resources[rng() % resources.size()];
+      s.span.kind = static_cast<model::SpanKind>(rng() % 6);
+      s.span.status.code = static_cast<model::StatusCode>(rng() % 3);
+      auto maybe = [&rng](const char* key, AnyValue v, model::KeyValueList& to) {
+        if (rng() % 4 != 0) to.push_back({key, std::move(v)});
+      };
+      model::KeyValueList& a = s.span.attributes;
+      maybe("m", AnyValue(methods[rng() % 4]), a);
+      maybe("code",
+            rng() % 5 == 0 ? AnyValue(200.0) : AnyValue(static_cast<int64_t>(200 + rng() % 3)),
+            a);
+      maybe("hit", AnyValue(rng() % 2 == 0), a);
+      maybe("ratio", AnyValue(rng() % 7 == 0 ? std::nan("") : 0.5 + rng() % 3), a);
+      maybe("arr", AnyValue(model::ArrayValue{AnyValue("x")}), a);
+      maybe("many", AnyValue(fmt::format("v{}", rng() % 300)), a);
+      const bool negative = zero_forms && rng() % 2 == 0;
+      negative_zero |= negative;
+      positive_zero |= !negative;
+      a.push_back({"zero", AnyValue(negative ? -0.0 : 0.0)});
+      if (rng() % 8 == 0) a.push_back({"m", AnyValue("PATCH")});  // the last one counts
+      spans.push_back(std::move(s));
+    }
+    std::vector<query::Filter> chosen;
+    for (const query::Filter& f : filters) {
+      if (rng() % 3 == 0) chosen.push_back(f);
+    }
+    const query::SpanMatcher matcher(chosen);
+    std::vector<model::StoredSpan> kept;
+    for (const model::StoredSpan& s : spans) {
+      if (matcher.Matches(s)) kept.push_back(s);
+    }
+    kept_some += !kept.empty() && kept.size() < spans.size();
+    const std::string groups = BuildGroups(spans);
+    const std::string attributes = BuildGroupAttributes(spans);
+    ASSERT_FALSE(groups.empty());
+    ASSERT_FALSE(attributes.empty());
+    auto subset_for = [&](std::string_view name) {
+      absl::StatusOr<BlockValueCounts> subset = BlockValueCounts::FromGroups(
+          groups, [&](const model::StoredSpan& s) { return matcher.Matches(s); },
+          {/*keep_reads_kind=*/true, /*sketches=*/false, name, attributes});
+      EXPECT_TRUE(subset.ok()) << subset.status();
+      return *std::move(subset);
+    };
+    for (const char* name : always) {
+      const std::string what = fmt::format("round {}: {} of {} spans, key {}", round, kept.size(),
+                                           n, name);
+      EXPECT_TRUE(ExpectCountsAnswerAsDecoding(subset_for(name), kept,
+                                               K(std::string("span.attributes.") + name), what))
+          << what;
+      // Without the group attributes, or asked for another key, the key is not answered.
+      bool answered = true;
+      absl::StatusOr<BlockValueCounts> without = BlockValueCounts::FromGroups(
+          groups, [&](const model::StoredSpan& s) { return matcher.Matches(s); },
+          {true, false, name, ""});
+      ASSERT_TRUE(without.ok());
+      CountsOf(*without, K(std::string("span.attributes.") + name), &answered);
+      EXPECT_FALSE(answered) << what;
+      CountsOf(subset_for("hit"), K(std::string("span.attributes.") + name), &answered);
+      EXPECT_EQ(answered, name == std::string_view("hit")) << what;
+    }
+    const std::string what = fmt::format("round {}", round);
+    // 0.0 and -0.0 in one block: which form a group's first span had is not kept.
+    const bool zero = ExpectCountsAnswerAsDecoding(subset_for("zero"), kept,
+                                                   K("span.attributes.zero"), what);
+    EXPECT_EQ(zero, !(negative_zero && positive_zero)) << what;
+    (zero ? zero_counted : zero_not)++;
+    // More than kMaxCountedValues values in the block: not counted at all.
+    std::vector<std::string> distinct;
+    for (const model::StoredSpan& s : spans) {
+      if (const AnyValue* v = model::FindAttribute(s.span.attributes, "many")) {
+        distinct.push_back(std::get<std::string>(v->value));
+      }
+    }
+    std::sort(distinct.begin(), distinct.end());
+    distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
+    const bool many = ExpectCountsAnswerAsDecoding(subset_for("many"), kept,
+                                                   K("span.attributes.many"), what);
+    EXPECT_EQ(many, distinct.size() <= kMaxCountedValues) << what;
+    (many ? many_counted : many_not)++;
+  }
+  EXPECT_GT(kept_some, 100u);
+  EXPECT_GT(zero_counted, 50u);
+  EXPECT_GT(zero_not, 50u);
+  EXPECT_GT(many_counted, 50u);
+  EXPECT_GT(many_not, 50u);
+}
+
+// A key whose (group, value) pairs exceed kMaxGroupValueEntries is not counted per group; one with
+// fewer in the same block is.
+TEST(BlockValueCountsTest, KeysPastThePairLimitAreNotCountedPerGroup) {
+  std::vector<model::StoredSpan> spans;
+  for (int service = 0; service < 100; ++service) {
+    auto resource = std::make_shared<model::Resource>();
+    resource->attributes.push_back({"service.name", AnyValue(fmt::format("s{}", service))});
+    for (int v = 0; v < 3; ++v) {
+      model::StoredSpan s = MakeSpan(1, static_cast<uint8_t>(v), 1000, 10);
+      s.resource = resource;
+      s.span.attributes = {{"wide", AnyValue(int64_t{v})}, {"narrow", AnyValue(true)}};
+      spans.push_back(std::move(s));
+    }
+  }
+  const std::string groups = BuildGroups(spans), attributes = BuildGroupAttributes(spans);
+  for (auto [name, counted] : {std::pair{"wide", false}, {"narrow", true}}) {
+    absl::StatusOr<BlockValueCounts> all =
+        BlockValueCounts::FromGroups(groups, KeepAll, {false, false, name, attributes});
+    ASSERT_TRUE(all.ok()) << all.status();
+    bool answered = false;
+    const Counted got = CountsOf(*all, K(std::string("span.attributes.") + name), &answered);
+    EXPECT_EQ(answered, counted) << name;
+    if (counted) {
+      EXPECT_EQ(got, (Counted{{true, 300}}));
+    }
+  }
+}
+
+// Group attributes from a frame's plain bytes.
+std::string GroupAttributes(const std::string& plain, char version = 1) {
+  absl::StatusOr<std::string> frame = ZstdCompress(plain, 3, "test");
+  EXPECT_TRUE(frame.ok());
+  return std::string(1, version) + *frame;
+}
+
+TEST(BlockValueCountsTest, MalformedGroupAttributesAreDataLossNamingTheProblem) {
+  // Two groups of service "a": two Unset spans, one Error span (format 2, compact sketches).
+  const std::string span5c = Bin("\x01\x05\x05\x05\x00" "\x01\xa5\x01");
+  const std::string two5c = Bin("\x02\x05\x05\x0a\x00" "\x01\xa4\x01\x02");
+  const std::string groups =
+      Groups(Bin("\x03\x01\x01" "a" "\x02" "\x01\x00\x02") + two5c + Bin("\x01\x02\x02") + span5c,
+             2);
+  // Key "k": value "x", then the given pairs; a key "j" before it.
+  auto key = [](const std::string& name, const std::string& entry) {
+    return std::string(1, static_cast<char>(name.size())) + name +
+           std::string(1, static_cast<char>(entry.size())) + entry;
+  };
+  const std::string x = Bin("\x01\x00\x01" "x");
+  const std::vector<Malformed> cases = {
+      {Bin("\x02\x00"), "block value counts: unknown group attributes format version 2"},
+      {Bin("\x01\x00"), "block value counts: group attributes: zstd: Unknown frame descriptor"},
+      {GroupAttributes(""), "block value counts: truncated attribute key count"},
+      {GroupAttributes(Bin("\x01\x01" "k")), "block value counts: truncated attribute key 0"},
+      {GroupAttributes(Bin("\x01\x01" "k\x05\x01")),
+       "block value counts: truncated attribute key 0"},
+      {GroupAttributes(Bin("\x02") + key("k", Bin("\x00")) + key("j", Bin("\x00"))),
+       "block value counts: attribute key 1 out of order"},
+      {GroupAttributes(Bin("\x01") + key("k", Bin("\x41"))),
+       "block value counts: attribute key 0 has 65 values, more than 64"},
+      {GroupAttributes(Bin("\x01") + key("k", Bin("\x00\x00"))),
+       "block value counts: trailing bytes in attribute key 0"},
+      {GroupAttributes(Bin("\x01") + key("k", Bin("\x01\x07"))),
+       "block value counts: attribute key 0 value 0 is malformed"},
+      {GroupAttributes(Bin("\x01") + key("k", x)), "block value counts: truncated attribute key 0"},
+      {GroupAttributes(Bin("\x01") + key("k", x + Bin("\x00"))),
+       "block value counts: attribute key 0 has 0 pairs, not 1 to 256"},
+      {GroupAttributes(Bin("\x01") + key("k", x + Bin("\x01\x00\x00"))),
+       "block value counts: truncated attribute key 0 pair 0"},
+      {GroupAttributes(Bin("\x01") + key("k", x + Bin("\x01\x02\x00\x01"))),
+       "block value counts: attribute key 0 pair 0 out of range"},
+      {GroupAttributes(Bin("\x01") + key("k", x + Bin("\x01\x00\x01\x01"))),
+       "block value counts: attribute key 0 pair 0 out of range"},
+      {GroupAttributes(Bin("\x01") + key("k", x + Bin("\x01\x00\x00\x00"))),
+       "block value counts: attribute key 0 pair 0 out of range"},
+      {GroupAttributes(Bin("\x01") + key("k", x + Bin("\x02\x01\x00\x01\x00\x00\x01"))),
+       "block value counts: attribute key 0 pair 1 out of order"},
+      {GroupAttributes(Bin("\x01") + key("k", x + Bin("\x01\x01\x00\x02"))),
+       "block value counts: attribute key 0 counts more spans than group 1 holds"},
+      {GroupAttributes(Bin("\x01") + key("k", x + Bin("\x01\x00\x00\x01\x00"))),
+       "block value counts: trailing bytes in attribute key 0"},
+      {GroupAttributes(Bin("\x01") + key("k", x + Bin("\x01\x00\x00\x01")) + Bin("\x00")),
+       "block value counts: trailing bytes after the group attributes"},
+  };
+  for (const Malformed& c : cases) {
+    EXPECT_EQ(BlockValueCounts::FromGroups(groups, KeepAll, {false, true, "k", c.bytes}).status(),
+              absl::DataLossError(c.message))
+        << c.message;
+  }
+  // Well-formed: "x" on both spans of group 0 and on group 1's, "y" on none; the Error group
+  // alone keeps one "x". Another key's malformed entry is stepped over unread.
+  const std::string good = GroupAttributes(
+      Bin("\x02") + key("j", Bin("\x09\x09")) +
+      key("k", Bin("\x02\x00\x01" "x" "\x00\x01" "y" "\x02" "\x00\x00\x02" "\x01\x00\x01")));
+  bool answered = false;
+  absl::StatusOr<BlockValueCounts> all =
+      BlockValueCounts::FromGroups(groups, KeepAll, {false, true, "k", good});
+  ASSERT_TRUE(all.ok()) << all.status();
+  EXPECT_EQ(CountsOf(*all, K("span.attributes.k"), &answered),
+            (Counted{{std::string("x"), 3}}));
+  EXPECT_TRUE(answered);
+  absl::StatusOr<BlockValueCounts> errors = BlockValueCounts::FromGroups(
+      groups,
+      [](const model::StoredSpan& s) { return s.span.status.code == model::StatusCode::kError; },
+      {false, true, "k", good});
+  ASSERT_TRUE(errors.ok()) << errors.status();
+  EXPECT_EQ(CountsOf(*errors, K("span.attributes.k"), &answered),
+            (Counted{{std::string("x"), 1}}));
+  EXPECT_TRUE(answered);
+  // A key the block does not carry: answered, with no value; "j" is recorded as not counted.
+  absl::StatusOr<BlockValueCounts> other =
+      BlockValueCounts::FromGroups(groups, KeepAll, {false, true, "z", good});
+  ASSERT_TRUE(other.ok()) << other.status();
+  EXPECT_TRUE(CountsOf(*other, K("span.attributes.z"), &answered).empty());
+  EXPECT_TRUE(answered);
+  const std::string not_counted = GroupAttributes(Bin("\x01") + key("j", Bin("\x00")));
+  other = BlockValueCounts::FromGroups(groups, KeepAll, {false, true, "j", not_counted});
+  ASSERT_TRUE(other.ok()) << other.status();
+  CountsOf(*other, K("span.attributes.j"), &answered);
+  EXPECT_FALSE(answered);
 }
 
 }  // namespace

@@ -244,7 +244,27 @@ struct BlockAnswer {
   // `add` answers only from groups (what it needs, such as durations per service, no block's own
   // counts hold): a scan whose filters are not all on group keys reads no counts for it.
   bool groups_only = false;
+  // A span attribute whose counts per group `add` reads from groups (GroupsRead::attribute).
+  std::string group_attribute = {};
 };
+
+// Whether the newest group attributes stored count span attribute `name` per group (or hold no
+// span carrying it); false when there are none or they are unreadable.
+absl::StatusOr<bool> GroupsCountAttribute(SqliteConnection& conn, std::string_view name) {
+  ASSIGN_OR_RETURN(SqliteStatement select,
+                   conn.Prepare("SELECT g.groups, a.attributes FROM block_group_attributes a "
+                                "JOIN block_groups g ON g.block_id = a.block_id "
+                                "ORDER BY a.block_id DESC LIMIT 1"));
+  ASSIGN_OR_RETURN(bool row, select.Step());
+  if (!row) return false;
+  absl::StatusOr<BlockValueCounts> all = BlockValueCounts::FromGroups(
+      select.ColumnBlob(0), [](const StoredSpan&) { return true; },
+      {/*keep_reads_kind=*/false, /*sketches=*/false, name, select.ColumnBlob(1)});
+  query::Key key;
+  key.level = query::KeyLevel::kSpan;
+  key.name = std::string(name);
+  return all.ok() && all->ForEachCount(key, [](const query::TagValue&, uint64_t) {});
+}
 
 // Reads the groups of the blocks a scan answers from groups a window ahead of the scan, and
 // parses them (BlockValueCounts::FromGroups, which matches each group and sums the kept groups'
@@ -254,10 +274,12 @@ struct BlockAnswer {
 // them.)
 class GroupsAhead {
  public:
-  using Parse = std::function<absl::StatusOr<BlockValueCounts>(std::string_view groups)>;
+  // The block's groups, and its group attributes (empty without them, or when not selected).
+  using Parse = std::function<absl::StatusOr<BlockValueCounts>(std::string_view groups,
+                                                               std::string_view attributes)>;
 
   // `wanted(block)` says which of `blocks` the scan reads the groups of; `select` is bound to a
-  // block id and yields its groups.
+  // block id and yields its groups, and may yield its group attributes (or NULL) second.
   GroupsAhead(SqliteStatement& select, const std::vector<BlockBounds>& blocks,
               std::function<bool(const BlockBounds&)> wanted, Parse parse)
       : select_(select),
@@ -293,22 +315,28 @@ class GroupsAhead {
 
   // Reads the groups of up to kBatch more wanted blocks and has a worker parse them.
   absl::Status SubmitBatch() {
-    std::vector<std::optional<std::string>> rows;
+    // Each block's groups and group attributes.
+    std::vector<std::optional<std::pair<std::string, std::string>>> rows;
     while (next_ < blocks_.size() && rows.size() < kBatch) {
       const BlockBounds& block = blocks_[next_++];
       if (!wanted_(block)) continue;
       select_.Reset();
       select_.BindInt(1, block.block_id);
       ASSIGN_OR_RETURN(bool row, select_.Step());
-      rows.push_back(row ? std::optional<std::string>(select_.ColumnBlob(0)) : std::nullopt);
+      if (row) {
+        rows.emplace_back(std::in_place, select_.ColumnBlob(0),
+                          select_.ColumnCount() > 1 ? select_.ColumnBlob(1) : std::string_view());
+      } else {
+        rows.emplace_back(std::nullopt);
+      }
       queued_.push_back(next_ - 1);
     }
     if (rows.empty()) return absl::OkStatus();
     workers_.Submit([this, rows = std::move(rows)] {
       Batch parsed;
       parsed.reserve(rows.size());
-      for (const std::optional<std::string>& row : rows) {
-        parsed.push_back(row ? parse_(*row) : absl::NotFoundError("no groups"));
+      for (const auto& row : rows) {
+        parsed.push_back(row ? parse_(row->first, row->second) : absl::NotFoundError("no groups"));
       }
       return parsed;
     });
@@ -393,6 +421,7 @@ struct PreparedBlock {
   std::string summary;  // BlockSummaryBuilder
   std::string counts;   // BlockValueCountsBuilder
   std::string groups;   // BlockValueCountsBuilder::Groups; empty when the block keeps none
+  std::string group_attributes;  // BlockValueCountsBuilder::GroupAttributes; likewise
   std::string key_catalog;  // KeyCatalogOf
   std::string calls;        // EncodeBlockCalls; empty when too many of its calls stay open
   sqlite::BlockOperations operations;  // OperationsOfBlock, for the operations catalog
@@ -434,6 +463,7 @@ absl::Status PrepareChunk(const WrittenSpans& written, size_t first, size_t last
   }
   block.summary = std::move(summary).Finish();
   ASSIGN_OR_RETURN(block.groups, counts.Groups());
+  ASSIGN_OR_RETURN(block.group_attributes, counts.GroupAttributes());
   block.counts = std::move(counts).Finish();
   block.key_catalog = KeyCatalogOf(chunk);
   block.operations = sqlite::OperationsOfBlock(chunk);
@@ -927,6 +957,12 @@ absl::Status SqliteBackend::ScanBlocks(const std::optional<query::TimeRange>& ra
   bool grouped = answer != nullptr && answer->from_groups && !filters.empty() &&
                  std::all_of(filters.begin(), filters.end(),
                              [](const query::Filter& f) { return IsGroupKey(f.key); });
+  // A span attribute is read from the groups when the newest group attributes count it per group
+  // (the key has few values per group in this store's data): for another key (a route, a peer
+  // service) reading every block's groups would only add to the decodes.
+  if (grouped && !answer->group_attribute.empty()) {
+    ASSIGN_OR_RETURN(grouped, GroupsCountAttribute(conn, answer->group_attribute));
+  }
   bool counting = answer != nullptr && answer->add &&
                   (grouped || (!answer->groups_only &&
                                std::all_of(filters.begin(), filters.end(), CountDecidable)));
@@ -954,8 +990,14 @@ absl::Status SqliteBackend::ScanBlocks(const std::optional<query::TimeRange>& ra
   }
   std::optional<SqliteStatement> select_groups;
   if (grouped) {
-    ASSIGN_OR_RETURN(SqliteStatement select,
-                     conn.Prepare("SELECT groups FROM block_groups WHERE block_id = ?"));
+    // With their attributes when a span attribute is read from them.
+    ASSIGN_OR_RETURN(
+        SqliteStatement select,
+        conn.Prepare(answer->group_attribute.empty()
+                         ? "SELECT groups FROM block_groups WHERE block_id = ?"
+                         : "SELECT g.groups, a.attributes FROM block_groups g "
+                           "LEFT JOIN block_group_attributes a ON a.block_id = g.block_id "
+                           "WHERE g.block_id = ?"));
     select_groups.emplace(std::move(select));
   }
   auto inside_range = [&range](const BlockBounds& block) {
@@ -967,8 +1009,10 @@ absl::Status SqliteBackend::ScanBlocks(const std::optional<query::TimeRange>& ra
   if (grouped) {
     groups_ahead.emplace(
         *select_groups, blocks, inside_range,
-        [&keep_group, reads_kind, sketches = answer->group_sketches](std::string_view groups) {
-          return BlockValueCounts::FromGroups(groups, keep_group, {reads_kind, sketches});
+        [&keep_group, reads_kind, answer](std::string_view groups, std::string_view attributes) {
+          return BlockValueCounts::FromGroups(
+              groups, keep_group,
+              {reads_kind, answer->group_sketches, answer->group_attribute, attributes});
         });
   }
   SummaryPruner pruner(filters);
@@ -1292,6 +1336,10 @@ absl::StatusOr<int64_t> SqliteBackend::InsertBlock(SqliteConnection& conn,
   RETURN_IF_ERROR(insert_record("block_summaries", "terms", block.summary));
   RETURN_IF_ERROR(insert_record("block_value_counts", "counts", block.counts));
   if (!block.groups.empty()) RETURN_IF_ERROR(insert_record("block_groups", "groups", block.groups));
+  if (!block.group_attributes.empty()) {
+    RETURN_IF_ERROR(
+        insert_record("block_group_attributes", "attributes", block.group_attributes));
+  }
   if (!block.calls.empty()) RETURN_IF_ERROR(insert_record("block_calls", "calls", block.calls));
   {
     // The catalog is stored once, whichever block first carries it.
@@ -1663,8 +1711,10 @@ absl::Status SqliteBackend::CountTagValues(const query::TagValuesQuery& query,
           return true;
         };
       },
-      IsGroupKey(query.key),
+      // One service's span attribute facets: from the counts per group of groups of format 3.
+      IsGroupKey(query.key) || query.key.level == query::KeyLevel::kSpan,
       /*whole=*/{}, /*group_sketches=*/false};
+  if (query.key.level == query::KeyLevel::kSpan) answer.group_attribute = query.key.name;
   // Span names with filters on service.name, kind and name only (one service's span names): a
   // block wholly inside the range adds its span counts per operation, each operation matched once.
   std::optional<sqlite::OperationNameCounts> names;
@@ -2121,8 +2171,8 @@ absl::StatusOr<int> SqliteBackend::DeleteBlocks(const std::string& select_sql,
       del.BindInt(1, id);
       RETURN_IF_ERROR(del.Run());
     }
-    for (const char* table : {"block_value_counts", "block_groups", "block_key_catalogs",
-                              "block_calls", "block_operations"}) {
+    for (const char* table : {"block_value_counts", "block_groups", "block_group_attributes",
+                              "block_key_catalogs", "block_calls", "block_operations"}) {
       ASSIGN_OR_RETURN(SqliteStatement del,
                        conn.Prepare(fmt::format("DELETE FROM {} WHERE block_id = ?", table)));
       del.BindInt(1, id);

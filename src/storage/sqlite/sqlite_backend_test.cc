@@ -25,6 +25,7 @@
 #include "gtest/gtest.h"
 #include "query/engine.h"
 #include "query/parse.h"
+#include "storage/block_value_counts.h"
 #include "storage/memory/memory_backend.h"
 #include "storage/span_block_codec.h"
 #include "storage/sqlite/migrations.h"
@@ -241,6 +242,7 @@ TEST(SqliteBackendTest, MigrationsApplyOnceAndReopenIsIdempotent) {
   EXPECT_EQ(QueryInt(db, "SELECT count(*) FROM block_summaries"), 3);
   EXPECT_EQ(QueryInt(db, "SELECT count(*) FROM block_value_counts"), 3);
   EXPECT_EQ(QueryInt(db, "SELECT count(*) FROM block_groups"), 3);
+  EXPECT_EQ(QueryInt(db, "SELECT count(*) FROM block_group_attributes"), 3);
   EXPECT_EQ(QueryInt(db, "SELECT count(*) FROM block_key_catalogs"), 3);
   EXPECT_EQ(QueryInt(db, "SELECT count(*) FROM key_catalogs"), 1);  // the blocks' keys are alike
   EXPECT_EQ(QueryInt(db, "SELECT count(*) FROM meta"), 2);  // system_id, operations_from_block
@@ -398,6 +400,10 @@ TEST(SqliteBackendTest, RetentionByAgeDeletesOldBlocksOnly) {
                                   "(SELECT block_id FROM blocks)"),
             0);
   EXPECT_EQ(QueryInt(DbPath(dir), "SELECT count(*) FROM block_groups"), 2);
+  EXPECT_EQ(QueryInt(DbPath(dir), "SELECT count(*) FROM block_group_attributes WHERE block_id "
+                                  "IN (SELECT block_id FROM blocks)"),
+            2);
+  EXPECT_EQ(QueryInt(DbPath(dir), "SELECT count(*) FROM block_group_attributes"), 2);
   EXPECT_EQ(QueryInt(DbPath(dir), "SELECT count(*) FROM block_key_catalogs"), 2);
   EXPECT_EQ(QueryInt(DbPath(dir), "SELECT count(*) FROM key_catalogs"), 1);
   EXPECT_EQ(QueryInt(DbPath(dir), "SELECT count(*) FROM trace_blocks WHERE block_id NOT IN "
@@ -1370,13 +1376,14 @@ TEST(SqliteValueCountsTest, KeysTheCountsDoNotCoverAreDecoded) {
                                                                     {std::string("POST"), 334}}));
 }
 
-// span.kind alternates within each block: the counts cannot say which spans pass.
+// span.name alternates within each block: the counts cannot say which spans pass. (A filter on
+// span.kind would be decided by the blocks' groups: SqliteAggregatesTest.)
 TEST(SqliteValueCountsTest, BlocksWhereSomeSpansPassTheFiltersAreDecoded) {
   std::unique_ptr<Backend> backend = TenBlockStore(NewTestDir());
   query::TagValuesQuery q{KeyOf("span.attributes.http.method"),
                           std::nullopt,
-                          {Filter("span.kind", query::Operator::kEquals,
-                                  query::Scalar(std::string("Server")))},
+                          {Filter("span.name", query::Operator::kEquals,
+                                  query::Scalar(std::string("GET /api/orders/{id}")))},
                           0};
   TagValuesRead read = ReadTagValues(*backend, q);
   ASSERT_TRUE(read.result.ok()) << read.result.status();
@@ -1422,8 +1429,12 @@ TEST(SqliteValueCountsTest, FiltersTheCountsDecideNeedNoDecode) {
       absl::StatusOr<query::TagValuesResult> got = backend->TagValues(q);
       sqlite::SqliteScanStats after = sqlite::GetScanStats(*backend);
       ASSERT_TRUE(got.ok()) << got.status();
-      EXPECT_EQ(after.blocks_counted - before.blocks_counted, c.counted) << what;
-      EXPECT_EQ(after.blocks_grouped, before.blocks_grouped) << what;  // no key is a group key
+      // A span attribute under a filter on service.name (a group key) is read from the blocks'
+      // group attributes rather than their counts; otherwise no key is a group key.
+      const bool grouped = key == std::string_view("span.attributes.http.method") &&
+                           IsGroupKey(c.filter.key);
+      EXPECT_EQ(after.blocks_counted - before.blocks_counted, grouped ? 0 : c.counted) << what;
+      EXPECT_EQ(after.blocks_grouped - before.blocks_grouped, grouped ? c.counted : 0) << what;
       EXPECT_EQ(after.blocks_pruned - before.blocks_pruned, c.pruned) << what;
       EXPECT_EQ(after.blocks_decoded + after.blocks_projected - before.blocks_decoded -
                     before.blocks_projected,
@@ -1743,9 +1754,12 @@ TEST(SqliteAggregatesTest, FiltersOnGroupFieldsAreAnsweredFromTheBlocksGroups) {
       EXPECT_LE(std::abs(got_st->at(name) - value), error) << what << " " << name;
     }
 
-    // Tag values of a group key likewise; of any other key (span names) blocks are decoded.
+    // Tag values of a group key likewise, and of a span attribute from the blocks' group
+    // attributes; of any other key (span names) blocks are decoded.
     for (const char* key :
-         {"span.name", "resource.attributes.service.name", "span.status.code", "span.kind"}) {
+         {"span.name", "resource.attributes.service.name", "span.status.code", "span.kind",
+          "span.attributes.http.method", "span.attributes.user.id", "span.attributes.ratio",
+          "span.attributes.cache.hit", "span.attributes.absent"}) {
       query::TagValuesQuery tv{KeyOf(key), c.range, c.filters, 0};
       absl::StatusOr<query::TagValuesResult> got_tv;
       ScanRead want_read = c.read;
@@ -1770,6 +1784,76 @@ TEST(SqliteAggregatesTest, FiltersOnGroupFieldsAreAnsweredFromTheBlocksGroups) {
   n = backend->Statistics(count);
   ASSERT_TRUE(n.ok()) << n.status();
   EXPECT_EQ(n->at("count"), 80);
+}
+
+// A span attribute's values under filters on group fields are read from the group attributes
+// only where they count it: blocks without group attributes (written before them) are decoded,
+// and a key the newest block's group attributes do not count per group (too many values) is not
+// read from the groups at all.
+TEST(SqliteAggregatesTest, AttributeValuesAreReadFromGroupAttributesWhereCounted) {
+  const std::string dir = NewTestDir();
+  std::unique_ptr<Backend> backend = MixedServiceStore(dir);
+  const query::Filter cart = Filter("resource.attributes.service.name", query::Operator::kEquals,
+                                    query::Scalar(std::string("cart")));
+  const query::Filter decode = Filter("span.startTimeUnixNano", query::Operator::kGte,
+                                      query::Scalar(int64_t{0}));
+  const query::TimeRange all{0, 2000000};
+  auto check = [&](const char* key, ScanRead read,
+                   const std::string& what) -> query::TagValuesResult {
+    query::TagValuesQuery q{KeyOf(key), all, {cart}, 0};
+    absl::StatusOr<query::TagValuesResult> got;
+    EXPECT_EQ(CountReads(*backend, [&] { got = backend->TagValues(q); }), read) << what;
+    q.filters.push_back(decode);
+    absl::StatusOr<query::TagValuesResult> want = backend->TagValues(q);
+    EXPECT_TRUE(got.ok() && want.ok()) << got.status() << want.status();
+    if (!got.ok() || !want.ok()) return {};
+    ExpectSameResult(*got, *want, what);
+    return *got;
+  };
+  EXPECT_EQ(QueryInt(DbPath(dir), "SELECT count(*) FROM block_group_attributes"), 20);
+  // cart's 4 spans of each of the 20 blocks: 80 spans, a third of them POST.
+  const query::TagValuesResult methods =
+      check("span.attributes.http.method", {0, 0, 20, 0}, "every block");
+  uint64_t spans = 0;
+  for (const query::TagValueCount& v : methods.values) spans += v.count;
+  EXPECT_EQ(spans, 80u);
+  // Five blocks written before the group attributes: decoded, the others from their groups.
+  EXPECT_TRUE(ExecSql(DbPath(dir), "DELETE FROM block_group_attributes WHERE block_id <= 5"));
+  check("span.attributes.http.method", {5, 0, 15, 0}, "five without");
+  // Unreadable group attributes of one block: that block is decoded.
+  EXPECT_TRUE(ExecSql(DbPath(dir), "UPDATE block_group_attributes SET attributes = x'0102' "
+                                   "WHERE block_id = 6"));
+  check("span.attributes.http.method", {6, 0, 14, 0}, "one unreadable");
+  // No group attributes at all (or newest ones that do not count the key per group): no group is
+  // read, and the filter is tested span by span (the blocks' counts cannot decide it: cart is 4
+  // of 10 spans).
+  EXPECT_TRUE(ExecSql(DbPath(dir), "DELETE FROM block_group_attributes"));
+  check("span.attributes.http.method", {20, 0, 0, 0}, "none");
+  // A store of blocks whose http.url has more values than the counts keep: decoded, and
+  // http.method of the same blocks from their groups.
+  const std::string wide_dir = NewTestDir();
+  backend = MustOpen({{"path", wide_dir}, {"block_spans", "100"}, {"retention_max_age", "0"}});
+  for (uint32_t b = 0; b < 4; ++b) {
+    model::SpanBatch batch = MakeBatch(b * 100, 100, 1000000 + uint64_t{b} * 100000);
+    batch.resource_spans[0].resource.attributes[0].value = AnyValue("cart");
+    ASSERT_TRUE(backend->WriteSpans(std::move(batch), 1).ok());
+  }
+  EXPECT_EQ(QueryInt(DbPath(wide_dir), "SELECT count(*) FROM block_group_attributes"), 4);
+  // Every span is cart's: the blocks' counts decide the filter, so the groups are not needed.
+  const query::Filter not_checkout =
+      Filter("resource.attributes.service.name", query::Operator::kNotEquals,
+             query::Scalar(std::string("checkout")));
+  for (auto [key, read] : {std::pair{"span.attributes.http.url", ScanRead{4, 0, 0, 0}},
+                           {"span.attributes.http.method", ScanRead{0, 0, 4, 0}}}) {
+    query::TagValuesQuery q{KeyOf(key), all, {not_checkout}, 0};
+    absl::StatusOr<query::TagValuesResult> got;
+    EXPECT_EQ(CountReads(*backend, [&] { got = backend->TagValues(q); }), read) << key;
+    q.filters.push_back(decode);
+    absl::StatusOr<query::TagValuesResult> want = backend->TagValues(q);
+    ASSERT_TRUE(got.ok() && want.ok()) << got.status() << want.status();
+    ExpectSameResult(*got, *want, key);
+    EXPECT_EQ(got->total_distinct, key == std::string_view("span.attributes.http.url") ? 400u : 2u);
+  }
 }
 
 // Approximate p50/p99 per service of server spans, as the services overview asks: read from the

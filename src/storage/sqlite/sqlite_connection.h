@@ -58,6 +58,7 @@ class SqliteStatement {
   std::string_view ColumnBlob(int index) const;
   std::string ColumnText(int index) const;
   bool ColumnIsNull(int index) const { return sqlite3_column_type(stmt_, index) == SQLITE_NULL; }
+  int ColumnCount() const { return sqlite3_column_count(stmt_); }
 
  private:
   sqlite3_stmt* stmt_;
