@@ -130,6 +130,8 @@ class TagValuesCollector {
   // them here instead of the block's spans. Of values equal under CompareTagValues (0.0 and -0.0,
   // NaNs), the first added is the one reported, as with Add. `count` 0 adds nothing.
   void AddCounted(const TagValue& value, uint64_t count);
+  // The same, taking `value` (a new value is moved into the table rather than copied).
+  void AddCounted(TagValue&& value, uint64_t count);
   // Adds everything `part` counted, as AddCounted would value by value: a backend counts each
   // block in a collector of its own on a worker thread, then adds the parts in block order, which
   // keeps "the first added is reported" (part and this collector answer the same query).
