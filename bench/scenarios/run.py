@@ -746,6 +746,9 @@ def scenario_queries(ctx):
         # The HTTP method facet once a service is picked: a span attribute's values with a filter.
         queries["service_http_methods"] = ("POST", "/v1/tags/span.attributes.http.method",
                                            {"timeframe": timeframe, "filters": by_service})
+        # The route facet beside it: too many values per block group to be counted per group.
+        queries["service_http_routes"] = ("POST", "/v1/tags/span.attributes.http.route",
+                                          {"timeframe": timeframe, "filters": by_service})
         # Every load of the search page: the tag keys over all stored data (the facets and the
         # filter builder wait for them). And the services overview's requests per service.
         queries["tag_keys"] = ("GET", "/v1/tags", None)
@@ -1420,6 +1423,8 @@ def render_sqlite(ctx):
             "service_span_names": f"tag values with counts, `span.name` of `{q['service']}`",
             "service_http_methods":
                 f"tag values with counts, `http.method` of `{q['service']}` (UI facet)",
+            "service_http_routes":
+                f"tag values with counts, `http.route` of `{q['service']}` (UI facet)",
             "tag_keys": "tag keys, all stored data (every search page load)",
             "services_requests": "services overview: requests per service, 2-minute buckets",
             "services_latency": "services overview: p50/p99 per service, `approximate`",
