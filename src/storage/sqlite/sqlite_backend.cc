@@ -1711,7 +1711,7 @@ absl::Status SqliteBackend::CountTagValues(const query::TagValuesQuery& query,
           return true;
         };
       },
-      // One service's span attribute facets: from the counts per group of groups of format 3.
+      // One service's span attribute facets: from the blocks' group attributes.
       IsGroupKey(query.key) || query.key.level == query::KeyLevel::kSpan,
       /*whole=*/{}, /*group_sketches=*/false};
   if (query.key.level == query::KeyLevel::kSpan) answer.group_attribute = query.key.name;
