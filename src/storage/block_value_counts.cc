@@ -715,11 +715,13 @@ absl::StatusOr<BlockValueCounts> BlockValueCounts::FromGroups(
   // known is recorded as not counted.
   std::string out;
   out.push_back(1);
-  size_t written = attribute_read && (!attribute || !attribute->empty()) ? 1 : 0;
+  // Written unless no span of the block carries it (as a block's counts leave such keys out).
+  const bool write_attribute = attribute_read && (!attribute || !attribute->empty());
+  size_t written = write_attribute ? 1 : 0;
   for (const auto& v : values) written += !v || !v->empty();
   PutVarint(out, written);
   // Span attributes ('a') come first in (level, name) order.
-  if (attribute_read && (!attribute || !attribute->empty())) {
+  if (write_attribute) {
     AppendKey(out, 'a', read.attribute, attribute ? &*attribute : nullptr);
   }
   for (size_t k = 0; k < kGroupKeyCount; ++k) {
@@ -951,10 +953,6 @@ int BlockValueCountsBuilder::AddValue(ValueCounts& counts, const query::TagValue
   for (size_t i = 0; i < counts.values.size(); ++i) {
     auto& [value, n] = counts.values[i];
     if (SameValue(value, v)) {
-      if (const double* d = std::get_if<double>(&value);
-          d != nullptr && std::memcmp(d, &std::get<double>(v), sizeof *d) != 0) {
-        counts.forms_differ = true;
-      }
       n += spans;
       return static_cast<int>(i);
     }
