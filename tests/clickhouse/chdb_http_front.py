@@ -18,8 +18,8 @@ HTTP layer, the part of it the backend uses (src/storage/clickhouse/clickhouse_h
 - `database=` sets the current database for the request; other URL parameters except the ones
   ClickHouse reserves (user, password, query_id, ...) are settings for this request only, applied
   by the engine itself, so an unknown one fails as on a server (Code 115, HTTP 404).
-- Users as tests/clickhouse/clickhouse_server.sh configures them (default without password,
-  teletrace with a password), by basic auth, X-ClickHouse-User/X-ClickHouse-Key or the URL; an
+- Users as tests/clickhouse/clickhouse_server.sh configures them (default and logged without
+  password, teletrace with a password), by basic auth, X-ClickHouse-User/X-ClickHouse-Key or the URL; an
   unknown user or a wrong password is answered as current releases do: HTTP 403, Code 516
   AUTHENTICATION_FAILED.
 - Errors are `Code: N. DB::Exception: ... (NAME) (version V)` with X-ClickHouse-Exception-Code and
@@ -46,7 +46,7 @@ import chdb
 from chdb import session as chdb_session
 
 # The users of tests/clickhouse/clickhouse_server.sh's users.xml, so the same tests pass on both.
-USERS = {"default": "", "teletrace": "s3cret 'quoted'"}
+USERS = {"default": "", "teletrace": "s3cret 'quoted'", "logged": ""}
 
 # URL parameters ClickHouse's HTTP handler reads itself; every other one is a setting.
 RESERVED_PARAMETERS = {"query", "database", "user", "password", "query_id", "default_format",

@@ -88,6 +88,11 @@ EOF
       <max_memory_usage>2000000000</max_memory_usage>
       <max_threads>2</max_threads>
     </default>
+    <logged>
+      <max_memory_usage>2000000000</max_memory_usage>
+      <max_threads>2</max_threads>
+      <log_queries>1</log_queries>
+    </logged>
   </profiles>
   <users>
     <default>
@@ -106,6 +111,14 @@ EOF
       <profile>default</profile>
       <quota>default</quota>
     </teletrace>
+    <logged>
+      <password></password>
+      <networks>
+        <ip>127.0.0.1</ip>
+      </networks>
+      <profile>logged</profile>
+      <quota>default</quota>
+    </logged>
   </users>
   <quotas>
     <default>

@@ -373,10 +373,10 @@ absl::StatusOr<query::SearchResult> ClickHouseBackend::Search(const query::Searc
   for (const TraceId& t : traces) trace_literals.push_back(SqlBytes(IdBytes(t)));
   for (const SpanId& s : span_ids) span_literals.push_back(SqlBytes(IdBytes(s)));
   ASSIGN_OR_RETURN(std::vector<StoredSpan> spans,
-                   FetchSpans(fmt::format("SELECT span FROM {} WHERE {} AND trace_id IN {} AND "
-                                          "span_id IN {}",
-                                          Table("spans"), RangeCondition({lo, hi}),
-                                          InList(trace_literals), InList(span_literals)),
+                   FetchSpans(fmt::format("SELECT span FROM {} PREWHERE trace_id IN {} AND "
+                                          "span_id IN {} WHERE {}",
+                                          Table("spans"), InList(trace_literals),
+                                          InList(span_literals), RangeCondition({lo, hi})),
                               "search: read spans"));
   std::map<SpanKey, StoredSpan> by_key;
   for (StoredSpan& s : spans) {
@@ -406,7 +406,11 @@ absl::StatusOr<query::TraceResult> ClickHouseBackend::GetTrace(const query::Trac
     return absl::NotFoundError(fmt::format("trace {} not found", ToHex(q.trace_id)));
   };
   if (rows == 0) return not_found();
-  std::string where = fmt::format("WHERE {} AND trace_id = {}", RangeCondition({lo, hi}), trace);
+  // PREWHERE: the wide span column is read only where the trace id matches. Left to itself,
+  // ClickHouse 18.16 moves the narrowest condition (start_date's) to PREWHERE instead and reads the
+  // span column of every row in the range (~0.6 s instead of ~0.08 s at 1M spans an hour).
+  std::string where =
+      fmt::format("PREWHERE trace_id = {} WHERE {}", trace, RangeCondition({lo, hi}));
   if (q.after.has_value()) {
     where += fmt::format(
         " AND (start_time_unix_nano > {v} OR (start_time_unix_nano = {v} AND span_id > {s}))",

@@ -1,5 +1,9 @@
--- Spans: one row per span, partitioned by day (retention drops whole partitions), ordered for the
--- common access path (time, then service, then operation). Placeholders: see ../schema.h.
+-- Spans: one row per span, partitioned by day (retention drops whole partitions), ordered by start
+-- time, so that a trace fetched by id (its time range from trace_index) and a page of search
+-- results read the granules of their time range only. (Tables created before 2026-12-07 are ordered
+-- by (start_hour, service_name, name, start_time_unix_nano) and keep that order: a trace fetch then
+-- reads the trace id column of the whole hour; docs/clickhouse.md says how to convert one.)
+-- Placeholders: see ../schema.h.
 --
 -- Attributes of every level sit in five parallel arrays, one entry per attribute:
 --   attr_keys    the level's letter (r resource, s scope, a span, e event, l link) + the key
@@ -44,7 +48,7 @@ CREATE TABLE IF NOT EXISTS ${db}.spans${local} ${on_cluster}
 )
 ENGINE = ${merge_tree:spans}
 PARTITION BY start_date
-ORDER BY (start_hour, service_name, name, start_time_unix_nano)
+ORDER BY start_time_unix_nano
 SETTINGS index_granularity = 8192;
 
 -- Cluster only: the table every query and insert goes through, sharded by trace id so that all
