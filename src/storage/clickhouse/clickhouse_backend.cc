@@ -107,6 +107,8 @@ class ClickHouseBackend : public Backend {
   absl::StatusOr<query::HistogramResult> Histograms(const query::HistogramQuery& query) override;
   absl::StatusOr<query::DependenciesResult> Dependencies(
       const query::DependenciesQuery& query) override;
+  absl::StatusOr<std::vector<std::string>> Services() override;
+  absl::StatusOr<std::vector<Operation>> Operations(const std::string& service) override;
   absl::StatusOr<std::string> SystemId() override;
   absl::Status EnforceRetention() override;
   uint64_t DiskBytes() override;
@@ -476,6 +478,58 @@ absl::StatusOr<query::TagValuesResult> ClickHouseBackend::TagValues(
   for (auto& [value, count] : counts) result.values.push_back(query::TagValueCount{value, count});
   query::KeepLargestGroups(result.values, q.limit);
   return result;
+}
+
+// The Jaeger and Zipkin service and operation lists from the service_name column, which holds a
+// span's service.name when it is a string (its last occurrence, as SQLite's operations catalog and
+// filters read it) and '' otherwise: a scan of one LowCardinality column instead of every span's
+// attribute arrays (the default's TagValues). Only '' is ambiguous there; the spans carrying it
+// are checked in their arrays: the last service.name entry that is not an array's element (types
+// below 16, or 255 for an empty value) must be a string (type 0).
+constexpr char kEmptyStringService[] =
+    "has(attr_keys, 'rservice.name') AND arrayElement(arrayFilter((t, k) -> k = 'rservice.name' "
+    "AND (t < 16 OR t = 255), attr_types, attr_keys), -1) = 0";
+
+absl::StatusOr<std::vector<std::string>> ClickHouseBackend::Services() {
+  ASSIGN_OR_RETURN(std::string empty,
+                   Select(fmt::format("SELECT 1 FROM {} PREWHERE service_name = '' WHERE {} LIMIT 1",
+                                      Table("spans"), kEmptyStringService),
+                          "services: the empty string"));
+  std::vector<std::string> services;
+  if (!empty.empty()) services.emplace_back();
+  ASSIGN_OR_RETURN(std::string body,
+                   Select(fmt::format("SELECT DISTINCT service_name FROM {} WHERE service_name != "
+                                      "''",
+                                      Table("spans")),
+                          "services"));
+  RowBinaryReader r(body);
+  while (!r.AtEnd()) {
+    ASSIGN_OR_RETURN(std::string_view service, r.String());
+    services.emplace_back(service);
+  }
+  std::sort(services.begin(), services.end());
+  return services;
+}
+
+absl::StatusOr<std::vector<Backend::Operation>> ClickHouseBackend::Operations(
+    const std::string& service) {
+  const std::string where =
+      service.empty() ? fmt::format("PREWHERE service_name = '' WHERE {}", kEmptyStringService)
+                      : fmt::format("WHERE service_name = {}", SqlString(service));
+  ASSIGN_OR_RETURN(std::string body,
+                   Select(fmt::format("SELECT DISTINCT name, kind FROM {} {}", Table("spans"),
+                                      where),
+                          "operations"));
+  std::vector<Operation> operations;
+  RowBinaryReader r(body);
+  while (!r.AtEnd()) {
+    ASSIGN_OR_RETURN(std::string_view name, r.String());
+    ASSIGN_OR_RETURN(uint8_t kind, r.UInt8());
+    if (kind > static_cast<uint8_t>(model::SpanKind::kConsumer)) continue;  // as the default
+    operations.push_back(Operation{std::string(name), static_cast<model::SpanKind>(kind)});
+  }
+  std::sort(operations.begin(), operations.end());
+  return operations;
 }
 
 absl::StatusOr<query::DependenciesResult> ClickHouseBackend::Dependencies(

@@ -16,6 +16,7 @@
 #include <random>
 #include <set>
 #include <thread>
+#include <tuple>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -639,6 +640,60 @@ TEST(ClickHouseServerTest, TracesAndSearchPagesReadOnlyTheirTimeRange) {
   ASSERT_TRUE(rows.ok()) << rows.status();
   EXPECT_GE(*rows, 20u);
   EXPECT_LE(*rows, uint64_t{2 * kGranule});
+}
+
+TEST(ClickHouseServerTest, ServicesAndOperationsAreEachSpansLastStringServiceName) {
+  REQUIRE_SERVER();
+  std::unique_ptr<Backend> backend = MustOpen(TestSettings());
+  ASSERT_NE(backend, nullptr);
+  using model::SpanKind;
+  // (the resource's attributes, a span's name and kind)
+  const std::vector<std::tuple<model::KeyValueList, std::string, SpanKind>> cases = {
+      {{{"service.name", AnyValue("cart")}}, "GET /a", SpanKind::kServer},
+      {{{"service.name", AnyValue("cart")}}, "GET /a", SpanKind::kClient},
+      {{{"service.name", AnyValue("cart")}}, "x", SpanKind::kInternal},
+      {{{"service.name", AnyValue("")}}, "empty", SpanKind::kUnspecified},
+      {{{"host.name", AnyValue("h")}}, "none", SpanKind::kInternal},
+      {{{"service.name", AnyValue(int64_t{7})}}, "int", SpanKind::kInternal},
+      {{{"service.name", AnyValue("old")}, {"service.name", AnyValue("new")}}, "dup",
+       SpanKind::kServer},
+      {{{"service.name", AnyValue("")}, {"service.name", AnyValue(int64_t{3})}}, "last int",
+       SpanKind::kInternal},
+      {{{"service.name", AnyValue("")}, {"service.name", AnyValue()}}, "last empty",
+       SpanKind::kInternal},
+      {{{"service.name", AnyValue(model::ArrayValue{AnyValue("")})}}, "array",
+       SpanKind::kInternal},
+  };
+  model::SpanBatch batch;
+  const uint64_t now = NowUnixNano();
+  for (size_t i = 0; i < cases.size(); ++i) {
+    const auto& [attributes, name, kind] = cases[i];
+    model::ResourceSpans& rs = batch.resource_spans.emplace_back();
+    rs.resource.attributes = attributes;
+    model::Span s;
+    s.trace_id.fill(0x31);
+    s.span_id[7] = static_cast<uint8_t>(i + 1);
+    s.name = name;
+    s.kind = kind;
+    s.start_time_unix_nano = now;
+    s.end_time_unix_nano = now;
+    rs.scope_spans.emplace_back().spans.push_back(s);
+  }
+  ASSERT_TRUE(backend->WriteSpans(batch, now).ok());
+
+  absl::StatusOr<std::vector<std::string>> services = backend->Services();
+  ASSERT_TRUE(services.ok()) << services.status();
+  EXPECT_EQ(*services, (std::vector<std::string>{"", "cart", "new"}));
+  using Ops = std::vector<Backend::Operation>;
+  absl::StatusOr<Ops> cart = backend->Operations("cart");
+  ASSERT_TRUE(cart.ok()) << cart.status();
+  EXPECT_EQ(*cart, (Ops{{"GET /a", SpanKind::kServer},
+                        {"GET /a", SpanKind::kClient},
+                        {"x", SpanKind::kInternal}}));
+  EXPECT_EQ(*backend->Operations(""), (Ops{{"empty", SpanKind::kUnspecified}}));
+  EXPECT_EQ(*backend->Operations("new"), (Ops{{"dup", SpanKind::kServer}}));
+  EXPECT_EQ(*backend->Operations("old"), Ops{});
+  EXPECT_EQ(*backend->Operations("7"), Ops{});
 }
 
 int FreePort() {
