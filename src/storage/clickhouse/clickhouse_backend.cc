@@ -332,30 +332,55 @@ absl::StatusOr<std::vector<StoredSpan>> ClickHouseBackend::FetchSpans(const std:
 
 absl::StatusOr<query::SearchResult> ClickHouseBackend::Search(const query::SearchQuery& q) {
   const size_t page_size = std::max<size_t>(q.page_size, 1);
-  std::string where = WhereClause(q.range, q.filters);
-  if (q.after.has_value()) where += " AND " + AfterCondition(q.sort, *q.after);
   const char* dir = q.sort.ascending ? "ASC" : "DESC";
-  // First the page's positions (narrow columns), then the encoded spans of just those rows:
-  // ClickHouse would otherwise read the wide span column of every matching row to sort them.
-  ASSIGN_OR_RETURN(
-      std::string body,
-      Select(fmt::format("SELECT start_time_unix_nano, trace_id, span_id FROM {} {} ORDER BY {c} "
-                         "{d}, trace_id {d}, span_id {d} LIMIT {n}",
-                         Table("spans"), where, fmt::arg("c", SortColumn(q.sort)),
-                         fmt::arg("d", dir), fmt::arg("n", page_size + 1)),
-             "search"));
   struct Position {
     uint64_t start;
     SpanKey key;
   };
   std::vector<Position> positions;
-  RowBinaryReader r(body);
-  while (!r.AtEnd()) {
-    ASSIGN_OR_RETURN(uint64_t start, r.UInt64());
-    ASSIGN_OR_RETURN(std::string_view trace, r.Fixed(16));
-    ASSIGN_OR_RETURN(std::string_view span, r.Fixed(8));
-    positions.push_back(Position{start, {ToId<16>(trace), ToId<8>(span)}});
+  // First the page's positions (narrow columns), then the encoded spans of just those rows:
+  // ClickHouse would otherwise read the wide span column of every matching row to sort them.
+  auto read_positions = [&](const query::TimeRange& range) -> absl::Status {
+    std::string where = WhereClause(range, q.filters);
+    if (q.after.has_value()) where += " AND " + AfterCondition(q.sort, *q.after);
+    ASSIGN_OR_RETURN(
+        std::string body,
+        Select(fmt::format("SELECT start_time_unix_nano, trace_id, span_id FROM {} {} ORDER BY "
+                           "{c} {d}, trace_id {d}, span_id {d} LIMIT {n}",
+                           Table("spans"), where, fmt::arg("c", SortColumn(q.sort)),
+                           fmt::arg("d", dir), fmt::arg("n", page_size + 1)),
+               "search"));
+    positions.clear();
+    RowBinaryReader r(body);
+    while (!r.AtEnd()) {
+      ASSIGN_OR_RETURN(uint64_t start, r.UInt64());
+      ASSIGN_OR_RETURN(std::string_view trace, r.Fixed(16));
+      ASSIGN_OR_RETURN(std::string_view span, r.Fixed(8));
+      positions.push_back(Position{start, {ToId<16>(trace), ToId<8>(span)}});
+    }
+    return absl::OkStatus();
+  };
+  // Sorted by start time, the page lies at the range's newest (oldest) end, where the cursor is:
+  // a slice at that end, a 64th of the range, is asked first, then one 8 times wider, until one
+  // holds more than a page or is the whole range. A slice's first rows are the range's (every
+  // span outside it sorts after them); in a table ordered by start time (new stores) ClickHouse
+  // reads only the slice's granules, and a filter few spans match costs ~1.14 reads of the range.
+  uint64_t from = q.range.start_unix_nano, to = q.range.end_unix_nano;
+  if (q.after.has_value()) {
+    if (q.sort.ascending) from = std::max(from, q.after->sort_value);
+    else to = std::min(to, q.after->sort_value);
   }
+  const uint64_t extent = from < to && to != UINT64_MAX ? to - from : 0;
+  uint64_t width = q.sort.field == query::SortField::kStartTime ? extent / 64 : 0;
+  while (width > 0 && width < extent) {
+    query::TimeRange slice = q.range;
+    if (q.sort.ascending) slice.end_unix_nano = from + width;
+    else slice.start_unix_nano = to - width;
+    RETURN_IF_ERROR(read_positions(slice));
+    if (positions.size() > page_size) break;
+    width = width > extent / 8 ? extent : width * 8;
+  }
+  if (width == 0 || width >= extent) RETURN_IF_ERROR(read_positions(q.range));
   query::SearchResult result;
   const bool more = positions.size() > page_size;
   if (more) positions.resize(page_size);

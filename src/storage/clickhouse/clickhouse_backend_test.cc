@@ -640,6 +640,28 @@ TEST(ClickHouseServerTest, TracesAndSearchPagesReadOnlyTheirTimeRange) {
   ASSERT_TRUE(rows.ok()) << rows.status();
   EXPECT_GE(*rows, 20u);
   EXPECT_LE(*rows, uint64_t{2 * kGranule});
+
+  // A filtered page, newest first: the newest 64th of the range is asked first, and it holds more
+  // than a page (trace 499's 20 spans of svc1, then trace 498's).
+  sq.range = {hour, hour + 3001'000'000'000};
+  query::Filter svc1;
+  svc1.key = *query::ParseKey("resource.attributes.service.name", "key");
+  svc1.op = query::Operator::kEquals;
+  svc1.value = std::string("svc1");
+  ASSERT_TRUE(query::ValidateFilter(svc1, "filter").ok());
+  sq.filters = {svc1};
+  page = backend->Search(sq);
+  ASSERT_TRUE(page.ok()) << page.status();
+  ASSERT_EQ(page->spans.size(), 20u);
+  EXPECT_TRUE(page->next.has_value());
+  for (size_t i = 0; i < page->spans.size(); ++i) {
+    EXPECT_EQ(page->spans[i].span.trace_id, trace_id(kTraces - 1));
+    EXPECT_EQ(page->spans[i].span.span_id[7], 100 - 5 * i - 3) << i;  // i = 96, 91, ..., 1
+  }
+  rows = RowsReadBy(fmt::format("start_time_unix_nano >= {}",
+                                hour + 3001'000'000'000 - 3001'000'000'000 / 64));
+  ASSERT_TRUE(rows.ok()) << rows.status();
+  EXPECT_LE(*rows, uint64_t{2 * kGranule});
 }
 
 TEST(ClickHouseServerTest, ServicesAndOperationsAreEachSpansLastStringServiceName) {
