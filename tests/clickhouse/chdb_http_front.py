@@ -19,9 +19,9 @@ HTTP layer, the part of it the backend uses (src/storage/clickhouse/clickhouse_h
   ClickHouse reserves (user, password, query_id, ...) are settings for this request only, applied
   by the engine itself, so an unknown one fails as on a server (Code 115, HTTP 404).
 - Users as tests/clickhouse/clickhouse_server.sh configures them (default and logged without
-  password, teletrace with a password), by basic auth, X-ClickHouse-User/X-ClickHouse-Key or the URL; an
-  unknown user or a wrong password is answered as current releases do: HTTP 403, Code 516
-  AUTHENTICATION_FAILED.
+  password, teletrace with a password), by basic auth, X-ClickHouse-User/X-ClickHouse-Key or the
+  URL; an unknown user or a wrong password is answered as current releases do: HTTP 403, Code
+  516 AUTHENTICATION_FAILED.
 - Errors are `Code: N. DB::Exception: ... (NAME) (version V)` with X-ClickHouse-Exception-Code and
   the HTTP status current servers use for N.
 

@@ -516,10 +516,11 @@ constexpr char kEmptyStringService[] =
     "AND (t < 16 OR t = 255), attr_types, attr_keys), -1) = 0";
 
 absl::StatusOr<std::vector<std::string>> ClickHouseBackend::Services() {
-  ASSIGN_OR_RETURN(std::string empty,
-                   Select(fmt::format("SELECT 1 FROM {} PREWHERE service_name = '' WHERE {} LIMIT 1",
-                                      Table("spans"), kEmptyStringService),
-                          "services: the empty string"));
+  ASSIGN_OR_RETURN(
+      std::string empty,
+      Select(fmt::format("SELECT 1 FROM {} PREWHERE service_name = '' WHERE {} LIMIT 1",
+                         Table("spans"), kEmptyStringService),
+             "services: the empty string"));
   std::vector<std::string> services;
   if (!empty.empty()) services.emplace_back();
   ASSIGN_OR_RETURN(std::string body,
