@@ -89,8 +89,7 @@ EOF
       <max_threads>2</max_threads>
     </default>
     <logged>
-      <max_memory_usage>2000000000</max_memory_usage>
-      <max_threads>2</max_threads>
+      <profile>default</profile>
       <log_queries>1</log_queries>
     </logged>
   </profiles>
