@@ -361,7 +361,18 @@ class ClickHouseBackend:
             tables = self.query(f"SELECT name FROM system.tables WHERE database = '{store}' "
                                 "AND engine LIKE '%MergeTree'").split()
             for table in tables:
-                self.query(f"OPTIMIZE TABLE {store}.{table} FINAL")
+                # OPTIMIZE does nothing, and says nothing, while a background merge holds some of
+                # a partition's parts: ask until each partition is one part.
+                for _ in range(600):
+                    self.query(f"OPTIMIZE TABLE {store}.{table} FINAL")
+                    extra = self.query("SELECT count() - uniqExact(partition) FROM system.parts "
+                                       f"WHERE active AND database = '{store}' AND "
+                                       f"table = '{table}'")
+                    if int(extra or 0) == 0:
+                        break
+                    time.sleep(0.1)
+                else:
+                    raise RuntimeError(f"{store}.{table}: parts still unmerged after 60 s")
         return int(self.query("SELECT sum(bytes_on_disk) FROM system.parts WHERE active AND "
                               f"database = '{store}'") or 0)
 

@@ -62,7 +62,18 @@ def bench_clickhouse(binary, loadgen, spans, workdir):
         report = run_loadgen(loadgen, server, spans)
         stored = int(clickhouse_query(url, "SELECT count() FROM tt_bench.spans"))
         for table in ("spans", "trace_index"):
-            clickhouse_query(url, f"OPTIMIZE TABLE tt_bench.{table} FINAL")
+            # OPTIMIZE does nothing, and says nothing, while a background merge holds some of a
+            # partition's parts: ask until each partition is one part.
+            for _ in range(600):
+                clickhouse_query(url, f"OPTIMIZE TABLE tt_bench.{table} FINAL")
+                extra = clickhouse_query(
+                    url, "SELECT count() - uniqExact(partition) FROM system.parts WHERE active "
+                         f"AND database = 'tt_bench' AND table = '{table}'")
+                if int(extra) == 0:
+                    break
+                time.sleep(0.1)
+            else:
+                raise RuntimeError(f"tt_bench.{table}: parts still unmerged after 60 s")
         size = int(clickhouse_query(
             url, "SELECT sum(bytes_on_disk) FROM system.parts WHERE active AND database = "
                  "'tt_bench'"))
