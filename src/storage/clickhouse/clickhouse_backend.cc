@@ -175,7 +175,8 @@ absl::Status ClickHouseBackend::EnsureSchema() {
   VersionSettings for_version = SettingsForVersion(version, !settings_.cluster.empty());
   RETURN_IF_ERROR(ApplyMigrations(http_, SchemaOptions{db_, settings_.cluster,
                                                        for_version.low_cardinality,
-                                                       std::move(for_version.ddl_settings)}));
+                                                       std::move(for_version.ddl_settings),
+                                                       for_version.skip_indices}));
   spdlog::info("clickhouse: server version {}, database {} ready", version.ToString(), db_);
   schema_ready_ = true;
   return absl::OkStatus();

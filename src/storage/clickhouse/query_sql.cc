@@ -373,12 +373,32 @@ std::string RangeCondition(const query::TimeRange& range) {
   return fmt::format("{}", fmt::join(parts, " AND "));
 }
 
+// A condition every span a positive attribute filter keeps also meets, written so that the spans
+// table's skip index (schema.cc: attr_str_values) can rule out granules by it: string equality
+// implies the value is among the span's attribute strings. "" for other filters.
+std::string StringValuesCondition(const Filter& f, Operator op) {
+  if (f.key.level == KeyLevel::kIntrinsic || (op != Operator::kEquals && op != Operator::kIn)) {
+    return "";
+  }
+  std::vector<std::string> parts;
+  for (const Scalar& operand : Operands(f)) {
+    const auto* s = std::get_if<std::string>(&operand);
+    if (s == nullptr) return "";  // a number or bool matches in another column
+    parts.push_back(fmt::format("has(attr_str, {})", SqlString(*s)));
+  }
+  return parts.empty() ? "" : Or(parts);
+}
+
 std::string FilterCondition(const Filter& filter) {
   const Operator op = Positive(filter.op);
   std::string positive = filter.key.level == KeyLevel::kIntrinsic
                              ? IntrinsicCondition(filter, op)
                              : AttributeCondition(filter, op);
-  if (!IsNegative(filter.op)) return positive;
+  if (!IsNegative(filter.op)) {
+    const std::string values = StringValuesCondition(filter, op);
+    if (values.empty() || positive == "0" || positive == "1") return positive;
+    return fmt::format("({} AND {})", values, positive);
+  }
   if (positive == "1") return "0";
   if (positive == "0") return "1";
   return fmt::format("NOT ({})", positive);

@@ -24,9 +24,25 @@ query::Filter F(std::string_view key, Operator op, std::optional<Scalar> value =
 
 // The generated SQL is pinned: a change to it should be a conscious one.
 TEST(QuerySqlTest, AttributeFilters) {
+  // String equality also asks has(attr_str, ...), which the skip index answers; the negative
+  // form and other types do not.
   EXPECT_EQ(FilterCondition(F("span.attributes.http.method", Operator::kEquals, Scalar("GET"))),
-            "arrayExists((x_k, x_t, x_v) -> x_k = 'ahttp.method' AND x_t IN (0, 16) AND x_v = "
-            "'GET', attr_keys, attr_types, attr_str)");
+            "(has(attr_str, 'GET') AND arrayExists((x_k, x_t, x_v) -> x_k = 'ahttp.method' AND "
+            "x_t IN (0, 16) AND x_v = 'GET', attr_keys, attr_types, attr_str))");
+  EXPECT_EQ(FilterCondition(F("span.attributes.m", Operator::kIn, std::nullopt,
+                              {Scalar("a"), Scalar("b")})),
+            "((has(attr_str, 'a') OR has(attr_str, 'b')) AND (arrayExists((x_k, x_t, x_v) -> "
+            "x_k = 'am' AND x_t IN (0, 16) AND x_v = 'a', attr_keys, attr_types, attr_str) OR "
+            "arrayExists((x_k, x_t, x_v) -> x_k = 'am' AND x_t IN (0, 16) AND x_v = 'b', "
+            "attr_keys, attr_types, attr_str)))");
+  EXPECT_EQ(FilterCondition(F("span.attributes.m", Operator::kIn, std::nullopt,
+                              {Scalar("a"), Scalar(true)})),
+            "(arrayExists((x_k, x_t, x_v) -> x_k = 'am' AND x_t IN (0, 16) AND x_v = 'a', "
+            "attr_keys, attr_types, attr_str) OR arrayExists((x_k, x_t, x_v) -> x_k = 'am' AND "
+            "x_t IN (3, 19) AND x_v = 1, attr_keys, attr_types, attr_int))");
+  EXPECT_EQ(FilterCondition(F("span.attributes.m", Operator::kNotEquals, Scalar("a"))),
+            "NOT (arrayExists((x_k, x_t, x_v) -> x_k = 'am' AND x_t IN (0, 16) AND x_v = 'a', "
+            "attr_keys, attr_types, attr_str))");
   EXPECT_EQ(FilterCondition(F("resource.attributes.k", Operator::kNotExists)),
             "NOT (has(attr_keys, 'rk'))");
   EXPECT_EQ(FilterCondition(F("span.events.attributes.n", Operator::kGt, Scalar(1.5))),

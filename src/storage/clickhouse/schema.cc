@@ -59,6 +59,14 @@ std::string_view TrimSpace(std::string_view s) {
   return s;
 }
 
+// The spans table's skip indexes. attr_str_values: a Bloom filter (1% false positives) per
+// granule over every attribute's string values, which rules out the granules a rare value
+// (`user.id = X`) is not in; query_sql.cc's filters carry the has(attr_str, X) it answers.
+constexpr std::string_view kSkipIndexes = R"(
+ALTER TABLE ${db}.spans${local} ${on_cluster}
+ADD INDEX IF NOT EXISTS attr_str_values attr_str TYPE bloom_filter(0.01) GRANULARITY 1;
+)";
+
 absl::StatusOr<uint32_t> MigrationVersion(std::string_view file_name) {
   uint32_t version = 0;
   auto [end, ec] = std::from_chars(file_name.data(), file_name.data() + file_name.size(), version);
@@ -166,6 +174,9 @@ absl::Status ApplyMigrations(ClickHouseHttp& http, const SchemaOptions& options)
                                  "VALUES ({}, {}, now())",
                                  options.database, version, SqlString(m.name)),
                      {}, fmt::format("record schema version {}", version)));
+  }
+  if (options.skip_indices) {
+    RETURN_IF_ERROR(RunFile(http, EmbeddedFile{"skip indexes", kSkipIndexes}, options));
   }
   return absl::OkStatus();
 }

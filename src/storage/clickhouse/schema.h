@@ -33,6 +33,8 @@ struct SchemaOptions {
   std::string cluster;          // empty = single node
   bool low_cardinality = true;  // ${lc_string} is LowCardinality(String)
   QuerySettings ddl_settings = {};  // sent with every statement
+  // Skip indexes (ApplyMigrations): for releases that have them, ensured at every start.
+  bool skip_indices = false;
 };
 
 // The statements of one .sql file, rendered: comments dropped, split on ';', placeholders replaced,
@@ -40,10 +42,12 @@ struct SchemaOptions {
 absl::StatusOr<std::vector<std::string>> RenderStatements(std::string_view sql,
                                                           const SchemaOptions& options);
 
-// Creates or upgrades the schema. The caller decides low_cardinality and ddl_settings from the
-// server's version (server_version.h: SettingsForVersion). FailedPrecondition when the database
-// records a newer schema version than this binary knows; otherwise the errors of
-// ClickHouseHttp::Execute.
+// Creates or upgrades the schema, then, with skip_indices, adds the skip indexes a table lacks
+// (ALTER TABLE ... ADD INDEX IF NOT EXISTS: at every start, not as a migration, so that a server
+// upgraded from a release without them gets them; parts written or merged afterwards carry them).
+// The caller decides low_cardinality, ddl_settings and skip_indices from the server's version
+// (server_version.h: SettingsForVersion). FailedPrecondition when the database records a newer
+// schema version than this binary knows; otherwise the errors of ClickHouseHttp::Execute.
 absl::Status ApplyMigrations(ClickHouseHttp& http, const SchemaOptions& options);
 
 }  // namespace teletrace::storage::clickhouse

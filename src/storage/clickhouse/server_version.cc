@@ -81,6 +81,7 @@ VersionSettings SettingsForVersion(const ServerVersion& version, bool cluster) {
     out.ddl_settings.emplace("allow_experimental_low_cardinality_type", "1");
     out.low_cardinality = !cluster;
   }
+  out.skip_indices = version.AtLeast(21, 8);
   return out;
 }
 

@@ -41,12 +41,17 @@ struct VersionSettings {
   // Whether String columns that repeat few values are LowCardinality(String) (schema.h's
   // ${lc_string}).
   bool low_cardinality = true;
+  // Whether the spans table gets its skip index over attribute string values (schema.h:
+  // SchemaOptions::skip_indices).
+  bool skip_indices = true;
 };
 
 // 18.x needs allow_experimental_low_cardinality_type=1 to create LowCardinality columns, and its
 // distributed (ON CLUSTER) DDL does not pass that setting on, so 18.x clusters get plain String
 // columns. From 19.1 on LowCardinality needs no setting, and 19.x-22.x ignore the old one while
-// later releases (24.8, 25.8, 26.9 checked) reject it: it is sent to 18.x only.
+// later releases (24.8, 25.8, 26.9 checked) reject it: it is sent to 18.x only. Skip indexes
+// (bloom_filter over an array, ADD INDEX IF NOT EXISTS) are asked of 21.8 and later: 18.x has
+// none, and 19.x-20.x needed experimental settings for some of their forms.
 VersionSettings SettingsForVersion(const ServerVersion& version, bool cluster);
 
 // Asks the server for its version (`what` in errors: "read server version"). The errors of

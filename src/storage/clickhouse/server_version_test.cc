@@ -1,5 +1,8 @@
 #include "storage/clickhouse/server_version.h"
 
+#include <utility>
+#include <vector>
+
 #include "gtest/gtest.h"
 
 namespace teletrace::storage::clickhouse {
@@ -85,6 +88,20 @@ TEST(ServerVersionTest, OnlyEighteenGetsTheLowCardinalitySetting) {
     VersionSettings s = SettingsForVersion(c.version, c.cluster);
     EXPECT_EQ(s.ddl_settings, c.ddl) << c.version.ToString() << " cluster=" << c.cluster;
     EXPECT_EQ(s.low_cardinality, c.low_cardinality) << c.version.ToString();
+  }
+}
+
+TEST(ServerVersionTest, SkipIndexesFromTwentyOneEight) {
+  for (const auto& [version, skip_indices] : std::vector<std::pair<ServerVersion, bool>>{
+           {V(18, 16, 1), false},
+           {V(20, 12), false},
+           {V(21, 7), false},
+           {V(21, 8), true},
+           {V(24, 8, 4), true},
+           {V(26, 9, 2), true},
+       }) {
+    EXPECT_EQ(SettingsForVersion(version, false).skip_indices, skip_indices) << version.ToString();
+    EXPECT_EQ(SettingsForVersion(version, true).skip_indices, skip_indices) << version.ToString();
   }
 }
 
