@@ -487,17 +487,41 @@ absl::StatusOr<std::vector<query::TagInfo>> ClickHouseBackend::TagKeys(
 
 absl::StatusOr<query::TagValuesResult> ClickHouseBackend::TagValues(
     const query::TagValuesQuery& q) {
-  ASSIGN_OR_RETURN(std::string body,
-                   Select(fmt::format("SELECT arrayJoin({}) AS v, count() FROM {} {} GROUP BY v",
-                                      TaggedValuesExpr(q.key), Table("spans"),
-                                      WhereClause(q.range, q.filters)),
-                          fmt::format("tag values of {}", q.key.text)));
+  const std::string what = fmt::format("tag values of {}", q.key.text);
   std::map<query::TagValue, uint64_t, query::TagValueLess> counts;
-  RowBinaryReader r(body);
-  while (!r.AtEnd()) {
-    ASSIGN_OR_RETURN(std::string_view tagged, r.String());
-    ASSIGN_OR_RETURN(uint64_t count, r.UInt64());
-    if (std::optional<query::TagValue> v = DecodeTagged(tagged)) counts[*v] += count;
+  // (value, count) rows; `tagged`: values as TaggedValuesExpr writes them, else plain strings.
+  auto add = [&](const std::string& sql, bool tagged) -> absl::Status {
+    ASSIGN_OR_RETURN(std::string body, Select(sql, what));
+    RowBinaryReader r(body);
+    while (!r.AtEnd()) {
+      ASSIGN_OR_RETURN(std::string_view value, r.String());
+      ASSIGN_OR_RETURN(uint64_t count, r.UInt64());
+      if (!tagged) {
+        counts[query::TagValue(std::string(value))] += count;
+      } else if (std::optional<query::TagValue> v = DecodeTagged(value)) {
+        counts[*v] += count;
+      }
+    }
+    return absl::OkStatus();
+  };
+  if (query::IsServiceNameKey(q.key)) {
+    // The search page's service facet. A span whose service_name is not '' has exactly one
+    // service.name value, that string (attribute lists keep a key's last occurrence, span_rows.h),
+    // so one LowCardinality column answers it; only the spans with '' (an empty or non-string
+    // service.name, or none) have their arrays read, and PREWHERE skips the others' granules.
+    RETURN_IF_ERROR(add(fmt::format("SELECT service_name, count() FROM {} {} AND service_name != "
+                                    "'' GROUP BY service_name",
+                                    Table("spans"), WhereClause(q.range, q.filters)),
+                        false));
+    RETURN_IF_ERROR(add(fmt::format("SELECT arrayJoin({}) AS v, count() FROM {} {} GROUP BY v",
+                                    TaggedValuesExpr(q.key), Table("spans"),
+                                    WhereClause(q.range, q.filters, "service_name = ''")),
+                        true));
+  } else {
+    RETURN_IF_ERROR(add(fmt::format("SELECT arrayJoin({}) AS v, count() FROM {} {} GROUP BY v",
+                                    TaggedValuesExpr(q.key), Table("spans"),
+                                    WhereClause(q.range, q.filters)),
+                        true));
   }
   query::TagValuesResult result;
   result.total_distinct = counts.size();

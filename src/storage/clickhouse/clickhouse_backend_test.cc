@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -19,6 +20,7 @@
 #include <set>
 #include <thread>
 #include <tuple>
+#include <utility>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -618,7 +620,8 @@ TEST(ClickHouseServerTest, TracesAndSearchPagesReadOnlyTheirTimeRange) {
   for (int attempt = 0; attempt < 100 && parts != "1\n"; ++attempt) {
     if (attempt > 0) std::this_thread::sleep_for(std::chrono::milliseconds(50));
     const std::string& db = settings["database"];
-    ASSERT_TRUE(Admin().Execute(fmt::format("OPTIMIZE TABLE {}.spans FINAL", db), {}, "merge").ok());
+    ASSERT_TRUE(
+        Admin().Execute(fmt::format("OPTIMIZE TABLE {}.spans FINAL", db), {}, "merge").ok());
     absl::StatusOr<std::string> n = Admin().Execute(
         fmt::format("SELECT count() FROM system.parts WHERE database = {} AND table = 'spans' AND "
                     "active FORMAT TabSeparated",
@@ -804,6 +807,36 @@ TEST(ClickHouseServerTest, ServicesAndOperationsAreEachSpansLastStringServiceNam
   EXPECT_EQ(*backend->Operations("new"), (Ops{{"dup", SpanKind::kServer}}));
   EXPECT_EQ(*backend->Operations("old"), Ops{});
   EXPECT_EQ(*backend->Operations("7"), Ops{});
+
+  // The service facet: each span's scalar service.name values (the last occurrence of the key;
+  // an array's elements and an empty value are not values), ints too.
+  query::TagValuesQuery tv{*query::ParseKey("resource.attributes.service.name", "key"),
+                           query::TimeRange{now - 1000, now + 1000}, {}, 0};
+  absl::StatusOr<query::TagValuesResult> values = backend->TagValues(tv);
+  ASSERT_TRUE(values.ok()) << values.status();
+  std::vector<std::pair<query::TagValue, uint64_t>> got;
+  for (const query::TagValueCount& v : values->values) got.emplace_back(v.value, v.count);
+  std::sort(got.begin(), got.end(), [](const auto& a, const auto& b) {
+    return query::TagValueLess()(a.first, b.first);
+  });
+  EXPECT_EQ(got, (std::vector<std::pair<query::TagValue, uint64_t>>{
+                     {int64_t{3}, 1},
+                     {int64_t{7}, 1},
+                     {std::string(""), 1},
+                     {std::string("cart"), 3},
+                     {std::string("new"), 1}}));
+  EXPECT_EQ(values->total_distinct, 5u);
+  // With a filter: the spans named "x" or "last int".
+  query::Filter names;
+  names.key = *query::ParseKey("span.name", "key");
+  names.op = query::Operator::kIn;
+  names.values = {std::string("x"), std::string("last int")};
+  ASSERT_TRUE(query::ValidateFilter(names, "filter").ok());
+  tv.filters = {names};
+  values = backend->TagValues(tv);
+  ASSERT_TRUE(values.ok()) << values.status();
+  ASSERT_EQ(values->values.size(), 2u);
+  EXPECT_EQ(values->total_distinct, 2u);
 }
 
 int FreePort() {

@@ -373,11 +373,22 @@ std::string RangeCondition(const query::TimeRange& range) {
   return fmt::format("{}", fmt::join(parts, " AND "));
 }
 
-// A condition every span a positive attribute filter keeps also meets, written so that the spans
-// table's skip index (schema.cc: attr_str_values) can rule out granules by it: string equality
-// implies the value is among the span's attribute strings. "" for other filters.
-std::string StringValuesCondition(const Filter& f, Operator op) {
-  if (f.key.level == KeyLevel::kIntrinsic || (op != Operator::kEquals && op != Operator::kIn)) {
+std::string FilterCondition(const Filter& filter) {
+  const Operator op = Positive(filter.op);
+  std::string positive = filter.key.level == KeyLevel::kIntrinsic
+                             ? IntrinsicCondition(filter, op)
+                             : AttributeCondition(filter, op);
+  if (!IsNegative(filter.op)) return positive;
+  if (positive == "1") return "0";
+  if (positive == "0") return "1";
+  return fmt::format("NOT ({})", positive);
+}
+
+// String equality implies the value is among the span's attribute strings: one array column
+// against the five a filter's exact condition reads (and evaluates through a lambda).
+std::string PrewhereCondition(const Filter& f) {
+  if (f.key.level == KeyLevel::kIntrinsic ||
+      (f.op != Operator::kEquals && f.op != Operator::kIn)) {
     return "";
   }
   std::vector<std::string> parts;
@@ -389,31 +400,25 @@ std::string StringValuesCondition(const Filter& f, Operator op) {
   return parts.empty() ? "" : Or(parts);
 }
 
-std::string FilterCondition(const Filter& filter) {
-  const Operator op = Positive(filter.op);
-  std::string positive = filter.key.level == KeyLevel::kIntrinsic
-                             ? IntrinsicCondition(filter, op)
-                             : AttributeCondition(filter, op);
-  if (!IsNegative(filter.op)) {
-    const std::string values = StringValuesCondition(filter, op);
-    if (values.empty() || positive == "0" || positive == "1") return positive;
-    return fmt::format("({} AND {})", values, positive);
-  }
-  if (positive == "1") return "0";
-  if (positive == "0") return "1";
-  return fmt::format("NOT ({})", positive);
-}
-
 std::string WhereClause(const std::optional<query::TimeRange>& range,
-                        const std::vector<query::Filter>& filters) {
-  std::vector<std::string> parts;
+                        const std::vector<query::Filter>& filters, const std::string& prewhere) {
+  std::vector<std::string> before, parts;
+  if (!prewhere.empty()) before.push_back(prewhere);
   if (range.has_value()) {
     std::string r = RangeCondition(*range);
     if (r != "1") parts.push_back(r);
   }
-  for (const Filter& f : filters) parts.push_back(FilterCondition(f));
-  if (parts.empty()) return "WHERE 1";
-  return fmt::format("WHERE {}", fmt::join(parts, " AND "));
+  for (const Filter& f : filters) {
+    std::string p = PrewhereCondition(f);
+    if (!p.empty()) before.push_back(std::move(p));
+    parts.push_back(FilterCondition(f));
+  }
+  // Left to choose, ClickHouse 18.16 moves the range's start_date condition to PREWHERE, and
+  // evaluates every condition of the WHERE on every row (no short-circuit).
+  std::string out =
+      before.empty() ? "" : fmt::format("PREWHERE {} ", fmt::join(before, " AND "));
+  if (parts.empty()) return out + "WHERE 1";
+  return fmt::format("{}WHERE {}", out, fmt::join(parts, " AND "));
 }
 
 namespace {

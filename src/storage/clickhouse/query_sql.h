@@ -27,9 +27,17 @@ std::string DayDate(uint64_t day);
 // A boolean expression true exactly for the spans `filter` matches.
 std::string FilterCondition(const query::Filter& filter);
 
-// "WHERE ..." for an optional range and the ANDed filters ("WHERE 1" when there is nothing).
+// A condition every span `filter` matches also meets, on one column read cheaply before the
+// others (PREWHERE) and answered by the spans table's skip index where there is one
+// (schema.cc: attr_str_values): has(attr_str, ...) for string equality; "" for other filters.
+std::string PrewhereCondition(const query::Filter& filter);
+
+// "[PREWHERE ...] WHERE ..." for an optional range and the ANDed filters ("WHERE 1" when there is
+// nothing). PREWHERE holds the filters' PrewhereConditions and `prewhere` (an extra condition, or
+// ""), ANDed; WHERE comes last, so a caller may append " AND ..." to it.
 std::string WhereClause(const std::optional<query::TimeRange>& range,
-                        const std::vector<query::Filter>& filters);
+                        const std::vector<query::Filter>& filters,
+                        const std::string& prewhere = "");
 
 // An Array(String) expression with the key's scalar values on one row, each tagged by type so
 // that values of different types never collide: 's' + string, 'i' + 8 raw bytes of the Int64,

@@ -24,25 +24,9 @@ query::Filter F(std::string_view key, Operator op, std::optional<Scalar> value =
 
 // The generated SQL is pinned: a change to it should be a conscious one.
 TEST(QuerySqlTest, AttributeFilters) {
-  // String equality also asks has(attr_str, ...), which the skip index answers; the negative
-  // form and other types do not.
   EXPECT_EQ(FilterCondition(F("span.attributes.http.method", Operator::kEquals, Scalar("GET"))),
-            "(has(attr_str, 'GET') AND arrayExists((x_k, x_t, x_v) -> x_k = 'ahttp.method' AND "
-            "x_t IN (0, 16) AND x_v = 'GET', attr_keys, attr_types, attr_str))");
-  EXPECT_EQ(FilterCondition(F("span.attributes.m", Operator::kIn, std::nullopt,
-                              {Scalar("a"), Scalar("b")})),
-            "((has(attr_str, 'a') OR has(attr_str, 'b')) AND (arrayExists((x_k, x_t, x_v) -> "
-            "x_k = 'am' AND x_t IN (0, 16) AND x_v = 'a', attr_keys, attr_types, attr_str) OR "
-            "arrayExists((x_k, x_t, x_v) -> x_k = 'am' AND x_t IN (0, 16) AND x_v = 'b', "
-            "attr_keys, attr_types, attr_str)))");
-  EXPECT_EQ(FilterCondition(F("span.attributes.m", Operator::kIn, std::nullopt,
-                              {Scalar("a"), Scalar(true)})),
-            "(arrayExists((x_k, x_t, x_v) -> x_k = 'am' AND x_t IN (0, 16) AND x_v = 'a', "
-            "attr_keys, attr_types, attr_str) OR arrayExists((x_k, x_t, x_v) -> x_k = 'am' AND "
-            "x_t IN (3, 19) AND x_v = 1, attr_keys, attr_types, attr_int))");
-  EXPECT_EQ(FilterCondition(F("span.attributes.m", Operator::kNotEquals, Scalar("a"))),
-            "NOT (arrayExists((x_k, x_t, x_v) -> x_k = 'am' AND x_t IN (0, 16) AND x_v = 'a', "
-            "attr_keys, attr_types, attr_str))");
+            "arrayExists((x_k, x_t, x_v) -> x_k = 'ahttp.method' AND x_t IN (0, 16) AND x_v = "
+            "'GET', attr_keys, attr_types, attr_str)");
   EXPECT_EQ(FilterCondition(F("resource.attributes.k", Operator::kNotExists)),
             "NOT (has(attr_keys, 'rk'))");
   EXPECT_EQ(FilterCondition(F("span.events.attributes.n", Operator::kGt, Scalar(1.5))),
@@ -120,6 +104,37 @@ TEST(QuerySqlTest, RangesBoundPartitionsAndPrimaryKey) {
   EXPECT_EQ(DayDate(0), "1970-01-01");
   EXPECT_EQ(DayDate(19675), "2023-11-14");
   EXPECT_EQ(DayDate(11016), "2000-02-29");
+}
+
+// String equality and `in` over strings imply has(attr_str, ...): PREWHERE, ahead of the exact
+// condition; negative operators, other types and intrinsics imply nothing there.
+TEST(QuerySqlTest, StringFiltersAskTheirValuesFirst) {
+  EXPECT_EQ(PrewhereCondition(F("span.attributes.m", Operator::kEquals, Scalar("a"))),
+            "has(attr_str, 'a')");
+  EXPECT_EQ(PrewhereCondition(
+                F("span.attributes.m", Operator::kIn, std::nullopt, {Scalar("a"), Scalar("b")})),
+            "(has(attr_str, 'a') OR has(attr_str, 'b'))");
+  EXPECT_EQ(PrewhereCondition(
+                F("span.attributes.m", Operator::kIn, std::nullopt, {Scalar("a"), Scalar(true)})),
+            "");
+  EXPECT_EQ(PrewhereCondition(F("span.attributes.m", Operator::kNotEquals, Scalar("a"))), "");
+  EXPECT_EQ(PrewhereCondition(F("span.attributes.m", Operator::kContains, Scalar("a"))), "");
+  EXPECT_EQ(PrewhereCondition(F("span.attributes.m", Operator::kEquals, Scalar(int64_t{1}))), "");
+  EXPECT_EQ(PrewhereCondition(F("span.name", Operator::kEquals, Scalar("a"))), "");
+
+  const std::vector<query::Filter> filters = {
+      F("resource.attributes.service.name", Operator::kEquals, Scalar("cart")),
+      F("span.name", Operator::kEquals, Scalar("GET"))};
+  EXPECT_EQ(WhereClause(std::nullopt, filters),
+            "PREWHERE has(attr_str, 'cart') WHERE arrayExists((x_k, x_t, x_v) -> x_k = "
+            "'rservice.name' AND x_t IN (0, 16) AND x_v = 'cart', attr_keys, attr_types, "
+            "attr_str) AND name = 'GET'");
+  EXPECT_EQ(WhereClause(std::nullopt, {}, "service_name = ''"),
+            "PREWHERE service_name = '' WHERE 1");
+  EXPECT_EQ(WhereClause(std::nullopt, {filters[0]}, "service_name = ''"),
+            "PREWHERE service_name = '' AND has(attr_str, 'cart') WHERE arrayExists((x_k, x_t, "
+            "x_v) -> x_k = 'rservice.name' AND x_t IN (0, 16) AND x_v = 'cart', attr_keys, "
+            "attr_types, attr_str)");
 }
 
 TEST(QuerySqlTest, TaggedValuesDecode) {
