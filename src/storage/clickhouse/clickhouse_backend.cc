@@ -341,7 +341,8 @@ absl::StatusOr<query::SearchResult> ClickHouseBackend::Search(const query::Searc
   std::vector<Position> positions;
   // First the page's positions (narrow columns), then the encoded spans of just those rows:
   // ClickHouse would otherwise read the wide span column of every matching row to sort them.
-  auto read_positions = [&](const query::TimeRange& range) -> absl::Status {
+  // Appends at most `limit` rows of `range`, in the page's order.
+  auto read_positions = [&](const query::TimeRange& range, size_t limit) -> absl::Status {
     std::string where = WhereClause(range, q.filters);
     if (q.after.has_value()) where += " AND " + AfterCondition(q.sort, *q.after);
     ASSIGN_OR_RETURN(
@@ -349,9 +350,8 @@ absl::StatusOr<query::SearchResult> ClickHouseBackend::Search(const query::Searc
         Select(fmt::format("SELECT start_time_unix_nano, trace_id, span_id FROM {} {} ORDER BY "
                            "{c} {d}, trace_id {d}, span_id {d} LIMIT {n}",
                            Table("spans"), where, fmt::arg("c", SortColumn(q.sort)),
-                           fmt::arg("d", dir), fmt::arg("n", page_size + 1)),
+                           fmt::arg("d", dir), fmt::arg("n", limit)),
                "search"));
-    positions.clear();
     RowBinaryReader r(body);
     while (!r.AtEnd()) {
       ASSIGN_OR_RETURN(uint64_t start, r.UInt64());
@@ -362,26 +362,37 @@ absl::StatusOr<query::SearchResult> ClickHouseBackend::Search(const query::Searc
     return absl::OkStatus();
   };
   // Sorted by start time, the page lies at the range's newest (oldest) end, where the cursor is:
-  // a slice at that end, a 64th of the range, is asked first, then one 8 times wider, until one
-  // holds more than a page or is the whole range. A slice's first rows are the range's (every
-  // span outside it sorts after them); in a table ordered by start time (new stores) ClickHouse
-  // reads only the slice's granules, and a filter few spans match costs ~1.14 reads of the range.
+  // the range is read in slices from that end, each next to the one before and 8 times the span
+  // of all before it (a 64th of the range, then the rest of the first eighth, then the rest),
+  // until a page is found. Every span of a slice sorts before every span of the next, so the page
+  // is the slices' rows in order. In a table ordered by start time (new stores) ClickHouse reads
+  // only a slice's granules, and a filter few spans match costs one read of the range.
+  const size_t want = page_size + 1;
   uint64_t from = q.range.start_unix_nano, to = q.range.end_unix_nano;
   if (q.after.has_value()) {
     if (q.sort.ascending) from = std::max(from, q.after->sort_value);
     else to = std::min(to, q.after->sort_value);
   }
   const uint64_t extent = from < to && to != UINT64_MAX ? to - from : 0;
-  uint64_t width = q.sort.field == query::SortField::kStartTime ? extent / 64 : 0;
-  while (width > 0 && width < extent) {
-    query::TimeRange slice = q.range;
-    if (q.sort.ascending) slice.end_unix_nano = from + width;
-    else slice.start_unix_nano = to - width;
-    RETURN_IF_ERROR(read_positions(slice));
-    if (positions.size() > page_size) break;
-    width = width > extent / 8 ? extent : width * 8;
+  const uint64_t first = q.sort.field == query::SortField::kStartTime ? extent / 64 : 0;
+  if (first == 0) {
+    RETURN_IF_ERROR(read_positions(q.range, want));
+  } else {
+    // `covered`: how far from the sorted end the slices read so far reach.
+    for (uint64_t covered = 0; positions.size() < want && covered < extent;) {
+      const uint64_t reach = covered == 0 ? first : covered > extent / 8 ? extent : covered * 8;
+      query::TimeRange slice = q.range;
+      if (q.sort.ascending) {
+        if (covered > 0) slice.start_unix_nano = from + covered + 1;
+        if (reach < extent) slice.end_unix_nano = from + reach;
+      } else {
+        if (covered > 0) slice.end_unix_nano = to - covered - 1;
+        if (reach < extent) slice.start_unix_nano = to - reach;
+      }
+      RETURN_IF_ERROR(read_positions(slice, want - positions.size()));
+      covered = reach;
+    }
   }
-  if (width == 0 || width >= extent) RETURN_IF_ERROR(read_positions(q.range));
   query::SearchResult result;
   const bool more = positions.size() > page_size;
   if (more) positions.resize(page_size);

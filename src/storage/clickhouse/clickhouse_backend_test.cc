@@ -685,6 +685,68 @@ TEST(ClickHouseServerTest, TracesAndSearchPagesReadOnlyTheirTimeRange) {
   EXPECT_LE(*rows, uint64_t{2 * kGranule});
 }
 
+TEST(ClickHouseServerTest, PagesByStartTimeJoinTheSlicesInOrder) {
+  REQUIRE_SERVER();
+  std::unique_ptr<Backend> backend = MustOpen(TestSettings());
+  ASSERT_NE(backend, nullptr);
+  // A range of 64,000 ns read in slices from its sorted end: newest first, [63,000, 64,000], then
+  // [56,000, 62,999], then the rest; oldest first, [0, 1,000], then [1,001, 8,000], then the rest
+  // (offsets from t). Spans sit on both sides of each boundary.
+  const uint64_t t = NowUnixNano() - 600'000'000'000;
+  std::vector<uint64_t> starts = {63'000, 62'999, 56'000, 55'999, 8'001, 8'000};
+  for (uint64_t i = 0; i < 5; ++i) starts.push_back(63'500 + i);
+  for (uint64_t i = 0; i < 10; ++i) starts.push_back(60'000 + i);
+  for (uint64_t i = 0; i < 20; ++i) starts.push_back(1'000 + i);
+  model::SpanBatch batch;
+  std::vector<model::Span>& spans =
+      batch.resource_spans.emplace_back().scope_spans.emplace_back().spans;
+  for (size_t i = 0; i < starts.size(); ++i) {
+    model::Span& s = spans.emplace_back();
+    s.trace_id.fill(0x42);
+    s.span_id[7] = static_cast<uint8_t>(i + 1);
+    s.name = "op";
+    s.start_time_unix_nano = t + starts[i];
+    s.end_time_unix_nano = t + starts[i] + 1;
+  }
+  ASSERT_TRUE(backend->WriteSpans(batch, t).ok());
+
+  // Every page's start offsets, following the cursors to the end.
+  auto pages = [&](query::SearchQuery q) {
+    std::vector<std::vector<uint64_t>> out;
+    for (int n = 0; n < 10; ++n) {
+      absl::StatusOr<query::SearchResult> page = backend->Search(q);
+      EXPECT_TRUE(page.ok()) << page.status();
+      if (!page.ok()) break;
+      out.emplace_back();
+      for (const model::StoredSpan& s : page->spans) {
+        out.back().push_back(s.span.start_time_unix_nano - t);
+      }
+      if (!page->next.has_value()) break;
+      q.after = page->next;
+    }
+    return out;
+  };
+  query::SearchQuery q;
+  q.range = {t, t + 64'000};
+  q.page_size = 20;
+  std::sort(starts.begin(), starts.end(), std::greater<>());
+  std::vector<std::vector<uint64_t>> newest = pages(q);
+  ASSERT_EQ(newest.size(), 3u);
+  // The first page: the newest slice's 6, the next slice's 12, the rest's newest 2.
+  EXPECT_EQ(newest[0], std::vector<uint64_t>(starts.begin(), starts.begin() + 20));
+  EXPECT_EQ(newest[1], std::vector<uint64_t>(starts.begin() + 20, starts.begin() + 40));
+  EXPECT_EQ(newest[2], std::vector<uint64_t>(starts.begin() + 40, starts.end()));
+
+  q.sort.ascending = true;
+  std::sort(starts.begin(), starts.end());
+  std::vector<std::vector<uint64_t>> oldest = pages(q);
+  ASSERT_EQ(oldest.size(), 3u);
+  // The first page: the oldest slice's 1, the next slice's 19 of 20.
+  EXPECT_EQ(oldest[0], std::vector<uint64_t>(starts.begin(), starts.begin() + 20));
+  EXPECT_EQ(oldest[1], std::vector<uint64_t>(starts.begin() + 20, starts.begin() + 40));
+  EXPECT_EQ(oldest[2], std::vector<uint64_t>(starts.begin() + 40, starts.end()));
+}
+
 TEST(ClickHouseServerTest, RareStringValuesAreFoundThroughTheSkipIndex) {
   REQUIRE_SERVER();
   absl::StatusOr<ServerVersion> version = DetectServerVersion(Admin());
