@@ -552,8 +552,8 @@ uint64_t CountSpans(Backend& backend);
 // a background merge holds some of the parts: it is asked again until system.parts shows one.
 absl::Status MergeSpansToOnePart(const std::string& db) {
   std::string parts;
-  for (int attempt = 0; attempt < 100 && parts != "1\n"; ++attempt) {
-    if (attempt > 0) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  for (int attempt = 0; attempt < 200 && parts != "1\n"; ++attempt) {  // 20 s: a loaded machine
+    if (attempt > 0) std::this_thread::sleep_for(std::chrono::milliseconds(100));
     RETURN_IF_ERROR(
         Admin().Execute(fmt::format("OPTIMIZE TABLE {}.spans FINAL", db), {}, "merge").status());
     ASSIGN_OR_RETURN(parts, Admin().Execute(fmt::format("SELECT count() FROM system.parts WHERE "
