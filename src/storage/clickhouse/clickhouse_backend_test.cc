@@ -665,12 +665,8 @@ TEST(ClickHouseServerTest, TracesAndSearchPagesReadOnlyTheirTimeRange) {
   // A filtered page, newest first: the newest 64th of the range is asked first, and it holds more
   // than a page (trace 499's 20 spans of svc1, then trace 498's).
   sq.range = {hour, hour + 3001'000'000'000};
-  query::Filter svc1;
-  svc1.key = *query::ParseKey("resource.attributes.service.name", "key");
-  svc1.op = query::Operator::kEquals;
-  svc1.value = std::string("svc1");
-  ASSERT_TRUE(query::ValidateFilter(svc1, "filter").ok());
-  sq.filters = {svc1};
+  sq.filters = {testing::FilterOf("resource.attributes.service.name", query::Operator::kEquals,
+                                  std::string("svc1"))};
   page = backend->Search(sq);
   ASSERT_TRUE(page.ok()) << page.status();
   ASSERT_EQ(page->spans.size(), 20u);
@@ -789,14 +785,10 @@ TEST(ClickHouseServerTest, RareStringValuesAreFoundThroughTheSkipIndex) {
             indexed)
       << *create;
 
-  query::Filter user;
-  user.key = *query::ParseKey("span.attributes.user.id", "key");
-  user.op = query::Operator::kEquals;
-  user.value = std::string("user-31000");
-  ASSERT_TRUE(query::ValidateFilter(user, "filter").ok());
   query::SearchQuery sq;
   sq.range = {start, start + 3600'000'000'000};
-  sq.filters = {user};
+  sq.filters = {testing::FilterOf("span.attributes.user.id", query::Operator::kEquals,
+                                  std::string("user-31000"))};
   absl::StatusOr<query::SearchResult> page = backend->Search(sq);
   ASSERT_TRUE(page.ok()) << page.status();
   ASSERT_EQ(page->spans.size(), 1u);
@@ -875,7 +867,7 @@ TEST(ClickHouseServerTest, ServicesAndOperationsAreEachSpansLastStringServiceNam
 
   // The service facet: each span's scalar service.name values (the last occurrence of the key;
   // an array's elements and an empty value are not values), ints too.
-  query::TagValuesQuery tv{*query::ParseKey("resource.attributes.service.name", "key"),
+  query::TagValuesQuery tv{testing::KeyOf("resource.attributes.service.name"),
                            query::TimeRange{now - 1000, now + 1000}, {}, 0};
   absl::StatusOr<query::TagValuesResult> values = backend->TagValues(tv);
   ASSERT_TRUE(values.ok()) << values.status();
@@ -892,12 +884,8 @@ TEST(ClickHouseServerTest, ServicesAndOperationsAreEachSpansLastStringServiceNam
                      {std::string("new"), 1}}));
   EXPECT_EQ(values->total_distinct, 5u);
   // With a filter: the spans named "x" or "last int".
-  query::Filter names;
-  names.key = *query::ParseKey("span.name", "key");
-  names.op = query::Operator::kIn;
-  names.values = {std::string("x"), std::string("last int")};
-  ASSERT_TRUE(query::ValidateFilter(names, "filter").ok());
-  tv.filters = {names};
+  tv.filters = {testing::FilterOf("span.name", query::Operator::kIn, std::nullopt,
+                                  {std::string("x"), std::string("last int")})};
   values = backend->TagValues(tv);
   ASSERT_TRUE(values.ok()) << values.status();
   ASSERT_EQ(values->values.size(), 2u);

@@ -24,6 +24,20 @@ void StorageConformance::SetUp() {
 
 void StorageConformance::TearDown() { backend_.reset(); }
 
+query::Key KeyOf(std::string_view text) {
+  absl::StatusOr<query::Key> key = query::ParseKey(text, "test");
+  EXPECT_TRUE(key.ok()) << key.status();
+  return key.ok() ? *key : query::Key{};
+}
+
+query::Filter FilterOf(std::string_view key, query::Operator op, std::optional<query::Scalar> value,
+                       std::vector<query::Scalar> values) {
+  query::Filter f{KeyOf(key), op, std::move(value), std::move(values)};
+  absl::Status valid = query::ValidateFilter(f, "test");
+  EXPECT_TRUE(valid.ok()) << key << ": " << valid;
+  return f;
+}
+
 namespace {
 
 using model::AnyValue;
@@ -58,20 +72,6 @@ SpanId SpanIdOf(int index) {
   return id;
 }
 
-query::Key KeyOf(std::string_view text) {
-  absl::StatusOr<query::Key> key = query::ParseKey(text, "test");
-  EXPECT_TRUE(key.ok()) << key.status();
-  return key.ok() ? *key : query::Key{};
-}
-
-query::Filter FilterOf(std::string_view key, query::Operator op,
-                       std::optional<query::Scalar> value = std::nullopt,
-                       std::vector<query::Scalar> values = {}) {
-  query::Filter f{KeyOf(key), op, std::move(value), std::move(values)};
-  absl::Status valid = query::ValidateFilter(f, "test");
-  EXPECT_TRUE(valid.ok()) << key << ": " << valid;
-  return f;
-}
 
 query::TimeRange Everything() { return query::TimeRange{0, UINT64_MAX}; }
 

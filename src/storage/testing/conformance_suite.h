@@ -18,11 +18,21 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
+#include <string_view>
+#include <vector>
 
 #include "gtest/gtest.h"
+#include "query/query.h"
 #include "storage/storage.h"
 
 namespace teletrace::storage::testing {
+
+// The key `text` parsed, and a filter on it validated; a failure is a test failure (EXPECT).
+query::Key KeyOf(std::string_view text);
+query::Filter FilterOf(std::string_view key, query::Operator op,
+                       std::optional<query::Scalar> value = std::nullopt,
+                       std::vector<query::Scalar> values = {});
 
 // Returns a new backend over an empty store; called once per test. Crashing (or returning null)
 // on failure is fine: it is test setup.
