@@ -13,6 +13,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -1103,23 +1104,31 @@ TEST(GzipBodyTest, PiecesCompressAlmostAsWellAsOneStream) {
 namespace teletrace {
 namespace {
 
-// A self-signed certificate for CN=`name`, made by the openssl CLI in a temporary directory.
+// A self-signed certificate for CN=`name`, made by the openssl CLI in a temporary directory that
+// goes away with it.
 struct TestCertificate {
-  std::string cert_file;
-  std::string key_file;
-};
+  explicit TestCertificate(const std::string& name)
+      : dir(fmt::format("{}/teletrace-tls-{}-{}", ::testing::TempDir(), ::getpid(), name)),
+        cert_file(dir + "/cert.pem"),
+        key_file(dir + "/key.pem") {
+    std::filesystem::create_directories(dir);
+    const std::string command = fmt::format(
+        "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN={} -keyout {} -out {} "
+        ">/dev/null 2>&1",
+        name, key_file, cert_file);
+    EXPECT_EQ(std::system(command.c_str()), 0) << command;
+  }
+  ~TestCertificate() {
+    std::error_code ignored;
+    std::filesystem::remove_all(dir, ignored);
+  }
+  TestCertificate(const TestCertificate&) = delete;
+  TestCertificate& operator=(const TestCertificate&) = delete;
 
-TestCertificate MakeCertificate(const std::string& name) {
-  const std::string dir = fmt::format("{}/teletrace-tls-{}-{}", ::testing::TempDir(), ::getpid(), name);
-  std::filesystem::create_directories(dir);
-  TestCertificate c{dir + "/cert.pem", dir + "/key.pem"};
-  const std::string command = fmt::format(
-      "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN={} -keyout {} -out {} "
-      ">/dev/null 2>&1",
-      name, c.key_file, c.cert_file);
-  EXPECT_EQ(std::system(command.c_str()), 0) << command;
-  return c;
-}
+  const std::string dir;
+  const std::string cert_file;
+  const std::string key_file;
+};
 
 // One HTTPS GET; returns the response body and the server certificate's CN in *common_name.
 std::string TlsGet(uint16_t port, std::string* common_name) {
@@ -1148,7 +1157,7 @@ std::string TlsGet(uint16_t port, std::string* common_name) {
 }
 
 TEST(HttpServerTlsTest, ServesHttpsAndReloadsTheCertificate) {
-  TestCertificate first = MakeCertificate("first.teletrace.test");
+  TestCertificate first("first.teletrace.test");
   HttpServerOptions options;
   options.name = "tls-test";
   options.tls_cert_file = first.cert_file;
@@ -1172,7 +1181,7 @@ TEST(HttpServerTlsTest, ServesHttpsAndReloadsTheCertificate) {
     EXPECT_TRUE(ec);
   }
 
-  TestCertificate second = MakeCertificate("second.teletrace.test");
+  TestCertificate second("second.teletrace.test");
   std::filesystem::copy_file(second.cert_file, first.cert_file,
                              std::filesystem::copy_options::overwrite_existing);
   std::filesystem::copy_file(second.key_file, first.key_file,

@@ -1,10 +1,11 @@
 // Starts the real Jaeger v2 (built by build_jaeger.sh; $TELETRACE_JAEGER_BIN) from
 // jaeger-memory.yaml.in with every port free and on loopback, for the differential tests.
 // Returns { url (query HTTP), child, logPath, grpc (OTLP/gRPC URL), zipkin (Zipkin receiver URL) }
-// once the query API answers; the process is killed when the test process exits.
+// once the query API answers; the process is killed when the test process exits, and its
+// directory removed unless the test process failed.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync, openSync, closeSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, openSync, closeSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -31,7 +32,11 @@ export async function startJaeger() {
   const fd = openSync(logPath, 'a');
   const child = spawn(JAEGER_BIN, ['--config', configPath], { stdio: ['ignore', fd, fd] });
   closeSync(fd);
-  process.on('exit', () => child.kill('SIGKILL'));
+  process.on('exit', (code) => {
+    child.kill('SIGKILL');
+    // Its configuration and log stay for a failed run to be read.
+    if (code === 0) rmSync(dir, { recursive: true, force: true });
+  });
   const url = `http://127.0.0.1:${ports.QUERY_HTTP_PORT}`;
   const deadline = Date.now() + 60_000;
   for (;;) {
