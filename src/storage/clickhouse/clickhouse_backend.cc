@@ -343,13 +343,14 @@ absl::StatusOr<query::SearchResult> ClickHouseBackend::Search(const query::Searc
   // ClickHouse would otherwise read the wide span column of every matching row to sort them.
   // Appends at most `limit` rows of `range`, in the page's order.
   auto read_positions = [&](const query::TimeRange& range, size_t limit) -> absl::Status {
-    std::string where = WhereClause(range, q.filters);
-    if (q.after.has_value()) where += " AND " + AfterCondition(q.sort, *q.after);
+    const SpanSource spans = SpansMatching(
+        Table("spans"), range, q.filters,
+        q.after.has_value() ? AfterCondition(q.sort, *q.after) : std::string());
     ASSIGN_OR_RETURN(
         std::string body,
         Select(fmt::format("SELECT start_time_unix_nano, trace_id, span_id FROM {} {} ORDER BY "
                            "{c} {d}, trace_id {d}, span_id {d} LIMIT {n}",
-                           Table("spans"), where, fmt::arg("c", SortColumn(q.sort)),
+                           spans.from, spans.where, fmt::arg("c", SortColumn(q.sort)),
                            fmt::arg("d", dir), fmt::arg("n", limit)),
                "search"));
     RowBinaryReader r(body);
@@ -520,18 +521,19 @@ absl::StatusOr<query::TagValuesResult> ClickHouseBackend::TagValues(
     // service.name value, that string (attribute lists keep a key's last occurrence, span_rows.h),
     // so one LowCardinality column answers it; only the spans with '' (an empty or non-string
     // service.name, or none) have their arrays read, and PREWHERE skips the others' granules.
-    RETURN_IF_ERROR(add(fmt::format("SELECT service_name, count() FROM {} {} AND service_name != "
-                                    "'' GROUP BY service_name",
-                                    Table("spans"), WhereClause(q.range, q.filters)),
+    const SpanSource named = SpansMatching(Table("spans"), q.range, q.filters,
+                                           "service_name != ''");
+    RETURN_IF_ERROR(add(fmt::format("SELECT service_name, count() FROM {} {} GROUP BY service_name",
+                                    named.from, named.where),
                         false));
     RETURN_IF_ERROR(add(fmt::format("SELECT arrayJoin({}) AS v, count() FROM {} {} GROUP BY v",
                                     TaggedValuesExpr(q.key), Table("spans"),
-                                    WhereClause(q.range, q.filters, "service_name = ''")),
+                                    WhereServiceNameEmpty(q.range, q.filters)),
                         true));
   } else {
+    const SpanSource spans = SpansMatching(Table("spans"), q.range, q.filters);
     RETURN_IF_ERROR(add(fmt::format("SELECT arrayJoin({}) AS v, count() FROM {} {} GROUP BY v",
-                                    TaggedValuesExpr(q.key), Table("spans"),
-                                    WhereClause(q.range, q.filters)),
+                                    TaggedValuesExpr(q.key), spans.from, spans.where),
                         true));
   }
   query::TagValuesResult result;
@@ -640,10 +642,10 @@ absl::StatusOr<query::StatisticsResult> ClickHouseBackend::Statistics(
     select += fmt::format(", length(arraySort(groupArray(x)) AS sorted), {}",
                           fmt::join(percentiles, ", "));
   }
+  const SpanSource spans = SpansMatching(Table("spans"), q.range, q.filters);
   ASSIGN_OR_RETURN(std::string body,
                    Select(fmt::format("SELECT {} FROM {} ARRAY JOIN {} AS x {}", select,
-                                      Table("spans"), NumericValuesExpr(q.key),
-                                      WhereClause(q.range, q.filters)),
+                                      spans.from, NumericValuesExpr(q.key), spans.where),
                           fmt::format("statistics of {}", q.key.text)));
   RowBinaryReader r(body);
   ASSIGN_OR_RETURN(uint64_t count, r.UInt64());
@@ -667,11 +669,13 @@ absl::StatusOr<query::HistogramResult> ClickHouseBackend::Histograms(
   const uint64_t interval = std::max<uint64_t>(q.interval_nano, 1);
   const std::string bucket = fmt::format("intDiv(start_time_unix_nano, {i}) * {i}",
                                          fmt::arg("i", SqlUInt(interval)));
-  const std::string where = WhereClause(q.range, q.filters);
+  const SpanSource spans = SpansMatching(Table("spans"), q.range, q.filters);
+  const std::string& from = spans.from;
+  const std::string& where = spans.where;
   // Every histogram has the same buckets: those where at least one matching span starts.
   ASSIGN_OR_RETURN(std::string body,
                    Select(fmt::format("SELECT {} AS b, count() FROM {} {} GROUP BY b ORDER BY b",
-                                      bucket, Table("spans"), where),
+                                      bucket, from, where),
                           "histogram buckets"));
   std::map<uint64_t, uint64_t> totals;
   {
@@ -694,7 +698,7 @@ absl::StatusOr<query::HistogramResult> ClickHouseBackend::Histograms(
           std::string groups,
           Select(fmt::format("SELECT {} AS b, arrayJoin(arrayReduce('groupUniqArray', {})) AS v, "
                              "count() FROM {} {} GROUP BY b, v",
-                             bucket, TaggedValuesExpr(*agg.group_by), Table("spans"), where),
+                             bucket, TaggedValuesExpr(*agg.group_by), from, where),
                  what));
       std::map<uint64_t, std::map<query::TagValue, uint64_t, query::TagValueLess>> by_bucket;
       RowBinaryReader r(groups);
@@ -728,7 +732,7 @@ absl::StatusOr<query::HistogramResult> ClickHouseBackend::Histograms(
                                "count() FROM {t} {w} GROUP BY b, r",
                                fmt::arg("b", bucket), fmt::arg("i", index),
                                fmt::arg("v", NumericValuesExpr(*agg.key)),
-                               fmt::arg("t", Table("spans")), fmt::arg("w", where)),
+                               fmt::arg("t", from), fmt::arg("w", where)),
                    what));
         RowBinaryReader r(rows);
         while (!r.AtEnd()) {
@@ -752,7 +756,7 @@ absl::StatusOr<query::HistogramResult> ClickHouseBackend::Histograms(
         ASSIGN_OR_RETURN(std::string rows,
                          Select(fmt::format("SELECT {} AS b, uniqExactArray({}) FROM {} {} "
                                             "GROUP BY b",
-                                            bucket, TaggedValuesExpr(*agg.key), Table("spans"),
+                                            bucket, TaggedValuesExpr(*agg.key), from,
                                             where),
                                 what));
         RowBinaryReader r(rows);
@@ -781,7 +785,7 @@ absl::StatusOr<query::HistogramResult> ClickHouseBackend::Histograms(
                                "FROM {t} {w} GROUP BY b, v",
                                fmt::arg("b", bucket), fmt::arg("g", TaggedValuesExpr(*agg.group_by)),
                                fmt::arg("n", NumericValuesExpr(*agg.key)),
-                               fmt::arg("r", fmt::join(ranks, ", ")), fmt::arg("t", Table("spans")),
+                               fmt::arg("r", fmt::join(ranks, ", ")), fmt::arg("t", from),
                                fmt::arg("w", where)),
                    what));
         RowBinaryReader r(rows);
@@ -820,7 +824,7 @@ absl::StatusOr<query::HistogramResult> ClickHouseBackend::Histograms(
             Select(fmt::format("SELECT {} AS b, length(arraySort(groupArrayArray({})) AS sorted), "
                                "{} FROM {} {} GROUP BY b",
                                bucket, NumericValuesExpr(*agg.key), fmt::join(ranks, ", "),
-                               Table("spans"), where),
+                               from, where),
                    what));
         RowBinaryReader r(rows);
         while (!r.AtEnd()) {

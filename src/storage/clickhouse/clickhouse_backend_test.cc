@@ -892,6 +892,108 @@ TEST(ClickHouseServerTest, ServicesAndOperationsAreEachSpansLastStringServiceNam
   EXPECT_EQ(values->total_distinct, 2u);
 }
 
+TEST(ClickHouseServerTest, ServiceFiltersMatchTheSameSpansAsTheirAttributes) {
+  REQUIRE_SERVER();
+  std::unique_ptr<Backend> backend = MustOpen(TestSettings());
+  ASSERT_NE(backend, nullptr);
+  // (the resource's attributes, the span's name): a filter on service.name equal to (or in)
+  // non-empty strings reads the service_name column, and the spans whose column is '' (the
+  // service.name is no single string) through their attribute arrays.
+  const std::vector<std::pair<model::KeyValueList, std::string>> cases = {
+      {{{"service.name", AnyValue("cart")}}, "cart 1"},
+      {{{"service.name", AnyValue("cart")}}, "cart 2"},
+      {{{"service.name", AnyValue(model::ArrayValue{AnyValue("x"), AnyValue("cart")})}},
+       "array with cart"},
+      {{{"service.name", AnyValue("cart")}, {"service.name", AnyValue("other")}},
+       "cart, then other"},
+      {{{"service.name", AnyValue("other")}, {"service.name", AnyValue("cart")}},
+       "other, then cart"},
+      {{{"service.name", AnyValue("new")}}, "new"},
+      {{{"service.name", AnyValue("")}}, "empty"},
+      {{{"service.name", AnyValue(int64_t{7})}}, "int"},
+      {{{"host.name", AnyValue("cart")}}, "none"},
+  };
+  model::SpanBatch batch;
+  const uint64_t now = NowUnixNano();
+  for (size_t i = 0; i < cases.size(); ++i) {
+    model::ResourceSpans& rs = batch.resource_spans.emplace_back();
+    rs.resource.attributes = cases[i].first;
+    model::Span s;
+    s.trace_id.fill(0x41);
+    s.span_id[7] = static_cast<uint8_t>(i + 1);
+    s.name = cases[i].second;
+    s.start_time_unix_nano = now + i * 1000;
+    s.end_time_unix_nano = s.start_time_unix_nano + 100 * (i + 1);
+    s.attributes = {{"size", AnyValue(static_cast<int64_t>(i))}};
+    rs.scope_spans.emplace_back().spans.push_back(s);
+  }
+  ASSERT_TRUE(backend->WriteSpans(batch, now).ok());
+  const query::TimeRange range{now - 1000, now + 100000};
+  using query::Operator;
+  const std::vector<std::pair<query::Filter, std::vector<std::string>>> filters = {
+      {testing::FilterOf("resource.attributes.service.name", Operator::kEquals,
+                         std::string("cart")),
+       {"array with cart", "cart 1", "cart 2", "other, then cart"}},
+      {testing::FilterOf("resource.attributes.service.name", Operator::kIn, std::nullopt,
+                         {std::string("new"), std::string("cart")}),
+       {"array with cart", "cart 1", "cart 2", "new", "other, then cart"}},
+      {testing::FilterOf("resource.attributes.service.name", Operator::kEquals, std::string("")),
+       {"empty"}},
+      {testing::FilterOf("resource.attributes.service.name", Operator::kEquals, std::string("7")),
+       {}},
+  };
+  for (size_t f = 0; f < filters.size(); ++f) {
+    SCOPED_TRACE(f);
+    const auto& [filter, names] = filters[f];
+    query::SearchQuery sq;
+    sq.range = range;
+    sq.filters = {filter};
+    sq.page_size = 100;
+    absl::StatusOr<query::SearchResult> page = backend->Search(sq);
+    ASSERT_TRUE(page.ok()) << page.status();
+    std::vector<std::string> got;
+    for (const StoredSpan& s : page->spans) got.push_back(s.span.name);
+    std::sort(got.begin(), got.end());
+    EXPECT_EQ(got, names);
+
+    // The same spans' durations, buckets and span names, and the service facet among them.
+    query::StatisticsQuery st{*query::ParseKey("externalFields.durationNano", "k"), range,
+                              {filter}, {{"count", 0}, {"sum", 0}}};
+    query::StatisticsCollector st_want(st);
+    query::HistogramQuery hq;
+    hq.range = range;
+    hq.filters = {filter};
+    hq.interval_nano = 2000;
+    hq.aggregations = {
+        {"n", query::AggregationFunc::kCount, std::nullopt, std::nullopt, 10, {}, {}}};
+    query::HistogramCollector h_want(hq);
+    query::TagValuesQuery names_q{testing::KeyOf("span.name"), range, {filter}, 0};
+    query::TagValuesCollector names_want(names_q);
+    query::TagValuesQuery services_q{testing::KeyOf("resource.attributes.service.name"), range,
+                                     {filter}, 0};
+    query::TagValuesCollector services_want(services_q);
+    for (const StoredSpan& s : page->spans) {
+      st_want.Add(s);
+      h_want.Add(s);
+      names_want.Add(s);
+      services_want.Add(s);
+    }
+    absl::StatusOr<query::StatisticsResult> st_got = backend->Statistics(st);
+    ASSERT_TRUE(st_got.ok()) << st_got.status();
+    EXPECT_EQ(*st_got, std::move(st_want).Finish());
+    absl::StatusOr<query::HistogramResult> h_got = backend->Histograms(hq);
+    ASSERT_TRUE(h_got.ok()) << h_got.status();
+    EXPECT_EQ(*h_got, std::move(h_want).Finish());
+    absl::StatusOr<query::TagValuesResult> names_got = backend->TagValues(names_q);
+    ASSERT_TRUE(names_got.ok()) << names_got.status();
+    EXPECT_EQ(names_got->values, std::move(names_want).Finish().values);
+    EXPECT_EQ(names_got->total_distinct, names.size());
+    absl::StatusOr<query::TagValuesResult> services_got = backend->TagValues(services_q);
+    ASSERT_TRUE(services_got.ok()) << services_got.status();
+    EXPECT_EQ(services_got->values, std::move(services_want).Finish().values);
+  }
+}
+
 int FreePort() {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};

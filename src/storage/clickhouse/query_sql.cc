@@ -423,6 +423,66 @@ std::string WhereClause(const std::optional<query::TimeRange>& range,
 
 namespace {
 
+// The columns of the spans table but `span`, for SpansMatching's branches.
+constexpr char kFilterColumns[] =
+    "start_date, start_hour, service_name, name, start_time_unix_nano, trace_id, span_id, "
+    "parent_span_id, end_time_unix_nano, duration_nano, ingestion_time_unix_nano, kind, "
+    "status_code, status_message, trace_state, scope_name, scope_version, event_names, "
+    "link_trace_ids, link_span_ids, attr_keys, attr_types, attr_str, attr_int, attr_dbl";
+
+// The filter's operands as string literals when it asks service.name to equal or be in non-empty
+// strings (what the service_name column answers alone); empty otherwise.
+std::vector<std::string> ServiceNamesOf(const Filter& f) {
+  if (!query::IsServiceNameKey(f.key) || (f.op != Operator::kEquals && f.op != Operator::kIn)) {
+    return {};
+  }
+  std::vector<std::string> names;
+  for (const Scalar& operand : Operands(f)) {
+    const auto* s = std::get_if<std::string>(&operand);
+    if (s == nullptr || s->empty()) return {};  // '' and non-strings: the other branch's spans
+    names.push_back(SqlString(*s));
+  }
+  return names;
+}
+
+}  // namespace
+
+std::string WhereServiceNameEmpty(const std::optional<query::TimeRange>& range,
+                                  const std::vector<Filter>& filters, const std::string& extra) {
+  // Only service_name in PREWHERE: ClickHouse 18.16 reads every PREWHERE column of every granule
+  // in range, and the granules holding a span with service_name '' are few or none.
+  std::vector<std::string> conditions;
+  if (range.has_value()) conditions.push_back(RangeCondition(*range));
+  for (const Filter& f : filters) {
+    std::string p = PrewhereCondition(f);
+    if (!p.empty()) conditions.push_back(std::move(p));
+    conditions.push_back(FilterCondition(f));
+  }
+  if (!extra.empty()) conditions.push_back(extra);
+  if (conditions.empty()) return "PREWHERE service_name = '' WHERE 1";
+  return fmt::format("PREWHERE service_name = '' WHERE {}", fmt::join(conditions, " AND "));
+}
+
+SpanSource SpansMatching(const std::string& table, const std::optional<query::TimeRange>& range,
+                         const std::vector<Filter>& filters, const std::string& extra) {
+  std::vector<std::string> names;
+  size_t split = 0;
+  while (split < filters.size() && (names = ServiceNamesOf(filters[split])).empty()) ++split;
+  const std::string and_extra = extra.empty() ? "" : " AND " + extra;
+  if (names.empty()) return {table, WhereClause(range, filters) + and_extra};
+  std::vector<Filter> others = filters;
+  others.erase(others.begin() + static_cast<ptrdiff_t>(split));
+  const std::string named = fmt::format(
+      "SELECT {} FROM {} {}{}", kFilterColumns, table,
+      WhereClause(range, others, fmt::format("service_name IN ({})", fmt::join(names, ", "))),
+      and_extra);
+  const std::string unnamed = fmt::format("SELECT {} FROM {} {}", kFilterColumns, table,
+                                          WhereServiceNameEmpty(range, filters, extra));
+  return {fmt::format("({} UNION ALL {})", named, unnamed), "WHERE 1"};
+}
+
+namespace {
+
 // The key's scalar values of one type, as an array: attr_types code `type` in `column`.
 std::string ScalarsOf(const std::string& key, int type, const char* column,
                       const char* extra = "") {

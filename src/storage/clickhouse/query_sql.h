@@ -39,6 +39,32 @@ std::string WhereClause(const std::optional<query::TimeRange>& range,
                         const std::vector<query::Filter>& filters,
                         const std::string& prewhere = "");
 
+// "PREWHERE service_name = '' WHERE ...": the spans in `range` whose service_name column is ''
+// (no, an empty or a non-string service.name) that `filters` and `extra` (or "") match. Nothing
+// but service_name is read for the granules without such a span.
+std::string WhereServiceNameEmpty(const std::optional<query::TimeRange>& range,
+                                  const std::vector<query::Filter>& filters,
+                                  const std::string& extra = "");
+
+// Where a statement's spans come from: `from` follows FROM (an ARRAY JOIN may follow it), `where`
+// follows `from` ("[PREWHERE ...] WHERE ..."; a caller may append " AND ..." to it).
+struct SpanSource {
+  std::string from;
+  std::string where;
+};
+
+// The spans of `table` in `range` that `filters` match, and `extra` (a condition on the spans'
+// columns, or "") too: `table` with WhereClause, unless a filter asks service.name to equal (or be
+// in) non-empty strings. Then two branches in a UNION ALL: the spans whose service_name column
+// holds one of them, found by reading that LowCardinality column alone instead of every span's
+// attribute arrays, and the spans whose service_name is '' (no, an empty or a non-string
+// service.name), whose arrays the filter reads; the other filters and `extra` apply in both. A
+// span with any other service_name has exactly that one service.name string (span_rows.h), so
+// neither branch misses or repeats a span. The branches select every column but `span`;
+// ClickHouse reads only those the statement uses.
+SpanSource SpansMatching(const std::string& table, const std::optional<query::TimeRange>& range,
+                         const std::vector<query::Filter>& filters, const std::string& extra = "");
+
 // An Array(String) expression with the key's scalar values on one row, each tagged by type so
 // that values of different types never collide: 's' + string, 'i' + 8 raw bytes of the Int64,
 // 'd' + raw bytes of the Float64 (-0.0 folded into 0.0, every NaN into one), 'b' + "0"/"1". Raw

@@ -137,6 +137,47 @@ TEST(QuerySqlTest, StringFiltersAskTheirValuesFirst) {
             "attr_types, attr_str)");
 }
 
+TEST(QuerySqlTest, ServiceFiltersReadTheServiceColumnFirst) {
+  const query::Filter cart =
+      F("resource.attributes.service.name", Operator::kEquals, Scalar("cart"));
+  const query::Filter get = F("span.name", Operator::kEquals, Scalar("GET"));
+  const std::string cart_in_arrays =
+      "arrayExists((x_k, x_t, x_v) -> x_k = 'rservice.name' AND x_t IN (0, 16) AND x_v = 'cart', "
+      "attr_keys, attr_types, attr_str)";
+  // Without a filter on service.name's strings: the table and WhereClause.
+  SpanSource plain = SpansMatching("db.spans", std::nullopt, {get}, "kind = 2");
+  EXPECT_EQ(plain.from, "db.spans");
+  EXPECT_EQ(plain.where, "WHERE name = 'GET' AND kind = 2");
+  // With one: the spans whose service_name is 'cart', and those whose service_name is '' that
+  // the filter matches in their arrays; the other filters and the extra condition in both.
+  SpanSource split = SpansMatching("db.spans", std::nullopt, {get, cart}, "kind = 2");
+  const std::string columns =
+      "start_date, start_hour, service_name, name, start_time_unix_nano, trace_id, span_id, "
+      "parent_span_id, end_time_unix_nano, duration_nano, ingestion_time_unix_nano, kind, "
+      "status_code, status_message, trace_state, scope_name, scope_version, event_names, "
+      "link_trace_ids, link_span_ids, attr_keys, attr_types, attr_str, attr_int, attr_dbl";
+  EXPECT_EQ(split.from, "(SELECT " + columns + " FROM db.spans PREWHERE service_name IN "
+                        "('cart') WHERE name = 'GET' AND kind = 2 UNION ALL SELECT " + columns +
+                        " FROM db.spans PREWHERE service_name = '' WHERE name = 'GET' AND "
+                        "has(attr_str, 'cart') AND " + cart_in_arrays + " AND kind = 2)");
+  EXPECT_EQ(split.where, "WHERE 1");
+  // `in` splits too; '' (the second branch's own spans) and non-strings do not.
+  EXPECT_NE(SpansMatching("db.spans", std::nullopt,
+                          {F("resource.attributes.service.name", Operator::kIn, std::nullopt,
+                             {Scalar("a"), Scalar("b")})})
+                .from.find("PREWHERE service_name IN ('a', 'b') WHERE 1 UNION ALL"),
+            std::string::npos);
+  for (const query::Filter& f :
+       {F("resource.attributes.service.name", Operator::kEquals, Scalar("")),
+        F("resource.attributes.service.name", Operator::kIn, std::nullopt,
+          {Scalar("a"), Scalar(int64_t{1})}),
+        F("resource.attributes.service.name", Operator::kNotEquals, Scalar("a")),
+        F("span.attributes.service.name", Operator::kEquals, Scalar("a"))}) {
+    EXPECT_EQ(SpansMatching("db.spans", std::nullopt, {f}).from, "db.spans");
+  }
+  EXPECT_EQ(WhereServiceNameEmpty(std::nullopt, {}), "PREWHERE service_name = '' WHERE 1");
+}
+
 TEST(QuerySqlTest, TaggedValuesDecode) {
   EXPECT_EQ(DecodeTagged("sGET"), std::optional<query::TagValue>(std::string("GET")));
   EXPECT_EQ(DecodeTagged("b1"), std::optional<query::TagValue>(true));
