@@ -176,6 +176,13 @@ def check_everything(server, base_ns, sent_by_trace, what):
     if status != 200 or result != want:
         raise AssertionError(f"{what}: dependencies answered {status}: {str(result)[:300]}, "
                              f"expected {str(want)[:300]}")
+    # The attribute keys of all stored data, from every shard's tag_keys through the Distributed
+    # table (migration 002).
+    status, result = request("GET", server.base + "/v1/tags")
+    keys = sorted(t["name"] + " " + t["type"] for t in result.get("Tags", [])
+                  if ".attributes." in t["name"]) if isinstance(result, dict) else []
+    if status != 200 or keys != ["resource.attributes.service.name Str", "span.attributes.n Int"]:
+        raise AssertionError(f"{what}: tag keys answered {status}: {str(result)[:300]}")
     for trace, span_ids in sent_by_trace.items():
         status, result = request("GET", server.base + f"/v1/trace/{trace}")
         ids = sorted(s["span"]["spanId"] for s in result.get("spans", [])) \

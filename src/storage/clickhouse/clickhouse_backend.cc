@@ -150,6 +150,10 @@ class ClickHouseBackend : public Backend {
 
   std::mutex schema_mu_;
   bool schema_ready_ = false;  // guarded by schema_mu_
+  // Where spans stored before migration 002's view may be (none when the database was created with
+  // it): ingested before `untracked_before_` and starting no later than `untracked_until_`
+  // (nanoseconds). Written once, by the first EnsureSchema that succeeds.
+  uint64_t untracked_before_ = 0, untracked_until_ = 0;
 
   std::mutex system_id_mu_;
   std::string system_id_;  // guarded by system_id_mu_; empty until read
@@ -177,6 +181,23 @@ absl::Status ClickHouseBackend::EnsureSchema() {
                                                        for_version.low_cardinality,
                                                        std::move(for_version.ddl_settings),
                                                        for_version.skip_indices}));
+  // A database created before migration 002 recorded version 1 earlier than version 2 (a new one
+  // records both in one run). Its spans from before the upgrade are not in tag_keys: those
+  // ingested up to an hour after it (for clock skew between Teletrace and ClickHouse) and starting
+  // up to a day after it, which retention removes in time.
+  ASSIGN_OR_RETURN(std::string history,
+                   http_.Execute(fmt::format("SELECT toUInt64(maxIf(applied_at, version = 1)), "
+                                             "toUInt64(maxIf(applied_at, version = 2)) FROM "
+                                             "{}.schema_migrations FORMAT RowBinary",
+                                             db_),
+                                 {}, "read schema history", read_settings_));
+  RowBinaryReader r(history);
+  ASSIGN_OR_RETURN(uint64_t created, r.UInt64());
+  ASSIGN_OR_RETURN(uint64_t upgraded, r.UInt64());
+  if (upgraded > created + 60) {
+    untracked_before_ = (upgraded + 3600) * 1000000000;
+    untracked_until_ = (upgraded / 86400 + 2) * kNanosPerDay - 1;
+  }
   spdlog::info("clickhouse: server version {}, database {} ready", version.ToString(), db_);
   schema_ready_ = true;
   return absl::OkStatus();
@@ -471,21 +492,34 @@ absl::StatusOr<query::TraceResult> ClickHouseBackend::GetTrace(const query::Trac
 
 absl::StatusOr<std::vector<query::TagInfo>> ClickHouseBackend::TagKeys(
     const query::TagKeysQuery& q) {
-  // "<type>:<level letter><key>" for every scalar and non-scalar attribute (element entries,
-  // types 16 and up, and empty values, 255, are not keys of their own type).
-  ASSIGN_OR_RETURN(
-      std::string body,
-      Select(fmt::format("SELECT DISTINCT arrayJoin(arrayMap((k, t) -> concat(toString(t), ':', "
-                         "k), arrayFilter((k, t) -> t <= 6, attr_keys, attr_types), "
-                         "arrayFilter((t, k) -> t <= 6, attr_types, attr_keys))) FROM {} {}",
-                         Table("spans"), WhereClause(q.range, {})),
-             "tag keys"));
+  RETURN_IF_ERROR(EnsureSchema());
+  // Over all stored data, the tag_keys table's few rows per day (migration 002), and the spans
+  // stored before it from their arrays; in a range, the spans' own arrays.
+  std::vector<std::string> statements;
+  if (q.range) {
+    statements.push_back(fmt::format("SELECT DISTINCT arrayJoin({}) FROM {} {}",
+                                     TagKeyEntriesExpr(), Table("spans"),
+                                     WhereClause(q.range, {})));
+  } else {
+    statements.push_back(
+        fmt::format("SELECT DISTINCT concat(toString(attr_type), ':', attr_key) FROM {}",
+                    Table("tag_keys")));
+    if (untracked_before_ > 0) {
+      statements.push_back(fmt::format(
+          "SELECT DISTINCT arrayJoin({}) FROM {} PREWHERE ingestion_time_unix_nano < {} WHERE {}",
+          TagKeyEntriesExpr(), Table("spans"), SqlUInt(untracked_before_),
+          RangeCondition({0, untracked_until_})));
+    }
+  }
   std::set<std::pair<std::string, query::ValueType>> keys;
-  RowBinaryReader r(body);
-  while (!r.AtEnd()) {
-    ASSIGN_OR_RETURN(std::string_view entry, r.String());
-    ASSIGN_OR_RETURN(query::TagInfo info, DecodeTagKeyEntry(entry));
-    keys.emplace(std::move(info.name), info.type);
+  for (const std::string& sql : statements) {
+    ASSIGN_OR_RETURN(std::string body, Select(sql, "tag keys"));
+    RowBinaryReader r(body);
+    while (!r.AtEnd()) {
+      ASSIGN_OR_RETURN(std::string_view entry, r.String());
+      ASSIGN_OR_RETURN(query::TagInfo info, DecodeTagKeyEntry(entry));
+      keys.emplace(std::move(info.name), info.type);
+    }
   }
   for (const query::IntrinsicInfo& info : query::kIntrinsics) {
     keys.emplace(std::string(info.name), info.type == query::IntrinsicType::kNumber
@@ -893,7 +927,7 @@ absl::StatusOr<std::vector<uint16_t>> ClickHouseBackend::PartitionDays(
 
 absl::Status ClickHouseBackend::DropDay(uint16_t day) {
   const std::string date = DayDate(day);
-  for (std::string_view table : {"spans", "trace_index"}) {
+  for (std::string_view table : {"spans", "trace_index", "tag_keys"}) {
     ASSIGN_OR_RETURN(
         std::string ignored,
         http_.Execute(fmt::format("ALTER TABLE {}{} DROP PARTITION {}", LocalTable(table),
@@ -928,7 +962,7 @@ absl::Status ClickHouseBackend::EnforceRetention() {
       const auto first_kept_day =
           static_cast<uint16_t>(std::min<uint64_t>(cutoff / kNanosPerDay, 65535));
       std::set<uint16_t> days;
-      for (std::string_view table : {"spans", "trace_index"}) {
+      for (std::string_view table : {"spans", "trace_index", "tag_keys"}) {
         ASSIGN_OR_RETURN(std::vector<uint16_t> d, PartitionDays(table, first_kept_day));
         days.insert(d.begin(), d.end());
       }

@@ -1073,6 +1073,110 @@ TEST(ClickHouseServerTest, ConcurrentWritersAreGroupedAndStoredOnce) {
   EXPECT_EQ(*stats, (query::StatisticsResult{{"count", 6 * 10 * 5}}));
 }
 
+TEST(ClickHouseServerTest, TagKeysOfAllDataComeFromTheTagKeysTable) {
+  REQUIRE_SERVER();
+  BackendSettings settings = TestSettings();
+  std::unique_ptr<Backend> backend = MustOpen(settings);
+  ASSERT_NE(backend, nullptr);
+  // Keys of every level and type, on two days' spans (one without attributes).
+  constexpr uint64_t kNanosPerDay = uint64_t{86400} * 1000000000;
+  const uint64_t now = NowUnixNano();
+  model::SpanBatch batch;
+  model::ResourceSpans& rs = batch.resource_spans.emplace_back();
+  rs.resource.attributes = {{"service.name", AnyValue("cart")}, {"host.cpus", AnyValue(int64_t{4})}};
+  model::ScopeSpans& ss = rs.scope_spans.emplace_back();
+  ss.scope.attributes = {{"lib.lang", AnyValue("cpp")}};
+  model::Span s;
+  s.trace_id.fill(0x51);
+  s.span_id[7] = 1;
+  s.start_time_unix_nano = now;
+  s.end_time_unix_nano = now + 10;
+  s.attributes = {{"ratio", AnyValue(0.5)},
+                  {"cached", AnyValue(true)},
+                  {"tags", AnyValue(model::ArrayValue{AnyValue("x"), AnyValue(int64_t{7})})},
+                  {"empty", AnyValue()}};
+  model::Event& e = s.events.emplace_back();
+  e.name = "exception";
+  e.attributes = {{"exception.type", AnyValue("E")}};
+  ss.spans.push_back(s);
+  s.span_id[7] = 2;
+  s.start_time_unix_nano = now - 3 * kNanosPerDay;
+  s.end_time_unix_nano = s.start_time_unix_nano + 10;
+  s.attributes = {{"old.key", AnyValue("v")}};
+  s.events.clear();
+  ss.spans.push_back(s);
+  s.span_id[7] = 3;
+  s.attributes.clear();
+  batch.resource_spans.emplace_back().scope_spans.emplace_back().spans.push_back(s);
+  ASSERT_TRUE(backend->WriteSpans(batch, now).ok());
+  // "name type", with query::ValueType's numbers.
+  const std::vector<std::string> want = {
+      "resource.attributes.host.cpus 1", "resource.attributes.service.name 0",
+      "scope.attributes.lib.lang 0",     "span.attributes.cached 3",
+      "span.attributes.old.key 0",       "span.attributes.ratio 2",
+      "span.attributes.tags 5",          "span.events.attributes.exception.type 0",
+  };
+  auto attribute_keys = [&](std::optional<query::TimeRange> range) {
+    absl::StatusOr<std::vector<query::TagInfo>> keys = backend->TagKeys({range});
+    EXPECT_TRUE(keys.ok()) << keys.status();
+    std::vector<std::string> out;
+    for (const query::TagInfo& k : keys.value_or(std::vector<query::TagInfo>{})) {
+      if (k.name.find(".attributes.") == std::string::npos) continue;
+      out.push_back(fmt::format("{} {}", k.name, static_cast<int>(k.type)));
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  EXPECT_EQ(attribute_keys(std::nullopt), want);
+  EXPECT_EQ(attribute_keys(query::TimeRange{0, UINT64_MAX}), want);
+  // A range reads the spans: the old day's key is not in today's.
+  std::vector<std::string> today = want;
+  std::erase(today, "span.attributes.old.key 0");
+  EXPECT_EQ(attribute_keys(query::TimeRange{now - 1000, now + 1000}), today);
+
+  // All data reads the table alone in a database created with it: emptied, it answers no
+  // attribute key.
+  const std::string db = settings["database"];
+  auto empty_tag_keys = [&] {
+    for (uint64_t day : {now / kNanosPerDay, now / kNanosPerDay - 3}) {
+      ASSERT_TRUE(Admin()
+                      .Execute(fmt::format("ALTER TABLE {}.tag_keys DROP PARTITION {}", db,
+                                           SqlString(DayDate(day))),
+                               {}, "empty tag_keys")
+                      .ok());
+    }
+  };
+  empty_tag_keys();
+  EXPECT_EQ(attribute_keys(std::nullopt), std::vector<std::string>{});
+
+  // A database upgraded to it (version 2 recorded after version 1) also reads the spans ingested
+  // before the upgrade, from their arrays: every key again, though the table is empty.
+  ASSERT_TRUE(Admin()
+                  .Execute(fmt::format("INSERT INTO {}.schema_migrations (version, name, "
+                                       "applied_at) VALUES (2, '002_tag_keys.sql', now() + 120)",
+                                       db),
+                           {}, "record a later upgrade")
+                  .ok());
+  backend = MustOpen(settings);
+  ASSERT_NE(backend, nullptr);
+  EXPECT_EQ(attribute_keys(std::nullopt), want);
+  // Spans ingested since come from the table only.
+  empty_tag_keys();
+  s.span_id[7] = 4;
+  s.start_time_unix_nano = now;
+  s.end_time_unix_nano = now + 10;
+  s.attributes = {{"new.key", AnyValue(int64_t{1})}};
+  model::SpanBatch later;
+  later.resource_spans.emplace_back().scope_spans.emplace_back().spans.push_back(s);
+  const uint64_t after_upgrade = now + 2 * 3600 * uint64_t{1000000000};
+  ASSERT_TRUE(backend->WriteSpans(later, after_upgrade).ok());
+  std::vector<std::string> with_new = want;
+  with_new.insert(with_new.begin() + 4, "span.attributes.new.key 1");
+  EXPECT_EQ(attribute_keys(std::nullopt), with_new);
+  empty_tag_keys();
+  EXPECT_EQ(attribute_keys(std::nullopt), want);
+}
+
 TEST(ClickHouseServerTest, SchemaIsCreatedOnceAndReopened) {
   REQUIRE_SERVER();
   BackendSettings settings = TestSettings();
@@ -1093,7 +1197,7 @@ TEST(ClickHouseServerTest, SchemaIsCreatedOnceAndReopened) {
                   settings["database"]),
       {}, "versions");
   ASSERT_TRUE(versions.ok()) << versions.status();
-  EXPECT_EQ(*versions, "1\t001_initial.sql\n");
+  EXPECT_EQ(*versions, "1\t001_initial.sql\n2\t002_tag_keys.sql\n");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1112,7 +1216,8 @@ uint64_t CountSpans(Backend& backend) {
 
 TEST(ClickHouseServerTest, RetentionDropsOldDaysAndKeepsRecentOnes) {
   REQUIRE_SERVER();
-  std::unique_ptr<Backend> backend = MustOpen(TestSettings({{"retention_max_age", "3d"}}));
+  BackendSettings settings = TestSettings({{"retention_max_age", "3d"}});
+  std::unique_ptr<Backend> backend = MustOpen(settings);
   ASSERT_NE(backend, nullptr);
   const uint64_t now = NowUnixNano();
   for (int age_days : {30, 10, 4, 2, 0}) {
@@ -1136,6 +1241,13 @@ TEST(ClickHouseServerTest, RetentionDropsOldDaysAndKeepsRecentOnes) {
   // Idempotent.
   ASSERT_TRUE(backend->EnforceRetention().ok());
   EXPECT_EQ(CountSpans(*backend), 2u);
+  // The tag keys' days went with the spans'.
+  absl::StatusOr<std::string> key_days = Admin().Execute(
+      fmt::format("SELECT uniqExact(start_date) FROM {}.tag_keys FORMAT TabSeparated",
+                  settings["database"]),
+      {}, "tag key days");
+  ASSERT_TRUE(key_days.ok()) << key_days.status();
+  EXPECT_EQ(*key_days, "2\n");
 }
 
 TEST(ClickHouseServerTest, SizeCapDropsOldestDaysButNeverTheNewest) {

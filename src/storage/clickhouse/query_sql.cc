@@ -557,6 +557,11 @@ std::optional<query::TagValue> DecodeTagged(std::string_view tagged) {
   }
 }
 
+std::string TagKeyEntriesExpr() {
+  return "arrayMap((k, t) -> concat(toString(t), ':', k), arrayFilter((k, t) -> t <= 6, "
+         "attr_keys, attr_types), arrayFilter((t, k) -> t <= 6, attr_types, attr_keys))";
+}
+
 absl::StatusOr<query::TagInfo> DecodeTagKeyEntry(std::string_view entry) {
   auto bad = [&](std::string_view why) {
     return absl::DataLossError(fmt::format("clickhouse: tag keys: malformed entry \"{}\": {}",

@@ -76,6 +76,12 @@ std::string TaggedValuesExpr(const query::Key& key);
 // The tagged value as the API reports it; nullopt when the tag is not one of the four.
 std::optional<query::TagValue> DecodeTagged(std::string_view tagged);
 
+// An Array(String) expression with one entry per attribute of the span (a key repeated in its
+// lists once per list), "<type>:<level letter><key>" as DecodeTagKeyEntry reads them: every
+// scalar and non-scalar attribute, not array elements (types 16 and up) nor empty values (255).
+// (Migration 002's tag_keys keeps the same entries as (attr_key, attr_type) pairs.)
+std::string TagKeyEntriesExpr();
+
 // One entry of the tag keys query, "<type>:<level letter><key>" (type 0..6, query::ValueType; level
 // r resource, s scope, a span, e event, l link), as the API names it: "2:ahttp.duration" is
 // {"span.attributes.http.duration", kDouble}. The entry comes from the server, so anything else is

@@ -30,6 +30,12 @@ absl::StatusOr<std::string> Expand(std::string_view placeholder, const SchemaOpt
         "ReplicatedMergeTree('/clickhouse/tables/{{shard}}/{}/{}_local', '{{replica}}')",
         o.database, table);
   }
+  if (name == "replacing_merge_tree" && !table.empty()) {
+    if (!cluster) return std::string("ReplacingMergeTree()");
+    return fmt::format(
+        "ReplicatedReplacingMergeTree('/clickhouse/tables/{{shard}}/{}/{}_local', '{{replica}}')",
+        o.database, table);
+  }
   if (name == "global_merge_tree" && !table.empty()) {
     if (!cluster) return std::string("MergeTree()");
     return fmt::format(
@@ -38,12 +44,18 @@ absl::StatusOr<std::string> Expand(std::string_view placeholder, const SchemaOpt
   }
   if (name == "distributed" && !table.empty()) {
     if (!cluster) return std::string();
+    // "distributed:<table>[:<sharding key>]", by trace id unless said.
+    std::string key = "cityHash64(trace_id)";
+    if (const size_t colon = table.find(':'); colon != std::string::npos) {
+      key = table.substr(colon + 1);
+      table.resize(colon);
+    }
     return fmt::format(
         "CREATE TABLE IF NOT EXISTS {db}.{t} ON CLUSTER {c} AS {db}.{t}_local "
-        "ENGINE = Distributed({cq}, {dbq}, {tq}, cityHash64(trace_id))",
+        "ENGINE = Distributed({cq}, {dbq}, {tq}, {key})",
         fmt::arg("db", o.database), fmt::arg("t", table), fmt::arg("c", o.cluster),
         fmt::arg("cq", SqlString(o.cluster)), fmt::arg("dbq", SqlString(o.database)),
-        fmt::arg("tq", SqlString(table + "_local")));
+        fmt::arg("tq", SqlString(table + "_local")), fmt::arg("key", key));
   }
   return absl::InvalidArgumentError(
       fmt::format("clickhouse schema: unknown placeholder ${{{}}}", placeholder));

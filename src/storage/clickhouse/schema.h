@@ -10,10 +10,12 @@
 //   ${merge_tree:T}          MergeTree() or ReplicatedMergeTree(
 //                            '/clickhouse/tables/{shard}/<db>/T_local', '{replica}') (ClickHouse
 //                            expands the {shard} and {replica} macros)
+//   ${replacing_merge_tree:T} the same with ReplacingMergeTree (rows with one sorting key fold
+//                            into one when parts merge)
 //   ${global_merge_tree:T}   MergeTree() or a ReplicatedMergeTree replicated to every node of the
 //                            cluster (small tables every node must see: schema version, system id)
-//   ${distributed:T}         nothing, or the statement creating Distributed table T over T_local,
-//                            sharded by cityHash64(trace_id)
+//   ${distributed:T[:K]}     nothing, or the statement creating Distributed table T over T_local,
+//                            sharded by the expression K (default cityHash64(trace_id))
 //   ${lc_string}             LowCardinality(String) where the server allows it, else String
 //                            (18.16 runs ON CLUSTER DDL without the query's settings, so it cannot
 //                            create LowCardinality columns on a cluster)
