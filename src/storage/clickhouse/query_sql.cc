@@ -8,6 +8,7 @@
 #include "common/ids.h"
 #include "fmt/format.h"
 #include "query/intrinsics.h"
+#include "storage/clickhouse/span_rows.h"
 #include "storage/clickhouse/sql_literal.h"
 
 namespace teletrace::storage::clickhouse {
@@ -423,12 +424,16 @@ std::string WhereClause(const std::optional<query::TimeRange>& range,
 
 namespace {
 
-// The columns of the spans table but `span`, for SpansMatching's branches.
-constexpr char kFilterColumns[] =
-    "start_date, start_hour, service_name, name, start_time_unix_nano, trace_id, span_id, "
-    "parent_span_id, end_time_unix_nano, duration_nano, ingestion_time_unix_nano, kind, "
-    "status_code, status_message, trace_state, scope_name, scope_version, event_names, "
-    "link_trace_ids, link_span_ids, attr_keys, attr_types, attr_str, attr_int, attr_dbl";
+// The columns of the spans table but the wide `span`, which an INSERT names last, for
+// SpansMatching's branches.
+const std::string& FilterColumns() {
+  static const std::string* columns = [] {
+    const std::string& all = SpanInsertColumns();  // "(start_date, ..., span)"
+    constexpr std::string_view kLast = ", span)";
+    return new std::string(all.substr(1, all.size() - 1 - kLast.size()));
+  }();
+  return *columns;
+}
 
 // The filter's operands as string literals when it asks service.name to equal or be in non-empty
 // strings (what the service_name column answers alone); empty otherwise.
@@ -473,10 +478,10 @@ SpanSource SpansMatching(const std::string& table, const std::optional<query::Ti
   std::vector<Filter> others = filters;
   others.erase(others.begin() + static_cast<ptrdiff_t>(split));
   const std::string named = fmt::format(
-      "SELECT {} FROM {} {}{}", kFilterColumns, table,
+      "SELECT {} FROM {} {}{}", FilterColumns(), table,
       WhereClause(range, others, fmt::format("service_name IN ({})", fmt::join(names, ", "))),
       and_extra);
-  const std::string unnamed = fmt::format("SELECT {} FROM {} {}", kFilterColumns, table,
+  const std::string unnamed = fmt::format("SELECT {} FROM {} {}", FilterColumns(), table,
                                           WhereServiceNameEmpty(range, filters, extra));
   return {fmt::format("({} UNION ALL {})", named, unnamed), "WHERE 1"};
 }
