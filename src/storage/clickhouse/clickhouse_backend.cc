@@ -39,6 +39,8 @@ using model::StoredSpan;
 using SpanKey = std::pair<TraceId, SpanId>;
 
 constexpr uint64_t kNanosPerDay = uint64_t{86400} * 1000000000;
+// The tables partitioned by start day, whose days retention drops together.
+constexpr std::array<std::string_view, 3> kDailyTables = {"spans", "trace_index", "tag_keys"};
 // Ids per IN list when checking which spans are already stored; keeps each statement well under
 // the max_query_size we send.
 constexpr size_t kIdsPerLookup = 5000;
@@ -492,7 +494,7 @@ absl::StatusOr<query::TraceResult> ClickHouseBackend::GetTrace(const query::Trac
 
 absl::StatusOr<std::vector<query::TagInfo>> ClickHouseBackend::TagKeys(
     const query::TagKeysQuery& q) {
-  RETURN_IF_ERROR(EnsureSchema());
+  RETURN_IF_ERROR(EnsureSchema());  // first: it sets untracked_before_ and untracked_until_
   // Over all stored data, the tag_keys table's few rows per day (migration 002), and the spans
   // stored before it from their arrays; in a range, the spans' own arrays.
   std::vector<std::string> statements;
@@ -927,7 +929,7 @@ absl::StatusOr<std::vector<uint16_t>> ClickHouseBackend::PartitionDays(
 
 absl::Status ClickHouseBackend::DropDay(uint16_t day) {
   const std::string date = DayDate(day);
-  for (std::string_view table : {"spans", "trace_index", "tag_keys"}) {
+  for (std::string_view table : kDailyTables) {
     ASSIGN_OR_RETURN(
         std::string ignored,
         http_.Execute(fmt::format("ALTER TABLE {}{} DROP PARTITION {}", LocalTable(table),
@@ -962,7 +964,7 @@ absl::Status ClickHouseBackend::EnforceRetention() {
       const auto first_kept_day =
           static_cast<uint16_t>(std::min<uint64_t>(cutoff / kNanosPerDay, 65535));
       std::set<uint16_t> days;
-      for (std::string_view table : {"spans", "trace_index", "tag_keys"}) {
+      for (std::string_view table : kDailyTables) {
         ASSIGN_OR_RETURN(std::vector<uint16_t> d, PartitionDays(table, first_kept_day));
         days.insert(d.begin(), d.end());
       }

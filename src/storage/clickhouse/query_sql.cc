@@ -401,25 +401,42 @@ std::string PrewhereCondition(const Filter& f) {
   return parts.empty() ? "" : Or(parts);
 }
 
-std::string WhereClause(const std::optional<query::TimeRange>& range,
-                        const std::vector<query::Filter>& filters, const std::string& prewhere) {
-  std::vector<std::string> before, parts;
-  if (!prewhere.empty()) before.push_back(prewhere);
+namespace {
+
+// The conditions of the spans in `range` that `filters` match: `implied` the filters'
+// PrewhereConditions (cheap, and what a skip index answers), `exact` the range's and the filters'
+// own.
+struct Conditions {
+  std::vector<std::string> implied, exact;
+};
+
+Conditions ConditionsOf(const std::optional<query::TimeRange>& range,
+                        const std::vector<query::Filter>& filters) {
+  Conditions c;
   if (range.has_value()) {
     std::string r = RangeCondition(*range);
-    if (r != "1") parts.push_back(r);
+    if (r != "1") c.exact.push_back(r);
   }
   for (const Filter& f : filters) {
     std::string p = PrewhereCondition(f);
-    if (!p.empty()) before.push_back(std::move(p));
-    parts.push_back(FilterCondition(f));
+    if (!p.empty()) c.implied.push_back(std::move(p));
+    c.exact.push_back(FilterCondition(f));
   }
+  return c;
+}
+
+}  // namespace
+
+std::string WhereClause(const std::optional<query::TimeRange>& range,
+                        const std::vector<query::Filter>& filters, const std::string& prewhere) {
+  Conditions c = ConditionsOf(range, filters);
+  if (!prewhere.empty()) c.implied.insert(c.implied.begin(), prewhere);
   // Left to choose, ClickHouse 18.16 moves the range's start_date condition to PREWHERE, and
   // evaluates every condition of the WHERE on every row (no short-circuit).
   std::string out =
-      before.empty() ? "" : fmt::format("PREWHERE {} ", fmt::join(before, " AND "));
-  if (parts.empty()) return out + "WHERE 1";
-  return fmt::format("{}WHERE {}", out, fmt::join(parts, " AND "));
+      c.implied.empty() ? "" : fmt::format("PREWHERE {} ", fmt::join(c.implied, " AND "));
+  if (c.exact.empty()) return out + "WHERE 1";
+  return fmt::format("{}WHERE {}", out, fmt::join(c.exact, " AND "));
 }
 
 namespace {
@@ -455,14 +472,11 @@ std::vector<std::string> ServiceNamesOf(const Filter& f) {
 std::string WhereServiceNameEmpty(const std::optional<query::TimeRange>& range,
                                   const std::vector<Filter>& filters, const std::string& extra) {
   // Only service_name in PREWHERE: ClickHouse 18.16 reads every PREWHERE column of every granule
-  // in range, and the granules holding a span with service_name '' are few or none.
-  std::vector<std::string> conditions;
-  if (range.has_value()) conditions.push_back(RangeCondition(*range));
-  for (const Filter& f : filters) {
-    std::string p = PrewhereCondition(f);
-    if (!p.empty()) conditions.push_back(std::move(p));
-    conditions.push_back(FilterCondition(f));
-  }
+  // in range, and the granules holding a span with service_name '' are few or none. The implied
+  // conditions go first in the WHERE instead.
+  Conditions c = ConditionsOf(range, filters);
+  std::vector<std::string> conditions = std::move(c.implied);
+  conditions.insert(conditions.end(), c.exact.begin(), c.exact.end());
   if (!extra.empty()) conditions.push_back(extra);
   if (conditions.empty()) return "PREWHERE service_name = '' WHERE 1";
   return fmt::format("PREWHERE service_name = '' WHERE {}", fmt::join(conditions, " AND "));

@@ -158,8 +158,8 @@ TEST(QuerySqlTest, ServiceFiltersReadTheServiceColumnFirst) {
       "link_trace_ids, link_span_ids, attr_keys, attr_types, attr_str, attr_int, attr_dbl";
   EXPECT_EQ(split.from, "(SELECT " + columns + " FROM db.spans PREWHERE service_name IN "
                         "('cart') WHERE name = 'GET' AND kind = 2 UNION ALL SELECT " + columns +
-                        " FROM db.spans PREWHERE service_name = '' WHERE name = 'GET' AND "
-                        "has(attr_str, 'cart') AND " + cart_in_arrays + " AND kind = 2)");
+                        " FROM db.spans PREWHERE service_name = '' WHERE has(attr_str, 'cart') "
+                        "AND name = 'GET' AND " + cart_in_arrays + " AND kind = 2)");
   EXPECT_EQ(split.where, "WHERE 1");
   // `in` splits too; '' (the second branch's own spans) and non-strings do not.
   EXPECT_NE(SpansMatching("db.spans", std::nullopt,
