@@ -5,6 +5,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <iterator>
 #include <map>
 #include <mutex>
 #include <set>
@@ -134,6 +135,10 @@ class ClickHouseBackend : public Backend {
     RETURN_IF_ERROR(EnsureSchema());
     return http_.Execute(sql + " FORMAT RowBinary", {}, what, read_settings_);
   }
+
+  absl::StatusOr<KeyTypesMap> KnownTypes(std::vector<query::Key> keys,
+                                         const std::vector<query::Filter>& filters,
+                                         const std::optional<query::TimeRange>& range);
 
   absl::Status InsertGroup(const std::vector<WriteRequest*>& group);
   absl::StatusOr<std::set<SpanKey>> StoredAmong(const std::vector<const StoredSpan*>& spans);
@@ -362,13 +367,25 @@ absl::StatusOr<query::SearchResult> ClickHouseBackend::Search(const query::Searc
     SpanKey key;
   };
   std::vector<Position> positions;
+  // Numbers and bools are compared in attr_int and attr_dbl: only those their keys use are read.
+  // (Strings read attr_str alone; those filters need no lookup.)
+  std::vector<query::Filter> numeric;
+  std::copy_if(q.filters.begin(), q.filters.end(), std::back_inserter(numeric),
+               [](const query::Filter& f) {
+                 auto non_string = [](const query::Scalar& v) {
+                   return !std::holds_alternative<std::string>(v);
+                 };
+                 return (f.value.has_value() && non_string(*f.value)) ||
+                        std::any_of(f.values.begin(), f.values.end(), non_string);
+               });
+  ASSIGN_OR_RETURN(KeyTypesMap types, KnownTypes({}, numeric, q.range));
   // First the page's positions (narrow columns), then the encoded spans of just those rows:
   // ClickHouse would otherwise read the wide span column of every matching row to sort them.
   // Appends at most `limit` rows of `range`, in the page's order.
   auto read_positions = [&](const query::TimeRange& range, size_t limit) -> absl::Status {
     const SpanSource spans = SpansMatching(
         Table("spans"), range, q.filters,
-        q.after.has_value() ? AfterCondition(q.sort, *q.after) : std::string());
+        q.after.has_value() ? AfterCondition(q.sort, *q.after) : std::string(), types);
     ASSIGN_OR_RETURN(
         std::string body,
         Select(fmt::format("SELECT start_time_unix_nano, trace_id, span_id FROM {} {} ORDER BY "
@@ -492,6 +509,36 @@ absl::StatusOr<query::TraceResult> ClickHouseBackend::GetTrace(const query::Trac
   return std::move(collector).Finish();
 }
 
+// The types of the attribute keys among `keys` and the filters' in `range`, from the tag_keys table
+// (a few rows per day and key; KeyTypes), so that statements read only the value columns those
+// keys use. Nothing is known (every type possible) when the range reaches spans stored before the
+// table existed. A span being inserted meanwhile may show in the spans table before its tag_keys
+// rows: a statement then misses it, as if it had run a moment earlier.
+absl::StatusOr<KeyTypesMap> ClickHouseBackend::KnownTypes(
+    std::vector<query::Key> keys, const std::vector<query::Filter>& filters,
+    const std::optional<query::TimeRange>& range) {
+  RETURN_IF_ERROR(EnsureSchema());  // first: it sets untracked_before_ and untracked_until_
+  for (const query::Filter& f : filters) keys.push_back(f.key);
+  std::erase_if(keys, [](const query::Key& k) { return k.level == query::KeyLevel::kIntrinsic; });
+  KeyTypesMap types;
+  if (keys.empty() ||
+      (untracked_before_ > 0 && (!range || range->start_unix_nano <= untracked_until_))) {
+    return types;
+  }
+  for (const query::Key& k : keys) types[AttrKeyEntry(k)].scalars = 0;
+  ASSIGN_OR_RETURN(std::string body,
+                   Select(KeyTypesSql(Table("tag_keys"), keys, range), "attribute key types"));
+  RowBinaryReader r(body);
+  while (!r.AtEnd()) {
+    ASSIGN_OR_RETURN(std::string_view key, r.String());
+    ASSIGN_OR_RETURN(uint8_t type, r.UInt8());
+    auto it = types.find(key);
+    if (it == types.end() || type >= 32) continue;
+    it->second.scalars |= uint32_t{1} << type;
+  }
+  return types;
+}
+
 absl::StatusOr<std::vector<query::TagInfo>> ClickHouseBackend::TagKeys(
     const query::TagKeysQuery& q) {
   RETURN_IF_ERROR(EnsureSchema());  // first: it sets untracked_before_ and untracked_until_
@@ -536,7 +583,9 @@ absl::StatusOr<std::vector<query::TagInfo>> ClickHouseBackend::TagKeys(
 absl::StatusOr<query::TagValuesResult> ClickHouseBackend::TagValues(
     const query::TagValuesQuery& q) {
   const std::string what = fmt::format("tag values of {}", q.key.text);
-  std::map<query::TagValue, uint64_t, query::TagValueLess> counts;
+  // The rows are counted (and the page chosen) as SQLite's are, in a hash table: a key with a
+  // value per span returns ~250k rows per 1M spans, which an ordered map took ~0.3 s to insert.
+  query::TagValuesCollector counts(q);
   // (value, count) rows; `tagged`: values as TaggedValuesExpr writes them, else plain strings.
   auto add = [&](const std::string& sql, bool tagged) -> absl::Status {
     ASSIGN_OR_RETURN(std::string body, Select(sql, what));
@@ -545,9 +594,9 @@ absl::StatusOr<query::TagValuesResult> ClickHouseBackend::TagValues(
       ASSIGN_OR_RETURN(std::string_view value, r.String());
       ASSIGN_OR_RETURN(uint64_t count, r.UInt64());
       if (!tagged) {
-        counts[query::TagValue(std::string(value))] += count;
+        counts.AddCounted(query::TagValue(std::string(value)), count);
       } else if (std::optional<query::TagValue> v = DecodeTagged(value)) {
-        counts[*v] += count;
+        counts.AddCounted(*std::move(v), count);
       }
     }
     return absl::OkStatus();
@@ -567,16 +616,14 @@ absl::StatusOr<query::TagValuesResult> ClickHouseBackend::TagValues(
                                     WhereServiceNameEmpty(q.range, q.filters)),
                         true));
   } else {
-    const SpanSource spans = SpansMatching(Table("spans"), q.range, q.filters);
-    RETURN_IF_ERROR(add(fmt::format("SELECT arrayJoin({}) AS v, count() FROM {} {} GROUP BY v",
-                                    TaggedValuesExpr(q.key), spans.from, spans.where),
-                        true));
+    ASSIGN_OR_RETURN(KeyTypesMap types, KnownTypes({q.key}, q.filters, q.range));
+    const SpanSource spans = SpansMatching(Table("spans"), q.range, q.filters, "", types);
+    RETURN_IF_ERROR(
+        add(fmt::format("SELECT arrayJoin({}) AS v, count() FROM {} {} GROUP BY v",
+                        TaggedValuesExpr(q.key, TypesOf(types, q.key)), spans.from, spans.where),
+            true));
   }
-  query::TagValuesResult result;
-  result.total_distinct = counts.size();
-  for (auto& [value, count] : counts) result.values.push_back(query::TagValueCount{value, count});
-  query::KeepLargestGroups(result.values, q.limit);
-  return result;
+  return std::move(counts).Finish();
 }
 
 // The Jaeger and Zipkin service and operation lists from the service_name column, which holds a
@@ -678,10 +725,12 @@ absl::StatusOr<query::StatisticsResult> ClickHouseBackend::Statistics(
     select += fmt::format(", length(arraySort(groupArray(x)) AS sorted), {}",
                           fmt::join(percentiles, ", "));
   }
-  const SpanSource spans = SpansMatching(Table("spans"), q.range, q.filters);
+  ASSIGN_OR_RETURN(KeyTypesMap types, KnownTypes({q.key}, q.filters, q.range));
+  const SpanSource spans = SpansMatching(Table("spans"), q.range, q.filters, "", types);
   ASSIGN_OR_RETURN(std::string body,
                    Select(fmt::format("SELECT {} FROM {} ARRAY JOIN {} AS x {}", select,
-                                      spans.from, NumericValuesExpr(q.key), spans.where),
+                                      spans.from, NumericValuesExpr(q.key, TypesOf(types, q.key)),
+                                      spans.where),
                           fmt::format("statistics of {}", q.key.text)));
   RowBinaryReader r(body);
   ASSIGN_OR_RETURN(uint64_t count, r.UInt64());
@@ -705,7 +754,19 @@ absl::StatusOr<query::HistogramResult> ClickHouseBackend::Histograms(
   const uint64_t interval = std::max<uint64_t>(q.interval_nano, 1);
   const std::string bucket = fmt::format("intDiv(start_time_unix_nano, {i}) * {i}",
                                          fmt::arg("i", SqlUInt(interval)));
-  const SpanSource spans = SpansMatching(Table("spans"), q.range, q.filters);
+  std::vector<query::Key> keys;
+  for (const query::Aggregation& agg : q.aggregations) {
+    if (agg.key.has_value()) keys.push_back(*agg.key);
+    if (agg.group_by.has_value()) keys.push_back(*agg.group_by);
+  }
+  ASSIGN_OR_RETURN(KeyTypesMap types, KnownTypes(std::move(keys), q.filters, q.range));
+  auto tagged_values = [&](const query::Key& key) {
+    return TaggedValuesExpr(key, TypesOf(types, key));
+  };
+  auto numeric_values = [&](const query::Key& key) {
+    return NumericValuesExpr(key, TypesOf(types, key));
+  };
+  const SpanSource spans = SpansMatching(Table("spans"), q.range, q.filters, "", types);
   const std::string& from = spans.from;
   const std::string& where = spans.where;
   // Every histogram has the same buckets: those where at least one matching span starts.
@@ -734,7 +795,7 @@ absl::StatusOr<query::HistogramResult> ClickHouseBackend::Histograms(
           std::string groups,
           Select(fmt::format("SELECT {} AS b, arrayJoin(arrayReduce('groupUniqArray', {})) AS v, "
                              "count() FROM {} {} GROUP BY b, v",
-                             bucket, TaggedValuesExpr(*agg.group_by), from, where),
+                             bucket, tagged_values(*agg.group_by), from, where),
                  what));
       std::map<uint64_t, std::map<query::TagValue, uint64_t, query::TagValueLess>> by_bucket;
       RowBinaryReader r(groups);
@@ -767,7 +828,7 @@ absl::StatusOr<query::HistogramResult> ClickHouseBackend::Histograms(
                                "arrayMap(x -> toUInt64({i}), {v}))) AS r, "
                                "count() FROM {t} {w} GROUP BY b, r",
                                fmt::arg("b", bucket), fmt::arg("i", index),
-                               fmt::arg("v", NumericValuesExpr(*agg.key)),
+                               fmt::arg("v", numeric_values(*agg.key)),
                                fmt::arg("t", from), fmt::arg("w", where)),
                    what));
         RowBinaryReader r(rows);
@@ -792,7 +853,7 @@ absl::StatusOr<query::HistogramResult> ClickHouseBackend::Histograms(
         ASSIGN_OR_RETURN(std::string rows,
                          Select(fmt::format("SELECT {} AS b, uniqExactArray({}) FROM {} {} "
                                             "GROUP BY b",
-                                            bucket, TaggedValuesExpr(*agg.key), from,
+                                            bucket, tagged_values(*agg.key), from,
                                             where),
                                 what));
         RowBinaryReader r(rows);
@@ -819,8 +880,8 @@ absl::StatusOr<query::HistogramResult> ClickHouseBackend::Histograms(
             Select(fmt::format("SELECT {b} AS b, arrayJoin(arrayReduce('groupUniqArray', {g})) AS v, "
                                "count(), length(arraySort(groupArrayArray({n})) AS sorted), {r} "
                                "FROM {t} {w} GROUP BY b, v",
-                               fmt::arg("b", bucket), fmt::arg("g", TaggedValuesExpr(*agg.group_by)),
-                               fmt::arg("n", NumericValuesExpr(*agg.key)),
+                               fmt::arg("b", bucket), fmt::arg("g", tagged_values(*agg.group_by)),
+                               fmt::arg("n", numeric_values(*agg.key)),
                                fmt::arg("r", fmt::join(ranks, ", ")), fmt::arg("t", from),
                                fmt::arg("w", where)),
                    what));
@@ -859,7 +920,7 @@ absl::StatusOr<query::HistogramResult> ClickHouseBackend::Histograms(
             std::string rows,
             Select(fmt::format("SELECT {} AS b, length(arraySort(groupArrayArray({})) AS sorted), "
                                "{} FROM {} {} GROUP BY b",
-                               bucket, NumericValuesExpr(*agg.key), fmt::join(ranks, ", "),
+                               bucket, numeric_values(*agg.key), fmt::join(ranks, ", "),
                                from, where),
                    what));
         RowBinaryReader r(rows);

@@ -1177,6 +1177,123 @@ TEST(ClickHouseServerTest, TagKeysOfAllDataComeFromTheTagKeysTable) {
   EXPECT_EQ(attribute_keys(std::nullopt), want);
 }
 
+// Values and numeric filters read only the value columns of the types tag_keys records for the
+// key on the range's days (query_sql.h, KeyTypes); the answers stay those of every column.
+TEST(ClickHouseServerTest, KeyTypesFromTheTagKeysTableKeepAnswersExact) {
+  REQUIRE_SERVER();
+  BackendSettings settings = TestSettings();
+  std::unique_ptr<Backend> backend = MustOpen(settings);
+  ASSERT_NE(backend, nullptr);
+  constexpr uint64_t kNanosPerDay = uint64_t{86400} * 1000000000;
+  const uint64_t now = NowUnixNano();
+  const uint64_t old = now - 3 * kNanosPerDay;
+  // (start, attributes, name): `mixed` is an int and a string today, a double and a bool three
+  // days ago; `list` an array there.
+  const std::vector<std::tuple<uint64_t, model::KeyValueList, std::string>> spans = {
+      {now, {{"mixed", AnyValue(int64_t{7})}}, "int"},
+      {now + 1, {{"mixed", AnyValue("seven")}}, "string"},
+      {old, {{"mixed", AnyValue(2.5)}}, "double"},
+      {old + 1, {{"mixed", AnyValue(true)}}, "bool"},
+      {old + 2, {{"list", AnyValue(model::ArrayValue{AnyValue(int64_t{9}), AnyValue("x")})}},
+       "array"},
+  };
+  model::SpanBatch batch;
+  model::ScopeSpans& ss = batch.resource_spans.emplace_back().scope_spans.emplace_back();
+  for (size_t i = 0; i < spans.size(); ++i) {
+    model::Span s;
+    s.trace_id.fill(0x61);
+    s.span_id[7] = static_cast<uint8_t>(i + 1);
+    s.start_time_unix_nano = std::get<0>(spans[i]);
+    s.end_time_unix_nano = s.start_time_unix_nano + 10;
+    s.attributes = std::get<1>(spans[i]);
+    s.name = std::get<2>(spans[i]);
+    ss.spans.push_back(s);
+  }
+  ASSERT_TRUE(backend->WriteSpans(batch, now).ok());
+  const query::TimeRange today{now - 1000, now + 1000};
+  const query::TimeRange both{old - 1000, now + 1000};
+  using query::Operator;
+  auto values = [&](const std::string& key, const query::TimeRange& range) {
+    absl::StatusOr<query::TagValuesResult> got =
+        backend->TagValues({testing::KeyOf(key), range, {}, 0});
+    EXPECT_TRUE(got.ok()) << got.status();
+    // "<type> <value> <count>", sorted.
+    std::vector<std::string> out;
+    for (const query::TagValueCount& v : got.value_or(query::TagValuesResult{}).values) {
+      out.push_back(std::visit(
+          [&](const auto& x) {
+            using T = std::decay_t<decltype(x)>;
+            const char* type = std::is_same_v<T, std::string> ? "s"
+                               : std::is_same_v<T, int64_t>   ? "i"
+                               : std::is_same_v<T, double>    ? "d"
+                                                              : "b";
+            return fmt::format("{} {} {}", type, x, v.count);
+          },
+          v.value));
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  auto names = [&](const query::Filter& filter, const query::TimeRange& range) {
+    query::SearchQuery q;
+    q.range = range;
+    q.filters = {filter};
+    q.page_size = 100;
+    absl::StatusOr<query::SearchResult> page = backend->Search(q);
+    EXPECT_TRUE(page.ok()) << page.status();
+    std::vector<std::string> out;
+    for (const StoredSpan& s : page.value_or(query::SearchResult{}).spans) {
+      out.push_back(s.span.name);
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  const query::Filter at_least_2 =
+      testing::FilterOf("span.attributes.mixed", Operator::kGte, int64_t{2});
+  const query::Filter is_true = testing::FilterOf("span.attributes.mixed", Operator::kEquals, true);
+  const query::Filter has_9 = testing::FilterOf("span.attributes.list", Operator::kEquals, 9.0);
+  auto check_all = [&] {
+    EXPECT_EQ(values("span.attributes.mixed", today),
+              (std::vector<std::string>{"i 7 1", "s seven 1"}));
+    EXPECT_EQ(values("span.attributes.mixed", both),
+              (std::vector<std::string>{"b true 1", "d 2.5 1", "i 7 1", "s seven 1"}));
+    EXPECT_EQ(names(at_least_2, today), std::vector<std::string>{"int"});
+    EXPECT_EQ(names(at_least_2, both), (std::vector<std::string>{"double", "int"}));
+    EXPECT_EQ(names(is_true, both), std::vector<std::string>{"bool"});
+    EXPECT_EQ(names(has_9, both), std::vector<std::string>{"array"});
+    query::StatisticsQuery st{testing::KeyOf("span.attributes.mixed"), both, {},
+                              {{"count", 0}, {"min", 0}, {"max", 0}}};
+    absl::StatusOr<query::StatisticsResult> stats = backend->Statistics(st);
+    ASSERT_TRUE(stats.ok()) << stats.status();
+    EXPECT_EQ(*stats, (query::StatisticsResult{{"count", 2}, {"min", 2.5}, {"max", 7}}));
+  };
+  check_all();
+
+  // The table is what decides: without today's rows, today's values are not read at all.
+  const std::string db = settings["database"];
+  ASSERT_TRUE(Admin()
+                  .Execute(fmt::format("ALTER TABLE {}.tag_keys DROP PARTITION {}", db,
+                                       SqlString(DayDate(now / kNanosPerDay))),
+                           {}, "empty today's tag_keys")
+                  .ok());
+  EXPECT_EQ(values("span.attributes.mixed", today), std::vector<std::string>{});
+  EXPECT_EQ(names(at_least_2, today), std::vector<std::string>{});
+  EXPECT_EQ(values("span.attributes.mixed", both),
+            (std::vector<std::string>{"b true 1", "d 2.5 1"}));
+
+  // In a database upgraded to tag_keys, a range reaching the spans stored before the upgrade
+  // reads every column.
+  ASSERT_TRUE(Admin()
+                  .Execute(fmt::format("INSERT INTO {}.schema_migrations (version, name, "
+                                       "applied_at) VALUES (2, '002_tag_keys.sql', now() + 120)",
+                                       db),
+                           {}, "record a later upgrade")
+                  .ok());
+  backend = MustOpen(settings);
+  ASSERT_NE(backend, nullptr);
+  check_all();
+}
+
 TEST(ClickHouseServerTest, SchemaIsCreatedOnceAndReopened) {
   REQUIRE_SERVER();
   BackendSettings settings = TestSettings();

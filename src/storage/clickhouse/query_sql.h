@@ -7,6 +7,9 @@
 // Every operand goes through sql_literal.h. Pure functions; thread safe.
 #pragma once
 
+#include <cstdint>
+#include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -24,8 +27,38 @@ std::string RangeCondition(const query::TimeRange& range);
 // "YYYY-MM-DD" of a day number (days since 1970-01-01), the literal of a day's partition.
 std::string DayDate(uint64_t day);
 
-// A boolean expression true exactly for the spans `filter` matches.
-std::string FilterCondition(const query::Filter& filter);
+// The attr_types codes (migrations/001_initial.sql) an attribute key's entries may have in a time
+// range, as the tag_keys table records them (migration 002): bit t of `scalars` for values of
+// type t (0-6); an array's elements (codes 16 + t) may be of any type once the key held an array
+// (type 5). The expressions below leave out the value columns a key cannot have: the facet of a
+// string key then reads neither attr_int nor attr_dbl, a numeric filter on an integer key not
+// attr_dbl. Every type by default.
+struct KeyTypes {
+  uint32_t scalars = 0x7F;
+  // A value of `type` itself.
+  bool Scalar(int type) const { return ((scalars >> type) & 1) != 0; }
+  // A value of `type` or an array element of it.
+  bool Any(int type) const { return Scalar(type) || Scalar(5); }
+};
+
+// The known types by attribute key (AttrKeyEntry); a key not listed may have any type.
+using KeyTypesMap = std::map<std::string, KeyTypes, std::less<>>;
+
+// The attr_keys entry of an attribute key: its level's letter (r, s, a, e, l), then its name.
+std::string AttrKeyEntry(const query::Key& key);
+
+// The types `types` knows for `key`, or every type.
+KeyTypes TypesOf(const KeyTypesMap& types, const query::Key& key);
+
+// "SELECT DISTINCT attr_key, attr_type FROM <tag_keys_table> ...": the rows of the attribute
+// `keys` (non-empty) on the days `range` covers, which make their KeyTypes there. A caller must
+// know that tag_keys has every span in the range (spans stored before it existed are not).
+std::string KeyTypesSql(const std::string& tag_keys_table, const std::vector<query::Key>& keys,
+                        const std::optional<query::TimeRange>& range);
+
+// A boolean expression true exactly for the spans `filter` matches, of which an attribute key's
+// entries have the types `types` gives it.
+std::string FilterCondition(const query::Filter& filter, const KeyTypesMap& types = {});
 
 // A condition every span `filter` matches also meets, on one column read cheaply before the
 // others (PREWHERE) and answered by the spans table's skip index where there is one
@@ -35,16 +68,17 @@ std::string PrewhereCondition(const query::Filter& filter);
 // "[PREWHERE ...] WHERE ..." for an optional range and the ANDed filters ("WHERE 1" when there is
 // nothing). PREWHERE holds the filters' PrewhereConditions and `prewhere` (an extra condition, or
 // ""), ANDed; WHERE comes last, so a caller may append " AND ..." to it.
+// `types` as FilterCondition's, here and below.
 std::string WhereClause(const std::optional<query::TimeRange>& range,
                         const std::vector<query::Filter>& filters,
-                        const std::string& prewhere = "");
+                        const std::string& prewhere = "", const KeyTypesMap& types = {});
 
 // "PREWHERE service_name = '' WHERE ...": the spans in `range` whose service_name column is ''
 // (no, an empty or a non-string service.name) that `filters` and `extra` (or "") match. Nothing
 // but service_name is read for the granules without such a span.
 std::string WhereServiceNameEmpty(const std::optional<query::TimeRange>& range,
                                   const std::vector<query::Filter>& filters,
-                                  const std::string& extra = "");
+                                  const std::string& extra = "", const KeyTypesMap& types = {});
 
 // Where a statement's spans come from: `from` follows FROM (an ARRAY JOIN may follow it), `where`
 // follows `from` ("[PREWHERE ...] WHERE ..."; a caller may append " AND ..." to it).
@@ -63,15 +97,16 @@ struct SpanSource {
 // neither branch misses or repeats a span. The branches select every column but `span`;
 // ClickHouse reads only those the statement uses.
 SpanSource SpansMatching(const std::string& table, const std::optional<query::TimeRange>& range,
-                         const std::vector<query::Filter>& filters, const std::string& extra = "");
+                         const std::vector<query::Filter>& filters, const std::string& extra = "",
+                         const KeyTypesMap& types = {});
 
 // An Array(String) expression with the key's scalar values on one row, each tagged by type so
 // that values of different types never collide: 's' + string, 'i' + 8 raw bytes of the Int64,
 // 'd' + raw bytes of the Float64 (-0.0 folded into 0.0, every NaN into one), 'b' + "0"/"1". Raw
 // number bytes may come back shorter than 8 (ClickHouse drops trailing zero bytes); DecodeTagged
 // pads them. Arrays, bytes and maps are not scalars and do not appear. For event and link keys,
-// one element per event (link) that has the key.
-std::string TaggedValuesExpr(const query::Key& key);
+// one element per event (link) that has the key. Only the types in `types` are read.
+std::string TaggedValuesExpr(const query::Key& key, KeyTypes types = {});
 
 // The tagged value as the API reports it; nullopt when the tag is not one of the four.
 std::optional<query::TagValue> DecodeTagged(std::string_view tagged);
@@ -89,8 +124,9 @@ std::string TagKeyEntriesExpr();
 absl::StatusOr<query::TagInfo> DecodeTagKeyEntry(std::string_view entry);
 
 // An Array(Float64) expression with the key's numeric scalar values (int64 and double; NaN left
-// out) on one row, one per event or link for event and link keys.
-std::string NumericValuesExpr(const query::Key& key);
+// out) on one row, one per event or link for event and link keys. Only the types in `types` are
+// read.
+std::string NumericValuesExpr(const query::Key& key, KeyTypes types = {});
 
 // The nearest-rank percentile (query/percentile.h) of `sorted_array_expr`, an ascending non-empty
 // Array(Float64) expression, computed in SQL with the same floating-point steps as C++.

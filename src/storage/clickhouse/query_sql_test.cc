@@ -25,21 +25,21 @@ query::Filter F(std::string_view key, Operator op, std::optional<Scalar> value =
 // The generated SQL is pinned: a change to it should be a conscious one.
 TEST(QuerySqlTest, AttributeFilters) {
   EXPECT_EQ(FilterCondition(F("span.attributes.http.method", Operator::kEquals, Scalar("GET"))),
-            "arrayExists((x_k, x_t, x_v) -> x_k = 'ahttp.method' AND x_t IN (0, 16) AND x_v = "
-            "'GET', attr_keys, attr_types, attr_str)");
+            "arrayExists(x_v -> x_v = 'GET', arrayFilter((x_v, x_k, x_t) -> x_k = 'ahttp.method' AND "
+            "x_t IN (0, 16), attr_str, attr_keys, attr_types))");
   EXPECT_EQ(FilterCondition(F("resource.attributes.k", Operator::kNotExists)),
             "NOT (has(attr_keys, 'rk'))");
   EXPECT_EQ(FilterCondition(F("span.events.attributes.n", Operator::kGt, Scalar(1.5))),
-            "(arrayExists((x_k, x_t, x_v) -> x_k = 'en' AND x_t IN (1, 17) AND x_v > 1, attr_keys, "
-            "attr_types, attr_int) OR arrayExists((x_k, x_t, x_v) -> x_k = 'en' AND x_t IN (2, 18) "
-            "AND x_v > reinterpretAsFloat64(unhex('000000000000f83f')), attr_keys, attr_types, "
-            "attr_dbl))");
+            "(arrayExists(x_v -> x_v > 1, arrayFilter((x_v, x_k, x_t) -> x_k = 'en' AND x_t IN (1, "
+            "17), attr_int, attr_keys, attr_types)) OR arrayExists(x_v -> x_v > "
+            "reinterpretAsFloat64(unhex('000000000000f83f')), arrayFilter((x_v, x_k, x_t) -> x_k = "
+            "'en' AND x_t IN (2, 18), attr_dbl, attr_keys, attr_types)))");
   EXPECT_EQ(FilterCondition(F("scope.attributes.b", Operator::kNotEquals, Scalar(true))),
-            "NOT (arrayExists((x_k, x_t, x_v) -> x_k = 'sb' AND x_t IN (3, 19) AND x_v = 1, "
-            "attr_keys, attr_types, attr_int))");
+            "NOT (arrayExists(x_v -> x_v = 1, arrayFilter((x_v, x_k, x_t) -> x_k = 'sb' AND x_t IN "
+            "(3, 19), attr_int, attr_keys, attr_types)))");
   EXPECT_EQ(FilterCondition(F("span.links.attributes.s", Operator::kContains, Scalar("it's"))),
-            "arrayExists((x_k, x_t, x_v) -> x_k = 'ls' AND x_t IN (0, 16) AND position(x_v, "
-            "'it\\'s') > 0, attr_keys, attr_types, attr_str)");
+            "arrayExists(x_v -> position(x_v, 'it\\'s') > 0, arrayFilter((x_v, x_k, x_t) -> x_k = "
+            "'ls' AND x_t IN (0, 16), attr_str, attr_keys, attr_types))");
 }
 
 TEST(QuerySqlTest, IntAttributesAgainstDoublesAreExact) {
@@ -47,24 +47,71 @@ TEST(QuerySqlTest, IntAttributesAgainstDoublesAreExact) {
     return FilterCondition(F("span.attributes.n", op, Scalar(d)));
   };
   // 2.5: x > 2, x >= 3, x < 3, x <= 2 on integers; equality impossible.
-  EXPECT_NE(cond(Operator::kGt, 2.5).find("x_v > 2, attr_keys, attr_types, attr_int"),
+  EXPECT_NE(cond(Operator::kGt, 2.5).find("x_v -> x_v > 2, arrayFilter"),
             std::string::npos);
-  EXPECT_NE(cond(Operator::kGte, 2.5).find("x_v >= 3, attr_keys, attr_types, attr_int"),
+  EXPECT_NE(cond(Operator::kGte, 2.5).find("x_v -> x_v >= 3, arrayFilter"),
             std::string::npos);
-  EXPECT_NE(cond(Operator::kLt, 2.5).find("x_v < 3, attr_keys, attr_types, attr_int"),
+  EXPECT_NE(cond(Operator::kLt, 2.5).find("x_v -> x_v < 3, arrayFilter"),
             std::string::npos);
-  EXPECT_NE(cond(Operator::kLte, 2.5).find("x_v <= 2, attr_keys, attr_types, attr_int"),
+  EXPECT_NE(cond(Operator::kLte, 2.5).find("x_v -> x_v <= 2, arrayFilter"),
             std::string::npos);
   EXPECT_EQ(cond(Operator::kEquals, 2.5).find("attr_int"), std::string::npos);
   // Beyond the int64 range every integer is smaller.
-  EXPECT_NE(
-      cond(Operator::kLt, 1e300).find("x_t IN (1, 17) AND 1, attr_keys, attr_types, attr_int"),
-      std::string::npos);
+  EXPECT_NE(cond(Operator::kLt, 1e300).find("arrayExists(x_v -> 1, arrayFilter((x_v, x_k, x_t) -> "
+                                            "x_k = 'an' AND x_t IN (1, 17), attr_int"),
+            std::string::npos);
   EXPECT_EQ(cond(Operator::kGt, 1e300).find("attr_int"), std::string::npos);
   // NaN orders with nothing.
   EXPECT_EQ(cond(Operator::kGt, std::nan("")), "0");
   EXPECT_EQ(FilterCondition(F("span.attributes.n", Operator::kNotEquals, Scalar(std::nan("")))),
             "1");
+}
+
+// A key's known types (from tag_keys) leave out the value columns it cannot have.
+TEST(QuerySqlTest, KnownTypesLeaveOutTheColumnsAKeyCannotHave) {
+  const query::Filter n = F("span.attributes.n", Operator::kGte, Scalar(int64_t{5}));
+  const query::Filter s = F("span.attributes.n", Operator::kEquals, Scalar("5"));
+  const query::Filter b = F("span.attributes.n", Operator::kEquals, Scalar(true));
+  const KeyTypesMap ints = {{"an", KeyTypes{1u << 1}}};
+  EXPECT_EQ(FilterCondition(n, ints),
+            "arrayExists(x_v -> x_v >= 5, arrayFilter((x_v, x_k, x_t) -> x_k = 'an' AND x_t IN (1, "
+            "17), attr_int, attr_keys, attr_types))");
+  EXPECT_EQ(FilterCondition(s, ints), "0");
+  EXPECT_EQ(FilterCondition(b, ints), "0");
+  EXPECT_EQ(FilterCondition(F("span.attributes.n", Operator::kNotEquals, Scalar("5")), ints),
+            "1");
+  // Existence does not depend on the type; other keys are not known, so read every column.
+  EXPECT_EQ(FilterCondition(F("span.attributes.n", Operator::kExists), {{"an", KeyTypes{0}}}),
+            "has(attr_keys, 'an')");
+  EXPECT_EQ(FilterCondition(n, {{"am", KeyTypes{1u << 1}}}), FilterCondition(n));
+  // An array (type 5) may hold elements of every type.
+  const KeyTypesMap arrays = {{"an", KeyTypes{1u << 5}}};
+  EXPECT_EQ(FilterCondition(n, arrays), FilterCondition(n));
+  EXPECT_EQ(FilterCondition(s, arrays), FilterCondition(s));
+  // Values and numbers: only the known scalars' columns.
+  const query::Key key = F("span.attributes.n", Operator::kExists).key;
+  EXPECT_EQ(TaggedValuesExpr(key, KeyTypes{1u << 0}),
+            "arrayMap(x -> concat('s', x), arrayFilter((x, k, t) -> k = 'an' AND t = 0, attr_str, "
+            "attr_keys, attr_types))");
+  const std::string doubles_and_bools = TaggedValuesExpr(key, KeyTypes{(1u << 2) | (1u << 3)});
+  EXPECT_EQ(doubles_and_bools.find("attr_str"), std::string::npos);
+  EXPECT_EQ(doubles_and_bools.find("t = 1,"), std::string::npos);
+  EXPECT_NE(doubles_and_bools.find("t = 2, attr_dbl"), std::string::npos);
+  EXPECT_NE(doubles_and_bools.find("t = 3, attr_int"), std::string::npos);
+  EXPECT_EQ(TaggedValuesExpr(key, KeyTypes{1u << 5}), "emptyArrayString()");
+  EXPECT_EQ(NumericValuesExpr(key, KeyTypes{1u << 2}),
+            "arrayFilter((x, k, t) -> k = 'an' AND t = 2 AND NOT isNaN(x), attr_dbl, attr_keys, "
+            "attr_types)");
+  EXPECT_EQ(NumericValuesExpr(key, KeyTypes{1u << 0}), "emptyArrayFloat64()");
+  EXPECT_EQ(TaggedValuesExpr(key), TaggedValuesExpr(key, KeyTypes{}));
+  // The lookup: the keys' rows on the range's days.
+  constexpr uint64_t kDay = uint64_t{86400} * 1000000000;
+  EXPECT_EQ(KeyTypesSql("db.tag_keys", {key, F("resource.attributes.r", Operator::kExists).key},
+                        query::TimeRange{kDay, 2 * kDay}),
+            "SELECT DISTINCT attr_key, attr_type FROM db.tag_keys WHERE attr_key IN ('an', 'rr') "
+            "AND start_date >= toDate('1970-01-02') AND start_date <= toDate('1970-01-03')");
+  EXPECT_EQ(KeyTypesSql("t", {key}, std::nullopt),
+            "SELECT DISTINCT attr_key, attr_type FROM t WHERE attr_key IN ('an')");
 }
 
 TEST(QuerySqlTest, IntrinsicFilters) {
@@ -126,15 +173,15 @@ TEST(QuerySqlTest, StringFiltersAskTheirValuesFirst) {
       F("resource.attributes.service.name", Operator::kEquals, Scalar("cart")),
       F("span.name", Operator::kEquals, Scalar("GET"))};
   EXPECT_EQ(WhereClause(std::nullopt, filters),
-            "PREWHERE has(attr_str, 'cart') WHERE arrayExists((x_k, x_t, x_v) -> x_k = "
-            "'rservice.name' AND x_t IN (0, 16) AND x_v = 'cart', attr_keys, attr_types, "
-            "attr_str) AND name = 'GET'");
+            "PREWHERE has(attr_str, 'cart') WHERE arrayExists(x_v -> x_v = 'cart', "
+            "arrayFilter((x_v, x_k, x_t) -> x_k = 'rservice.name' AND x_t IN (0, 16), attr_str, "
+            "attr_keys, attr_types)) AND name = 'GET'");
   EXPECT_EQ(WhereClause(std::nullopt, {}, "service_name = ''"),
             "PREWHERE service_name = '' WHERE 1");
   EXPECT_EQ(WhereClause(std::nullopt, {filters[0]}, "service_name = ''"),
-            "PREWHERE service_name = '' AND has(attr_str, 'cart') WHERE arrayExists((x_k, x_t, "
-            "x_v) -> x_k = 'rservice.name' AND x_t IN (0, 16) AND x_v = 'cart', attr_keys, "
-            "attr_types, attr_str)");
+            "PREWHERE service_name = '' AND has(attr_str, 'cart') WHERE arrayExists(x_v -> x_v = "
+            "'cart', arrayFilter((x_v, x_k, x_t) -> x_k = 'rservice.name' AND x_t IN (0, 16), "
+            "attr_str, attr_keys, attr_types))");
 }
 
 TEST(QuerySqlTest, ServiceFiltersReadTheServiceColumnFirst) {
@@ -142,8 +189,8 @@ TEST(QuerySqlTest, ServiceFiltersReadTheServiceColumnFirst) {
       F("resource.attributes.service.name", Operator::kEquals, Scalar("cart"));
   const query::Filter get = F("span.name", Operator::kEquals, Scalar("GET"));
   const std::string cart_in_arrays =
-      "arrayExists((x_k, x_t, x_v) -> x_k = 'rservice.name' AND x_t IN (0, 16) AND x_v = 'cart', "
-      "attr_keys, attr_types, attr_str)";
+      "arrayExists(x_v -> x_v = 'cart', arrayFilter((x_v, x_k, x_t) -> x_k = 'rservice.name' AND "
+      "x_t IN (0, 16), attr_str, attr_keys, attr_types))";
   // Without a filter on service.name's strings: the table and WhereClause.
   SpanSource plain = SpansMatching("db.spans", std::nullopt, {get}, "kind = 2");
   EXPECT_EQ(plain.from, "db.spans");
