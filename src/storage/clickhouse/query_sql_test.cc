@@ -25,8 +25,8 @@ query::Filter F(std::string_view key, Operator op, std::optional<Scalar> value =
 // The generated SQL is pinned: a change to it should be a conscious one.
 TEST(QuerySqlTest, AttributeFilters) {
   EXPECT_EQ(FilterCondition(F("span.attributes.http.method", Operator::kEquals, Scalar("GET"))),
-            "arrayExists(x_v -> x_v = 'GET', arrayFilter((x_v, x_k, x_t) -> x_k = 'ahttp.method' AND "
-            "x_t IN (0, 16), attr_str, attr_keys, attr_types))");
+            "arrayExists(x_v -> x_v = 'GET', arrayFilter((x_v, x_k, x_t) -> x_k = 'ahttp.method' "
+            "AND x_t IN (0, 16), attr_str, attr_keys, attr_types))");
   EXPECT_EQ(FilterCondition(F("resource.attributes.k", Operator::kNotExists)),
             "NOT (has(attr_keys, 'rk'))");
   EXPECT_EQ(FilterCondition(F("span.events.attributes.n", Operator::kGt, Scalar(1.5))),
