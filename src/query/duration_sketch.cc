@@ -18,6 +18,8 @@ absl::Status Corrupt(std::string_view what) {
 
 }  // namespace
 
+double DurationSketch::LogGamma() { return kLogGamma; }
+
 uint32_t DurationSketch::BucketOf(double value) {
   if (!(value > 0)) return 0;
   if (value <= 1) return 1;

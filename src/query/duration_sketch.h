@@ -67,6 +67,8 @@ class DurationSketch {
       std::vector<std::pair<uint32_t, uint64_t>> buckets);
 
   static uint32_t BucketOf(double value);
+  // log(g), the divisor of BucketOf's logarithm, for engines that compute bucket indices.
+  static double LogGamma();
   bool operator==(const DurationSketch&) const = default;
 
  private:

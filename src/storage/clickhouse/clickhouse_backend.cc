@@ -6,6 +6,7 @@
 #include <condition_variable>
 #include <deque>
 #include <iterator>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <set>
@@ -18,6 +19,7 @@
 #include "common/uuid.h"
 #include "common/time_util.h"
 #include "fmt/format.h"
+#include "query/duration_sketch.h"
 #include "query/engine.h"
 #include "query/intrinsics.h"
 #include "query/percentile.h"
@@ -136,6 +138,19 @@ class ClickHouseBackend : public Backend {
     return http_.Execute(sql + " FORMAT RowBinary", {}, what, read_settings_);
   }
 
+  // What DurationsByGroup reads of one group's durations.
+  struct Durations {
+    uint64_t count;
+    double sum, min, max;
+    query::DurationSketch sketch;
+    // The approximate value of percentile `p` (> 0) of a non-empty group.
+    double Percentile(double p) const {
+      return query::ApproximateRank(sketch, query::NearestRankIndex(count, p), min, max);
+    }
+  };
+  absl::StatusOr<std::optional<std::map<uint64_t, Durations>>> DurationsByGroup(
+      const std::string& group, const SpanSource& spans, const std::string& values,
+      std::string_view what);
   absl::StatusOr<KeyTypesMap> KnownTypes(std::vector<query::Key> keys,
                                          const std::vector<query::Filter>& filters,
                                          const std::optional<query::TimeRange>& range);
@@ -712,6 +727,51 @@ absl::StatusOr<query::DependenciesResult> ClickHouseBackend::Dependencies(
   return std::move(counter).Finish(q.service, /*partial=*/false);
 }
 
+// Approximate duration percentiles (the search page's duration facet and latency chart ask for
+// them): the spans counted per duration sketch bucket (query/duration_sketch.h) in SQL, instead of
+// every duration gathered and sorted, per value of `group` (a UInt64 expression: the time bucket,
+// or a constant). nullopt when a duration is negative (no relative bound there): the caller asks
+// exactly then.
+absl::StatusOr<std::optional<std::map<uint64_t, ClickHouseBackend::Durations>>>
+ClickHouseBackend::DurationsByGroup(const std::string& group, const SpanSource& spans,
+                                    const std::string& values, std::string_view what) {
+  ASSIGN_OR_RETURN(std::string body,
+                   Select(fmt::format("SELECT {} AS g, {} AS b, count(), sum(x), min(x), max(x) "
+                                      "FROM {} ARRAY JOIN {} AS x {} GROUP BY g, b",
+                                      group, DurationBucketExpr("x"), spans.from, values,
+                                      spans.where),
+                          what));
+  std::map<uint64_t, std::vector<std::pair<uint32_t, uint64_t>>> buckets;
+  std::map<uint64_t, Durations> out;
+  RowBinaryReader r(body);
+  while (!r.AtEnd()) {
+    ASSIGN_OR_RETURN(uint64_t g, r.UInt64());
+    ASSIGN_OR_RETURN(uint64_t b, r.UInt64());
+    ASSIGN_OR_RETURN(uint64_t c, r.UInt64());
+    ASSIGN_OR_RETURN(double sum, r.Float64());
+    ASSIGN_OR_RETURN(double min, r.Float64());
+    ASSIGN_OR_RETURN(double max, r.Float64());
+    if (!(min >= 0)) return std::nullopt;
+    // FromBuckets checks the index; only its width is checked here.
+    buckets[g].emplace_back(static_cast<uint32_t>(std::min<uint64_t>(b, UINT32_MAX)), c);
+    auto [it, first] = out.try_emplace(g, Durations{0, 0, min, max, {}});
+    Durations& d = it->second;
+    d.count += c;
+    d.sum += sum;
+    d.min = std::min(d.min, min);
+    d.max = std::max(d.max, max);
+  }
+  for (auto& [g, pairs] : buckets) {
+    absl::StatusOr<query::DurationSketch> sketch = query::DurationSketch::FromBuckets(pairs);
+    if (!sketch.ok()) {
+      return absl::DataLossError(fmt::format("{}: the server's duration buckets: {}", what,
+                                             std::string(sketch.status().message())));
+    }
+    out[g].sketch = *std::move(sketch);
+  }
+  return out;
+}
+
 absl::StatusOr<query::StatisticsResult> ClickHouseBackend::Statistics(
     const query::StatisticsQuery& q) {
   std::vector<std::string> percentiles;
@@ -727,11 +787,24 @@ absl::StatusOr<query::StatisticsResult> ClickHouseBackend::Statistics(
   }
   ASSIGN_OR_RETURN(KeyTypesMap types, KnownTypes({q.key}, q.filters, q.range));
   const SpanSource spans = SpansMatching(Table("spans"), q.range, q.filters, "", types);
+  const std::string numbers = NumericValuesExpr(q.key, TypesOf(types, q.key));
+  const std::string what = fmt::format("statistics of {}", q.key.text);
+  if (q.approximate && query::IsDurationKey(q.key) && !percentiles.empty()) {
+    ASSIGN_OR_RETURN(auto groups, DurationsByGroup("toUInt64(0)", spans, numbers, what));
+    if (groups.has_value()) {
+      if (groups->empty()) return query::StatisticsResult();
+      const Durations& d = groups->begin()->second;
+      std::vector<double> ranked;
+      for (const query::Statistic& s : q.wanted) {
+        if (s.percentile > 0) ranked.push_back(d.Percentile(s.percentile));
+      }
+      return query::NamedStatistics(q.wanted, d.count, d.min, d.max, d.sum, ranked);
+    }
+  }
   ASSIGN_OR_RETURN(std::string body,
                    Select(fmt::format("SELECT {} FROM {} ARRAY JOIN {} AS x {}", select,
-                                      spans.from, NumericValuesExpr(q.key, TypesOf(types, q.key)),
-                                      spans.where),
-                          fmt::format("statistics of {}", q.key.text)));
+                                      spans.from, numbers, spans.where),
+                          what));
   RowBinaryReader r(body);
   ASSIGN_OR_RETURN(uint64_t count, r.UInt64());
   ASSIGN_OR_RETURN(double sum, r.Float64());
@@ -913,7 +986,17 @@ absl::StatusOr<query::HistogramResult> ClickHouseBackend::Histograms(
       }
     } else {
       std::map<uint64_t, std::map<std::string, double>> by_bucket;
-      if (agg.key.has_value() && !agg.percentiles.empty()) {
+      std::optional<std::map<uint64_t, Durations>> approximate;
+      if (q.approximate && agg.key.has_value() && query::IsDurationKey(*agg.key) &&
+          !agg.percentiles.empty()) {
+        ASSIGN_OR_RETURN(approximate,
+                         DurationsByGroup(bucket, spans, numeric_values(*agg.key), what));
+      }
+      if (approximate.has_value()) {
+        for (const auto& [b, d] : *approximate) {
+          for (double p : agg.percentiles) by_bucket[b][query::PercentileLabel(p)] = d.Percentile(p);
+        }
+      } else if (agg.key.has_value() && !agg.percentiles.empty()) {
         std::vector<std::string> ranks;
         for (double p : agg.percentiles) ranks.push_back(NearestRankExpr("sorted", p));
         ASSIGN_OR_RETURN(

@@ -30,8 +30,10 @@
 #include "fmt/format.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "query/duration_sketch.h"
 #include "query/engine.h"
 #include "query/parse.h"
+#include "query/percentile.h"
 #include "query/values.h"
 #include "storage/clickhouse/clickhouse_http.h"
 #include "storage/clickhouse/query_sql.h"
@@ -1292,6 +1294,124 @@ TEST(ClickHouseServerTest, KeyTypesFromTheTagKeysTableKeepAnswersExact) {
   backend = MustOpen(settings);
   ASSERT_NE(backend, nullptr);
   check_all();
+}
+
+// The server computes DurationSketch's bucket of every duration as C++ does (DurationBucketExpr).
+TEST(ClickHouseServerTest, DurationBucketsAreTheSketchs) {
+  REQUIRE_SERVER();
+  // Integers as one literal array (thousands of double literals are slow to parse on 18.16), and
+  // a few non-integers and values past 2^63 as exact double literals.
+  std::vector<uint64_t> integers;
+  for (uint64_t i = 0; i <= 3000; ++i) integers.push_back(i);
+  for (double v = 3000; v < 1e18; v *= 1.0137) integers.push_back(static_cast<uint64_t>(v));
+  const std::vector<double> others = {0.5, 1.5, 9.3e18, 1.8e19};
+  std::vector<double> values(integers.begin(), integers.end());
+  std::vector<std::string> literals;
+  for (double v : others) {
+    values.push_back(v);
+    literals.push_back(SqlDouble(v));
+  }
+  absl::StatusOr<std::string> got = Admin().Execute(
+      fmt::format("SELECT arrayJoin(arrayMap(x -> {}, arrayConcat(arrayMap(i -> toFloat64(i), "
+                  "[{}]), [{}]))) FORMAT TSV",
+                  DurationBucketExpr("x"), fmt::join(integers, ", "), fmt::join(literals, ", ")),
+      {}, "duration buckets", {{"max_query_size", "16777216"}});
+  ASSERT_TRUE(got.ok()) << got.status();
+  std::vector<std::string> lines = absl::StrSplit(*got, '\n', absl::SkipEmpty());
+  ASSERT_EQ(lines.size(), values.size());
+  size_t mismatches = 0;
+  for (size_t i = 0; i < values.size(); ++i) {
+    uint32_t bucket = 0;
+    ASSERT_TRUE(absl::SimpleAtoi(lines[i], &bucket)) << lines[i];
+    if (bucket != query::DurationSketch::BucketOf(values[i])) {
+      ++mismatches;
+      ADD_FAILURE() << values[i] << ": " << bucket << " in ClickHouse, "
+                    << query::DurationSketch::BucketOf(values[i]) << " in C++";
+    }
+  }
+  EXPECT_EQ(mismatches, 0u);
+}
+
+// Duration percentiles asked "approximate" come from sketch buckets counted in SQL, the other
+// statistics stay exact: the same numbers as a DurationSketch of the same durations gives.
+TEST(ClickHouseServerTest, ApproximateDurationPercentilesAreTheSketchs) {
+  REQUIRE_SERVER();
+  std::unique_ptr<Backend> backend = MustOpen(TestSettings());
+  ASSERT_NE(backend, nullptr);
+  const uint64_t now = NowUnixNano();
+  // Durations 0 to ~1e12 ns; the spans of the first half start in one minute, the others in the
+  // next.
+  std::vector<uint64_t> durations = {0, 1, 2, 3, 999, 1000, 1001};
+  for (double v = 5; v < 1e12; v *= 1.29) durations.push_back(static_cast<uint64_t>(v));
+  constexpr uint64_t kMinute = uint64_t{60} * 1000000000;
+  const uint64_t minute = now / kMinute * kMinute;
+  model::SpanBatch batch;
+  model::ScopeSpans& ss = batch.resource_spans.emplace_back().scope_spans.emplace_back();
+  for (size_t i = 0; i < durations.size(); ++i) {
+    model::Span s;
+    s.trace_id.fill(0x71);
+    s.span_id[6] = static_cast<uint8_t>(i >> 8);
+    s.span_id[7] = static_cast<uint8_t>(i);
+    s.start_time_unix_nano = minute + (i < durations.size() / 2 ? 0 : kMinute) + i;
+    s.end_time_unix_nano = s.start_time_unix_nano + durations[i];
+    ss.spans.push_back(s);
+  }
+  ASSERT_TRUE(backend->WriteSpans(batch, now).ok());
+  const query::TimeRange range{minute, minute + 2 * kMinute};
+  const query::Key duration = testing::KeyOf("externalFields.durationNano");
+  auto expected = [&](size_t from, size_t to, const std::vector<double>& ps) {
+    std::vector<double> values(durations.begin() + from, durations.begin() + to);
+    query::DurationSketch sketch;
+    sketch.Add(values);
+    const double min = *std::min_element(values.begin(), values.end());
+    const double max = *std::max_element(values.begin(), values.end());
+    std::map<std::string, double> out;
+    for (double p : ps) {
+      out[query::PercentileLabel(p)] =
+          query::ApproximateRank(sketch, query::NearestRankIndex(values.size(), p), min, max);
+    }
+    return out;
+  };
+
+  query::StatisticsQuery st{duration, range, {}, {}, /*approximate=*/true};
+  for (const char* name : {"count", "min", "max", "avg", "p50", "p90", "p99"}) {
+    absl::StatusOr<query::Statistic> s = query::ParseStatistic(name, "test");
+    ASSERT_TRUE(s.ok()) << s.status();
+    st.wanted.push_back(*s);
+  }
+  absl::StatusOr<query::StatisticsResult> stats = backend->Statistics(st);
+  ASSERT_TRUE(stats.ok()) << stats.status();
+  const std::map<std::string, double> ranks = expected(0, durations.size(), {50, 90, 99});
+  double sum = 0;
+  for (uint64_t d : durations) sum += static_cast<double>(d);
+  EXPECT_EQ(*stats, (query::StatisticsResult{
+                        {"count", static_cast<double>(durations.size())},
+                        {"min", 0},
+                        {"max", static_cast<double>(durations.back())},
+                        {"avg", sum / static_cast<double>(durations.size())},
+                        {"p50", ranks.at("50.0")},
+                        {"p90", ranks.at("90.0")},
+                        {"p99", ranks.at("99.0")}}));
+  // Not the exact answer: the sketch's.
+  st.approximate = false;
+  absl::StatusOr<query::StatisticsResult> exact = backend->Statistics(st);
+  ASSERT_TRUE(exact.ok()) << exact.status();
+  EXPECT_NE(exact->at("p50"), stats->at("p50"));
+
+  query::HistogramQuery hq;
+  hq.range = range;
+  hq.interval_nano = kMinute;
+  hq.approximate = true;
+  hq.aggregations = {{"latency", query::AggregationFunc::kPercentiles,
+                      duration, std::nullopt, 10, {50, 99}, {}}};
+  absl::StatusOr<query::HistogramResult> histograms = backend->Histograms(hq);
+  ASSERT_TRUE(histograms.ok()) << histograms.status();
+  ASSERT_EQ(histograms->size(), 1u);
+  const size_t half = durations.size() / 2;
+  std::vector<query::HistogramBucket> want = {
+      {minute, expected(0, half, {50, 99})},
+      {minute + kMinute, expected(half, durations.size(), {50, 99})}};
+  EXPECT_EQ((*histograms)[0].buckets, want);
 }
 
 TEST(ClickHouseServerTest, SchemaIsCreatedOnceAndReopened) {

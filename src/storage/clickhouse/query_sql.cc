@@ -7,6 +7,7 @@
 #include "absl/status/status.h"
 #include "common/ids.h"
 #include "fmt/format.h"
+#include "query/duration_sketch.h"
 #include "query/intrinsics.h"
 #include "storage/clickhouse/span_rows.h"
 #include "storage/clickhouse/sql_literal.h"
@@ -700,6 +701,13 @@ std::string KeyTypesSql(const std::string& tag_keys_table, const std::vector<Key
   }
   return fmt::format("SELECT DISTINCT attr_key, attr_type FROM {} WHERE {}", tag_keys_table,
                      fmt::join(conditions, " AND "));
+}
+
+std::string DurationBucketExpr(const std::string& value_expr) {
+  return fmt::format(
+      "toUInt64(if({x} > 0, if({x} <= 1, 1, least(ceil(log({x}) / {g}) + 1, {last})), 0))",
+      fmt::arg("x", value_expr), fmt::arg("g", SqlDouble(query::DurationSketch::LogGamma())),
+      fmt::arg("last", query::DurationSketch::kMaxBuckets - 1));
 }
 
 std::string NearestRankExpr(const std::string& sorted_array_expr, double percentile) {

@@ -128,6 +128,12 @@ absl::StatusOr<query::TagInfo> DecodeTagKeyEntry(std::string_view entry);
 // read.
 std::string NumericValuesExpr(const query::Key& key, KeyTypes types = {});
 
+// The query::DurationSketch bucket index (UInt64) of `value_expr`, a Float64 expression, computed
+// as DurationSketch::BucketOf does. ClickHouse's log may differ from C++'s in the last bit, which
+// can move a value lying on a bucket's edge into the neighbouring bucket: still within the
+// sketch's relative error of the value.
+std::string DurationBucketExpr(const std::string& value_expr);
+
 // The nearest-rank percentile (query/percentile.h) of `sorted_array_expr`, an ascending non-empty
 // Array(Float64) expression, computed in SQL with the same floating-point steps as C++.
 std::string NearestRankExpr(const std::string& sorted_array_expr, double percentile);
