@@ -99,6 +99,12 @@ struct IdHash {
 class Writer {
  public:
   std::string& out() { return out_; }
+  // Empties it for reuse, keeping its memory unless that is large.
+  void Reset() {
+    constexpr size_t kKeptBytes = size_t{1} << 20;
+    if (out_.capacity() > kKeptBytes) std::string().swap(out_);
+    out_.clear();
+  }
 
   void Byte(uint8_t b) { out_.push_back(static_cast<char>(b)); }
   void Varint(uint64_t v) { encoding::AppendVarint(&out_, v); }
@@ -362,6 +368,12 @@ class Table {
   }
   uint32_t count() const { return count_; }
   const std::string& encoded() const { return encoded_; }
+  void Clear() {
+    by_pointer_.clear();
+    by_encoding_.clear();
+    encoded_.clear();
+    count_ = 0;
+  }
 
  private:
   absl::flat_hash_map<const T*, uint32_t> by_pointer_;
@@ -469,22 +481,21 @@ enum SectionStorage : uint8_t { kStored = 0, kZstd = 1 };
 
 absl::Status AppendSection(const std::string& plain, const SpanBlockOptions& options,
                            std::string& out) {
-  Writer w;
+  auto append = [&out](SectionStorage storage, const std::string& bytes) {
+    out.push_back(static_cast<char>(storage));
+    encoding::AppendVarint(&out, bytes.size());
+    out.append(bytes);
+  };
   if (!options.compress) {
-    w.Byte(kStored);
-    w.Str(plain);
-    out.append(w.out());
+    append(kStored, plain);
     return absl::OkStatus();
   }
   ASSIGN_OR_RETURN(std::string frame, ZstdCompress(plain, options.zstd_level, "span block"));
   if (frame.size() < plain.size()) {
-    w.Byte(kZstd);
-    w.Str(frame);
+    append(kZstd, frame);
   } else {
-    w.Byte(kStored);
-    w.Str(plain);
+    append(kStored, plain);
   }
-  out.append(w.out());
   return absl::OkStatus();
 }
 
@@ -497,6 +508,12 @@ struct KeyColumn {
   Writer values;
   Writer strings;
   absl::flat_hash_map<std::string_view, uint32_t> string_index;
+
+  void Clear() {
+    values.Reset();
+    strings.Reset();
+    string_index.clear();
+  }
 
   void Add(const AnyValue& v) {
     const std::string* s = std::get_if<std::string>(&v.value);
@@ -967,35 +984,69 @@ absl::StatusOr<std::vector<model::StoredSpan>> DecodeV2(
 
 }  // namespace
 
-absl::StatusOr<std::string> EncodeSpanBlock(const std::vector<const model::StoredSpan*>& spans,
-                                            const SpanBlockOptions& options) {
+namespace {
+
+// What encoding a block allocates, kept by each thread between the blocks it encodes and reused:
+// the ClickHouse backend encodes one block per span, where these allocations were most of the
+// work. Emptied at the start of each block; large buffers are let go (Writer::Reset).
+struct EncoderScratch {
   Table<model::Resource> resources;
   Table<model::Scope> scopes;
   std::array<Writer, kStreamCount> streams;
-  std::vector<KeyColumn> columns;  // one per attribute key, in key-table order
+  std::vector<KeyColumn> columns;  // the first `used_columns`: one per key, in key-table order
+  size_t used_columns = 0;
+  absl::flat_hash_map<SpanId, uint32_t, IdHash> position_of_span;
+  absl::flat_hash_map<TraceId, uint32_t, IdHash> trace_table;
+  absl::flat_hash_map<std::string_view, uint32_t> name_table;
+  absl::flat_hash_map<std::string_view, uint32_t> key_table;
+  std::vector<std::string_view> key_names;  // by key index
+  std::vector<uint32_t> key_at_position;
+  Writer header;
+  std::vector<const std::string*> sections;
+
+  void Clear() {
+    resources.Clear();
+    scopes.Clear();
+    for (Writer& w : streams) w.Reset();
+    for (size_t k = 0; k < used_columns; ++k) columns[k].Clear();
+    used_columns = 0;
+    position_of_span.clear();
+    trace_table.clear();
+    name_table.clear();
+    key_table.clear();
+    key_names.clear();
+    key_at_position.clear();
+    header.Reset();
+    sections.clear();
+  }
+};
+
+}  // namespace
+
+absl::StatusOr<std::string> EncodeSpanBlock(const std::vector<const model::StoredSpan*>& spans,
+                                            const SpanBlockOptions& options) {
+  thread_local EncoderScratch scratch;
+  scratch.Clear();
+  auto& [resources, scopes, streams, columns, used_columns, position_of_span, trace_table,
+         name_table, key_table, key_names, key_at_position, header, sections] = scratch;
 
   // Parents usually sit in the same block: name them by position instead of repeating 8 bytes.
-  absl::flat_hash_map<SpanId, uint32_t, IdHash> position_of_span;
   position_of_span.reserve(spans.size());
   for (size_t i = 0; i < spans.size(); ++i) {
     position_of_span.try_emplace(spans[i]->span.span_id, static_cast<uint32_t>(i));
   }
-  absl::flat_hash_map<TraceId, uint32_t, IdHash> trace_table;
-  absl::flat_hash_map<std::string_view, uint32_t> name_table;
-  absl::flat_hash_map<std::string_view, uint32_t> key_table;
 
-  std::vector<std::string_view> key_names;  // by key index
   auto key_index = [&](std::string_view key) {
     auto [it, inserted] = key_table.try_emplace(key, static_cast<uint32_t>(key_table.size()));
     if (inserted) {
       streams[kKeyNames].Str(key);
-      columns.emplace_back();
+      if (used_columns == columns.size()) columns.emplace_back();
+      ++used_columns;
       key_names.push_back(key);
     }
     return it->second;
   };
   constexpr uint32_t kNoKey = UINT32_MAX;
-  std::vector<uint32_t> key_at_position;
 
   uint64_t prev_start = 0;
   uint64_t prev_ingestion = 0;
@@ -1074,19 +1125,18 @@ absl::StatusOr<std::string> EncodeSpanBlock(const std::vector<const model::Store
     streams[kStatusMessages].Str(s.status.message);
   }
 
-  Writer header;
   header.Varint(spans.size());
-  header.Varint(columns.size());
+  header.Varint(used_columns);
   header.Varint(resources.count());
   header.out().append(resources.encoded());
   header.Varint(scopes.count());
   header.out().append(scopes.encoded());
 
-  std::vector<const std::string*> sections = {&header.out()};
+  sections.push_back(&header.out());
   for (Writer& stream : streams) sections.push_back(&stream.out());
-  for (KeyColumn& column : columns) {
-    sections.push_back(&column.values.out());
-    sections.push_back(&column.strings.out());
+  for (size_t k = 0; k < used_columns; ++k) {
+    sections.push_back(&columns[k].values.out());
+    sections.push_back(&columns[k].strings.out());
   }
   size_t body_bytes = 0;
   for (const std::string* section : sections) body_bytes += section->size();
@@ -1096,6 +1146,8 @@ absl::StatusOr<std::string> EncodeSpanBlock(const std::vector<const model::Store
                     body_bytes, kMaxSpanBlockBodyBytes));
   }
   Writer block;
+  // Stored sections add a byte and a length each; compressed ones are smaller.
+  if (!options.compress) block.out().reserve(1 + body_bytes + 11 * sections.size());
   block.Byte(kSpanBlockFormatV3);
   for (const std::string* section : sections) {
     RETURN_IF_ERROR(AppendSection(*section, options, block.out()));

@@ -31,6 +31,8 @@ class RowBinaryWriter {
   // Array(T): the element count; the caller writes the elements next.
   void ArraySize(size_t n) { VarUInt(n); }
 
+  // Makes room for `bytes` in all, so that appending up to that size never copies what is there.
+  void Reserve(size_t bytes) { out_.reserve(bytes); }
   const std::string& data() const { return out_; }
   std::string Release() && { return std::move(out_); }
 
