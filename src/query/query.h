@@ -225,7 +225,7 @@ struct HistogramQuery {
   std::vector<Filter> filters;
   uint64_t interval_nano = 0;  // bucket width on the start time, > 0
   std::vector<Aggregation> aggregations;
-  // As StatisticsQuery::approximate, for ungrouped PERCENTILES of span durations.
+  // As StatisticsQuery::approximate, for PERCENTILES of span durations, ungrouped or per group.
   bool approximate = false;
 };
 

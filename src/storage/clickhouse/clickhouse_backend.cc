@@ -148,9 +148,11 @@ class ClickHouseBackend : public Backend {
       return query::ApproximateRank(sketch, query::NearestRankIndex(count, p), min, max);
     }
   };
-  absl::StatusOr<std::optional<std::map<uint64_t, Durations>>> DurationsByGroup(
-      const std::string& group, const SpanSource& spans, const std::string& values,
-      std::string_view what);
+  // (time bucket, group value as TaggedValuesExpr writes it, or "").
+  using DurationGroup = std::pair<uint64_t, std::string>;
+  absl::StatusOr<std::optional<std::map<DurationGroup, Durations>>> DurationsByGroup(
+      const std::string& bucket, const std::string& tagged_values, const SpanSource& spans,
+      const std::string& values, std::string_view what);
   absl::StatusOr<KeyTypesMap> KnownTypes(std::vector<query::Key> keys,
                                          const std::vector<query::Filter>& filters,
                                          const std::optional<query::TimeRange>& range);
@@ -732,25 +734,34 @@ absl::StatusOr<query::DependenciesResult> ClickHouseBackend::Dependencies(
   return std::move(counter).Finish(q.service, /*partial=*/false);
 }
 
-// Approximate duration percentiles (the search page's duration facet and latency chart ask for
-// them): the spans counted per duration sketch bucket (query/duration_sketch.h) in SQL, instead of
-// every duration gathered and sorted, per value of `group` (a UInt64 expression: the time bucket,
-// or a constant). nullopt when a duration is negative (no relative bound there): the caller asks
-// exactly then.
-absl::StatusOr<std::optional<std::map<uint64_t, ClickHouseBackend::Durations>>>
-ClickHouseBackend::DurationsByGroup(const std::string& group, const SpanSource& spans,
-                                    const std::string& values, std::string_view what) {
+// Approximate duration percentiles (the search page's duration facet and latency chart, the
+// services page's latency per service ask for them): the spans counted per duration sketch bucket
+// (query/duration_sketch.h) in SQL, instead of every duration gathered and sorted, per time bucket
+// (`bucket`, a UInt64 expression, or a constant) and, with `tagged_values` (a TaggedValuesExpr),
+// per distinct value of it on each span. nullopt when a duration is negative (no relative bound
+// there): the caller asks exactly then.
+auto ClickHouseBackend::DurationsByGroup(const std::string& bucket,
+                                         const std::string& tagged_values,
+                                         const SpanSource& spans, const std::string& values,
+                                         std::string_view what)
+    -> absl::StatusOr<std::optional<std::map<DurationGroup, Durations>>> {
+  const std::string group =
+      tagged_values.empty()
+          ? "''"
+          : fmt::format("arrayJoin(arrayReduce('groupUniqArray', {}))", tagged_values);
   ASSIGN_OR_RETURN(std::string body,
-                   Select(fmt::format("SELECT {} AS g, {} AS b, count(), sum(x), min(x), max(x) "
-                                      "FROM {} ARRAY JOIN {} AS x {} GROUP BY g, b",
-                                      group, DurationBucketExpr("x"), spans.from, values,
+                   Select(fmt::format("SELECT {} AS t, {} AS g, {} AS b, count(), sum(x), min(x), "
+                                      "max(x) FROM {} ARRAY JOIN {} AS x {} GROUP BY t, g, b",
+                                      bucket, group, DurationBucketExpr("x"), spans.from, values,
                                       spans.where),
                           what));
-  std::map<uint64_t, std::vector<std::pair<uint32_t, uint64_t>>> buckets;
-  std::map<uint64_t, Durations> out;
+  std::map<DurationGroup, std::vector<std::pair<uint32_t, uint64_t>>> buckets;
+  std::map<DurationGroup, Durations> out;
   RowBinaryReader r(body);
   while (!r.AtEnd()) {
-    ASSIGN_OR_RETURN(uint64_t g, r.UInt64());
+    ASSIGN_OR_RETURN(uint64_t t, r.UInt64());
+    ASSIGN_OR_RETURN(std::string_view tagged, r.String());
+    const DurationGroup g{t, std::string(tagged)};
     ASSIGN_OR_RETURN(uint64_t b, r.UInt64());
     ASSIGN_OR_RETURN(uint64_t c, r.UInt64());
     ASSIGN_OR_RETURN(double sum, r.Float64());
@@ -795,7 +806,7 @@ absl::StatusOr<query::StatisticsResult> ClickHouseBackend::Statistics(
   const std::string numbers = NumericValuesExpr(q.key, TypesOf(types, q.key));
   const std::string what = fmt::format("statistics of {}", q.key.text);
   if (q.approximate && query::IsDurationKey(q.key) && !percentiles.empty()) {
-    ASSIGN_OR_RETURN(auto groups, DurationsByGroup("toUInt64(0)", spans, numbers, what));
+    ASSIGN_OR_RETURN(auto groups, DurationsByGroup("toUInt64(0)", "", spans, numbers, what));
     if (groups.has_value()) {
       if (groups->empty()) return query::StatisticsResult();
       const Durations& d = groups->begin()->second;
@@ -847,6 +858,16 @@ absl::StatusOr<query::HistogramResult> ClickHouseBackend::Histograms(
   const SpanSource spans = SpansMatching(Table("spans"), q.range, q.filters, "", types);
   const std::string& from = spans.from;
   const std::string& where = spans.where;
+  // Where the spans of an aggregation grouped by `key` come from, and the expression of their
+  // group values: by service.name from the service_name column (SpansWithServiceValues).
+  std::optional<SpanSource> with_services;
+  auto grouped_by = [&](const query::Key& key) -> std::pair<const SpanSource*, std::string> {
+    if (!query::IsServiceNameKey(key)) return {&spans, tagged_values(key)};
+    if (!with_services.has_value()) {
+      with_services = SpansWithServiceValues(Table("spans"), q.range, q.filters, key, types);
+    }
+    return {&*with_services, "service_values"};
+  };
   // Every histogram has the same buckets: those where at least one matching span starts.
   ASSIGN_OR_RETURN(std::string body,
                    Select(fmt::format("SELECT {} AS b, count() FROM {} {} GROUP BY b ORDER BY b",
@@ -869,11 +890,12 @@ absl::StatusOr<query::HistogramResult> ClickHouseBackend::Histograms(
     if (agg.func == query::AggregationFunc::kCount && !agg.group_by.has_value()) {
       for (const auto& [b, c] : totals) h.buckets.push_back({b, c});
     } else if (agg.func == query::AggregationFunc::kCount) {
+      const auto [source, values] = grouped_by(*agg.group_by);
       ASSIGN_OR_RETURN(
           std::string groups,
           Select(fmt::format("SELECT {} AS b, arrayJoin(arrayReduce('groupUniqArray', {})) AS v, "
                              "count() FROM {} {} GROUP BY b, v",
-                             bucket, tagged_values(*agg.group_by), from, where),
+                             bucket, values, source->from, source->where),
                  what));
       std::map<uint64_t, std::map<query::TagValue, uint64_t, query::TagValueLess>> by_bucket;
       RowBinaryReader r(groups);
@@ -950,7 +972,25 @@ absl::StatusOr<query::HistogramResult> ClickHouseBackend::Histograms(
         std::map<std::string, double> percentiles;
       };
       std::map<uint64_t, std::map<query::TagValue, Group, query::TagValueLess>> by_bucket;
-      if (agg.key.has_value() && !agg.percentiles.empty()) {
+      const auto [source, values] = grouped_by(*agg.group_by);
+      std::optional<std::map<DurationGroup, Durations>> approximate;
+      if (q.approximate && agg.key.has_value() && query::IsDurationKey(*agg.key) &&
+          !agg.percentiles.empty()) {
+        ASSIGN_OR_RETURN(approximate, DurationsByGroup(bucket, values, *source,
+                                                       numeric_values(*agg.key), what));
+      }
+      if (approximate.has_value()) {
+        for (const auto& [g, d] : *approximate) {
+          std::optional<query::TagValue> v = DecodeTagged(g.second);
+          if (!v.has_value()) continue;
+          Group group;
+          group.count = d.count;
+          for (double p : agg.percentiles) {
+            group.percentiles[query::PercentileLabel(p)] = d.Percentile(p);
+          }
+          by_bucket[g.first][*std::move(v)] = std::move(group);
+        }
+      } else if (agg.key.has_value() && !agg.percentiles.empty()) {
         std::vector<std::string> ranks;
         for (double p : agg.percentiles) ranks.push_back(NearestRankExpr("sorted", p));
         ASSIGN_OR_RETURN(
@@ -958,10 +998,10 @@ absl::StatusOr<query::HistogramResult> ClickHouseBackend::Histograms(
             Select(fmt::format("SELECT {b} AS b, arrayJoin(arrayReduce('groupUniqArray', {g})) AS v, "
                                "count(), length(arraySort(groupArrayArray({n})) AS sorted), {r} "
                                "FROM {t} {w} GROUP BY b, v",
-                               fmt::arg("b", bucket), fmt::arg("g", tagged_values(*agg.group_by)),
+                               fmt::arg("b", bucket), fmt::arg("g", values),
                                fmt::arg("n", numeric_values(*agg.key)),
-                               fmt::arg("r", fmt::join(ranks, ", ")), fmt::arg("t", from),
-                               fmt::arg("w", where)),
+                               fmt::arg("r", fmt::join(ranks, ", ")),
+                               fmt::arg("t", source->from), fmt::arg("w", source->where)),
                    what));
         RowBinaryReader r(rows);
         while (!r.AtEnd()) {
@@ -991,15 +1031,17 @@ absl::StatusOr<query::HistogramResult> ClickHouseBackend::Histograms(
       }
     } else {
       std::map<uint64_t, std::map<std::string, double>> by_bucket;
-      std::optional<std::map<uint64_t, Durations>> approximate;
+      std::optional<std::map<DurationGroup, Durations>> approximate;
       if (q.approximate && agg.key.has_value() && query::IsDurationKey(*agg.key) &&
           !agg.percentiles.empty()) {
         ASSIGN_OR_RETURN(approximate,
-                         DurationsByGroup(bucket, spans, numeric_values(*agg.key), what));
+                         DurationsByGroup(bucket, "", spans, numeric_values(*agg.key), what));
       }
       if (approximate.has_value()) {
-        for (const auto& [b, d] : *approximate) {
-          for (double p : agg.percentiles) by_bucket[b][query::PercentileLabel(p)] = d.Percentile(p);
+        for (const auto& [g, d] : *approximate) {
+          for (double p : agg.percentiles) {
+            by_bucket[g.first][query::PercentileLabel(p)] = d.Percentile(p);
+          }
         }
       } else if (agg.key.has_value() && !agg.percentiles.empty()) {
         std::vector<std::string> ranks;

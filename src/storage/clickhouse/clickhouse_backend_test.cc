@@ -943,6 +943,10 @@ TEST(ClickHouseServerTest, ServiceFiltersMatchTheSameSpansAsTheirAttributes) {
        {"empty"}},
       {testing::FilterOf("resource.attributes.service.name", Operator::kEquals, std::string("7")),
        {}},
+      // Every span: the groups by service.name below then see every shape.
+      {testing::FilterOf("span.name", Operator::kExists),
+       {"array with cart", "cart 1", "cart 2", "cart, then other", "empty", "int", "new", "none",
+        "other, then cart"}},
   };
   for (size_t f = 0; f < filters.size(); ++f) {
     SCOPED_TRACE(f);
@@ -966,8 +970,14 @@ TEST(ClickHouseServerTest, ServiceFiltersMatchTheSameSpansAsTheirAttributes) {
     hq.range = range;
     hq.filters = {filter};
     hq.interval_nano = 2000;
+    // Grouped by service.name (the services page): from the service_name column where it holds
+    // the span's one service.name string, from the arrays elsewhere.
+    const query::Key service = testing::KeyOf("resource.attributes.service.name");
+    const query::Key duration = testing::KeyOf("externalFields.durationNano");
     hq.aggregations = {
-        {"n", query::AggregationFunc::kCount, std::nullopt, std::nullopt, 10, {}, {}}};
+        {"n", query::AggregationFunc::kCount, std::nullopt, std::nullopt, 10, {}, {}},
+        {"by service", query::AggregationFunc::kCount, std::nullopt, service, 10, {}, {}},
+        {"latency", query::AggregationFunc::kPercentiles, duration, service, 10, {50, 99}, {}}};
     query::HistogramCollector h_want(hq);
     query::TagValuesQuery names_q{testing::KeyOf("span.name"), range, {filter}, 0};
     query::TagValuesCollector names_want(names_q);
@@ -1354,13 +1364,21 @@ TEST(ClickHouseServerTest, ApproximateDurationPercentilesAreTheSketchs) {
     s.span_id[7] = static_cast<uint8_t>(i);
     s.start_time_unix_nano = minute + (i < durations.size() / 2 ? 0 : kMinute) + i;
     s.end_time_unix_nano = s.start_time_unix_nano + durations[i];
+    s.name = i % 3 == 0 ? "a" : "b";
     ss.spans.push_back(s);
   }
   ASSERT_TRUE(backend->WriteSpans(batch, now).ok());
   const query::TimeRange range{minute, minute + 2 * kMinute};
   const query::Key duration = testing::KeyOf("externalFields.durationNano");
-  auto expected = [&](size_t from, size_t to, const std::vector<double>& ps) {
-    std::vector<double> values(durations.begin() + from, durations.begin() + to);
+  // The percentiles `ps` of the durations [from, to) of the spans named `name` ("": any).
+  auto expected = [&](size_t from, size_t to, const std::vector<double>& ps,
+                      const std::string& name = "") {
+    std::vector<double> values;
+    for (size_t i = from; i < to; ++i) {
+      if (name.empty() || (name == "a") == (i % 3 == 0)) {
+        values.push_back(static_cast<double>(durations[i]));
+      }
+    }
     query::DurationSketch sketch;
     sketch.Add(values);
     const double min = *std::min_element(values.begin(), values.end());
@@ -1411,6 +1429,22 @@ TEST(ClickHouseServerTest, ApproximateDurationPercentilesAreTheSketchs) {
   std::vector<query::HistogramBucket> want = {
       {minute, expected(0, half, {50, 99})},
       {minute + kMinute, expected(half, durations.size(), {50, 99})}};
+  EXPECT_EQ((*histograms)[0].buckets, want);
+
+  // Per group (the services page's latency per service, in one bucket): each group's own
+  // sketch.
+  hq.interval_nano = uint64_t{1} << 63;
+  hq.aggregations[0].group_by = testing::KeyOf("span.name");
+  histograms = backend->Histograms(hq);
+  ASSERT_TRUE(histograms.ok()) << histograms.status();
+  ASSERT_EQ(histograms->size(), 1u);
+  const size_t as = (durations.size() + 2) / 3;
+  query::GroupedPercentiles grouped;
+  grouped.total_count = durations.size();
+  grouped.groups = {
+      {std::string("b"), durations.size() - as, expected(0, durations.size(), {50, 99}, "b")},
+      {std::string("a"), as, expected(0, durations.size(), {50, 99}, "a")}};
+  want = {{0, grouped}};
   EXPECT_EQ((*histograms)[0].buckets, want);
 }
 

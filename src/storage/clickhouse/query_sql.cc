@@ -509,24 +509,52 @@ std::string WhereServiceNameEmpty(const std::optional<query::TimeRange>& range,
   return fmt::format("PREWHERE service_name = '' WHERE {}", fmt::join(conditions, " AND "));
 }
 
-SpanSource SpansMatching(const std::string& table, const std::optional<query::TimeRange>& range,
-                         const std::vector<Filter>& filters, const std::string& extra,
-                         const KeyTypesMap& types) {
+namespace {
+
+// SpansMatching, and with `service_key` also the column `service_values` (SpansWithServiceValues).
+SpanSource SpansFrom(const std::string& table, const std::optional<query::TimeRange>& range,
+                     const std::vector<Filter>& filters, const std::string& extra,
+                     const KeyTypesMap& types, const query::Key* service_key) {
   std::vector<std::string> names;
   size_t split = 0;
   while (split < filters.size() && (names = ServiceNamesOf(filters[split])).empty()) ++split;
   const std::string and_extra = extra.empty() ? "" : " AND " + extra;
-  if (names.empty()) return {table, WhereClause(range, filters, "", types) + and_extra};
+  if (names.empty() && service_key == nullptr) {
+    return {table, WhereClause(range, filters, "", types) + and_extra};
+  }
   std::vector<Filter> others = filters;
-  others.erase(others.begin() + static_cast<ptrdiff_t>(split));
-  const std::string named = fmt::format(
-      "SELECT {} FROM {} {}{}", FilterColumns(), table,
-      WhereClause(range, others, fmt::format("service_name IN ({})", fmt::join(names, ", ")),
-                  types),
-      and_extra);
-  const std::string unnamed = fmt::format("SELECT {} FROM {} {}", FilterColumns(), table,
+  std::string named_condition = "service_name != ''";
+  if (!names.empty()) {
+    others.erase(others.begin() + static_cast<ptrdiff_t>(split));
+    named_condition = fmt::format("service_name IN ({})", fmt::join(names, ", "));
+  }
+  std::string named_columns = FilterColumns(), unnamed_columns = FilterColumns();
+  if (service_key != nullptr) {
+    named_columns += ", [concat('s', service_name)] AS service_values";
+    unnamed_columns += fmt::format(", {} AS service_values",
+                                   TaggedValuesExpr(*service_key, TypesOf(types, *service_key)));
+  }
+  const std::string named =
+      fmt::format("SELECT {} FROM {} {}{}", named_columns, table,
+                  WhereClause(range, others, named_condition, types), and_extra);
+  const std::string unnamed = fmt::format("SELECT {} FROM {} {}", unnamed_columns, table,
                                           WhereServiceNameEmpty(range, filters, extra, types));
   return {fmt::format("({} UNION ALL {})", named, unnamed), "WHERE 1"};
+}
+
+}  // namespace
+
+SpanSource SpansMatching(const std::string& table, const std::optional<query::TimeRange>& range,
+                         const std::vector<Filter>& filters, const std::string& extra,
+                         const KeyTypesMap& types) {
+  return SpansFrom(table, range, filters, extra, types, nullptr);
+}
+
+SpanSource SpansWithServiceValues(const std::string& table,
+                                  const std::optional<query::TimeRange>& range,
+                                  const std::vector<Filter>& filters,
+                                  const query::Key& service_key, const KeyTypesMap& types) {
+  return SpansFrom(table, range, filters, "", types, &service_key);
 }
 
 namespace {

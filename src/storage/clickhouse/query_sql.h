@@ -100,6 +100,16 @@ SpanSource SpansMatching(const std::string& table, const std::optional<query::Ti
                          const std::vector<query::Filter>& filters, const std::string& extra = "",
                          const KeyTypesMap& types = {});
 
+// The spans SpansMatching gives, always as two branches, with one more column, `service_values`:
+// the span's values of `service_key` (resource service.name) as TaggedValuesExpr writes them, read
+// from the service_name column where it is not '' (the span's one service.name string) and from
+// the attribute arrays only for the spans whose column is ''. Grouping by it (the services page's
+// requests and latency per service) reads one LowCardinality column for nearly every span.
+SpanSource SpansWithServiceValues(const std::string& table,
+                                  const std::optional<query::TimeRange>& range,
+                                  const std::vector<query::Filter>& filters,
+                                  const query::Key& service_key, const KeyTypesMap& types = {});
+
 // An Array(String) expression with the key's scalar values on one row, each tagged by type so
 // that values of different types never collide: 's' + string, 'i' + 8 raw bytes of the Int64,
 // 'd' + raw bytes of the Float64 (-0.0 folded into 0.0, every NaN into one), 'b' + "0"/"1". Raw
