@@ -1085,6 +1085,17 @@ TEST(ClickHouseServerTest, ConcurrentWritersAreGroupedAndStoredOnce) {
   EXPECT_EQ(*stats, (query::StatisticsResult{{"count", 6 * 10 * 5}}));
 }
 
+// Makes database `db` look upgraded to migration 002 (tag_keys) after it was created: version 2
+// recorded later than version 1, as an older store's first start of the new version records it.
+void RecordTagKeysUpgrade(const std::string& db) {
+  ASSERT_TRUE(Admin()
+                  .Execute(fmt::format("INSERT INTO {}.schema_migrations (version, name, "
+                                       "applied_at) VALUES (2, '002_tag_keys.sql', now() + 120)",
+                                       db),
+                           {}, "record a later upgrade")
+                  .ok());
+}
+
 TEST(ClickHouseServerTest, TagKeysOfAllDataComeFromTheTagKeysTable) {
   REQUIRE_SERVER();
   BackendSettings settings = TestSettings();
@@ -1163,12 +1174,7 @@ TEST(ClickHouseServerTest, TagKeysOfAllDataComeFromTheTagKeysTable) {
 
   // A database upgraded to it (version 2 recorded after version 1) also reads the spans ingested
   // before the upgrade, from their arrays: every key again, though the table is empty.
-  ASSERT_TRUE(Admin()
-                  .Execute(fmt::format("INSERT INTO {}.schema_migrations (version, name, "
-                                       "applied_at) VALUES (2, '002_tag_keys.sql', now() + 120)",
-                                       db),
-                           {}, "record a later upgrade")
-                  .ok());
+  RecordTagKeysUpgrade(db);
   backend = MustOpen(settings);
   ASSERT_NE(backend, nullptr);
   EXPECT_EQ(attribute_keys(std::nullopt), want);
@@ -1295,12 +1301,7 @@ TEST(ClickHouseServerTest, KeyTypesFromTheTagKeysTableKeepAnswersExact) {
 
   // In a database upgraded to tag_keys, a range reaching the spans stored before the upgrade
   // reads every column.
-  ASSERT_TRUE(Admin()
-                  .Execute(fmt::format("INSERT INTO {}.schema_migrations (version, name, "
-                                       "applied_at) VALUES (2, '002_tag_keys.sql', now() + 120)",
-                                       db),
-                           {}, "record a later upgrade")
-                  .ok());
+  RecordTagKeysUpgrade(db);
   backend = MustOpen(settings);
   ASSERT_NE(backend, nullptr);
   check_all();
