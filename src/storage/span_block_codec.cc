@@ -99,12 +99,7 @@ struct IdHash {
 class Writer {
  public:
   std::string& out() { return out_; }
-  // Empties it for reuse, keeping its memory unless that is large.
-  void Reset() {
-    constexpr size_t kKeptBytes = size_t{1} << 20;
-    if (out_.capacity() > kKeptBytes) std::string().swap(out_);
-    out_.clear();
-  }
+  const std::string& out() const { return out_; }
 
   void Byte(uint8_t b) { out_.push_back(static_cast<char>(b)); }
   void Varint(uint64_t v) { encoding::AppendVarint(&out_, v); }
@@ -510,8 +505,8 @@ struct KeyColumn {
   absl::flat_hash_map<std::string_view, uint32_t> string_index;
 
   void Clear() {
-    values.Reset();
-    strings.Reset();
+    values.out().clear();
+    strings.out().clear();
     string_index.clear();
   }
 
@@ -988,8 +983,13 @@ namespace {
 
 // What encoding a block allocates, kept by each thread between the blocks it encodes and reused:
 // the ClickHouse backend encodes one block per span, where these allocations were most of the
-// work. Emptied at the start of each block; large buffers are let go (Writer::Reset).
+// work. Emptied at the start of each block, and let go entirely once its buffers hold more than
+// kKeptBytes or it has more than kKeptColumns key columns (a block of many keys or large values),
+// so what a thread keeps stays small whatever blocks it was given.
 struct EncoderScratch {
+  static constexpr size_t kKeptBytes = size_t{4} << 20;
+  static constexpr size_t kKeptColumns = 1024;
+
   Table<model::Resource> resources;
   Table<model::Scope> scopes;
   std::array<Writer, kStreamCount> streams;
@@ -1005,9 +1005,18 @@ struct EncoderScratch {
   std::vector<const std::string*> sections;
 
   void Clear() {
+    size_t kept = header.out().capacity();
+    for (const Writer& w : streams) kept += w.out().capacity();
+    for (const KeyColumn& c : columns) {
+      kept += c.values.out().capacity() + c.strings.out().capacity();
+    }
+    if (kept > kKeptBytes || columns.size() > kKeptColumns) {
+      *this = EncoderScratch();
+      return;
+    }
     resources.Clear();
     scopes.Clear();
-    for (Writer& w : streams) w.Reset();
+    for (Writer& w : streams) w.out().clear();
     for (size_t k = 0; k < used_columns; ++k) columns[k].Clear();
     used_columns = 0;
     position_of_span.clear();
@@ -1016,7 +1025,7 @@ struct EncoderScratch {
     key_table.clear();
     key_names.clear();
     key_at_position.clear();
-    header.Reset();
+    header.out().clear();
     sections.clear();
   }
 };

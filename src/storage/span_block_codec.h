@@ -16,8 +16,7 @@
 // round-trips exactly.
 //
 // Thread safety: call the functions from any thread. Each thread keeps the buffers and tables
-// encoding allocates for its next block (emptied first; what passes 1 MiB is let go), so an
-// encode costs the same output without them.
+// encoding allocates for its next block (emptied first; all let go once they pass 4 MiB).
 #pragma once
 
 #include <cstdint>

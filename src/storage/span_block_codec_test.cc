@@ -175,8 +175,11 @@ TEST(SpanBlockCodecTest, EncodingAfterOtherBlocksGivesTheSameBytes) {
         {"key." + std::to_string(i % 40), AnyValue("v" + std::to_string(i))});
     large.push_back(std::move(s));
   }
-  std::vector<std::vector<StoredSpan>> blocks = {large, {rich[1]}, rich, {rich[0]}, {}, large,
-                                                 {rich[2], rich[3]}};
+  // Past what a thread keeps (4 MiB): let go, then encoding goes on from nothing.
+  StoredSpan huge = rich[0];
+  huge.span.attributes.push_back({"blob", AnyValue(std::string(size_t{5} << 20, 'x'))});
+  std::vector<std::vector<StoredSpan>> blocks = {large, {rich[1]}, rich, {rich[0]}, {}, {huge},
+                                                 large, {rich[2], rich[3]}};
   for (bool compress : {true, false}) {
     SCOPED_TRACE(compress);
     SpanBlockOptions options;
