@@ -1096,6 +1096,15 @@ void RecordTagKeysUpgrade(const std::string& db) {
                   .ok());
 }
 
+// Drops day `day`'s rows of database `db`'s tag_keys table (its partition).
+void DropTagKeysDay(const std::string& db, uint64_t day) {
+  ASSERT_TRUE(Admin()
+                  .Execute(fmt::format("ALTER TABLE {}.tag_keys DROP PARTITION {}", db,
+                                       SqlString(DayDate(day))),
+                           {}, "drop a day of tag_keys")
+                  .ok());
+}
+
 TEST(ClickHouseServerTest, TagKeysOfAllDataComeFromTheTagKeysTable) {
   REQUIRE_SERVER();
   BackendSettings settings = TestSettings();
@@ -1161,13 +1170,7 @@ TEST(ClickHouseServerTest, TagKeysOfAllDataComeFromTheTagKeysTable) {
   // attribute key.
   const std::string db = settings["database"];
   auto empty_tag_keys = [&] {
-    for (uint64_t day : {now / kNanosPerDay, now / kNanosPerDay - 3}) {
-      ASSERT_TRUE(Admin()
-                      .Execute(fmt::format("ALTER TABLE {}.tag_keys DROP PARTITION {}", db,
-                                           SqlString(DayDate(day))),
-                               {}, "empty tag_keys")
-                      .ok());
-    }
+    for (uint64_t day : {now / kNanosPerDay, now / kNanosPerDay - 3}) DropTagKeysDay(db, day);
   };
   empty_tag_keys();
   EXPECT_EQ(attribute_keys(std::nullopt), std::vector<std::string>{});
@@ -1289,11 +1292,7 @@ TEST(ClickHouseServerTest, KeyTypesFromTheTagKeysTableKeepAnswersExact) {
 
   // The table is what decides: without today's rows, today's values are not read at all.
   const std::string db = settings["database"];
-  ASSERT_TRUE(Admin()
-                  .Execute(fmt::format("ALTER TABLE {}.tag_keys DROP PARTITION {}", db,
-                                       SqlString(DayDate(now / kNanosPerDay))),
-                           {}, "empty today's tag_keys")
-                  .ok());
+  DropTagKeysDay(db, now / kNanosPerDay);
   EXPECT_EQ(values("span.attributes.mixed", today), std::vector<std::string>{});
   EXPECT_EQ(names(at_least_2, today), std::vector<std::string>{});
   EXPECT_EQ(values("span.attributes.mixed", both),
