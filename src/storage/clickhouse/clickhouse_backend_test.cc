@@ -569,16 +569,22 @@ absl::Status MergeSpansToOnePart(const std::string& db) {
 }
 
 // The rows ClickHouse read for the one finished statement containing `needle`, from
-// system.query_log (clickhouse_server.sh's `logged` user logs its queries).
+// system.query_log (clickhouse_server.sh's `logged` user logs its queries). The server queues a
+// statement's finish entry after it has sent the answer, so a flush right after the answer can
+// miss it: the log is asked again for up to 10 s while no entry is there.
 absl::StatusOr<uint64_t> RowsReadBy(std::string_view needle) {
-  RETURN_IF_ERROR(Admin().Execute("SYSTEM FLUSH LOGS", {}, "flush logs").status());
-  ASSIGN_OR_RETURN(std::string body,
-                   Admin().Execute(fmt::format("SELECT read_rows FROM system.query_log WHERE "
-                                               "type = 2 AND position(query, {}) > 0 FORMAT "
-                                               "TabSeparated",
-                                               SqlString(needle)),
-                                   {}, "query log"));
-  std::vector<std::string> rows = absl::StrSplit(body, '\n', absl::SkipEmpty());
+  std::vector<std::string> rows;
+  for (int attempt = 0; attempt < 100 && rows.empty(); ++attempt) {
+    if (attempt > 0) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    RETURN_IF_ERROR(Admin().Execute("SYSTEM FLUSH LOGS", {}, "flush logs").status());
+    ASSIGN_OR_RETURN(std::string body,
+                     Admin().Execute(fmt::format("SELECT read_rows FROM system.query_log WHERE "
+                                                 "type = 2 AND position(query, {}) > 0 FORMAT "
+                                                 "TabSeparated",
+                                                 SqlString(needle)),
+                                     {}, "query log"));
+    rows = absl::StrSplit(body, '\n', absl::SkipEmpty());
+  }
   if (rows.size() != 1) {
     return absl::NotFoundError(fmt::format("{} logged statements contain {}", rows.size(), needle));
   }
