@@ -14,6 +14,9 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <string_view>
+#include <utility>
+#include <vector>
 
 #include "model/span.h"
 #include "query/duration_sketch.h"
@@ -134,8 +137,16 @@ class TagValuesCollector {
   void AddCounted(TagValue&& value, uint64_t count);
   // Adds everything `part` counted, as AddCounted would value by value: a backend counts each
   // block in a collector of its own on a worker thread, then adds the parts in block order, which
-  // keeps "the first added is reported" (part and this collector answer the same query).
+  // keeps "the first added is reported" (part and this collector answer the same query). The
+  // strings `part` left out (AddDistinctStrings) count as distinct from every value here.
   void AddAll(const TagValuesCollector& part);
+  // Adds counts of strings distinct from one another, as AddCounted would one by one, e.g. a
+  // high-cardinality key's strings that a backend counted in a table of its own; the views need to
+  // outlive this call only. When no string has been counted before, only the `limit` strings that
+  // can reach the page are kept, and the others are counted in total_distinct alone (`user.id`'s
+  // ~300k values are not each copied into the table to keep 1,000). The last call that adds
+  // strings: AddCounted, Add and AddAll may add numbers and bools after it, not strings.
+  void AddDistinctStrings(std::vector<std::pair<std::string_view, uint64_t>> strings);
   // Calls `fn` with each value that Add counts for `key` on `span` once the span is in range and
   // matches: at most one for resource, scope and span attributes and intrinsics, one per event or
   // link for event and link keys; array, map, bytes and empty values count nothing. Exposed so

@@ -1,8 +1,11 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
+#include <string>
 #include <string_view>
 #include <utility>
+#include <variant>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/hash/hash.h"
@@ -63,6 +66,19 @@ struct TagValuesCollector::State {
   // Hashed rather than ordered (high-cardinality keys spent most of their time in tree inserts),
   // in one flat table rather than a node per value (then in allocation and cache misses).
   absl::flat_hash_map<TagValue, uint64_t, TagValueHash, TagValueEqual> counts;
+  // Whether `counts` holds a string; distinct strings AddDistinctStrings counted but left out of
+  // `counts` (none of them on the page).
+  bool has_strings = false;
+  uint64_t strings_left_out = 0;
+
+  void Count(const TagValue& value, uint64_t count) {
+    has_strings = has_strings || std::holds_alternative<std::string>(value);
+    counts[value] += count;
+  }
+  void Count(TagValue&& value, uint64_t count) {
+    has_strings = has_strings || std::holds_alternative<std::string>(value);
+    counts[std::move(value)] += count;
+  }
 };
 
 TagValuesCollector::TagValuesCollector(const TagValuesQuery& query)
@@ -76,7 +92,7 @@ void TagValuesCollector::Add(const model::StoredSpan& span) {
   if (!st.matcher.Matches(span)) return;
   // Span, resource, scope and intrinsic keys have one value per span, so each span counts once
   // per value; event and link keys count each event or link that has the value.
-  CountedValuesOf(st.query.key, span, [&](const TagValue& v) { ++st.counts[v]; });
+  CountedValuesOf(st.query.key, span, [&](const TagValue& v) { st.Count(v, 1); });
 }
 
 void TagValuesCollector::ForEachCountedValue(const Key& key, const model::StoredSpan& span,
@@ -86,23 +102,46 @@ void TagValuesCollector::ForEachCountedValue(const Key& key, const model::Stored
 
 void TagValuesCollector::AddCounted(const TagValue& value, uint64_t count) {
   if (count == 0) return;
-  state_->counts[value] += count;
+  state_->Count(value, count);
 }
 
 void TagValuesCollector::AddCounted(TagValue&& value, uint64_t count) {
   if (count == 0) return;
-  state_->counts[std::move(value)] += count;
+  state_->Count(std::move(value), count);
 }
 
 void TagValuesCollector::AddAll(const TagValuesCollector& part) {
-  auto& counts = state_->counts;
-  for (const auto& [value, count] : part.state_->counts) counts[value] += count;
+  State& st = *state_;
+  st.has_strings = st.has_strings || part.state_->has_strings;
+  for (const auto& [value, count] : part.state_->counts) st.counts[value] += count;
+  st.strings_left_out += part.state_->strings_left_out;
+}
+
+void TagValuesCollector::AddDistinctStrings(
+    std::vector<std::pair<std::string_view, uint64_t>> strings) {
+  State& st = *state_;
+  std::erase_if(strings, [](const auto& entry) { return entry.second == 0; });
+  const size_t limit = st.query.limit;
+  // Counted strings could be among these, whose sums could then reach the page: all are added.
+  if (!st.has_strings && limit > 0 && strings.size() > limit) {
+    // The page is the first `limit` values of all in Finish's order. These strings are distinct
+    // from every value counted (no string was), so the page's strings are among their first
+    // `limit` in that order.
+    std::nth_element(strings.begin(), strings.begin() + static_cast<ptrdiff_t>(limit - 1),
+                     strings.end(), [](const auto& a, const auto& b) {
+                       return a.second != b.second ? a.second > b.second : a.first < b.first;
+                     });
+    st.strings_left_out += strings.size() - limit;
+    strings.resize(limit);
+  }
+  st.counts.reserve(st.counts.size() + strings.size());
+  for (const auto& [string, count] : strings) st.Count(TagValue(std::string(string)), count);
 }
 
 TagValuesResult TagValuesCollector::Finish() && {
   State& st = *state_;
   TagValuesResult result;
-  result.total_distinct = st.counts.size();
+  result.total_distinct = st.counts.size() + st.strings_left_out;
   // Count descending, then value ascending: a total order (values are distinct), so sorting only
   // the first `limit` gives the same page as sorting everything. The entries are ordered in place
   // and only the page's values copied (a high-cardinality key's ~300k values were all copied to

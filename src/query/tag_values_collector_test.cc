@@ -1,6 +1,12 @@
+#include <algorithm>
 #include <cmath>
+#include <random>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
+
+#include "fmt/format.h"
 
 #include "gtest/gtest.h"
 #include "query/engine.h"
@@ -112,6 +118,43 @@ TEST(TagValuesCollectorTest, PartsAddedInOrderEqualOneCollector) {
   EXPECT_EQ(got.total_distinct, 5u);
   ASSERT_EQ(got.values.size(), 5u);
   EXPECT_TRUE(std::signbit(std::get<double>(got.values[0].value)));
+}
+
+// Distinct strings handed over at once (a backend's high-cardinality table) give the page and
+// total that adding each gives, whether strings were counted before (then every one is added) or
+// not (then only the page's are kept), with numbers around them and counts that tie.
+TEST(TagValuesCollectorTest, DistinctStringsGiveWhatAddingEachGives) {
+  std::mt19937_64 rng(7);
+  for (int round = 0; round < 200; ++round) {
+    TagValuesQuery q;
+    q.key = K("span.attributes.v");
+    q.limit = rng() % 4 == 0 ? 0 : 1 + rng() % 30;
+    std::vector<std::string> names;
+    std::vector<std::pair<std::string_view, uint64_t>> strings;
+    const size_t n = rng() % 80;
+    for (size_t i = 0; i < n; ++i) names.push_back(fmt::format("u{}", rng() % 1000000));
+    std::sort(names.begin(), names.end());
+    names.erase(std::unique(names.begin(), names.end()), names.end());
+    for (const std::string& name : names) strings.emplace_back(name, rng() % 5);  // 0 adds none
+    std::vector<std::pair<TagValue, uint64_t>> before;  // counted first
+    for (int i = 0; i < 5; ++i) before.emplace_back(TagValue(int64_t(rng() % 4)), 1 + rng() % 4);
+    if (round % 2 == 1 && !names.empty()) {
+      before.emplace_back(TagValue(names[rng() % names.size()]), 1 + rng() % 4);
+    }
+    TagValuesCollector each(q), at_once(q);
+    for (const auto& [value, count] : before) {
+      each.AddCounted(value, count);
+      at_once.AddCounted(value, count);
+    }
+    for (const auto& [string, count] : strings) each.AddCounted(TagValue(std::string(string)), count);
+    at_once.AddDistinctStrings(strings);
+    at_once.AddCounted(TagValue(true), 2);  // numbers and bools may follow
+    each.AddCounted(TagValue(true), 2);
+    TagValuesResult want = std::move(each).Finish();
+    TagValuesResult got = std::move(at_once).Finish();
+    EXPECT_EQ(got.values, want.values) << round;
+    EXPECT_EQ(got.total_distinct, want.total_distinct) << round;
+  }
 }
 
 TEST(TagValuesCollectorTest, AppliesRangeAndFilters) {

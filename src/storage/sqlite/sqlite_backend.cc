@@ -1682,13 +1682,16 @@ namespace {
 
 // String values counted on the block workers, into tables they share. Strings, unlike numbers
 // (0.0 and -0.0), have no two equal representations, so the order they are counted in cannot
-// change the answer. The scan's workers are joined before AddStringCounts.
+// change the answer. The scan's workers are joined before AddStringCounts, the last to add
+// strings to `collector`.
 void AddStringCounts(const sqlite::SharedStringCounts& strings,
                      query::TagValuesCollector& collector) {
-  collector.Reserve(strings.size());
-  strings.ForEach([&collector](std::string_view value, uint64_t spans) {
-    collector.AddCounted(query::TagValue(std::string(value)), spans);
+  std::vector<std::pair<std::string_view, uint64_t>> counted;
+  counted.reserve(strings.size());
+  strings.ForEach([&counted](std::string_view value, uint64_t spans) {
+    counted.emplace_back(value, spans);
   });
+  collector.AddDistinctStrings(std::move(counted));
 }
 
 }  // namespace
@@ -1807,8 +1810,8 @@ absl::Status SqliteBackend::CountTagValues(const query::TagValuesQuery& query,
       },
       [&](const query::TagValuesCollector& part) { collector.AddAll(part); }, stop_at, counted);
   // On success and on a spent budget alike: the blocks counted so far count.
-  AddStringCounts(strings, collector);
   if (names) names->AddTo(collector);
+  AddStringCounts(strings, collector);
   return scanned;
 }
 
