@@ -443,7 +443,9 @@ absl::StatusOr<query::SearchResult> ClickHouseBackend::Search(const query::Searc
   } else {
     // `covered`: how far from the sorted end the slices read so far reach.
     for (uint64_t covered = 0; positions.size() < want && covered < extent;) {
-      const uint64_t reach = covered == 0 ? first : covered > extent / 8 ? extent : covered * 8;
+      // The third slice reaches the range's far end: `covered * 8` again (once `extent / 8` was
+      // passed, the test used before) left the last `extent % 64` ns to a fourth statement.
+      const uint64_t reach = covered == 0 ? first : covered == first ? first * 8 : extent;
       query::TimeRange slice = q.range;
       if (q.sort.ascending) {
         if (covered > 0) slice.start_unix_nano = from + covered + 1;

@@ -21,6 +21,7 @@
 #include <tuple>
 #include <utility>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
@@ -749,6 +750,70 @@ TEST(ClickHouseServerTest, PagesByStartTimeJoinTheSlicesInOrder) {
   EXPECT_EQ(oldest[0], std::vector<uint64_t>(starts.begin(), starts.begin() + 20));
   EXPECT_EQ(oldest[1], std::vector<uint64_t>(starts.begin() + 20, starts.begin() + 40));
   EXPECT_EQ(oldest[2], std::vector<uint64_t>(starts.begin() + 40, starts.end()));
+}
+
+// However long the range, a page sorted by start time is read in at most three slices: a 64th,
+// the rest of the first eighth, the rest (the third once stopped `extent % 64` ns short of the
+// range's end and left it to a fourth statement).
+TEST(ClickHouseServerTest, ThreeSlicesReachTheRangesFarEnd) {
+  REQUIRE_SERVER();
+  absl::StatusOr<std::string> version = Admin().Execute("SELECT version()", {}, "version");
+  ASSERT_TRUE(version.ok()) << version.status();
+  if (!absl::StartsWith(*version, "18.")) {
+    GTEST_SKIP() << "statements are counted from system.query_log, which chdb does not keep";
+  }
+  std::unique_ptr<Backend> backend = MustOpen(TestSettings({{"user", "logged"}}));
+  ASSERT_NE(backend, nullptr);
+  const uint64_t t = NowUnixNano() - 600'000'000'000;
+  model::SpanBatch batch;
+  std::vector<model::Span>& spans =
+      batch.resource_spans.emplace_back().scope_spans.emplace_back().spans;
+  for (uint64_t offset : {uint64_t{3}, uint64_t{30'000}, uint64_t{64'030}}) {
+    model::Span& s = spans.emplace_back();
+    s.trace_id.fill(0x43);
+    s.span_id[7] = static_cast<uint8_t>(spans.size());
+    s.name = "op";
+    s.start_time_unix_nano = t + offset;
+    s.end_time_unix_nano = s.start_time_unix_nano + 1;
+  }
+  ASSERT_TRUE(backend->WriteSpans(batch, t).ok());
+  // A filter no span matches, so that every slice is read; its value marks the statements.
+  const std::string marker = fmt::format("no-such-op-{}", NowUnixNano());
+  query::SearchQuery q;
+  q.range = {t, t + 64'037};  // 37 ns past a multiple of 64
+  q.page_size = 20;
+  q.filters = {testing::FilterOf("span.name", query::Operator::kEquals, marker)};
+  for (bool ascending : {false, true}) {
+    q.sort.ascending = ascending;
+    absl::StatusOr<query::SearchResult> page = backend->Search(q);
+    ASSERT_TRUE(page.ok()) << page.status();
+    EXPECT_TRUE(page->spans.empty());
+  }
+  // The statements' finish entries are queued after their answers: asked until all six are in,
+  // then once more in case a seventh comes.
+  auto logged = [&]() -> absl::StatusOr<size_t> {
+    RETURN_IF_ERROR(Admin().Execute("SYSTEM FLUSH LOGS", {}, "flush logs").status());
+    ASSIGN_OR_RETURN(std::string body,
+                     Admin().Execute(fmt::format("SELECT count() FROM system.query_log WHERE "
+                                                 "type = 2 AND position(query, {}) > 0 FORMAT "
+                                                 "TabSeparated",
+                                                 SqlString(marker)),
+                                     {}, "query log"));
+    size_t n = 0;
+    if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(body), &n)) {
+      return absl::InternalError("count: " + body);
+    }
+    return n;
+  };
+  absl::StatusOr<size_t> statements = logged();
+  for (int attempt = 0; attempt < 100 && statements.ok() && *statements < 6; ++attempt) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    statements = logged();
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  statements = logged();
+  ASSERT_TRUE(statements.ok()) << statements.status();
+  EXPECT_EQ(*statements, 6u);  // three slices each way
 }
 
 TEST(ClickHouseServerTest, RareStringValuesAreFoundThroughTheSkipIndex) {
