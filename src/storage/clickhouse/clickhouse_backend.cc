@@ -389,18 +389,32 @@ absl::StatusOr<query::SearchResult> ClickHouseBackend::Search(const query::Searc
     SpanKey key;
   };
   std::vector<Position> positions;
-  // Numbers and bools are compared in attr_int and attr_dbl: only those their keys use are read.
-  // (Strings read attr_str alone; those filters need no lookup.)
-  std::vector<query::Filter> numeric;
-  std::copy_if(q.filters.begin(), q.filters.end(), std::back_inserter(numeric),
-               [](const query::Filter& f) {
+  // The types of the filters' keys (tag_keys): numbers and bools are compared in attr_int and
+  // attr_dbl, and only those their keys use are read (strings read attr_str alone). And a filter
+  // that only a span holding its key with a value can match (a positive operator but `exists`,
+  // which empty values also meet) matches nothing when no span of the range holds the key: the
+  // page is empty without reading a span. A Jaeger tag search asks its key at four levels, of
+  // which usually one holds it; the other three cost a lookup instead of three slices each.
+  auto needs_value = [](const query::Filter& f) {
+    return f.key.level != query::KeyLevel::kIntrinsic && !query::IsNegative(f.op) &&
+           f.op != query::Operator::kExists;
+  };
+  std::vector<query::Filter> looked_up;
+  std::copy_if(q.filters.begin(), q.filters.end(), std::back_inserter(looked_up),
+               [&needs_value](const query::Filter& f) {
                  auto non_string = [](const query::Scalar& v) {
                    return !std::holds_alternative<std::string>(v);
                  };
-                 return (f.value.has_value() && non_string(*f.value)) ||
+                 return needs_value(f) || (f.value.has_value() && non_string(*f.value)) ||
                         std::any_of(f.values.begin(), f.values.end(), non_string);
                });
-  ASSIGN_OR_RETURN(KeyTypesMap types, KnownTypes({}, numeric, q.range));
+  ASSIGN_OR_RETURN(KeyTypesMap types, KnownTypes({}, looked_up, q.range));
+  for (const query::Filter& f : q.filters) {
+    if (!needs_value(f)) continue;
+    // Absent when nothing is known (the range reaches spans stored before tag_keys).
+    auto known = types.find(AttrKeyEntry(f.key));
+    if (known != types.end() && known->second.scalars == 0) return query::SearchResult{};
+  }
   // First the page's positions (narrow columns), then the encoded spans of just those rows:
   // ClickHouse would otherwise read the wide span column of every matching row to sort them.
   // Appends at most `limit` rows of `range`, in the page's order.

@@ -594,6 +594,33 @@ absl::StatusOr<uint64_t> RowsReadBy(std::string_view needle) {
   return n;
 }
 
+// How many finished statements in system.query_log contain `needle`: asked until at least
+// `expected` are there (finish entries are queued after the answers, above), for up to 10 s, then
+// once more 300 ms later in case more come.
+absl::StatusOr<size_t> StatementsLogged(std::string_view needle, size_t expected) {
+  auto count = [&]() -> absl::StatusOr<size_t> {
+    RETURN_IF_ERROR(Admin().Execute("SYSTEM FLUSH LOGS", {}, "flush logs").status());
+    ASSIGN_OR_RETURN(std::string body,
+                     Admin().Execute(fmt::format("SELECT count() FROM system.query_log WHERE "
+                                                 "type = 2 AND position(query, {}) > 0 FORMAT "
+                                                 "TabSeparated",
+                                                 SqlString(needle)),
+                                     {}, "query log"));
+    size_t n = 0;
+    if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(body), &n)) {
+      return absl::InternalError("count: " + body);
+    }
+    return n;
+  };
+  ASSIGN_OR_RETURN(size_t n, count());
+  for (int attempt = 0; attempt < 100 && n < expected; ++attempt) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    ASSIGN_OR_RETURN(n, count());
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  return count();
+}
+
 TEST(ClickHouseServerTest, TracesAndSearchPagesReadOnlyTheirTimeRange) {
   REQUIRE_SERVER();
   absl::StatusOr<std::string> version = Admin().Execute("SELECT version()", {}, "version");
@@ -789,31 +816,82 @@ TEST(ClickHouseServerTest, ThreeSlicesReachTheRangesFarEnd) {
     ASSERT_TRUE(page.ok()) << page.status();
     EXPECT_TRUE(page->spans.empty());
   }
-  // The statements' finish entries are queued after their answers: asked until all six are in,
-  // then once more in case a seventh comes.
-  auto logged = [&]() -> absl::StatusOr<size_t> {
-    RETURN_IF_ERROR(Admin().Execute("SYSTEM FLUSH LOGS", {}, "flush logs").status());
-    ASSIGN_OR_RETURN(std::string body,
-                     Admin().Execute(fmt::format("SELECT count() FROM system.query_log WHERE "
-                                                 "type = 2 AND position(query, {}) > 0 FORMAT "
-                                                 "TabSeparated",
-                                                 SqlString(marker)),
-                                     {}, "query log"));
-    size_t n = 0;
-    if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(body), &n)) {
-      return absl::InternalError("count: " + body);
-    }
-    return n;
-  };
-  absl::StatusOr<size_t> statements = logged();
-  for (int attempt = 0; attempt < 100 && statements.ok() && *statements < 6; ++attempt) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    statements = logged();
-  }
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  statements = logged();
+  absl::StatusOr<size_t> statements = StatementsLogged(marker, 6);
   ASSERT_TRUE(statements.ok()) << statements.status();
   EXPECT_EQ(*statements, 6u);  // three slices each way
+}
+
+// A filter that only a span holding its key with a value can match, on a key no span of the range
+// holds (tag_keys says so), returns an empty page without a statement on the spans; negative
+// operators and `exists` (which a key with an empty value meets) still read them.
+TEST(ClickHouseServerTest, FiltersOnKeysNoSpanHoldsReadNoSpans) {
+  REQUIRE_SERVER();
+  absl::StatusOr<std::string> version = Admin().Execute("SELECT version()", {}, "version");
+  ASSERT_TRUE(version.ok()) << version.status();
+  const bool logged = absl::StartsWith(*version, "18.");  // chdb keeps no query log
+  std::unique_ptr<Backend> backend = MustOpen(TestSettings({{"user", "logged"}}));
+  ASSERT_NE(backend, nullptr);
+  const uint64_t t = NowUnixNano() - 600'000'000'000;
+  model::SpanBatch batch;
+  batch.resource_spans.emplace_back().resource.attributes = {{"service.name", AnyValue("svc")}};
+  std::vector<model::Span>& spans = batch.resource_spans[0].scope_spans.emplace_back().spans;
+  for (int i = 0; i < 2; ++i) {
+    model::Span& s = spans.emplace_back();
+    s.trace_id.fill(0x44);
+    s.span_id[7] = static_cast<uint8_t>(i + 1);
+    s.name = "op";
+    s.start_time_unix_nano = t + uint64_t(i) * 1000;
+    s.end_time_unix_nano = s.start_time_unix_nano + 1;
+    s.attributes = {{"user.id", AnyValue(fmt::format("u-{}", i))}};
+    if (i == 1) s.attributes.push_back({"blank", AnyValue()});  // an empty value
+  }
+  ASSERT_TRUE(backend->WriteSpans(batch, t).ok());
+  const std::string absent = fmt::format("absent-{}", NowUnixNano());
+  const std::string present = fmt::format("present-{}", NowUnixNano());
+  auto search = [&](std::string_view key, query::Operator op,
+                    std::vector<query::Scalar> values) -> std::vector<uint8_t> {
+    query::SearchQuery q;
+    q.range = {t - 1000, t + 1'000'000};
+    q.page_size = 20;
+    const bool list = op == query::Operator::kIn || op == query::Operator::kNotIn;
+    std::optional<query::Scalar> value;
+    if (!list && !values.empty()) value = values[0];
+    q.filters = {testing::FilterOf(key, op, value, list ? values : std::vector<query::Scalar>{})};
+    absl::StatusOr<query::SearchResult> page = backend->Search(q);
+    EXPECT_TRUE(page.ok()) << page.status();
+    std::vector<uint8_t> ids;
+    if (page.ok()) {
+      for (const model::StoredSpan& s : page->spans) ids.push_back(s.span.span_id[7]);
+    }
+    return ids;
+  };
+  using query::Operator;
+  // The resource level holds no user.id: nothing, and no statement naming the value.
+  EXPECT_EQ(search("resource.attributes.user.id", Operator::kIn, {absent, std::string("u-0")}),
+            std::vector<uint8_t>{});
+  EXPECT_EQ(search("span.events.attributes.user.id", Operator::kContains, {std::string("u-")}),
+            std::vector<uint8_t>{});
+  EXPECT_EQ(search("span.attributes.nothing", Operator::kGt, {int64_t{0}}),
+            std::vector<uint8_t>{});
+  // The span level does.
+  EXPECT_EQ(search("span.attributes.user.id", Operator::kIn, {present, std::string("u-0")}),
+            std::vector<uint8_t>{1});
+  // Spans without the key match negative operators; an empty value exists.
+  EXPECT_EQ(search("resource.attributes.user.id", Operator::kNotEquals, {std::string("u-0")}),
+            (std::vector<uint8_t>{2, 1}));
+  EXPECT_EQ(search("span.attributes.nothing", Operator::kNotExists, {}),
+            (std::vector<uint8_t>{2, 1}));
+  EXPECT_EQ(search("span.attributes.blank", Operator::kExists, {}), std::vector<uint8_t>{2});
+  EXPECT_EQ(search("span.attributes.blank", Operator::kNotEquals, {std::string("x")}),
+            (std::vector<uint8_t>{2, 1}));
+  if (!logged) return;
+  // Once the later search's statements are logged, the earlier one's would be too.
+  absl::StatusOr<size_t> statements = StatementsLogged(present, 1);
+  ASSERT_TRUE(statements.ok()) << statements.status();
+  EXPECT_GE(*statements, 1u);
+  statements = StatementsLogged(absent, 0);
+  ASSERT_TRUE(statements.ok()) << statements.status();
+  EXPECT_EQ(*statements, 0u);
 }
 
 TEST(ClickHouseServerTest, RareStringValuesAreFoundThroughTheSkipIndex) {
