@@ -146,7 +146,9 @@ TEST(TagValuesCollectorTest, DistinctStringsGiveWhatAddingEachGives) {
       each.AddCounted(value, count);
       at_once.AddCounted(value, count);
     }
-    for (const auto& [string, count] : strings) each.AddCounted(TagValue(std::string(string)), count);
+    for (const auto& [string, count] : strings) {
+      each.AddCounted(TagValue(std::string(string)), count);
+    }
     at_once.AddDistinctStrings(strings);
     at_once.AddCounted(TagValue(true), 2);  // numbers and bools may follow
     each.AddCounted(TagValue(true), 2);
