@@ -21,7 +21,6 @@
 #include <tuple>
 #include <utility>
 
-#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
@@ -569,14 +568,14 @@ absl::Status MergeSpansToOnePart(const std::string& db) {
   return absl::OkStatus();
 }
 
-// The rows ClickHouse read for the one finished statement containing `needle`, from
-// system.query_log (clickhouse_server.sh's `logged` user logs its queries). The server queues a
-// statement's finish entry after it has sent the answer, so a flush right after the answer can
-// miss it: the log is asked again for up to 10 s while no entry is there.
-absl::StatusOr<uint64_t> RowsReadBy(std::string_view needle) {
-  std::vector<std::string> rows;
-  for (int attempt = 0; attempt < 100 && rows.empty(); ++attempt) {
-    if (attempt > 0) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+// The rows read by each finished statement containing `needle`, from system.query_log
+// (clickhouse_server.sh's `logged` user logs its queries). The server queues a statement's finish
+// entry after it has sent the answer, so a flush right after the answer can miss it: the log is
+// asked again, for up to 10 s, until `expected` statements are there, then once more 300 ms
+// later in case more come.
+absl::StatusOr<std::vector<std::string>> LoggedReadRows(std::string_view needle,
+                                                        size_t expected) {
+  auto ask = [&]() -> absl::StatusOr<std::vector<std::string>> {
     RETURN_IF_ERROR(Admin().Execute("SYSTEM FLUSH LOGS", {}, "flush logs").status());
     ASSIGN_OR_RETURN(std::string body,
                      Admin().Execute(fmt::format("SELECT read_rows FROM system.query_log WHERE "
@@ -584,8 +583,20 @@ absl::StatusOr<uint64_t> RowsReadBy(std::string_view needle) {
                                                  "TabSeparated",
                                                  SqlString(needle)),
                                      {}, "query log"));
-    rows = absl::StrSplit(body, '\n', absl::SkipEmpty());
+    return std::vector<std::string>(absl::StrSplit(body, '\n', absl::SkipEmpty()));
+  };
+  ASSIGN_OR_RETURN(std::vector<std::string> rows, ask());
+  for (int attempt = 0; attempt < 100 && rows.size() < expected; ++attempt) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    ASSIGN_OR_RETURN(rows, ask());
   }
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  return ask();
+}
+
+// The rows ClickHouse read for the one finished statement containing `needle`.
+absl::StatusOr<uint64_t> RowsReadBy(std::string_view needle) {
+  ASSIGN_OR_RETURN(std::vector<std::string> rows, LoggedReadRows(needle, 1));
   if (rows.size() != 1) {
     return absl::NotFoundError(fmt::format("{} logged statements contain {}", rows.size(), needle));
   }
@@ -594,31 +605,10 @@ absl::StatusOr<uint64_t> RowsReadBy(std::string_view needle) {
   return n;
 }
 
-// How many finished statements in system.query_log contain `needle`: asked until at least
-// `expected` are there (finish entries are queued after the answers, above), for up to 10 s, then
-// once more 300 ms later in case more come.
+// How many finished statements contain `needle`, once at least `expected` do (LoggedReadRows).
 absl::StatusOr<size_t> StatementsLogged(std::string_view needle, size_t expected) {
-  auto count = [&]() -> absl::StatusOr<size_t> {
-    RETURN_IF_ERROR(Admin().Execute("SYSTEM FLUSH LOGS", {}, "flush logs").status());
-    ASSIGN_OR_RETURN(std::string body,
-                     Admin().Execute(fmt::format("SELECT count() FROM system.query_log WHERE "
-                                                 "type = 2 AND position(query, {}) > 0 FORMAT "
-                                                 "TabSeparated",
-                                                 SqlString(needle)),
-                                     {}, "query log"));
-    size_t n = 0;
-    if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(body), &n)) {
-      return absl::InternalError("count: " + body);
-    }
-    return n;
-  };
-  ASSIGN_OR_RETURN(size_t n, count());
-  for (int attempt = 0; attempt < 100 && n < expected; ++attempt) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    ASSIGN_OR_RETURN(n, count());
-  }
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  return count();
+  ASSIGN_OR_RETURN(std::vector<std::string> rows, LoggedReadRows(needle, expected));
+  return rows.size();
 }
 
 TEST(ClickHouseServerTest, TracesAndSearchPagesReadOnlyTheirTimeRange) {
