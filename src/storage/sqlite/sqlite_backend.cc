@@ -621,6 +621,10 @@ class SqliteBackend final : public Backend {
   // TagKeys over all stored data from the distinct key catalogs alone; nullopt when a stored block
   // has no catalog or a catalog is unreadable (the blocks then answer).
   absl::StatusOr<std::optional<std::vector<query::TagInfo>>> EveryCatalogedKey();
+  // Whether one of `filters` can only match a span holding its attribute key with a value (a
+  // positive operator but `exists`, which empty values meet) and the key catalogs show that no
+  // stored span holds that key: then no span matches. False when a catalog is missing.
+  absl::StatusOr<bool> FiltersNameAnAbsentKey(const std::vector<query::Filter>& filters);
 
   // TagValues into `collector`: per-block value counts where they answer, decoded blocks elsewhere.
   // Past `stop_at` it stops with DEADLINE_EXCEEDED, the blocks read until then counted.
@@ -1392,6 +1396,10 @@ std::vector<std::pair<std::string, std::vector<std::string>>> StringEqualities(
 }
 
 absl::StatusOr<query::SearchResult> SqliteBackend::Search(const query::SearchQuery& query) {
+  // A Jaeger tag search asks its key at four attribute levels, of which usually one holds it: the
+  // others are answered from the key catalogs instead of each block's summary.
+  ASSIGN_OR_RETURN(bool absent, FiltersNameAnAbsentKey(query.filters));
+  if (absent) return query::SearchResult{};
   ASSIGN_OR_RETURN(Reader reader, AcquireReader());
   ASSIGN_OR_RETURN(std::vector<BlockBounds> blocks, BlocksInRange(reader.conn(), query.range));
   const bool by_start = query.sort.field == query::SortField::kStartTime;
@@ -1614,6 +1622,24 @@ absl::StatusOr<std::optional<std::vector<query::TagInfo>>> SqliteBackend::EveryC
     cataloged.insert(cataloged.end(), catalog->begin(), catalog->end());
   }
   return WithKeys(query::TagKeysCollector().Finish(), cataloged);  // with the intrinsics
+}
+
+absl::StatusOr<bool> SqliteBackend::FiltersNameAnAbsentKey(
+    const std::vector<query::Filter>& filters) {
+  auto needs_value = [](const query::Filter& f) {
+    return f.key.level != query::KeyLevel::kIntrinsic && !query::IsNegative(f.op) &&
+           f.op != query::Operator::kExists;
+  };
+  if (std::none_of(filters.begin(), filters.end(), needs_value)) return false;
+  ASSIGN_OR_RETURN(std::optional<std::vector<query::TagInfo>> keys, EveryCatalogedKey());
+  if (!keys) return false;
+  // A catalog lists each key with every type of non-empty value it held (arrays and maps
+  // included), under the full name a filter's key has (query::ParseKey takes no other form).
+  absl::flat_hash_set<std::string_view> held;
+  for (const query::TagInfo& info : *keys) held.insert(info.name);
+  return std::any_of(filters.begin(), filters.end(), [&](const query::Filter& f) {
+    return needs_value(f) && !held.contains(f.key.text);
+  });
 }
 
 absl::StatusOr<std::vector<query::TagInfo>> SqliteBackend::TagKeys(
