@@ -44,6 +44,13 @@ absl::StatusOr<Key> ParseKey(std::string_view text, std::string_view field) {
   return absl::InvalidArgumentError(fmt::format("{}.key: unknown key \"{}\"", field, text));
 }
 
+std::string AttributeKeyName(const Key& key) {
+  for (const AttributePrefix& p : kAttributePrefixes) {
+    if (p.level == key.level) return std::string(p.prefix) + key.name;
+  }
+  return key.text;  // an intrinsic: its name is its text
+}
+
 bool IsNumericIntrinsic(const Key& key) {
   return key.level == KeyLevel::kIntrinsic &&
          InfoOf(key.intrinsic).type == IntrinsicType::kNumber;

@@ -13,6 +13,9 @@ namespace teletrace::query {
 // "span.name", "externalFields.durationNano", "resource.attributes.service.name",
 // "span.attributes.http.method", "span.events.attributes.exception.type", ...
 absl::StatusOr<Key> ParseKey(std::string_view text, std::string_view field);
+// An attribute key's full name (its level's prefix, then its name), the form ParseKey reads and
+// TagKeys lists, whatever `key.text` holds. Requires key.level != KeyLevel::kIntrinsic.
+std::string AttributeKeyName(const Key& key);
 
 // "equals", "not_equals", "in", "not_in", "contains", "not_contains", "exists", "not_exists",
 // "gt", "gte", "lt", "lte".

@@ -54,6 +54,9 @@ TEST(ParseKeyTest, AttributeLevelsKeepDottedNames) {
     EXPECT_EQ(key->level, level) << text;
     EXPECT_EQ(key->name, name) << text;
     EXPECT_EQ(key->text, text);
+    // The full name comes from the level and the name, not from the text.
+    Key built{level, Intrinsic::kName, name, "typed some other way"};
+    EXPECT_EQ(AttributeKeyName(built), text);
   }
 }
 

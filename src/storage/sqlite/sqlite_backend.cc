@@ -30,6 +30,7 @@
 #include "common/time_util.h"
 #include "fmt/format.h"
 #include "query/engine.h"
+#include "query/parse.h"
 #include "query/values.h"
 #include "storage/block_calls.h"
 #include "storage/block_summary.h"
@@ -1634,11 +1635,11 @@ absl::StatusOr<bool> SqliteBackend::FiltersNameAnAbsentKey(
   ASSIGN_OR_RETURN(std::optional<std::vector<query::TagInfo>> keys, EveryCatalogedKey());
   if (!keys) return false;
   // A catalog lists each key with every type of non-empty value it held (arrays and maps
-  // included), under the full name a filter's key has (query::ParseKey takes no other form).
+  // included), under its full name.
   absl::flat_hash_set<std::string_view> held;
   for (const query::TagInfo& info : *keys) held.insert(info.name);
   return std::any_of(filters.begin(), filters.end(), [&](const query::Filter& f) {
-    return needs_value(f) && !held.contains(f.key.text);
+    return needs_value(f) && !held.contains(query::AttributeKeyName(f.key));
   });
 }
 
