@@ -31,6 +31,10 @@ bool IsNegative(Operator op) {
          op == Operator::kNotExists;
 }
 
+bool NeedsHeldValue(const Filter& f) {
+  return f.key.level != KeyLevel::kIntrinsic && !IsNegative(f.op) && f.op != Operator::kExists;
+}
+
 Operator Positive(Operator op) {
   switch (op) {
     case Operator::kNotEquals:

@@ -1,6 +1,7 @@
 #include "query/parse.h"
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -102,6 +103,23 @@ TEST(ParseOperatorTest, UnknownListsTheValidOnes) {
             "filters[1].operator: unknown operator \"Equals\" (expected one of equals, "
             "not_equals, in, not_in, contains, not_contains, exists, not_exists, gt, gte, lt, "
             "lte)");
+}
+
+// Only positive operators other than exists, on attribute keys, need a held value.
+TEST(ParseOperatorTest, NeedsHeldValue) {
+  absl::StatusOr<Key> attribute = ParseKey("span.attributes.user.id", "k");
+  absl::StatusOr<Key> intrinsic = ParseKey("span.name", "k");
+  ASSERT_TRUE(attribute.ok() && intrinsic.ok());
+  const std::vector<std::pair<std::string, bool>> cases = {
+      {"equals", true},  {"not_equals", false}, {"in", true},      {"not_in", false},
+      {"contains", true}, {"not_contains", false}, {"exists", false}, {"not_exists", false},
+      {"gt", true},      {"gte", true},         {"lt", true},      {"lte", true}};
+  for (const auto& [name, needs] : cases) {
+    absl::StatusOr<Operator> op = ParseOperator(name, "op");
+    ASSERT_TRUE(op.ok()) << name;
+    EXPECT_EQ(NeedsHeldValue(Filter{*attribute, *op, {}, {}}), needs) << name;
+    EXPECT_FALSE(NeedsHeldValue(Filter{*intrinsic, *op, {}, {}})) << name;
+  }
 }
 
 TEST(ParseStatisticTest, NamedAndPercentiles) {

@@ -96,6 +96,11 @@ struct Filter {
   std::vector<Scalar> values;
 };
 
+// Whether `f` can match only a span holding its attribute key with a value: a positive operator
+// other than kExists (which a key with an empty value meets) on an attribute key. No span matches
+// it in a store where no span holds the key, which backends that know their keys answer at once.
+bool NeedsHeldValue(const Filter& f);
+
 // A span matches when start_time_unix_nano is in [start, end] (both inclusive). end is never 0 here:
 // the API layer replaces "0 = now" with the current time.
 struct TimeRange {

@@ -391,26 +391,23 @@ absl::StatusOr<query::SearchResult> ClickHouseBackend::Search(const query::Searc
   std::vector<Position> positions;
   // The types of the filters' keys (tag_keys): numbers and bools are compared in attr_int and
   // attr_dbl, and only those their keys use are read (strings read attr_str alone). And a filter
-  // that only a span holding its key with a value can match (a positive operator but `exists`,
-  // which empty values also meet) matches nothing when no span of the range holds the key: the
-  // page is empty without reading a span. A Jaeger tag search asks its key at four levels, of
-  // which usually one holds it; the other three cost a lookup instead of three slices each.
-  auto needs_value = [](const query::Filter& f) {
-    return f.key.level != query::KeyLevel::kIntrinsic && !query::IsNegative(f.op) &&
-           f.op != query::Operator::kExists;
-  };
+  // that needs a held value (query::NeedsHeldValue) matches nothing when no span of the range
+  // holds its key: the page is empty without reading a span. A Jaeger tag search asks its key at
+  // four levels, of which usually one holds it; the other three cost a lookup instead of three
+  // slices each.
   std::vector<query::Filter> looked_up;
   std::copy_if(q.filters.begin(), q.filters.end(), std::back_inserter(looked_up),
-               [&needs_value](const query::Filter& f) {
+               [](const query::Filter& f) {
                  auto non_string = [](const query::Scalar& v) {
                    return !std::holds_alternative<std::string>(v);
                  };
-                 return needs_value(f) || (f.value.has_value() && non_string(*f.value)) ||
+                 return query::NeedsHeldValue(f) ||
+                        (f.value.has_value() && non_string(*f.value)) ||
                         std::any_of(f.values.begin(), f.values.end(), non_string);
                });
   ASSIGN_OR_RETURN(KeyTypesMap types, KnownTypes({}, looked_up, q.range));
   for (const query::Filter& f : q.filters) {
-    if (!needs_value(f)) continue;
+    if (!query::NeedsHeldValue(f)) continue;
     // Absent when nothing is known (the range reaches spans stored before tag_keys).
     auto known = types.find(AttrKeyEntry(f.key));
     if (known != types.end() && known->second.scalars == 0) return query::SearchResult{};

@@ -622,9 +622,8 @@ class SqliteBackend final : public Backend {
   // TagKeys over all stored data from the distinct key catalogs alone; nullopt when a stored block
   // has no catalog or a catalog is unreadable (the blocks then answer).
   absl::StatusOr<std::optional<std::vector<query::TagInfo>>> EveryCatalogedKey();
-  // Whether one of `filters` can only match a span holding its attribute key with a value (a
-  // positive operator but `exists`, which empty values meet) and the key catalogs show that no
-  // stored span holds that key: then no span matches. False when a catalog is missing.
+  // Whether one of `filters` needs a held value (query::NeedsHeldValue) of a key the key catalogs
+  // show no stored span holds: then no span matches. False when a catalog is missing.
   absl::StatusOr<bool> FiltersNameAnAbsentKey(const std::vector<query::Filter>& filters);
 
   // TagValues into `collector`: per-block value counts where they answer, decoded blocks elsewhere.
@@ -1627,11 +1626,7 @@ absl::StatusOr<std::optional<std::vector<query::TagInfo>>> SqliteBackend::EveryC
 
 absl::StatusOr<bool> SqliteBackend::FiltersNameAnAbsentKey(
     const std::vector<query::Filter>& filters) {
-  auto needs_value = [](const query::Filter& f) {
-    return f.key.level != query::KeyLevel::kIntrinsic && !query::IsNegative(f.op) &&
-           f.op != query::Operator::kExists;
-  };
-  if (std::none_of(filters.begin(), filters.end(), needs_value)) return false;
+  if (std::none_of(filters.begin(), filters.end(), query::NeedsHeldValue)) return false;
   ASSIGN_OR_RETURN(std::optional<std::vector<query::TagInfo>> keys, EveryCatalogedKey());
   if (!keys) return false;
   // A catalog lists each key with every type of non-empty value it held (arrays and maps
@@ -1639,7 +1634,7 @@ absl::StatusOr<bool> SqliteBackend::FiltersNameAnAbsentKey(
   absl::flat_hash_set<std::string_view> held;
   for (const query::TagInfo& info : *keys) held.insert(info.name);
   return std::any_of(filters.begin(), filters.end(), [&](const query::Filter& f) {
-    return needs_value(f) && !held.contains(query::AttributeKeyName(f.key));
+    return query::NeedsHeldValue(f) && !held.contains(query::AttributeKeyName(f.key));
   });
 }
 
