@@ -568,6 +568,14 @@ absl::Status MergeSpansToOnePart(const std::string& db) {
   return absl::OkStatus();
 }
 
+// Whether the server keeps system.query_log: 18.16 does; chdb's embedded engine does not (its
+// statements are the same on every release). A failed version query fails the test.
+bool KeepsQueryLog() {
+  absl::StatusOr<std::string> version = Admin().Execute("SELECT version()", {}, "version");
+  EXPECT_TRUE(version.ok()) << version.status();
+  return version.ok() && absl::StartsWith(*version, "18.");
+}
+
 // The rows read by each finished statement containing `needle`, from system.query_log
 // (clickhouse_server.sh's `logged` user logs its queries). The server queues a statement's finish
 // entry after it has sent the answer, so a flush right after the answer can miss it: the log is
@@ -613,10 +621,7 @@ absl::StatusOr<size_t> StatementsLogged(std::string_view needle, size_t expected
 
 TEST(ClickHouseServerTest, TracesAndSearchPagesReadOnlyTheirTimeRange) {
   REQUIRE_SERVER();
-  absl::StatusOr<std::string> version = Admin().Execute("SELECT version()", {}, "version");
-  ASSERT_TRUE(version.ok()) << version.status();
-  if (!absl::StartsWith(*version, "18.")) {
-    // chdb's embedded engine keeps no query log; the statements are the same on every release.
+  if (!KeepsQueryLog()) {
     GTEST_SKIP() << "rows read are counted from system.query_log, which chdb does not keep";
   }
   BackendSettings settings = TestSettings({{"user", "logged"}});
@@ -774,9 +779,7 @@ TEST(ClickHouseServerTest, PagesByStartTimeJoinTheSlicesInOrder) {
 // range's end and left it to a fourth statement).
 TEST(ClickHouseServerTest, ThreeSlicesReachTheRangesFarEnd) {
   REQUIRE_SERVER();
-  absl::StatusOr<std::string> version = Admin().Execute("SELECT version()", {}, "version");
-  ASSERT_TRUE(version.ok()) << version.status();
-  if (!absl::StartsWith(*version, "18.")) {
+  if (!KeepsQueryLog()) {
     GTEST_SKIP() << "statements are counted from system.query_log, which chdb does not keep";
   }
   std::unique_ptr<Backend> backend = MustOpen(TestSettings({{"user", "logged"}}));
@@ -816,9 +819,7 @@ TEST(ClickHouseServerTest, ThreeSlicesReachTheRangesFarEnd) {
 // operators and `exists` (which a key with an empty value meets) still read them.
 TEST(ClickHouseServerTest, FiltersOnKeysNoSpanHoldsReadNoSpans) {
   REQUIRE_SERVER();
-  absl::StatusOr<std::string> version = Admin().Execute("SELECT version()", {}, "version");
-  ASSERT_TRUE(version.ok()) << version.status();
-  const bool logged = absl::StartsWith(*version, "18.");  // chdb keeps no query log
+  const bool logged = KeepsQueryLog();
   std::unique_ptr<Backend> backend = MustOpen(TestSettings({{"user", "logged"}}));
   ASSERT_NE(backend, nullptr);
   const uint64_t t = NowUnixNano() - 600'000'000'000;
